@@ -1,0 +1,72 @@
+# stowage: build, test and release tasks. Every tool the tests need is installed here at a
+# pinned version and cached under .tools/ (git-ignored).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+TOOLS        := $(CURDIR)/.tools
+GO           ?= go
+VERSITYGW    := v1.8.0
+GORELEASER   := v2.15.4
+TOXIPROXY    := v2.12.0
+TEST_TIMEOUT ?= 30m
+TEST_FLAGS   ?= -race
+PKGS         ?= ./...
+
+export STOWAGE_TOOLS := $(TOOLS)
+
+.PHONY: all build test tools vet unit bench fuzz release-check screenshots clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o stowage ./cmd/stowage
+
+## tools: install the pinned integration test servers (versitygw, dynalite) and awscli
+tools: $(TOOLS)/bin/versitygw.$(VERSITYGW) $(TOOLS)/node/.installed $(TOOLS)/.awscli
+
+$(TOOLS)/bin/versitygw.$(VERSITYGW):
+	@mkdir -p $(TOOLS)/bin
+	@echo "installing versitygw $(VERSITYGW) into $(TOOLS)/bin"
+	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW)
+	@touch $@
+
+$(TOOLS)/node/.installed: internal/testenv/node/package.json internal/testenv/node/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the DynamoDB test server (dynalite): install Node.js"; exit 1; }
+	@mkdir -p $(TOOLS)/node
+	cp internal/testenv/node/package.json internal/testenv/node/package-lock.json $(TOOLS)/node/
+	cd $(TOOLS)/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Debian's awscli is the reference client for one cross-check test. Installed when we can
+# (root with apt-get, as on CI); otherwise that test says how to get it.
+$(TOOLS)/.awscli:
+	@mkdir -p $(TOOLS)
+	@if [ ! -x /usr/bin/aws ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's awscli"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null) \
+	    || echo "warning: could not install awscli; the awscli cross-check will not run"; \
+	fi
+	@touch $@
+
+vet:
+	$(GO) vet ./...
+
+## test: vet, then every test (unit, golden, integration against real servers) with -race
+test: tools vet
+	$(GO) run ./internal/testenv/cmd/withservers -- $(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) $(PKGS)
+
+## bench: run every benchmark once against the local servers and the devstack
+bench: tools
+	$(GO) run ./internal/testenv/cmd/withservers -- $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: run each fuzz target for FUZZTIME (default 10s)
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf dist stowage

@@ -1,0 +1,87 @@
+package awsclient
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies a failure so callers can decide to retry, stop or advise.
+type Kind int
+
+const (
+	KindUnknown Kind = iota
+	KindNotFound
+	KindAccessDenied
+	KindThrottled
+	KindExpiredCredentials // expired keys or SSO session
+	KindTooLarge
+	KindTimeout
+	KindServer
+	KindNetwork
+	KindReadOnly // a write was refused because the environment is read-only
+	KindInvalid  // the request was malformed or rejected as such (4xx other than the above)
+	KindChanged  // the object changed since it was planned (ETag/version mismatch)
+	KindCanceled // the context was cancelled
+)
+
+var kindNames = [...]string{"unknown", "not found", "access denied", "throttled", "expired credentials",
+	"too large", "timeout", "server error", "network", "read-only", "invalid", "changed", "canceled"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Retryable reports whether a failure of this kind may succeed if tried again.
+func (k Kind) Retryable() bool {
+	switch k {
+	case KindThrottled, KindTimeout, KindServer, KindNetwork:
+		return true
+	}
+	return false
+}
+
+// Error is every error awsclient returns.
+type Error struct {
+	Kind     Kind
+	Op       string // "list", "head", "get", "copy", "put", "get-item", "batch-get", "query", "scan", "send"
+	Resource string // "s3://bucket/key", "dynamodb://table", "PUT https://host/product"
+	Code     string // service error code, e.g. NoSuchBucket, ResourceNotFoundException, or HTTP status
+	Message  string // the service's message (may come from outside: sanitize before display)
+	Remedy   string // what the operator can do, "" when nothing specific
+	Err      error
+}
+
+func (e *Error) Error() string {
+	s := e.Op + " " + e.Resource + ": "
+	if e.Code != "" {
+		s += e.Code + ": "
+	}
+	if e.Message != "" {
+		s += e.Message
+	} else if e.Err != nil {
+		s += e.Err.Error()
+	} else {
+		s += e.Kind.String()
+	}
+	if e.Remedy != "" {
+		s += " (" + e.Remedy + ")"
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of err, or KindUnknown.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindUnknown
+}
+
+// ErrReadOnly is wrapped by every write refused in read-only mode.
+var ErrReadOnly = errors.New("environment is read-only")

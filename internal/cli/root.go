@@ -1,0 +1,139 @@
+// Package cli holds stowage's cobra commands. Each command lives in its own file
+// (version.go, config_cmd.go, demo.go, ls.go, ...) and is added in NewRoot.
+// Run is the whole program: it maps errors to documented exit codes and never
+// prints a Go stack trace.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the root help.
+const (
+	ExitOK        = 0
+	ExitNotFound  = 1 // not found, nothing matched, or (redrive) some items failed
+	ExitUsage     = 2 // usage, configuration or refusal
+	ExitAWS       = 3 // AWS access error
+	ExitCancelled = 130
+)
+
+// Globals are the persistent flags every command sees.
+type Globals struct {
+	ConfigPath  string
+	Env         string
+	Profile     string
+	Region      string
+	EndpointURL string
+	ReadOnly    bool
+	NoColor     bool
+	Output      string // table | json ("" = table on a TTY, json otherwise)
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// ExitError carries an exit code with a message already fit for the operator.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// exitf returns an *ExitError with a formatted message.
+func exitf(code int, format string, args ...any) error {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// NewRoot builds the command tree.
+func NewRoot(g *Globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "stowage",
+		Short: "Browse, triage and redrive the requests of a storage-first API on AWS",
+		Long: `stowage is the operator's tool for a storage-first API: API Gateway stores every
+request body in S3, a processor records its status in DynamoDB, and stowage shows
+both side by side, finds failed and lost requests, and redrives them.
+
+Run it without a command to open the terminal UI on the configured environment.
+
+Exit codes:
+  0    ok
+  1    not found, or nothing matched where something was asked for
+       (redrive: some items failed)
+  2    usage, configuration error, or refusal (read-only, no confirmation)
+  3    AWS access error (credentials, permissions, missing bucket or table)
+  130  cancelled`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/stowage/config.yaml)")
+	pf.StringVar(&g.Env, "env", "", "environment name from the config file (default: default_env)")
+	pf.StringVar(&g.Profile, "profile", "", "AWS profile (overrides the environment's)")
+	pf.StringVar(&g.Region, "region", "", "AWS region (overrides the environment's)")
+	pf.StringVar(&g.EndpointURL, "endpoint-url", "", "endpoint URL for every AWS service (LocalStack, the demo stack)")
+	pf.BoolVar(&g.ReadOnly, "read-only", false, "refuse every write (redrive, copy, put)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "no colour in output (NO_COLOR is honoured too)")
+
+	root.SetIn(g.Stdin)
+	root.SetOut(g.Stdout)
+	root.SetErr(g.Stderr)
+
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return exitf(ExitUsage, "unknown command %q: see stowage --help", args[0])
+		}
+		if runTUI == nil {
+			return cmd.Help()
+		}
+		return runTUI(cmd.Context(), g)
+	}
+	root.Args = cobra.ArbitraryArgs
+
+	for _, add := range commands {
+		root.AddCommand(add(g))
+	}
+	return root
+}
+
+// commands lists the constructors of the subcommands; each command file appends its own
+// in an init function so that files can be added without touching this one.
+var commands []func(*Globals) *cobra.Command
+
+// runTUI opens the terminal UI on the selected environment; set by tui_cmd.go.
+var runTUI func(ctx context.Context, g *Globals) error
+
+// Run executes stowage with args and returns the process exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := NewRoot(g)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitUsage
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		code = ee.Code
+	} else if errors.Is(err, context.Canceled) {
+		code = ExitCancelled
+	}
+	fmt.Fprintln(stderr, "stowage:", err)
+	return code
+}
+
+// Main is called by cmd/stowage.
+func Main() {
+	ctx, stop := signalContext()
+	defer stop()
+	os.Exit(Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,113 @@
+// Package config loads, defaults and validates stowage's configuration file: named
+// environments, each describing one storage-first stack (bucket, status table, gateway).
+// It must not import awsclient, tui or redrive.
+package config
+
+import (
+	"io/fs"
+	"time"
+)
+
+// File is the whole configuration file.
+type File struct {
+	// Path is where the file was read from ("" for a config built in memory).
+	Path         string          `yaml:"-"`
+	DefaultEnv   string          `yaml:"default_env"`
+	Environments map[string]*Env `yaml:"environments"`
+
+	// perm is the file's permission bits, for the 0600 rule on literal API keys;
+	// permKnown is false for a config parsed from memory.
+	perm      fs.FileMode
+	permKnown bool
+	// lines maps a dotted field path (environments.prod.gateway.auth) to its line, and
+	// explicit records which fields were given a non-null value, so that an explicit
+	// "lost_after: 0" is an error rather than silently defaulted.
+	lines    map[string]int
+	explicit map[string]bool
+}
+
+// Env is one named environment. Zero values are replaced by defaults in Load.
+type Env struct {
+	// Name is the map key the environment was declared under.
+	Name string `yaml:"-"`
+
+	Profile   string    `yaml:"profile,omitempty"`
+	Region    string    `yaml:"region,omitempty"`
+	Endpoints Endpoints `yaml:"endpoints,omitempty"`
+
+	Storage  Storage `yaml:"storage"`
+	Status   Status  `yaml:"status"`
+	Gateway  Gateway `yaml:"gateway"`
+	ReadOnly bool    `yaml:"read_only,omitempty"`
+	// Production asks for stricter confirmations and a red banner.
+	Production bool    `yaml:"production,omitempty"`
+	Rate       float64 `yaml:"rate,omitempty"` // default redrive requests per second
+	// Color of the environment name in the header (a lipgloss colour, e.g. "#00aa88"); optional.
+	Color string `yaml:"color,omitempty"`
+}
+
+// Endpoints overrides service endpoints (LocalStack, the demo stack, VPC endpoints).
+type Endpoints struct {
+	S3       string `yaml:"s3,omitempty"`
+	DynamoDB string `yaml:"dynamodb,omitempty"`
+	Gateway  string `yaml:"gateway,omitempty"` // alias of Gateway.URL when that is empty
+	STS      string `yaml:"sts,omitempty"`
+	// SSM and SecretsManager are where api_key_ssm and api_key_secret are read from.
+	SSM            string `yaml:"ssm,omitempty"`
+	SecretsManager string `yaml:"secretsmanager,omitempty"`
+}
+
+// Storage says where the request bodies are stored and how a key maps to a request ID.
+type Storage struct {
+	Bucket string `yaml:"bucket"`
+	Prefix string `yaml:"prefix,omitempty"`
+	// StripPrefix and StripSuffix are removed from a key to get the request ID
+	// (StripPrefix defaults to Prefix).
+	StripPrefix string `yaml:"strip_prefix,omitempty"`
+	StripSuffix string `yaml:"strip_suffix,omitempty"`
+}
+
+// Status describes the DynamoDB table in which the processor records progress.
+type Status struct {
+	Table          string   `yaml:"table"`
+	KeyAttr        string   `yaml:"key_attr,omitempty"`        // default requestId
+	StatusAttr     string   `yaml:"status_attr,omitempty"`     // default status
+	ErrorAttr      string   `yaml:"error_attr,omitempty"`      // default error
+	AttemptsAttr   string   `yaml:"attempts_attr,omitempty"`   // default attempts
+	UpdatedAtAttr  string   `yaml:"updated_at_attr,omitempty"` // default updatedAt
+	Index          string   `yaml:"index,omitempty"`           // optional GSI: hash = status attr, range = updated-at attr
+	TerminalStates []string `yaml:"terminal_states,omitempty"` // default [PROCESSED]
+	LostAfter      Duration `yaml:"lost_after,omitempty"`      // default 15m
+}
+
+// Gateway describes the storage-first API in front of the bucket.
+type Gateway struct {
+	URL  string `yaml:"url,omitempty"`
+	Auth string `yaml:"auth,omitempty"` // api-key | iam | none (default none)
+	// Exactly one source of the API key when Auth is api-key.
+	APIKeyEnv    string `yaml:"api_key_env,omitempty"`
+	APIKeySSM    string `yaml:"api_key_ssm,omitempty"`
+	APIKeySecret string `yaml:"api_key_secret,omitempty"` // Secrets Manager secret id
+	APIKey       string `yaml:"api_key,omitempty"`        // literal: warns; file must be 0600
+	Routes       Routes `yaml:"routes,omitempty"`
+	// Header names for idempotency, so processors can deduplicate.
+	OriginalIDHeader string `yaml:"original_id_header,omitempty"` // default X-Stowage-Original-Request-Id
+	RedriveIDHeader  string `yaml:"redrive_id_header,omitempty"`  // default X-Stowage-Redrive-Id
+}
+
+// Routes are "METHOD /path/{bucket}/{key}" templates.
+type Routes struct {
+	Reupload string `yaml:"reupload,omitempty"` // default "PUT /product"
+	Inplace  string `yaml:"inplace,omitempty"`  // default "PUT /product/{bucket}/{key}"
+}
+
+// Duration is a time.Duration that reads "15m" style strings from YAML.
+type Duration struct{ time.Duration }
+
+// Overrides are command-line flags that win over the file.
+type Overrides struct {
+	Profile     string
+	Region      string
+	EndpointURL string // all services
+	ReadOnly    bool
+}

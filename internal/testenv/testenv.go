@@ -1,0 +1,146 @@
+// Package testenv connects integration tests to the real local servers that `make test`
+// starts (versitygw for S3, dynalite for DynamoDB) and builds hermetic SDK clients for
+// them. Under CI=true a test whose server is missing fails; elsewhere it is skipped with
+// the command that would run it. It must only be imported by tests and test tools.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// Environment variables set by the withservers wrapper (and so by `make test`).
+const (
+	EnvS3URL        = "STOWAGE_TEST_S3_URL"
+	EnvS3AccessKey  = "STOWAGE_TEST_S3_ACCESS_KEY"
+	EnvS3SecretKey  = "STOWAGE_TEST_S3_SECRET_KEY"
+	EnvDynamoDBURL  = "STOWAGE_TEST_DYNAMODB_URL"
+	Region          = "us-east-1"
+	dynamoAccessKey = "dynalite"
+	dynamoSecretKey = "dynalite-secret"
+)
+
+// Endpoint is a running local server.
+type Endpoint struct {
+	URL       string
+	AccessKey string
+	SecretKey string
+	Region    string
+}
+
+// S3 returns the versitygw endpoint, or fails/skips the test when none is running.
+func S3(t testing.TB) Endpoint {
+	t.Helper()
+	u := os.Getenv(EnvS3URL)
+	if u == "" {
+		missing(t, "S3 (versitygw)")
+	}
+	return Endpoint{URL: u, AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey), Region: Region}
+}
+
+// DynamoDB returns the dynalite endpoint, or fails/skips the test when none is running.
+func DynamoDB(t testing.TB) Endpoint {
+	t.Helper()
+	u := os.Getenv(EnvDynamoDBURL)
+	if u == "" {
+		missing(t, "DynamoDB (dynalite)")
+	}
+	return Endpoint{URL: u, AccessKey: dynamoAccessKey, SecretKey: dynamoSecretKey, Region: Region}
+}
+
+// InCI reports whether the tests run under CI, where missing servers are failures.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+func missing(t testing.TB, what string) {
+	t.Helper()
+	msg := what + " test server is not running: run `make test`, or " +
+		"`go run ./internal/testenv/cmd/withservers -- go test ./...`"
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// NewS3Client builds a path-style S3 client for ep with static credentials. It never reads
+// the machine's AWS configuration, so AWS_CA_BUNDLE and profiles cannot leak in.
+func NewS3Client(t testing.TB, ep Endpoint) *s3.Client {
+	t.Helper()
+	return s3.New(s3.Options{
+		Region:       ep.Region,
+		BaseEndpoint: aws.String(ep.URL),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(ep.AccessKey, ep.SecretKey, ""),
+	})
+}
+
+// NewDynamoDBClient builds a DynamoDB client for ep with static credentials.
+func NewDynamoDBClient(t testing.TB, ep Endpoint) *dynamodb.Client {
+	t.Helper()
+	return dynamodb.New(dynamodb.Options{
+		Region:       ep.Region,
+		BaseEndpoint: aws.String(ep.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(ep.AccessKey, ep.SecretKey, ""),
+	})
+}
+
+// UniqueName returns prefix plus random hex, lower-case and valid as a bucket or table name.
+func UniqueName(t testing.TB, prefix string) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return strings.ToLower(prefix) + "-" + hex.EncodeToString(b[:])
+}
+
+// NewBucket creates a unique bucket and removes it, with its objects, when the test ends.
+func NewBucket(t testing.TB, c *s3.Client) string {
+	t.Helper()
+	name := UniqueName(t, "stowage-test")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket %s: %v", name, err)
+	}
+	t.Cleanup(func() { emptyAndDelete(t, c, name) })
+	return name
+}
+
+func emptyAndDelete(t testing.TB, c *s3.Client, bucket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Logf("cleanup: list %s: %v", bucket, err)
+			return
+		}
+		if len(page.Contents) == 0 {
+			break
+		}
+		ids := make([]s3types.ObjectIdentifier, 0, len(page.Contents))
+		for _, o := range page.Contents {
+			ids = append(ids, s3types.ObjectIdentifier{Key: o.Key})
+		}
+		if _, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
+			Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
+			t.Logf("cleanup: delete objects in %s: %v", bucket, err)
+			return
+		}
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Logf("cleanup: delete bucket %s: %v", bucket, err)
+	}
+}

@@ -1,6 +1,6 @@
 // Package config loads, defaults and validates stowage's configuration file: named
 // environments, each describing one storage-first stack (bucket, status table, gateway).
-// It must not import awsclient, tui or redrive.
+// It must not import awsclient, tui or redrive; of stowage's own packages it uses only sanitize.
 package config
 
 import (

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stowage-cli/stowage/internal/config"
+)
+
+const twoEnvs = `default_env: staging
+environments:
+  staging:
+    region: eu-west-1
+    storage: {bucket: acme-staging}
+    status: {table: acme-staging-status}
+  prod:
+    production: true
+    storage: {bucket: acme-prod}
+    status: {table: acme-prod-status}
+`
+
+func TestLoadEnvSelectsAndOverrides(t *testing.T) {
+	isolateConfigHome(t)
+	path := writeConfig(t, twoEnvs, 0o600)
+	var stderr bytes.Buffer
+	g := &Globals{ConfigPath: path, Env: "prod", Region: "us-east-1", EndpointURL: "http://127.0.0.1:4566", ReadOnly: true, Stderr: &stderr}
+	env, f, err := g.LoadEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Name != "prod" || env.Region != "us-east-1" || env.Endpoints.S3 != "http://127.0.0.1:4566" || !env.ReadOnly || !env.Production {
+		t.Errorf("env = %+v", env)
+	}
+	if f.Path != path || f.Environments["prod"].ReadOnly {
+		t.Errorf("file %q changed by overrides: %+v", f.Path, f.Environments["prod"])
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+
+	g = &Globals{ConfigPath: path}
+	if env, _, err := g.LoadEnv(); err != nil || env.Name != "staging" {
+		t.Errorf("default_env: %v, %v", env, err)
+	}
+}
+
+func TestLoadEnvUsesDefaultPath(t *testing.T) {
+	def := isolateConfigHome(t)
+	g := &Globals{}
+	_, _, err := g.LoadEnv()
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "stowage config example > "+def) {
+		t.Fatalf("err = %v, want ExitUsage saying how to create %s", err, def)
+	}
+}
+
+func TestLoadEnvProblems(t *testing.T) {
+	cases := []struct {
+		name       string
+		content    string
+		env        string
+		wantErr    string // "" = success
+		wantStderr string
+	}{
+		{
+			name:    "problem in the chosen environment blocks it",
+			content: strings.Replace(twoEnvs, "bucket: acme-prod", "bucket: x", 1), env: "prod",
+			wantErr: `environment "prod" cannot be used; fix these and run stowage config validate:` + "\n" + `FILE:9: environments.prod.storage.bucket: "x" is not a valid S3 bucket name`,
+		},
+		{
+			name:    "problem in another environment only warns",
+			content: strings.Replace(twoEnvs, "bucket: acme-prod", "bucket: x", 1), env: "staging",
+			wantStderr: "stowage: warning: FILE has 1 problem(s) in other environments; run stowage config validate\n",
+		},
+		{
+			name:    "warnings of the chosen environment are printed",
+			content: twoEnvs + "    gateway: {auth: iam, api_key_env: KEY}\n", env: "prod",
+			wantStderr: "stowage: FILE:11: warning: environments.prod.gateway: api_key_env ignored because auth is \"iam\", not api-key\n",
+		},
+		{
+			name: "bad default_env does not matter with --env", content: strings.Replace(twoEnvs, "default_env: staging", "default_env: stage", 1), env: "prod",
+		},
+		{
+			name: "bad default_env without --env", content: strings.Replace(twoEnvs, "default_env: staging", "default_env: stage", 1),
+			wantErr: `default_env "stage" is not an environment in FILE (known: prod, staging); fix default_env or pass --env NAME`,
+		},
+		{
+			name: "unreadable YAML", content: "environments: [", env: "prod",
+			wantErr: "FILE:1: not valid YAML",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			isolateConfigHome(t)
+			path := writeConfig(t, c.content, 0o600)
+			var stderr bytes.Buffer
+			g := &Globals{ConfigPath: path, Env: c.env, Stderr: &stderr}
+			env, _, err := g.LoadEnv()
+			if got, want := stderr.String(), strings.ReplaceAll(c.wantStderr, "FILE", path); got != want {
+				t.Errorf("stderr %q, want %q", got, want)
+			}
+			if c.wantErr == "" {
+				if err != nil || env == nil || env.Name != c.env {
+					t.Errorf("LoadEnv = %v, %v", env, err)
+				}
+				return
+			}
+			var ee *ExitError
+			if !errors.As(err, &ee) || ee.Code != ExitUsage {
+				t.Fatalf("err = %#v, want an ExitUsage *ExitError", err)
+			}
+			if want := strings.ReplaceAll(c.wantErr, "FILE", path); !strings.Contains(err.Error(), want) {
+				t.Errorf("err =\n%s\nwant it to contain\n%s", err, want)
+			}
+			var ce *config.Error
+			if strings.Contains(c.name, "chosen") && !errors.As(err, &ce) {
+				t.Errorf("a validation failure should wrap *config.Error")
+			}
+		})
+	}
+}

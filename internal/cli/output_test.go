@@ -1,0 +1,364 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/inventory"
+)
+
+// demoNow is the fixed clock of the CLI tests: the devstack seeds the week before it and
+// the commands measure ages against it, so every golden file is reproducible.
+var demoNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+// demo is a running devstack with its config written for the CLI.
+type demo struct {
+	stack  *devstack.Stack
+	config string
+}
+
+// startDemo starts a seeded devstack (seed 1, fixed clock), waits for the processor and
+// makes the CLI see only it: its config file, its credentials, no AWS profile or CA bundle
+// from the machine, and the fixed clock.
+func startDemo(t *testing.T, opts ...func(*devstack.Options)) *demo {
+	t.Helper()
+	hermeticAWS(t)
+	o := devstack.Options{Seed: 1, Now: func() time.Time { return demoNow }}
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := devstack.Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := st.WriteConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	fixClock(t, demoNow)
+	return &demo{stack: st, config: path}
+}
+
+// hermeticAWS keeps the machine's AWS configuration out of a test.
+func hermeticAWS(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           devstack.AccessKey,
+		"AWS_SECRET_ACCESS_KEY":       devstack.SecretKey,
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_DEFAULT_PROFILE":         "",
+		"AWS_CA_BUNDLE":               "",
+		"AWS_REGION":                  "",
+		"AWS_DEFAULT_REGION":          "",
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_ENDPOINT_URL":            "",
+		"AWS_ENDPOINT_URL_S3":         "",
+		"AWS_ENDPOINT_URL_DYNAMODB":   "",
+		"NO_COLOR":                    "",
+	} {
+		t.Setenv(k, v)
+		if v == "" {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// fixClock pins cliClock for the test.
+func fixClock(t *testing.T, now time.Time) {
+	t.Helper()
+	old := cliClock
+	cliClock = func() time.Time { return now }
+	t.Cleanup(func() { cliClock = old })
+}
+
+// pretendTerminal makes isTerminal true for stdout (and stdin/stderr when asked) and
+// fixes the terminal width.
+func pretendTerminal(t *testing.T, width int, stdout io.Writer, others ...any) {
+	t.Helper()
+	oldT, oldW := isTerminal, terminalWidth
+	isTerminal = func(v any) bool {
+		if w, ok := v.(io.Writer); ok && w == stdout {
+			return true
+		}
+		for _, o := range others {
+			if v == o {
+				return true
+			}
+		}
+		return false
+	}
+	terminalWidth = func(w io.Writer) int {
+		if w == stdout {
+			return width
+		}
+		return 0
+	}
+	t.Cleanup(func() { isTerminal, terminalWidth = oldT, oldW })
+}
+
+// result is one CLI run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs stowage with the demo's config.
+func (d *demo) run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	return d.runTo(t, &out, &errb, stdin, args...)
+}
+
+func (d *demo) runTo(t *testing.T, out, errb *bytes.Buffer, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	all := append([]string{"--config", d.config}, args...)
+	code := Run(ctx, all, strings.NewReader(stdin), out, errb)
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+func (r result) must(t *testing.T, code int) result {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, clip(r.stdout), r.stderr)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
+		t.Fatalf("a stack trace reached stderr:\n%s", r.stderr)
+	}
+	return r
+}
+
+func clip(s string) string {
+	if len(s) > 3000 {
+		return s[:3000] + "\n…"
+	}
+	return s
+}
+
+var (
+	loopbackPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	tempDir      = regexp.MustCompile(`/[^ ]*/config\.yaml`)
+)
+
+// normalize removes what changes between runs: ephemeral ports and temp paths.
+func normalize(s string) string {
+	s = loopbackPort.ReplaceAllString(s, "127.0.0.1:PORT")
+	return tempDir.ReplaceAllString(s, "CONFIG")
+}
+
+// jsonLines decodes JSON Lines output, failing on anything else.
+func jsonLines(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for i, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i+1, err, line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// contractFields are the JSON Lines fields, in order.
+var contractFields = []string{"id", "key", "size", "lastModified", "contentType", "status", "attempts", "error", "updatedAt"}
+
+func TestJSONRowHasExactlyTheContractFields(t *testing.T) {
+	st := &awsclient.Status{RequestID: "a", State: "FAILED", Attempts: 2, Error: "line 3: <bad>", UpdatedAt: demoNow}
+	for _, r := range []inventory.Row{
+		{Object: awsclient.Object{Key: "k/a", RequestID: "a", Size: 5, LastModified: demoNow, ContentType: "application/xml"}, Status: st},
+		{Object: awsclient.Object{Key: "b", RequestID: "b", Size: 0, LastModified: demoNow}},
+		{Object: awsclient.Object{Key: "c", RequestID: "c"}, Status: st, NoObject: true},
+	} {
+		var buf bytes.Buffer
+		w := (&Globals{}).newRowWriter(outputJSON, &buf, time.Minute)
+		if err := w.Write([]inventory.Row{r}); err != nil {
+			t.Fatal(err)
+		}
+		line := buf.String()
+		// Field order is part of the contract: check it on the raw text.
+		pos := -1
+		for _, f := range contractFields {
+			i := strings.Index(line, `"`+f+`":`)
+			if i < pos {
+				t.Fatalf("field %s out of order in %s", f, line)
+			}
+			pos = i
+		}
+		m := jsonLines(t, line)[0]
+		if len(m) != len(contractFields) {
+			t.Fatalf("%d fields, want %d: %s", len(m), len(contractFields), line)
+		}
+		if r.Status == nil && (m["status"] != nil || m["attempts"] != nil || m["error"] != nil || m["updatedAt"] != nil) {
+			t.Fatalf("a row without status item must have null status fields: %s", line)
+		}
+		if r.NoObject && (m["size"] != nil || m["lastModified"] != nil) {
+			t.Fatalf("a row without object must have null object fields: %s", line)
+		}
+		if !strings.Contains(line, "<bad>") && r.Status != nil {
+			t.Fatalf("HTML escaping must be off for jq users: %s", line)
+		}
+	}
+}
+
+func TestTableSanitizesOutsideBytesAndFitsTheTerminal(t *testing.T) {
+	hostile := "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\u202eevil"
+	rows := []inventory.Row{{
+		Object: awsclient.Object{Key: "k", RequestID: "id-" + hostile, Size: 2048, LastModified: demoNow.Add(-90 * time.Minute)},
+		Status: &awsclient.Status{State: "FAILED" + hostile, Attempts: 3, Error: strings.Repeat("downstream timeout "+hostile, 10)},
+	}}
+	var buf bytes.Buffer
+	pretendTerminal(t, 100, &buf)
+	fixClock(t, demoNow)
+	w := (&Globals{}).newRowWriter(outputTable, &buf, 15*time.Minute)
+	if err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, bad := range []string{"\x1b]", "\x07", "\x1b[2J", "\u202e"} {
+		if strings.Contains(out, bad) {
+			t.Fatalf("hostile sequence %q reached the terminal:\n%q", bad, out)
+		}
+	}
+	if !strings.Contains(out, "\x1b[31m") {
+		t.Fatalf("a FAILED state on a terminal is red: %q", out)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if w := ansi.StringWidth(line); w > 100 {
+			t.Fatalf("line is %d cells wide on a 100-cell terminal: %q", w, line)
+		}
+	}
+	golden.RequireEqual(t, out)
+}
+
+func TestColorRules(t *testing.T) {
+	var buf bytes.Buffer
+	pretendTerminal(t, 80, &buf)
+	g := &Globals{}
+	if !g.color(&buf) {
+		t.Fatal("a terminal gets colour")
+	}
+	t.Setenv("NO_COLOR", "1")
+	if g.color(&buf) {
+		t.Fatal("NO_COLOR turns colour off")
+	}
+	os.Unsetenv("NO_COLOR")
+	g.NoColor = true
+	if g.color(&buf) {
+		t.Fatal("--no-color turns colour off")
+	}
+	if (&Globals{}).color(&bytes.Buffer{}) {
+		t.Fatal("a pipe gets no colour")
+	}
+}
+
+func TestOutputFormatDefaults(t *testing.T) {
+	var tty, pipe bytes.Buffer
+	pretendTerminal(t, 80, &tty)
+	for _, c := range []struct {
+		out    io.Writer
+		flag   string
+		want   string
+		broken bool
+	}{
+		{&tty, "", outputTable, false}, {&pipe, "", outputJSON, false},
+		{&tty, "json", outputJSON, false}, {&pipe, "table", outputTable, false},
+		{&pipe, "yaml", "", true},
+	} {
+		got, err := (&Globals{Stdout: c.out, Output: c.flag}).outputFormat()
+		if c.broken {
+			var ee *ExitError
+			if !errors.As(err, &ee) || ee.Code != ExitUsage {
+				t.Fatalf("-o %s: want a usage error, got %v", c.flag, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Fatalf("-o %q: %q, %v; want %q", c.flag, got, err, c.want)
+		}
+	}
+}
+
+func TestExitForAWS(t *testing.T) {
+	cases := []struct {
+		err  error
+		code int
+	}{
+		{&awsclient.Error{Kind: awsclient.KindNotFound, Op: "head", Code: "NotFound", Resource: "s3://b/k"}, ExitNotFound},
+		{&awsclient.Error{Kind: awsclient.KindNotFound, Op: "get", Code: "NoSuchKey", Resource: "s3://b/k"}, ExitNotFound},
+		{&awsclient.Error{Kind: awsclient.KindNotFound, Op: "list", Code: "NoSuchBucket", Resource: "s3://b/"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindNotFound, Op: "get", Code: "NoSuchBucket", Resource: "s3://b/k"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindNotFound, Op: "batch-get", Code: "ResourceNotFoundException", Resource: "dynamodb://t"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindAccessDenied, Op: "list"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindExpiredCredentials, Op: "list", Remedy: "run aws sso login --profile prod"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindThrottled, Op: "batch-get"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindNetwork, Op: "list"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindTimeout, Op: "list"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindServer, Op: "list"}, ExitAWS},
+		{&awsclient.Error{Kind: awsclient.KindInvalid, Op: "query"}, ExitUsage},
+		{&awsclient.Error{Kind: awsclient.KindReadOnly, Op: "copy"}, ExitUsage},
+		{&awsclient.Error{Kind: awsclient.KindNotFound, Op: "api-key", Resource: "env:X"}, ExitUsage},
+		{&awsclient.Error{Kind: awsclient.KindCanceled, Op: "list"}, ExitCancelled},
+		{fmt.Errorf("wrapped: %w", &awsclient.Error{Kind: awsclient.KindAccessDenied, Op: "list"}), ExitAWS},
+		{context.Canceled, ExitCancelled},
+	}
+	for _, c := range cases {
+		err := exitForAWS(c.err)
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != c.code {
+			t.Errorf("%v: got %v, want exit %d", c.err, err, c.code)
+		}
+	}
+	if exitForAWS(nil) != nil {
+		t.Fatal("nil stays nil")
+	}
+	e := exitForAWS(&awsclient.Error{Kind: awsclient.KindExpiredCredentials, Op: "list", Resource: "s3://b/",
+		Message: "token expired\x1b[2J", Remedy: "run aws sso login --profile prod"})
+	if msg := e.Error(); !strings.Contains(msg, "\n  to fix: run aws sso login --profile prod") || strings.Contains(msg, "\x1b") {
+		t.Fatalf("the message must be sanitized and end with the remedy: %q", msg)
+	}
+	if awsclient.KindOf(e) != awsclient.KindExpiredCredentials {
+		t.Fatal("the classified error must stay reachable with errors.As")
+	}
+}
+
+func TestShortAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "0s", 45 * time.Second: "45s", 12 * time.Minute: "12m", 192 * time.Minute: "3h12m", 52 * time.Hour: "2d4h",
+	} {
+		if got := shortAge(d); got != want {
+			t.Errorf("shortAge(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Route placeholders understood by the gateway client.
+const (
+	PlaceholderBucket    = "{bucket}"
+	PlaceholderKey       = "{key}"
+	PlaceholderRequestID = "{requestId}"
+)
+
+// routeMethods are the methods that carry a body, which a redrive always sends.
+var routeMethods = []string{"PUT", "POST", "PATCH"}
+
+// ParseRoute splits a route like "PUT /product/{bucket}/{key}" into its method (upper-cased)
+// and path template, and checks the template's placeholders.
+func ParseRoute(s string) (method, path string, err error) {
+	fields := strings.Fields(s)
+	if len(fields) != 2 {
+		return "", "", fmt.Errorf("%s is not a route; expected a method and a path, e.g. %q", quote(s), DefaultInplaceRoute)
+	}
+	method, path = strings.ToUpper(fields[0]), fields[1]
+	known := false
+	for _, m := range routeMethods {
+		known = known || m == method
+	}
+	if !known {
+		return "", "", fmt.Errorf("method %s cannot carry a request body; expected one of %s", quote(fields[0]), strings.Join(routeMethods, ", "))
+	}
+	if !strings.HasPrefix(path, "/") {
+		return "", "", fmt.Errorf("path %s must start with /", quote(path))
+	}
+	if strings.ContainsAny(path, "?#") {
+		return "", "", fmt.Errorf("path %s must not hold a query or fragment; routes are paths only", quote(path))
+	}
+	rest := path
+	for {
+		open := strings.IndexAny(rest, "{}")
+		if open < 0 {
+			break
+		}
+		if rest[open] == '}' {
+			return "", "", fmt.Errorf("path %s has a } without its {", quote(path))
+		}
+		end := strings.IndexAny(rest[open+1:], "{}")
+		if end < 0 || rest[open+1+end] == '{' {
+			return "", "", fmt.Errorf("path %s has a { without its }", quote(path))
+		}
+		ph := rest[open : open+1+end+1]
+		switch ph {
+		case PlaceholderBucket, PlaceholderKey, PlaceholderRequestID:
+		default:
+			return "", "", fmt.Errorf("unknown placeholder %s; expected %s, %s or %s", quote(ph), PlaceholderBucket, PlaceholderKey, PlaceholderRequestID)
+		}
+		rest = rest[open+1+end+1:]
+	}
+	return method, path, nil
+}

@@ -85,3 +85,16 @@ func KindOf(err error) Kind {
 
 // ErrReadOnly is wrapped by every write refused in read-only mode.
 var ErrReadOnly = errors.New("environment is read-only")
+
+// ErrNotSent is wrapped by a gateway failure that happened before the request reached the
+// server (connection refused, DNS, a refusal before sending): the request was certainly not
+// delivered and may be sent again.
+var ErrNotSent = errors.New("the request was not sent")
+
+// ErrDeliveryUnknown is wrapped by a gateway failure after the request was (at least
+// partly) sent and before an answer came (connection lost, timeout, cancel, or a 504 from
+// the gateway): the request may or may not have been stored. Redrive journals it as unknown.
+var ErrDeliveryUnknown = errors.New("the request may have been delivered")
+
+// DeliveryUnknown reports whether err leaves it unknown whether the request was delivered.
+func DeliveryUnknown(err error) bool { return errors.Is(err, ErrDeliveryUnknown) }

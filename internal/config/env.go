@@ -47,6 +47,9 @@ func (g Gateway) HasAPIKeySource() bool {
 // by "REDACTED".
 func (e Env) Redacted() Env {
 	e.Gateway = e.Gateway.Redacted()
+	if e.LocalCredentials != nil {
+		e.LocalCredentials = &LocalCredentials{AccessKeyID: e.LocalCredentials.AccessKeyID, SecretAccessKey: "REDACTED"}
+	}
 	e.Status.TerminalStates = append([]string(nil), e.Status.TerminalStates...)
 	return e
 }
@@ -75,5 +78,9 @@ func (g Gateway) GoString() string {
 func (e *Env) clone() *Env {
 	c := *e
 	c.Status.TerminalStates = append([]string(nil), e.Status.TerminalStates...)
+	if e.LocalCredentials != nil {
+		lc := *e.LocalCredentials
+		c.LocalCredentials = &lc
+	}
 	return &c
 }

@@ -115,3 +115,23 @@ func TestDefaultPath(t *testing.T) {
 		t.Errorf("relative XDG_CONFIG_HOME: %q, want %q", got, want)
 	}
 }
+
+func TestLocalCredentialsOnLoopbackAreValidAndRedacted(t *testing.T) {
+	e := &Env{Name: "demo", Endpoints: Endpoints{S3: "http://127.0.0.1:9000", DynamoDB: "http://localhost:8000"},
+		Storage: Storage{Bucket: "demo-bucket"}, Status: Status{Table: "demo-status"},
+		LocalCredentials: &LocalCredentials{AccessKeyID: "AKIDEMO", SecretAccessKey: "very-secret-demo"}}
+	e.ApplyDefaults()
+	for _, p := range e.Validate() {
+		if !p.Warning {
+			t.Errorf("unexpected problem: %s", p)
+		}
+	}
+	for _, s := range []string{fmt.Sprintf("%v", e), fmt.Sprintf("%+v", *e), fmt.Sprintf("%#v", *e), fmt.Sprintf("%v", e.Redacted())} {
+		if strings.Contains(s, "very-secret-demo") {
+			t.Fatalf("secret printed: %s", s)
+		}
+	}
+	if c := e.clone(); c.LocalCredentials == e.LocalCredentials {
+		t.Fatal("clone shares LocalCredentials")
+	}
+}

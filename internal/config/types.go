@@ -42,9 +42,26 @@ type Env struct {
 	// Production asks for stricter confirmations and a red banner.
 	Production bool    `yaml:"production,omitempty"`
 	Rate       float64 `yaml:"rate,omitempty"` // default redrive requests per second
+	// LocalCredentials are fixed keys for a local stack (the demo, LocalStack). They are
+	// refused unless every AWS endpoint of the environment is on loopback.
+	LocalCredentials *LocalCredentials `yaml:"local_credentials,omitempty"`
 	// Color of the environment name in the header (a lipgloss colour, e.g. "#00aa88"); optional.
 	Color string `yaml:"color,omitempty"`
 }
+
+// LocalCredentials are static keys for servers on this machine.
+type LocalCredentials struct {
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+}
+
+// String keeps the secret out of %v and %+v.
+func (c LocalCredentials) String() string {
+	return "{AccessKeyID:" + c.AccessKeyID + " SecretAccessKey:REDACTED}"
+}
+
+// GoString keeps the secret out of %#v.
+func (c LocalCredentials) GoString() string { return c.String() }
 
 // Endpoints overrides service endpoints (LocalStack, the demo stack, VPC endpoints).
 type Endpoints struct {

@@ -120,6 +120,15 @@ func (c *checker) env(name string, e *Env) {
 		}
 	}
 
+	if lc := e.LocalCredentials; lc != nil {
+		if lc.AccessKeyID == "" || lc.SecretAccessKey == "" {
+			errf("local_credentials", "needs both access_key_id and secret_access_key")
+		}
+		if !isLoopbackURL(e.Endpoints.S3) || !isLoopbackURL(e.Endpoints.DynamoDB) {
+			errf("local_credentials", "is only for stacks on this machine: endpoints.s3 and endpoints.dynamodb must be loopback URLs (127.0.0.1, localhost); for AWS use profile")
+		}
+	}
+
 	// Storage
 	if msg, warn := checkBucket(e.Storage.Bucket); msg != "" {
 		if warn {
@@ -300,6 +309,20 @@ func checkURL(s string, endpoint bool) string {
 		return fmt.Sprintf("%s has a path; an AWS endpoint is a scheme, host and port like http://127.0.0.1:4566", quote(s))
 	}
 	return ""
+}
+
+// isLoopbackURL reports whether s is an http(s) URL on localhost or a loopback address.
+func isLoopbackURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || s == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func plainHTTP(s string) bool {

@@ -57,6 +57,13 @@ func TestValidate(t *testing.T) {
 		{"route method", func(f *File, e *Env) { e.Gateway.Routes.Reupload = "GET /product" }, "gateway.routes.reupload", "cannot carry a request body", false},
 		{"route placeholder", func(f *File, e *Env) { e.Gateway.Routes.Inplace = "PUT /p/{bucket}/{id}" }, "gateway.routes.inplace", `unknown placeholder "{id}"`, false},
 		{"inplace without key", func(f *File, e *Env) { e.Gateway.Routes.Inplace = "PUT /p/{requestId}" }, "gateway.routes.inplace", "has no {key}", false},
+		{"local credentials off loopback", func(f *File, e *Env) {
+			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a", SecretAccessKey: "b"}
+		}, "local_credentials", "only for stacks on this machine", false},
+		{"local credentials half", func(f *File, e *Env) {
+			e.Endpoints.S3, e.Endpoints.DynamoDB = "http://127.0.0.1:9000", "http://localhost:8000"
+			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a"}
+		}, "local_credentials", "needs both", false},
 		{"gateway url scheme", func(f *File, e *Env) { e.Gateway.URL = "ftp://x" }, "gateway.url", "not an http(s) URL", false},
 		{"gateway url relative", func(f *File, e *Env) { e.Gateway.URL = "abc.execute-api.eu-west-1.amazonaws.com" }, "gateway.url", "not an http(s) URL", false},
 		{"gateway url query", func(f *File, e *Env) { e.Gateway.URL = "https://x/prod?a=b" }, "gateway.url", "query", false},

@@ -1,0 +1,630 @@
+package awsclient
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// StatusSchema names the status table and the attributes the processor writes.
+// Empty attribute names take the defaults (requestId, status, error, attempts, updatedAt).
+type StatusSchema struct {
+	Table         string
+	KeyAttr       string
+	StatusAttr    string
+	ErrorAttr     string
+	AttemptsAttr  string
+	UpdatedAtAttr string
+	// Index is a GSI with the status attribute as hash key and the updated-at attribute as
+	// range key; "" means status listings scan the table.
+	Index string
+}
+
+func (s StatusSchema) withDefaults() StatusSchema {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&s.KeyAttr, "requestId")
+	def(&s.StatusAttr, "status")
+	def(&s.ErrorAttr, "error")
+	def(&s.AttemptsAttr, "attempts")
+	def(&s.UpdatedAtAttr, "updatedAt")
+	return s
+}
+
+// TableInfo describes the status table, for doctor.
+type TableInfo struct {
+	Name      string
+	Status    string      // ACTIVE, CREATING, ...
+	Keys      []KeyAttr   // the table's key schema
+	Indexes   []IndexInfo // global secondary indexes
+	ItemCount int64       // approximate: DynamoDB refreshes it about every six hours
+}
+
+// KeyAttr is one attribute of a key schema.
+type KeyAttr struct {
+	Name string
+	Role string // HASH or RANGE
+	Type string // S, N or B, when the table declares it
+}
+
+// IndexInfo is one global secondary index.
+type IndexInfo struct {
+	Name   string
+	Status string
+	Keys   []KeyAttr
+}
+
+// Status store limits.
+const (
+	maxBatchGetKeys    = 100 // DynamoDB's BatchGetItem limit
+	batchGetParallel   = 4   // chunks in flight at once
+	defaultStatusLimit = 100
+	maxScanRounds      = 20 // Scan calls one ScanByStatus page may make before it returns what it has
+)
+
+// StatusStore reads the processing status items of one DynamoDB table.
+type StatusStore struct {
+	client  *dynamodb.Client
+	schema  StatusSchema
+	profile string
+
+	// Backoff for UnprocessedKeys; tests shorten it.
+	backoffBase, backoffMax time.Duration
+	maxRetries              int
+}
+
+// NewStatusStore returns a StatusStore on schema.Table.
+func NewStatusStore(client *dynamodb.Client, schema StatusSchema) *StatusStore {
+	return &StatusStore{
+		client: client, schema: schema.withDefaults(),
+		backoffBase: 50 * time.Millisecond, backoffMax: 2 * time.Second, maxRetries: 10,
+	}
+}
+
+// Schema is the schema the store reads with, defaults filled in.
+func (s *StatusStore) Schema() StatusSchema { return s.schema }
+
+func (s *StatusStore) call(op, action string) call {
+	r := "dynamodb://" + s.schema.Table
+	if (op == "query") && s.schema.Index != "" {
+		r += "/index/" + s.schema.Index
+	}
+	return call{Op: op, Resource: r, Action: action, NotFound: remedyTable, Profile: s.profile}
+}
+
+func (s *StatusStore) key(id string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{s.schema.KeyAttr: &ddbtypes.AttributeValueMemberS{Value: id}}
+}
+
+// Get reads the status of one request. A request with no item is not an error: found is
+// false. A missing table is (KindNotFound, with a remedy).
+func (s *StatusStore) Get(ctx context.Context, id string) (Status, bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.schema.Table), Key: s.key(id)})
+	if err != nil {
+		return Status{}, false, classify(err, s.call("get-item", "dynamodb:GetItem"))
+	}
+	if len(out.Item) == 0 {
+		return Status{}, false, nil
+	}
+	return s.toStatus(out.Item), true, nil
+}
+
+// BatchGet reads the statuses of ids; requests with no item are absent from the map.
+// Duplicates are read once. Keys go in chunks of at most 100, a few chunks at a time, and
+// keys DynamoDB leaves unprocessed are retried with exponential backoff and jitter.
+func (s *StatusStore) BatchGet(ctx context.Context, ids []string) (map[string]Status, error) {
+	seen := make(map[string]bool, len(ids))
+	unique := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			unique = append(unique, id)
+		}
+	}
+	result := make(map[string]Status, len(unique))
+	if len(unique) == 0 {
+		return result, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, batchGetParallel)
+	)
+	for start := 0; start < len(unique); start += maxBatchGetKeys {
+		chunk := unique[start:min(start+maxBatchGetKeys, len(unique))]
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			items, err := s.batchGetChunk(ctx, chunk)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				return
+			}
+			for _, st := range items {
+				result[st.RequestID] = st
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, classify(err, s.call("batch-get", "dynamodb:BatchGetItem"))
+	}
+	return result, nil
+}
+
+func (s *StatusStore) batchGetChunk(ctx context.Context, ids []string) ([]Status, error) {
+	keys := make([]map[string]ddbtypes.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = s.key(id)
+	}
+	pending := map[string]ddbtypes.KeysAndAttributes{s.schema.Table: {Keys: keys}}
+	var found []Status
+	for attempt := 0; ; attempt++ {
+		out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		if err != nil {
+			return nil, classify(err, s.call("batch-get", "dynamodb:BatchGetItem"))
+		}
+		for _, item := range out.Responses[s.schema.Table] {
+			found = append(found, s.toStatus(item))
+		}
+		left, ok := out.UnprocessedKeys[s.schema.Table]
+		if !ok || len(left.Keys) == 0 {
+			return found, nil
+		}
+		if attempt >= s.maxRetries {
+			return nil, &Error{Kind: KindThrottled, Op: "batch-get", Resource: s.call("", "").Resource,
+				Code: "UnprocessedKeys", Message: fmt.Sprintf("%d keys still unprocessed after %d retries", len(left.Keys), attempt),
+				Remedy: remedyThrottled}
+		}
+		pending = map[string]ddbtypes.KeysAndAttributes{s.schema.Table: left}
+		if err := sleepCtx(ctx, backoff(attempt, s.backoffBase, s.backoffMax)); err != nil {
+			return nil, classify(err, s.call("batch-get", "dynamodb:BatchGetItem"))
+		}
+	}
+}
+
+// backoff is "full jitter" exponential backoff: a random wait up to base·2^attempt, capped.
+func backoff(attempt int, base, max time.Duration) time.Duration {
+	d := base << min(attempt, 20)
+	if d <= 0 || d > max {
+		d = max
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ListByStatus lists requests in state, on the GSI when the schema names one, else by Scan.
+func (s *StatusStore) ListByStatus(ctx context.Context, state, next string, limit int32) (StatusPage, error) {
+	if s.schema.Index != "" {
+		return s.QueryByStatus(ctx, state, next, limit)
+	}
+	return s.ScanByStatus(ctx, state, next, limit)
+}
+
+// QueryByStatus lists requests in state from the GSI, most recently updated first, up to
+// limit per page. next is the NextToken of the previous page ("" for the first).
+func (s *StatusStore) QueryByStatus(ctx context.Context, state, next string, limit int32) (StatusPage, error) {
+	c := s.call("query", "dynamodb:Query")
+	if s.schema.Index == "" {
+		return StatusPage{}, invalid(c.Op, c.Resource, "no status index configured (status.index)")
+	}
+	start, err := decodePageToken(next)
+	if err != nil {
+		return StatusPage{}, invalid(c.Op, c.Resource, err.Error())
+	}
+	if limit <= 0 {
+		limit = defaultStatusLimit
+	}
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.schema.Table),
+		IndexName:                 aws.String(s.schema.Index),
+		KeyConditionExpression:    aws.String("#s = :s"),
+		ExpressionAttributeNames:  map[string]string{"#s": s.schema.StatusAttr},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: state}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(limit),
+		ExclusiveStartKey:         start,
+	})
+	if err != nil {
+		return StatusPage{}, classify(err, c)
+	}
+	page := StatusPage{Items: make([]Status, 0, len(out.Items))}
+	for _, item := range out.Items {
+		page.Items = append(page.Items, s.toStatus(item))
+	}
+	if len(out.LastEvaluatedKey) > 0 {
+		page.NextToken = encodePageToken(out.LastEvaluatedKey)
+	}
+	return page, nil
+}
+
+// ScanByStatus lists requests in state by scanning the whole table with a filter, for
+// tables without a status index. A page holds up to limit items; it may hold fewer (even
+// none) with a NextToken when the filter matched little, since one page reads a bounded
+// part of the table.
+func (s *StatusStore) ScanByStatus(ctx context.Context, state, next string, limit int32) (StatusPage, error) {
+	c := s.call("scan", "dynamodb:Scan")
+	start, err := decodePageToken(next)
+	if err != nil {
+		return StatusPage{}, invalid(c.Op, c.Resource, err.Error())
+	}
+	if limit <= 0 {
+		limit = defaultStatusLimit
+	}
+	var page StatusPage
+	for round := 0; ; round++ {
+		out, err := s.client.Scan(ctx, &dynamodb.ScanInput{
+			TableName:                 aws.String(s.schema.Table),
+			FilterExpression:          aws.String("#s = :s"),
+			ExpressionAttributeNames:  map[string]string{"#s": s.schema.StatusAttr},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: state}},
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return StatusPage{}, classify(err, c)
+		}
+		for i, item := range out.Items {
+			page.Items = append(page.Items, s.toStatus(item))
+			if len(page.Items) == int(limit) && (i < len(out.Items)-1 || len(out.LastEvaluatedKey) > 0) {
+				// Full: resume right after this item. A Scan resumes after any item's
+				// primary key, and the page's LastEvaluatedKey names the key attributes.
+				page.NextToken = encodePageToken(keyOf(item, out.LastEvaluatedKey, s.schema.KeyAttr))
+				return page, nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return page, nil
+		}
+		start = out.LastEvaluatedKey
+		if round+1 >= maxScanRounds {
+			page.NextToken = encodePageToken(start)
+			return page, nil
+		}
+	}
+}
+
+// keyOf picks item's primary key: the attributes named in lek, or keyAttr alone.
+func keyOf(item, lek map[string]ddbtypes.AttributeValue, keyAttr string) map[string]ddbtypes.AttributeValue {
+	key := map[string]ddbtypes.AttributeValue{}
+	if len(lek) == 0 {
+		key[keyAttr] = item[keyAttr]
+		return key
+	}
+	for name := range lek {
+		key[name] = item[name]
+	}
+	return key
+}
+
+// ScanIDs reads every request ID in the table with a parallel Scan of segments segments
+// that projects the key alone, handing each page's IDs to fn. fn is never called
+// concurrently. The first error (from DynamoDB or fn) stops every segment and is returned.
+func (s *StatusStore) ScanIDs(ctx context.Context, segments int, fn func(ids []string) error) error {
+	if segments <= 0 {
+		segments = 4
+	}
+	segments = min(segments, 1000)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex // serializes fn and guards firstErr
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
+	c := s.call("scan", "dynamodb:Scan")
+	for seg := 0; seg < segments; seg++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var start map[string]ddbtypes.AttributeValue
+			for {
+				out, err := s.client.Scan(ctx, &dynamodb.ScanInput{
+					TableName:                aws.String(s.schema.Table),
+					ProjectionExpression:     aws.String("#k"),
+					ExpressionAttributeNames: map[string]string{"#k": s.schema.KeyAttr},
+					Segment:                  aws.Int32(int32(seg)),
+					TotalSegments:            aws.Int32(int32(segments)),
+					ExclusiveStartKey:        start,
+				})
+				mu.Lock()
+				if firstErr != nil {
+					mu.Unlock()
+					return
+				}
+				if err != nil {
+					fail(classify(err, c))
+					mu.Unlock()
+					return
+				}
+				ids := make([]string, 0, len(out.Items))
+				for _, item := range out.Items {
+					if id := stringAttr(item[s.schema.KeyAttr]); id != "" {
+						ids = append(ids, id)
+					}
+				}
+				if len(ids) > 0 {
+					if err := fn(ids); err != nil {
+						fail(err)
+						mu.Unlock()
+						return
+					}
+				}
+				mu.Unlock()
+				if len(out.LastEvaluatedKey) == 0 {
+					return
+				}
+				start = out.LastEvaluatedKey
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return nil
+}
+
+// Describe reads the table's key schema, indexes and approximate item count.
+func (s *StatusStore) Describe(ctx context.Context) (TableInfo, error) {
+	out, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.schema.Table)})
+	if err != nil {
+		return TableInfo{}, classify(err, s.call("describe", "dynamodb:DescribeTable"))
+	}
+	t := out.Table
+	types := map[string]string{}
+	for _, d := range t.AttributeDefinitions {
+		types[aws.ToString(d.AttributeName)] = string(d.AttributeType)
+	}
+	keys := func(ks []ddbtypes.KeySchemaElement) []KeyAttr {
+		out := make([]KeyAttr, 0, len(ks))
+		for _, k := range ks {
+			name := aws.ToString(k.AttributeName)
+			out = append(out, KeyAttr{Name: name, Role: string(k.KeyType), Type: types[name]})
+		}
+		return out
+	}
+	info := TableInfo{
+		Name:      aws.ToString(t.TableName),
+		Status:    string(t.TableStatus),
+		Keys:      keys(t.KeySchema),
+		ItemCount: aws.ToInt64(t.ItemCount),
+	}
+	for _, g := range t.GlobalSecondaryIndexes {
+		info.Indexes = append(info.Indexes, IndexInfo{
+			Name: aws.ToString(g.IndexName), Status: string(g.IndexStatus), Keys: keys(g.KeySchema),
+		})
+	}
+	sort.Slice(info.Indexes, func(i, j int) bool { return info.Indexes[i].Name < info.Indexes[j].Name })
+	return info, nil
+}
+
+// toStatus maps an item to a Status. Unreadable attempts or timestamps are left zero;
+// the raw values stay visible in Item.
+func (s *StatusStore) toStatus(item map[string]ddbtypes.AttributeValue) Status {
+	st := Status{
+		RequestID: stringAttr(item[s.schema.KeyAttr]),
+		State:     stringAttr(item[s.schema.StatusAttr]),
+		Error:     stringAttr(item[s.schema.ErrorAttr]),
+		Item:      make(map[string]any, len(item)),
+	}
+	if n, ok := numberAttr(item[s.schema.AttemptsAttr]); ok && n >= 0 && n < math.MaxInt32 {
+		st.Attempts = int(n)
+	}
+	st.UpdatedAt = timeAttr(item[s.schema.UpdatedAtAttr])
+	for k, v := range item {
+		st.Item[k] = plainValue(v)
+	}
+	return st
+}
+
+// stringAttr reads S, or the text of N; anything else is "".
+func stringAttr(v ddbtypes.AttributeValue) string {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return v.Value
+	case *ddbtypes.AttributeValueMemberN:
+		return v.Value
+	}
+	return ""
+}
+
+// numberAttr reads N, or S holding a number.
+func numberAttr(v ddbtypes.AttributeValue) (float64, bool) {
+	var text string
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberN:
+		text = v.Value
+	case *ddbtypes.AttributeValueMemberS:
+		text = strings.TrimSpace(v.Value)
+	default:
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// Layouts an updated-at string may use; zone-less ones are read as UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+// timeAttr reads an RFC 3339/ISO 8601 string, or epoch seconds or milliseconds (N or S).
+func timeAttr(v ddbtypes.AttributeValue) time.Time {
+	if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, strings.TrimSpace(s.Value)); err == nil {
+				return t.UTC()
+			}
+		}
+	}
+	f, ok := numberAttr(v)
+	if !ok || f <= 0 {
+		return time.Time{}
+	}
+	if f >= 1e11 { // beyond the year 5000 in seconds: these are milliseconds
+		return time.UnixMilli(int64(f)).UTC()
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+// plainValue turns an attribute into plain JSON values: S → string, N → json.Number
+// (exact, no float rounding), BOOL → bool, NULL → nil, B → base64 string, SS/NS/BS and L
+// → []any, M → map[string]any.
+func plainValue(v ddbtypes.AttributeValue) any {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return v.Value
+	case *ddbtypes.AttributeValueMemberN:
+		return json.Number(v.Value)
+	case *ddbtypes.AttributeValueMemberBOOL:
+		return v.Value
+	case *ddbtypes.AttributeValueMemberNULL:
+		return nil
+	case *ddbtypes.AttributeValueMemberB:
+		return base64.StdEncoding.EncodeToString(v.Value)
+	case *ddbtypes.AttributeValueMemberSS:
+		out := make([]any, len(v.Value))
+		for i, s := range v.Value {
+			out[i] = s
+		}
+		return out
+	case *ddbtypes.AttributeValueMemberNS:
+		out := make([]any, len(v.Value))
+		for i, s := range v.Value {
+			out[i] = json.Number(s)
+		}
+		return out
+	case *ddbtypes.AttributeValueMemberBS:
+		out := make([]any, len(v.Value))
+		for i, b := range v.Value {
+			out[i] = base64.StdEncoding.EncodeToString(b)
+		}
+		return out
+	case *ddbtypes.AttributeValueMemberL:
+		out := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			out[i] = plainValue(e)
+		}
+		return out
+	case *ddbtypes.AttributeValueMemberM:
+		out := make(map[string]any, len(v.Value))
+		for k, e := range v.Value {
+			out[k] = plainValue(e)
+		}
+		return out
+	}
+	return nil
+}
+
+// Page tokens are the LastEvaluatedKey as base64url JSON ({"attr":{"S":"v"}}): opaque to
+// callers, safe in URLs and on the command line.
+func encodePageToken(key map[string]ddbtypes.AttributeValue) string {
+	plain := make(map[string]map[string]string, len(key))
+	for name, v := range key {
+		switch v := v.(type) {
+		case *ddbtypes.AttributeValueMemberS:
+			plain[name] = map[string]string{"S": v.Value}
+		case *ddbtypes.AttributeValueMemberN:
+			plain[name] = map[string]string{"N": v.Value}
+		case *ddbtypes.AttributeValueMemberB:
+			plain[name] = map[string]string{"B": base64.StdEncoding.EncodeToString(v.Value)}
+		}
+	}
+	b, _ := json.Marshal(plain) // maps of strings always marshal
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(token string) (map[string]ddbtypes.AttributeValue, error) {
+	if token == "" {
+		return nil, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return nil, fmt.Errorf("bad page token: not base64")
+	}
+	var plain map[string]map[string]string
+	if err := json.Unmarshal(raw, &plain); err != nil || len(plain) == 0 {
+		return nil, fmt.Errorf("bad page token: not a key")
+	}
+	key := make(map[string]ddbtypes.AttributeValue, len(plain))
+	for name, typed := range plain {
+		if len(typed) != 1 || name == "" {
+			return nil, fmt.Errorf("bad page token: attribute %q", name)
+		}
+		for t, v := range typed {
+			switch t {
+			case "S":
+				key[name] = &ddbtypes.AttributeValueMemberS{Value: v}
+			case "N":
+				key[name] = &ddbtypes.AttributeValueMemberN{Value: v}
+			case "B":
+				b, err := base64.StdEncoding.DecodeString(v)
+				if err != nil {
+					return nil, fmt.Errorf("bad page token: attribute %q", name)
+				}
+				key[name] = &ddbtypes.AttributeValueMemberB{Value: b}
+			default:
+				return nil, fmt.Errorf("bad page token: attribute %q", name)
+			}
+		}
+	}
+	return key, nil
+}

@@ -3,6 +3,7 @@ package awsclient
 import (
 	"context"
 	"errors"
+	"github.com/aws/smithy-go/logging"
 	"net/http"
 	"os"
 
@@ -87,6 +88,9 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	if err != nil {
 		return nil, openError(env, err)
 	}
+	// The SDK logs to stderr by default (e.g. "Response has no supported checksum"); in the
+	// TUI that would write over the screen, and stowage reports errors itself.
+	cfg.Logger = logging.Nop{}
 	local := env.Endpoints.S3 != "" || env.Endpoints.DynamoDB != "" || env.Endpoints.STS != ""
 	if cfg.Region == "" && local {
 		cfg.Region = fallbackRegion

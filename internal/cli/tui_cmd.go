@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/tui"
+)
+
+// stowage without a command opens the TUI on the selected environment.
+func init() {
+	runTUI = func(ctx context.Context, g *Globals) error {
+		env, file, err := g.LoadEnv()
+		if err != nil {
+			return err
+		}
+		return startTUI(ctx, g, env, file)
+	}
+}
+
+// startTUI opens env's clients and runs the TUI on them. The environments of file (may
+// be nil) are offered by the e key; openOpts apply to every environment opened (the
+// demo passes its static credentials).
+func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.File, openOpts ...awsclient.OpenOption) error {
+	sess, err := tuiSession(ctx, env, openOpts...)
+	if err != nil {
+		return &ExitError{Code: ExitAWS, Err: err}
+	}
+	opts := tui.Options{Session: sess}
+	if file != nil && len(file.Environments) > 1 {
+		opts.EnvNames = file.Names()
+		opts.OpenEnv = func(ctx context.Context, name string) (tui.Session, error) {
+			e, err := selectForTUI(file, name, g.overrides())
+			if err != nil {
+				return tui.Session{}, err
+			}
+			return tuiSession(ctx, e, openOpts...)
+		}
+	}
+	var progOpts []tea.ProgramOption
+	if g.NoColor || os.Getenv("NO_COLOR") != "" {
+		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	err = tui.Run(ctx, opts, progOpts...)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, tea.ErrInterrupted):
+		return &ExitError{Code: ExitCancelled, Err: errors.New("cancelled")}
+	}
+	return fmt.Errorf("terminal UI: %w", err)
+}
+
+// selectForTUI selects another environment of file for the e key, refusing one whose
+// configuration has errors, as LoadEnv would.
+func selectForTUI(file *config.File, name string, o config.Overrides) (*config.Env, error) {
+	env, err := file.Select(name, o)
+	if err != nil {
+		return nil, err
+	}
+	var mine []config.Problem
+	for _, p := range file.Validate() {
+		if p.Env == env.Name {
+			mine = append(mine, p)
+		}
+	}
+	if err := config.Check(mine); err != nil {
+		return nil, fmt.Errorf("environment %q cannot be used (run stowage config validate): %w", name, err)
+	}
+	return env, nil
+}
+
+// tuiSession opens the clients of env for the TUI.
+func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.OpenOption) (tui.Session, error) {
+	c, err := awsclient.Open(ctx, env, openOpts...)
+	if err != nil {
+		return tui.Session{}, err
+	}
+	sess := tui.Session{Env: env, Objects: c.Objects, Statuses: c.Statuses}
+	if env.Region == "" && c.Region != "" {
+		e := *env
+		e.Region = c.Region
+		sess.Env = &e
+	}
+	// Who the credentials belong to is asked of STS only where STS is the real one: a
+	// local stack (endpoint overrides without an STS endpoint) has none to ask.
+	local := env.Endpoints.S3 != "" || env.Endpoints.DynamoDB != ""
+	if !local || env.Endpoints.STS != "" {
+		sess.Identity = c.Identity
+	}
+	return sess, nil
+}

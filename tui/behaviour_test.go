@@ -1,0 +1,402 @@
+package tui
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stowage-cli/stowage/awsclient"
+)
+
+func plainView(f *fixture) string { return ansi.Strip(f.view()) }
+
+func TestStaleResultsAreDropped(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.openRow(idXML)
+	d := f.m.detail
+	// A body for an older detail sequence, and a page for an older generation.
+	f.send(detailBodyMsg{gen: f.m.gen, seq: d.seq - 1, data: []byte("STALE"), obj: d.obj})
+	f.send(listPageMsg{gen: f.m.gen - 1, seq: f.m.list.seq, page: awsclient.Page{Objects: []awsclient.Object{{Key: "stale", RequestID: "stale"}}}})
+	if strings.Contains(plainView(f), "STALE") || f.m.all.Has("stale") {
+		t.Fatal("a stale result reached the screen")
+	}
+	// Moving on while a preview is in flight: its answer is dropped.
+	seq := f.m.detail.seq
+	f.keys("esc", "j")
+	f.send(detailHeadMsg{gen: f.m.gen, seq: seq, obj: awsclient.Object{Key: "old", ContentType: "application/stale"}})
+	if strings.Contains(plainView(f), "application/stale") {
+		t.Fatal("the answer for the request left behind was shown")
+	}
+}
+
+func TestStatusJoinIsLazy(t *testing.T) {
+	f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+		for i := range 2000 {
+			id := millionRows(2000)[i].ID
+			o.put(awsclient.Object{Key: id, RequestID: id, LastModified: testNow.Add(-time.Duration(i) * time.Second)}, []byte("{}"))
+			s.put(awsclient.Status{RequestID: id, State: "PROCESSED"})
+		}
+	})
+	if f.m.all.Len() != 2000 {
+		t.Fatalf("listed %d", f.m.all.Len())
+	}
+	// Rows were visible only as the pages arrived (newest first moves them): statuses
+	// are fetched for those and their look-ahead, never for the whole listing.
+	if n := len(f.m.statuses.entries); n == 0 || n >= 1000 {
+		t.Fatalf("statuses fetched for %d of 2000 rows", n)
+	}
+	for i := f.m.top; i < f.m.top+f.m.tableRows(); i++ {
+		if _, ok := f.m.statuses.get(f.m.active().At(i).ID); !ok {
+			t.Fatalf("visible row %d has no status", i)
+		}
+	}
+	f.keys("G") // to the end: the rows there get their statuses
+	last := f.m.active().At(f.m.active().ViewLen() - 1)
+	if _, ok := f.m.statuses.get(last.ID); !ok {
+		t.Fatal("the rows on screen after G have no status")
+	}
+}
+
+func TestJumpToMissingObjectShowsStatusItem(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	id := "9f0e1d2c-3b4a-4596-8877-665544332211"
+	f.statuses.put(awsclient.Status{RequestID: id, State: "FAILED", Error: "upstream 502"})
+	f.keys(":")
+	f.typeText("s3://orders-intake/" + id)
+	f.keys("enter")
+	v := plainView(f)
+	for _, want := range []string{"not in the bucket", "stored nowhere, known to DynamoDB", `"status": "FAILED"`} {
+		if !strings.Contains(v, want) {
+			t.Errorf("missing %q in\n%s", want, v)
+		}
+	}
+	// Listed ids are not needed: no listing call was made for the jump.
+	f.objects.mu.Lock()
+	calls := slices.Clone(f.objects.calls)
+	f.objects.mu.Unlock()
+	if !slices.Contains(calls, "head "+id) {
+		t.Errorf("no HEAD for the jump: %v", calls)
+	}
+}
+
+func TestJumpRefusesOtherBucket(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.send(tea.PasteMsg{Content: "s3://other-bucket/" + idXML})
+	if v := plainView(f); !strings.Contains(v, "press e to switch environment") || f.m.mode == modeDetail {
+		t.Fatalf("a URI of another bucket was opened here:\n%s", v)
+	}
+}
+
+func TestAWSErrorsShowRemedyAndRetry(t *testing.T) {
+	cases := []struct {
+		name string
+		err  *awsclient.Error
+		want string
+	}{
+		{"access denied", &awsclient.Error{Kind: awsclient.KindAccessDenied, Op: "list", Resource: "s3://orders-intake/", Code: "AccessDenied", Remedy: "grant s3:ListBucket on orders-intake"}, "grant s3:ListBucket"},
+		{"no such bucket", &awsclient.Error{Kind: awsclient.KindNotFound, Op: "list", Resource: "s3://orders-intake/", Code: "NoSuchBucket", Remedy: "check storage.bucket in the config and the region"}, "check storage.bucket"},
+		{"expired sso", &awsclient.Error{Kind: awsclient.KindExpiredCredentials, Op: "list", Resource: "s3://orders-intake/", Code: "ExpiredToken", Remedy: "run aws sso login --profile ops"}, "aws sso login --profile ops"},
+		{"throttled", &awsclient.Error{Kind: awsclient.KindThrottled, Op: "list", Resource: "s3://orders-intake/", Code: "SlowDown", Remedy: "wait and retry, or lower the rate"}, "wait and retry"},
+		{"network down", &awsclient.Error{Kind: awsclient.KindNetwork, Op: "list", Resource: "s3://orders-intake/", Message: "dial tcp 127.0.0.1:1: connection refused", Remedy: "check the network and the endpoint URL"}, "check the network"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixtureNoInit(t, func(o *fakeObjects, s *fakeStatuses) { seedRequests(o, s); o.listErr = tc.err })
+			f.exec(f.m.Init())
+			v := strings.Join(strings.Fields(plainView(f)), " ")
+			if !strings.Contains(v, tc.want) || !strings.Contains(v, "press r to retry") {
+				t.Fatalf("status line lacks the remedy %q:\n%s", tc.want, v)
+			}
+			f.objects.mu.Lock()
+			f.objects.listErr = nil
+			f.objects.mu.Unlock()
+			f.keys("r")
+			if f.m.all.Len() != 6 || f.m.note.level == noteError {
+				t.Fatalf("r did not resume the listing: %d rows, note %q", f.m.all.Len(), f.m.note.text)
+			}
+		})
+	}
+	t.Run("missing table", func(t *testing.T) {
+		f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+			seedRequests(o, s)
+			s.err = &awsclient.Error{Kind: awsclient.KindNotFound, Op: "batch-get", Resource: "dynamodb://order-status", Code: "ResourceNotFoundException", Remedy: "check status.table in the config and the region"}
+		})
+		if v := strings.Join(strings.Fields(plainView(f)), " "); !strings.Contains(v, "check status.table") {
+			t.Fatalf("no remedy for a missing table:\n%s", v)
+		}
+		if f.m.all.Len() != 6 {
+			t.Fatal("a status failure stopped the listing")
+		}
+		calls := f.statuses.calls
+		f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+		if f.statuses.calls != calls {
+			t.Fatal("a failing status table is retried without r")
+		}
+		f.statuses.mu.Lock()
+		f.statuses.err = nil
+		f.statuses.mu.Unlock()
+		f.keys("r")
+		if _, ok := f.m.statuses.get(idXML); !ok {
+			t.Fatal("r did not fetch the statuses again")
+		}
+	})
+}
+
+func TestFilterSortAndKeys(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.keys("/")
+	f.typeText("3E9C") // case-insensitive
+	if n := f.m.active().ViewLen(); n != 1 {
+		t.Fatalf("filter matched %d rows", n)
+	}
+	f.keys("esc") // esc in the prompt restores the filter in force before it
+	if n := f.m.active().ViewLen(); n != 6 {
+		t.Fatalf("esc left %d rows", n)
+	}
+	ids := func() []string {
+		var out []string
+		for i := range f.m.active().ViewLen() {
+			out = append(out, f.m.active().At(i).ID)
+		}
+		return out
+	}
+	if got := ids(); got[0] != idJSON || got[5] != idOldLost {
+		t.Fatalf("default sort is not newest first: %v", got)
+	}
+	f.keys("s") // size, largest first
+	if got := ids(); got[0] != idXML {
+		t.Fatalf("size sort: %v", got)
+	}
+	f.keys("S")
+	if got := ids(); got[0] != idOldLost {
+		t.Fatalf("reversed size sort: %v", got)
+	}
+	f.keys("s") // status, worst first
+	if got := ids(); f.m.rankOf(got[0]) < f.m.rankOf(got[5]) {
+		t.Fatalf("status sort is not worst first: %v", got)
+	}
+}
+
+func TestRowSetMergeMatchesFullSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := millionRows(5000)
+	for i := range rows {
+		rows[i].Modified = int64(rng.IntN(1000)) // many ties: the key breaks them
+	}
+	s := newRowSet(nil)
+	s.SetQuery("a")
+	for p := 0; p < len(rows); {
+		n := 1 + rng.IntN(300)
+		s.Add(rows[p:min(len(rows), p+n)])
+		p += n
+	}
+	want := newRowSet(nil)
+	want.Add(rows)
+	want.SetQuery("a")
+	if !slices.Equal(s.view, want.view) {
+		t.Fatal("paged merge and filter differ from sorting everything at once")
+	}
+	s.SetQuery("")
+	if !slices.Equal(s.order, want.order) {
+		t.Fatal("paged merge order differs")
+	}
+	for i := 1; i < len(s.order); i++ {
+		if s.cmp(s.order[i-1], s.order[i]) >= 0 {
+			t.Fatalf("order not strictly sorted at %d", i)
+		}
+	}
+}
+
+func TestPreviewLoadsFirstBytesThenMore(t *testing.T) {
+	big := `{"items":[` + strings.Repeat(`{"sku":"X","qty":1},`, 200) + `{"sku":"last","qty":2}]}`
+	f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+		o.put(awsclient.Object{Key: idJSON, RequestID: idJSON, LastModified: testNow, ContentType: "application/json"}, []byte(big))
+	}, func(o *Options) { o.PreviewBytes = 1024 })
+	f.openRow(idJSON)
+	v := plainView(f)
+	if !strings.Contains(v, "showing 1.0 KiB of 3.9 KiB") {
+		t.Fatalf("no partial notice:\n%s", v)
+	}
+	f.keys("m", "m", "m")
+	if got := len(f.m.detail.body); got != len(big) {
+		t.Fatalf("loaded %d of %d bytes", got, len(big))
+	}
+	if strings.Contains(plainView(f), "showing") {
+		t.Fatal("the notice stayed after everything loaded")
+	}
+	f.keys("/")
+	f.typeText("last")
+	f.keys("enter")
+	if !f.m.detail.found || !strings.Contains(plainView(f), `"last"`) {
+		t.Fatalf("search did not scroll to the match:\n%s", plainView(f))
+	}
+	f.keys("p") // raw: one long line
+	if f.m.detail.doc.doc.Pretty() {
+		t.Fatal("p did not switch to raw")
+	}
+}
+
+func TestGzipPayloadIsDecompressed(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"hello":"gzip"}`))
+	zw.Close()
+	f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+		o.put(awsclient.Object{Key: idJSON, RequestID: idJSON, LastModified: testNow, ContentType: "application/json", ContentEncoding: "gzip"}, buf.Bytes())
+	})
+	f.openRow(idJSON)
+	v := plainView(f)
+	if !strings.Contains(v, "gzip → JSON · pretty") || !strings.Contains(v, `"hello": "gzip"`) {
+		t.Fatalf("gzip not decompressed:\n%s", v)
+	}
+}
+
+func TestCopySaveAndPager(t *testing.T) {
+	dir := t.TempDir()
+	f := newFixture(t, seedRequests, func(o *Options) {
+		o.TempDir = dir
+		o.Getenv = func(k string) string {
+			if k == "PAGER" {
+				return "true"
+			}
+			return ""
+		}
+	})
+	f.openRow(idXML)
+	f.keys("y", "s")
+	if len(f.clip) != 1 || f.clip[0] != "s3://orders-intake/"+idXML {
+		t.Fatalf("clipboard got %q", f.clip)
+	}
+
+	path := filepath.Join(dir, "out.xml")
+	if err := os.WriteFile(path, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.keys("x")
+	f.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}) // clear the suggested name
+	f.typeText(path)
+	f.keys("enter")
+	if b, _ := os.ReadFile(path); string(b) != "keep me" {
+		t.Fatal("an existing file was overwritten without asking")
+	}
+	if !strings.Contains(plainView(f), "Overwrite it?") {
+		t.Fatalf("no overwrite question:\n%s", plainView(f))
+	}
+	f.keys("y")
+	b, _ := os.ReadFile(path)
+	if !bytes.Equal(b, f.objects.bodies[idXML]) {
+		t.Fatalf("saved %q", b)
+	}
+	fresh := filepath.Join(dir, "fresh.xml")
+	f.keys("x")
+	f.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	f.typeText(fresh)
+	f.keys("enter")
+	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("saved file: %v %v", fi, err)
+	}
+
+	// The pager command is built; the program would run it and then remove the file.
+	before, _ := os.ReadDir(dir)
+	var ready tempReadyMsg
+	for _, msg := range run(f.m.openExternal(false)) {
+		ready = msg.(tempReadyMsg)
+	}
+	if ready.err != nil {
+		t.Fatal(ready.err)
+	}
+	if fi, err := os.Stat(ready.path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("temp file: %v %v", fi, err)
+	}
+	f.send(execDoneMsg{path: ready.path})
+	after, _ := os.ReadDir(dir)
+	if len(after) != len(before) {
+		t.Fatal("the temp file was not removed")
+	}
+}
+
+func TestEnvironmentSwitch(t *testing.T) {
+	other := newFakeObjects()
+	other.put(awsclient.Object{Key: "prod-1", RequestID: "prod-1", LastModified: testNow}, []byte("{}"))
+	var opened []string
+	f := newFixture(t, seedRequests, func(o *Options) {
+		o.EnvNames = []string{"staging", "production"}
+		o.OpenEnv = func(_ context.Context, name string) (Session, error) {
+			opened = append(opened, name)
+			if name != "production" {
+				return Session{}, errors.New("unexpected")
+			}
+			env := testEnv()
+			env.Name, env.Production, env.ReadOnly = "production", true, true
+			return Session{Env: env, Objects: other, Statuses: newFakeStatuses()}, nil
+		}
+	})
+	f.keys("e", "down", "enter")
+	if len(opened) != 1 || f.m.all.Len() != 1 || !f.m.all.Has("prod-1") {
+		t.Fatalf("after switching: opened %v, %d rows", opened, f.m.all.Len())
+	}
+	v := plainView(f)
+	if !strings.Contains(v, "production · PRODUCTION") || !strings.Contains(v, "READ-ONLY") {
+		t.Fatalf("header does not show the production env:\n%s", v)
+	}
+}
+
+func TestMouse(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	l := f.m.layout()
+	f.send(tea.MouseClickMsg{X: 5, Y: l.bodyY + 1 + 2, Button: tea.MouseLeft})
+	if f.m.cursor != 2 {
+		t.Fatalf("click selected row %d", f.m.cursor)
+	}
+	f.send(tea.MouseClickMsg{X: 5, Y: l.bodyY + 1 + 2, Button: tea.MouseLeft})
+	if f.m.mode != modeDetail {
+		t.Fatal("a click on the selected row did not open it")
+	}
+	f.send(tea.MouseWheelMsg{X: 5, Y: l.bodyY + 5, Button: tea.MouseWheelDown})
+}
+
+func TestHelpRowsCoverTheKeyMap(t *testing.T) {
+	rows := HelpRows(DefaultKeyMap())
+	if len(rows) < 20 {
+		t.Fatalf("only %d documented keys", len(rows))
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.Key == "" || r.Description == "" {
+			t.Errorf("undocumented binding %+v", r)
+		}
+		if seen[r.Key] {
+			t.Errorf("key %q documented twice", r.Key)
+		}
+		seen[r.Key] = true
+	}
+}
+
+func TestLineEdit(t *testing.T) {
+	var e lineEdit
+	for _, r := range "hello world" {
+		e.update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	e.update(tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl})
+	if e.Value() != "hello " {
+		t.Fatalf("ctrl+w: %q", e.Value())
+	}
+	e.update(tea.PasteMsg{Content: "a\nb\x1b[2J"})
+	if e.Value() != "hello a b\x1b[2J" {
+		t.Fatalf("paste: %q", e.Value())
+	}
+	if v := e.view(NewStyles(true), 40); strings.Contains(v, "\x1b[2J") {
+		t.Fatal("a pasted escape sequence reached the screen")
+	}
+}

@@ -1,0 +1,351 @@
+package tui
+
+import (
+	"bytes"
+	"charm.land/lipgloss/v2"
+	"encoding/json"
+	"fmt"
+	"github.com/stowage-cli/stowage/internal/payload"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// renderDetail draws the open request in w×h cells: a title rule, a two-line summary,
+// the tab line, then the payload or the info tab.
+func (m *Model) renderDetail(w, h int) []string {
+	st := m.st
+	d := m.detail
+	out := make([]string, 0, h)
+	if d == nil {
+		title := "preview"
+		out = append(out, rule(st.PaneTitle.Render(title), w, st))
+		if r, ok := m.selected(); ok {
+			out = append(out, st.Muted.Render("  "+clean(r.ID)+" — loading…"))
+		} else {
+			out = append(out, st.Muted.Render("  nothing selected"))
+		}
+		return out
+	}
+
+	// Title: the request id and its state.
+	stateTxt, sty := m.detailState(d)
+	title := st.PaneTitle.Render(clean(d.id)) + " " + sty.Render(stateTxt)
+	out = append(out, rule(title, w, st))
+
+	// Summary line 1: where and what.
+	var s1 []string
+	s1 = append(s1, clean(s3URI(m.bucket(), d.key)))
+	switch {
+	case !d.headDone:
+		s1 = append(s1, st.Muted.Render("reading metadata…"))
+	case d.missing:
+		s1 = append(s1, st.StatusError.Render("not in the bucket"))
+	case d.headErr != nil:
+		s1 = append(s1, st.StatusError.Render("metadata unavailable"))
+	default:
+		s1 = append(s1, humanBytes(d.obj.Size))
+		ct := d.obj.ContentType
+		if ct == "" {
+			ct = "no content type"
+		}
+		s1 = append(s1, clean(ct))
+		if d.obj.ContentEncoding != "" {
+			s1 = append(s1, clean(d.obj.ContentEncoding))
+		}
+		if !d.obj.LastModified.IsZero() {
+			t := d.obj.LastModified.UTC()
+			s1 = append(s1, "stored "+t.Format("2006-01-02 15:04:05Z")+" ("+ago(m.now.Sub(t))+")")
+		}
+	}
+	out = append(out, ansi.Truncate(" "+strings.Join(s1, st.Faint.Render(" · ")), w, "…"))
+
+	// Summary line 2: the status item.
+	out = append(out, ansi.Truncate(" "+m.statusSummary(d), w, "…"))
+
+	// Tab line.
+	out = append(out, m.tabLine(d, w))
+
+	bodyH := h - len(out)
+	if bodyH <= 0 {
+		return out[:h]
+	}
+	var body []string
+	switch {
+	case d.tab == tabInfo || d.missing || (d.headErr != nil && d.headDone):
+		body = m.renderInfo(d, w, bodyH)
+	default:
+		body = m.renderPayload(d, w, bodyH)
+	}
+	return append(out, body...)
+}
+
+// detailState is the state cell of the open request.
+func (m *Model) detailState(d *detail) (string, lipgloss.Style) {
+	switch {
+	case d.stErr != nil:
+		return "status unavailable", m.st.StatusError
+	case !d.stDone && !d.stFound:
+		return "…", m.st.StateUnknown
+	case !d.stFound:
+		if d.headDone && d.headErr == nil && !d.obj.LastModified.IsZero() && m.now.Sub(d.obj.LastModified) >= m.lostAfter() {
+			return stateLost, m.st.StateLost
+		}
+		return "no status item", m.st.StateUnknown
+	}
+	return clean(d.st.State), m.st.stateStyle(d.st.State, m.isTerminal(d.st.State))
+}
+
+func (m *Model) statusSummary(d *detail) string {
+	st := m.st
+	switch {
+	case d.stErr != nil:
+		return st.ErrorText.Render(errorText("status", d.stErr))
+	case !d.stDone && !d.stFound:
+		return st.Muted.Render("reading the status item…")
+	case !d.stFound:
+		msg := "the status table has no item for this request"
+		if state, _ := m.detailState(d); state == stateLost {
+			msg += ": LOST (stored more than " + fmtDuration(m.lostAfter()) + " ago, never processed)"
+		}
+		return st.StateUnknown.Render(msg)
+	}
+	var parts []string
+	parts = append(parts, "status "+st.stateStyle(d.st.State, m.isTerminal(d.st.State)).Render(clean(d.st.State)))
+	if d.st.Attempts > 0 {
+		parts = append(parts, "attempts "+strconv.Itoa(d.st.Attempts))
+	}
+	if !d.st.UpdatedAt.IsZero() {
+		t := d.st.UpdatedAt.UTC()
+		parts = append(parts, "updated "+t.Format("2006-01-02 15:04:05Z")+" ("+ago(m.now.Sub(t))+")")
+	}
+	if d.st.Error != "" {
+		parts = append(parts, st.ErrorText.Render("error: "+clean(d.st.Error)))
+	}
+	return strings.Join(parts, st.Faint.Render(" · "))
+}
+
+func (m *Model) tabLine(d *detail, w int) string {
+	st := m.st
+	tab := func(name string, on bool) string {
+		if on {
+			return st.DialogSel.Render(" " + name + " ")
+		}
+		return st.Muted.Render(" " + name + " ")
+	}
+	showInfo := d.tab == tabInfo || d.missing || d.headErr != nil
+	line := " " + tab("payload", !showInfo) + tab("info", showInfo)
+	var flags []string
+	if !showInfo {
+		if d.doc != nil {
+			flags = append(flags, d.doc.label)
+		}
+		if d.wrap {
+			flags = append(flags, "wrap")
+		}
+		if total := d.total(); total >= 0 && int64(len(d.body)) < total {
+			flags = append(flags, st.Notice.Render(fmt.Sprintf("showing %s of %s — m more, x save",
+				humanBytes(int64(len(d.body))), humanBytes(total))))
+		}
+		switch {
+		case d.search != "" && d.found:
+			flags = append(flags, st.Prompt.Render("/"+clean(d.search))+st.Muted.Render(" n/N next/prev"))
+		case d.search != "":
+			flags = append(flags, st.StatusWarn.Render("/"+clean(d.search)+" not found"))
+		}
+		if d.bodyLoading {
+			flags = append(flags, st.Muted.Render("reading…"))
+		}
+	}
+	if len(flags) > 0 {
+		line += "  " + strings.Join(flags, st.Faint.Render(" · "))
+	}
+	return ansi.Truncate(line, w, "…")
+}
+
+// renderPayload draws the visible window of the payload with line numbers. Only the
+// lines on screen are read from the document and highlighted.
+func (m *Model) renderPayload(d *detail, w, h int) []string {
+	st := m.st
+	doc := d.doc
+	if doc == nil {
+		switch {
+		case d.bodyErr != nil:
+			return []string{" " + st.ErrorText.Render(errorText("read", d.bodyErr))}
+		case d.headDone && d.obj.Size == 0 && !d.bodyLoading:
+			return []string{" " + st.Muted.Render("(empty object)")}
+		}
+		return []string{" " + st.Muted.Render("reading the payload…")}
+	}
+	out := make([]string, 0, h)
+	if doc.errMsg != "" {
+		out = append(out, " "+st.Marker.Render(" malformed at "+doc.errPos+" ")+" "+
+			st.ErrorText.Render(clean(doc.errMsg))+st.Muted.Render(" — shown raw"))
+	}
+	if doc.notice != "" {
+		out = append(out, " "+st.Notice.Render(clean(doc.notice)))
+	}
+	n := doc.Len()
+	if n == 0 {
+		return append(out, " "+st.Muted.Render("(empty payload)"))
+	}
+	gutter := len(strconv.Itoa(max(1, doc.LineNumber(n-1))))
+	textW := max(8, w-gutter-3)
+	from := min(d.scroll, max(0, n-1))
+	lines := doc.Lines(payload.NewHighlighter(st.IsDark), from, from+h-len(out))
+	for k, text := range lines {
+		if len(out) >= h {
+			break
+		}
+		i := from + k
+		num := strings.Repeat(" ", gutter)
+		if ln := doc.LineNumber(i); ln > 0 {
+			num = st.LineNumber.Render(fmt.Sprintf("%*d", gutter, ln))
+		}
+		bar := st.Faint.Render(" │ ")
+		if d.found && d.matchLine == i {
+			bar = st.Prompt.Render(" ▶ ")
+		}
+		if d.wrap {
+			parts := strings.Split(ansi.Hardwrap(text, textW, true), "\n")
+			for j, p := range parts {
+				if len(out) >= h {
+					break
+				}
+				if j == 0 {
+					out = append(out, num+bar+p)
+				} else {
+					out = append(out, strings.Repeat(" ", gutter)+st.Faint.Render(" ┆ ")+p)
+				}
+			}
+		} else {
+			if d.xoff > 0 {
+				text = ansi.Cut(text, d.xoff, d.xoff+textW)
+			} else {
+				text = ansi.Truncate(text, textW, "…")
+			}
+			out = append(out, num+bar+text)
+		}
+		if doc.errMsg != "" && doc.errLine == i && len(out) < h {
+			pad := max(0, doc.errCol-d.xoff)
+			out = append(out, strings.Repeat(" ", gutter)+st.Faint.Render(" │ ")+
+				ansi.Truncate(strings.Repeat(" ", pad)+st.Marker.Render("^ "+clean(doc.errMsg)), textW, "…"))
+		}
+	}
+	return out
+}
+
+// renderInfo draws the S3 metadata and the whole DynamoDB item.
+func (m *Model) renderInfo(d *detail, w, h int) []string {
+	if d.info == nil {
+		d.info = m.buildInfo(d)
+	}
+	doc := d.info
+	from := min(d.scroll, max(0, doc.Len()-1))
+	lines := doc.Lines(nil, from, from+h)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = ansi.Truncate(" "+l, w, "…")
+	}
+	return out
+}
+
+// buildInfo lays out the info tab. Its lines are styled here, once, not on every frame.
+func (m *Model) buildInfo(d *detail) *payloadDoc {
+	st := m.st
+	var lines []string
+	kv := func(k, v string) {
+		lines = append(lines, "  "+st.Label.Render(fmt.Sprintf("%-14s", k))+" "+v)
+	}
+	lines = append(lines, st.SectionHead.Render("S3 object"))
+	switch {
+	case !d.headDone:
+		lines = append(lines, "  "+st.Muted.Render("reading…"))
+	case d.missing:
+		lines = append(lines, "  "+st.StatusError.Render("not in the bucket: ")+clean(s3URI(m.bucket(), d.key)))
+	case d.headErr != nil:
+		lines = append(lines, "  "+st.ErrorText.Render(errorText("head", d.headErr)))
+	default:
+		o := d.obj
+		kv("key", clean(o.Key))
+		kv("size", commas(int(o.Size))+" bytes ("+humanBytes(o.Size)+")")
+		kv("etag", clean(o.ETag))
+		kv("content type", orDash(clean(o.ContentType)))
+		kv("encoding", orDash(clean(o.ContentEncoding)))
+		if !o.LastModified.IsZero() {
+			kv("last modified", o.LastModified.UTC().Format(time.RFC3339))
+		}
+		kv("version id", orDash(clean(o.VersionID)))
+		kv("storage class", orDash(clean(o.StorageClass)))
+		if len(o.Metadata) == 0 {
+			kv("metadata", "—")
+		}
+		keys := make([]string, 0, len(o.Metadata))
+		for k := range o.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			label := ""
+			if i == 0 {
+				label = "metadata"
+			}
+			kv(label, clean(k)+": "+clean(o.Metadata[k]))
+		}
+	}
+	lines = append(lines, "")
+	table := ""
+	if m.sess.Env != nil {
+		table = m.sess.Env.Status.Table
+	}
+	lines = append(lines, st.SectionHead.Render("DynamoDB item")+" "+st.Muted.Render(clean(table)))
+	switch {
+	case d.stErr != nil:
+		lines = append(lines, "  "+st.ErrorText.Render(errorText("get-item", d.stErr)))
+	case !d.stDone && !d.stFound:
+		lines = append(lines, "  "+st.Muted.Render("reading…"))
+	case !d.stFound:
+		lines = append(lines, "  "+st.StateUnknown.Render("no item for "+clean(d.id)))
+	default:
+		item := d.st.Item
+		if item == nil {
+			item = map[string]any{"requestId": d.st.RequestID, "status": d.st.State}
+		}
+		for _, l := range highlightJSON(itemJSON(item), st.IsDark) {
+			lines = append(lines, "  "+l)
+		}
+	}
+	return buildInfoDoc(lines)
+}
+
+// itemJSON is the item as indented JSON with sorted keys and no HTML escaping.
+func itemJSON(item map[string]any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(item); err != nil {
+		return []byte(err.Error())
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// rule is a horizontal line with a title at its left.
+func rule(title string, w int, st Styles) string {
+	left := st.Faint.Render("── ") + title + " "
+	n := ansi.StringWidth(left)
+	if n >= w {
+		return ansi.Truncate(left, w, "…")
+	}
+	return left + st.Faint.Render(strings.Repeat("─", w-n))
+}

@@ -1,0 +1,178 @@
+package tui
+
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// dialog is one overlay. Dialogs stack; the top one gets every key first.
+type dialog interface {
+	// update handles a key; done pops the dialog.
+	update(m *Model, msg tea.KeyPressMsg) (done bool, cmd tea.Cmd)
+	// render draws the dialog's content at most width cells wide.
+	render(st Styles, width int) string
+	busy() bool
+}
+
+// pasteTaker is a dialog that accepts pasted text.
+type pasteTaker interface {
+	paste(m *Model, text string) tea.Cmd
+}
+
+// menuItem is one choice of a menu dialog.
+type menuItem struct {
+	key    string // a shortcut, "" for none
+	label  string
+	hint   string // shown faint after the label
+	action func(m *Model) tea.Cmd
+}
+
+// menuDialog picks one of a few items with the arrows and enter, or a shortcut key.
+type menuDialog struct {
+	title  string
+	items  []menuItem
+	cursor int
+}
+
+func (d *menuDialog) busy() bool { return false }
+
+func (d *menuDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+	switch msg.String() {
+	case "esc", "q":
+		return true, nil
+	case "up", "k", "shift+tab":
+		d.cursor = (d.cursor - 1 + len(d.items)) % len(d.items)
+		return false, nil
+	case "down", "j", "tab":
+		d.cursor = (d.cursor + 1) % len(d.items)
+		return false, nil
+	case "enter":
+		return true, d.items[d.cursor].action(m)
+	}
+	for _, it := range d.items {
+		if it.key != "" && msg.String() == it.key {
+			return true, it.action(m)
+		}
+	}
+	return false, nil
+}
+
+func (d *menuDialog) render(st Styles, width int) string {
+	var b strings.Builder
+	b.WriteString(st.DialogTitle.Render(d.title))
+	for i, it := range d.items {
+		b.WriteByte('\n')
+		line := "  "
+		if it.key != "" {
+			line = st.Prompt.Render(it.key) + " "
+		}
+		line += it.label
+		if it.hint != "" {
+			line += "  " + st.Faint.Render(it.hint)
+		}
+		line = ansi.Truncate(line, width-2, "…")
+		if i == d.cursor {
+			line = st.DialogSel.Render("▸ " + line)
+		} else {
+			line = "  " + line
+		}
+		b.WriteString(line)
+	}
+	b.WriteString("\n" + st.Faint.Render("enter select · esc close"))
+	return b.String()
+}
+
+// promptDialog asks for one line of text.
+type promptDialog struct {
+	title  string
+	help   string
+	ti     lineEdit
+	submit func(m *Model, value string) tea.Cmd
+}
+
+func newPromptDialog(st Styles, title, help, value string, submit func(*Model, string) tea.Cmd) *promptDialog {
+	ti := lineEdit{prompt: "› "}
+	ti.SetValue(value)
+	return &promptDialog{title: title, help: help, ti: ti, submit: submit}
+}
+
+func (d *promptDialog) busy() bool { return false }
+
+func (d *promptDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+	switch msg.String() {
+	case "esc":
+		return true, nil
+	case "enter":
+		return true, d.submit(m, d.ti.Value())
+	}
+	d.ti.update(msg)
+	return false, nil
+}
+
+func (d *promptDialog) paste(m *Model, text string) tea.Cmd {
+	d.ti.update(tea.PasteMsg{Content: text})
+	return nil
+}
+
+func (d *promptDialog) render(st Styles, width int) string {
+	out := st.DialogTitle.Render(d.title) + "\n" + d.ti.view(st, width)
+	if d.help != "" {
+		out += "\n" + st.Faint.Render(ansi.Truncate(d.help, width, "…"))
+	}
+	return out
+}
+
+// confirmDialog asks yes or no.
+type confirmDialog struct {
+	title, question string
+	yes             func(m *Model) tea.Cmd
+}
+
+func (d *confirmDialog) busy() bool { return false }
+
+func (d *confirmDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+	switch strings.ToLower(msg.String()) {
+	case "y":
+		return true, d.yes(m)
+	case "n", "esc", "q", "enter":
+		return true, nil
+	}
+	return false, nil
+}
+
+func (d *confirmDialog) render(st Styles, width int) string {
+	q := lipgloss.NewStyle().Width(width).Render(d.question)
+	return st.DialogTitle.Render(d.title) + "\n" + q + "\n" + st.Prompt.Render("y") + " yes   " + st.Prompt.Render("n") + " no"
+}
+
+// pushDialog opens d on top of the stack.
+func (m *Model) pushDialog(d dialog) { m.dialogs = append(m.dialogs, d) }
+
+// overlay draws box centred over the body lines.
+func overlay(body []string, box string, width int) []string {
+	boxLines := strings.Split(box, "\n")
+	bw := 0
+	for _, l := range boxLines {
+		bw = max(bw, ansi.StringWidth(l))
+	}
+	x := max(0, (width-bw)/2)
+	y := max(0, (len(body)-len(boxLines))/3)
+	out := make([]string, len(body))
+	copy(out, body)
+	for i, l := range boxLines {
+		if y+i >= len(out) {
+			break
+		}
+		under := out[y+i]
+		left := ansi.Truncate(under, x, "")
+		if w := ansi.StringWidth(left); w < x {
+			left += strings.Repeat(" ", x-w)
+		}
+		right := ansi.TruncateLeft(under, x+ansi.StringWidth(l), "")
+		out[y+i] = left + "\x1b[m" + l + "\x1b[m" + right
+	}
+	return out
+}

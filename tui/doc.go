@@ -1,0 +1,14 @@
+// Package tui is stowage's terminal UI: one Bubble Tea model (Model) that lists the stored
+// requests of an environment, joins their DynamoDB status, previews payloads and finds
+// FAILED and LOST requests.
+//
+// Shape: Model is the only tea.Model. Its parts (header, table, detail pane, footer,
+// input line, dialogs) are plain structs rendered by Model.View. All I/O runs in tea.Cmds
+// through the small interfaces in deps.go; every result carries the sequence number of the
+// request that asked for it, and Update drops results nobody wants any more.
+//
+// Every byte that came from outside (keys, payloads, metadata, status attributes, error
+// messages) goes through internal/sanitize before it reaches the screen.
+//
+// It must not import the CLI, redrive or the AWS SDK.
+package tui

@@ -1,0 +1,174 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// inputKind is what the bottom input line is for.
+type inputKind int
+
+const (
+	inputNone   inputKind = iota
+	inputFilter           // / in the list: incremental substring filter
+	inputJump             // : jump to a request
+	inputSearch           // / in the detail: search the payload
+)
+
+// inputLine is the one-line prompt that replaces the status line.
+type inputLine struct {
+	kind   inputKind
+	ti     lineEdit
+	before string // the filter or search in force before the prompt opened, for esc
+}
+
+func (in *inputLine) active() bool { return in.kind != inputNone }
+
+func (m *Model) openInput(kind inputKind, value string) tea.Cmd {
+	var ti lineEdit
+	switch kind {
+	case inputFilter:
+		ti.prompt = "/"
+		ti.placeholder = "request id or key substring"
+	case inputJump:
+		ti.prompt = ":"
+		ti.placeholder = "paste a request id, s3://bucket/key, console URL or a log line"
+	case inputSearch:
+		ti.prompt = "search: "
+	}
+	ti.SetValue(value)
+	m.input = inputLine{kind: kind, ti: ti, before: value}
+	return nil
+}
+
+// updateInput handles a key or paste while the input line is open.
+func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "esc":
+			kind, before := m.input.kind, m.input.before
+			m.input = inputLine{}
+			switch kind {
+			case inputFilter:
+				return m.applyFilter(before)
+			case inputSearch:
+				m.applySearch(before)
+			}
+			return nil
+		case "enter":
+			kind, value := m.input.kind, m.input.ti.Value()
+			m.input = inputLine{}
+			switch kind {
+			case inputFilter:
+				return m.applyFilter(value)
+			case inputSearch:
+				m.applySearch(value)
+				return nil
+			case inputJump:
+				return m.jump(value)
+			}
+			return nil
+		}
+	}
+	if p, ok := msg.(tea.PasteMsg); ok && strings.ContainsAny(p.Content, "\r\n") {
+		if m.input.kind == inputJump {
+			// A multi-line paste (a JSON log record) is jumped to as a whole: the id may
+			// be on any of its lines.
+			m.input = inputLine{}
+			return m.jump(p.Content)
+		}
+		msg = tea.PasteMsg{Content: firstLine(p.Content)}
+	}
+	if m.input.ti.update(msg) {
+		v := m.input.ti.Value()
+		switch m.input.kind {
+		case inputFilter:
+			return m.applyFilter(v)
+		case inputSearch:
+			m.applySearch(v)
+		}
+	}
+	return nil
+}
+
+func (in *inputLine) view(m *Model) string {
+	line := " " + in.ti.view(m.st, max(20, m.width-30))
+	switch in.kind {
+	case inputFilter:
+		line += m.st.Muted.Render("  " + commas(m.active().ViewLen()) + " of " + commas(m.active().Len()))
+	case inputSearch:
+		if d := m.detail; d != nil && d.search != "" {
+			if d.found {
+				line += m.st.Muted.Render("  at line " + strconv.Itoa(d.doc.LineNumber(d.matchLine)))
+			} else {
+				line += m.st.StatusWarn.Render("  not found")
+			}
+		}
+	}
+	return line
+}
+
+// applyFilter filters the active rows by q, keeping the selected request when it still
+// matches.
+func (m *Model) applyFilter(q string) tea.Cmd {
+	s := m.active()
+	var keep string
+	if r, ok := m.selected(); ok {
+		keep = r.ID
+	}
+	s.SetQuery(q)
+	m.cursor, m.top = 0, 0
+	if keep != "" {
+		m.keepCursorOn(keep)
+	}
+	m.clampScroll()
+	return m.schedulePreview()
+}
+
+// applySearch looks for q in the open payload from the top of the screen on (smart
+// case, wrapping around) and scrolls to the match.
+func (m *Model) applySearch(q string) {
+	d := m.detail
+	if d == nil {
+		return
+	}
+	d.search, d.found = q, false
+	if q == "" || d.doc == nil || d.doc.doc == nil {
+		return
+	}
+	d.matchLine, d.matchCol, d.found = d.doc.doc.Search(q, d.scroll, true)
+	m.showMatch()
+}
+
+// nextMatch moves to the next (or previous) match, wrapping around.
+func (m *Model) nextMatch(forward bool) {
+	d := m.detail
+	if d == nil || d.search == "" || d.doc == nil || d.doc.doc == nil {
+		return
+	}
+	if !d.found {
+		m.applySearch(d.search)
+		return
+	}
+	d.matchLine, d.matchCol, d.found = d.doc.doc.Next(d.search, d.matchLine, d.matchCol, forward)
+	m.showMatch()
+}
+
+// showMatch scrolls the payload so the current match is on screen.
+func (m *Model) showMatch() {
+	d := m.detail
+	if d == nil || !d.found {
+		return
+	}
+	h := m.detailBodyHeight()
+	if d.matchLine < d.scroll || d.matchLine >= d.scroll+h {
+		d.scroll = max(0, d.matchLine-h/3)
+	}
+}
+
+// detailBodyHeight is how many payload lines the detail shows.
+func (m *Model) detailBodyHeight() int {
+	return max(1, m.layout().paneH-4)
+}

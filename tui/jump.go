@@ -1,0 +1,53 @@
+package tui
+
+import (
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stowage-cli/stowage/internal/reqid"
+)
+
+// jump opens the request named anywhere in text (an id, an s3:// URI, a console URL or
+// a log line) directly with HEAD and GetItem, without listing.
+func (m *Model) jump(text string) tea.Cmd {
+	r, err := reqid.Parse(text)
+	if err != nil {
+		m.setNote(noteWarn, clean(err.Error()))
+		return nil
+	}
+	if r.Bucket != "" && m.bucket() != "" && r.Bucket != m.bucket() {
+		m.setNote(noteWarn, clean("that names bucket "+r.Bucket+", but "+envName(m)+" reads "+m.bucket()+": press e to switch environment"))
+		return nil
+	}
+	id, key := r.RequestID, r.Key
+	env := m.sess.Env
+	switch {
+	case key == "" && env != nil:
+		key = env.Key(id)
+	case key == "":
+		key = id
+	case id == "" && env != nil:
+		id = env.RequestID(key)
+	case id == "":
+		id = key
+	}
+	m.note = note{}
+	// Select the row when it is listed, so esc lands on it.
+	if i := m.active().IndexOfID(id); i >= 0 {
+		m.cursor = i
+		m.clampScroll()
+	} else if m.src == sourceAll {
+		if i := m.all.IndexOfID(id); i >= 0 {
+			m.cursor = i
+			m.clampScroll()
+		}
+	}
+	m.mode = modeDetail
+	return m.openRequest(id, key, true)
+}
+
+func envName(m *Model) string {
+	if m.sess.Env == nil {
+		return "this environment"
+	}
+	return m.sess.Env.Name
+}

@@ -1,0 +1,115 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key the TUI answers to. It drives the help bar, the full help (?) and
+// the key table in the README (HelpRows).
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+
+	Open       key.Binding // open the full-screen detail of the selected request
+	Back       key.Binding
+	TogglePane key.Binding // side/bottom preview pane on and off; in detail: payload ↔ info
+
+	Filter       key.Binding // incremental substring filter (list) or payload search (detail)
+	NextMatch    key.Binding
+	PrevMatch    key.Binding
+	Jump         key.Binding
+	StatusFilter key.Binding
+	Lost         key.Binding
+	Sort         key.Binding
+	Reverse      key.Binding
+	Refresh      key.Binding
+
+	Pretty   key.Binding
+	Wrap     key.Binding
+	LoadMore key.Binding
+	Save     key.Binding
+	Copy     key.Binding
+	Pager    key.Binding
+	Editor   key.Binding
+
+	Env  key.Binding
+	Help key.Binding
+	Quit key.Binding
+}
+
+// DefaultKeyMap returns the default key bindings.
+func DefaultKeyMap() KeyMap {
+	b := func(keys []string, help, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return KeyMap{
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+f"}, "pgdn", "page down"),
+		Top:      b([]string{"home", "g"}, "g/home", "first"),
+		Bottom:   b([]string{"end", "G"}, "G/end", "last"),
+
+		Open:       b([]string{"enter"}, "enter", "open"),
+		Back:       b([]string{"esc"}, "esc", "back"),
+		TogglePane: b([]string{"tab"}, "tab", "pane/info"),
+
+		Filter:       b([]string{"/"}, "/", "filter/search"),
+		NextMatch:    b([]string{"n"}, "n", "next match"),
+		PrevMatch:    b([]string{"N"}, "N", "previous match"),
+		Jump:         b([]string{":"}, ":", "jump (id, s3 uri, log line)"),
+		StatusFilter: b([]string{"f"}, "f", "status"),
+		Lost:         b([]string{"L"}, "L", "LOST"),
+		Sort:         b([]string{"s"}, "s", "sort"),
+		Reverse:      b([]string{"S"}, "S", "reverse sort"),
+		Refresh:      b([]string{"r"}, "r", "refresh/retry"),
+
+		Pretty:   b([]string{"p"}, "p", "pretty/raw"),
+		Wrap:     b([]string{"w"}, "w", "wrap"),
+		LoadMore: b([]string{"m"}, "m", "load more"),
+		Save:     b([]string{"x"}, "x", "save to file"),
+		Copy:     b([]string{"y"}, "y", "copy id/uri/url"),
+		Pager:    b([]string{"o"}, "o", "open in $PAGER"),
+		Editor:   b([]string{"O"}, "O", "open in $EDITOR"),
+
+		Env:  b([]string{"e"}, "e", "environment"),
+		Help: b([]string{"?"}, "?", "more keys"),
+		Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
+	}
+}
+
+// ShortHelp is the one-line help bar.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Filter, k.Jump, k.StatusFilter, k.Lost, k.Sort, k.Refresh, k.Env, k.Help, k.Quit}
+}
+
+// FullHelp is the help shown with ?, in columns.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Open, k.Back, k.TogglePane, k.Filter, k.NextMatch, k.PrevMatch, k.Jump},
+		{k.StatusFilter, k.Lost, k.Sort, k.Reverse, k.Refresh, k.Env},
+		{k.Pretty, k.Wrap, k.LoadMore, k.Save, k.Copy, k.Pager, k.Editor},
+		{k.Help, k.Quit},
+	}
+}
+
+// detailShortHelp is the help bar while a request is open.
+func (k KeyMap) detailShortHelp() []key.Binding {
+	return []key.Binding{k.Back, k.TogglePane, k.Pretty, k.Wrap, k.Filter, k.LoadMore, k.Save, k.Copy, k.Pager, k.Help}
+}
+
+// HelpRow is one documented key.
+type HelpRow struct {
+	Key         string
+	Description string
+}
+
+// HelpRows lists every binding of km in FullHelp order, for generated documentation.
+func HelpRows(km KeyMap) []HelpRow {
+	var rows []HelpRow
+	for _, col := range km.FullHelp() {
+		for _, b := range col {
+			h := b.Help()
+			rows = append(rows, HelpRow{Key: h.Key, Description: h.Desc})
+		}
+	}
+	return rows
+}

@@ -1,0 +1,124 @@
+package tui
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// lineEdit is a one-line text field: typing, paste, backspace, ctrl+w, ctrl+u, ←/→,
+// home/end. It is ours rather than bubbles' textinput to keep the cursor static (so
+// frames are deterministic) and to avoid a clipboard dependency the TUI does not need.
+type lineEdit struct {
+	prompt      string
+	placeholder string
+	value       []rune
+	pos         int // cursor, in runes
+}
+
+func (e *lineEdit) Value() string { return string(e.value) }
+
+func (e *lineEdit) SetValue(s string) {
+	e.value = []rune(s)
+	e.pos = len(e.value)
+}
+
+// update applies a key or a paste; it reports whether the value changed.
+func (e *lineEdit) update(msg tea.Msg) bool {
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		e.insert(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(msg.Content))
+		return true
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "backspace", "ctrl+h":
+			if e.pos > 0 {
+				e.value = append(e.value[:e.pos-1], e.value[e.pos:]...)
+				e.pos--
+				return true
+			}
+		case "delete", "ctrl+d":
+			if e.pos < len(e.value) {
+				e.value = append(e.value[:e.pos], e.value[e.pos+1:]...)
+				return true
+			}
+		case "ctrl+u":
+			if e.pos > 0 {
+				e.value = e.value[e.pos:]
+				e.pos = 0
+				return true
+			}
+		case "ctrl+k":
+			if e.pos < len(e.value) {
+				e.value = e.value[:e.pos]
+				return true
+			}
+		case "ctrl+w", "alt+backspace":
+			i := e.pos
+			for i > 0 && e.value[i-1] == ' ' {
+				i--
+			}
+			for i > 0 && e.value[i-1] != ' ' {
+				i--
+			}
+			if i != e.pos {
+				e.value = append(e.value[:i], e.value[e.pos:]...)
+				e.pos = i
+				return true
+			}
+		case "left", "ctrl+b":
+			e.pos = max(0, e.pos-1)
+		case "right", "ctrl+f":
+			e.pos = min(len(e.value), e.pos+1)
+		case "home", "ctrl+a":
+			e.pos = 0
+		case "end", "ctrl+e":
+			e.pos = len(e.value)
+		case "space":
+			e.insert(" ")
+			return true
+		default:
+			if msg.Text != "" && msg.Mod&^tea.ModShift == 0 {
+				e.insert(msg.Text)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (e *lineEdit) insert(s string) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "�")
+	}
+	rs := []rune(s)
+	v := make([]rune, 0, len(e.value)+len(rs))
+	v = append(v, e.value[:e.pos]...)
+	v = append(v, rs...)
+	v = append(v, e.value[e.pos:]...)
+	e.value = v
+	e.pos += len(rs)
+}
+
+// view draws the field in at most width cells with a block cursor, scrolled so the
+// cursor is visible. The value is what the operator typed or pasted: sanitized.
+func (e *lineEdit) view(st Styles, width int) string {
+	prompt := st.Prompt.Render(e.prompt)
+	avail := max(4, width-ansi.StringWidth(e.prompt)-1)
+	if len(e.value) == 0 {
+		return prompt + st.DialogSel.Render(" ") + st.Faint.Render(ansi.Truncate(e.placeholder, avail-1, "…"))
+	}
+	before := clean(string(e.value[:e.pos]))
+	at, after := " ", ""
+	if e.pos < len(e.value) {
+		at = clean(string(e.value[e.pos : e.pos+1]))
+		after = clean(string(e.value[e.pos+1:]))
+	}
+	if w := ansi.StringWidth(before); w > avail-1 {
+		before = "…" + ansi.TruncateLeft(before, w-avail+2, "")
+	}
+	line := before + st.DialogSel.Render(at) + after
+	return prompt + ansi.Truncate(line, avail+ansi.StringWidth(e.prompt), "…")
+}

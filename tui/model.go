@@ -1,0 +1,308 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+)
+
+// viewMode is what the body shows.
+type viewMode int
+
+const (
+	modeList   viewMode = iota // the table, with the preview pane when there is room
+	modeDetail                 // the selected request full screen
+)
+
+// source is which rows the table shows.
+type source int
+
+const (
+	sourceAll    source = iota // the bucket listing
+	sourceStatus               // requests in one state, from the status table
+	sourceLost                 // old objects without a status item
+)
+
+// listState tracks one paged listing (objects, or status items of one state).
+type listState struct {
+	seq     int
+	token   string // the token of the next page to ask for
+	loading bool
+	done    bool
+	pages   int
+	err     error
+}
+
+// lostState is the reconciliation of the listing against the status table.
+type lostState struct {
+	seq        int
+	queue      []int32 // indices into the listing still to check
+	next       int     // listing rows already considered as candidates
+	candidates int
+	checked    int
+	inFlight   bool
+	reported   bool // the "done" note was shown
+	err        error
+}
+
+// note is the status line message.
+type note struct {
+	text  string
+	level noteLevel
+	retry bool // "press r to retry" applies
+}
+
+type noteLevel int
+
+const (
+	noteInfo noteLevel = iota
+	noteOK
+	noteWarn
+	noteError
+)
+
+// viewPrefs are the payload toggles that carry over from one request to the next.
+type viewPrefs struct {
+	raw, wrap bool
+	tab       detailTab
+}
+
+// Model is the root and only Bubble Tea model of the TUI.
+type Model struct {
+	ctx  context.Context
+	opts Options
+	sess Session
+	gen  int // bumps on environment switch and full refresh: older results are dropped
+
+	km          KeyMap
+	st          Styles
+	stylesKnown bool
+	help        help.Model
+	spin        spinner.Model
+	spinning    bool
+	now         time.Time
+
+	width, height int
+
+	all  *rowSet
+	list listState
+
+	src         source
+	byState     *rowSet
+	stateFilter string
+	stateList   listState
+	lostSet     *rowSet
+	lost        lostState
+
+	cursor, top int // position in the active set's view
+
+	statuses      *statusCache
+	statusBatches int                         // visible-row status batches in flight
+	statusErr     error                       // the last status batch failed; joining waits for r
+	heads         map[string]awsclient.Object // HEAD results by key, for the content-type column
+	headBusy      map[string]bool
+
+	mode       viewMode
+	pane       bool
+	detail     *detail
+	previewSeq int
+	detailSeq  int
+	prefs      viewPrefs // how the last payload was viewed, kept for the next
+
+	input   inputLine
+	dialogs []dialog
+
+	note     note
+	fullHelp bool
+	envSeq   int
+	quitting bool
+	initCmds []tea.Cmd
+}
+
+// New builds the model. Nothing is read from AWS until the program starts it (Init).
+func New(opts Options) Model {
+	opts.defaults()
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	dark := true
+	if opts.Dark != nil {
+		dark = *opts.Dark
+	}
+	m := Model{
+		ctx:         opts.Context,
+		opts:        opts,
+		km:          DefaultKeyMap(),
+		st:          NewStyles(dark),
+		stylesKnown: opts.Dark != nil,
+		help:        help.New(),
+		now:         opts.Now(),
+		pane:        true,
+		width:       80,
+		height:      24,
+	}
+	m.help.Styles = m.st.Help
+	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Spinner))
+	m.resetSession(opts.Session)
+	// Init cannot change the model (it has a value receiver), so the first requests are
+	// made here and their commands handed out by Init.
+	m.initCmds = []tea.Cmd{m.startListing(), m.identity(), m.startSpinner(), m.clockTick()}
+	return m
+}
+
+// resetSession starts over on sess: rows, statuses and views are dropped.
+func (m *Model) resetSession(sess Session) {
+	m.sess = sess
+	m.gen++
+	m.statuses = newStatusCache()
+	m.statusBatches = 0
+	m.statusErr = nil
+	m.statusErr = nil
+	m.all = newRowSet(m.rankOf)
+	m.byState, m.lostSet = nil, nil
+	m.src = sourceAll
+	m.stateFilter = ""
+	m.list = listState{seq: m.list.seq + 1}
+	m.stateList = listState{}
+	m.lost = lostState{seq: m.lost.seq + 1}
+	m.heads = map[string]awsclient.Object{}
+	m.headBusy = map[string]bool{}
+	m.cursor, m.top = 0, 0
+	m.mode = modeList
+	m.detail = nil
+	m.input = inputLine{}
+}
+
+// Init asks for the background colour and the first page.
+func (m Model) Init() tea.Cmd {
+	cmds := append([]tea.Cmd(nil), m.initCmds...)
+	if !m.stylesKnown {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	return tea.Batch(cmds...)
+}
+
+// active is the row set the table shows.
+func (m *Model) active() *rowSet {
+	switch m.src {
+	case sourceStatus:
+		if m.byState != nil {
+			return m.byState
+		}
+	case sourceLost:
+		if m.lostSet != nil {
+			return m.lostSet
+		}
+	}
+	return m.all
+}
+
+// selected returns the row under the cursor.
+func (m *Model) selected() (*row, bool) {
+	s := m.active()
+	if m.cursor < 0 || m.cursor >= s.ViewLen() {
+		return nil, false
+	}
+	return s.At(m.cursor), true
+}
+
+// rankOf ranks a request's status for sorting (see the rank constants).
+func (m *Model) rankOf(id string) int {
+	e, ok := m.statuses.get(id)
+	switch {
+	case !ok:
+		return rankUnknown
+	case !e.found:
+		if m.lostSet != nil && m.lostSet.Has(id) {
+			return rankLost
+		}
+		return rankAbsent
+	case m.isTerminal(e.st.State):
+		return rankTerminal
+	case isFailure(e.st.State):
+		return rankFailed
+	}
+	return rankPending
+}
+
+func (m *Model) isTerminal(state string) bool {
+	if m.sess.Env == nil {
+		return false
+	}
+	return m.sess.Env.IsTerminal(state)
+}
+
+// lostAfter is the environment's lost_after.
+func (m *Model) lostAfter() time.Duration {
+	if m.sess.Env == nil || m.sess.Env.Status.LostAfter.Duration <= 0 {
+		return 15 * time.Minute
+	}
+	return m.sess.Env.Status.LostAfter.Duration
+}
+
+// isLostCandidate reports whether a row is old enough that no status item means LOST.
+func (m *Model) isLostCandidate(r *row) bool {
+	return r.Modified != 0 && m.now.Sub(r.modified()) >= m.lostAfter()
+}
+
+// busy reports whether any I/O is in flight, for the spinner.
+func (m *Model) busy() bool {
+	if m.list.loading || m.stateList.loading || m.lost.inFlight || len(m.statuses.pending) > 0 {
+		return true
+	}
+	if d := m.detail; d != nil && d.loading() {
+		return true
+	}
+	for _, dl := range m.dialogs {
+		if dl.busy() {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) startSpinner() tea.Cmd {
+	if m.spinning || !m.busy() {
+		return nil
+	}
+	m.spinning = true
+	return m.spin.Tick
+}
+
+// call runs f in a command with a context bounded by the call timeout.
+func (m *Model) call(f func(ctx context.Context) tea.Msg) tea.Cmd {
+	parent, timeout := m.ctx, m.opts.CallTimeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, timeout)
+		defer cancel()
+		return f(ctx)
+	}
+}
+
+// setErr shows err in the status line with its remedy.
+func (m *Model) setErr(what string, err error) {
+	m.note = note{text: errorText(what, err), level: noteError, retry: retryable(err)}
+}
+
+// clockMsg re-reads the clock for the relative times on screen.
+type clockMsg struct{}
+
+func (m *Model) clockTick() tea.Cmd {
+	if m.opts.ClockTick < 0 {
+		return nil
+	}
+	return tea.Tick(m.opts.ClockTick, func(time.Time) tea.Msg { return clockMsg{} })
+}
+
+// fmtDuration is "15m", "1h30m", "2d".
+func fmtDuration(d time.Duration) string { return config.FormatDuration(d) }
+
+func (m *Model) setNote(level noteLevel, text string) {
+	m.note = note{text: text, level: level}
+}

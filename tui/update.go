@@ -1,0 +1,447 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+)
+
+// Update applies one message. Results of I/O are checked against the generation and
+// sequence numbers they carry; anything stale is dropped.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.now = m.opts.Now()
+	var cmds []tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.clampScroll()
+		cmds = append(cmds, m.schedulePreview())
+	case tea.BackgroundColorMsg:
+		if m.opts.Dark == nil {
+			m.setStyles(msg.IsDark())
+		}
+	case spinner.TickMsg:
+		if !m.busy() {
+			m.spinning = false
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+
+	case clockMsg:
+		cmds = append(cmds, m.clockTick()) // m.now was read above
+	case listPageMsg:
+		cmds = append(cmds, m.onListPage(msg))
+	case statusBatchMsg:
+		cmds = append(cmds, m.onStatusBatch(msg))
+	case headRowMsg:
+		m.onHeadRow(msg)
+	case statePageMsg:
+		cmds = append(cmds, m.onStatePage(msg))
+	case previewDueMsg:
+		if msg.seq == m.previewSeq {
+			cmds = append(cmds, m.openSelected())
+		}
+	case detailHeadMsg:
+		cmds = append(cmds, m.onDetailHead(msg))
+	case detailStatusMsg:
+		m.onDetailStatus(msg)
+	case detailBodyMsg:
+		cmds = append(cmds, m.onDetailBody(msg))
+	case docBuiltMsg:
+		m.onDocBuilt(msg)
+	case saveDoneMsg:
+		m.onSaveDone(msg)
+	case tempReadyMsg:
+		cmds = append(cmds, m.onTempReady(msg))
+	case execDoneMsg:
+		m.onExecDone(msg)
+	case envOpenedMsg:
+		cmds = append(cmds, m.onEnvOpened(msg))
+	case identityMsg:
+		if msg.gen == m.gen {
+			if msg.err != nil {
+				if m.note.text == "" {
+					m.setErr("who am I", msg.err)
+				}
+			} else {
+				m.sess.Account = accountOf(msg.who)
+			}
+		}
+
+	case tea.PasteMsg:
+		cmds = append(cmds, m.onPaste(msg))
+	case tea.KeyPressMsg:
+		cmd, quit := m.onKey(msg)
+		if quit {
+			m.quitting = true
+			return m, tea.Quit
+		}
+		cmds = append(cmds, cmd)
+	case tea.MouseWheelMsg:
+		m.onWheel(msg)
+	case tea.MouseClickMsg:
+		cmds = append(cmds, m.onClick(msg))
+	}
+	cmds = append(cmds, m.joinVisible(), m.startSpinner())
+	return m, tea.Batch(cmds...)
+}
+
+func (m *Model) setStyles(dark bool) {
+	m.st = NewStyles(dark)
+	m.stylesKnown = true
+	m.help.Styles = m.st.Help
+	m.spin.Style = m.st.Spinner
+	if d := m.detail; d != nil {
+		d.info = nil // styled when built; the payload is highlighted per frame
+	}
+}
+
+// accountOf turns a caller ARN into "account 123456789012 (role/name)".
+func accountOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return clean(arn)
+	}
+	return clean(parts[4] + " " + parts[5])
+}
+
+func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
+	if n := len(m.dialogs); n > 0 {
+		if p, ok := m.dialogs[n-1].(pasteTaker); ok {
+			return p.paste(m, msg.Content)
+		}
+		return nil
+	}
+	if m.input.active() {
+		return m.updateInput(msg)
+	}
+	// Pasting anywhere else is a jump: operators paste a log line and expect to land on it.
+	return m.jump(msg.Content)
+}
+
+// onKey handles a key press; quit asks the program to stop.
+func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
+	if msg.String() == "ctrl+c" {
+		return nil, true
+	}
+	if n := len(m.dialogs); n > 0 {
+		top := m.dialogs[n-1]
+		done, cmd := top.update(m, msg)
+		if done {
+			// The action may have pushed a dialog of its own; pop only this one.
+			for i := len(m.dialogs) - 1; i >= 0; i-- {
+				if m.dialogs[i] == top {
+					m.dialogs = append(m.dialogs[:i], m.dialogs[i+1:]...)
+					break
+				}
+			}
+		}
+		return cmd, false
+	}
+	if m.input.active() {
+		return m.updateInput(msg), false
+	}
+	km := m.km
+	switch {
+	case key.Matches(msg, km.Quit):
+		return nil, true
+	case key.Matches(msg, km.Help):
+		m.fullHelp = !m.fullHelp
+		m.clampScroll()
+		return nil, false
+	case key.Matches(msg, km.Jump):
+		return m.openInput(inputJump, ""), false
+	case key.Matches(msg, km.Env):
+		m.openEnvSwitch()
+		return nil, false
+	}
+	if m.mode == modeDetail {
+		return m.onDetailKey(msg), false
+	}
+	return m.onListKey(msg), false
+}
+
+func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
+	km := m.km
+	s := m.active()
+	rows := m.tableRows()
+	move := func(to int) tea.Cmd {
+		m.cursor = to
+		m.clampScroll()
+		return m.schedulePreview()
+	}
+	switch {
+	case key.Matches(msg, km.Up):
+		return move(m.cursor - 1)
+	case key.Matches(msg, km.Down):
+		return move(m.cursor + 1)
+	case key.Matches(msg, km.PageUp):
+		return move(m.cursor - rows)
+	case key.Matches(msg, km.PageDown):
+		return move(m.cursor + rows)
+	case key.Matches(msg, km.Top):
+		return move(0)
+	case key.Matches(msg, km.Bottom):
+		return move(s.ViewLen() - 1)
+	case key.Matches(msg, km.Open):
+		if _, ok := m.selected(); !ok {
+			return nil
+		}
+		m.mode = modeDetail
+		return m.openSelected()
+	case key.Matches(msg, km.Back):
+		switch {
+		case m.note.text != "":
+			m.note = note{}
+		case s.Query() != "":
+			return m.applyFilter("")
+		case m.src != sourceAll:
+			return m.showAll()
+		}
+		return nil
+	case key.Matches(msg, km.TogglePane):
+		m.pane = !m.pane
+		if !m.paneVisible() {
+			m.detail = nil
+		}
+		m.clampScroll()
+		return m.schedulePreview()
+	case key.Matches(msg, km.Filter):
+		return m.openInput(inputFilter, s.Query())
+	case key.Matches(msg, km.StatusFilter):
+		m.openStatusFilter()
+		return nil
+	case key.Matches(msg, km.Lost):
+		return m.startLost()
+	case key.Matches(msg, km.Sort):
+		return m.setSort((s.field+1)%sortFieldCount, false)
+	case key.Matches(msg, km.Reverse):
+		return m.setSort(s.field, !s.asc)
+	case key.Matches(msg, km.Refresh):
+		return m.refresh()
+	case key.Matches(msg, km.Copy):
+		m.openCopy()
+		return nil
+	}
+	// Payload keys act on the preview pane when it is showing.
+	if m.detail != nil && m.paneVisible() {
+		return m.onPayloadKey(msg)
+	}
+	return nil
+}
+
+func (m *Model) setSort(f sortField, asc bool) tea.Cmd {
+	var keep string
+	if r, ok := m.selected(); ok {
+		keep = r.ID
+	}
+	m.active().SetSort(f, asc)
+	if keep != "" {
+		m.keepCursorOn(keep)
+	}
+	m.clampScroll()
+	return nil
+}
+
+// refresh retries what failed, or starts over: statuses are read again, the listing
+// (or the status view, or the LOST check) restarts.
+func (m *Model) refresh() tea.Cmd {
+	m.note = note{}
+	switch {
+	case m.list.err != nil || m.statusErr != nil:
+		m.statusErr = nil
+		return m.startListing() // resumes from the page that failed
+	case m.src == sourceStatus && m.stateList.err != nil:
+		return m.nextStatePage()
+	case m.src == sourceLost && m.lost.err != nil:
+		m.lost.err = nil
+		return m.pumpLost()
+	}
+	src, state := m.src, m.stateFilter
+	m.resetSession(m.sess)
+	cmds := []tea.Cmd{m.startListing()}
+	switch src {
+	case sourceStatus:
+		cmds = append(cmds, m.startStateFilter(state))
+	case sourceLost:
+		cmds = append(cmds, m.startLost())
+	}
+	m.setNote(noteInfo, "refreshing…")
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) onDetailKey(msg tea.KeyPressMsg) tea.Cmd {
+	km := m.km
+	d := m.detail
+	switch {
+	case key.Matches(msg, km.Back):
+		if d != nil && d.search != "" {
+			m.applySearch("")
+			return nil
+		}
+		m.mode = modeList
+		m.clampScroll()
+		if d != nil && d.fromJump {
+			m.detail = nil
+		}
+		return m.schedulePreview()
+	case key.Matches(msg, km.Refresh):
+		if d == nil {
+			return nil
+		}
+		m.note = note{}
+		return m.openRequest(d.id, d.key, d.fromJump)
+	case key.Matches(msg, km.Copy):
+		m.openCopy()
+		return nil
+	}
+	if d == nil {
+		return nil
+	}
+	return m.onPayloadKey(msg)
+}
+
+// onPayloadKey handles the keys of the detail body, in the pane or full screen.
+func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
+	km := m.km
+	d := m.detail
+	h := m.detailBodyHeight()
+	lines := 0
+	switch {
+	case d.tab == tabInfo || d.missing:
+		if d.info != nil {
+			lines = d.info.Len()
+		}
+	case d.doc != nil:
+		lines = d.doc.Len()
+	}
+	scroll := func(to int) tea.Cmd {
+		d.scroll = max(0, min(to, lines-h))
+		return nil
+	}
+	full := m.mode == modeDetail
+	switch {
+	case full && key.Matches(msg, km.Up):
+		return scroll(d.scroll - 1)
+	case full && key.Matches(msg, km.Down):
+		return scroll(d.scroll + 1)
+	case key.Matches(msg, km.PageUp) && full, msg.String() == "ctrl+u":
+		return scroll(d.scroll - h)
+	case key.Matches(msg, km.PageDown) && full, msg.String() == "ctrl+d":
+		return scroll(d.scroll + h)
+	case full && key.Matches(msg, km.Top):
+		return scroll(0)
+	case full && key.Matches(msg, km.Bottom):
+		return scroll(lines)
+	case full && (msg.String() == "left" || msg.String() == "h"):
+		d.xoff = max(0, d.xoff-8)
+	case full && (msg.String() == "right" || msg.String() == "l"):
+		if !d.wrap {
+			d.xoff += 8
+		}
+	case full && key.Matches(msg, km.TogglePane):
+		if d.tab == tabInfo {
+			d.tab = tabPayload
+		} else {
+			d.tab = tabInfo
+		}
+		m.prefs.tab = d.tab
+		d.scroll = 0
+	case key.Matches(msg, km.Pretty):
+		d.pretty = !d.pretty
+		m.prefs.raw = !d.pretty
+		d.scroll = 0
+		if len(d.body) > 0 {
+			return m.rebuildDoc(d)
+		}
+	case key.Matches(msg, km.Wrap):
+		d.wrap = !d.wrap
+		m.prefs.wrap = d.wrap
+		d.xoff = 0
+	case full && key.Matches(msg, km.Filter):
+		return m.openInput(inputSearch, d.search)
+	case key.Matches(msg, km.NextMatch):
+		m.nextMatch(true)
+	case key.Matches(msg, km.PrevMatch):
+		m.nextMatch(false)
+	case key.Matches(msg, km.LoadMore):
+		if d.changed {
+			m.setNote(noteWarn, "the object changed since it was opened: press r to reload it")
+			return nil
+		}
+		if d.complete() {
+			m.setNote(noteInfo, "the whole payload is already loaded")
+			return nil
+		}
+		return m.loadBody(d, int64(len(d.body)))
+	case key.Matches(msg, km.Save):
+		m.openSave()
+	case key.Matches(msg, km.Pager):
+		return m.openExternal(false)
+	case key.Matches(msg, km.Editor):
+		return m.openExternal(true)
+	}
+	return nil
+}
+
+// ---- mouse ----
+
+func (m *Model) onWheel(msg tea.MouseWheelMsg) {
+	delta := 0
+	switch msg.Button {
+	case tea.MouseWheelUp:
+		delta = -3
+	case tea.MouseWheelDown:
+		delta = 3
+	default:
+		return
+	}
+	l := m.layout()
+	overPane := l.pane && msg.X >= l.paneX && msg.Y >= l.paneY && msg.Y < l.paneY+l.paneH
+	if overPane && m.detail != nil {
+		d := m.detail
+		lines := 0
+		if d.doc != nil {
+			lines = d.doc.Len()
+		}
+		if d.tab == tabInfo && d.info != nil {
+			lines = d.info.Len()
+		}
+		d.scroll = max(0, min(d.scroll+delta, lines-m.detailBodyHeight()))
+		return
+	}
+	if m.mode != modeList {
+		return
+	}
+	n := m.active().ViewLen()
+	rows := m.tableRows()
+	m.top = max(0, min(m.top+delta, n-rows))
+	m.cursor = max(m.top, min(m.cursor, m.top+rows-1))
+}
+
+func (m *Model) onClick(msg tea.MouseClickMsg) tea.Cmd {
+	if msg.Button != tea.MouseLeft || m.mode != modeList || len(m.dialogs) > 0 {
+		return nil
+	}
+	l := m.layout()
+	row := msg.Y - l.bodyY - 1 // below the column header
+	if row < 0 || row >= l.tableH-1 || msg.X >= l.tableW {
+		return nil
+	}
+	i := m.top + row
+	if i >= m.active().ViewLen() {
+		return nil
+	}
+	if i == m.cursor {
+		// A click on the selected row opens it.
+		m.mode = modeDetail
+		return m.openSelected()
+	}
+	m.cursor = i
+	m.clampScroll()
+	return m.schedulePreview()
+}

@@ -1,0 +1,609 @@
+package tui
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// layout is where each part goes; View and the mouse handler share it.
+type layout struct {
+	headerH, footerH int
+	bodyY, bodyH     int
+	tableW, tableH   int // tableH counts the column header line
+	paneX, paneY     int
+	paneW, paneH     int
+	pane             bool
+	beside           bool
+}
+
+const (
+	headerLines  = 2
+	besideMinW   = 160 // the pane goes beside the table from this width
+	belowMinBody = 20  // and below it when the body has this many lines
+)
+
+func (m *Model) footerLines() int {
+	n := len(m.statusLines())
+	if m.fullHelp {
+		return n + m.fullHelpHeight()
+	}
+	return n + 1
+}
+
+func (m *Model) fullHelpHeight() int {
+	h := 0
+	for _, col := range m.km.FullHelp() {
+		h = max(h, len(col))
+	}
+	return h
+}
+
+func (m *Model) layout() layout {
+	l := layout{headerH: headerLines, footerH: m.footerLines()}
+	l.bodyY = l.headerH
+	l.bodyH = max(3, m.height-l.headerH-l.footerH)
+	l.tableW, l.tableH = m.width, l.bodyH
+	if m.mode == modeDetail {
+		l.pane, l.paneX, l.paneY, l.paneW, l.paneH = true, 0, l.bodyY, m.width, l.bodyH
+		l.tableH = 0
+		return l
+	}
+	if !m.pane {
+		return l
+	}
+	switch {
+	case m.width >= besideMinW:
+		l.pane, l.beside = true, true
+		l.tableW = m.width * 11 / 20
+		l.paneX, l.paneY, l.paneW, l.paneH = l.tableW, l.bodyY, m.width-l.tableW, l.bodyH
+	case l.bodyH >= belowMinBody:
+		l.pane = true
+		l.tableH = l.bodyH / 2
+		l.paneX, l.paneY, l.paneW, l.paneH = 0, l.bodyY+l.tableH, m.width, l.bodyH-l.tableH
+	}
+	return l
+}
+
+func (m *Model) paneVisible() bool { return m.layout().pane }
+
+// tableRows is how many data rows the table shows.
+func (m *Model) tableRows() int { return max(1, m.layout().tableH-1) }
+
+// clampScroll keeps the cursor inside the view and on screen.
+func (m *Model) clampScroll() {
+	n := m.active().ViewLen()
+	if m.cursor >= n {
+		m.cursor = n - 1
+	}
+	if m.cursor < 0 {
+		m.cursor = 0
+	}
+	rows := m.tableRows()
+	if m.cursor < m.top {
+		m.top = m.cursor
+	}
+	if m.cursor >= m.top+rows {
+		m.top = m.cursor - rows + 1
+	}
+	m.top = max(0, min(m.top, n-rows))
+}
+
+// View draws the screen. It reads only the model: no clock, no I/O, and only the rows
+// and payload lines that are on screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "stowage"
+	if m.sess.Env != nil {
+		v.WindowTitle = "stowage · " + clean(m.sess.Env.Name)
+	}
+	return v
+}
+
+func (m *Model) render() string {
+	if m.quitting {
+		return ""
+	}
+	l := m.layout()
+	lines := make([]string, 0, m.height)
+	lines = append(lines, m.renderHeader()...)
+
+	body := make([]string, 0, l.bodyH)
+	switch {
+	case m.mode == modeDetail:
+		body = append(body, m.renderDetail(l.paneW, l.paneH)...)
+	case l.beside:
+		table := m.renderTable(l.tableW, l.tableH)
+		pane := m.renderDetail(l.paneW-2, l.paneH)
+		for i := range l.bodyH {
+			t, p := "", ""
+			if i < len(table) {
+				t = table[i]
+			}
+			if i < len(pane) {
+				p = pane[i]
+			}
+			body = append(body, padRight(t, l.tableW-1)+" "+m.st.Faint.Render("│")+" "+p)
+		}
+	default:
+		body = append(body, m.renderTable(l.tableW, l.tableH)...)
+		if l.pane {
+			body = append(body, m.renderDetail(l.paneW, l.paneH)...)
+		}
+	}
+	for len(body) < l.bodyH {
+		body = append(body, "")
+	}
+	body = body[:l.bodyH]
+	if n := len(m.dialogs); n > 0 {
+		body = overlay(body, m.renderDialog(m.dialogs[n-1]), m.width)
+	}
+	lines = append(lines, body...)
+	lines = append(lines, m.renderFooter()...)
+	for i, ln := range lines {
+		lines[i] = ansi.Truncate(ln, m.width, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) renderDialog(d dialog) string {
+	w := min(72, m.width-4)
+	return m.st.Dialog.Render(d.render(m.st, w-4))
+}
+
+// ---- header ----
+
+func (m *Model) renderHeader() []string {
+	st := m.st
+	env := m.sess.Env
+	var l1 []string
+	if env != nil {
+		name := clean(env.Name)
+		if env.Production {
+			name += " · PRODUCTION"
+		}
+		l1 = append(l1, st.envStyle(env.Production, env.Color).Render(name))
+		if env.ReadOnly {
+			l1 = append(l1, st.ReadOnly.Render("READ-ONLY"))
+		}
+		who := env.Profile
+		if who == "" {
+			who = "default credentials"
+		}
+		if m.sess.Account != "" {
+			who += " (" + m.sess.Account + ")"
+		}
+		l1 = append(l1, st.HeaderKey.Render("profile ")+st.HeaderVal.Render(clean(who)))
+		if m.region() != "" {
+			l1 = append(l1, st.HeaderKey.Render("region ")+st.HeaderVal.Render(clean(m.region())))
+		}
+		l1 = append(l1, st.HeaderKey.Render("bucket ")+st.HeaderVal.Render(clean(s3URI(env.Storage.Bucket, env.Storage.Prefix))))
+		if env.Status.Table != "" {
+			l1 = append(l1, st.HeaderKey.Render("table ")+st.HeaderVal.Render(clean(env.Status.Table)))
+		}
+	} else {
+		l1 = append(l1, st.EnvName.Render("no environment"))
+	}
+
+	var l2 []string
+	listed := commas(m.all.Len()) + " listed"
+	switch {
+	case m.list.err != nil:
+		listed += st.StatusError.Render(" (stopped)")
+	case !m.list.done:
+		listed += st.Muted.Render(" (paging…)")
+	}
+	l2 = append(l2, listed)
+	if c := m.countsLine(); c != "" {
+		l2 = append(l2, c)
+	}
+	s := m.active()
+	view := ""
+	switch m.src {
+	case sourceStatus:
+		view = "view " + st.stateStyle(m.stateFilter, m.isTerminal(m.stateFilter)).Render(clean(m.stateFilter)) +
+			" " + commas(s.Len())
+	case sourceLost:
+		view = "view " + st.StateLost.Render("LOST") + " " + commas(s.Len())
+	}
+	if view != "" {
+		l2 = append(l2, view)
+	}
+	dir := "↓"
+	if s.asc {
+		dir = "↑"
+	}
+	l2 = append(l2, st.Muted.Render("sort "+s.field.String()+" "+dir))
+	if q := s.Query(); q != "" {
+		l2 = append(l2, st.Prompt.Render("/"+clean(q))+st.Muted.Render(" "+commas(s.ViewLen())+" match"))
+	}
+	sep := st.Faint.Render(" · ")
+	return []string{strings.Join(l1, " "), strings.Join(l2, sep)}
+}
+
+func (m *Model) region() string {
+	if m.sess.Env == nil {
+		return ""
+	}
+	return m.sess.Env.Region
+}
+
+// countsLine is "PROCESSED 120 FAILED 3 …" over the statuses loaded so far, worst first.
+func (m *Model) countsLine() string {
+	type kv struct {
+		state string
+		n     int
+		rank  int
+	}
+	var kvs []kv
+	for state, n := range m.statuses.counts {
+		if state == "" {
+			continue
+		}
+		r := rankPending
+		switch {
+		case m.isTerminal(state):
+			r = rankTerminal
+		case isFailure(state):
+			r = rankFailed
+		}
+		kvs = append(kvs, kv{state, n, r})
+	}
+	sort.Slice(kvs, func(i, j int) bool {
+		if kvs[i].rank != kvs[j].rank {
+			return kvs[i].rank > kvs[j].rank
+		}
+		return kvs[i].state < kvs[j].state
+	})
+	var parts []string
+	for _, e := range kvs {
+		parts = append(parts, m.st.stateStyle(e.state, e.rank == rankTerminal).Render(clean(e.state))+" "+commas(e.n))
+	}
+	if m.lostSet != nil && m.lostSet.Len() > 0 {
+		parts = append(parts, m.st.StateLost.Render("LOST")+" "+commas(m.lostSet.Len()))
+	}
+	if n := m.statuses.counts[""]; n > 0 {
+		parts = append(parts, m.st.StateUnknown.Render("no item")+" "+commas(n))
+	}
+	return strings.Join(parts, " ")
+}
+
+// ---- table ----
+
+// columns are the table's column widths for a table width; 0 hides a column.
+type columns struct {
+	id, received, size, ctype, state, attempts, err int
+	longTime                                        bool
+}
+
+func tableColumns(w int) columns {
+	c := columns{id: 36, received: 21, size: 9, ctype: 16, state: 11, attempts: 3, longTime: true}
+	fixed := func() int {
+		n := 2
+		for _, x := range []int{c.id, c.received, c.size, c.ctype, c.state, c.attempts} {
+			if x > 0 {
+				n += x + 1
+			}
+		}
+		return n
+	}
+	if w-fixed() < 16 {
+		c.ctype = 0
+	}
+	if w-fixed() < 12 {
+		c.received, c.longTime = 8, false
+	}
+	if w-fixed() < 10 {
+		c.attempts = 0
+	}
+	if w-fixed() < 8 {
+		c.id = max(12, w-fixed()+c.id-8)
+	}
+	c.err = max(0, w-fixed())
+	return c
+}
+
+func (m *Model) renderTable(w, h int) []string {
+	st := m.st
+	c := tableColumns(w)
+	s := m.active()
+	out := make([]string, 0, h)
+	head := "  " + cell("REQUEST ID", c.id)
+	if c.received > 0 {
+		head += " " + cell("RECEIVED", c.received)
+	}
+	head += " " + cellRight("SIZE", c.size)
+	if c.ctype > 0 {
+		head += " " + cell("TYPE", c.ctype)
+	}
+	head += " " + cell("STATUS", c.state)
+	if c.attempts > 0 {
+		head += " " + cellRight("ATT", c.attempts)
+	}
+	if c.err > 0 {
+		head += " " + cell("ERROR", c.err)
+	}
+	out = append(out, st.TableHeader.Render(head))
+
+	rows := h - 1
+	if s.ViewLen() == 0 {
+		out = append(out, "  "+st.Muted.Render(m.emptyText()))
+		for len(out) < h {
+			out = append(out, "")
+		}
+		return out
+	}
+	end := min(s.ViewLen(), m.top+rows)
+	for i := m.top; i < end; i++ {
+		out = append(out, m.renderRow(s.At(i), c, i == m.cursor))
+	}
+	for len(out) < h {
+		out = append(out, "")
+	}
+	return out
+}
+
+func (m *Model) emptyText() string {
+	switch {
+	case m.src == sourceStatus && m.stateList.loading:
+		return "asking the status table for " + clean(m.stateFilter) + " requests…"
+	case m.src == sourceStatus:
+		return "no requests in state " + clean(m.stateFilter)
+	case m.src == sourceLost && !m.lostDone():
+		return "looking for LOST requests…"
+	case m.src == sourceLost:
+		return "no LOST requests: every object older than " + fmtDuration(m.lostAfter()) + " has a status item"
+	case m.active().Query() != "":
+		return "nothing matches the filter (esc clears it)"
+	case m.list.err != nil:
+		return "the listing failed: see below, r retries"
+	case !m.list.done:
+		return "listing the bucket…"
+	}
+	return "the bucket is empty under this prefix"
+}
+
+func (m *Model) renderRow(r *row, c columns, selected bool) string {
+	st := m.st
+	var b strings.Builder
+	plain := selected // a selected row is drawn in one style so its background holds
+	style := func(s string, sty lipgloss.Style) string {
+		if plain {
+			return s
+		}
+		return sty.Render(s)
+	}
+	if selected {
+		b.WriteString("▸ ")
+	} else {
+		b.WriteString("  ")
+	}
+	b.WriteString(cell(clean(r.ID), c.id))
+	if c.received > 0 {
+		b.WriteByte(' ')
+		b.WriteString(style(cell(m.received(r, c.longTime), c.received), st.Muted))
+	}
+	b.WriteByte(' ')
+	size := "—"
+	if r.Size >= 0 {
+		size = humanBytes(r.Size)
+	}
+	b.WriteString(cellRight(size, c.size))
+	if c.ctype > 0 {
+		ct := "…"
+		if h, ok := m.heads[r.Key]; ok {
+			ct = h.ContentType
+			if h.ContentEncoding != "" {
+				ct += "+" + h.ContentEncoding
+			}
+			if ct == "" {
+				ct = "—"
+			}
+		}
+		b.WriteByte(' ')
+		b.WriteString(style(cell(clean(ct), c.ctype), st.Muted))
+	}
+	state, attempts, errText, sty := m.rowStatus(r)
+	b.WriteByte(' ')
+	b.WriteString(style(cell(state, c.state), sty))
+	if c.attempts > 0 {
+		b.WriteByte(' ')
+		b.WriteString(cellRight(attempts, c.attempts))
+	}
+	if c.err > 0 {
+		b.WriteByte(' ')
+		b.WriteString(style(cell(errText, c.err), st.ErrorText))
+	}
+	if selected {
+		return st.RowSelected.Render(b.String())
+	}
+	return b.String()
+}
+
+// rowStatus is the status cells of a row: state, attempts and error, sanitized.
+func (m *Model) rowStatus(r *row) (state, attempts, errText string, sty lipgloss.Style) {
+	e, ok := m.statuses.get(r.ID)
+	switch {
+	case !ok:
+		return "…", "", "", m.st.StateUnknown
+	case !e.found && m.isLostCandidate(r):
+		return stateLost, "", "", m.st.StateLost
+	case !e.found:
+		return "—", "", "", m.st.StateUnknown
+	}
+	if e.st.Attempts > 0 {
+		attempts = strconv.Itoa(e.st.Attempts)
+	}
+	return clean(e.st.State), attempts, clean(e.st.Error), m.st.stateStyle(e.st.State, m.isTerminal(e.st.State))
+}
+
+// received is "Jan 02 15:04:05 (3m)" or, narrow, "3m ago".
+func (m *Model) received(r *row, long bool) string {
+	if r.Modified == 0 {
+		return "—"
+	}
+	t := r.modified()
+	rel := ago(m.now.Sub(t))
+	if !long {
+		return rel
+	}
+	return t.Format("Jan 02 15:04:05") + " (" + strings.TrimSuffix(rel, " ago") + ")"
+}
+
+// ago is a short relative age.
+func ago(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "future"
+	case d < 5*time.Second:
+		return "now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s ago"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h ago"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d ago"
+}
+
+// ---- footer ----
+
+func (m *Model) renderFooter() []string {
+	lines := m.statusLines()
+	m.help.SetWidth(m.width)
+	if m.fullHelp {
+		return append(lines, strings.Split(m.help.FullHelpView(m.km.FullHelp()), "\n")...)
+	}
+	bindings := m.km.ShortHelp()
+	if m.mode == modeDetail {
+		bindings = m.km.detailShortHelp()
+	}
+	return append(lines, m.help.ShortHelpView(bindings))
+}
+
+// statusLines are the input line when it is open, else the note (wrapped to two lines
+// when long, since errors carry their remedy at the end), else what is in flight.
+func (m *Model) statusLines() []string {
+	if m.input.active() {
+		return []string{m.input.view(m)}
+	}
+	st := m.st
+	prefix := "  "
+	if m.busy() {
+		prefix = m.spin.View() + " "
+	}
+	if m.note.text == "" {
+		return []string{prefix + st.Muted.Render(ansi.Truncate(m.activity(), max(1, m.width-2), "…"))}
+	}
+	text := m.note.text
+	if m.note.retry && !strings.Contains(text, "press r") {
+		text += " · press r to retry"
+	}
+	mark, sty := "", st.App
+	switch m.note.level {
+	case noteError:
+		mark, sty = st.StatusError.Render("✗ "), st.ErrorText
+	case noteWarn:
+		mark, sty = st.StatusWarn.Render("! "), st.StatusWarn
+	case noteOK:
+		mark = st.StatusOK.Render("✓ ")
+	}
+	w := max(10, m.width-4)
+	parts := strings.Split(ansi.Wrap(text, w, " /"), "\n")
+	if len(parts) > 2 {
+		parts[1] = ansi.Truncate(parts[1]+" "+parts[2], w, "…")
+		parts = parts[:2]
+	}
+	out := []string{prefix + mark + sty.Render(parts[0])}
+	if len(parts) > 1 {
+		out = append(out, "    "+sty.Render(parts[1]))
+	}
+	return out
+}
+
+// activity describes the work in flight.
+func (m *Model) activity() string {
+	var parts []string
+	switch {
+	case m.list.loading && m.all.Len() == 0:
+		parts = append(parts, "listing "+s3URI(m.bucket(), m.prefix())+"…")
+	case m.list.loading:
+		parts = append(parts, "listing: "+commas(m.all.Len())+" objects, page "+strconv.Itoa(m.list.pages+1)+"…")
+	case m.list.done:
+		parts = append(parts, "listed "+plural(m.all.Len(), "object"))
+	}
+	if m.src == sourceStatus && m.stateList.loading {
+		parts = append(parts, "reading "+clean(m.stateFilter)+" items: "+commas(m.byState.Len()))
+	}
+	if m.src == sourceLost {
+		p := "LOST check: " + commas(m.lost.checked) + " of " + commas(m.lost.candidates) +
+			" old objects checked, " + commas(m.lostSet.Len()) + " LOST"
+		if !m.list.done {
+			p += " (listing still running)"
+		} else if m.lostDone() {
+			p += " — done"
+		}
+		parts = append(parts, p)
+	}
+	if n := len(m.statuses.pending); n > 0 {
+		parts = append(parts, "status of "+plural(n, "request")+"…")
+	}
+	if d := m.detail; d != nil && d.loading() {
+		parts = append(parts, "opening "+clean(d.id)+"…")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// ---- text helpers ----
+
+// cell pads or truncates s to exactly w cells.
+func cell(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	n := ansi.StringWidth(s)
+	if n > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+func cellRight(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	n := ansi.StringWidth(s)
+	if n > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return strings.Repeat(" ", w-n) + s
+}
+
+// padRight pads a styled line to w cells, truncating it when longer.
+func padRight(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+// commas formats 1234567 as 1,234,567.
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + commas(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -70,3 +70,20 @@ fuzz:
 
 clean:
 	rm -rf dist stowage
+
+## release-check: prove .goreleaser.yaml: check, snapshot release (no publish), inspect dist/
+GORELEASER_BIN := $(TOOLS)/bin/goreleaser
+$(TOOLS)/bin/goreleaser.$(GORELEASER):
+	@mkdir -p $(TOOLS)/bin
+	@echo "installing goreleaser $(GORELEASER) into $(TOOLS)/bin"
+	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER)
+	@touch $@
+
+release-check: $(TOOLS)/bin/goreleaser.$(GORELEASER)
+	$(GORELEASER_BIN) check
+	HOMEBREW_TAP_GITHUB_TOKEN=unused-in-snapshot GOFLAGS= $(GORELEASER_BIN) release --snapshot --clean --skip=publish --parallelism 2
+	@bash internal/release/verify-dist.sh dist
+
+## screenshots: regenerate screenshots/*.png from the demo (needs tmux, aha, chromium)
+screenshots:
+	bash screenshots/make-screenshots.sh

@@ -234,8 +234,11 @@ func (c *checker) env(name string, e *Env) {
 		errf("gateway.api_key_secret", "%s is not a Secrets Manager secret id; expected a name like stowage/prod/api-key or an ARN", quote(g.APIKeySecret))
 	}
 	if g.APIKey != "" {
-		// Never quote the value itself.
-		warnf("gateway.api_key", "a literal API key ends up in backups and screen shares; prefer api_key_env, api_key_ssm or api_key_secret")
+		// Never quote the value itself. A local stack's throwaway key (the demo) is not
+		// worth a warning on every command; the 0600 rule still applies.
+		if !isLoopbackURL(e.GatewayURL()) {
+			warnf("gateway.api_key", "a literal API key ends up in backups and screen shares; prefer api_key_env, api_key_ssm or api_key_secret")
+		}
 		if c.f.permKnown && runtime.GOOS != "windows" && c.f.perm&0o077 != 0 {
 			errf("gateway.api_key", "the file holds a literal API key but its mode is %04o; run chmod 600 %s", uint32(c.f.perm), shellQuote(c.f.Path))
 		}

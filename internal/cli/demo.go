@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/devstack"
+)
+
+func init() { commands = append(commands, newDemoCmd) }
+
+type demoFlags struct {
+	serve     bool
+	addr      string
+	data      string
+	seed      int64
+	requests  int
+	configOut string
+	verbose   bool
+}
+
+func newDemoCmd(g *Globals) *cobra.Command {
+	var f demoFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a seeded storage-first stack in process and explore it (no AWS account needed)",
+		Long: `Start an in-process storage-first stack on loopback: an S3 server, the DynamoDB status
+table, the API Gateway emulator and the processor an S3 event triggers, seeded with a
+week of requests (product XML, client profiles in JSON, large, malformed, gzip, binary,
+empty and hostile payloads; some FAILED, some LOST).
+
+Without --serve, stowage opens the terminal UI on it when run in a terminal, and stops
+the stack when the UI exits. Otherwise, and with --serve, it prints the endpoints, the
+credentials and the config, prints "ready" once every endpoint accepts requests, and
+runs until interrupted (Ctrl-C or SIGTERM).
+
+Every other command works against it with the config it writes (which holds the demo's
+local credentials and API key, mode 0600):
+
+  stowage demo --serve --config-out /tmp/demo.yaml
+  stowage --config /tmp/demo.yaml --env demo ls --status FAILED
+
+A plain AWS client works too, with the credentials it prints:
+
+  AWS_ACCESS_KEY_ID=` + devstack.AccessKey + ` AWS_SECRET_ACCESS_KEY=` + devstack.SecretKey + ` \
+    aws --endpoint-url http://127.0.0.1:PORT s3api list-objects-v2 --bucket ` + devstack.DefaultBucket,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd.Context(), g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.serve, "serve", false, "run headless until interrupted instead of opening the terminal UI")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:0", "loopback address of the S3 endpoint; with a fixed port P the gateway uses P+1 and DynamoDB P+2")
+	fl.StringVar(&f.data, "data", "", "keep objects and statuses in `DIR` across restarts (default: in memory)")
+	fl.Int64Var(&f.seed, "seed", 1, "seed of the generated requests and the processor's decisions")
+	fl.IntVar(&f.requests, "requests", devstack.DefaultRequests, "how many requests to seed")
+	fl.StringVar(&f.configOut, "config-out", "", "write the stowage config for the demo to `FILE` (default: a temporary file, removed on exit)")
+	fl.BoolVar(&f.verbose, "verbose", false, "log every gateway request and processed event to stderr")
+	return cmd
+}
+
+// demoTUI opens the terminal UI on the running demo; nil runs headless. The environment
+// and file come from the config the demo wrote (its local_credentials included), so the
+// UI runs the same code path as against AWS.
+var demoTUI = func(ctx context.Context, g *Globals, st *devstack.Stack, env *config.Env, file *config.File) error {
+	return startTUI(ctx, g, env, file)
+}
+
+func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
+	if f.requests <= 0 {
+		f.requests = -1 // devstack: none
+	}
+	opts := devstack.Options{Addr: f.addr, DataDir: f.data, Seed: f.seed, Requests: f.requests}
+	if f.verbose {
+		opts.Logger = g.Stderr
+	}
+	st, err := devstack.Start(ctx, opts)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			g.printErr("stowage: demo: %v\n", err)
+		}
+	}()
+
+	path := f.configOut
+	if path == "" {
+		tmp, err := os.CreateTemp("", "stowage-demo-*.yaml")
+		if err != nil {
+			return exitf(ExitUsage, "demo: temporary config: %v; pass --config-out FILE", err)
+		}
+		tmp.Close()
+		path = tmp.Name()
+		defer os.Remove(path)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if err := st.WriteConfig(path); err != nil {
+		return exitf(ExitUsage, "demo: %v; pass another --config-out FILE", err)
+	}
+
+	if !f.serve && demoTUI != nil && isTerminal(g.Stdin) && isTerminal(g.Stdout) {
+		file, err := config.Load(path)
+		if err != nil {
+			return exitf(ExitUsage, "demo: %v", err)
+		}
+		if err := config.Check(config.Errors(file.Validate())); err != nil {
+			return exitf(ExitUsage, "demo: the generated config is invalid (a bug): %v", err)
+		}
+		env, err := file.Select(devstack.EnvName, g.overrides())
+		if err != nil {
+			return exitf(ExitUsage, "demo: %v", err)
+		}
+		return demoTUI(ctx, g, st, env, file)
+	}
+
+	printDemo(g.Stdout, st, f, path)
+	// Start returned with every listener accepting connections.
+	fmt.Fprintln(g.Stdout, "ready")
+	<-ctx.Done()
+	g.printErr("stowage: demo: stopping\n")
+	return nil
+}
+
+func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string) {
+	where := "in memory"
+	if f.data != "" {
+		where = "kept in " + f.data
+	}
+	seeded := fmt.Sprintf("%d requests seeded over the last 7 days", len(st.Seeded()))
+	if len(st.Seeded()) == 0 {
+		seeded = "not seeded (it already held data)"
+		if f.data == "" {
+			seeded = "not seeded"
+		}
+	}
+	fmt.Fprintf(w, "stowage demo stack (seed %d, %s, %s)\n\n", f.seed, seeded, where)
+	fmt.Fprintf(w, "  S3        %s   bucket %s\n", st.S3URL, st.Bucket)
+	fmt.Fprintf(w, "  DynamoDB  %s   table %s, index %s\n", st.DynamoDBURL, st.Table, st.Index)
+	fmt.Fprintf(w, "  gateway   %s   PUT /product, PUT /product/{bucket}/{key} (x-api-key is in the config)\n", st.GatewayURL)
+	fmt.Fprintf(w, "  config    %s   environment %s\n\n", configPath, devstack.EnvName)
+	fmt.Fprintf(w, "stowage reads the demo's credentials from the config. For other AWS clients (the demo accepts any keys):\n")
+	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s\n\n", st.AccessKey, st.SecretKey, st.Region)
+	fmt.Fprintf(w, "Try:\n")
+	cfg := shellQuote(configPath)
+	fmt.Fprintf(w, "  stowage --config %s --env %s ls --status FAILED\n", cfg, devstack.EnvName)
+	fmt.Fprintf(w, "  stowage --config %s --env %s lost\n", cfg, devstack.EnvName)
+	fmt.Fprintf(w, "  stowage --config %s --env %s\n", cfg, devstack.EnvName)
+	fmt.Fprintf(w, "  aws --endpoint-url %s s3api list-objects-v2 --bucket %s --max-items 5\n", st.S3URL, st.Bucket)
+	fmt.Fprintf(w, "  aws --endpoint-url %s dynamodb get-item --table-name %s --key '{\"requestId\":{\"S\":\"KEY\"}}'\n\n",
+		st.DynamoDBURL, st.Table)
+	fmt.Fprintf(w, "Stop with Ctrl-C.\n")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

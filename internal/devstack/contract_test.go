@@ -1,0 +1,398 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/testenv"
+)
+
+// The status-table contract: stowage's StatusStore must see the same thing from the
+// devstack's table as from dynalite (a faithful DynamoDB emulator). Each backend is checked
+// against the known data, and then the two are compared call by call: where they differ,
+// dynalite is right and the devstack is wrong.
+
+type statusBackend struct {
+	name   string
+	client *dynamodb.Client
+	table  string
+	index  string
+}
+
+// contractItems is the data both tables hold: 260 requests in four states (and some with
+// no status attribute, so not in the index), distinct update times, awkward IDs.
+func contractItems() []map[string]ddb.AttributeValue {
+	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	states := []string{"FAILED", "PROCESSED", "PROCESSED", "PENDING", ""}
+	var items []map[string]ddb.AttributeValue
+	for i := range 260 {
+		id := fmt.Sprintf("req-%03d", i)
+		switch i % 37 {
+		case 5:
+			id = fmt.Sprintf("café/crème %d.xml", i)
+		case 11:
+			id = fmt.Sprintf("製品-%d", i)
+		}
+		it := map[string]ddb.AttributeValue{
+			"requestId": s(id),
+			"attempts":  n(fmt.Sprint(1 + i%3)),
+			"updatedAt": s(base.Add(time.Duration((i*7919)%1000) * time.Minute).Format(updatedAtLayout)),
+			"processor": &ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{"version": s("2025.06.2")}},
+		}
+		if st := states[i%len(states)]; st != "" {
+			it["status"] = s(st)
+		}
+		if i%len(states) == 0 {
+			it["error"] = s(fmt.Sprintf("malformed JSON at line %d, column 4", i))
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+func putItems(t *testing.T, b statusBackend, items []map[string]ddb.AttributeValue) {
+	t.Helper()
+	for _, it := range items {
+		if _, err := b.client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &b.table, Item: it}); err != nil {
+			t.Fatalf("%s: put: %v", b.name, err)
+		}
+	}
+}
+
+func devstackBackend(t *testing.T) statusBackend {
+	st := startStack(t, Options{Requests: -1})
+	b := statusBackend{"devstack", dynamoClient(st.DynamoDBURL), st.Table, st.Index}
+	putItems(t, b, contractItems())
+	return b
+}
+
+func dynaliteBackend(t *testing.T) statusBackend {
+	ep := testenv.DynamoDB(t)
+	c := testenv.NewDynamoDBClient(t, ep)
+	ctx := context.Background()
+	b := statusBackend{"dynalite", c, testenv.UniqueName(t, "status"), DefaultIndex}
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   &b.table,
+		BillingMode: ddb.BillingModePayPerRequest,
+		AttributeDefinitions: []ddb.AttributeDefinition{
+			{AttributeName: aws.String("requestId"), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String("status"), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String("updatedAt"), AttributeType: ddb.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddb.KeySchemaElement{{AttributeName: aws.String("requestId"), KeyType: ddb.KeyTypeHash}},
+		GlobalSecondaryIndexes: []ddb.GlobalSecondaryIndex{{
+			IndexName: &b.index,
+			KeySchema: []ddb.KeySchemaElement{
+				{AttributeName: aws.String("status"), KeyType: ddb.KeyTypeHash},
+				{AttributeName: aws.String("updatedAt"), KeyType: ddb.KeyTypeRange}},
+			Projection: &ddb.Projection{ProjectionType: ddb.ProjectionTypeAll},
+		}},
+	})
+	if err != nil {
+		t.Fatalf("dynalite: create table: %v", err)
+	}
+	t.Cleanup(func() { c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &b.table}) })
+	for i := 0; ; i++ {
+		out, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &b.table})
+		if err == nil && out.Table.TableStatus == ddb.TableStatusActive {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("dynalite: table never became active: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	putItems(t, b, contractItems())
+	return b
+}
+
+func (b statusBackend) store() *awsclient.StatusStore {
+	return awsclient.NewStatusStore(b.client, awsclient.StatusSchema{Table: b.table, Index: b.index})
+}
+
+// contractResult is what one backend answered, for the cross-check.
+type contractResult struct {
+	get       awsclient.Status
+	batch     map[string]awsclient.Status
+	query     [][]string // page by page
+	scanState []string   // sorted
+	scanIDs   []string   // sorted
+	info      awsclient.TableInfo
+	raw       []string // raw SDK answers, rendered
+}
+
+// expected computes, from contractItems, what a state query must return, newest first.
+func expectedByState(state string) []string {
+	type pair struct{ id, at string }
+	var ps []pair
+	for _, it := range contractItems() {
+		if v, ok := it["status"].(*ddb.AttributeValueMemberS); ok && v.Value == state {
+			ps = append(ps, pair{it["requestId"].(*ddb.AttributeValueMemberS).Value, it["updatedAt"].(*ddb.AttributeValueMemberS).Value})
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].at > ps[j].at })
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.id
+	}
+	return ids
+}
+
+func runStatusContract(t *testing.T, b statusBackend) contractResult {
+	ctx := context.Background()
+	store := b.store()
+	var res contractResult
+
+	t.Run("Get", func(t *testing.T) {
+		st, found, err := store.Get(ctx, "req-000")
+		if err != nil || !found {
+			t.Fatalf("Get: %v %v", found, err)
+		}
+		if st.State != "FAILED" || st.Attempts != 1 || st.Error != "malformed JSON at line 0, column 4" ||
+			!st.UpdatedAt.Equal(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)) || st.Item["processor"] == nil {
+			t.Errorf("Get: %+v", st)
+		}
+		res.get = st
+		if _, found, err := store.Get(ctx, "nope"); found || err != nil {
+			t.Errorf("Get of a missing request: found %v, %v", found, err)
+		}
+	})
+
+	t.Run("BatchGet", func(t *testing.T) {
+		var ids []string
+		for i := range 150 {
+			ids = append(ids, fmt.Sprintf("req-%03d", i%130)) // 20 duplicates
+		}
+		ids = append(ids, "missing-1", "missing-2")
+		got, err := store.BatchGet(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for i := range 130 {
+			if i%37 != 5 && i%37 != 11 {
+				want++
+			}
+		}
+		if len(got) != want {
+			t.Errorf("BatchGet: %d statuses, want %d", len(got), want)
+		}
+		res.batch = got
+	})
+
+	t.Run("QueryByStatus", func(t *testing.T) {
+		var all []string
+		next := ""
+		for pages := 0; ; pages++ {
+			if pages > 100 {
+				t.Fatal("query does not end")
+			}
+			p, err := store.QueryByStatus(ctx, "FAILED", next, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, it := range p.Items {
+				ids = append(ids, it.RequestID)
+			}
+			res.query = append(res.query, ids)
+			all = append(all, ids...)
+			if p.NextToken == "" {
+				break
+			}
+			next = p.NextToken
+		}
+		if want := expectedByState("FAILED"); !reflect.DeepEqual(all, want) {
+			t.Errorf("QueryByStatus newest first:\n got %v\nwant %v", all, want)
+		}
+	})
+
+	t.Run("ScanByStatus", func(t *testing.T) {
+		var all []string
+		next := ""
+		for pages := 0; ; pages++ {
+			if pages > 100 {
+				t.Fatal("scan does not end")
+			}
+			p, err := store.ScanByStatus(ctx, "PENDING", next, 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range p.Items {
+				all = append(all, it.RequestID)
+			}
+			if p.NextToken == "" {
+				break
+			}
+			next = p.NextToken
+		}
+		sort.Strings(all)
+		want := expectedByState("PENDING")
+		sort.Strings(want)
+		if !reflect.DeepEqual(all, want) {
+			t.Errorf("ScanByStatus: got %d, want %d\n got %v\nwant %v", len(all), len(want), all, want)
+		}
+		res.scanState = all
+	})
+
+	t.Run("ScanIDs", func(t *testing.T) {
+		var mu sync.Mutex
+		var all []string
+		err := store.ScanIDs(ctx, 3, func(ids []string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, ids...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(all)
+		if len(all) != 260 || (len(all) > 1 && all[0] == all[1]) {
+			t.Errorf("ScanIDs: %d IDs, want 260 distinct", len(all))
+		}
+		res.scanIDs = all
+	})
+
+	t.Run("Describe", func(t *testing.T) {
+		info, err := store.Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := awsclient.TableInfo{Name: b.table, Status: "ACTIVE",
+			Keys: []awsclient.KeyAttr{{Name: "requestId", Role: "HASH", Type: "S"}},
+			Indexes: []awsclient.IndexInfo{{Name: b.index, Status: "ACTIVE", Keys: []awsclient.KeyAttr{
+				{Name: "status", Role: "HASH", Type: "S"}, {Name: "updatedAt", Role: "RANGE", Type: "S"}}}}}
+		info.ItemCount = 0 // approximate in DynamoDB
+		if !reflect.DeepEqual(info, want) {
+			t.Errorf("Describe:\n got %+v\nwant %+v", info, want)
+		}
+		info.Name = ""
+		res.info = info
+	})
+
+	t.Run("missing table", func(t *testing.T) {
+		missing := awsclient.NewStatusStore(b.client, awsclient.StatusSchema{Table: "stowage-no-such-table", Index: b.index})
+		if _, _, err := missing.Get(ctx, "x"); awsclient.KindOf(err) != awsclient.KindNotFound {
+			t.Errorf("Get on a missing table: %v, want not found", err)
+		}
+		if _, err := missing.QueryByStatus(ctx, "FAILED", "", 5); awsclient.KindOf(err) != awsclient.KindNotFound {
+			t.Errorf("Query on a missing table: %v, want not found", err)
+		}
+		if _, err := missing.Describe(ctx); awsclient.KindOf(err) != awsclient.KindNotFound {
+			t.Errorf("Describe on a missing table: %v, want not found", err)
+		}
+	})
+
+	// Raw calls whose exact answers (items, order, LastEvaluatedKey) must agree.
+	t.Run("raw", func(t *testing.T) {
+		render := func(items []map[string]ddb.AttributeValue, lek map[string]ddb.AttributeValue, err error) string {
+			if err != nil {
+				return "error " + strings.SplitN(err.Error(), ":", 2)[0] + " " + apiError(t, err).ErrorCode()
+			}
+			var ids []string
+			for _, it := range items {
+				ids = append(ids, fmt.Sprint(it["requestId"].(*ddb.AttributeValueMemberS).Value, "/", len(it)))
+			}
+			l := "-"
+			if lek != nil {
+				var parts []string
+				for k, v := range lek {
+					parts = append(parts, k+"="+v.(*ddb.AttributeValueMemberS).Value)
+				}
+				sort.Strings(parts)
+				l = strings.Join(parts, ",")
+			}
+			return strings.Join(ids, " ") + " | " + l
+		}
+		names := map[string]string{"#s": "status"}
+		vals := func(v string) map[string]ddb.AttributeValue { return map[string]ddb.AttributeValue{":s": s(v)} }
+		q := func(in dynamodb.QueryInput) string {
+			in.TableName = &b.table
+			out, err := b.client.Query(ctx, &in)
+			if err != nil {
+				return render(nil, nil, err)
+			}
+			return render(out.Items, out.LastEvaluatedKey, nil)
+		}
+		sc := func(in dynamodb.ScanInput) string {
+			in.TableName = &b.table
+			out, err := b.client.Scan(ctx, &in)
+			if err != nil {
+				return render(nil, nil, err)
+			}
+			return render(out.Items, out.LastEvaluatedKey, nil)
+		}
+		failed := expectedByState("FAILED")
+		res.raw = []string{
+			q(dynamodb.QueryInput{IndexName: &b.index, KeyConditionExpression: aws.String("#s = :s"), ExpressionAttributeNames: names,
+				ExpressionAttributeValues: vals("FAILED"), ScanIndexForward: aws.Bool(true), Limit: aws.Int32(4)}),
+			q(dynamodb.QueryInput{IndexName: &b.index, KeyConditionExpression: aws.String("#s = :s"), ExpressionAttributeNames: names,
+				ExpressionAttributeValues: vals("FAILED"), Limit: aws.Int32(int32(len(failed)))}),
+			q(dynamodb.QueryInput{IndexName: &b.index, KeyConditionExpression: aws.String("#s = :s AND updatedAt BETWEEN :a AND :b"),
+				ExpressionAttributeNames: names, ExpressionAttributeValues: map[string]ddb.AttributeValue{
+					":s": s("PROCESSED"), ":a": s("2025-06-01T03"), ":b": s("2025-06-01T09")}, ScanIndexForward: aws.Bool(false)}),
+			q(dynamodb.QueryInput{KeyConditionExpression: aws.String("requestId = :s"), ExpressionAttributeValues: vals("req-007")}),
+			// :n is not defined: both must refuse it the same way.
+			q(dynamodb.QueryInput{IndexName: &b.index, KeyConditionExpression: aws.String("#s = :s"), ExpressionAttributeNames: names,
+				ExpressionAttributeValues: vals("PROCESSED"), FilterExpression: aws.String("attempts > :n"),
+				ProjectionExpression: aws.String("requestId, attempts"), Limit: aws.Int32(10)}),
+			q(dynamodb.QueryInput{IndexName: &b.index, KeyConditionExpression: aws.String("#s = :s"), ExpressionAttributeNames: names,
+				ExpressionAttributeValues: map[string]ddb.AttributeValue{":s": s("PROCESSED"), ":n": n("2")}, FilterExpression: aws.String("attempts > :n"),
+				ProjectionExpression: aws.String("requestId, attempts"), Limit: aws.Int32(10)}),
+			sc(dynamodb.ScanInput{Limit: aws.Int32(5)}),
+			sc(dynamodb.ScanInput{Segment: aws.Int32(1), TotalSegments: aws.Int32(4), Limit: aws.Int32(6)}),
+			sc(dynamodb.ScanInput{FilterExpression: aws.String("#s IN (:s, :p) AND attribute_exists(#e)"),
+				ExpressionAttributeNames:  map[string]string{"#s": "status", "#e": "error"},
+				ExpressionAttributeValues: map[string]ddb.AttributeValue{":s": s("FAILED"), ":p": s("PENDING")}, Limit: aws.Int32(40)}),
+			sc(dynamodb.ScanInput{FilterExpression: aws.String("attribute_not_exists(#s) OR begins_with(requestId, :c)"),
+				ExpressionAttributeNames: names, ExpressionAttributeValues: map[string]ddb.AttributeValue{":c": s("caf")}, ProjectionExpression: aws.String("requestId")}),
+		}
+	})
+	return res
+}
+
+func TestStatusStoreContract(t *testing.T) {
+	var results []contractResult
+	t.Run("devstack", func(t *testing.T) {
+		results = append(results, runStatusContract(t, devstackBackend(t)))
+	})
+	t.Run("dynalite", func(t *testing.T) {
+		results = append(results, runStatusContract(t, dynaliteBackend(t)))
+	})
+	if len(results) != 2 {
+		return // dynalite is not running (skipped outside CI)
+	}
+	dev, ref := results[0], results[1]
+	if !reflect.DeepEqual(dev.get, ref.get) {
+		t.Errorf("Get differs:\ndevstack %+v\ndynalite %+v", dev.get, ref.get)
+	}
+	if !reflect.DeepEqual(dev.batch, ref.batch) {
+		t.Errorf("BatchGet differs: devstack %d statuses, dynalite %d", len(dev.batch), len(ref.batch))
+	}
+	if !reflect.DeepEqual(dev.query, ref.query) {
+		t.Errorf("QueryByStatus pages differ:\ndevstack %v\ndynalite %v", dev.query, ref.query)
+	}
+	if !reflect.DeepEqual(dev.scanState, ref.scanState) || !reflect.DeepEqual(dev.scanIDs, ref.scanIDs) {
+		t.Errorf("scans differ")
+	}
+	if !reflect.DeepEqual(dev.info, ref.info) {
+		t.Errorf("Describe differs:\ndevstack %+v\ndynalite %+v", dev.info, ref.info)
+	}
+	for i := range ref.raw {
+		if i >= len(dev.raw) || dev.raw[i] != ref.raw[i] {
+			t.Errorf("raw call %d differs:\ndevstack %s\ndynalite %s", i, dev.raw[i], ref.raw[i])
+		}
+	}
+}

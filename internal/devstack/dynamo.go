@@ -1,0 +1,1069 @@
+package devstack
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// tableSchema is the shape of the status table: a string hash key and one GSI whose hash
+// key is the status attribute and whose range key is the updated-at attribute (both S),
+// projecting all attributes.
+type tableSchema struct {
+	Name      string
+	KeyAttr   string
+	IndexName string
+	IndexHash string
+	IndexSort string
+	Region    string
+}
+
+// statusTable is the in-memory status table.
+type statusTable struct {
+	schema  tableSchema
+	created time.Time
+	id      string
+
+	mu    sync.RWMutex
+	items map[string]item // by key attribute value
+	dirty atomic.Bool     // changed since the last save
+}
+
+func newStatusTable(s tableSchema, created time.Time) *statusTable {
+	sum := md5.Sum([]byte(s.Name + created.String()))
+	id := hex.EncodeToString(sum[:])
+	return &statusTable{schema: s, created: created, items: map[string]item{},
+		id: id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:32]}
+}
+
+// get returns a copy-safe item (items are replaced, never mutated).
+func (t *statusTable) get(key string) (item, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	it, ok := t.items[key]
+	return it, ok
+}
+
+// update applies fn to the item under key atomically; fn returns nil to leave it alone.
+func (t *statusTable) update(key string, fn func(old item, exists bool) (item, error)) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, ok := t.items[key]
+	next, err := fn(old, ok)
+	if err != nil || next == nil {
+		return err
+	}
+	if err := t.validateItem(next); err != nil {
+		return err
+	}
+	t.items[key] = next
+	t.dirty.Store(true)
+	return nil
+}
+
+func (t *statusTable) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.items)
+}
+
+// save writes the table as JSON (for --data), atomically.
+func (t *statusTable) save(path string) error {
+	t.mu.RLock()
+	data, err := json.Marshal(t.items)
+	t.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func (t *statusTable) load(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	items := map[string]item{}
+	if err := json.Unmarshal(data, &items); err != nil {
+		return fmt.Errorf("read status table %s: %w; delete the file to start with an empty table", filepath.Base(path), err)
+	}
+	t.mu.Lock()
+	t.items = items
+	t.mu.Unlock()
+	return nil
+}
+
+// validateKey checks that key is exactly the table's key.
+func (t *statusTable) validateKey(key map[string]attrValue) (string, error) {
+	v, ok := key[t.schema.KeyAttr]
+	if len(key) != 1 || !ok || v.kind != "S" {
+		return "", validation("The provided key element does not match the schema")
+	}
+	if v.str == "" {
+		return "", validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: " + t.schema.KeyAttr)
+	}
+	if len(v.str) > 2048 {
+		return "", validation("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes")
+	}
+	return v.str, nil
+}
+
+func (t *statusTable) validateItem(it item) error {
+	k := t.schema.KeyAttr
+	v, ok := it[k]
+	if !ok {
+		return validation("One or more parameter values were invalid: Missing the key " + k + " in the item")
+	}
+	if v.kind != "S" {
+		return validation("One or more parameter values were invalid: Type mismatch for key " + k + " expected: S actual: " + v.kind)
+	}
+	if v.str == "" {
+		return validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: " + k)
+	}
+	if t.schema.IndexName != "" {
+		for _, a := range []string{t.schema.IndexHash, t.schema.IndexSort} {
+			if iv, ok := it[a]; ok {
+				if iv.kind != "S" {
+					return validation(fmt.Sprintf("One or more parameter values were invalid: Type mismatch for Index Key %s Expected: S Actual: %s IndexName: %s", a, iv.kind, t.schema.IndexName))
+				}
+				if iv.str == "" {
+					return validation(fmt.Sprintf("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: %s, IndexKey: %s", t.schema.IndexName, a))
+				}
+			}
+		}
+	}
+	if it.size() > 400*1024 {
+		return validation("Item size has exceeded the maximum allowed size")
+	}
+	return nil
+}
+
+// hashPrefix mirrors how dynalite spreads keys, so that scan order and segments agree
+// with the server the contract tests compare against.
+func hashPrefix(s string) string {
+	h := md5.New()
+	h.Write([]byte("Outliers"))
+	h.Write([]byte(s))
+	return hex.EncodeToString(h.Sum(nil))[:6]
+}
+
+// tableOrder is an item's position in a table scan.
+func tableOrder(key string) string {
+	return hashPrefix(key) + "/" + hex.EncodeToString([]byte(key)) + "/"
+}
+
+// indexOrder is an item's position in the status index.
+func indexOrder(hash, sort, key string) string {
+	return hashPrefix(hash) + "/" + hex.EncodeToString([]byte(hash)) + "/" + hex.EncodeToString([]byte(sort)) + "/" + hashPrefix(key) + hex.EncodeToString([]byte(key))
+}
+
+// indexed reports whether it is in the GSI and returns its index order.
+func (t *statusTable) indexed(it item) (string, bool) {
+	h, ok1 := it[t.schema.IndexHash]
+	s, ok2 := it[t.schema.IndexSort]
+	if !ok1 || !ok2 || h.kind != "S" || s.kind != "S" {
+		return "", false
+	}
+	return indexOrder(h.str, s.str, it[t.schema.KeyAttr].str), true
+}
+
+// dynamoServer serves the status table through the DynamoDB JSON protocol.
+type dynamoServer struct {
+	table *statusTable
+	reqs  atomic.Uint64
+}
+
+const maxDynamoRequest = 16 << 20
+
+func (s *dynamoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := fmt.Sprintf("DEVSTACK%012dAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", s.reqs.Add(1))[:52]
+	w.Header().Set("x-amzn-RequestId", id)
+	if r.Method == http.MethodGet && r.URL.Path == "/" {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "healthy: stowage devstack dynamodb\n")
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, "DynamoDB_20120810.")
+	if r.Method != http.MethodPost || !ok {
+		s.writeError(w, unsupported("request %s %s with X-Amz-Target %q: send DynamoDB_20120810.* JSON requests", r.Method, r.URL.Path, target))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxDynamoRequest+1))
+	if err != nil {
+		s.writeError(w, &dynamoError{status: 400, typ: "SerializationException", msg: err.Error()})
+		return
+	}
+	if len(body) > maxDynamoRequest {
+		s.writeError(w, &dynamoError{status: 413, typ: "RequestEntityTooLarge", msg: "Request must be smaller than 16777216 bytes for the " + op + " operation"})
+		return
+	}
+	out, err := s.dispatch(op, body)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		s.writeError(w, &dynamoError{status: 500, typ: "InternalServerError", msg: err.Error()})
+		return
+	}
+	s.write(w, 200, data)
+}
+
+func (s *dynamoServer) write(w http.ResponseWriter, status int, data []byte) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("x-amz-crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(data)), 10))
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	w.Write(data)
+}
+
+func (s *dynamoServer) writeError(w http.ResponseWriter, err error) {
+	var de *dynamoError
+	if !errors.As(err, &de) {
+		de = &dynamoError{status: 500, typ: "InternalServerError", msg: err.Error()}
+	}
+	body := map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + de.typ, "message": de.msg}
+	if de.item != nil {
+		body["Item"] = de.item
+	}
+	data, _ := json.Marshal(body)
+	s.write(w, de.status, data)
+}
+
+func (s *dynamoServer) dispatch(op string, body []byte) (any, error) {
+	switch op {
+	case "GetItem":
+		var in getItemInput
+		if err := decodeRequest(op, body, &in); err != nil {
+			return nil, err
+		}
+		return s.getItem(&in)
+	case "BatchGetItem":
+		var in batchGetInput
+		if err := decodeRequest(op, body, &in); err != nil {
+			return nil, err
+		}
+		return s.batchGet(&in)
+	case "Query":
+		var in queryInput
+		if err := decodeRequest(op, body, &in); err != nil {
+			return nil, err
+		}
+		return s.query(&in)
+	case "Scan":
+		var in queryInput
+		if err := decodeRequest(op, body, &in); err != nil {
+			return nil, err
+		}
+		return s.scan(&in)
+	case "PutItem":
+		var in putItemInput
+		if err := decodeRequest(op, body, &in); err != nil {
+			return nil, err
+		}
+		return s.putItem(&in)
+	case "UpdateItem":
+		var in updateItemInput
+		if err := decodeRequest(op, body, &in); err != nil {
+			return nil, err
+		}
+		return s.updateItem(&in)
+	case "DescribeTable":
+		var in struct{ TableName string }
+		if err := decodeRequest(op, body, &in); err != nil {
+			return nil, err
+		}
+		if in.TableName != s.table.schema.Name {
+			return nil, &dynamoError{status: 400, typ: "ResourceNotFoundException", msg: "Requested resource not found: Table: " + in.TableName + " not found"}
+		}
+		return map[string]any{"Table": s.describe()}, nil
+	}
+	return nil, unsupported("operation %s", op)
+}
+
+// decodeRequest reads a request strictly: a parameter the emulator does not know (for
+// example the legacy AttributesToGet or QueryFilter) is refused by name.
+func decodeRequest(op string, body []byte, into any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		var de *dynamoError
+		if errors.As(err, &de) {
+			return de
+		}
+		msg := err.Error()
+		if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+			return unsupported("parameter %s in %s", strings.Trim(f, `"`), op)
+		}
+		return &dynamoError{status: 400, typ: "SerializationException", msg: msg}
+	}
+	return nil
+}
+
+type commonOptions struct {
+	ReturnConsumedCapacity string `json:",omitempty"`
+}
+
+func (c commonOptions) check() error {
+	if c.ReturnConsumedCapacity != "" && c.ReturnConsumedCapacity != "NONE" {
+		return unsupported("ReturnConsumedCapacity %s", c.ReturnConsumedCapacity)
+	}
+	return nil
+}
+
+func (s *dynamoServer) checkTable(name string) error {
+	if name == "" {
+		return validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	if name != s.table.schema.Name {
+		return tableNotFound()
+	}
+	return nil
+}
+
+// projectionFor parses an optional ProjectionExpression.
+func projectionFor(expr *string, ctx *exprContext) ([]string, error) {
+	if expr == nil {
+		return nil, nil
+	}
+	return parseProjection(*expr, ctx)
+}
+
+type getItemInput struct {
+	commonOptions
+	TableName                string
+	Key                      map[string]attrValue
+	ProjectionExpression     *string
+	ExpressionAttributeNames map[string]string
+	ConsistentRead           *bool
+}
+
+func (s *dynamoServer) getItem(in *getItemInput) (any, error) {
+	if err := s.checkTable(in.TableName); err != nil {
+		return nil, err
+	}
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	if in.ExpressionAttributeNames != nil && in.ProjectionExpression == nil {
+		return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
+	}
+	ctx := newExprContext(in.ExpressionAttributeNames, nil)
+	proj, err := projectionFor(in.ProjectionExpression, ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.checkUnused(); err != nil {
+		return nil, err
+	}
+	key, err := s.table.validateKey(in.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if it, ok := s.table.get(key); ok {
+		out["Item"] = project(it, proj)
+	}
+	return out, nil
+}
+
+type batchGetTable struct {
+	Keys                     []map[string]attrValue
+	ProjectionExpression     *string
+	ExpressionAttributeNames map[string]string
+	ConsistentRead           *bool
+}
+
+type batchGetInput struct {
+	commonOptions
+	RequestItems map[string]*batchGetTable
+}
+
+func (s *dynamoServer) batchGet(in *batchGetInput) (any, error) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	if len(in.RequestItems) == 0 {
+		return nil, validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
+	}
+	total := 0
+	for name, req := range in.RequestItems {
+		if req == nil || len(req.Keys) == 0 {
+			return nil, validation("1 validation error detected: Value null at 'requestItems." + name + ".member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		}
+		total += len(req.Keys)
+	}
+	if total > 100 {
+		return nil, validation("Too many items requested for the BatchGetItem call")
+	}
+	responses := map[string][]item{}
+	for name, req := range in.RequestItems {
+		if err := s.checkTable(name); err != nil {
+			return nil, err
+		}
+		if req.ExpressionAttributeNames != nil && req.ProjectionExpression == nil {
+			return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
+		}
+		ctx := newExprContext(req.ExpressionAttributeNames, nil)
+		proj, err := projectionFor(req.ProjectionExpression, ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.checkUnused(); err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		found := []item{}
+		for _, k := range req.Keys {
+			key, err := s.table.validateKey(k)
+			if err != nil {
+				return nil, err
+			}
+			if seen[key] {
+				return nil, validation("Provided list of item keys contains duplicates")
+			}
+			seen[key] = true
+			if it, ok := s.table.get(key); ok {
+				found = append(found, project(it, proj))
+			}
+		}
+		responses[name] = found
+	}
+	return map[string]any{"Responses": responses, "UnprocessedKeys": map[string]any{}}, nil
+}
+
+type queryInput struct {
+	commonOptions
+	TableName                 string
+	IndexName                 *string
+	KeyConditionExpression    *string // Query only
+	FilterExpression          *string
+	ProjectionExpression      *string
+	ExpressionAttributeNames  map[string]string
+	ExpressionAttributeValues map[string]attrValue
+	ScanIndexForward          *bool // Query only
+	Limit                     *int
+	ExclusiveStartKey         map[string]attrValue
+	Select                    *string
+	ConsistentRead            *bool
+	Segment                   *int // Scan only
+	TotalSegments             *int // Scan only
+}
+
+// readPlan is what Query and Scan share once parsed.
+type readPlan struct {
+	filter *condNode
+	proj   []string
+	count  bool
+	limit  int
+	index  bool
+}
+
+func (s *dynamoServer) plan(in *queryInput, op string, ctx *exprContext) (*readPlan, error) {
+	if err := s.checkTable(in.TableName); err != nil {
+		return nil, err
+	}
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	p := &readPlan{}
+	if in.IndexName != nil {
+		if *in.IndexName != s.table.schema.IndexName || s.table.schema.IndexName == "" {
+			return nil, validation("The table does not have the specified index: " + *in.IndexName)
+		}
+		if in.ConsistentRead != nil && *in.ConsistentRead {
+			return nil, validation("Consistent reads are not supported on global secondary indexes")
+		}
+		p.index = true
+	}
+	if in.Limit != nil {
+		if *in.Limit < 1 {
+			return nil, validation(fmt.Sprintf("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *in.Limit))
+		}
+		p.limit = *in.Limit
+	}
+	if in.Select != nil {
+		switch *in.Select {
+		case "ALL_ATTRIBUTES":
+		case "COUNT":
+			p.count = true
+		case "SPECIFIC_ATTRIBUTES":
+			if in.ProjectionExpression == nil {
+				return nil, unsupported("Select SPECIFIC_ATTRIBUTES without ProjectionExpression")
+			}
+		case "ALL_PROJECTED_ATTRIBUTES":
+			if !p.index {
+				return nil, validation("One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is not supported for table without IndexName")
+			}
+		default:
+			return nil, unsupported("Select %s", *in.Select)
+		}
+		if *in.Select != "SPECIFIC_ATTRIBUTES" && in.ProjectionExpression != nil {
+			return nil, validation("Cannot specify the ProjectionExpression when choosing to get " + *in.Select)
+		}
+	}
+	var err error
+	if in.FilterExpression != nil {
+		fp, err := newExprParser("FilterExpression", *in.FilterExpression, ctx)
+		if err != nil {
+			return nil, err
+		}
+		if p.filter, err = fp.parseCondition(); err != nil {
+			return nil, err
+		}
+	}
+	if p.proj, err = projectionFor(in.ProjectionExpression, ctx); err != nil {
+		return nil, err
+	}
+	if (in.ExpressionAttributeNames != nil || in.ExpressionAttributeValues != nil) &&
+		in.FilterExpression == nil && in.ProjectionExpression == nil && in.KeyConditionExpression == nil {
+		return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
+	}
+	return p, nil
+}
+
+// startKey returns the order position of an ExclusiveStartKey.
+func (s *dynamoServer) startKey(esk map[string]attrValue, index bool) (string, error) {
+	sc := s.table.schema
+	want := 1
+	if index {
+		want = 3
+	}
+	if len(esk) != want {
+		if index {
+			return "", validation("The provided starting key is invalid")
+		}
+		return "", validation("The provided starting key is invalid: The provided key element does not match the schema")
+	}
+	k, ok := esk[sc.KeyAttr]
+	if !ok || k.kind != "S" {
+		return "", validation("The provided starting key is invalid: The provided key element does not match the schema")
+	}
+	if !index {
+		return tableOrder(k.str), nil
+	}
+	h, ok1 := esk[sc.IndexHash]
+	r, ok2 := esk[sc.IndexSort]
+	if !ok1 || !ok2 || h.kind != "S" || r.kind != "S" {
+		return "", validation("The provided starting key is invalid")
+	}
+	return indexOrder(h.str, r.str, k.str), nil
+}
+
+type ordered struct {
+	pos string
+	it  item
+}
+
+// read pages through candidates (already in order and past the start key) the way
+// DynamoDB does: Limit and the 1 MB cap count evaluated items, before the filter.
+func (s *dynamoServer) read(cands []ordered, p *readPlan) map[string]any {
+	var items []item
+	scanned, size := 0, 0
+	var last item
+	stopped := false
+	for _, c := range cands {
+		if (p.limit > 0 && scanned >= p.limit) || size >= 1<<20 {
+			stopped = true
+			break
+		}
+		scanned++
+		size += c.it.size()
+		last = c.it
+		if p.filter == nil || p.filter.eval(c.it) {
+			items = append(items, project(c.it, p.proj))
+		}
+	}
+	if (p.limit > 0 && scanned >= p.limit) || size >= 1<<20 {
+		stopped = true
+	}
+	out := map[string]any{"Count": len(items), "ScannedCount": scanned}
+	if !p.count {
+		if items == nil {
+			items = []item{}
+		}
+		out["Items"] = items
+	}
+	if stopped && last != nil {
+		sc := s.table.schema
+		lek := item{sc.KeyAttr: last[sc.KeyAttr]}
+		if p.index {
+			lek[sc.IndexHash] = last[sc.IndexHash]
+			lek[sc.IndexSort] = last[sc.IndexSort]
+		}
+		out["LastEvaluatedKey"] = lek
+	}
+	return out
+}
+
+func (s *dynamoServer) query(in *queryInput) (any, error) {
+	if in.Segment != nil || in.TotalSegments != nil {
+		return nil, unsupported("parameter Segment in Query")
+	}
+	if in.KeyConditionExpression == nil {
+		return nil, validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+	}
+	ctx := newExprContext(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	p, err := s.plan(in, "Query", ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc := s.table.schema
+	hashAttr, sortAttr := sc.KeyAttr, ""
+	if p.index {
+		hashAttr, sortAttr = sc.IndexHash, sc.IndexSort
+	}
+	kp, err := newExprParser("KeyConditionExpression", *in.KeyConditionExpression, ctx)
+	if err != nil {
+		return nil, err
+	}
+	kc, err := kp.parseCondition()
+	if err != nil {
+		return nil, err
+	}
+	hashVal, sortCond, err := splitKeyCondition(kc, hashAttr, sortAttr)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.checkUnused(); err != nil {
+		return nil, err
+	}
+	if p.filter != nil {
+		used := map[string]bool{}
+		p.filter.attrs(used)
+		for _, a := range []string{hashAttr, sortAttr} {
+			if a != "" && used[a] {
+				return nil, validation("Filter Expression can only contain non-primary key attributes: Primary key attribute: " + a)
+			}
+		}
+	}
+	forward := in.ScanIndexForward == nil || *in.ScanIndexForward
+	var start string
+	if in.ExclusiveStartKey != nil {
+		if start, err = s.startKey(in.ExclusiveStartKey, p.index); err != nil {
+			return nil, err
+		}
+		if !in.ExclusiveStartKey[hashAttr].equal(hashVal) {
+			return nil, validation("The provided starting key is outside query boundaries based on provided conditions")
+		}
+		if sortCond != nil && !sortCond.eval(item(in.ExclusiveStartKey)) {
+			return nil, validation("The provided starting key does not match the range key predicate")
+		}
+	}
+
+	s.table.mu.RLock()
+	var cands []ordered
+	for _, it := range s.table.items {
+		var pos string
+		if p.index {
+			var ok bool
+			if pos, ok = s.table.indexed(it); !ok {
+				continue
+			}
+		} else {
+			pos = tableOrder(it[sc.KeyAttr].str)
+		}
+		if !it[hashAttr].equal(hashVal) || (sortCond != nil && !sortCond.eval(it)) {
+			continue
+		}
+		if start != "" && ((forward && pos <= start) || (!forward && pos >= start)) {
+			continue
+		}
+		cands = append(cands, ordered{pos, it})
+	}
+	s.table.mu.RUnlock()
+	sort.Slice(cands, func(i, j int) bool {
+		if forward {
+			return cands[i].pos < cands[j].pos
+		}
+		return cands[i].pos > cands[j].pos
+	})
+	return s.read(cands, p), nil
+}
+
+// splitKeyCondition accepts "hash = :v" optionally AND-ed with one condition on the sort
+// key, in either order.
+func splitKeyCondition(n *condNode, hashAttr, sortAttr string) (attrValue, *condNode, error) {
+	var parts []*condNode
+	switch n.op {
+	case "and":
+		if n.kids[0].op == "and" || n.kids[1].op == "and" {
+			return attrValue{}, nil, validation("Conditions can be of length 1 or 2 only")
+		}
+		parts = n.kids
+	case "or", "not", "in":
+		return attrValue{}, nil, validation("Invalid operator used in KeyConditionExpression: " + strings.ToUpper(n.op))
+	default:
+		parts = []*condNode{n}
+	}
+	var hash *attrValue
+	var sortCond *condNode
+	for _, c := range parts {
+		if c.op == "or" || c.op == "not" || c.op == "in" {
+			return attrValue{}, nil, validation("Invalid operator used in KeyConditionExpression: " + strings.ToUpper(c.op))
+		}
+		if c.op == "func" && c.fn != "begins_with" {
+			return attrValue{}, nil, validation("Invalid operator used in KeyConditionExpression: " + c.fn)
+		}
+		if c.op == "cmp" && c.cmp == "<>" {
+			return attrValue{}, nil, validation("Invalid operator used in KeyConditionExpression: <>")
+		}
+		if c.op == "cmp" && !c.args[0].isPath && c.args[1].isPath {
+			c = &condNode{op: "cmp", cmp: flipComparator(c.cmp), args: []operand{c.args[1], c.args[0]}}
+		}
+		if !c.args[0].isPath {
+			return attrValue{}, nil, validation("Invalid KeyConditionExpression: The key condition must name a key attribute")
+		}
+		for _, a := range c.args[1:] {
+			if a.isPath {
+				return attrValue{}, nil, validation("Invalid KeyConditionExpression: The key condition must compare a key attribute with a value")
+			}
+			if a.val.kind != "S" {
+				return attrValue{}, nil, validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
+			}
+		}
+		switch attr := c.args[0].attr; {
+		case attr == hashAttr && c.op == "cmp" && c.cmp == "=" && hash == nil:
+			v := c.args[1].val
+			hash = &v
+		case attr == hashAttr:
+			return attrValue{}, nil, validation("Query key condition not supported")
+		case attr == sortAttr && sortAttr != "" && sortCond == nil:
+			sortCond = c
+		default:
+			return attrValue{}, nil, validation("Query condition missed key schema element: " + hashAttr)
+		}
+	}
+	if hash == nil {
+		return attrValue{}, nil, validation("Query condition missed key schema element: " + hashAttr)
+	}
+	return *hash, sortCond, nil
+}
+
+func flipComparator(c string) string {
+	switch c {
+	case "<":
+		return ">"
+	case "<=":
+		return ">="
+	case ">":
+		return "<"
+	case ">=":
+		return "<="
+	}
+	return c
+}
+
+func (s *dynamoServer) scan(in *queryInput) (any, error) {
+	if in.KeyConditionExpression != nil || in.ScanIndexForward != nil {
+		return nil, unsupported("parameter KeyConditionExpression/ScanIndexForward in Scan")
+	}
+	ctx := newExprContext(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	p, err := s.plan(in, "Scan", ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.checkUnused(); err != nil {
+		return nil, err
+	}
+	seg, total := 0, 1
+	if (in.Segment == nil) != (in.TotalSegments == nil) {
+		if in.Segment == nil {
+			return nil, validation("The TotalSegments parameter is non-null, but the Segment parameter is not provided")
+		}
+		return nil, validation("The Segment parameter is non-null, but the TotalSegments parameter is not provided")
+	}
+	if in.TotalSegments != nil {
+		seg, total = *in.Segment, *in.TotalSegments
+		if total < 1 || total > 1000000 {
+			return nil, validation(fmt.Sprintf("1 validation error detected: Value '%d' at 'totalSegments' failed to satisfy constraint: Member must have value between 1 and 1000000", total))
+		}
+		if seg < 0 || seg >= total {
+			return nil, validation(fmt.Sprintf("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: %d is not less than TotalSegments: %d", seg, total))
+		}
+	}
+	// Segments split the 4096 three-hex-digit hash prefixes into contiguous ranges.
+	lo, hi := 0, 4095
+	if total > 1 {
+		lo = (4096*seg + total - 1) / total
+		hi = (4096*(seg+1)+total-1)/total - 1
+	}
+	inSegment := func(pos string) bool {
+		n, _ := strconv.ParseUint(pos[:3], 16, 16)
+		return int(n) >= lo && int(n) <= hi
+	}
+	var start string
+	if in.ExclusiveStartKey != nil {
+		if start, err = s.startKey(in.ExclusiveStartKey, p.index); err != nil {
+			return nil, err
+		}
+		if !inSegment(start) {
+			return nil, validation(fmt.Sprintf("The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: %d Segment: %d", total, seg))
+		}
+	}
+	s.table.mu.RLock()
+	var cands []ordered
+	for _, it := range s.table.items {
+		var pos string
+		if p.index {
+			var ok bool
+			if pos, ok = s.table.indexed(it); !ok {
+				continue
+			}
+		} else {
+			pos = tableOrder(it[s.table.schema.KeyAttr].str)
+		}
+		if !inSegment(pos) || (start != "" && pos <= start) {
+			continue
+		}
+		cands = append(cands, ordered{pos, it})
+	}
+	s.table.mu.RUnlock()
+	sort.Slice(cands, func(i, j int) bool { return cands[i].pos < cands[j].pos })
+	return s.read(cands, p), nil
+}
+
+type writeOptions struct {
+	commonOptions
+	ReturnItemCollectionMetrics         string `json:",omitempty"`
+	ReturnValuesOnConditionCheckFailure string `json:",omitempty"`
+}
+
+func (w writeOptions) check() error {
+	if err := w.commonOptions.check(); err != nil {
+		return err
+	}
+	switch w.ReturnValuesOnConditionCheckFailure {
+	case "", "NONE", "ALL_OLD":
+	default:
+		return validation("1 validation error detected: Value '" + w.ReturnValuesOnConditionCheckFailure + "' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]")
+	}
+	return nil
+}
+
+type putItemInput struct {
+	writeOptions
+	TableName                 string
+	Item                      map[string]attrValue
+	ConditionExpression       *string
+	ExpressionAttributeNames  map[string]string
+	ExpressionAttributeValues map[string]attrValue
+	ReturnValues              string
+}
+
+// condition parses an optional ConditionExpression.
+func condition(expr *string, ctx *exprContext) (*condNode, error) {
+	if expr == nil {
+		return nil, nil
+	}
+	p, err := newExprParser("ConditionExpression", *expr, ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.parseCondition()
+}
+
+func (s *dynamoServer) putItem(in *putItemInput) (any, error) {
+	if err := s.checkTable(in.TableName); err != nil {
+		return nil, err
+	}
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	switch in.ReturnValues {
+	case "", "NONE", "ALL_OLD":
+	default:
+		return nil, validation("ReturnValues can only be ALL_OLD or NONE")
+	}
+	ctx := newExprContext(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	cond, err := condition(in.ConditionExpression, ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.ConditionExpression == nil && (in.ExpressionAttributeNames != nil || in.ExpressionAttributeValues != nil) {
+		return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
+	}
+	if err := ctx.checkUnused(); err != nil {
+		return nil, err
+	}
+	next := item(in.Item)
+	if err := s.table.validateItem(next); err != nil {
+		return nil, err
+	}
+	var old item
+	var existed bool
+	err = s.table.update(next[s.table.schema.KeyAttr].str, func(o item, ok bool) (item, error) {
+		old, existed = o, ok
+		if cond != nil && !cond.eval(o) {
+			return nil, s.condFailed(o, in.ReturnValuesOnConditionCheckFailure)
+		}
+		return next.clone(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if in.ReturnValues == "ALL_OLD" && existed {
+		out["Attributes"] = old
+	}
+	return out, nil
+}
+
+func (s *dynamoServer) condFailed(old item, rv string) error {
+	if rv == "ALL_OLD" && old != nil {
+		return conditionFailed(old)
+	}
+	return conditionFailed(nil)
+}
+
+type updateItemInput struct {
+	writeOptions
+	TableName                 string
+	Key                       map[string]attrValue
+	UpdateExpression          *string
+	ConditionExpression       *string
+	ExpressionAttributeNames  map[string]string
+	ExpressionAttributeValues map[string]attrValue
+	ReturnValues              string
+}
+
+func (s *dynamoServer) updateItem(in *updateItemInput) (any, error) {
+	if err := s.checkTable(in.TableName); err != nil {
+		return nil, err
+	}
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	switch in.ReturnValues {
+	case "", "NONE", "ALL_OLD", "ALL_NEW":
+	case "UPDATED_OLD", "UPDATED_NEW":
+		return nil, unsupported("ReturnValues %s", in.ReturnValues)
+	default:
+		return nil, validation("1 validation error detected: Value '" + in.ReturnValues + "' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]")
+	}
+	if in.UpdateExpression == nil {
+		return nil, unsupported("UpdateItem without UpdateExpression")
+	}
+	ctx := newExprContext(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	actions, err := parseUpdate(*in.UpdateExpression, ctx)
+	if err != nil {
+		return nil, err
+	}
+	cond, err := condition(in.ConditionExpression, ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.checkUnused(); err != nil {
+		return nil, err
+	}
+	key, err := s.table.validateKey(in.Key)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range actions {
+		if a.attr == s.table.schema.KeyAttr {
+			return nil, validation("One or more parameter values were invalid: Cannot update attribute " + a.attr + ". This attribute is part of the key")
+		}
+	}
+	var old, next item
+	err = s.table.update(key, func(o item, ok bool) (item, error) {
+		if cond != nil && !cond.eval(o) {
+			return nil, s.condFailed(o, in.ReturnValuesOnConditionCheckFailure)
+		}
+		base := o
+		if !ok {
+			base = item{s.table.schema.KeyAttr: stringValue(key)}
+		}
+		n, err := applyUpdate(base, actions)
+		if err != nil {
+			return nil, err
+		}
+		old, next = o, n
+		return n, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	switch in.ReturnValues {
+	case "ALL_NEW":
+		out["Attributes"] = next
+	case "ALL_OLD":
+		if old != nil {
+			out["Attributes"] = old
+		}
+	}
+	return out, nil
+}
+
+func (s *dynamoServer) describe() map[string]any {
+	sc := s.table.schema
+	s.table.mu.RLock()
+	count, size, indexCount, indexSize := 0, 0, 0, 0
+	for _, it := range s.table.items {
+		count++
+		size += it.size()
+		if _, ok := s.table.indexed(it); ok {
+			indexCount++
+			indexSize += it.size()
+		}
+	}
+	s.table.mu.RUnlock()
+	arn := fmt.Sprintf("arn:aws:dynamodb:%s:000000000000:table/%s", sc.Region, sc.Name)
+	throughput := map[string]any{"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+	defs := []map[string]string{{"AttributeName": sc.KeyAttr, "AttributeType": "S"}}
+	t := map[string]any{
+		"TableName":                 sc.Name,
+		"TableStatus":               "ACTIVE",
+		"TableId":                   s.table.id,
+		"TableArn":                  arn,
+		"KeySchema":                 []map[string]string{{"AttributeName": sc.KeyAttr, "KeyType": "HASH"}},
+		"CreationDateTime":          float64(s.table.created.UnixMilli()) / 1000,
+		"ItemCount":                 count,
+		"TableSizeBytes":            size,
+		"ProvisionedThroughput":     throughput,
+		"BillingModeSummary":        map[string]any{"BillingMode": "PAY_PER_REQUEST"},
+		"DeletionProtectionEnabled": false,
+	}
+	if sc.IndexName != "" {
+		defs = append(defs, map[string]string{"AttributeName": sc.IndexHash, "AttributeType": "S"},
+			map[string]string{"AttributeName": sc.IndexSort, "AttributeType": "S"})
+		t["GlobalSecondaryIndexes"] = []map[string]any{{
+			"IndexName": sc.IndexName,
+			"IndexArn":  arn + "/index/" + sc.IndexName,
+			"KeySchema": []map[string]string{
+				{"AttributeName": sc.IndexHash, "KeyType": "HASH"},
+				{"AttributeName": sc.IndexSort, "KeyType": "RANGE"}},
+			"Projection":            map[string]string{"ProjectionType": "ALL"},
+			"IndexStatus":           "ACTIVE",
+			"ProvisionedThroughput": throughput,
+			"ItemCount":             indexCount,
+			"IndexSizeBytes":        indexSize,
+		}}
+	}
+	t["AttributeDefinitions"] = defs
+	return t
+}

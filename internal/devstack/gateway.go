@@ -1,0 +1,335 @@
+package devstack
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The gateway emulator behaves like the storage-first API: an API Gateway REST API whose
+// routes store the request body straight into S3.
+//
+//	PUT {stage}/product                 stores the body under a new request ID (a UUID)
+//	PUT {stage}/product/{bucket}/{key}  stores the body under key (URL-decoded)
+//
+// The integration maps these request headers onto the object, so the processor (and an
+// operator) can tell a redrive from a first delivery:
+//
+//	Content-Type, Content-Encoding      -> the object's own headers
+//	X-Stowage-Original-Request-Id       -> x-amz-meta-original-request-id
+//	X-Stowage-Redrive-Id                -> x-amz-meta-redrive-id
+
+// GatewayStage is the stage prefix of the emulated API, as in
+// https://abc123.execute-api.eu-west-1.amazonaws.com/demo.
+const GatewayStage = "/demo"
+
+// MaxGatewayPayload is API Gateway's request body limit.
+const MaxGatewayPayload = 10485760
+
+// Idempotency headers stowage sends on redrive.
+const (
+	HeaderOriginalID = "X-Stowage-Original-Request-Id"
+	HeaderRedriveID  = "X-Stowage-Redrive-Id"
+)
+
+// GatewayFaults are the knobs that make the gateway misbehave, for tests and demos.
+type GatewayFaults struct {
+	// ThrottleRPS > 0 answers 429 Too Many Requests to requests beyond this rate (a token
+	// bucket with a burst of one second's worth).
+	ThrottleRPS float64
+	// Error5xxRatio is the share of requests answered 504 (integration timeout) or 500,
+	// without storing anything.
+	Error5xxRatio float64
+	// Latency is added before every answer.
+	Latency time.Duration
+}
+
+// ReceivedRequest is one request the gateway received, whatever it answered.
+type ReceivedRequest struct {
+	Method      string
+	Path        string // as sent, still escaped, stage included
+	Status      int
+	RequestID   string // x-amzn-RequestId answered
+	Key         string // the object key stored ("" when nothing was stored)
+	Size        int64  // body bytes stored
+	ContentType string
+	OriginalID  string // X-Stowage-Original-Request-Id
+	RedriveID   string // X-Stowage-Redrive-Id
+	Header      http.Header
+	At          time.Time
+}
+
+// Received is a snapshot of what the gateway received, so tests can assert that each
+// redriven request arrived exactly once.
+type Received struct {
+	// Requests lists the requests in arrival order (the last 100000 at most).
+	Requests []ReceivedRequest
+	// Stored counts stored bodies per object key; ByOriginalID per original request ID.
+	Stored       map[string]int
+	ByOriginalID map[string]int
+	// Bytes is the total size of the stored bodies.
+	Bytes int64
+}
+
+type gateway struct {
+	bucket string
+	apiKey string
+	store  func(key string, body []byte, meta map[string]string) error
+	log    func(format string, args ...any)
+
+	mu     sync.Mutex
+	faults GatewayFaults
+	rng    *rand.Rand
+	tokens float64
+	last   time.Time
+	rec    Received
+}
+
+func newGateway(bucket, apiKey string, seed int64, faults GatewayFaults,
+	store func(string, []byte, map[string]string) error, log func(string, ...any)) *gateway {
+	return &gateway{
+		bucket: bucket, apiKey: apiKey, store: store, log: log, faults: faults,
+		rng: rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15)),
+		rec: Received{Stored: map[string]int{}, ByOriginalID: map[string]int{}},
+	}
+}
+
+func (g *gateway) setFaults(f GatewayFaults) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.faults = f
+	g.tokens, g.last = 0, time.Time{}
+}
+
+func (g *gateway) received() Received {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := Received{
+		Requests:     append([]ReceivedRequest(nil), g.rec.Requests...),
+		Stored:       make(map[string]int, len(g.rec.Stored)),
+		ByOriginalID: make(map[string]int, len(g.rec.ByOriginalID)),
+		Bytes:        g.rec.Bytes,
+	}
+	for k, v := range g.rec.Stored {
+		out.Stored[k] = v
+	}
+	for k, v := range g.rec.ByOriginalID {
+		out.ByOriginalID[k] = v
+	}
+	return out
+}
+
+// maxRecords bounds the request log of a long-running demo; the counts stay exact.
+const maxRecords = 100000
+
+func (g *gateway) record(r ReceivedRequest) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.rec.Requests) >= maxRecords {
+		g.rec.Requests = append(g.rec.Requests[:0:0], g.rec.Requests[maxRecords/10:]...)
+	}
+	g.rec.Requests = append(g.rec.Requests, r)
+	if r.Key != "" {
+		g.rec.Stored[r.Key]++
+		g.rec.Bytes += r.Size
+		if r.OriginalID != "" {
+			g.rec.ByOriginalID[r.OriginalID]++
+		}
+	}
+}
+
+// allow takes a token from the throttle bucket.
+func (g *gateway) allow(now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rps := g.faults.ThrottleRPS
+	if rps <= 0 {
+		return true
+	}
+	burst := max(rps, 1)
+	if g.last.IsZero() {
+		g.tokens = burst
+	} else {
+		g.tokens = min(burst, g.tokens+now.Sub(g.last).Seconds()*rps)
+	}
+	g.last = now
+	if g.tokens < 1 {
+		return false
+	}
+	g.tokens--
+	return true
+}
+
+// fault decides whether to fail this request with a 5xx: 0 for no.
+func (g *gateway) fault() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.faults.Error5xxRatio <= 0 || g.rng.Float64() >= g.faults.Error5xxRatio {
+		return 0
+	}
+	if g.rng.IntN(2) == 0 {
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+func (g *gateway) latency() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.faults.Latency
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := uuid.NewString()
+	rec := ReceivedRequest{
+		Method: r.Method, Path: r.URL.EscapedPath(), RequestID: requestID, At: time.Now(),
+		ContentType: r.Header.Get("Content-Type"), OriginalID: r.Header.Get(HeaderOriginalID),
+		RedriveID: r.Header.Get(HeaderRedriveID), Header: r.Header.Clone(),
+	}
+	if rec.Header.Get("X-Api-Key") != "" {
+		rec.Header.Set("X-Api-Key", "REDACTED") // secrets never land in a record or a log
+	}
+	if rec.Header.Get("Authorization") != "" {
+		rec.Header.Set("Authorization", "REDACTED")
+	}
+	status := g.serve(w, r, requestID, &rec)
+	rec.Status = status
+	g.record(rec)
+	g.log("gateway: %s %s -> %d %s", r.Method, rec.Path, status, rec.Key)
+}
+
+func (g *gateway) serve(w http.ResponseWriter, r *http.Request, requestID string, rec *ReceivedRequest) int {
+	h := w.Header()
+	h.Set("x-amzn-RequestId", requestID)
+	h.Set("x-amz-apigw-id", strings.ReplaceAll(requestID[:13], "-", "")+"=")
+
+	bucket, key, ok := g.route(r)
+	if !ok {
+		return writeAPIError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
+	}
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Api-Key")), []byte(g.apiKey)) != 1 {
+		return writeAPIError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
+	}
+	if r.ContentLength > MaxGatewayPayload {
+		return writeTooLarge(w)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxGatewayPayload+1))
+	if err != nil {
+		return writeAPIError(w, http.StatusBadRequest, "BadRequestException", "Could not read the request body")
+	}
+	if len(body) > MaxGatewayPayload {
+		return writeTooLarge(w)
+	}
+	if !g.allow(time.Now()) {
+		return writeAPIError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
+	}
+	if d := g.latency(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return 499 // the client went away; nothing stored
+		}
+	}
+	switch g.fault() {
+	case http.StatusGatewayTimeout:
+		return writeAPIError(w, http.StatusGatewayTimeout, "IntegrationTimeout", "Endpoint request timed out")
+	case http.StatusInternalServerError:
+		return writeAPIError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
+	}
+	if key == "" {
+		key = requestID // PUT /product: the key is the API Gateway request ID
+	}
+	if bucket != g.bucket {
+		// The S3 integration answers AccessDenied; the API maps every 4xx to a 400.
+		h.Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>%s</RequestId></Error>",
+			strings.ToUpper(strings.ReplaceAll(requestID, "-", ""))[:16])
+		return http.StatusBadRequest
+	}
+	// API Gateway assumes application/json for a request without a Content-Type.
+	meta := map[string]string{"Content-Type": orJSON(r.Header.Get("Content-Type"))}
+	if v := r.Header.Get("Content-Encoding"); v != "" {
+		meta["Content-Encoding"] = v
+	}
+	if rec.OriginalID != "" {
+		meta[metaOriginalID] = rec.OriginalID
+	}
+	if rec.RedriveID != "" {
+		meta[metaRedriveID] = rec.RedriveID
+	}
+	if err := g.store(key, body, meta); err != nil {
+		g.log("gateway: store %s: %v", key, err)
+		return writeAPIError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
+	}
+	rec.Key, rec.Size = key, int64(len(body))
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return http.StatusOK
+}
+
+// route matches the two routes on the escaped path, so that %2F inside {key} stays part of
+// the key while a bare / would make a path the API does not have.
+func (g *gateway) route(r *http.Request) (bucket, key string, ok bool) {
+	if r.Method != http.MethodPut {
+		return "", "", false
+	}
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), GatewayStage+"/product")
+	if !ok {
+		return "", "", false
+	}
+	if rest == "" {
+		return g.bucket, "", true
+	}
+	rawBucket, rawKey, ok := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	if !strings.HasPrefix(rest, "/") || !ok || rawBucket == "" || rawKey == "" || strings.Contains(rawKey, "/") {
+		return "", "", false
+	}
+	b, err1 := url.PathUnescape(rawBucket)
+	k, err2 := url.PathUnescape(rawKey)
+	if err1 != nil || err2 != nil || k == "" {
+		return "", "", false
+	}
+	return b, k, true
+}
+
+func orJSON(contentType string) string {
+	if contentType == "" {
+		return "application/json"
+	}
+	return contentType
+}
+
+func writeAPIError(w http.ResponseWriter, status int, errType, message string) int {
+	body := []byte(`{"message":` + strconv.Quote(message) + `}`)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("x-amzn-ErrorType", errType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+	return status
+}
+
+func writeTooLarge(w http.ResponseWriter) int {
+	body := []byte("HTTP content length exceeded 10485760 bytes.")
+	h := w.Header()
+	h.Set("Content-Type", "text/plain")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close") // the rest of the body is not read
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	w.Write(body)
+	return http.StatusRequestEntityTooLarge
+}

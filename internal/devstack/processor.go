@@ -1,0 +1,550 @@
+package devstack
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"mime"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// The processor plays the Lambda function that an S3 ObjectCreated event triggers: it
+// reads the object, parses it as XML or JSON and records the outcome in the status table.
+// Every decision is a pure function of the seed, the key, the bytes and whether this is a
+// redelivery, so a seeded stack always says the same thing about the same request.
+
+// Status states the processor writes.
+const (
+	StateProcessed = "PROCESSED"
+	StateFailed    = "FAILED"
+)
+
+// Status attribute names (the config defaults).
+const (
+	attrKey       = "requestId"
+	attrStatus    = "status"
+	attrError     = "error"
+	attrAttempts  = "attempts"
+	attrUpdatedAt = "updatedAt"
+)
+
+// updatedAtLayout sorts lexically in time order, as a GSI range key must.
+const updatedAtLayout = "2006-01-02T15:04:05.000Z"
+
+// Metadata the gateway and stowage put on objects; any of them marks a redelivery.
+const (
+	metaRedrivenAt = "X-Amz-Meta-Stowage-Redriven-At"
+	metaOriginalID = "X-Amz-Meta-Original-Request-Id"
+	metaRedriveID  = "X-Amz-Meta-Redrive-Id"
+)
+
+// bigDocument is the size above which the processor only validates JSON.
+const bigDocument = 256 << 10
+
+// maxProcessBytes bounds what the processor decompresses, like a Lambda's memory would.
+const maxProcessBytes = 64 << 20
+
+// Transient failures: they succeed when the request is delivered again.
+var transientErrors = []string{
+	"downstream timeout: inventory-service did not answer within 3000 ms (POST /v2/stock/reservations)",
+	"throttled by inventory service: 429 Too Many Requests (limit 50 requests/s); retry later",
+}
+
+type processor struct {
+	table     *statusTable
+	store     *s3Backend
+	bucket    string
+	seed      int64
+	lost      float64
+	transient float64
+	delay     time.Duration
+	now       func() time.Time
+	log       func(format string, args ...any)
+
+	mu         sync.Mutex
+	cond       *sync.Cond
+	queue      []objectEvent
+	busy       bool
+	closed     bool
+	deliveries map[string]int
+	done       chan struct{}
+	// checks holds payload checks done ahead of time (seeding checks in parallel).
+	checks map[string]checked
+}
+
+// checked is the result of checkPayload.
+type checked struct {
+	result map[string]any
+	kind   string
+	err    error
+}
+
+func checkKey(hash []byte, contentType, contentEncoding string) string {
+	return string(hash) + "\x00" + contentType + "\x00" + contentEncoding
+}
+
+// precheck runs checkPayload on bodies in parallel and remembers the results for handle.
+func (p *processor) precheck(bodies []seedRequest) {
+	results := make([]checked, len(bodies))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r := bodies[i]
+				results[i].result, results[i].kind, results[i].err = checkPayload(r.ContentType, r.ContentEncoding, r.body)
+			}
+		}()
+	}
+	for i := range bodies {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.checks = make(map[string]checked, len(bodies))
+	for i, r := range bodies {
+		sum := md5.Sum(r.body)
+		p.checks[checkKey(sum[:], r.ContentType, r.ContentEncoding)] = results[i]
+	}
+}
+
+func (p *processor) forgetChecks() {
+	p.mu.Lock()
+	p.checks = nil
+	p.mu.Unlock()
+}
+
+func newProcessor(p *processor) *processor {
+	p.cond = sync.NewCond(&p.mu)
+	p.deliveries = map[string]int{}
+	p.done = make(chan struct{})
+	return p
+}
+
+// enqueue is the S3 event notification: asynchronous, like Lambda's.
+func (p *processor) enqueue(ev objectEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.queue = append(p.queue, ev)
+	p.cond.Broadcast()
+}
+
+func (p *processor) run() {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		for len(p.queue) == 0 && !p.closed {
+			p.cond.Wait()
+		}
+		if len(p.queue) == 0 && p.closed {
+			p.mu.Unlock()
+			return
+		}
+		ev := p.queue[0]
+		p.queue = p.queue[1:]
+		p.busy = true
+		p.mu.Unlock()
+
+		if p.delay > 0 {
+			time.Sleep(p.delay)
+		}
+		p.handle(ev, p.now())
+
+		p.mu.Lock()
+		p.busy = false
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+}
+
+// settle waits until every event so far has been handled.
+func (p *processor) settle(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.queue) > 0 || p.busy {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.cond.Wait()
+	}
+	return nil
+}
+
+// close handles what is queued, then stops: an accepted request is never dropped.
+func (p *processor) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	<-p.done
+}
+
+// chance is a deterministic number in [0, 1) for (seed, key, what).
+func chance(seed int64, key, what string) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(seed))
+	h.Write(b[:])
+	h.Write([]byte(what))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return float64(h.Sum64()>>11) / float64(1<<53)
+}
+
+// outcome is what processing one delivery decided.
+type outcome struct {
+	lost   bool
+	state  string
+	err    string
+	kind   string         // parse, validation, unsupported, transient
+	result map[string]any // what a successful run extracted
+}
+
+// decide runs the parse and the dice for one delivery of key.
+func (p *processor) decide(key string, check func() checked, redelivery bool) outcome {
+	if !redelivery && chance(p.seed, key, "lost") < p.lost {
+		return outcome{lost: true}
+	}
+	c := check()
+	result, kind, err := c.result, c.kind, c.err
+	if err != nil {
+		return outcome{state: StateFailed, err: err.Error(), kind: kind}
+	}
+	if !redelivery && chance(p.seed, key, "transient") < p.transient {
+		i := int(chance(p.seed, key, "which-transient") * float64(len(transientErrors)))
+		return outcome{state: StateFailed, err: transientErrors[i], kind: "transient"}
+	}
+	return outcome{state: StateProcessed, result: result}
+}
+
+// handle processes one event at time at.
+func (p *processor) handle(ev objectEvent, at time.Time) {
+	obj, err := p.store.GetObject(ev.Bucket, ev.Key, nil)
+	if err != nil {
+		p.log("processor: %s: object gone before processing: %v", ev.Key, err)
+		return
+	}
+	body, err := io.ReadAll(obj.Contents)
+	obj.Contents.Close()
+	if err != nil {
+		p.log("processor: %s: read: %v", ev.Key, err)
+		return
+	}
+	meta := obj.Metadata
+
+	p.mu.Lock()
+	before := p.deliveries[ev.Key]
+	p.deliveries[ev.Key]++
+	p.mu.Unlock()
+	_, hasItem := p.table.get(ev.Key)
+	redelivery := before > 0 || hasItem || meta[metaRedrivenAt] != "" || meta[metaOriginalID] != "" || meta[metaRedriveID] != ""
+
+	o := p.decide(ev.Key, func() checked {
+		ck := checkKey(obj.Hash, meta["Content-Type"], meta["Content-Encoding"])
+		p.mu.Lock()
+		c, ok := p.checks[ck]
+		p.mu.Unlock()
+		if !ok {
+			c.result, c.kind, c.err = checkPayload(meta["Content-Type"], meta["Content-Encoding"], body)
+		}
+		return c
+	}, redelivery)
+	if o.lost {
+		p.log("processor: %s: LOST (the function crashed before writing a status)", ev.Key)
+		return
+	}
+	updated := at.UTC().Format(updatedAtLayout)
+	err = p.table.update(ev.Key, func(cur item, ok bool) (item, error) {
+		n := item{}
+		if ok {
+			n = cur.clone()
+		}
+		n[attrKey] = stringValue(ev.Key)
+		n[attrStatus] = stringValue(o.state)
+		n[attrUpdatedAt] = stringValue(updated)
+		attempts := 1
+		if a, ok := n[attrAttempts]; ok && a.kind == "N" {
+			if v, err := strconv.Atoi(a.str); err == nil {
+				attempts = v + 1
+			}
+		}
+		n[attrAttempts] = numberValue(strconv.Itoa(attempts))
+		if _, ok := n["receivedAt"]; !ok {
+			n["receivedAt"] = stringValue(ev.At.UTC().Format(updatedAtLayout))
+		}
+		n["bucket"] = stringValue(ev.Bucket)
+		n["objectKey"] = stringValue(ev.Key)
+		n["etag"] = stringValue(hex.EncodeToString(obj.Hash))
+		n["size"] = numberValue(strconv.Itoa(len(body)))
+		n["contentType"] = stringValue(meta["Content-Type"])
+		n["processor"] = attrValue{kind: "M", m: map[string]attrValue{
+			"function": stringValue("product-ingest"),
+			"version":  stringValue("2025.06.2"),
+			"memoryMb": numberValue("512"),
+		}}
+		if o.state == StateFailed {
+			n[attrError] = stringValue(o.err)
+			n["errorKind"] = stringValue(o.kind)
+			delete(n, "result")
+		} else {
+			delete(n, attrError)
+			delete(n, "errorKind")
+			n["result"] = toAttr(o.result)
+		}
+		return n, nil
+	})
+	if err != nil {
+		p.log("processor: %s: write status: %v", ev.Key, err)
+		return
+	}
+	p.log("processor: %s: %s %s", ev.Key, o.state, o.err)
+}
+
+// toAttr converts plain values to an attribute value.
+func toAttr(v any) attrValue {
+	switch v := v.(type) {
+	case string:
+		return stringValue(v)
+	case int:
+		return numberValue(strconv.Itoa(v))
+	case bool:
+		return attrValue{kind: "BOOL", bool: v}
+	case map[string]any:
+		m := map[string]attrValue{}
+		for k, e := range v {
+			m[k] = toAttr(e)
+		}
+		return attrValue{kind: "M", m: m}
+	case []string:
+		l := []attrValue{}
+		for _, e := range v {
+			l = append(l, stringValue(e))
+		}
+		return attrValue{kind: "L", list: l}
+	}
+	return attrValue{kind: "NULL"}
+}
+
+// payloadError is a permanent processing failure.
+type payloadError struct{ msg string }
+
+func (e *payloadError) Error() string { return e.msg }
+
+// failf formats a failure. Parser messages quote bytes of the payload, and the message is
+// stored in the status table and shown to operators, so it is made inert first.
+func failf(format string, args ...any) error {
+	return &payloadError{inert(fmt.Sprintf(format, args...))}
+}
+
+// inert escapes invalid UTF-8, control characters and bidirectional overrides.
+func inert(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// checkPayload parses body the way the product processor would and returns what it
+// extracted, or the error kind and a message an operator can act on.
+func checkPayload(contentType, contentEncoding string, body []byte) (map[string]any, string, error) {
+	if len(body) == 0 {
+		return nil, "validation", failf("empty payload: the request body has 0 bytes; nothing to process")
+	}
+	if strings.EqualFold(contentEncoding, "gzip") || bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, "parse", failf("payload is not valid gzip: %v", err)
+		}
+		plain, err := io.ReadAll(io.LimitReader(zr, maxProcessBytes+1))
+		if err != nil {
+			return nil, "parse", failf("payload is not valid gzip: %v", err)
+		}
+		if len(plain) > maxProcessBytes {
+			return nil, "validation", failf("decompressed payload exceeds %d MiB", maxProcessBytes>>20)
+		}
+		body = plain
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")
+	switch {
+	case strings.HasSuffix(mt, "json"):
+		return checkJSON(body)
+	case strings.HasSuffix(mt, "xml"):
+		return checkXML(body)
+	case mt == "" || mt == "text/plain" || mt == "binary/octet-stream":
+		if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+			return checkJSON(body)
+		}
+		if len(trimmed) > 0 && trimmed[0] == '<' {
+			return checkXML(body)
+		}
+	}
+	if contentType == "" {
+		return nil, "unsupported", failf("unsupported payload without a content type: the product processor reads XML or JSON")
+	}
+	// Quoted: the header came from the caller.
+	return nil, "unsupported", failf("unsupported content type %q: the product processor reads XML or JSON", contentType)
+}
+
+// lineCol turns a byte offset into a 1-based line and column (in bytes).
+func lineCol(body []byte, offset int64) (int, int) {
+	if offset > int64(len(body)) {
+		offset = int64(len(body))
+	}
+	before := body[:offset]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	col := int(offset) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+func checkJSON(body []byte) (map[string]any, string, error) {
+	var raw json.RawMessage
+	if json.Valid(body) {
+		// fast path: no position needed
+	} else if err := json.Unmarshal(body, &raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// Offset counts the offending byte; point at it, or just past the end.
+			at := se.Offset
+			if at > 0 && at <= int64(len(body)) && !strings.Contains(se.Error(), "end of JSON input") {
+				at--
+			}
+			line, col := lineCol(body, at)
+			return nil, "parse", failf("malformed JSON at line %d, column %d: %s", line, col, se.Error())
+		}
+		return nil, "parse", failf("malformed JSON: %v", err)
+	}
+	if len(body) > bigDocument {
+		// Decoding a big document's head would cost as much again as validating it.
+		return map[string]any{"format": "json", "kind": "document", "bytes": len(body)}, "", nil
+	}
+	var head struct {
+		ClientID    string `json:"clientId"`
+		DocumentID  string `json:"documentId"`
+		Holdings    []json.RawMessage
+		Risk        *struct{ Score int } `json:"riskProfile"`
+		SKU         string               `json:"sku"`
+		Positions   []json.RawMessage    `json:"positions"`
+		Transaction []json.RawMessage    `json:"transactions"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return nil, "validation", failf("validation failed: expected a JSON object at the top level (%v)", err)
+	}
+	if head.Risk != nil && (head.Risk.Score < 1 || head.Risk.Score > 10) {
+		return nil, "validation", failf("validation failed: $.riskProfile.score must be between 1 and 10, got %d", head.Risk.Score)
+	}
+	res := map[string]any{"format": "json"}
+	switch {
+	case head.ClientID != "":
+		res["kind"], res["clientId"], res["holdings"] = "investment-profile", head.ClientID, len(head.Holdings)
+	case head.SKU != "":
+		res["kind"], res["sku"] = "product", head.SKU
+	default:
+		res["kind"] = "document"
+	}
+	if head.DocumentID != "" {
+		res["documentId"] = head.DocumentID
+	}
+	if n := len(head.Positions) + len(head.Transaction); n > 0 {
+		res["records"] = n
+	}
+	return res, "", nil
+}
+
+func checkXML(body []byte) (map[string]any, string, error) {
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	dec.Strict = true
+	depth, elements, assets := 0, 0, 0
+	root, sku, inSKU := "", "", false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line, col := dec.InputPos()
+			msg := err.Error()
+			var se *xml.SyntaxError
+			if errors.As(err, &se) {
+				msg = se.Msg
+			}
+			return nil, "parse", failf("XML syntax error at line %d, column %d: %s", line, col, msg)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				if root != "" {
+					line, col := dec.InputPos()
+					return nil, "parse", failf("XML syntax error at line %d, column %d: more than one root element", line, col)
+				}
+				root = t.Name.Local
+			}
+			depth++
+			elements++
+			switch t.Name.Local {
+			case "AssetCrossReference":
+				assets++
+			case "SKU":
+				inSKU = sku == ""
+			}
+		case xml.EndElement:
+			depth--
+			inSKU = false
+		case xml.CharData:
+			if inSKU {
+				sku += string(t)
+			}
+		}
+	}
+	if root == "" {
+		line, col := dec.InputPos()
+		return nil, "parse", failf("XML syntax error at line %d, column %d: no root element", line, col)
+	}
+	switch root {
+	case "Product":
+		if strings.TrimSpace(sku) == "" {
+			return nil, "validation", failf("validation failed: <Product> has no <SKU>")
+		}
+		return map[string]any{"format": "xml", "kind": "product", "sku": strings.TrimSpace(sku), "assets": assets}, "", nil
+	case "Catalog", "Products":
+		return map[string]any{"format": "xml", "kind": "catalog", "elements": elements, "assets": assets}, "", nil
+	}
+	return nil, "validation", failf("validation failed: unexpected root element <%s>; expected <Product> or <Catalog>", root)
+}

@@ -1,0 +1,366 @@
+package devstack
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SeedRequest describes one seeded request, so tests and demos can find examples of each
+// kind without guessing.
+type SeedRequest struct {
+	Key             string
+	Route           string // "reupload" (PUT /product, key = UUID) or "inplace" (PUT /product/{bucket}/{key})
+	Kind            string // one of the Kind* constants
+	ContentType     string
+	ContentEncoding string
+	Size            int
+	Created         time.Time
+	// Redriven is set when the seed also redelivered the request (in place, as stowage's
+	// CopyInPlace does) at that time.
+	Redriven time.Time
+}
+
+// Kinds of seeded payloads.
+const (
+	KindProductXML    = "product-xml"
+	KindProfileJSON   = "profile-json"
+	KindLargeXML      = "large-xml"
+	KindLargeJSON     = "large-json"
+	KindMalformedXML  = "malformed-xml"
+	KindMalformedJSON = "malformed-json"
+	KindInvalid       = "invalid" // well-formed but rejected by validation
+	KindGzip          = "gzip"
+	KindBinary        = "binary"
+	KindEmpty         = "empty"
+	KindEscapes       = "escapes" // terminal escape sequences and other hostile bytes
+)
+
+type seedRequest struct {
+	SeedRequest
+	body []byte
+	meta map[string]string
+}
+
+// rngReader feeds uuid.NewRandomFromReader from the seeded generator.
+type rngReader struct{ r *rand.Rand }
+
+func (g rngReader) Read(p []byte) (int, error) {
+	for i := 0; i < len(p); i += 8 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], g.r.Uint64())
+		copy(p[i:], b[:])
+	}
+	return len(p), nil
+}
+
+// callerKeys are keys chosen by callers of PUT /product/{bucket}/{key}: they exercise
+// escaping (spaces, +, %, #, ?, unicode, a / inside the key).
+var callerKeys = []string{
+	"partner uploads/acme corp/feed 17.json",
+	"café/crème brûlée.xml",
+	"製品/カタログ-42.xml",
+	"orders/2025/ORD-000123.xml",
+	"a+b=c.json",
+	"100% cotton.xml",
+	"hash#tag.json",
+	"what?.xml",
+	"emoji 📦 shipment.json",
+	"trailing space .xml",
+	"Ünïcödé/naïve-résumé.json",
+	"very/deep/path/to/the/product.xml",
+}
+
+// generateSeed builds n requests spread over the week before now, deterministically
+// for seed.
+func generateSeed(seed int64, n int, now time.Time) []seedRequest {
+	if n <= 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed5eed))
+	start := now.Add(-7 * 24 * time.Hour)
+	span := int64(7*24*time.Hour - 2*time.Minute)
+	times := make([]time.Time, n)
+	for i := range times {
+		times[i] = start.Add(time.Duration(rng.Int64N(span))).Truncate(time.Millisecond)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+
+	var kinds []string
+	if n >= 8 {
+		kinds = append(kinds, KindGzip, KindBinary, KindEmpty, KindEscapes)
+	}
+	switch large := min(3, n/150); {
+	case large >= 3:
+		kinds = append(kinds, KindLargeXML, KindLargeJSON, KindLargeJSON)
+	case large == 2:
+		kinds = append(kinds, KindLargeXML, KindLargeJSON)
+	case large == 1:
+		kinds = append(kinds, KindLargeJSON)
+	}
+	if n >= 20 {
+		bad := max(1, n*4/100)
+		for range bad {
+			kinds = append(kinds, KindMalformedXML, KindMalformedJSON)
+		}
+		kinds = append(kinds, KindInvalid, KindInvalid)
+	}
+	for len(kinds) < n {
+		if rng.IntN(100) < 55 {
+			kinds = append(kinds, KindProductXML)
+		} else {
+			kinds = append(kinds, KindProfileJSON)
+		}
+	}
+	kinds = kinds[:n]
+	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+
+	g := &payloads{rng: rng}
+	out := make([]seedRequest, 0, n)
+	usedCaller := 0
+	for i, kind := range kinds {
+		r := seedRequest{SeedRequest: SeedRequest{Kind: kind, Route: "reupload", Created: times[i]}}
+		id, _ := uuid.NewRandomFromReader(rngReader{rng})
+		r.Key = id.String()
+		r.body, r.ContentType, r.ContentEncoding = g.make(kind)
+		small := kind == KindProductXML || kind == KindProfileJSON || kind == KindMalformedJSON || kind == KindMalformedXML
+		if small && rng.IntN(100) < 12 {
+			r.Route = "inplace"
+			if usedCaller < len(callerKeys) {
+				r.Key = callerKeys[usedCaller]
+			} else {
+				ext := ".xml"
+				if strings.Contains(r.ContentType, "json") {
+					ext = ".json"
+				}
+				r.Key = fmt.Sprintf("orders/%d/ORD-%06d%s", times[i].Year(), rng.IntN(1000000), ext)
+			}
+			usedCaller++
+		}
+		r.Size = len(r.body)
+		r.meta = map[string]string{"Content-Type": r.ContentType}
+		if r.ContentEncoding != "" {
+			r.meta["Content-Encoding"] = r.ContentEncoding
+		}
+		out = append(out, r)
+	}
+	// A caller may reuse a key; keep the first of each so every request is one object.
+	seen := map[string]bool{}
+	uniq := out[:0]
+	for _, r := range out {
+		if !seen[r.Key] {
+			seen[r.Key] = true
+			uniq = append(uniq, r)
+		}
+	}
+	return uniq
+}
+
+// payloads makes seeded request bodies.
+type payloads struct{ rng *rand.Rand }
+
+func (g *payloads) pick(xs ...string) string { return xs[g.rng.IntN(len(xs))] }
+
+func (g *payloads) make(kind string) (body []byte, contentType, encoding string) {
+	switch kind {
+	case KindProductXML:
+		return g.productXML(), g.pick("application/xml", "application/xml; charset=utf-8", "text/xml"), ""
+	case KindProfileJSON:
+		return g.profileJSON(), g.pick("application/json", "application/json; charset=utf-8"), ""
+	case KindLargeXML:
+		return g.catalogXML(2<<20 + g.rng.IntN(512<<10)), "application/xml", ""
+	case KindLargeJSON:
+		return g.portfolioJSON(3<<20 + g.rng.IntN(5<<20)), "application/json", ""
+	case KindMalformedXML:
+		return g.malformedXML(), "application/xml", ""
+	case KindMalformedJSON:
+		return g.malformedJSON(), "application/json", ""
+	case KindInvalid:
+		if g.rng.IntN(2) == 0 {
+			b := g.profileJSON()
+			return bytes.Replace(b, []byte(`"score": `), []byte(`"score": 1`), 1), "application/json", ""
+		}
+		b := bytes.Replace(g.productXML(), []byte("<SKU>"), []byte("<ManufacturerSKU>"), 1)
+		return bytes.Replace(b, []byte("</SKU>"), []byte("</ManufacturerSKU>"), 1), "application/xml", ""
+	case KindGzip:
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw.Write(g.profileJSON())
+		zw.Close()
+		return buf.Bytes(), "application/json", "gzip"
+	case KindBinary:
+		b := make([]byte, 2048+g.rng.IntN(6144))
+		for i := range b {
+			b[i] = byte(g.rng.Uint32())
+		}
+		copy(b, "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+		return b, "application/octet-stream", ""
+	case KindEmpty:
+		return []byte{}, "application/json", ""
+	case KindEscapes:
+		return g.escapesXML(), "application/xml", ""
+	}
+	panic("devstack: unknown seed kind " + kind)
+}
+
+var (
+	brands    = []string{"Acme Outdoor", "Nordwand", "Bluefin Labs", "Kestrel & Co", "Ørsted Living", "Maison Lumière"}
+	nouns     = []string{"Trail Runner", "Down Jacket", "Espresso Grinder", "Desk Lamp", "Rain Shell", "Carbon Pole", "Wool Beanie"}
+	colors    = []string{"Black", "Glacier Blue", "Moss", "Rust", "Sand", "Graphite"}
+	assetType = []string{"Primary Image", "Alternate Image", "Swatch", "Lifestyle Image", "Spec Sheet"}
+	givenName = []string{"Amélie", "Jonas", "Priya", "Mateo", "Sakura", "Oluwaseun", "Zoë", "Lars"}
+	family    = []string{"Lefèvre", "Schmidt", "Raman", "García", "Tanaka", "Adeyemi", "Nyström", "O'Brien"}
+	funds     = []string{"IE00B4L5Y983", "LU0274208692", "IE00BK5BQT80", "DE0005933931", "US0378331005", "FR0000120271"}
+	risks     = []string{"conservative", "balanced", "growth", "aggressive"}
+)
+
+func (g *payloads) productXML() []byte {
+	id := 10000 + g.rng.IntN(90000)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Product id=\"P-%d\" xmlns=\"urn:acme:product:v3\">\n", id)
+	fmt.Fprintf(&b, "  <SKU>ACME-%d-%s</SKU>\n", id, strings.ToUpper(g.pick(colors...)[:3]))
+	fmt.Fprintf(&b, "  <Name>%s %d — %s</Name>\n", g.pick(nouns...), 1+g.rng.IntN(5), g.pick(colors...))
+	fmt.Fprintf(&b, "  <Brand>%s</Brand>\n", xmlEscape(g.pick(brands...)))
+	fmt.Fprintf(&b, "  <Price currency=\"%s\">%d.%02d</Price>\n", g.pick("EUR", "USD", "GBP"), 5+g.rng.IntN(900), g.rng.IntN(100))
+	b.WriteString("  <Attributes>\n")
+	for range 1 + g.rng.IntN(4) {
+		fmt.Fprintf(&b, "    <Attribute name=\"%s\">%d</Attribute>\n", g.pick("size", "weight_g", "width_mm", "batch"), g.rng.IntN(5000))
+	}
+	b.WriteString("  </Attributes>\n")
+	fmt.Fprintf(&b, "  <AssetCrossReference Type=\"Primary Image\" AssetID=\"A-%d-0\"/>\n", id)
+	for i := range g.rng.IntN(4) {
+		fmt.Fprintf(&b, "  <AssetCrossReference Type=\"%s\" AssetID=\"A-%d-%d\"/>\n", g.pick(assetType[1:]...), id, i+1)
+	}
+	fmt.Fprintf(&b, "  <ClassificationReference ClassificationID=\"%s\"/>\n", g.pick("footwear/running", "apparel/outerwear", "home/kitchen", "home/lighting"))
+	b.WriteString("</Product>\n")
+	return b.Bytes()
+}
+
+func xmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func (g *payloads) profileJSON() []byte {
+	var b bytes.Buffer
+	day := func() string {
+		return time.Date(2020+g.rng.IntN(5), time.Month(1+g.rng.IntN(12)), 1+g.rng.IntN(28), g.rng.IntN(24), g.rng.IntN(60), 0, 0, time.UTC).Format(time.RFC3339)
+	}
+	fmt.Fprintf(&b, "{\n  \"documentId\": \"DOC-%08d\",\n  \"clientId\": \"C-%07d\",\n  \"profileVersion\": %d,\n",
+		g.rng.IntN(100000000), g.rng.IntN(10000000), 1+g.rng.IntN(9))
+	fmt.Fprintf(&b, "  \"name\": {\"given\": %q, \"family\": %q},\n", g.pick(givenName...), g.pick(family...))
+	fmt.Fprintf(&b, "  \"riskProfile\": {\n    \"score\": %d,\n    \"category\": %q,\n    \"assessedAt\": %q\n  },\n",
+		1+g.rng.IntN(10), g.pick(risks...), day())
+	b.WriteString("  \"holdings\": [")
+	for i := range 1 + g.rng.IntN(5) {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n    {\"isin\": %q, \"quantity\": %d, \"currency\": %q, \"costBasis\": %d.%02d}",
+			g.pick(funds...), 1+g.rng.IntN(2000), g.pick("EUR", "USD", "CHF"), g.rng.IntN(100000), g.rng.IntN(100))
+	}
+	b.WriteString("\n  ],\n")
+	fmt.Fprintf(&b, "  \"metadata\": {\n    \"source\": %q,\n    \"advisorId\": \"ADV-%04d\",\n    \"tags\": [%q, %q],\n",
+		g.pick("advisor-portal", "mobile-app", "batch-import"), g.rng.IntN(10000), g.pick("kyc-refresh", "onboarding", "annual-review"), g.pick("eu", "ch", "uk"))
+	fmt.Fprintf(&b, "    \"consent\": {\"marketing\": %t, \"dataSharing\": %t},\n", g.rng.IntN(2) == 0, g.rng.IntN(2) == 0)
+	fmt.Fprintf(&b, "    \"audit\": {\"createdBy\": \"svc-onboarding\", \"createdAt\": %q, \"revision\": %d}\n  }\n}\n", day(), 1+g.rng.IntN(20))
+	return b.Bytes()
+}
+
+func (g *payloads) catalogXML(size int) []byte {
+	var b bytes.Buffer
+	b.Grow(size + 1024)
+	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Catalog xmlns=\"urn:acme:product:v3\" generated=\"full-export\">\n")
+	for i := 0; b.Len() < size; i++ {
+		id := 100000 + i
+		b.WriteString("  <Product id=\"P-")
+		b.WriteString(strconv.Itoa(id))
+		b.WriteString("\"><SKU>ACME-")
+		b.WriteString(strconv.Itoa(id))
+		b.WriteString("</SKU><Name>")
+		b.WriteString(nouns[i%len(nouns)])
+		b.WriteString("</Name><Stock warehouse=\"W")
+		b.WriteString(strconv.Itoa(i % 7))
+		b.WriteString("\">")
+		b.WriteString(strconv.Itoa(int(g.rng.Uint32() % 10000)))
+		b.WriteString("</Stock><AssetCrossReference Type=\"Primary Image\" AssetID=\"A-")
+		b.WriteString(strconv.Itoa(id))
+		b.WriteString("\"/></Product>\n")
+	}
+	b.WriteString("</Catalog>\n")
+	return b.Bytes()
+}
+
+func (g *payloads) portfolioJSON(size int) []byte {
+	var b bytes.Buffer
+	b.Grow(size + 1024)
+	fmt.Fprintf(&b, "{\n  \"documentId\": \"DOC-%08d\",\n  \"clientId\": \"C-%07d\",\n  \"kind\": \"portfolio-history\",\n  \"transactions\": [\n",
+		g.rng.IntN(100000000), g.rng.IntN(10000000))
+	for i := 0; b.Len() < size; i++ {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.WriteString(`    {"seq": `)
+		b.WriteString(strconv.Itoa(i))
+		b.WriteString(`, "isin": "`)
+		b.WriteString(funds[i%len(funds)])
+		b.WriteString(`", "side": "`)
+		if g.rng.Uint32()&1 == 0 {
+			b.WriteString("BUY")
+		} else {
+			b.WriteString("SELL")
+		}
+		b.WriteString(`", "quantity": `)
+		b.WriteString(strconv.Itoa(int(g.rng.Uint32() % 5000)))
+		b.WriteString(`, "price": `)
+		b.WriteString(strconv.Itoa(int(g.rng.Uint32() % 100000)))
+		b.WriteString(`.25, "metadata": {"venue": "XETR", "settled": true}}`)
+	}
+	b.WriteString("\n  ]\n}\n")
+	return b.Bytes()
+}
+
+func (g *payloads) malformedXML() []byte {
+	b := g.productXML()
+	switch g.rng.IntN(4) {
+	case 0: // a close tag that does not match
+		return bytes.Replace(b, []byte("</Brand>"), []byte("</Brnad>"), 1)
+	case 1: // truncated upload
+		return b[:len(b)*2/3]
+	case 2: // an unescaped ampersand
+		return bytes.Replace(b, []byte("<Brand>"), []byte("<Brand>Salt & Pepper "), 1)
+	default: // an attribute without quotes
+		return bytes.Replace(b, []byte(`currency="`), []byte(`currency=`), 1)
+	}
+}
+
+func (g *payloads) malformedJSON() []byte {
+	b := g.profileJSON()
+	switch g.rng.IntN(4) {
+	case 0: // trailing comma
+		return bytes.Replace(b, []byte("\n  ],"), []byte(",\n  ],"), 1)
+	case 1: // truncated upload
+		return b[:len(b)*3/5]
+	case 2: // single quotes
+		return bytes.Replace(b, []byte(`"profileVersion"`), []byte(`'profileVersion'`), 1)
+	default: // a missing comma
+		return bytes.Replace(b, []byte("},\n  \"riskProfile\""), []byte("}\n  \"riskProfile\""), 1)
+	}
+}
+
+// escapesXML carries bytes that would drive a terminal if printed raw: clear screen,
+// cursor moves, OSC 52 (write the clipboard), OSC 0 (window title), colours, a C1 CSI,
+// carriage returns, backspaces and a right-to-left override.
+func (g *payloads) escapesXML() []byte {
+	hostile := "\x1b[2J\x1b[H\x1b]52;c;cm0gLXJmIH4vKgo=\x07\x1b]0;you have been pwned\x07" +
+		"\x1b[31;1mRED ALERT\x1b[0m\r\x08\x08\x9b6n\u202etxt.exe\x1b[?1049h\x1b[10A"
+	return []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Product id=\"P-66666\">\n  <SKU>ACME-66666-ESC</SKU>\n  <Name>" +
+		hostile + "</Name>\n  <AssetCrossReference Type=\"Primary Image\"/>\n</Product>\n")
+}

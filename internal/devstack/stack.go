@@ -1,0 +1,560 @@
+// Package devstack runs a whole storage-first stack in process, on loopback, in pure Go:
+// an S3 server (gofakes3), a DynamoDB status table served through the DynamoDB JSON
+// protocol, an API Gateway emulator and the processor that an S3 event would trigger,
+// seeded with a week of realistic requests. It backs `stowage demo` and is the fixture of
+// the TUI, redrive and benchmark tests. It starts no external program and listens on
+// loopback only. It must not import tui, redrive or the CLI.
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	bolt "go.etcd.io/bbolt"
+	"gopkg.in/yaml.v3"
+
+	"github.com/stowage-cli/stowage/internal/config"
+)
+
+// Names and credentials of the demo stack. Its servers accept any credentials; these are
+// what the demo prints and what plain AWS clients are told to use.
+const (
+	DefaultBucket = "stowage-demo-requests"
+	DefaultTable  = "stowage-demo-status"
+	DefaultIndex  = "status-updatedAt-index"
+	Region        = "us-east-1"
+	AccessKey     = "STOWAGEDEMOACCESSKEY"
+	SecretKey     = "stowage-demo-secret-key-accepts-anything"
+	EnvName       = "demo"
+)
+
+// Defaults of Options.
+const (
+	DefaultRequests       = 500
+	DefaultLostRatio      = 0.03
+	DefaultTransientRatio = 0.06
+)
+
+// Options configure Start. The zero value is a seeded demo stack on ephemeral ports.
+type Options struct {
+	// Addr is the S3 listener's loopback address (default 127.0.0.1:0). With a fixed port
+	// P the gateway listens on P+1 and DynamoDB on P+2; with port 0 all three are ephemeral.
+	Addr string
+	// DataDir keeps the objects (bolt) and the status table across restarts; "" keeps
+	// everything in memory.
+	DataDir string
+	// Seed makes the seeded requests, keys, bytes and processor decisions reproducible.
+	Seed int64
+	// Requests is how many requests to seed (default 500); negative seeds none. A stack
+	// whose DataDir already holds objects is not seeded again.
+	Requests int
+	// LostRatio is the share of first deliveries that never get a status item, as if the
+	// processor had crashed (default 0.03; negative for none).
+	LostRatio float64
+	// TransientRatio is the share of first deliveries that fail with a transient error
+	// and succeed when redriven (default 0.06; negative for none).
+	TransientRatio float64
+	// Gateway sets the gateway's fault knobs; SetGatewayFaults changes them later.
+	Gateway GatewayFaults
+	// ProcessDelay is how long the processor takes per live event (default none).
+	ProcessDelay time.Duration
+	// Now is the time source (default time.Now); seeded requests spread over the week
+	// before it.
+	Now func() time.Time
+	// Logger receives one line per gateway request and processed event (default discard).
+	Logger io.Writer
+	// Bucket, Table and Index name the resources (defaults DefaultBucket, DefaultTable,
+	// DefaultIndex).
+	Bucket, Table, Index string
+	// APIKey is the gateway's key (default derived from Seed).
+	APIKey string
+}
+
+// Stack is a running devstack. Its fields are read-only.
+type Stack struct {
+	S3URL       string // http://127.0.0.1:port
+	DynamoDBURL string
+	GatewayURL  string // includes the stage: http://127.0.0.1:port/demo
+	Region      string
+	Bucket      string
+	Table       string
+	Index       string // the status GSI: hash status, range updatedAt
+	AccessKey   string
+	SecretKey   string
+	APIKey      string
+
+	opts    Options
+	clock   *clock
+	backend *s3Backend
+	db      *bolt.DB
+	table   *statusTable
+	proc    *processor
+	gw      *gateway
+	servers []*http.Server
+	conns   connTracker
+	seeded  []SeedRequest
+
+	procStarted bool
+	stopSaver   chan struct{} // closed to stop saveTable
+	saverDone   chan struct{}
+	logMu       sync.Mutex
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start builds, seeds and starts a stack. It returns once every listener accepts
+// connections; Close stops it.
+func Start(ctx context.Context, opts Options) (st *Stack, err error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Requests == 0 {
+		opts.Requests = DefaultRequests
+	}
+	opts.LostRatio = ratio(opts.LostRatio, DefaultLostRatio)
+	opts.TransientRatio = ratio(opts.TransientRatio, DefaultTransientRatio)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = io.Discard
+	}
+	if opts.Bucket == "" {
+		opts.Bucket = DefaultBucket
+	}
+	if opts.Table == "" {
+		opts.Table = DefaultTable
+	}
+	if opts.Index == "" {
+		opts.Index = DefaultIndex
+	}
+	if opts.APIKey == "" {
+		sum := sha256.Sum256([]byte("stowage-demo-api-key/" + strconv.FormatInt(opts.Seed, 10)))
+		opts.APIKey = "demo-" + hex.EncodeToString(sum[:12])
+	}
+	host, port, err := loopbackAddr(opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+
+	s := &Stack{
+		Region: Region, Bucket: opts.Bucket, Table: opts.Table, Index: opts.Index,
+		AccessKey: AccessKey, SecretKey: SecretKey, APIKey: opts.APIKey,
+		opts: opts, clock: &clock{now: opts.Now},
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+
+	var inner gofakes3.Backend
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("devstack: data directory: %w", err)
+		}
+		path := filepath.Join(opts.DataDir, "objects.bolt")
+		s.db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("devstack: open %s: %w (is another stowage demo using --data %s?)", path, err, opts.DataDir)
+		}
+		inner = s3bolt.New(s.db, s3bolt.WithTimeSource(s.clock))
+	} else {
+		inner = s3mem.New(s3mem.WithTimeSource(s.clock), s3mem.WithVersionSeed(opts.Seed))
+	}
+	s.backend = &s3Backend{Backend: inner, clock: s.clock}
+	if err := inner.CreateBucket(opts.Bucket); err != nil && !gofakes3.HasErrorCode(err, gofakes3.ErrBucketAlreadyExists) {
+		return nil, fmt.Errorf("devstack: create bucket: %w", err)
+	}
+
+	s.table = newStatusTable(tableSchema{Name: opts.Table, KeyAttr: attrKey, IndexName: opts.Index,
+		IndexHash: attrStatus, IndexSort: attrUpdatedAt, Region: Region}, opts.Now())
+	if opts.DataDir != "" {
+		if err := s.table.load(s.tablePath()); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+	}
+	s.proc = newProcessor(&processor{
+		table: s.table, store: s.backend, bucket: opts.Bucket, seed: opts.Seed,
+		lost: opts.LostRatio, transient: opts.TransientRatio, delay: opts.ProcessDelay,
+		now: s.clock.Now, log: s.logf,
+	})
+	s.gw = newGateway(opts.Bucket, opts.APIKey, opts.Seed, opts.Gateway, s.storeRequest, s.logf)
+
+	if opts.Requests > 0 {
+		empty, err := s.bucketEmpty()
+		if err != nil {
+			return nil, err
+		}
+		if empty {
+			if err := s.seed(opts.Requests); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.backend.onCreate = s.proc.enqueue
+	go s.proc.run()
+	s.procStarted = true
+	if opts.DataDir != "" {
+		s.saverDone = make(chan struct{})
+		s.stopSaver = make(chan struct{})
+		go s.saveTable()
+	}
+
+	// Listen on all three before serving any, so a failure leaves nothing half started.
+	ports := []int{0, 0, 0}
+	if port != 0 {
+		ports = []int{port, port + 1, port + 2}
+	}
+	var lns []net.Listener
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("devstack: listen: %w; pick another --addr port", err)
+		}
+		lns = append(lns, ln)
+	}
+	fake := gofakes3.New(s.backend,
+		gofakes3.WithTimeSource(s.clock),
+		gofakes3.WithTimeSkewLimit(0), // the clock may be a test's fixed time
+		gofakes3.WithoutVersioning(),
+		gofakes3.WithLogger(gofakes3.DiscardLog()),
+	)
+	handlers := []http.Handler{
+		&s3Handler{next: fake.Server(), backend: s.backend},
+		s.gw,
+		&dynamoServer{table: s.table},
+	}
+	urls := []*string{&s.S3URL, &s.GatewayURL, &s.DynamoDBURL}
+	for i, ln := range lns {
+		srv := &http.Server{Handler: handlers[i], ReadHeaderTimeout: 10 * time.Second, ConnState: s.conns.track}
+		s.servers = append(s.servers, srv)
+		*urls[i] = "http://" + ln.Addr().String()
+		go srv.Serve(ln)
+	}
+	s.GatewayURL += GatewayStage
+	return s, ctx.Err()
+}
+
+func ratio(v, def float64) float64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return min(v, 1)
+}
+
+// loopbackAddr checks that addr is a loopback host and a port.
+func loopbackAddr(addr string) (string, int, error) {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("devstack: address %q: %w; expected host:port such as 127.0.0.1:0", addr, err)
+	}
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", 0, fmt.Errorf("devstack: address %q is not loopback; the demo stack listens on 127.0.0.1 or ::1 only", addr)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65533 {
+		return "", 0, fmt.Errorf("devstack: address %q: bad port; expected 0 (any) or 1-65533", addr)
+	}
+	return host, port, nil
+}
+
+// saveTable writes the status table to DataDir every few seconds while it changes, so a
+// demo killed without Close loses at most that much.
+func (s *Stack) saveTable() {
+	defer close(s.saverDone)
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSaver:
+			return
+		case <-t.C:
+			if s.table.dirty.Swap(false) {
+				if err := s.table.save(s.tablePath()); err != nil {
+					s.logf("devstack: save status table: %v", err)
+				}
+			}
+		}
+	}
+}
+
+func (s *Stack) tablePath() string { return filepath.Join(s.opts.DataDir, "status-table.json") }
+
+func (s *Stack) logf(format string, args ...any) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	fmt.Fprintf(s.opts.Logger, format+"\n", args...)
+}
+
+func (s *Stack) bucketEmpty() (bool, error) {
+	list, err := s.backend.Backend.ListBucket(s.opts.Bucket, nil, gofakes3.ListBucketPage{MaxKeys: 1})
+	if err != nil {
+		return false, fmt.Errorf("devstack: list bucket: %w", err)
+	}
+	return len(list.Contents) == 0, nil
+}
+
+// storeRequest is the gateway's S3 integration: it stores body under key.
+func (s *Stack) storeRequest(key string, body []byte, meta map[string]string) error {
+	_, err := s.backend.PutObject(s.opts.Bucket, key, meta, bytes.NewReader(body), int64(len(body)), nil)
+	return err
+}
+
+// seed stores the seeded requests through the gateway's integration at their own times
+// and runs the processor on each right away, at that time plus a realistic latency, so
+// every status is exactly what the live processor would have written.
+func (s *Stack) seed(n int) error {
+	now := s.opts.Now()
+	reqs := generateSeed(s.opts.Seed, n, now)
+	var pending []objectEvent
+	s.backend.onCreate = func(ev objectEvent) { pending = append(pending, ev) }
+	deliver := func(at time.Time, key string, body []byte, meta map[string]string) error {
+		s.clock.pin(at)
+		pending = pending[:0]
+		if err := s.storeRequest(key, body, meta); err != nil {
+			return fmt.Errorf("devstack: seed %s: %w", key, err)
+		}
+		latency := 150*time.Millisecond + time.Duration(chance(s.opts.Seed, key, "latency")*float64(3800*time.Millisecond))
+		for _, ev := range pending {
+			s.proc.handle(ev, at.Add(latency))
+		}
+		return nil
+	}
+	defer s.clock.pin(time.Time{})
+	s.proc.precheck(reqs)
+	defer s.proc.forgetChecks()
+	for _, r := range reqs {
+		if err := deliver(r.Created, r.Key, r.body, r.meta); err != nil {
+			return err
+		}
+	}
+	// Redrive some failures in place, the way stowage does, so the demo shows history:
+	// transient ones now PROCESSED, permanent ones FAILED again with attempts 2.
+	for i := range reqs {
+		r := &reqs[i]
+		it, ok := s.table.get(r.Key)
+		if !ok || it[attrStatus].str != StateFailed {
+			continue
+		}
+		share := 0.25
+		if it["errorKind"].str == "transient" {
+			share = 0.5
+		}
+		if chance(s.opts.Seed, r.Key, "seed-redrive") >= share {
+			continue
+		}
+		later := r.Created.Add(10*time.Minute + time.Duration(chance(s.opts.Seed, r.Key, "redrive-at")*float64(24*time.Hour)))
+		if later.After(now.Add(-time.Minute)) {
+			continue
+		}
+		meta := map[string]string{metaRedrivenAt: later.UTC().Format(time.RFC3339)}
+		for k, v := range r.meta {
+			meta[k] = v
+		}
+		if err := deliver(later, r.Key, r.body, meta); err != nil {
+			return err
+		}
+		r.Redriven = later
+	}
+	for _, r := range reqs {
+		s.seeded = append(s.seeded, r.SeedRequest)
+	}
+	return nil
+}
+
+// Seeded lists the seeded requests in creation order (empty when the stack was not
+// seeded, for example on restart with a DataDir).
+func (s *Stack) Seeded() []SeedRequest { return append([]SeedRequest(nil), s.seeded...) }
+
+// StatusItem is the status the processor recorded for a request.
+type StatusItem struct {
+	State     string
+	Error     string
+	Attempts  int
+	UpdatedAt time.Time
+}
+
+// Status reads the status item of requestID straight from the table.
+func (s *Stack) Status(requestID string) (StatusItem, bool) {
+	it, ok := s.table.get(requestID)
+	if !ok {
+		return StatusItem{}, false
+	}
+	st := StatusItem{State: it[attrStatus].str, Error: it[attrError].str}
+	st.Attempts, _ = strconv.Atoi(it[attrAttempts].str)
+	st.UpdatedAt, _ = time.Parse(updatedAtLayout, it[attrUpdatedAt].str)
+	return st, true
+}
+
+// Settle waits until the processor has handled every object created so far.
+func (s *Stack) Settle(ctx context.Context) error { return s.proc.settle(ctx) }
+
+// Received is a snapshot of what the gateway received.
+func (s *Stack) Received() Received { return s.gw.received() }
+
+// SetGatewayFaults changes the gateway's fault knobs.
+func (s *Stack) SetGatewayFaults(f GatewayFaults) { s.gw.setFaults(f) }
+
+// Close stops the listeners, lets the processor finish what was accepted, saves the
+// status table when there is a DataDir and closes the store. It is safe to call twice.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var errs []error
+		// A connection that never sent a request would hold Shutdown for 5 s.
+		s.conns.closeUnused()
+		for _, srv := range s.servers {
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		}
+		if s.procStarted {
+			s.proc.close()
+		}
+		if s.stopSaver != nil {
+			close(s.stopSaver)
+			<-s.saverDone
+		}
+		if s.opts.DataDir != "" && s.table != nil {
+			if err := s.table.save(s.tablePath()); err != nil {
+				errs = append(errs, fmt.Errorf("devstack: save status table: %w", err))
+			}
+		}
+		if s.db != nil {
+			if err := s.db.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("devstack: close objects: %w", err))
+			}
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// Config is a complete stowage configuration whose environment "demo" (the default)
+// points at this stack. The gateway's API key is in the file (gateway.api_key), so
+// WriteConfig writes it with mode 0600.
+func (s *Stack) Config() *config.File {
+	env := &config.Env{
+		Name:   EnvName,
+		Region: Region,
+		Endpoints: config.Endpoints{
+			S3:       s.S3URL,
+			DynamoDB: s.DynamoDBURL,
+		},
+		Storage: config.Storage{Bucket: s.Bucket},
+		Status: config.Status{
+			Table:          s.Table,
+			KeyAttr:        attrKey,
+			StatusAttr:     attrStatus,
+			ErrorAttr:      attrError,
+			AttemptsAttr:   attrAttempts,
+			UpdatedAtAttr:  attrUpdatedAt,
+			Index:          s.Index,
+			TerminalStates: []string{StateProcessed},
+			LostAfter:      config.Duration{Duration: 15 * time.Minute},
+		},
+		Gateway: config.Gateway{
+			URL:    s.GatewayURL,
+			Auth:   "api-key",
+			APIKey: s.APIKey,
+			Routes: config.Routes{Reupload: "PUT /product", Inplace: "PUT /product/{bucket}/{key}"},
+		},
+		LocalCredentials: &config.LocalCredentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey},
+		Rate:             20,
+		Color:            "#00aa88",
+	}
+	return &config.File{DefaultEnv: EnvName, Environments: map[string]*config.Env{EnvName: env}}
+}
+
+// WriteConfig writes Config to path with mode 0600 (it holds the demo's API key).
+func (s *Stack) WriteConfig(path string) error {
+	data, err := yaml.Marshal(s.Config())
+	if err != nil {
+		return fmt.Errorf("devstack: config: %w", err)
+	}
+	header := fmt.Sprintf(`# stowage configuration for the demo stack, written by "stowage demo --serve".
+# It is valid while that stack runs. Its S3 and DynamoDB accept any credentials
+# (local_credentials below are used by stowage; a plain AWS client may use them too):
+#   stowage --config %s --env %s ls
+`, path, EnvName)
+	return writeFileAtomic(path, append([]byte(header), data...), 0o600)
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("devstack: write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(perm); err == nil {
+		_, err = f.Write(data)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("devstack: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// connTracker remembers connections that have not sent a request yet.
+type connTracker struct {
+	mu    sync.Mutex
+	fresh map[net.Conn]bool
+}
+
+func (c *connTracker) track(conn net.Conn, state http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fresh == nil {
+		c.fresh = map[net.Conn]bool{}
+	}
+	if state == http.StateNew {
+		c.fresh[conn] = true
+	} else {
+		delete(c.fresh, conn)
+	}
+}
+
+func (c *connTracker) closeUnused() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.fresh {
+		conn.Close()
+	}
+	c.fresh = nil
+}

@@ -1,0 +1,348 @@
+package devstack
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stowage-cli/stowage/internal/config"
+)
+
+// testNow is a fixed clock, so that seeded times are the same on every run.
+var testNow = time.Date(2025, 6, 17, 9, 30, 0, 0, time.UTC)
+
+func startStack(t testing.TB, opts Options) *Stack {
+	t.Helper()
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return testNow }
+	}
+	if opts.Requests == 0 {
+		opts.Requests = 60
+	}
+	st, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return st
+}
+
+// Hermetic SDK clients: never the machine's AWS configuration.
+func s3Client(st *Stack) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       st.Region,
+		BaseEndpoint: aws.String(st.S3URL),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(st.AccessKey, st.SecretKey, ""),
+	})
+}
+
+func dynamoClient(url string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+	})
+}
+
+func listAll(t *testing.T, c *s3.Client, bucket string, maxKeys int32) []string {
+	t.Helper()
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), MaxKeys: aws.Int32(maxKeys)})
+	for pages := 0; p.HasMorePages(); pages++ {
+		if pages > 10000 {
+			t.Fatal("listing does not end")
+		}
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		for _, o := range out.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	return keys
+}
+
+func TestStartSeedsRequestsVisibleThroughS3(t *testing.T) {
+	st := startStack(t, Options{Seed: 7})
+	seeded := st.Seeded()
+	if len(seeded) < 55 {
+		t.Fatalf("seeded %d requests, want about 60", len(seeded))
+	}
+	keys := listAll(t, s3Client(st), st.Bucket, 7)
+	want := make([]string, 0, len(seeded))
+	for _, r := range seeded {
+		want = append(want, r.Key)
+	}
+	sort.Strings(want)
+	if len(keys) != len(want) {
+		t.Fatalf("listed %d keys, seeded %d", len(keys), len(want))
+	}
+	for i := range keys {
+		if keys[i] != want[i] {
+			t.Fatalf("key %d: listed %q, seeded %q", i, keys[i], want[i])
+		}
+	}
+	weekAgo := testNow.Add(-7 * 24 * time.Hour)
+	for _, r := range seeded {
+		if r.Created.Before(weekAgo) || r.Created.After(testNow) {
+			t.Errorf("%s created %v, outside the last 7 days", r.Key, r.Created)
+		}
+	}
+	// LastModified comes from the stack's time source.
+	out, err := s3Client(st).HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &st.Bucket, Key: &seeded[0].Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToTime(out.LastModified); got.Before(weekAgo) || got.After(testNow) {
+		t.Errorf("LastModified %v, want within the week before %v", got, testNow)
+	}
+}
+
+func TestSeedIsReproducible(t *testing.T) {
+	type snapshot struct {
+		key, etag, state, err string
+		attempts              int
+		size                  int
+	}
+	snap := func(seed int64) []snapshot {
+		st := startStack(t, Options{Seed: seed, Requests: 200})
+		var out []snapshot
+		for _, r := range st.Seeded() {
+			obj, err := st.backend.GetObject(st.Bucket, r.Key, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj.Contents.Close()
+			s, _ := st.Status(r.Key)
+			out = append(out, snapshot{r.Key, string(obj.Hash), s.State, s.Error, s.Attempts, r.Size})
+		}
+		return out
+	}
+	a, b, c := snap(42), snap(42), snap(43)
+	if len(a) != len(b) {
+		t.Fatalf("same seed: %d vs %d requests", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("same seed, request %d differs:\n%+v\n%+v", i, a[i], b[i])
+		}
+	}
+	if len(a) == len(c) && a[0] == c[0] {
+		t.Error("different seeds gave the same first request")
+	}
+}
+
+func TestSeedCoversEveryKindAndOutcome(t *testing.T) {
+	st := startStack(t, Options{Seed: 3, Requests: DefaultRequests})
+	kinds := map[string]int{}
+	states := map[string]int{}
+	var big, inplace, redriven int
+	for _, r := range st.Seeded() {
+		kinds[r.Kind]++
+		if r.Size >= 2<<20 {
+			big++
+			if r.Size > 8<<20 {
+				t.Errorf("%s is %d bytes, want at most 8 MiB", r.Key, r.Size)
+			}
+		}
+		if r.Route == "inplace" {
+			inplace++
+		}
+		if !r.Redriven.IsZero() {
+			redriven++
+		}
+		if s, ok := st.Status(r.Key); ok {
+			states[s.State]++
+		} else {
+			states["LOST"]++
+		}
+	}
+	for _, k := range []string{KindProductXML, KindProfileJSON, KindLargeXML, KindLargeJSON, KindMalformedXML,
+		KindMalformedJSON, KindInvalid, KindGzip, KindBinary, KindEmpty, KindEscapes} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s request seeded", k)
+		}
+	}
+	if big < 3 {
+		t.Errorf("%d large payloads, want at least 3", big)
+	}
+	if inplace < 10 {
+		t.Errorf("%d caller-chosen keys, want some", inplace)
+	}
+	if redriven == 0 {
+		t.Error("no seeded redrive")
+	}
+	for _, s := range []string{StateProcessed, StateFailed, "LOST"} {
+		if states[s] == 0 {
+			t.Errorf("no %s request in %v", s, states)
+		}
+	}
+	t.Logf("kinds %v states %v large %d inplace %d redriven %d", kinds, states, big, inplace, redriven)
+}
+
+func TestConfigIsValidAndSelectable(t *testing.T) {
+	st := startStack(t, Options{Seed: 1, Requests: -1})
+	path := filepath.Join(t.TempDir(), "demo.yaml")
+	if err := st.WriteConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("config mode %v, want 0600 (it holds the API key)", info.Mode().Perm())
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	problems := f.Validate()
+	if errs := config.Errors(problems); len(errs) > 0 {
+		t.Fatalf("Validate: %v", errs)
+	}
+	for _, w := range config.Warnings(problems) {
+		if !strings.Contains(w.String(), "gateway.api_key") {
+			t.Errorf("unexpected warning: %s", w)
+		}
+	}
+	env, err := f.Select("", config.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Name != EnvName || env.Endpoints.S3 != st.S3URL || env.Endpoints.DynamoDB != st.DynamoDBURL ||
+		env.GatewayURL() != st.GatewayURL || env.Storage.Bucket != st.Bucket || env.Status.Table != st.Table ||
+		env.Status.Index != st.Index || env.Gateway.APIKey != st.APIKey || env.LocalCredentials == nil ||
+		env.LocalCredentials.AccessKeyID != st.AccessKey || env.LocalCredentials.SecretAccessKey != st.SecretKey {
+		t.Errorf("selected env does not point at the stack: %+v", env.Redacted())
+	}
+}
+
+func TestDataDirSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Seed: 5, Requests: 30, DataDir: dir, Now: func() time.Time { return testNow }}
+	st, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeded := st.Seeded()
+	statuses := map[string]StatusItem{}
+	for _, r := range seeded {
+		if s, ok := st.Status(r.Key); ok {
+			statuses[r.Key] = s
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if n := len(again.Seeded()); n != 0 {
+		t.Errorf("restart seeded %d more requests", n)
+	}
+	keys := listAll(t, s3Client(again), again.Bucket, 1000)
+	if len(keys) != len(seeded) {
+		t.Errorf("after restart %d objects, want %d", len(keys), len(seeded))
+	}
+	for k, want := range statuses {
+		if got, ok := again.Status(k); !ok || got != want {
+			t.Errorf("status of %s after restart: %+v, want %+v", k, got, want)
+		}
+	}
+}
+
+func TestStartRefusesNonLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "192.168.1.10:9000", ":0", "example.com:80", "nonsense"} {
+		if st, err := Start(context.Background(), Options{Addr: addr, Requests: -1}); err == nil {
+			st.Close()
+			t.Errorf("Start(%q) accepted a non-loopback address", addr)
+		}
+	}
+}
+
+// The stack must start and stop in well under a second for tests; the default seed
+// (500 requests with large payloads) is what `stowage demo` pays once.
+func BenchmarkStartClose(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		requests int
+	}{{"empty", -1}, {"small-60", 60}, {"default-500", DefaultRequests}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				st, err := Start(context.Background(), Options{Seed: 1, Requests: bc.requests})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := st.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A client that dialed but never sent a request must not hold Close up (net/http waits
+// 5 s for such connections).
+func TestCloseDoesNotWaitForUnusedConnections(t *testing.T) {
+	st, err := Start(context.Background(), Options{Requests: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(st.S3URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	done := make(chan error, 1)
+	go func() { done <- st.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(4 * time.Second): // a generous bound on a shared machine; the bug costs 5 s
+		t.Fatal("Close waited for an unused connection")
+	}
+	if _, err := net.Dial("tcp", strings.TrimPrefix(st.S3URL, "http://")); err == nil {
+		t.Error("the S3 port still accepts connections after Close")
+	}
+}
+
+// With a DataDir the status table is saved while the stack runs, not only on Close.
+func TestDataDirSavesTheTableWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	st := startStack(t, Options{Seed: 5, Requests: 10, DataDir: dir})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "status-table.json"))
+		if err == nil && len(data) > 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the status table was never saved while running")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	_ = st
+}

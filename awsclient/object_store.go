@@ -74,7 +74,17 @@ func (s *ObjectStore) call(op, key, action string) call {
 // ListPage lists one page of up to max keys under prefix, continuing after continuation
 // ("" for the first page).
 func (s *ObjectStore) ListPage(ctx context.Context, prefix, continuation string, max int32) (Page, error) {
+	return s.ListPageAfter(ctx, prefix, "", continuation, max)
+}
+
+// ListPageAfter is ListPage starting after the key startAfter (ListObjectsV2 StartAfter),
+// so that a listing can be split into contiguous key ranges listed in parallel. S3 ignores
+// startAfter once a continuation token is given.
+func (s *ObjectStore) ListPageAfter(ctx context.Context, prefix, startAfter, continuation string, max int32) (Page, error) {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix)}
+	if startAfter != "" {
+		in.StartAfter = aws.String(startAfter)
+	}
 	if max > 0 {
 		in.MaxKeys = aws.Int32(max)
 	}

@@ -53,6 +53,7 @@ type TableInfo struct {
 	Keys      []KeyAttr   // the table's key schema
 	Indexes   []IndexInfo // global secondary indexes
 	ItemCount int64       // approximate: DynamoDB refreshes it about every six hours
+	SizeBytes int64       // approximate, like ItemCount
 }
 
 // KeyAttr is one attribute of a key schema.
@@ -438,6 +439,7 @@ func (s *StatusStore) Describe(ctx context.Context) (TableInfo, error) {
 		Status:    string(t.TableStatus),
 		Keys:      keys(t.KeySchema),
 		ItemCount: aws.ToInt64(t.ItemCount),
+		SizeBytes: aws.ToInt64(t.TableSizeBytes),
 	}
 	for _, g := range t.GlobalSecondaryIndexes {
 		info.Indexes = append(info.Indexes, IndexInfo{

@@ -73,7 +73,7 @@ func TestConfigValidate(t *testing.T) {
 			content: good + "    regoin: eu-west-1\n",
 			perm:    0o644, wantCode: ExitUsage,
 			wantStderr: []string{
-				`FILE:5: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, color`,
+				`FILE:5: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color`,
 				`stowage: FILE is not a usable config; fix the problems above`,
 			},
 		},

@@ -1,0 +1,367 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+func init() { commands = append(commands, newLsCmd) }
+
+// listFlags are the flags ls and lost share.
+type listFlags struct {
+	prefix    string
+	since     string
+	status    string
+	lost      bool
+	olderThan string
+	limit     int
+	sort      string
+	parallel  int
+}
+
+// Sort orders for --sort.
+var sortOrders = []string{"time", "size", "status"}
+
+func newLsCmd(g *Globals) *cobra.Command {
+	var f listFlags
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List stored requests with their processing status",
+		Long: `List the requests stored in the environment's bucket, each with its status item from
+the status table. Rows stream as the bucket is listed: the first line comes before the
+listing ends, unless --sort needs every row first.
+
+  --status S   requests whose status item is in state S (exact, as stored), read from the
+               status index (status.index) when one is configured, else by a table scan.
+               --status LOST is --lost.
+  --lost       requests stored more than status.lost_after ago (or --older-than) that have
+               no status item: the processor never saw them.
+  --parallel N lists N key ranges at once (request IDs are UUIDs, so the ranges split on
+               the leading hex digits; keys that are not hex are still listed) and merges
+               them in key order: on a high-latency S3 this is minutes against seconds.
+  --sort       time (newest first), size (largest first) or status (FAILED, LOST, pending,
+               other, then terminal states).
+` + jsonFieldsHelp + "\n" + exitCodesHelp,
+		Example: `  # Everything that failed in the last hour, for a runbook
+  stowage --env prod ls --status FAILED --since 1h -o json
+
+  # Redrive them (dry run first)
+  stowage --env prod ls --status FAILED --since 1h -o json | jq -r .id | stowage --env prod redrive --from-file - --dry-run
+
+  # Requests the processor never saw, older than 30 minutes
+  stowage --env prod ls --lost --older-than 30m
+
+  # The 20 largest requests under a key prefix
+  stowage ls --prefix 3f --sort size --limit 20
+
+  # A big bucket over a slow link: 16 listing streams
+  stowage --env prod ls --parallel 16 -o json | wc -l`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runList(cmd.Context(), g, f)
+		},
+	}
+	addListFlags(cmd, g, &f, true)
+	return cmd
+}
+
+// addListFlags adds the listing flags; withStatus adds --status and --lost (ls only).
+func addListFlags(cmd *cobra.Command, g *Globals, f *listFlags, withStatus bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.prefix, "prefix", "", "only keys under this prefix (relative to storage.prefix)")
+	fl.StringVar(&f.since, "since", "", "only requests stored within this duration (1h, 30m, 24h) or since this time (RFC 3339)")
+	if withStatus {
+		fl.StringVar(&f.status, "status", "", "only requests in this state (FAILED, PROCESSED, ...; LOST = --lost)")
+		fl.BoolVar(&f.lost, "lost", false, "only lost requests: stored, older than status.lost_after, no status item")
+		_ = cmd.RegisterFlagCompletionFunc("status", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"FAILED", "PROCESSED", "LOST"}, cobra.ShellCompDirectiveNoFileComp
+		})
+	}
+	fl.StringVar(&f.olderThan, "older-than", "", "with --lost: the age after which a request with no status item is lost (default status.lost_after)")
+	fl.IntVar(&f.limit, "limit", 0, "stop after this many requests (0: no limit)")
+	fl.StringVar(&f.sort, "sort", "", "sort by time, size or status (reads every row before printing)")
+	fl.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("list this many key ranges concurrently (2-%d)", inventory.MaxParallel))
+	_ = cmd.RegisterFlagCompletionFunc("sort", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return sortOrders, cobra.ShellCompDirectiveNoFileComp
+	})
+	addOutputFlag(cmd, g)
+}
+
+// session is one command's environment and its clients.
+type session struct {
+	env     *config.Env
+	clients *awsclient.Clients
+	src     inventory.Source
+}
+
+// openClients opens an environment's AWS clients; tests may replace it.
+var openClients = func(ctx context.Context, env *config.Env) (*awsclient.Clients, error) {
+	return awsclient.Open(ctx, env)
+}
+
+// openSession loads the selected environment and opens its clients.
+func (g *Globals) openSession(ctx context.Context) (*session, error) {
+	env, _, err := g.LoadEnv()
+	if err != nil {
+		return nil, err
+	}
+	c, err := openClients(ctx, env)
+	if err != nil {
+		return nil, exitForAWS(err)
+	}
+	return &session{env: env, clients: c, src: inventory.NewSource(c, env)}, nil
+}
+
+// listRequest is a checked listing request.
+type listRequest struct {
+	format    string
+	opts      inventory.Options
+	lost      bool
+	olderThan time.Duration // 0: the environment's lost_after
+	sort      string
+	narrowed  bool // a filter was given: no rows means "nothing matched" (exit 1)
+}
+
+// checkListFlags validates the flags before anything is sent.
+func (g *Globals) checkListFlags(f listFlags, now time.Time) (listRequest, error) {
+	var req listRequest
+	var err error
+	if req.format, err = g.outputFormat(); err != nil {
+		return req, err
+	}
+	if f.limit < 0 {
+		return req, exitf(ExitUsage, "--limit %d: want 0 (no limit) or more", f.limit)
+	}
+	if f.parallel < 0 || f.parallel > inventory.MaxParallel {
+		return req, exitf(ExitUsage, "--parallel %d: want 1 to %d", f.parallel, inventory.MaxParallel)
+	}
+	if f.sort != "" && !slices.Contains(sortOrders, f.sort) {
+		return req, exitf(ExitUsage, "--sort %s: want time, size or status", sanitize.Line(f.sort))
+	}
+	status := strings.TrimSpace(f.status)
+	if strings.EqualFold(status, inventory.StateLost) {
+		status, f.lost = "", true
+	}
+	if status != "" && f.lost {
+		return req, exitf(ExitUsage, "--status and --lost select different requests: lost requests have no status; give one of them")
+	}
+	if f.olderThan != "" {
+		if !f.lost {
+			return req, exitf(ExitUsage, "--older-than only applies to lost requests: add --lost (or use stowage lost)")
+		}
+		d, err := config.ParseDuration(f.olderThan)
+		if err != nil || d < 0 {
+			return req, exitf(ExitUsage, "--older-than: %s", durationProblem(f.olderThan, err))
+		}
+		req.olderThan = d
+		if d == 0 {
+			req.olderThan = -1 // explicit 0: every request with no item
+		}
+	}
+	var since time.Time
+	if f.since != "" {
+		if since, err = parseSince(f.since, now); err != nil {
+			return req, exitf(ExitUsage, "--since: %v", err)
+		}
+	}
+	req.opts = inventory.Options{Prefix: f.prefix, Since: since, Status: status, Parallel: f.parallel}
+	req.lost, req.sort = f.lost, f.sort
+	if f.sort == "" {
+		req.opts.Limit = f.limit
+	}
+	req.narrowed = f.prefix != "" || f.since != "" || status != "" || f.lost
+	return req, nil
+}
+
+func durationProblem(s string, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s is negative; want a duration like 15m", sanitize.Line(s))
+}
+
+// parseSince reads --since: a duration back from now (1h, 90m, 24h) or a time (RFC 3339,
+// or a date taken as midnight UTC).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%v, or a time like 2026-03-01T12:00:00Z", err)
+	}
+	if d <= 0 {
+		return time.Time{}, fmt.Errorf("%s: want a positive duration like 1h", sanitize.Line(s))
+	}
+	return now.Add(-d), nil
+}
+
+// runList runs ls (and lost, which is ls --lost).
+func runList(ctx context.Context, g *Globals, f listFlags) error {
+	now := cliClock()
+	req, err := g.checkListFlags(f, now)
+	if err != nil {
+		return err
+	}
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	lostAfter := s.env.Status.LostAfter.Duration
+	if req.olderThan != 0 {
+		lostAfter = max(req.olderThan, 0)
+	}
+	if req.opts.Parallel > 1 && !inventory.CanShard(s.src.Objects) {
+		g.printErr("stowage: warning: --parallel is not supported by this object store; listing in one stream\n")
+	}
+
+	out := g.newRowWriter(req.format, g.Stdout, lostAfter)
+	emit := out.Write
+	var all []inventory.Row
+	if req.sort != "" {
+		emit = func(rows []inventory.Row) error {
+			all = append(all, rows...)
+			return nil
+		}
+	}
+
+	if req.lost {
+		progress, done := g.lostProgress()
+		err = inventory.Lost(ctx, s.src, inventory.LostOptions{
+			Options: req.opts, OlderThan: lostAfter, Now: now, Progress: progress,
+		}, emit)
+		done()
+	} else {
+		err = inventory.List(ctx, s.src, req.opts, emit)
+	}
+	if err != nil {
+		return exitForAWS(err)
+	}
+	if req.sort != "" {
+		sortRows(all, req.sort, s.env, lostAfter, now)
+		if f.limit > 0 && len(all) > f.limit {
+			all = all[:f.limit]
+		}
+		if err := out.Write(all); err != nil {
+			return err
+		}
+	}
+	if out.Count() == 0 && req.narrowed {
+		return &ExitError{Code: ExitNotFound, Err: noMatch(req, s.env)}
+	}
+	return nil
+}
+
+// noMatch says that nothing matched, and why that may be.
+func noMatch(req listRequest, env *config.Env) error {
+	what := "no requests matched"
+	switch {
+	case req.lost:
+		what = "no lost requests"
+	case req.opts.Status != "":
+		what = fmt.Sprintf("no requests in state %s", sanitize.Line(req.opts.Status))
+		if up := strings.ToUpper(req.opts.Status); up != req.opts.Status {
+			what += fmt.Sprintf(" (states are compared exactly: did you mean %s?)", sanitize.Line(up))
+		}
+	}
+	where := "s3://" + env.Storage.Bucket + "/" + inventory.ResolvePrefix(env.Storage.Prefix, req.opts.Prefix)
+	if !req.opts.Since.IsZero() {
+		where += " since " + req.opts.Since.UTC().Format(time.RFC3339)
+	}
+	return fmt.Errorf("%s under %s", what, sanitize.Line(where))
+}
+
+// sortRows orders rows for --sort; ties keep key order.
+func sortRows(rows []inventory.Row, by string, env *config.Env, lostAfter time.Duration, now time.Time) {
+	when := func(r inventory.Row) time.Time {
+		if r.NoObject && r.Status != nil {
+			return r.Status.UpdatedAt
+		}
+		return r.Object.LastModified
+	}
+	rank := func(r inventory.Row) int {
+		state := r.State(lostAfter, now)
+		switch {
+		case strings.EqualFold(state, "FAILED"):
+			return 0
+		case state == inventory.StateLost:
+			return 1
+		case state == "":
+			return 2
+		case env.IsTerminal(state):
+			return 4
+		}
+		return 3
+	}
+	slices.SortStableFunc(rows, func(a, b inventory.Row) int {
+		switch by {
+		case "size":
+			if c := cmpInt64(b.Object.Size, a.Object.Size); c != 0 {
+				return c
+			}
+		case "status":
+			if c := rank(a) - rank(b); c != 0 {
+				return c
+			}
+		}
+		return when(b).Compare(when(a))
+	})
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// lostProgress reports a lost reconciliation on stderr when stderr is a terminal, at most
+// a few times a second; done clears the line.
+func (g *Globals) lostProgress() (progress func(inventory.Progress), done func()) {
+	if !isTerminal(g.Stderr) {
+		return nil, func() {}
+	}
+	var mu sync.Mutex
+	var last time.Time
+	shown := false
+	progress = func(p inventory.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last, shown = time.Now(), true
+		msg := fmt.Sprintf("listed %d objects, checked %d, %d lost", p.Listed, p.Candidates, p.Lost)
+		if p.Plan == inventory.PlanScan {
+			msg = fmt.Sprintf("table: %d IDs; ", p.TableIDs) + msg
+		}
+		fmt.Fprintf(g.Stderr, "\r\x1b[K%s", msg)
+	}
+	done = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if shown {
+			io.WriteString(g.Stderr, "\r\x1b[K")
+		}
+	}
+	return progress, done
+}

@@ -1,0 +1,393 @@
+package cli
+
+// The output contract shared by ls, lost, status and show:
+//
+//   - -o table on a terminal, -o json (JSON Lines) otherwise; -o overrides.
+//   - JSON Lines carry exactly id, key, size, lastModified (RFC 3339), contentType, status,
+//     attempts, error, updatedAt, with null for what is not known.
+//   - Colour only on a terminal, never with NO_COLOR or --no-color.
+//   - Table cells pass through internal/sanitize (keys and errors come from outside) and
+//     are measured with x/ansi.
+//   - Errors go to stderr with the remedy on its own line; exit codes by exitForAWS.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+// Output formats.
+const (
+	outputTable = "table"
+	outputJSON  = "json"
+)
+
+// outputHelp documents -o for every command that lists requests.
+const outputHelp = "output format: table or json (JSON Lines); default table on a terminal, json when stdout is not a terminal"
+
+// exitCodesHelp is appended to the long help of the listing commands.
+const exitCodesHelp = `
+Exit codes:
+  0  ok
+  1  not found, or nothing matched what was asked for
+  2  usage or configuration error
+  3  AWS access error (credentials, permissions, missing bucket or table, network)`
+
+// jsonFieldsHelp documents the JSON Lines contract.
+const jsonFieldsHelp = `
+With -o json (the default when stdout is not a terminal) each request is one JSON object
+per line with exactly these fields, null when unknown:
+  id, key, size, lastModified (RFC 3339), contentType, status, attempts, error, updatedAt
+status is the status item's state; null means the table has no item for the request
+(LOST once it is older than status.lost_after). contentType is known only where the
+object was read with HEAD (status, ls --status); a listing does not return it.`
+
+// addOutputFlag adds -o/--output bound to g.Output.
+func addOutputFlag(cmd *cobra.Command, g *Globals) {
+	cmd.Flags().StringVarP(&g.Output, "output", "o", "", outputHelp)
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{outputTable, outputJSON}, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// isTerminal reports whether v (stdout, stderr or stdin) is a terminal. A variable so that
+// tests can pretend.
+var isTerminal = func(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}
+
+// terminalWidth is w's width in cells, or 0 when unknown (not a terminal). A variable so
+// that tests can fix it.
+var terminalWidth = func(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return 0
+	}
+	width, _, err := term.GetSize(f.Fd())
+	if err != nil {
+		return 0
+	}
+	return width
+}
+
+// cliClock is the time the commands measure ages and --since against; tests fix it.
+var cliClock = time.Now
+
+// outputFormat is the format to write stdout in: -o when given, else table on a terminal
+// and JSON Lines otherwise.
+func (g *Globals) outputFormat() (string, error) {
+	switch strings.ToLower(g.Output) {
+	case "":
+		if isTerminal(g.Stdout) {
+			return outputTable, nil
+		}
+		return outputJSON, nil
+	case outputTable:
+		return outputTable, nil
+	case outputJSON, "jsonl", "ndjson":
+		return outputJSON, nil
+	}
+	return "", exitf(ExitUsage, "-o %s: want table or json", sanitize.Line(g.Output))
+}
+
+// color reports whether to colour w: a terminal, no --no-color and no NO_COLOR.
+func (g *Globals) color(w io.Writer) bool {
+	return !g.NoColor && os.Getenv("NO_COLOR") == "" && isTerminal(w)
+}
+
+// jsonRow is one request in JSON Lines. The field order is the contract's.
+type jsonRow struct {
+	ID           string  `json:"id"`
+	Key          string  `json:"key"`
+	Size         *int64  `json:"size"`
+	LastModified *string `json:"lastModified"`
+	ContentType  *string `json:"contentType"`
+	Status       *string `json:"status"`
+	Attempts     *int    `json:"attempts"`
+	Error        *string `json:"error"`
+	UpdatedAt    *string `json:"updatedAt"`
+}
+
+func toJSONRow(r inventory.Row) jsonRow {
+	j := jsonRow{ID: r.ID(), Key: r.Object.Key}
+	if !r.NoObject {
+		size := r.Object.Size
+		j.Size = &size
+		j.LastModified = rfc3339(r.Object.LastModified)
+		if r.Object.ContentType != "" {
+			ct := r.Object.ContentType
+			j.ContentType = &ct
+		}
+	}
+	if s := r.Status; s != nil {
+		state, attempts := s.State, s.Attempts
+		j.Status, j.Attempts = &state, &attempts
+		if s.Error != "" {
+			e := s.Error
+			j.Error = &e
+		}
+		j.UpdatedAt = rfc3339(s.UpdatedAt)
+	}
+	return j
+}
+
+func rfc3339(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+// rowWriter writes request rows as they stream in.
+type rowWriter interface {
+	// Write writes rows and flushes them, so a reader of a pipe sees them at once.
+	Write(rows []inventory.Row) error
+	// Count is how many rows were written.
+	Count() int
+}
+
+// newRowWriter builds the writer for format on w. lostAfter decides which rows without a
+// status item show as LOST in a table.
+func (g *Globals) newRowWriter(format string, w io.Writer, lostAfter time.Duration) rowWriter {
+	if format == outputJSON {
+		return &jsonRowWriter{w: bufio.NewWriter(w)}
+	}
+	return &tableRowWriter{w: bufio.NewWriter(w), color: g.color(w), width: terminalWidth(w),
+		lostAfter: lostAfter, now: cliClock()}
+}
+
+type jsonRowWriter struct {
+	w *bufio.Writer
+	n int
+}
+
+func (j *jsonRowWriter) Write(rows []inventory.Row) error {
+	enc := json.NewEncoder(j.w)
+	enc.SetEscapeHTML(false) // keys with & < > stay readable for jq
+	for _, r := range rows {
+		if err := enc.Encode(toJSONRow(r)); err != nil {
+			return err
+		}
+		j.n++
+	}
+	return j.w.Flush()
+}
+
+func (j *jsonRowWriter) Count() int { return j.n }
+
+// tableRowWriter writes a table with fixed-width columns, so it can stream: the header
+// first, then each batch as it comes. Only ERROR, the last column, is cut to the terminal
+// width; request IDs are never cut, since operators copy them.
+type tableRowWriter struct {
+	w         *bufio.Writer
+	color     bool
+	width     int // 0: do not cut
+	lostAfter time.Duration
+	now       time.Time
+	n         int
+	header    bool
+}
+
+// Table columns: RECEIVED, AGE, STATUS, SIZE and TRIES have fixed widths; ID is padded to
+// a UUID's width.
+const (
+	colReceived = 20
+	colAge      = 6
+	colStatus   = 10
+	colSize     = 9
+	colTries    = 5
+	colID       = 36
+)
+
+func (t *tableRowWriter) Write(rows []inventory.Row) error {
+	if !t.header {
+		t.header = true
+		t.line("RECEIVED", "AGE", "STATUS", "SIZE", "TRIES", "ID", "ERROR", "")
+	}
+	for _, r := range rows {
+		received, age, size := "-", "-", "-"
+		if !r.NoObject && !r.Object.LastModified.IsZero() {
+			received = r.Object.LastModified.UTC().Format("2006-01-02 15:04:05Z")
+			age = shortAge(t.now.Sub(r.Object.LastModified))
+		}
+		if !r.NoObject {
+			size = payload.Human(r.Object.Size)
+		} else {
+			size = "gone"
+		}
+		state := r.State(t.lostAfter, t.now)
+		tries, errText := "", ""
+		if r.Status != nil {
+			tries = strconv.Itoa(r.Status.Attempts)
+			errText = r.Status.Error
+		}
+		shown := state
+		if shown == "" {
+			shown = "pending"
+		}
+		t.line(received, age, sanitize.Line(shown), size, tries, sanitize.Line(r.ID()), sanitize.Line(errText), statusColor(state, t.color))
+		t.n++
+	}
+	return t.w.Flush()
+}
+
+func (t *tableRowWriter) Count() int { return t.n }
+
+// line writes one table line; cells are already safe for the terminal.
+func (t *tableRowWriter) line(received, age, status, size, tries, id, errText, sgr string) {
+	var b strings.Builder
+	b.WriteString(pad(received, colReceived))
+	b.WriteString("  ")
+	b.WriteString(pad(age, colAge))
+	b.WriteString("  ")
+	st := pad(status, colStatus)
+	if sgr != "" {
+		st = sgr + st + sgrReset
+	}
+	b.WriteString(st)
+	b.WriteString("  ")
+	b.WriteString(padLeft(size, colSize))
+	b.WriteString("  ")
+	b.WriteString(padLeft(tries, colTries))
+	b.WriteString("  ")
+	if errText == "" {
+		b.WriteString(id)
+	} else {
+		b.WriteString(pad(id, colID))
+		b.WriteString("  ")
+		if t.width > 0 {
+			// The error gets what the terminal has left; -o json has all of it.
+			errText = ansi.Truncate(errText, max(t.width-ansi.StringWidth(b.String()), 0), "…")
+		}
+		b.WriteString(errText)
+	}
+	t.w.WriteString(strings.TrimRight(b.String(), " "))
+	t.w.WriteByte('\n')
+}
+
+const sgrReset = "\x1b[0m"
+
+// statusColor is the SGR sequence for a state, or "" without colour.
+func statusColor(state string, color bool) string {
+	if !color {
+		return ""
+	}
+	switch strings.ToUpper(state) {
+	case "FAILED", "ERROR", inventory.StateLost:
+		return "\x1b[31m" // red
+	case "PROCESSED", "DONE", "SUCCEEDED", "OK":
+		return "\x1b[32m" // green
+	}
+	return "\x1b[33m" // yellow: pending or in progress
+}
+
+// pad pads s with spaces to width cells.
+func pad(s string, width int) string {
+	if w := ansi.StringWidth(s); w < width {
+		return s + strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+func padLeft(s string, width int) string {
+	if w := ansi.StringWidth(s); w < width {
+		return strings.Repeat(" ", width-w) + s
+	}
+	return s
+}
+
+// shortAge is an age for a narrow column: 45s, 12m, 3h12m, 2d4h.
+func shortAge(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		h := int(d.Hours())
+		return fmt.Sprintf("%dh%dm", h, int(d.Minutes())-60*h)
+	}
+	days := int(d.Hours()) / 24
+	return fmt.Sprintf("%dd%dh", days, int(d.Hours())-24*days)
+}
+
+// operatorError is an error already worded for the operator: sanitized, with the remedy
+// on its own line. It unwraps to the original error.
+type operatorError struct {
+	msg string
+	err error
+}
+
+func (e *operatorError) Error() string { return e.msg }
+func (e *operatorError) Unwrap() error { return e.err }
+
+// exitForAWS maps an error from awsclient (or inventory) to the documented exit code and
+// words it for stderr: what failed, sanitized, and "to fix:" with the remedy. A missing
+// request (no such key) is 1; a missing bucket or table, denied access, expired
+// credentials, throttling or the network is 3; a request stowage built wrong, a read-only
+// refusal or an API key that cannot be found is 2; cancellation is 130. nil stays nil and
+// an *ExitError passes through.
+func exitForAWS(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	var ae *awsclient.Error
+	if !errors.As(err, &ae) {
+		if errors.Is(err, context.Canceled) {
+			return &ExitError{Code: ExitCancelled, Err: errors.New("cancelled")}
+		}
+		return err
+	}
+	code := ExitAWS
+	switch ae.Kind {
+	case awsclient.KindNotFound:
+		switch {
+		case inventory.IsMissingObject(err) && (ae.Op == "head" || ae.Op == "get"):
+			code = ExitNotFound
+		case ae.Op == "api-key" || ae.Op == "open":
+			code = ExitUsage
+		}
+	case awsclient.KindInvalid, awsclient.KindReadOnly:
+		code = ExitUsage
+	case awsclient.KindCanceled:
+		code = ExitCancelled
+	}
+	return &ExitError{Code: code, Err: &operatorError{msg: awsMessage(ae), err: err}}
+}
+
+// awsMessage is an *awsclient.Error for the terminal: one sanitized line saying what
+// failed, then the remedy.
+func awsMessage(e *awsclient.Error) string {
+	plain := *e
+	plain.Remedy = ""
+	msg := sanitize.Line(plain.Error())
+	if e.Remedy != "" {
+		msg += "\n  to fix: " + sanitize.Line(e.Remedy)
+	}
+	return msg
+}

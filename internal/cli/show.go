@@ -1,0 +1,364 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+func init() { commands = append(commands, newShowCmd) }
+
+type showFlags struct {
+	raw  bool
+	rng  string
+	meta bool
+}
+
+// showLimit is how much of an object is read to pretty-print it on a terminal; the rest
+// is left to --raw. API Gateway stores at most 10 MiB, so this is every real payload.
+const showLimit = 16 << 20
+
+// gunzipLimit bounds what a gzip payload may expand to on the terminal.
+const gunzipLimit = 64 << 20
+
+func newShowCmd(g *Globals) *cobra.Command {
+	var f showFlags
+	cmd := &cobra.Command{
+		Use:   "show ID|s3-URI|log-line",
+		Short: "Print a stored request's payload, or its metadata and status",
+		Long: `Print the payload of one stored request. The request is named by request ID, s3:// URI,
+S3 console URL, key, or a log line that holds a request ID.
+
+On a terminal JSON and XML are pretty-printed, and every byte that could act on the
+terminal (escape sequences, control characters, bidi overrides) is shown visibly instead;
+binary and gzip payloads are shown as a hex dump. When stdout is not a terminal, or with
+--raw, the exact stored bytes are written, unchanged.
+
+  --range START-END  only bytes START to END (inclusive, 0-based); START- reads to the end
+  --meta             the S3 metadata and the status item, as JSON, instead of the payload
+` + exitCodesHelp + `
+  show exits 1 when the request does not exist, and also when its status item exists but
+  its object is gone (it says so on stderr).`,
+		Example: `  # Pretty-print a request pasted from a log line
+  stowage --env prod show 'ERROR requestId=0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 parse failed'
+
+  # Save the exact bytes
+  stowage --env prod show 0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --raw > body.xml
+
+  # Metadata and status item, for a ticket
+  stowage --env prod show s3://prod-requests/0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --meta
+
+  # The first KiB of a large payload
+  stowage --env prod show 0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --range 0-1023 --raw | xxd`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runShow(cmd.Context(), g, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.raw, "raw", false, "write the exact stored bytes, even on a terminal")
+	fl.StringVar(&f.rng, "range", "", "only bytes START-END (inclusive) or START- (to the end)")
+	fl.BoolVar(&f.meta, "meta", false, "print the S3 metadata and the status item as JSON")
+	return cmd
+}
+
+// byteRange is a --range: bytes Start to End inclusive; End -1 reads to the end.
+type byteRange struct {
+	Start, End int64
+}
+
+// parseByteRange reads "START-END" (inclusive) or "START-".
+func parseByteRange(s string) (byteRange, error) {
+	bad := func(why string) (byteRange, error) {
+		return byteRange{}, fmt.Errorf("--range %s: %s; want START-END (inclusive, like 0-1023) or START- (to the end)", sanitize.Line(s), why)
+	}
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		return bad("no '-'")
+	}
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || start < 0 {
+		return bad("START is not a byte offset")
+	}
+	if b == "" {
+		return byteRange{Start: start, End: -1}, nil
+	}
+	end, err := strconv.ParseInt(b, 10, 64)
+	if err != nil || end < 0 {
+		return bad("END is not a byte offset")
+	}
+	if end < start {
+		return bad("END is before START")
+	}
+	if end == 1<<63-1 {
+		return bad("END is too large")
+	}
+	return byteRange{Start: start, End: end}, nil
+}
+
+func runShow(ctx context.Context, g *Globals, arg string, f showFlags) error {
+	var rng *byteRange
+	if f.rng != "" {
+		if f.meta {
+			return exitf(ExitUsage, "--range and --meta do not go together: --meta prints no payload")
+		}
+		r, err := parseByteRange(f.rng)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		rng = &r
+	}
+	ref, err := reqid.Parse(arg)
+	if err != nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := s.resolve(ref)
+	if err != nil {
+		return err
+	}
+	if f.meta {
+		return s.showMeta(ctx, g, t)
+	}
+	terminal := isTerminal(g.Stdout)
+	raw := f.raw || !terminal
+
+	var body io.ReadCloser
+	var obj awsclient.Object
+	if rng != nil {
+		var data []byte
+		data, obj, err = s.readRange(ctx, t.key, *rng)
+		body = io.NopCloser(bytes.NewReader(data))
+	} else {
+		body, obj, err = s.clients.Objects.Get(ctx, t.key, awsclient.Pin{})
+	}
+	if err != nil {
+		if inventory.IsMissingObject(err) {
+			return s.missingObject(ctx, t)
+		}
+		return exitForAWS(err)
+	}
+	defer body.Close()
+
+	if raw {
+		w := bufio.NewWriterSize(g.Stdout, 64<<10)
+		if _, err := io.Copy(w, body); err != nil {
+			return exitForAWS(err)
+		}
+		return w.Flush()
+	}
+	return g.showPretty(body, obj, rng != nil)
+}
+
+// readRange reads the bytes of r; an open range asks HEAD for the size first.
+func (s *session) readRange(ctx context.Context, key string, r byteRange) ([]byte, awsclient.Object, error) {
+	end := r.End
+	if end < 0 {
+		obj, err := s.clients.Objects.Head(ctx, key)
+		if err != nil {
+			return nil, awsclient.Object{}, err
+		}
+		if r.Start >= obj.Size {
+			return []byte{}, obj, nil
+		}
+		end = obj.Size - 1
+	}
+	return s.clients.Objects.GetRange(ctx, key, r.Start, end-r.Start+1)
+}
+
+// showPretty writes a payload for a terminal: pretty-printed and sanitized, binary as hex.
+func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool) error {
+	data, err := io.ReadAll(io.LimitReader(body, showLimit+1))
+	if err != nil {
+		return exitForAWS(err)
+	}
+	partial := ranged || len(data) > showLimit
+	if len(data) > showLimit {
+		data = data[:showLimit]
+	}
+	decoded := payload.Decode(obj.ContentType, obj.ContentEncoding, data, partial, gunzipLimit)
+	doc := payload.NewDocument(decoded.Bytes, decoded.Kind, true, decoded.Partial)
+	w := bufio.NewWriterSize(g.Stdout, 64<<10)
+	if g.color(g.Stdout) {
+		// Lines come from the sanitizer; the highlighter adds only its own SGR codes.
+		h := payload.NewHighlighter(darkBackground())
+		for from := 0; from < doc.Lines(); from += highlightWindow {
+			for _, line := range h.Window(doc, from, from+highlightWindow) {
+				w.WriteString(line)
+				w.WriteByte('\n')
+			}
+		}
+	} else {
+		for i := range doc.Lines() {
+			w.WriteString(doc.Line(i))
+			w.WriteByte('\n')
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case decoded.Err != nil:
+		g.printErr("stowage: note: the gzip payload is damaged (%s); shown as far as it could be read\n", sanitize.Line(decoded.Err.Error()))
+	case doc.ParseErr() != nil:
+		g.printErr("stowage: note: malformed %s at %s; shown as stored\n", decoded.Kind, sanitize.Line(doc.ParseErr().Error()))
+	}
+	if len(data) >= showLimit && !ranged {
+		g.printErr("stowage: note: showing the first %s of %s; use --raw for all of it\n", payload.Human(showLimit), payload.Human(obj.Size))
+	}
+	return nil
+}
+
+// highlightWindow is how many lines are lexed at once: enough that a tag or comment
+// spanning a few lines is rarely cut, small enough to bound the lexer's work.
+const highlightWindow = 512
+
+// darkBackground guesses the terminal background from COLORFGBG ("15;0" is light text on
+// black), assuming dark, the common case, when it is unset. Asking the terminal would
+// mean reading stdin, which a pipeline may own.
+func darkBackground() bool {
+	v := os.Getenv("COLORFGBG")
+	i := strings.LastIndexByte(v, ';')
+	if i < 0 {
+		return true
+	}
+	bg, err := strconv.Atoi(v[i+1:])
+	return err != nil || !(bg == 7 || bg >= 9 && bg <= 15)
+}
+
+// missingObject explains a request whose object is not in the bucket: gone while its
+// status item remains, or never there.
+func (s *session) missingObject(ctx context.Context, t target) error {
+	uri := sanitize.Line(reqid.S3URI(s.env.Storage.Bucket, t.key))
+	if err := s.checkBucket(ctx, t.key); err != nil {
+		return err
+	}
+	st, found, err := s.clients.Statuses.Get(ctx, t.id)
+	if err != nil {
+		return exitForAWS(err)
+	}
+	if !found {
+		return exitf(ExitNotFound, "no request %s: no object at %s and no status item; check the ID and --env", sanitize.Line(t.id), uri)
+	}
+	return exitf(ExitNotFound, "request %s has a status item (%s) but no object at %s: the body was deleted or expired by a lifecycle rule, so it cannot be shown or redriven in place",
+		sanitize.Line(t.id), describeStatus(st), uri)
+}
+
+// checkBucket lists one key to tell a missing bucket from a missing key: a HEAD of
+// either is a bare 404. Called only once something was not found.
+func (s *session) checkBucket(ctx context.Context, key string) error {
+	if _, err := s.clients.Objects.ListPage(ctx, key, "", 1); err != nil {
+		return exitForAWS(err)
+	}
+	return nil
+}
+
+// describeStatus is a status item in a few words, sanitized.
+func describeStatus(st awsclient.Status) string {
+	parts := []string{sanitize.Line(st.State)}
+	switch {
+	case st.Attempts == 1:
+		parts = append(parts, "1 attempt")
+	case st.Attempts > 1:
+		parts = append(parts, fmt.Sprintf("%d attempts", st.Attempts))
+	}
+	if !st.UpdatedAt.IsZero() {
+		parts = append(parts, "updated "+st.UpdatedAt.UTC().Format(time.RFC3339))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// metaDoc is what --meta prints.
+type metaDoc struct {
+	ID     string         `json:"id"`
+	Bucket string         `json:"bucket"`
+	Key    string         `json:"key"`
+	Object *metaObject    `json:"object"`
+	Status map[string]any `json:"status"`
+}
+
+type metaObject struct {
+	Size            int64             `json:"size"`
+	LastModified    *string           `json:"lastModified"`
+	ETag            string            `json:"etag"`
+	ContentType     string            `json:"contentType"`
+	ContentEncoding string            `json:"contentEncoding,omitempty"`
+	VersionID       string            `json:"versionId,omitempty"`
+	StorageClass    string            `json:"storageClass,omitempty"`
+	Metadata        map[string]string `json:"metadata"`
+}
+
+// showMeta prints the S3 metadata and the status item as JSON.
+func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
+	doc := metaDoc{ID: t.id, Bucket: s.env.Storage.Bucket, Key: t.key}
+	obj, err := s.clients.Objects.Head(ctx, t.key)
+	switch {
+	case err == nil:
+		meta := obj.Metadata
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		doc.Object = &metaObject{Size: obj.Size, LastModified: rfc3339(obj.LastModified), ETag: obj.ETag,
+			ContentType: obj.ContentType, ContentEncoding: obj.ContentEncoding, VersionID: obj.VersionID,
+			StorageClass: obj.StorageClass, Metadata: meta}
+	case !inventory.IsMissingObject(err):
+		return exitForAWS(err)
+	default:
+		if err := s.checkBucket(ctx, t.key); err != nil {
+			return err
+		}
+	}
+	st, found, err := s.clients.Statuses.Get(ctx, t.id)
+	if err != nil {
+		return exitForAWS(err)
+	}
+	if found {
+		doc.Status = st.Item
+		if doc.Status == nil {
+			doc.Status = map[string]any{}
+		}
+	}
+	if doc.Object == nil && !found {
+		return exitf(ExitNotFound, "no request %s: no object at %s and no status item; check the ID and --env",
+			sanitize.Line(t.id), sanitize.Line(reqid.S3URI(doc.Bucket, t.key)))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("encode the metadata: %w", err)
+	}
+	out := buf.String()
+	if isTerminal(g.Stdout) {
+		// JSON escapes control characters but not bidi overrides or other format
+		// characters, which could still reorder what the operator reads.
+		out = sanitize.Block(out)
+	}
+	if _, err := io.WriteString(g.Stdout, out); err != nil {
+		return err
+	}
+	if doc.Object == nil {
+		return exitf(ExitNotFound, "request %s has a status item (%s) but no object at %s: the body was deleted or expired by a lifecycle rule",
+			sanitize.Line(t.id), describeStatus(st), sanitize.Line(reqid.S3URI(doc.Bucket, t.key)))
+	}
+	return nil
+}

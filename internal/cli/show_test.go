@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/testenv"
+)
+
+// storedBytes reads an object with a plain S3 client, independent of stowage's.
+func (d *demo) storedBytes(t *testing.T, key string) []byte {
+	t.Helper()
+	c := d.s3(t)
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(d.stack.Bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (d *demo) s3(t *testing.T) *s3.Client {
+	return testenv.NewS3Client(t, testenv.Endpoint{URL: d.stack.S3URL, AccessKey: d.stack.AccessKey, SecretKey: d.stack.SecretKey, Region: d.stack.Region})
+}
+
+// firstOfKind is the first seeded request of a kind.
+func (d *demo) firstOfKind(t *testing.T, kind string) string {
+	t.Helper()
+	for _, s := range d.stack.Seeded() {
+		if s.Kind == kind {
+			return s.Key
+		}
+	}
+	t.Fatalf("the demo seeds no %s request", kind)
+	return ""
+}
+
+// sgr matches colour sequences, the only escapes stowage itself writes.
+var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
+
+// terminalSafe fails when s holds anything a terminal would act on, other than colour.
+func terminalSafe(t *testing.T, s string) {
+	t.Helper()
+	s = sgr.ReplaceAllString(s, "")
+	for i, r := range s {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			t.Fatalf("byte %U at %d reached the terminal: %q", r, i, s[max(0, i-20):min(len(s), i+20)])
+		}
+	}
+}
+
+func TestShow(t *testing.T) {
+	d := startDemo(t)
+	kinds := []string{devstack.KindProductXML, devstack.KindProfileJSON, devstack.KindMalformedXML, devstack.KindMalformedJSON,
+		devstack.KindGzip, devstack.KindBinary, devstack.KindEmpty, devstack.KindEscapes}
+
+	t.Run("ExactBytesWhenNotATerminal", func(t *testing.T) {
+		for _, kind := range append(kinds, devstack.KindLargeXML) {
+			key := d.firstOfKind(t, kind)
+			r := d.run(t, "", "show", key).must(t, ExitOK)
+			if want := d.storedBytes(t, key); r.stdout != string(want) {
+				t.Fatalf("%s: %d bytes written, %d stored", kind, len(r.stdout), len(want))
+			}
+		}
+	})
+	t.Run("PrettyOnATerminal", func(t *testing.T) {
+		for _, kind := range kinds {
+			t.Run(kind, func(t *testing.T) {
+				key := d.firstOfKind(t, kind)
+				var out, errb bytes.Buffer
+				pretendTerminal(t, 100, &out)
+				r := d.runTo(t, &out, &errb, "", "show", key).must(t, ExitOK)
+				terminalSafe(t, r.stdout)
+				terminalSafe(t, r.stderr)
+				golden.RequireEqual(t, r.stdout+"--- stderr\n"+withoutWarnings(r.stderr))
+
+				out.Reset()
+				plain := d.runTo(t, &out, &errb, "", "--no-color", "show", key).must(t, ExitOK)
+				if strings.Contains(plain.stdout, "\x1b") {
+					t.Fatalf("--no-color: %q", plain.stdout)
+				}
+				if plain.stdout != sgr.ReplaceAllString(r.stdout, "") {
+					t.Fatal("colour must not change the text")
+				}
+			})
+		}
+	})
+	t.Run("RawOnATerminalIsExact", func(t *testing.T) {
+		key := d.firstOfKind(t, devstack.KindEscapes)
+		var out, errb bytes.Buffer
+		pretendTerminal(t, 100, &out)
+		r := d.runTo(t, &out, &errb, "", "show", "--raw", key).must(t, ExitOK)
+		want := d.storedBytes(t, key)
+		if r.stdout != string(want) || !bytes.Contains(want, []byte{0x1b}) {
+			t.Fatalf("--raw must pass the hostile payload through exactly (%d vs %d bytes)", len(r.stdout), len(want))
+		}
+	})
+	t.Run("Range", func(t *testing.T) {
+		key := d.firstOfKind(t, devstack.KindProductXML)
+		all := d.storedBytes(t, key)
+		if r := d.run(t, "", "show", "--range", "0-9", key).must(t, ExitOK); r.stdout != string(all[:10]) {
+			t.Fatalf("0-9: %q", r.stdout)
+		}
+		if r := d.run(t, "", "show", "--range", "5-", key).must(t, ExitOK); r.stdout != string(all[5:]) {
+			t.Fatalf("5-: %q", r.stdout)
+		}
+		if r := d.run(t, "", "show", "--range", "100000000-", key).must(t, ExitOK); r.stdout != "" {
+			t.Fatalf("past the end: %q", r.stdout)
+		}
+		for _, bad := range []string{"9-0", "a-b", "10", "-5", "1-x"} {
+			r := d.run(t, "", "show", "--range", bad, key).must(t, ExitUsage)
+			if !strings.Contains(r.stderr, "want START-END") {
+				t.Fatalf("--range %s: %q", bad, r.stderr)
+			}
+		}
+	})
+	t.Run("Meta", func(t *testing.T) {
+		r := d.run(t, "", "show", "--meta", "93cabc68-4f3e-4340-8d51-ea9dcbe935b6").must(t, ExitOK)
+		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("LogLineArgument", func(t *testing.T) {
+		key := d.firstOfKind(t, devstack.KindProfileJSON)
+		r := d.run(t, "", "show", "2026-03-02T08:33:46Z ERROR processor RequestId: "+key+" failed").must(t, ExitOK)
+		if r.stdout != string(d.storedBytes(t, key)) {
+			t.Fatal("a log line names the request")
+		}
+	})
+	t.Run("ObjectGoneButStatusItemRemains", func(t *testing.T) {
+		key := d.firstOfKind(t, devstack.KindProductXML)
+		if _, err := d.s3(t).DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(d.stack.Bucket), Key: aws.String(key)}); err != nil {
+			t.Fatal(err)
+		}
+		r := d.run(t, "", "show", key).must(t, ExitNotFound)
+		if r.stdout != "" || !strings.Contains(r.stderr, "has a status item (PROCESSED") || !strings.Contains(r.stderr, "no object at s3://stowage-demo-requests/"+key) {
+			t.Fatalf("stderr %q", r.stderr)
+		}
+		m := d.run(t, "", "show", "--meta", key).must(t, ExitNotFound)
+		if !strings.Contains(m.stdout, `"object": null`) || !strings.Contains(m.stdout, `"status": {`) {
+			t.Fatalf("--meta prints the status item and a null object: %s", m.stdout)
+		}
+		golden.RequireEqual(t, lastLines(r.stderr, 1)+m.stdout)
+
+		st := d.run(t, "", "status", key).must(t, ExitOK)
+		if rows := jsonLines(t, st.stdout); len(rows) != 1 || rows[0]["size"] != nil || rows[0]["status"] != "PROCESSED" ||
+			!strings.Contains(st.stderr, "has a status item but no object") {
+			t.Fatalf("status of a request whose object is gone: %s\n%s", st.stdout, st.stderr)
+		}
+	})
+	t.Run("NoSuchRequest", func(t *testing.T) {
+		r := d.run(t, "", "show", "00000000-0000-4000-8000-000000000000").must(t, ExitNotFound)
+		if !strings.Contains(r.stderr, "no request 00000000-0000-4000-8000-000000000000: no object") {
+			t.Fatalf("stderr %q", r.stderr)
+		}
+		d.run(t, "", "show", "--meta", "00000000-0000-4000-8000-000000000000").must(t, ExitNotFound)
+	})
+	t.Run("UsageErrors", func(t *testing.T) {
+		d.run(t, "", "show").must(t, ExitUsage)
+		d.run(t, "", "show", "s3://another-bucket/x").must(t, ExitUsage)
+		d.run(t, "", "show", "--meta", "--range", "0-1", "x").must(t, ExitUsage)
+	})
+}
+
+func FuzzShowParseByteRange(f *testing.F) {
+	for _, s := range []string{"0-9", "5-", "9-0", "-5", "a-b", "1-9223372036854775807", " 3-4 ", "0-0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseByteRange(s)
+		if err != nil {
+			return
+		}
+		if r.Start < 0 || (r.End != -1 && r.End < r.Start) {
+			t.Fatalf("%q parsed to %+v", s, r)
+		}
+		if r.End != -1 && r.End-r.Start+1 <= 0 {
+			t.Fatalf("%q: the length overflows: %+v", s, r)
+		}
+	})
+}

@@ -1,0 +1,128 @@
+// Package inventory turns the S3 listing of a storage-first bucket and its DynamoDB status
+// table into request rows. It is the one place that does so, so that the CLI, redrive's
+// selection and the TUI agree on what "FAILED since 1h" or "LOST" means.
+//
+// It streams: rows reach the caller page by page while the listing goes on, status items
+// are joined with BatchGet (bounded concurrency, pipelined behind the listing), and lost
+// requests are found without one GetItem per object.
+//
+// It declares the small interfaces it consumes (interfaces.go); awsclient implements them.
+// It must not import tui, redrive, the CLI or any AWS SDK package.
+package inventory
+
+import (
+	"strings"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+)
+
+// Row is one request: its stored object and its status item.
+type Row struct {
+	Object awsclient.Object
+	// Status is the request's status item; nil when the table has none.
+	Status *awsclient.Status
+	// NoObject marks a row known only from the status table (a --status match whose
+	// object is gone, e.g. expired by a lifecycle rule). Object then holds only Key and
+	// RequestID.
+	NoObject bool
+}
+
+// ID is the request ID of the row.
+func (r Row) ID() string {
+	if r.Object.RequestID != "" {
+		return r.Object.RequestID
+	}
+	if r.Status != nil {
+		return r.Status.RequestID
+	}
+	return r.Object.Key
+}
+
+// State is the row's processing state: the status item's state, "LOST" for an object
+// older than lostAfter without one, and "" for a younger object the processor may still
+// be working on.
+func (r Row) State(lostAfter time.Duration, now time.Time) string {
+	if r.Status != nil {
+		return r.Status.State
+	}
+	if !r.NoObject && IsLost(r.Object, lostAfter, now) {
+		return StateLost
+	}
+	return ""
+}
+
+// StateLost is the state shown for a request stored but never processed.
+const StateLost = "LOST"
+
+// IsLost reports whether an object without a status item is old enough to count as lost.
+func IsLost(o awsclient.Object, lostAfter time.Duration, now time.Time) bool {
+	return !o.LastModified.IsZero() && !o.LastModified.After(now.Add(-lostAfter))
+}
+
+// ResolvePrefix combines the environment's key prefix with a prefix asked for on the
+// command line: a prefix that already starts with the base is taken as it is, any other is
+// read relative to the base (so --prefix 3f works under storage.prefix requests/).
+func ResolvePrefix(base, p string) string {
+	if strings.HasPrefix(p, base) {
+		return p
+	}
+	return base + p
+}
+
+// Defaults for Options.
+const (
+	// DefaultConcurrency is how many DynamoDB or HEAD calls run at once. DynamoDB's
+	// per-partition limits and the SDK's connection pool both sit comfortably above it.
+	DefaultConcurrency = 8
+	// DefaultPageSize is the ListObjectsV2 page size (S3's maximum).
+	DefaultPageSize = 1000
+	// MaxParallel bounds --parallel: beyond this the listing is limited by S3 request
+	// rates on one prefix, not by latency.
+	MaxParallel = 64
+	// batchGetSize is DynamoDB's BatchGetItem limit.
+	batchGetSize = 100
+)
+
+// headBudget is how many --status matches are HEADed one by one; beyond it the bucket
+// listing is cheaper (1 call per 1000 objects) and is used for the join instead. A
+// variable so that tests can reach the listing join with few items.
+var headBudget = 1000
+
+// Options select the rows of a listing.
+type Options struct {
+	// Prefix narrows the listing; it is resolved against Source.Prefix (ResolvePrefix).
+	Prefix string
+	// Since keeps objects modified at or after it (zero: no bound).
+	Since time.Time
+	// Status keeps requests whose status item is in this state ("": every request).
+	// Matching is exact, as DynamoDB compares.
+	Status string
+	// Limit stops after this many rows (0: no limit).
+	Limit int
+	// Parallel shards the listing into this many concurrent ranges (≤1: one stream).
+	// It needs an Objects that implements RangeLister; otherwise one stream is used.
+	Parallel int
+	// PageSize is the ListObjectsV2 page size (0: DefaultPageSize).
+	PageSize int32
+	// Concurrency bounds the DynamoDB and HEAD calls in flight (0: DefaultConcurrency).
+	Concurrency int
+}
+
+func (o Options) withDefaults() Options {
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Parallel > MaxParallel {
+		o.Parallel = MaxParallel
+	}
+	return o
+}
+
+// keep reports whether an object passes the Since bound.
+func (o Options) keep(obj awsclient.Object) bool {
+	return o.Since.IsZero() || !obj.LastModified.Before(o.Since)
+}

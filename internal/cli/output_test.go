@@ -77,6 +77,7 @@ func hermeticAWS(t *testing.T) {
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED":   "true",
 		"AWS_ENDPOINT_URL":            "",
+		"XDG_STATE_HOME":              filepath.Join(dir, "state"), // audit and journals stay in the test
 		"AWS_ENDPOINT_URL_S3":         "",
 		"AWS_ENDPOINT_URL_DYNAMODB":   "",
 		"NO_COLOR":                    "",

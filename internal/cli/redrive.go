@@ -1,0 +1,915 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+func init() { commands = append(commands, newRedriveCmd) }
+
+// redriveFlags are redrive's own flags.
+type redriveFlags struct {
+	fromFile        string
+	status          string
+	lost            bool
+	since           string
+	mode            string
+	rate            float64
+	concurrency     int
+	maxAttempts     int
+	maxFailureRatio float64
+	force           bool
+	dryRun          bool
+	yes             bool
+	journal         string
+	resume          string
+	fromReport      string
+	only            string
+}
+
+func newRedriveCmd(g *Globals) *cobra.Command {
+	var f redriveFlags
+	cmd := &cobra.Command{
+		Use:   "redrive [ID...]",
+		Short: "Send stored requests through the pipeline again: plan, confirm, run, report",
+		Long: `Redrive sends stored requests through the pipeline again, one or thousands, and is
+stowage's only write. It runs in four steps:
+
+  plan     the selection is resolved once into a frozen manifest: each request's key,
+           size, ETag or version and status now. It is printed with the target, rate and
+           ETA. --dry-run stops here.
+  confirm  one request: y/n. More than 10, or more than one on a production
+           environment: type the environment's name. --yes is for scripts; without a
+           terminal and without --yes, stowage refuses.
+  run      the exact stored bytes are sent with their Content-Type and Content-Encoding,
+           pinned to the planned version (an object changed since fails as "changed since
+           planning"). Each request's status is re-checked just before sending: one
+           already in a terminal state (status.terminal_states) is skipped unless --force.
+           Idempotency headers (X-Stowage-Original-Request-Id, X-Stowage-Redrive-Id; see
+           gateway.original_id_header and redrive_id_header) let processors deduplicate.
+           429, 5xx and network errors are retried with backoff up to --max-attempts;
+           other 4xx are not. More than --max-failure-ratio failures after the first 20
+           requests stop the run (circuit breaker).
+  report   one line per request (state, attempts, HTTP status, new request ID, error) on
+           stdout, as a table or JSON Lines (-o json); saved beside the journal too.
+
+Modes:
+  inplace   (default) PUT the bytes to the {bucket}/{key} route (gateway.routes.inplace):
+            the same key is stored again, the S3 event fires, the request keeps its ID.
+  reupload  PUT the bytes to the reupload route (gateway.routes.reupload): the gateway
+            assigns a new request ID; the report maps old → new.
+  s3-copy   copy the object onto itself (CopyObject, REPLACE metadata) so S3 fires the
+            event without the gateway: for payloads over API Gateway's 10 MiB limit,
+            which the gateway modes refuse before sending, or when the gateway is down.
+
+Every step is journaled to an append-only, fsynced file (0600) before it happens:
+"sending" before each request, then "delivered", "failed" or "unknown" (the connection
+was lost after sending). If stowage dies, --resume JOURNAL continues the run: nothing
+delivered is sent again, requests whose outcome is unknown are re-checked against the
+status table first, the rest are sent. Ctrl+C stops sending new requests and waits for
+those in flight (Ctrl+C again cuts them); what was sent is not undone.
+
+Every run, dry runs included, is appended to $XDG_STATE_HOME/stowage/audit.jsonl (see
+stowage audit). A read-only environment (read_only, --read-only) refuses to redrive.
+
+Exit codes:
+  0    every request delivered (or skipped as already processed)
+  1    some requests failed, or nothing matched
+  2    usage or configuration error, or refusal (read-only, no confirmation possible)
+  3    AWS access error while planning
+  130  cancelled (Ctrl+C, or the confirmation was declined)`,
+		Example: `  # What would a redrive of the last hour's failures do?
+  stowage --env prod redrive --status FAILED --since 1h --dry-run
+
+  # Redrive them at 5 requests/s, 2 at a time
+  stowage --env prod redrive --status FAILED --since 1h --rate 5 --concurrency 2
+
+  # One request, by ID
+  stowage --env prod redrive 3f2a9c1e-8b7d-4e2f-9a61-0c5d7e8f9a10
+
+  # From a listing, in a script (stdin holds the IDs, so --yes is required)
+  stowage --env prod ls --status FAILED -o json | stowage --env prod redrive --from-file - --yes -o json
+
+  # Requests the processor never saw
+  stowage --env prod redrive --lost --since 24h
+
+  # A payload over 10 MiB: bypass the gateway
+  stowage --env prod redrive 3f2a9c1e-8b7d-4e2f-9a61-0c5d7e8f9a10 --mode s3-copy
+
+  # stowage was killed mid-run: continue it
+  stowage --env prod redrive --resume ~/.local/state/stowage/redrives/20260301T031500Z-<run>.journal.jsonl
+
+  # Try the failures of a run again
+  stowage --env prod redrive --from-report ~/.local/state/stowage/redrives/<run>.report.jsonl --only failed`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRedrive(cmd.Context(), g, cmd.Flags(), f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.fromFile, "from-file", "", "read request IDs from FILE (- for stdin): plain IDs, JSON Lines with an id field (ls -o json), or log lines")
+	fl.StringVar(&f.status, "status", "", "every request in this state (FAILED, ...; LOST = --lost)")
+	fl.BoolVar(&f.lost, "lost", false, "every lost request: stored longer than status.lost_after ago with no status item")
+	fl.StringVar(&f.since, "since", "", "with --status or --lost: only requests since this duration ago (1h) or time (RFC 3339)")
+	fl.StringVar(&f.mode, "mode", string(redrive.ModeInplace), "inplace, reupload or s3-copy")
+	fl.Float64Var(&f.rate, "rate", 0, "requests per second (default: the environment's rate; 0 = unlimited)")
+	fl.IntVar(&f.concurrency, "concurrency", redrive.DefaultConcurrency, "requests in flight at most")
+	fl.IntVar(&f.maxAttempts, "max-attempts", redrive.DefaultMaxAttempts, "attempts per request (429, 5xx and network errors are retried)")
+	fl.Float64Var(&f.maxFailureRatio, "max-failure-ratio", redrive.DefaultMaxFailureRatio, "stop when more than this share fails, after the first 20 requests (0-1]")
+	fl.BoolVar(&f.force, "force", false, "send requests already in a terminal state too")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "plan and print, send nothing")
+	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation (for scripts)")
+	fl.StringVar(&f.journal, "journal", "", "journal file (default $XDG_STATE_HOME/stowage/redrives/<time>-<run>.journal.jsonl)")
+	fl.StringVar(&f.resume, "resume", "", "continue the run journaled in this file")
+	fl.StringVar(&f.fromReport, "from-report", "", "take the requests from a report (JSON Lines, as -o json writes and the run saves)")
+	fl.StringVar(&f.only, "only", "", "with --from-report: states to take, comma-separated (failed, unknown, pending, unfinished, skipped, delivered; default failed)")
+	_ = cmd.RegisterFlagCompletionFunc("mode", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"inplace", "reupload", "s3-copy"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.RegisterFlagCompletionFunc("status", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"FAILED", "LOST"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.RegisterFlagCompletionFunc("only", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"failed", "unknown", "pending", "unfinished", "skipped", "delivered"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	addOutputFlag(cmd, g)
+	return cmd
+}
+
+// redriveRun carries one redrive command from flags to exit code.
+type redriveRun struct {
+	g       *Globals
+	stderr  io.Writer // g.Stderr, locked: the progress and Ctrl+C goroutines write too
+	f       redriveFlags
+	format  string
+	mode    redrive.Mode
+	rate    float64
+	rateSet bool
+	concSet bool
+	env     *config.Env
+	clients *awsclient.Clients
+	sel     redrive.Selection
+	journal *redrive.JournalState // --resume
+}
+
+func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFlags, args []string) error {
+	r := &redriveRun{g: g, f: f, rateSet: fl.Changed("rate"), concSet: fl.Changed("concurrency"), rate: f.rate, stderr: &lockedWriter{w: g.Stderr}}
+	if err := r.checkFlags(fl, args); err != nil {
+		return err
+	}
+	env, _, err := g.LoadEnv()
+	if err != nil {
+		return err
+	}
+	r.env = env
+	if !r.rateSet {
+		r.rate = env.Rate
+	}
+	if f.resume != "" {
+		st, err := redrive.LoadJournal(f.resume)
+		if err != nil {
+			return exitf(ExitUsage, "--resume: %s", sanitize.Line(err.Error()))
+		}
+		if st.Manifest.Env != env.Name {
+			return exitf(ExitUsage, "--resume: the journal is a run on environment %q, not %q; pass --env %s",
+				sanitize.Line(st.Manifest.Env), env.Name, sanitize.Line(st.Manifest.Env))
+		}
+		r.journal, r.mode = st, st.Manifest.Mode
+	} else if err := r.readSelection(args); err != nil {
+		return err
+	}
+	c, err := openClients(ctx, env)
+	if err != nil {
+		return exitForAWS(err)
+	}
+	r.clients = c
+	if env.ReadOnly && !f.dryRun {
+		// Refused before anything is planned or sent; the client layer would refuse too.
+		r.auditRefusal(ctx, "the environment is read-only")
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("environment %q is read-only (read_only in the config or --read-only): redrive refused, nothing was sent; --dry-run shows the plan", env.Name)}
+	}
+	if r.journal != nil {
+		return r.resume(ctx)
+	}
+	return r.planAndRun(ctx)
+}
+
+// checkFlags validates what can be checked before anything is read or sent.
+func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
+	f := r.f
+	var err error
+	if r.format, err = r.g.outputFormat(); err != nil {
+		return err
+	}
+	if f.resume != "" {
+		for _, name := range []string{"from-file", "status", "lost", "since", "mode", "journal", "from-report", "only"} {
+			if fl.Changed(name) {
+				return exitf(ExitUsage, "--resume continues a planned run: --%s cannot change it (start a new run instead)", name)
+			}
+		}
+		if len(args) > 0 {
+			return exitf(ExitUsage, "--resume continues a planned run: request IDs cannot be added to it")
+		}
+	} else {
+		if r.mode, err = redrive.ParseMode(f.mode); err != nil {
+			return exitf(ExitUsage, "--mode: %s", sanitize.Line(err.Error()))
+		}
+		if len(args) == 0 && f.fromFile == "" && f.status == "" && !f.lost && f.fromReport == "" {
+			return exitf(ExitUsage, "nothing selected: give request IDs, --from-file, --status, --lost, --from-report or --resume (see stowage redrive --help)")
+		}
+	}
+	if f.only != "" && f.fromReport == "" {
+		return exitf(ExitUsage, "--only selects states from a report: add --from-report FILE")
+	}
+	if f.since != "" && f.status == "" && !f.lost {
+		return exitf(ExitUsage, "--since narrows --status or --lost; named requests are taken as they are")
+	}
+	if strings.EqualFold(strings.TrimSpace(f.status), inventory.StateLost) && f.lost {
+		return exitf(ExitUsage, "--status LOST and --lost say the same: give one")
+	}
+	if r.rateSet && r.rate < 0 {
+		return exitf(ExitUsage, "--rate %g: want requests per second, 0 for unlimited", r.rate)
+	}
+	if f.concurrency < 1 {
+		return exitf(ExitUsage, "--concurrency %d: want 1 or more", f.concurrency)
+	}
+	if f.maxAttempts < 1 {
+		return exitf(ExitUsage, "--max-attempts %d: want 1 or more", f.maxAttempts)
+	}
+	if f.maxFailureRatio <= 0 || f.maxFailureRatio > 1 {
+		return exitf(ExitUsage, "--max-failure-ratio %g: want more than 0 and at most 1 (1 never stops)", f.maxFailureRatio)
+	}
+	if f.fromFile == "-" && f.fromReport == "-" {
+		return exitf(ExitUsage, "--from-file - and --from-report - cannot both read stdin")
+	}
+	return nil
+}
+
+// readSelection gathers the IDs from the arguments, --from-file and --from-report.
+func (r *redriveRun) readSelection(args []string) error {
+	f := r.f
+	var sources []string
+	sel := redrive.Selection{}
+	// Arguments and files may name requests as IDs, keys, s3:// URIs, console URLs or log
+	// lines; keys map to IDs as the environment says.
+	if len(args) > 0 {
+		for _, a := range args {
+			ids, err := redrive.ParseRefs(strings.NewReader(a), r.env.RequestID)
+			if err != nil || len(ids) == 0 {
+				return exitf(ExitUsage, "%s is not a request ID, key, s3:// URI or console URL", sanitize.Line(a))
+			}
+			sel.IDs = append(sel.IDs, ids...)
+		}
+		sources = append(sources, "arguments")
+	}
+	if f.fromFile != "" {
+		in, name, closeIn, err := r.open(f.fromFile, "--from-file")
+		if err != nil {
+			return err
+		}
+		ids, err := redrive.ParseRefs(in, r.env.RequestID)
+		closeIn()
+		if err != nil {
+			return exitf(ExitUsage, "--from-file %s: %s", name, sanitize.Line(err.Error()))
+		}
+		sel.IDs = append(sel.IDs, ids...)
+		sources = append(sources, name)
+	}
+	if f.fromReport != "" {
+		in, name, closeIn, err := r.open(f.fromReport, "--from-report")
+		if err != nil {
+			return err
+		}
+		items, err := redrive.ReadReport(in)
+		closeIn()
+		if err != nil {
+			return exitf(ExitUsage, "--from-report %s: %s", name, sanitize.Line(err.Error()))
+		}
+		only, err := parseOnly(f.only)
+		if err != nil {
+			return err
+		}
+		ids := redrive.SelectFromReport(items, only)
+		if len(ids) == 0 {
+			return exitf(ExitNotFound, "--from-report %s: no request is %s; nothing to redrive", name, joinStates(only))
+		}
+		sel.IDs = append(sel.IDs, ids...)
+		sources = append(sources, fmt.Sprintf("report %s (%s)", name, joinStates(only)))
+	}
+	status := strings.TrimSpace(f.status)
+	if strings.EqualFold(status, inventory.StateLost) {
+		status, sel.Lost = "", true
+	}
+	sel.Status = status
+	sel.Lost = sel.Lost || f.lost
+	if f.since != "" {
+		since, err := parseSince(f.since, cliClock())
+		if err != nil {
+			return exitf(ExitUsage, "--since: %v", err)
+		}
+		sel.Since = since
+	}
+	sel.Source = strings.Join(sources, " + ")
+	if len(sel.IDs) == 0 && sel.Status == "" && !sel.Lost {
+		return exitf(ExitNotFound, "no request IDs in %s; nothing to redrive", sanitize.Line(sel.Source))
+	}
+	r.sel = sel
+	return nil
+}
+
+// open opens a file argument; "-" is stdin.
+func (r *redriveRun) open(path, flag string) (io.Reader, string, func(), error) {
+	if path == "-" {
+		if r.g.Stdin == nil {
+			return nil, "", nil, exitf(ExitUsage, "%s -: there is no stdin", flag)
+		}
+		return r.g.Stdin, "stdin", func() {}, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, "", nil, exitf(ExitUsage, "%s: %s", flag, sanitize.Line(err.Error()))
+	}
+	return fh, path, func() { fh.Close() }, nil
+}
+
+func parseOnly(s string) ([]redrive.ItemState, error) {
+	if strings.TrimSpace(s) == "" {
+		return []redrive.ItemState{redrive.StateFailed}, nil
+	}
+	var out []redrive.ItemState
+	for _, part := range strings.Split(s, ",") {
+		st := redrive.ItemState(strings.ToLower(strings.TrimSpace(part)))
+		switch st {
+		case redrive.StateFailed, redrive.StateUnknown, redrive.StatePending, redrive.StateSkipped,
+			redrive.StateDelivered, redrive.StateRetrying, redrive.StateSending, "unfinished":
+			out = append(out, st)
+		default:
+			return nil, exitf(ExitUsage, "--only %s: want failed, unknown, pending, unfinished, skipped or delivered", sanitize.Line(part))
+		}
+	}
+	return out, nil
+}
+
+func joinStates(states []redrive.ItemState) string {
+	parts := make([]string, len(states))
+	for i, s := range states {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, " or ")
+}
+
+// planAndRun plans the selection, confirms and runs it.
+func (r *redriveRun) planAndRun(ctx context.Context) error {
+	env := r.env
+	if r.mode.UsesGateway() && r.clients.Gateway == nil {
+		return exitf(ExitUsage, "mode %s sends through the gateway, but environment %q has no gateway.url; set it, or use --mode s3-copy", r.mode, env.Name)
+	}
+	opts, err := redrive.PlanOptionsFor(env, r.mode)
+	if err != nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	opts.Rate, opts.Concurrency, opts.Now = r.rate, r.f.concurrency, cliClock
+	m, err := redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, env), r.sel, opts)
+	if err != nil {
+		var ae *awsclient.Error
+		if errors.As(err, &ae) || errors.Is(err, context.Canceled) {
+			return exitForAWS(err)
+		}
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	summary := m.Summary()
+
+	if r.f.dryRun {
+		r.audit(ctx, m, redrive.OutcomeDryRun, "", nil, false)
+		return r.writeDryRun(m, summary)
+	}
+	r.writeSummary(r.stderr, summary, false)
+	if len(m.Items) == 0 {
+		r.audit(ctx, m, redrive.OutcomeEmpty, "", nil, false)
+		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(r.sel.Describe()))
+	}
+	if summary.TooLarge == len(m.Items) {
+		reason := "every request is over the gateway's 10 MiB limit"
+		r.audit(ctx, m, redrive.OutcomeRefused, reason, nil, false)
+		return exitf(ExitUsage, "%s: API Gateway refuses bodies over 10 MiB, so nothing was sent; redrive them with --mode s3-copy", reason)
+	}
+	if ok, err := r.confirm(ctx, len(m.Items)); !ok {
+		outcome, reason := redrive.OutcomeDeclined, "the operator declined"
+		if err != nil {
+			outcome, reason = redrive.OutcomeRefused, "no confirmation possible"
+		}
+		r.audit(ctx, m, outcome, reason, nil, false)
+		if err != nil {
+			return err
+		}
+		return &ExitError{Code: ExitCancelled, Err: errors.New("not confirmed; nothing was sent")}
+	}
+	journal := r.f.journal
+	if journal == "" {
+		if journal, err = redrive.DefaultJournalPath(m); err != nil {
+			return exitf(ExitUsage, "journal: %v; pass --journal FILE", err)
+		}
+	}
+	run, err := redrive.New(r.deps(), m, r.runOptions(journal))
+	if err != nil {
+		return r.refused(ctx, m, err)
+	}
+	return r.execute(ctx, run, m, false)
+}
+
+// resume continues the journaled run.
+func (r *redriveRun) resume(ctx context.Context) error {
+	st := r.journal
+	m := st.Manifest
+	left := st.Remaining()
+	c := st.Counts()
+	fmt.Fprintf(r.stderr, "Resuming run %s on %s (%s → %s), planned %s: %d of %d requests left (%s).\n",
+		sanitize.Line(m.RunID), sanitize.Line(m.Env), sanitize.Line(string(m.Mode)), sanitize.Line(m.Target.String()), m.PlannedAt.Format(time.RFC3339),
+		len(left), len(m.Items), c)
+	if n := c.Unknown + c.Sending + c.Retrying; n > 0 {
+		fmt.Fprintf(r.stderr, "%d of them may have been delivered already: their status is re-checked before anything is sent again.\n", n)
+	}
+	if r.f.dryRun {
+		r.audit(ctx, m, redrive.OutcomeDryRun, "resume, dry run", nil, true)
+		rep := redrive.ReportFromJournal(st)
+		return r.writeReport(rep)
+	}
+	if len(left) == 0 {
+		rep := redrive.ReportFromJournal(st)
+		fmt.Fprintln(r.stderr, "Nothing left to do: every request of this run is finished.")
+		if err := r.writeReport(rep); err != nil {
+			return err
+		}
+		return r.exitFor(rep)
+	}
+	if ok, err := r.confirm(ctx, len(left)); !ok {
+		outcome, reason := redrive.OutcomeDeclined, "the operator declined to resume"
+		if err != nil {
+			outcome, reason = redrive.OutcomeRefused, "no confirmation possible"
+		}
+		r.audit(ctx, m, outcome, reason, nil, true)
+		if err != nil {
+			return err
+		}
+		return &ExitError{Code: ExitCancelled, Err: errors.New("not confirmed; nothing was sent")}
+	}
+	opts := r.runOptions(st.Path)
+	run, err := redrive.Resume(r.deps(), st, opts)
+	if err != nil {
+		return r.refused(ctx, m, err)
+	}
+	if r.rateSet {
+		run.SetRate(r.rate)
+	}
+	if r.concSet {
+		run.SetConcurrency(r.f.concurrency)
+	}
+	return r.execute(ctx, run, m, true)
+}
+
+func (r *redriveRun) refused(ctx context.Context, m *redrive.Manifest, err error) error {
+	r.audit(ctx, m, redrive.OutcomeRefused, err.Error(), nil, r.journal != nil)
+	return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+}
+
+func (r *redriveRun) deps() redrive.Deps { return redrive.DepsFor(r.clients) }
+
+func (r *redriveRun) runOptions(journal string) redrive.Options {
+	o := redrive.OptionsFor(r.env)
+	o.JournalPath, o.MaxAttempts, o.MaxFailureRatio, o.Force = journal, r.f.maxAttempts, r.f.maxFailureRatio, r.f.force
+	return o
+}
+
+// execute starts the run, shows progress, handles Ctrl+C, and reports.
+func (r *redriveRun) execute(ctx context.Context, run *redrive.Run, m *redrive.Manifest, resumed bool) error {
+	if err := run.Start(ctx); err != nil {
+		return r.refused(ctx, m, err)
+	}
+	stderr := r.stderr
+	fmt.Fprintf(stderr, "Journal: %s\n", run.JournalPath())
+	progressDone := r.showProgress(run)
+	go r.watchInterrupts(ctx, run)
+	rep := run.Wait()
+	<-progressDone
+
+	reportPath := redrive.ReportPath(run.JournalPath())
+	if err := rep.SaveJSONLines(reportPath); err != nil {
+		fmt.Fprintf(stderr, "stowage: warning: %s\n", sanitize.Line(err.Error()))
+		reportPath = ""
+	}
+	r.audit(context.WithoutCancel(ctx), m, rep.Outcome, rep.StopReason, rep, resumed, reportPath)
+	if err := r.writeReport(rep); err != nil {
+		return err
+	}
+	r.writeOutcome(rep, reportPath)
+	return r.exitFor(rep)
+}
+
+// exitFor maps a report to the exit code.
+func (r *redriveRun) exitFor(rep *redrive.Report) error {
+	c := rep.Counts
+	switch rep.Outcome {
+	case redrive.OutcomeDelivered:
+		return nil
+	case redrive.OutcomeCanceled:
+		return &ExitError{Code: ExitCancelled, Err: fmt.Errorf("cancelled: %d delivered, %d not finished", c.Delivered, c.Total()-c.Done())}
+	case "":
+		if c.Failed == 0 && c.Done() == c.Total() {
+			return nil
+		}
+	}
+	return &ExitError{Code: ExitNotFound, Err: fmt.Errorf("%d of %d requests not delivered (%s)", c.Total()-c.Delivered-c.Skipped, c.Total(), c)}
+}
+
+// watchInterrupts lets a second Ctrl+C (after the first cancelled the run) cut the
+// requests in flight.
+func (r *redriveRun) watchInterrupts(ctx context.Context, run *redrive.Run) {
+	select {
+	case <-run.Done():
+		return
+	case <-ctx.Done():
+	}
+	select {
+	case <-run.Done():
+		return
+	default:
+	}
+	p := run.Snapshot()
+	fmt.Fprintf(r.stderr, "\nstowage: cancelling: no new request is sent; waiting for the %d in flight (Ctrl+C again cuts them, their outcome is then unknown)\n", p.InFlight)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case <-sig:
+		run.Abort()
+	case <-run.Done():
+	}
+}
+
+// showProgress draws a progress line on stderr while the run runs, when stderr is a
+// terminal. The returned channel is closed once it has stopped drawing.
+func (r *redriveRun) showProgress(run *redrive.Run) <-chan struct{} {
+	done := make(chan struct{})
+	if !isTerminal(r.g.Stderr) {
+		close(done)
+		return done
+	}
+	width := terminalWidth(r.g.Stderr)
+	go func() {
+		defer close(done)
+		drawn := false
+		for p := range run.Updates() {
+			line := progressLine(p, width)
+			fmt.Fprint(r.stderr, "\r\x1b[2K"+line)
+			drawn = true
+		}
+		if drawn {
+			fmt.Fprintln(r.stderr)
+		}
+	}()
+	return done
+}
+
+// progressLine renders one progress snapshot in at most width cells (0: no limit).
+func progressLine(p redrive.Progress, width int) string {
+	const barWidth = 24
+	filled := int(p.Fraction() * barWidth)
+	bar := "[" + strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled) + "]"
+	c := p.Counts
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d/%d  delivered %d  failed %d  skipped %d", bar, c.Done(), p.Total, c.Delivered, c.Failed, c.Skipped)
+	if n := c.Retrying + c.Unknown; n > 0 {
+		fmt.Fprintf(&b, "  retrying %d", n)
+	}
+	limit := "unlimited"
+	if p.TargetRate > 0 {
+		limit = fmt.Sprintf("limit %g/s", p.TargetRate)
+	}
+	fmt.Fprintf(&b, "  • %.1f/s (%s, %d in flight of %d)", p.Rate, limit, p.InFlight, p.Concurrency)
+	if p.ETA > 0 {
+		fmt.Fprintf(&b, "  • ETA %s", p.ETA.Round(time.Second))
+	}
+	if p.Stopping && p.StopReason != "" {
+		b.WriteString("  • stopping: " + sanitize.Line(p.StopReason))
+	} else if n := len(p.LastErrors); n > 0 {
+		b.WriteString("  • last error: " + sanitize.Line(p.LastErrors[n-1].Err))
+	}
+	if width > 0 {
+		return ansi.Truncate(b.String(), width-1, "…")
+	}
+	return b.String()
+}
+
+// confirm asks the operator to confirm a run of count requests. It returns false with an
+// error when no confirmation is possible (no terminal and no --yes).
+func (r *redriveRun) confirm(ctx context.Context, count int) (bool, error) {
+	if r.f.yes {
+		return true, nil
+	}
+	in, out, closeTTY, err := promptTerminal(r.g, r.f.fromFile == "-" || r.f.fromReport == "-")
+	if err != nil {
+		return false, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%v: refusing to redrive without confirmation; pass --yes to confirm in a script", err)}
+	}
+	defer closeTTY()
+	env := r.env
+	what := fmt.Sprintf("%d requests", count)
+	if count == 1 {
+		what = "1 request"
+	}
+	where := fmt.Sprintf("environment %q", env.Name)
+	if env.Production {
+		where = fmt.Sprintf("PRODUCTION environment %q", env.Name)
+	}
+	readAnswer := func() string {
+		// Ctrl+C cancels ctx but cannot interrupt a read: do not wait for the line then.
+		line := make(chan string, 1)
+		go func() {
+			s, _ := bufio.NewReader(in).ReadString('\n')
+			line <- s
+		}()
+		select {
+		case s := <-line:
+			return s
+		case <-ctx.Done():
+			fmt.Fprintln(out)
+			return ""
+		}
+	}
+	switch redrive.ConfirmationFor(count, env.Production) {
+	case redrive.ConfirmTypeEnv:
+		fmt.Fprintf(out, "Redrive %s on %s? What is sent cannot be undone.\nType the environment name (%s) to confirm: ", what, where, env.Name)
+		answer := readAnswer()
+		if strings.TrimSpace(answer) == env.Name {
+			return true, nil
+		}
+		fmt.Fprintf(out, "%q is not %q: nothing was sent.\n", sanitize.Line(strings.TrimSpace(answer)), env.Name)
+		return false, nil
+	default:
+		fmt.Fprintf(out, "Redrive %s on %s? [y/N] ", what, where)
+		answer := readAnswer()
+		switch strings.ToLower(strings.TrimSpace(answer)) {
+		case "y", "yes":
+			return true, nil
+		}
+		fmt.Fprintln(out, "Nothing was sent.")
+		return false, nil
+	}
+}
+
+// promptTerminal finds where to ask: stdin when it is a terminal, or /dev/tty when stdin
+// carries data (--from-file -). A variable so that tests can answer.
+var promptTerminal = func(g *Globals, stdinIsData bool) (io.Reader, io.Writer, func(), error) {
+	if !stdinIsData {
+		if !isTerminal(g.Stdin) {
+			return nil, nil, nil, errors.New("stdin is not a terminal")
+		}
+		return g.Stdin, g.Stderr, func() {}, nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, nil, nil, errors.New("stdin holds the request IDs and there is no terminal to ask on")
+	}
+	return tty, tty, func() { tty.Close() }, nil
+}
+
+// writeSummary prints the plan.
+func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) {
+	env := s.Env
+	if s.Production {
+		env += " (PRODUCTION)"
+	}
+	fmt.Fprintf(w, "Redrive plan %s\n", s.RunID)
+	fmt.Fprintf(w, "  environment  %s\n", env)
+	fmt.Fprintf(w, "  selection    %s\n", sanitize.Line(s.Selection))
+	fmt.Fprintf(w, "  mode         %s → %s\n", s.Mode, sanitize.Line(s.Target))
+	fmt.Fprintf(w, "  requests     %d, %s", s.Count, payload.Human(s.TotalBytes))
+	if s.Count > 0 {
+		fmt.Fprintf(w, "  (status now: %s)", sanitize.Line(s.StatusCounts()))
+	}
+	fmt.Fprintln(w)
+	rate := "unlimited"
+	if s.Rate > 0 {
+		rate = fmt.Sprintf("%g/s", s.Rate)
+	}
+	eta := "unknown until it runs"
+	if s.ETA > 0 {
+		eta = "about " + s.ETA.Round(time.Second).String()
+	}
+	fmt.Fprintf(w, "  rate         %s, %d at a time, ETA %s\n", rate, s.Concurrency, eta)
+	fmt.Fprintf(w, "  manifest     sha256 %s\n", s.Hash)
+	if n := len(s.Missing); n > 0 {
+		shown := s.Missing
+		if n > 5 {
+			shown = shown[:5]
+		}
+		fmt.Fprintf(w, "  warning      %d requested ID(s) have no stored object and are left out: %s", n, sanitize.Line(strings.Join(shown, ", ")))
+		if n > 5 {
+			fmt.Fprint(w, ", …")
+		}
+		fmt.Fprintln(w)
+	}
+	if s.TooLarge > 0 {
+		fmt.Fprintf(w, "  warning      %d request(s) are over API Gateway's 10 MiB limit and will be refused unsent: redrive them with --mode s3-copy\n", s.TooLarge)
+	}
+	if s.AlreadyDone > 0 && !r.f.force {
+		fmt.Fprintf(w, "  note         %d request(s) are already in a terminal state and will be skipped (--force sends them)\n", s.AlreadyDone)
+	}
+	if samples && len(s.Samples) > 0 {
+		fmt.Fprintln(w, "  first requests:")
+		for _, it := range s.Samples {
+			fmt.Fprintf(w, "    %s  %s  %s  %s\n", sanitize.Line(it.RequestID), payload.Human(it.Size), stateOrNone(it.Status), sanitize.Line(it.Key))
+		}
+	}
+}
+
+func stateOrNone(s string) string {
+	if s == "" {
+		return "(no status)"
+	}
+	return sanitize.Line(s)
+}
+
+// writeDryRun prints the plan: JSON Lines of the manifest items with -o json (the summary
+// then goes to stderr), else the summary and a table of every item.
+func (r *redriveRun) writeDryRun(m *redrive.Manifest, s redrive.Summary) error {
+	if r.format == outputJSON {
+		r.writeSummary(r.stderr, s, false)
+		bw := bufio.NewWriter(r.g.Stdout)
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		for _, it := range m.Items {
+			if err := enc.Encode(it); err != nil {
+				return err
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	} else {
+		r.writeSummary(r.g.Stdout, s, false)
+		fmt.Fprintln(r.g.Stdout)
+		fmt.Fprintf(r.g.Stdout, "%-36s  %9s  %-12s  %s\n", "REQUEST ID", "SIZE", "STATUS NOW", "KEY")
+		for _, it := range m.Items {
+			fmt.Fprintf(r.g.Stdout, "%-36s  %9s  %-12s  %s\n", sanitize.Line(it.RequestID), payload.Human(it.Size),
+				stateOrNone(it.Status), sanitize.Line(it.Key))
+		}
+	}
+	fmt.Fprintln(r.stderr, "Dry run: nothing was sent.")
+	if len(m.Items) == 0 {
+		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(m.Selection.Describe()))
+	}
+	return nil
+}
+
+func (r *redriveRun) writeReport(rep *redrive.Report) error {
+	if r.format == outputJSON {
+		return rep.WriteJSONLines(r.g.Stdout)
+	}
+	return rep.WriteTable(r.g.Stdout, sanitize.Line)
+}
+
+// writeOutcome says on stderr how the run ended and what to do next.
+func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
+	w := r.stderr
+	c := rep.Counts
+	fmt.Fprintf(w, "Run %s: %s (%s).\n", rep.RunID, rep.Outcome, c)
+	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
+		fmt.Fprintf(w, "Stopped: %s\n", sanitize.Line(rep.StopReason))
+	}
+	if reportPath != "" {
+		fmt.Fprintf(w, "Report:  %s\n", reportPath)
+	}
+	unfinished := c.Total() - c.Done()
+	if rep.Outcome == redrive.OutcomeCanceled || unfinished > 0 {
+		sent := c.Delivered + c.Failed + c.Unknown + c.Sending + c.Retrying
+		fmt.Fprintf(w, "What was sent is not undone: %d request(s) were sent or attempted and stay sent; %d were not sent.\n", sent, c.Pending)
+		fmt.Fprintf(w, "Continue the run with: stowage --env %s redrive --resume %s\n", r.env.Name, rep.JournalPath)
+	}
+	if c.Failed > 0 && reportPath != "" {
+		fmt.Fprintf(w, "Retry the failures with: stowage --env %s redrive --from-report %s --only failed\n", r.env.Name, reportPath)
+	}
+	if c.Unknown > 0 || anyMaybeDuplicated(rep) {
+		fmt.Fprintln(w, "Some requests' delivery was unknown (connection lost after sending): the processor may have received them twice; it can deduplicate on the idempotency headers.")
+	}
+}
+
+func anyMaybeDuplicated(rep *redrive.Report) bool {
+	for _, it := range rep.Items {
+		if it.MaybeDuplicated {
+			return true
+		}
+	}
+	return false
+}
+
+// audit appends the run to the audit log; a failure is a warning, never a lost run.
+func (r *redriveRun) audit(ctx context.Context, m *redrive.Manifest, outcome redrive.Outcome, reason string, rep *redrive.Report, resumed bool, reportPath ...string) {
+	e := redrive.NewAuditEntry(m, r.who(ctx))
+	e.Outcome, e.Reason, e.Force, e.Resumed = outcome, sanitizeReason(reason), r.f.force, resumed
+	if rep != nil {
+		e.FromReport(rep)
+		e.Reason = sanitizeReason(rep.StopReason)
+	}
+	if len(reportPath) > 0 {
+		e.Report = reportPath[0]
+	}
+	r.appendAudit(e)
+}
+
+// auditRefusal records a run refused before it was planned.
+func (r *redriveRun) auditRefusal(ctx context.Context, reason string) {
+	e := redrive.AuditEntry{RunID: "refused-" + fmt.Sprint(cliClock().UnixNano()), At: cliClock().UTC(), Who: r.who(ctx),
+		Env: r.env.Name, Production: r.env.Production, Selection: r.sel.Describe(), Mode: r.mode,
+		Rate: r.rate, Concurrency: r.f.concurrency, Outcome: redrive.OutcomeRefused, Reason: reason, Resumed: r.journal != nil}
+	if r.journal != nil {
+		m := r.journal.Manifest
+		e.RunID, e.Selection, e.ManifestHash, e.Count = m.RunID, m.Selection.Describe(), r.journal.Hash, len(m.Items)
+	}
+	r.appendAudit(e)
+}
+
+func (r *redriveRun) appendAudit(e redrive.AuditEntry) {
+	e.Finished = cliClock().UTC()
+	path, err := redrive.AuditPath()
+	if err == nil {
+		err = redrive.AppendAudit(path, e)
+	}
+	if err != nil {
+		fmt.Fprintf(r.stderr, "stowage: warning: audit log: %s\n", sanitize.Line(err.Error()))
+	}
+}
+
+func sanitizeReason(s string) string { return strings.ToValidUTF8(s, "?") }
+
+// who names the operator for the audit log: the STS caller ARN, or "demo" on the local
+// demo stack.
+func (r *redriveRun) who(ctx context.Context) string {
+	if isDemoEnv(r.env) {
+		return "demo"
+	}
+	if r.clients == nil || r.clients.Identity == nil {
+		return "unknown"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	arn, err := r.clients.Identity(ctx)
+	if err != nil {
+		return "unknown (sts:GetCallerIdentity failed: " + awsclient.KindOf(err).String() + ")"
+	}
+	return arn
+}
+
+// isDemoEnv reports whether env is the demo stack: named demo, every endpoint on loopback.
+func isDemoEnv(env *config.Env) bool {
+	if env.Name != "demo" {
+		return false
+	}
+	for _, raw := range []string{env.Endpoints.S3, env.Endpoints.DynamoDB, env.GatewayURL()} {
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" {
+			return false
+		}
+		ip := net.ParseIP(u.Hostname())
+		if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return false
+		}
+	}
+	return true
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w == nil {
+		return len(p), nil
+	}
+	return l.w.Write(p)
+}

@@ -1,0 +1,576 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// redriveDemo starts the demo stack for a redrive test, with a private state directory
+// (journals, reports, the audit log).
+func redriveDemo(t *testing.T, opts ...func(*devstack.Options)) (*demo, string) {
+	t.Helper()
+	d := startDemo(t, opts...)
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	return d, filepath.Join(state, "stowage")
+}
+
+// transientFailed lists up to n FAILED requests of the demo whose error is transient.
+func transientFailed(t *testing.T, d *demo, n int) []string {
+	t.Helper()
+	return failedIDs(t, d, n, true)
+}
+
+// failedIDs lists up to n FAILED requests of the demo, only transient ones if asked.
+func failedIDs(t *testing.T, d *demo, n int, transient bool) []string {
+	t.Helper()
+	r := d.run(t, "", "ls", "--status", "FAILED", "-o", "json").must(t, ExitOK)
+	var out []string
+	for _, row := range jsonLines(t, r.stdout) {
+		id := row["id"].(string)
+		if e, _ := row["error"].(string); !transient || strings.Contains(e, "timeout") || strings.Contains(e, "throttled") {
+			out = append(out, id)
+			if len(out) == n {
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the demo has no transient failure")
+	}
+	return out
+}
+
+// answer makes the confirmation prompt read text, and records whether the command said
+// that stdin held data.
+func answer(t *testing.T, text string) (prompts *bytes.Buffer, stdinWasData *bool) {
+	t.Helper()
+	old := promptTerminal
+	prompts, stdinWasData = &bytes.Buffer{}, new(bool)
+	promptTerminal = func(g *Globals, data bool) (io.Reader, io.Writer, func(), error) {
+		*stdinWasData = data
+		return strings.NewReader(text), prompts, func() {}, nil
+	}
+	t.Cleanup(func() { promptTerminal = old })
+	return prompts, stdinWasData
+}
+
+func auditEntries(t *testing.T) []redrive.AuditEntry {
+	t.Helper()
+	path, err := redrive.AuditPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, bad, err := redrive.LoadAudit(path)
+	if err != nil || bad != 0 {
+		t.Fatalf("audit log: %v (%d bad lines)", err, bad)
+	}
+	return entries
+}
+
+func TestRedriveDryRunPlansPrintsAndAuditsWithoutSending(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 3)
+	r := d.run(t, "", append([]string{"redrive", "--dry-run", "-o", "table"}, ids...)...).must(t, ExitOK)
+	for _, want := range []string{"Redrive plan", "environment  demo", "mode         inplace → PUT http://127.0.0.1:",
+		"/demo/product/{bucket}/{key}", "requests     3,", "FAILED 3", "rate         20/s, 4 at a time, ETA about 0s", "manifest     sha256 ", ids[0]} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "Dry run: nothing was sent.") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	if n := len(d.stack.Received().Requests); n != 0 {
+		t.Errorf("a dry run sent %d requests", n)
+	}
+	e := auditEntries(t)
+	if len(e) != 1 || e[0].Outcome != redrive.OutcomeDryRun || e[0].Who != "demo" || e[0].Count != 3 || len(e[0].ManifestHash) != 64 {
+		t.Errorf("audit %+v", e)
+	}
+
+	// -o json: the manifest items, which feed back into --from-file.
+	r = d.run(t, "", append([]string{"redrive", "--dry-run", "-o", "json"}, ids...)...).must(t, ExitOK)
+	back, err := redrive.ParseIDList(strings.NewReader(r.stdout))
+	if err != nil || strings.Join(back, ",") != strings.Join(ids, ",") {
+		t.Errorf("dry-run JSON reads back as %v (%v), want %v", back, err, ids)
+	}
+}
+
+func TestRedriveRunsHeadlessReportsAndTurnsTransientFailuresProcessed(t *testing.T) {
+	d, state := redriveDemo(t)
+	ids := transientFailed(t, d, 4)
+	r := d.run(t, "", append([]string{"redrive", "--yes", "-o", "json", "--rate", "0"}, ids...)...).must(t, ExitOK)
+	rows := jsonLines(t, r.stdout)
+	if len(rows) != len(ids) {
+		t.Fatalf("%d report lines for %d requests:\n%s", len(rows), len(ids), r.stdout)
+	}
+	for _, row := range rows {
+		for _, f := range []string{"id", "key", "mode", "state", "attempts", "http_status", "new_request_id", "duration_ms"} {
+			if _, ok := row[f]; !ok {
+				t.Errorf("report line lacks %s: %v", f, row)
+			}
+		}
+		if row["state"] != "delivered" || row["mode"] != "inplace" {
+			t.Errorf("report line %v", row)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := d.stack.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if s, _ := d.stack.Status(id); s.State != devstack.StateProcessed {
+			t.Errorf("%s is %s after the redrive, want PROCESSED", id, s.State)
+		}
+		if n := d.stack.Received().ByOriginalID[id]; n != 1 {
+			t.Errorf("%s reached the gateway %d times", id, n)
+		}
+	}
+	for _, want := range []string{"Journal: " + state + "/redrives/", "Report:  " + state + "/redrives/", "delivered (4 delivered"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	journals, _ := filepath.Glob(filepath.Join(state, "redrives", "*.journal.jsonl"))
+	reports, _ := filepath.Glob(filepath.Join(state, "redrives", "*.report.jsonl"))
+	if len(journals) != 1 || len(reports) != 1 {
+		t.Fatalf("journals %v, reports %v", journals, reports)
+	}
+	for _, p := range append(journals, reports...) {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v %v, want 0600", p, fi.Mode().Perm(), err)
+		}
+	}
+	e := auditEntries(t)
+	if len(e) != 1 || e[0].Outcome != redrive.OutcomeDelivered || e[0].Counts.Delivered != 4 || e[0].Journal != journals[0] || e[0].Report != reports[0] {
+		t.Errorf("audit %+v", e)
+	}
+
+	// No secret anywhere: not in the journal, the report, the audit log or the output.
+	key := d.stack.APIKey
+	audit, _ := redrive.AuditPath()
+	for _, p := range append(append(journals, reports...), audit) {
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte(key)) || bytes.Contains(b, []byte(devstack.SecretKey)) {
+			t.Errorf("%s holds a secret", p)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, key) {
+		t.Error("the output holds the API key")
+	}
+}
+
+func TestRedriveConfirmation(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := failedIDs(t, d, 12, false)
+	if len(ids) < 12 {
+		t.Fatalf("the demo has only %d failures", len(ids))
+	}
+	sent := func() int { return len(d.stack.Received().Requests) }
+
+	t.Run("no terminal and no --yes refuses", func(t *testing.T) {
+		r := d.run(t, "", "redrive", ids[0]).must(t, ExitUsage)
+		if !strings.Contains(r.stderr, "pass --yes") || sent() != 0 {
+			t.Errorf("stderr %q, sent %d", r.stderr, sent())
+		}
+	})
+	t.Run("one request: n declines", func(t *testing.T) {
+		prompts, _ := answer(t, "n\n")
+		d.run(t, "", "redrive", ids[0]).must(t, ExitCancelled)
+		if !strings.Contains(prompts.String(), "Redrive 1 request on environment \"demo\"? [y/N]") || sent() != 0 {
+			t.Errorf("prompt %q, sent %d", prompts.String(), sent())
+		}
+	})
+	t.Run("one request: y runs", func(t *testing.T) {
+		answer(t, "y\n")
+		d.run(t, "", "redrive", ids[0]).must(t, ExitOK)
+		if sent() != 1 {
+			t.Errorf("sent %d", sent())
+		}
+	})
+	t.Run("bulk: a wrong name declines", func(t *testing.T) {
+		prompts, _ := answer(t, "y\n")
+		d.run(t, "", append([]string{"redrive"}, ids[1:12]...)...).must(t, ExitCancelled)
+		if !strings.Contains(prompts.String(), "Type the environment name (demo) to confirm") || sent() != 1 {
+			t.Errorf("prompt %q, sent %d", prompts.String(), sent())
+		}
+	})
+	t.Run("IDs on stdin: the prompt does not read stdin", func(t *testing.T) {
+		_, data := answer(t, "demo\n")
+		d.run(t, strings.Join(ids[1:12], "\n"), "redrive", "--from-file", "-").must(t, ExitOK)
+		if !*data || sent() != 12 {
+			t.Errorf("stdin held data: %v; sent %d", *data, sent())
+		}
+	})
+	t.Run("Ctrl+C at the prompt declines at once", func(t *testing.T) {
+		old := promptTerminal
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		promptTerminal = func(*Globals, bool) (io.Reader, io.Writer, func(), error) { return pr, io.Discard, func() {}, nil }
+		defer func() { promptTerminal = old }()
+		before := sent()
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		var out, errb bytes.Buffer
+		if code := Run(ctx, []string{"--config", d.config, "redrive", ids[0]}, strings.NewReader(""), &out, &errb); code != ExitCancelled {
+			t.Errorf("exit %d, want 130: %s", code, errb.String())
+		}
+		if sent() != before {
+			t.Errorf("sent %d after Ctrl+C at the prompt", sent()-before)
+		}
+	})
+	t.Run("production: two requests need the name", func(t *testing.T) {
+		prod := d.withEnv(t, func(e *config.Env) { e.Production = true })
+		prompts, _ := answer(t, "y\n")
+		prod.run(t, "", "redrive", "--force", ids[0], ids[1]).must(t, ExitCancelled)
+		if !strings.Contains(prompts.String(), `PRODUCTION environment "demo"`) || !strings.Contains(prompts.String(), "Type the environment name") {
+			t.Errorf("prompt %q", prompts.String())
+		}
+	})
+	declined := 0
+	for _, e := range auditEntries(t) {
+		if e.Outcome == redrive.OutcomeDeclined {
+			declined++
+		}
+	}
+	if declined != 4 {
+		t.Errorf("%d declined runs audited, want 4", declined)
+	}
+}
+
+// withEnv writes a copy of the demo's config with the environment edited.
+func (d *demo) withEnv(t *testing.T, edit func(*config.Env)) *demo {
+	t.Helper()
+	f, err := config.Load(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(f.Environments[devstack.EnvName])
+	b, err := yaml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &demo{stack: d.stack, config: path}
+}
+
+func TestRedriveFailuresExitOneAndFeedBackFromTheReport(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 3)
+	d.stack.SetGatewayFaults(devstack.GatewayFaults{Error5xxRatio: 1})
+	r := d.run(t, "", append([]string{"redrive", "--yes", "--max-attempts", "2", "-o", "json"}, ids...)...).must(t, ExitNotFound)
+	if !strings.Contains(r.stderr, "--only failed") {
+		t.Errorf("no retry hint:\n%s", r.stderr)
+	}
+	report := ""
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if p, ok := strings.CutPrefix(line, "Report:  "); ok {
+			report = p
+		}
+	}
+	d.stack.SetGatewayFaults(devstack.GatewayFaults{})
+	r = d.run(t, "", "redrive", "--from-report", report, "--only", "failed,unknown", "--yes", "-o", "json").must(t, ExitOK)
+	if rows := jsonLines(t, r.stdout); len(rows) != 3 {
+		t.Errorf("%d requests fed back from the report, want 3", len(rows))
+	}
+	e := auditEntries(t)
+	if len(e) != 2 || e[1].Selection != "3 IDs ("+strings.Join(ids, ", ")+") from report "+report+" (failed or unknown)" {
+		t.Errorf("audit selection %q", e[len(e)-1].Selection)
+	}
+}
+
+func TestRedriveCancelSaysWhatWasSentAndResumes(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Gateway.Latency = 30 * time.Millisecond })
+	ids := transientFailed(t, d, 12)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	go func() {
+		for len(d.stack.Received().Requests) < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	code := Run(ctx, append([]string{"--config", d.config, "redrive", "--yes", "--concurrency", "1", "--rate", "0", "-o", "json"}, ids...),
+		strings.NewReader(""), &out, &errb)
+	if code != ExitCancelled {
+		t.Fatalf("exit %d, want 130\n%s", code, errb.String())
+	}
+	for _, want := range []string{"cancelling: no new request is sent", "What was sent is not undone", "redrive --resume "} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	journal := ""
+	for _, line := range strings.Split(errb.String(), "\n") {
+		if _, p, ok := strings.Cut(line, "redrive --resume "); ok {
+			journal = p
+		}
+	}
+	sentBefore := len(d.stack.Received().Requests)
+	if sentBefore >= len(ids) {
+		t.Fatalf("everything was sent before the cancel (%d)", sentBefore)
+	}
+	r := d.run(t, "", "redrive", "--resume", journal, "--yes", "-o", "json").must(t, ExitOK)
+	if rows := jsonLines(t, r.stdout); len(rows) != len(ids) {
+		t.Errorf("the resumed report has %d lines, want %d", len(rows), len(ids))
+	}
+	got := d.stack.Received()
+	for _, id := range ids {
+		if got.ByOriginalID[id] != 1 {
+			t.Errorf("%s stored %d times after cancel and resume", id, got.ByOriginalID[id])
+		}
+	}
+	// The journal belongs to its environment.
+	other := d.withEnv(t, func(e *config.Env) {})
+	f, _ := config.Load(other.config)
+	f.Environments["other"] = f.Environments[devstack.EnvName]
+	delete(f.Environments, devstack.EnvName)
+	f.DefaultEnv = "other"
+	b, _ := yaml.Marshal(f)
+	os.WriteFile(other.config, b, 0o600)
+	r = other.run(t, "", "redrive", "--resume", journal, "--yes").must(t, ExitUsage)
+	if !strings.Contains(r.stderr, `environment "demo", not "other"`) {
+		t.Errorf("stderr %s", r.stderr)
+	}
+}
+
+// writeCounter fronts a server and counts the write requests that reach it.
+type writeCounter struct {
+	url    string
+	writes atomic.Int64
+}
+
+func countWrites(t *testing.T, upstream string) *writeCounter {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := &writeCounter{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := r.Method != http.MethodGet && r.Method != http.MethodHead
+		if target := r.Header.Get("X-Amz-Target"); target != "" {
+			op := target[strings.LastIndexByte(target, '.')+1:]
+			write = op != "GetItem" && op != "BatchGetItem" && op != "Query" && op != "Scan" && op != "DescribeTable"
+		}
+		if write {
+			wc.writes.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	wc.url = srv.URL + u.Path
+	return wc
+}
+
+func TestRedriveReadOnlyRefusesAndSendsNoWrite(t *testing.T) {
+	d, _ := redriveDemo(t)
+	s3c, ddbc, gwc := countWrites(t, d.stack.S3URL), countWrites(t, d.stack.DynamoDBURL), countWrites(t, d.stack.GatewayURL)
+	counted := d.withEnv(t, func(e *config.Env) {
+		e.Endpoints.S3, e.Endpoints.DynamoDB, e.Gateway.URL = s3c.url, ddbc.url, gwc.url
+	})
+	readOnlyFile := d.withEnv(t, func(e *config.Env) {
+		e.Endpoints.S3, e.Endpoints.DynamoDB, e.Gateway.URL = s3c.url, ddbc.url, gwc.url
+		e.ReadOnly = true
+	})
+	for _, c := range []struct {
+		name string
+		d    *demo
+		args []string
+	}{
+		{"--read-only", counted, []string{"--read-only", "redrive", "--status", "FAILED", "--yes"}},
+		{"read_only: true", readOnlyFile, []string{"redrive", "--status", "FAILED", "--yes"}},
+		{"s3-copy", readOnlyFile, []string{"redrive", "--status", "FAILED", "--yes", "--mode", "s3-copy"}},
+		{"resume", readOnlyFile, []string{"redrive", "--resume", "/nonexistent", "--yes"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.d.run(t, "", c.args...)
+			if c.name == "resume" {
+				r.must(t, ExitUsage) // a missing journal is a usage error before anything else
+				return
+			}
+			r.must(t, ExitUsage)
+			if !strings.Contains(r.stderr, "read-only") || !strings.Contains(r.stderr, "nothing was sent") {
+				t.Errorf("stderr %s", r.stderr)
+			}
+		})
+	}
+	// A dry run still works read-only: it only reads.
+	readOnlyFile.run(t, "", "redrive", "--status", "FAILED", "--dry-run").must(t, ExitOK)
+	if n := s3c.writes.Load() + ddbc.writes.Load() + gwc.writes.Load(); n != 0 {
+		t.Errorf("%d write requests reached a server in read-only mode", n)
+	}
+	if n := len(d.stack.Received().Requests); n != 0 {
+		t.Errorf("the gateway received %d requests", n)
+	}
+	refused := 0
+	for _, e := range auditEntries(t) {
+		if e.Outcome == redrive.OutcomeRefused {
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("%d refusals audited, want 3", refused)
+	}
+}
+
+func TestRedriveRefusesOversizedRequestsThroughTheGateway(t *testing.T) {
+	d, _ := redriveDemo(t)
+	// The stack's S3 takes what the gateway would refuse.
+	big := strings.Repeat("x", redrive.MaxGatewayPayload+1)
+	req, _ := http.NewRequest(http.MethodPut, d.stack.S3URL+"/"+d.stack.Bucket+"/big.bin", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("put big.bin: %s", resp.Status)
+	}
+	r := d.run(t, "", "redrive", "big.bin", "--yes").must(t, ExitUsage)
+	if !strings.Contains(r.stderr, "--mode s3-copy") || !strings.Contains(r.stderr, "nothing was sent") {
+		t.Errorf("stderr %s", r.stderr)
+	}
+	if n := len(d.stack.Received().Requests); n != 0 {
+		t.Errorf("the gateway received %d requests", n)
+	}
+	d.run(t, "", "redrive", "big.bin", "--yes", "--mode", "s3-copy").must(t, ExitOK)
+}
+
+func TestRedriveUsageErrors(t *testing.T) {
+	d, _ := redriveDemo(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"redrive"}, "nothing selected"},
+		{[]string{"redrive", "x", "--only", "failed"}, "add --from-report"},
+		{[]string{"redrive", "x", "--since", "1h"}, "--since narrows --status or --lost"},
+		{[]string{"redrive", "--resume", "j", "--mode", "reupload"}, "--mode cannot change it"},
+		{[]string{"redrive", "x", "--mode", "copy"}, "unknown mode"},
+		{[]string{"redrive", "x", "--max-failure-ratio", "2"}, "--max-failure-ratio 2"},
+		{[]string{"redrive", "x", "--concurrency", "0"}, "--concurrency 0"},
+		{[]string{"redrive", "--from-file", "/nonexistent"}, "--from-file"},
+	} {
+		r := d.run(t, "", c.args...).must(t, ExitUsage)
+		if !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: stderr %q lacks %q", c.args, r.stderr, c.want)
+		}
+	}
+	r := d.run(t, "", "redrive", "no-such-request", "--yes").must(t, ExitNotFound)
+	if !strings.Contains(r.stderr, "no-such-request") {
+		t.Errorf("a missing request: %s", r.stderr)
+	}
+}
+
+func TestRedriveProgressOnlyOnATerminal(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 2)
+	var out, errb bytes.Buffer
+	d.runTo(t, &out, &errb, "", append([]string{"redrive", "--yes", "-o", "json"}, ids...)...).must(t, ExitOK)
+	if strings.Contains(errb.String(), "\r") || strings.Contains(out.String(), "█") {
+		t.Errorf("progress drawn without a terminal:\n%q", errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	pretendTerminal(t, 100, &bytes.Buffer{}, &errb)
+	d.runTo(t, &out, &errb, "", append([]string{"redrive", "--yes", "--force", "-o", "json"}, ids...)...).must(t, ExitOK)
+	if !strings.Contains(errb.String(), "\r\x1b[2K[") || !strings.Contains(errb.String(), "2/2  delivered 2") {
+		t.Errorf("no progress bar on a terminal stderr:\n%q", errb.String())
+	}
+	if strings.Contains(out.String(), "█") {
+		t.Error("the progress bar reached stdout")
+	}
+}
+
+func TestProgressLineFitsAndSanitizes(t *testing.T) {
+	p := redrive.Progress{Total: 10, Counts: redrive.Counts{Delivered: 4, Failed: 1, Pending: 5}, Rate: 12.5, TargetRate: 20,
+		Concurrency: 4, InFlight: 2, ETA: 3 * time.Second,
+		LastErrors: []redrive.ItemError{{Err: "boom \x1b[2J"}}}
+	line := progressLine(p, 0)
+	for _, want := range []string{"5/10", "delivered 4", "failed 1", "12.5/s (limit 20/s, 2 in flight of 4)", "ETA 3s", "last error: boom"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("%q lacks %q", line, want)
+		}
+	}
+	if strings.Contains(line, "\x1b") {
+		t.Errorf("an escape reached the progress line: %q", line)
+	}
+	if w := len([]rune(progressLine(p, 40))); w > 40 {
+		t.Errorf("line of %d cells for a 40-cell terminal", w)
+	}
+}
+
+func TestAuditListsRuns(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 1)
+	d.run(t, "", "redrive", "--dry-run", ids[0]).must(t, ExitOK)
+	d.run(t, "", "redrive", "--yes", ids[0]).must(t, ExitOK)
+	r := d.run(t, "", "audit", "-o", "table").must(t, ExitOK)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "WHEN") || !strings.Contains(lines[1], "dry-run") || !strings.Contains(lines[2], "delivered") {
+		t.Errorf("audit table:\n%s", r.stdout)
+	}
+	r = d.run(t, "", "audit", "-o", "json", "--limit", "1").must(t, ExitOK)
+	rows := jsonLines(t, r.stdout)
+	if len(rows) != 1 || rows[0]["outcome"] != "delivered" || rows[0]["who"] != "demo" {
+		t.Errorf("audit json %v", rows)
+	}
+	run := rows[0]["run_id"].(string)
+	if rows := jsonLines(t, d.run(t, "", "audit", "--run", run, "-o", "json").must(t, ExitOK).stdout); len(rows) != 1 {
+		t.Errorf("--run: %v", rows)
+	}
+	d.run(t, "", "audit", "--run", "nope").must(t, ExitNotFound)
+}
+
+func TestAuditOfAnEmptyLog(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"audit"}, strings.NewReader(""), &out, &errb); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "no redrive runs recorded") || out.Len() != 0 {
+		t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+	}
+}
+
+func TestShortARN(t *testing.T) {
+	if got := shortARN("arn:aws:sts::123456789012:assumed-role/ops/alice"); got != "assumed-role/ops/alice" {
+		t.Error(got)
+	}
+	if got := shortARN("demo"); got != "demo" {
+		t.Error(got)
+	}
+	if !isDemoEnv(&config.Env{Name: "demo", Endpoints: config.Endpoints{S3: "http://127.0.0.1:1", DynamoDB: "http://127.0.0.1:2"},
+		Gateway: config.Gateway{URL: "http://localhost:3/demo"}}) {
+		t.Error("the demo stack is not recognised")
+	}
+	if isDemoEnv(&config.Env{Name: "demo", Endpoints: config.Endpoints{S3: "https://s3.amazonaws.com"}}) {
+		t.Error("an AWS environment named demo passes for the demo")
+	}
+
+}

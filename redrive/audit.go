@@ -1,0 +1,156 @@
+package redrive
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// StateDir is $XDG_STATE_HOME/stowage, or ~/.local/state/stowage when XDG_STATE_HOME is
+// unset or relative (the XDG spec says to ignore relative values).
+func StateDir() (string, error) {
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" && filepath.IsAbs(dir) {
+		return filepath.Join(dir, "stowage"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", errors.New("no state directory: set XDG_STATE_HOME or HOME")
+	}
+	return filepath.Join(home, ".local", "state", "stowage"), nil
+}
+
+// AuditPath is the audit log, StateDir()/audit.jsonl.
+func AuditPath() (string, error) {
+	dir, err := StateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "audit.jsonl"), nil
+}
+
+// DefaultJournalPath is where a run journals when no --journal is given:
+// StateDir()/redrives/<time>-<run id>.journal.jsonl.
+func DefaultJournalPath(m *Manifest) (string, error) {
+	dir, err := StateDir()
+	if err != nil {
+		return "", err
+	}
+	name := m.PlannedAt.UTC().Format("20060102T150405Z") + "-" + m.RunID + ".journal.jsonl"
+	return filepath.Join(dir, "redrives", name), nil
+}
+
+// AuditEntry is one line of the audit log: one run, dry runs and declined ones included.
+type AuditEntry struct {
+	RunID      string    `json:"run_id"`
+	At         time.Time `json:"at"`  // when the run was planned
+	Who        string    `json:"who"` // the STS caller ARN; "demo" in the demo
+	Env        string    `json:"env"`
+	Production bool      `json:"production,omitempty"`
+	Selection  string    `json:"selection"`
+	Count      int       `json:"count"` // items in the manifest
+	Bytes      int64     `json:"bytes"`
+	// ManifestHash identifies exactly what was planned; the journal holds the manifest.
+	ManifestHash string    `json:"manifest_hash"`
+	Mode         Mode      `json:"mode"`
+	Target       string    `json:"target"`
+	Rate         float64   `json:"rate"`
+	Concurrency  int       `json:"concurrency"`
+	Force        bool      `json:"force,omitempty"`
+	Resumed      bool      `json:"resumed,omitempty"`
+	Outcome      Outcome   `json:"outcome"`
+	Reason       string    `json:"reason,omitempty"` // why it stopped early, or was refused
+	Counts       Counts    `json:"counts"`
+	Journal      string    `json:"journal,omitempty"`
+	Report       string    `json:"report,omitempty"`
+	Finished     time.Time `json:"finished"`
+}
+
+// NewAuditEntry starts an entry from a manifest.
+func NewAuditEntry(m *Manifest, who string) AuditEntry {
+	return AuditEntry{
+		RunID: m.RunID, At: m.PlannedAt, Who: who, Env: m.Env, Production: m.Production,
+		Selection: m.Selection.Describe(), Count: len(m.Items), Bytes: m.TotalBytes(),
+		ManifestHash: m.Hash(), Mode: m.Mode, Target: m.Target.String(), Rate: m.Rate,
+		Concurrency: m.Concurrency, Counts: Counts{Pending: len(m.Items)},
+	}
+}
+
+// FromReport fills the entry's outcome and counts from a run's report.
+func (e *AuditEntry) FromReport(rep *Report) {
+	e.Outcome, e.Reason, e.Counts = rep.Outcome, rep.StopReason, rep.Counts
+	e.Journal = rep.JournalPath
+}
+
+// AppendAudit appends one entry to the audit log at path (created 0600, directory 0700)
+// and fsyncs it. One write per entry, with O_APPEND, so concurrent stowage processes do
+// not interleave lines.
+func AppendAudit(path string, e AuditEntry) error {
+	if e.Finished.IsZero() {
+		e.Finished = time.Now().UTC()
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	line = append(line, '\n')
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if _, err := f.Write(line); err != nil {
+		f.Close()
+		return fmt.Errorf("write audit log %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync audit log %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// ReadAudit parses the audit log, oldest first. A missing file is an empty log. A torn
+// last line is ignored; other malformed lines are skipped and counted in bad.
+func ReadAudit(r io.Reader) (entries []AuditEntry, bad int, err error) {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			return entries, bad, nil // a line without its newline was cut short
+		}
+		if err != nil {
+			return entries, bad, fmt.Errorf("read audit log: %w", err)
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		var e AuditEntry
+		if json.Unmarshal([]byte(line), &e) != nil || e.RunID == "" {
+			bad++
+			continue
+		}
+		entries = append(entries, e)
+	}
+}
+
+// LoadAudit reads the audit log at path; a missing file is an empty log.
+func LoadAudit(path string) ([]AuditEntry, int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("audit log: %w", err)
+	}
+	defer f.Close()
+	return ReadAudit(f)
+}

@@ -1,0 +1,150 @@
+package redrive_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// serveSpecEnv asks the re-executed test binary to serve a devstack.
+const serveSpecEnv = "STOWAGE_REDRIVE_SERVE_CONFIG"
+
+// TestServeDevstackChild is not a test on its own: BenchmarkRedriveThroughput runs the test
+// binary again with only this function, so that the devstack's CPU is not counted as the
+// client's. It serves an empty stack until its stdin closes.
+func TestServeDevstackChild(t *testing.T) {
+	path := os.Getenv(serveSpecEnv)
+	if path == "" {
+		t.Skip("runs only as the server process of BenchmarkRedriveThroughput")
+	}
+	st, err := devstack.Start(context.Background(), devstack.Options{Requests: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.WriteConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// serveDevstack starts a devstack in a child process and returns its config.
+func serveDevstack(b *testing.B) *config.Env {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "config.yaml")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeDevstackChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), serveSpecEnv+"="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if sc.Text() == "ready" {
+			go io.Copy(io.Discard, stdout)
+			f, err := config.Load(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			env, err := f.Select(devstack.EnvName, config.Overrides{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return env
+		}
+	}
+	b.Fatal("the devstack child did not start")
+	return nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRedriveThroughput redrives b.N stored 10 KB requests in place through the
+// devstack gateway (in another process), unlimited rate, 16 in flight, journal fsynced.
+// It reports requests per second and the client's CPU per request (user + system, from
+// getrusage around the run: the devstack's CPU is in the other process).
+func BenchmarkRedriveThroughput(b *testing.B) {
+	hermeticAWS(b)
+	env := serveDevstack(b)
+	env.ApplyDefaults()
+	c, err := awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials(devstack.AccessKey, devstack.SecretKey))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := &dev{env: env, clients: c, dir: b.TempDir()}
+
+	body := bytes.Repeat([]byte(`{"sku":"ABC-123","qty":1}`+"\n"), 10<<10/26)
+	ids := make([]string, b.N)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("bench/%06d.json", i)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(key string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := c.Objects.Put(context.Background(), key, bytes.NewReader(body), int64(len(body)), "application/json", "", nil); err != nil {
+				b.Error(err)
+			}
+		}(ids[i])
+	}
+	wg.Wait()
+	m := d.plan(b, redrive.ModeInplace, redrive.Selection{IDs: ids}, func(o *redrive.PlanOptions) { o.Concurrency = 16 })
+	r, err := redrive.New(redrive.DepsFor(c), m, d.options("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.ResetTimer()
+	cpu0, t0 := cpuTime(), time.Now()
+	if err := r.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	rep := r.Wait()
+	cpu, wall := cpuTime()-cpu0, time.Since(t0)
+	b.StopTimer()
+	if rep.Counts.Delivered != b.N {
+		b.Fatalf("delivered %d of %d: %s", rep.Counts.Delivered, b.N, rep.Counts)
+	}
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
+}

@@ -1,0 +1,30 @@
+package redrive
+
+import (
+	"context"
+	"io"
+
+	"github.com/stowage-cli/stowage/awsclient"
+)
+
+// MaxGatewayPayload is API Gateway's request size limit; gateway modes refuse larger
+// objects before sending anything.
+const MaxGatewayPayload = awsclient.MaxGatewayPayload
+
+// Sender sends one payload through the gateway. awsclient's Gateway implements it.
+type Sender interface {
+	Send(ctx context.Context, route awsclient.Route, vars awsclient.RouteVars, p awsclient.Payload) (awsclient.GatewayResponse, error)
+}
+
+// ObjectSource reads the stored bodies a run sends, pinned to the planned version, and
+// re-fires their events for s3-copy. awsclient's ObjectStore implements it.
+type ObjectSource interface {
+	Get(ctx context.Context, key string, pin awsclient.Pin) (io.ReadCloser, awsclient.Object, error)
+	CopyInPlace(ctx context.Context, key string, pin awsclient.Pin) (awsclient.Object, error)
+}
+
+// StatusChecker reads one request's processing status just before it is sent. found is
+// false when the table has no item. awsclient's StatusStore implements it.
+type StatusChecker interface {
+	Get(ctx context.Context, requestID string) (st awsclient.Status, found bool, err error)
+}

@@ -1,0 +1,68 @@
+package redrive
+
+import (
+	"fmt"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
+)
+
+// PlanOptionsFor fills PlanOptions from an environment: its bucket, the gateway URL and
+// the route of mode, its rate, terminal states and lost_after. Concurrency is left at the
+// default; the caller may change any field.
+func PlanOptionsFor(env *config.Env, mode Mode) (PlanOptions, error) {
+	opts := PlanOptions{
+		Env: env.Name, Production: env.Production, Mode: mode, Bucket: env.Storage.Bucket,
+		GatewayURL: env.GatewayURL(), Rate: env.Rate, Concurrency: DefaultConcurrency,
+		SuccessStates: env.Status.TerminalStates, LostAfter: env.Status.LostAfter.Duration,
+	}
+	if !mode.UsesGateway() {
+		return opts, nil
+	}
+	if opts.GatewayURL == "" {
+		return opts, fmt.Errorf("mode %s sends through the gateway, but environment %q has no gateway.url; set it, or use --mode s3-copy", mode, env.Name)
+	}
+	spec := env.Gateway.Routes.Inplace
+	if mode == ModeReupload {
+		spec = env.Gateway.Routes.Reupload
+	}
+	method, path, err := config.ParseRoute(spec)
+	if err != nil {
+		return opts, fmt.Errorf("gateway.routes.%s of environment %q: %w", mode, env.Name, err)
+	}
+	opts.Route = awsclient.Route{Method: method, Path: path}
+	return opts, nil
+}
+
+// OptionsFor fills the run Options an environment decides: the idempotency header names
+// and read-only. The journal path and the retry settings are the caller's.
+func OptionsFor(env *config.Env) Options {
+	return Options{
+		OriginalIDHeader: env.Gateway.OriginalIDHeader,
+		RedriveIDHeader:  env.Gateway.RedriveIDHeader,
+		ReadOnly:         env.ReadOnly,
+	}
+}
+
+// PlanDepsFor is what planning reads in an environment.
+func PlanDepsFor(c *awsclient.Clients, env *config.Env) PlanDeps {
+	return PlanDeps{Source: inventory.NewSource(c, env)}
+}
+
+// DepsFor is what a run calls in an environment. The gateway is left out when the
+// environment has none (s3-copy still works).
+func DepsFor(c *awsclient.Clients) Deps {
+	d := Deps{Objects: c.Objects, Status: c.Statuses}
+	if c.Gateway != nil {
+		d.Sender = c.Gateway
+	}
+	return d
+}
+
+// awsclient implements what redrive consumes.
+var (
+	_ ObjectSource  = (*awsclient.ObjectStore)(nil)
+	_ StatusChecker = (*awsclient.StatusStore)(nil)
+	_ Sender        = (*awsclient.Gateway)(nil)
+)

@@ -1,0 +1,214 @@
+package redrive_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// childSpecEnv carries the child's instructions when the test binary re-executes itself.
+const childSpecEnv = "STOWAGE_REDRIVE_CHILD_SPEC"
+
+// childSpec tells the child process which stack to use and what to redrive.
+type childSpec struct {
+	Config  string   // a stowage config whose "demo" environment is the parent's devstack
+	IDs     []string // what to redrive
+	Journal string
+}
+
+// TestRedriveChild is not a test on its own: TestKillDashNineMidRunThenResume runs the test
+// binary again with only this function and a spec, and SIGKILLs it mid-run.
+func TestRedriveChild(t *testing.T) {
+	raw := os.Getenv(childSpecEnv)
+	if raw == "" {
+		t.Skip("runs only as the child process of TestKillDashNineMidRunThenResume")
+	}
+	var spec childSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(spec.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := f.Select(devstack.EnvName, config.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials(devstack.AccessKey, devstack.SecretKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := redrive.PlanOptionsFor(env, redrive.ModeInplace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Rate, opts.Concurrency = 0, 8
+	m, err := redrive.Plan(context.Background(), redrive.PlanDepsFor(c, env), redrive.Selection{IDs: spec.IDs}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := redrive.OptionsFor(env)
+	o.JournalPath = spec.Journal
+	r, err := redrive.New(redrive.DepsFor(c), m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.Wait()
+	t.Fatal("the child finished its run: the parent was meant to kill it mid-run")
+}
+
+// A kill -9 in the middle of a 500-item run loses nothing that was journaled: after
+// --resume nothing delivered before the kill is sent again, nothing is skipped, and only
+// the requests in flight at the kill may reach the gateway twice.
+func TestKillDashNineMidRunThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	d := startDev(t, devOptions{stack: devstack.Options{Seed: 21, Requests: 1600, TransientRatio: 1, LostRatio: -1,
+		Gateway: devstack.GatewayFaults{Latency: 10 * time.Millisecond}}})
+	ids := d.failed(t, "transient", 500)
+	if len(ids) != 500 {
+		t.Fatalf("the seeded stack has %d transient failures, want 500", len(ids))
+	}
+	cfg := filepath.Join(d.dir, "config.yaml")
+	if err := d.st.WriteConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(d.dir, "killed.journal.jsonl")
+	spec, _ := json.Marshal(childSpec{Config: cfg, IDs: ids, Journal: journal})
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRedriveChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childSpecEnv+"="+string(spec))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	// Kill it once a good part was delivered, while requests are in flight.
+	deadline := time.Now().Add(2 * time.Minute)
+	for delivered, inFlight := journalProgress(journal); delivered < 150 || inFlight == 0; delivered, inFlight = journalProgress(journal) {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child exited before the kill (%v):\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the child delivered too little in time:\n%s", out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	<-exited
+	st, err := redrive.LoadJournal(journal)
+	if err != nil {
+		t.Fatalf("the journal left by kill -9 does not read: %v", err)
+	}
+	atKill := map[string]redrive.ItemState{}
+	for id, tr := range st.Items {
+		atKill[id] = tr.State
+	}
+	c := st.Counts()
+	t.Logf("at the kill: %s; in flight %d", c, c.Sending+c.Unknown+c.Retrying)
+	if c.Pending == 0 || c.Delivered < 150 || c.Sending == 0 {
+		t.Fatalf("the kill did not land mid-run: %s", c)
+	}
+	d.settle(t)
+	for id, s := range atKill {
+		if n := d.st.Received().ByOriginalID[id]; s == redrive.StateDelivered && n != 1 {
+			t.Fatalf("%s journaled delivered before the kill but stored %d times", id, n)
+		}
+	}
+
+	o := d.options("resume")
+	r, err := redrive.Resume(redrive.DepsFor(d.clients), st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep := r.Wait()
+	d.settle(t)
+	if rep.Outcome != redrive.OutcomeDelivered || rep.Counts.Delivered != 500 {
+		t.Fatalf("after resume: %s %s", rep.Outcome, rep.Counts)
+	}
+	got := d.st.Received()
+	twice := 0
+	for _, it := range rep.Items {
+		n := got.ByOriginalID[it.RequestID]
+		switch s := atKill[it.RequestID]; {
+		case s == redrive.StateDelivered || s == redrive.StatePending:
+			if n != 1 {
+				t.Errorf("%s (%s at the kill) stored %d times, want exactly once", it.RequestID, s, n)
+			}
+		default: // in flight at the kill: the gateway may have had it already
+			if n < 1 || n > 2 {
+				t.Errorf("%s (in flight at the kill) stored %d times, want 1 or 2", it.RequestID, n)
+			}
+			if n == 2 {
+				twice++
+				if !it.MaybeDuplicated {
+					t.Errorf("%s stored twice but not flagged maybe duplicated in the report", it.RequestID)
+				}
+			}
+		}
+		if s := d.state(it.RequestID); s != devstack.StateProcessed {
+			t.Errorf("%s: status %q after resume", it.RequestID, s)
+		}
+	}
+	t.Logf("%d in-flight requests reached the gateway twice", twice)
+	fi, err := os.Stat(journal)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("journal mode: %v %v", fi.Mode(), err)
+	}
+}
+
+// journalProgress reads a journal being written: how many requests were delivered, and
+// how many have a "sending" record without an outcome yet.
+func journalProgress(path string) (delivered, inFlight int) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	open := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<28)
+	for sc.Scan() {
+		var rec redrive.Record
+		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.ID == "" {
+			continue
+		}
+		open[rec.ID] = rec.Type == redrive.RecSending
+		if rec.Type == redrive.RecDelivered {
+			delivered++
+		}
+	}
+	for _, o := range open {
+		if o {
+			inFlight++
+		}
+	}
+	return delivered, inFlight
+}

@@ -1,0 +1,293 @@
+package redrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/inventory"
+)
+
+// PlanDeps are what planning reads; planning never writes. The Source is the
+// environment's inventory source (inventory.NewSource), so that --status, --since and
+// --lost mean here exactly what they mean for stowage ls and stowage lost.
+type PlanDeps struct {
+	Source inventory.Source
+}
+
+// PlanOptions say how the manifest will run and how to resolve a selection.
+type PlanOptions struct {
+	Env        string
+	Production bool
+	Mode       Mode
+	Bucket     string
+	// GatewayURL (base, no trailing slash) and Route name the target of gateway modes.
+	GatewayURL string
+	Route      awsclient.Route
+	// Rate is requests per second (0 = unlimited); Concurrency the cap on requests in
+	// flight (DefaultConcurrency when 0).
+	Rate        float64
+	Concurrency int
+	// SuccessStates mean "done" (status.terminal_states).
+	SuccessStates []string
+	// LostAfter is how old an object with no status item must be to count as LOST.
+	LostAfter time.Duration
+	// RunID names the run; a new UUID when "".
+	RunID string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// HeadConcurrency caps parallel HEADs while planning (8 when 0).
+	HeadConcurrency int
+}
+
+// DefaultConcurrency is the default cap on requests in flight.
+const DefaultConcurrency = 4
+
+// Plan resolves a selection once into a frozen manifest: every object is described (size,
+// ETag, version, content headers) and its status read, so the run sends exactly what the
+// operator confirmed. IDs with no stored object are listed in Missing. Plan writes nothing.
+func Plan(ctx context.Context, deps PlanDeps, sel Selection, opts PlanOptions) (*Manifest, error) {
+	if err := opts.check(sel); err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	keyFor := deps.Source.Key
+	if keyFor == nil {
+		keyFor = func(id string) string { return id }
+	}
+	m := &Manifest{
+		Version: ManifestVersion, RunID: opts.RunID, Env: opts.Env, Production: opts.Production,
+		Mode: opts.Mode, Bucket: opts.Bucket, Rate: opts.Rate, Concurrency: opts.Concurrency,
+		SuccessStates: append([]string{}, opts.SuccessStates...), Selection: sel,
+		PlannedAt: now().UTC(), Items: []Item{},
+	}
+	if m.RunID == "" {
+		m.RunID = uuid.NewString()
+	}
+	if m.Concurrency <= 0 {
+		m.Concurrency = DefaultConcurrency
+	}
+	if opts.Mode.UsesGateway() {
+		m.Target = Target{Method: opts.Route.Method, URL: redactURL(opts.GatewayURL) + opts.Route.Path, Path: opts.Route.Path}
+	} else {
+		m.Target = Target{Method: "CopyObject", URL: "s3://" + opts.Bucket}
+	}
+	p := planner{deps: deps, opts: opts, m: m, keyFor: keyFor, seen: map[string]bool{}, now: now()}
+
+	if len(sel.IDs) > 0 {
+		if err := p.addIDs(ctx, sel.IDs); err != nil {
+			return nil, err
+		}
+	}
+	if sel.Status != "" {
+		if err := p.addStatus(ctx, sel.Status, sel.Since); err != nil {
+			return nil, err
+		}
+	}
+	if sel.Lost {
+		if err := p.addLost(ctx, sel.Since); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (o PlanOptions) check(sel Selection) error {
+	if sel.Empty() {
+		return errors.New("nothing selected: give request IDs, --from-file, --status or --lost")
+	}
+	switch o.Mode {
+	case ModeReupload, ModeInplace:
+		if o.GatewayURL == "" {
+			return fmt.Errorf("mode %s needs the gateway URL: set gateway.url for environment %q, or use --mode s3-copy", o.Mode, o.Env)
+		}
+		if o.Route.Method == "" || o.Route.Path == "" {
+			return fmt.Errorf("mode %s has no route: set gateway.routes.%s for environment %q", o.Mode, o.Mode, o.Env)
+		}
+	case ModeS3Copy:
+	default:
+		return fmt.Errorf("unknown mode %q; expected reupload, inplace or s3-copy", o.Mode)
+	}
+	if o.Bucket == "" {
+		return fmt.Errorf("environment %q has no storage.bucket", o.Env)
+	}
+	if o.Rate < 0 {
+		return fmt.Errorf("rate %g is negative; give requests per second, or 0 for unlimited", o.Rate)
+	}
+	if sel.Lost && o.LostAfter <= 0 {
+		return errors.New("--lost needs status.lost_after greater than zero")
+	}
+	return nil
+}
+
+type planner struct {
+	deps   PlanDeps
+	opts   PlanOptions
+	m      *Manifest
+	keyFor func(string) string
+	seen   map[string]bool // request IDs already in the manifest or Missing
+	now    time.Time
+}
+
+func (p *planner) headConcurrency() int {
+	if p.opts.HeadConcurrency > 0 {
+		return p.opts.HeadConcurrency
+	}
+	return 8
+}
+
+// addIDs adds explicitly named requests, reading their statuses in one batch.
+func (p *planner) addIDs(ctx context.Context, ids []string) error {
+	var fresh []string
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id == "" || p.seen[id] {
+			continue
+		}
+		p.seen[id] = true
+		fresh = append(fresh, id)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	statuses, err := p.deps.Source.Statuses.BatchGet(ctx, fresh)
+	if err != nil {
+		return fmt.Errorf("plan: read statuses: %w", err)
+	}
+	return p.addHeaded(ctx, fresh, func(id string) string {
+		if st, ok := statuses[id]; ok {
+			return st.State
+		}
+		return ""
+	})
+}
+
+// addStatus adds every request whose status item is in state (updated since since).
+func (p *planner) addStatus(ctx context.Context, state string, since time.Time) error {
+	var ids []string
+	states := map[string]string{}
+	err := inventory.List(ctx, p.deps.Source, inventory.Options{Status: state, Since: since}, func(rows []inventory.Row) error {
+		for _, r := range rows {
+			id := r.ID()
+			if id == "" || p.seen[id] {
+				continue
+			}
+			p.seen[id] = true
+			if r.NoObject {
+				p.m.Missing = append(p.m.Missing, id)
+				continue
+			}
+			ids = append(ids, id)
+			if r.Status != nil {
+				states[id] = r.Status.State
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("plan: list requests in state %s: %w", state, err)
+	}
+	return p.addHeaded(ctx, ids, func(id string) string { return states[id] })
+}
+
+// addLost adds every stored request older than lost_after (and stored since since) that
+// has no status item.
+func (p *planner) addLost(ctx context.Context, since time.Time) error {
+	var ids []string
+	opts := inventory.LostOptions{Options: inventory.Options{Since: since}, OlderThan: p.opts.LostAfter, Now: p.now}
+	err := inventory.Lost(ctx, p.deps.Source, opts, func(rows []inventory.Row) error {
+		for _, r := range rows {
+			id := r.ID()
+			if id == "" || p.seen[id] || p.keyFor(id) != r.Object.Key {
+				// An object whose key does not map back to its ID is not a stored request.
+				continue
+			}
+			p.seen[id] = true
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("plan: find lost requests: %w", err)
+	}
+	return p.addHeaded(ctx, ids, func(string) string { return "" })
+}
+
+// addHeaded HEADs the objects of ids (a few at a time) and adds them in order; IDs with
+// no object go to Missing. Any other failure stops planning.
+func (p *planner) addHeaded(ctx context.Context, ids []string, stateOf func(id string) string) error {
+	type result struct {
+		obj awsclient.Object
+		err error
+	}
+	results := make([]result, len(ids))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, p.headConcurrency())
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i].err = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			obj, err := p.deps.Source.Objects.Head(ctx, p.keyFor(id))
+			results[i] = result{obj, err}
+			if err != nil && awsclient.KindOf(err) != awsclient.KindNotFound {
+				cancel() // one real failure stops the rest
+			}
+		}()
+	}
+	wg.Wait()
+	// Report the first real failure, not the cancellations it caused.
+	for i, r := range results {
+		if r.err != nil && awsclient.KindOf(r.err) != awsclient.KindNotFound && !errors.Is(r.err, context.Canceled) {
+			return fmt.Errorf("plan: describe request %s: %w", ids[i], r.err)
+		}
+	}
+	for i, r := range results {
+		if r.err != nil && awsclient.KindOf(r.err) != awsclient.KindNotFound {
+			return fmt.Errorf("plan: describe request %s: %w", ids[i], r.err)
+		}
+	}
+	for i, id := range ids {
+		r := results[i]
+		if r.err != nil {
+			p.m.Missing = append(p.m.Missing, id)
+			continue
+		}
+		o := r.obj
+		p.m.Items = append(p.m.Items, Item{
+			RequestID: id, Key: p.keyFor(id), Size: o.Size, ETag: o.ETag, VersionID: o.VersionID,
+			ContentType: o.ContentType, ContentEncoding: o.ContentEncoding,
+			LastModified: o.LastModified.UTC(), Status: stateOf(id),
+		})
+	}
+	return nil
+}
+
+// redactURL drops user info and a query from a URL: the manifest goes to the journal and
+// the audit log, which must never hold a secret.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable gateway URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return strings.TrimRight(u.String(), "/")
+}

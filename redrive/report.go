@@ -1,0 +1,237 @@
+package redrive
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ItemResult is one line of a report: what happened to one request.
+type ItemResult struct {
+	RunID     string    `json:"run_id"`
+	RequestID string    `json:"id"`
+	Key       string    `json:"key"`
+	Mode      Mode      `json:"mode"`
+	State     ItemState `json:"state"`
+	Attempts  int       `json:"attempts"`
+	// HTTPStatus is the gateway's last answer (0 for s3-copy or no answer).
+	HTTPStatus int `json:"http_status,omitempty"`
+	// NewRequestID is the gateway's x-amzn-RequestId: for reupload, the request's new ID.
+	NewRequestID string        `json:"new_request_id,omitempty"`
+	Error        string        `json:"error,omitempty"`
+	Note         string        `json:"note,omitempty"` // why skipped, or how delivery was confirmed
+	Duration     time.Duration `json:"-"`
+	DurationMS   float64       `json:"duration_ms"`
+	// MaybeDuplicated is set when an attempt's outcome was unknown (the connection was
+	// lost after sending, or the run died mid-request): the processor may have received
+	// the request more than once and should deduplicate on the idempotency headers.
+	MaybeDuplicated bool `json:"maybe_duplicated,omitempty"`
+}
+
+// Report is the result of a run.
+type Report struct {
+	RunID        string
+	Env          string
+	Mode         Mode
+	Target       string
+	ManifestHash string
+	JournalPath  string
+	Outcome      Outcome
+	StopReason   string
+	Counts       Counts
+	Started      time.Time
+	Finished     time.Time
+	Items        []ItemResult
+}
+
+func (r *Run) buildReport() *Report {
+	rep := &Report{
+		RunID: r.m.RunID, Env: r.m.Env, Mode: r.m.Mode, Target: r.m.Target.String(),
+		ManifestHash: r.m.Hash(), JournalPath: r.opts.JournalPath,
+		Outcome: r.outcome, StopReason: r.stopReason, Counts: r.counts,
+		Started: r.startedAt, Finished: r.now(),
+	}
+	for _, it := range r.m.Items {
+		res := *r.items[it.RequestID]
+		res.DurationMS = ms(res.Duration)
+		res.MaybeDuplicated = r.everMaybe[it.RequestID]
+		if !res.State.Final() && res.Error == "" {
+			res.Error = "not finished: " + notSentWhy(r.outcome)
+		}
+		rep.Items = append(rep.Items, res)
+	}
+	return rep
+}
+
+// ReportFromJournal rebuilds the report of a journaled run (for a run that has nothing
+// left to do, or one that was killed).
+func ReportFromJournal(st *JournalState) *Report {
+	rep := &Report{
+		RunID: st.Manifest.RunID, Env: st.Manifest.Env, Mode: st.Manifest.Mode,
+		Target: st.Manifest.Target.String(), ManifestHash: st.Hash, JournalPath: st.Path,
+		Outcome: st.Outcome, Counts: st.Counts(),
+	}
+	if !st.Ended {
+		rep.Outcome = ""
+	}
+	for _, it := range st.Manifest.Items {
+		t := st.Items[it.RequestID]
+		res := ItemResult{RunID: st.Manifest.RunID, RequestID: it.RequestID, Key: it.Key, Mode: st.Manifest.Mode,
+			State: t.State, Attempts: t.Attempts, HTTPStatus: t.HTTPStatus, NewRequestID: t.NewRequestID,
+			Duration: t.Duration, DurationMS: ms(t.Duration), MaybeDuplicated: t.EverUnknown}
+		if t.State == StateFailed || !t.State.Final() {
+			res.Error = t.Reason
+		} else {
+			res.Note = t.Reason
+		}
+		rep.Items = append(rep.Items, res)
+	}
+	return rep
+}
+
+func notSentWhy(o Outcome) string {
+	switch o {
+	case OutcomeCanceled:
+		return "the run was cancelled; continue it with --resume"
+	case OutcomeTripped:
+		return "the circuit breaker stopped the run; continue it with --resume"
+	case OutcomeError:
+		return "the run stopped on an error; continue it with --resume"
+	}
+	return "continue it with --resume"
+}
+
+// WriteJSONLines writes one JSON object per item.
+func (rep *Report) WriteJSONLines(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, it := range rep.Items {
+		if err := enc.Encode(it); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// WriteTable writes an aligned table. clean makes text from outside (keys, error messages)
+// safe for a terminal; the caller passes its one sanitizer.
+func (rep *Report) WriteTable(w io.Writer, clean func(string) string) error {
+	if clean == nil {
+		clean = func(s string) string { return s }
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQUEST ID\tKEY\tMODE\tSTATE\tATTEMPTS\tHTTP\tNEW REQUEST ID\tDURATION\tERROR")
+	for _, it := range rep.Items {
+		status := ""
+		if it.HTTPStatus != 0 {
+			status = fmt.Sprint(it.HTTPStatus)
+		}
+		msg := it.Error
+		if msg == "" {
+			msg = it.Note
+		}
+		state := string(it.State)
+		if it.MaybeDuplicated {
+			state += "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n",
+			clean(it.RequestID), clean(it.Key), it.Mode, state, it.Attempts, status,
+			clean(it.NewRequestID), it.Duration.Round(time.Millisecond), clean(msg))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, it := range rep.Items {
+		if it.MaybeDuplicated {
+			_, err := fmt.Fprintln(w, "* an attempt's outcome was unknown: the processor may have received it twice")
+			return err
+		}
+	}
+	return nil
+}
+
+// SaveJSONLines writes the report to path (mode 0600), replacing it atomically.
+func (rep *Report) SaveJSONLines(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("save report: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
+	if err != nil {
+		return fmt.Errorf("save report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := rep.WriteJSONLines(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save report %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save report %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save report %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save report %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReportPath is where a journal's report is saved: beside it, ".report.jsonl" instead of
+// ".journal.jsonl" (or ".jsonl").
+func ReportPath(journalPath string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(journalPath, ".jsonl"), ".journal")
+	return base + ".report.jsonl"
+}
+
+// ReadReport parses a JSON Lines report (the output of -o json). Blank lines are skipped;
+// a line that is not a report item is an error naming it.
+func ReadReport(r io.Reader) ([]ItemResult, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var out []ItemResult
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var it ItemResult
+		if err := json.Unmarshal([]byte(line), &it); err != nil {
+			return nil, fmt.Errorf("line %d is not a redrive report item (write reports with -o json): %v", n, err)
+		}
+		if it.RequestID == "" || it.State == "" {
+			return nil, fmt.Errorf("line %d is not a redrive report item: it has no id or state", n)
+		}
+		it.Duration = time.Duration(it.DurationMS * float64(time.Millisecond))
+		out = append(out, it)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	return out, nil
+}
+
+// SelectFromReport returns the IDs of the items whose state is one of only, in order.
+// "unfinished" matches every state that is not final.
+func SelectFromReport(items []ItemResult, only []ItemState) []string {
+	want := map[ItemState]bool{}
+	for _, s := range only {
+		want[s] = true
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if (want[it.State] || (want["unfinished"] && !it.State.Final())) && !seen[it.RequestID] {
+			seen[it.RequestID] = true
+			ids = append(ids, it.RequestID)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,861 @@
+package redrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+)
+
+// Deps are what a run calls. Sender may be nil for s3-copy.
+type Deps struct {
+	Objects ObjectSource
+	Status  StatusChecker
+	Sender  Sender
+}
+
+// Options tune a run; zero values take the defaults below. Rate and concurrency come
+// from the manifest; change them with SetRate and SetConcurrency, before Start or while
+// the run runs.
+type Options struct {
+	// JournalPath is where New's run creates its journal (required for New; Resume
+	// appends to the journal it read).
+	JournalPath string
+	// MaxAttempts is how many times one item is tried (DefaultMaxAttempts).
+	MaxAttempts int
+	// MaxFailureRatio stops the run once more than this share of the finished items
+	// failed, after the first BreakerMinItems (DefaultMaxFailureRatio; 1 never trips).
+	MaxFailureRatio float64
+	BreakerMinItems int
+	// Force sends items that are already in a success state.
+	Force bool
+	// OriginalIDHeader and RedriveIDHeader name the idempotency headers.
+	OriginalIDHeader string
+	RedriveIDHeader  string
+	// ReadOnly refuses the run up front.
+	ReadOnly bool
+	// BackoffBase and BackoffMax bound the retry waits (200ms and 20s).
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// AttemptTimeout bounds one request (2m).
+	AttemptTimeout time.Duration
+	// ProgressInterval is how often Updates gets a snapshot (100ms).
+	ProgressInterval time.Duration
+	// Now and Rand replace the clock and the jitter source in tests.
+	Now  func() time.Time
+	Rand func() float64
+}
+
+// Defaults.
+const (
+	DefaultMaxAttempts      = 5
+	DefaultMaxFailureRatio  = 0.5
+	DefaultBreakerMinItems  = 20
+	DefaultOriginalIDHeader = "X-Stowage-Original-Request-Id"
+	DefaultRedriveIDHeader  = "X-Stowage-Redrive-Id"
+)
+
+func (o *Options) applyDefaults() {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.MaxFailureRatio <= 0 {
+		o.MaxFailureRatio = DefaultMaxFailureRatio
+	}
+	if o.BreakerMinItems <= 0 {
+		o.BreakerMinItems = DefaultBreakerMinItems
+	}
+	if o.OriginalIDHeader == "" {
+		o.OriginalIDHeader = DefaultOriginalIDHeader
+	}
+	if o.RedriveIDHeader == "" {
+		o.RedriveIDHeader = DefaultRedriveIDHeader
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 200 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 20 * time.Second
+	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = 2 * time.Minute
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = 100 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+}
+
+// ErrRefusedReadOnly is returned by New and Resume for a read-only environment.
+var ErrRefusedReadOnly = fmt.Errorf("redrive refused: %w (read_only in the config or --read-only); nothing was sent — use --dry-run to see the plan", awsclient.ErrReadOnly)
+
+// Run is one redrive in progress. Its methods are safe to call from any goroutine.
+type Run struct {
+	deps    Deps
+	opts    Options
+	m       *Manifest
+	resumed *JournalState // nil for a new run
+
+	bucket  *tokenBucket
+	gate    *gate
+	backoff backoff
+
+	journal *Journal
+
+	mu         sync.Mutex
+	started    bool
+	startedAt  time.Time
+	items      map[string]*ItemResult
+	everMaybe  map[string]bool
+	counts     Counts
+	sent       int
+	sendTimes  []time.Time
+	doneTimes  []time.Time
+	lastErrors []ItemError
+	stopping   bool
+	finished   bool // the outcome is final
+	outcome    Outcome
+	stopReason string
+
+	stopDispatch context.CancelFunc
+	abortSends   context.CancelFunc
+	updates      chan Progress
+	done         chan struct{}
+	report       *Report
+}
+
+// New prepares a run of m. It refuses a read-only environment, and a gateway mode
+// without a Sender. Nothing happens until Start.
+func New(deps Deps, m *Manifest, opts Options) (*Run, error) {
+	if opts.JournalPath == "" {
+		return nil, errors.New("redrive: a journal path is required")
+	}
+	return newRun(deps, m, nil, opts)
+}
+
+// Resume prepares the continuation of the run journaled in st: delivered, failed and
+// skipped items are left alone; items that were in flight or whose outcome is unknown are
+// re-checked against the status table before anything is sent again; the rest are sent.
+func Resume(deps Deps, st *JournalState, opts Options) (*Run, error) {
+	if st == nil || st.Manifest == nil || st.Path == "" {
+		return nil, errors.New("redrive: resume needs a journal read with LoadJournal")
+	}
+	opts.JournalPath = st.Path
+	return newRun(deps, st.Manifest, st, opts)
+}
+
+func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error) {
+	if opts.ReadOnly {
+		return nil, ErrRefusedReadOnly
+	}
+	if m == nil {
+		return nil, errors.New("redrive: no manifest")
+	}
+	switch m.Mode {
+	case ModeReupload, ModeInplace, ModeS3Copy:
+	default:
+		return nil, fmt.Errorf("redrive: the manifest's mode %q is not reupload, inplace or s3-copy", m.Mode)
+	}
+	if m.Mode.UsesGateway() && (m.Target.Method == "" || m.Target.Path == "") {
+		return nil, fmt.Errorf("redrive: the manifest has no gateway route for mode %s", m.Mode)
+	}
+	if m.Mode.UsesGateway() && deps.Sender == nil {
+		return nil, fmt.Errorf("redrive: mode %s needs the gateway client", m.Mode)
+	}
+	if deps.Objects == nil || deps.Status == nil {
+		return nil, errors.New("redrive: the object store and the status table are required")
+	}
+	opts.applyDefaults()
+	r := &Run{
+		deps: deps, opts: opts, m: m, resumed: st,
+		bucket:    newTokenBucket(m.Rate, opts.Now),
+		gate:      newGate(max(1, m.Concurrency)),
+		backoff:   backoff{base: opts.BackoffBase, max: opts.BackoffMax, rand: opts.Rand},
+		items:     make(map[string]*ItemResult, len(m.Items)),
+		everMaybe: map[string]bool{},
+		updates:   make(chan Progress, 1),
+		done:      make(chan struct{}),
+	}
+	for _, it := range m.Items {
+		res := &ItemResult{RunID: m.RunID, RequestID: it.RequestID, Key: it.Key, Mode: m.Mode, State: StatePending}
+		if st != nil {
+			if t := st.Items[it.RequestID]; t != nil {
+				res.State, res.Attempts, res.HTTPStatus = t.State, t.Attempts, t.HTTPStatus
+				res.NewRequestID, res.Error, res.Duration = t.NewRequestID, t.Reason, t.Duration
+				if t.State == StateDelivered || t.State == StateSkipped {
+					res.Error = ""
+				}
+				r.everMaybe[it.RequestID] = t.EverUnknown
+			}
+		}
+		r.items[it.RequestID] = res
+		r.counts.add(res.State, 1)
+	}
+	return r, nil
+}
+
+// Manifest is the manifest the run sends.
+func (r *Run) Manifest() *Manifest { return r.m }
+
+// JournalPath is where the run journals.
+func (r *Run) JournalPath() string { return r.opts.JournalPath }
+
+// SetRate changes the rate limit (requests per second; 0 = unlimited) at once.
+func (r *Run) SetRate(rate float64) { r.bucket.SetRate(max(0, rate)) }
+
+// SetConcurrency changes the cap on requests in flight (at least 1).
+func (r *Run) SetConcurrency(n int) { r.gate.SetLimit(n) }
+
+// Cancel stops dispatching: requests in flight finish and are journaled, nothing new is
+// sent. What was sent is not undone.
+func (r *Run) Cancel() { r.stop(OutcomeCanceled, "cancelled by the operator") }
+
+// Abort cancels as Cancel does and also cuts the requests in flight; their outcome is
+// journaled unknown.
+func (r *Run) Abort() {
+	r.stop(OutcomeCanceled, "aborted by the operator")
+	r.mu.Lock()
+	abort := r.abortSends
+	r.mu.Unlock()
+	if abort != nil {
+		abort()
+	}
+}
+
+// Updates delivers progress snapshots while the run runs (only the latest is kept if the
+// reader is slow) and is closed after the final one.
+func (r *Run) Updates() <-chan Progress { return r.updates }
+
+// Done is closed when the run has stopped and its journal is closed.
+func (r *Run) Done() <-chan struct{} { return r.done }
+
+// Wait blocks until the run stops and returns its report.
+func (r *Run) Wait() *Report {
+	<-r.done
+	return r.report
+}
+
+// Start opens the journal (creating it, or appending to the resumed one) and starts
+// sending in the background. ctx ending cancels the run as Cancel does: requests in
+// flight still finish (each within AttemptTimeout).
+func (r *Run) Start(ctx context.Context) error {
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return errors.New("redrive: run already started")
+	}
+	r.started = true
+	r.mu.Unlock()
+
+	var err error
+	if r.resumed != nil {
+		r.journal, err = openJournalForAppend(r.resumed)
+		if err == nil {
+			err = r.journal.Append(Record{Type: RecResumed, At: r.now()})
+		}
+	} else {
+		r.journal, err = CreateJournal(r.opts.JournalPath, r.m)
+	}
+	if err != nil {
+		if r.journal != nil {
+			r.journal.Close()
+		}
+		r.mu.Lock()
+		r.started = false
+		r.mu.Unlock()
+		return err
+	}
+
+	dispatchCtx, stopDispatch := context.WithCancel(ctx)
+	sendCtx, abortSends := context.WithCancel(context.WithoutCancel(ctx))
+	r.mu.Lock()
+	r.startedAt = r.now()
+	r.stopDispatch, r.abortSends = stopDispatch, abortSends
+	r.mu.Unlock()
+
+	go func() {
+		<-dispatchCtx.Done()
+		r.stop(OutcomeCanceled, "cancelled by the operator") // a no-op if already stopping
+	}()
+	go r.dispatch(dispatchCtx, sendCtx)
+	return nil
+}
+
+func (r *Run) now() time.Time { return r.opts.Now().UTC() }
+
+// stop stops dispatching for the first reason given.
+func (r *Run) stop(outcome Outcome, reason string) {
+	r.mu.Lock()
+	if !r.stopping && !r.finished {
+		r.stopping, r.outcome, r.stopReason = true, outcome, reason
+	}
+	cancel := r.stopDispatch
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (r *Run) isStopping() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopping
+}
+
+func (r *Run) dispatch(ctx, sendCtx context.Context) {
+	stopTicker := make(chan struct{})
+	tickerDone := make(chan struct{})
+	go func() {
+		defer close(tickerDone)
+		t := time.NewTicker(r.opts.ProgressInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopTicker:
+				return
+			case <-t.C:
+				r.publish(r.Snapshot())
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for _, it := range r.m.Items {
+		if r.state(it.RequestID).Final() {
+			continue
+		}
+		if r.isStopping() || r.gate.Acquire(ctx) != nil {
+			break
+		}
+		if r.isStopping() {
+			r.gate.Release()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer r.gate.Release()
+			r.work(ctx, sendCtx, it)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		// The caller's context ended; say so even if Start's watcher has not run yet.
+		r.stop(OutcomeCanceled, "cancelled by the operator")
+	}
+	close(stopTicker)
+	<-tickerDone
+	r.finish()
+}
+
+// finish writes the end record, closes the journal and publishes the report.
+func (r *Run) finish() {
+	r.mu.Lock()
+	if !r.stopping {
+		r.outcome = OutcomeDelivered
+		if r.counts.Failed+r.counts.Unknown+r.counts.Sending+r.counts.Retrying+r.counts.Pending > 0 {
+			r.outcome = OutcomeFailed
+		}
+	}
+	r.finished = true // no later stop may rewrite the outcome
+	counts := r.counts
+	outcome := r.outcome
+	r.mu.Unlock()
+	if err := r.journal.Append(Record{Type: RecEnd, At: r.now(), Outcome: outcome, Counts: &counts}); err != nil {
+		r.stop(OutcomeError, err.Error())
+	}
+	r.journal.Close()
+
+	final := r.Snapshot()
+	final.Done = true
+	r.mu.Lock()
+	r.report = r.buildReport()
+	r.mu.Unlock()
+	r.publish(final)
+	close(r.updates)
+	if r.stopDispatch != nil {
+		r.stopDispatch()
+		r.abortSends()
+	}
+	close(r.done)
+}
+
+func (r *Run) publish(p Progress) {
+	select { // drop a snapshot nobody read yet: only the latest matters
+	case <-r.updates:
+	default:
+	}
+	select {
+	case r.updates <- p:
+	default:
+	}
+}
+
+func (r *Run) state(id string) ItemState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.items[id].State
+}
+
+// work takes one item to a final state, or leaves it unfinished when the run stops.
+func (r *Run) work(ctx, sendCtx context.Context, it Item) {
+	if r.m.TooLarge(it) {
+		r.final(it, Record{Type: RecFailed, Reason: fmt.Sprintf(
+			"too large for the gateway: %d bytes, the limit is %d (10 MiB); nothing was sent — redrive it with --mode s3-copy",
+			it.Size, MaxGatewayPayload)}, time.Time{})
+		return
+	}
+	r.mu.Lock()
+	maybeSent := r.items[it.RequestID].State.MaybeSent()
+	attempt := r.items[it.RequestID].Attempts
+	r.mu.Unlock()
+	var first time.Time
+	for try := 1; ; try++ {
+		if r.bucket.Wait(ctx) != nil {
+			return
+		}
+		if try == 1 || maybeSent {
+			done, ok := r.recheck(ctx, it, maybeSent, first)
+			if !ok || done {
+				return
+			}
+		}
+		attempt++
+		if first.IsZero() {
+			first = r.now()
+		}
+		if err := r.journal.Append(Record{Type: RecSending, At: r.now(), ID: it.RequestID, Attempt: attempt}); err != nil {
+			r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+			return
+		}
+		r.setState(it.RequestID, StateSending, func(res *ItemResult) { res.Attempts = attempt })
+		r.noteSent()
+
+		a := r.attempt(sendCtx, it)
+		rec := Record{At: r.now(), ID: it.RequestID, Attempt: attempt, HTTPStatus: a.status,
+			NewRequestID: a.newID, Reason: a.reason, DurationMS: ms(r.now().Sub(first))}
+		switch a.class {
+		case classDelivered:
+			rec.Type, rec.Reason = RecDelivered, ""
+			r.final(it, rec, first)
+			return
+		case classPermanent:
+			rec.Type = RecFailed
+			r.final(it, rec, first)
+			r.noteError(it, attempt, a.reason)
+			return
+		}
+		// Retryable: journal this attempt's outcome first.
+		rec.Type = RecRetrying
+		if a.class == classUnknown {
+			rec.Type = RecUnknown
+			maybeSent = true
+			r.mu.Lock()
+			r.everMaybe[it.RequestID] = true
+			r.mu.Unlock()
+		}
+		if err := r.journal.Append(rec); err != nil {
+			r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+			return
+		}
+		r.noteError(it, attempt, a.reason)
+		state := StateRetrying
+		if maybeSent {
+			state = StateUnknown
+		}
+		r.setState(it.RequestID, state, func(res *ItemResult) { res.HTTPStatus, res.Error = a.status, a.reason })
+		if try >= r.opts.MaxAttempts || a.aborted {
+			if a.aborted {
+				return // Abort: leave it unknown for --resume to re-check
+			}
+			reason := fmt.Sprintf("gave up after %d attempts: %s", try, a.reason)
+			if maybeSent {
+				reason += " (an attempt may have been delivered: check its status before sending it again)"
+			}
+			r.final(it, Record{Type: RecFailed, ID: it.RequestID, Attempt: attempt, HTTPStatus: a.status,
+				Reason: reason, DurationMS: ms(r.now().Sub(first))}, first)
+			return
+		}
+		if !sleepCtx(ctx, r.backoff.delay(try)) {
+			return
+		}
+	}
+}
+
+// recheck reads the item's status just before sending. done reports that the item was
+// finished here (skipped, or delivered by an earlier attempt); ok is false when the run
+// stopped or the journal failed.
+func (r *Run) recheck(ctx context.Context, it Item, maybeSent bool, first time.Time) (done, ok bool) {
+	var st awsclient.Status
+	var found bool
+	var err error
+	for try := 1; try <= 3; try++ {
+		st, found, err = r.deps.Status.Get(ctx, it.RequestID)
+		if err == nil || ctx.Err() != nil || !awsclient.KindOf(err).Retryable() {
+			break
+		}
+		if !sleepCtx(ctx, r.backoff.delay(try)) {
+			return false, false
+		}
+	}
+	if ctx.Err() != nil {
+		return false, false
+	}
+	if err != nil {
+		reason := "could not re-check the status before sending, so nothing was sent: " + err.Error()
+		r.final(it, Record{Type: RecFailed, ID: it.RequestID, Reason: reason}, first)
+		r.noteError(it, 0, reason)
+		return true, r.journalOK()
+	}
+	if !found || !r.m.IsSuccess(st.State) {
+		return false, true
+	}
+	// A success state confirms an earlier attempt only if the item was not already in
+	// one when planned (a forced run): then it proves nothing, and the item is resent.
+	if maybeSent && r.m.IsSuccess(it.Status) {
+		return false, true
+	}
+	if maybeSent {
+		r.final(it, Record{Type: RecDelivered, ID: it.RequestID,
+			Reason: "status is " + st.State + ": an earlier attempt was delivered"}, first)
+		return true, r.journalOK()
+	}
+	if r.opts.Force {
+		return false, true
+	}
+	r.final(it, Record{Type: RecSkipped, ID: it.RequestID,
+		Reason: "already " + st.State + " (use --force to send it anyway)"}, first)
+	return true, r.journalOK()
+}
+
+func (r *Run) journalOK() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.outcome != OutcomeError
+}
+
+// final journals an item's last record and updates the counts; a journal failure stops
+// the run.
+func (r *Run) final(it Item, rec Record, first time.Time) {
+	rec.ID = it.RequestID
+	if rec.At.IsZero() {
+		rec.At = r.now()
+	}
+	if !first.IsZero() && rec.DurationMS == 0 {
+		rec.DurationMS = ms(r.now().Sub(first))
+	}
+	if err := r.journal.Append(rec); err != nil {
+		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+		return
+	}
+	state := map[RecordType]ItemState{RecDelivered: StateDelivered, RecFailed: StateFailed, RecSkipped: StateSkipped}[rec.Type]
+	r.setState(it.RequestID, state, func(res *ItemResult) {
+		res.HTTPStatus = rec.HTTPStatus
+		res.Error = rec.Reason
+		if rec.NewRequestID != "" {
+			res.NewRequestID = rec.NewRequestID
+		}
+		res.Duration = time.Duration(rec.DurationMS * float64(time.Millisecond))
+		if rec.Type == RecDelivered {
+			res.Note, res.Error = rec.Reason, ""
+		}
+		if rec.Type == RecSkipped {
+			res.Note, res.Error = rec.Reason, ""
+		}
+	})
+	r.mu.Lock()
+	r.doneTimes = append(r.doneTimes, r.now())
+	c := r.counts
+	r.mu.Unlock()
+	finished := c.Delivered + c.Failed
+	if finished >= r.opts.BreakerMinItems && float64(c.Failed) > r.opts.MaxFailureRatio*float64(finished) {
+		r.stop(OutcomeTripped, fmt.Sprintf(
+			"circuit breaker: %d of %d finished items failed (more than %.0f%%); nothing more is sent — fix the cause, then --resume",
+			c.Failed, finished, r.opts.MaxFailureRatio*100))
+	}
+}
+
+func (r *Run) setState(id string, s ItemState, update func(*ItemResult)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := r.items[id]
+	r.counts.add(res.State, -1)
+	res.State = s
+	r.counts.add(s, 1)
+	if update != nil {
+		update(res)
+	}
+}
+
+func (r *Run) noteSent() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent++
+	r.sendTimes = append(r.sendTimes, r.now())
+}
+
+func (r *Run) noteError(it Item, attempt int, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastErrors = append(r.lastErrors, ItemError{RequestID: it.RequestID, Attempt: attempt, Err: reason, At: r.now()})
+	if n := len(r.lastErrors); n > MaxLastErrors {
+		r.lastErrors = append([]ItemError(nil), r.lastErrors[n-MaxLastErrors:]...)
+	}
+}
+
+// rateWindow is how far back the measured rate looks.
+const rateWindow = 5 * time.Second
+
+// Snapshot is the run's progress now.
+func (r *Run) Snapshot() Progress {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	r.sendTimes = trimBefore(r.sendTimes, now.Add(-rateWindow))
+	r.doneTimes = trimBefore(r.doneTimes, now.Add(-rateWindow))
+	p := Progress{
+		RunID: r.m.RunID, Total: len(r.m.Items), Counts: r.counts, Sent: r.sent,
+		TargetRate: r.bucket.Rate(), Concurrency: r.gate.Limit(), InFlight: r.counts.Sending,
+		LastErrors: append([]ItemError(nil), r.lastErrors...),
+		Stopping:   r.stopping, StopReason: r.stopReason,
+	}
+	if !r.startedAt.IsZero() {
+		p.Elapsed = now.Sub(r.startedAt)
+	}
+	window := min(rateWindow, p.Elapsed)
+	if window > 0 {
+		p.Rate = float64(len(r.sendTimes)) / window.Seconds()
+		if left := p.Total - r.counts.Done(); left > 0 {
+			itemRate := float64(len(r.doneTimes)) / window.Seconds()
+			if itemRate == 0 {
+				itemRate = p.TargetRate
+			}
+			if itemRate > 0 {
+				p.ETA = time.Duration(float64(left) / itemRate * float64(time.Second))
+			}
+		}
+	}
+	return p
+}
+
+func trimBefore(ts []time.Time, cutoff time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && ts[i].Before(cutoff) {
+		i++
+	}
+	if i == 0 {
+		return ts
+	}
+	return append(ts[:0], ts[i:]...)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// attemptClass is what one attempt's outcome means for the item.
+type attemptClass int
+
+const (
+	classDelivered attemptClass = iota
+	classPermanent              // do not retry
+	classRetry                  // safe to retry: the request was not taken
+	classUnknown                // may have been delivered: re-check before retrying
+)
+
+type attemptResult struct {
+	class   attemptClass
+	status  int
+	newID   string
+	reason  string
+	aborted bool // Abort cut the request
+}
+
+// maxReason bounds an error kept in the journal and the report.
+const maxReason = 500
+
+// attempt sends the item once.
+func (r *Run) attempt(ctx context.Context, it Item) attemptResult {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.AttemptTimeout)
+	defer cancel()
+	if r.m.Mode == ModeS3Copy {
+		// Pinned by ETag only: a version pin would copy the planned version over a newer one.
+		_, err := r.deps.Objects.CopyInPlace(ctx, it.Key, awsclient.Pin{ETag: it.ETag})
+		if err == nil {
+			return attemptResult{class: classDelivered}
+		}
+		return classifyErr(err, 0, nil, ctx)
+	}
+	src := &sourceErr{}
+	p := awsclient.Payload{
+		Open: func() (io.ReadCloser, error) {
+			rc, err := r.open(ctx, it)
+			if err != nil {
+				src.set(err)
+				return nil, err
+			}
+			return &watchedReader{rc: rc, src: src}, nil
+		},
+		Size:            it.Size,
+		ContentType:     it.ContentType,
+		ContentEncoding: it.ContentEncoding,
+		Headers: map[string]string{
+			r.opts.OriginalIDHeader: it.RequestID,
+			r.opts.RedriveIDHeader:  r.m.RunID,
+		},
+	}
+	route := awsclient.Route{Method: r.m.Target.Method, Path: r.m.Target.Path}
+	vars := awsclient.RouteVars{Bucket: r.m.Bucket, Key: it.Key, RequestID: it.RequestID}
+	resp, err := r.deps.Sender.Send(ctx, route, vars, p)
+	if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return attemptResult{class: classDelivered, status: resp.StatusCode, newID: resp.RequestID}
+	}
+	if err == nil {
+		err = fmt.Errorf("the gateway answered HTTP %d", resp.StatusCode)
+	}
+	return classifyErr(err, resp.StatusCode, src.get(), ctx)
+}
+
+// open streams the current object and checks it is the planned one before a byte is
+// read: a different ETag (or, without ETags, a different version) means it changed since
+// planning. The current object is read rather than the planned version, because sending
+// an older version in place would overwrite the newer one.
+func (r *Run) open(ctx context.Context, it Item) (io.ReadCloser, error) {
+	rc, obj, err := r.deps.Objects.Get(ctx, it.Key, awsclient.Pin{})
+	if err != nil {
+		return nil, err
+	}
+	changed := ""
+	switch {
+	case it.ETag != "" && obj.ETag != "" && obj.ETag != it.ETag:
+		changed = fmt.Sprintf("ETag is %s, planned %s", obj.ETag, it.ETag)
+	case it.ETag == "" && it.VersionID != "" && obj.VersionID != it.VersionID:
+		changed = fmt.Sprintf("version is %s, planned %s", obj.VersionID, it.VersionID)
+	case obj.Size != it.Size:
+		changed = fmt.Sprintf("size is %d, planned %d", obj.Size, it.Size)
+	}
+	if changed != "" {
+		rc.Close()
+		return nil, &awsclient.Error{Kind: awsclient.KindChanged, Op: "get", Resource: "s3://" + r.m.Bucket + "/" + it.Key,
+			Code: "PreconditionFailed", Message: changed}
+	}
+	return rc, nil
+}
+
+// classifyErr decides whether a failed attempt may be retried and whether it may have
+// been delivered. srcErr is a failure reading the stored object, which the gateway client
+// would otherwise report as its own.
+func classifyErr(err error, status int, srcErr error, ctx context.Context) attemptResult {
+	a := attemptResult{status: status, reason: reasonOf(err)}
+	if srcErr != nil {
+		a.reason = reasonOf(srcErr)
+		switch awsclient.KindOf(srcErr) {
+		case awsclient.KindChanged:
+			a.class, a.reason = classPermanent, "changed since planning: "+a.reason+"; plan again to send the current version"
+		case awsclient.KindNotFound:
+			a.class, a.reason = classPermanent, "the stored object is gone: "+a.reason
+		default:
+			if awsclient.KindOf(srcErr).Retryable() {
+				// The body was cut short, so the gateway cannot have taken the request.
+				a.class = classRetry
+			} else {
+				a.class = classPermanent
+			}
+		}
+		return a
+	}
+	kind := awsclient.KindOf(err)
+	switch {
+	case kind == awsclient.KindChanged:
+		a.class, a.reason = classPermanent, "changed since planning: "+a.reason+"; plan again to send the current version"
+	case errors.Is(err, awsclient.ErrDeliveryUnknown):
+		a.class = classUnknown
+	case errors.Is(err, awsclient.ErrNotSent):
+		// Refused before anything left: retry what may pass next time.
+		a.class = classPermanent
+		if kind.Retryable() || kind == awsclient.KindUnknown || kind == awsclient.KindCanceled {
+			a.class = classRetry
+		}
+	case kind == awsclient.KindThrottled || kind == awsclient.KindServer:
+		// The service answered: it did not take the request (a 504 wraps
+		// ErrDeliveryUnknown and is caught above).
+		a.class = classRetry
+	case kind == awsclient.KindTimeout || kind == awsclient.KindNetwork || kind == awsclient.KindCanceled:
+		a.class = classUnknown
+	case kind == awsclient.KindUnknown && status == 0:
+		a.class = classUnknown // no answer and no classification: assume the worst
+	default:
+		a.class = classPermanent
+	}
+	if a.class != classPermanent && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		a.aborted = true
+	}
+	return a
+}
+
+func reasonOf(err error) string {
+	s := strings.ToValidUTF8(err.Error(), "?")
+	if len(s) > maxReason {
+		s = strings.ToValidUTF8(s[:maxReason], "") + "…"
+	}
+	return s
+}
+
+// sourceErr keeps the first failure reading the stored object; the HTTP transport reads
+// the body on its own goroutine.
+type sourceErr struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (s *sourceErr) set(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+}
+
+func (s *sourceErr) get() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+type watchedReader struct {
+	rc  io.ReadCloser
+	src *sourceErr
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	n, err := w.rc.Read(p)
+	if err != nil && err != io.EOF {
+		w.src.set(err)
+	}
+	return n, err
+}
+
+func (w *watchedReader) Close() error { return w.rc.Close() }

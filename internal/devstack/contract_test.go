@@ -274,7 +274,7 @@ func runStatusContract(t *testing.T, b statusBackend) contractResult {
 			Keys: []awsclient.KeyAttr{{Name: "requestId", Role: "HASH", Type: "S"}},
 			Indexes: []awsclient.IndexInfo{{Name: b.index, Status: "ACTIVE", Keys: []awsclient.KeyAttr{
 				{Name: "status", Role: "HASH", Type: "S"}, {Name: "updatedAt", Role: "RANGE", Type: "S"}}}}}
-		info.ItemCount = 0 // approximate in DynamoDB
+		info.ItemCount, info.SizeBytes = 0, 0 // approximate in DynamoDB
 		if !reflect.DeepEqual(info, want) {
 			t.Errorf("Describe:\n got %+v\nwant %+v", info, want)
 		}
@@ -387,6 +387,9 @@ func TestStatusStoreContract(t *testing.T) {
 	if !reflect.DeepEqual(dev.scanState, ref.scanState) || !reflect.DeepEqual(dev.scanIDs, ref.scanIDs) {
 		t.Errorf("scans differ")
 	}
+	// Sizes and counts are approximate in DynamoDB (refreshed about every six hours);
+	// dynalite reports neither, so only the schema is compared.
+	dev.info.ItemCount, ref.info.ItemCount, dev.info.SizeBytes, ref.info.SizeBytes = 0, 0, 0, 0
 	if !reflect.DeepEqual(dev.info, ref.info) {
 		t.Errorf("Describe differs:\ndevstack %+v\ndynalite %+v", dev.info, ref.info)
 	}

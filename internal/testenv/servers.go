@@ -47,13 +47,22 @@ func ToolsDir() (string, error) {
 	if d := os.Getenv("STOWAGE_TOOLS"); d != "" {
 		return filepath.Abs(d)
 	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, ".tools"), nil
+}
+
+// RepoRoot is the nearest directory at or above the working directory holding go.mod.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".tools"), nil
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -90,7 +99,7 @@ func waitTCP(ctx context.Context, addr string, done <-chan struct{}) error {
 }
 
 func start(name string, cmd *exec.Cmd, logTo io.Writer) (*Server, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = serverProcAttr()
 	if cmd.Stderr == nil {
 		cmd.Stderr = logTo
 	}

@@ -40,6 +40,10 @@ func run() int {
 		return 2
 	}
 	defer os.RemoveAll(work)
+	if err := os.MkdirAll(tools, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "withservers:", err)
+		return 2
+	}
 	logf, err := os.Create(filepath.Join(tools, "servers.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "withservers:", err)
@@ -59,11 +63,12 @@ func run() int {
 		return 2
 	}
 	defer s3srv.Stop()
-	script, err := filepath.Abs(filepath.Join(filepath.Dir(tools), "internal", "testenv", "node", "dynalite-ephemeral.js"))
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "withservers:", err)
 		return 2
 	}
+	script := filepath.Join(root, "internal", "testenv", "node", "dynalite-ephemeral.js")
 	ddb, err := testenv.StartDynalite(ctx, tools, script, logf)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "withservers: DynamoDB:", err, "(log:", logf.Name()+")")

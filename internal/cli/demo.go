@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,6 +26,7 @@ type demoFlags struct {
 	requests  int
 	configOut string
 	verbose   bool
+	now       string
 }
 
 func newDemoCmd(g *Globals) *cobra.Command {
@@ -65,8 +67,18 @@ A plain AWS client works too, with the credentials it prints:
 	fl.IntVar(&f.requests, "requests", devstack.DefaultRequests, "how many requests to seed")
 	fl.StringVar(&f.configOut, "config-out", "", "write the stowage config for the demo to `FILE` (default: a temporary file, removed on exit)")
 	fl.BoolVar(&f.verbose, "verbose", false, "log every gateway request and processed event to stderr")
+	// --now fixes the clock of the stack and of the UI, so that screenshots (make
+	// screenshots, the README) show the same seeded week and the same "3m ago" on every
+	// run. It is for that alone, hence hidden from help.
+	fl.StringVar(&f.now, "now", "", "fix the clock at this RFC3339 `TIME` (for reproducible screenshots)")
+	_ = fl.MarkHidden("now")
 	return cmd
 }
+
+// demoClock is the clock fixed by demo --now while the demo runs, and nil otherwise
+// (time.Now). The terminal UI reads it (tui.Options.Now) so that its ages agree with the
+// stack's seeded week.
+var demoClock func() time.Time
 
 // demoTUI opens the terminal UI on the running demo; nil runs headless. The environment
 // and file come from the config the demo wrote (its local_credentials included), so the
@@ -80,6 +92,15 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		f.requests = -1 // devstack: none
 	}
 	opts := devstack.Options{Addr: f.addr, DataDir: f.data, Seed: f.seed, Requests: f.requests}
+	if f.now != "" {
+		at, err := time.Parse(time.RFC3339, f.now)
+		if err != nil {
+			return exitf(ExitUsage, "demo: --now %q is not a time; expected RFC3339 such as 2026-03-02T09:30:00Z", f.now)
+		}
+		opts.Now = func() time.Time { return at }
+		demoClock = opts.Now
+		defer func() { demoClock = nil }()
+	}
 	if f.verbose {
 		opts.Logger = g.Stderr
 	}
@@ -96,8 +117,8 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		}
 	}()
 
-	path := f.configOut
-	if path == "" {
+	path, temporary := f.configOut, f.configOut == ""
+	if temporary {
 		tmp, err := os.CreateTemp("", "stowage-demo-*.yaml")
 		if err != nil {
 			return exitf(ExitUsage, "demo: temporary config: %v; pass --config-out FILE", err)
@@ -128,7 +149,7 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		return demoTUI(ctx, g, st, env, file)
 	}
 
-	printDemo(g.Stdout, st, f, path)
+	printDemo(g.Stdout, st, f, path, temporary)
 	// Start returned with every listener accepting connections.
 	fmt.Fprintln(g.Stdout, "ready")
 	<-ctx.Done()
@@ -136,7 +157,7 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 	return nil
 }
 
-func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string) {
+func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, temporary bool) {
 	where := "in memory"
 	if f.data != "" {
 		where = "kept in " + f.data
@@ -152,7 +173,12 @@ func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string) 
 	fmt.Fprintf(w, "  S3        %s   bucket %s\n", st.S3URL, st.Bucket)
 	fmt.Fprintf(w, "  DynamoDB  %s   table %s, index %s\n", st.DynamoDBURL, st.Table, st.Index)
 	fmt.Fprintf(w, "  gateway   %s   PUT /product, PUT /product/{bucket}/{key} (x-api-key is in the config)\n", st.GatewayURL)
-	fmt.Fprintf(w, "  config    %s   environment %s\n\n", configPath, devstack.EnvName)
+	fmt.Fprintf(w, "  config    %s   environment %s\n", configPath, devstack.EnvName)
+	if temporary {
+		// Without --config-out the operator must know the file goes away with the demo.
+		fmt.Fprintf(w, "            (a temporary file, removed when the demo stops; to keep one, run with --config-out FILE)\n")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "stowage reads the demo's credentials from the config. For other AWS clients (the demo accepts any keys):\n")
 	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s\n\n", st.AccessKey, st.SecretKey, st.Region)
 	fmt.Fprintf(w, "Try:\n")

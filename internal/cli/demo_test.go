@@ -3,8 +3,10 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,22 +23,26 @@ import (
 	"github.com/stowage-cli/stowage/internal/devstack"
 )
 
-// demo --serve prints the endpoints and "ready", serves until its context ends, and then
-// shuts down cleanly with exit code 0.
-func TestDemoServe(t *testing.T) {
-	hermeticAWS(t)
-	cfg := filepath.Join(t.TempDir(), "demo.yaml")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	outR, outW := io.Pipe()
-	var stderr lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		code := Run(ctx, []string{"demo", "--serve", "--seed", "3", "--requests", "40", "--config-out", cfg}, strings.NewReader(""), outW, &stderr)
-		outW.Close()
-		done <- code
-	}()
+// runningDemo is a `stowage demo --serve` run in the test's process.
+type runningDemo struct {
+	out    string // stdout up to and including "ready"
+	stderr *lockedBuffer
+	cancel context.CancelFunc
+	done   chan int
+}
 
+// serveDemo runs stowage with args until it prints "ready".
+func serveDemo(t *testing.T, args ...string) *runningDemo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	outR, outW := io.Pipe()
+	d := &runningDemo{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	go func() {
+		code := Run(ctx, args, strings.NewReader(""), outW, d.stderr)
+		outW.Close()
+		d.done <- code
+	}()
 	var printed strings.Builder
 	sc := bufio.NewScanner(outR)
 	ready := false
@@ -49,14 +55,40 @@ func TestDemoServe(t *testing.T) {
 	}
 	go io.Copy(io.Discard, outR)
 	if !ready {
-		t.Fatalf("no ready line; stdout:\n%s\nstderr:\n%s", printed.String(), stderr.String())
+		t.Fatalf("no ready line; stdout:\n%s\nstderr:\n%s", printed.String(), d.stderr.String())
 	}
-	out := printed.String()
+	d.out = printed.String()
+	return d
+}
+
+// stop interrupts the demo and returns its exit code.
+func (d *runningDemo) stop(t *testing.T) int {
+	t.Helper()
+	d.cancel()
+	select {
+	case code := <-d.done:
+		return code
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop after its context ended")
+	}
+	return -1
+}
+
+// demo --serve prints the endpoints and "ready", serves until its context ends, and then
+// shuts down cleanly with exit code 0.
+func TestDemoServe(t *testing.T) {
+	hermeticAWS(t)
+	cfg := filepath.Join(t.TempDir(), "demo.yaml")
+	d := serveDemo(t, "demo", "--serve", "--seed", "3", "--requests", "40", "--config-out", cfg)
+	out, stderr := d.out, d.stderr
 	for _, want := range []string{"S3        http://127.0.0.1:", "DynamoDB  http://127.0.0.1:", "gateway   http://127.0.0.1:",
 		"export AWS_ACCESS_KEY_ID=" + devstack.AccessKey, "s3api list-objects-v2 --bucket " + devstack.DefaultBucket, cfg} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "temporary") {
+		t.Errorf("--config-out FILE is called temporary:\n%s", out)
 	}
 	// The config selects the running stack.
 	f, err := config.Load(cfg)
@@ -85,14 +117,8 @@ func TestDemoServe(t *testing.T) {
 		t.Errorf("listed %d seeded requests, want about 40", n)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("exit code %d after interrupt, want 0; stderr %s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo did not stop after its context ended")
+	if code := d.stop(t); code != ExitOK {
+		t.Errorf("exit code %d after interrupt, want 0; stderr %s", code, stderr.String())
 	}
 	if conn, err := net.Dial("tcp", strings.TrimPrefix(s3URL, "http://")); err == nil {
 		conn.Close()
@@ -100,6 +126,102 @@ func TestDemoServe(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg); err != nil {
 		t.Errorf("the --config-out file is gone: %v", err)
+	}
+}
+
+// Without --config-out the operator is still told where the config is, that it goes
+// away with the demo, and how to keep one; the commands it prints work while it runs.
+func TestDemoServeWithoutConfigOut(t *testing.T) {
+	hermeticAWS(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	d := serveDemo(t, "demo", "--serve", "--requests", "10")
+	m := regexp.MustCompile(`(?m)^  config +(\S+) +environment demo\n +\(a temporary file, removed when the demo stops; to keep one, run with --config-out FILE\)$`).FindStringSubmatch(d.out)
+	if m == nil {
+		t.Fatalf("output does not say where the temporary config is and how to keep one:\n%s", d.out)
+	}
+	cfg := m[1]
+	if filepath.Dir(cfg) != tmp {
+		t.Errorf("config %s is not in the temporary directory %s", cfg, tmp)
+	}
+	if !strings.Contains(d.out, "stowage --config "+cfg+" --env demo ls") {
+		t.Errorf("output does not show how to use the CLI with %s:\n%s", cfg, d.out)
+	}
+	f, err := config.Load(cfg)
+	if err != nil {
+		t.Fatalf("the printed config does not load while the demo runs: %v", err)
+	}
+	if _, err := f.Select("demo", config.Overrides{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := d.stop(t); code != ExitOK {
+		t.Errorf("exit code %d, want 0; stderr %s", code, d.stderr.String())
+	}
+	if _, err := os.Stat(cfg); !os.IsNotExist(err) {
+		t.Errorf("the temporary config outlived the demo: %v", err)
+	}
+}
+
+// --now fixes the stack's clock and hands it to the terminal UI, for screenshots that
+// are the same on every run. It is hidden from help.
+func TestDemoNowFixesTheClock(t *testing.T) {
+	hermeticAWS(t)
+	at := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	var stdout, stderr strings.Builder
+	stdin := strings.NewReader("")
+	pretendTerminal(t, 100, &stdout, stdin)
+	old := demoTUI
+	t.Cleanup(func() { demoTUI = old })
+	var uiNow time.Time
+	var seeded []devstack.SeedRequest
+	var status []devstack.StatusItem
+	demoTUI = func(ctx context.Context, g *Globals, st *devstack.Stack, env *config.Env, file *config.File) error {
+		if demoClock == nil {
+			return errors.New("no demo clock for the UI")
+		}
+		uiNow = demoClock()
+		seeded = st.Seeded()
+		for _, r := range seeded {
+			if s, ok := st.Status(r.Key); ok {
+				status = append(status, s)
+			}
+		}
+		return nil
+	}
+	code := Run(context.Background(), []string{"demo", "--now", "2026-03-02T10:30:00+01:00", "--requests", "30"}, stdin, &stdout, &stderr)
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr.String())
+	}
+	if !uiNow.Equal(at) {
+		t.Errorf("the UI's clock reads %v, want %v", uiNow, at)
+	}
+	if demoClock != nil {
+		t.Error("demoClock is still set after the demo ended")
+	}
+	if len(seeded) != 30 || len(status) == 0 {
+		t.Fatalf("seeded %d requests, %d statuses", len(seeded), len(status))
+	}
+	for _, r := range seeded {
+		if r.Created.After(at) || r.Created.Before(at.Add(-7*24*time.Hour)) {
+			t.Errorf("%s seeded at %v, outside the week before %v", r.Key, r.Created, at)
+		}
+	}
+	for _, s := range status {
+		if s.UpdatedAt.After(at) {
+			t.Errorf("status updated at %v, after --now %v", s.UpdatedAt, at)
+		}
+	}
+
+	var help strings.Builder
+	Run(context.Background(), []string{"demo", "--help"}, strings.NewReader(""), &help, &help)
+	if strings.Contains(help.String(), "--now") || !strings.Contains(help.String(), "--config-out") {
+		t.Errorf("demo --help shows --now, or is not the help:\n%s", help.String())
+	}
+
+	stderr.Reset()
+	if code := Run(context.Background(), []string{"demo", "--serve", "--now", "yesterday"}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage ||
+		!strings.Contains(stderr.String(), "RFC3339") {
+		t.Errorf("--now yesterday: exit %d, stderr %q; want a usage error naming RFC3339", code, stderr.String())
 	}
 }
 
@@ -136,4 +258,46 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// demo --verbose logs keys chosen by whoever calls the gateway: they reach the
+// operator's terminal inert.
+func TestDemoVerboseLogIsInert(t *testing.T) {
+	hermeticAWS(t)
+	cfg := filepath.Join(t.TempDir(), "demo.yaml")
+	d := serveDemo(t, "demo", "--serve", "--verbose", "--requests", "0", "--config-out", cfg)
+	f, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := f.Select("demo", config.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, env.Gateway.URL+"/product/"+env.Storage.Bucket+"/evil%1B%5B2J%1B%5D0%3Bpwned%07", strings.NewReader("{}"))
+	req.Header.Set("x-api-key", env.Gateway.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT: %s", resp.Status)
+	}
+	for i := 0; !strings.Contains(d.stderr.String(), "processor: evil"); i++ {
+		if i == 3000 {
+			t.Fatalf("the processor never logged the request:\n%s", d.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := d.stop(t); code != ExitOK {
+		t.Errorf("exit %d", code)
+	}
+	log := d.stderr.String()
+	if !strings.Contains(log, "evil␛[2J␛]0;pwned␇") {
+		t.Errorf("the key is not shown visibly:\n%s", log)
+	}
+	if strings.ContainsAny(log, "\x1b\x07") {
+		t.Errorf("raw control bytes reached stderr: %q", log)
+	}
 }

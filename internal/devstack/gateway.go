@@ -47,10 +47,15 @@ type GatewayFaults struct {
 	// bucket with a burst of one second's worth).
 	ThrottleRPS float64
 	// Error5xxRatio is the share of requests answered 504 (integration timeout) or 500,
-	// without storing anything.
+	// without storing anything. It is drawn before StoreThen504Ratio.
 	Error5xxRatio float64
 	// Latency is added before every answer.
 	Latency time.Duration
+	// StoreThen504Ratio is the share of requests whose body S3 stores before API Gateway
+	// answers 504 (the integration answered after the 29 s timeout): the dangerous case
+	// in which a client that retries delivers twice. Received records them with
+	// StoredThen504.
+	StoreThen504Ratio float64
 }
 
 // ReceivedRequest is one request the gateway received, whatever it answered.
@@ -64,8 +69,11 @@ type ReceivedRequest struct {
 	ContentType string
 	OriginalID  string // X-Stowage-Original-Request-Id
 	RedriveID   string // X-Stowage-Redrive-Id
-	Header      http.Header
-	At          time.Time
+	// StoredThen504 is true when the body was stored (Key names it) but the answer was
+	// 504, as set up by GatewayFaults.StoreThen504Ratio.
+	StoredThen504 bool
+	Header        http.Header
+	At            time.Time
 }
 
 // Received is a snapshot of what the gateway received, so tests can assert that each
@@ -78,6 +86,8 @@ type Received struct {
 	ByOriginalID map[string]int
 	// Bytes is the total size of the stored bodies.
 	Bytes int64
+	// StoredThen504 counts the requests stored but answered 504.
+	StoredThen504 int
 }
 
 type gateway struct {
@@ -114,10 +124,11 @@ func (g *gateway) received() Received {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := Received{
-		Requests:     append([]ReceivedRequest(nil), g.rec.Requests...),
-		Stored:       make(map[string]int, len(g.rec.Stored)),
-		ByOriginalID: make(map[string]int, len(g.rec.ByOriginalID)),
-		Bytes:        g.rec.Bytes,
+		Requests:      append([]ReceivedRequest(nil), g.rec.Requests...),
+		Stored:        make(map[string]int, len(g.rec.Stored)),
+		ByOriginalID:  make(map[string]int, len(g.rec.ByOriginalID)),
+		Bytes:         g.rec.Bytes,
+		StoredThen504: g.rec.StoredThen504,
 	}
 	for k, v := range g.rec.Stored {
 		out.Stored[k] = v
@@ -144,6 +155,9 @@ func (g *gateway) record(r ReceivedRequest) {
 		if r.OriginalID != "" {
 			g.rec.ByOriginalID[r.OriginalID]++
 		}
+	}
+	if r.StoredThen504 {
+		g.rec.StoredThen504++
 	}
 }
 
@@ -182,6 +196,13 @@ func (g *gateway) fault() int {
 	return http.StatusInternalServerError
 }
 
+// timeoutAfterStore decides whether to answer 504 although the body was stored.
+func (g *gateway) timeoutAfterStore() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.faults.StoreThen504Ratio > 0 && g.rng.Float64() < g.faults.StoreThen504Ratio
+}
+
 func (g *gateway) latency() time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -204,6 +225,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := g.serve(w, r, requestID, &rec)
 	rec.Status = status
 	g.record(rec)
+	if rec.StoredThen504 {
+		g.log("gateway: %s %s -> %d %s (stored before the timeout)", r.Method, rec.Path, status, rec.Key)
+		return
+	}
 	g.log("gateway: %s %s -> %d %s", r.Method, rec.Path, status, rec.Key)
 }
 
@@ -274,6 +299,10 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 		return writeAPIError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
 	}
 	rec.Key, rec.Size = key, int64(len(body))
+	if g.timeoutAfterStore() {
+		rec.StoredThen504 = true
+		return writeAPIError(w, http.StatusGatewayTimeout, "IntegrationTimeout", "Endpoint request timed out")
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +272,123 @@ func TestGatewayWithAwsclientDeliversExactlyOnce(t *testing.T) {
 	if _, err := gw.Send(ctx, reupload, awsclient.RouteVars{}, p); awsclient.KindOf(err) != awsclient.KindTooLarge {
 		t.Errorf("too large: %v", err)
 	}
+}
+
+// Keys, paths and errors in the log come from outside: --verbose writes them to the
+// operator's terminal, so they must arrive there inert.
+func TestLogSanitizesOutsideBytes(t *testing.T) {
+	var log bytes.Buffer
+	st := startStack(t, Options{Requests: -1, LostRatio: -1, TransientRatio: -1, Logger: &log})
+	evil := "evil%1B%5B2J%1B%5D0%3Bpwned%07%0Anext%C2%9B"
+	resp, body := gatewayCall{"PUT", GatewayStage + "/product/" + st.Bucket + "/" + evil, st.APIKey, "application/json", []byte(`{"a":1}`), nil}.do(t, st)
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT: %d %q", resp.StatusCode, body)
+	}
+	if err := st.Settle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil { // no more log lines after this
+		t.Fatal(err)
+	}
+	out := log.String()
+	if !strings.Contains(out, "␛[2J") || !strings.Contains(out, "processor: evil") {
+		t.Errorf("the log does not show the key visibly:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 { // one gateway line, one processor line: the key's newline stays inside
+		t.Errorf("%d log lines, want 2 (gateway and processor):\n%q", len(lines), out)
+	}
+	for i, l := range lines {
+		for _, r := range l {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				t.Errorf("log line %d carries control %U: %q", i, r, l)
+			}
+		}
+	}
+}
+
+// The dangerous real case: S3 stored the body, then API Gateway answered 504. A client
+// that retries delivers twice; the record shows the first one was stored.
+func TestGatewayStoreThen504(t *testing.T) {
+	st := startStack(t, Options{Requests: -1, LostRatio: -1, TransientRatio: -1, Gateway: GatewayFaults{StoreThen504Ratio: 1}})
+	for _, tc := range []struct{ name, path string }{
+		{"inplace", GatewayStage + "/product/" + st.Bucket + "/stored%20then%20504"},
+		{"reupload", GatewayStage + "/product"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := gatewayCall{"PUT", tc.path, st.APIKey, "application/xml", []byte("<a/>"), nil}.do(t, st)
+			if resp.StatusCode != 504 || body != `{"message":"Endpoint request timed out"}` {
+				t.Fatalf("answered %d %q, want 504 Endpoint request timed out", resp.StatusCode, body)
+			}
+			rec := st.Received()
+			last := rec.Requests[len(rec.Requests)-1]
+			want := "stored then 504"
+			if tc.name == "reupload" {
+				want = resp.Header.Get("x-amzn-RequestId")
+			}
+			if last.Status != 504 || !last.StoredThen504 || last.Key != want || last.Size != 4 {
+				t.Errorf("recorded %+v, want status 504, StoredThen504, key %q, 4 bytes", last, want)
+			}
+			if rec.Stored[want] != 1 || rec.StoredThen504 != len(rec.Requests) {
+				t.Errorf("received: stored %v, StoredThen504 %d of %d", rec.Stored, rec.StoredThen504, len(rec.Requests))
+			}
+			obj, err := st.backend.GetObject(st.Bucket, want, nil)
+			if err != nil {
+				t.Fatalf("the body answered 504 was not stored: %v", err)
+			}
+			got, _ := io.ReadAll(obj.Contents)
+			if string(got) != "<a/>" {
+				t.Errorf("stored %q, want <a/>", got)
+			}
+		})
+	}
+	// A plain 5xx fault still stores nothing, and the knob off means 200 again.
+	st.SetGatewayFaults(GatewayFaults{})
+	resp, _ := gatewayCall{"PUT", GatewayStage + "/product", st.APIKey, "", []byte("{}"), nil}.do(t, st)
+	if resp.StatusCode != 200 {
+		t.Errorf("without the knob: %d, want 200", resp.StatusCode)
+	}
+	if n := st.Received().StoredThen504; n != 2 {
+		t.Errorf("StoredThen504 %d after a 200, want still 2", n)
+	}
+}
+
+// The router parses paths from outside. It must not panic, and a routed key must route
+// to itself again once escaped the way stowage escapes it.
+func FuzzGatewayRoute(f *testing.F) {
+	for _, p := range []string{"/demo/product", "/demo/product/b/k", "/demo/product/b/a%2Fb", "/demo/product/b/%", "/demo/product//k",
+		"/demo/product/b/k/", "/demo/productx", "/demo/product/%E2%80%AEb/%00", "/demo/product/b/%ZZ"} {
+		f.Add("PUT", p)
+	}
+	f.Add("GET", "/demo/product")
+	g := newGateway("b", "key", 1, GatewayFaults{}, nil, nil)
+	f.Fuzz(func(t *testing.T, method, rawPath string) {
+		u, err := url.Parse("http://127.0.0.1" + rawPath)
+		if err != nil || u.Host != "127.0.0.1" {
+			return
+		}
+		r := &http.Request{Method: method, URL: u}
+		bucket, key, ok := g.route(r)
+		if !ok {
+			if bucket != "" || key != "" {
+				t.Fatalf("refused %q but returned %q %q", rawPath, bucket, key)
+			}
+			return
+		}
+		if method != http.MethodPut {
+			t.Fatalf("routed method %q", method)
+		}
+		if key == "" {
+			if bucket != g.bucket {
+				t.Fatalf("PUT /product routed to bucket %q", bucket)
+			}
+			return
+		}
+		again := &http.Request{Method: http.MethodPut, URL: &url.URL{Path: GatewayStage + "/product/" + bucket + "/" + key,
+			RawPath: GatewayStage + "/product/" + url.PathEscape(bucket) + "/" + url.PathEscape(key)}}
+		b2, k2, ok := g.route(again)
+		if !ok || b2 != bucket || k2 != key {
+			t.Fatalf("%q routed to %q %q, escaped again to %q %q %v", rawPath, bucket, key, b2, k2, ok)
+		}
+	})
 }

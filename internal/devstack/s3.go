@@ -112,6 +112,7 @@ func (b *s3Backend) PutObject(bucket, key string, meta map[string]string, input 
 	}
 	res, err := b.Backend.PutObject(bucket, key, clean, input, size, cond)
 	b.writeMu.Unlock()
+	res.VersionID = "" // versioning is off
 	if err == nil && b.onCreate != nil {
 		b.onCreate(objectEvent{Bucket: bucket, Key: key, At: b.clock.Now()})
 	}
@@ -138,11 +139,15 @@ func (b *s3Backend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta
 	return gofakes3.CopyObjectResult{ETag: gofakes3.FormatETag(src.Hash), LastModified: gofakes3.NewContentTime(b.clock.Now())}, nil
 }
 
+// visible hides tombstoned metadata and the version ID: the memory backend keeps one per
+// object even with versioning off, where S3 sends none, and a read pinned to it would get
+// 501 NotImplemented from a server without versioning.
 func visible(obj *gofakes3.Object) *gofakes3.Object {
 	if obj == nil {
 		return nil
 	}
 	c := *obj
+	c.VersionID = ""
 	c.Metadata = make(map[string]string, len(obj.Metadata))
 	for k, v := range obj.Metadata {
 		if v != tombstone {
@@ -217,6 +222,11 @@ type s3Handler struct {
 }
 
 func (h *s3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if v, ok := unknownVersion(r); ok {
+		writeS3Error(w, http.StatusBadRequest, s3ArgumentError{Code: "InvalidArgument", Message: "Invalid version id specified",
+			ArgumentName: "versionId", ArgumentValue: v})
+		return
+	}
 	if r.Method == http.MethodPut {
 		if src := r.Header.Get("X-Amz-Copy-Source"); src != "" {
 			if cond, ok := h.copyPreconditions(r, src); !ok {
@@ -236,6 +246,35 @@ func (h *s3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.next.ServeHTTP(w, r)
+}
+
+// unknownVersion finds a version ID other than "null" in a request: with versioning off
+// no object has one, so S3 refuses it as invalid (gofakes3 would answer 501, or copy the
+// current version and ignore it).
+func unknownVersion(r *http.Request) (string, bool) {
+	v := r.URL.Query().Get("versionId")
+	if src := r.Header.Get("X-Amz-Copy-Source"); r.Method == http.MethodPut && src != "" {
+		if _, query, ok := strings.Cut(src, "?"); ok {
+			q, _ := url.ParseQuery(query)
+			v = q.Get("versionId")
+		}
+	}
+	return v, v != "" && v != "null"
+}
+
+type s3ArgumentError struct {
+	XMLName       xml.Name `xml:"Error"`
+	Code          string
+	Message       string
+	ArgumentName  string
+	ArgumentValue string
+}
+
+func writeS3Error(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	io.WriteString(w, xml.Header)
+	xml.NewEncoder(w).Encode(body)
 }
 
 // copySource splits an x-amz-copy-source header into bucket and key.

@@ -29,6 +29,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // Names and credentials of the demo stack. Its servers accept any credentials; these are
@@ -308,10 +309,14 @@ func (s *Stack) saveTable() {
 
 func (s *Stack) tablePath() string { return filepath.Join(s.opts.DataDir, "status-table.json") }
 
+// logf writes one log line. Its arguments are keys, paths and errors from outside and
+// the log is usually a terminal (demo --verbose), so the whole line is sanitized here,
+// once, and only the final newline is a real one.
 func (s *Stack) logf(format string, args ...any) {
+	line := sanitize.Line(fmt.Sprintf(format, args...)) + "\n"
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
-	fmt.Fprintf(s.opts.Logger, format+"\n", args...)
+	io.WriteString(s.opts.Logger, line)
 }
 
 func (s *Stack) bucketEmpty() (bool, error) {

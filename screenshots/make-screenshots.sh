@@ -19,6 +19,7 @@ cols=140           # terminal size of every screenshot
 rows=40
 detail_rows=24     # the XML detail: its payload is short
 seed=1             # the demo's seed: same requests, same statuses, every run
+now=2026-11-21T14:00:00Z   # the demo's clock (hidden --now flag): same times in every picture
 font_px=15
 line_px=18
 pad_px=18
@@ -79,7 +80,7 @@ cat >"$work/run-demo.sh" <<EOF
 cd "$work"
 unset NO_COLOR
 export TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
-"$work/stowage" demo --seed $seed --config-out "$work/demo.yaml" 2>"$work/demo.stderr"
+"$work/stowage" demo --seed $seed --now $now --config-out "$work/demo.yaml" 2>"$work/demo.stderr"
 echo "stowage exited with status \$?" >>"$work/demo.stderr"
 sleep 3600
 EOF
@@ -326,7 +327,7 @@ redrive_states() {
   grep -q 'Redriving' "$work/redrive-progress.ans" ||
     echo "make-screenshots: warning: the redrive finished before it was captured; redrive-progress.png shows its summary" >&2
   keys c   # cancel: requests in flight finish, nothing new is sent
-  wait_for 'Redrive (cancelled|canceled|delivered|failed|stopped)'
+  wait_for 'Redrive (done|cancelled|stopped|not started)'
 }
 redrive_states
 

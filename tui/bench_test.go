@@ -76,3 +76,21 @@ func BenchmarkListMillionInPages(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSelectAllMillionRows measures a (select all) and a again (none) over a million
+// rows, and a frame with all of them marked.
+func BenchmarkSelectAllMillionRows(b *testing.B) {
+	f := newFixture(b, nil)
+	f.m.all.Add(millionRows(1_000_000))
+	f.m.list.done = true
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		f.m.markAll()
+		if len(f.m.marked) != 1_000_000 {
+			b.Fatalf("marked %d", len(f.m.marked))
+		}
+		_ = f.m.View()
+		f.m.markAll()
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/redrive"
 )
 
 // ObjectStore is what the TUI reads from the bucket. *awsclient.ObjectStore implements it.
@@ -33,8 +34,40 @@ type Session struct {
 	// Account is the AWS account or caller shown beside the profile, "" when unknown.
 	Account string
 	// Identity returns the caller's ARN, asked once in the background to fill Account;
-	// nil skips it.
+	// nil skips it. A redrive asks it again for the audit log's "who".
 	Identity func(ctx context.Context) (string, error)
+	// Redrive is what R plans and sends with; a zero Redrive (no Run.Objects) disables R.
+	Redrive RedriveDeps
+	// Operator names who redrives in the audit log when that is known without asking STS
+	// ("demo" on the demo stack); "" asks Identity.
+	Operator string
+}
+
+// RedriveDeps are the engine's dependencies in one environment: redrive.PlanDepsFor and
+// redrive.DepsFor build them from its clients. Plan.Source may be left zero: the plan then
+// reads through the session's own stores.
+type RedriveDeps struct {
+	Plan redrive.PlanDeps
+	Run  redrive.Deps
+}
+
+func (d RedriveDeps) enabled() bool { return d.Run.Objects != nil && d.Run.Status != nil }
+
+// RedriveOptions tune the redrives started from the TUI. The zero value is what the CLI
+// does by default.
+type RedriveOptions struct {
+	// Run tunes the engine (retries, backoff, jitter source, progress interval). The
+	// journal path, force, read-only and the idempotency headers are set by the TUI and
+	// the environment; whatever is set here for them is ignored.
+	Run redrive.Options
+	// RunID names each planned run; a new UUID when nil (tests fix it).
+	RunID func() string
+	// WatchTimeout is how long the redriven requests' statuses are watched after a run
+	// (2m when 0); WatchInterval is the first wait between reads (1s when 0), growing
+	// to WatchMaxInterval (10s when 0).
+	WatchTimeout     time.Duration
+	WatchInterval    time.Duration
+	WatchMaxInterval time.Duration
 }
 
 // Options configure a Model.
@@ -68,6 +101,8 @@ type Options struct {
 	// ClockTick is how often the clock is read again so "3m ago" stays true while
 	// nothing else happens; 15s when 0, never when negative (tests).
 	ClockTick time.Duration
+	// Redrive tunes R's runs.
+	Redrive RedriveOptions
 }
 
 func (o *Options) defaults() {
@@ -89,4 +124,15 @@ func (o *Options) defaults() {
 	if o.PreviewDelay == 0 {
 		o.PreviewDelay = 120 * time.Millisecond
 	}
+	r := &o.Redrive
+	if r.WatchTimeout <= 0 {
+		r.WatchTimeout = 2 * time.Minute
+	}
+	if r.WatchInterval <= 0 {
+		r.WatchInterval = time.Second
+	}
+	if r.WatchMaxInterval <= 0 {
+		r.WatchMaxInterval = 10 * time.Second
+	}
+	r.WatchMaxInterval = max(r.WatchMaxInterval, r.WatchInterval)
 }

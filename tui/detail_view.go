@@ -125,6 +125,9 @@ func (m *Model) statusSummary(d *detail) string {
 	if d.st.Error != "" {
 		parts = append(parts, st.ErrorText.Render("error: "+clean(d.st.Error)))
 	}
+	if h := m.history[d.id]; len(h) > 0 {
+		parts = append(parts, st.Marked.Render("redriven "+strconv.Itoa(len(h))+"× here: "+h[len(h)-1].short()+" (tab: history)"))
+	}
 	return strings.Join(parts, st.Faint.Render(" · "))
 }
 
@@ -297,6 +300,13 @@ func (m *Model) buildInfo(d *detail) *payloadDoc {
 		}
 	}
 	lines = append(lines, "")
+	if h := m.history[d.id]; len(h) > 0 {
+		lines = append(lines, st.SectionHead.Render("Redrive history")+" "+st.Muted.Render("this session, newest first"))
+		for i := len(h) - 1; i >= 0; i-- {
+			lines = append(lines, "  "+h[i].long())
+		}
+		lines = append(lines, "")
+	}
 	table := ""
 	if m.sess.Env != nil {
 		table = m.sess.Env.Status.Table

@@ -14,7 +14,9 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/redrive"
 )
 
 // demoStack starts a seeded devstack for the flows of one test.
@@ -36,11 +38,18 @@ func demoStack(t *testing.T) (*devstack.Stack, Session) {
 	env := st.Config().Environments[devstack.EnvName]
 	env.Name = devstack.EnvName
 	env.ApplyDefaults()
-	c, err := awsclient.Open(ctx, env, awsclient.WithStaticCredentials(st.AccessKey, st.SecretKey))
+	return st, openSession(t, st, env)
+}
+
+// openSession opens env's clients as the CLI does, redrive included.
+func openSession(t *testing.T, st *devstack.Stack, env *config.Env) Session {
+	t.Helper()
+	c, err := awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials(st.AccessKey, st.SecretKey))
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	return st, Session{Env: env, Objects: c.Objects, Statuses: c.Statuses}
+	return Session{Env: env, Objects: c.Objects, Statuses: c.Statuses, Operator: "demo",
+		Redrive: RedriveDeps{Plan: redrive.PlanDepsFor(c, env), Run: redrive.DepsFor(c)}}
 }
 
 // flow runs the TUI in a teatest program over sess. Its probe keeps the latest frame:
@@ -56,10 +65,13 @@ type flow struct {
 
 type probeMsg struct{}
 
-func startFlow(t *testing.T, sess Session) *flow {
+func startFlow(t *testing.T, sess Session, mutate ...func(*Options)) *flow {
 	t.Helper()
 	dark := true
 	opts := Options{Session: sess, Now: func() time.Time { return testNow }, Dark: &dark, PageSize: 100}
+	for _, mu := range mutate {
+		mu(&opts)
+	}
 	fl := &flow{t: t, stop: make(chan struct{})}
 	filter := func(m tea.Model, msg tea.Msg) tea.Msg {
 		if mm, ok := m.(Model); ok {
@@ -173,7 +185,7 @@ func TestDevstackFlows(t *testing.T) {
 		fl.tm.Type(want[:13])
 		fl.waitText("/" + want[:13] + " 1 match")
 		fl.key("enter")
-		fl.waitFor("the match selected", func(p string) bool { return strings.Contains(p, "▸ "+want) })
+		fl.waitFor("the match selected", func(p string) bool { return strings.Contains(p, "▸  "+want) })
 	})
 
 	t.Run("open a FAILED XML payload", func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package tui is stowage's terminal UI: one Bubble Tea model (Model) that lists the stored
-// requests of an environment, joins their DynamoDB status, previews payloads and finds
-// FAILED and LOST requests.
+// requests of an environment, joins their DynamoDB status, previews payloads, finds
+// FAILED and LOST requests and redrives them.
 //
 // Shape: Model is the only tea.Model. Its parts (header, table, detail pane, footer,
 // input line, dialogs) are plain structs rendered by Model.View. All I/O runs in tea.Cmds
@@ -10,5 +10,8 @@
 // Every byte that came from outside (keys, payloads, metadata, status attributes, error
 // messages) goes through internal/sanitize before it reaches the screen.
 //
-// It must not import the CLI, redrive or the AWS SDK.
+// Redrive (R) drives the redrive engine exactly as the CLI does: the same plan, journal,
+// report and audit files (redrive.go), a progress view and a status watch afterwards.
+//
+// It must not import the CLI or the AWS SDK.
 package tui

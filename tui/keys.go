@@ -29,6 +29,17 @@ type KeyMap struct {
 	Pager    key.Binding
 	Editor   key.Binding
 
+	// Selection and redrive. The redrive keys act in the redrive dialog: its plan
+	// (mode, force) and its progress view (rate, concurrency, cancel).
+	Select             key.Binding
+	SelectAll          key.Binding
+	Redrive            key.Binding
+	RedriveMode        key.Binding
+	RedriveForce       key.Binding
+	RedriveRate        key.Binding // + faster, - slower
+	RedriveConcurrency key.Binding // > more at a time, < fewer
+	RedriveCancel      key.Binding
+
 	Env  key.Binding
 	Help key.Binding
 	Quit key.Binding
@@ -69,6 +80,15 @@ func DefaultKeyMap() KeyMap {
 		Pager:    b([]string{"o"}, "o", "open in $PAGER"),
 		Editor:   b([]string{"O"}, "O", "open in $EDITOR"),
 
+		Select:             b([]string{"space"}, "space", "select/unselect"),
+		SelectAll:          b([]string{"a"}, "a", "select all/none"),
+		Redrive:            b([]string{"R"}, "R", "redrive selection"),
+		RedriveMode:        b([]string{"left", "right"}, "←/→", "redrive: mode"),
+		RedriveForce:       b([]string{"!"}, "!", "redrive: force"),
+		RedriveRate:        b([]string{"+", "=", "-"}, "+/-", "redrive: rate"),
+		RedriveConcurrency: b([]string{">", "<"}, ">/<", "redrive: parallel"),
+		RedriveCancel:      b([]string{"c"}, "c", "redrive: cancel"),
+
 		Env:  b([]string{"e"}, "e", "environment"),
 		Help: b([]string{"?"}, "?", "more keys"),
 		Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
@@ -77,23 +97,23 @@ func DefaultKeyMap() KeyMap {
 
 // ShortHelp is the one-line help bar.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Filter, k.Jump, k.StatusFilter, k.Lost, k.Sort, k.Refresh, k.Env, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.Filter, k.Jump, k.StatusFilter, k.Lost, k.Select, k.Redrive, k.Sort, k.Refresh, k.Env, k.Help, k.Quit}
 }
 
 // FullHelp is the help shown with ?, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Help, k.Quit},
 		{k.Open, k.Back, k.TogglePane, k.Filter, k.NextMatch, k.PrevMatch, k.Jump},
 		{k.StatusFilter, k.Lost, k.Sort, k.Reverse, k.Refresh, k.Env},
 		{k.Pretty, k.Wrap, k.LoadMore, k.Save, k.Copy, k.Pager, k.Editor},
-		{k.Help, k.Quit},
+		{k.Select, k.SelectAll, k.Redrive, k.RedriveMode, k.RedriveForce, k.RedriveRate, k.RedriveConcurrency, k.RedriveCancel},
 	}
 }
 
 // detailShortHelp is the help bar while a request is open.
 func (k KeyMap) detailShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.TogglePane, k.Pretty, k.Wrap, k.Filter, k.LoadMore, k.Save, k.Copy, k.Pager, k.Help}
+	return []key.Binding{k.Back, k.TogglePane, k.Pretty, k.Wrap, k.Filter, k.LoadMore, k.Save, k.Copy, k.Pager, k.Redrive, k.Help}
 }
 
 // HelpRow is one documented key.

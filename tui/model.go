@@ -118,6 +118,12 @@ type Model struct {
 	input   inputLine
 	dialogs []dialog
 
+	marked  selection                 // requests marked for a redrive
+	rd      *redriveState             // the redrive being planned, run or last finished
+	rdSeq   int                       // bumps with each plan; older plan results are dropped
+	watch   *watchState               // statuses of redriven requests, read until they settle
+	history map[string][]redriveEvent // this session's redrives, by original request ID
+
 	note     note
 	fullHelp bool
 	envSeq   int
@@ -158,11 +164,16 @@ func New(opts Options) Model {
 
 // resetSession starts over on sess: rows, statuses and views are dropped.
 func (m *Model) resetSession(sess Session) {
+	if m.marked == nil || m.sess.Env == nil || sess.Env == nil || m.sess.Env.Name != sess.Env.Name {
+		// A selection and a redrive history belong to one environment.
+		m.marked = selection{}
+		m.history = map[string][]redriveEvent{}
+		m.watch = nil
+	}
 	m.sess = sess
 	m.gen++
 	m.statuses = newStatusCache()
 	m.statusBatches = 0
-	m.statusErr = nil
 	m.statusErr = nil
 	m.all = newRowSet(m.rankOf)
 	m.byState, m.lostSet = nil, nil
@@ -264,7 +275,7 @@ func (m *Model) busy() bool {
 			return true
 		}
 	}
-	return false
+	return m.redriveActive() || m.watch.active()
 }
 
 func (m *Model) startSpinner() tea.Cmd {

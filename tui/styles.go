@@ -4,6 +4,7 @@ import (
 	"image/color"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/progress"
 	"charm.land/lipgloss/v2"
 )
 
@@ -55,6 +56,9 @@ type Styles struct {
 	DialogSel   lipgloss.Style
 
 	Help help.Styles
+	// Progress is the redrive's progress bar, styled; the view sets its width on a copy.
+	Progress progress.Model
+	Marked   lipgloss.Style // the ✓ of a row selected for a redrive
 
 	accent color.Color
 }
@@ -117,6 +121,10 @@ func NewStyles(isDark bool) Styles {
 	s.DialogSel = lipgloss.NewStyle().Background(selBg).Bold(true)
 
 	s.Help = help.DefaultStyles(isDark)
+	s.Progress = progress.New(progress.WithColors(accent), progress.WithFillCharacters('█', '░'))
+	s.Progress.EmptyColor = border
+	s.Progress.PercentageStyle = lipgloss.NewStyle().Foreground(fg)
+	s.Marked = lipgloss.NewStyle().Foreground(accent).Bold(true)
 	return s
 }
 

@@ -61,6 +61,20 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onExecDone(msg)
 	case envOpenedMsg:
 		cmds = append(cmds, m.onEnvOpened(msg))
+	case redrivePlanMsg:
+		m.onRedrivePlan(msg)
+	case redriveStartedMsg:
+		cmds = append(cmds, m.onRedriveStarted(msg))
+	case redriveProgressMsg:
+		cmds = append(cmds, m.onRedriveProgress(msg))
+	case redriveFinishedMsg:
+		cmds = append(cmds, m.onRedriveFinished(msg))
+	case auditDoneMsg:
+		m.onAuditDone(msg)
+	case watchTickMsg:
+		cmds = append(cmds, m.onWatchTick(msg))
+	case watchReadMsg:
+		cmds = append(cmds, m.onWatchRead(msg))
 	case identityMsg:
 		if msg.gen == m.gen {
 			if msg.err != nil {
@@ -126,6 +140,11 @@ func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
 // onKey handles a key press; quit asks the program to stop.
 func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 	if msg.String() == "ctrl+c" {
+		if m.redriveActive() {
+			// As in the CLI: ctrl+c cancels the run (again: cuts the requests in flight);
+			// stowage quits once the run has stopped and is recorded.
+			return m.cancelRedrive(), false
+		}
 		return nil, true
 	}
 	if n := len(m.dialogs); n > 0 {
@@ -148,6 +167,10 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 	km := m.km
 	switch {
 	case key.Matches(msg, km.Quit):
+		if m.redriveActive() {
+			m.setNote(noteWarn, "a redrive is running: R shows it, c there cancels it; q quits once it has stopped")
+			return nil, false
+		}
 		return nil, true
 	case key.Matches(msg, km.Help):
 		m.fullHelp = !m.fullHelp
@@ -156,8 +179,14 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 	case key.Matches(msg, km.Jump):
 		return m.openInput(inputJump, ""), false
 	case key.Matches(msg, km.Env):
+		if m.redriveActive() {
+			m.setNote(noteWarn, "a redrive is running: switch environments once it has stopped")
+			return nil, false
+		}
 		m.openEnvSwitch()
 		return nil, false
+	case key.Matches(msg, km.Redrive):
+		return m.openRedrive(), false
 	}
 	if m.mode == modeDetail {
 		return m.onDetailKey(msg), false
@@ -225,6 +254,11 @@ func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.refresh()
 	case key.Matches(msg, km.Copy):
 		m.openCopy()
+		return nil
+	case key.Matches(msg, km.Select):
+		return m.toggleMark()
+	case key.Matches(msg, km.SelectAll):
+		m.markAll()
 		return nil
 	}
 	// Payload keys act on the preview pane when it is showing.

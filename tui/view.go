@@ -143,7 +143,7 @@ func (m *Model) render() string {
 	}
 	body = body[:l.bodyH]
 	if n := len(m.dialogs); n > 0 {
-		body = overlay(body, m.renderDialog(m.dialogs[n-1]), m.width)
+		body = overlay(body, m.renderDialog(m.dialogs[n-1], l.bodyH), m.width)
 	}
 	lines = append(lines, body...)
 	lines = append(lines, m.renderFooter()...)
@@ -153,7 +153,17 @@ func (m *Model) render() string {
 	return strings.Join(lines, "\n")
 }
 
-func (m *Model) renderDialog(d dialog) string {
+// sizedDialog is a dialog that can be wider than the default and fit a height.
+type sizedDialog interface {
+	maxWidth() int
+	renderSized(st Styles, width, height int) string
+}
+
+func (m *Model) renderDialog(d dialog, bodyH int) string {
+	if sd, ok := d.(sizedDialog); ok {
+		w := min(sd.maxWidth(), m.width-4)
+		return m.st.Dialog.Render(sd.renderSized(m.st, w-4, max(3, bodyH-2)))
+	}
 	w := min(72, m.width-4)
 	return m.st.Dialog.Render(d.render(m.st, w-4))
 }
@@ -224,6 +234,15 @@ func (m *Model) renderHeader() []string {
 	if q := s.Query(); q != "" {
 		l2 = append(l2, st.Prompt.Render("/"+clean(q))+st.Muted.Render(" "+commas(s.ViewLen())+" match"))
 	}
+	if n := len(m.marked); n > 0 {
+		l2 = append(l2, st.Marked.Render("✓ "+commas(n)+" selected"))
+	}
+	if rd := m.rd; rd != nil && (rd.phase == rdRunning || rd.phase == rdStarting) {
+		p := rd.progress
+		l2 = append(l2, st.Prompt.Render("redrive "+commas(p.Counts.Done())+"/"+commas(p.Total)))
+	} else if m.watch.active() {
+		l2 = append(l2, st.Muted.Render("watching "+commas(m.watch.pending())))
+	}
 	sep := st.Faint.Render(" · ")
 	return []string{strings.Join(l1, " "), strings.Join(l2, sep)}
 }
@@ -277,6 +296,9 @@ func (m *Model) countsLine() string {
 
 // ---- table ----
 
+// rowPrefix is the cells before a row's request ID: the cursor and the selection mark.
+const rowPrefix = 3
+
 // columns are the table's column widths for a table width; 0 hides a column.
 type columns struct {
 	id, received, size, ctype, state, attempts, err int
@@ -286,7 +308,7 @@ type columns struct {
 func tableColumns(w int) columns {
 	c := columns{id: 36, received: 21, size: 9, ctype: 16, state: 11, attempts: 3, longTime: true}
 	fixed := func() int {
-		n := 2
+		n := rowPrefix
 		for _, x := range []int{c.id, c.received, c.size, c.ctype, c.state, c.attempts} {
 			if x > 0 {
 				n += x + 1
@@ -294,7 +316,7 @@ func tableColumns(w int) columns {
 		}
 		return n
 	}
-	if w-fixed() < 16 {
+	if w-fixed() < 15 {
 		c.ctype = 0
 	}
 	if w-fixed() < 12 {
@@ -315,7 +337,7 @@ func (m *Model) renderTable(w, h int) []string {
 	c := tableColumns(w)
 	s := m.active()
 	out := make([]string, 0, h)
-	head := "  " + cell("REQUEST ID", c.id)
+	head := strings.Repeat(" ", rowPrefix) + cell("REQUEST ID", c.id)
 	if c.received > 0 {
 		head += " " + cell("RECEIVED", c.received)
 	}
@@ -380,8 +402,14 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 		}
 		return sty.Render(s)
 	}
+	// The prefix: the cursor, then the redrive selection mark.
 	if selected {
-		b.WriteString("▸ ")
+		b.WriteString("▸")
+	} else {
+		b.WriteString(" ")
+	}
+	if m.marked.has(r.ID) {
+		b.WriteString(style("✓", st.Marked) + " ")
 	} else {
 		b.WriteString("  ")
 	}
@@ -411,6 +439,7 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 		b.WriteString(style(cell(clean(ct), c.ctype), st.Muted))
 	}
 	state, attempts, errText, sty := m.rowStatus(r)
+	errText = m.rowNotes(r, errText)
 	b.WriteByte(' ')
 	b.WriteString(style(cell(state, c.state), sty))
 	if c.attempts > 0 {
@@ -442,6 +471,19 @@ func (m *Model) rowStatus(r *row) (state, attempts, errText string, sty lipgloss
 		attempts = strconv.Itoa(e.st.Attempts)
 	}
 	return clean(e.st.State), attempts, clean(e.st.Error), m.st.stateStyle(e.st.State, m.isTerminal(e.st.State))
+}
+
+// rowNotes is the error column: the processor's error, after this session's last
+// redrive of the request when there was one.
+func (m *Model) rowNotes(r *row, errText string) string {
+	h := m.history[r.ID]
+	switch {
+	case len(h) == 0:
+		return errText
+	case errText == "":
+		return h[len(h)-1].short()
+	}
+	return h[len(h)-1].short() + " · " + errText
 }
 
 // received is "Jan 02 15:04:05 (3m)" or, narrow, "3m ago".
@@ -480,7 +522,13 @@ func (m *Model) renderFooter() []string {
 	lines := m.statusLines()
 	m.help.SetWidth(m.width)
 	if m.fullHelp {
-		return append(lines, strings.Split(m.help.FullHelpView(m.km.FullHelp()), "\n")...)
+		// Columns that do not fit are left out by the help model: pad to the height the
+		// layout reserved.
+		help := strings.Split(m.help.FullHelpView(m.km.FullHelp()), "\n")
+		for len(help) < m.fullHelpHeight() {
+			help = append(help, "")
+		}
+		return append(lines, help...)
 	}
 	bindings := m.km.ShortHelp()
 	if m.mode == modeDetail {
@@ -558,6 +606,18 @@ func (m *Model) activity() string {
 	}
 	if d := m.detail; d != nil && d.loading() {
 		parts = append(parts, "opening "+clean(d.id)+"…")
+	}
+	if rd := m.rd; rd != nil && rd.phase == rdRunning && !m.redriveShown() {
+		p := rd.progress
+		parts = append(parts, "redrive: "+commas(p.Counts.Done())+" of "+commas(p.Total)+" done, "+
+			strconv.FormatFloat(p.Rate, 'f', 1, 64)+"/s · R shows it")
+	}
+	if w := m.watch; w.active() {
+		text := "watching the status of " + plural(w.pending(), "redriven request")
+		if w.err != nil {
+			text += " (the last read failed: " + errorText("", w.err) + "; trying again)"
+		}
+		parts = append(parts, text)
 	}
 	return strings.Join(parts, " · ")
 }

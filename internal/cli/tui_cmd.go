@@ -11,6 +11,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/redrive"
 	"github.com/stowage-cli/stowage/tui"
 )
 
@@ -33,7 +34,7 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 	if err != nil {
 		return &ExitError{Code: ExitAWS, Err: err}
 	}
-	opts := tui.Options{Session: sess}
+	opts := tui.Options{Session: sess, Now: demoClock}
 	if file != nil && len(file.Environments) > 1 {
 		opts.EnvNames = file.Names()
 		opts.OpenEnv = func(ctx context.Context, name string) (tui.Session, error) {
@@ -88,6 +89,12 @@ func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.Open
 		e := *env
 		e.Region = c.Region
 		sess.Env = &e
+	}
+	// R redrives through the same engine, clients and files as stowage redrive; the
+	// clients of a read-only environment refuse every write themselves.
+	sess.Redrive = tui.RedriveDeps{Plan: redrive.PlanDepsFor(c, sess.Env), Run: redrive.DepsFor(c)}
+	if isDemoEnv(env) {
+		sess.Operator = "demo" // the audit log's who, as stowage redrive writes it
 	}
 	// Who the credentials belong to is asked of STS only where STS is the real one: a
 	// local stack (endpoint overrides without an STS endpoint) has none to ask.

@@ -1,0 +1,638 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// A redrive from the TUI runs the engine's lifecycle, as the CLI does: plan (a frozen
+// manifest, in a command) → confirm (y/n, or the environment's name typed) → run (the
+// engine's goroutines are started from a command; progress snapshots come back as
+// messages through a command that reads its channel) → report and audit (written by a
+// command with the engine's functions) → watch (the redriven requests' statuses are read
+// until they settle). The dialog that shows it all is redriveState, on the dialog stack.
+
+// redrivePhase is where a redrive stands.
+type redrivePhase int
+
+const (
+	rdPlanning   redrivePhase = iota // the selection is being resolved into a manifest
+	rdPlanFailed                     // planning failed; r tries again
+	rdPlanned                        // the plan is shown, waiting for confirmation
+	rdStarting                       // confirmed: the journal is being created
+	rdRunning                        // sending
+	rdFinished                       // stopped (or could not start): the summary shows
+)
+
+// redriveState is one redrive, from its plan to its summary. It is also the dialog that
+// shows it. Only Update changes it; commands get copies of what they need.
+type redriveState struct {
+	seq        int
+	envName    string
+	production bool
+	ids        []string // the selection, in table order
+	mode       redrive.Mode
+	force      bool
+	phase      redrivePhase
+	cancelPlan context.CancelFunc
+
+	manifest *redrive.Manifest // frozen once planned: the engine reads it while it runs
+	summary  redrive.Summary
+	baseline map[string]awsclient.Status // statuses when planned, to tell a new status from the old
+	planErr  error
+
+	confirm  redrive.Confirmation
+	typing   bool // the environment-name field has the keys
+	field    lineEdit
+	mismatch string // what was typed, when it was not the name
+
+	run        *redrive.Run
+	journal    string
+	progress   redrive.Progress
+	rate       float64 // asked for with +/-; shown until a snapshot confirms it
+	conc       int
+	cancelling bool
+	aborting   bool
+
+	finish      *finisher
+	watch       *watchState // reads the statuses of what this run delivered
+	watched     []string    // the IDs it reads for this run
+	startErr    error
+	summarySeen bool // the summary was shown and closed: R plans anew
+	report      *redrive.Report
+	reportPath  string
+	reportErr   error
+	auditPath   string
+	auditErr    error
+}
+
+// Messages of a redrive; each carries the sequence number of its plan.
+type (
+	redrivePlanMsg struct {
+		seq      int
+		manifest *redrive.Manifest
+		baseline map[string]awsclient.Status
+		err      error
+	}
+	redriveStartedMsg struct {
+		seq     int
+		run     *redrive.Run
+		journal string
+		err     error
+	}
+	redriveProgressMsg struct {
+		seq    int
+		p      redrive.Progress
+		closed bool // the run stopped: no more snapshots
+	}
+	redriveFinishedMsg struct {
+		seq int
+		out finishResult
+	}
+	auditDoneMsg struct {
+		path string
+		err  error
+	}
+)
+
+// finisher writes a run's report and audit entry exactly once: from the command that
+// saw the run stop, or from Run when the program stopped first.
+type finisher struct {
+	once sync.Once
+	out  finishResult
+}
+
+func (f *finisher) do(ctx context.Context, run *redrive.Run, man *redrive.Manifest, force bool,
+	who func(context.Context) string, now func() time.Time) finishResult {
+	f.once.Do(func() { f.out = finishWork(ctx, run, man, force, who, now) })
+	return f.out
+}
+
+// finishResult is what finishing a run wrote.
+type finishResult struct {
+	report     *redrive.Report
+	reportPath string
+	reportErr  error
+	auditPath  string
+	auditErr   error
+}
+
+// redriveActive reports whether a run is starting or sending.
+func (m *Model) redriveActive() bool {
+	return m.rd != nil && (m.rd.phase == rdStarting || m.rd.phase == rdRunning)
+}
+
+// redriveShown reports whether the redrive dialog is on the dialog stack.
+func (m *Model) redriveShown() bool {
+	for _, d := range m.dialogs {
+		if d == dialog(m.rd) && m.rd != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// redriveTargets is what R redrives: the open request in the detail view; else the
+// selection; else the row under the cursor.
+func (m *Model) redriveTargets() []string {
+	if m.mode == modeDetail {
+		if d := m.detail; d != nil {
+			return []string{d.id}
+		}
+		return nil
+	}
+	if len(m.marked) > 0 {
+		return m.markedIDs()
+	}
+	if r, ok := m.selected(); ok {
+		return []string{r.ID}
+	}
+	return nil
+}
+
+// openRedrive answers R: it shows a running redrive, or plans a new one.
+func (m *Model) openRedrive() tea.Cmd {
+	if m.rd != nil && (m.rd.phase != rdFinished || !m.rd.summarySeen) {
+		if !m.redriveShown() {
+			m.pushDialog(m.rd)
+		}
+		return nil
+	}
+	env := m.sess.Env
+	if env == nil {
+		m.setNote(noteWarn, "no environment is open: nothing to redrive")
+		return nil
+	}
+	ids := m.redriveTargets()
+	if len(ids) == 0 {
+		m.setNote(noteInfo, "nothing to redrive: move to a request, or select some with space or a")
+		return nil
+	}
+	if env.ReadOnly {
+		m.pushDialog(readOnlyDialog(clean(env.Name), len(ids)))
+		return m.auditRefusal(ids, "the environment is read-only")
+	}
+	if !m.sess.Redrive.enabled() {
+		m.setNote(noteWarn, "redrive is not available in this session: it was opened without the gateway and write clients")
+		return nil
+	}
+	mode := redrive.ModeInplace
+	if env.GatewayURL() == "" {
+		mode = redrive.ModeS3Copy // the only mode without a gateway
+	}
+	s := &redriveState{envName: env.Name, production: env.Production, ids: ids, mode: mode}
+	m.rd = s
+	m.pushDialog(s)
+	return m.plan(s)
+}
+
+// planDeps is what planning reads: the environment's inventory source, or the session's
+// stores when the caller gave none.
+func (m *Model) planDeps() redrive.PlanDeps {
+	d := m.sess.Redrive.Plan
+	if d.Source.Objects == nil || d.Source.Statuses == nil {
+		env := m.sess.Env
+		d.Source = inventory.Source{Objects: m.sess.Objects, Statuses: m.sess.Statuses, Prefix: env.Storage.Prefix, Key: env.Key}
+	}
+	return d
+}
+
+// plan resolves s's selection into a manifest in a command. A plan asked before is
+// cancelled and its answer dropped.
+func (m *Model) plan(s *redriveState) tea.Cmd {
+	m.rdSeq++
+	s.seq = m.rdSeq
+	s.phase = rdPlanning
+	s.manifest, s.planErr, s.baseline = nil, nil, nil
+	s.typing, s.mismatch = false, ""
+	s.field = lineEdit{prompt: "› "}
+	if s.cancelPlan != nil {
+		s.cancelPlan()
+		s.cancelPlan = nil
+	}
+	opts, err := redrive.PlanOptionsFor(m.sess.Env, s.mode)
+	if err != nil {
+		s.phase, s.planErr = rdPlanFailed, err
+		return nil
+	}
+	opts.Now = m.opts.Now
+	if m.opts.Redrive.RunID != nil {
+		opts.RunID = m.opts.Redrive.RunID()
+	}
+	deps := m.planDeps()
+	statuses := deps.Source.Statuses
+	sel := redrive.Selection{IDs: s.ids, Source: "tui"}
+	ctx, cancel := context.WithCancel(m.ctx)
+	s.cancelPlan = cancel
+	seq := s.seq
+	return func() tea.Msg {
+		defer cancel()
+		man, err := redrive.Plan(ctx, deps, sel, opts)
+		if err != nil {
+			return redrivePlanMsg{seq: seq, err: err}
+		}
+		// The full status items (attempts, update time) let the watch tell the
+		// processor's new verdict from the old one. Best effort: without them (nil) the
+		// watch compares states only.
+		base := map[string]awsclient.Status{}
+		for i := 0; i < len(man.Items); i += batchGetMax {
+			ids := make([]string, 0, batchGetMax)
+			for _, it := range man.Items[i:min(len(man.Items), i+batchGetMax)] {
+				ids = append(ids, it.RequestID)
+			}
+			found, err := statuses.BatchGet(ctx, ids)
+			if err != nil {
+				base = nil
+				break
+			}
+			for id, st := range found {
+				base[id] = st
+			}
+		}
+		return redrivePlanMsg{seq: seq, manifest: man, baseline: base}
+	}
+}
+
+func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
+	s := m.rd
+	if s == nil || msg.seq != s.seq || s.phase != rdPlanning {
+		return
+	}
+	s.cancelPlan = nil
+	if msg.err != nil {
+		s.phase, s.planErr = rdPlanFailed, msg.err
+		return
+	}
+	s.manifest, s.baseline = msg.manifest, msg.baseline
+	s.summary = msg.manifest.Summary()
+	s.confirm = redrive.ConfirmationFor(len(msg.manifest.Items), s.production)
+	s.phase = rdPlanned
+}
+
+// canConfirm reports whether the plan can run: it has items and the mode can send some.
+func (s *redriveState) canConfirm() bool {
+	return s.phase == rdPlanned && s.summary.Count > 0 && s.summary.TooLarge < s.summary.Count
+}
+
+// closeRedrive closes the dialog of a redrive that did not run, auditing the decision as
+// the CLI does (declined, nothing selected, or refused as too large).
+func (m *Model) closeRedrive(s *redriveState) tea.Cmd {
+	if s.cancelPlan != nil {
+		s.cancelPlan()
+		s.cancelPlan = nil
+	}
+	if m.rd == s {
+		m.rd = nil
+	}
+	if s.phase != rdPlanned || s.manifest == nil {
+		return nil // nothing was planned: nothing to record
+	}
+	man, force := s.manifest, s.force
+	outcome, reason := redrive.OutcomeDeclined, "the operator declined"
+	switch {
+	case s.summary.Count == 0:
+		outcome, reason = redrive.OutcomeEmpty, ""
+	case s.summary.TooLarge == s.summary.Count:
+		outcome, reason = redrive.OutcomeRefused, "every request is over the gateway's 10 MiB limit"
+	}
+	m.setNote(noteInfo, "redrive cancelled: nothing was sent")
+	return m.auditCmd(func(who string) redrive.AuditEntry {
+		e := redrive.NewAuditEntry(man, who)
+		e.Outcome, e.Reason, e.Force = outcome, reason, force
+		return e
+	})
+}
+
+// confirmRedrive starts the confirmed run: the journal is created and the engine's
+// goroutines start in a command.
+func (m *Model) confirmRedrive(s *redriveState) tea.Cmd {
+	s.phase = rdStarting
+	s.typing, s.mismatch = false, ""
+	s.rate, s.conc = s.manifest.Rate, s.manifest.Concurrency
+	opts := m.opts.Redrive.Run
+	envOpts := redrive.OptionsFor(m.sess.Env)
+	opts.OriginalIDHeader, opts.RedriveIDHeader, opts.ReadOnly = envOpts.OriginalIDHeader, envOpts.RedriveIDHeader, envOpts.ReadOnly
+	opts.Force = s.force
+	deps, man, seq, ctx := m.sess.Redrive.Run, s.manifest, s.seq, m.ctx
+	return func() tea.Msg {
+		path, err := redrive.DefaultJournalPath(man)
+		if err != nil {
+			return redriveStartedMsg{seq: seq, err: fmt.Errorf("no place for the journal: %w", err)}
+		}
+		opts.JournalPath = path
+		run, err := redrive.New(deps, man, opts)
+		if err == nil {
+			err = run.Start(ctx)
+		}
+		if err != nil {
+			return redriveStartedMsg{seq: seq, journal: path, err: err}
+		}
+		return redriveStartedMsg{seq: seq, run: run, journal: path}
+	}
+}
+
+func (m *Model) onRedriveStarted(msg redriveStartedMsg) tea.Cmd {
+	s := m.rd
+	if s == nil || msg.seq != s.seq || s.phase != rdStarting {
+		return nil
+	}
+	if msg.err != nil {
+		s.phase, s.startErr = rdFinished, msg.err
+		man, force, reason := s.manifest, s.force, msg.err.Error()
+		return m.auditCmd(func(who string) redrive.AuditEntry {
+			e := redrive.NewAuditEntry(man, who)
+			e.Outcome, e.Reason, e.Force = redrive.OutcomeRefused, sanitizeReason(reason), force
+			return e
+		})
+	}
+	s.run, s.journal, s.phase = msg.run, msg.journal, rdRunning
+	s.finish = &finisher{}
+	s.progress = redrive.Progress{RunID: s.manifest.RunID, Total: len(s.manifest.Items),
+		Counts: redrive.Counts{Pending: len(s.manifest.Items)}, TargetRate: s.rate, Concurrency: s.conc}
+	return waitProgress(s.seq, s.run)
+}
+
+// waitProgress reads the next snapshot of a run. The engine keeps only the latest one
+// when nobody reads, so a busy screen never slows the run.
+func waitProgress(seq int, run *redrive.Run) tea.Cmd {
+	return func() tea.Msg {
+		p, ok := <-run.Updates()
+		return redriveProgressMsg{seq: seq, p: p, closed: !ok}
+	}
+}
+
+func (m *Model) onRedriveProgress(msg redriveProgressMsg) tea.Cmd {
+	s := m.rd
+	if s == nil || msg.seq != s.seq || s.run == nil || s.phase != rdRunning {
+		return nil
+	}
+	if msg.closed {
+		return m.finishRun(s)
+	}
+	s.progress = msg.p
+	return waitProgress(s.seq, s.run)
+}
+
+// finishRun saves the report beside the journal and appends the audit entry, in a
+// command, with the engine's functions: the same files the CLI writes.
+func (m *Model) finishRun(s *redriveState) tea.Cmd {
+	run, man, force, seq, fin := s.run, s.manifest, s.force, s.seq, s.finish
+	who, ctx, now := m.whoFunc(), m.ctx, m.opts.Now
+	return func() tea.Msg {
+		return redriveFinishedMsg{seq: seq, out: fin.do(ctx, run, man, force, who, now)}
+	}
+}
+
+// finishWork waits for the run's report, saves it and audits the run.
+func finishWork(ctx context.Context, run *redrive.Run, man *redrive.Manifest, force bool,
+	who func(context.Context) string, now func() time.Time) finishResult {
+	rep := run.Wait()
+	out := finishResult{report: rep, reportPath: redrive.ReportPath(run.JournalPath())}
+	if err := rep.SaveJSONLines(out.reportPath); err != nil {
+		out.reportPath, out.reportErr = "", err
+	}
+	e := redrive.NewAuditEntry(man, who(context.WithoutCancel(ctx)))
+	e.Force = force
+	e.FromReport(rep)
+	e.Reason = sanitizeReason(rep.StopReason)
+	e.Report = out.reportPath
+	out.auditPath, out.auditErr = appendAudit(e, now)
+	return out
+}
+
+func (m *Model) onRedriveFinished(msg redriveFinishedMsg) tea.Cmd {
+	s := m.rd
+	if s == nil || msg.seq != s.seq || s.phase != rdRunning {
+		return nil
+	}
+	out := msg.out
+	s.phase = rdFinished
+	s.report, s.reportPath, s.reportErr, s.auditPath, s.auditErr = out.report, out.reportPath, out.reportErr, out.auditPath, out.auditErr
+	if out.report != nil {
+		s.progress.Counts = out.report.Counts
+	}
+	s.progress.Done = true
+	m.recordHistory(s)
+	if !m.redriveShown() {
+		// The operator hid the progress: say it ended rather than take the keys.
+		m.setNote(noteOK, "redrive "+outcomeText(out.report)+": "+out.report.Counts.String()+" · R shows the summary")
+	}
+	return m.watchRun(s)
+}
+
+// recordHistory adds each item of the finished run to its request's redrive history.
+func (m *Model) recordHistory(s *redriveState) {
+	rep := s.report
+	if rep == nil {
+		return
+	}
+	for _, it := range rep.Items {
+		reason := it.Error
+		if reason == "" {
+			reason = it.Note
+		}
+		m.history[it.RequestID] = append(m.history[it.RequestID], redriveEvent{
+			runID: rep.RunID, mode: rep.Mode, at: m.now, state: it.State, attempts: it.Attempts,
+			http: it.HTTPStatus, newID: it.NewRequestID, reason: reason,
+		})
+	}
+	if d := m.detail; d != nil {
+		if _, ok := m.history[d.id]; ok {
+			d.info = nil // the info tab lists the history
+		}
+	}
+}
+
+// ---- controls while running ----
+
+// rateSteps are the rates +/- move through; above the last is unlimited (0).
+var rateSteps = []float64{0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}
+
+// nextRate is the rate one step faster or slower than cur (0 = unlimited). Slowing down
+// from unlimited starts below the measured rate.
+func nextRate(cur, measured float64, faster bool) float64 {
+	if faster {
+		if cur == 0 {
+			return 0
+		}
+		for _, r := range rateSteps {
+			if r > cur {
+				return r
+			}
+		}
+		return 0
+	}
+	if cur == 0 {
+		cur = measured
+		if cur <= 0 {
+			return rateSteps[len(rateSteps)-1]
+		}
+	}
+	for i := len(rateSteps) - 1; i >= 0; i-- {
+		if rateSteps[i] < cur {
+			return rateSteps[i]
+		}
+	}
+	return rateSteps[0]
+}
+
+// maxConcurrency bounds > so a stuck key cannot open hundreds of connections.
+const maxConcurrency = 64
+
+func (m *Model) changeRate(s *redriveState, faster bool) tea.Cmd {
+	if s.run == nil {
+		return nil
+	}
+	s.rate = nextRate(s.rate, s.progress.Rate, faster)
+	run, rate := s.run, s.rate
+	return func() tea.Msg { run.SetRate(rate); return nil }
+}
+
+func (m *Model) changeConcurrency(s *redriveState, more bool) tea.Cmd {
+	if s.run == nil {
+		return nil
+	}
+	if more {
+		s.conc = min(maxConcurrency, s.conc+1)
+	} else {
+		s.conc = max(1, s.conc-1)
+	}
+	run, n := s.run, s.conc
+	return func() tea.Msg { run.SetConcurrency(n); return nil }
+}
+
+// cancelRedrive stops dispatching (c, ctrl+c); asked again, it cuts the requests in
+// flight too, whose outcome is then journaled unknown.
+func (m *Model) cancelRedrive() tea.Cmd {
+	s := m.rd
+	if s == nil || s.run == nil || s.phase != rdRunning {
+		return nil
+	}
+	run := s.run
+	if !s.cancelling {
+		s.cancelling = true
+		m.setNote(noteWarn, "cancelling the redrive: nothing new is sent; the requests in flight finish · c again cuts them")
+		return func() tea.Msg { run.Cancel(); return nil }
+	}
+	if s.aborting {
+		return nil
+	}
+	s.aborting = true
+	m.setNote(noteWarn, "cutting the requests in flight: their outcome is journaled unknown and re-checked on --resume")
+	return func() tea.Msg { run.Abort(); return nil }
+}
+
+// waitForRedrive is called once the program has stopped: a run still going is cancelled
+// and waited for, and its report and audit entry written, so leaving the TUI never
+// leaves a run half recorded.
+func (m Model) waitForRedrive() {
+	s := m.rd
+	if s == nil || s.run == nil || s.phase != rdRunning {
+		return
+	}
+	s.run.Cancel()
+	s.finish.do(m.ctx, s.run, s.manifest, s.force, m.whoFunc(), m.opts.Now)
+}
+
+// ---- audit ----
+
+// whoFunc names the operator for the audit log: the session's fixed operator ("demo"),
+// else the STS caller ARN.
+func (m *Model) whoFunc() func(context.Context) string {
+	op, id := m.sess.Operator, m.sess.Identity
+	return func(ctx context.Context) string {
+		if op != "" {
+			return op
+		}
+		if id == nil {
+			return "unknown"
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		arn, err := id(ctx)
+		if err != nil {
+			return "unknown (sts:GetCallerIdentity failed: " + awsclient.KindOf(err).String() + ")"
+		}
+		return arn
+	}
+}
+
+// auditCmd appends the entry build returns to the audit log, in a command.
+func (m *Model) auditCmd(build func(who string) redrive.AuditEntry) tea.Cmd {
+	who, ctx, now := m.whoFunc(), m.ctx, m.opts.Now
+	return func() tea.Msg {
+		path, err := appendAudit(build(who(ctx)), now)
+		return auditDoneMsg{path: path, err: err}
+	}
+}
+
+// auditRefusal records a redrive refused before anything was planned, as the CLI does.
+func (m *Model) auditRefusal(ids []string, reason string) tea.Cmd {
+	env := m.sess.Env
+	now := m.opts.Now()
+	mode := redrive.ModeInplace
+	if env.GatewayURL() == "" {
+		mode = redrive.ModeS3Copy
+	}
+	e := redrive.AuditEntry{RunID: "refused-" + fmt.Sprint(now.UnixNano()), At: now.UTC(), Env: env.Name,
+		Production: env.Production, Selection: redrive.Selection{IDs: ids, Source: "tui"}.Describe(), Mode: mode,
+		Rate: env.Rate, Concurrency: redrive.DefaultConcurrency, Outcome: redrive.OutcomeRefused, Reason: reason}
+	return m.auditCmd(func(who string) redrive.AuditEntry {
+		e.Who = who
+		return e
+	})
+}
+
+func appendAudit(e redrive.AuditEntry, now func() time.Time) (string, error) {
+	e.Finished = now().UTC()
+	path, err := redrive.AuditPath()
+	if err == nil {
+		err = redrive.AppendAudit(path, e)
+	}
+	return path, err
+}
+
+func (m *Model) onAuditDone(msg auditDoneMsg) {
+	if msg.err != nil {
+		m.setNote(noteWarn, "audit log: "+clean(msg.err.Error())+" — the redrive itself is journaled; fix the state directory (XDG_STATE_HOME)")
+	}
+}
+
+// sanitizeReason keeps a reason valid UTF-8 for the audit log, as the CLI does.
+func sanitizeReason(s string) string { return strings.ToValidUTF8(s, "?") }
+
+// outcomeText is how a run ended, in words.
+func outcomeText(rep *redrive.Report) string {
+	if rep == nil {
+		return "stopped"
+	}
+	switch rep.Outcome {
+	case redrive.OutcomeDelivered:
+		return "done: every request delivered or skipped"
+	case redrive.OutcomeFailed:
+		return "done: some requests failed"
+	case redrive.OutcomeCanceled:
+		return "cancelled"
+	case redrive.OutcomeTripped:
+		return "stopped by the circuit breaker"
+	case redrive.OutcomeError:
+		return "stopped by an error"
+	}
+	return string(rep.Outcome)
+}
+
+// errIsReadOnly reports whether err is the read-only refusal, from the engine or the
+// client layer.
+func errIsReadOnly(err error) bool {
+	return errors.Is(err, awsclient.ErrReadOnly) || errors.Is(err, redrive.ErrRefusedReadOnly)
+}

@@ -1,0 +1,591 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// The redrive dialog: the plan and its confirmation, the progress view, the summary.
+
+func (s *redriveState) busy() bool { return s.phase == rdPlanning || s.phase == rdStarting }
+
+// maxWidth lets the redrive dialog use more of a wide screen than the small dialogs.
+func (s *redriveState) maxWidth() int { return 104 }
+
+func (s *redriveState) paste(m *Model, text string) tea.Cmd {
+	if s.phase == rdPlanned && s.typing {
+		s.field.update(tea.PasteMsg{Content: text})
+		s.mismatch = ""
+	}
+	return nil
+}
+
+func (s *redriveState) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+	km := m.km
+	switch s.phase {
+	case rdPlanning:
+		switch {
+		case msg.String() == "esc" || msg.String() == "q":
+			return true, m.closeRedrive(s)
+		case key.Matches(msg, km.RedriveMode):
+			s.mode = cycleMode(s.mode, msg.String() == "right")
+			return false, m.plan(s)
+		}
+	case rdPlanFailed:
+		switch {
+		case msg.String() == "esc" || msg.String() == "q":
+			return true, m.closeRedrive(s)
+		case key.Matches(msg, km.Refresh):
+			return false, m.plan(s)
+		case key.Matches(msg, km.RedriveMode):
+			s.mode = cycleMode(s.mode, msg.String() == "right")
+			return false, m.plan(s)
+		}
+	case rdPlanned:
+		return s.updatePlanned(m, msg)
+	case rdStarting, rdRunning:
+		switch {
+		case msg.String() == "esc":
+			m.setNote(noteInfo, "the redrive keeps running · R shows it")
+			return true, nil
+		case msg.String() == "q":
+			m.setNote(noteWarn, "a redrive is running: c cancels it (the requests in flight finish); q quits once it has stopped")
+		case key.Matches(msg, km.RedriveRate):
+			return false, m.changeRate(s, msg.String() != "-")
+		case key.Matches(msg, km.RedriveConcurrency):
+			return false, m.changeConcurrency(s, msg.String() == ">")
+		case key.Matches(msg, km.RedriveCancel):
+			return false, m.cancelRedrive()
+		}
+	case rdFinished:
+		switch msg.String() {
+		case "esc", "enter", "q", "space":
+			s.summarySeen = true
+			if m.watch.active() {
+				m.setNote(noteInfo, "watching the redriven requests: the table updates as their statuses change")
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (s *redriveState) updatePlanned(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+	km := m.km
+	if s.typing {
+		switch msg.String() {
+		case "esc":
+			s.typing, s.mismatch = false, ""
+			s.field.SetValue("")
+		case "enter":
+			// Exactly the name: no trimming, no folding of case.
+			if v := s.field.Value(); v == s.envName {
+				return false, m.confirmRedrive(s)
+			} else {
+				s.mismatch = v
+				s.field.SetValue("")
+			}
+		default:
+			if s.field.update(msg) {
+				s.mismatch = ""
+			}
+		}
+		return false, nil
+	}
+	switch {
+	case msg.String() == "esc" || msg.String() == "q" || msg.String() == "n":
+		return true, m.closeRedrive(s)
+	case key.Matches(msg, km.RedriveMode):
+		s.mode = cycleMode(s.mode, msg.String() == "right")
+		return false, m.plan(s)
+	case key.Matches(msg, km.RedriveForce):
+		s.force = !s.force
+	case msg.String() == "y" && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
+		return false, m.confirmRedrive(s)
+	case msg.String() == "enter" && s.canConfirm() && s.confirm == redrive.ConfirmTypeEnv:
+		s.typing = true
+	}
+	return false, nil
+}
+
+// cycleMode is the next (or previous) mode in redrive.Modes' order.
+func cycleMode(cur redrive.Mode, next bool) redrive.Mode {
+	n := len(redrive.Modes)
+	for i, md := range redrive.Modes {
+		if md == cur {
+			if next {
+				return redrive.Modes[(i+1)%n]
+			}
+			return redrive.Modes[(i+n-1)%n]
+		}
+	}
+	return redrive.Modes[0]
+}
+
+// modeHelp says what a mode does, for the plan.
+func modeHelp(md redrive.Mode) string {
+	switch md {
+	case redrive.ModeReupload:
+		return "sends the stored bytes to the reupload route; the gateway assigns each a new request ID"
+	case redrive.ModeInplace:
+		return "sends the stored bytes to the {bucket}/{key} route: same key, the request keeps its ID"
+	case redrive.ModeS3Copy:
+		return "copies each object onto itself so S3 fires its event again: no gateway, no 10 MiB limit"
+	}
+	return ""
+}
+
+// render draws the dialog in w cells; renderSized also keeps it within h lines.
+func (s *redriveState) render(st Styles, w int) string { return s.renderSized(st, w, 1000) }
+
+func (s *redriveState) renderSized(st Styles, w, h int) string {
+	var head, middle, tail []string
+	switch s.phase {
+	case rdPlanning, rdPlanFailed, rdPlanned:
+		head, middle, tail = s.renderPlan(st, w)
+	case rdStarting, rdRunning:
+		head, middle, tail = s.renderProgress(st, w)
+	default:
+		head, middle, tail = s.renderSummary(st, w)
+	}
+	lines := fitLines(st, head, middle, tail, h)
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, w, "…")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// fitLines keeps a dialog within h lines. The middle (samples, errors) gives way first;
+// then the head below its title, then the top of the tail, so that the title and the last
+// lines (the question and the keys) always show.
+func fitLines(st Styles, head, middle, tail []string, h int) []string {
+	h = max(2, h)
+	more := st.Faint.Render("…")
+	if room := h - len(head) - len(tail); room < len(middle) {
+		if room <= 1 {
+			middle = nil
+		} else {
+			middle = append(middle[:room-1:room-1], more)
+		}
+	}
+	if len(head)+len(middle)+len(tail) <= h {
+		return append(append(head, middle...), tail...)
+	}
+	tail = tail[max(0, len(tail)-(h-1)):]
+	out := []string{head[0]}
+	if room := h - 1 - len(tail); room > 0 {
+		rest := head[1:]
+		if len(rest) > room {
+			rest = append(rest[:room-1:room-1], more)
+		}
+		out = append(out, rest...)
+	}
+	return append(out, tail...)
+}
+
+func (s *redriveState) title(st Styles, what string) string {
+	t := st.DialogTitle.Render(what) + st.Faint.Render(" · ") + st.HeaderVal.Render(clean(s.envName))
+	if s.production {
+		t += " " + st.Production.Render("PRODUCTION")
+	}
+	return t
+}
+
+// field is one "label  value" line of the dialog.
+func field(st Styles, label, value string) string {
+	return st.Label.Render(fmt.Sprintf("%-10s", label)) + " " + value
+}
+
+func wrapLines(text string, w int) []string {
+	return strings.Split(ansi.Wrap(text, max(10, w), " /"), "\n")
+}
+
+func rateText(rate float64) string {
+	if rate <= 0 {
+		return "unlimited"
+	}
+	return strconv.FormatFloat(rate, 'f', -1, 64) + "/s"
+}
+
+func (s *redriveState) modeLine(st Styles) string {
+	var parts []string
+	for _, md := range redrive.Modes {
+		if md == s.mode {
+			parts = append(parts, st.DialogSel.Render("["+string(md)+"]"))
+		} else {
+			parts = append(parts, st.Muted.Render(" "+string(md)+" "))
+		}
+	}
+	return field(st, "mode", strings.Join(parts, " ")+st.Faint.Render("  ←/→"))
+}
+
+func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string) {
+	what := "Redrive " + plural(len(s.ids), "request")
+	if s.manifest != nil {
+		what = "Redrive " + plural(s.summary.Count, "request") // the selected ones that are stored
+	}
+	head = append(head, s.title(st, what), s.modeLine(st), field(st, "", st.Faint.Render(modeHelp(s.mode))))
+	switch s.phase {
+	case rdPlanning:
+		head = append(head, "", st.Muted.Render("planning: reading the metadata and status of "+plural(len(s.ids), "request")+"…"))
+		tail = append(tail, "", st.Faint.Render("←/→ mode · esc cancel"))
+		return head, nil, tail
+	case rdPlanFailed:
+		head = append(head, "")
+		for _, l := range wrapLines(errorText("plan", s.planErr), w-2) {
+			head = append(head, st.StatusError.Render("✗ ")+st.ErrorText.Render(l))
+		}
+		tail = append(tail, "", st.Faint.Render("←/→ mode · r plan again · esc close"))
+		return head, nil, tail
+	}
+
+	sum := s.summary
+	head = append(head,
+		field(st, "target", clean(sum.Target)),
+		field(st, "requests", commas(sum.Count)+" · "+humanBytes(sum.TotalBytes)+st.Faint.Render(" · status now ")+clean(sum.StatusCounts())),
+		field(st, "rate", rateText(sum.Rate)+" · "+strconv.Itoa(sum.Concurrency)+" at a time · ETA "+etaText(sum.ETA, sum.Count)),
+		field(st, "manifest", "sha256 "+shortHash(sum.Hash)+st.Faint.Render(" · run "+clean(sum.RunID))),
+	)
+	warn := func(text string) {
+		for i, l := range wrapLines(text, w-2) {
+			mark := st.StatusWarn.Render("! ")
+			if i > 0 {
+				mark = "  "
+			}
+			head = append(head, mark+st.StatusWarn.Render(l))
+		}
+	}
+	if sum.TooLarge > 0 && s.mode.UsesGateway() {
+		warn(plural(sum.TooLarge, "request") + " over API Gateway's 10 MiB limit: refused unsent — → switches to s3-copy")
+	}
+	if sum.AlreadyDone > 0 {
+		if s.force {
+			warn("force: " + plural(sum.AlreadyDone, "request") + " already processed will be sent again (! turns it off)")
+		} else {
+			head = append(head, st.Muted.Render("· "+plural(sum.AlreadyDone, "request")+" already processed: skipped, nothing is sent for them (! forces)"))
+		}
+	}
+	if n := len(sum.Missing); n > 0 {
+		shown := sum.Missing[:min(n, 3)]
+		text := plural(n, "selected request") + " with no stored object: left out (" + clean(strings.Join(shown, ", "))
+		if n > 3 {
+			text += ", …"
+		}
+		warn(text + ")")
+	}
+	if len(sum.Samples) > 0 {
+		middle = append(middle, "", st.SectionHead.Render("first requests"))
+		for _, it := range sum.Samples {
+			line := "  " + cell(clean(it.RequestID), 36) + " " + cellRight(humanBytes(it.Size), 9) + " " +
+				st.stateStyle(it.Status, false).Render(cell(stateOrNone(it.Status), 12))
+			if it.Key != it.RequestID {
+				line += " " + st.Muted.Render(clean(it.Key))
+			}
+			middle = append(middle, line)
+		}
+		if sum.Count > len(sum.Samples) {
+			middle = append(middle, st.Faint.Render("  … and "+commas(sum.Count-len(sum.Samples))+" more"))
+		}
+	}
+
+	tail = append(tail, "")
+	where := "environment " + clean(s.envName)
+	if s.production {
+		where = "PRODUCTION environment " + clean(s.envName)
+	}
+	switch {
+	case sum.Count == 0:
+		tail = append(tail, st.StatusWarn.Render("Nothing to redrive: none of the selected requests has a stored object."),
+			"", st.Faint.Render("esc close"))
+	case !s.canConfirm():
+		tail = append(tail, wrapLines(st.StatusWarn.Render("Every request is over API Gateway's 10 MiB limit: this mode can send none. → switches to s3-copy."), w)...)
+		tail = append(tail, "", st.Faint.Render("←/→ mode · esc close"))
+	case s.confirm == redrive.ConfirmYesNo:
+		tail = append(tail, st.App.Render("Send "+plural(sum.Count, "request")+" to "+where+"? What is sent is not undone."),
+			"", st.Prompt.Render("y")+" send   "+st.Prompt.Render("n")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
+	case !s.typing:
+		tail = append(tail, st.App.Render("This sends "+plural(sum.Count, "request")+" to "+where+". What is sent is not undone."),
+			st.App.Render("To confirm, press enter and type the environment name ("+clean(s.envName)+")."),
+			"", st.Prompt.Render("enter")+" confirm   "+st.Prompt.Render("esc")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
+	default:
+		tail = append(tail, st.App.Render("This sends "+plural(sum.Count, "request")+" to "+where+". What is sent is not undone."),
+			st.App.Render("Type the environment name ("+clean(s.envName)+") and press enter:"),
+			s.field.view(st, w))
+		if s.mismatch != "" {
+			tail = append(tail, st.ErrorText.Render("“"+clean(s.mismatch)+"” is not “"+clean(s.envName)+"”: nothing was sent; type the name exactly"))
+		}
+		tail = append(tail, "", st.Prompt.Render("enter")+" send   "+st.Prompt.Render("esc")+" back")
+	}
+	return head, middle, tail
+}
+
+func etaText(eta time.Duration, count int) string {
+	switch {
+	case count == 0:
+		return "—"
+	case eta <= 0:
+		return "unknown until it runs"
+	case eta < time.Second:
+		return "under a second"
+	}
+	return "about " + fmtSeconds(eta)
+}
+
+// fmtSeconds is "45s", "3m20s", "1h05m".
+func fmtSeconds(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	}
+	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+func shortHash(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}
+
+func stateOrNone(s string) string {
+	if s == "" {
+		return "(no status)"
+	}
+	return clean(s)
+}
+
+func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []string) {
+	p := s.progress
+	man := s.manifest
+	what := "Redriving " + plural(p.Total, "request")
+	if s.phase == rdStarting {
+		what = "Starting a redrive of " + plural(len(man.Items), "request")
+	}
+	head = append(head, s.title(st, what)+st.Faint.Render(" · ")+string(man.Mode),
+		st.Muted.Render(clean(man.Target.String())), "")
+	bar := st.Progress
+	bar.SetWidth(max(10, w))
+	head = append(head, bar.ViewAs(p.Fraction()))
+	c := p.Counts
+	done := commas(c.Done()) + " of " + commas(p.Total) + " done · elapsed " + fmtSeconds(p.Elapsed)
+	if p.ETA > 0 && !p.Stopping {
+		done += " · ETA " + fmtSeconds(p.ETA)
+	}
+	head = append(head, done)
+	count := func(label string, n int, sty func(...string) string) string {
+		txt := label + " " + commas(n)
+		if n > 0 && sty != nil {
+			return sty(txt)
+		}
+		return txt
+	}
+	red, green, yellow := st.StateFailed.Render, st.StateProcessed.Render, st.StatePending.Render
+	head = append(head, strings.Join([]string{
+		count("pending", c.Pending, nil), count("sending", c.Sending, yellow), count("retrying", c.Retrying, yellow),
+		count("delivered", c.Delivered, green), count("failed", c.Failed, red), count("unknown", c.Unknown, red),
+		count("skipped", c.Skipped, st.Muted.Render),
+	}, st.Faint.Render(" · ")))
+	rate := s.rate
+	conc := s.conc
+	head = append(head, fmt.Sprintf("rate %.1f/s (limit %s) · %d in flight, at most %d · %s",
+		p.Rate, rateText(rate), p.InFlight, conc, plural(p.Sent, "request")+" sent"))
+	switch {
+	case s.aborting:
+		head = append(head, st.StatusWarn.Render("cutting the requests in flight: their outcome is journaled unknown"))
+	case p.Stopping && p.StopReason != "":
+		head = append(head, st.StatusWarn.Render("stopping: "+clean(p.StopReason)+" — waiting for "+plural(p.InFlight, "request")+" in flight"))
+	case s.cancelling:
+		head = append(head, st.StatusWarn.Render("cancelling: nothing new is sent — waiting for "+plural(p.InFlight, "request")+" in flight · c again cuts them"))
+	}
+	if len(p.LastErrors) > 0 {
+		middle = append(middle, "", st.SectionHead.Render("last errors"))
+		for i := len(p.LastErrors) - 1; i >= 0; i-- {
+			e := p.LastErrors[i]
+			line := "  " + clean(e.RequestID)
+			if e.Attempt > 0 {
+				line += st.Faint.Render(" attempt " + strconv.Itoa(e.Attempt))
+			}
+			middle = append(middle, line)
+			middle = append(middle, errorLines(st, e.Err, w)...)
+		}
+	}
+	if s.journal != "" {
+		tail = append(tail, "")
+		tail = append(tail, pathLines(st, "journal", s.journal, nil, w)...)
+	}
+	tail = append(tail, "", st.Prompt.Render("+/-")+" rate   "+st.Prompt.Render(">/<")+" concurrency   "+
+		st.Prompt.Render("c")+" cancel   "+st.Prompt.Render("esc")+" hide (it keeps running)")
+	return head, middle, tail
+}
+
+func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []string) {
+	man := s.manifest
+	if s.startErr != nil {
+		head = append(head, s.title(st, "Redrive not started"), "")
+		text := errorText("", s.startErr)
+		if errIsReadOnly(s.startErr) {
+			text = "the environment is read-only (read_only in the config, or --read-only): nothing was sent"
+		}
+		for _, l := range wrapLines(text, w-2) {
+			head = append(head, st.StatusError.Render("✗ ")+st.ErrorText.Render(l))
+		}
+		head = append(head, st.App.Render("Nothing was sent."))
+		tail = append(tail, "", st.Faint.Render("esc close"))
+		return head, nil, tail
+	}
+	rep := s.report
+	c := rep.Counts
+	head = append(head, s.title(st, "Redrive "+outcomeText(rep))+st.Faint.Render(" · ")+string(man.Mode), "")
+	mark := st.StatusOK.Render("✓ ")
+	if c.Failed+c.Unknown > 0 || rep.Outcome != redrive.OutcomeDelivered {
+		mark = st.StatusWarn.Render("! ")
+	}
+	head = append(head, mark+plural(c.Total(), "request")+": "+c.String()+" · took "+fmtSeconds(rep.Finished.Sub(rep.Started)))
+	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
+		head = append(head, st.StatusWarn.Render("stopped: "+clean(rep.StopReason)))
+	}
+	unfinished := c.Total() - c.Done()
+	if rep.Outcome == redrive.OutcomeCanceled || unfinished > 0 {
+		sent := c.Delivered + c.Failed + c.Unknown + c.Sending + c.Retrying
+		for _, l := range wrapLines("What was sent is not undone: "+plural(sent, "request")+" sent or attempted (they stay sent), "+
+			commas(c.Pending)+" not sent. Continue with: stowage --env "+s.envName+" redrive --resume "+rep.JournalPath, w) {
+			head = append(head, st.StatusWarn.Render(clean(l)))
+		}
+	}
+	if c.Unknown > 0 {
+		for _, l := range wrapLines("Some deliveries are unknown (the connection was lost after sending): the processor may have them twice and can deduplicate on the idempotency headers.", w) {
+			head = append(head, st.StatusWarn.Render(l))
+		}
+	}
+	if w := s.watchLine(); w != "" {
+		head = append(head, field(st, "statuses", w))
+	}
+	var failures []redrive.ItemResult
+	for _, it := range rep.Items {
+		if it.State == redrive.StateFailed {
+			failures = append(failures, it)
+		}
+	}
+	if len(failures) > 0 {
+		middle = append(middle, "", st.SectionHead.Render("failed"))
+		for _, it := range failures {
+			line := "  " + clean(it.RequestID)
+			if it.HTTPStatus > 0 {
+				line += st.Faint.Render(" HTTP " + strconv.Itoa(it.HTTPStatus))
+			}
+			middle = append(middle, line)
+			middle = append(middle, errorLines(st, it.Error, w)...)
+		}
+	}
+	tail = append(tail, "")
+	tail = append(tail, pathLines(st, "journal", rep.JournalPath, nil, w)...)
+	tail = append(tail, pathLines(st, "report", s.reportPath, s.reportErr, w)...)
+	tail = append(tail, pathLines(st, "audit", s.auditPath, s.auditErr, w)...)
+	if c.Failed > 0 && s.reportPath != "" {
+		for _, l := range wrapLines(clean("retry the failures: stowage --env "+s.envName+" redrive --from-report "+s.reportPath+" --only failed"), w) {
+			tail = append(tail, st.Faint.Render(l))
+		}
+	}
+	tail = append(tail, "", st.Faint.Render("enter/esc close · the table keeps updating as the statuses change"))
+	return head, middle, tail
+}
+
+// errorLines shows an item's error under it, on at most two lines: the reason and its
+// remedy usually come at the end of a long message.
+func errorLines(st Styles, text string, w int) []string {
+	lines := wrapLines(clean(text), w-4)
+	if len(lines) > 2 {
+		lines[1] = ansi.Truncate(lines[1]+" "+strings.Join(lines[2:], " "), w-4, "…")
+		lines = lines[:2]
+	}
+	for i, l := range lines {
+		lines[i] = "    " + st.ErrorText.Render(l)
+	}
+	return lines
+}
+
+// pathLines shows a file the run wrote, wrapped rather than cut so it can be copied; or
+// why it was not written.
+func pathLines(st Styles, label, path string, err error, w int) []string {
+	switch {
+	case err != nil:
+		return wrapLines(field(st, label, st.ErrorText.Render("not written: "+clean(err.Error()))), w)
+	case path == "":
+		return nil
+	}
+	var out []string
+	// Break after a slash or a dash where possible, so the name reads in pieces.
+	for i, l := range strings.Split(ansi.Wrap(clean(path), max(10, w-11), "/-"), "\n") {
+		if i == 0 {
+			out = append(out, field(st, label, l))
+		} else {
+			out = append(out, field(st, "", l))
+		}
+	}
+	return out
+}
+
+// watchLine is what the status watch knows, "" before it starts.
+func (s *redriveState) watchLine() string {
+	if s.watch == nil {
+		return ""
+	}
+	return s.watch.summary(s.watched)
+}
+
+// readOnlyDialog explains why R does nothing here and how to lift it.
+func readOnlyDialog(env string, count int) *messageDialog {
+	return &messageDialog{
+		title: "Redrive refused: " + env + " is read-only",
+		level: noteError,
+		paragraphs: []string{
+			"Environment " + env + " is read-only (read_only: true in the config, or --read-only on the command line). " +
+				"stowage sends nothing from it: no gateway request, no CopyObject, no PutObject — the client layer refuses them too. " +
+				"Nothing was sent for the " + plural(count, "selected request") + ".",
+			"To redrive, remove read_only: true from environment " + env + " in the config file (or drop --read-only) and open stowage again. " +
+				"Meanwhile, stowage redrive --dry-run shows what a run would send.",
+		},
+	}
+}
+
+// messageDialog shows a few paragraphs until esc or enter.
+type messageDialog struct {
+	title      string
+	level      noteLevel
+	paragraphs []string
+}
+
+func (d *messageDialog) busy() bool { return false }
+
+func (d *messageDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+	switch msg.String() {
+	case "esc", "enter", "q", "space":
+		return true, nil
+	}
+	return false, nil
+}
+
+func (d *messageDialog) render(st Styles, width int) string {
+	title := st.DialogTitle.Render(d.title)
+	if d.level == noteError {
+		title = st.StatusError.Render("✗ ") + st.StatusError.Render(d.title)
+	}
+	lines := []string{title}
+	for _, p := range d.paragraphs {
+		lines = append(lines, "")
+		lines = append(lines, wrapLines(p, width)...)
+	}
+	lines = append(lines, "", st.Faint.Render("enter/esc close"))
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,545 @@
+package tui
+
+import (
+	"bytes"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// update applies one message without running the commands it returns: for steps whose
+// commands would block on a run that the test holds still.
+func (f *fixture) update(msg tea.Msg) tea.Cmd {
+	f.t.Helper()
+	nm, cmd := f.m.Update(msg)
+	f.m = nm.(Model)
+	return cmd
+}
+
+// marks returns the marked IDs, sorted.
+func (f *fixture) marks() []string {
+	var ids []string
+	for id := range f.m.marked {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestSelectionSurvivesSortAndFilter(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.keys("space", "space") // marks the first two rows, moving down
+	want := []string{idJSON, idXML}
+	if got := f.marks(); !slices.Equal(got, want) {
+		t.Fatalf("marked %v, want %v", got, want)
+	}
+	if !strings.Contains(plainView(f), "✓ 2 selected") {
+		t.Errorf("the header does not count the selection:\n%s", plainView(f))
+	}
+	f.keys("s", "S")
+	f.keys("/")
+	f.typeText("1c7a")
+	f.keys("enter")
+	if got := f.marks(); !slices.Equal(got, want) {
+		t.Fatalf("after sorting and filtering: marked %v", got)
+	}
+	if v := plainView(f); !strings.Contains(v, " ✓ "+idXML) && !strings.Contains(v, "▸✓ "+idXML) {
+		t.Errorf("the filtered row does not show its mark:\n%s", v)
+	}
+	// a on a view that is all marked unmarks what it shows, leaving the rest; a again
+	// marks it.
+	f.keys("a")
+	if got := f.marks(); !slices.Equal(got, []string{idJSON}) {
+		t.Fatalf("a: marked %v, want only %s", got, idJSON)
+	}
+	f.keys("a")
+	if got := f.marks(); !slices.Equal(got, want) {
+		t.Fatalf("a again: marked %v, want %v", got, want)
+	}
+	f.keys("esc", "esc") // the note, then the filter
+	f.keys("a")
+	if len(f.marks()) != 6 {
+		t.Fatalf("a on the whole listing marked %d", len(f.marks()))
+	}
+	// The order of a plan is the table's.
+	ids := f.m.markedIDs()
+	for i, id := range ids {
+		if f.m.active().At(i).ID != id {
+			t.Fatalf("marked IDs not in table order: %v", ids)
+		}
+	}
+}
+
+func TestRedriveRunsSelectionAndWatchesStatuses(t *testing.T) {
+	state := stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	f.keys("f", "F") // the FAILED view
+	f.keys("a")
+	f.keys("R")
+	v := plainView(f)
+	for _, want := range []string{"Redrive 2 requests", "inplace", "PUT https://gw.example.com/prod/product/{bucket}/{key}",
+		"2 · 146 B", "status now FAILED 2", "10/s · 4 at a time · ETA under a second", "Send 2 requests to environment staging?"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, v)
+		}
+	}
+	if len(gw.sentIDs()) != 0 {
+		t.Fatal("something was sent before confirmation")
+	}
+	f.keys("y")
+	if got := gw.sentIDs(); len(got) != 2 {
+		t.Fatalf("sent %v, want both FAILED requests", got)
+	}
+	if !bytes.Equal(gw.bodies[idXML], f.objects.bodies[idXML]) {
+		t.Errorf("the gateway got %q, not the stored bytes", gw.bodies[idXML])
+	}
+	if h := strings.Join(gw.headers[idXML], "\n"); !strings.Contains(h, "X-Stowage-Original-Request-Id: "+idXML) ||
+		!strings.Contains(h, "X-Stowage-Redrive-Id: 7e57e57e-0000-4000-8000-000000000001") {
+		t.Errorf("idempotency headers: %s", h)
+	}
+	v = plainView(f)
+	for _, want := range []string{"Redrive done: every request delivered or skipped", "2 delivered, 0 failed",
+		"statuses   2 PROCESSED", "journal", "report", "audit"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, v)
+		}
+	}
+	// The rows turned PROCESSED and carry their history.
+	f.keys("esc")
+	v = plainView(f)
+	for _, id := range []string{idXML, idMalformed} {
+		line := lineWith(v, id)
+		if !strings.Contains(line, "PROCESSED") || !strings.Contains(line, "↻ 09:30 sent") {
+			t.Errorf("row %s: %q", id, line)
+		}
+	}
+
+	journal := onlyFile(t, filepath.Join(state, "redrives", "*.journal.jsonl"))
+	st, err := redrive.LoadJournal(journal)
+	if err != nil || st.Counts().Delivered != 2 || !st.Ended {
+		t.Fatalf("journal: %v %+v", err, st)
+	}
+	report := onlyFile(t, filepath.Join(state, "redrives", "*.report.jsonl"))
+	if report != redrive.ReportPath(journal) {
+		t.Errorf("report %s is not beside the journal", report)
+	}
+	entries := auditEntries(t, state)
+	if len(entries) != 1 {
+		t.Fatalf("audit: %+v", entries)
+	}
+	e := entries[0]
+	if e.Who != "tester" || e.Outcome != redrive.OutcomeDelivered || e.Counts.Delivered != 2 || e.Journal != journal ||
+		e.Report != report || e.Selection != "2 IDs ("+idXML+", "+idMalformed+") from tui" || e.Mode != redrive.ModeInplace {
+		t.Errorf("audit entry: %+v", e)
+	}
+	// The history shows in the detail too.
+	f.openRow(idXML)
+	f.keys("tab")
+	if v := plainView(f); !strings.Contains(v, "Redrive history") || !strings.Contains(v, "inplace · delivered · 1 attempt · HTTP 200 · then PROCESSED") {
+		t.Errorf("the detail lacks the history:\n%s", v)
+	}
+}
+
+func lineWith(view, s string) string {
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestRedriveFailedAgainAndReuploadHistory(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	gw.failAgain[idMalformed] = true
+	gw.answer[idXML] = 400
+	f.keys("f", "F", "a", "R")
+	f.keys("right") // inplace → s3-copy
+	f.keys("left", "left")
+	if f.m.rd.mode != redrive.ModeReupload {
+		t.Fatalf("mode %s, want reupload", f.m.rd.mode)
+	}
+	if v := plainView(f); !strings.Contains(v, "PUT https://gw.example.com/prod/product ") {
+		t.Fatalf("the plan was not made again for reupload:\n%s", v)
+	}
+	f.keys("y")
+	v := plainView(f)
+	if !strings.Contains(v, "Redrive done: some requests failed") || !strings.Contains(v, "HTTP 400") {
+		t.Fatalf("summary:\n%s", v)
+	}
+	f.keys("esc")
+	v = plainView(f)
+	if l := lineWith(v, idXML); !strings.Contains(l, "↻ 09:30 ✗") {
+		t.Errorf("a failed redrive is not on its row: %q", l)
+	}
+	if l := lineWith(v, idMalformed); !strings.Contains(l, "FAILED") || !strings.Contains(l, "↻ 09:30 → new-") {
+		t.Errorf("the reupload's new ID is not on its row: %q", l)
+	}
+	ev := f.m.history[idMalformed]
+	if len(ev) != 1 || ev[0].newID != "new-"+idMalformed || ev[0].after != "FAILED" {
+		t.Errorf("history %+v", ev)
+	}
+}
+
+func TestRedriveTypedConfirmationOnProduction(t *testing.T) {
+	state := stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw), func(o *Options) {
+		o.Session.Env.Name, o.Session.Env.Production = "prod-eu", true
+	})
+	f.keys("f", "F", "a", "R")
+	if f.m.rd.confirm != redrive.ConfirmTypeEnv {
+		t.Fatal("a bulk run on production must ask for the environment name")
+	}
+	f.keys("y") // not enough
+	f.keys("enter")
+	f.typeText("prod")
+	f.keys("enter")
+	if len(gw.sentIDs()) != 0 || !strings.Contains(plainView(f), "“prod” is not “prod-eu”") {
+		t.Fatalf("a wrong name was accepted:\n%s", plainView(f))
+	}
+	f.typeText("PROD-EU")
+	f.keys("enter")
+	if len(gw.sentIDs()) != 0 {
+		t.Fatal("the name must match exactly")
+	}
+	f.keys("esc", "esc") // out of the field, then decline
+	if f.m.rd != nil || len(f.m.dialogs) != 0 {
+		t.Fatal("esc did not close the plan")
+	}
+	entries := auditEntries(t, state)
+	if len(entries) != 1 || entries[0].Outcome != redrive.OutcomeDeclined || !entries[0].Production {
+		t.Fatalf("a declined plan must be audited: %+v", entries)
+	}
+	f.keys("R", "enter")
+	f.typeText("prod-eu")
+	f.keys("enter")
+	if len(gw.sentIDs()) != 2 {
+		t.Fatalf("sent %v after the right name", gw.sentIDs())
+	}
+}
+
+func TestRedriveCancelRateAndConcurrency(t *testing.T) {
+	state := stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	gw.block, gw.started = make(chan struct{}), make(chan string, 10)
+	f.keys("a", "R")
+	if f.m.rd.confirm != redrive.ConfirmYesNo || f.m.rd.summary.Count != 6 {
+		t.Fatalf("plan: %+v", f.m.rd.summary)
+	}
+	// Confirm, and run the command that starts the run by hand: its progress must not be
+	// awaited while the gateway is held.
+	var started redriveStartedMsg
+	for _, msg := range run(f.update(keyPress("y"))) {
+		if m, ok := msg.(redriveStartedMsg); ok {
+			started = m
+		}
+	}
+	if started.run == nil {
+		t.Fatalf("the run did not start: %v", started.err)
+	}
+	wait := f.update(started)
+	<-gw.started // the first requests are in flight, held
+	run(f.update(keyPress("+")))
+	run(f.update(keyPress(">")))
+	run(f.update(keyPress("-")))
+	run(f.update(keyPress("-")))
+	p := started.run.Snapshot()
+	if p.TargetRate != 5 || p.Concurrency != 5 || f.m.rd.rate != 5 || f.m.rd.conc != 5 {
+		t.Fatalf("rate %g concurrency %d (model %g, %d); want 5 and 5", p.TargetRate, p.Concurrency, f.m.rd.rate, f.m.rd.conc)
+	}
+	// Hidden, it keeps running and says so.
+	f.update(keyPress("esc"))
+	if f.m.redriveShown() || !f.m.redriveActive() || !strings.Contains(plainView(f), "redrive 0/6") {
+		t.Fatalf("esc should hide the running redrive:\n%s", plainView(f))
+	}
+	// q does not quit while it runs; ctrl+c cancels instead of quitting.
+	f.update(keyPress("q"))
+	if f.m.quitting || !strings.Contains(f.m.note.text, "a redrive is running") {
+		t.Fatal("q left a running redrive")
+	}
+	run(f.update(keyPress("ctrl+c")))
+	if f.m.quitting || !f.m.rd.cancelling {
+		t.Fatal("ctrl+c did not cancel the run")
+	}
+	close(gw.block)
+	f.exec(wait)
+	rep := f.m.rd.report
+	if rep == nil || rep.Outcome != redrive.OutcomeCanceled {
+		t.Fatalf("report %+v", rep)
+	}
+	sent := len(gw.sentIDs())
+	// The PROCESSED request may have been skipped (nothing sent) before the cancel.
+	if sent == 0 || sent == 6 || rep.Counts.Pending != 6-sent-rep.Counts.Skipped || rep.Counts.Delivered != sent {
+		t.Fatalf("sent %d of 6 after cancel; counts %s", sent, rep.Counts)
+	}
+	if f.m.redriveShown() || !strings.Contains(f.m.note.text, "R shows the summary") {
+		t.Fatalf("a hidden run's end should be a note, not a dialog: %q", f.m.note.text)
+	}
+	f.keys("R")
+	v := plainView(f)
+	for _, want := range []string{"Redrive cancelled", "What was sent is not undone", "redrive --resume"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, v)
+		}
+	}
+	entries := auditEntries(t, state)
+	if len(entries) != 1 || entries[0].Outcome != redrive.OutcomeCanceled || entries[0].Report == "" {
+		t.Fatalf("audit: %+v", entries)
+	}
+	f.keys("esc", "R") // the summary was seen: R plans anew
+	if f.m.rd.phase != rdPlanned || f.m.rd.report != nil {
+		t.Fatalf("R after the summary: phase %d", f.m.rd.phase)
+	}
+}
+
+func TestRedriveRefusesReadOnlyAndTooLarge(t *testing.T) {
+	t.Run("read-only", func(t *testing.T) {
+		state := stateHome(t)
+		var gw *fakeGateway
+		f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw), func(o *Options) { o.Session.Env.ReadOnly = true })
+		f.keys("a", "R", "y", "enter")
+		v := plainView(f)
+		if !strings.Contains(v, "READ-ONLY") || len(gw.sentIDs()) != 0 || f.m.rd != nil {
+			t.Fatalf("read-only did not refuse:\n%s", v)
+		}
+		e := auditEntries(t, state)
+		if len(e) != 1 || e[0].Outcome != redrive.OutcomeRefused || e[0].Reason != "the environment is read-only" {
+			t.Fatalf("audit: %+v", e)
+		}
+	})
+	t.Run("too large for the gateway", func(t *testing.T) {
+		stateHome(t)
+		var gw *fakeGateway
+		f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+			o.put(awsclient.Object{Key: "big", RequestID: "big", LastModified: testNow.Add(-time.Hour)}, make([]byte, redrive.MaxGatewayPayload+1))
+			s.put(awsclient.Status{RequestID: "big", State: "FAILED"})
+		}, redriveEnv(), withGateway(&gw))
+		f.keys("R")
+		v := plainView(f)
+		if !strings.Contains(v, "over API Gateway's 10 MiB limit") || !strings.Contains(v, "→ switches to s3-copy") {
+			t.Fatalf("no refusal:\n%s", v)
+		}
+		f.keys("y")
+		if f.m.rd.phase != rdPlanned {
+			t.Fatal("a plan that can send nothing was confirmed")
+		}
+		f.keys("right") // s3-copy
+		f.keys("y")
+		if got := f.objects.calls[len(f.objects.calls)-1]; got != "copy big" {
+			t.Fatalf("s3-copy did not copy: %v", f.objects.calls)
+		}
+	})
+}
+
+// TestRedriveView pins the redrive dialog at 120x40: the typed confirmation of a bulk
+// run on production, the progress mid-run, the summary, and the read-only refusal.
+func TestRedriveView(t *testing.T) {
+	seed := func(o *fakeObjects, s *fakeStatuses) {
+		seedRequests(o, s)
+		o.put(awsclient.Object{Key: "6bcf7c8e-0ab9-4d7e-9c9f-d36f9fe18077", RequestID: "6bcf7c8e-0ab9-4d7e-9c9f-d36f9fe18077",
+			LastModified: testNow.Add(-50 * time.Minute), ContentType: "application/xml"}, make([]byte, redrive.MaxGatewayPayload+1))
+		s.put(awsclient.Status{RequestID: "6bcf7c8e-0ab9-4d7e-9c9f-d36f9fe18077", State: "FAILED", Attempts: 2, Error: "Lambda timeout"})
+		s.put(awsclient.Status{RequestID: "7cd08d9f-1bca-4e8f-8dad-e47fad2f9188", State: "FAILED", Attempts: 1, Error: "object expired"})
+	}
+	production := func(o *Options) { o.Session.Env.Name, o.Session.Env.Production = "prod-eu", true }
+	planned := func(t *testing.T) *fixture {
+		stateHome(t)
+		var gw *fakeGateway
+		f := newFixture(t, seed, redriveEnv(), withGateway(&gw), production)
+		f.keys("f", "F", "a", "esc", "esc")
+		f.keys("g", "space") // the PROCESSED request on top of the listing
+		f.keys("R")
+		return f
+	}
+	// running confirms a plan and feeds the model a run held before its start, so the
+	// frames do not depend on timing.
+	running := func(t *testing.T, f *fixture) *redrive.Run {
+		f.keys("enter")
+		f.typeText("prod-eu")
+		f.update(keyPress("enter"))
+		s := f.m.rd
+		o := redrive.Options{JournalPath: "/home/ops/.local/state/stowage/redrives/20250314T093000Z-" + s.manifest.RunID + ".journal.jsonl"}
+		r, err := redrive.New(f.m.sess.Redrive.Run, s.manifest, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.update(redriveStartedMsg{seq: s.seq, run: r, journal: o.JournalPath})
+		f.update(redriveProgressMsg{seq: s.seq, p: redrive.Progress{
+			RunID: s.manifest.RunID, Total: 4, Sent: 4, Elapsed: 1500 * time.Millisecond, Rate: 2.7, TargetRate: 10,
+			Concurrency: 4, InFlight: 1, ETA: 800 * time.Millisecond,
+			Counts: redrive.Counts{Sending: 1, Delivered: 1, Failed: 1, Skipped: 1},
+			LastErrors: []redrive.ItemError{{RequestID: "6bcf7c8e-0ab9-4d7e-9c9f-d36f9fe18077", Err: "too large for the gateway: 10485761 bytes, the limit is 10485760 (10 MiB); nothing was sent — redrive it with --mode s3-copy"},
+				{RequestID: idMalformed, Attempt: 1, Err: "the gateway answered HTTP 503 \x1b[2J(service unavailable)"}},
+		}})
+		return r
+	}
+	cases := []struct {
+		name string
+		act  func(t *testing.T) *fixture
+	}{
+		{"plan_typed_confirmation", func(t *testing.T) *fixture {
+			f := planned(t)
+			f.keys("enter")
+			f.typeText("prod-")
+			return f
+		}},
+		{"progress", func(t *testing.T) *fixture {
+			f := planned(t)
+			running(t, f)
+			return f
+		}},
+		{"summary", func(t *testing.T) *fixture {
+			f := planned(t)
+			r := running(t, f)
+			s := f.m.rd
+			started := testNow.Add(-2 * time.Second)
+			item := func(id string, st redrive.ItemState, attempts, code int, errText string) redrive.ItemResult {
+				return redrive.ItemResult{RunID: s.manifest.RunID, RequestID: id, Key: id, Mode: redrive.ModeInplace, State: st,
+					Attempts: attempts, HTTPStatus: code, Error: errText}
+			}
+			rep := &redrive.Report{RunID: s.manifest.RunID, Env: "prod-eu", Mode: redrive.ModeInplace, Target: s.summary.Target,
+				JournalPath: r.JournalPath(), Outcome: redrive.OutcomeFailed, Started: started, Finished: testNow,
+				Counts: redrive.Counts{Delivered: 1, Failed: 1, Skipped: 1, Unknown: 1},
+				Items: []redrive.ItemResult{
+					item(idJSON, redrive.StateSkipped, 0, 0, ""),
+					item(idXML, redrive.StateDelivered, 1, 200, ""),
+					item(idMalformed, redrive.StateUnknown, 5, 0, "connection reset after sending"),
+					item("6bcf7c8e-0ab9-4d7e-9c9f-d36f9fe18077", redrive.StateFailed, 0, 0, "too large for the gateway: 10485761 bytes, the limit is 10485760 (10 MiB); nothing was sent — redrive it with --mode s3-copy"),
+				}}
+			f.update(redriveFinishedMsg{seq: s.seq, out: finishResult{report: rep,
+				reportPath: redrive.ReportPath(r.JournalPath()), auditPath: "/home/ops/.local/state/stowage/audit.jsonl"}})
+			return f
+		}},
+		{"read_only", func(t *testing.T) *fixture {
+			stateHome(t)
+			var gw *fakeGateway
+			f := newFixture(t, seed, redriveEnv(), withGateway(&gw), production, func(o *Options) { o.Session.Env.ReadOnly = true })
+			f.keys("f", "F", "a", "R")
+			return f
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.act(t)
+			v := f.view()
+			checkFrame(t, v, 120, 40)
+			golden.RequireEqual(t, v)
+			// Smaller screens keep the frame whole: the dialog gives up its middle first.
+			for _, sz := range [][2]int{{80, 24}, {60, 15}, {200, 60}} {
+				f.update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+				checkFrame(t, f.view(), sz[0], sz[1])
+			}
+			f.update(tea.WindowSizeMsg{Width: 80, Height: 24})
+			if v := plainView(f); !strings.Contains(v, "esc") {
+				t.Errorf("at 80x24 the dialog lost its keys:\n%s", v)
+			}
+		})
+	}
+}
+
+func TestRedriveForceAndDetail(t *testing.T) {
+	state := stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	f.keys("space", "space") // a selection, which the detail view does not use
+	// In the detail view, R redrives the open request: a PROCESSED one is skipped...
+	f.openRow(idJSON)
+	f.keys("R")
+	if s := f.m.rd; s == nil || len(s.ids) != 1 || s.ids[0] != idJSON || s.confirm != redrive.ConfirmYesNo {
+		t.Fatalf("R in the detail view planned %+v", f.m.rd)
+	}
+	if !strings.Contains(plainView(f), "1 request already processed: skipped") {
+		t.Fatalf("plan:\n%s", plainView(f))
+	}
+	f.keys("y", "esc")
+	if len(gw.sentIDs()) != 0 || f.m.history[idJSON][0].state != redrive.StateSkipped {
+		t.Fatalf("an already processed request was sent without force: %v", gw.sentIDs())
+	}
+	// ... unless forced.
+	f.keys("R", "!")
+	if !strings.Contains(plainView(f), "force: 1 request already processed will be sent again") {
+		t.Fatalf("plan with force:\n%s", plainView(f))
+	}
+	f.keys("y")
+	if got := gw.sentIDs(); len(got) != 1 || got[0] != idJSON {
+		t.Fatalf("forced: sent %v", got)
+	}
+	entries := auditEntries(t, state)
+	if len(entries) != 2 || entries[0].Force || !entries[1].Force || entries[1].Counts.Delivered != 1 {
+		t.Fatalf("audit: %+v", entries)
+	}
+	if len(f.m.history[idJSON]) != 2 {
+		t.Errorf("history: %+v", f.m.history[idJSON])
+	}
+}
+
+func TestRedriveUnavailableWithoutWriteClients(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.keys("R")
+	if len(f.m.dialogs) != 0 || !strings.Contains(plainView(f), "redrive is not available") {
+		t.Fatalf("R without redrive clients:\n%s", plainView(f))
+	}
+}
+
+func TestNextRate(t *testing.T) {
+	for _, tc := range []struct {
+		cur, measured float64
+		faster        bool
+		want          float64
+	}{
+		{10, 0, true, 20}, {10, 0, false, 5}, {1000, 0, true, 0}, {0, 0, true, 0},
+		{0, 37, false, 20}, {0, 0, false, 1000}, {0.5, 0, false, 0.5}, {3, 0, false, 2}, {3, 0, true, 5},
+	} {
+		if got := nextRate(tc.cur, tc.measured, tc.faster); got != tc.want {
+			t.Errorf("nextRate(%g, %g, %v) = %g, want %g", tc.cur, tc.measured, tc.faster, got, tc.want)
+		}
+	}
+}
+
+func TestWatchTimesOut(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	// A processor that never answers: the status stays as it was.
+	gw.statuses = newFakeStatuses()
+	f.keys("f", "F", "a", "R", "y")
+	w := f.m.watch
+	if w == nil || w.active() || w.expired != 2 {
+		t.Fatalf("watch %+v", w)
+	}
+	if w.waited < f.m.opts.Redrive.WatchTimeout {
+		t.Fatalf("gave up after %v", w.waited)
+	}
+	if l := lineWith(plainView(f), idXML); !strings.Contains(l, "↻ 09:30 no new") {
+		t.Errorf("row: %q", l)
+	}
+}
+
+func TestStalePlanIsDropped(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	first := f.update(keyPress("R"))      // plans inplace; not run yet
+	second := f.update(keyPress("right")) // asks for s3-copy: the first plan is stale
+	f.send(run(first)...)
+	if f.m.rd.phase != rdPlanning || f.m.rd.manifest != nil {
+		t.Fatalf("a stale plan was taken: phase %d", f.m.rd.phase)
+	}
+	f.send(run(second)...)
+	if f.m.rd.phase != rdPlanned || f.m.rd.manifest.Mode != redrive.ModeS3Copy {
+		t.Fatalf("the current plan was not taken: %+v", f.m.rd.manifest)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,8 +25,14 @@ type call struct {
 	Action string
 	// NotFound is the remedy when the service says the resource does not exist.
 	NotFound string
-	// Profile is the AWS profile in use, named in expired-credential remedies.
+	// Profile is the AWS profile in use, named in credential remedies.
 	Profile string
+	// SSO reports that Profile signs in through IAM Identity Center, so that only then
+	// does a remedy say aws sso login.
+	SSO bool
+	// Endpoint is the host[:port] of an overridden endpoint, named in network errors when
+	// the error itself does not say (a request cut off by its deadline).
+	Endpoint string
 	// Pinned marks a call that carried an ETag or version pin: a failed precondition
 	// or a vanished version then means the object changed.
 	Pinned bool
@@ -35,11 +42,13 @@ type call struct {
 const (
 	remedyBucket    = "check storage.bucket in the config and the region"
 	remedyTable     = "check status.table in the config and the region"
-	remedyIndex     = "check status.index in the config: the table has no such index"
+	remedyIndex     = "check status.index in the config (or remove it to use a Scan)"
+	remedyIndexKeys = "check status.status_attr and status.updated_at_attr in the config: they must be the keys of status.index (or remove status.index to use a Scan)"
+	remedyKeyAttr   = "check status.key_attr in the config: it must be the table's partition key"
 	remedyThrottled = "wait and retry, or lower the rate"
 	remedyServer    = "the service failed; retry later"
-	remedyTimeout   = "retry; if it persists check the network and the endpoint"
-	remedyNetwork   = "check the network and the endpoint URL"
+	remedyTimeout   = "retry; if it persists check the endpoint URL, region and network"
+	remedyNetwork   = "check the endpoint URL, region and network"
 	remedyTooLarge  = "the body exceeds the service limit (API Gateway accepts at most 10 MiB)"
 	remedyChanged   = "the object changed since it was listed; refresh and try again"
 	remedyReadOnly  = "the environment is read-only (read_only in the config or --read-only)"
@@ -146,28 +155,42 @@ func classify(err error, c call) error {
 // (a body stream from S3 failing under a gateway send).
 func newError(err error, c call) *Error {
 	e := &Error{Op: c.Op, Resource: c.Resource, Err: err}
-	e.Kind, e.Code, e.Message = kindOf(err)
+	e.Kind, e.Code, e.Message = kindOf(err, c.Endpoint)
 	if c.Pinned && e.Code == "NoSuchVersion" {
 		e.Kind = KindChanged
 	}
+	// An error from the SSO provider proves the profile is an SSO one.
+	c.SSO = c.SSO || isSSOError(err)
 	e.Remedy = remedy(e, c)
 	return e
 }
 
-// kindOf finds the kind, the service's code and message of err.
-func kindOf(err error) (Kind, string, string) {
+// kindOf finds the kind, the service's code and message of err; endpoint is where the
+// request went, when known.
+func kindOf(err error, endpoint string) (Kind, string, string) {
 	switch {
 	case errors.Is(err, ErrReadOnly):
 		return KindReadOnly, "", ""
 	case errors.Is(err, context.Canceled):
 		return KindCanceled, "", "canceled"
+	case strings.Contains(err.Error(), noInstanceRole):
+		// Before the deadline: off EC2 the instance-role lookup ends in a timeout of its own.
+		msg, _ := credentialsFailure(err)
+		return KindNoCredentials, "", msg
 	case errors.Is(err, context.DeadlineExceeded):
-		return KindTimeout, "", "timed out"
+		return KindTimeout, "", networkMessage(err, true, endpoint)
 	}
 	if isSSOError(err) {
 		return KindExpiredCredentials, "", "the SSO session has expired or is invalid"
 	}
 	var api smithy.APIError
+	if msg, ok := credentialsFailure(err); ok {
+		// A role assumed with expired source credentials fails here too: that one is expiry.
+		if errors.As(err, &api) && codeKinds[api.ErrorCode()] == KindExpiredCredentials {
+			return KindExpiredCredentials, api.ErrorCode(), api.ErrorMessage()
+		}
+		return KindNoCredentials, "", msg
+	}
 	if errors.As(err, &api) {
 		code := api.ErrorCode()
 		if k, ok := codeKinds[code]; ok {
@@ -188,23 +211,124 @@ func kindOf(err error) (Kind, string, string) {
 			return k, strconv.Itoa(status), ""
 		}
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "failed to refresh cached credentials") ||
-		strings.Contains(msg, "failed to retrieve credentials") {
-		return KindExpiredCredentials, "", ""
-	}
 	if isNetworkError(err) {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return KindTimeout, "", ""
+			return KindTimeout, "", networkMessage(err, true, endpoint)
 		}
-		return KindNetwork, "", ""
+		return KindNetwork, "", networkMessage(err, false, endpoint)
 	}
 	var inner *Error
 	if errors.As(err, &inner) {
 		return inner.Kind, inner.Code, inner.Message
 	}
 	return KindUnknown, "", ""
+}
+
+// noInstanceRole is how the SDK's last credential provider says it found nothing.
+const noInstanceRole = "no EC2 IMDS role found"
+
+// credentialsFailure reports that no credentials could be had for a request (the SDK wraps
+// every provider's failure in one of two phrases) and says so in a line: the SDK's text is
+// a chain of every provider it tried.
+func credentialsFailure(err error) (string, bool) {
+	msg := err.Error()
+	const cached, signer = "failed to refresh cached credentials, ", "failed to retrieve credentials"
+	i := strings.Index(msg, cached)
+	if i < 0 && !strings.Contains(msg, signer) && !strings.Contains(msg, noInstanceRole) {
+		return "", false
+	}
+	// The default chain ends at the EC2 instance role: reaching it means nothing else
+	// (environment, shared files, SSO, web identity) provided credentials.
+	if strings.Contains(msg, noInstanceRole) {
+		return "no AWS credentials found (looked in the environment, the shared config and credentials files, and the EC2 instance role)", true
+	}
+	if i >= 0 {
+		return "could not get AWS credentials: " + msg[i+len(cached):], true
+	}
+	return "could not get AWS credentials", true
+}
+
+// networkMessage says in a line what went wrong talking to the endpoint, instead of the
+// SDK's chain ("operation error S3: ListObjectsV2, exceeded maximum number of attempts, 3,
+// https response error StatusCode: 0, RequestID: , ..., request send failed, Get ...").
+// endpoint names the host when err does not; failing both, the service does.
+func networkMessage(err error, timeout bool, endpoint string) string {
+	host := endpointOf(err)
+	if host == "" {
+		host = endpoint
+	}
+	var op *smithy.OperationError
+	if host == "" && errors.As(err, &op) && op.ServiceID != "" {
+		host = op.ServiceID
+	}
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns):
+		name := dns.Name
+		if name == "" {
+			name = host
+		}
+		if dns.Err != "" {
+			return "DNS lookup of " + name + " failed: " + dns.Err
+		}
+		return "DNS lookup of " + name + " failed"
+	case timeout:
+		if host == "" {
+			return "timed out"
+		}
+		return "timed out talking to " + host
+	}
+	if host == "" {
+		host = "the endpoint"
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "cannot reach " + host + ": connection refused"
+	case errors.Is(err, syscall.ECONNRESET), strings.Contains(err.Error(), "connection reset"):
+		return "the connection to " + host + " was reset"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "the connection to " + host + " closed before the answer was complete"
+	}
+	return "cannot reach " + host + ": " + innermost(err).Error()
+}
+
+// endpointOf is the host (and port) a failed request went to, or "".
+func endpointOf(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			return u.Host
+		}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Addr != nil {
+		return op.Addr.String()
+	}
+	return ""
+}
+
+// endpointHost is the host[:port] of an endpoint override, or "".
+func endpointHost(base *string) string {
+	if base == nil {
+		return ""
+	}
+	u, err := url.Parse(*base)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// innermost follows single-error wrapping to the root cause.
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }
 
 // httpStatus is the HTTP status of a response error, or 0.
@@ -279,10 +403,29 @@ func remedy(e *Error, c call) string {
 		}
 		return profileHint("check the credentials' permissions", c.Profile)
 	case KindExpiredCredentials:
-		if c.Profile != "" {
+		switch {
+		case c.SSO && c.Profile != "":
 			return "run aws sso login --profile " + c.Profile
+		case c.SSO:
+			return "run aws sso login"
+		case c.Profile != "":
+			return "the credentials of profile " + c.Profile + " have expired; refresh them (aws configure --profile " +
+				c.Profile + ", or the tool that issued them)"
 		}
-		return "refresh your credentials (for SSO: aws sso login)"
+		return "the credentials have expired; refresh them (new AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, or choose a profile)"
+	case KindNoCredentials:
+		switch {
+		case c.SSO && c.Profile != "":
+			return "run aws sso login --profile " + c.Profile
+		case c.Profile != "":
+			return "profile " + c.Profile + " has no usable credentials: add them with aws configure --profile " + c.Profile +
+				", or choose another profile (profile: in the config, --profile or AWS_PROFILE)"
+		}
+		return "choose an AWS profile: set profile: in the config, pass --profile or export AWS_PROFILE (create one with aws configure, or aws configure sso)"
+	case KindInvalid:
+		if e.Code == "ValidationException" {
+			return validationRemedy(e.Message)
+		}
 	case KindThrottled:
 		return remedyThrottled
 	case KindTooLarge:
@@ -297,6 +440,20 @@ func remedy(e *Error, c call) string {
 		return remedyChanged
 	case KindReadOnly:
 		return remedyReadOnly
+	}
+	return ""
+}
+
+// validationRemedy recognises DynamoDB's answers to a status section that does not fit the
+// table. Neither DynamoDB nor dynalite says ResourceNotFoundException for a missing index.
+func validationRemedy(msg string) string {
+	switch {
+	case strings.Contains(msg, "does not have the specified index"):
+		return remedyIndex
+	case strings.Contains(msg, "key element does not match the schema"):
+		return remedyKeyAttr
+	case strings.Contains(msg, "Query condition missed key schema element"):
+		return remedyIndexKeys
 	}
 	return ""
 }

@@ -22,10 +22,16 @@ const (
 	KindInvalid  // the request was malformed or rejected as such (4xx other than the above)
 	KindChanged  // the object changed since it was planned (ETag/version mismatch)
 	KindCanceled // the context was cancelled
+	// KindNoCredentials: no usable credentials were found (nothing configured, or the
+	// profile has none). Distinct from KindExpiredCredentials, whose remedy is to log in
+	// again: here the remedy is to configure or choose a profile. Not retryable: the
+	// credential chain is read when the clients are opened.
+	KindNoCredentials
 )
 
 var kindNames = [...]string{"unknown", "not found", "access denied", "throttled", "expired credentials",
-	"too large", "timeout", "server error", "network", "read-only", "invalid", "changed", "canceled"}
+	"too large", "timeout", "server error", "network", "read-only", "invalid", "changed", "canceled",
+	"no credentials"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -49,7 +55,7 @@ type Error struct {
 	Op       string // "list", "head", "get", "copy", "put", "get-item", "batch-get", "query", "scan", "send"
 	Resource string // "s3://bucket/key", "dynamodb://table", "PUT https://host/product"
 	Code     string // service error code, e.g. NoSuchBucket, ResourceNotFoundException, or HTTP status
-	Message  string // the service's message (may come from outside: sanitize before display)
+	Message  string // the service's message, or a one-line summary of a network or credential failure (may come from outside: sanitize before display)
 	Remedy   string // what the operator can do, "" when nothing specific
 	Err      error
 }

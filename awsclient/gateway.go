@@ -47,7 +47,8 @@ type GatewayOptions struct {
 	Region      string
 	HTTPClient  *http.Client // a plain client when nil; redirects are never followed
 	ReadOnly    bool         // refuse every Send before anything is sent
-	Profile     string       // named in expired-credential remedies
+	Profile     string       // named in credential remedies
+	SSOProfile  bool         // Profile signs in through IAM Identity Center (remedies say aws sso login)
 }
 
 // Gateway sends request bodies through the storage-first API. It never retries: the
@@ -123,7 +124,7 @@ func (g *Gateway) Send(ctx context.Context, route Route, vars RouteVars, p Paylo
 	if uerr == nil {
 		resource = route.Method + " " + u.String()
 	}
-	c := call{Op: "send", Resource: resource, Profile: g.opts.Profile}
+	c := call{Op: "send", Resource: resource, Profile: g.opts.Profile, SSO: g.opts.SSOProfile}
 	if g.opts.ReadOnly {
 		return GatewayResponse{}, notSent(readOnlyError(c.Op, c.Resource))
 	}
@@ -179,7 +180,7 @@ func (g *Gateway) Send(ctx context.Context, route Route, vars RouteVars, p Paylo
 	if err != nil {
 		e := newError(err, c)
 		if e.Kind == KindUnknown {
-			e.Kind, e.Remedy = KindNetwork, remedyNetwork
+			e.Kind, e.Message, e.Remedy = KindNetwork, networkMessage(err, false, g.base.Host), remedyNetwork
 		}
 		if wrote.Load() {
 			e.Err = fmt.Errorf("%w: %w", ErrDeliveryUnknown, err)

@@ -29,8 +29,11 @@ type ObjectStoreOptions struct {
 	ReadOnly bool
 	// PageSize is the page size List asks for; DefaultListPageSize when 0.
 	PageSize int32
-	// Profile names the AWS profile in expired-credential remedies.
+	// Profile names the AWS profile in credential remedies.
 	Profile string
+	// SSOProfile reports that Profile signs in through IAM Identity Center: only then do
+	// remedies say aws sso login.
+	SSOProfile bool
 }
 
 // Pin names the exact object version a read or copy must act on. Zero fields are not checked.
@@ -45,6 +48,8 @@ type ObjectStore struct {
 	bucket string
 	opts   ObjectStoreOptions
 	now    func() time.Time
+	// endpoint is the host of an overridden endpoint, for network errors.
+	endpoint string
 }
 
 // NewObjectStore returns an ObjectStore on bucket.
@@ -55,7 +60,11 @@ func NewObjectStore(client *s3.Client, bucket string, opts ObjectStoreOptions) *
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultListPageSize
 	}
-	return &ObjectStore{client: client, bucket: bucket, opts: opts, now: time.Now}
+	s := &ObjectStore{client: client, bucket: bucket, opts: opts, now: time.Now}
+	if client != nil {
+		s.endpoint = endpointHost(client.Options().BaseEndpoint)
+	}
+	return s
 }
 
 // Bucket is the bucket the store reads.
@@ -67,8 +76,8 @@ func (s *ObjectStore) ReadOnly() bool { return s.opts.ReadOnly }
 func (s *ObjectStore) uri(key string) string { return "s3://" + s.bucket + "/" + key }
 
 func (s *ObjectStore) call(op, key, action string) call {
-	return call{Op: op, Resource: s.uri(key), Action: action, Profile: s.opts.Profile,
-		NotFound: "check the key, storage.bucket in the config and the region"}
+	return call{Op: op, Resource: s.uri(key), Action: action, NotFound: "check the key, storage.bucket in the config and the region",
+		Profile: s.opts.Profile, SSO: s.opts.SSOProfile, Endpoint: s.endpoint}
 }
 
 // ListPage lists one page of up to max keys under prefix, continuing after continuation

@@ -3,7 +3,6 @@ package awsclient
 import (
 	"context"
 	"errors"
-	"github.com/aws/smithy-go/logging"
 	"net/http"
 	"os"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/stowage-cli/stowage/internal/config"
 )
@@ -62,22 +62,33 @@ const fallbackRegion = "us-east-1"
 
 // Open builds the clients of env: shared config and credentials files, SSO profiles,
 // AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_* work as in the AWS CLI; the environment's
-// profile, region and endpoints win over them. S3 switches to path-style addressing when its
-// endpoint is overridden. Nothing is sent: the first call finds out whether credentials
-// work, and the API key is resolved on the first gateway Send.
+// profile, region and endpoints (S3, DynamoDB, STS, SSM, Secrets Manager) win over them. S3
+// switches to path-style addressing when its endpoint is overridden. Nothing is sent: the
+// first call finds out whether credentials work, and the API key is resolved on the first
+// gateway Send.
+//
+// The environment's local_credentials sign every request (its profile is then unused), and
+// Open refuses them unless every endpoint they would reach is on this machine.
 func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, error) {
 	var o openOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
+	localKeys := o.credentials == nil && env.LocalCredentials != nil
 	var load []func(*awsconfig.LoadOptions) error
-	if env.Profile != "" {
+	if env.Profile != "" && !localKeys {
 		load = append(load, awsconfig.WithSharedConfigProfile(env.Profile))
 	}
 	if env.Region != "" {
 		load = append(load, awsconfig.WithRegion(env.Region))
 	}
-	if o.credentials == nil && env.LocalCredentials != nil {
+	if localKeys {
+		// Checked here too, not only by config: a caller may have changed env after
+		// validation, and these keys must never leave the machine.
+		if err := env.LocalCredentialsError(); err != nil {
+			return nil, &Error{Kind: KindInvalid, Op: "open", Resource: "environment " + env.Name, Message: err.Error(), Err: err,
+				Remedy: "point the environment's endpoints at this machine, or use profile instead of local_credentials"}
+		}
 		lc := env.LocalCredentials
 		o.credentials = credentials.NewStaticCredentialsProvider(lc.AccessKeyID, lc.SecretAccessKey, "")
 	}
@@ -91,7 +102,8 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	// The SDK logs to stderr by default (e.g. "Response has no supported checksum"); in the
 	// TUI that would write over the screen, and stowage reports errors itself.
 	cfg.Logger = logging.Nop{}
-	local := env.Endpoints.S3 != "" || env.Endpoints.DynamoDB != "" || env.Endpoints.STS != ""
+	ep := env.Endpoints
+	local := ep.S3 != "" || ep.DynamoDB != "" || ep.STS != "" || ep.SSM != "" || ep.SecretsManager != ""
 	if cfg.Region == "" && local {
 		cfg.Region = fallbackRegion
 	}
@@ -99,10 +111,16 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		return nil, &Error{Kind: KindInvalid, Op: "open", Resource: "environment " + env.Name,
 			Message: "no AWS region", Remedy: "set region in the environment, --region or AWS_REGION"}
 	}
+	// The profile named in remedies is the one whose credentials sign: none when the keys
+	// are fixed (local_credentials, WithCredentials).
 	profile := env.Profile
 	if profile == "" {
 		profile = os.Getenv("AWS_PROFILE")
 	}
+	if o.credentials != nil {
+		profile = ""
+	}
+	sso := o.credentials == nil && usesSSO(cfg)
 
 	s3Client := s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if env.Endpoints.S3 != "" {
@@ -124,11 +142,28 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		}
 	})
 
+	// Built on demand by the API key resolver: browsing never touches SSM or Secrets Manager.
+	ssmClient := func() *ssm.Client {
+		return ssm.NewFromConfig(cfg, func(so *ssm.Options) {
+			if ep.SSM != "" {
+				so.BaseEndpoint = aws.String(ep.SSM)
+			}
+		})
+	}
+	secretsClient := func() *secretsmanager.Client {
+		return secretsmanager.NewFromConfig(cfg, func(so *secretsmanager.Options) {
+			if ep.SecretsManager != "" {
+				so.BaseEndpoint = aws.String(ep.SecretsManager)
+			}
+		})
+	}
+
 	c := &Clients{
 		Objects: NewObjectStore(s3Client, env.Storage.Bucket, ObjectStoreOptions{
-			RequestID: env.RequestID,
-			ReadOnly:  env.ReadOnly,
-			Profile:   profile,
+			RequestID:  env.RequestID,
+			ReadOnly:   env.ReadOnly,
+			Profile:    profile,
+			SSOProfile: sso,
 		}),
 		Statuses: NewStatusStore(ddbClient, StatusSchema{
 			Table:         env.Status.Table,
@@ -142,11 +177,17 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		Region:  cfg.Region,
 		Profile: profile,
 	}
-	c.Statuses.profile = profile
+	c.Statuses.profile, c.Statuses.sso = profile, sso
 	c.Identity = func(ctx context.Context) (string, error) {
+		if localKeys && ep.STS == "" {
+			// Real STS would receive requests signed with the local keys.
+			return "", &Error{Kind: KindInvalid, Op: "identity", Resource: "sts",
+				Message: "the environment signs with local_credentials and has no endpoints.sts; its keys are not sent to AWS",
+				Remedy:  "set endpoints.sts to the local stack's STS, if it has one"}
+		}
 		out, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
-			return "", classify(err, call{Op: "identity", Resource: "sts", Profile: profile,
+			return "", classify(err, call{Op: "identity", Resource: "sts", Profile: profile, SSO: sso,
 				Action: "sts:GetCallerIdentity"})
 		}
 		return aws.ToString(out.Arn), nil
@@ -165,14 +206,14 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 			HTTPClient: httpClient,
 			ReadOnly:   env.ReadOnly,
 			Profile:    profile,
+			SSOProfile: sso,
 		}
 		switch gopts.Auth {
 		case AuthAPIKey:
 			src := APIKeySource{Env: env.Gateway.APIKeyEnv, SSM: env.Gateway.APIKeySSM,
 				SecretID: env.Gateway.APIKeySecret, Literal: env.Gateway.APIKey}
 			gopts.APIKeyFunc = func(ctx context.Context) (string, error) {
-				// Built on demand: browsing never touches SSM or Secrets Manager.
-				return ResolveAPIKey(ctx, src, ssm.NewFromConfig(cfg), secretsmanager.NewFromConfig(cfg))
+				return ResolveAPIKey(ctx, src, ssmClient(), secretsClient())
 			}
 		case AuthIAM:
 			gopts.Credentials = cfg.Credentials
@@ -186,6 +227,23 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		c.Gateway = g
 	}
 	return c, nil
+}
+
+// usesSSO reports whether the profile cfg was loaded with signs in through IAM Identity
+// Center, itself or through the source profile of a role it assumes.
+func usesSSO(cfg aws.Config) bool {
+	for _, src := range cfg.ConfigSources {
+		sc, ok := src.(awsconfig.SharedConfig)
+		if !ok {
+			continue
+		}
+		for p, depth := &sc, 0; p != nil && depth < 10; p, depth = p.Source, depth+1 {
+			if p.SSOSessionName != "" || p.SSOStartURL != "" || p.SSOSession != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // openError explains a shared-config failure.

@@ -1,15 +1,19 @@
 package awsclient_test
 
 import (
+	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
@@ -23,7 +27,8 @@ func isolateAWS(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
 	for _, v := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_STS"} {
+		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_STS",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSO"} {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
 	}
@@ -59,7 +64,7 @@ func TestOpenWithStaticCredentials(t *testing.T) {
 		io.WriteString(w, `{"Parameter":{"Name":"/demo/key","Type":"SecureString","Value":"ssm-key"}}`)
 	}))
 	t.Cleanup(ssmFake.Close)
-	t.Setenv("AWS_ENDPOINT_URL_SSM", ssmFake.URL)
+	env.Endpoints.SSM = ssmFake.URL
 	gw, got := recordingServer(t, 200, "")
 	env.Gateway.URL = gw.URL
 	env.Gateway.Auth = config.AuthAPIKey
@@ -173,5 +178,249 @@ func TestOpenErrors(t *testing.T) {
 	env.ApplyDefaults()
 	if _, err := awsclient.Open(ctxT(t), env); !strings.Contains(err.Error(), "gateway") {
 		t.Fatalf("bad gateway URL: err = %v", err)
+	}
+}
+
+// awsJSONServer answers every request with body (an AWS JSON 1.1 answer) and counts them.
+func awsJSONServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+// The API key of a LocalStack or VPC-endpoint environment is read where endpoints.ssm and
+// endpoints.secretsmanager say, not from AWS (here: not from AWS_ENDPOINT_URL, which
+// stands for "anywhere else").
+func TestOpenReadsTheAPIKeyFromTheEnvironmentsEndpoints(t *testing.T) {
+	isolateAWS(t)
+	elsewhere, elsewhereCalls := awsJSONServer(t, `{}`)
+	t.Setenv("AWS_ENDPOINT_URL", elsewhere.URL)
+	ssmFake, ssmCalls := awsJSONServer(t, `{"Parameter":{"Name":"/k","Type":"SecureString","Value":"ssm-key"}}`)
+	smFake, smCalls := awsJSONServer(t, `{"Name":"k","SecretString":"{\"apiKey\":\"secret-key\"}"}`)
+
+	for _, tc := range []struct {
+		name    string
+		set     func(*config.Env)
+		calls   *atomic.Int32
+		wantKey string
+	}{
+		{"ssm", func(e *config.Env) { e.Gateway.APIKeySSM = "/k"; e.Endpoints.SSM = ssmFake.URL }, ssmCalls, "ssm-key"},
+		{"secretsmanager", func(e *config.Env) { e.Gateway.APIKeySecret = "k"; e.Endpoints.SecretsManager = smFake.URL }, smCalls, "secret-key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gw, got := recordingServer(t, 200, "")
+			env := &config.Env{Name: "vpc", Region: "eu-west-1", Storage: config.Storage{Bucket: "b"},
+				Status: config.Status{Table: "t"}, Gateway: config.Gateway{URL: gw.URL, Auth: config.AuthAPIKey}}
+			tc.set(env)
+			env.ApplyDefaults()
+			c, err := awsclient.Open(ctxT(t), env, awsclient.WithStaticCredentials("a", "b"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			route, _ := awsclient.ParseRoute(env.Gateway.Routes.Inplace)
+			if _, err := c.Gateway.Send(ctxT(t), route, awsclient.RouteVars{Bucket: "b", Key: "k"}, bytesPayload([]byte("{}"), nil)); err != nil {
+				t.Fatal(err)
+			}
+			if r := <-got; r.apiKey != tc.wantKey {
+				t.Errorf("gateway got API key %q, want %q", r.apiKey, tc.wantKey)
+			}
+			if tc.calls.Load() != 1 || elsewhereCalls.Load() != 0 {
+				t.Errorf("%d calls to the configured endpoint (want 1), %d elsewhere (want 0)", tc.calls.Load(), elsewhereCalls.Load())
+			}
+		})
+	}
+}
+
+// writeAWSConfig writes an AWS shared config file for isolateAWS's paths and points HOME
+// (the SSO token cache) at an empty directory.
+func writeAWSConfig(t *testing.T, content string) {
+	t.Helper()
+	path := os.Getenv("AWS_CONFIG_FILE")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", t.TempDir())
+}
+
+func TestOpenWithoutCredentialsSaysHowToGetThem(t *testing.T) {
+	isolateAWS(t)
+	writeAWSConfig(t, `[profile plain]
+region = eu-west-1
+
+[profile work]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = Operator
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+`)
+	requests, url := countingServer(t)
+	for _, tc := range []struct {
+		name, profile string
+		kind          awsclient.Kind
+		remedyHas     []string
+		ssoLogin      bool
+	}{
+		{"nothing configured", "", awsclient.KindNoCredentials,
+			[]string{"profile: in the config", "--profile", "AWS_PROFILE", "aws configure"}, false},
+		{"profile without keys", "plain", awsclient.KindNoCredentials,
+			[]string{"profile plain has no usable credentials", "aws configure --profile plain", "--profile", "AWS_PROFILE"}, false},
+		{"SSO profile never logged in", "work", awsclient.KindExpiredCredentials,
+			[]string{"run aws sso login --profile work"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := &config.Env{Name: "x", Profile: tc.profile, Region: "eu-west-1", Endpoints: config.Endpoints{S3: url},
+				Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+			env.ApplyDefaults()
+			c, err := awsclient.Open(ctxT(t), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Objects.ListPage(ctxT(t), "", "", 10)
+			var e *awsclient.Error
+			if !errors.As(err, &e) || e.Kind != tc.kind {
+				t.Fatalf("err = %v (kind %v), want %v", err, awsclient.KindOf(err), tc.kind)
+			}
+			for _, want := range tc.remedyHas {
+				if !strings.Contains(e.Remedy, want) {
+					t.Errorf("remedy %q lacks %q", e.Remedy, want)
+				}
+			}
+			if strings.Contains(e.Remedy, "sso login") != tc.ssoLogin {
+				t.Errorf("remedy %q: says aws sso login = %v, want %v", e.Remedy, !tc.ssoLogin, tc.ssoLogin)
+			}
+			if tc.kind == awsclient.KindNoCredentials && strings.Contains(err.Error(), "operation error") {
+				t.Errorf("the SDK's chain is not reduced: %v", err)
+			}
+		})
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests sent without credentials", n)
+	}
+}
+
+// An expired token from a profile with keys is not an SSO matter.
+func TestOpenExpiredKeysOfAPlainProfile(t *testing.T) {
+	isolateAWS(t)
+	writeAWSConfig(t, "[profile plain]\nregion = eu-west-1\n")
+	if err := os.WriteFile(os.Getenv("AWS_SHARED_CREDENTIALS_FILE"),
+		[]byte("[plain]\naws_access_key_id = AKIDPLAIN\naws_secret_access_key = s\naws_session_token = t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s3Fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(400)
+		io.WriteString(w, `<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>`)
+	}))
+	t.Cleanup(s3Fake.Close)
+	env := &config.Env{Name: "x", Profile: "plain", Endpoints: config.Endpoints{S3: s3Fake.URL},
+		Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+	env.ApplyDefaults()
+	c, err := awsclient.Open(ctxT(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Objects.ListPage(ctxT(t), "", "", 10)
+	var e *awsclient.Error
+	if !errors.As(err, &e) || e.Kind != awsclient.KindExpiredCredentials {
+		t.Fatalf("err = %v, want expired credentials", err)
+	}
+	if !strings.Contains(e.Remedy, "profile plain") || strings.Contains(e.Remedy, "sso") {
+		t.Errorf("remedy %q: want profile plain and no SSO login", e.Remedy)
+	}
+}
+
+// local_credentials never sign a request to a host off this machine, however env was built.
+func TestOpenRefusesLocalCredentialsOffLoopback(t *testing.T) {
+	isolateAWS(t)
+	requests, url := countingServer(t)
+	env := &config.Env{Name: "demo", Region: "us-east-1",
+		Endpoints: config.Endpoints{S3: "https://s3.example.com", DynamoDB: url},
+		Storage:   config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"},
+		LocalCredentials: &config.LocalCredentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "local-secret"}}
+	env.ApplyDefaults()
+	_, err := awsclient.Open(ctxT(t), env)
+	if awsclient.KindOf(err) != awsclient.KindInvalid || !strings.Contains(err.Error(), "endpoints.s3") ||
+		strings.Contains(err.Error(), "local-secret") {
+		t.Fatalf("err = %v, want a refusal naming endpoints.s3 (and no secret)", err)
+	}
+
+	// On loopback they work, but STS is not asked without endpoints.sts: real STS would
+	// receive the local keys.
+	// The keys sign, so a profile beside them is not loaded and not named in remedies.
+	env.Endpoints.S3, env.Profile = url, "no-such-profile"
+	c, err := awsclient.Open(ctxT(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Profile != "" {
+		t.Errorf("Profile = %q, want none", c.Profile)
+	}
+	if _, err := c.Identity(ctxT(t)); awsclient.KindOf(err) != awsclient.KindInvalid || !strings.Contains(err.Error(), "endpoints.sts") {
+		t.Fatalf("identity: err = %v, want a refusal naming endpoints.sts", err)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+// Network failures read as one line naming the host, not the SDK's chain, and keep the
+// cause for errors.Is.
+func TestOpenNetworkErrorsAreShort(t *testing.T) {
+	isolateAWS(t)
+	t.Setenv("AWS_MAX_ATTEMPTS", "2") // one retry shows the SDK's "exceeded maximum number of attempts" chain, quickly
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hang.Close)
+	hangHost := strings.TrimPrefix(hang.URL, "http://")
+
+	open := func(s3URL string) *awsclient.Clients {
+		env := &config.Env{Name: "x", Region: "eu-west-1", Endpoints: config.Endpoints{S3: s3URL},
+			Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+		env.ApplyDefaults()
+		c, err := awsclient.Open(ctxT(t), env, awsclient.WithStaticCredentials("a", "b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	_, err = open("http://"+closed).Objects.ListPage(ctxT(t), "", "", 10)
+	var e *awsclient.Error
+	if !errors.As(err, &e) || e.Kind != awsclient.KindNetwork {
+		t.Fatalf("refused: err = %v, want network", err)
+	}
+	if want := "cannot reach " + closed + ": connection refused"; e.Message != want {
+		t.Errorf("message %q, want %q", e.Message, want)
+	}
+	if want := "list s3://b/: cannot reach " + closed + ": connection refused (check the endpoint URL, region and network)"; err.Error() != want {
+		t.Errorf("error\n %q, want\n %q", err.Error(), want)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Error("the cause is lost for errors.Is")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = open(hang.URL).Objects.ListPage(ctx, "", "", 10)
+	if !errors.As(err, &e) || e.Kind != awsclient.KindTimeout || e.Message != "timed out talking to "+hangHost ||
+		!strings.Contains(e.Remedy, "endpoint URL") {
+		t.Fatalf("timeout: err = %v (message %q), want timed out talking to %s", err, e.Message, hangHost)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Error("the deadline is lost for errors.Is")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -83,6 +84,9 @@ type StatusStore struct {
 	client  *dynamodb.Client
 	schema  StatusSchema
 	profile string
+	sso     bool // profile signs in through IAM Identity Center
+	// endpoint is the host of an overridden endpoint, for network errors.
+	endpoint string
 
 	// Backoff for UnprocessedKeys; tests shorten it.
 	backoffBase, backoffMax time.Duration
@@ -91,10 +95,14 @@ type StatusStore struct {
 
 // NewStatusStore returns a StatusStore on schema.Table.
 func NewStatusStore(client *dynamodb.Client, schema StatusSchema) *StatusStore {
-	return &StatusStore{
+	s := &StatusStore{
 		client: client, schema: schema.withDefaults(),
 		backoffBase: 50 * time.Millisecond, backoffMax: 2 * time.Second, maxRetries: 10,
 	}
+	if client != nil {
+		s.endpoint = endpointHost(client.Options().BaseEndpoint)
+	}
+	return s
 }
 
 // Schema is the schema the store reads with, defaults filled in.
@@ -105,7 +113,7 @@ func (s *StatusStore) call(op, action string) call {
 	if (op == "query") && s.schema.Index != "" {
 		r += "/index/" + s.schema.Index
 	}
-	return call{Op: op, Resource: r, Action: action, NotFound: remedyTable, Profile: s.profile}
+	return call{Op: op, Resource: r, Action: action, NotFound: remedyTable, Profile: s.profile, SSO: s.sso, Endpoint: s.endpoint}
 }
 
 func (s *StatusStore) key(id string) map[string]ddbtypes.AttributeValue {
@@ -117,7 +125,7 @@ func (s *StatusStore) key(id string) map[string]ddbtypes.AttributeValue {
 func (s *StatusStore) Get(ctx context.Context, id string) (Status, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.schema.Table), Key: s.key(id)})
 	if err != nil {
-		return Status{}, false, classify(err, s.call("get-item", "dynamodb:GetItem"))
+		return Status{}, false, s.withKeyHint(ctx, classify(err, s.call("get-item", "dynamodb:GetItem")))
 	}
 	if len(out.Item) == 0 {
 		return Status{}, false, nil
@@ -128,7 +136,7 @@ func (s *StatusStore) Get(ctx context.Context, id string) (Status, bool, error) 
 // BatchGet reads the statuses of ids; requests with no item are absent from the map.
 // Duplicates are read once. Keys go in chunks of at most 100, a few chunks at a time, and
 // keys DynamoDB leaves unprocessed are retried with exponential backoff and jitter.
-func (s *StatusStore) BatchGet(ctx context.Context, ids []string) (map[string]Status, error) {
+func (s *StatusStore) BatchGet(parent context.Context, ids []string) (map[string]Status, error) {
 	seen := make(map[string]bool, len(ids))
 	unique := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -141,7 +149,7 @@ func (s *StatusStore) BatchGet(ctx context.Context, ids []string) (map[string]St
 	if len(unique) == 0 {
 		return result, nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var (
 		mu       sync.Mutex
@@ -179,12 +187,48 @@ func (s *StatusStore) BatchGet(ctx context.Context, ids []string) (map[string]St
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		// parent, not ctx: the first error cancelled ctx.
+		return nil, s.withKeyHint(parent, firstErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, classify(err, s.call("batch-get", "dynamodb:BatchGetItem"))
 	}
 	return result, nil
+}
+
+// withKeyHint names the table's key in the remedy of a key mismatch, which DynamoDB's
+// message does not. It costs one DescribeTable on a path that fails anyway; when that is
+// not allowed the generic remedy stays.
+func (s *StatusStore) withKeyHint(ctx context.Context, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Remedy != remedyKeyAttr {
+		return err
+	}
+	info, derr := s.Describe(ctx)
+	if derr != nil {
+		return err
+	}
+	var hash, rangeKey *KeyAttr
+	for i, k := range info.Keys {
+		switch k.Role {
+		case "HASH":
+			hash = &info.Keys[i]
+		case "RANGE":
+			rangeKey = &info.Keys[i]
+		}
+	}
+	switch {
+	case hash == nil:
+	case rangeKey != nil:
+		e.Remedy = fmt.Sprintf("the table's key is %s plus the sort key %s; stowage needs a table keyed by the request ID alone (check status.table)",
+			strconv.QuoteToGraphic(hash.Name), strconv.QuoteToGraphic(rangeKey.Name))
+	case hash.Name == s.schema.KeyAttr && hash.Type != "" && hash.Type != "S":
+		e.Remedy = fmt.Sprintf("the table's partition key %s is of type %s; stowage reads request IDs as strings (S)",
+			strconv.QuoteToGraphic(hash.Name), hash.Type)
+	default:
+		e.Remedy = "check status.key_attr in the config: the table's partition key is " + strconv.QuoteToGraphic(hash.Name)
+	}
+	return err
 }
 
 func (s *StatusStore) batchGetChunk(ctx context.Context, ids []string) ([]Status, error) {
@@ -392,6 +436,15 @@ func (s *StatusStore) ScanIDs(ctx context.Context, segments int, fn func(ids []s
 					if id := stringAttr(item[s.schema.KeyAttr]); id != "" {
 						ids = append(ids, id)
 					}
+				}
+				if len(ids) == 0 && len(out.Items) > 0 {
+					// Items without the key attribute: key_attr names some other attribute.
+					// Going on would report every stored request as LOST.
+					fail(s.withKeyHint(ctx, &Error{Kind: KindInvalid, Op: c.Op, Resource: c.Resource,
+						Message: fmt.Sprintf("%d items have no attribute %s", len(out.Items), strconv.QuoteToGraphic(s.schema.KeyAttr)),
+						Remedy:  remedyKeyAttr}))
+					mu.Unlock()
+					return
 				}
 				if len(ids) > 0 {
 					if err := fn(ids); err != nil {

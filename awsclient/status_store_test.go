@@ -324,3 +324,45 @@ func TestStatusDescribe(t *testing.T) {
 	}
 	// ItemCount is not checked: DynamoDB refreshes it every few hours, dynalite never.
 }
+
+// A status section that does not fit the table names the setting to fix. DynamoDB answers
+// both mistakes with a ValidationException, not ResourceNotFoundException.
+func TestStatusSchemaMismatchSaysWhatToCheck(t *testing.T) {
+	client, table := statusTable(t)
+	fill(t, client, table, 3)
+	check := func(t *testing.T, what string, err error, remedy string) {
+		t.Helper()
+		var e *awsclient.Error
+		if !errors.As(err, &e) || e.Kind != awsclient.KindInvalid {
+			t.Fatalf("%s: err = %v (kind %v), want invalid", what, err, awsclient.KindOf(err))
+		}
+		if e.Remedy != remedy {
+			t.Errorf("%s: remedy\n %q, want\n %q", what, e.Remedy, remedy)
+		}
+	}
+
+	t.Run("key_attr", func(t *testing.T) {
+		store := awsclient.NewStatusStore(client, awsclient.StatusSchema{Table: table, KeyAttr: "id"})
+		const want = `check status.key_attr in the config: the table's partition key is "requestId"`
+		_, _, err := store.Get(ctxT(t), "req-0001")
+		check(t, "get", err, want)
+		_, err = store.BatchGet(ctxT(t), []string{"req-0001", "req-0002"})
+		check(t, "batch-get", err, want)
+		// A Scan does not fail on a wrong key_attr; it must not report every request as
+		// having no status either.
+		err = store.ScanIDs(ctxT(t), 2, func([]string) error { return nil })
+		check(t, "scan", err, want)
+	})
+
+	t.Run("index", func(t *testing.T) {
+		store := awsclient.NewStatusStore(client, awsclient.StatusSchema{Table: table, Index: "no-such-index"})
+		_, err := store.ListByStatus(ctxT(t), "FAILED", "", 10)
+		check(t, "query", err, "check status.index in the config (or remove it to use a Scan)")
+	})
+
+	t.Run("index keys", func(t *testing.T) {
+		store := awsclient.NewStatusStore(client, awsclient.StatusSchema{Table: table, Index: statusIndex, StatusAttr: "state"})
+		_, err := store.ListByStatus(ctxT(t), "FAILED", "", 10)
+		check(t, "query", err, "check status.status_attr and status.updated_at_attr in the config: they must be the keys of status.index (or remove status.index to use a Scan)")
+	})
+}

@@ -51,8 +51,11 @@ func newConfigValidateCmd(g *Globals) *cobra.Command {
 		Short: "Check a config file and report every problem",
 		Long: `Check the config file (FILE, --config, or the default location) and print every
 problem on its own line as FILE:LINE: FIELD: what is wrong and what is expected.
-Warnings are printed too but do not fail. With --env, also check that the environment
-exists and that --profile, --region and --endpoint-url are usable with it.
+Unknown fields and values of the wrong type do not stop the other checks; only a file
+that is not YAML at all does. Warnings are printed too but do not fail. With --env, also
+check that the environment exists and that --profile, --region and --endpoint-url are
+usable with it (a local_credentials environment takes no --profile and no --endpoint-url
+off this machine).
 
 Exits 0 when the file is usable and 2 when it is not.`,
 		Example: `  stowage config validate
@@ -71,7 +74,7 @@ Exits 0 when the file is usable and 2 when it is not.`,
 				return err
 			}
 			stderr := cmd.ErrOrStderr()
-			f, err := config.Load(path)
+			f, err := config.LoadPartial(path)
 			if err != nil {
 				var cfgErr *config.Error
 				if errors.As(err, &cfgErr) {

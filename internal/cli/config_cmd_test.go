@@ -74,8 +74,33 @@ func TestConfigValidate(t *testing.T) {
 			perm:    0o644, wantCode: ExitUsage,
 			wantStderr: []string{
 				`FILE:5: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color`,
-				`stowage: FILE is not a usable config; fix the problems above`,
+				`stowage: FILE has 1 problem(s); fix them and run stowage config validate again`,
 			},
+		},
+		{
+			name: "shape problems do not stop the field checks",
+			content: "environments:\n  prod:\n    regoin: eu-west-1\n    rate: fast\n    storage: {bucket: x}\n" +
+				"    status: {table: acme-status, lost_after: 1d}\n    gateway: {auth: apikey}\n  dev:\n    storage: [a]\n    status: {table: t}\n",
+			perm: 0o644, wantCode: ExitUsage,
+			wantStderr: []string{
+				`FILE:3: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color`,
+				`FILE:4: environments.prod.rate: expected a number, found "fast"`,
+				`FILE:5: environments.prod.storage.bucket: "x" is not a valid S3 bucket name; expected 3-63 lower-case letters, digits, . and -, starting and ending with a letter or digit`,
+				`FILE:7: environments.prod.gateway.auth: "apikey" is not one of api-key, iam, none`,
+				`FILE:10: environments.dev.status.table: "t" is not a DynamoDB table name; expected 3-255 letters, digits, _ - . (or a table ARN)`,
+				`stowage: FILE has 7 problem(s); fix them and run stowage config validate again`,
+			},
+		},
+		{
+			name: "not YAML at all", content: "environments:\n  prod: {storage: [\n", perm: 0o644, wantCode: ExitUsage,
+			wantStderr: []string{`stowage: FILE is not a usable config; fix the problems above`},
+		},
+		{
+			name: "--endpoint-url off the machine with local_credentials", perm: 0o644,
+			content:    good + "    endpoints: {s3: \"http://127.0.0.1:9000\", dynamodb: \"http://127.0.0.1:8000\"}\n    local_credentials: {access_key_id: AKIDEMO, secret_access_key: do-not-print-me}\n",
+			args:       []string{"--env", "prod", "--endpoint-url", "https://s3.example.com"},
+			wantCode:   ExitUsage,
+			wantStderr: []string{`stowage: --endpoint-url "https://s3.example.com" is not on this machine, but environment "prod" signs every request with its local_credentials, which may only go to loopback URLs (127.0.0.1, localhost); drop --endpoint-url, or choose an environment that uses profile`},
 		},
 		{
 			name:    "warnings do not fail",

@@ -26,14 +26,21 @@ func (g *Globals) overrides() config.Overrides {
 // the file. Every failure is an *ExitError with ExitUsage whose message says what to fix.
 //
 // Only problems in the chosen environment (and in the file as a whole) stop the command:
-// a typo in the dev environment must not lock an operator out of prod at 3 a.m. Problems
-// elsewhere become one warning on stderr, as do the chosen environment's warnings.
+// a typo in the dev environment, even an unknown field, must not lock an operator out of
+// prod at 3 a.m. Problems elsewhere become one warning on stderr, as do the chosen
+// environment's warnings.
+//
+// The flags are checked against the chosen environment too (config.File.Select): on an
+// environment with local_credentials, --endpoint-url off this machine and --profile are
+// refused, since the first would send the static keys away and the second would be ignored.
 func (g *Globals) LoadEnv() (*config.Env, *config.File, error) {
 	path, err := g.configPath()
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := config.Load(path)
+	// Partial: a shape problem in another environment is only a warning, like any other;
+	// one in this environment is among its errors below.
+	f, err := config.LoadPartial(path)
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
 	}

@@ -121,3 +121,65 @@ func TestLoadEnvProblems(t *testing.T) {
 		})
 	}
 }
+
+const localEnv = `environments:
+  demo:
+    endpoints: {s3: "http://127.0.0.1:9000", dynamodb: "http://127.0.0.1:8000"}
+    storage: {bucket: demo-bucket}
+    status: {table: demo-status}
+    local_credentials: {access_key_id: AKIDEMO, secret_access_key: do-not-print-me}
+`
+
+// The file is valid; the flags would make it send the static keys off the machine, or
+// would be ignored. Both are refused with exit 2 before anything is opened.
+func TestLoadEnvRefusesFlagsThatBreakLocalCredentials(t *testing.T) {
+	isolateConfigHome(t)
+	path := writeConfig(t, localEnv, 0o600)
+	for _, c := range []struct {
+		name string
+		g    Globals
+		want string
+	}{
+		{"remote --endpoint-url", Globals{EndpointURL: "https://remote.example.com"},
+			`--endpoint-url "https://remote.example.com" is not on this machine, but environment "demo" signs every request with its local_credentials`},
+		{"--profile", Globals{Profile: "prod"},
+			`--profile "prod" cannot be used with environment "demo": it signs every request with its local_credentials (a stack on this machine), so the profile would be ignored`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := c.g
+			g.ConfigPath, g.Stderr = path, &bytes.Buffer{}
+			env, _, err := g.LoadEnv()
+			var ee *ExitError
+			if !errors.As(err, &ee) || ee.Code != ExitUsage || env != nil {
+				t.Fatalf("LoadEnv = %v, %v; want an ExitUsage refusal", env, err)
+			}
+			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "do-not-print-me") {
+				t.Errorf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+	g := &Globals{ConfigPath: path, EndpointURL: "http://localhost:4566", Stderr: &bytes.Buffer{}}
+	if env, _, err := g.LoadEnv(); err != nil || env.Endpoints.S3 != "http://localhost:4566" {
+		t.Errorf("a loopback --endpoint-url: %v, %v", env, err)
+	}
+}
+
+// An unknown field in one environment is that environment's problem, like any other.
+func TestLoadEnvShapeProblemElsewhereOnlyWarns(t *testing.T) {
+	isolateConfigHome(t)
+	path := writeConfig(t, twoEnvs+"    regoin: eu-west-1\n", 0o600)
+	var stderr bytes.Buffer
+	g := &Globals{ConfigPath: path, Env: "staging", Stderr: &stderr}
+	if env, _, err := g.LoadEnv(); err != nil || env.Name != "staging" {
+		t.Fatalf("staging: %v, %v", env, err)
+	}
+	if want := "stowage: warning: " + path + " has 1 problem(s) in other environments; run stowage config validate\n"; stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	g = &Globals{ConfigPath: path, Env: "prod", Stderr: &bytes.Buffer{}}
+	_, _, err := g.LoadEnv()
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "environments.prod.regoin: unknown field") {
+		t.Errorf("prod: err = %v, want its unknown field", err)
+	}
+}

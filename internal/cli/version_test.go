@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -16,43 +17,96 @@ func execStowage(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-func TestVersionPrintsInjectedValues(t *testing.T) {
+// setInjected sets the ldflags variables for one test.
+func setInjected(t *testing.T, version, commit, date string) {
 	saved := [3]string{Version, Commit, Date}
 	t.Cleanup(func() { Version, Commit, Date = saved[0], saved[1], saved[2] })
-	Version, Commit, Date = "v1.2.3", "abc1234", "2026-01-02T03:04:05Z"
+	Version, Commit, Date = version, commit, date
+}
+
+func TestVersionPrintsInjectedValues(t *testing.T) {
+	setInjected(t, "v1.2.3", "abc1234", "2026-01-02T03:04:05Z")
 
 	code, out, errOut := execStowage(t, "version")
 	if code != ExitOK || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	for _, want := range []string{
-		"stowage v1.2.3\n", "commit:   abc1234\n", "built:    2026-01-02T03:04:05Z\n",
-		"go:       " + runtime.Version() + "\n", "platform: " + runtime.GOOS + "/" + runtime.GOARCH + "\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "(modified)") {
-		t.Errorf("an injected commit is never marked modified:\n%s", out)
+	want := "stowage v1.2.3\ncommit:      abc1234\ncommit date: 2026-01-02T03:04:05Z\n" +
+		"go:          " + runtime.Version() + "\nplatform:    " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	if out != want {
+		t.Errorf("output\n%s\nwant\n%s", out, want)
 	}
 }
 
-func TestVersionFallsBackWhenNotInjected(t *testing.T) {
-	saved := [3]string{Version, Commit, Date}
-	t.Cleanup(func() { Version, Commit, Date = saved[0], saved[1], saved[2] })
-	Version, Commit, Date = "", "", ""
+func TestBuildVersion(t *testing.T) {
+	vcs := func(rev, time, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{
+			{Key: "-ldflags", Value: "-X main.token=do-not-print-me"},
+			{Key: "vcs", Value: "git"},
+			{Key: "vcs.revision", Value: rev},
+			{Key: "vcs.time", Value: time},
+			{Key: "vcs.modified", Value: modified},
+		}
+	}
+	const rev, when = "0123456789abcdef0123456789abcdef01234567", "2026-02-03T04:05:06Z"
+	cases := []struct {
+		name     string
+		injected [3]string
+		info     *debug.BuildInfo
+		ok       bool
+		want     BuildInfo
+	}{
+		{
+			name: "git checkout build", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, when, "false")}, ok: true,
+			want: BuildInfo{Version: "dev", Commit: rev, CommitDate: when},
+		},
+		{
+			name: "uncommitted changes", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, when, "true")}, ok: true,
+			want: BuildInfo{Version: "dev", Commit: rev, CommitDate: when, Modified: true},
+		},
+		{
+			name: "go install of a tag", info: &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, ok: true,
+			want: BuildInfo{Version: "v1.4.0", Commit: "unknown", CommitDate: "unknown"},
+		},
+		{
+			name:     "injected values win; modified is about the recorded revision only",
+			injected: [3]string{"v2.0.0", "feedbeef", "2026-05-06T07:08:09Z"},
+			info:     &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}, Settings: vcs(rev, when, "true")}, ok: true,
+			want: BuildInfo{Version: "v2.0.0", Commit: "feedbeef", CommitDate: "2026-05-06T07:08:09Z"},
+		},
+		{
+			name: "no build info", ok: false,
+			want: BuildInfo{Version: "dev", Commit: "unknown", CommitDate: "unknown"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			setInjected(t, c.injected[0], c.injected[1], c.injected[2])
+			got := buildVersion(c.info, c.ok)
+			c.want.GoVersion, c.want.Platform = runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH
+			if got != c.want {
+				t.Errorf("buildVersion =\n %+v, want\n %+v", got, c.want)
+			}
+			var out bytes.Buffer
+			if err := writeVersion(&out, got); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out.String(), "do-not-print-me") || strings.Contains(out.String(), "ldflags") {
+				t.Errorf("build settings printed:\n%s", out.String())
+			}
+			if got.Modified != strings.Contains(out.String(), got.Commit+" (modified)\n") {
+				t.Errorf("modified not shown as such:\n%s", out.String())
+			}
+		})
+	}
+}
 
+func TestBuildVersionOfThisBinary(t *testing.T) {
+	setInjected(t, "", "", "")
 	bi := BuildVersion()
 	// A test binary has no module version and, built with -buildvcs=false, no vcs stamp.
-	if bi.Version == "" || bi.Commit == "" || bi.Date == "" {
-		t.Errorf("BuildVersion left a field empty: %+v", bi)
-	}
-	if bi.Version != "dev" && !strings.HasPrefix(bi.Version, "v") {
-		t.Errorf("Version = %q, want dev or a module version", bi.Version)
-	}
-	if bi.GoVersion != runtime.Version() {
-		t.Errorf("GoVersion = %q", bi.GoVersion)
+	if bi.Version == "" || bi.Commit == "" || bi.CommitDate == "" || bi.GoVersion != runtime.Version() {
+		t.Errorf("BuildVersion = %+v", bi)
 	}
 }
 

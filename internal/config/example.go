@@ -26,6 +26,8 @@ environments:
     # endpoints:
     #   s3: http://127.0.0.1:4566
     #   dynamodb: http://127.0.0.1:4566
+    #   ssm: http://127.0.0.1:4566              # where api_key_ssm is read
+    #   secretsmanager: http://127.0.0.1:4566   # where api_key_secret is read
 
     storage:
       # The bucket in which API Gateway stores each request body (required).

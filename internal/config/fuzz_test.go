@@ -17,8 +17,10 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("environments:\n  p:\n    gateway: {auth: api-key, api_key: x}\n---\n"))
 	f.Add([]byte("\x00\xff: [\n"))
 	const secret = "SENTINEL-api-key-7d1f0a"
+	f.Add([]byte("environments:\n  a: {rate: &r x, storage: [1]}\n  b: {rate: *r, storage: {bucket: b}}\n  b: {}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("fuzz.yaml", data)
+		checkPartial(t, data, err)
 		if err != nil {
 			var ce *Error
 			if !errors.As(err, &ce) || len(ce.Problems) == 0 {
@@ -48,4 +50,45 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkPartial holds ParsePartial to Parse: the same file when Parse succeeds, and
+// otherwise either the same failure or a file whose Validate reports every problem Parse
+// found.
+func checkPartial(t *testing.T, data []byte, parseErr error) {
+	t.Helper()
+	pf, err := ParsePartial("fuzz.yaml", data)
+	if parseErr == nil {
+		if err != nil || len(pf.shape) > 0 {
+			t.Fatalf("Parse succeeded but ParsePartial gave %v, shape %v", err, pf.shape)
+		}
+		return
+	}
+	if err != nil {
+		return
+	}
+	reported := map[string]bool{}
+	for _, p := range pf.Validate() {
+		reported[p.String()] = true
+	}
+	var ce *Error
+	errors.As(parseErr, &ce)
+	for _, p := range ce.Problems {
+		if !reported[p.String()] {
+			t.Fatalf("ParsePartial's Validate lost %q", p)
+		}
+		if p.Env != "" && len(Errors(envProblems(pf.Validate(), p.Env))) == 0 {
+			t.Fatalf("environment %q has a shape problem but no errors", p.Env)
+		}
+	}
+}
+
+func envProblems(ps []Problem, env string) []Problem {
+	var out []Problem
+	for _, p := range ps {
+		if p.Env == env {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -39,6 +39,24 @@ func (e *NotFoundError) Unwrap() error { return fs.ErrNotExist }
 // environment and applies defaults. It does not validate: call Validate for that, so that
 // every problem is reported at once. Parse errors come back as an *Error.
 func Load(path string) (*File, error) {
+	f, err := LoadPartial(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.shape) > 0 {
+		return nil, &Error{Problems: f.shape}
+	}
+	return f, nil
+}
+
+// LoadPartial is Load for reporting every problem at once (stowage config validate) and
+// for using one environment while another is broken. A file with shape problems (unknown
+// fields, values of the wrong type, duplicate keys) still comes back: what could not be
+// read is left out (defaults apply), and Validate reports the shape problems together with
+// the field checks of everything else. An environment with a shape problem of its own has
+// at least one error from Validate, so it is never used as if it were whole. Only a file
+// that cannot be read at all (missing, not YAML, an alias bomb) is an error.
+func LoadPartial(path string) (*File, error) {
 	if path == "" {
 		return nil, errors.New("no config file path: neither XDG_CONFIG_HOME nor HOME is set; pass --config FILE")
 	}
@@ -64,7 +82,7 @@ func Load(path string) (*File, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("read config %s: larger than %d KiB; is it the right file?", path, maxFileSize>>10)
 	}
-	f, err := Parse(path, data)
+	f, err := ParsePartial(path, data)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +92,20 @@ func Load(path string) (*File, error) {
 
 // Parse reads a config from data; name is used in messages (and as File.Path). Like Load
 // it applies defaults but does not validate. It never panics: a parser failure is an error.
-func Parse(name string, data []byte) (f *File, err error) {
+func Parse(name string, data []byte) (*File, error) {
+	f, err := ParsePartial(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.shape) > 0 {
+		return nil, &Error{Problems: f.shape}
+	}
+	return f, nil
+}
+
+// ParsePartial is Parse as LoadPartial reads: shape problems leave out what they concern
+// and are reported by Validate.
+func ParsePartial(name string, data []byte) (f *File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, &Error{Problems: []Problem{{File: name,
@@ -102,13 +133,20 @@ func Parse(name string, data []byte) (f *File, err error) {
 			Message: "the file holds more than one YAML document (---); put every environment under the one environments: mapping"})
 	}
 	w.walk(&doc, reflect.TypeFor[File](), "", "")
-	if len(w.problems) > 0 {
+	if w.nodes >= maxNodes {
+		// Decoding what the walk gave up on could be as costly as the walk would have been.
 		return nil, &Error{Problems: w.problems}
+	}
+	// Leave out what the walk could not read, after the walk: an anchored value is reported
+	// at every path that uses it, so every environment using it gets the problem.
+	for i := len(w.prune) - 1; i >= 0; i-- {
+		w.prune[i]()
 	}
 	if err := doc.Decode(f); err != nil {
 		// The walk checked the shape, so this is a corner the walk does not know about.
-		return nil, &Error{Problems: []Problem{syntaxProblem(name, err)}}
+		return nil, &Error{Problems: append(w.problems, syntaxProblem(name, err))}
 	}
+	f.shape, f.broken = w.problems, w.broken
 	f.finish()
 	return f, nil
 }
@@ -160,6 +198,34 @@ type walker struct {
 	explicit map[string]bool
 	active   map[*yaml.Node]bool // anchors being expanded, to catch an alias inside itself
 	nodes    int
+	// prune leaves out what could not be read, run after the walk; broken lists the paths
+	// it concerns, so that Validate does not report their defaults as problems too.
+	prune  []func()
+	broken []string
+}
+
+// drop leaves the value n at path out of the decoded file: it becomes null, so the
+// field takes its default.
+func (w *walker) drop(n *yaml.Node, path string) {
+	w.broken = append(w.broken, path)
+	delete(w.explicit, path)
+	w.prune = append(w.prune, func() {
+		*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+	})
+}
+
+// dropPair removes the i-th key/value pair of the mapping n (a duplicate or an unusable
+// key). The pair was never walked, so nothing else depends on it.
+func (w *walker) dropPair(n *yaml.Node, i int) {
+	k, v := n.Content[i], n.Content[i+1]
+	w.prune = append(w.prune, func() {
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			if n.Content[j] == k && n.Content[j+1] == v {
+				n.Content = append(n.Content[:j:j], n.Content[j+2:]...)
+				return
+			}
+		}
+	})
 }
 
 var durationType = reflect.TypeFor[Duration]()
@@ -184,6 +250,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path, env string) {
 		}
 		if w.active[target] {
 			w.add(n.Line, env, path, "alias *%s refers to the value that contains it", printable(n.Value))
+			w.drop(n, path)
 			return
 		}
 		w.active[target] = true
@@ -224,6 +291,7 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path, env string) {
 			what = "a mapping with default_env and environments"
 		}
 		w.add(n.Line, env, path, "expected %s, found a %s", what, kindName(n))
+		w.drop(n, path)
 		return
 	}
 	fields := fieldsOf(t)
@@ -236,11 +304,13 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path, env string) {
 		}
 		if k.Kind != yaml.ScalarNode {
 			w.add(k.Line, env, path, "keys must be plain names, found a %s", kindName(k))
+			w.dropPair(n, i)
 			continue
 		}
 		child := joinPath(path, k.Value)
 		if first, dup := seen[k.Value]; dup {
 			w.add(k.Line, env, child, "set twice (first on line %d); keep one", first)
+			w.dropPair(n, i)
 			continue
 		}
 		seen[k.Value] = k.Line
@@ -273,6 +343,7 @@ func (w *walker) merge(v *yaml.Node, t reflect.Type, path, env string) {
 func (w *walker) environments(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind != yaml.MappingNode {
 		w.add(n.Line, "", path, "expected a mapping of environment names (staging:, prod:) to their settings, found a %s", kindName(n))
+		w.drop(n, path)
 		return
 	}
 	seen := map[string]int{}
@@ -280,11 +351,14 @@ func (w *walker) environments(n *yaml.Node, t reflect.Type, path string) {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
 			w.add(k.Line, "", path, "environment names must be plain names, found a %s", kindName(k))
+			w.dropPair(n, i)
 			continue
 		}
 		child := joinPath(path, k.Value)
 		if first, dup := seen[k.Value]; dup {
 			w.add(k.Line, k.Value, child, "environment declared twice (first on line %d); rename or merge them", first)
+			// The first declaration is kept; this problem (Env set) keeps it from being used.
+			w.dropPair(n, i)
 			continue
 		}
 		seen[k.Value] = k.Line
@@ -296,6 +370,7 @@ func (w *walker) environments(n *yaml.Node, t reflect.Type, path string) {
 func (w *walker) sequence(n *yaml.Node, t reflect.Type, path, env string) {
 	if n.Kind != yaml.SequenceNode {
 		w.add(n.Line, env, path, "expected a list, e.g. [PROCESSED, SKIPPED], found a %s", kindName(n))
+		w.drop(n, path)
 		return
 	}
 	for i, item := range n.Content {
@@ -306,17 +381,20 @@ func (w *walker) sequence(n *yaml.Node, t reflect.Type, path, env string) {
 func (w *walker) leaf(n *yaml.Node, t reflect.Type, path, env string) {
 	if n.Kind != yaml.ScalarNode {
 		w.add(n.Line, env, path, "expected a single value, found a %s", kindName(n))
+		w.drop(n, path)
 		return
 	}
 	if t == durationType {
 		if _, err := ParseDuration(n.Value); err != nil {
 			w.add(n.Line, env, path, "%v", err)
+			w.drop(n, path)
 		}
 		return
 	}
 	if err := n.Decode(reflect.New(t).Interface()); err == nil {
 		return
 	}
+	w.drop(n, path)
 	// Values are quoted only for bool and number fields: string fields may hold secrets.
 	switch t.Kind() {
 	case reflect.Bool:

@@ -331,3 +331,100 @@ func TestProblemsAreSafeForTheTerminal(t *testing.T) {
 		t.Errorf("problems = %q", ps)
 	}
 }
+
+// The reviewer's file: shape problems and field problems in two environments. Every one is
+// reported, and a field that could not be read is not reported again as its default.
+func TestParsePartialReportsEveryProblem(t *testing.T) {
+	const yaml = `default_env: prod
+environments:
+  prod:
+    regoin: eu-west-1
+    rate: fast
+    storage: {bucket: x}
+    status:
+      table: acme-status
+      lost_after: 1d
+      terminal_states: PROCESSED
+    gateway: {auth: apikey}
+  dev:
+    storage: [a]
+    status: {table: t}
+    color: purple
+`
+	if _, err := Parse("config.yaml", []byte(yaml)); err == nil {
+		t.Fatal("Parse accepted a file with shape problems")
+	}
+	f, err := ParsePartial("config.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range f.Validate() {
+		got = append(got, fmt.Sprintf("%d %s %s", p.Line, p.Env, p.Field))
+	}
+	want := []string{
+		"4 prod environments.prod.regoin",
+		"5 prod environments.prod.rate",
+		"6 prod environments.prod.storage.bucket",
+		"9 prod environments.prod.status.lost_after",
+		"10 prod environments.prod.status.terminal_states",
+		"11 prod environments.prod.gateway.auth",
+		"13 dev environments.dev.storage",
+		"14 dev environments.dev.status.table",
+		"15 dev environments.dev.color",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// What could be read was read; what could not took its default.
+	prod := f.Environments["prod"]
+	if prod.Status.Table != "acme-status" || prod.Rate != DefaultRate || prod.Status.LostAfter.Duration != DefaultLostAfter {
+		t.Errorf("prod = %+v", prod)
+	}
+}
+
+// A value shared through an anchor is a problem of every environment that uses it, so
+// none of them is used with a default in its place.
+func TestParsePartialReportsAnchoredProblemsEverywhere(t *testing.T) {
+	f, err := ParsePartial("config.yaml", []byte(`environments:
+  dev:
+    storage: {bucket: acme-dev}
+    status: {table: acme-status}
+    rate: &r fast
+  prod:
+    storage: {bucket: acme-prod}
+    status: {table: acme-status}
+    rate: *r
+  ok:
+    storage: {bucket: acme-ok}
+    status: {table: acme-status}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byEnv := map[string][]string{}
+	for _, p := range Errors(f.Validate()) {
+		byEnv[p.Env] = append(byEnv[p.Env], p.Field)
+	}
+	for _, env := range []string{"dev", "prod"} {
+		if len(byEnv[env]) != 1 || byEnv[env][0] != "environments."+env+".rate" {
+			t.Errorf("%s: errors %v, want one for its rate", env, byEnv[env])
+		}
+	}
+	if len(byEnv["ok"]) != 0 {
+		t.Errorf("ok: errors %v", byEnv["ok"])
+	}
+}
+
+func TestLoadPartialNeedsAReadableFile(t *testing.T) {
+	if _, err := LoadPartial(writeFile(t, "environments:\n  prod: {storage: [\n", 0o600)); err == nil {
+		t.Error("a syntax error gave a file")
+	}
+	f, err := LoadPartial(writeFile(t, minimal+"    regoin: x\n", 0o640))
+	if err != nil || !f.permKnown || len(Errors(f.Validate())) != 1 {
+		t.Fatalf("LoadPartial = %v, %v", f, err)
+	}
+	if _, err := Load(writeFile(t, minimal+"    regoin: x\n", 0o600)); err == nil {
+		t.Error("Load accepted an unknown field")
+	}
+}

@@ -49,10 +49,19 @@ func (f *File) Select(name string, o Overrides) (*Env, error) {
 // applyOverrides applies command-line flags. --endpoint-url covers every AWS API (S3,
 // DynamoDB, STS, SSM, Secrets Manager) but not the gateway: behind LocalStack the gateway
 // answers under a longer path, so its URL stays the environment's.
+//
+// Flags are checked against the environment's local_credentials, which Validate cannot do:
+// --endpoint-url off this machine would send requests signed with the static keys there,
+// and --profile would be silently ignored (the local keys win), so both are refused.
 func (e *Env) applyOverrides(o Overrides) error {
+	wasLocalOK := e.LocalCredentialsError() == nil
 	if o.Profile != "" {
 		if msg := checkProfile(o.Profile); msg != "" {
 			return fmt.Errorf("--profile: %s", msg)
+		}
+		if e.LocalCredentials != nil {
+			return fmt.Errorf("--profile %s cannot be used with environment %s: it signs every request with its local_credentials (a stack on this machine), so the profile would be ignored; drop --profile, or choose an environment that uses profile",
+				quote(o.Profile), quote(e.Name))
 		}
 		e.Profile = o.Profile
 	}
@@ -66,11 +75,21 @@ func (e *Env) applyOverrides(o Overrides) error {
 		if msg := checkURL(o.EndpointURL, true); msg != "" {
 			return fmt.Errorf("--endpoint-url: %s", msg)
 		}
+		if e.LocalCredentials != nil && !isLoopbackURL(o.EndpointURL) {
+			return fmt.Errorf("--endpoint-url %s is not on this machine, but environment %s signs every request with its local_credentials, which may only go to loopback URLs (127.0.0.1, localhost); drop --endpoint-url, or choose an environment that uses profile",
+				quote(o.EndpointURL), quote(e.Name))
+		}
 		ep := &e.Endpoints
 		ep.S3, ep.DynamoDB, ep.STS, ep.SSM, ep.SecretsManager =
 			o.EndpointURL, o.EndpointURL, o.EndpointURL, o.EndpointURL, o.EndpointURL
 	}
 	// --read-only can only make things safer; it never turns read_only off.
 	e.ReadOnly = e.ReadOnly || o.ReadOnly
+	// Whatever else a flag may change later, the environment after the flags must still
+	// keep its local keys on this machine. (A file that breaks the rule on its own is
+	// reported by Validate, with its line.)
+	if err := e.LocalCredentialsError(); err != nil && wasLocalOK {
+		return fmt.Errorf("the command-line flags break a rule of the config: %w", err)
+	}
 	return nil
 }

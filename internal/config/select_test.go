@@ -119,3 +119,62 @@ func TestSelectReturnsACopy(t *testing.T) {
 		t.Errorf("Select's result aliases the file: %+v", orig)
 	}
 }
+
+const localEnvs = `environments:
+  demo:
+    endpoints: {s3: "http://127.0.0.1:9000", dynamodb: "http://localhost:8000"}
+    storage: {bucket: demo-bucket}
+    status: {table: demo-status}
+    local_credentials: {access_key_id: AKIDEMO, secret_access_key: demo-secret}
+`
+
+// Flags are applied after Validate has judged the file, so Select checks the environment
+// they produce: local keys must not be sent off the machine, nor a profile silently ignored.
+func TestSelectKeepsLocalCredentialsLocal(t *testing.T) {
+	f := mustParse(t, localEnvs)
+	if ps := Errors(f.Validate()); len(ps) != 0 {
+		t.Fatalf("the file itself is fine, got %v", ps)
+	}
+	for _, c := range []struct {
+		name string
+		o    Overrides
+		want string // "" = allowed
+	}{
+		{"remote endpoint", Overrides{EndpointURL: "https://remote.example.com"}, `--endpoint-url "https://remote.example.com" is not on this machine, but environment "demo" signs every request with its local_credentials`},
+		{"remote by IP", Overrides{EndpointURL: "http://10.0.0.5:4566"}, "is not on this machine"},
+		{"profile", Overrides{Profile: "prod"}, `--profile "prod" cannot be used with environment "demo": it signs every request with its local_credentials`},
+		{"local endpoint", Overrides{EndpointURL: "http://127.0.0.1:4566"}, ""},
+		{"region", Overrides{Region: "eu-west-1", ReadOnly: true}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := f.Select("demo", c.o)
+			if c.want == "" {
+				if err != nil || e.LocalCredentialsError() != nil {
+					t.Fatalf("Select = %v, %v", e, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "demo-secret") {
+				t.Fatalf("the secret leaked: %v", err)
+			}
+		})
+	}
+}
+
+func TestLocalCredentialsError(t *testing.T) {
+	e := mustParse(t, localEnvs).Environments["demo"]
+	if err := e.LocalCredentialsError(); err != nil {
+		t.Fatal(err)
+	}
+	e.Endpoints.DynamoDB = ""
+	if err := e.LocalCredentialsError(); err == nil || !strings.Contains(err.Error(), "endpoints.dynamodb must be a loopback URL") {
+		t.Fatalf("no dynamodb endpoint: %v", err)
+	}
+	e.LocalCredentials = nil
+	if err := e.LocalCredentialsError(); err != nil {
+		t.Fatalf("without local credentials: %v", err)
+	}
+}

@@ -24,6 +24,10 @@ type File struct {
 	// "lost_after: 0" is an error rather than silently defaulted.
 	lines    map[string]int
 	explicit map[string]bool
+	// shape holds the problems found while reading (unknown fields, wrong types), which
+	// Validate reports first; broken lists the dotted paths they left out (LoadPartial).
+	shape  []Problem
+	broken []string
 }
 
 // Env is one named environment. Zero values are replaced by defaults in Load.

@@ -38,9 +38,35 @@ func (f *File) Validate() []Problem {
 		}
 		c.env(name, e)
 	}
+	if len(f.shape) > 0 {
+		// A field that could not be read took its default or stayed empty: checking that
+		// would only repeat its shape problem in other words.
+		fieldChecks := c.problems
+		c.problems = append([]Problem(nil), f.shape...)
+		for _, p := range fieldChecks {
+			if !f.isBroken(p.Field) {
+				c.problems = append(c.problems, p)
+			}
+		}
+	}
 	// File order reads best; problems without a line (absent fields) sort by their parent's.
 	sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].Line < c.problems[j].Line })
 	return c.problems
+}
+
+// isBroken reports whether field is, lies under, or (within an environment) groups a path
+// that LoadPartial could not read, e.g. environments.prod.gateway when
+// environments.prod.gateway.auth was a list: the gateway's combined checks saw a default.
+func (f *File) isBroken(field string) bool {
+	for _, b := range f.broken {
+		switch {
+		case b == "", field == b, strings.HasPrefix(field, b+"."), strings.HasPrefix(field, b+"["):
+			return true
+		case strings.HasPrefix(b, field+".") && strings.Count(field, ".") >= 2:
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks one environment on its own (for environments built in memory).
@@ -124,8 +150,11 @@ func (c *checker) env(name string, e *Env) {
 		if lc.AccessKeyID == "" || lc.SecretAccessKey == "" {
 			errf("local_credentials", "needs both access_key_id and secret_access_key")
 		}
-		if !isLoopbackURL(e.Endpoints.S3) || !isLoopbackURL(e.Endpoints.DynamoDB) {
-			errf("local_credentials", "is only for stacks on this machine: endpoints.s3 and endpoints.dynamodb must be loopback URLs (127.0.0.1, localhost); for AWS use profile")
+		if off := e.offLoopback(); len(off) > 0 {
+			errf("local_credentials", "%s", localCredentialsMessage(off))
+		}
+		if e.Profile != "" {
+			warnf("profile", "ignored: local_credentials sign every request of this environment; remove one of them")
 		}
 	}
 
@@ -312,6 +341,52 @@ func checkURL(s string, endpoint bool) string {
 		return fmt.Sprintf("%s has a path; an AWS endpoint is a scheme, host and port like http://127.0.0.1:4566", quote(s))
 	}
 	return ""
+}
+
+// offLoopback lists the endpoints that would receive requests signed with e's
+// local_credentials but are not loopback URLs. An unset endpoint means AWS itself, so S3 and
+// DynamoDB must be set, and SSM, Secrets Manager and the gateway must be when stowage would
+// sign requests to them with these keys.
+func (e *Env) offLoopback() []string {
+	var off []string
+	need := func(field, url string, required bool) {
+		if (url != "" || required) && !isLoopbackURL(url) {
+			off = append(off, field)
+		}
+	}
+	apiKey := e.Gateway.Auth == AuthAPIKey
+	need("endpoints.s3", e.Endpoints.S3, true)
+	need("endpoints.dynamodb", e.Endpoints.DynamoDB, true)
+	// STS is only asked for the caller's identity, which callers skip without endpoints.sts.
+	need("endpoints.sts", e.Endpoints.STS, false)
+	need("endpoints.ssm", e.Endpoints.SSM, apiKey && e.Gateway.APIKeySSM != "")
+	need("endpoints.secretsmanager", e.Endpoints.SecretsManager, apiKey && e.Gateway.APIKeySecret != "")
+	if e.Gateway.Auth == AuthIAM {
+		need("gateway.url", e.GatewayURL(), true)
+	}
+	return off
+}
+
+func localCredentialsMessage(off []string) string {
+	must := "must be a loopback URL"
+	if len(off) > 1 {
+		must = "must be loopback URLs"
+	}
+	return fmt.Sprintf("is only for stacks on this machine: %s %s (127.0.0.1, localhost) since requests to them are signed with these keys; for AWS use profile",
+		strings.Join(off, ", "), must)
+}
+
+// LocalCredentialsError says why e must not sign with its local_credentials, or returns nil
+// (also when it has none): they are for servers on this machine only. Select and
+// awsclient.Open check it again after command-line overrides, which Validate does not see.
+func (e *Env) LocalCredentialsError() error {
+	if e.LocalCredentials == nil {
+		return nil
+	}
+	if off := e.offLoopback(); len(off) > 0 {
+		return fmt.Errorf("environment %s: local_credentials %s", quote(e.Name), localCredentialsMessage(off))
+	}
+	return nil
 }
 
 // isLoopbackURL reports whether s is an http(s) URL on localhost or a loopback address.

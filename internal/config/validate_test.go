@@ -60,6 +60,25 @@ func TestValidate(t *testing.T) {
 		{"local credentials off loopback", func(f *File, e *Env) {
 			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a", SecretAccessKey: "b"}
 		}, "local_credentials", "only for stacks on this machine", false},
+		{"local credentials with a remote sts", func(f *File, e *Env) {
+			e.Endpoints.S3, e.Endpoints.DynamoDB, e.Endpoints.STS = "http://127.0.0.1:9000", "http://localhost:8000", "https://sts.amazonaws.com"
+			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a", SecretAccessKey: "b"}
+		}, "local_credentials", "endpoints.sts must be a loopback URL", false},
+		{"local credentials read the API key from AWS", func(f *File, e *Env) {
+			e.Endpoints.S3, e.Endpoints.DynamoDB = "http://127.0.0.1:9000", "http://localhost:8000"
+			e.Gateway.Auth, e.Gateway.APIKeySSM = AuthAPIKey, "/demo/key"
+			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a", SecretAccessKey: "b"}
+		}, "local_credentials", "endpoints.ssm must be a loopback URL", false},
+		{"local credentials sign for a remote gateway", func(f *File, e *Env) {
+			e.Endpoints.S3, e.Endpoints.DynamoDB = "http://127.0.0.1:9000", "http://localhost:8000"
+			e.Gateway.Auth, e.Gateway.URL = AuthIAM, "https://abc.execute-api.eu-west-1.amazonaws.com/prod"
+			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a", SecretAccessKey: "b"}
+		}, "local_credentials", "gateway.url must be a loopback URL", false},
+		{"local credentials beside a profile", func(f *File, e *Env) {
+			e.Endpoints.S3, e.Endpoints.DynamoDB = "http://127.0.0.1:9000", "http://localhost:8000"
+			e.Profile = "prod"
+			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a", SecretAccessKey: "b"}
+		}, "profile", "ignored: local_credentials sign every request", true},
 		{"local credentials half", func(f *File, e *Env) {
 			e.Endpoints.S3, e.Endpoints.DynamoDB = "http://127.0.0.1:9000", "http://localhost:8000"
 			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a"}

@@ -87,6 +87,77 @@ func (e *AuditEntry) FromReport(rep *Report) {
 	e.Journal = rep.JournalPath
 }
 
+// AuditContext is what an audit entry says beyond the manifest and the report.
+type AuditContext struct {
+	Who     string // the STS caller ARN; "demo" in the demo
+	Force   bool
+	Resumed bool
+	// At is when the run ended or was refused: the entry's Finished (and, for a refusal
+	// before planning, its At).
+	At time.Time
+}
+
+func (c AuditContext) at() time.Time {
+	if c.At.IsZero() {
+		return time.Now().UTC()
+	}
+	return c.At.UTC()
+}
+
+// AuditRun is the audit entry of a run that ran: its outcome, counts, stop reason and
+// journal come from rep; reportPath is where the report was saved ("" when it could not
+// be). The CLI and the TUI both build their entries here, so they record the same things.
+func AuditRun(m *Manifest, rep *Report, reportPath string, c AuditContext) AuditEntry {
+	e := NewAuditEntry(m, c.Who)
+	e.Force, e.Resumed = c.Force, c.Resumed
+	e.FromReport(rep)
+	e.Reason = auditReason(rep.StopReason)
+	e.Report = reportPath
+	e.Finished = c.at()
+	return e
+}
+
+// AuditDecision is the audit entry of a plan that did not run: a dry run, an empty plan,
+// a declined confirmation, or a refusal after planning (outcome and reason say which).
+func AuditDecision(m *Manifest, outcome Outcome, reason string, c AuditContext) AuditEntry {
+	e := NewAuditEntry(m, c.Who)
+	e.Outcome, e.Reason, e.Force, e.Resumed = outcome, auditReason(reason), c.Force, c.Resumed
+	e.Finished = c.at()
+	return e
+}
+
+// Refusal is a redrive refused before anything was planned (a read-only environment).
+type Refusal struct {
+	Env         string
+	Production  bool
+	Selection   Selection
+	Mode        Mode
+	Rate        float64
+	Concurrency int
+	Reason      string
+	// Journal is the run a refused --resume would have continued (nil for a new run): the
+	// entry then names that run and its manifest.
+	Journal *JournalState
+}
+
+// NewRefusalEntry is the audit entry of a refusal. Without a journal its run ID is
+// "refused-" and the time in nanoseconds, since no run was planned.
+func NewRefusalEntry(rf Refusal, c AuditContext) AuditEntry {
+	at := c.at()
+	e := AuditEntry{RunID: fmt.Sprintf("refused-%d", at.UnixNano()), At: at, Who: c.Who,
+		Env: rf.Env, Production: rf.Production, Selection: rf.Selection.Describe(), Mode: rf.Mode,
+		Rate: rf.Rate, Concurrency: rf.Concurrency, Force: c.Force, Resumed: c.Resumed || rf.Journal != nil,
+		Outcome: OutcomeRefused, Reason: auditReason(rf.Reason), Finished: at}
+	if j := rf.Journal; j != nil && j.Manifest != nil {
+		m := j.Manifest
+		e.RunID, e.Selection, e.ManifestHash, e.Count = m.RunID, m.Selection.Describe(), j.Hash, len(m.Items)
+	}
+	return e
+}
+
+// auditReason keeps a reason valid UTF-8: it may quote an error from outside.
+func auditReason(s string) string { return strings.ToValidUTF8(s, "?") }
+
 // AppendAudit appends one entry to the audit log at path (created 0600, directory 0700)
 // and fsyncs it. One write per entry, with O_APPEND, so concurrent stowage processes do
 // not interleave lines.

@@ -126,10 +126,19 @@ type fakeStatus struct {
 	mu     sync.Mutex
 	states map[string]string
 	gets   int
+	getsOf map[string]int // Get calls by request ID
 	getErr error
 }
 
-func newFakeStatus() *fakeStatus { return &fakeStatus{states: map[string]string{}} }
+func newFakeStatus() *fakeStatus {
+	return &fakeStatus{states: map[string]string{}, getsOf: map[string]int{}}
+}
+
+func (f *fakeStatus) getsFor(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.getsOf[id]
+}
 
 func (f *fakeStatus) set(id, state string) {
 	f.mu.Lock()
@@ -147,6 +156,7 @@ func (f *fakeStatus) Get(ctx context.Context, id string) (awsclient.Status, bool
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
+	f.getsOf[id]++
 	if f.getErr != nil {
 		return awsclient.Status{}, false, f.getErr
 	}

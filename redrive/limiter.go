@@ -15,7 +15,8 @@ type tokenBucket struct {
 	tokens  float64
 	last    time.Time
 	now     func() time.Time
-	changed chan struct{} // closed and replaced by SetRate, to wake waiters
+	changed chan struct{} // closed and replaced by SetRate and refund, to wake waiters
+	taken   int           // tokens handed out, net of refunds
 }
 
 func newTokenBucket(rate float64, now func() time.Time) *tokenBucket {
@@ -35,6 +36,7 @@ func (b *tokenBucket) reserve() (wait time.Duration, changed <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.rate <= 0 {
+		b.taken++
 		return 0, nil
 	}
 	now := b.now()
@@ -44,29 +46,57 @@ func (b *tokenBucket) reserve() (wait time.Duration, changed <-chan struct{}) {
 	b.last = now
 	if b.tokens >= 1 {
 		b.tokens--
+		b.taken++
 		return 0, nil
 	}
 	need := (1 - b.tokens) / b.rate
 	return time.Duration(need * float64(time.Second)), b.changed
 }
 
-// Wait blocks until a token is taken or ctx is done.
-func (b *tokenBucket) Wait(ctx context.Context) error {
+// Wait blocks until a token is taken or ctx is done, and says how long it waited (on the
+// bucket's clock).
+func (b *tokenBucket) Wait(ctx context.Context) (time.Duration, error) {
+	start := b.now()
 	for {
 		wait, changed := b.reserve()
 		if wait <= 0 {
-			return ctx.Err()
+			if err := ctx.Err(); err != nil {
+				b.refund() // a cancelled wait spends nothing
+				return b.now().Sub(start), err
+			}
+			return b.now().Sub(start), nil
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return b.now().Sub(start), ctx.Err()
 		case <-changed:
 			t.Stop()
 		case <-t.C:
 		}
 	}
+}
+
+// refund gives back a token whose send did not happen (the item turned out to need none),
+// so that only sends spend the rate.
+func (b *tokenBucket) refund() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.taken--
+	if b.rate <= 0 {
+		return
+	}
+	b.tokens = math.Min(b.burst(), b.tokens+1)
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// Taken is how many tokens were handed out and not refunded.
+func (b *tokenBucket) Taken() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.taken
 }
 
 // SetRate changes the rate; waiters recompute their wait at once.

@@ -43,7 +43,7 @@ func TestTokenBucketWaitWakesWhenTheRateChanges(t *testing.T) {
 	b := newTokenBucket(0.0001, clock.now) // one token every ~3 hours
 	b.reserve()
 	done := make(chan error)
-	go func() { done <- b.Wait(context.Background()) }()
+	go func() { _, err := b.Wait(context.Background()); done <- err }()
 	b.SetRate(0) // unlimited: the waiter goes at once
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestTokenBucketWaitWakesWhenTheRateChanges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.SetRate(0.0001)
 	b.reserve()
-	go func() { done <- b.Wait(ctx) }()
+	go func() { _, err := b.Wait(ctx); done <- err }()
 	cancel()
 	if err := <-done; err == nil {
 		t.Error("Wait ignored its context")

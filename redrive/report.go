@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
 )
 
 // ItemResult is one line of a report: what happened to one request.
@@ -32,6 +34,29 @@ type ItemResult struct {
 	// lost after sending, or the run died mid-request): the processor may have received
 	// the request more than once and should deduplicate on the idempotency headers.
 	MaybeDuplicated bool `json:"maybe_duplicated,omitempty"`
+	// PreSend is the status this run read just before it first sent the item (or
+	// skipped it): the baseline a new verdict of the processor differs from. nil when
+	// this run read none (the item was finished by an earlier run, or never reached).
+	PreSend *StatusRead `json:"pre_send,omitempty"`
+}
+
+// StatusRead is one read of a request's status item.
+type StatusRead struct {
+	Found     bool      `json:"found"` // false: the table had no item (a lost request)
+	State     string    `json:"state,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Error is the processor's message. It is kept out of the report file, which may
+	// travel further than the table: it can quote the payload.
+	Error string `json:"-"`
+}
+
+// Status is the read as the status client returns it; ok is false when there was no item.
+func (s StatusRead) Status(requestID string) (st awsclient.Status, ok bool) {
+	if !s.Found {
+		return awsclient.Status{}, false
+	}
+	return awsclient.Status{RequestID: requestID, State: s.State, Error: s.Error, Attempts: s.Attempts, UpdatedAt: s.UpdatedAt}, true
 }
 
 // Report is the result of a run.

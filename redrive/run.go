@@ -422,12 +422,25 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item) {
 	r.mu.Unlock()
 	var first time.Time
 	for try := 1; ; try++ {
-		if r.bucket.Wait(ctx) != nil {
-			return
-		}
-		if try == 1 || maybeSent {
+		// The status is read before the rate token is taken: the rate paces sends, and an
+		// item found already processed (or delivered by an earlier attempt) sends nothing.
+		check := try == 1 || maybeSent
+		if check {
 			done, ok := r.recheck(ctx, it, maybeSent, first)
 			if !ok || done {
+				return
+			}
+		}
+		waited, err := r.bucket.Wait(ctx)
+		if err != nil {
+			return
+		}
+		if check && waited > RecheckAfterWait {
+			// The check is stale after a long wait for the token: read again, so that it
+			// is still made just before sending.
+			done, ok := r.recheck(ctx, it, maybeSent, first)
+			if !ok || done {
+				r.bucket.refund()
 				return
 			}
 		}
@@ -493,6 +506,10 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item) {
 	}
 }
 
+// RecheckAfterWait is how long an item may wait for its rate token after its status was
+// read before the status is read again.
+const RecheckAfterWait = time.Second
+
 // recheck reads the item's status just before sending. done reports that the item was
 // finished here (skipped, or delivered by an earlier attempt); ok is false when the run
 // stopped or the journal failed.
@@ -517,6 +534,15 @@ func (r *Run) recheck(ctx context.Context, it Item, maybeSent bool, first time.T
 		r.final(it, Record{Type: RecFailed, ID: it.RequestID, Reason: reason}, first)
 		r.noteError(it, 0, reason)
 		return true, r.journalOK()
+	}
+	if first.IsZero() {
+		// Nothing sent by this run yet: this is the status the processor's next verdict
+		// will be told apart from.
+		read := &StatusRead{Found: found}
+		if found {
+			read.State, read.Attempts, read.UpdatedAt, read.Error = st.State, st.Attempts, st.UpdatedAt.UTC(), st.Error
+		}
+		r.setPreSend(it.RequestID, read)
 	}
 	if !found || !r.m.IsSuccess(st.State) {
 		return false, true
@@ -596,6 +622,12 @@ func (r *Run) setState(id string, s ItemState, update func(*ItemResult)) {
 	if update != nil {
 		update(res)
 	}
+}
+
+func (r *Run) setPreSend(id string, read *StatusRead) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items[id].PreSend = read
 }
 
 func (r *Run) noteSent() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +47,9 @@ type redriveState struct {
 
 	manifest *redrive.Manifest // frozen once planned: the engine reads it while it runs
 	summary  redrive.Summary
-	baseline map[string]awsclient.Status // statuses when planned, to tell a new status from the old
+	// baseline is each item's status as the engine read it just before sending, to tell
+	// the processor's new verdict from the old; nil when the report lacks one.
+	baseline map[string]awsclient.Status
 	planErr  error
 
 	confirm  redrive.Confirmation
@@ -81,7 +82,6 @@ type (
 	redrivePlanMsg struct {
 		seq      int
 		manifest *redrive.Manifest
-		baseline map[string]awsclient.Status
 		err      error
 	}
 	redriveStartedMsg struct {
@@ -230,7 +230,6 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 		opts.RunID = m.opts.Redrive.RunID()
 	}
 	deps := m.planDeps()
-	statuses := deps.Source.Statuses
 	sel := redrive.Selection{IDs: s.ids, Source: "tui"}
 	ctx, cancel := context.WithCancel(m.ctx)
 	s.cancelPlan = cancel
@@ -238,28 +237,7 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 	return func() tea.Msg {
 		defer cancel()
 		man, err := redrive.Plan(ctx, deps, sel, opts)
-		if err != nil {
-			return redrivePlanMsg{seq: seq, err: err}
-		}
-		// The full status items (attempts, update time) let the watch tell the
-		// processor's new verdict from the old one. Best effort: without them (nil) the
-		// watch compares states only.
-		base := map[string]awsclient.Status{}
-		for i := 0; i < len(man.Items); i += batchGetMax {
-			ids := make([]string, 0, batchGetMax)
-			for _, it := range man.Items[i:min(len(man.Items), i+batchGetMax)] {
-				ids = append(ids, it.RequestID)
-			}
-			found, err := statuses.BatchGet(ctx, ids)
-			if err != nil {
-				base = nil
-				break
-			}
-			for id, st := range found {
-				base[id] = st
-			}
-		}
-		return redrivePlanMsg{seq: seq, manifest: man, baseline: base}
+		return redrivePlanMsg{seq: seq, manifest: man, err: err}
 	}
 }
 
@@ -273,7 +251,7 @@ func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
 		s.phase, s.planErr = rdPlanFailed, msg.err
 		return
 	}
-	s.manifest, s.baseline = msg.manifest, msg.baseline
+	s.manifest = msg.manifest
 	s.summary = msg.manifest.Summary()
 	s.confirm = redrive.ConfirmationFor(len(msg.manifest.Items), s.production)
 	s.phase = rdPlanned
@@ -306,10 +284,9 @@ func (m *Model) closeRedrive(s *redriveState) tea.Cmd {
 		outcome, reason = redrive.OutcomeRefused, "every request is over the gateway's 10 MiB limit"
 	}
 	m.setNote(noteInfo, "redrive cancelled: nothing was sent")
-	return m.auditCmd(func(who string) redrive.AuditEntry {
-		e := redrive.NewAuditEntry(man, who)
-		e.Outcome, e.Reason, e.Force = outcome, reason, force
-		return e
+	return m.auditCmd(func(c redrive.AuditContext) redrive.AuditEntry {
+		c.Force = force
+		return redrive.AuditDecision(man, outcome, reason, c)
 	})
 }
 
@@ -349,10 +326,9 @@ func (m *Model) onRedriveStarted(msg redriveStartedMsg) tea.Cmd {
 	if msg.err != nil {
 		s.phase, s.startErr = rdFinished, msg.err
 		man, force, reason := s.manifest, s.force, msg.err.Error()
-		return m.auditCmd(func(who string) redrive.AuditEntry {
-			e := redrive.NewAuditEntry(man, who)
-			e.Outcome, e.Reason, e.Force = redrive.OutcomeRefused, sanitizeReason(reason), force
-			return e
+		return m.auditCmd(func(c redrive.AuditContext) redrive.AuditEntry {
+			c.Force = force
+			return redrive.AuditDecision(man, redrive.OutcomeRefused, reason, c)
 		})
 	}
 	s.run, s.journal, s.phase = msg.run, msg.journal, rdRunning
@@ -401,12 +377,9 @@ func finishWork(ctx context.Context, run *redrive.Run, man *redrive.Manifest, fo
 	if err := rep.SaveJSONLines(out.reportPath); err != nil {
 		out.reportPath, out.reportErr = "", err
 	}
-	e := redrive.NewAuditEntry(man, who(context.WithoutCancel(ctx)))
-	e.Force = force
-	e.FromReport(rep)
-	e.Reason = sanitizeReason(rep.StopReason)
-	e.Report = out.reportPath
-	out.auditPath, out.auditErr = appendAudit(e, now)
+	e := redrive.AuditRun(man, rep, out.reportPath,
+		redrive.AuditContext{Who: who(context.WithoutCancel(ctx)), Force: force, At: now()})
+	out.auditPath, out.auditErr = appendAudit(e)
 	return out
 }
 
@@ -422,12 +395,35 @@ func (m *Model) onRedriveFinished(msg redriveFinishedMsg) tea.Cmd {
 		s.progress.Counts = out.report.Counts
 	}
 	s.progress.Done = true
+	s.baseline = preSendBaseline(out.report)
 	m.recordHistory(s)
 	if !m.redriveShown() {
 		// The operator hid the progress: say it ended rather than take the keys.
 		m.setNote(noteOK, "redrive "+outcomeText(out.report)+": "+out.report.Counts.String()+" · R shows the summary")
 	}
 	return m.watchRun(s)
+}
+
+// preSendBaseline is the status each watched item had just before the engine sent it,
+// from the report. It is nil (the watch then compares planned states) when an item the
+// watch follows lacks the engine's read.
+func preSendBaseline(rep *redrive.Report) map[string]awsclient.Status {
+	if rep == nil {
+		return nil
+	}
+	base := make(map[string]awsclient.Status, len(rep.Items))
+	for _, it := range rep.Items {
+		if it.PreSend == nil {
+			if it.State == redrive.StateDelivered || it.State == redrive.StateUnknown {
+				return nil
+			}
+			continue
+		}
+		if st, ok := it.PreSend.Status(it.RequestID); ok {
+			base[it.RequestID] = st
+		}
+	}
+	return base
 }
 
 // recordHistory adds each item of the finished run to its request's redrive history.
@@ -567,11 +563,12 @@ func (m *Model) whoFunc() func(context.Context) string {
 	}
 }
 
-// auditCmd appends the entry build returns to the audit log, in a command.
-func (m *Model) auditCmd(build func(who string) redrive.AuditEntry) tea.Cmd {
+// auditCmd appends the entry build returns to the audit log, in a command; build gets
+// who the operator is and the time.
+func (m *Model) auditCmd(build func(redrive.AuditContext) redrive.AuditEntry) tea.Cmd {
 	who, ctx, now := m.whoFunc(), m.ctx, m.opts.Now
 	return func() tea.Msg {
-		path, err := appendAudit(build(who(ctx)), now)
+		path, err := appendAudit(build(redrive.AuditContext{Who: who(ctx), At: now()}))
 		return auditDoneMsg{path: path, err: err}
 	}
 }
@@ -579,22 +576,16 @@ func (m *Model) auditCmd(build func(who string) redrive.AuditEntry) tea.Cmd {
 // auditRefusal records a redrive refused before anything was planned, as the CLI does.
 func (m *Model) auditRefusal(ids []string, reason string) tea.Cmd {
 	env := m.sess.Env
-	now := m.opts.Now()
 	mode := redrive.ModeInplace
 	if env.GatewayURL() == "" {
 		mode = redrive.ModeS3Copy
 	}
-	e := redrive.AuditEntry{RunID: "refused-" + fmt.Sprint(now.UnixNano()), At: now.UTC(), Env: env.Name,
-		Production: env.Production, Selection: redrive.Selection{IDs: ids, Source: "tui"}.Describe(), Mode: mode,
-		Rate: env.Rate, Concurrency: redrive.DefaultConcurrency, Outcome: redrive.OutcomeRefused, Reason: reason}
-	return m.auditCmd(func(who string) redrive.AuditEntry {
-		e.Who = who
-		return e
-	})
+	rf := redrive.Refusal{Env: env.Name, Production: env.Production, Selection: redrive.Selection{IDs: ids, Source: "tui"},
+		Mode: mode, Rate: env.Rate, Concurrency: redrive.DefaultConcurrency, Reason: reason}
+	return m.auditCmd(func(c redrive.AuditContext) redrive.AuditEntry { return redrive.NewRefusalEntry(rf, c) })
 }
 
-func appendAudit(e redrive.AuditEntry, now func() time.Time) (string, error) {
-	e.Finished = now().UTC()
+func appendAudit(e redrive.AuditEntry) (string, error) {
 	path, err := redrive.AuditPath()
 	if err == nil {
 		err = redrive.AppendAudit(path, e)
@@ -607,9 +598,6 @@ func (m *Model) onAuditDone(msg auditDoneMsg) {
 		m.setNote(noteWarn, "audit log: "+clean(msg.err.Error())+" — the redrive itself is journaled; fix the state directory (XDG_STATE_HOME)")
 	}
 }
-
-// sanitizeReason keeps a reason valid UTF-8 for the audit log, as the CLI does.
-func sanitizeReason(s string) string { return strings.ToValidUTF8(s, "?") }
 
 // outcomeText is how a run ended, in words.
 func outcomeText(rep *redrive.Report) string {

@@ -67,7 +67,8 @@ stowage's only write. It runs in four steps:
   run      the exact stored bytes are sent with their Content-Type and Content-Encoding,
            pinned to the planned version (an object changed since fails as "changed since
            planning"). Each request's status is re-checked just before sending: one
-           already in a terminal state (status.terminal_states) is skipped unless --force.
+           already in a terminal state (status.terminal_states) is skipped unless --force
+           (a skip spends none of --rate).
            Idempotency headers (X-Stowage-Original-Request-Id, X-Stowage-Redrive-Id; see
            gateway.original_id_header and redrive_id_header) let processors deduplicate.
            429, 5xx and network errors are retried with backoff up to --max-attempts;
@@ -402,17 +403,17 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 	summary := m.Summary()
 
 	if r.f.dryRun {
-		r.audit(ctx, m, redrive.OutcomeDryRun, "", nil, false)
+		r.auditDecision(ctx, m, redrive.OutcomeDryRun, "", false)
 		return r.writeDryRun(m, summary)
 	}
 	r.writeSummary(r.stderr, summary, false)
 	if len(m.Items) == 0 {
-		r.audit(ctx, m, redrive.OutcomeEmpty, "", nil, false)
+		r.auditDecision(ctx, m, redrive.OutcomeEmpty, "", false)
 		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(r.sel.Describe()))
 	}
 	if summary.TooLarge == len(m.Items) {
 		reason := "every request is over the gateway's 10 MiB limit"
-		r.audit(ctx, m, redrive.OutcomeRefused, reason, nil, false)
+		r.auditDecision(ctx, m, redrive.OutcomeRefused, reason, false)
 		return exitf(ExitUsage, "%s: API Gateway refuses bodies over 10 MiB, so nothing was sent; redrive them with --mode s3-copy", reason)
 	}
 	if ok, err := r.confirm(ctx, len(m.Items)); !ok {
@@ -420,7 +421,7 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 		if err != nil {
 			outcome, reason = redrive.OutcomeRefused, "no confirmation possible"
 		}
-		r.audit(ctx, m, outcome, reason, nil, false)
+		r.auditDecision(ctx, m, outcome, reason, false)
 		if err != nil {
 			return err
 		}
@@ -452,7 +453,7 @@ func (r *redriveRun) resume(ctx context.Context) error {
 		fmt.Fprintf(r.stderr, "%d of them may have been delivered already: their status is re-checked before anything is sent again.\n", n)
 	}
 	if r.f.dryRun {
-		r.audit(ctx, m, redrive.OutcomeDryRun, "resume, dry run", nil, true)
+		r.auditDecision(ctx, m, redrive.OutcomeDryRun, "resume, dry run", true)
 		rep := redrive.ReportFromJournal(st)
 		return r.writeReport(rep)
 	}
@@ -469,7 +470,7 @@ func (r *redriveRun) resume(ctx context.Context) error {
 		if err != nil {
 			outcome, reason = redrive.OutcomeRefused, "no confirmation possible"
 		}
-		r.audit(ctx, m, outcome, reason, nil, true)
+		r.auditDecision(ctx, m, outcome, reason, true)
 		if err != nil {
 			return err
 		}
@@ -490,7 +491,7 @@ func (r *redriveRun) resume(ctx context.Context) error {
 }
 
 func (r *redriveRun) refused(ctx context.Context, m *redrive.Manifest, err error) error {
-	r.audit(ctx, m, redrive.OutcomeRefused, err.Error(), nil, r.journal != nil)
+	r.auditDecision(ctx, m, redrive.OutcomeRefused, err.Error(), r.journal != nil)
 	return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
 }
 
@@ -519,7 +520,7 @@ func (r *redriveRun) execute(ctx context.Context, run *redrive.Run, m *redrive.M
 		fmt.Fprintf(stderr, "stowage: warning: %s\n", sanitize.Line(err.Error()))
 		reportPath = ""
 	}
-	r.audit(context.WithoutCancel(ctx), m, rep.Outcome, rep.StopReason, rep, resumed, reportPath)
+	r.auditRun(context.WithoutCancel(ctx), m, rep, reportPath, resumed)
 	if err := r.writeReport(rep); err != nil {
 		return err
 	}
@@ -824,34 +825,29 @@ func anyMaybeDuplicated(rep *redrive.Report) bool {
 	return false
 }
 
-// audit appends the run to the audit log; a failure is a warning, never a lost run.
-func (r *redriveRun) audit(ctx context.Context, m *redrive.Manifest, outcome redrive.Outcome, reason string, rep *redrive.Report, resumed bool, reportPath ...string) {
-	e := redrive.NewAuditEntry(m, r.who(ctx))
-	e.Outcome, e.Reason, e.Force, e.Resumed = outcome, sanitizeReason(reason), r.f.force, resumed
-	if rep != nil {
-		e.FromReport(rep)
-		e.Reason = sanitizeReason(rep.StopReason)
-	}
-	if len(reportPath) > 0 {
-		e.Report = reportPath[0]
-	}
-	r.appendAudit(e)
+// auditDecision records a plan that did not run (dry run, empty, declined, refused); a
+// failure to write the log is a warning, never a lost run.
+func (r *redriveRun) auditDecision(ctx context.Context, m *redrive.Manifest, outcome redrive.Outcome, reason string, resumed bool) {
+	r.appendAudit(redrive.AuditDecision(m, outcome, reason, r.auditContext(ctx, resumed)))
+}
+
+// auditRun records a run that ran, with the report saved at reportPath.
+func (r *redriveRun) auditRun(ctx context.Context, m *redrive.Manifest, rep *redrive.Report, reportPath string, resumed bool) {
+	r.appendAudit(redrive.AuditRun(m, rep, reportPath, r.auditContext(ctx, resumed)))
 }
 
 // auditRefusal records a run refused before it was planned.
 func (r *redriveRun) auditRefusal(ctx context.Context, reason string) {
-	e := redrive.AuditEntry{RunID: "refused-" + fmt.Sprint(cliClock().UnixNano()), At: cliClock().UTC(), Who: r.who(ctx),
-		Env: r.env.Name, Production: r.env.Production, Selection: r.sel.Describe(), Mode: r.mode,
-		Rate: r.rate, Concurrency: r.f.concurrency, Outcome: redrive.OutcomeRefused, Reason: reason, Resumed: r.journal != nil}
-	if r.journal != nil {
-		m := r.journal.Manifest
-		e.RunID, e.Selection, e.ManifestHash, e.Count = m.RunID, m.Selection.Describe(), r.journal.Hash, len(m.Items)
-	}
-	r.appendAudit(e)
+	r.appendAudit(redrive.NewRefusalEntry(redrive.Refusal{Env: r.env.Name, Production: r.env.Production,
+		Selection: r.sel, Mode: r.mode, Rate: r.rate, Concurrency: r.f.concurrency, Reason: reason, Journal: r.journal},
+		r.auditContext(ctx, r.journal != nil)))
+}
+
+func (r *redriveRun) auditContext(ctx context.Context, resumed bool) redrive.AuditContext {
+	return redrive.AuditContext{Who: r.who(ctx), Force: r.f.force, Resumed: resumed, At: cliClock()}
 }
 
 func (r *redriveRun) appendAudit(e redrive.AuditEntry) {
-	e.Finished = cliClock().UTC()
 	path, err := redrive.AuditPath()
 	if err == nil {
 		err = redrive.AppendAudit(path, e)
@@ -860,8 +856,6 @@ func (r *redriveRun) appendAudit(e redrive.AuditEntry) {
 		fmt.Fprintf(r.stderr, "stowage: warning: audit log: %s\n", sanitize.Line(err.Error()))
 	}
 }
-
-func sanitizeReason(s string) string { return strings.ToValidUTF8(s, "?") }
 
 // who names the operator for the audit log: the STS caller ARN, or "demo" on the local
 // demo stack.

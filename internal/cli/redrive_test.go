@@ -225,11 +225,16 @@ func TestRedriveConfirmation(t *testing.T) {
 		old := promptTerminal
 		pr, pw := io.Pipe()
 		defer pw.Close()
-		promptTerminal = func(*Globals, bool) (io.Reader, io.Writer, func(), error) { return pr, io.Discard, func() {}, nil }
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		// Ctrl+C once the prompt is up (a timer could fire while still planning, which
+		// cancels too, but before anything is declined and audited).
+		promptTerminal = func(*Globals, bool) (io.Reader, io.Writer, func(), error) {
+			cancel()
+			return pr, io.Discard, func() {}, nil
+		}
 		defer func() { promptTerminal = old }()
 		before := sent()
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(50*time.Millisecond, cancel)
 		var out, errb bytes.Buffer
 		if code := Run(ctx, []string{"--config", d.config, "redrive", ids[0]}, strings.NewReader(""), &out, &errb); code != ExitCancelled {
 			t.Errorf("exit %d, want 130: %s", code, errb.String())

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -78,7 +79,23 @@ func (m *Model) openStatusFilter() {
 	}
 	items = append(items, menuItem{key: "L", label: "LOST", hint: "older than " + fmtDuration(m.lostAfter()) + " with no status item",
 		action: func(m *Model) tea.Cmd { return m.startLost() }})
+	items = append(items, menuItem{key: firstKey(items, "t"), label: "type a state…", hint: "any state the processor writes",
+		action: func(m *Model) tea.Cmd { m.openStatePrompt(); return nil }})
 	m.pushDialog(&menuDialog{title: "Show requests", items: items})
+}
+
+// openStatePrompt asks for a state to list, exactly as the processor writes it.
+func (m *Model) openStatePrompt() {
+	m.pushDialog(newPromptDialog(m.st, "Show requests in state",
+		"as the processor writes it (case matters), e.g. RETRYING", "",
+		func(m *Model, state string) tea.Cmd {
+			state = strings.TrimSpace(state)
+			if state == "" {
+				m.setNote(noteWarn, "no state given: the view is unchanged")
+				return nil
+			}
+			return m.startStateFilter(state)
+		}))
 }
 
 // firstKey picks a shortcut for a state: its first letter when free.
@@ -185,7 +202,7 @@ func payloadExt(o awsclient.Object) string {
 }
 
 // save streams the whole object, pinned to the ETag that was previewed, into path. The
-// file is created 0600 and never replaced unless overwrite was confirmed.
+// file is written 0600 and never replaced unless overwrite was confirmed.
 func (m *Model) save(path string, overwrite bool) tea.Cmd {
 	d := m.detail
 	if d == nil || m.sess.Objects == nil {
@@ -209,21 +226,30 @@ func (m *Model) save(path string, overwrite bool) tea.Cmd {
 	}
 }
 
+// saveObject downloads into a temporary file beside path (0600), syncs it and only then
+// moves it into place, so a failed or cut download never leaves a partial file, nor
+// truncates the file it was to replace. Without overwrite an existing path is an error
+// matching fs.ErrExist, checked again at the last moment.
 func saveObject(ctx context.Context, objects ObjectStore, key string, pin awsclient.Pin, path string, overwrite bool) (int64, error) {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if overwrite {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if !overwrite {
+		if _, err := os.Lstat(path); err == nil {
+			return 0, &fs.PathError{Op: "save", Path: path, Err: fs.ErrExist}
+		}
 	}
-	f, err := os.OpenFile(path, flags, 0o600)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".part-*") // 0600
 	if err != nil {
 		return 0, err
 	}
+	tmp, placed := f.Name(), false
+	defer func() {
+		if !placed {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
 	body, _, err := objects.Get(ctx, key, pin)
 	if err != nil {
-		f.Close()
-		if !overwrite {
-			os.Remove(path) // we created it empty a moment ago
-		}
 		return 0, err
 	}
 	defer body.Close()
@@ -235,9 +261,32 @@ func saveObject(ctx context.Context, objects ObjectStore, key string, pin awscli
 		err = cerr
 	}
 	if err != nil {
-		return n, fmt.Errorf("saved only %s to %s: %w", humanBytes(n), path, err)
+		return n, fmt.Errorf("download stopped after %s, nothing was written to %s: %w", humanBytes(n), path, err)
 	}
+	if overwrite {
+		err = os.Rename(tmp, path)
+	} else if err = os.Link(tmp, path); err == nil || errors.Is(err, fs.ErrExist) {
+		// A hard link places the file only if the name is still free; the temporary name
+		// goes either way.
+		os.Remove(tmp)
+	} else {
+		err = os.Rename(tmp, path) // no hard links on this file system
+	}
+	if err != nil {
+		return n, err
+	}
+	placed = true
+	syncDir(dir)
 	return n, nil
+}
+
+// syncDir makes a rename durable; a file system that cannot sync a directory loses
+// nothing but that guarantee.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
 }
 
 func (m *Model) onSaveDone(msg saveDoneMsg) {
@@ -345,10 +394,16 @@ func (m *Model) onTempReady(msg tempReadyMsg) tea.Cmd {
 	return tea.ExecProcess(c, func(err error) tea.Msg { return execDoneMsg{path: path, err: err} })
 }
 
-func (m *Model) onExecDone(msg execDoneMsg) {
-	os.Remove(msg.path)
+// onExecDone removes the temp file (in a command: Update does no I/O) and reports a
+// pager or editor that failed.
+func (m *Model) onExecDone(msg execDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		m.setErr("pager/editor", msg.err)
+	}
+	path := msg.path
+	return func() tea.Msg {
+		os.Remove(path)
+		return nil
 	}
 }
 
@@ -371,7 +426,16 @@ func (m *Model) openEnvSwitch() {
 		if name == cur {
 			hint, sel = "current", i
 		}
-		items = append(items, menuItem{label: clean(name), hint: hint, action: func(m *Model) tea.Cmd { return m.switchEnv(name) }})
+		var badges []string
+		b := m.opts.EnvBadges[name]
+		if b.Production {
+			badges = append(badges, m.st.Production.Render("PRODUCTION"))
+		}
+		if b.ReadOnly {
+			badges = append(badges, m.st.ReadOnly.Render("READ-ONLY"))
+		}
+		items = append(items, menuItem{label: clean(name), badges: strings.Join(badges, " "), hint: hint,
+			action: func(m *Model) tea.Cmd { return m.switchEnv(name) }})
 	}
 	m.pushDialog(&menuDialog{title: "Switch environment", items: items, cursor: sel})
 }

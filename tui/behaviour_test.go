@@ -5,12 +5,15 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -398,5 +401,165 @@ func TestLineEdit(t *testing.T) {
 	}
 	if v := e.view(NewStyles(true), 40); strings.Contains(v, "\x1b[2J") {
 		t.Fatal("a pasted escape sequence reached the screen")
+	}
+}
+
+// failingBody is an object store whose downloads break off after a few bytes.
+type failingBody struct{ *fakeObjects }
+
+func (f failingBody) Get(ctx context.Context, key string, pin awsclient.Pin) (io.ReadCloser, awsclient.Object, error) {
+	r := io.MultiReader(strings.NewReader("<partial"), iotest.ErrReader(errors.New("connection reset by peer")))
+	return io.NopCloser(r), awsclient.Object{Key: key}, nil
+}
+
+// TestSaveNeverDamagesAFile: a download that fails (before or midway) leaves the file it
+// was to replace as it was, and no partial or temporary file behind.
+func TestSaveNeverDamagesAFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.xml")
+	if err := os.WriteFile(path, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objects := newFakeObjects()
+	seedRequests(objects, newFakeStatuses())
+	check := func(what string) {
+		t.Helper()
+		if b, _ := os.ReadFile(path); string(b) != "keep me" {
+			t.Fatalf("%s: the existing file now holds %q", what, b)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Fatalf("%s: left behind %v", what, ents)
+		}
+	}
+	// The object changed since it was previewed: the pinned Get fails.
+	if _, err := saveObject(context.Background(), objects, idXML, awsclient.Pin{ETag: "stale"}, path, true); err == nil {
+		t.Fatal("a changed object was saved")
+	}
+	check("pinned Get failed")
+	// The connection breaks midway.
+	_, err := saveObject(context.Background(), failingBody{objects}, idXML, awsclient.Pin{}, path, true)
+	if err == nil || !strings.Contains(err.Error(), "nothing was written to") {
+		t.Fatalf("a cut download: %v", err)
+	}
+	check("download cut")
+	fresh := filepath.Join(dir, "fresh.xml")
+	if _, err := saveObject(context.Background(), failingBody{objects}, idXML, awsclient.Pin{}, fresh, false); err == nil {
+		t.Fatal("a cut download was saved")
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a cut download left %s: %v", fresh, err)
+	}
+	check("new file, download cut")
+	// Without overwrite an existing file is refused before anything is fetched.
+	if _, err := saveObject(context.Background(), objects, idXML, awsclient.Pin{}, path, false); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("no overwrite: %v", err)
+	}
+	check("no overwrite")
+	// A good download replaces it whole, 0600.
+	if _, err := saveObject(context.Background(), objects, idXML, awsclient.Pin{}, path, true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, objects.bodies[idXML]) {
+		t.Fatalf("saved %q", b)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("saved with mode %v", fi.Mode())
+	}
+}
+
+// TestStatusFilterTypedState: f offers any state, typed with the line editor.
+func TestStatusFilterTypedState(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.keys("f", "t")
+	f.typeText("PROCESSING")
+	f.keys("enter")
+	if f.m.src != sourceStatus || f.m.stateFilter != "PROCESSING" {
+		t.Fatalf("view %v state %q", f.m.src, f.m.stateFilter)
+	}
+	if n := f.m.active().Len(); n != 1 || f.m.active().At(0).ID != "4fad5a6c-8e97-4b5c-9a7d-b14d7dcf6e55" {
+		t.Fatalf("%d rows in PROCESSING", n)
+	}
+	if v := plainView(f); !strings.Contains(v, "view PROCESSING 1") {
+		t.Fatalf("header:\n%s", v)
+	}
+	f.keys("f", "t", "enter")
+	if f.m.stateFilter != "PROCESSING" || !strings.Contains(f.m.note.text, "no state given") {
+		t.Fatalf("an empty state changed the view: %q, note %q", f.m.stateFilter, f.m.note.text)
+	}
+}
+
+// TestJumpWithoutAnID: words with no request ID in them are not tried as a key; the
+// parser's message shows, sanitized.
+func TestJumpWithoutAnID(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	calls := len(f.objects.calls)
+	f.keys(":")
+	f.send(tea.PasteMsg{Content: "payment failed for customer \x1b[31mAda"})
+	f.keys("enter")
+	if f.m.mode != modeList || f.m.detail != nil && f.m.detail.fromJump {
+		t.Fatal("the words were opened as a request")
+	}
+	for _, c := range f.objects.calls[calls:] {
+		if strings.HasPrefix(c, "head ") {
+			t.Fatalf("the words were tried as a key: %s", c)
+		}
+	}
+	v := f.view()
+	assertInert(t, v)
+	if !strings.Contains(ansi.Strip(v), "no request ID found") {
+		t.Fatalf("no explanation in the status line:\n%s", ansi.Strip(v))
+	}
+}
+
+// TestPrettyOnMalformedSaysWhy: p on a malformed payload says it cannot pretty-print
+// and where; the marker shows in the raw and the pretty preference alike.
+func TestPrettyOnMalformedSaysWhy(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.openRow(idMalformed)
+	for range 2 {
+		v := plainView(f)
+		if !strings.Contains(v, "malformed at line 1, column 37") || !strings.Contains(v, "^ invalid character") {
+			t.Fatalf("no marker:\n%s", v)
+		}
+		f.keys("p")
+		if !strings.Contains(plainView(f), "cannot pretty-print: malformed at 1:37") {
+			t.Fatalf("p said nothing:\n%s", plainView(f))
+		}
+		// Open it again with the raw preference.
+		f.m.prefs.raw = !f.m.prefs.raw
+		f.keys("r")
+	}
+}
+
+// TestEnvironmentPickerMarksProduction: the e picker shows which environments are
+// production and read-only.
+func TestEnvironmentPickerMarksProduction(t *testing.T) {
+	f := newFixture(t, seedRequests, func(o *Options) {
+		o.EnvNames = []string{"staging", "prod-eu", "audit"}
+		o.EnvBadges = map[string]EnvBadge{"prod-eu": {Production: true}, "audit": {ReadOnly: true}}
+		o.OpenEnv = func(context.Context, string) (Session, error) { return Session{}, errors.New("not here") }
+	})
+	f.keys("e")
+	lines := strings.Split(plainView(f), "\n")
+	find := func(name string) string {
+		for _, l := range lines {
+			if strings.Contains(l, " "+name+" ") {
+				return l
+			}
+		}
+		t.Fatalf("%s is not in the picker:\n%s", name, strings.Join(lines, "\n"))
+		return ""
+	}
+	if l := find("prod-eu"); !strings.Contains(l, "PRODUCTION") {
+		t.Errorf("prod-eu not marked: %q", l)
+	}
+	if l := find("audit"); !strings.Contains(l, "READ-ONLY") || strings.Contains(l, "PRODUCTION") {
+		t.Errorf("audit: %q", l)
+	}
+	if l := find("staging"); strings.Contains(l, "PRODUCTION") || strings.Contains(l, "READ-ONLY") {
+		t.Errorf("staging marked: %q", l)
+	}
+	if !strings.Contains(f.view(), NewStyles(true).Production.Render("PRODUCTION")) {
+		t.Error("production is not in its red badge")
 	}
 }

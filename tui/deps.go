@@ -77,6 +77,9 @@ type Options struct {
 	Context context.Context
 	// EnvNames are the environments e can switch to, in display order.
 	EnvNames []string
+	// EnvBadges marks the environments of EnvNames that are production or read-only, for
+	// the e picker; a name it does not hold is shown plain.
+	EnvBadges map[string]EnvBadge
 	// OpenEnv opens another environment; nil disables e.
 	OpenEnv func(ctx context.Context, name string) (Session, error)
 	// Now is the clock for "received 3m ago" and LOST ages; time.Now when nil. View never
@@ -103,6 +106,12 @@ type Options struct {
 	ClockTick time.Duration
 	// Redrive tunes R's runs.
 	Redrive RedriveOptions
+}
+
+// EnvBadge is how an environment is marked in the e picker.
+type EnvBadge struct {
+	Production bool // red, as in the header
+	ReadOnly   bool
 }
 
 func (o *Options) defaults() {

@@ -169,8 +169,9 @@ func (m *Model) tabLine(d *detail, w int) string {
 	return ansi.Truncate(line, w, "…")
 }
 
-// renderPayload draws the visible window of the payload with line numbers. Only the
-// lines on screen are read from the document and highlighted.
+// renderPayload draws the visible window of the payload with line numbers (a hex dump
+// has its offsets instead). Only the lines on screen are read from the document and
+// highlighted. A short payload leaves room for the info tab's lines below it.
 func (m *Model) renderPayload(d *detail, w, h int) []string {
 	st := m.st
 	doc := d.doc
@@ -179,7 +180,7 @@ func (m *Model) renderPayload(d *detail, w, h int) []string {
 		case d.bodyErr != nil:
 			return []string{" " + st.ErrorText.Render(errorText("read", d.bodyErr))}
 		case d.headDone && d.obj.Size == 0 && !d.bodyLoading:
-			return []string{" " + st.Muted.Render("(empty object)")}
+			return m.withInfoBelow(d, []string{" " + st.Muted.Render("(empty object)")}, w, h)
 		}
 		return []string{" " + st.Muted.Render("reading the payload…")}
 	}
@@ -193,60 +194,153 @@ func (m *Model) renderPayload(d *detail, w, h int) []string {
 	}
 	n := doc.Len()
 	if n == 0 {
-		return append(out, " "+st.Muted.Render("(empty payload)"))
+		return m.withInfoBelow(d, append(out, " "+st.Muted.Render("(empty payload)")), w, h)
 	}
-	gutter := len(strconv.Itoa(max(1, doc.LineNumber(n-1))))
-	textW := max(8, w-gutter-3)
+	// The gutter: line numbers and a bar; none for a hex dump, whose lines start with
+	// their offset and need the width for the ASCII column.
+	gutter, textW := 0, max(8, w-1)
+	numbered := !doc.hex()
+	if numbered {
+		gutter = len(strconv.Itoa(max(1, doc.LineNumber(n-1))))
+		textW = max(8, w-gutter-3)
+	}
+	blankGutter := " "
+	if numbered {
+		blankGutter = strings.Repeat(" ", gutter) + st.Faint.Render(" │ ")
+	}
 	from := min(d.scroll, max(0, n-1))
 	lines := doc.Lines(payload.NewHighlighter(st.IsDark), from, from+h-len(out))
+	all := from == 0
 	for k, text := range lines {
 		if len(out) >= h {
+			all = false
 			break
 		}
 		i := from + k
-		num := strings.Repeat(" ", gutter)
-		if ln := doc.LineNumber(i); ln > 0 {
-			num = st.LineNumber.Render(fmt.Sprintf("%*d", gutter, ln))
+		prefix, cont := " ", " "
+		if numbered {
+			num := strings.Repeat(" ", gutter)
+			if ln := doc.LineNumber(i); ln > 0 {
+				num = st.LineNumber.Render(fmt.Sprintf("%*d", gutter, ln))
+			}
+			bar := st.Faint.Render(" │ ")
+			if d.found && d.matchLine == i {
+				bar = st.Prompt.Render(" ▶ ")
+			}
+			prefix, cont = num+bar, strings.Repeat(" ", gutter)+st.Faint.Render(" ┆ ")
 		}
-		bar := st.Faint.Render(" │ ")
-		if d.found && d.matchLine == i {
-			bar = st.Prompt.Render(" ▶ ")
-		}
+		marked := doc.errMsg != "" && doc.errLine == i
 		if d.wrap {
 			parts := strings.Split(ansi.Hardwrap(text, textW, true), "\n")
+			seg, pad := -1, 0
+			if marked {
+				seg, pad = caretSegment(parts, doc.errCol, textW)
+			}
 			for j, p := range parts {
 				if len(out) >= h {
+					all = false
 					break
 				}
 				if j == 0 {
-					out = append(out, num+bar+p)
+					out = append(out, prefix+p)
 				} else {
-					out = append(out, strings.Repeat(" ", gutter)+st.Faint.Render(" ┆ ")+p)
+					out = append(out, cont+p)
+				}
+				if j == seg && len(out) < h {
+					out = append(out, blankGutter+m.caretText(pad, textW, doc.errMsg))
 				}
 			}
-		} else {
-			if d.xoff > 0 {
-				text = ansi.Cut(text, d.xoff, d.xoff+textW)
-			} else {
-				text = ansi.Truncate(text, textW, "…")
+			continue
+		}
+		visible := textW
+		if d.xoff > 0 {
+			text = ansi.Cut(text, d.xoff, d.xoff+textW)
+		} else if ansi.StringWidth(text) > textW {
+			text = ansi.Truncate(text, textW, "…")
+			visible = textW - 1 // the last cell is the ellipsis
+		}
+		out = append(out, prefix+text)
+		if marked && len(out) < h {
+			col := doc.errCol - d.xoff
+			var mark string
+			switch {
+			case col < 0:
+				mark = st.Marker.Render(fmt.Sprintf("← column %d (scroll left)", doc.errSrcCol))
+			case col >= visible:
+				mark = st.Marker.Render(fmt.Sprintf("→ column %d (scroll right)", doc.errSrcCol))
+			default:
+				mark = m.caretText(col, textW, doc.errMsg)
 			}
-			out = append(out, num+bar+text)
+			out = append(out, blankGutter+ansi.Truncate(mark, textW, "…"))
 		}
-		if doc.errMsg != "" && doc.errLine == i && len(out) < h {
-			pad := max(0, doc.errCol-d.xoff)
-			out = append(out, strings.Repeat(" ", gutter)+st.Faint.Render(" │ ")+
-				ansi.Truncate(strings.Repeat(" ", pad)+st.Marker.Render("^ "+clean(doc.errMsg)), textW, "…"))
-		}
+	}
+	if all && from+len(lines) >= n {
+		return m.withInfoBelow(d, out, w, h)
 	}
 	return out
 }
 
-// renderInfo draws the S3 metadata and the whole DynamoDB item.
-func (m *Model) renderInfo(d *detail, w, h int) []string {
-	if d.info == nil {
-		d.info = m.buildInfo(d)
+// caretSegment finds the wrapped segment of a line that holds cell col, and the cell
+// within it; an error at the very end of the line goes after its last segment's text.
+func caretSegment(parts []string, col, textW int) (seg, pad int) {
+	start := 0
+	for j, p := range parts {
+		pw := ansi.StringWidth(p)
+		if col < start+pw {
+			return j, col - start
+		}
+		if j == len(parts)-1 {
+			return j, min(col-start, textW-1)
+		}
+		start += pw
 	}
+	return len(parts) - 1, 0
+}
+
+// caretText is "^ message" with the caret at cell pad, or "message ^" ending at pad when
+// the message would not fit after it.
+func (m *Model) caretText(pad, textW int, msg string) string {
+	st := m.st
+	msg = clean(msg)
+	right := "^ " + msg
+	if pad+ansi.StringWidth(right) <= textW || pad < textW/2 {
+		return ansi.Truncate(strings.Repeat(" ", pad)+st.Marker.Render(right), textW, "…")
+	}
+	left := msg + " ^"
+	if lw := ansi.StringWidth(left); lw > pad+1 {
+		left = ansi.TruncateLeft(left, lw-pad, "…")
+	}
+	return strings.Repeat(" ", max(0, pad+1-ansi.StringWidth(left))) + st.Marker.Render(left)
+}
+
+// infoBelowMin is the room a short payload must leave for the info to follow it.
+const infoBelowMin = 4
+
+// withInfoBelow fills the room a short payload leaves with the info tab's lines (S3
+// metadata and the status item), so a one-line payload does not leave the screen empty.
+func (m *Model) withInfoBelow(d *detail, out []string, w, h int) []string {
+	room := h - len(out) - 2
+	if d.info == nil || room < infoBelowMin {
+		return out
+	}
+	title := m.st.Muted.Render("info")
+	if m.mode == modeDetail {
+		title += m.st.Faint.Render(" · tab shows it alone")
+	}
+	out = append(out, "", rule(title, w, m.st))
+	for _, l := range d.info.Lines(nil, 0, room) {
+		out = append(out, ansi.Truncate(" "+l, w, "…"))
+	}
+	return out
+}
+
+// renderInfo draws the S3 metadata and the whole DynamoDB item (laid out by Update:
+// see ensureInfo).
+func (m *Model) renderInfo(d *detail, w, h int) []string {
 	doc := d.info
+	if doc == nil {
+		return []string{" " + m.st.Muted.Render("reading…")}
+	}
 	from := min(d.scroll, max(0, doc.Len()-1))
 	lines := doc.Lines(nil, from, from+h)
 	out := make([]string, len(lines))
@@ -254,6 +348,15 @@ func (m *Model) renderInfo(d *detail, w, h int) []string {
 		out[i] = ansi.Truncate(" "+l, w, "…")
 	}
 	return out
+}
+
+// ensureInfo lays out the info tab of the open request when what it shows changed (its
+// HEAD, its status item, its redrive history, the styles): in Update, once, so View only
+// reads it.
+func (m *Model) ensureInfo() {
+	if d := m.detail; d != nil && d.info == nil {
+		d.info = m.buildInfo(d)
+	}
 }
 
 // buildInfo lays out the info tab. Its lines are styled here, once, not on every frame.

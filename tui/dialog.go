@@ -26,6 +26,7 @@ type pasteTaker interface {
 type menuItem struct {
 	key    string // a shortcut, "" for none
 	label  string
+	badges string // styled marks after the label (PRODUCTION, READ-ONLY)
 	hint   string // shown faint after the label
 	action func(m *Model) tea.Cmd
 }
@@ -70,6 +71,9 @@ func (d *menuDialog) render(st Styles, width int) string {
 			line = st.Prompt.Render(it.key) + " "
 		}
 		line += it.label
+		if it.badges != "" {
+			line += " " + it.badges
+		}
 		if it.hint != "" {
 			line += "  " + st.Faint.Render(it.hint)
 		}

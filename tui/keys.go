@@ -116,6 +116,14 @@ func (k KeyMap) detailShortHelp() []key.Binding {
 	return []key.Binding{k.Back, k.TogglePane, k.Pretty, k.Wrap, k.Filter, k.LoadMore, k.Save, k.Copy, k.Pager, k.Redrive, k.Help}
 }
 
+// helpOpenShortHelp is the help bar while the full help is open.
+func (k KeyMap) helpOpenShortHelp() []key.Binding {
+	scroll := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓ pgup/pgdn", "scroll"))
+	closeHelp := k.Help
+	closeHelp.SetHelp(k.Help.Help().Key+"/esc", "close help")
+	return []key.Binding{scroll, closeHelp, k.Quit}
+}
+
 // HelpRow is one documented key.
 type HelpRow struct {
 	Key         string

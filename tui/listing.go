@@ -99,7 +99,9 @@ func (m *Model) onListPage(msg listPageMsg) tea.Cmd {
 	if r, ok := m.selected(); ok && m.src == sourceAll {
 		keepID = r.ID
 	}
+	before := m.all.Len()
 	m.all.Add(rs)
+	m.statuses.listedAdded(m.all.rows[before:])
 	m.list.pages++
 	if keepID != "" {
 		m.keepCursorOn(keepID)

@@ -121,14 +121,16 @@ type Model struct {
 	marked  selection                 // requests marked for a redrive
 	rd      *redriveState             // the redrive being planned, run or last finished
 	rdSeq   int                       // bumps with each plan; older plan results are dropped
+	rdRate  rateMeter                 // the running redrive's send rate over rateWindow
 	watch   *watchState               // statuses of redriven requests, read until they settle
 	history map[string][]redriveEvent // this session's redrives, by original request ID
 
-	note     note
-	fullHelp bool
-	envSeq   int
-	quitting bool
-	initCmds []tea.Cmd
+	note       note
+	fullHelp   bool // the full help replaces the body
+	helpScroll int
+	envSeq     int
+	quitting   bool
+	initCmds   []tea.Cmd
 }
 
 // New builds the model. Nothing is read from AWS until the program starts it (Init).
@@ -172,10 +174,11 @@ func (m *Model) resetSession(sess Session) {
 	}
 	m.sess = sess
 	m.gen++
-	m.statuses = newStatusCache()
+	m.all = newRowSet(m.rankOf)
+	m.statuses = newStatusCache(m.all)
+	m.ageStatuses()
 	m.statusBatches = 0
 	m.statusErr = nil
-	m.all = newRowSet(m.rankOf)
 	m.byState, m.lostSet = nil, nil
 	m.src = sourceAll
 	m.stateFilter = ""
@@ -255,6 +258,11 @@ func (m *Model) lostAfter() time.Duration {
 		return 15 * time.Minute
 	}
 	return m.sess.Env.Status.LostAfter.Duration
+}
+
+// ageStatuses tells the status counts which listed rows are now old enough to be LOST.
+func (m *Model) ageStatuses() {
+	m.statuses.setCutoff(m.now.Add(-m.lostAfter()).UnixNano())
 }
 
 // isLostCandidate reports whether a row is old enough that no status item means LOST.

@@ -24,8 +24,13 @@ type payloadDoc struct {
 	// A parse error, placed under display line errLine at cell errCol.
 	errMsg          string
 	errPos          string // "line 3, column 17" in the source
+	errSrcLine      int    // the source line and column, 1-based
+	errSrcCol       int
 	errLine, errCol int
 }
+
+// hex reports whether the document is a hex dump (whose lines carry their own offsets).
+func (d *payloadDoc) hex() bool { return d.doc != nil && d.doc.Hex() }
 
 func (d *payloadDoc) Len() int {
 	if d.doc != nil {
@@ -110,6 +115,7 @@ func buildPayloadDoc(raw []byte, obj awsclient.Object, complete, pretty bool) *p
 	if se := doc.ParseErr(); se != nil {
 		p.errMsg = se.Msg
 		p.errPos = fmt.Sprintf("line %d, column %d", se.Line, se.Column)
+		p.errSrcLine, p.errSrcCol = se.Line, se.Column
 		line, col := doc.Locate(se.Offset)
 		p.errLine = line
 		p.errCol = ansi.StringWidth(doc.Line(line)[:min(col, len(doc.Line(line)))])

@@ -88,6 +88,7 @@ func (s *redriveState) updatePlanned(m *Model, msg tea.KeyPressMsg) (bool, tea.C
 		case "enter":
 			// Exactly the name: no trimming, no folding of case.
 			if v := s.field.Value(); v == s.envName {
+				m.clearHintsForRun()
 				return false, m.confirmRedrive(s)
 			} else {
 				s.mismatch = v
@@ -109,11 +110,20 @@ func (s *redriveState) updatePlanned(m *Model, msg tea.KeyPressMsg) (bool, tea.C
 	case key.Matches(msg, km.RedriveForce):
 		s.force = !s.force
 	case msg.String() == "y" && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
+		m.clearHintsForRun()
 		return false, m.confirmRedrive(s)
 	case msg.String() == "enter" && s.canConfirm() && s.confirm == redrive.ConfirmTypeEnv:
 		s.typing = true
 	}
 	return false, nil
+}
+
+// clearHintsForRun drops a hint in the status line (such as "selected 56 requests shown ·
+// R redrives them") that is stale once the run starts; warnings and errors stay.
+func (m *Model) clearHintsForRun() {
+	if m.note.level == noteInfo || m.note.level == noteOK {
+		m.note = note{}
+	}
 }
 
 // cycleMode is the next (or previous) mode in redrive.Modes' order.
@@ -379,7 +389,11 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 	head = append(head, bar.ViewAs(p.Fraction()))
 	c := p.Counts
 	done := commas(c.Done()) + " of " + commas(p.Total) + " done · elapsed " + fmtSeconds(p.Elapsed)
-	if p.ETA > 0 && !p.Stopping {
+	switch {
+	case p.ETA <= 0 || p.Stopping:
+	case p.ETA < time.Second:
+		done += " · ETA under a second"
+	default:
 		done += " · ETA " + fmtSeconds(p.ETA)
 	}
 	head = append(head, done)
@@ -398,8 +412,12 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 	}, st.Faint.Render(" · ")))
 	rate := s.rate
 	conc := s.conc
-	head = append(head, fmt.Sprintf("rate %.1f/s (limit %s) · %d in flight, at most %d · %s",
-		p.Rate, rateText(rate), p.InFlight, conc, plural(p.Sent, "request")+" sent"))
+	measured := "measuring…"
+	if p.Rate > 0 || p.Elapsed >= rateWindow {
+		measured = strconv.FormatFloat(p.Rate, 'f', 1, 64) + "/s"
+	}
+	head = append(head, fmt.Sprintf("rate %s (limit %s) · %d in flight, at most %d · %s",
+		measured, rateText(rate), p.InFlight, conc, plural(p.Sent, "request")+" sent"))
 	switch {
 	case s.aborting:
 		head = append(head, st.StatusWarn.Render("cutting the requests in flight: their outcome is journaled unknown"))
@@ -421,8 +439,9 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 		}
 	}
 	if s.journal != "" {
-		tail = append(tail, "")
-		tail = append(tail, pathLines(st, "journal", s.journal, nil, w)...)
+		// One line, cut in the middle: the directory and the run's file name both show.
+		// The summary shows the whole path.
+		tail = append(tail, "", field(st, "journal", middleTruncate(clean(s.journal), max(10, w-11))))
 	}
 	tail = append(tail, "", st.Prompt.Render("+/-")+" rate   "+st.Prompt.Render(">/<")+" concurrency   "+
 		st.Prompt.Render("c")+" cancel   "+st.Prompt.Render("esc")+" hide (it keeps running)")
@@ -534,6 +553,17 @@ func pathLines(st Styles, label, path string, err error, w int) []string {
 		}
 	}
 	return out
+}
+
+// middleTruncate cuts s to w cells by replacing its middle with "…".
+func middleTruncate(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n <= w {
+		return s
+	}
+	head := (w - 1) / 2
+	tail := w - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, n-tail, "")
 }
 
 // watchLine is what the status watch knows, "" before it starts.

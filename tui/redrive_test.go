@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -541,5 +542,125 @@ func TestStalePlanIsDropped(t *testing.T) {
 	f.send(run(second)...)
 	if f.m.rd.phase != rdPlanned || f.m.rd.manifest.Mode != redrive.ModeS3Copy {
 		t.Fatalf("the current plan was not taken: %+v", f.m.rd.manifest)
+	}
+}
+
+func TestRateMeter(t *testing.T) {
+	var r rateMeter
+	// A burst of 12 in the first 100ms, then 2/s.
+	r.add(1, 100*time.Millisecond, 12)
+	if _, ok := r.rate(); ok {
+		t.Fatal("a rate before a whole window")
+	}
+	for i := 1; i <= 20; i++ {
+		r.add(1, 100*time.Millisecond+time.Duration(i)*250*time.Millisecond, 12+i/2)
+	}
+	got, ok := r.rate()
+	if !ok || got < 1.9 || got > 2.1 {
+		t.Fatalf("rate %g (%v), want 2/s once the burst is out of the window", got, ok)
+	}
+	if n := len(r.samples); n > 10 {
+		t.Fatalf("%d samples kept for a 2s window of 250ms snapshots", n)
+	}
+	r.add(2, time.Second, 1) // another run starts over
+	if _, ok := r.rate(); ok || len(r.samples) != 1 {
+		t.Fatal("the samples of the previous run were kept")
+	}
+	for _, tc := range []struct {
+		remaining       int
+		measured, limit float64
+		want            time.Duration
+	}{
+		{10, 12.4, 2, 5 * time.Second}, // never faster than the limit
+		{10, 1, 2, 10 * time.Second},   // slower than the limit: as measured
+		{10, 0, 2, 5 * time.Second},    // not measured yet: the limit
+		{10, 5, 0, 2 * time.Second},    // unlimited: as measured
+		{10, 0, 0, 0},                  // unknown
+		{0, 5, 2, 0},
+	} {
+		if got := redriveETA(tc.remaining, tc.measured, tc.limit); got != tc.want {
+			t.Errorf("redriveETA(%d, %g, %g) = %v, want %v", tc.remaining, tc.measured, tc.limit, got, tc.want)
+		}
+	}
+}
+
+// TestRedriveProgressSmoothed: the first burst does not read as the rate, the ETA never
+// assumes more than the limit, the hint that led to the run goes, and the journal path
+// fits one line.
+func TestRedriveProgressSmoothed(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	f.keys("f", "F", "a")
+	if !strings.Contains(f.m.note.text, "R redrives them") {
+		t.Fatalf("note %q", f.m.note.text)
+	}
+	f.keys("R")
+	f.update(keyPress("y"))
+	if f.m.note.text != "" {
+		t.Fatalf("the note stayed while the run starts: %q", f.m.note.text)
+	}
+	s := f.m.rd
+	s.phase = rdRunning
+	journal := "/home/ops/.local/state/stowage/redrives/20250314T093000Z-" + s.manifest.RunID + ".journal.jsonl"
+	r, err := redrive.New(f.m.sess.Redrive.Run, s.manifest, redrive.Options{JournalPath: filepath.Join(t.TempDir(), "j.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.run, s.journal, s.rate = r, journal, 2
+	progress := func(elapsed time.Duration, sent int, engineRate float64) string {
+		f.update(redriveProgressMsg{seq: s.seq, p: redrive.Progress{RunID: s.manifest.RunID, Total: 40, Sent: sent,
+			Elapsed: elapsed, Rate: engineRate, TargetRate: 2, Concurrency: 4, Counts: redrive.Counts{Delivered: sent, Pending: 40 - sent}}})
+		return plainView(f)
+	}
+	v := progress(500*time.Millisecond, 12, 12.4)
+	if !strings.Contains(v, "rate measuring… (limit 2/s)") || !strings.Contains(v, "ETA 14s") {
+		t.Fatalf("right after the start:\n%s", v)
+	}
+	progress(time.Second, 13, 8)
+	progress(2*time.Second, 15, 4)
+	v = progress(3*time.Second, 17, 3)
+	if !strings.Contains(v, "rate 2.0/s (limit 2/s)") || !strings.Contains(v, "ETA 12s") {
+		t.Fatalf("after the burst:\n%s", v)
+	}
+	line := lineWith(v, "journal")
+	if !strings.Contains(line, "/home/ops/") || !strings.Contains(line, ".journal.jsonl") || !strings.Contains(line, "…") {
+		t.Fatalf("journal line %q", line)
+	}
+	s.run, s.phase = nil, rdFinished // the run was never started: nothing to wait for
+}
+
+func TestMiddleTruncate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"/a/b/c", 10, "/a/b/c"},
+		{"/home/ops/redrives/run.jsonl", 11, "/home…jsonl"},
+		{"/home/ops/redrives/run.jsonl", 12, "/home….jsonl"},
+	} {
+		if got := middleTruncate(tc.in, tc.w); got != tc.want || ansi.StringWidth(got) > tc.w {
+			t.Errorf("middleTruncate(%q, %d) = %q, want %q", tc.in, tc.w, got, tc.want)
+		}
+	}
+}
+
+// TestRedrivePlanCountsTheRest: the plan lists a few requests and counts the rest.
+func TestRedrivePlanCountsTheRest(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+		for i := range 12 {
+			id := millionRows(12)[i].ID
+			o.put(awsclient.Object{Key: id, RequestID: id, LastModified: testNow.Add(-time.Hour)}, []byte("{}"))
+			s.put(awsclient.Status{RequestID: id, State: "FAILED"})
+		}
+	}, redriveEnv(), withGateway(&gw))
+	f.keys("a", "R")
+	v := plainView(f)
+	want := "… and " + commas(12-redrive.SampleSize) + " more"
+	if !strings.Contains(v, want) || strings.Contains(v, "mores") {
+		t.Fatalf("want %q:\n%s", want, v)
 	}
 }

@@ -31,15 +31,25 @@ const (
 	rankFailed
 )
 
-// statusCache joins status items to request ids. It also counts states for the header.
+// statusCache joins status items to request ids. It also counts, for the header, the
+// states of the listed rows: only rows of the listing count, so that a request opened
+// with : (or read for a status view) and not listed adds nothing the table does not show.
 type statusCache struct {
 	entries map[string]statusEntry
 	pending map[string]bool
-	counts  map[string]int // state (or stateLost/"none") → requests
+
+	listed *rowSet        // the listing whose rows are counted
+	counts map[string]int // state → listed rows with a status item in it
+	// Listed rows with no status item: those older than the LOST cutoff are LOST (lost),
+	// the others (young, by modification time) have no status yet.
+	lost   int
+	young  map[string]int64
+	cutoff int64 // unix ns: a row modified at or before it is old enough to be LOST
 }
 
-func newStatusCache() *statusCache {
-	return &statusCache{entries: map[string]statusEntry{}, pending: map[string]bool{}, counts: map[string]int{}}
+func newStatusCache(listed *rowSet) *statusCache {
+	return &statusCache{entries: map[string]statusEntry{}, pending: map[string]bool{}, listed: listed,
+		counts: map[string]int{}, young: map[string]int64{}}
 }
 
 func (c *statusCache) get(id string) (statusEntry, bool) {
@@ -49,20 +59,61 @@ func (c *statusCache) get(id string) (statusEntry, bool) {
 
 // put records what the table said about id.
 func (c *statusCache) put(id string, e statusEntry) {
-	if old, ok := c.entries[id]; ok {
-		c.counts[countKey(old)]--
-		if c.counts[countKey(old)] == 0 {
-			delete(c.counts, countKey(old))
-		}
-	}
+	old, had := c.entries[id]
 	c.entries[id] = e
-	c.counts[countKey(e)]++
 	delete(c.pending, id)
+	if r, ok := c.listed.Get(id); ok {
+		if had {
+			c.count(id, r.Modified, old, -1)
+		}
+		c.count(id, r.Modified, e, +1)
+	}
 }
 
-func countKey(e statusEntry) string {
-	if !e.found {
-		return ""
+// listedAdded counts the rows just added to the listing whose status is already known.
+func (c *statusCache) listedAdded(rs []row) {
+	for i := range rs {
+		if e, ok := c.entries[rs[i].ID]; ok {
+			c.count(rs[i].ID, rs[i].Modified, e, +1)
+		}
 	}
-	return e.st.State
+}
+
+func (c *statusCache) count(id string, modified int64, e statusEntry, delta int) {
+	switch {
+	case e.found:
+		c.counts[e.st.State] += delta
+		if c.counts[e.st.State] <= 0 {
+			delete(c.counts, e.st.State)
+		}
+	case delta < 0:
+		if _, ok := c.young[id]; ok {
+			delete(c.young, id)
+		} else {
+			c.lost--
+		}
+	case c.oldEnough(modified):
+		c.lost++
+	default:
+		c.young[id] = modified
+	}
+}
+
+func (c *statusCache) oldEnough(modified int64) bool {
+	return modified != 0 && c.cutoff != 0 && modified <= c.cutoff
+}
+
+// setCutoff moves the LOST cutoff (now - lost_after) and counts the rows that became old
+// enough as LOST. Only rows with no status yet are looked at: normally a handful.
+func (c *statusCache) setCutoff(cutoff int64) {
+	if cutoff == c.cutoff {
+		return
+	}
+	c.cutoff = cutoff
+	for id, mod := range c.young {
+		if c.oldEnough(mod) {
+			delete(c.young, id)
+			c.lost++
+		}
+	}
 }

@@ -88,7 +88,9 @@ func NewStyles(isDark bool) Styles {
 	s.Muted = lipgloss.NewStyle().Foreground(muted)
 	s.Faint = lipgloss.NewStyle().Foreground(faint)
 
-	s.TableHeader = lipgloss.NewStyle().Bold(true).Foreground(muted)
+	// Every column title in the same bold text colour: muted titles read as dim beside
+	// the first one in captures that do not repeat an unchanged colour at a line start.
+	s.TableHeader = lipgloss.NewStyle().Bold(true).Foreground(fg)
 	s.Row = lipgloss.NewStyle()
 	s.RowSelected = lipgloss.NewStyle().Background(selBg).Bold(true)
 	s.Cursor = lipgloss.NewStyle().Foreground(accent).Bold(true)
@@ -120,7 +122,17 @@ func NewStyles(isDark bool) Styles {
 	s.DialogItem = lipgloss.NewStyle()
 	s.DialogSel = lipgloss.NewStyle().Background(selBg).Bold(true)
 
-	s.Help = help.DefaultStyles(isDark)
+	// bubbles' default help colours (#4A4A4A on dark) are too dim to read at 3 a.m.: keys
+	// in the text colour, descriptions muted, separators faint.
+	s.Help = help.Styles{
+		Ellipsis:       lipgloss.NewStyle().Foreground(faint),
+		ShortKey:       lipgloss.NewStyle().Foreground(fg).Bold(true),
+		ShortDesc:      lipgloss.NewStyle().Foreground(muted),
+		ShortSeparator: lipgloss.NewStyle().Foreground(faint),
+		FullKey:        lipgloss.NewStyle().Foreground(fg).Bold(true),
+		FullDesc:       lipgloss.NewStyle().Foreground(muted),
+		FullSeparator:  lipgloss.NewStyle().Foreground(faint),
+	}
 	s.Progress = progress.New(progress.WithColors(accent), progress.WithFillCharacters('█', '░'))
 	s.Progress.EmptyColor = border
 	s.Progress.PercentageStyle = lipgloss.NewStyle().Foreground(fg)

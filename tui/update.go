@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -12,6 +13,7 @@ import (
 // sequence numbers they carry; anything stale is dropped.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.now = m.opts.Now()
+	m.ageStatuses()
 	var cmds []tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -58,7 +60,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tempReadyMsg:
 		cmds = append(cmds, m.onTempReady(msg))
 	case execDoneMsg:
-		m.onExecDone(msg)
+		cmds = append(cmds, m.onExecDone(msg))
 	case envOpenedMsg:
 		cmds = append(cmds, m.onEnvOpened(msg))
 	case redrivePlanMsg:
@@ -67,6 +69,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.onRedriveStarted(msg))
 	case redriveProgressMsg:
 		cmds = append(cmds, m.onRedriveProgress(msg))
+		m.smoothRedriveProgress(msg)
 	case redriveFinishedMsg:
 		cmds = append(cmds, m.onRedriveFinished(msg))
 	case auditDoneMsg:
@@ -100,6 +103,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseClickMsg:
 		cmds = append(cmds, m.onClick(msg))
 	}
+	m.ensureInfo()
 	cmds = append(cmds, m.joinVisible(), m.startSpinner())
 	return m, tea.Batch(cmds...)
 }
@@ -164,6 +168,11 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 	if m.input.active() {
 		return m.updateInput(msg), false
 	}
+	if m.fullHelp && m.onHelpKey(msg) {
+		return nil, false
+	}
+	// Any other key closes the full help and does what it does.
+	m.fullHelp = false
 	km := m.km
 	switch {
 	case key.Matches(msg, km.Quit):
@@ -173,8 +182,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 		}
 		return nil, true
 	case key.Matches(msg, km.Help):
-		m.fullHelp = !m.fullHelp
-		m.clampScroll()
+		m.fullHelp, m.helpScroll = true, 0
 		return nil, false
 	case key.Matches(msg, km.Jump):
 		return m.openInput(inputJump, ""), false
@@ -192,6 +200,36 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 		return m.onDetailKey(msg), false
 	}
 	return m.onListKey(msg), false
+}
+
+// onHelpKey scrolls or closes the full help; it reports whether it used the key.
+func (m *Model) onHelpKey(msg tea.KeyPressMsg) bool {
+	km := m.km
+	h := m.layout().bodyH
+	switch {
+	case key.Matches(msg, km.Help), key.Matches(msg, km.Back):
+		m.fullHelp = false
+	case key.Matches(msg, km.Up):
+		m.scrollHelp(-1)
+	case key.Matches(msg, km.Down):
+		m.scrollHelp(1)
+	case key.Matches(msg, km.PageUp):
+		m.scrollHelp(-h)
+	case key.Matches(msg, km.PageDown):
+		m.scrollHelp(h)
+	case key.Matches(msg, km.Top):
+		m.helpScroll = 0
+	case key.Matches(msg, km.Bottom):
+		m.scrollHelp(1 << 20)
+	default:
+		return false
+	}
+	return true
+}
+
+func (m *Model) scrollHelp(delta int) {
+	total := len(m.helpLines(m.width - 1))
+	m.helpScroll = max(0, min(m.helpScroll+delta, total-m.layout().bodyH))
 }
 
 func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -385,6 +423,11 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		m.prefs.tab = d.tab
 		d.scroll = 0
+	case key.Matches(msg, km.Pretty) && d.doc != nil && d.doc.errMsg != "":
+		// Malformed: there is no pretty form to toggle to. Say so rather than do nothing.
+		doc := d.doc
+		m.setNote(noteWarn, fmt.Sprintf("cannot pretty-print: malformed at %d:%d (%s) — shown raw, the marker points at it",
+			doc.errSrcLine, doc.errSrcCol, clean(doc.errMsg)))
 	case key.Matches(msg, km.Pretty):
 		d.pretty = !d.pretty
 		m.prefs.raw = !d.pretty
@@ -434,6 +477,10 @@ func (m *Model) onWheel(msg tea.MouseWheelMsg) {
 	default:
 		return
 	}
+	if m.fullHelp {
+		m.scrollHelp(delta)
+		return
+	}
 	l := m.layout()
 	overPane := l.pane && msg.X >= l.paneX && msg.Y >= l.paneY && msg.Y < l.paneY+l.paneH
 	if overPane && m.detail != nil {
@@ -458,7 +505,7 @@ func (m *Model) onWheel(msg tea.MouseWheelMsg) {
 }
 
 func (m *Model) onClick(msg tea.MouseClickMsg) tea.Cmd {
-	if msg.Button != tea.MouseLeft || m.mode != modeList || len(m.dialogs) > 0 {
+	if msg.Button != tea.MouseLeft || m.mode != modeList || len(m.dialogs) > 0 || m.fullHelp {
 		return nil
 	}
 	l := m.layout()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -28,21 +29,7 @@ const (
 	belowMinBody = 20  // and below it when the body has this many lines
 )
 
-func (m *Model) footerLines() int {
-	n := len(m.statusLines())
-	if m.fullHelp {
-		return n + m.fullHelpHeight()
-	}
-	return n + 1
-}
-
-func (m *Model) fullHelpHeight() int {
-	h := 0
-	for _, col := range m.km.FullHelp() {
-		h = max(h, len(col))
-	}
-	return h
-}
+func (m *Model) footerLines() int { return len(m.statusLines()) + 1 }
 
 func (m *Model) layout() layout {
 	l := layout{headerH: headerLines, footerH: m.footerLines()}
@@ -117,6 +104,8 @@ func (m *Model) render() string {
 
 	body := make([]string, 0, l.bodyH)
 	switch {
+	case m.fullHelp:
+		body = append(body, m.renderHelp(m.width, l.bodyH)...)
 	case m.mode == modeDetail:
 		body = append(body, m.renderDetail(l.paneW, l.paneH)...)
 	case l.beside:
@@ -170,39 +159,68 @@ func (m *Model) renderDialog(d dialog, bodyH int) string {
 
 // ---- header ----
 
+// headerField is one field of a header line. Fields with drop > 0 give way, highest
+// drop first, when the line is wider than the screen.
+type headerField struct {
+	text string
+	drop int
+}
+
+// fitFields joins fields with sep, leaving out droppable fields until the line fits w.
+func fitFields(fields []headerField, sep string, w int) string {
+	fields = append([]headerField(nil), fields...)
+	for {
+		parts := make([]string, len(fields))
+		for i, f := range fields {
+			parts[i] = f.text
+		}
+		line := strings.Join(parts, sep)
+		at, hi := -1, 0
+		for i, f := range fields {
+			if f.drop > hi {
+				at, hi = i, f.drop
+			}
+		}
+		if at < 0 || ansi.StringWidth(line) <= w {
+			return line
+		}
+		fields = append(fields[:at], fields[at+1:]...)
+	}
+}
+
+// The header: the environment, its badges, who, where; then what is loaded and shown.
+// On a narrow screen the table goes first, then the region, the credentials and the
+// account; the environment, its badges, the bucket and the selection always show.
 func (m *Model) renderHeader() []string {
 	st := m.st
 	env := m.sess.Env
-	var l1 []string
+	kv := func(k, v string) string { return st.HeaderKey.Render(k+" ") + st.HeaderVal.Render(clean(v)) }
+	var l1 []headerField
 	if env != nil {
 		name := clean(env.Name)
 		if env.Production {
 			name += " · PRODUCTION"
 		}
-		l1 = append(l1, st.envStyle(env.Production, env.Color).Render(name))
+		l1 = append(l1, headerField{text: st.envStyle(env.Production, env.Color).Render(name)})
 		if env.ReadOnly {
-			l1 = append(l1, st.ReadOnly.Render("READ-ONLY"))
+			l1 = append(l1, headerField{text: st.ReadOnly.Render("READ-ONLY")})
 		}
-		who := env.Profile
-		if who == "" {
-			who = "default credentials"
-		}
+		l1 = append(l1, headerField{text: m.credsLabel(), drop: 2})
 		if m.sess.Account != "" {
-			who += " (" + m.sess.Account + ")"
+			l1 = append(l1, headerField{text: kv("account", m.sess.Account), drop: 1})
 		}
-		l1 = append(l1, st.HeaderKey.Render("profile ")+st.HeaderVal.Render(clean(who)))
 		if m.region() != "" {
-			l1 = append(l1, st.HeaderKey.Render("region ")+st.HeaderVal.Render(clean(m.region())))
+			l1 = append(l1, headerField{text: kv("region", m.region()), drop: 3})
 		}
-		l1 = append(l1, st.HeaderKey.Render("bucket ")+st.HeaderVal.Render(clean(s3URI(env.Storage.Bucket, env.Storage.Prefix))))
+		l1 = append(l1, headerField{text: kv("bucket", s3URI(env.Storage.Bucket, env.Storage.Prefix))})
 		if env.Status.Table != "" {
-			l1 = append(l1, st.HeaderKey.Render("table ")+st.HeaderVal.Render(clean(env.Status.Table)))
+			l1 = append(l1, headerField{text: kv("table", env.Status.Table), drop: 4})
 		}
 	} else {
-		l1 = append(l1, st.EnvName.Render("no environment"))
+		l1 = append(l1, headerField{text: st.EnvName.Render("no environment")})
 	}
 
-	var l2 []string
+	var l2 []headerField
 	listed := commas(m.all.Len()) + " listed"
 	switch {
 	case m.list.err != nil:
@@ -210,41 +228,50 @@ func (m *Model) renderHeader() []string {
 	case !m.list.done:
 		listed += st.Muted.Render(" (paging…)")
 	}
-	l2 = append(l2, listed)
+	l2 = append(l2, headerField{text: listed})
 	if c := m.countsLine(); c != "" {
-		l2 = append(l2, c)
+		l2 = append(l2, headerField{text: c, drop: 3})
 	}
 	s := m.active()
-	view := ""
 	switch m.src {
 	case sourceStatus:
-		view = "view " + st.stateStyle(m.stateFilter, m.isTerminal(m.stateFilter)).Render(clean(m.stateFilter)) +
-			" " + commas(s.Len())
+		l2 = append(l2, headerField{text: "view " + st.stateStyle(m.stateFilter, m.isTerminal(m.stateFilter)).Render(clean(m.stateFilter)) +
+			" " + commas(s.Len())})
 	case sourceLost:
-		view = "view " + st.StateLost.Render("LOST") + " " + commas(s.Len())
-	}
-	if view != "" {
-		l2 = append(l2, view)
+		l2 = append(l2, headerField{text: "view " + st.StateLost.Render("LOST") + " " + commas(s.Len())})
 	}
 	dir := "↓"
 	if s.asc {
 		dir = "↑"
 	}
-	l2 = append(l2, st.Muted.Render("sort "+s.field.String()+" "+dir))
+	l2 = append(l2, headerField{text: st.Muted.Render("sort " + s.field.String() + " " + dir), drop: 5})
 	if q := s.Query(); q != "" {
-		l2 = append(l2, st.Prompt.Render("/"+clean(q))+st.Muted.Render(" "+commas(s.ViewLen())+" match"))
+		l2 = append(l2, headerField{text: st.Prompt.Render("/"+clean(q)) + st.Muted.Render(" "+commas(s.ViewLen())+" match"), drop: 2})
 	}
 	if n := len(m.marked); n > 0 {
-		l2 = append(l2, st.Marked.Render("✓ "+commas(n)+" selected"))
+		l2 = append(l2, headerField{text: st.Marked.Render("✓ " + commas(n) + " selected")})
 	}
 	if rd := m.rd; rd != nil && (rd.phase == rdRunning || rd.phase == rdStarting) {
 		p := rd.progress
-		l2 = append(l2, st.Prompt.Render("redrive "+commas(p.Counts.Done())+"/"+commas(p.Total)))
+		l2 = append(l2, headerField{text: st.Prompt.Render("redrive " + commas(p.Counts.Done()) + "/" + commas(p.Total))})
 	} else if m.watch.active() {
-		l2 = append(l2, st.Muted.Render("watching "+commas(m.watch.pending())))
+		l2 = append(l2, headerField{text: st.Muted.Render("watching " + commas(m.watch.pending())), drop: 4})
 	}
-	sep := st.Faint.Render(" · ")
-	return []string{strings.Join(l1, " "), strings.Join(l2, sep)}
+	return []string{fitFields(l1, " ", m.width), fitFields(l2, st.Faint.Render(" · "), m.width)}
+}
+
+// credsLabel says whose credentials the environment uses: a named profile, the keys of
+// a local stack, or the SDK's default chain (environment variables, then the default
+// profile, then the instance role).
+func (m *Model) credsLabel() string {
+	st, env := m.st, m.sess.Env
+	switch {
+	case env.Profile != "":
+		return st.HeaderKey.Render("profile ") + st.HeaderVal.Render(clean(env.Profile))
+	case env.LocalCredentials != nil:
+		return st.HeaderVal.Render("local stack")
+	}
+	return st.HeaderKey.Render("creds ") + st.HeaderVal.Render("env/default chain")
 }
 
 func (m *Model) region() string {
@@ -254,18 +281,18 @@ func (m *Model) region() string {
 	return m.sess.Env.Region
 }
 
-// countsLine is "PROCESSED 120 FAILED 3 …" over the statuses loaded so far, worst first.
+// countsLine is "FAILED 3 PROCESSED 120 LOST 2 no status yet 1" over the listed rows
+// whose status is known, worst first. A row with no status item is LOST once it is older
+// than lost_after, and has "no status yet" before.
 func (m *Model) countsLine() string {
 	type kv struct {
 		state string
 		n     int
 		rank  int
 	}
+	c := m.statuses
 	var kvs []kv
-	for state, n := range m.statuses.counts {
-		if state == "" {
-			continue
-		}
+	for state, n := range c.counts {
 		r := rankPending
 		switch {
 		case m.isTerminal(state):
@@ -283,13 +310,17 @@ func (m *Model) countsLine() string {
 	})
 	var parts []string
 	for _, e := range kvs {
-		parts = append(parts, m.st.stateStyle(e.state, e.rank == rankTerminal).Render(clean(e.state))+" "+commas(e.n))
+		name := clean(e.state)
+		if name == "" {
+			name = "(empty state)"
+		}
+		parts = append(parts, m.st.stateStyle(e.state, e.rank == rankTerminal).Render(name)+" "+commas(e.n))
 	}
-	if m.lostSet != nil && m.lostSet.Len() > 0 {
-		parts = append(parts, m.st.StateLost.Render("LOST")+" "+commas(m.lostSet.Len()))
+	if c.lost > 0 {
+		parts = append(parts, m.st.StateLost.Render("LOST")+" "+commas(c.lost))
 	}
-	if n := m.statuses.counts[""]; n > 0 {
-		parts = append(parts, m.st.StateUnknown.Render("no item")+" "+commas(n))
+	if n := len(c.young); n > 0 {
+		parts = append(parts, m.st.StateUnknown.Render("no status yet")+" "+commas(n))
 	}
 	return strings.Join(parts, " ")
 }
@@ -305,8 +336,12 @@ type columns struct {
 	longTime                                        bool
 }
 
+// absoluteTimeMinErr is the ERROR width below which the received column drops its
+// absolute time ("Mar 14 09:28:00Z (2m)" → "2m ago"): the error says more.
+const absoluteTimeMinErr = 30
+
 func tableColumns(w int) columns {
-	c := columns{id: 36, received: 21, size: 9, ctype: 16, state: 11, attempts: 3, longTime: true}
+	c := columns{id: 36, received: 22, size: 9, ctype: 16, state: 11, attempts: 3, longTime: true}
 	fixed := func() int {
 		n := rowPrefix
 		for _, x := range []int{c.id, c.received, c.size, c.ctype, c.state, c.attempts} {
@@ -316,11 +351,11 @@ func tableColumns(w int) columns {
 		}
 		return n
 	}
+	if w-fixed() < absoluteTimeMinErr {
+		c.received, c.longTime = 8, false
+	}
 	if w-fixed() < 15 {
 		c.ctype = 0
-	}
-	if w-fixed() < 12 {
-		c.received, c.longTime = 8, false
 	}
 	if w-fixed() < 10 {
 		c.attempts = 0
@@ -436,7 +471,7 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 			}
 		}
 		b.WriteByte(' ')
-		b.WriteString(style(cell(clean(ct), c.ctype), st.Muted))
+		b.WriteString(style(cell(clean(mediaType(ct)), c.ctype), st.Muted))
 	}
 	state, attempts, errText, sty := m.rowStatus(r)
 	errText = m.rowNotes(r, errText)
@@ -451,7 +486,50 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 		b.WriteString(style(cell(errText, c.err), st.ErrorText))
 	}
 	if selected {
-		return st.RowSelected.Render(b.String())
+		return st.RowSelected.Render(solidBlanks(b.String()))
+	}
+	return b.String()
+}
+
+// mediaType is a content type without its parameters ("; charset=utf-8").
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		return strings.TrimSpace(ct[:i])
+	}
+	return ct
+}
+
+// solidRun is the shortest run of blanks solidBlanks replaces: the renderer erases runs
+// longer than an ECH plus a cursor move (at least 11 cells) rather than write them.
+const solidRun = 8
+
+// solidBlanks turns long runs of blanks, and the blanks at the end, into no-break spaces
+// so the selected row's background spans the whole table. The renderer erases such runs
+// with ECH/EL, and terminals without background-colour erase draw the erased cells
+// without the row's background.
+func solidBlanks(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		if s[i] != ' ' {
+			j := i
+			for j < len(s) && s[j] != ' ' {
+				j++
+			}
+			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		if j-i < solidRun && j < len(s) {
+			b.WriteString(s[i:j])
+		} else {
+			b.WriteString(strings.Repeat("\u00a0", j-i))
+		}
+		i = j
 	}
 	return b.String()
 }
@@ -486,7 +564,8 @@ func (m *Model) rowNotes(r *row, errText string) string {
 	return h[len(h)-1].short() + " · " + errText
 }
 
-// received is "Jan 02 15:04:05 (3m)" or, narrow, "3m ago".
+// received is "Mar 14 09:28:00Z (3m)" (UTC, as in the detail pane and the CLI) or,
+// narrow, "3m ago".
 func (m *Model) received(r *row, long bool) string {
 	if r.Modified == 0 {
 		return "—"
@@ -496,7 +575,7 @@ func (m *Model) received(r *row, long bool) string {
 	if !long {
 		return rel
 	}
-	return t.Format("Jan 02 15:04:05") + " (" + strings.TrimSuffix(rel, " ago") + ")"
+	return t.Format("Jan 02 15:04:05Z") + " (" + strings.TrimSuffix(rel, " ago") + ")"
 }
 
 // ago is a short relative age.
@@ -520,21 +599,97 @@ func ago(d time.Duration) string {
 
 func (m *Model) renderFooter() []string {
 	lines := m.statusLines()
-	m.help.SetWidth(m.width)
-	if m.fullHelp {
-		// Columns that do not fit are left out by the help model: pad to the height the
-		// layout reserved.
-		help := strings.Split(m.help.FullHelpView(m.km.FullHelp()), "\n")
-		for len(help) < m.fullHelpHeight() {
-			help = append(help, "")
-		}
-		return append(lines, help...)
-	}
-	bindings := m.km.ShortHelp()
-	if m.mode == modeDetail {
+	help := m.help // a copy: View changes nothing in the model
+	help.SetWidth(m.width)
+	var bindings []key.Binding
+	switch {
+	case m.fullHelp:
+		bindings = m.km.helpOpenShortHelp()
+	case m.mode == modeDetail:
 		bindings = m.km.detailShortHelp()
+	default:
+		bindings = m.km.ShortHelp()
 	}
-	return append(lines, m.help.ShortHelpView(bindings))
+	return append(lines, help.ShortHelpView(bindings))
+}
+
+// helpGap is the space between two columns of the full help.
+const helpGap = 3
+
+// helpLines lays the full help out for width w: KeyMap.FullHelp's columns side by side
+// while they fit, the rest re-flowed into further bands below, so every key shows at
+// any width.
+func (m *Model) helpLines(w int) []string {
+	st := m.st
+	type column struct {
+		lines []string
+		width int
+	}
+	var cols []column
+	for _, group := range m.km.FullHelp() {
+		keyW := 0
+		for _, b := range group {
+			keyW = max(keyW, ansi.StringWidth(b.Help().Key))
+		}
+		var c column
+		for _, b := range group {
+			h := b.Help()
+			if b.Help().Key == m.km.Help.Help().Key {
+				h.Desc = "close help"
+			}
+			line := st.Help.FullKey.Render(cell(h.Key, keyW)) + " " + st.Help.FullDesc.Render(h.Desc)
+			c.lines = append(c.lines, line)
+			c.width = max(c.width, ansi.StringWidth(line))
+		}
+		cols = append(cols, c)
+	}
+	out := []string{" " + st.SectionHead.Render("Keys") + st.Muted.Render(" · ↑/↓ scroll · ? or esc closes"), ""}
+	for i := 0; i < len(cols); {
+		// One band: as many columns as fit beside each other (at least one).
+		j, used := i+1, cols[i].width
+		for j < len(cols) && used+helpGap+cols[j].width <= w {
+			used += helpGap + cols[j].width
+			j++
+		}
+		if i > 0 {
+			out = append(out, "")
+		}
+		rows := 0
+		for _, c := range cols[i:j] {
+			rows = max(rows, len(c.lines))
+		}
+		for r := range rows {
+			var b strings.Builder
+			for k, c := range cols[i:j] {
+				text := ""
+				if r < len(c.lines) {
+					text = c.lines[r]
+				}
+				if k < j-i-1 {
+					text = padRight(text, c.width+helpGap)
+				}
+				b.WriteString(text)
+			}
+			out = append(out, " "+b.String())
+		}
+		i = j
+	}
+	return out
+}
+
+// renderHelp draws the full help in the body, scrolled by helpScroll.
+func (m *Model) renderHelp(w, h int) []string {
+	lines := m.helpLines(w - 1)
+	from := max(0, min(m.helpScroll, len(lines)-h))
+	end := min(len(lines), from+h)
+	out := append([]string(nil), lines[from:end]...)
+	if from > 0 {
+		out[0] = m.st.Faint.Render(" ↑ more above")
+	}
+	if end < len(lines) && len(out) > 0 {
+		out[len(out)-1] = m.st.Faint.Render(" ↓ more below (↓ or pgdn)")
+	}
+	return out
 }
 
 // statusLines are the input line when it is open, else the note (wrapped to two lines

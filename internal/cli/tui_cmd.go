@@ -37,6 +37,7 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 	opts := tui.Options{Session: sess, Now: demoClock}
 	if file != nil && len(file.Environments) > 1 {
 		opts.EnvNames = file.Names()
+		opts.EnvBadges = envBadges(file, g.overrides())
 		opts.OpenEnv = func(ctx context.Context, name string) (tui.Session, error) {
 			e, err := selectForTUI(file, name, g.overrides())
 			if err != nil {
@@ -57,6 +58,19 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 		return &ExitError{Code: ExitCancelled, Err: errors.New("cancelled")}
 	}
 	return fmt.Errorf("terminal UI: %w", err)
+}
+
+// envBadges marks the production and read-only environments of file for the e picker;
+// --read-only makes every one read-only.
+func envBadges(file *config.File, o config.Overrides) map[string]tui.EnvBadge {
+	badges := map[string]tui.EnvBadge{}
+	for name, e := range file.Environments {
+		if e == nil {
+			continue
+		}
+		badges[name] = tui.EnvBadge{Production: e.Production, ReadOnly: e.ReadOnly || o.ReadOnly}
+	}
+	return badges
 }
 
 // selectForTUI selects another environment of file for the e key, refusing one whose

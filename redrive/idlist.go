@@ -3,6 +3,7 @@ package redrive
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -43,6 +44,12 @@ func ParseRefs(r io.Reader, idOfKey func(key string) string) ([]string, error) {
 			}
 		} else {
 			ref, err := reqid.Parse(line)
+			var words *reqid.WordsError
+			if errors.As(err, &words) {
+				// Words with no ID may be a key with spaces; planning reports it missing
+				// if there is no such object.
+				ref, err = reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, nil
+			}
 			if err != nil {
 				return nil, fmt.Errorf("line %d: %v", n, err)
 			}

@@ -143,6 +143,7 @@ func TestParseIDList(t *testing.T) {
 		`2024-06-01T10:00:00Z ERROR trace=99999999-8888-7777-6666-555555555555 requestId=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE failed`,
 		`s3://bucket/requests/with space.json`,
 		`orders/custom-key.xml`,
+		`partner uploads/acme corp/feed 17.json`,
 		`11111111-2222-3333-4444-555555555555`,
 	}, "\n")
 	ids, err := ParseRefs(strings.NewReader(in), func(key string) string { return strings.TrimPrefix(key, "requests/") })
@@ -150,7 +151,7 @@ func TestParseIDList(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The labelled request ID of the log line, not the trace ID; keys mapped to IDs.
-	want := "11111111-2222-3333-4444-555555555555,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee,with space.json,orders/custom-key.xml"
+	want := "11111111-2222-3333-4444-555555555555,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee,with space.json,orders/custom-key.xml,partner uploads/acme corp/feed 17.json"
 	if strings.Join(ids, ",") != want {
 		t.Errorf("ids %v", ids)
 	}

@@ -563,3 +563,21 @@ func TestEnvironmentPickerMarksProduction(t *testing.T) {
 		t.Error("production is not in its red badge")
 	}
 }
+
+// TestJumpToAListedKeyWithSpaces: words with no request ID still open a loaded row whose
+// key they are (keys chosen by callers may contain spaces), without asking S3 about
+// anything else.
+func TestJumpToAListedKeyWithSpaces(t *testing.T) {
+	const key = "partner uploads/acme corp/feed 17.json"
+	f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+		seedRequests(o, s)
+		o.put(awsclient.Object{Key: key, RequestID: key, LastModified: testNow.Add(-time.Hour),
+			ContentType: "application/json"}, []byte(`{"feed":17}`))
+	})
+	f.keys(":")
+	f.send(tea.PasteMsg{Content: key})
+	f.keys("enter")
+	if f.m.mode != modeDetail || f.m.detail == nil || f.m.detail.key != key {
+		t.Fatalf("the listed key with spaces was not opened (mode %v)", f.m.mode)
+	}
+}

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"errors"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/internal/reqid"
@@ -10,6 +12,11 @@ import (
 // a log line) directly with HEAD and GetItem, without listing.
 func (m *Model) jump(text string) tea.Cmd {
 	r, err := reqid.Parse(text)
+	var words *reqid.WordsError
+	if errors.As(err, &words) && m.listedKey(words.Text) {
+		// Words with no ID can still be a listed key with spaces in it.
+		r, err = reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, nil
+	}
 	if err != nil {
 		m.setNote(noteWarn, clean(err.Error()))
 		return nil
@@ -50,4 +57,13 @@ func envName(m *Model) string {
 		return "this environment"
 	}
 	return m.sess.Env.Name
+}
+
+// listedKey reports whether key is the key of a loaded row.
+func (m *Model) listedKey(key string) bool {
+	id := key
+	if m.sess.Env != nil {
+		id = m.sess.Env.RequestID(key)
+	}
+	return m.all != nil && m.all.IndexOfID(id) >= 0
 }

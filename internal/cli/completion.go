@@ -11,7 +11,7 @@ func newCompletionCmd(g *Globals) *cobra.Command {
 		Use:   "completion bash|zsh|fish",
 		Short: "Print the shell completion script",
 		Long: `Print the completion script for bash, zsh or fish. It completes commands, flags and the
-values of -o, --sort and --status.`,
+values of -o, --sort, --status and --env (the environments of the config file).`,
 		Example: `  # bash, for this shell
   source <(stowage completion bash)
 
@@ -23,7 +23,12 @@ values of -o, --sort and --status.`,
 
   # fish
   stowage completion fish > ~/.config/fish/completions/stowage.fish`,
-		Args:                  cobra.ExactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return exitf(ExitUsage, "completion needs one shell: bash, zsh or fish; see %s --help", cmd.CommandPath())
+			}
+			return nil
+		},
 		ValidArgs:             []string{"bash", "zsh", "fish"},
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/stowage-cli/stowage/internal/config"
 )
 
 func TestCompletion(t *testing.T) {
@@ -64,5 +66,27 @@ func TestCompletionAndEveryListingCommandHaveExamples(t *testing.T) {
 		if name != "completion" && !strings.Contains(cmd.Long, "Exit codes:") {
 			t.Errorf("%s does not document its exit codes", name)
 		}
+	}
+}
+
+// TestCompletionOfEnvNamesTheConfigFileEnvironments: --env completes from the config file
+// (the one --config names, or the default), and offers nothing when there is none.
+func TestCompletionOfEnvNamesTheConfigFileEnvironments(t *testing.T) {
+	path := writeConfig(t, config.Example(), 0o600)
+	for _, args := range [][]string{
+		{"__complete", "--config", path, "--env", ""},
+		{"__complete", "--config", path, "ls", "--env", ""},
+	} {
+		var out, errb bytes.Buffer
+		Run(t.Context(), args, strings.NewReader(""), &out, &errb)
+		if !strings.HasPrefix(out.String(), "prod\nstaging\n:4\n") {
+			t.Errorf("%v offers:\n%s", args, out.String())
+		}
+	}
+	isolateConfigHome(t)
+	var out, errb bytes.Buffer
+	Run(t.Context(), []string{"__complete", "--env", ""}, strings.NewReader(""), &out, &errb)
+	if got := out.String(); !strings.HasPrefix(got, ":4\n") {
+		t.Errorf("without a config file --env offers:\n%s", got)
 	}
 }

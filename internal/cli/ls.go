@@ -89,10 +89,14 @@ func addListFlags(cmd *cobra.Command, g *Globals, f *listFlags, withStatus bool)
 			return []string{"FAILED", "PROCESSED", "LOST"}, cobra.ShellCompDirectiveNoFileComp
 		})
 	}
-	fl.StringVar(&f.olderThan, "older-than", "", "with --lost: the age after which a request with no status item is lost (default status.lost_after)")
+	olderThan := "the age after which a request with no status item is lost (default status.lost_after)"
+	if withStatus {
+		olderThan = "with --lost: " + olderThan // ls; stowage lost is always --lost
+	}
+	fl.StringVar(&f.olderThan, "older-than", "", olderThan)
 	fl.IntVar(&f.limit, "limit", 0, "stop after this many requests (0: no limit)")
 	fl.StringVar(&f.sort, "sort", "", "sort by time, size or status (reads every row before printing)")
-	fl.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("list this many key ranges concurrently (2-%d)", inventory.MaxParallel))
+	fl.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("list this many key ranges concurrently, 1 to %d (default: one stream)", inventory.MaxParallel))
 	_ = cmd.RegisterFlagCompletionFunc("sort", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return sortOrders, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -145,7 +149,7 @@ func (g *Globals) checkListFlags(f listFlags, now time.Time) (listRequest, error
 		return req, exitf(ExitUsage, "--limit %d: want 0 (no limit) or more", f.limit)
 	}
 	if f.parallel < 0 || f.parallel > inventory.MaxParallel {
-		return req, exitf(ExitUsage, "--parallel %d: want 1 to %d", f.parallel, inventory.MaxParallel)
+		return req, exitf(ExitUsage, "--parallel %d: want 1 to %d (1 is a single stream)", f.parallel, inventory.MaxParallel)
 	}
 	if f.sort != "" && !slices.Contains(sortOrders, f.sort) {
 		return req, exitf(ExitUsage, "--sort %s: want time, size or status", sanitize.Line(f.sort))
@@ -231,7 +235,7 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 		g.printErr("stowage: warning: --parallel is not supported by this object store; listing in one stream\n")
 	}
 
-	out := g.newRowWriter(req.format, g.Stdout, lostAfter)
+	out := g.newRowWriter(req.format, g.Stdout, lostAfter, s.env.Status.AttemptsAttr)
 	emit := out.Write
 	var all []inventory.Row
 	if req.sort != "" {

@@ -27,6 +27,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/payload"
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -125,7 +126,9 @@ type jsonRow struct {
 	UpdatedAt    *string `json:"updatedAt"`
 }
 
-func toJSONRow(r inventory.Row) jsonRow {
+// toJSONRow is r in the JSON contract. attemptsAttr is the status item's attempts
+// attribute (status.attempts_attr): an item without it has attempts null, not 0.
+func toJSONRow(r inventory.Row, attemptsAttr string) jsonRow {
 	j := jsonRow{ID: r.ID(), Key: r.Object.Key}
 	if !r.NoObject {
 		size := r.Object.Size
@@ -137,8 +140,8 @@ func toJSONRow(r inventory.Row) jsonRow {
 		}
 	}
 	if s := r.Status; s != nil {
-		state, attempts := s.State, s.Attempts
-		j.Status, j.Attempts = &state, &attempts
+		state := s.State
+		j.Status, j.Attempts = &state, knownAttempts(s, attemptsAttr)
 		if s.Error != "" {
 			e := s.Error
 			j.Error = &e
@@ -146,6 +149,22 @@ func toJSONRow(r inventory.Row) jsonRow {
 		j.UpdatedAt = rfc3339(s.UpdatedAt)
 	}
 	return j
+}
+
+// knownAttempts is the status item's attempt count, or nil when the item does not have
+// the attribute: absent is not the same as zero attempts. A Status without its Item
+// (built by hand, not read from the table) is taken at its word.
+func knownAttempts(s *awsclient.Status, attr string) *int {
+	if s.Item != nil {
+		if attr == "" {
+			attr = config.DefaultAttemptsAttr
+		}
+		if v, ok := s.Item[attr]; !ok || v == nil {
+			return nil
+		}
+	}
+	n := s.Attempts
+	return &n
 }
 
 func rfc3339(t time.Time) *string {
@@ -165,25 +184,27 @@ type rowWriter interface {
 }
 
 // newRowWriter builds the writer for format on w. lostAfter decides which rows without a
-// status item show as LOST in a table.
-func (g *Globals) newRowWriter(format string, w io.Writer, lostAfter time.Duration) rowWriter {
+// status item show as LOST in a table; attemptsAttr is the status items' attempts
+// attribute ("" for the default), so that an item without one shows no attempts.
+func (g *Globals) newRowWriter(format string, w io.Writer, lostAfter time.Duration, attemptsAttr string) rowWriter {
 	if format == outputJSON {
-		return &jsonRowWriter{w: bufio.NewWriter(w)}
+		return &jsonRowWriter{w: bufio.NewWriter(w), attemptsAttr: attemptsAttr}
 	}
 	return &tableRowWriter{w: bufio.NewWriter(w), color: g.color(w), width: terminalWidth(w),
-		lostAfter: lostAfter, now: cliClock()}
+		lostAfter: lostAfter, now: cliClock(), attemptsAttr: attemptsAttr}
 }
 
 type jsonRowWriter struct {
-	w *bufio.Writer
-	n int
+	w            *bufio.Writer
+	attemptsAttr string
+	n            int
 }
 
 func (j *jsonRowWriter) Write(rows []inventory.Row) error {
 	enc := json.NewEncoder(j.w)
 	enc.SetEscapeHTML(false) // keys with & < > stay readable for jq
 	for _, r := range rows {
-		if err := enc.Encode(toJSONRow(r)); err != nil {
+		if err := enc.Encode(toJSONRow(r, j.attemptsAttr)); err != nil {
 			return err
 		}
 		j.n++
@@ -197,13 +218,14 @@ func (j *jsonRowWriter) Count() int { return j.n }
 // first, then each batch as it comes. Only ERROR, the last column, is cut to the terminal
 // width; request IDs are never cut, since operators copy them.
 type tableRowWriter struct {
-	w         *bufio.Writer
-	color     bool
-	width     int // 0: do not cut
-	lostAfter time.Duration
-	now       time.Time
-	n         int
-	header    bool
+	w            *bufio.Writer
+	color        bool
+	width        int // 0: do not cut
+	lostAfter    time.Duration
+	now          time.Time
+	attemptsAttr string
+	n            int
+	header       bool
 }
 
 // Table columns: RECEIVED, AGE, STATUS, SIZE and TRIES have fixed widths; ID is padded to
@@ -236,7 +258,9 @@ func (t *tableRowWriter) Write(rows []inventory.Row) error {
 		state := r.State(t.lostAfter, t.now)
 		tries, errText := "", ""
 		if r.Status != nil {
-			tries = strconv.Itoa(r.Status.Attempts)
+			if n := knownAttempts(r.Status, t.attemptsAttr); n != nil {
+				tries = strconv.Itoa(*n)
+			}
 			errText = r.Status.Error
 		}
 		shown := state

@@ -204,7 +204,7 @@ func TestOutputJSONRowHasExactlyTheContractFields(t *testing.T) {
 		{Object: awsclient.Object{Key: "c", RequestID: "c"}, Status: st, NoObject: true},
 	} {
 		var buf bytes.Buffer
-		w := (&Globals{}).newRowWriter(outputJSON, &buf, time.Minute)
+		w := (&Globals{}).newRowWriter(outputJSON, &buf, time.Minute, "")
 		if err := w.Write([]inventory.Row{r}); err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +246,7 @@ func TestOutputTableSanitizesOutsideBytesAndFitsTheTerminal(t *testing.T) {
 	var buf bytes.Buffer
 	pretendTerminal(t, 120, &buf)
 	fixClock(t, demoNow)
-	w := (&Globals{}).newRowWriter(outputTable, &buf, 15*time.Minute)
+	w := (&Globals{}).newRowWriter(outputTable, &buf, 15*time.Minute, "")
 	if err := w.Write(rows); err != nil {
 		t.Fatal(err)
 	}
@@ -365,5 +365,44 @@ func TestOutputShortAge(t *testing.T) {
 		if got := shortAge(d); got != want {
 			t.Errorf("shortAge(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestOutputAttemptsAbsentIsNullNotZero: the contract's absent-is-null holds for attempts:
+// a status item without the attempts attribute (status.attempts_attr) is not 0 attempts.
+func TestOutputAttemptsAbsentIsNullNotZero(t *testing.T) {
+	obj := awsclient.Object{Key: "a", RequestID: "a", Size: 1, LastModified: demoNow}
+	for _, c := range []struct {
+		name  string
+		st    awsclient.Status
+		attr  string
+		want  string // in the JSON line
+		tries string // in the table's TRIES column, "" for blank
+	}{
+		{"no attribute", awsclient.Status{State: "RECEIVED", Item: map[string]any{"requestId": "a", "status": "RECEIVED"}}, "", `"attempts":null`, ""},
+		{"null attribute", awsclient.Status{State: "RECEIVED", Item: map[string]any{"attempts": nil}}, "", `"attempts":null`, ""},
+		{"zero attempts", awsclient.Status{State: "RECEIVED", Item: map[string]any{"attempts": json.Number("0")}}, "", `"attempts":0`, "0"},
+		{"configured attribute", awsclient.Status{State: "FAILED", Attempts: 3, Item: map[string]any{"tries": json.Number("3")}}, "tries", `"attempts":3`, "3"},
+		{"default attribute is not the configured one", awsclient.Status{State: "FAILED", Attempts: 0, Item: map[string]any{"attempts": json.Number("3")}}, "tries", `"attempts":null`, ""},
+		{"built without its item", awsclient.Status{State: "FAILED", Attempts: 2}, "", `"attempts":2`, "2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			row := []inventory.Row{{Object: obj, Status: &c.st}}
+			var js, tbl bytes.Buffer
+			if err := (&Globals{}).newRowWriter(outputJSON, &js, time.Minute, c.attr).Write(row); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(js.String(), c.want) {
+				t.Errorf("JSON %s, want %s", js.String(), c.want)
+			}
+			if err := (&Globals{}).newRowWriter(outputTable, &tbl, time.Minute, c.attr).Write(row); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(tbl.String(), "\n")
+			col := strings.Index(lines[0], "TRIES")
+			if got := strings.TrimSpace(lines[1][col : col+len("TRIES")]); got != c.tries {
+				t.Errorf("TRIES %q, want %q\n%s", got, c.tries, tbl.String())
+			}
+		})
 	}
 }

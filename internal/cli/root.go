@@ -12,6 +12,9 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // Exit codes, documented in the root help.
@@ -83,9 +86,17 @@ Exit codes:
 	pf.BoolVar(&g.ReadOnly, "read-only", false, "refuse every write (redrive, copy, put)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "no colour in output (NO_COLOR is honoured too)")
 
+	_ = root.RegisterFlagCompletionFunc("env", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return g.envNames(), cobra.ShellCompDirectiveNoFileComp
+	})
+
 	root.SetIn(g.Stdin)
 	root.SetOut(g.Stdout)
 	root.SetErr(g.Stderr)
+	// cobra's own messages ("unknown flag: --bogus") say what is wrong but not what to do.
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError(cmd, err)
+	})
 
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
@@ -101,7 +112,49 @@ Exit codes:
 	for _, add := range commands {
 		root.AddCommand(add(g))
 	}
+	withUsageHints(root)
 	return root
+}
+
+// withUsageHints makes the argument checks of every command below c (cobra.NoArgs and
+// friends, which say only "unknown command" or "accepts 1 arg(s)") point at the
+// command's help, as a usage error.
+func withUsageHints(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		if check := sub.Args; check != nil {
+			sub.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageError(cmd, err)
+				}
+				return nil
+			}
+		}
+		withUsageHints(sub)
+	}
+}
+
+// usageError turns an error about how cmd was called into an ExitUsage error that says
+// where the usage is explained. An *ExitError (already worded) passes through.
+func usageError(cmd *cobra.Command, err error) error {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return exitf(ExitUsage, "%s; see %s --help", sanitize.Line(err.Error()), cmd.CommandPath())
+}
+
+// envNames lists the environments of the config file, for completing --env; nothing when
+// the file cannot be read.
+func (g *Globals) envNames() []string {
+	path, err := g.configPath()
+	if err != nil {
+		return nil
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		return nil
+	}
+	return f.Names()
 }
 
 // commands lists the constructors of the subcommands; each command file appends its own

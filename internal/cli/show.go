@@ -46,10 +46,14 @@ S3 console URL, key, or a log line that holds a request ID.
 
 On a terminal JSON and XML are pretty-printed, and every byte that could act on the
 terminal (escape sequences, control characters, bidi overrides) is shown visibly instead;
-binary and gzip payloads are shown as a hex dump. When stdout is not a terminal, or with
---raw, the exact stored bytes are written, unchanged.
+gzip payloads are decompressed (up to 64 MiB) and then shown like any other; binary
+payloads are shown as a hex dump. A malformed JSON or XML payload is shown as stored,
+after a note on stderr saying where it is malformed. When stdout is not a terminal, or
+with --raw, the exact stored bytes are written, unchanged.
 
-  --range START-END  only bytes START to END (inclusive, 0-based); START- reads to the end
+  --range START-END  only bytes START to END (inclusive, 0-based); START- reads to the end.
+                     START must be inside the object (exit 2 otherwise); END is clamped
+                     to the last byte.
   --meta             the S3 metadata and the status item, as JSON, instead of the payload
 ` + exitCodesHelp + `
   show exits 1 when the request does not exist, and also when its status item exists but
@@ -65,7 +69,7 @@ binary and gzip payloads are shown as a hex dump. When stdout is not a terminal,
 
   # The first KiB of a large payload
   stowage --env prod show 0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --range 0-1023 --raw | xxd`,
-		Args: cobra.ExactArgs(1),
+		Args: oneRequest,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runShow(cmd.Context(), g, args[0], f)
 		},
@@ -77,9 +81,27 @@ binary and gzip payloads are shown as a hex dump. When stdout is not a terminal,
 	return cmd
 }
 
+// oneRequest checks that show was given exactly one request.
+func oneRequest(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return exitf(ExitUsage, "show needs a request: a request ID, an s3:// URI, a console URL or a log line with a request ID; see %s --help", cmd.CommandPath())
+	case len(args) > 1:
+		return exitf(ExitUsage, "show takes one request, got %d arguments; quote a pasted log line so it is one argument ('…'); see %s --help", len(args), cmd.CommandPath())
+	}
+	return nil
+}
+
 // byteRange is a --range: bytes Start to End inclusive; End -1 reads to the end.
 type byteRange struct {
 	Start, End int64
+}
+
+func (r byteRange) String() string {
+	if r.End < 0 {
+		return fmt.Sprintf("%d-", r.Start)
+	}
+	return fmt.Sprintf("%d-%d", r.Start, r.End)
 }
 
 // parseByteRange reads "START-END" (inclusive) or "START-".
@@ -123,9 +145,9 @@ func runShow(ctx context.Context, g *Globals, arg string, f showFlags) error {
 		}
 		rng = &r
 	}
-	ref, err := reqid.Parse(arg)
+	ref, words, err := parseRef(arg)
 	if err != nil {
-		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+		return err
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
@@ -135,6 +157,7 @@ func runShow(ctx context.Context, g *Globals, arg string, f showFlags) error {
 	if err != nil {
 		return err
 	}
+	t.words = words
 	if f.meta {
 		return s.showMeta(ctx, g, t)
 	}
@@ -168,18 +191,23 @@ func runShow(ctx context.Context, g *Globals, arg string, f showFlags) error {
 	return g.showPretty(body, obj, rng != nil)
 }
 
-// readRange reads the bytes of r; an open range asks HEAD for the size first.
+// readRange reads the bytes of r. It asks HEAD for the size first: a range that starts
+// past the end is the operator's mistake and must not look like an empty payload.
 func (s *session) readRange(ctx context.Context, key string, r byteRange) ([]byte, awsclient.Object, error) {
-	end := r.End
-	if end < 0 {
-		obj, err := s.clients.Objects.Head(ctx, key)
-		if err != nil {
-			return nil, awsclient.Object{}, err
-		}
-		if r.Start >= obj.Size {
-			return []byte{}, obj, nil
-		}
-		end = obj.Size - 1
+	obj, err := s.clients.Objects.Head(ctx, key)
+	if err != nil {
+		return nil, awsclient.Object{}, err
+	}
+	if obj.Size == 0 && r.Start == 0 {
+		return []byte{}, obj, nil // the whole of an empty object
+	}
+	if r.Start >= obj.Size {
+		return nil, obj, exitf(ExitUsage, "--range %s: the range starts past the end of the object (%s); the last byte is %d",
+			r, payload.Human(obj.Size), obj.Size-1)
+	}
+	end := obj.Size - 1
+	if r.End >= 0 {
+		end = min(r.End, end)
 	}
 	return s.clients.Objects.GetRange(ctx, key, r.Start, end-r.Start+1)
 }
@@ -196,6 +224,14 @@ func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool) 
 	}
 	decoded := payload.Decode(obj.ContentType, obj.ContentEncoding, data, partial, gunzipLimit)
 	doc := payload.NewDocument(decoded.Bytes, decoded.Kind, true, decoded.Partial)
+	// Notes about what follows come first: after a long payload they would scroll by
+	// unread, or be taken for part of it.
+	switch {
+	case decoded.Err != nil:
+		g.printErr("stowage: note: the gzip payload is damaged (%s); shown as far as it could be read\n", sanitize.Line(decoded.Err.Error()))
+	case doc.ParseErr() != nil:
+		g.printErr("stowage: note: malformed %s at %s; shown as stored\n", decoded.Kind, sanitize.Line(doc.ParseErr().Error()))
+	}
 	w := bufio.NewWriterSize(g.Stdout, 64<<10)
 	if g.color(g.Stdout) {
 		// Lines come from the sanitizer; the highlighter adds only its own SGR codes.
@@ -214,12 +250,6 @@ func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool) 
 	}
 	if err := w.Flush(); err != nil {
 		return err
-	}
-	switch {
-	case decoded.Err != nil:
-		g.printErr("stowage: note: the gzip payload is damaged (%s); shown as far as it could be read\n", sanitize.Line(decoded.Err.Error()))
-	case doc.ParseErr() != nil:
-		g.printErr("stowage: note: malformed %s at %s; shown as stored\n", decoded.Kind, sanitize.Line(doc.ParseErr().Error()))
 	}
 	if len(data) >= showLimit && !ranged {
 		g.printErr("stowage: note: showing the first %s of %s; use --raw for all of it\n", payload.Human(showLimit), payload.Human(obj.Size))
@@ -254,6 +284,9 @@ func (s *session) missingObject(ctx context.Context, t target) error {
 	st, found, err := s.clients.Statuses.Get(ctx, t.id)
 	if err != nil {
 		return exitForAWS(err)
+	}
+	if !found && t.words != nil {
+		return wordsError(t.words)
 	}
 	if !found {
 		return exitf(ExitNotFound, "no request %s: no object at %s and no status item; check the ID and --env", sanitize.Line(t.id), uri)
@@ -295,15 +328,25 @@ type metaDoc struct {
 	Status map[string]any `json:"status"`
 }
 
+// metaObject is the object's metadata. Every field is always present; what S3 did not
+// report is null, as in ls -o json.
 type metaObject struct {
 	Size            int64             `json:"size"`
 	LastModified    *string           `json:"lastModified"`
-	ETag            string            `json:"etag"`
-	ContentType     string            `json:"contentType"`
-	ContentEncoding string            `json:"contentEncoding,omitempty"`
-	VersionID       string            `json:"versionId,omitempty"`
-	StorageClass    string            `json:"storageClass,omitempty"`
+	ETag            *string           `json:"etag"`
+	ContentType     *string           `json:"contentType"`
+	ContentEncoding *string           `json:"contentEncoding"`
+	VersionID       *string           `json:"versionId"`
+	StorageClass    *string           `json:"storageClass"`
 	Metadata        map[string]string `json:"metadata"`
+}
+
+// nullable is s, or nil (null) when it is empty.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // showMeta prints the S3 metadata and the status item as JSON.
@@ -316,9 +359,9 @@ func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
 		if meta == nil {
 			meta = map[string]string{}
 		}
-		doc.Object = &metaObject{Size: obj.Size, LastModified: rfc3339(obj.LastModified), ETag: obj.ETag,
-			ContentType: obj.ContentType, ContentEncoding: obj.ContentEncoding, VersionID: obj.VersionID,
-			StorageClass: obj.StorageClass, Metadata: meta}
+		doc.Object = &metaObject{Size: obj.Size, LastModified: rfc3339(obj.LastModified), ETag: nullable(obj.ETag),
+			ContentType: nullable(obj.ContentType), ContentEncoding: nullable(obj.ContentEncoding),
+			VersionID: nullable(obj.VersionID), StorageClass: nullable(obj.StorageClass), Metadata: meta}
 	case !inventory.IsMissingObject(err):
 		return exitForAWS(err)
 	default:
@@ -335,6 +378,9 @@ func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
 		if doc.Status == nil {
 			doc.Status = map[string]any{}
 		}
+	}
+	if doc.Object == nil && !found && t.words != nil {
+		return wordsError(t.words)
 	}
 	if doc.Object == nil && !found {
 		return exitf(ExitNotFound, "no request %s: no object at %s and no status item; check the ID and --env",

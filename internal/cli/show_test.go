@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -117,8 +118,19 @@ func TestShow(t *testing.T) {
 		if r := d.run(t, "", "show", "--range", "5-", key).must(t, ExitOK); r.stdout != string(all[5:]) {
 			t.Fatalf("5-: %q", r.stdout)
 		}
-		if r := d.run(t, "", "show", "--range", "100000000-", key).must(t, ExitOK); r.stdout != "" {
-			t.Fatalf("past the end: %q", r.stdout)
+		if r := d.run(t, "", "show", "--range", "10-100000", key).must(t, ExitOK); r.stdout != string(all[10:]) {
+			t.Fatalf("an END past the end is clamped: %q", r.stdout)
+		}
+		// A range past the end is a mistake, not an empty payload.
+		size := fmt.Sprintf("(%d B)", len(all))
+		for _, past := range []string{"100000000-", "5000-6000", fmt.Sprintf("%d-", len(all))} {
+			r := d.run(t, "", "show", "--range", past, key).must(t, ExitUsage)
+			if r.stdout != "" || !strings.Contains(r.stderr, "--range "+past+": the range starts past the end of the object "+size) {
+				t.Fatalf("--range %s: stdout %q, stderr %q", past, r.stdout, r.stderr)
+			}
+		}
+		if r := d.run(t, "", "show", "--range", fmt.Sprintf("%d-", len(all)-1), key).must(t, ExitOK); r.stdout != string(all[len(all)-1:]) {
+			t.Fatalf("the last byte: %q", r.stdout)
 		}
 		for _, bad := range []string{"9-0", "a-b", "10", "-5", "1-x"} {
 			r := d.run(t, "", "show", "--range", bad, key).must(t, ExitUsage)
@@ -129,7 +141,42 @@ func TestShow(t *testing.T) {
 	})
 	t.Run("Meta", func(t *testing.T) {
 		r := d.run(t, "", "show", "--meta", "93cabc68-4f3e-4340-8d51-ea9dcbe935b6").must(t, ExitOK)
+		// Like ls -o json, every field is there, null when S3 did not say.
+		for _, field := range []string{`"contentEncoding": null`, `"versionId": null`, `"storageClass": `} {
+			if !strings.Contains(r.stdout, field) {
+				t.Errorf("--meta lacks %s:\n%s", field, r.stdout)
+			}
+		}
 		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("MalformedNoteComesBeforeThePayload", func(t *testing.T) {
+		key := d.firstOfKind(t, devstack.KindMalformedXML)
+		var both bytes.Buffer // stdout and stderr in the order they were written
+		pretendTerminal(t, 100, &both)
+		r := d.runTo(t, &both, &both, "", "--no-color", "show", key).must(t, ExitOK)
+		note := strings.Index(r.stdout, "stowage: note: malformed XML at line")
+		payload := strings.Index(r.stdout, "<?xml")
+		if note < 0 || payload < 0 || note > payload {
+			t.Fatalf("the note must come first:\n%s", r.stdout)
+		}
+	})
+	t.Run("WordsWithoutAnID", func(t *testing.T) {
+		for _, args := range [][]string{{"show", "garbage text here"}, {"show", "--meta", "garbage text here"}, {"show", "--range", "0-9", "garbage text here"}} {
+			r := d.run(t, "", args...).must(t, ExitUsage)
+			if r.stdout != "" || !strings.Contains(r.stderr, `no request ID found in what you pasted ("garbage text here"); paste a request ID, an s3:// URI, a console URL or a log line containing a request ID`) ||
+				strings.Contains(r.stderr, "not in the bucket") || strings.Contains(r.stderr, "no object at") {
+				t.Fatalf("%q: stdout %q stderr %q", args, r.stdout, r.stderr)
+			}
+		}
+		// A key with spaces is still a key.
+		for _, s := range d.stack.Seeded() {
+			if strings.Contains(s.Key, " ") {
+				d.run(t, "", "show", s.Key).must(t, ExitOK)
+				d.run(t, "", "show", "--meta", s.Key).must(t, ExitOK)
+				return
+			}
+		}
+		t.Fatal("the demo seeds no key with a space; the check above did not run")
 	})
 	t.Run("LogLineArgument", func(t *testing.T) {
 		key := d.firstOfKind(t, devstack.KindProfileJSON)
@@ -167,7 +214,9 @@ func TestShow(t *testing.T) {
 		d.run(t, "", "show", "--meta", "00000000-0000-4000-8000-000000000000").must(t, ExitNotFound)
 	})
 	t.Run("UsageErrors", func(t *testing.T) {
-		d.run(t, "", "show").must(t, ExitUsage)
+		if r := d.run(t, "", "show").must(t, ExitUsage); !strings.Contains(r.stderr, "see stowage show --help") {
+			t.Errorf("no argument: %q", r.stderr)
+		}
 		d.run(t, "", "show", "s3://another-bucket/x").must(t, ExitUsage)
 		d.run(t, "", "show", "--meta", "--range", "0-1", "x").must(t, ExitUsage)
 	})

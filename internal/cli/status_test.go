@@ -1,12 +1,22 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
 func TestStatus(t *testing.T) {
@@ -79,6 +89,9 @@ func TestStatus(t *testing.T) {
 			!strings.Contains(r.stderr, "no request "+missing+": no object at s3://stowage-demo-requests/"+missing+" and no status item") {
 			t.Fatalf("stderr %q", r.stderr)
 		}
+		if !strings.HasSuffix(r.stderr, "stowage: 1 of 3 requests has no status item; 1 of 3 requests does not exist (no object and no status item)\n") {
+			t.Errorf("the last line must count the lost and the missing request apart: %q", lastLines(r.stderr, 1))
+		}
 		golden.RequireEqual(t, lastLines(r.stderr, 3))
 	})
 	t.Run("UsageErrors", func(t *testing.T) {
@@ -89,7 +102,8 @@ func TestStatus(t *testing.T) {
 		}{
 			{"{not json\n", []string{"status"}, "stdin line 1: not valid JSON"},
 			{`{"key2":"x"}` + "\n", []string{"status"}, `stdin line 1: the JSON object has no "id" field`},
-			{"", []string{"status"}, "no request IDs on stdin"},
+			{"", []string{"status"}, "no request IDs on stdin: pipe `stowage ls -o json` in, or pass IDs as arguments"},
+			{"# only a comment\n\n", []string{"status", "-"}, "no request IDs on stdin"},
 			{"", []string{"status", "s3://other-bucket/" + failed}, "is in bucket other-bucket, but environment demo uses stowage-demo-requests"},
 			{"", []string{"status", "   "}, "the input is empty"},
 		} {
@@ -99,6 +113,160 @@ func TestStatus(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStatusStreams feeds status through a pipe: the first request is printed while the
+// input is still open, as "ls | status" needs.
+func TestStatusStreams(t *testing.T) {
+	d := startDemo(t)
+	const first, second = "93cabc68-4f3e-4340-8d51-ea9dcbe935b6", "0116512c-f827-4f0c-bcc7-32053a3e3073"
+	pr, pw := io.Pipe()
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- Run(t.Context(), []string{"--config", d.config, "status"}, pr, out, errb) }()
+	if _, err := io.WriteString(pw, first+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Not a timing assertion: the deadline only keeps a broken build from hanging.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), first) {
+		select {
+		case code := <-done:
+			t.Fatalf("status ended (exit %d) before its input did: %s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first request was not printed while stdin stayed open")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	io.WriteString(pw, second+"\n")
+	pw.Close()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if got := ids(t, out.String()); len(got) != 2 || got[0] != first || got[1] != second {
+		t.Fatalf("got %v", got)
+	}
+}
+
+// TestStatusInBatches looks up more requests than one BatchGetItem takes, and counts
+// requests with no status item apart from requests that do not exist.
+func TestStatusInBatches(t *testing.T) {
+	d := startDemo(t)
+	var in strings.Builder
+	stored, noItem := map[string]bool{}, 0
+	for _, s := range d.stack.Seeded() {
+		if stored[s.Key] || strings.ContainsAny(s.Key, " /") {
+			continue
+		}
+		stored[s.Key] = true
+		if _, ok := d.stack.Status(s.Key); !ok {
+			noItem++
+		}
+		in.WriteString(s.Key + "\n")
+	}
+	const missing = 2*statusBatch + 7
+	for i := range missing {
+		fmt.Fprintf(&in, "00000000-0000-4000-8000-%012d\n", i)
+	}
+	total := len(stored) + missing
+	r := d.run(t, in.String(), "status").must(t, ExitNotFound)
+	rows := jsonLines(t, r.stdout)
+	if len(rows) != len(stored) {
+		t.Fatalf("%d rows, want one per stored request (%d)", len(rows), len(stored))
+	}
+	for _, row := range rows {
+		if !stored[row["id"].(string)] {
+			t.Fatalf("printed a request that was not asked for, or twice: %v", row)
+		}
+		delete(stored, row["id"].(string))
+	}
+	var want []string
+	if noItem > 0 {
+		want = append(want, fmt.Sprintf("%d of %d requests %s no status item", noItem, total, plural(noItem, "has", "have")))
+	}
+	want = append(want, fmt.Sprintf("%d of %d requests do not exist (no object and no status item)", missing, total))
+	if last := lastLines(r.stderr, 1); last != "stowage: "+strings.Join(want, "; ")+"\n" {
+		t.Fatalf("last line %q, want the two counts apart: %q", last, want)
+	}
+}
+
+// TestStatusWordsWithoutAnID: a pasted line with no request ID is said to be that, not a
+// request missing from the bucket; a key with spaces still works.
+func TestStatusWordsWithoutAnID(t *testing.T) {
+	d := startDemo(t)
+	r := d.run(t, "garbage text here\n", "status").must(t, ExitNotFound)
+	if !strings.Contains(r.stderr, `no request ID found in what you pasted ("garbage text here")`) || strings.Contains(r.stderr, "no object at") {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+	for _, s := range d.stack.Seeded() {
+		if strings.Contains(s.Key, " ") {
+			r := d.run(t, "", "status", s.Key)
+			if rows := jsonLines(t, r.stdout); len(rows) != 1 || rows[0]["key"] != s.Key {
+				t.Fatalf("a key with spaces: %s\n%s", r.stdout, r.stderr)
+			}
+			return
+		}
+	}
+	t.Fatal("the demo seeds no key with a space; the check above did not run")
+}
+
+// TestStatusAttemptsAbsentIsNull: a status item without the attempts attribute has
+// attempts null in JSON and nothing in the table, never 0.
+func TestStatusAttemptsAbsentIsNull(t *testing.T) {
+	d := startDemo(t)
+	lost := ids(t, d.run(t, "", "lost", "--limit", "1").must(t, ExitOK).stdout)[0]
+	db := testenv.NewDynamoDBClient(t, testenv.Endpoint{URL: d.stack.DynamoDBURL, AccessKey: d.stack.AccessKey, SecretKey: d.stack.SecretKey, Region: d.stack.Region})
+	if _, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(d.stack.Table), Item: map[string]ddbtypes.AttributeValue{
+		"requestId": &ddbtypes.AttributeValueMemberS{Value: lost},
+		"status":    &ddbtypes.AttributeValueMemberS{Value: "RECEIVED"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	r := d.run(t, "", "status", lost).must(t, ExitOK)
+	rows := jsonLines(t, r.stdout)
+	if len(rows) != 1 || rows[0]["status"] != "RECEIVED" || rows[0]["attempts"] != nil || !strings.Contains(r.stdout, `"attempts":null`) {
+		t.Fatalf("attempts of an item without the attribute: %s", r.stdout)
+	}
+	tbl := d.run(t, "", "status", "-o", "table", lost).must(t, ExitOK)
+	if lines := strings.Split(strings.TrimSpace(tbl.stdout), "\n"); len(lines) != 2 || strings.Contains(lines[1], " 0  ") {
+		t.Fatalf("the table shows attempts it does not know:\n%s", tbl.stdout)
+	}
+}
+
+// TestStatusInterruptedWhileWaitingForInput: ctrl-c ends a status that waits on a pipe
+// with nothing in it yet.
+func TestStatusInterruptedWhileWaitingForInput(t *testing.T) {
+	isolateConfigHome(t)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var out, errb syncBuffer
+	go func() { done <- Run(ctx, []string{"status"}, pr, &out, &errb) }()
+	cancel()
+	if code := <-done; code != ExitCancelled {
+		t.Fatalf("exit %d, want %d: %s", code, ExitCancelled, errb.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the command's goroutine and the test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func FuzzStatusReadRefs(f *testing.F) {

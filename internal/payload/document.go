@@ -31,13 +31,14 @@ type Document struct {
 }
 
 // NewDocument prepares raw for display as kind (decompress gzip first: see Decode).
-// With pretty, JSON and XML are pretty-printed; if that fails the raw text is shown and
-// ParseErr says where it is malformed, unless partial says raw is only the start of the
-// payload and the parser merely ran out of input: then the best-effort pretty form is
-// shown and ParseErr is nil. Binary and Gzip are shown as a hex dump.
+// JSON and XML are always parsed, and ParseErr says where a malformed one is malformed,
+// pretty or not, unless partial says raw is only the start of the payload and the parser
+// merely ran out of input. With pretty, JSON and XML are shown pretty-printed (for a cut
+// document, the best-effort pretty form); a malformed one is shown raw. Binary and Gzip
+// are shown as a hex dump.
 //
-// The document keeps raw without copying: do not modify it afterwards. Raw views cost
-// one pass to find line ends; pretty-printing is the expensive part.
+// The document keeps raw without copying: do not modify it afterwards. Parsing and
+// pretty-printing are the expensive part; other kinds cost one pass to find line ends.
 func NewDocument(raw []byte, kind Kind, pretty bool, partial bool) *Document {
 	if len(raw) > math.MaxUint32 {
 		raw, partial = raw[:math.MaxUint32], true
@@ -50,20 +51,20 @@ func NewDocument(raw []byte, kind Kind, pretty bool, partial bool) *Document {
 	case Binary, Gzip:
 		d.hex = true
 	case JSON, XML:
-		if !pretty {
-			break
-		}
+		// Parse even for the raw view: the marker at a malformed payload's error must not
+		// vanish when the operator switches to the exact bytes.
 		format := PrettyJSON
 		if kind == XML {
 			format = PrettyXML
 		}
 		out, err := format(raw)
 		var se *SyntaxError
+		cut := partial && errors.Is(err, ErrTruncated) // merely cut, not malformed
 		switch {
-		case err == nil:
-			text, d.pretty = out, true
-		case partial && errors.Is(err, ErrTruncated) && len(out) > 0:
-			text, d.pretty = out, true
+		case err == nil, cut:
+			if pretty && len(out) > 0 {
+				text, d.pretty = out, true
+			}
 		case errors.As(err, &se):
 			d.err = se
 		}
@@ -130,7 +131,8 @@ func (d *Document) Partial() bool { return d.partial }
 // Hex reports whether the lines are a hex dump.
 func (d *Document) Hex() bool { return d.hex }
 
-// ParseErr says where pretty-printing found the payload malformed, or nil.
+// ParseErr says where a JSON or XML payload is malformed, or nil; it is the same in the
+// raw and the pretty view, and its Offset refers to the raw bytes.
 func (d *Document) ParseErr() *SyntaxError { return d.err }
 
 // Bytes returns the text the lines show (raw or pretty; the raw bytes of a hex dump),

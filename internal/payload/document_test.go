@@ -287,3 +287,47 @@ func BenchmarkSearch50MBPretty(b *testing.B) {
 		}
 	}
 }
+
+// TestDocumentRawViewKeepsTheParseError: switching to the raw view (p) must not hide
+// that the payload is malformed, nor where.
+func TestDocumentRawViewKeepsTheParseError(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		raw        string
+		kind       Kind
+		line, col  int
+		markerLine int
+	}{
+		{"json", "{\n  \"sku\": \"A-1\",\n  \"qty\": 2,\n}", JSON, 4, 1, 3},
+		{"xml", "<a>\n  <b>1</c>\n</a>", XML, 2, 7, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pretty := NewDocument([]byte(tt.raw), tt.kind, true, false)
+			raw := NewDocument([]byte(tt.raw), tt.kind, false, false)
+			if raw.ParseErr() == nil {
+				t.Fatal("the raw view has no ParseErr")
+			}
+			if *raw.ParseErr() != *pretty.ParseErr() {
+				t.Errorf("raw view error %+v differs from pretty view error %+v", *raw.ParseErr(), *pretty.ParseErr())
+			}
+			if e := raw.ParseErr(); e.Line != tt.line || e.Column != tt.col {
+				t.Errorf("error at line %d column %d, want %d, %d (%s)", e.Line, e.Column, tt.line, tt.col, e.Msg)
+			}
+			if line, _ := raw.Locate(raw.ParseErr().Offset); line != tt.markerLine {
+				t.Errorf("marker on line %d, want %d", line, tt.markerLine)
+			}
+			if raw.Pretty() {
+				t.Error("the raw view is pretty")
+			}
+		})
+	}
+	// Well-formed and merely cut documents have none in either view.
+	for _, pretty := range []bool{true, false} {
+		if d := NewDocument([]byte(`{"a":[1,2]}`), JSON, pretty, false); d.ParseErr() != nil {
+			t.Errorf("pretty=%v: well-formed JSON reported malformed: %v", pretty, d.ParseErr())
+		}
+		if d := NewDocument([]byte(`{"a":[1,2`), JSON, pretty, true); d.ParseErr() != nil {
+			t.Errorf("pretty=%v: a cut document reported malformed: %v", pretty, d.ParseErr())
+		}
+	}
+}

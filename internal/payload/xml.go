@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -30,7 +32,13 @@ func PrettyXML(b []byte) ([]byte, error) {
 		}
 		return formatXML(src), err
 	}
-	return formatXML(src), nil
+	out := formatXML(src)
+	if bom > 0 && bytes.HasPrefix(out, utf8BOM) {
+		// The text starts with U+FEFF itself: without the BOM, a reader would take that
+		// character for one.
+		out = append(append([]byte{}, utf8BOM...), out...)
+	}
+	return out, nil
 }
 
 // checkXML runs encoding/xml over src and locates its first error.
@@ -38,30 +46,149 @@ func checkXML(src []byte) *SyntaxError {
 	d := xml.NewDecoder(bytes.NewReader(src))
 	d.Strict = true
 	d.CharsetReader = charsetReader
+	var open []int // where the elements not closed yet start
 	for {
-		_, err := d.Token()
+		start := int(d.InputOffset())
+		tok, err := d.Token()
 		if err == nil {
+			switch tok.(type) {
+			case xml.StartElement:
+				open = append(open, start)
+			case xml.EndElement:
+				open = open[:max(0, len(open)-1)]
+			}
 			continue
 		}
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		off := int(d.InputOffset())
-		msg := err.Error()
-		var se *xml.SyntaxError
-		if errors.As(err, &se) {
-			msg = se.Msg
-		}
-		if off >= len(src) && (strings.HasPrefix(msg, "unexpected EOF") || errors.Is(err, io.ErrUnexpectedEOF)) {
-			e := newSyntaxError(src, len(src), msg)
-			e.Truncated = true
-			return e
-		}
-		// encoding/xml has consumed the offending byte; point at it.
-		e := newSyntaxError(src, runeStart(src, max(0, off-1)), msg)
-		e.Truncated = false
-		return e
+		return locateXMLError(src, err, start, int(d.InputOffset()), open)
 	}
+}
+
+// locateXMLError turns an encoding/xml error into a *SyntaxError at the offending byte.
+// encoding/xml reports only how far it read: the token that failed started at start
+// and it stopped at off, which for a bad character in a long text run is the end of the
+// run. open holds where the unclosed elements start.
+func locateXMLError(src []byte, err error, start, off int, open []int) *SyntaxError {
+	msg := err.Error()
+	var xe *xml.SyntaxError
+	if errors.As(err, &xe) {
+		msg = xe.Msg
+	}
+	off = max(0, min(off, len(src)))
+	start = max(0, min(start, off))
+	if off >= len(src) && (strings.HasPrefix(msg, "unexpected EOF") || errors.Is(err, io.ErrUnexpectedEOF)) {
+		return xmlEOFError(src, msg, start, open)
+	}
+	at := max(0, off-1) // by default: encoding/xml has just consumed the offending byte
+	run := src[start:off]
+	switch {
+	case strings.HasPrefix(msg, "illegal character code "), msg == "invalid UTF-8":
+		if i := firstBadXMLChar(run, msg); i >= 0 {
+			at = start + i
+		}
+	case strings.HasPrefix(msg, "invalid character entity "):
+		if i := bytes.LastIndexByte(run, '&'); i >= 0 {
+			at = start + i
+		}
+	case msg == "unescaped ]]> not in CDATA section", strings.HasPrefix(msg, `invalid sequence "--"`):
+		at = max(start, off-3) // the first byte of "]]>", or of "--" and the byte after it
+	case strings.HasPrefix(msg, "invalid XML name: "):
+		if i := bytes.Index(run, []byte(strings.TrimPrefix(msg, "invalid XML name: "))); i >= 0 {
+			at = start + i
+		}
+	case strings.Contains(msg, " closed by </"), strings.HasPrefix(msg, "unexpected end element"):
+		if i := bytes.IndexByte(run, '<'); i >= 0 {
+			at = start + i // the end tag that does not match
+		}
+	}
+	e := newSyntaxError(src, runeStart(src, at), msg)
+	e.Truncated = false
+	return e
+}
+
+// xmlEOFError places an error at the end of the input: at the start of the comment,
+// CDATA section, processing instruction, declaration or tag the input ends inside, or,
+// when it ends between tokens, at the end, naming the innermost unclosed element.
+func xmlEOFError(src []byte, msg string, start int, open []int) *SyntaxError {
+	var e *SyntaxError
+	if i := bytes.IndexByte(src[start:], '<'); i >= 0 {
+		at := start + i
+		rest := src[at:]
+		what := "the tag is not closed with >"
+		switch {
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			what = "the comment is not closed with -->"
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			what = "the CDATA section is not closed with ]]>"
+		case bytes.HasPrefix(rest, []byte("<?")):
+			what = "the processing instruction is not closed with ?>"
+		case bytes.HasPrefix(rest, []byte("<!")):
+			what = "the declaration is not closed with >"
+		}
+		e = newSyntaxError(src, at, "unexpected EOF: "+what)
+	} else {
+		e = newSyntaxError(src, len(src), msg)
+		if n := len(open); n > 0 {
+			line, col := position(src, open[n-1])
+			e.Msg = fmt.Sprintf("unexpected EOF: element <%s> opened at line %d, column %d is not closed", xmlName(src[open[n-1]:]), line, col)
+		}
+	}
+	e.Truncated = true
+	return e
+}
+
+// xmlName is the name of the tag tag starts with, at most 64 bytes of it.
+func xmlName(tag []byte) string {
+	tag = bytes.TrimPrefix(tag, []byte("<"))
+	n := 0
+	for n < len(tag) && n < 64 && !bytes.ContainsRune([]byte(" \t\r\n/>"), rune(tag[n])) {
+		n++
+	}
+	return string(tag[:n])
+}
+
+// firstBadXMLChar returns the offset in run of the first character encoding/xml rejects
+// with msg: invalid UTF-8, or the illegal character named, written as itself or as a
+// character reference. It returns -1 when it finds none.
+func firstBadXMLChar(run []byte, msg string) int {
+	var bad rune = -1
+	if code, ok := strings.CutPrefix(msg, "illegal character code U+"); ok {
+		if v, err := strconv.ParseUint(code, 16, 32); err == nil {
+			bad = rune(v)
+		}
+	}
+	for i := 0; i < len(run); {
+		r, size := utf8.DecodeRune(run[i:])
+		switch {
+		case bad < 0 && r == utf8.RuneError && size == 1:
+			return i
+		case bad >= 0 && r == bad:
+			return i
+		case bad >= 0 && r == '&' && charRef(run[i:]) == bad:
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// charRef is the value of the character reference (&#N; or &#xN;) b starts with, or -1.
+func charRef(b []byte) rune {
+	end := bytes.IndexByte(b, ';')
+	if end < 3 || b[1] != '#' {
+		return -1
+	}
+	digits, base := string(b[2:end]), 10
+	if digits[0] == 'x' {
+		digits, base = digits[1:], 16
+	}
+	v, err := strconv.ParseUint(digits, base, 32)
+	if err != nil {
+		return -1
+	}
+	return rune(v)
 }
 
 // charsetReader lets documents that declare a single-byte Western encoding be checked;

@@ -65,16 +65,29 @@ func TestPrettyXMLErrors(t *testing.T) {
 		msgContain string
 	}{
 		{"unquoted attribute", "<a>\n  <b x=1/></a>", 2, 8, false, "unquoted or missing attribute value"},
-		{"mismatched end", "<a>\n</b>", 2, 4, false, "element <a> closed by </b>"},
-		{"html entity", "<a>&nbsp;</a>", 1, 9, false, "invalid character entity &nbsp;"},
+		{"mismatched end", "<a>\n</b>", 2, 1, false, "element <a> closed by </b>"},
+		{"html entity", "<a>&nbsp;</a>", 1, 4, false, "invalid character entity &nbsp;"},
 		{"control character", "<a>\x01</a>", 1, 4, false, "illegal character code U+0001"},
-		{"column counts runes", "<a>é</b>", 1, 8, false, "closed by"},
-		{"bom shifts offset not column", "\ufeff<a></b>", 1, 8, false, "closed by"},
-		{"cut in text", "<a><b>te", 1, 9, true, "unexpected EOF"},
-		{"cut in tag", `<a><b x="1`, 1, 11, true, "unexpected EOF"},
-		{"cut in comment", "<a><!-- comm", 1, 13, true, "unexpected EOF"},
-		{"cut in cdata", "<a><![CDATA[xx", 1, 15, true, "unexpected EOF"},
-		{"unclosed root", "<a>\n<b/>\n", 3, 1, true, "unexpected EOF"},
+		{"column counts runes", "<a>é</b>", 1, 5, false, "closed by"},
+		{"bom shifts offset not column", "\ufeff<a></b>", 1, 5, false, "closed by"},
+		{"cut in text names the open element", "<a><b>te", 1, 9, true, "unexpected EOF: element <b> opened at line 1, column 4 is not closed"},
+		{"unclosed root", "<a>\n<b/>\n", 3, 1, true, "unexpected EOF: element <a> opened at line 1, column 1"},
+
+		// encoding/xml reports how far it read; the error points at what is wrong.
+		{"cut in tag points at the tag", `<a><b x="1`, 1, 4, true, "unexpected EOF: the tag is not closed"},
+		{"cut in comment points at the comment", "<a>\n  <!-- comm\n ent", 2, 3, true, "unexpected EOF: the comment is not closed"},
+		{"cut in cdata points at the section", "<a><![CDATA[xx", 1, 4, true, "unexpected EOF: the CDATA section is not closed"},
+		{"cut in pi points at it", "<a><?pi x", 1, 4, true, "unexpected EOF: the processing instruction"},
+		{"control character in a long text run", "<a>hello \x01 world and a lot more text after it</a>", 1, 10, false, "illegal character code U+0001"},
+		{"invalid utf-8 in a long text run", "<a>\n  caf\xff and a lot more text after it</a>", 2, 6, false, "invalid UTF-8"},
+		{"control character in an attribute value", "<a x=\"abc\x01defghijkl\">t</a>", 1, 10, false, "illegal character code U+0001"},
+		{"control character as a reference", "<a>x &#1; yyyyyyyyyyyy</a>", 1, 6, false, "illegal character code U+0001"},
+		{"control character in cdata", "<a><![CDATA[abc \x01 defghijkl]]></a>", 1, 17, false, "illegal character code U+0001"},
+		{"unknown entity points at its &", "<a>x &bogus; yyyyyyyyyyyy</a>", 1, 6, false, "invalid character entity &bogus;"},
+		{"]]> in text points at its start", "<a>x ]]> yyyyyyy</a>", 1, 6, false, "unescaped ]]>"},
+		{"-- in a comment points at it", "<a><!-- c -- d --></a>", 1, 11, false, `invalid sequence "--"`},
+		{"mismatched end points at the end tag", "<a>\n  <b>1</c>\n</a>", 2, 7, false, "element <b> closed by </c>"},
+		{"bad name points at the name", "<a><1b/></a>", 1, 5, false, "invalid XML name: 1b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

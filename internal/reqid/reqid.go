@@ -67,7 +67,10 @@ const maxKeyBytes = 1024
 
 // Parse reads a request reference from s. Surrounding whitespace and matching quotes are
 // ignored. When a log line holds several request IDs, the one labelled requestId,
-// RequestId, request_id or x-amzn-RequestId wins, else the first.
+// RequestId, request_id or x-amzn-RequestId wins, else the first. Text of several words
+// (or lines) with no request ID in it is an error matching ErrNoReference, not a key; for
+// one line it is a *WordsError, which carries the text for a caller that wants to try it
+// as a key with spaces.
 func Parse(s string) (Ref, error) {
 	in := trim(s)
 	if in == "" {
@@ -104,6 +107,15 @@ func Parse(s string) (Ref, error) {
 	if multiline {
 		return Ref{}, notFound(in)
 	}
+	if strings.ContainsFunc(in, unicode.IsSpace) {
+		// Words with no ID in them are most likely a pasted message: saying "not in the
+		// bucket" about them would send the operator looking for the wrong thing. They
+		// may also be a key with spaces, which WordsError carries for a caller to try.
+		if err := checkKey(in); err != nil {
+			return Ref{}, err
+		}
+		return Ref{}, &WordsError{Text: in, msg: notFound(in).Error()}
+	}
 	if err := checkKey(in); err != nil {
 		return Ref{}, err
 	}
@@ -111,8 +123,26 @@ func Parse(s string) (Ref, error) {
 }
 
 func notFound(in string) error {
-	return fmt.Errorf("%w in %s: paste a request ID (a UUID), s3://bucket/key, an S3 console URL or a log line that contains the request ID", ErrNoReference, quote(in))
+	return &refError{"no request ID found in what you pasted (" + quote(in) + "); paste a request ID, an s3:// URI, a console URL or a log line containing a request ID"}
 }
+
+// WordsError is Parse's error for one line of several words with no request ID in it. It
+// matches ErrNoReference. Text (trimmed) may still be a key with spaces in it: a caller
+// that can look keys up may try it as one, and report the error if there is no such key.
+type WordsError struct {
+	Text string
+	msg  string
+}
+
+func (e *WordsError) Error() string        { return e.msg }
+func (e *WordsError) Is(target error) bool { return target == ErrNoReference }
+
+// refError is a Parse error worded for the operator on its own; it matches
+// ErrNoReference.
+type refError struct{ msg string }
+
+func (e *refError) Error() string        { return e.msg }
+func (e *refError) Is(target error) bool { return target == ErrNoReference }
 
 // quote shows at most 60 runes of untrusted input, sanitized, for an error message.
 func quote(in string) string {

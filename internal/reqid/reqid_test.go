@@ -101,7 +101,10 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", "empty"},
 		{"blank", " \t\n ", "empty"},
 		{"empty quotes", `""`, "empty"},
-		{"multi-line garbage", "hello\nworld", `found in "hello␤world"`},
+		{"multi-line garbage", "hello\nworld", `no request ID found in what you pasted ("hello␤world")`},
+		{"words without an ID are not a key", "garbage text here", `no request ID found in what you pasted ("garbage text here"); paste a request ID, an s3:// URI, a console URL or a log line containing a request ID`},
+		{"a tab counts as a space", "a\tb", "no request ID found in what you pasted"},
+		{"a log line without an ID", "ERROR processor: parse failed for order 42", "no request ID found"},
 		{"hostile garbage is sanitized in the message", "a\x1b[2J\nb", `"a␛[2J␤b"`},
 		{"s3 without key", "s3://bucket", "no object key"},
 		{"s3 with empty key", "s3://bucket/", "no object key"},
@@ -111,6 +114,7 @@ func TestParseErrors(t *testing.T) {
 		{"object url without key", "https://orders.s3.amazonaws.com/", "no object key"},
 		{"key too long", strings.Repeat("k", 1025), "longer than any S3 key"},
 		{"control character", "key\x07", "found in"},
+		{"quoted words", `"two words"`, "no request ID found"},
 		{"long input is shortened", strings.Repeat("x", 100) + "\n" + strings.Repeat("y", 100), "…"},
 	}
 	for _, tt := range tests {
@@ -129,6 +133,26 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q carries raw control characters", err)
 			}
 		})
+	}
+}
+
+func TestParseWordsMayBeAKeyWithSpaces(t *testing.T) {
+	for _, in := range []string{"garbage text here", "  partner uploads/acme corp/feed 17.json  "} {
+		_, err := Parse(in)
+		var words *WordsError
+		if !errors.As(err, &words) || !errors.Is(err, ErrNoReference) {
+			t.Fatalf("Parse(%q) error = %v, want a *WordsError matching ErrNoReference", in, err)
+		}
+		if words.Text != strings.TrimSpace(in) {
+			t.Errorf("Parse(%q) carries %q, want the trimmed text", in, words.Text)
+		}
+	}
+	// Several lines, or text no key can be, are not offered as a key.
+	for _, in := range []string{"two\nlines", strings.Repeat("w ", 600), "bell \x07 here"} {
+		var words *WordsError
+		if _, err := Parse(in); !errors.Is(err, ErrNoReference) || errors.As(err, &words) {
+			t.Errorf("Parse(%q) error = %v, want ErrNoReference without a key to try", in, err)
+		}
 	}
 }
 

@@ -34,7 +34,7 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 	if err != nil {
 		return &ExitError{Code: ExitAWS, Err: err}
 	}
-	opts := tui.Options{Session: sess, Now: demoClock}
+	opts := tui.Options{Session: sess, Now: demoClock, PreviewBytes: env.PreviewBytes}
 	if file != nil && len(file.Environments) > 1 {
 		opts.EnvNames = file.Names()
 		opts.EnvBadges = envBadges(file, g.overrides())

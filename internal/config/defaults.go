@@ -16,6 +16,11 @@ const (
 	DefaultAuth             = AuthNone
 	DefaultOriginalIDHeader = "X-Stowage-Original-Request-Id"
 	DefaultRedriveIDHeader  = "X-Stowage-Redrive-Id"
+	// DefaultPreviewBytes is the first slice of a payload the TUI fetches; the rest on demand.
+	DefaultPreviewBytes = 1 << 20
+	// MinPreviewBytes and MaxPreviewBytes bound preview_bytes.
+	MinPreviewBytes = 4 << 10
+	MaxPreviewBytes = 64 << 20
 	// DefaultRate is gentle on purpose: a redrive should not become the next incident.
 	DefaultRate = 10.0
 )
@@ -65,5 +70,8 @@ func (e *Env) applyDefaults(explicit func(field string) bool) {
 	}
 	if e.Rate == 0 && !explicit("rate") {
 		e.Rate = DefaultRate
+	}
+	if e.PreviewBytes == 0 && !explicit("preview_bytes") {
+		e.PreviewBytes = DefaultPreviewBytes
 	}
 }

@@ -80,6 +80,9 @@ environments:
     rate: 10
     # Colour of the environment's name in the header: #rrggbb, #rgb or 0-255.
     color: "#00aa88"
+    # Bytes of a payload the TUI fetches at first and per "load more" (default
+    # 1048576, 1 MiB; 4096 to 67108864).
+    preview_bytes: 1048576
 
   prod:
     profile: acme-prod

@@ -51,6 +51,9 @@ type Env struct {
 	LocalCredentials *LocalCredentials `yaml:"local_credentials,omitempty"`
 	// Color of the environment name in the header (a lipgloss colour, e.g. "#00aa88"); optional.
 	Color string `yaml:"color,omitempty"`
+	// PreviewBytes is how much of a payload the TUI fetches at first and per "load more"
+	// (default 1 MiB).
+	PreviewBytes int64 `yaml:"preview_bytes,omitempty"`
 }
 
 // LocalCredentials are static keys for servers on this machine.

@@ -302,6 +302,9 @@ func (c *checker) env(name string, e *Env) {
 	case !(e.Rate > 0):
 		errf("rate", "%s; expected a number of requests per second greater than 0, e.g. %g", quote(strconv.FormatFloat(e.Rate, 'g', -1, 64)), DefaultRate)
 	}
+	if e.PreviewBytes < MinPreviewBytes || e.PreviewBytes > MaxPreviewBytes {
+		errf("preview_bytes", "%d is out of range; expected bytes from %d (4 KiB) to %d (64 MiB), e.g. %d", e.PreviewBytes, MinPreviewBytes, MaxPreviewBytes, DefaultPreviewBytes)
+	}
 	if e.Color != "" && !checkColor(e.Color) {
 		errf("color", "%s is not a colour; expected #rrggbb, #rgb or an ANSI number 0-255", quote(e.Color))
 	}

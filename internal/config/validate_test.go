@@ -83,6 +83,8 @@ func TestValidate(t *testing.T) {
 			e.Endpoints.S3, e.Endpoints.DynamoDB = "http://127.0.0.1:9000", "http://localhost:8000"
 			e.LocalCredentials = &LocalCredentials{AccessKeyID: "a"}
 		}, "local_credentials", "needs both", false},
+		{"preview_bytes too small", func(f *File, e *Env) { e.PreviewBytes = 100 }, "preview_bytes", "out of range", false},
+		{"preview_bytes too large", func(f *File, e *Env) { e.PreviewBytes = 1 << 30 }, "preview_bytes", "out of range", false},
 		{"gateway url scheme", func(f *File, e *Env) { e.Gateway.URL = "ftp://x" }, "gateway.url", "not an http(s) URL", false},
 		{"gateway url relative", func(f *File, e *Env) { e.Gateway.URL = "abc.execute-api.eu-west-1.amazonaws.com" }, "gateway.url", "not an http(s) URL", false},
 		{"gateway url query", func(f *File, e *Env) { e.Gateway.URL = "https://x/prod?a=b" }, "gateway.url", "query", false},

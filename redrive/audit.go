@@ -47,7 +47,7 @@ func DefaultJournalPath(m *Manifest) (string, error) {
 
 // AuditEntry is one line of the audit log: one run, dry runs and declined ones included.
 type AuditEntry struct {
-	RunID      string    `json:"run_id"`
+	RunID      string    `json:"runId"`
 	At         time.Time `json:"at"`  // when the run was planned
 	Who        string    `json:"who"` // the STS caller ARN; "demo" in the demo
 	Env        string    `json:"env"`
@@ -56,7 +56,7 @@ type AuditEntry struct {
 	Count      int       `json:"count"` // items in the manifest
 	Bytes      int64     `json:"bytes"`
 	// ManifestHash identifies exactly what was planned; the journal holds the manifest.
-	ManifestHash string    `json:"manifest_hash"`
+	ManifestHash string    `json:"manifestHash"`
 	Mode         Mode      `json:"mode"`
 	Target       string    `json:"target"`
 	Rate         float64   `json:"rate"`

@@ -30,7 +30,7 @@ func FuzzReadJournal(f *testing.F) {
 	buf.WriteString(`{"type":"header","at":"2024-01-01T00:00:00Z","manifest":`)
 	mb, _ := jsonMarshal(m)
 	buf.Write(mb)
-	buf.WriteString(`,"manifest_hash":"` + m.Hash() + "\"}\n")
+	buf.WriteString(`,"manifestHash":"` + m.Hash() + "\"}\n")
 	buf.WriteString(`{"type":"sending","at":"2024-01-01T00:00:00Z","id":"a","attempt":1}` + "\n")
 	buf.WriteString(`{"type":"delivered","at":"2024-01-01T00:00:00Z","id":"a","attempt":1}` + "\n")
 	buf.WriteString(`{"type":"sending","id":"b"`)
@@ -57,7 +57,7 @@ func FuzzReadJournal(f *testing.F) {
 }
 
 func FuzzReadReport(f *testing.F) {
-	f.Add("{\"id\":\"a\",\"state\":\"failed\",\"duration_ms\":3}\n")
+	f.Add("{\"id\":\"a\",\"state\":\"failed\",\"durationMs\":3}\n")
 	f.Add("REQUEST ID\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		items, err := ReadReport(strings.NewReader(in))
@@ -73,7 +73,7 @@ func FuzzReadReport(f *testing.F) {
 }
 
 func FuzzReadAudit(f *testing.F) {
-	f.Add("{\"run_id\":\"r\",\"outcome\":\"delivered\"}\nnot json\n")
+	f.Add("{\"runId\":\"r\",\"outcome\":\"delivered\"}\nnot json\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		entries, _, err := ReadAudit(strings.NewReader(in))
 		if err != nil {
@@ -81,7 +81,7 @@ func FuzzReadAudit(f *testing.F) {
 		}
 		for _, e := range entries {
 			if e.RunID == "" {
-				t.Fatal("accepted an entry without run_id")
+				t.Fatal("accepted an entry without runId")
 			}
 		}
 	})

@@ -37,14 +37,14 @@ type Record struct {
 	At           time.Time  `json:"at"`
 	ID           string     `json:"id,omitempty"`
 	Attempt      int        `json:"attempt,omitempty"`
-	HTTPStatus   int        `json:"http_status,omitempty"`
-	NewRequestID string     `json:"new_request_id,omitempty"`
+	HTTPStatus   int        `json:"httpStatus,omitempty"`
+	NewRequestID string     `json:"newRequestId,omitempty"`
 	Reason       string     `json:"reason,omitempty"`
-	DurationMS   float64    `json:"duration_ms,omitempty"`
+	DurationMS   float64    `json:"durationMs,omitempty"`
 
 	// Header only.
 	Manifest     *Manifest `json:"manifest,omitempty"`
-	ManifestHash string    `json:"manifest_hash,omitempty"`
+	ManifestHash string    `json:"manifestHash,omitempty"`
 	// End only.
 	Outcome Outcome `json:"outcome,omitempty"`
 	Counts  *Counts `json:"counts,omitempty"`

@@ -21,10 +21,10 @@ type Item struct {
 	Key             string    `json:"key"`
 	Size            int64     `json:"size"`
 	ETag            string    `json:"etag,omitempty"`
-	VersionID       string    `json:"version_id,omitempty"`
-	ContentType     string    `json:"content_type,omitempty"`
-	ContentEncoding string    `json:"content_encoding,omitempty"`
-	LastModified    time.Time `json:"last_modified,omitzero"`
+	VersionID       string    `json:"versionId,omitempty"`
+	ContentType     string    `json:"contentType,omitempty"`
+	ContentEncoding string    `json:"contentEncoding,omitempty"`
+	LastModified    time.Time `json:"lastModified,omitzero"`
 	// Status is the processing state at planning time; "" means the table had no item
 	// (a LOST request).
 	Status string `json:"status"`
@@ -91,7 +91,7 @@ func (s Selection) Describe() string {
 // does not change; its Hash identifies it in the journal and the audit log.
 type Manifest struct {
 	Version    int    `json:"version"`
-	RunID      string `json:"run_id"` // also the redrive-ID header value
+	RunID      string `json:"runId"` // also the redrive-ID header value
 	Env        string `json:"env"`
 	Production bool   `json:"production,omitempty"`
 	Mode       Mode   `json:"mode"`
@@ -103,9 +103,9 @@ type Manifest struct {
 	Concurrency int     `json:"concurrency"`
 	// SuccessStates are the processing states that mean done: an item found in one just
 	// before sending is skipped unless forced.
-	SuccessStates []string  `json:"success_states"`
+	SuccessStates []string  `json:"successStates"`
 	Selection     Selection `json:"selection"`
-	PlannedAt     time.Time `json:"planned_at"`
+	PlannedAt     time.Time `json:"plannedAt"`
 	Items         []Item    `json:"items"`
 	// Missing are requested IDs that have no stored object; they are not in Items.
 	Missing []string `json:"missing,omitempty"`

@@ -181,7 +181,7 @@ func TestPreSendStatusInTheReportFileLeavesOutTheProcessorsMessage(t *testing.T)
 		t.Fatal(err)
 	}
 	s := string(b)
-	if !strings.Contains(s, `"pre_send":{"found":true,"state":"FAILED","attempts":2,"updated_at":"2024-05-01T03:00:00Z"}`) {
+	if !strings.Contains(s, `"preSend":{"found":true,"status":"FAILED","attempts":2,"updatedAt":"2024-05-01T03:00:00Z"}`) {
 		t.Errorf("report line %s", s)
 	}
 	if strings.Contains(s, "4111") {
@@ -192,7 +192,7 @@ func TestPreSendStatusInTheReportFileLeavesOutTheProcessorsMessage(t *testing.T)
 		t.Errorf("read back %+v, %v", items, err)
 	}
 	var none ItemResult
-	if b, _ := json.Marshal(none); strings.Contains(string(b), "pre_send") {
+	if b, _ := json.Marshal(none); strings.Contains(string(b), "preSend") {
 		t.Errorf("an item without a read writes %s", b)
 	}
 }

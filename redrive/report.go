@@ -16,36 +16,38 @@ import (
 
 // ItemResult is one line of a report: what happened to one request.
 type ItemResult struct {
-	RunID     string    `json:"run_id"`
+	RunID     string    `json:"runId"`
 	RequestID string    `json:"id"`
 	Key       string    `json:"key"`
 	Mode      Mode      `json:"mode"`
 	State     ItemState `json:"state"`
 	Attempts  int       `json:"attempts"`
 	// HTTPStatus is the gateway's last answer (0 for s3-copy or no answer).
-	HTTPStatus int `json:"http_status,omitempty"`
+	HTTPStatus int `json:"httpStatus,omitempty"`
 	// NewRequestID is the gateway's x-amzn-RequestId: for reupload, the request's new ID.
-	NewRequestID string        `json:"new_request_id,omitempty"`
+	NewRequestID string        `json:"newRequestId,omitempty"`
 	Error        string        `json:"error,omitempty"`
 	Note         string        `json:"note,omitempty"` // why skipped, or how delivery was confirmed
 	Duration     time.Duration `json:"-"`
-	DurationMS   float64       `json:"duration_ms"`
+	DurationMS   float64       `json:"durationMs"`
 	// MaybeDuplicated is set when an attempt's outcome was unknown (the connection was
 	// lost after sending, or the run died mid-request): the processor may have received
 	// the request more than once and should deduplicate on the idempotency headers.
-	MaybeDuplicated bool `json:"maybe_duplicated,omitempty"`
+	MaybeDuplicated bool `json:"maybeDuplicated,omitempty"`
 	// PreSend is the status this run read just before it first sent the item (or
 	// skipped it): the baseline a new verdict of the processor differs from. nil when
 	// this run read none (the item was finished by an earlier run, or never reached).
-	PreSend *StatusRead `json:"pre_send,omitempty"`
+	PreSend *StatusRead `json:"preSend,omitempty"`
 }
 
 // StatusRead is one read of a request's status item.
 type StatusRead struct {
-	Found     bool      `json:"found"` // false: the table had no item (a lost request)
-	State     string    `json:"state,omitempty"`
+	Found bool `json:"found"` // false: the table had no item (a lost request)
+	// State is the processing state; "status" as in ls -o json, since the item's own
+	// "state" is the redrive's.
+	State     string    `json:"status,omitempty"`
 	Attempts  int       `json:"attempts,omitempty"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 	// Error is the processor's message. It is kept out of the report file, which may
 	// travel further than the table: it can quote the payload.
 	Error string `json:"-"`

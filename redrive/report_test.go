@@ -109,7 +109,7 @@ func TestAuditAppendsPrivateEntriesAndReadsThemBack(t *testing.T) {
 	}
 	// A torn last line (a crash mid-append) is ignored.
 	fh, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	fh.WriteString(`{"run_id":"x`)
+	fh.WriteString(`{"runId":"x`)
 	fh.Close()
 	entries, bad, err := LoadAudit(path)
 	if err != nil || bad != 0 || len(entries) != 2 {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -123,7 +124,7 @@ func TestRedriveRunsHeadlessReportsAndTurnsTransientFailuresProcessed(t *testing
 		t.Fatalf("%d report lines for %d requests:\n%s", len(rows), len(ids), r.stdout)
 	}
 	for _, row := range rows {
-		for _, f := range []string{"id", "key", "mode", "state", "attempts", "http_status", "new_request_id", "duration_ms"} {
+		for _, f := range []string{"id", "key", "mode", "state", "attempts", "httpStatus", "newRequestId", "durationMs"} {
 			if _, ok := row[f]; !ok {
 				t.Errorf("report line lacks %s: %v", f, row)
 			}
@@ -176,6 +177,103 @@ func TestRedriveRunsHeadlessReportsAndTurnsTransientFailuresProcessed(t *testing
 	}
 	if strings.Contains(r.stdout+r.stderr, key) {
 		t.Error("the output holds the API key")
+	}
+}
+
+// A script pipes ls into redrive and reads what redrive writes: the dry-run manifest lines,
+// the report, the journal and the audit log all name their fields as ls -o json does.
+func TestRedriveJSONSpeaksTheLsContract(t *testing.T) {
+	d, state := redriveDemo(t)
+	lsOut := d.run(t, "", "ls", "--status", "FAILED", "-o", "json").must(t, ExitOK).stdout
+	var picked []string
+	lsRows := map[string]map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(lsOut), "\n") {
+		row := jsonLines(t, line)[0]
+		if e, _ := row["error"].(string); strings.Contains(e, "timeout") || strings.Contains(e, "throttled") {
+			picked = append(picked, line)
+			lsRows[row["id"].(string)] = row
+		}
+		if len(picked) == 3 {
+			break
+		}
+	}
+	if len(picked) == 0 {
+		t.Fatal("the demo has no transient failure")
+	}
+
+	// ls -o json lines feed --from-file; the dry-run lines share ls's names and values.
+	dry := d.run(t, strings.Join(picked, "\n")+"\n", "redrive", "--from-file", "-", "--dry-run", "-o", "json").must(t, ExitOK).stdout
+	dryRows := jsonLines(t, dry)
+	if len(dryRows) != len(picked) {
+		t.Fatalf("%d dry-run lines for %d ls lines:\n%s", len(dryRows), len(picked), dry)
+	}
+	for _, row := range dryRows {
+		ls := lsRows[row["id"].(string)]
+		if ls == nil {
+			t.Fatalf("dry-run line %v is not one of the ls lines", row)
+		}
+		for _, f := range []string{"key", "size", "contentType", "status"} {
+			if row[f] != ls[f] {
+				t.Errorf("%s: dry run says %s=%v, ls says %v", row["id"], f, row[f], ls[f])
+			}
+		}
+		planned, err1 := time.Parse(time.RFC3339Nano, row["lastModified"].(string))
+		listed, err2 := time.Parse(time.RFC3339, ls["lastModified"].(string))
+		if err1 != nil || err2 != nil || !planned.Truncate(time.Second).Equal(listed) {
+			t.Errorf("%s: dry run says lastModified=%v, ls says %v (%v, %v)", row["id"], row["lastModified"], ls["lastModified"], err1, err2)
+		}
+	}
+
+	// The dry-run lines feed a real run in turn.
+	r := d.run(t, dry, "redrive", "--from-file", "-", "--yes", "-o", "json", "--rate", "0").must(t, ExitOK)
+	report := jsonLines(t, r.stdout)
+	if len(report) != len(picked) {
+		t.Fatalf("%d report lines for %d requests:\n%s", len(report), len(picked), r.stdout)
+	}
+	for _, row := range report {
+		if _, ok := row["runId"]; !ok {
+			t.Errorf("report line lacks runId: %v", row)
+		}
+	}
+	assertLowerCamelKeys(t, "dry-run line", dryRows)
+	assertLowerCamelKeys(t, "report line", report)
+	files, _ := filepath.Glob(filepath.Join(state, "redrives", "*.jsonl"))
+	audit, _ := redrive.AuditPath()
+	for _, p := range append(files, audit) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertLowerCamelKeys(t, filepath.Base(p), jsonLines(t, string(b)))
+	}
+	if len(files) != 2 {
+		t.Errorf("want a journal and a report, got %v", files)
+	}
+}
+
+var lowerCamelKey = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+// assertLowerCamelKeys fails for every object key, at any depth, that is not lowerCamelCase.
+func assertLowerCamelKeys(t *testing.T, what string, rows []map[string]any) {
+	t.Helper()
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if !lowerCamelKey.MatchString(k) {
+					t.Errorf("%s: field %s%s is not lowerCamelCase", what, path, k)
+				}
+				walk(path+k+".", x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(path, x)
+			}
+		}
+	}
+	for _, row := range rows {
+		walk("", row)
 	}
 }
 
@@ -545,7 +643,7 @@ func TestAuditListsRuns(t *testing.T) {
 	if len(rows) != 1 || rows[0]["outcome"] != "delivered" || rows[0]["who"] != "demo" {
 		t.Errorf("audit json %v", rows)
 	}
-	run := rows[0]["run_id"].(string)
+	run := rows[0]["runId"].(string)
 	if rows := jsonLines(t, d.run(t, "", "audit", "--run", run, "-o", "json").must(t, ExitOK).stdout); len(rows) != 1 {
 		t.Errorf("--run: %v", rows)
 	}

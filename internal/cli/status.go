@@ -9,12 +9,10 @@ import (
 	"io"
 	"iter"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/reqid"
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -430,45 +428,9 @@ func plural(n int, one, many string) string {
 // (inventory.DefaultConcurrency at a time), in the targets' order. A target with neither
 // comes back as a NoObject row without status.
 func (s *session) lookup(ctx context.Context, targets []target) ([]inventory.Row, error) {
-	ids := make([]string, len(targets))
+	refs := make([]inventory.Ref, len(targets))
 	for i, t := range targets {
-		ids[i] = t.id
+		refs[i] = inventory.Ref{ID: t.id, Key: t.key}
 	}
-	items, err := s.clients.Statuses.BatchGet(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]inventory.Row, len(targets))
-	errs := make([]error, len(targets))
-	sem := make(chan struct{}, inventory.DefaultConcurrency)
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			var st *awsclient.Status
-			if item, ok := items[t.id]; ok {
-				st = &item
-			}
-			obj, err := s.clients.Objects.Head(ctx, t.key)
-			switch {
-			case err == nil:
-				obj.RequestID = t.id
-				rows[i] = inventory.Row{Object: obj, Status: st}
-			case inventory.IsMissingObject(err):
-				rows[i] = inventory.Row{Object: awsclient.Object{Key: t.key, RequestID: t.id}, Status: st, NoObject: true}
-			default:
-				errs[i] = err
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return rows, nil
+	return inventory.Lookup(ctx, s.src, refs, inventory.DefaultConcurrency)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -448,5 +449,36 @@ func TestListStreamsBeforeTheListingEnds(t *testing.T) {
 	})
 	if err != nil || n != 30 {
 		t.Fatalf("%d rows, %v (a listing that waited for the end before emitting would time out)", n, err)
+	}
+}
+
+// TestLookupKeepsOrderAndMarksWhatIsMissing: Lookup pairs each ref with its object and
+// status item in the refs' order; a missing object is a NoObject row that keeps its item,
+// and a ref with neither has no status.
+func TestLookupKeepsOrderAndMarksWhatIsMissing(t *testing.T) {
+	src := Source{
+		Objects:  newFakeBucket(obj("a", time.Hour), obj("c", time.Hour)),
+		Statuses: newFakeTable(status("a", "FAILED", time.Hour), status("b", "PROCESSED", time.Hour)),
+	}
+	rows, err := Lookup(context.Background(), src, []Ref{{ID: "c", Key: "c"}, {ID: "b", Key: "b"}, {ID: "a", Key: "a"}, {ID: "z", Key: "z"}}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		id       string
+		state    string
+		noObject bool
+	}
+	var have []got
+	for _, r := range rows {
+		g := got{id: r.Object.RequestID, noObject: r.NoObject}
+		if r.Status != nil {
+			g.state = r.Status.State
+		}
+		have = append(have, g)
+	}
+	want := []got{{"c", "", false}, {"b", "PROCESSED", true}, {"a", "FAILED", false}, {"z", "", true}}
+	if !reflect.DeepEqual(have, want) {
+		t.Fatalf("rows %+v, want %+v", have, want)
 	}
 }

@@ -296,26 +296,60 @@ func keepRows(rows []Row, keep func(Row) bool) []Row {
 // headRows joins status items to their objects with HEAD, concurrency at a time, keeping
 // the items' order. A missing object gives a NoObject row.
 func headRows(ctx context.Context, src Source, items []awsclient.Status, concurrency int) ([]Row, error) {
-	rows := make([]Row, len(items))
-	errs := make([]error, len(items))
-	sem := make(chan struct{}, concurrency)
-	var wg sync.WaitGroup
+	refs := make([]Ref, len(items))
 	for i, s := range items {
+		refs[i] = Ref{ID: s.RequestID, Key: src.key(s.RequestID)}
+	}
+	return headJoin(ctx, src.Objects, refs, func(i int) *awsclient.Status { return &items[i] }, concurrency)
+}
+
+// Ref names one request: its ID and its object key.
+type Ref struct {
+	ID  string
+	Key string
+}
+
+// Lookup reads the status items of refs with BatchGet and their objects with HEAD
+// (concurrency at a time), in refs' order. A ref whose object is missing comes back as a
+// NoObject row (with its status item, if any).
+func Lookup(ctx context.Context, src Source, refs []Ref, concurrency int) ([]Row, error) {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	items, err := src.Statuses.BatchGet(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return headJoin(ctx, src.Objects, refs, func(i int) *awsclient.Status {
+		if st, ok := items[refs[i].ID]; ok {
+			return &st
+		}
+		return nil
+	}, concurrency)
+}
+
+// headJoin HEADs every ref's key, concurrency at a time, and pairs each object with
+// status(i), keeping refs' order; the first error other than a missing object wins.
+func headJoin(ctx context.Context, objects Objects, refs []Ref, status func(i int) *awsclient.Status, concurrency int) ([]Row, error) {
+	rows := make([]Row, len(refs))
+	errs := make([]error, len(refs))
+	sem := make(chan struct{}, max(1, concurrency))
+	var wg sync.WaitGroup
+	for i, r := range refs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			key := src.key(s.RequestID)
-			obj, err := src.Objects.Head(ctx, key)
+			st := status(i)
+			obj, err := objects.Head(ctx, r.Key)
 			switch {
 			case err == nil:
-				if obj.RequestID == "" {
-					obj.RequestID = s.RequestID
-				}
-				rows[i] = Row{Object: obj, Status: &s}
+				obj.RequestID = r.ID
+				rows[i] = Row{Object: obj, Status: st}
 			case isMissingObject(err):
-				rows[i] = Row{Object: awsclient.Object{Key: key, RequestID: s.RequestID}, Status: &s, NoObject: true}
+				rows[i] = Row{Object: awsclient.Object{Key: r.Key, RequestID: r.ID}, Status: st, NoObject: true}
 			default:
 				errs[i] = err
 			}

@@ -47,6 +47,10 @@ fi
 
 # ---- work directory, tmux server, clean-up ----------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/stowage-shots.XXXXXX")
+# The redrive journal path shows in a picture: a fixed state directory keeps it the same
+# from one run to the next (it is emptied before and removed after).
+state="${TMPDIR:-/tmp}/stowage-screenshots/state"
+rm -rf "${state%/state}" && mkdir -p "$state"
 sock="stowage-shots-$$"   # a private tmux server: never touches the user's sessions
 # TMUX is unset so that running this from inside tmux does not count as nesting.
 tmx() { env -u TMUX tmux -L "$sock" -f "$work/tmux.conf" "$@"; }
@@ -57,7 +61,7 @@ cleanup() {
   if [[ ${KEEP:-} == 1 ]]; then
     echo "make-screenshots: kept $work" >&2
   else
-    rm -rf "$work"
+    rm -rf "$work" "${state%/state}"
   fi
 }
 trap cleanup EXIT
@@ -79,7 +83,7 @@ cat >"$work/run-demo.sh" <<EOF
 #!/bin/sh
 cd "$work"
 unset NO_COLOR
-export TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
+export TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 XDG_STATE_HOME="$state" XDG_CONFIG_HOME="$work/config"
 "$work/stowage" demo --seed $seed --now $now --config-out "$work/demo.yaml" 2>"$work/demo.stderr"
 echo "stowage exited with status \$?" >>"$work/demo.stderr"
 sleep 3600
@@ -322,7 +326,9 @@ redrive_states() {
   wait_for 'Redriving [0-9]+ requests'
   keys - - -   # 20/s → 10/s → 5/s → 2/s
   wait_for 'limit 2/s'
-  wait_for 'delivered ([4-9]|[1-9][0-9])'
+  # A few seconds in, so the picture shows a measured rate and an ETA, not a start-up.
+  wait_for 'elapsed [3-9]s'
+  wait_for '[0-9.]+/s \(limit 2/s\)'
   shot redrive-progress "stowage: a redrive in progress"
   grep -q 'Redriving' "$work/redrive-progress.ans" ||
     echo "make-screenshots: warning: the redrive finished before it was captured; redrive-progress.png shows its summary" >&2

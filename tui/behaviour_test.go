@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -579,5 +580,22 @@ func TestJumpToAListedKeyWithSpaces(t *testing.T) {
 	f.keys("enter")
 	if f.m.mode != modeDetail || f.m.detail == nil || f.m.detail.key != key {
 		t.Fatalf("the listed key with spaces was not opened (mode %v)", f.m.mode)
+	}
+}
+
+// TestHeaderSaysWhenCountsArePartial: statuses are read lazily for what is on screen, so
+// with more rows than that the counts say how many rows they cover.
+func TestHeaderSaysWhenCountsArePartial(t *testing.T) {
+	f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+		for i := range 400 {
+			id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+			o.put(awsclient.Object{Key: id, RequestID: id, LastModified: testNow.Add(-time.Duration(i) * time.Minute),
+				ContentType: "application/json"}, []byte(`{}`))
+			s.put(awsclient.Status{RequestID: id, State: "PROCESSED", Attempts: 1})
+		}
+	})
+	header := strings.SplitN(plainView(f), "\n", 3)[1]
+	if !strings.Contains(header, "PROCESSED") || !strings.Contains(header, "checked)") {
+		t.Fatalf("partial counts are not marked as such: %q", header)
 	}
 }

@@ -322,6 +322,15 @@ func (m *Model) countsLine() string {
 	if n := len(c.young); n > 0 {
 		parts = append(parts, m.st.StateUnknown.Render("no status yet")+" "+commas(n))
 	}
+	// Statuses are read lazily for the rows on screen; say when the counts cover only part
+	// of the listing, so "FAILED 14" is not read as "14 failed in the bucket".
+	known := c.lost + len(c.young)
+	for _, e := range kvs {
+		known += e.n
+	}
+	if len(parts) > 0 && known < m.all.Len() {
+		parts = append(parts, m.st.Muted.Render("(of "+commas(known)+" checked)"))
+	}
 	return strings.Join(parts, " ")
 }
 

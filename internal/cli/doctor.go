@@ -113,8 +113,14 @@ func runDoctor(ctx context.Context, g *Globals) error {
 
 	env, file, err := g.LoadEnv()
 	if err != nil {
-		d.report(check{Check: "config", Result: resultFail, Detail: sanitize.Line(firstLine(err.Error()))},
-			"fix the config file: run stowage config validate")
+		// A config error carries its remedy after the first line (e.g. how to create the
+		// file); say that rather than point at validate, which would fail the same way.
+		detail, rest, _ := strings.Cut(err.Error(), "\n")
+		remedy := "fix the config file: run stowage config validate"
+		if rest = strings.Join(strings.Fields(rest), " "); rest != "" {
+			remedy = rest
+		}
+		d.report(check{Check: "config", Result: resultFail, Detail: sanitize.Line(detail)}, sanitize.Line(remedy))
 		d.w.Flush()
 		return err
 	}
@@ -419,9 +425,4 @@ func (d *doctor) readOnly(env *config.Env) {
 	default:
 		d.report(check{Check: "read-only", Result: resultPass, Detail: "no: redrive writes to this environment"}, "")
 	}
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }

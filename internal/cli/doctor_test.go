@@ -92,3 +92,18 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 }
+
+// TestDoctorWithoutAConfigSaysHowToCreateOne: a newcomer's first command must not send
+// them to config validate, which fails the same way; the remedy is the command that
+// creates the file.
+func TestDoctorWithoutAConfigSaysHowToCreateOne(t *testing.T) {
+	path := isolateConfigHome(t)
+	code, stdout, _ := execStowage(t, "doctor", "-o", "table")
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want %d", code, ExitUsage)
+	}
+	if !strings.Contains(stdout, "stowage config example > "+path) ||
+		strings.Contains(stdout, "run stowage config validate") {
+		t.Fatalf("the remedy does not say how to create the file:\n%s", stdout)
+	}
+}

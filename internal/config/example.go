@@ -28,6 +28,11 @@ environments:
     #   dynamodb: http://127.0.0.1:4566
     #   ssm: http://127.0.0.1:4566              # where api_key_ssm is read
     #   secretsmanager: http://127.0.0.1:4566   # where api_key_secret is read
+    # Fixed keys for such a local stack (LocalStack accepts test/test). Refused unless
+    # every AWS endpoint above is on this machine, so they can never be sent to AWS.
+    # local_credentials:
+    #   access_key_id: test
+    #   secret_access_key: test
 
     storage:
       # The bucket in which API Gateway stores each request body (required).

@@ -56,19 +56,25 @@ type AuditEntry struct {
 	Count      int       `json:"count"` // items in the manifest
 	Bytes      int64     `json:"bytes"`
 	// ManifestHash identifies exactly what was planned; the journal holds the manifest.
-	ManifestHash string    `json:"manifestHash"`
-	Mode         Mode      `json:"mode"`
-	Target       string    `json:"target"`
-	Rate         float64   `json:"rate"`
-	Concurrency  int       `json:"concurrency"`
-	Force        bool      `json:"force,omitempty"`
-	Resumed      bool      `json:"resumed,omitempty"`
-	Outcome      Outcome   `json:"outcome"`
-	Reason       string    `json:"reason,omitempty"` // why it stopped early, or was refused
-	Counts       Counts    `json:"counts"`
-	Journal      string    `json:"journal,omitempty"`
-	Report       string    `json:"report,omitempty"`
-	Finished     time.Time `json:"finished"`
+	ManifestHash string `json:"manifestHash"`
+	Mode         Mode   `json:"mode"`
+	Target       string `json:"target"`
+	// Rate and Concurrency are what the run ended with (the planned values for a run
+	// that did not run); Tuned says they were changed while it ran, and PlannedRate and
+	// PlannedConcurrency then keep what was confirmed.
+	Rate               float64   `json:"rate"`
+	Concurrency        int       `json:"concurrency"`
+	Tuned              bool      `json:"tuned,omitempty"`
+	PlannedRate        float64   `json:"plannedRate,omitempty"`
+	PlannedConcurrency int       `json:"plannedConcurrency,omitempty"`
+	Force              bool      `json:"force,omitempty"`
+	Resumed            bool      `json:"resumed,omitempty"`
+	Outcome            Outcome   `json:"outcome"`
+	Reason             string    `json:"reason,omitempty"` // why it stopped early, or was refused
+	Counts             Counts    `json:"counts"`
+	Journal            string    `json:"journal,omitempty"`
+	Report             string    `json:"report,omitempty"`
+	Finished           time.Time `json:"finished"`
 }
 
 // NewAuditEntry starts an entry from a manifest.
@@ -114,7 +120,52 @@ func AuditRun(m *Manifest, rep *Report, reportPath string, c AuditContext) Audit
 	e.Reason = auditReason(rep.StopReason)
 	e.Report = reportPath
 	e.Finished = c.at()
+	if rep.Concurrency > 0 && (rep.Rate != m.Rate || rep.Concurrency != m.Concurrency || rep.Tuned) {
+		e.PlannedRate, e.PlannedConcurrency = m.Rate, m.Concurrency
+		e.Rate, e.Concurrency = rep.Rate, rep.Concurrency
+		e.Tuned = rep.Tuned
+	}
 	return e
+}
+
+// AuditStarted is the entry written, fsynced, before a run sends anything: a run killed
+// and never resumed still leaves a record, which stowage audit shows as unfinished.
+func AuditStarted(m *Manifest, journal string, c AuditContext) AuditEntry {
+	e := NewAuditEntry(m, c.Who)
+	e.Force, e.Resumed, e.Outcome, e.Journal = c.Force, c.Resumed, OutcomeStarted, journal
+	e.Finished = c.at()
+	return e
+}
+
+// AppendStarted appends AuditStarted's entry to the audit log. Its error says what to do:
+// a caller must not send anything when it fails.
+func AppendStarted(m *Manifest, journal string, c AuditContext) (string, error) {
+	path, err := AuditPath()
+	if err != nil {
+		return "", fmt.Errorf("cannot write the audit log: %v; fix it or set XDG_STATE_HOME", err)
+	}
+	if err := AppendAudit(path, AuditStarted(m, journal, c)); err != nil {
+		return path, fmt.Errorf("cannot write the audit log at %s: %v; fix it or set XDG_STATE_HOME", path, err)
+	}
+	return path, nil
+}
+
+// Unfinished marks the started entries no later entry of the same run follows: runs
+// killed (or still running) that have no final entry.
+func Unfinished(entries []AuditEntry) map[int]bool {
+	out := map[int]bool{}
+	open := map[string]int{} // run ID → index of its latest unanswered started entry
+	for i, e := range entries {
+		if e.Outcome == OutcomeStarted {
+			open[e.RunID] = i
+			continue
+		}
+		delete(open, e.RunID)
+	}
+	for _, i := range open {
+		out[i] = true
+	}
+	return out
 }
 
 // AuditDecision is the audit entry of a plan that did not run: a dry run, an empty plan,

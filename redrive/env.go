@@ -66,3 +66,29 @@ var (
 	_ StatusChecker = (*awsclient.StatusStore)(nil)
 	_ Sender        = (*awsclient.Gateway)(nil)
 )
+
+// EnvMismatch lists how env differs from the environment m was planned on: the bucket,
+// the gateway URL and route of m's mode, the production flag (empty when they match).
+// A resume must send where the confirmed plan said, or not at all.
+func EnvMismatch(m *Manifest, env *config.Env) []string {
+	var diffs []string
+	if env.Name != m.Env {
+		diffs = append(diffs, fmt.Sprintf("environment name %q, planned %q", env.Name, m.Env))
+	}
+	if env.Storage.Bucket != m.Bucket {
+		diffs = append(diffs, fmt.Sprintf("bucket %q, planned %q", env.Storage.Bucket, m.Bucket))
+	}
+	if env.Production != m.Production {
+		diffs = append(diffs, fmt.Sprintf("production %v, planned %v", env.Production, m.Production))
+	}
+	if m.Mode.UsesGateway() {
+		opts, err := PlanOptionsFor(env, m.Mode)
+		if err != nil {
+			return append(diffs, err.Error())
+		}
+		if now := (Target{Method: opts.Route.Method, URL: redactURL(opts.GatewayURL) + opts.Route.Path}); now.Method != m.Target.Method || now.URL != m.Target.URL {
+			diffs = append(diffs, fmt.Sprintf("%s target %s, planned %s", m.Mode, now, m.Target))
+		}
+	}
+	return diffs
+}

@@ -127,7 +127,18 @@ type fakeStatus struct {
 	states map[string]string
 	gets   int
 	getsOf map[string]int // Get calls by request ID
+	tries  map[string]int // the status item's attempts
 	getErr error
+}
+
+// bump counts one more processing attempt of id, as a processor does on each delivery.
+func (f *fakeStatus) bump(id string) {
+	f.mu.Lock()
+	if f.tries == nil {
+		f.tries = map[string]int{}
+	}
+	f.tries[id]++
+	f.mu.Unlock()
 }
 
 func newFakeStatus() *fakeStatus {
@@ -161,7 +172,7 @@ func (f *fakeStatus) Get(ctx context.Context, id string) (awsclient.Status, bool
 		return awsclient.Status{}, false, f.getErr
 	}
 	st, ok := f.states[id]
-	return awsclient.Status{RequestID: id, State: st, UpdatedAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, ok, nil
+	return awsclient.Status{RequestID: id, State: st, Attempts: f.tries[id], UpdatedAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, ok, nil
 }
 
 func (f *fakeStatus) BatchGet(ctx context.Context, ids []string) (map[string]awsclient.Status, error) {

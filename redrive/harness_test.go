@@ -141,6 +141,7 @@ func (d *dev) options(name string) redrive.Options {
 	o.JournalPath = filepath.Join(d.dir, name+".journal.jsonl")
 	o.BackoffBase, o.BackoffMax = 2*time.Millisecond, 20*time.Millisecond
 	o.ProgressInterval = 10 * time.Millisecond
+	o.UnknownSettle = 50 * time.Millisecond
 	return o
 }
 

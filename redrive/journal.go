@@ -39,8 +39,13 @@ type Record struct {
 	Attempt      int        `json:"attempt,omitempty"`
 	HTTPStatus   int        `json:"httpStatus,omitempty"`
 	NewRequestID string     `json:"newRequestId,omitempty"`
-	Reason       string     `json:"reason,omitempty"`
-	DurationMS   float64    `json:"durationMs,omitempty"`
+	// GatewayRequestID is the gateway's x-amzn-RequestId of the call (every mode).
+	GatewayRequestID string  `json:"gatewayRequestId,omitempty"`
+	Reason           string  `json:"reason,omitempty"`
+	DurationMS       float64 `json:"durationMs,omitempty"`
+	// PreSend (sending only) is the status read just before the request left: any change
+	// of it later proves the request reached the processor.
+	PreSend *StatusRead `json:"preSend,omitempty"`
 
 	// Header only.
 	Manifest     *Manifest `json:"manifest,omitempty"`
@@ -222,12 +227,15 @@ func (s ItemState) MaybeSent() bool {
 
 // ItemTrack is what the journal says about one item.
 type ItemTrack struct {
-	State        ItemState
-	Attempts     int
-	HTTPStatus   int
-	NewRequestID string
-	Reason       string
-	Duration     time.Duration
+	State            ItemState
+	Attempts         int
+	HTTPStatus       int
+	NewRequestID     string
+	GatewayRequestID string
+	Reason           string
+	Duration         time.Duration
+	// PreSend is the status read before the latest send (nil in older journals).
+	PreSend *StatusRead
 	// EverUnknown is set once any attempt was journaled unknown or left in flight: the
 	// gateway may have received the item more than once.
 	EverUnknown bool
@@ -370,6 +378,9 @@ func (st *JournalState) apply(rec Record, lineNo int) error {
 		}
 		t.State = StateSending
 		t.Attempts = max(t.Attempts, rec.Attempt)
+		if rec.PreSend != nil {
+			t.PreSend = rec.PreSend
+		}
 	case RecRetrying:
 		t.State = StateRetrying
 	case RecUnknown:
@@ -387,6 +398,9 @@ func (st *JournalState) apply(rec Record, lineNo int) error {
 		t.HTTPStatus, t.Reason = rec.HTTPStatus, rec.Reason
 		if rec.NewRequestID != "" {
 			t.NewRequestID = rec.NewRequestID
+		}
+		if rec.GatewayRequestID != "" {
+			t.GatewayRequestID = rec.GatewayRequestID
 		}
 		if rec.DurationMS > 0 {
 			t.Duration = time.Duration(rec.DurationMS * float64(time.Millisecond))

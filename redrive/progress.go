@@ -73,6 +73,7 @@ func (c Counts) String() string {
 type Outcome string
 
 const (
+	OutcomeStarted   Outcome = "started"          // audit only: written before the first send; the run's own entry follows
 	OutcomeDryRun    Outcome = "dry-run"          // planned only
 	OutcomeDeclined  Outcome = "declined"         // the operator did not confirm
 	OutcomeRefused   Outcome = "refused"          // stowage refused: read-only, no terminal to confirm on, too large
@@ -102,14 +103,16 @@ type Progress struct {
 	Counts  Counts
 	Sent    int // requests sent (attempts), retries included
 	Elapsed time.Duration
-	// Rate is the measured rate of requests sent over the last few seconds; TargetRate
-	// the limit (0 = unlimited) and Concurrency the cap now in force.
-	Rate        float64
-	TargetRate  float64
-	Concurrency int
-	InFlight    int
-	// ETA estimates the time left from the measured rate (or the target rate before
-	// there is one); 0 when unknown.
+	// Rate is the rate of requests sent over the last RateWindow, once RateMeasured (the
+	// run has run that long; before, it is 0: show "measuring"). TargetRate is the limit
+	// (0 = unlimited) and Concurrency the cap now in force.
+	Rate         float64
+	RateMeasured bool
+	TargetRate   float64
+	Concurrency  int
+	InFlight     int
+	// ETA estimates the time left from the measured rate of finished items, never faster
+	// than the limit (the limit alone before there is a measure); 0 when unknown.
 	ETA        time.Duration
 	LastErrors []ItemError
 	// Stopping is set once Cancel or the circuit breaker stopped dispatching; StopReason

@@ -24,12 +24,15 @@ type ItemResult struct {
 	Attempts  int       `json:"attempts"`
 	// HTTPStatus is the gateway's last answer (0 for s3-copy or no answer).
 	HTTPStatus int `json:"httpStatus,omitempty"`
-	// NewRequestID is the gateway's x-amzn-RequestId: for reupload, the request's new ID.
-	NewRequestID string        `json:"newRequestId,omitempty"`
-	Error        string        `json:"error,omitempty"`
-	Note         string        `json:"note,omitempty"` // why skipped, or how delivery was confirmed
-	Duration     time.Duration `json:"-"`
-	DurationMS   float64       `json:"durationMs"`
+	// NewRequestID is, for reupload only, the request's new ID (the gateway's
+	// x-amzn-RequestId); in place and s3-copy the request keeps its ID.
+	NewRequestID string `json:"newRequestId,omitempty"`
+	// GatewayRequestID is the gateway's x-amzn-RequestId of the last call, for its logs.
+	GatewayRequestID string        `json:"gatewayRequestId,omitempty"`
+	Error            string        `json:"error,omitempty"`
+	Note             string        `json:"note,omitempty"` // why skipped, or how delivery was confirmed
+	Duration         time.Duration `json:"-"`
+	DurationMS       float64       `json:"durationMs"`
 	// MaybeDuplicated is set when an attempt's outcome was unknown (the connection was
 	// lost after sending, or the run died mid-request): the processor may have received
 	// the request more than once and should deduplicate on the idempotency headers.
@@ -74,7 +77,12 @@ type Report struct {
 	Counts       Counts
 	Started      time.Time
 	Finished     time.Time
-	Items        []ItemResult
+	// Rate and Concurrency are the settings in force at the end; Tuned says they were
+	// changed while the run ran.
+	Rate        float64
+	Concurrency int
+	Tuned       bool
+	Items       []ItemResult
 }
 
 func (r *Run) buildReport() *Report {
@@ -83,6 +91,7 @@ func (r *Run) buildReport() *Report {
 		ManifestHash: r.m.Hash(), JournalPath: r.opts.JournalPath,
 		Outcome: r.outcome, StopReason: r.stopReason, Counts: r.counts,
 		Started: r.startedAt, Finished: r.now(),
+		Rate: r.bucket.Rate(), Concurrency: r.gate.Limit(), Tuned: r.tuned,
 	}
 	for _, it := range r.m.Items {
 		res := *r.items[it.RequestID]
@@ -110,7 +119,7 @@ func ReportFromJournal(st *JournalState) *Report {
 	for _, it := range st.Manifest.Items {
 		t := st.Items[it.RequestID]
 		res := ItemResult{RunID: st.Manifest.RunID, RequestID: it.RequestID, Key: it.Key, Mode: st.Manifest.Mode,
-			State: t.State, Attempts: t.Attempts, HTTPStatus: t.HTTPStatus, NewRequestID: t.NewRequestID,
+			State: t.State, Attempts: t.Attempts, HTTPStatus: t.HTTPStatus, NewRequestID: t.NewRequestID, GatewayRequestID: t.GatewayRequestID,
 			Duration: t.Duration, DurationMS: ms(t.Duration), MaybeDuplicated: t.EverUnknown}
 		if t.State == StateFailed || !t.State.Final() {
 			res.Error = t.Reason
@@ -261,4 +270,23 @@ func SelectFromReport(items []ItemResult, only []ItemState) []string {
 		}
 	}
 	return ids
+}
+
+// ChangedIn says how the status now differs from s, read before a send ("" when it does
+// not): a new item, another state, more attempts or a new updatedAt all mean the
+// processor wrote since, so the request reached it.
+func (s *StatusRead) ChangedIn(now *StatusRead) string {
+	switch {
+	case s.Found != now.Found:
+		return "a status item appeared"
+	case !now.Found:
+		return ""
+	case s.State != now.State:
+		return fmt.Sprintf("state %s → %s", s.State, now.State)
+	case now.Attempts != s.Attempts:
+		return fmt.Sprintf("attempts %d → %d", s.Attempts, now.Attempts)
+	case !now.UpdatedAt.Equal(s.UpdatedAt):
+		return "updatedAt " + s.UpdatedAt.UTC().Format(time.RFC3339Nano) + " → " + now.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return ""
 }

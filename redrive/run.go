@@ -47,6 +47,10 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// ProgressInterval is how often Updates gets a snapshot (100ms).
 	ProgressInterval time.Duration
+	// UnknownSettle is how long an attempt whose outcome is unknown waits before its
+	// status is re-checked (DefaultUnknownSettle): a real processor needs a moment to
+	// write the verdict that proves delivery.
+	UnknownSettle time.Duration
 	// Now and Rand replace the clock and the jitter source in tests.
 	Now  func() time.Time
 	Rand func() float64
@@ -59,6 +63,7 @@ const (
 	DefaultBreakerMinItems  = 20
 	DefaultOriginalIDHeader = "X-Stowage-Original-Request-Id"
 	DefaultRedriveIDHeader  = "X-Stowage-Redrive-Id"
+	DefaultUnknownSettle    = 5 * time.Second
 )
 
 func (o *Options) applyDefaults() {
@@ -89,6 +94,9 @@ func (o *Options) applyDefaults() {
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 100 * time.Millisecond
 	}
+	if o.UnknownSettle <= 0 {
+		o.UnknownSettle = DefaultUnknownSettle
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -113,11 +121,18 @@ type Run struct {
 
 	journal *Journal
 
-	mu         sync.Mutex
-	started    bool
-	startedAt  time.Time
-	items      map[string]*ItemResult
-	everMaybe  map[string]bool
+	mu        sync.Mutex
+	started   bool
+	startedAt time.Time
+	items     map[string]*ItemResult
+	everMaybe map[string]bool
+	// baseline is each item's status as read just before its latest send: any change
+	// since proves that send (or an earlier one) reached the processor.
+	baseline map[string]*StatusRead
+	// unsent counts the failed items refused before anything left (too large, changed
+	// since planning): they say nothing about the target, so the breaker ignores them.
+	unsent     int
+	tuned      bool // SetRate or SetConcurrency changed a setting after Start
 	counts     Counts
 	sent       int
 	sendTimes  []time.Time
@@ -184,6 +199,7 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 		backoff:   backoff{base: opts.BackoffBase, max: opts.BackoffMax, rand: opts.Rand},
 		items:     make(map[string]*ItemResult, len(m.Items)),
 		everMaybe: map[string]bool{},
+		baseline:  map[string]*StatusRead{},
 		updates:   make(chan Progress, 1),
 		done:      make(chan struct{}),
 	}
@@ -193,10 +209,14 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 			if t := st.Items[it.RequestID]; t != nil {
 				res.State, res.Attempts, res.HTTPStatus = t.State, t.Attempts, t.HTTPStatus
 				res.NewRequestID, res.Error, res.Duration = t.NewRequestID, t.Reason, t.Duration
+				res.GatewayRequestID = t.GatewayRequestID
 				if t.State == StateDelivered || t.State == StateSkipped {
 					res.Error = ""
 				}
 				r.everMaybe[it.RequestID] = t.EverUnknown
+				if t.PreSend != nil {
+					r.baseline[it.RequestID] = t.PreSend
+				}
 			}
 		}
 		r.items[it.RequestID] = res
@@ -212,10 +232,32 @@ func (r *Run) Manifest() *Manifest { return r.m }
 func (r *Run) JournalPath() string { return r.opts.JournalPath }
 
 // SetRate changes the rate limit (requests per second; 0 = unlimited) at once.
-func (r *Run) SetRate(rate float64) { r.bucket.SetRate(max(0, rate)) }
+func (r *Run) SetRate(rate float64) {
+	rate = max(0, rate)
+	if rate != r.bucket.Rate() {
+		r.noteTuned()
+	}
+	r.bucket.SetRate(rate)
+}
 
 // SetConcurrency changes the cap on requests in flight (at least 1).
-func (r *Run) SetConcurrency(n int) { r.gate.SetLimit(n) }
+func (r *Run) SetConcurrency(n int) {
+	if max(1, n) != r.gate.Limit() {
+		r.noteTuned()
+	}
+	r.gate.SetLimit(n)
+}
+
+// noteTuned remembers a change made while the run runs, for the audit log; settings
+// given before Start are what the run was started with.
+func (r *Run) noteTuned() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.startedAt.IsZero() {
+		return
+	}
+	r.tuned = true
+}
 
 // Cancel stops dispatching: requests in flight finish and are journaled, nothing new is
 // sent. What was sent is not undone.
@@ -413,13 +455,22 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item) {
 	if r.m.TooLarge(it) {
 		r.final(it, Record{Type: RecFailed, Reason: fmt.Sprintf(
 			"too large for the gateway: %d bytes, the limit is %d (10 MiB); nothing was sent — redrive it with --mode s3-copy",
-			it.Size, MaxGatewayPayload)}, time.Time{})
+			it.Size, MaxGatewayPayload)}, time.Time{}, true)
 		return
 	}
 	r.mu.Lock()
-	maybeSent := r.items[it.RequestID].State.MaybeSent()
+	state := r.items[it.RequestID].State
+	maybeSent := state.MaybeSent()
+	everMaybe := r.everMaybe[it.RequestID]
 	attempt := r.items[it.RequestID].Attempts
 	r.mu.Unlock()
+	if r.m.Mode == ModeReupload && (state == StateSending || state == StateUnknown || everMaybe) {
+		// A reupload that may have arrived was stored under a request ID the gateway
+		// chose, which nothing here can look up; the old ID's status never changes. Only
+		// the operator can tell, so it is never sent again automatically.
+		r.leaveUnknown(it, attempt, 0, "an earlier attempt's outcome is unknown")
+		return
+	}
 	var first time.Time
 	for try := 1; ; try++ {
 		// The status is read before the rate token is taken: the rate paces sends, and an
@@ -444,28 +495,69 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item) {
 				return
 			}
 		}
-		attempt++
 		if first.IsZero() {
 			first = r.now()
 		}
-		if err := r.journal.Append(Record{Type: RecSending, At: r.now(), ID: it.RequestID, Attempt: attempt}); err != nil {
+		// The stored object is opened and checked before the sending record: an item
+		// refused here never left, and is journaled failed without an attempt.
+		actx, cancelAttempt := context.WithTimeout(sendCtx, r.opts.AttemptTimeout)
+		body, pre := r.prepare(actx, it)
+		if pre != nil {
+			cancelAttempt()
+			if pre.class == classPermanent {
+				r.final(it, Record{Type: RecFailed, Reason: pre.reason}, first, true)
+				r.noteError(it, attempt, pre.reason)
+				return
+			}
+			r.noteError(it, attempt, pre.reason)
+			if try >= r.opts.MaxAttempts {
+				r.final(it, Record{Type: RecFailed, Reason: fmt.Sprintf("gave up after %d tries to read the stored object, nothing was sent: %s", try, pre.reason)}, first, true)
+				return
+			}
+			if !sleepCtx(ctx, r.backoff.delay(try)) {
+				return
+			}
+			continue
+		}
+		attempt++
+		r.mu.Lock()
+		baseline := r.baseline[it.RequestID]
+		r.mu.Unlock()
+		if err := r.journal.Append(Record{Type: RecSending, At: r.now(), ID: it.RequestID, Attempt: attempt, PreSend: baseline}); err != nil {
+			if body != nil {
+				body.Close()
+			}
+			cancelAttempt()
 			r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
 			return
 		}
 		r.setState(it.RequestID, StateSending, func(res *ItemResult) { res.Attempts = attempt })
 		r.noteSent()
 
-		a := r.attempt(sendCtx, it)
+		a := r.attempt(actx, it, body)
+		cancelAttempt()
 		rec := Record{At: r.now(), ID: it.RequestID, Attempt: attempt, HTTPStatus: a.status,
-			NewRequestID: a.newID, Reason: a.reason, DurationMS: ms(r.now().Sub(first))}
+			NewRequestID: a.newID, GatewayRequestID: a.gatewayID, Reason: a.reason, DurationMS: ms(r.now().Sub(first))}
 		switch a.class {
 		case classDelivered:
 			rec.Type, rec.Reason = RecDelivered, ""
-			r.final(it, rec, first)
+			r.final(it, rec, first, false)
 			return
 		case classPermanent:
 			rec.Type = RecFailed
-			r.final(it, rec, first)
+			r.final(it, rec, first, false)
+			r.noteError(it, attempt, a.reason)
+			if a.auth {
+				// Every later request would be refused the same way.
+				r.stop(OutcomeError, "access denied: "+a.reason+"; nothing more is sent — fix the credentials or permissions, then --resume")
+			}
+			return
+		}
+		if a.class == classUnknown && r.m.Mode == ModeReupload {
+			r.mu.Lock()
+			r.everMaybe[it.RequestID] = true
+			r.mu.Unlock()
+			r.leaveUnknown(it, attempt, a.status, a.reason)
 			r.noteError(it, attempt, a.reason)
 			return
 		}
@@ -492,18 +584,52 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item) {
 			if a.aborted {
 				return // Abort: leave it unknown for --resume to re-check
 			}
+			if maybeSent {
+				// One last look: the processor may have written its verdict since.
+				if !sleepCtx(ctx, r.opts.UnknownSettle) {
+					return
+				}
+				if done, ok := r.recheck(ctx, it, true, first); !ok || done {
+					return
+				}
+			}
 			reason := fmt.Sprintf("gave up after %d attempts: %s", try, a.reason)
 			if maybeSent {
 				reason += " (an attempt may have been delivered: check its status before sending it again)"
 			}
 			r.final(it, Record{Type: RecFailed, ID: it.RequestID, Attempt: attempt, HTTPStatus: a.status,
-				Reason: reason, DurationMS: ms(r.now().Sub(first))}, first)
+				Reason: reason, DurationMS: ms(r.now().Sub(first))}, first, false)
 			return
 		}
-		if !sleepCtx(ctx, r.backoff.delay(try)) {
+		wait := r.backoff.delay(try)
+		if a.class == classUnknown {
+			// Give the processor time to write the verdict the re-check looks for.
+			wait = max(wait, r.opts.UnknownSettle)
+		}
+		if !sleepCtx(ctx, wait) {
 			return
 		}
 	}
+}
+
+// UnknownReuploadReason is the per-item reason of a reupload whose outcome is unknown.
+const UnknownReuploadReason = "the gateway may have stored it under a new request ID; check before redriving it again"
+
+// leaveUnknown ends a reupload item whose delivery is unknown: journaled unknown, not
+// retried, reported so that the operator decides.
+func (r *Run) leaveUnknown(it Item, attempt, status int, why string) {
+	reason := why + ": " + UnknownReuploadReason
+	rec := Record{Type: RecUnknown, At: r.now(), ID: it.RequestID, Attempt: attempt, HTTPStatus: status, Reason: reason}
+	if err := r.journal.Append(rec); err != nil {
+		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+		return
+	}
+	r.setState(it.RequestID, StateUnknown, func(res *ItemResult) {
+		res.Error = reason
+		if status != 0 {
+			res.HTTPStatus = status
+		}
+	})
 }
 
 // RecheckAfterWait is how long an item may wait for its rate token after its status was
@@ -531,19 +657,37 @@ func (r *Run) recheck(ctx context.Context, it Item, maybeSent bool, first time.T
 	}
 	if err != nil {
 		reason := "could not re-check the status before sending, so nothing was sent: " + err.Error()
-		r.final(it, Record{Type: RecFailed, ID: it.RequestID, Reason: reason}, first)
+		if maybeSent {
+			reason = "could not re-check the status of an attempt that may have been delivered, so it was not sent again: " + err.Error()
+		}
+		r.final(it, Record{Type: RecFailed, ID: it.RequestID, Reason: reason}, first, false)
 		r.noteError(it, 0, reason)
 		return true, r.journalOK()
+	}
+	read := &StatusRead{Found: found}
+	if found {
+		read.State, read.Attempts, read.UpdatedAt, read.Error = st.State, st.Attempts, st.UpdatedAt.UTC(), st.Error
 	}
 	if first.IsZero() {
 		// Nothing sent by this run yet: this is the status the processor's next verdict
 		// will be told apart from.
-		read := &StatusRead{Found: found}
-		if found {
-			read.State, read.Attempts, read.UpdatedAt, read.Error = st.State, st.Attempts, st.UpdatedAt.UTC(), st.Error
-		}
 		r.setPreSend(it.RequestID, read)
 	}
+	r.mu.Lock()
+	base := r.baseline[it.RequestID]
+	r.mu.Unlock()
+	if maybeSent && base != nil {
+		if what := base.ChangedIn(read); what != "" {
+			// The processor wrote since the send: it received the request, whatever its
+			// verdict (a FAILED again is a delivered request that failed again).
+			r.final(it, Record{Type: RecDelivered, ID: it.RequestID,
+				Reason: "confirmed by status change (" + what + "): an earlier attempt was delivered"}, first, false)
+			return true, r.journalOK()
+		}
+	}
+	r.mu.Lock()
+	r.baseline[it.RequestID] = read // the status the next send is told apart from
+	r.mu.Unlock()
 	if !found || !r.m.IsSuccess(st.State) {
 		return false, true
 	}
@@ -554,14 +698,14 @@ func (r *Run) recheck(ctx context.Context, it Item, maybeSent bool, first time.T
 	}
 	if maybeSent {
 		r.final(it, Record{Type: RecDelivered, ID: it.RequestID,
-			Reason: "status is " + st.State + ": an earlier attempt was delivered"}, first)
+			Reason: "status is " + st.State + ": an earlier attempt was delivered"}, first, false)
 		return true, r.journalOK()
 	}
 	if r.opts.Force {
 		return false, true
 	}
 	r.final(it, Record{Type: RecSkipped, ID: it.RequestID,
-		Reason: "already " + st.State + " (use --force to send it anyway)"}, first)
+		Reason: "already " + st.State + " (use --force to send it anyway)"}, first, false)
 	return true, r.journalOK()
 }
 
@@ -572,8 +716,9 @@ func (r *Run) journalOK() bool {
 }
 
 // final journals an item's last record and updates the counts; a journal failure stops
-// the run.
-func (r *Run) final(it Item, rec Record, first time.Time) {
+// the run. unsent marks a failure refused before anything left, which the circuit breaker
+// does not count: it says nothing about the target.
+func (r *Run) final(it Item, rec Record, first time.Time, unsent bool) {
 	rec.ID = it.RequestID
 	if rec.At.IsZero() {
 		rec.At = r.now()
@@ -592,6 +737,9 @@ func (r *Run) final(it Item, rec Record, first time.Time) {
 		if rec.NewRequestID != "" {
 			res.NewRequestID = rec.NewRequestID
 		}
+		if rec.GatewayRequestID != "" {
+			res.GatewayRequestID = rec.GatewayRequestID
+		}
 		res.Duration = time.Duration(rec.DurationMS * float64(time.Millisecond))
 		if rec.Type == RecDelivered {
 			res.Note, res.Error = rec.Reason, ""
@@ -602,13 +750,17 @@ func (r *Run) final(it Item, rec Record, first time.Time) {
 	})
 	r.mu.Lock()
 	r.doneTimes = append(r.doneTimes, r.now())
-	c := r.counts
+	if unsent && rec.Type == RecFailed {
+		r.unsent++
+	}
+	c, unsentN := r.counts, r.unsent
 	r.mu.Unlock()
-	finished := c.Delivered + c.Failed
-	if finished >= r.opts.BreakerMinItems && float64(c.Failed) > r.opts.MaxFailureRatio*float64(finished) {
+	failed := c.Failed - unsentN
+	finished := c.Delivered + failed
+	if finished >= r.opts.BreakerMinItems && float64(failed) > r.opts.MaxFailureRatio*float64(finished) {
 		r.stop(OutcomeTripped, fmt.Sprintf(
 			"circuit breaker: %d of %d finished items failed (more than %.0f%%); nothing more is sent — fix the cause, then --resume",
-			c.Failed, finished, r.opts.MaxFailureRatio*100))
+			failed, finished, r.opts.MaxFailureRatio*100))
 	}
 }
 
@@ -646,16 +798,18 @@ func (r *Run) noteError(it Item, attempt int, reason string) {
 	}
 }
 
-// rateWindow is how far back the measured rate looks.
-const rateWindow = 5 * time.Second
+// RateWindow is how far back the measured rate looks. Until a run has run this long its
+// rate is not reported: the first burst of the token bucket (and of the concurrency)
+// would read as the rate ("223.5/s (limit 20/s)").
+const RateWindow = 2 * time.Second
 
 // Snapshot is the run's progress now.
 func (r *Run) Snapshot() Progress {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	r.sendTimes = trimBefore(r.sendTimes, now.Add(-rateWindow))
-	r.doneTimes = trimBefore(r.doneTimes, now.Add(-rateWindow))
+	r.sendTimes = trimBefore(r.sendTimes, now.Add(-RateWindow))
+	r.doneTimes = trimBefore(r.doneTimes, now.Add(-RateWindow))
 	p := Progress{
 		RunID: r.m.RunID, Total: len(r.m.Items), Counts: r.counts, Sent: r.sent,
 		TargetRate: r.bucket.Rate(), Concurrency: r.gate.Limit(), InFlight: r.counts.Sending,
@@ -665,20 +819,27 @@ func (r *Run) Snapshot() Progress {
 	if !r.startedAt.IsZero() {
 		p.Elapsed = now.Sub(r.startedAt)
 	}
-	window := min(rateWindow, p.Elapsed)
-	if window > 0 {
-		p.Rate = float64(len(r.sendTimes)) / window.Seconds()
-		if left := p.Total - r.counts.Done(); left > 0 {
-			itemRate := float64(len(r.doneTimes)) / window.Seconds()
-			if itemRate == 0 {
-				itemRate = p.TargetRate
-			}
-			if itemRate > 0 {
-				p.ETA = time.Duration(float64(left) / itemRate * float64(time.Second))
-			}
-		}
+	itemRate := 0.0
+	if p.Elapsed >= RateWindow {
+		p.RateMeasured = true
+		p.Rate = float64(len(r.sendTimes)) / RateWindow.Seconds()
+		itemRate = float64(len(r.doneTimes)) / RateWindow.Seconds()
 	}
+	p.ETA = eta(p.Total-r.counts.Done(), itemRate, p.TargetRate)
 	return p
+}
+
+// eta is the time left for remaining items at the measured rate, but never faster than
+// the limit (0: none); 0 when neither is known.
+func eta(remaining int, measured, limit float64) time.Duration {
+	speed := measured
+	if limit > 0 && (speed <= 0 || limit < speed) {
+		speed = limit
+	}
+	if remaining <= 0 || speed <= 0 {
+		return 0
+	}
+	return time.Duration(float64(remaining) / speed * float64(time.Second))
 }
 
 func trimBefore(ts []time.Time, cutoff time.Time) []time.Time {
@@ -719,35 +880,70 @@ const (
 )
 
 type attemptResult struct {
-	class   attemptClass
-	status  int
-	newID   string
-	reason  string
-	aborted bool // Abort cut the request
+	class     attemptClass
+	status    int
+	newID     string // reupload: the request's new ID
+	gatewayID string // the gateway's x-amzn-RequestId of the call
+	reason    string
+	aborted   bool // Abort cut the request
+	auth      bool // refused for credentials or permissions: every later request would be too
 }
 
 // maxReason bounds an error kept in the journal and the report.
 const maxReason = 500
 
-// attempt sends the item once.
-func (r *Run) attempt(ctx context.Context, it Item) attemptResult {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.AttemptTimeout)
-	defer cancel()
+// prepare opens the stored object and checks it is the planned one, before anything is
+// journaled as sending. It returns the open body (nil for s3-copy, whose pin the server
+// checks), or the reason nothing can be sent: permanent (changed, gone) or retryable.
+func (r *Run) prepare(ctx context.Context, it Item) (io.ReadCloser, *attemptResult) {
+	if !r.m.Mode.UsesGateway() || it.Size == 0 {
+		return nil, nil
+	}
+	rc, err := r.open(ctx, it)
+	if err == nil {
+		return rc, nil
+	}
+	a := classifyErr(err, 0, err, ctx, r.m.Mode)
+	if a.class != classPermanent {
+		a.class = classRetry
+	}
+	a.reason += "; nothing was sent"
+	return nil, &a
+}
+
+// attempt sends the item once, within ctx (one attempt's timeout). body is prepare's
+// open body: the first Open returns it, a later one (the send after SigV4 hashed the
+// first) opens the object again.
+func (r *Run) attempt(ctx context.Context, it Item, body io.ReadCloser) attemptResult {
 	if r.m.Mode == ModeS3Copy {
 		// Pinned by ETag only: a version pin would copy the planned version over a newer one.
 		_, err := r.deps.Objects.CopyInPlace(ctx, it.Key, awsclient.Pin{ETag: it.ETag})
 		if err == nil {
 			return attemptResult{class: classDelivered}
 		}
-		return classifyErr(err, 0, nil, ctx)
+		return classifyErr(err, 0, nil, ctx, r.m.Mode)
 	}
 	src := &sourceErr{}
+	var mu sync.Mutex
+	defer func() {
+		mu.Lock()
+		if body != nil {
+			body.Close() // never handed to the client
+		}
+		mu.Unlock()
+	}()
 	p := awsclient.Payload{
 		Open: func() (io.ReadCloser, error) {
-			rc, err := r.open(ctx, it)
-			if err != nil {
-				src.set(err)
-				return nil, err
+			mu.Lock()
+			rc := body
+			body = nil
+			mu.Unlock()
+			if rc == nil {
+				var err error
+				if rc, err = r.open(ctx, it); err != nil {
+					src.set(err)
+					return nil, err
+				}
 			}
 			return &watchedReader{rc: rc, src: src}, nil
 		},
@@ -763,12 +959,19 @@ func (r *Run) attempt(ctx context.Context, it Item) attemptResult {
 	vars := awsclient.RouteVars{Bucket: r.m.Bucket, Key: it.Key, RequestID: it.RequestID}
 	resp, err := r.deps.Sender.Send(ctx, route, vars, p)
 	if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return attemptResult{class: classDelivered, status: resp.StatusCode, newID: resp.RequestID}
+		a := attemptResult{class: classDelivered, status: resp.StatusCode, gatewayID: resp.RequestID}
+		if r.m.Mode == ModeReupload {
+			// Only a reupload gets a new ID; in place the request keeps its own.
+			a.newID = resp.RequestID
+		}
+		return a
 	}
 	if err == nil {
 		err = fmt.Errorf("the gateway answered HTTP %d", resp.StatusCode)
 	}
-	return classifyErr(err, resp.StatusCode, src.get(), ctx)
+	a := classifyErr(err, resp.StatusCode, src.get(), ctx, r.m.Mode)
+	a.gatewayID = resp.RequestID
+	return a
 }
 
 // open streams the current object and checks it is the planned one before a byte is
@@ -800,7 +1003,7 @@ func (r *Run) open(ctx context.Context, it Item) (io.ReadCloser, error) {
 // classifyErr decides whether a failed attempt may be retried and whether it may have
 // been delivered. srcErr is a failure reading the stored object, which the gateway client
 // would otherwise report as its own.
-func classifyErr(err error, status int, srcErr error, ctx context.Context) attemptResult {
+func classifyErr(err error, status int, srcErr error, ctx context.Context, mode Mode) attemptResult {
 	a := attemptResult{status: status, reason: reasonOf(err)}
 	if srcErr != nil {
 		a.reason = reasonOf(srcErr)
@@ -814,7 +1017,7 @@ func classifyErr(err error, status int, srcErr error, ctx context.Context) attem
 				// The body was cut short, so the gateway cannot have taken the request.
 				a.class = classRetry
 			} else {
-				a.class = classPermanent
+				a.class, a.auth = classPermanent, isAuth(awsclient.KindOf(srcErr))
 			}
 		}
 		return a
@@ -823,6 +1026,8 @@ func classifyErr(err error, status int, srcErr error, ctx context.Context) attem
 	switch {
 	case kind == awsclient.KindChanged:
 		a.class, a.reason = classPermanent, "changed since planning: "+a.reason+"; plan again to send the current version"
+	case status == 403 || isAuth(kind):
+		a.class, a.auth = classPermanent, true
 	case errors.Is(err, awsclient.ErrDeliveryUnknown):
 		a.class = classUnknown
 	case errors.Is(err, awsclient.ErrNotSent):
@@ -831,9 +1036,15 @@ func classifyErr(err error, status int, srcErr error, ctx context.Context) attem
 		if kind.Retryable() || kind == awsclient.KindUnknown || kind == awsclient.KindCanceled {
 			a.class = classRetry
 		}
+	case kind == awsclient.KindServer && mode == ModeReupload:
+		// A 500 or 502 can come after the integration stored the body (the 504 case is
+		// caught above); a resend to the reupload route would store a second request
+		// under a new ID. Unknown, never resent automatically.
+		a.class = classUnknown
 	case kind == awsclient.KindThrottled || kind == awsclient.KindServer:
-		// The service answered: it did not take the request (a 504 wraps
-		// ErrDeliveryUnknown and is caught above).
+		// 429: the gateway refused before the integration ran. Other 5xx in place: even
+		// if the body was stored, a resend stores the same bytes under the same key,
+		// which S3 takes idempotently; the processor deduplicates on the headers.
 		a.class = classRetry
 	case kind == awsclient.KindTimeout || kind == awsclient.KindNetwork || kind == awsclient.KindCanceled:
 		a.class = classUnknown
@@ -846,6 +1057,11 @@ func classifyErr(err error, status int, srcErr error, ctx context.Context) attem
 		a.aborted = true
 	}
 	return a
+}
+
+// isAuth reports a refusal for credentials or permissions.
+func isAuth(k awsclient.Kind) bool {
+	return k == awsclient.KindAccessDenied || k == awsclient.KindNoCredentials || k == awsclient.KindExpiredCredentials
 }
 
 func reasonOf(err error) string {

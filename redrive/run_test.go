@@ -64,7 +64,7 @@ func (f *fixture) deps() Deps { return Deps{Objects: f.store, Status: f.status, 
 
 func (f *fixture) opts() Options {
 	return Options{JournalPath: filepath.Join(f.dir, "run.journal.jsonl"), BackoffBase: time.Millisecond,
-		BackoffMax: 2 * time.Millisecond, ProgressInterval: time.Millisecond}
+		BackoffMax: 2 * time.Millisecond, ProgressInterval: time.Millisecond, UnknownSettle: time.Millisecond}
 }
 
 func runToEnd(t *testing.T, r *Run) *Report {
@@ -126,8 +126,13 @@ func TestRunDeliversEveryItemOnceWithHeadersAndBytes(t *testing.T) {
 				}
 			}
 			for _, it := range rep.Items {
-				if it.NewRequestID != "new-"+it.RequestID || it.HTTPStatus != 200 || it.Attempts != 1 {
-					t.Errorf("report item %+v", it)
+				// Only a reupload gets a new request ID; the gateway's call ID is kept apart.
+				wantNew := ""
+				if mode == ModeReupload {
+					wantNew = "new-" + it.RequestID
+				}
+				if it.NewRequestID != wantNew || it.GatewayRequestID != "new-"+it.RequestID || it.HTTPStatus != 200 || it.Attempts != 1 {
+					t.Errorf("report item %+v, want new request ID %q", it, wantNew)
 				}
 			}
 			// Every delivered record is preceded by its sending record.
@@ -180,7 +185,7 @@ func TestRunRetriesThrottlingAndServerErrorsThenDelivers(t *testing.T) {
 		}
 		return 200, nil
 	}
-	r, _ := New(f.deps(), f.plan(t, ModeReupload), f.opts())
+	r, _ := New(f.deps(), f.plan(t, ModeInplace), f.opts())
 	rep := runToEnd(t, r)
 	want := map[string]int{"req-000": 3, "req-001": 2, "req-002": 2}
 	for _, it := range rep.Items {
@@ -203,7 +208,7 @@ func TestRunFailsPermanentErrorsAtOnceAndGivesUpAfterMaxAttempts(t *testing.T) {
 	}
 	opts := f.opts()
 	opts.MaxAttempts = 3
-	r, _ := New(f.deps(), f.plan(t, ModeReupload), opts)
+	r, _ := New(f.deps(), f.plan(t, ModeInplace), opts)
 	rep := runToEnd(t, r)
 	if rep.Outcome != OutcomeFailed {
 		t.Errorf("outcome %s", rep.Outcome)
@@ -233,7 +238,7 @@ func TestRunLostConnectionIsJournaledUnknownAndRecheckedBeforeResending(t *testi
 		return 200, nil
 	}
 	f.sender.status = nil // the processor has not run yet for req-001
-	r, _ := New(f.deps(), f.plan(t, ModeReupload), f.opts())
+	r, _ := New(f.deps(), f.plan(t, ModeInplace), f.opts())
 	// req-000's processor is fast: by the re-check its status is PROCESSED.
 	f.status.set("req-000", "FAILED")
 	origScript := f.sender.script
@@ -331,7 +336,7 @@ func TestRunRefusesOversizedObjectsBeforeSending(t *testing.T) {
 
 func TestCircuitBreakerStopsTheRunAfterTheFirst20Items(t *testing.T) {
 	f := newFixture(t, 100)
-	f.sender.script = func(string, int) (int, error) { return 403, nil }
+	f.sender.script = func(string, int) (int, error) { return 400, nil }
 	opts := f.opts()
 	m := f.plan(t, ModeReupload)
 	m.Concurrency = 1 // deterministic: one item at a time
@@ -428,7 +433,7 @@ func journalFor(t *testing.T, path string, m *Manifest, recs ...Record) {
 
 func TestResumeNeverResendsDeliveredAndRechecksInFlight(t *testing.T) {
 	f := newFixture(t, 5)
-	m := f.plan(t, ModeReupload)
+	m := f.plan(t, ModeInplace)
 	path := filepath.Join(f.dir, "killed.journal.jsonl")
 	journalFor(t, path, m,
 		Record{Type: RecSending, ID: "req-000", Attempt: 1},

@@ -155,8 +155,9 @@ func TestStoreThen504IsJournaledUnknownAndResolvedByTheStatusRecheck(t *testing.
 }
 
 // A run stopped while its items' outcome is unknown (the gateway stored them, then
-// answered 504) is resumed: each is re-checked first. One the processor handled is
-// confirmed delivered without a resend; one whose status shows no success is sent again.
+// answered 504) is resumed: each is re-checked first against the status read before its
+// send, journaled in the sending record. One the processor handled is confirmed delivered
+// without a resend, whether it succeeded or failed again.
 func TestResumeRechecksUnknownItemsTheGatewayStored(t *testing.T) {
 	d := startDev(t, devOptions{stack: devstack.Options{Seed: 29, Requests: 200, TransientRatio: 0.5, LostRatio: -1,
 		Gateway: devstack.GatewayFaults{StoreThen504Ratio: 1}}})
@@ -255,11 +256,64 @@ func TestResumeRechecksUnknownItemsTheGatewayStored(t *testing.T) {
 		}
 	}
 	for _, id := range permanent {
-		if n := after.ByOriginalID[id]; n != 2 {
-			t.Errorf("%s (still FAILED after the 504) stored %d times, want 2: the re-check found no success, so it is sent again", id, n)
+		// The processor handled the stored body and failed it again: the status is FAILED
+		// as before, but its attempts and updatedAt moved. That proves delivery; a resend
+		// would be a duplicate.
+		it := byID[id]
+		if n := after.ByOriginalID[id]; n != 1 {
+			t.Errorf("%s (delivered, then FAILED again) stored %d times, want once: a status change proves delivery", id, n)
+		}
+		if it.State != redrive.StateDelivered || !strings.Contains(it.Note, "confirmed by status change") {
+			t.Errorf("%s: report %+v, want delivered, confirmed by status change", id, it)
 		}
 		if reads := status.readsOf(id); len(reads) != 1 || reads[0] != devstack.StateFailed {
 			t.Errorf("%s: statuses read on resume %v, want one FAILED", id, reads)
 		}
+	}
+}
+
+// Reupload against a gateway that stores bodies then answers 504: an unknown attempt is
+// never sent again (its copy lives under a request ID only the gateway knows), so no
+// request is stored twice; those items end unknown with a reason, the run exits failed.
+func TestReuploadStoreThen504NeverStoresARequestTwice(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Seed: 31, Requests: 120, TransientRatio: 1, LostRatio: -1,
+		Gateway: devstack.GatewayFaults{StoreThen504Ratio: 0.4}}})
+	ids := d.failed(t, "transient", 40)
+	if len(ids) < 20 {
+		t.Fatalf("the seeded stack has only %d transient failures", len(ids))
+	}
+	m := d.plan(t, redrive.ModeReupload, redrive.Selection{IDs: ids})
+	o := d.options("reupload504")
+	o.MaxAttempts, o.MaxFailureRatio = 10, 1
+	rep := d.run(t, m, o)
+	d.settle(t)
+	got := d.st.Received()
+	if got.StoredThen504 == 0 {
+		t.Fatal("no request was stored then answered 504: the fault did not act")
+	}
+	unknown := 0
+	for _, it := range rep.Items {
+		if n := got.ByOriginalID[it.RequestID]; n > 1 {
+			t.Errorf("%s stored %d times: a reupload with an unknown outcome was sent again", it.RequestID, n)
+		}
+		switch it.State {
+		case redrive.StateUnknown:
+			unknown++
+			if !strings.Contains(it.Error, redrive.UnknownReuploadReason) {
+				t.Errorf("%s: unknown without the reason: %q", it.RequestID, it.Error)
+			}
+		case redrive.StateDelivered:
+			if it.NewRequestID == "" {
+				t.Errorf("%s delivered without its new request ID", it.RequestID)
+			}
+		default:
+			t.Errorf("%s ended %s (%s)", it.RequestID, it.State, it.Error)
+		}
+	}
+	if unknown != got.StoredThen504 {
+		t.Errorf("%d items unknown, %d answers stored-then-504", unknown, got.StoredThen504)
+	}
+	if rep.Outcome != redrive.OutcomeFailed {
+		t.Errorf("outcome %s, want %s: unknown items are not a success", rep.Outcome, redrive.OutcomeFailed)
 	}
 }

@@ -38,6 +38,7 @@ const (
 type redriveState struct {
 	seq        int
 	envName    string
+	demo       bool // the demo stack: its config is a temporary file
 	production bool
 	ids        []string // the selection, in table order
 	mode       redrive.Mode
@@ -190,7 +191,7 @@ func (m *Model) openRedrive() tea.Cmd {
 	if env.GatewayURL() == "" {
 		mode = redrive.ModeS3Copy // the only mode without a gateway
 	}
-	s := &redriveState{envName: env.Name, production: env.Production, ids: ids, mode: mode}
+	s := &redriveState{envName: env.Name, production: env.Production, ids: ids, mode: mode, demo: m.sess.Operator == "demo"}
 	m.rd = s
 	m.pushDialog(s)
 	return m.plan(s)
@@ -301,6 +302,7 @@ func (m *Model) confirmRedrive(s *redriveState) tea.Cmd {
 	opts.OriginalIDHeader, opts.RedriveIDHeader, opts.ReadOnly = envOpts.OriginalIDHeader, envOpts.RedriveIDHeader, envOpts.ReadOnly
 	opts.Force = s.force
 	deps, man, seq, ctx := m.sess.Redrive.Run, s.manifest, s.seq, m.ctx
+	who, now, force := m.whoFunc(), m.opts.Now, s.force
 	return func() tea.Msg {
 		path, err := redrive.DefaultJournalPath(man)
 		if err != nil {
@@ -308,6 +310,10 @@ func (m *Model) confirmRedrive(s *redriveState) tea.Cmd {
 		}
 		opts.JournalPath = path
 		run, err := redrive.New(deps, man, opts)
+		if err == nil {
+			// A run that cannot be audited does not run: a kill later must leave a record.
+			_, err = redrive.AppendStarted(man, path, redrive.AuditContext{Who: who(ctx), Force: force, At: now()})
+		}
 		if err == nil {
 			err = run.Start(ctx)
 		}
@@ -397,6 +403,10 @@ func (m *Model) onRedriveFinished(msg redriveFinishedMsg) tea.Cmd {
 	s.progress.Done = true
 	s.baseline = preSendBaseline(out.report)
 	m.recordHistory(s)
+	if m.note.text == cancellingNote || m.note.text == abortingNote {
+		// The run has stopped: "cancelling" would now be untrue.
+		m.setNote(noteWarn, "redrive "+outcomeText(out.report)+": "+out.report.Counts.String())
+	}
 	if !m.redriveShown() {
 		// The operator hid the progress: say it ended rather than take the keys.
 		m.setNote(noteOK, "redrive "+outcomeText(out.report)+": "+out.report.Counts.String()+" · R shows the summary")
@@ -517,14 +527,14 @@ func (m *Model) cancelRedrive() tea.Cmd {
 	run := s.run
 	if !s.cancelling {
 		s.cancelling = true
-		m.setNote(noteWarn, "cancelling the redrive: nothing new is sent; the requests in flight finish · c again cuts them")
+		m.setNote(noteWarn, cancellingNote)
 		return func() tea.Msg { run.Cancel(); return nil }
 	}
 	if s.aborting {
 		return nil
 	}
 	s.aborting = true
-	m.setNote(noteWarn, "cutting the requests in flight: their outcome is journaled unknown and re-checked on --resume")
+	m.setNote(noteWarn, abortingNote)
 	return func() tea.Msg { run.Abort(); return nil }
 }
 
@@ -598,6 +608,12 @@ func (m *Model) onAuditDone(msg auditDoneMsg) {
 		m.setNote(noteWarn, "audit log: "+clean(msg.err.Error())+" — the redrive itself is journaled; fix the state directory (XDG_STATE_HOME)")
 	}
 }
+
+// cancellingNote is the status line while a cancelled run lets its requests finish.
+const cancellingNote = "cancelling the redrive: nothing new is sent; the requests in flight finish · c again cuts them"
+
+// abortingNote is the status line while a second cancel cuts the requests in flight.
+const abortingNote = "cutting the requests in flight: their outcome is journaled unknown and re-checked on --resume"
 
 // outcomeText is how a run ended, in words.
 func outcomeText(rep *redrive.Report) string {

@@ -86,8 +86,8 @@ func (s *redriveState) updatePlanned(m *Model, msg tea.KeyPressMsg) (bool, tea.C
 			s.typing, s.mismatch = false, ""
 			s.field.SetValue("")
 		case "enter":
-			// Exactly the name: no trimming, no folding of case.
-			if v := s.field.Value(); v == s.envName {
+			// The name, as the CLI takes it: spaces around it trimmed, case kept.
+			if v := strings.TrimSpace(s.field.Value()); v == s.envName {
 				m.clearHintsForRun()
 				return false, m.confirmRedrive(s)
 			} else {
@@ -478,7 +478,7 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	if rep.Outcome == redrive.OutcomeCanceled || unfinished > 0 {
 		sent := c.Delivered + c.Failed + c.Unknown + c.Sending + c.Retrying
 		for _, l := range wrapLines("What was sent is not undone: "+plural(sent, "request")+" sent or attempted (they stay sent), "+
-			commas(c.Pending)+" not sent. Continue with: stowage --env "+s.envName+" redrive --resume "+rep.JournalPath, w) {
+			commas(c.Pending)+" not sent. "+s.resumeHint(rep.JournalPath), w) {
 			head = append(head, st.StatusWarn.Render(clean(l)))
 		}
 	}
@@ -512,7 +512,7 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	tail = append(tail, pathLines(st, "report", s.reportPath, s.reportErr, w)...)
 	tail = append(tail, pathLines(st, "audit", s.auditPath, s.auditErr, w)...)
 	if c.Failed > 0 && s.reportPath != "" {
-		for _, l := range wrapLines(clean("retry the failures: stowage --env "+s.envName+" redrive --from-report "+s.reportPath+" --only failed"), w) {
+		for _, l := range wrapLines(clean(s.retryHint()), w) {
 			tail = append(tail, st.Faint.Render(l))
 		}
 	}
@@ -618,4 +618,25 @@ func (d *messageDialog) render(st Styles, width int) string {
 	}
 	lines = append(lines, "", st.Faint.Render("enter/esc close"))
 	return strings.Join(lines, "\n")
+}
+
+// resumeHint says how to continue a run. The demo's config is a temporary file the demo
+// removes, so there the hint says the journal resumes only while the demo runs.
+func (s *redriveState) resumeHint(journal string) string {
+	if s.demo {
+		return "The demo's journal " + journal + " can be resumed while the demo runs: stowage --config <the demo's config> --env " + s.envName + " redrive --resume " + journal
+	}
+	return "Continue with: stowage --env " + s.envName + " redrive --resume " + journal
+}
+
+// retryHint says how to send the failures again, in the run's mode.
+func (s *redriveState) retryHint() string {
+	mode := ""
+	if s.manifest != nil {
+		mode = " --mode " + string(s.manifest.Mode)
+	}
+	if s.demo {
+		return "retry the failures (while the demo runs): stowage --config <the demo's config> --env " + s.envName + " redrive --from-report " + s.reportPath + " --only failed" + mode
+	}
+	return "retry the failures: stowage --env " + s.envName + " redrive --from-report " + s.reportPath + " --only failed" + mode
 }

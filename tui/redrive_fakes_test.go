@@ -149,14 +149,35 @@ func stateHome(t *testing.T) string {
 	return filepath.Join(dir, "stowage")
 }
 
-// auditEntries reads the audit log under the state directory.
+// auditEntries reads the audit log under the state directory and returns each run's
+// own entry. Every run that ran must have written a started entry naming its journal
+// before it; a started entry left unanswered fails the test.
 func auditEntries(t *testing.T, state string) []redrive.AuditEntry {
 	t.Helper()
 	entries, bad, err := redrive.LoadAudit(filepath.Join(state, "audit.jsonl"))
 	if err != nil || bad != 0 {
 		t.Fatalf("audit log: %v (%d bad lines)", err, bad)
 	}
-	return entries
+	started := map[string]bool{}
+	var out []redrive.AuditEntry
+	for _, e := range entries {
+		if e.Outcome == redrive.OutcomeStarted {
+			if e.Journal == "" {
+				t.Errorf("started entry without its journal: %+v", e)
+			}
+			started[e.RunID] = true
+			continue
+		}
+		if e.Journal != "" && !started[e.RunID] {
+			t.Errorf("run %s ran (journal %s) without a started entry before it", e.RunID, e.Journal)
+		}
+		delete(started, e.RunID)
+		out = append(out, e)
+	}
+	for id := range started {
+		t.Errorf("run %s started but has no final audit entry", id)
+	}
+	return out
 }
 
 // onlyFile returns the one file matching pattern.

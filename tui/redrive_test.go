@@ -224,10 +224,10 @@ func TestRedriveTypedConfirmationOnProduction(t *testing.T) {
 		t.Fatalf("a declined plan must be audited: %+v", entries)
 	}
 	f.keys("R", "enter")
-	f.typeText("prod-eu")
+	f.typeText(" prod-eu  ") // spaces around the name are trimmed, as the CLI trims them
 	f.keys("enter")
 	if len(gw.sentIDs()) != 2 {
-		t.Fatalf("sent %v after the right name", gw.sentIDs())
+		t.Fatalf("sent %v after the right name with spaces around it", gw.sentIDs())
 	}
 }
 
@@ -663,4 +663,51 @@ func TestRedrivePlanCountsTheRest(t *testing.T) {
 	if !strings.Contains(v, want) || strings.Contains(v, "mores") {
 		t.Fatalf("want %q:\n%s", want, v)
 	}
+}
+
+// Once a cancelled run has stopped, the status line no longer says it is cancelling.
+func TestRedriveCancellingNoteEndsWithTheRun(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	gw.block, gw.started = make(chan struct{}), make(chan string, 10)
+	f.keys("a", "R")
+	var started redriveStartedMsg
+	for _, msg := range run(f.update(keyPress("y"))) {
+		if m, ok := msg.(redriveStartedMsg); ok {
+			started = m
+		}
+	}
+	if started.run == nil {
+		t.Fatalf("the run did not start: %v", started.err)
+	}
+	wait := f.update(started)
+	<-gw.started
+	run(f.update(keyPress("c")))
+	if !f.m.redriveShown() || !strings.Contains(f.m.note.text, "cancelling the redrive") {
+		t.Fatalf("c did not cancel with the dialog shown: %q", f.m.note.text)
+	}
+	close(gw.block)
+	// Drive the run's commands by hand up to its end, before any status watch answers.
+	cmds := []tea.Cmd{wait}
+	for len(cmds) > 0 {
+		cmd := cmds[0]
+		cmds = cmds[1:]
+		for _, msg := range run(cmd) {
+			next := f.update(msg)
+			if _, ok := msg.(redriveFinishedMsg); ok {
+				if f.m.rd.report == nil {
+					t.Fatal("the run did not finish")
+				}
+				if strings.Contains(f.m.note.text, "cancelling") {
+					t.Errorf("the run stopped but the status line still says %q", f.m.note.text)
+				}
+				return
+			}
+			if _, ok := msg.(redriveProgressMsg); ok && next != nil {
+				cmds = append(cmds, next)
+			}
+		}
+	}
+	t.Fatal("the run's end was never reported")
 }

@@ -29,7 +29,11 @@ caller ARN), when, the environment, the selection, the manifest hash, the mode, 
 the counts per outcome and the outcome. With --env only that environment's runs are
 listed.
 
-With -o json each run is one JSON object per line, as stored.
+Each run writes a "started" entry before it sends anything and its own entry when it
+ends; a run with only the first (killed, or still running) is listed as "unfinished"
+with its journal, which --resume continues.
+
+With -o json every entry is one JSON object per line, as stored (started ones included).
 
 Exit codes:
   0  ok (an empty log too)
@@ -73,8 +77,12 @@ func runAudit(g *Globals, limit int, run string) error {
 	if bad > 0 {
 		g.printErr("stowage: warning: %s has %d unreadable line(s), skipped\n", path, bad)
 	}
+	unfinished := redrive.Unfinished(entries)
 	var kept []redrive.AuditEntry
-	for _, e := range entries {
+	for i, e := range entries {
+		if e.Outcome == redrive.OutcomeStarted && !unfinished[i] && format != outputJSON {
+			continue // its run's own entry follows
+		}
 		if g.Env != "" && e.Env != g.Env {
 			continue
 		}
@@ -114,6 +122,10 @@ func runAudit(g *Globals, limit int, run string) error {
 			env += "!"
 		}
 		outcome := string(e.Outcome)
+		if e.Outcome == redrive.OutcomeStarted {
+			// No entry of its end: killed, or still running.
+			outcome = "unfinished (journal " + e.Journal + ")"
+		}
 		if e.Resumed {
 			outcome += " (resumed)"
 		}

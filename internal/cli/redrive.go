@@ -169,6 +169,7 @@ type redriveRun struct {
 	rate    float64
 	rateSet bool
 	concSet bool
+	modeSet bool
 	env     *config.Env
 	clients *awsclient.Clients
 	sel     redrive.Selection
@@ -176,7 +177,7 @@ type redriveRun struct {
 }
 
 func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFlags, args []string) error {
-	r := &redriveRun{g: g, f: f, rateSet: fl.Changed("rate"), concSet: fl.Changed("concurrency"), rate: f.rate, stderr: &lockedWriter{w: g.Stderr}}
+	r := &redriveRun{g: g, f: f, rateSet: fl.Changed("rate"), concSet: fl.Changed("concurrency"), modeSet: fl.Changed("mode"), rate: f.rate, stderr: &lockedWriter{w: g.Stderr}}
 	if err := r.checkFlags(fl, args); err != nil {
 		return err
 	}
@@ -196,6 +197,14 @@ func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFla
 		if st.Manifest.Env != env.Name {
 			return exitf(ExitUsage, "--resume: the journal is a run on environment %q, not %q; pass --env %s",
 				sanitize.Line(st.Manifest.Env), env.Name, sanitize.Line(st.Manifest.Env))
+		}
+		if diffs := redrive.EnvMismatch(st.Manifest, env); len(diffs) > 0 {
+			// The confirmed plan named where it sends; a changed config must not redirect it.
+			for i := range diffs {
+				diffs[i] = sanitize.Line(diffs[i])
+			}
+			return exitf(ExitUsage, "--resume: environment %q no longer matches the run's plan, so nothing was sent:\n  %s\nrestore the config, or plan a new run", env.Name,
+				strings.Join(diffs, "\n  "))
 		}
 		r.journal, r.mode = st, st.Manifest.Mode
 	} else if err := r.readSelection(args); err != nil {
@@ -316,6 +325,17 @@ func (r *redriveRun) readSelection(args []string) error {
 		if len(ids) == 0 {
 			return exitf(ExitNotFound, "--from-report %s: no request is %s; nothing to redrive", name, joinStates(only))
 		}
+		if !r.modeSet {
+			// A retry goes the way the run went: an s3-copy failure resent inplace would
+			// hit the gateway limit it was copied to avoid.
+			mode, err := reportMode(items, ids)
+			if err != nil {
+				return exitf(ExitUsage, "--from-report %s: %s", name, err)
+			}
+			if mode != "" {
+				r.mode = mode
+			}
+		}
 		sel.IDs = append(sel.IDs, ids...)
 		sources = append(sources, fmt.Sprintf("report %s (%s)", name, joinStates(only)))
 	}
@@ -353,6 +373,30 @@ func (r *redriveRun) open(path, flag string) (io.Reader, string, func(), error) 
 		return nil, "", nil, exitf(ExitUsage, "%s: %s", flag, sanitize.Line(err.Error()))
 	}
 	return fh, path, func() { fh.Close() }, nil
+}
+
+// reportMode is the one mode the report's selected items were sent in ("" when the report
+// does not say).
+func reportMode(items []redrive.ItemResult, ids []string) (redrive.Mode, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var mode redrive.Mode
+	for _, it := range items {
+		if !want[it.RequestID] || it.Mode == "" {
+			continue
+		}
+		m, err := redrive.ParseMode(string(it.Mode))
+		if err != nil {
+			return "", errors.New(sanitize.Line(err.Error()))
+		}
+		if mode != "" && m != mode {
+			return "", fmt.Errorf("the requests were sent in modes %s and %s; pass --mode", mode, m)
+		}
+		mode = m
+	}
+	return mode, nil
 }
 
 func parseOnly(s string) ([]redrive.ItemState, error) {
@@ -449,7 +493,9 @@ func (r *redriveRun) resume(ctx context.Context) error {
 	fmt.Fprintf(r.stderr, "Resuming run %s on %s (%s → %s), planned %s: %d of %d requests left (%s).\n",
 		sanitize.Line(m.RunID), sanitize.Line(m.Env), sanitize.Line(string(m.Mode)), sanitize.Line(m.Target.String()), m.PlannedAt.Format(time.RFC3339),
 		len(left), len(m.Items), c)
-	if n := c.Unknown + c.Sending + c.Retrying; n > 0 {
+	if n := c.Unknown + c.Sending + c.Retrying; n > 0 && m.Mode == redrive.ModeReupload {
+		fmt.Fprintf(r.stderr, "%d of them may have been delivered already under a new request ID: those in flight or unknown are not sent again, they end unknown for you to check.\n", n)
+	} else if n > 0 {
 		fmt.Fprintf(r.stderr, "%d of them may have been delivered already: their status is re-checked before anything is sent again.\n", n)
 	}
 	if r.f.dryRun {
@@ -505,6 +551,10 @@ func (r *redriveRun) runOptions(journal string) redrive.Options {
 
 // execute starts the run, shows progress, handles Ctrl+C, and reports.
 func (r *redriveRun) execute(ctx context.Context, run *redrive.Run, m *redrive.Manifest, resumed bool) error {
+	// A run that cannot be audited does not run: a kill -9 later must still leave a record.
+	if _, err := redrive.AppendStarted(m, run.JournalPath(), r.auditContext(ctx, resumed)); err != nil {
+		return exitf(ExitUsage, "%s; nothing was sent", sanitize.Line(err.Error()))
+	}
 	if err := run.Start(ctx); err != nil {
 		return r.refused(ctx, m, err)
 	}
@@ -520,12 +570,18 @@ func (r *redriveRun) execute(ctx context.Context, run *redrive.Run, m *redrive.M
 		fmt.Fprintf(stderr, "stowage: warning: %s\n", sanitize.Line(err.Error()))
 		reportPath = ""
 	}
-	r.auditRun(context.WithoutCancel(ctx), m, rep, reportPath, resumed)
+	auditErr := r.auditRun(context.WithoutCancel(ctx), m, rep, reportPath, resumed)
 	if err := r.writeReport(rep); err != nil {
 		return err
 	}
 	r.writeOutcome(rep, reportPath)
-	return r.exitFor(rep)
+	exit := r.exitFor(rep)
+	if auditErr != nil && exit == nil {
+		// Everything was delivered, but the record is incomplete: do not say all is well.
+		return exitf(ExitUsage, "the run finished but its audit entry could not be written (%s); its started entry and the journal %s record it",
+			sanitize.Line(auditErr.Error()), run.JournalPath())
+	}
+	return exit
 }
 
 // exitFor maps a report to the exit code.
@@ -601,14 +657,22 @@ func progressLine(p redrive.Progress, width int) string {
 	c := p.Counts
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d/%d  delivered %d  failed %d  skipped %d", bar, c.Done(), p.Total, c.Delivered, c.Failed, c.Skipped)
-	if n := c.Retrying + c.Unknown; n > 0 {
-		fmt.Fprintf(&b, "  retrying %d", n)
+	if c.Retrying > 0 {
+		fmt.Fprintf(&b, "  retrying %d", c.Retrying)
+	}
+	if c.Unknown > 0 {
+		// Not the same as retrying: these may have been delivered.
+		fmt.Fprintf(&b, "  unknown %d", c.Unknown)
 	}
 	limit := "unlimited"
 	if p.TargetRate > 0 {
 		limit = fmt.Sprintf("limit %g/s", p.TargetRate)
 	}
-	fmt.Fprintf(&b, "  • %.1f/s (%s, %d in flight of %d)", p.Rate, limit, p.InFlight, p.Concurrency)
+	rate := "measuring…"
+	if p.RateMeasured {
+		rate = fmt.Sprintf("%.1f/s", p.Rate)
+	}
+	fmt.Fprintf(&b, "  • %s (%s, %d in flight of %d)", rate, limit, p.InFlight, p.Concurrency)
 	if p.ETA > 0 {
 		fmt.Fprintf(&b, "  • ETA %s", p.ETA.Round(time.Second))
 	}
@@ -701,7 +765,7 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 	if s.Production {
 		env += " (PRODUCTION)"
 	}
-	fmt.Fprintf(w, "Redrive plan %s\n", s.RunID)
+	fmt.Fprintf(w, "Redrive plan %s\n", sanitize.Line(s.RunID))
 	fmt.Fprintf(w, "  environment  %s\n", env)
 	fmt.Fprintf(w, "  selection    %s\n", sanitize.Line(s.Selection))
 	fmt.Fprintf(w, "  mode         %s → %s\n", s.Mode, sanitize.Line(s.Target))
@@ -717,9 +781,12 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 	eta := "unknown until it runs"
 	if s.ETA > 0 {
 		eta = "about " + s.ETA.Round(time.Second).String()
+		if s.ETA < time.Second {
+			eta = "under a second"
+		}
 	}
 	fmt.Fprintf(w, "  rate         %s, %d at a time, ETA %s\n", rate, s.Concurrency, eta)
-	fmt.Fprintf(w, "  manifest     sha256 %s\n", s.Hash)
+	fmt.Fprintf(w, "  manifest     sha256 %s\n", sanitize.Line(s.Hash))
 	if n := len(s.Missing); n > 0 {
 		shown := s.Missing
 		if n > 5 {
@@ -795,7 +862,7 @@ func (r *redriveRun) writeReport(rep *redrive.Report) error {
 func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 	w := r.stderr
 	c := rep.Counts
-	fmt.Fprintf(w, "Run %s: %s (%s).\n", rep.RunID, rep.Outcome, c)
+	fmt.Fprintf(w, "Run %s: %s (%s).\n", sanitize.Line(rep.RunID), rep.Outcome, c)
 	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
 		fmt.Fprintf(w, "Stopped: %s\n", sanitize.Line(rep.StopReason))
 	}
@@ -806,14 +873,35 @@ func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 	if rep.Outcome == redrive.OutcomeCanceled || unfinished > 0 {
 		sent := c.Delivered + c.Failed + c.Unknown + c.Sending + c.Retrying
 		fmt.Fprintf(w, "What was sent is not undone: %d request(s) were sent or attempted and stay sent; %d were not sent.\n", sent, c.Pending)
-		fmt.Fprintf(w, "Continue the run with: stowage --env %s redrive --resume %s\n", r.env.Name, rep.JournalPath)
+		fmt.Fprintf(w, "Continue the run with: %s redrive --resume %s\n", r.commandPrefix(), sanitize.Line(shellQuote(rep.JournalPath)))
 	}
 	if c.Failed > 0 && reportPath != "" {
-		fmt.Fprintf(w, "Retry the failures with: stowage --env %s redrive --from-report %s --only failed\n", r.env.Name, reportPath)
+		fmt.Fprintf(w, "Retry the failures with: %s redrive --from-report %s --only failed --mode %s\n", r.commandPrefix(), sanitize.Line(shellQuote(reportPath)), rep.Mode)
+	}
+	if c.Unknown > 0 && rep.Mode == redrive.ModeReupload {
+		header := r.env.Gateway.OriginalIDHeader
+		if header == "" {
+			header = redrive.DefaultOriginalIDHeader
+		}
+		fmt.Fprintf(w, "%d reupload(s) may have been stored under a new request ID: look for them (their %s header names the original) before redriving them again.\n",
+			c.Unknown, sanitize.Line(header))
+	}
+	if isDemoEnv(r.env) {
+		fmt.Fprintln(w, "(The demo's config, journal and report exist only while the demo runs.)")
 	}
 	if c.Unknown > 0 || anyMaybeDuplicated(rep) {
 		fmt.Fprintln(w, "Some requests' delivery was unknown (connection lost after sending): the processor may have received them twice; it can deduplicate on the idempotency headers.")
 	}
+}
+
+// commandPrefix is how to run stowage on this environment again: the config file when one
+// was named, and the environment.
+func (r *redriveRun) commandPrefix() string {
+	p := "stowage"
+	if r.g.ConfigPath != "" {
+		p += " --config " + sanitize.Line(shellQuote(r.g.ConfigPath))
+	}
+	return p + " --env " + sanitize.Line(shellQuote(r.env.Name))
 }
 
 func anyMaybeDuplicated(rep *redrive.Report) bool {
@@ -828,17 +916,17 @@ func anyMaybeDuplicated(rep *redrive.Report) bool {
 // auditDecision records a plan that did not run (dry run, empty, declined, refused); a
 // failure to write the log is a warning, never a lost run.
 func (r *redriveRun) auditDecision(ctx context.Context, m *redrive.Manifest, outcome redrive.Outcome, reason string, resumed bool) {
-	r.appendAudit(redrive.AuditDecision(m, outcome, reason, r.auditContext(ctx, resumed)))
+	_ = r.appendAudit(redrive.AuditDecision(m, outcome, reason, r.auditContext(ctx, resumed))) // warned; nothing was sent
 }
 
 // auditRun records a run that ran, with the report saved at reportPath.
-func (r *redriveRun) auditRun(ctx context.Context, m *redrive.Manifest, rep *redrive.Report, reportPath string, resumed bool) {
-	r.appendAudit(redrive.AuditRun(m, rep, reportPath, r.auditContext(ctx, resumed)))
+func (r *redriveRun) auditRun(ctx context.Context, m *redrive.Manifest, rep *redrive.Report, reportPath string, resumed bool) error {
+	return r.appendAudit(redrive.AuditRun(m, rep, reportPath, r.auditContext(ctx, resumed)))
 }
 
 // auditRefusal records a run refused before it was planned.
 func (r *redriveRun) auditRefusal(ctx context.Context, reason string) {
-	r.appendAudit(redrive.NewRefusalEntry(redrive.Refusal{Env: r.env.Name, Production: r.env.Production,
+	_ = r.appendAudit(redrive.NewRefusalEntry(redrive.Refusal{Env: r.env.Name, Production: r.env.Production,
 		Selection: r.sel, Mode: r.mode, Rate: r.rate, Concurrency: r.f.concurrency, Reason: reason, Journal: r.journal},
 		r.auditContext(ctx, r.journal != nil)))
 }
@@ -847,14 +935,15 @@ func (r *redriveRun) auditContext(ctx context.Context, resumed bool) redrive.Aud
 	return redrive.AuditContext{Who: r.who(ctx), Force: r.f.force, Resumed: resumed, At: cliClock()}
 }
 
-func (r *redriveRun) appendAudit(e redrive.AuditEntry) {
+func (r *redriveRun) appendAudit(e redrive.AuditEntry) error {
 	path, err := redrive.AuditPath()
 	if err == nil {
 		err = redrive.AppendAudit(path, e)
 	}
 	if err != nil {
-		fmt.Fprintf(r.stderr, "stowage: warning: audit log: %s\n", sanitize.Line(err.Error()))
+		fmt.Fprintf(r.stderr, "stowage: warning: audit log: %s; fix it or set XDG_STATE_HOME\n", sanitize.Line(err.Error()))
 	}
+	return err
 }
 
 // who names the operator for the audit log: the STS caller ARN, or "demo" on the local

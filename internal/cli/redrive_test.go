@@ -91,7 +91,7 @@ func TestRedriveDryRunPlansPrintsAndAuditsWithoutSending(t *testing.T) {
 	ids := transientFailed(t, d, 3)
 	r := d.run(t, "", append([]string{"redrive", "--dry-run", "-o", "table"}, ids...)...).must(t, ExitOK)
 	for _, want := range []string{"Redrive plan", "environment  demo", "mode         inplace → PUT http://127.0.0.1:",
-		"/demo/product/{bucket}/{key}", "requests     3,", "FAILED 3", "rate         20/s, 4 at a time, ETA about 0s", "manifest     sha256 ", ids[0]} {
+		"/demo/product/{bucket}/{key}", "requests     3,", "FAILED 3", "rate         20/s, 4 at a time, ETA under a second", "manifest     sha256 ", ids[0]} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the plan lacks %q:\n%s", want, r.stdout)
 		}
@@ -124,10 +124,13 @@ func TestRedriveRunsHeadlessReportsAndTurnsTransientFailuresProcessed(t *testing
 		t.Fatalf("%d report lines for %d requests:\n%s", len(rows), len(ids), r.stdout)
 	}
 	for _, row := range rows {
-		for _, f := range []string{"id", "key", "mode", "state", "attempts", "httpStatus", "newRequestId", "durationMs"} {
+		for _, f := range []string{"id", "key", "mode", "state", "attempts", "httpStatus", "gatewayRequestId", "durationMs"} {
 			if _, ok := row[f]; !ok {
 				t.Errorf("report line lacks %s: %v", f, row)
 			}
+		}
+		if _, ok := row["newRequestId"]; ok {
+			t.Errorf("an inplace report line names a new request ID, but the request keeps its own: %v", row)
 		}
 		if row["state"] != "delivered" || row["mode"] != "inplace" {
 			t.Errorf("report line %v", row)
@@ -162,7 +165,10 @@ func TestRedriveRunsHeadlessReportsAndTurnsTransientFailuresProcessed(t *testing
 		}
 	}
 	e := auditEntries(t)
-	if len(e) != 1 || e[0].Outcome != redrive.OutcomeDelivered || e[0].Counts.Delivered != 4 || e[0].Journal != journals[0] || e[0].Report != reports[0] {
+	if len(e) != 2 || e[0].Outcome != redrive.OutcomeStarted || e[0].Journal != journals[0] || e[0].RunID != e[1].RunID {
+		t.Errorf("audit %+v: want a started entry naming the journal first", e)
+	}
+	if len(e) != 2 || e[1].Outcome != redrive.OutcomeDelivered || e[1].Counts.Delivered != 4 || e[1].Journal != journals[0] || e[1].Report != reports[0] {
 		t.Errorf("audit %+v", e)
 	}
 
@@ -399,7 +405,7 @@ func TestRedriveFailuresExitOneAndFeedBackFromTheReport(t *testing.T) {
 		t.Errorf("%d requests fed back from the report, want 3", len(rows))
 	}
 	e := auditEntries(t)
-	if len(e) != 2 || e[1].Selection != "3 IDs ("+strings.Join(ids, ", ")+") from report "+report+" (failed or unknown)" {
+	if len(e) != 4 || e[3].Selection != "3 IDs ("+strings.Join(ids, ", ")+") from report "+report+" (failed or unknown)" {
 		t.Errorf("audit selection %q", e[len(e)-1].Selection)
 	}
 }
@@ -610,8 +616,20 @@ func TestRedriveProgressOnlyOnATerminal(t *testing.T) {
 	}
 }
 
+// Unknown items (maybe delivered) are not "retrying"; before a whole window has passed
+// the rate is "measuring", not the start burst.
+func TestProgressLineShowsUnknownApartAndNoBurstRate(t *testing.T) {
+	p := redrive.Progress{Total: 10, Counts: redrive.Counts{Delivered: 1, Unknown: 2, Retrying: 1, Pending: 6}, TargetRate: 20, Concurrency: 4}
+	line := progressLine(p, 0)
+	for _, want := range []string{"retrying 1", "unknown 2", "measuring… (limit 20/s"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("%q lacks %q", line, want)
+		}
+	}
+}
+
 func TestProgressLineFitsAndSanitizes(t *testing.T) {
-	p := redrive.Progress{Total: 10, Counts: redrive.Counts{Delivered: 4, Failed: 1, Pending: 5}, Rate: 12.5, TargetRate: 20,
+	p := redrive.Progress{Total: 10, Counts: redrive.Counts{Delivered: 4, Failed: 1, Pending: 5}, Rate: 12.5, RateMeasured: true, TargetRate: 20,
 		Concurrency: 4, InFlight: 2, ETA: 3 * time.Second,
 		LastErrors: []redrive.ItemError{{Err: "boom \x1b[2J"}}}
 	line := progressLine(p, 0)
@@ -644,8 +662,8 @@ func TestAuditListsRuns(t *testing.T) {
 		t.Errorf("audit json %v", rows)
 	}
 	run := rows[0]["runId"].(string)
-	if rows := jsonLines(t, d.run(t, "", "audit", "--run", run, "-o", "json").must(t, ExitOK).stdout); len(rows) != 1 {
-		t.Errorf("--run: %v", rows)
+	if rows := jsonLines(t, d.run(t, "", "audit", "--run", run, "-o", "json").must(t, ExitOK).stdout); len(rows) != 2 || rows[0]["outcome"] != "started" {
+		t.Errorf("--run: %v, want its started and its final entry", rows)
 	}
 	d.run(t, "", "audit", "--run", "nope").must(t, ExitNotFound)
 }
@@ -676,4 +694,125 @@ func TestShortARN(t *testing.T) {
 		t.Error("an AWS environment named demo passes for the demo")
 	}
 
+}
+
+// A resume sends where the confirmed plan said or not at all: a config whose bucket,
+// gateway, route or production flag changed since is refused, listing what differs.
+func TestRedriveResumeRefusesAnEnvironmentThatNoLongerMatchesThePlan(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 2)
+	done := filepath.Join(t.TempDir(), "done.journal.jsonl")
+	d.run(t, "", append([]string{"redrive", "--yes", "--journal", done}, ids...)...).must(t, ExitOK)
+	st, err := redrive.LoadJournal(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		edit func(*config.Env)
+		want string
+	}{
+		"bucket":     {func(e *config.Env) { e.Storage.Bucket = "another-bucket" }, `bucket "another-bucket"`},
+		"gateway":    {func(e *config.Env) { e.Gateway.URL = "http://127.0.0.1:1/prod" }, "inplace target PUT http://127.0.0.1:1/prod"},
+		"route":      {func(e *config.Env) { e.Gateway.Routes.Inplace = "PUT /v2/{bucket}/{key}" }, "/v2/{bucket}/{key}"},
+		"production": {func(e *config.Env) { e.Production = true }, "production true, planned false"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			// A fresh journal of the same plan: every request still to send.
+			path := filepath.Join(t.TempDir(), "left.journal.jsonl")
+			j, err := redrive.CreateJournal(path, st.Manifest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			before := len(d.stack.Received().Requests)
+			r := d.withEnv(t, c.edit).run(t, "", "redrive", "--resume", path, "--yes").must(t, ExitUsage)
+			if !strings.Contains(r.stderr, "no longer matches the run's plan") || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("stderr lacks %q:\n%s", c.want, r.stderr)
+			}
+			if n := len(d.stack.Received().Requests) - before; n != 0 {
+				t.Errorf("a refused resume sent %d requests", n)
+			}
+		})
+	}
+}
+
+// No write happens without an audit record: a started entry is fsynced before the first
+// send, and when it cannot be written the run is refused with nothing sent.
+func TestRedriveRefusesToSendWhenTheAuditLogCannotBeWritten(t *testing.T) {
+	d, state := redriveDemo(t)
+	ids := transientFailed(t, d, 2)
+	if err := os.MkdirAll(filepath.Join(state, "audit.jsonl"), 0o700); err != nil { // not a file: cannot append
+		t.Fatal(err)
+	}
+	journal := filepath.Join(t.TempDir(), "run.journal.jsonl")
+	r := d.run(t, "", append([]string{"redrive", "--yes", "--journal", journal}, ids...)...).must(t, ExitUsage)
+	if !strings.Contains(r.stderr, "cannot write the audit log at "+filepath.Join(state, "audit.jsonl")) || !strings.Contains(r.stderr, "XDG_STATE_HOME") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if n := len(d.stack.Received().Requests); n != 0 {
+		t.Errorf("%d requests sent without an audit record", n)
+	}
+	if _, err := os.Stat(journal); err == nil {
+		t.Error("a journal was started for a refused run")
+	}
+}
+
+// A run with a started entry and no final one (killed with -9, never resumed) is listed
+// as unfinished with its journal; a finished run shows once, with its outcome.
+func TestAuditShowsARunWithoutItsEndAsUnfinished(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	path, err := redrive.AuditPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	for _, e := range []redrive.AuditEntry{
+		{RunID: "run-killed", At: at, Env: "prod", Outcome: redrive.OutcomeStarted, Journal: "/state/killed.journal.jsonl"},
+		{RunID: "run-done", At: at, Env: "prod", Outcome: redrive.OutcomeStarted, Journal: "/state/done.journal.jsonl"},
+		{RunID: "run-done", At: at, Env: "prod", Outcome: redrive.OutcomeDelivered, Journal: "/state/done.journal.jsonl"},
+	} {
+		if err := redrive.AppendAudit(path, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"audit", "-o", "table"}, strings.NewReader(""), &out, &errb); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and two runs:\n%s", out.String())
+	}
+	if !strings.Contains(lines[1], "unfinished (journal /state/killed.journal.jsonl)") || !strings.Contains(lines[1], "run-killed") {
+		t.Errorf("the killed run: %q", lines[1])
+	}
+	if !strings.Contains(lines[2], "delivered") || !strings.Contains(lines[2], "run-done") || strings.Contains(lines[2], "unfinished") {
+		t.Errorf("the finished run: %q", lines[2])
+	}
+}
+
+// Every hint names the mode and the config, and --from-report retries in the report's
+// mode unless told otherwise: an s3-copy or reupload run is not silently retried inplace.
+func TestRedriveHintsNameModeAndConfigAndFromReportKeepsTheMode(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Gateway.ThrottleRPS = 0.5 }) // every request 429
+	ids := transientFailed(t, d, 2)
+	r := d.run(t, "", append([]string{"redrive", "--yes", "--mode", "reupload", "--max-attempts", "1"}, ids...)...).must(t, ExitNotFound)
+	hint := ""
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if _, h, ok := strings.Cut(line, "Retry the failures with: "); ok {
+			hint = h
+		}
+	}
+	if !strings.Contains(hint, "--config "+d.config) || !strings.Contains(hint, "--env demo") || !strings.Contains(hint, "--mode reupload") {
+		t.Fatalf("retry hint %q lacks --config, --env or --mode:\n%s", hint, r.stderr)
+	}
+	report := strings.Fields(hint[strings.Index(hint, "--from-report ")+len("--from-report "):])[0]
+	r = d.run(t, "", "redrive", "--from-report", report, "--dry-run", "-o", "table").must(t, ExitOK)
+	if !strings.Contains(r.stdout, "mode         reupload → PUT ") {
+		t.Errorf("--from-report without --mode did not keep the report's mode:\n%s", r.stdout)
+	}
+	r = d.run(t, "", "redrive", "--from-report", report, "--mode", "inplace", "--dry-run", "-o", "table").must(t, ExitOK)
+	if !strings.Contains(r.stdout, "mode         inplace → PUT ") {
+		t.Errorf("--mode did not override the report's mode:\n%s", r.stdout)
+	}
 }

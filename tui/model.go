@@ -121,7 +121,6 @@ type Model struct {
 	marked  selection                 // requests marked for a redrive
 	rd      *redriveState             // the redrive being planned, run or last finished
 	rdSeq   int                       // bumps with each plan; older plan results are dropped
-	rdRate  rateMeter                 // the running redrive's send rate over rateWindow
 	watch   *watchState               // statuses of redriven requests, read until they settle
 	history map[string][]redriveEvent // this session's redrives, by original request ID
 

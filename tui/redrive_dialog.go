@@ -412,8 +412,10 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 	}, st.Faint.Render(" · ")))
 	rate := s.rate
 	conc := s.conc
+	// The engine measures the rate over redrive.RateWindow, so the first burst of the
+	// token bucket does not read as the rate; until then it says so.
 	measured := "measuring…"
-	if p.Rate > 0 || p.Elapsed >= rateWindow {
+	if p.RateMeasured {
 		measured = strconv.FormatFloat(p.Rate, 'f', 1, 64) + "/s"
 	}
 	head = append(head, fmt.Sprintf("rate %s (limit %s) · %d in flight, at most %d · %s",

@@ -69,7 +69,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.onRedriveStarted(msg))
 	case redriveProgressMsg:
 		cmds = append(cmds, m.onRedriveProgress(msg))
-		m.smoothRedriveProgress(msg)
 	case redriveFinishedMsg:
 		cmds = append(cmds, m.onRedriveFinished(msg))
 	case auditDoneMsg:

@@ -130,3 +130,37 @@ func auditEqual(a, b AuditEntry) bool {
 	a.At, b.At, a.Finished, b.Finished = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	return a == b
 }
+
+// The audit records the settings a run ended with: untouched, it holds the plan's alone;
+// changed while running, it says so and keeps what was confirmed beside them; changed
+// before the start (resume --rate), it keeps the plan's too, without "tuned".
+func TestAuditRunRecordsTunedRateAndConcurrency(t *testing.T) {
+	f := newFixture(t, 1)
+	m := f.plan(t, ModeInplace)
+	m.Rate, m.Concurrency = 10, 4
+	for _, c := range []struct {
+		name        string
+		rate        float64
+		conc        int
+		tuned       bool
+		wantRate    float64
+		wantConc    int
+		wantPlanned bool
+		wantTuned   bool
+	}{
+		{"untouched", 10, 4, false, 10, 4, false, false},
+		{"tuned while running", 5, 5, true, 5, 5, true, true},
+		{"tuned and put back", 10, 4, true, 10, 4, true, true},
+		{"set before the start", 2, 4, false, 2, 4, true, false},
+	} {
+		rep := &Report{RunID: m.RunID, Outcome: OutcomeDelivered, Rate: c.rate, Concurrency: c.conc, Tuned: c.tuned}
+		e := AuditRun(m, rep, "", AuditContext{Who: "demo", At: auditAt})
+		if e.Rate != c.wantRate || e.Concurrency != c.wantConc || e.Tuned != c.wantTuned {
+			t.Errorf("%s: rate %g concurrency %d tuned %v; want %g %d %v", c.name, e.Rate, e.Concurrency, e.Tuned, c.wantRate, c.wantConc, c.wantTuned)
+		}
+		planned := e.PlannedRate == 10 && e.PlannedConcurrency == 4
+		if c.wantPlanned != planned || (!c.wantPlanned && (e.PlannedRate != 0 || e.PlannedConcurrency != 0)) {
+			t.Errorf("%s: planned rate %g concurrency %d; want the plan's kept: %v", c.name, e.PlannedRate, e.PlannedConcurrency, c.wantPlanned)
+		}
+	}
+}

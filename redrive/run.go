@@ -48,8 +48,9 @@ type Options struct {
 	// ProgressInterval is how often Updates gets a snapshot (100ms).
 	ProgressInterval time.Duration
 	// UnknownSettle is how long an attempt whose outcome is unknown waits before its
-	// status is re-checked (DefaultUnknownSettle): a real processor needs a moment to
-	// write the verdict that proves delivery.
+	// status is re-checked (DefaultUnknownSettle when 0; NoUnknownSettle, or any
+	// negative value, re-checks at once): a real processor needs a moment to write the
+	// verdict that proves delivery.
 	UnknownSettle time.Duration
 	// Now and Rand replace the clock and the jitter source in tests.
 	Now  func() time.Time
@@ -64,6 +65,8 @@ const (
 	DefaultOriginalIDHeader = "X-Stowage-Original-Request-Id"
 	DefaultRedriveIDHeader  = "X-Stowage-Redrive-Id"
 	DefaultUnknownSettle    = 5 * time.Second
+	// NoUnknownSettle as Options.UnknownSettle re-checks an unknown outcome at once.
+	NoUnknownSettle = -time.Nanosecond
 )
 
 func (o *Options) applyDefaults() {
@@ -94,8 +97,11 @@ func (o *Options) applyDefaults() {
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 100 * time.Millisecond
 	}
-	if o.UnknownSettle <= 0 {
+	switch {
+	case o.UnknownSettle == 0:
 		o.UnknownSettle = DefaultUnknownSettle
+	case o.UnknownSettle < 0:
+		o.UnknownSettle = 0
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -68,6 +68,11 @@ type RedriveOptions struct {
 	WatchTimeout     time.Duration
 	WatchInterval    time.Duration
 	WatchMaxInterval time.Duration
+	// CommandPrefix is how the resume and retry hints run stowage again, up to the
+	// environment ("stowage --config /path/config.yaml"), already shell-quoted; "stowage"
+	// when "". The hints add --env with the environment open at the time, since e
+	// switches it.
+	CommandPrefix string
 }
 
 // Options configure a Model.

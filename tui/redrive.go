@@ -36,18 +36,21 @@ const (
 // redriveState is one redrive, from its plan to its summary. It is also the dialog that
 // shows it. Only Update changes it; commands get copies of what they need.
 type redriveState struct {
-	seq        int
-	envName    string
-	demo       bool // the demo stack: its config is a temporary file
-	production bool
-	ids        []string // the selection, in table order
-	mode       redrive.Mode
-	force      bool
-	phase      redrivePhase
-	cancelPlan context.CancelFunc
+	seq     int
+	envName string
+	demo    bool // the demo stack: its config is a temporary file
+	// commandPrefix runs stowage again in the hints (RedriveOptions.CommandPrefix).
+	commandPrefix string
+	production    bool
+	ids           []string // the selection, in table order
+	mode          redrive.Mode
+	force         bool
+	phase         redrivePhase
+	cancelPlan    context.CancelFunc
 
 	manifest *redrive.Manifest // frozen once planned: the engine reads it while it runs
 	summary  redrive.Summary
+	overlaps []string // unfinished runs that hold some of the planned requests, as warnings
 	// baseline is each item's status as the engine read it just before sending, to tell
 	// the processor's new verdict from the old; nil when the report lacks one.
 	baseline map[string]awsclient.Status
@@ -83,6 +86,7 @@ type (
 	redrivePlanMsg struct {
 		seq      int
 		manifest *redrive.Manifest
+		overlaps []string // warnings about unfinished runs holding some of its requests
 		err      error
 	}
 	redriveStartedMsg struct {
@@ -191,7 +195,8 @@ func (m *Model) openRedrive() tea.Cmd {
 	if env.GatewayURL() == "" {
 		mode = redrive.ModeS3Copy // the only mode without a gateway
 	}
-	s := &redriveState{envName: env.Name, production: env.Production, ids: ids, mode: mode, demo: m.sess.Operator == "demo"}
+	s := &redriveState{envName: env.Name, production: env.Production, ids: ids, mode: mode, demo: m.sess.Operator == "demo",
+		commandPrefix: m.opts.Redrive.CommandPrefix}
 	m.rd = s
 	m.pushDialog(s)
 	return m.plan(s)
@@ -214,7 +219,7 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 	m.rdSeq++
 	s.seq = m.rdSeq
 	s.phase = rdPlanning
-	s.manifest, s.planErr, s.baseline = nil, nil, nil
+	s.manifest, s.planErr, s.baseline, s.overlaps = nil, nil, nil, nil
 	s.typing, s.mismatch = false, ""
 	s.field = lineEdit{prompt: "› "}
 	if s.cancelPlan != nil {
@@ -234,12 +239,40 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 	sel := redrive.Selection{IDs: s.ids, Source: "tui"}
 	ctx, cancel := context.WithCancel(m.ctx)
 	s.cancelPlan = cancel
-	seq := s.seq
+	seq, env := s.seq, m.sess.Env.Name
 	return func() tea.Msg {
 		defer cancel()
 		man, err := redrive.Plan(ctx, deps, sel, opts)
-		return redrivePlanMsg{seq: seq, manifest: man, err: err}
+		if err != nil {
+			return redrivePlanMsg{seq: seq, err: err}
+		}
+		return redrivePlanMsg{seq: seq, manifest: man, overlaps: unfinishedOverlaps(env, man)}
 	}
+}
+
+// unfinishedOverlaps warns about the runs of env that have not finished and hold some of
+// man's requests (the audit log and those runs' journals are read: call it in a command).
+func unfinishedOverlaps(env string, man *redrive.Manifest) []string {
+	if len(man.Items) == 0 {
+		return nil
+	}
+	path, err := redrive.AuditPath()
+	if err != nil {
+		return nil // the run's own audit entry reports the state directory
+	}
+	ids := make([]string, len(man.Items))
+	for i, it := range man.Items {
+		ids[i] = it.RequestID
+	}
+	found, err := redrive.UnfinishedOverlaps(path, env, ids)
+	if err != nil {
+		return []string{"could not look for unfinished runs: " + err.Error()}
+	}
+	out := make([]string, len(found))
+	for i, o := range found {
+		out[i] = o.Warning()
+	}
+	return out
 }
 
 func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
@@ -252,7 +285,7 @@ func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
 		s.phase, s.planErr = rdPlanFailed, msg.err
 		return
 	}
-	s.manifest = msg.manifest
+	s.manifest, s.overlaps = msg.manifest, msg.overlaps
 	s.summary = msg.manifest.Summary()
 	s.confirm = redrive.ConfirmationFor(len(msg.manifest.Items), s.production)
 	s.phase = rdPlanned

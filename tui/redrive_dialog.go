@@ -283,6 +283,9 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 			head = append(head, st.Muted.Render("· "+plural(sum.AlreadyDone, "request")+" already processed: skipped, nothing is sent for them (! forces)"))
 		}
 	}
+	for _, o := range s.overlaps {
+		warn(clean(o))
+	}
 	if n := len(sum.Missing); n > 0 {
 		shown := sum.Missing[:min(n, 3)]
 		text := plural(n, "selected request") + " with no stored object: left out (" + clean(strings.Join(shown, ", "))
@@ -626,9 +629,9 @@ func (d *messageDialog) render(st Styles, width int) string {
 // removes, so there the hint says the journal resumes only while the demo runs.
 func (s *redriveState) resumeHint(journal string) string {
 	if s.demo {
-		return "The demo's journal " + journal + " can be resumed while the demo runs: stowage --config <the demo's config> --env " + s.envName + " redrive --resume " + journal
+		return "The demo's journal " + journal + " can be resumed while the demo runs: " + s.command() + " redrive --resume " + shellWord(journal)
 	}
-	return "Continue with: stowage --env " + s.envName + " redrive --resume " + journal
+	return "Continue with: " + s.command() + " redrive --resume " + shellWord(journal)
 }
 
 // retryHint says how to send the failures again, in the run's mode.
@@ -638,7 +641,28 @@ func (s *redriveState) retryHint() string {
 		mode = " --mode " + string(s.manifest.Mode)
 	}
 	if s.demo {
-		return "retry the failures (while the demo runs): stowage --config <the demo's config> --env " + s.envName + " redrive --from-report " + s.reportPath + " --only failed" + mode
+		return "retry the failures (while the demo runs): " + s.command() + " redrive --from-report " + shellWord(s.reportPath) + " --only failed" + mode
 	}
-	return "retry the failures: stowage --env " + s.envName + " redrive --from-report " + s.reportPath + " --only failed" + mode
+	return "retry the failures: " + s.command() + " redrive --from-report " + shellWord(s.reportPath) + " --only failed" + mode
+}
+
+// command is how the hints run stowage on this run's environment: the caller's prefix
+// (which names the config file) and the environment.
+func (s *redriveState) command() string {
+	p := s.commandPrefix
+	if p == "" {
+		p = "stowage"
+		if s.demo {
+			p += " --config <the demo's config>" // the caller did not say where it is
+		}
+	}
+	return p + " --env " + shellWord(s.envName)
+}
+
+// shellWord quotes s for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -300,6 +300,11 @@ func TestRedriveCancelRateAndConcurrency(t *testing.T) {
 	if len(entries) != 1 || entries[0].Outcome != redrive.OutcomeCanceled || entries[0].Report == "" {
 		t.Fatalf("audit: %+v", entries)
 	}
+	// The audit keeps what was confirmed (10/s, 4 at a time) beside what the run ended with.
+	if e := entries[0]; !e.Tuned || e.Rate != 5 || e.Concurrency != 5 || e.PlannedRate != 10 || e.PlannedConcurrency != 4 {
+		t.Errorf("audit of a tuned run: tuned %v, rate %g, concurrency %d, planned %g and %d; want true, 5, 5, 10 and 4",
+			e.Tuned, e.Rate, e.Concurrency, e.PlannedRate, e.PlannedConcurrency)
+	}
 	f.keys("esc", "R") // the summary was seen: R plans anew
 	if f.m.rd.phase != rdPlanned || f.m.rd.report != nil {
 		t.Fatalf("R after the summary: phase %d", f.m.rd.phase)
@@ -672,4 +677,90 @@ func TestRedriveCancellingNoteEndsWithTheRun(t *testing.T) {
 		}
 	}
 	t.Fatal("the run's end was never reported")
+}
+
+// The resume and retry hints run stowage as the caller said (the config file named), on
+// the environment the run used, with paths quoted for the shell.
+func TestRedriveHintsUseTheCommandPrefix(t *testing.T) {
+	prefix := "stowage --config '/home/ops/my configs/stowage.yaml'"
+	s := &redriveState{envName: "prod-eu", commandPrefix: prefix, reportPath: "/state/run 1.report.jsonl",
+		manifest: &redrive.Manifest{Mode: redrive.ModeReupload}}
+	if got, want := s.resumeHint("/state/run.journal.jsonl"),
+		"Continue with: "+prefix+" --env prod-eu redrive --resume /state/run.journal.jsonl"; got != want {
+		t.Errorf("resume hint\n got %s\nwant %s", got, want)
+	}
+	if got, want := s.retryHint(),
+		"retry the failures: "+prefix+" --env prod-eu redrive --from-report '/state/run 1.report.jsonl' --only failed --mode reupload"; got != want {
+		t.Errorf("retry hint\n got %s\nwant %s", got, want)
+	}
+	// The demo names its own temporary config when the caller gave it...
+	s.demo, s.commandPrefix = true, "stowage --config /tmp/stowage-demo-1.yaml"
+	if got := s.resumeHint("/j"); !strings.Contains(got, "while the demo runs: stowage --config /tmp/stowage-demo-1.yaml --env prod-eu redrive --resume /j") {
+		t.Errorf("demo resume hint: %s", got)
+	}
+	// ...and says where to put it when not.
+	s.commandPrefix = ""
+	if got := s.retryHint(); !strings.Contains(got, "stowage --config <the demo's config> --env prod-eu redrive") {
+		t.Errorf("demo retry hint without a prefix: %s", got)
+	}
+	s.demo = false
+	if got := s.retryHint(); !strings.HasPrefix(got, "retry the failures: stowage --env prod-eu redrive") {
+		t.Errorf("retry hint without a prefix: %s", got)
+	}
+}
+
+// The prefix given in the options reaches the run's dialog, and the env it opens with.
+func TestRedriveCommandPrefixReachesTheDialog(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw), func(o *Options) {
+		o.Redrive.CommandPrefix = "stowage --config /etc/stowage.yaml"
+	})
+	f.keys("a", "R")
+	if f.m.rd == nil {
+		t.Fatal("R opened no plan")
+	}
+	if got := f.m.rd.resumeHint("/j"); got != "Continue with: stowage --config /etc/stowage.yaml --env staging redrive --resume /j" {
+		t.Errorf("resume hint %q", got)
+	}
+}
+
+// The plan warns when a run of this environment that has not finished (started, never
+// ended: killed, or still running elsewhere) holds some of the selected requests.
+func TestRedrivePlanWarnsOfAnUnfinishedRunWithTheSameRequests(t *testing.T) {
+	state := stateHome(t)
+	killedAt := time.Date(2025, 3, 14, 2, 0, 0, 0, time.UTC)
+	seedRun := func(env, name string, ids ...string) string {
+		m := &redrive.Manifest{Version: redrive.ManifestVersion, RunID: "run-" + name, Env: env, Mode: redrive.ModeInplace, PlannedAt: killedAt}
+		for _, id := range ids {
+			m.Items = append(m.Items, redrive.Item{RequestID: id, Key: id, Status: "FAILED"})
+		}
+		path := filepath.Join(state, "redrives", name+".journal.jsonl")
+		j, err := redrive.CreateJournal(path, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Close()
+		e := redrive.AuditStarted(m, path, redrive.AuditContext{Who: "tester", At: killedAt})
+		if err := redrive.AppendAudit(filepath.Join(state, "audit.jsonl"), e); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	killed := seedRun("staging", "killed", idXML, idMalformed, "not-selected")
+	seedRun("prod", "elsewhere", idXML) // another environment: not this one's business
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	f.keys("f", "F", "a", "R") // the two FAILED requests
+	if got := f.m.rd.overlaps; len(got) != 1 || !strings.Contains(got[0], "journal "+killed+", started 2025-03-14T02:00:00Z") ||
+		!strings.Contains(got[0], "includes 2 of these requests; --resume it or check it before sending them again") {
+		t.Fatalf("overlap warnings %q", got)
+	}
+	v := strings.Join(strings.Fields(plainView(f)), " ")
+	if !strings.Contains(v, "another run (journal") || !strings.Contains(v, "has not finished") {
+		t.Errorf("the plan does not show the warning:\n%s", plainView(f))
+	}
+	if len(gw.sentIDs()) != 0 {
+		t.Fatal("sent before confirmation")
+	}
 }

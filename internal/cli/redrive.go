@@ -41,6 +41,7 @@ type redriveFlags struct {
 	concurrency     int
 	maxAttempts     int
 	maxFailureRatio float64
+	unknownSettle   time.Duration
 	force           bool
 	dryRun          bool
 	yes             bool
@@ -73,7 +74,10 @@ stowage's only write. It runs in four steps:
            gateway.original_id_header and redrive_id_header) let processors deduplicate.
            429, 5xx and network errors are retried with backoff up to --max-attempts;
            other 4xx are not. More than --max-failure-ratio failures after the first 20
-           requests stop the run (circuit breaker).
+           requests stop the run (circuit breaker). A send whose outcome is unknown (the
+           connection was lost after sending, or a 504) waits --unknown-settle (5s) for
+           the processor to write its verdict, then re-checks the status table before
+           trying again, so that a request that did arrive is not sent twice.
   report   one line per request (state, attempts, HTTP status, new request ID, error) on
            stdout, as a table or JSON Lines (-o json); saved beside the journal too.
 
@@ -139,6 +143,7 @@ Exit codes:
 	fl.IntVar(&f.concurrency, "concurrency", redrive.DefaultConcurrency, "requests in flight at most")
 	fl.IntVar(&f.maxAttempts, "max-attempts", redrive.DefaultMaxAttempts, "attempts per request (429, 5xx and network errors are retried)")
 	fl.Float64Var(&f.maxFailureRatio, "max-failure-ratio", redrive.DefaultMaxFailureRatio, "stop when more than this share fails, after the first 20 requests (0-1]")
+	fl.DurationVar(&f.unknownSettle, "unknown-settle", redrive.DefaultUnknownSettle, "after a send whose outcome is unknown (connection lost, 504), wait this long for the processor's verdict before re-checking the status table (0 re-checks at once; at most 10m)")
 	fl.BoolVar(&f.force, "force", false, "send requests already in a terminal state too")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "plan and print, send nothing")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation (for scripts)")
@@ -270,6 +275,9 @@ func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
 	}
 	if f.maxFailureRatio <= 0 || f.maxFailureRatio > 1 {
 		return exitf(ExitUsage, "--max-failure-ratio %g: want more than 0 and at most 1 (1 never stops)", f.maxFailureRatio)
+	}
+	if f.unknownSettle < 0 || f.unknownSettle > maxUnknownSettle {
+		return exitf(ExitUsage, "--unknown-settle %s: want 0 (re-check at once) up to %s", f.unknownSettle, maxUnknownSettle)
 	}
 	if f.fromFile == "-" && f.fromReport == "-" {
 		return exitf(ExitUsage, "--from-file - and --from-report - cannot both read stdin")
@@ -448,9 +456,11 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 
 	if r.f.dryRun {
 		r.auditDecision(ctx, m, redrive.OutcomeDryRun, "", false)
+		r.warnOverlaps(m)
 		return r.writeDryRun(m, summary)
 	}
-	r.writeSummary(r.stderr, summary, false)
+	r.writeSummary(r.stderr, summary, isTerminal(r.g.Stderr))
+	r.warnOverlaps(m)
 	if len(m.Items) == 0 {
 		r.auditDecision(ctx, m, redrive.OutcomeEmpty, "", false)
 		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(r.sel.Describe()))
@@ -482,6 +492,31 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 		return r.refused(ctx, m, err)
 	}
 	return r.execute(ctx, run, m, false)
+}
+
+// warnOverlaps warns on stderr, before any confirmation, about runs of this environment
+// that have not finished and hold some of m's requests: sending those again now could
+// deliver them twice.
+func (r *redriveRun) warnOverlaps(m *redrive.Manifest) {
+	if len(m.Items) == 0 {
+		return
+	}
+	path, err := redrive.AuditPath()
+	if err != nil {
+		return // the audit entry of this run warns about it
+	}
+	ids := make([]string, len(m.Items))
+	for i, it := range m.Items {
+		ids[i] = it.RequestID
+	}
+	overlaps, err := redrive.UnfinishedOverlaps(path, r.env.Name, ids)
+	if err != nil {
+		fmt.Fprintf(r.stderr, "stowage: warning: could not look for unfinished runs: %s\n", sanitize.Line(err.Error()))
+		return
+	}
+	for _, o := range overlaps {
+		fmt.Fprintf(r.stderr, "stowage: warning: %s\n", sanitize.Line(o.Warning()))
+	}
 }
 
 // resume continues the journaled run.
@@ -546,8 +581,16 @@ func (r *redriveRun) deps() redrive.Deps { return redrive.DepsFor(r.clients) }
 func (r *redriveRun) runOptions(journal string) redrive.Options {
 	o := redrive.OptionsFor(r.env)
 	o.JournalPath, o.MaxAttempts, o.MaxFailureRatio, o.Force = journal, r.f.maxAttempts, r.f.maxFailureRatio, r.f.force
+	o.UnknownSettle = r.f.unknownSettle
+	if o.UnknownSettle == 0 {
+		o.UnknownSettle = redrive.NoUnknownSettle // the engine reads 0 as its default
+	}
 	return o
 }
+
+// maxUnknownSettle bounds --unknown-settle: a longer wait per unknown item would stall a
+// run for no gain, since --resume re-checks anyway.
+const maxUnknownSettle = 10 * time.Minute
 
 // execute starts the run, shows progress, handles Ctrl+C, and reports.
 func (r *redriveRun) execute(ctx context.Context, run *redrive.Run, m *redrive.Manifest, resumed bool) error {
@@ -805,9 +848,17 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 		fmt.Fprintf(w, "  note         %d request(s) are already in a terminal state and will be skipped (--force sends them)\n", s.AlreadyDone)
 	}
 	if samples && len(s.Samples) > 0 {
-		fmt.Fprintln(w, "  first requests:")
+		// The first few, as the TUI's plan shows them: a last look at what is about to go.
+		fmt.Fprintln(w, "  first requests")
 		for _, it := range s.Samples {
-			fmt.Fprintf(w, "    %s  %s  %s  %s\n", sanitize.Line(it.RequestID), payload.Human(it.Size), stateOrNone(it.Status), sanitize.Line(it.Key))
+			line := fmt.Sprintf("    %-36s  %9s  %-12s", sanitize.Line(it.RequestID), payload.Human(it.Size), stateOrNone(it.Status))
+			if it.Key != it.RequestID {
+				line += "  " + sanitize.Line(it.Key)
+			}
+			fmt.Fprintln(w, strings.TrimRight(line, " "))
+		}
+		if more := s.Count - len(s.Samples); more > 0 {
+			fmt.Fprintf(w, "    … and %d more\n", more)
 		}
 	}
 }
@@ -823,7 +874,8 @@ func stateOrNone(s string) string {
 // then goes to stderr), else the summary and a table of every item.
 func (r *redriveRun) writeDryRun(m *redrive.Manifest, s redrive.Summary) error {
 	if r.format == outputJSON {
-		r.writeSummary(r.stderr, s, false)
+		// stdout holds the manifest's JSON alone; the summary and its samples go to stderr.
+		r.writeSummary(r.stderr, s, true)
 		bw := bufio.NewWriter(r.g.Stdout)
 		enc := json.NewEncoder(bw)
 		enc.SetEscapeHTML(false)
@@ -836,7 +888,7 @@ func (r *redriveRun) writeDryRun(m *redrive.Manifest, s redrive.Summary) error {
 			return err
 		}
 	} else {
-		r.writeSummary(r.g.Stdout, s, false)
+		r.writeSummary(r.g.Stdout, s, false) // every item follows
 		fmt.Fprintln(r.g.Stdout)
 		fmt.Fprintf(r.g.Stdout, "%-36s  %9s  %-12s  %s\n", "REQUEST ID", "SIZE", "STATUS NOW", "KEY")
 		for _, it := range m.Items {
@@ -895,13 +947,26 @@ func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 }
 
 // commandPrefix is how to run stowage on this environment again: the config file when one
-// was named, and the environment.
+// was named, the overrides given, and the environment.
 func (r *redriveRun) commandPrefix() string {
+	return stowageCommand(r.g, r.g.ConfigPath) + " --env " + sanitize.Line(shellQuote(r.env.Name))
+}
+
+// stowageCommand is how to run stowage again as it runs now, up to the environment: the
+// config file (configPath, "" for the default) and the global overrides that change where
+// it reads and with which credentials. Quoted for a POSIX shell and sanitized.
+func stowageCommand(g *Globals, configPath string) string {
 	p := "stowage"
-	if r.g.ConfigPath != "" {
-		p += " --config " + sanitize.Line(shellQuote(r.g.ConfigPath))
+	add := func(flag, v string) {
+		if v != "" {
+			p += " " + flag + " " + sanitize.Line(shellQuote(v))
+		}
 	}
-	return p + " --env " + sanitize.Line(shellQuote(r.env.Name))
+	add("--config", configPath)
+	add("--profile", g.Profile)
+	add("--region", g.Region)
+	add("--endpoint-url", g.EndpointURL)
+	return p
 }
 
 func anyMaybeDuplicated(rep *redrive.Report) bool {

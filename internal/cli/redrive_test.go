@@ -584,6 +584,9 @@ func TestRedriveUsageErrors(t *testing.T) {
 		{[]string{"redrive", "x", "--max-failure-ratio", "2"}, "--max-failure-ratio 2"},
 		{[]string{"redrive", "x", "--concurrency", "0"}, "--concurrency 0"},
 		{[]string{"redrive", "--from-file", "/nonexistent"}, "--from-file"},
+		{[]string{"redrive", "x", "--unknown-settle=-1s"}, "--unknown-settle -1s: want 0"},
+		{[]string{"redrive", "x", "--unknown-settle", "11m"}, "--unknown-settle 11m0s: want 0 (re-check at once) up to 10m0s"},
+		{[]string{"redrive", "x", "--unknown-settle", "soon"}, "unknown-settle"},
 	} {
 		r := d.run(t, "", c.args...).must(t, ExitUsage)
 		if !strings.Contains(r.stderr, c.want) {
@@ -814,5 +817,160 @@ func TestRedriveHintsNameModeAndConfigAndFromReportKeepsTheMode(t *testing.T) {
 	r = d.run(t, "", "redrive", "--from-report", report, "--mode", "inplace", "--dry-run", "-o", "table").must(t, ExitOK)
 	if !strings.Contains(r.stdout, "mode         inplace → PUT ") {
 		t.Errorf("--mode did not override the report's mode:\n%s", r.stdout)
+	}
+}
+
+// --unknown-settle reaches the engine: its default is the engine's, a value is passed as
+// given, and 0 means "re-check at once", not the engine's zero-value default. The help
+// says what it is for.
+func TestRedriveUnknownSettleFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, redrive.DefaultUnknownSettle},
+		{[]string{"--unknown-settle", "30s"}, 30 * time.Second},
+		{[]string{"--unknown-settle", "0"}, redrive.NoUnknownSettle},
+	} {
+		g := &Globals{}
+		cmd := newRedriveCmd(g)
+		if err := cmd.ParseFlags(c.args); err != nil {
+			t.Fatal(err)
+		}
+		d, err := cmd.Flags().GetDuration("unknown-settle")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &redriveRun{g: g, f: redriveFlags{unknownSettle: d, maxAttempts: 1, maxFailureRatio: 1}, env: &config.Env{Name: "x"}}
+		if got := r.runOptions("j").UnknownSettle; got != c.want {
+			t.Errorf("%v: Options.UnknownSettle %v, want %v", c.args, got, c.want)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"redrive", "--help"}, strings.NewReader(""), &out, &errb); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	help := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{"--unknown-settle duration", "outcome is unknown", "re-checking the status table", "(default 5s)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("redrive --help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// The hints' command names the config file and the overrides in use, quoted for a shell;
+// the TUI names the file it read unless it is the default one (the demo's temporary
+// config is named).
+func TestStowageCommandForHints(t *testing.T) {
+	g := &Globals{Profile: "ops admin", Region: "eu-west-1"}
+	if got, want := stowageCommand(g, "/home/ops/my configs/c.yaml"),
+		"stowage --config '/home/ops/my configs/c.yaml' --profile 'ops admin' --region eu-west-1"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := stowageCommand(&Globals{}, ""); got != "stowage" {
+		t.Errorf("no config, no overrides: %q", got)
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	def := &config.File{Path: config.DefaultPath()}
+	demoFile := &config.File{Path: "/tmp/stowage-demo-1.yaml"}
+	for _, c := range []struct {
+		g    *Globals
+		file *config.File
+		want string
+	}{
+		{&Globals{ConfigPath: "c.yaml"}, def, "c.yaml"},
+		{&Globals{}, def, ""},
+		{&Globals{}, nil, ""},
+		{&Globals{}, demoFile, "/tmp/stowage-demo-1.yaml"},
+	} {
+		if got := tuiConfigPath(c.g, c.file); got != c.want {
+			t.Errorf("tuiConfigPath(%+v, %v) = %q, want %q", c.g, c.file, got, c.want)
+		}
+	}
+}
+
+// A new plan warns on stderr, before the confirmation, when a run of the same environment
+// has not finished and holds some of its requests; a dry run warns too.
+func TestRedriveWarnsOfAnUnfinishedRunWithTheSameRequests(t *testing.T) {
+	d, state := redriveDemo(t)
+	ids := transientFailed(t, d, 3)
+	killedAt := time.Date(2026, 3, 1, 3, 15, 0, 0, time.UTC)
+	m := &redrive.Manifest{Version: redrive.ManifestVersion, RunID: "run-killed", Env: "demo", Mode: redrive.ModeInplace, PlannedAt: killedAt}
+	for _, id := range append(ids[:2:2], "another-request") {
+		m.Items = append(m.Items, redrive.Item{RequestID: id, Key: id, Status: "FAILED"})
+	}
+	journal := filepath.Join(state, "redrives", "killed.journal.jsonl")
+	j, err := redrive.CreateJournal(journal, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if _, err := redrive.AppendStarted(m, journal, redrive.AuditContext{Who: "demo", At: killedAt}); err != nil {
+		t.Fatal(err)
+	}
+	want := "stowage: warning: another run (journal " + journal + ", started 2026-03-01T03:15:00Z) has not finished and includes 2 of these requests; --resume it or check it before sending them again"
+
+	r := d.run(t, "", append([]string{"redrive", "--dry-run", "-o", "table"}, ids...)...).must(t, ExitOK)
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("the dry run does not warn:\n%s", r.stderr)
+	}
+	prompts, _ := answer(t, "n\n")
+	r = d.run(t, "", append([]string{"redrive"}, ids...)...).must(t, ExitCancelled)
+	if !strings.Contains(r.stderr, want) || prompts.Len() == 0 {
+		t.Errorf("no warning before the confirmation (prompt %q):\n%s", prompts.String(), r.stderr)
+	}
+	// A request the unfinished run does not hold: no warning.
+	r = d.run(t, "", "redrive", "--dry-run", "-o", "table", ids[2]).must(t, ExitOK)
+	if strings.Contains(r.stderr, "another run") {
+		t.Errorf("a warning for a request no unfinished run holds:\n%s", r.stderr)
+	}
+	if n := len(d.stack.Received().Requests); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+// The plan shows its first requests (ID, size, status now) where an operator reads it: on
+// a terminal, and with --dry-run -o json on stderr (stdout keeps the manifest's JSON
+// alone). A dry-run table lists every request, so it shows no sample.
+func TestRedrivePlanShowsTheFirstRequests(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 7)
+	if len(ids) < 7 {
+		t.Skipf("the demo has %d transient failures", len(ids))
+	}
+	sampleLine := regexp.MustCompile(`(?m)^    ` + regexp.QuoteMeta(ids[0]) + `\s+\d+(\.\d+)? ?[KMG]?i?B\s+FAILED$`)
+	hasSamples := func(s string) bool {
+		return strings.Contains(s, "  first requests\n") && sampleLine.MatchString(s) && strings.Contains(s, ids[4]) &&
+			strings.Contains(s, "    … and 2 more")
+	}
+
+	r := d.run(t, "", append([]string{"redrive", "--dry-run", "-o", "json"}, ids...)...).must(t, ExitOK)
+	if !hasSamples(r.stderr) {
+		t.Errorf("dry run -o json: no samples on stderr:\n%s", r.stderr)
+	}
+	if back, err := redrive.ParseIDList(strings.NewReader(r.stdout)); err != nil || len(back) != len(ids) || len(jsonLines(t, r.stdout)) != len(ids) {
+		t.Errorf("dry run -o json: stdout is not the manifest's JSON alone (%v):\n%s", err, r.stdout)
+	}
+	r = d.run(t, "", append([]string{"redrive", "--dry-run", "-o", "table"}, ids...)...).must(t, ExitOK)
+	if strings.Contains(r.stdout, "first requests") || !strings.Contains(r.stdout, ids[6]) {
+		t.Errorf("dry-run table: samples, or not every request:\n%s", r.stdout)
+	}
+
+	// Not a terminal (a script): the summary stays short.
+	prompts, _ := answer(t, "n\n")
+	r = d.run(t, "", append([]string{"redrive"}, ids[:1]...)...).must(t, ExitCancelled)
+	if strings.Contains(r.stderr, "first requests") || prompts.Len() == 0 {
+		t.Errorf("samples without a terminal:\n%s", r.stderr)
+	}
+	// A terminal: the samples come before the question.
+	var out, errb bytes.Buffer
+	pretendTerminal(t, 100, &bytes.Buffer{}, &errb)
+	answer(t, "n\n")
+	d.runTo(t, &out, &errb, "", append([]string{"redrive"}, ids...)...).must(t, ExitCancelled)
+	if !hasSamples(errb.String()) {
+		t.Errorf("no samples on a terminal:\n%s", errb.String())
+	}
+	if n := len(d.stack.Received().Requests); n != 0 {
+		t.Errorf("%d requests sent", n)
 	}
 }

@@ -35,6 +35,7 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 		return &ExitError{Code: ExitAWS, Err: err}
 	}
 	opts := tui.Options{Session: sess, Now: demoClock, PreviewBytes: env.PreviewBytes}
+	opts.Redrive.CommandPrefix = stowageCommand(g, tuiConfigPath(g, file))
 	if file != nil && len(file.Environments) > 1 {
 		opts.EnvNames = file.Names()
 		opts.EnvBadges = envBadges(file, g.overrides())
@@ -58,6 +59,18 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 		return &ExitError{Code: ExitCancelled, Err: errors.New("cancelled")}
 	}
 	return fmt.Errorf("terminal UI: %w", err)
+}
+
+// tuiConfigPath is the config file the TUI's hints must name: --config, or the file read
+// when it is not the default one (the demo's temporary config); "" for the default.
+func tuiConfigPath(g *Globals, file *config.File) string {
+	if g.ConfigPath != "" {
+		return g.ConfigPath
+	}
+	if file != nil && file.Path != "" && file.Path != config.DefaultPath() {
+		return file.Path
+	}
+	return ""
 }
 
 // envBadges marks the production and read-only environments of file for the e picker;

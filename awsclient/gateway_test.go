@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
 var inplace = awsclient.Route{Method: "PUT", Path: "/product/{bucket}/{key}"}
@@ -288,7 +288,7 @@ func sigV4Server(t *testing.T, creds aws.Credentials, region string) (*httptest.
 	got := make(chan received, 16)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := verifySigV4(r, body, creds, region); err != nil {
+		if err := testenv.VerifySigV4(r, body, creds, region); err != nil {
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprintf(w, `{"message":%q}`, err.Error())
 			return
@@ -300,35 +300,6 @@ func sigV4Server(t *testing.T, creds aws.Credentials, region string) (*httptest.
 	}))
 	t.Cleanup(srv.Close)
 	return srv, got
-}
-
-func verifySigV4(r *http.Request, body []byte, creds aws.Credentials, region string) error {
-	auth := r.Header.Get("Authorization")
-	_, signed, ok := strings.Cut(auth, "SignedHeaders=")
-	if !ok {
-		return errors.New("no SignedHeaders")
-	}
-	signed, _, _ = strings.Cut(signed, ",")
-	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return errors.New("no X-Amz-Date")
-	}
-	u := *r.URL
-	u.Scheme, u.Host = "http", r.Host
-	again := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}, ContentLength: r.ContentLength}
-	for _, h := range strings.Split(signed, ";") {
-		if h != "host" && h != "content-length" {
-			again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "execute-api", region, when); err != nil {
-		return err
-	}
-	if again.Header.Get("Authorization") != auth {
-		return errors.New("signature mismatch")
-	}
-	return nil
 }
 
 func TestSendSignsWithSigV4(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,13 +20,13 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/testenv"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -270,7 +268,7 @@ func newSigV4Gateway(t testing.TB, creds aws.Credentials, region string) (*sigV4
 	g := &sigV4Gateway{bodies: map[string][]byte{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := verifySigV4(r, body, creds, region); err != nil {
+		if err := testenv.VerifySigV4(r, body, creds, region); err != nil {
 			g.mu.Lock()
 			g.rejected++
 			g.mu.Unlock()
@@ -285,35 +283,6 @@ func newSigV4Gateway(t testing.TB, creds aws.Credentials, region string) (*sigV4
 	}))
 	t.Cleanup(srv.Close)
 	return g, srv.URL + "/prod"
-}
-
-func verifySigV4(r *http.Request, body []byte, creds aws.Credentials, region string) error {
-	auth := r.Header.Get("Authorization")
-	_, signed, ok := strings.Cut(auth, "SignedHeaders=")
-	if !ok {
-		return errors.New("not signed")
-	}
-	signed, _, _ = strings.Cut(signed, ",")
-	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return errors.New("no X-Amz-Date")
-	}
-	u := *r.URL
-	u.Scheme, u.Host = "http", r.Host
-	again := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}, ContentLength: r.ContentLength}
-	for _, h := range strings.Split(signed, ";") {
-		if h != "host" && h != "content-length" {
-			again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "execute-api", region, when); err != nil {
-		return err
-	}
-	if again.Header.Get("Authorization") != auth {
-		return errors.New("signature mismatch")
-	}
-	return nil
 }
 
 // A SigV4-signed run: the body is hashed first (one pinned read) and then streamed (a

@@ -256,52 +256,35 @@ func (s *dynamoServer) writeError(w http.ResponseWriter, err error) {
 func (s *dynamoServer) dispatch(op string, body []byte) (any, error) {
 	switch op {
 	case "GetItem":
-		var in getItemInput
-		if err := decodeRequest(op, body, &in); err != nil {
-			return nil, err
-		}
-		return s.getItem(&in)
+		return serve(op, body, s.getItem)
 	case "BatchGetItem":
-		var in batchGetInput
-		if err := decodeRequest(op, body, &in); err != nil {
-			return nil, err
-		}
-		return s.batchGet(&in)
+		return serve(op, body, s.batchGet)
 	case "Query":
-		var in queryInput
-		if err := decodeRequest(op, body, &in); err != nil {
-			return nil, err
-		}
-		return s.query(&in)
+		return serve(op, body, s.query)
 	case "Scan":
-		var in queryInput
-		if err := decodeRequest(op, body, &in); err != nil {
-			return nil, err
-		}
-		return s.scan(&in)
+		return serve(op, body, s.scan)
 	case "PutItem":
-		var in putItemInput
-		if err := decodeRequest(op, body, &in); err != nil {
-			return nil, err
-		}
-		return s.putItem(&in)
+		return serve(op, body, s.putItem)
 	case "UpdateItem":
-		var in updateItemInput
-		if err := decodeRequest(op, body, &in); err != nil {
-			return nil, err
-		}
-		return s.updateItem(&in)
+		return serve(op, body, s.updateItem)
 	case "DescribeTable":
-		var in struct{ TableName string }
-		if err := decodeRequest(op, body, &in); err != nil {
-			return nil, err
-		}
-		if in.TableName != s.table.schema.Name {
-			return nil, &dynamoError{status: 400, typ: "ResourceNotFoundException", msg: "Requested resource not found: Table: " + in.TableName + " not found"}
-		}
-		return map[string]any{"Table": s.describe()}, nil
+		return serve(op, body, func(in *struct{ TableName string }) (any, error) {
+			if in.TableName != s.table.schema.Name {
+				return nil, &dynamoError{status: 400, typ: "ResourceNotFoundException", msg: "Requested resource not found: Table: " + in.TableName + " not found"}
+			}
+			return map[string]any{"Table": s.describe()}, nil
+		})
 	}
 	return nil, unsupported("operation %s", op)
+}
+
+// serve decodes body strictly into the operation's input type and hands it to handle.
+func serve[In any](op string, body []byte, handle func(*In) (any, error)) (any, error) {
+	var in In
+	if err := decodeRequest(op, body, &in); err != nil {
+		return nil, err
+	}
+	return handle(&in)
 }
 
 // decodeRequest reads a request strictly: a parameter the emulator does not know (for

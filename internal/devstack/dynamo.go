@@ -328,6 +328,23 @@ func (s *dynamoServer) checkTable(name string) error {
 }
 
 // projectionFor parses an optional ProjectionExpression.
+// projectionOnly parses the projection of a read whose only expression is its projection
+// (GetItem, BatchGetItem), with DynamoDB's checks on the attribute names that come with it.
+func projectionOnly(expr *string, names map[string]string) ([]string, error) {
+	if names != nil && expr == nil {
+		return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
+	}
+	ctx := newExprContext(names, nil)
+	proj, err := projectionFor(expr, ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.checkUnused(); err != nil {
+		return nil, err
+	}
+	return proj, nil
+}
+
 func projectionFor(expr *string, ctx *exprContext) ([]string, error) {
 	if expr == nil {
 		return nil, nil
@@ -351,15 +368,8 @@ func (s *dynamoServer) getItem(in *getItemInput) (any, error) {
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	if in.ExpressionAttributeNames != nil && in.ProjectionExpression == nil {
-		return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
-	}
-	ctx := newExprContext(in.ExpressionAttributeNames, nil)
-	proj, err := projectionFor(in.ProjectionExpression, ctx)
+	proj, err := projectionOnly(in.ProjectionExpression, in.ExpressionAttributeNames)
 	if err != nil {
-		return nil, err
-	}
-	if err := ctx.checkUnused(); err != nil {
 		return nil, err
 	}
 	key, err := s.table.validateKey(in.Key)
@@ -407,15 +417,8 @@ func (s *dynamoServer) batchGet(in *batchGetInput) (any, error) {
 		if err := s.checkTable(name); err != nil {
 			return nil, err
 		}
-		if req.ExpressionAttributeNames != nil && req.ProjectionExpression == nil {
-			return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
-		}
-		ctx := newExprContext(req.ExpressionAttributeNames, nil)
-		proj, err := projectionFor(req.ProjectionExpression, ctx)
+		proj, err := projectionOnly(req.ProjectionExpression, req.ExpressionAttributeNames)
 		if err != nil {
-			return nil, err
-		}
-		if err := ctx.checkUnused(); err != nil {
 			return nil, err
 		}
 		seen := map[string]bool{}

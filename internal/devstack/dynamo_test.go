@@ -137,6 +137,18 @@ func TestDynamoValidatesLikeDynamoDB(t *testing.T) {
 				ExpressionAttributeValues: map[string]ddb.AttributeValue{":s": s("FAILED"), ":x": s("y")}})
 			return err
 		}},
+		{"names without a projection", "ValidationException", "ExpressionAttributeNames can only be specified when using expressions", func() error {
+			_, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: map[string]ddb.AttributeValue{"requestId": s("k")},
+				ExpressionAttributeNames: map[string]string{"#s": "status"}})
+			return err
+		}},
+		{"batch projection with an unused name", "ValidationException", "unused in expressions: keys: {#e}", func() error {
+			_, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]ddb.KeysAndAttributes{st.Table: {
+				Keys:                     []map[string]ddb.AttributeValue{{"requestId": s("k")}},
+				ProjectionExpression:     aws.String("#s"),
+				ExpressionAttributeNames: map[string]string{"#s": "status", "#e": "error"}}}})
+			return err
+		}},
 		{"undefined name", "ValidationException", "attribute name: #s", func() error {
 			_, err := c.Scan(ctx, &dynamodb.ScanInput{TableName: table, FilterExpression: aws.String("#s = :s"),
 				ExpressionAttributeValues: map[string]ddb.AttributeValue{":s": s("FAILED")}})

@@ -1,0 +1,5 @@
+package atomicfile
+
+import "runtime"
+
+const isWindows = runtime.GOOS == "windows"

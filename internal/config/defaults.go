@@ -23,6 +23,13 @@ const (
 	MaxPreviewBytes = 64 << 20
 	// DefaultRate is gentle on purpose: a redrive should not become the next incident.
 	DefaultRate = 10.0
+	// DefaultLeaseTTL outlasts many attempts of one request (each at most --timeout) with
+	// their backoff; a crashed run's claims free up after it.
+	DefaultLeaseTTL = 15 * time.Minute
+	// MinLeaseTTL and MaxLeaseTTL bound redrive.lease_ttl: shorter than a minute lets a
+	// slow attempt outlive its claim; a crashed run should not lock requests for days.
+	MinLeaseTTL = time.Minute
+	MaxLeaseTTL = 24 * time.Hour
 )
 
 // Gateway auth modes.
@@ -70,6 +77,9 @@ func (e *Env) applyDefaults(explicit func(field string) bool) {
 	}
 	if e.Rate == 0 && !explicit("rate") {
 		e.Rate = DefaultRate
+	}
+	if e.Redrive.LeaseTTL.Duration == 0 && !explicit("redrive.lease_ttl") {
+		e.Redrive.LeaseTTL.Duration = DefaultLeaseTTL
 	}
 	if e.PreviewBytes == 0 && !explicit("preview_bytes") {
 		e.PreviewBytes = DefaultPreviewBytes

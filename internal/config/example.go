@@ -83,6 +83,15 @@ environments:
 
     # Redrive requests per second (default 10).
     rate: 10
+    redrive:
+      # A DynamoDB table (partition key requestId, type S; TTL on attribute ttl) in which
+      # each run claims a request before sending it, so that two runs on different
+      # machines never send the same request. Without it only this machine's runs are
+      # seen. Create it with the command in README (section "The lease table").
+      lease_table: acme-staging-stowage-leases
+      # How long a claim holds if its run dies before finishing it; another run may
+      # take it over after that (default 15m; 1m to 24h).
+      lease_ttl: 15m
     # Colour of the environment's name in the header: #rrggbb, #rgb or 0-255.
     color: "#00aa88"
     # Bytes of a payload the TUI fetches at first and per "load more" (default
@@ -107,4 +116,6 @@ environments:
       # Sign requests with SigV4 using the profile's credentials.
       auth: iam
     rate: 5
+    redrive:
+      lease_table: acme-prod-stowage-leases
 `

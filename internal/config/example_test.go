@@ -31,6 +31,10 @@ func TestExampleLoadsAndValidatesCleanly(t *testing.T) {
 		t.Errorf("staging key mapping: %q", staging.RequestID("incoming/abc.xml"))
 	}
 
+	if staging.Redrive.LeaseTable != "acme-staging-stowage-leases" || staging.Redrive.LeaseTTL.Duration != 15*time.Minute {
+		t.Errorf("staging redrive = %+v", staging.Redrive)
+	}
+
 	prod, err := f.Select("prod", Overrides{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +60,7 @@ func TestExampleIsCommented(t *testing.T) {
 		"table", "key_attr", "status_attr", "error_attr", "attempts_attr", "updated_at_attr", "index",
 		"terminal_states", "lost_after", "url", "auth", "api_key_env", "api_key_ssm", "api_key_secret", "api_key",
 		"reupload", "inplace", "original_id_header", "redrive_id_header", "rate", "color", "production", "read_only",
+		"lease_table", "lease_ttl",
 	} {
 		if !strings.Contains(Example(), field) {
 			t.Errorf("the example does not mention %s", field)

@@ -54,6 +54,20 @@ type Env struct {
 	// PreviewBytes is how much of a payload the TUI fetches at first and per "load more"
 	// (default 1 MiB).
 	PreviewBytes int64 `yaml:"preview_bytes,omitempty"`
+	// Redrive configures what runs on different machines share.
+	Redrive Redrive `yaml:"redrive,omitempty"`
+}
+
+// Redrive configures the lease that keeps two runs, on any machines, from sending the
+// same request.
+type Redrive struct {
+	// LeaseTable is a DynamoDB table keyed by requestId (S) in which each run claims a
+	// request before sending it; "" means no lease table, so only this machine's runs
+	// are seen.
+	LeaseTable string `yaml:"lease_table,omitempty"`
+	// LeaseTTL is how long a claim holds without being finished before another run may
+	// take it over (default 15m).
+	LeaseTTL Duration `yaml:"lease_ttl,omitempty"`
 }
 
 // LocalCredentials are static keys for servers on this machine.

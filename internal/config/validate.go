@@ -305,6 +305,16 @@ func (c *checker) env(name string, e *Env) {
 	if e.PreviewBytes < MinPreviewBytes || e.PreviewBytes > MaxPreviewBytes {
 		errf("preview_bytes", "%d is out of range; expected bytes from %d (4 KiB) to %d (64 MiB), e.g. %d", e.PreviewBytes, MinPreviewBytes, MaxPreviewBytes, DefaultPreviewBytes)
 	}
+	if t := e.Redrive.LeaseTable; t != "" && !tableRe.MatchString(t) && !tableARNRe.MatchString(t) {
+		errf("redrive.lease_table", "%s is not a DynamoDB table name; expected 3-255 letters, digits, _ - . (or a table ARN)", quote(t))
+	}
+	if t := e.Redrive.LeaseTable; t != "" && t == s.Table {
+		errf("redrive.lease_table", "same as status.table; claims would overwrite the processor's status items: use a table of its own (see README)")
+	}
+	if d := e.Redrive.LeaseTTL.Duration; d < MinLeaseTTL || d > MaxLeaseTTL {
+		errf("redrive.lease_ttl", "%s is out of range; expected a duration from %s to %s, e.g. %s (how long a claim holds before another run may take it over)",
+			quote(FormatDuration(d)), FormatDuration(MinLeaseTTL), FormatDuration(MaxLeaseTTL), FormatDuration(DefaultLeaseTTL))
+	}
 	if e.Color != "" && !checkColor(e.Color) {
 		errf("color", "%s is not a colour; expected #rrggbb, #rgb or an ANSI number 0-255", quote(e.Color))
 	}

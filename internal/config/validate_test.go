@@ -43,6 +43,10 @@ func TestValidate(t *testing.T) {
 		{"terminal states empty", func(f *File, e *Env) { e.Status.TerminalStates = nil }, "status.terminal_states", "e.g. [PROCESSED]", false},
 		{"terminal state blank", func(f *File, e *Env) { e.Status.TerminalStates = []string{"PROCESSED", " "} }, "status.terminal_states[1]", "empty state", false},
 		{"lost_after negative", func(f *File, e *Env) { e.Status.LostAfter.Duration = -time.Minute }, "status.lost_after", "positive duration", false},
+		{"lease table bad chars", func(f *File, e *Env) { e.Redrive.LeaseTable = "my leases" }, "redrive.lease_table", "not a DynamoDB table name", false},
+		{"lease table is the status table", func(f *File, e *Env) { e.Redrive.LeaseTable = e.Status.Table }, "redrive.lease_table", "same as status.table", false},
+		{"lease ttl too short", func(f *File, e *Env) { e.Redrive.LeaseTTL.Duration = 10 * time.Second }, "redrive.lease_ttl", `"10s" is out of range; expected a duration from 1m to 24h`, false},
+		{"lease ttl too long", func(f *File, e *Env) { e.Redrive.LeaseTTL.Duration = 48 * time.Hour }, "redrive.lease_ttl", "out of range", false},
 		{"auth unknown", func(f *File, e *Env) { e.Gateway.Auth = "apikey" }, "gateway.auth", `"apikey" is not one of api-key, iam, none`, false},
 		{"api-key without source", func(f *File, e *Env) { e.Gateway.Auth = AuthAPIKey }, "gateway", "no key source", false},
 		{"api-key two sources", func(f *File, e *Env) {
@@ -272,5 +276,36 @@ func TestEnvValidateInMemory(t *testing.T) {
 	ps := e.Validate()
 	if len(ps) != 1 || ps[0].String() != `config: environments.demo.gateway.auth: "bogus" is not one of api-key, iam, none` {
 		t.Errorf("problems = %v", ps)
+	}
+}
+
+// The redrive section reads strictly like the rest: defaults, an explicit zero kept for
+// Validate, a misspelt field named.
+func TestRedriveSection(t *testing.T) {
+	f := mustParse(t, minimal+"    redrive:\n      lease_table: acme-leases\n")
+	e := f.Environments["prod"]
+	if e.Redrive.LeaseTable != "acme-leases" || e.Redrive.LeaseTTL.Duration != DefaultLeaseTTL {
+		t.Fatalf("redrive = %+v", e.Redrive)
+	}
+	if ps := f.Validate(); len(ps) != 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+
+	f = mustParse(t, minimal)
+	if e := f.Environments["prod"]; e.Redrive.LeaseTable != "" || e.Redrive.LeaseTTL.Duration != DefaultLeaseTTL {
+		t.Fatalf("no redrive section: %+v", e.Redrive)
+	}
+
+	f = mustParse(t, minimal+"    redrive: {lease_ttl: 0s}\n")
+	if got := f.Environments["prod"].Redrive.LeaseTTL.Duration; got != 0 {
+		t.Fatalf("explicit lease_ttl: 0s became %v", got)
+	}
+	if ps := f.Validate(); len(ps) != 1 || ps[0].Field != "environments.prod.redrive.lease_ttl" {
+		t.Fatalf("problems: %v", ps)
+	}
+
+	_, err := Parse("config.yaml", []byte(minimal+"    redrive: {lease_tabel: x}\n"))
+	if err == nil || !strings.Contains(err.Error(), "lease_table") {
+		t.Fatalf("misspelt field: %v", err)
 	}
 }

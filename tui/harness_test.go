@@ -1,13 +1,19 @@
 package tui
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/awsclient"
 )
@@ -72,10 +78,17 @@ func (f *fixture) send(msgs ...tea.Msg) {
 			f.clip = append(f.clip, reflect.ValueOf(msg).String())
 			continue
 		}
-		nm, cmd := f.m.Update(msg)
-		f.m = nm.(Model)
-		queue = append(queue, run(cmd)...)
+		queue = append(queue, run(f.step(msg))...)
 	}
+}
+
+// step applies one message and returns its command unrun. It is the one place that
+// calls Update, so the tests do not depend on the root model's receiver shape.
+func (f *fixture) step(msg tea.Msg) tea.Cmd {
+	f.t.Helper()
+	nm, cmd := f.m.Update(msg)
+	f.m = nm.(Model)
+	return cmd
 }
 
 func (f *fixture) exec(cmd tea.Cmd) {
@@ -148,6 +161,63 @@ func keyPress(k string) tea.KeyPressMsg {
 }
 
 func (f *fixture) view() string { return f.m.View().Content }
+
+// requireGolden compares a frame with its styled golden (raw ANSI, testdata/<test>.golden)
+// and with its plain twin (ANSI stripped, testdata/<test>.txt), which is what a review
+// diff can be read in. -update rewrites both.
+func requireGolden(t *testing.T, frame string) {
+	t.Helper()
+	golden.RequireEqual(t, frame)
+	requirePlainGolden(t, filepath.Join("testdata", t.Name()+".txt"), ansi.Strip(frame))
+}
+
+// requirePlainGolden compares (or, with -update, writes) one plain-text golden file.
+func requirePlainGolden(t *testing.T, path, plain string) {
+	t.Helper()
+	if updateGoldens() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(plain), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%v: go test ./tui -update writes the plain golden", err)
+		return
+	}
+	if d := firstLineDiff(strings.ReplaceAll(string(want), "\r\n", "\n"), plain); d != "" {
+		t.Errorf("%s differs (go test ./tui -update rewrites it):\n%s", path, d)
+	}
+}
+
+// updateGoldens reports the -update flag, which x/exp/golden registers.
+func updateGoldens() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// firstLineDiff shows the first line where want and got differ, "" when they are equal.
+func firstLineDiff(want, got string) string {
+	if want == got {
+		return ""
+	}
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g || i >= len(wl) || i >= len(gl) {
+			return fmt.Sprintf("line %d:\n- %q\n+ %q\n(%d lines expected, %d got)", i+1, w, g, len(wl), len(gl))
+		}
+	}
+	return "they differ in line endings"
+}
 
 // seedRequests fills the fakes with a small, varied set of requests.
 func seedRequests(o *fakeObjects, s *fakeStatuses) {

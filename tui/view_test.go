@@ -7,7 +7,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
@@ -35,7 +34,7 @@ const (
 )
 
 // TestView pins the screen at 120x40 in each main state. go test ./tui -update rewrites
-// the golden files; review them with cat -v or less -R.
+// the golden files and their plain-text twins (the .txt files are what review reads).
 func TestView(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -80,7 +79,7 @@ func TestView(t *testing.T) {
 			}
 			v := f.view()
 			checkFrame(t, v, 120, 40)
-			golden.RequireEqual(t, v)
+			requireGolden(t, v)
 		})
 	}
 }
@@ -102,7 +101,7 @@ func TestViewSizes(t *testing.T) {
 func TestViewLight(t *testing.T) {
 	f := newFixture(t, seedRequests, func(o *Options) { light := false; o.Dark = &light })
 	f.openRow(idXML)
-	golden.RequireEqual(t, f.view())
+	requireGolden(t, f.view())
 }
 
 // checkFrame asserts a frame is exactly h lines of at most w cells and carries no

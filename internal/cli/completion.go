@@ -1,17 +1,24 @@
 package cli
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 )
 
 func init() { commands = append(commands, newCompletionCmd) }
 
+// completionShells are the shells `stowage completion` writes scripts for, in the order
+// the help lists them; the release ships one script for each (release_assets.go).
+var completionShells = []string{"bash", "zsh", "fish", "powershell"}
+
 func newCompletionCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "completion bash|zsh|fish",
+		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print the shell completion script",
-		Long: `Print the completion script for bash, zsh or fish. It completes commands, flags and the
-values of -o, --sort, --status and --env (the environments of the config file).`,
+		Long: `Print the completion script for bash, zsh, fish or PowerShell. It completes commands, flags
+and the values of -o, --sort, --status and --env (the environments of the config file).
+The release archives and the Homebrew, deb, rpm and apk packages carry these scripts already.`,
 		Example: `  # bash, for this shell
   source <(stowage completion bash)
 
@@ -22,27 +29,35 @@ values of -o, --sort, --status and --env (the environments of the config file).`
   stowage completion zsh > "${fpath[1]}/_stowage"
 
   # fish
-  stowage completion fish > ~/.config/fish/completions/stowage.fish`,
+  stowage completion fish > ~/.config/fish/completions/stowage.fish
+
+  # PowerShell, for every session
+  stowage completion powershell >> $PROFILE`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return exitf(ExitUsage, "completion needs one shell: bash, zsh or fish; see %s --help", cmd.CommandPath())
+				return exitf(ExitUsage, "completion needs one shell: bash, zsh, fish or powershell; see %s --help", cmd.CommandPath())
 			}
 			return nil
 		},
-		ValidArgs:             []string{"bash", "zsh", "fish"},
+		ValidArgs:             completionShells,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			root := cmd.Root()
-			out := cmd.OutOrStdout()
-			switch args[0] {
-			case "bash":
-				return root.GenBashCompletionV2(out, true)
-			case "zsh":
-				return root.GenZshCompletion(out)
-			case "fish":
-				return root.GenFishCompletion(out, true)
-			}
-			return exitf(ExitUsage, "completion %q: want bash, zsh or fish", args[0])
+			return writeCompletion(cmd.Root(), args[0], cmd.OutOrStdout())
 		},
 	}
+}
+
+// writeCompletion writes root's completion script for shell to w.
+func writeCompletion(root *cobra.Command, shell string, w io.Writer) error {
+	switch shell {
+	case "bash":
+		return root.GenBashCompletionV2(w, true)
+	case "zsh":
+		return root.GenZshCompletion(w)
+	case "fish":
+		return root.GenFishCompletion(w, true)
+	case "powershell":
+		return root.GenPowerShellCompletionWithDesc(w)
+	}
+	return exitf(ExitUsage, "completion %q: want bash, zsh, fish or powershell", shell)
 }

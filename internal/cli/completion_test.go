@@ -10,9 +10,10 @@ import (
 
 func TestCompletion(t *testing.T) {
 	for shell, marker := range map[string]string{
-		"bash": "__start_stowage",
-		"zsh":  "#compdef stowage",
-		"fish": "complete -c stowage",
+		"bash":       "__start_stowage",
+		"zsh":        "#compdef stowage",
+		"fish":       "complete -c stowage",
+		"powershell": "Register-ArgumentCompleter",
 	} {
 		var out, errb bytes.Buffer
 		if code := Run(t.Context(), []string{"completion", shell}, strings.NewReader(""), &out, &errb); code != ExitOK {

@@ -35,6 +35,7 @@ type Globals struct {
 	EndpointURL string
 	ReadOnly    bool
 	NoColor     bool
+	Debug       bool   // log every AWS and gateway request to stderr, secrets redacted
 	Output      string // table | json ("" = table on a TTY, json otherwise)
 
 	Stdin  io.Reader
@@ -85,6 +86,8 @@ Exit codes:
 	pf.StringVar(&g.EndpointURL, "endpoint-url", "", "endpoint URL for every AWS service (LocalStack, the demo stack)")
 	pf.BoolVar(&g.ReadOnly, "read-only", false, "refuse every write (redrive, copy, put)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "no colour in output (NO_COLOR is honoured too)")
+	pf.BoolVar(&g.Debug, "debug", false, "log every AWS and gateway request (method, URL, status, duration, attempt) to stderr; secrets are redacted, bodies never logged")
+	showVersion := root.Flags().Bool("version", false, "print the version, as stowage version does")
 
 	_ = root.RegisterFlagCompletionFunc("env", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return g.envNames(), cobra.ShellCompDirectiveNoFileComp
@@ -101,6 +104,9 @@ Exit codes:
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return exitf(ExitUsage, "unknown command %q: see stowage --help", args[0])
+		}
+		if *showVersion {
+			return printVersion(cmd)
 		}
 		if runTUI == nil {
 			return cmd.Help()

@@ -93,10 +93,13 @@ func newVersionCmd(g *Globals) *cobra.Command {
 		Use:   "version",
 		Short: "Print stowage's version, commit, commit date, Go version and platform",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return writeVersion(cmd.OutOrStdout(), BuildVersion())
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return printVersion(cmd) },
 	}
+}
+
+// printVersion is what both stowage version and stowage --version print.
+func printVersion(cmd *cobra.Command) error {
+	return writeVersion(cmd.OutOrStdout(), BuildVersion())
 }
 
 func init() { commands = append(commands, newVersionCmd) }

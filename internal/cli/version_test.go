@@ -115,3 +115,18 @@ func TestVersionRejectsArguments(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestVersionFlagPrintsWhatVersionPrints(t *testing.T) {
+	setInjected(t, "v1.2.3", "abc1234", "2026-01-02T03:04:05Z")
+	_, want, _ := execStowage(t, "version")
+	code, out, errOut := execStowage(t, "--version")
+	if code != ExitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if out != want || !strings.HasPrefix(out, "stowage v1.2.3\n") {
+		t.Errorf("stowage --version printed\n%s\nstowage version printed\n%s", out, want)
+	}
+	if code, _, _ := execStowage(t, "ls", "--version"); code != ExitUsage {
+		t.Errorf("--version on a subcommand: exit %d, want a usage error", code)
+	}
+}

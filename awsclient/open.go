@@ -38,6 +38,14 @@ type OpenOption func(*openOptions)
 type openOptions struct {
 	credentials aws.CredentialsProvider
 	gatewayHTTP *http.Client
+	httpWrap    func(http.RoundTripper) http.RoundTripper
+}
+
+// WithHTTPWrap wraps the transport of every client Open builds (S3, DynamoDB, STS, SSM,
+// Secrets Manager and the gateway) with wrap, e.g. to log requests for --debug. The SDK's
+// transport settings (AWS_CA_BUNDLE, proxy) are kept underneath.
+func WithHTTPWrap(wrap func(http.RoundTripper) http.RoundTripper) OpenOption {
+	return func(o *openOptions) { o.httpWrap = wrap }
 }
 
 // WithCredentials signs every request with p instead of the default credential chain.
@@ -102,6 +110,14 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	// The SDK logs to stderr by default (e.g. "Response has no supported checksum"); in the
 	// TUI that would write over the screen, and stowage reports errors itself.
 	cfg.Logger = logging.Nop{}
+	// The SDK's transport, captured before any wrap: the gateway reuses it.
+	var sdkTransport http.RoundTripper
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		sdkTransport = bc.GetTransport()
+	}
+	if o.httpWrap != nil {
+		cfg.HTTPClient = wrapHTTPClient(cfg.HTTPClient, o.httpWrap)
+	}
 	ep := env.Endpoints
 	local := ep.S3 != "" || ep.DynamoDB != "" || ep.STS != "" || ep.SSM != "" || ep.SecretsManager != ""
 	if cfg.Region == "" && local {
@@ -195,10 +211,22 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 
 	if gatewayURL := env.GatewayURL(); gatewayURL != "" {
 		httpClient := o.gatewayHTTP
-		if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok && httpClient == nil {
+		if httpClient == nil && sdkTransport != nil {
 			// The SDK's transport carries AWS_CA_BUNDLE and proxy settings: the gateway
 			// sits behind the same corporate proxy as the AWS APIs.
-			httpClient = &http.Client{Transport: bc.GetTransport()}
+			httpClient = &http.Client{Transport: sdkTransport}
+		}
+		if o.httpWrap != nil {
+			if httpClient == nil {
+				httpClient = &http.Client{}
+			}
+			wrapped := *httpClient
+			base := wrapped.Transport
+			if base == nil {
+				base = http.DefaultTransport
+			}
+			wrapped.Transport = o.httpWrap(base)
+			httpClient = &wrapped
 		}
 		gopts := GatewayOptions{
 			BaseURL:    gatewayURL,
@@ -228,6 +256,20 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	}
 	return c, nil
 }
+
+// wrapHTTPClient returns an SDK HTTP client whose transport is wrap(the SDK's transport),
+// keeping the SDK client's timeout.
+func wrapHTTPClient(c aws.HTTPClient, wrap func(http.RoundTripper) http.RoundTripper) aws.HTTPClient {
+	if bc, ok := c.(*awshttp.BuildableClient); ok {
+		return &http.Client{Transport: wrap(bc.GetTransport()), Timeout: bc.GetTimeout()}
+	}
+	return &http.Client{Transport: wrap(doerTransport{c})}
+}
+
+// doerTransport lets a caller-supplied SDK HTTP client (only Do) sit under a wrap.
+type doerTransport struct{ c aws.HTTPClient }
+
+func (d doerTransport) RoundTrip(r *http.Request) (*http.Response, error) { return d.c.Do(r) }
 
 // usesSSO reports whether the profile cfg was loaded with signs in through IAM Identity
 // Center, itself or through the source profile of a role it assumes.

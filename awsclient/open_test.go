@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -423,4 +424,86 @@ func TestOpenNetworkErrorsAreShort(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Error("the deadline is lost for errors.Is")
 	}
+}
+
+// countingWrap is a WithHTTPWrap that records the host of every request it sees.
+type countingWrap struct {
+	mu    sync.Mutex
+	hosts map[string]int
+}
+
+func (c *countingWrap) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		c.mu.Lock()
+		c.hosts[r.URL.Host]++
+		c.mu.Unlock()
+		return next.RoundTrip(r)
+	})
+}
+
+func (c *countingWrap) count(rawURL string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hosts[strings.TrimPrefix(strings.TrimPrefix(rawURL, "http://"), "https://")]
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Every client Open builds goes through the --debug wrap: S3, DynamoDB, STS, SSM and the gateway.
+func TestOpenWithHTTPWrapSeesEveryClient(t *testing.T) {
+	isolateAWS(t)
+	env, ep := localEnv(t)
+	ssmFake, _ := awsJSONServer(t, `{"Parameter":{"Name":"/k","Type":"SecureString","Value":"ssm-key"}}`)
+	sts := stsServer(t, "123456789012")
+	gw, got := recordingServer(t, 200, "")
+	env.Endpoints.SSM, env.Endpoints.STS = ssmFake.URL, sts.URL
+	env.Gateway = config.Gateway{URL: gw.URL, Auth: config.AuthAPIKey, APIKeySSM: "/k"}
+	env.ApplyDefaults()
+	w := &countingWrap{hosts: map[string]int{}}
+	c, err := awsclient.Open(ctxT(t), env, awsclient.WithStaticCredentials(ep.AccessKey, ep.SecretKey),
+		awsclient.WithHTTPWrap(w.wrap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Objects.ListPage(ctxT(t), "in/", "", 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Statuses.Get(ctxT(t), "req-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Identity(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	route, _ := awsclient.ParseRoute(env.Gateway.Routes.Inplace)
+	if _, err := c.Gateway.Send(ctxT(t), route, awsclient.RouteVars{Bucket: env.Storage.Bucket, Key: "in/req-1.json"},
+		bytesPayload([]byte("{}"), nil)); err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	for name, u := range map[string]string{"s3": env.Endpoints.S3, "dynamodb": env.Endpoints.DynamoDB,
+		"sts": sts.URL, "ssm": ssmFake.URL, "gateway": gw.URL} {
+		if w.count(u) == 0 {
+			t.Errorf("%s (%s) bypassed the wrap; saw %v", name, u, w.hosts)
+		}
+	}
+}
+
+// stsServer answers GetCallerIdentity for account.
+func stsServer(t *testing.T, account string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !strings.Contains(string(body), "Action=GetCallerIdentity") {
+			w.WriteHeader(400)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+<GetCallerIdentityResult><Arn>arn:aws:iam::`+account+`:user/operator</Arn><UserId>AIDA</UserId>
+<Account>`+account+`</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId>
+</ResponseMetadata></GetCallerIdentityResponse>`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }

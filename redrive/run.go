@@ -52,6 +52,9 @@ type Options struct {
 	// negative value, re-checks at once): a real processor needs a moment to write the
 	// verdict that proves delivery.
 	UnknownSettle time.Duration
+	// Operator names who runs the redrive (the lease table shows it to other runs);
+	// Start and ResumeSession default it to SessionConfig.Who.
+	Operator string
 	// Now and Rand replace the clock and the jitter source in tests.
 	Now  func() time.Time
 	Rand func() float64

@@ -18,6 +18,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // Messages of the actions.
@@ -64,7 +67,7 @@ func (m *Model) openStatusFilter() {
 	for _, s := range terminal {
 		s := s
 		seen[s] = true
-		items = append(items, menuItem{key: firstKey(items, s), label: clean(s), hint: "terminal", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
+		items = append(items, menuItem{key: firstKey(items, s), label: sanitize.Line(s), hint: "terminal", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
 	}
 	var others []string
 	for s := range m.statuses.counts {
@@ -75,9 +78,9 @@ func (m *Model) openStatusFilter() {
 	sort.Strings(others)
 	for _, s := range others {
 		s := s
-		items = append(items, menuItem{label: clean(s), hint: "seen in loaded rows", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
+		items = append(items, menuItem{label: sanitize.Line(s), hint: "seen in loaded rows", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
 	}
-	items = append(items, menuItem{key: "L", label: "LOST", hint: "older than " + fmtDuration(m.lostAfter()) + " with no status item",
+	items = append(items, menuItem{key: "L", label: "LOST", hint: "older than " + config.FormatDuration(m.lostAfter()) + " with no status item",
 		action: func(m *Model) tea.Cmd { return m.startLost() }})
 	items = append(items, menuItem{key: firstKey(items, "t"), label: "type a state…", hint: "any state the processor writes",
 		action: func(m *Model) tea.Cmd { m.openStatePrompt(); return nil }})
@@ -139,20 +142,20 @@ func (m *Model) openCopy() {
 		return
 	}
 	bucket, region := m.bucket(), m.region()
-	uri := s3URI(bucket, key)
+	uri := reqid.S3URI(bucket, key)
 	items := []menuItem{
-		{key: "i", label: "request id", hint: clean(id), action: func(m *Model) tea.Cmd { return m.copy("request id", id) }},
-		{key: "s", label: "s3 URI", hint: clean(uri), action: func(m *Model) tea.Cmd { return m.copy("s3 URI", uri) }},
+		{key: "i", label: "request id", hint: sanitize.Line(id), action: func(m *Model) tea.Cmd { return m.copy("request id", id) }},
+		{key: "s", label: "s3 URI", hint: sanitize.Line(uri), action: func(m *Model) tea.Cmd { return m.copy("s3 URI", uri) }},
 	}
 	if region != "" {
-		u := consoleURL(region, bucket, key)
-		items = append(items, menuItem{key: "u", label: "console URL", hint: clean(u), action: func(m *Model) tea.Cmd { return m.copy("console URL", u) }})
+		u := reqid.ConsoleURL(region, bucket, key)
+		items = append(items, menuItem{key: "u", label: "console URL", hint: sanitize.Line(u), action: func(m *Model) tea.Cmd { return m.copy("console URL", u) }})
 	}
 	m.pushDialog(&menuDialog{title: "Copy to the clipboard (OSC 52)", items: items})
 }
 
 func (m *Model) copy(what, value string) tea.Cmd {
-	m.setNote(noteOK, clean("copied the "+what+": "+value))
+	m.setNote(noteOK, sanitize.Line("copied the "+what+": "+value))
 	return tea.SetClipboard(value)
 }
 
@@ -214,7 +217,7 @@ func (m *Model) save(path string, overwrite bool) tea.Cmd {
 		return nil
 	}
 	objects, key, pin, parent := m.sess.Objects, d.key, awsclient.Pin{ETag: d.obj.ETag}, m.ctx
-	m.setNote(noteInfo, clean("saving "+d.id+" to "+path+"…"))
+	m.setNote(noteInfo, sanitize.Line("saving "+d.id+" to "+path+"…"))
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(parent, saveTimeout)
 		defer cancel()
@@ -293,12 +296,12 @@ func (m *Model) onSaveDone(msg saveDoneMsg) {
 	switch {
 	case msg.exist:
 		path := msg.path
-		m.pushDialog(&confirmDialog{title: "File exists", question: clean(path + " already exists. Overwrite it?"),
+		m.pushDialog(&confirmDialog{title: "File exists", question: sanitize.Line(path + " already exists. Overwrite it?"),
 			yes: func(m *Model) tea.Cmd { return m.save(path, true) }})
 	case msg.err != nil:
 		m.setErr("save", msg.err)
 	default:
-		m.setNote(noteOK, clean(fmt.Sprintf("saved %s to %s", humanBytes(msg.bytes), msg.path)))
+		m.setNote(noteOK, sanitize.Line(fmt.Sprintf("saved %s to %s", humanBytes(msg.bytes), msg.path)))
 	}
 }
 
@@ -351,7 +354,7 @@ func writeTemp(ctx context.Context, objects ObjectStore, key string, pin awsclie
 	if sanitized {
 		data, rerr := io.ReadAll(r)
 		if rerr == nil {
-			_, err = io.WriteString(f, cleanBlock(string(data)))
+			_, err = io.WriteString(f, sanitize.Block(string(data)))
 		} else {
 			err = rerr
 		}
@@ -434,7 +437,7 @@ func (m *Model) openEnvSwitch() {
 		if b.ReadOnly {
 			badges = append(badges, m.st.ReadOnly.Render("READ-ONLY"))
 		}
-		items = append(items, menuItem{label: clean(name), badges: strings.Join(badges, " "), hint: hint,
+		items = append(items, menuItem{label: sanitize.Line(name), badges: strings.Join(badges, " "), hint: hint,
 			action: func(m *Model) tea.Cmd { return m.switchEnv(name) }})
 	}
 	m.pushDialog(&menuDialog{title: "Switch environment", items: items, cursor: sel})
@@ -444,7 +447,7 @@ func (m *Model) switchEnv(name string) tea.Cmd {
 	m.envSeq++
 	seq, open, parent := m.envSeq, m.opts.OpenEnv, m.ctx
 	timeout := m.opts.CallTimeout
-	m.setNote(noteInfo, clean("opening "+name+"…"))
+	m.setNote(noteInfo, sanitize.Line("opening "+name+"…"))
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(parent, timeout)
 		defer cancel()
@@ -462,7 +465,7 @@ func (m *Model) onEnvOpened(msg envOpenedMsg) tea.Cmd {
 		return nil
 	}
 	m.resetSession(msg.sess)
-	m.setNote(noteOK, clean("switched to "+msg.name))
+	m.setNote(noteOK, sanitize.Line("switched to "+msg.name))
 	return tea.Batch(m.startListing(), m.identity())
 }
 

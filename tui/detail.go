@@ -7,6 +7,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // detailTab is what the detail body shows.
@@ -199,13 +201,13 @@ func (m *Model) noteMissing(d *detail) {
 	if !d.stDone {
 		return // said once both answers are in
 	}
-	uri := s3URI(m.bucket(), d.key)
+	uri := reqid.S3URI(m.bucket(), d.key)
 	if d.stFound {
-		m.setNote(noteWarn, clean("not in the bucket: "+uri+" — but the status table has it ("+
+		m.setNote(noteWarn, sanitize.Line("not in the bucket: "+uri+" — but the status table has it ("+
 			d.st.State+"): stored nowhere, known to DynamoDB"))
 		return
 	}
-	m.setNote(noteWarn, clean("not found: "+uri+" is not in the bucket and the status table has no item for "+d.id))
+	m.setNote(noteWarn, sanitize.Line("not found: "+uri+" is not in the bucket and the status table has no item for "+d.id))
 }
 
 func (m *Model) loadBody(d *detail, offset int64) tea.Cmd {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // renderDetail draws the open request in w×h cells: a title rule, a two-line summary,
@@ -24,7 +27,7 @@ func (m *Model) renderDetail(w, h int) []string {
 		title := "preview"
 		out = append(out, rule(st.PaneTitle.Render(title), w, st))
 		if r, ok := m.selected(); ok {
-			out = append(out, st.Muted.Render("  "+clean(r.ID)+" — loading…"))
+			out = append(out, st.Muted.Render("  "+sanitize.Line(r.ID)+" — loading…"))
 		} else {
 			out = append(out, st.Muted.Render("  nothing selected"))
 		}
@@ -33,12 +36,12 @@ func (m *Model) renderDetail(w, h int) []string {
 
 	// Title: the request id and its state.
 	stateTxt, sty := m.detailState(d)
-	title := st.PaneTitle.Render(clean(d.id)) + " " + sty.Render(stateTxt)
+	title := st.PaneTitle.Render(sanitize.Line(d.id)) + " " + sty.Render(stateTxt)
 	out = append(out, rule(title, w, st))
 
 	// Summary line 1: where and what.
 	var s1 []string
-	s1 = append(s1, clean(s3URI(m.bucket(), d.key)))
+	s1 = append(s1, sanitize.Line(reqid.S3URI(m.bucket(), d.key)))
 	switch {
 	case !d.headDone:
 		s1 = append(s1, st.Muted.Render("reading metadata…"))
@@ -52,9 +55,9 @@ func (m *Model) renderDetail(w, h int) []string {
 		if ct == "" {
 			ct = "no content type"
 		}
-		s1 = append(s1, clean(ct))
+		s1 = append(s1, sanitize.Line(ct))
 		if d.obj.ContentEncoding != "" {
-			s1 = append(s1, clean(d.obj.ContentEncoding))
+			s1 = append(s1, sanitize.Line(d.obj.ContentEncoding))
 		}
 		if !d.obj.LastModified.IsZero() {
 			t := d.obj.LastModified.UTC()
@@ -96,7 +99,7 @@ func (m *Model) detailState(d *detail) (string, lipgloss.Style) {
 		}
 		return "no status item", m.st.StateUnknown
 	}
-	return clean(d.st.State), m.st.stateStyle(d.st.State, m.isTerminal(d.st.State))
+	return sanitize.Line(d.st.State), m.st.stateStyle(d.st.State, m.isTerminal(d.st.State))
 }
 
 func (m *Model) statusSummary(d *detail) string {
@@ -109,12 +112,12 @@ func (m *Model) statusSummary(d *detail) string {
 	case !d.stFound:
 		msg := "the status table has no item for this request"
 		if state, _ := m.detailState(d); state == stateLost {
-			msg += ": LOST (stored more than " + fmtDuration(m.lostAfter()) + " ago, never processed)"
+			msg += ": LOST (stored more than " + config.FormatDuration(m.lostAfter()) + " ago, never processed)"
 		}
 		return st.StateUnknown.Render(msg)
 	}
 	var parts []string
-	parts = append(parts, "status "+st.stateStyle(d.st.State, m.isTerminal(d.st.State)).Render(clean(d.st.State)))
+	parts = append(parts, "status "+st.stateStyle(d.st.State, m.isTerminal(d.st.State)).Render(sanitize.Line(d.st.State)))
 	if d.st.Attempts > 0 {
 		parts = append(parts, "attempts "+strconv.Itoa(d.st.Attempts))
 	}
@@ -123,7 +126,7 @@ func (m *Model) statusSummary(d *detail) string {
 		parts = append(parts, "updated "+t.Format("2006-01-02 15:04:05Z")+" ("+ago(m.now.Sub(t))+")")
 	}
 	if d.st.Error != "" {
-		parts = append(parts, st.ErrorText.Render("error: "+clean(d.st.Error)))
+		parts = append(parts, st.ErrorText.Render("error: "+sanitize.Line(d.st.Error)))
 	}
 	if h := m.history[d.id]; len(h) > 0 {
 		parts = append(parts, st.Marked.Render("redriven "+strconv.Itoa(len(h))+"× here: "+h[len(h)-1].short()+" (tab: history)"))
@@ -155,9 +158,9 @@ func (m *Model) tabLine(d *detail, w int) string {
 		}
 		switch {
 		case d.search != "" && d.found:
-			flags = append(flags, st.Prompt.Render("/"+clean(d.search))+st.Muted.Render(" n/N next/prev"))
+			flags = append(flags, st.Prompt.Render("/"+sanitize.Line(d.search))+st.Muted.Render(" n/N next/prev"))
 		case d.search != "":
-			flags = append(flags, st.StatusWarn.Render("/"+clean(d.search)+" not found"))
+			flags = append(flags, st.StatusWarn.Render("/"+sanitize.Line(d.search)+" not found"))
 		}
 		if d.bodyLoading {
 			flags = append(flags, st.Muted.Render("reading…"))
@@ -187,10 +190,10 @@ func (m *Model) renderPayload(d *detail, w, h int) []string {
 	out := make([]string, 0, h)
 	if doc.errMsg != "" {
 		out = append(out, " "+st.Marker.Render(" malformed at "+doc.errPos+" ")+" "+
-			st.ErrorText.Render(clean(doc.errMsg))+st.Muted.Render(" — shown raw"))
+			st.ErrorText.Render(sanitize.Line(doc.errMsg))+st.Muted.Render(" — shown raw"))
 	}
 	if doc.notice != "" {
-		out = append(out, " "+st.Notice.Render(clean(doc.notice)))
+		out = append(out, " "+st.Notice.Render(sanitize.Line(doc.notice)))
 	}
 	n := doc.Len()
 	if n == 0 {
@@ -301,7 +304,7 @@ func caretSegment(parts []string, col, textW int) (seg, pad int) {
 // the message would not fit after it.
 func (m *Model) caretText(pad, textW int, msg string) string {
 	st := m.st
-	msg = clean(msg)
+	msg = sanitize.Line(msg)
 	right := "^ " + msg
 	if pad+ansi.StringWidth(right) <= textW || pad < textW/2 {
 		return ansi.Truncate(strings.Repeat(" ", pad)+st.Marker.Render(right), textW, "…")
@@ -371,21 +374,21 @@ func (m *Model) buildInfo(d *detail) *payloadDoc {
 	case !d.headDone:
 		lines = append(lines, "  "+st.Muted.Render("reading…"))
 	case d.missing:
-		lines = append(lines, "  "+st.StatusError.Render("not in the bucket: ")+clean(s3URI(m.bucket(), d.key)))
+		lines = append(lines, "  "+st.StatusError.Render("not in the bucket: ")+sanitize.Line(reqid.S3URI(m.bucket(), d.key)))
 	case d.headErr != nil:
 		lines = append(lines, "  "+st.ErrorText.Render(errorText("head", d.headErr)))
 	default:
 		o := d.obj
-		kv("key", clean(o.Key))
+		kv("key", sanitize.Line(o.Key))
 		kv("size", commas(int(o.Size))+" bytes ("+humanBytes(o.Size)+")")
-		kv("etag", clean(o.ETag))
-		kv("content type", orDash(clean(o.ContentType)))
-		kv("encoding", orDash(clean(o.ContentEncoding)))
+		kv("etag", sanitize.Line(o.ETag))
+		kv("content type", orDash(sanitize.Line(o.ContentType)))
+		kv("encoding", orDash(sanitize.Line(o.ContentEncoding)))
 		if !o.LastModified.IsZero() {
 			kv("last modified", o.LastModified.UTC().Format(time.RFC3339))
 		}
-		kv("version id", orDash(clean(o.VersionID)))
-		kv("storage class", orDash(clean(o.StorageClass)))
+		kv("version id", orDash(sanitize.Line(o.VersionID)))
+		kv("storage class", orDash(sanitize.Line(o.StorageClass)))
 		if len(o.Metadata) == 0 {
 			kv("metadata", "—")
 		}
@@ -399,7 +402,7 @@ func (m *Model) buildInfo(d *detail) *payloadDoc {
 			if i == 0 {
 				label = "metadata"
 			}
-			kv(label, clean(k)+": "+clean(o.Metadata[k]))
+			kv(label, sanitize.Line(k)+": "+sanitize.Line(o.Metadata[k]))
 		}
 	}
 	lines = append(lines, "")
@@ -414,14 +417,14 @@ func (m *Model) buildInfo(d *detail) *payloadDoc {
 	if m.sess.Env != nil {
 		table = m.sess.Env.Status.Table
 	}
-	lines = append(lines, st.SectionHead.Render("DynamoDB item")+" "+st.Muted.Render(clean(table)))
+	lines = append(lines, st.SectionHead.Render("DynamoDB item")+" "+st.Muted.Render(sanitize.Line(table)))
 	switch {
 	case d.stErr != nil:
 		lines = append(lines, "  "+st.ErrorText.Render(errorText("get-item", d.stErr)))
 	case !d.stDone && !d.stFound:
 		lines = append(lines, "  "+st.Muted.Render("reading…"))
 	case !d.stFound:
-		lines = append(lines, "  "+st.StateUnknown.Render("no item for "+clean(d.id)))
+		lines = append(lines, "  "+st.StateUnknown.Render("no item for "+sanitize.Line(d.id)))
 	default:
 		item := d.st.Item
 		if item == nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // errorText is the status-line text of a failed call: what failed, why, and what to do.
@@ -32,15 +33,15 @@ func errorText(what string, err error) string {
 		} else if ae.Kind.Retryable() {
 			b.WriteString(" — press r to retry")
 		}
-		return clean(b.String())
+		return sanitize.Line(b.String())
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return clean(what + ": timed out — check the network and press r to retry")
+		return sanitize.Line(what + ": timed out — check the network and press r to retry")
 	}
 	if what == "" {
-		return clean(firstLine(err.Error()))
+		return sanitize.Line(firstLine(err.Error()))
 	}
-	return clean(what + ": " + firstLine(err.Error()))
+	return sanitize.Line(what + ": " + firstLine(err.Error()))
 }
 
 // retryable reports whether r may help.

@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // jump opens the request named anywhere in text (an id, an s3:// URI, a console URL or
@@ -18,11 +19,11 @@ func (m *Model) jump(text string) tea.Cmd {
 		r, err = reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, nil
 	}
 	if err != nil {
-		m.setNote(noteWarn, clean(err.Error()))
+		m.setNote(noteWarn, sanitize.Line(err.Error()))
 		return nil
 	}
 	if r.Bucket != "" && m.bucket() != "" && r.Bucket != m.bucket() {
-		m.setNote(noteWarn, clean("that names bucket "+r.Bucket+", but "+envName(m)+" reads "+m.bucket()+": press e to switch environment"))
+		m.setNote(noteWarn, sanitize.Line("that names bucket "+r.Bucket+", but "+envName(m)+" reads "+m.bucket()+": press e to switch environment"))
 		return nil
 	}
 	id, key := r.RequestID, r.Key

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // lineEdit is a one-line text field: typing, paste, backspace, ctrl+w, ctrl+u, ←/→,
@@ -110,11 +111,11 @@ func (e *lineEdit) view(st Styles, width int) string {
 	if len(e.value) == 0 {
 		return prompt + st.DialogSel.Render(" ") + st.Faint.Render(ansi.Truncate(e.placeholder, avail-1, "…"))
 	}
-	before := clean(string(e.value[:e.pos]))
+	before := sanitize.Line(string(e.value[:e.pos]))
 	at, after := " ", ""
 	if e.pos < len(e.value) {
-		at = clean(string(e.value[e.pos : e.pos+1]))
-		after = clean(string(e.value[e.pos+1:]))
+		at = sanitize.Line(string(e.value[e.pos : e.pos+1]))
+		after = sanitize.Line(string(e.value[e.pos+1:]))
 	}
 	if w := ansi.StringWidth(before); w > avail-1 {
 		before = "…" + ansi.TruncateLeft(before, w-avail+2, "")

@@ -2,6 +2,7 @@ package tui
 
 import (
 	tea "charm.land/bubbletea/v2"
+	"github.com/stowage-cli/stowage/internal/config"
 )
 
 // startLost opens the LOST view: every listed object older than lost_after is checked
@@ -63,7 +64,7 @@ func (m *Model) lostFinished() tea.Cmd {
 	}
 	m.lost.reported = true
 	m.setNote(noteOK, "LOST check done: "+plural(m.lostSet.Len(), "LOST request")+" among "+
-		plural(m.lost.candidates, "object")+" older than "+fmtDuration(m.lostAfter()))
+		plural(m.lost.candidates, "object")+" older than "+config.FormatDuration(m.lostAfter()))
 	return m.schedulePreview()
 }
 

@@ -9,7 +9,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
-	"github.com/stowage-cli/stowage/internal/config"
 )
 
 // viewMode is what the body shows.
@@ -317,9 +316,6 @@ func (m *Model) clockTick() tea.Cmd {
 	}
 	return tea.Tick(m.opts.ClockTick, func(time.Time) tea.Msg { return clockMsg{} })
 }
-
-// fmtDuration is "15m", "1h30m", "2d".
-func fmtDuration(d time.Duration) string { return config.FormatDuration(d) }
 
 func (m *Model) setNote(level noteLevel, text string) {
 	m.note = note{text: text, level: level}

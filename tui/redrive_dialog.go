@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -202,7 +203,7 @@ func fitLines(st Styles, head, middle, tail []string, h int) []string {
 }
 
 func (s *redriveState) title(st Styles, what string) string {
-	t := st.DialogTitle.Render(what) + st.Faint.Render(" · ") + st.HeaderVal.Render(clean(s.envName))
+	t := st.DialogTitle.Render(what) + st.Faint.Render(" · ") + st.HeaderVal.Render(sanitize.Line(s.envName))
 	if s.production {
 		t += " " + st.Production.Render("PRODUCTION")
 	}
@@ -259,10 +260,10 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 
 	sum := s.summary
 	head = append(head,
-		field(st, "target", clean(sum.Target)),
-		field(st, "requests", commas(sum.Count)+" · "+humanBytes(sum.TotalBytes)+st.Faint.Render(" · status now ")+clean(sum.StatusCounts())),
+		field(st, "target", sanitize.Line(sum.Target)),
+		field(st, "requests", commas(sum.Count)+" · "+humanBytes(sum.TotalBytes)+st.Faint.Render(" · status now ")+sanitize.Line(sum.StatusCounts())),
 		field(st, "rate", rateText(sum.Rate)+" · "+strconv.Itoa(sum.Concurrency)+" at a time · ETA "+etaText(sum.ETA, sum.Count)),
-		field(st, "manifest", "sha256 "+shortHash(sum.Hash)+st.Faint.Render(" · run "+clean(sum.RunID))),
+		field(st, "manifest", "sha256 "+shortHash(sum.Hash)+st.Faint.Render(" · run "+sanitize.Line(sum.RunID))),
 	)
 	warn := func(text string) {
 		for i, l := range wrapLines(text, w-2) {
@@ -284,11 +285,11 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		}
 	}
 	for _, o := range s.overlaps {
-		warn(clean(o))
+		warn(sanitize.Line(o))
 	}
 	if n := len(sum.Missing); n > 0 {
 		shown := sum.Missing[:min(n, 3)]
-		text := plural(n, "selected request") + " with no stored object: left out (" + clean(strings.Join(shown, ", "))
+		text := plural(n, "selected request") + " with no stored object: left out (" + sanitize.Line(strings.Join(shown, ", "))
 		if n > 3 {
 			text += ", …"
 		}
@@ -297,10 +298,10 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	if len(sum.Samples) > 0 {
 		middle = append(middle, "", st.SectionHead.Render("first requests"))
 		for _, it := range sum.Samples {
-			line := "  " + cell(clean(it.RequestID), 36) + " " + cellRight(humanBytes(it.Size), 9) + " " +
+			line := "  " + cell(sanitize.Line(it.RequestID), 36) + " " + cellRight(humanBytes(it.Size), 9) + " " +
 				st.stateStyle(it.Status, false).Render(cell(stateOrNone(it.Status), 12))
 			if it.Key != it.RequestID {
-				line += " " + st.Muted.Render(clean(it.Key))
+				line += " " + st.Muted.Render(sanitize.Line(it.Key))
 			}
 			middle = append(middle, line)
 		}
@@ -310,9 +311,9 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	}
 
 	tail = append(tail, "")
-	where := "environment " + clean(s.envName)
+	where := "environment " + sanitize.Line(s.envName)
 	if s.production {
-		where = "PRODUCTION environment " + clean(s.envName)
+		where = "PRODUCTION environment " + sanitize.Line(s.envName)
 	}
 	switch {
 	case sum.Count == 0:
@@ -326,14 +327,14 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 			"", st.Prompt.Render("y")+" send   "+st.Prompt.Render("n")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
 	case !s.typing:
 		tail = append(tail, st.App.Render("This sends "+plural(sum.Count, "request")+" to "+where+". What is sent is not undone."),
-			st.App.Render("To confirm, press enter and type the environment name ("+clean(s.envName)+")."),
+			st.App.Render("To confirm, press enter and type the environment name ("+sanitize.Line(s.envName)+")."),
 			"", st.Prompt.Render("enter")+" confirm   "+st.Prompt.Render("esc")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
 	default:
 		tail = append(tail, st.App.Render("This sends "+plural(sum.Count, "request")+" to "+where+". What is sent is not undone."),
-			st.App.Render("Type the environment name ("+clean(s.envName)+") and press enter:"),
+			st.App.Render("Type the environment name ("+sanitize.Line(s.envName)+") and press enter:"),
 			s.field.view(st, w))
 		if s.mismatch != "" {
-			tail = append(tail, st.ErrorText.Render("“"+clean(s.mismatch)+"” is not “"+clean(s.envName)+"”: nothing was sent; type the name exactly"))
+			tail = append(tail, st.ErrorText.Render("“"+sanitize.Line(s.mismatch)+"” is not “"+sanitize.Line(s.envName)+"”: nothing was sent; type the name exactly"))
 		}
 		tail = append(tail, "", st.Prompt.Render("enter")+" send   "+st.Prompt.Render("esc")+" back")
 	}
@@ -375,7 +376,7 @@ func stateOrNone(s string) string {
 	if s == "" {
 		return "(no status)"
 	}
-	return clean(s)
+	return sanitize.Line(s)
 }
 
 func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []string) {
@@ -386,7 +387,7 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 		what = "Starting a redrive of " + plural(len(man.Items), "request")
 	}
 	head = append(head, s.title(st, what)+st.Faint.Render(" · ")+string(man.Mode),
-		st.Muted.Render(clean(man.Target.String())), "")
+		st.Muted.Render(sanitize.Line(man.Target.String())), "")
 	bar := st.Progress
 	bar.SetWidth(max(10, w))
 	head = append(head, bar.ViewAs(p.Fraction()))
@@ -427,7 +428,7 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 	case s.aborting:
 		head = append(head, st.StatusWarn.Render("cutting the requests in flight: their outcome is journaled unknown"))
 	case p.Stopping && p.StopReason != "":
-		head = append(head, st.StatusWarn.Render("stopping: "+clean(p.StopReason)+" — waiting for "+plural(p.InFlight, "request")+" in flight"))
+		head = append(head, st.StatusWarn.Render("stopping: "+sanitize.Line(p.StopReason)+" — waiting for "+plural(p.InFlight, "request")+" in flight"))
 	case s.cancelling:
 		head = append(head, st.StatusWarn.Render("cancelling: nothing new is sent — waiting for "+plural(p.InFlight, "request")+" in flight · c again cuts them"))
 	}
@@ -435,7 +436,7 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 		middle = append(middle, "", st.SectionHead.Render("last errors"))
 		for i := len(p.LastErrors) - 1; i >= 0; i-- {
 			e := p.LastErrors[i]
-			line := "  " + clean(e.RequestID)
+			line := "  " + sanitize.Line(e.RequestID)
 			if e.Attempt > 0 {
 				line += st.Faint.Render(" attempt " + strconv.Itoa(e.Attempt))
 			}
@@ -446,7 +447,7 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 	if s.journal != "" {
 		// One line, cut in the middle: the directory and the run's file name both show.
 		// The summary shows the whole path.
-		tail = append(tail, "", field(st, "journal", middleTruncate(clean(s.journal), max(10, w-11))))
+		tail = append(tail, "", field(st, "journal", middleTruncate(sanitize.Line(s.journal), max(10, w-11))))
 	}
 	tail = append(tail, "", st.Prompt.Render("+/-")+" rate   "+st.Prompt.Render(">/<")+" concurrency   "+
 		st.Prompt.Render("c")+" cancel   "+st.Prompt.Render("esc")+" hide (it keeps running)")
@@ -477,14 +478,14 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	}
 	head = append(head, mark+plural(c.Total(), "request")+": "+c.String()+" · took "+fmtSeconds(rep.Finished.Sub(rep.Started)))
 	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
-		head = append(head, st.StatusWarn.Render("stopped: "+clean(rep.StopReason)))
+		head = append(head, st.StatusWarn.Render("stopped: "+sanitize.Line(rep.StopReason)))
 	}
 	unfinished := c.Total() - c.Done()
 	if rep.Outcome == redrive.OutcomeCanceled || unfinished > 0 {
 		sent := c.Delivered + c.Failed + c.Unknown + c.Sending + c.Retrying
 		for _, l := range wrapLines("What was sent is not undone: "+plural(sent, "request")+" sent or attempted (they stay sent), "+
 			commas(c.Pending)+" not sent. "+s.resumeHint(rep.JournalPath), w) {
-			head = append(head, st.StatusWarn.Render(clean(l)))
+			head = append(head, st.StatusWarn.Render(sanitize.Line(l)))
 		}
 	}
 	if c.Unknown > 0 {
@@ -504,7 +505,7 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	if len(failures) > 0 {
 		middle = append(middle, "", st.SectionHead.Render("failed"))
 		for _, it := range failures {
-			line := "  " + clean(it.RequestID)
+			line := "  " + sanitize.Line(it.RequestID)
 			if it.HTTPStatus > 0 {
 				line += st.Faint.Render(" HTTP " + strconv.Itoa(it.HTTPStatus))
 			}
@@ -517,7 +518,7 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	tail = append(tail, pathLines(st, "report", s.reportPath, s.reportErr, w)...)
 	tail = append(tail, pathLines(st, "audit", s.auditPath, s.auditErr, w)...)
 	if c.Failed > 0 && s.reportPath != "" {
-		for _, l := range wrapLines(clean(s.retryHint()), w) {
+		for _, l := range wrapLines(sanitize.Line(s.retryHint()), w) {
 			tail = append(tail, st.Faint.Render(l))
 		}
 	}
@@ -528,7 +529,7 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 // errorLines shows an item's error under it, on at most two lines: the reason and its
 // remedy usually come at the end of a long message.
 func errorLines(st Styles, text string, w int) []string {
-	lines := wrapLines(clean(text), w-4)
+	lines := wrapLines(sanitize.Line(text), w-4)
 	if len(lines) > 2 {
 		lines[1] = ansi.Truncate(lines[1]+" "+strings.Join(lines[2:], " "), w-4, "…")
 		lines = lines[:2]
@@ -544,13 +545,13 @@ func errorLines(st Styles, text string, w int) []string {
 func pathLines(st Styles, label, path string, err error, w int) []string {
 	switch {
 	case err != nil:
-		return wrapLines(field(st, label, st.ErrorText.Render("not written: "+clean(err.Error()))), w)
+		return wrapLines(field(st, label, st.ErrorText.Render("not written: "+sanitize.Line(err.Error()))), w)
 	case path == "":
 		return nil
 	}
 	var out []string
 	// Break after a slash or a dash where possible, so the name reads in pieces.
-	for i, l := range strings.Split(ansi.Wrap(clean(path), max(10, w-11), "/-"), "\n") {
+	for i, l := range strings.Split(ansi.Wrap(sanitize.Line(path), max(10, w-11), "/-"), "\n") {
 		if i == 0 {
 			out = append(out, field(st, label, l))
 		} else {

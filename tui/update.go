@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // Update applies one message. Results of I/O are checked against the generation and
@@ -121,9 +122,9 @@ func (m *Model) setStyles(dark bool) {
 func accountOf(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) < 6 {
-		return clean(arn)
+		return sanitize.Line(arn)
 	}
-	return clean(parts[4] + " " + parts[5])
+	return sanitize.Line(parts[4] + " " + parts[5])
 }
 
 func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
@@ -426,7 +427,7 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 		// Malformed: there is no pretty form to toggle to. Say so rather than do nothing.
 		doc := d.doc
 		m.setNote(noteWarn, fmt.Sprintf("cannot pretty-print: malformed at %d:%d (%s) — shown raw, the marker points at it",
-			doc.errSrcLine, doc.errSrcCol, clean(doc.errMsg)))
+			doc.errSrcLine, doc.errSrcCol, sanitize.Line(doc.errMsg)))
 	case key.Matches(msg, km.Pretty):
 		d.pretty = !d.pretty
 		m.prefs.raw = !d.pretty

@@ -10,6 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // layout is where each part goes; View and the mouse handler share it.
@@ -89,7 +92,7 @@ func (m Model) View() tea.View {
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "stowage"
 	if m.sess.Env != nil {
-		v.WindowTitle = "stowage · " + clean(m.sess.Env.Name)
+		v.WindowTitle = "stowage · " + sanitize.Line(m.sess.Env.Name)
 	}
 	return v
 }
@@ -194,10 +197,10 @@ func fitFields(fields []headerField, sep string, w int) string {
 func (m *Model) renderHeader() []string {
 	st := m.st
 	env := m.sess.Env
-	kv := func(k, v string) string { return st.HeaderKey.Render(k+" ") + st.HeaderVal.Render(clean(v)) }
+	kv := func(k, v string) string { return st.HeaderKey.Render(k+" ") + st.HeaderVal.Render(sanitize.Line(v)) }
 	var l1 []headerField
 	if env != nil {
-		name := clean(env.Name)
+		name := sanitize.Line(env.Name)
 		if env.Production {
 			name += " · PRODUCTION"
 		}
@@ -212,7 +215,7 @@ func (m *Model) renderHeader() []string {
 		if m.region() != "" {
 			l1 = append(l1, headerField{text: kv("region", m.region()), drop: 3})
 		}
-		l1 = append(l1, headerField{text: kv("bucket", s3URI(env.Storage.Bucket, env.Storage.Prefix))})
+		l1 = append(l1, headerField{text: kv("bucket", reqid.S3URI(env.Storage.Bucket, env.Storage.Prefix))})
 		if env.Status.Table != "" {
 			l1 = append(l1, headerField{text: kv("table", env.Status.Table), drop: 4})
 		}
@@ -235,7 +238,7 @@ func (m *Model) renderHeader() []string {
 	s := m.active()
 	switch m.src {
 	case sourceStatus:
-		l2 = append(l2, headerField{text: "view " + st.stateStyle(m.stateFilter, m.isTerminal(m.stateFilter)).Render(clean(m.stateFilter)) +
+		l2 = append(l2, headerField{text: "view " + st.stateStyle(m.stateFilter, m.isTerminal(m.stateFilter)).Render(sanitize.Line(m.stateFilter)) +
 			" " + commas(s.Len())})
 	case sourceLost:
 		l2 = append(l2, headerField{text: "view " + st.StateLost.Render("LOST") + " " + commas(s.Len())})
@@ -246,7 +249,7 @@ func (m *Model) renderHeader() []string {
 	}
 	l2 = append(l2, headerField{text: st.Muted.Render("sort " + s.field.String() + " " + dir), drop: 5})
 	if q := s.Query(); q != "" {
-		l2 = append(l2, headerField{text: st.Prompt.Render("/"+clean(q)) + st.Muted.Render(" "+commas(s.ViewLen())+" match"), drop: 2})
+		l2 = append(l2, headerField{text: st.Prompt.Render("/"+sanitize.Line(q)) + st.Muted.Render(" "+commas(s.ViewLen())+" match"), drop: 2})
 	}
 	if n := len(m.marked); n > 0 {
 		l2 = append(l2, headerField{text: st.Marked.Render("✓ " + commas(n) + " selected")})
@@ -267,7 +270,7 @@ func (m *Model) credsLabel() string {
 	st, env := m.st, m.sess.Env
 	switch {
 	case env.Profile != "":
-		return st.HeaderKey.Render("profile ") + st.HeaderVal.Render(clean(env.Profile))
+		return st.HeaderKey.Render("profile ") + st.HeaderVal.Render(sanitize.Line(env.Profile))
 	case env.LocalCredentials != nil:
 		return st.HeaderVal.Render("local stack")
 	}
@@ -310,7 +313,7 @@ func (m *Model) countsLine() string {
 	})
 	var parts []string
 	for _, e := range kvs {
-		name := clean(e.state)
+		name := sanitize.Line(e.state)
 		if name == "" {
 			name = "(empty state)"
 		}
@@ -419,13 +422,13 @@ func (m *Model) renderTable(w, h int) []string {
 func (m *Model) emptyText() string {
 	switch {
 	case m.src == sourceStatus && m.stateList.loading:
-		return "asking the status table for " + clean(m.stateFilter) + " requests…"
+		return "asking the status table for " + sanitize.Line(m.stateFilter) + " requests…"
 	case m.src == sourceStatus:
-		return "no requests in state " + clean(m.stateFilter)
+		return "no requests in state " + sanitize.Line(m.stateFilter)
 	case m.src == sourceLost && !m.lostDone():
 		return "looking for LOST requests…"
 	case m.src == sourceLost:
-		return "no LOST requests: every object older than " + fmtDuration(m.lostAfter()) + " has a status item"
+		return "no LOST requests: every object older than " + config.FormatDuration(m.lostAfter()) + " has a status item"
 	case m.active().Query() != "":
 		return "nothing matches the filter (esc clears it)"
 	case m.list.err != nil:
@@ -457,7 +460,7 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 	} else {
 		b.WriteString("  ")
 	}
-	b.WriteString(cell(clean(r.ID), c.id))
+	b.WriteString(cell(sanitize.Line(r.ID), c.id))
 	if c.received > 0 {
 		b.WriteByte(' ')
 		b.WriteString(style(cell(m.received(r, c.longTime), c.received), st.Muted))
@@ -480,7 +483,7 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 			}
 		}
 		b.WriteByte(' ')
-		b.WriteString(style(cell(clean(mediaType(ct)), c.ctype), st.Muted))
+		b.WriteString(style(cell(sanitize.Line(mediaType(ct)), c.ctype), st.Muted))
 	}
 	state, attempts, errText, sty := m.rowStatus(r)
 	errText = m.rowNotes(r, errText)
@@ -557,7 +560,7 @@ func (m *Model) rowStatus(r *row) (state, attempts, errText string, sty lipgloss
 	if e.st.Attempts > 0 {
 		attempts = strconv.Itoa(e.st.Attempts)
 	}
-	return clean(e.st.State), attempts, clean(e.st.Error), m.st.stateStyle(e.st.State, m.isTerminal(e.st.State))
+	return sanitize.Line(e.st.State), attempts, sanitize.Line(e.st.Error), m.st.stateStyle(e.st.State, m.isTerminal(e.st.State))
 }
 
 // rowNotes is the error column: the processor's error, after this session's last
@@ -746,14 +749,14 @@ func (m *Model) activity() string {
 	var parts []string
 	switch {
 	case m.list.loading && m.all.Len() == 0:
-		parts = append(parts, "listing "+s3URI(m.bucket(), m.prefix())+"…")
+		parts = append(parts, "listing "+reqid.S3URI(m.bucket(), m.prefix())+"…")
 	case m.list.loading:
 		parts = append(parts, "listing: "+commas(m.all.Len())+" objects, page "+strconv.Itoa(m.list.pages+1)+"…")
 	case m.list.done:
 		parts = append(parts, "listed "+plural(m.all.Len(), "object"))
 	}
 	if m.src == sourceStatus && m.stateList.loading {
-		parts = append(parts, "reading "+clean(m.stateFilter)+" items: "+commas(m.byState.Len()))
+		parts = append(parts, "reading "+sanitize.Line(m.stateFilter)+" items: "+commas(m.byState.Len()))
 	}
 	if m.src == sourceLost {
 		p := "LOST check: " + commas(m.lost.checked) + " of " + commas(m.lost.candidates) +
@@ -769,7 +772,7 @@ func (m *Model) activity() string {
 		parts = append(parts, "status of "+plural(n, "request")+"…")
 	}
 	if d := m.detail; d != nil && d.loading() {
-		parts = append(parts, "opening "+clean(d.id)+"…")
+		parts = append(parts, "opening "+sanitize.Line(d.id)+"…")
 	}
 	if rd := m.rd; rd != nil && rd.phase == rdRunning && !m.redriveShown() {
 		p := rd.progress

@@ -19,6 +19,10 @@ type Claim struct {
 	// Sent reports that something may have left for this claim (delivered, unknown, or
 	// failed after sending): the request counts as redriven at FinishedAt.
 	Sent bool
+	// LastSentAt and LastSentRun are the latest send of any run, kept across later claims
+	// so that a claim which sends nothing cannot hide an earlier redrive.
+	LastSentAt  time.Time
+	LastSentRun string
 }
 
 // Live reports whether the claim still holds the request at now.

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -400,5 +401,101 @@ func TestStatusStoreContract(t *testing.T) {
 		if dev.raw[i] != ref.raw[i] {
 			t.Errorf("raw call %d differs:\ndevstack %s\ndynalite %s", i, dev.raw[i], ref.raw[i])
 		}
+	}
+}
+
+// The lease contract: every call awsclient.LeaseStore makes (conditional UpdateItem with
+// ALL_OLD, consistent GetItem, DescribeTable, the impossible-condition write check) gives
+// the same answers from the devstack's lease table as from dynalite.
+func runLeaseContract(t *testing.T, client *dynamodb.Client, table string) []string {
+	ctx := context.Background()
+	ls := awsclient.NewLeaseStore(client, table, false)
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	var trace []string
+	claim := func(step, id, run string, now, since time.Time) {
+		res, err := ls.Claim(ctx, awsclient.ClaimRequest{RequestID: id, RunID: run, Operator: run + "@host", Env: "demo",
+			Now: now, TTL: time.Minute, RedrivenSince: since})
+		trace = append(trace, fmt.Sprintf("%s: refused=%q tookOver=%v holder=%+v err=%v", step, res.Refused, res.TookOver, res.Holder, err))
+	}
+	finish := func(step, id, run string, at time.Time, sent bool) {
+		err := ls.Finish(ctx, awsclient.ClaimFinish{RequestID: id, RunID: run, Outcome: "delivered", Sent: sent, At: at})
+		trace = append(trace, fmt.Sprintf("%s: kind=%v lost=%v", step, awsclient.KindOf(err), errors.Is(err, awsclient.ErrClaimLost)))
+	}
+	trace = append(trace, fmt.Sprintf("check: %v", ls.Check(ctx)))
+	claim("first", "r1", "A", t0, time.Time{})
+	claim("held", "r1", "B", t0.Add(30*time.Second), time.Time{})
+	claim("same run", "r1", "A", t0.Add(40*time.Second), time.Time{})
+	finish("finish", "r1", "A", t0.Add(time.Minute), true)
+	claim("redriven", "r1", "B", t0.Add(2*time.Minute), t0.Add(-time.Hour))
+	claim("after send", "r1", "C", t0.Add(2*time.Minute), t0.Add(90*time.Second))
+	finish("lost", "r1", "A", t0.Add(3*time.Minute), true)
+	claim("expired", "r2", "A", t0, time.Time{})
+	claim("take over", "r2", "B", t0.Add(5*time.Minute), t0.Add(2*time.Minute))
+	claim("unfinished", "r3", "A", t0, time.Time{})
+	claim("maybe sent", "r3", "B", t0.Add(5*time.Minute), t0.Add(-time.Minute))
+	for _, id := range []string{"r1", "r2", "r3", "none"} {
+		c, found, err := ls.Get(ctx, id)
+		trace = append(trace, fmt.Sprintf("get %s: %v %+v %v", id, found, c, err))
+	}
+	_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: map[string]ddb.AttributeValue{"requestId": s("r1")},
+		UpdateExpression: aws.String("SET runId = :r"), ConditionExpression: aws.String("((attribute_exists(outcome)))"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":r": s("X")}})
+	trace = append(trace, fmt.Sprintf("redundant parentheses: %v", awsclient.KindOf(err)))
+	_, err = awsclient.NewLeaseStore(client, table+"-missing", false).Claim(ctx, awsclient.ClaimRequest{RequestID: "r1", RunID: "A", Now: t0, TTL: time.Minute})
+	trace = append(trace, fmt.Sprintf("missing table: %v", awsclient.KindOf(err)))
+	return trace
+}
+
+func TestLeaseStoreContract(t *testing.T) {
+	var traces [][]string
+	t.Run("devstack", func(t *testing.T) {
+		st := startStack(t, Options{Requests: -1})
+		traces = append(traces, runLeaseContract(t, dynamoClient(st.DynamoDBURL), st.LeaseTable))
+		if st.DynamoWrites() == 0 {
+			t.Errorf("no DynamoDB writes counted")
+		}
+	})
+	t.Run("dynalite", func(t *testing.T) {
+		c := testenv.NewDynamoDBClient(t, testenv.DynamoDB(t))
+		table := testenv.UniqueName(t, "lease")
+		_, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+			TableName: &table, BillingMode: ddb.BillingModePayPerRequest,
+			AttributeDefinitions: []ddb.AttributeDefinition{{AttributeName: aws.String("requestId"), AttributeType: ddb.ScalarAttributeTypeS}},
+			KeySchema:            []ddb.KeySchemaElement{{AttributeName: aws.String("requestId"), KeyType: ddb.KeyTypeHash}},
+		})
+		if err != nil {
+			t.Fatalf("dynalite: create table: %v", err)
+		}
+		t.Cleanup(func() { c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}) })
+		for i := 0; ; i++ {
+			out, err := c.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: &table})
+			if err == nil && out.Table.TableStatus == ddb.TableStatusActive {
+				break
+			}
+			if i > 100 {
+				t.Fatalf("dynalite: table never became active: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		traces = append(traces, runLeaseContract(t, c, table))
+	})
+	if len(traces) != 2 {
+		return // dynalite is not running (skipped outside CI)
+	}
+	dev, ref := traces[0], traces[1]
+	for i := range max(len(dev), len(ref)) {
+		var d, r string
+		if i < len(dev) {
+			d = dev[i]
+		}
+		if i < len(ref) {
+			r = ref[i]
+		}
+		if d != r {
+			t.Errorf("lease call %d differs:\ndevstack %s\ndynalite %s", i, d, r)
+		}
+	}
+	if ref[0] != "check: <nil>" || !strings.Contains(strings.Join(ref, "\n"), `take over: refused="" tookOver=true`) {
+		t.Errorf("the scenario did not take over an expired claim:\n%s", strings.Join(ref, "\n"))
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/stowage-cli/stowage/internal/atomicfile"
 )
 
 // tableSchema is the shape of the status table: a string hash key and one GSI whose hash
@@ -89,11 +91,7 @@ func (t *statusTable) save(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(path, data, 0o600)
 }
 
 func (t *statusTable) load(path string) error {
@@ -188,10 +186,24 @@ func (t *statusTable) indexed(it item) (string, bool) {
 	return indexOrder(h.str, s.str, it[t.schema.KeyAttr].str), true
 }
 
-// dynamoServer serves the status table through the DynamoDB JSON protocol.
+// dynamoServer serves the status table, and any further tables (the lease table),
+// through the DynamoDB JSON protocol. Every table has one string hash key; only the
+// status table has an index.
+//
+// What it models, checked against dynalite by contract_test.go: GetItem (with
+// ConsistentRead, projections), BatchGetItem on one table, Query on the index, Scan with
+// segments and filters, PutItem and UpdateItem with ConditionExpression (comparisons,
+// AND/OR/NOT, attribute_exists/attribute_not_exists, begins_with, contains, IN, BETWEEN),
+// ReturnValues ALL_OLD (and ALL_NEW for UpdateItem), ReturnValuesOnConditionCheckFailure,
+// SET/REMOVE/ADD updates, and DescribeTable. Every write is atomic per item, which is
+// what the lease store's claims rely on. Not modelled: transactions, TTL deletion (items
+// stay), capacity, streams; anything else is refused by name.
 type dynamoServer struct {
 	table *statusTable
+	more  []*statusTable
 	reqs  atomic.Uint64
+	// writes counts the writes that changed a table (PutItem, UpdateItem), for tests.
+	writes atomic.Int64
 }
 
 const maxDynamoRequest = 16 << 20
@@ -253,7 +265,50 @@ func (s *dynamoServer) writeError(w http.ResponseWriter, err error) {
 	s.write(w, de.status, data)
 }
 
+// dispatch serves one request on the table it names. A BatchGetItem across the status
+// table and another one is refused by the status table as naming an unknown table.
 func (s *dynamoServer) dispatch(op string, body []byte) (any, error) {
+	if t := s.routed(body); t != nil {
+		return (&dynamoServer{table: t}).dispatchTable(op, body, &s.writes)
+	}
+	return s.dispatchTable(op, body, &s.writes)
+}
+
+// routed finds the further table a request names, or nil for the status table (also for
+// a body it cannot read, which the status table's handlers then refuse in detail).
+func (s *dynamoServer) routed(body []byte) *statusTable {
+	if len(s.more) == 0 {
+		return nil
+	}
+	var peek struct {
+		TableName    string
+		RequestItems map[string]json.RawMessage
+	}
+	if json.Unmarshal(body, &peek) != nil {
+		return nil
+	}
+	name := peek.TableName
+	if name == "" && len(peek.RequestItems) == 1 {
+		for k := range peek.RequestItems {
+			name = k
+		}
+	}
+	for _, t := range s.more {
+		if t.schema.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func (s *dynamoServer) dispatchTable(op string, body []byte, writes *atomic.Int64) (out any, err error) {
+	if op == "PutItem" || op == "UpdateItem" {
+		defer func() {
+			if err == nil {
+				writes.Add(1)
+			}
+		}()
+	}
 	switch op {
 	case "GetItem":
 		return serve(op, body, s.getItem)

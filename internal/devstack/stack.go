@@ -28,6 +28,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"gopkg.in/yaml.v3"
 
+	"github.com/stowage-cli/stowage/internal/atomicfile"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 )
@@ -38,6 +39,8 @@ const (
 	DefaultBucket = "stowage-demo-requests"
 	DefaultTable  = "stowage-demo-status"
 	DefaultIndex  = "status-updatedAt-index"
+	// DefaultLeaseTable is where redrive runs claim requests (key requestId, S).
+	DefaultLeaseTable = "stowage-demo-leases"
 	Region        = "us-east-1"
 	AccessKey     = "STOWAGEDEMOACCESSKEY"
 	SecretKey     = "stowage-demo-secret-key-accepts-anything"
@@ -79,9 +82,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one line per gateway request and processed event (default discard).
 	Logger io.Writer
-	// Bucket, Table and Index name the resources (defaults DefaultBucket, DefaultTable,
-	// DefaultIndex).
-	Bucket, Table, Index string
+	// Bucket, Table, Index and LeaseTable name the resources (defaults DefaultBucket,
+	// DefaultTable, DefaultIndex, DefaultLeaseTable).
+	Bucket, Table, Index, LeaseTable string
 	// APIKey is the gateway's key (default derived from Seed).
 	APIKey string
 }
@@ -95,6 +98,7 @@ type Stack struct {
 	Bucket      string
 	Table       string
 	Index       string // the status GSI: hash status, range updatedAt
+	LeaseTable  string // redrive claims: hash requestId
 	AccessKey   string
 	SecretKey   string
 	APIKey      string
@@ -104,6 +108,8 @@ type Stack struct {
 	backend *s3Backend
 	db      *bolt.DB
 	table   *statusTable
+	leases  *statusTable
+	dynamo  *dynamoServer
 	proc    *processor
 	gw      *gateway
 	servers []*http.Server
@@ -145,6 +151,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.Index == "" {
 		opts.Index = DefaultIndex
 	}
+	if opts.LeaseTable == "" {
+		opts.LeaseTable = DefaultLeaseTable
+	}
 	if opts.APIKey == "" {
 		sum := sha256.Sum256([]byte("stowage-demo-api-key/" + strconv.FormatInt(opts.Seed, 10)))
 		opts.APIKey = "demo-" + hex.EncodeToString(sum[:12])
@@ -155,7 +164,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 
 	s := &Stack{
-		Region: Region, Bucket: opts.Bucket, Table: opts.Table, Index: opts.Index,
+		Region: Region, Bucket: opts.Bucket, Table: opts.Table, Index: opts.Index, LeaseTable: opts.LeaseTable,
 		AccessKey: AccessKey, SecretKey: SecretKey, APIKey: opts.APIKey,
 		opts: opts, clock: &clock{now: opts.Now},
 	}
@@ -187,11 +196,16 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	s.table = newStatusTable(tableSchema{Name: opts.Table, KeyAttr: attrKey, IndexName: opts.Index,
 		IndexHash: attrStatus, IndexSort: attrUpdatedAt, Region: Region}, opts.Now())
+	s.leases = newStatusTable(tableSchema{Name: opts.LeaseTable, KeyAttr: attrKey, Region: Region}, opts.Now())
 	if opts.DataDir != "" {
 		if err := s.table.load(s.tablePath()); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
 		}
+		if err := s.leases.load(s.leasePath()); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
 	}
+	s.dynamo = &dynamoServer{table: s.table, more: []*statusTable{s.leases}}
 	s.proc = newProcessor(&processor{
 		table: s.table, store: s.backend, bucket: opts.Bucket, seed: opts.Seed,
 		lost: opts.LostRatio, transient: opts.TransientRatio, delay: opts.ProcessDelay,
@@ -244,7 +258,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	handlers := []http.Handler{
 		&s3Handler{next: fake.Server(), backend: s.backend},
 		s.gw,
-		&dynamoServer{table: s.table},
+		s.dynamo,
 	}
 	urls := []*string{&s.S3URL, &s.GatewayURL, &s.DynamoDBURL}
 	for i, ln := range lns {
@@ -303,11 +317,17 @@ func (s *Stack) saveTable() {
 					s.logf("devstack: save status table: %v", err)
 				}
 			}
+			if s.leases.dirty.Swap(false) {
+				if err := s.leases.save(s.leasePath()); err != nil {
+					s.logf("devstack: save lease table: %v", err)
+				}
+			}
 		}
 	}
 }
 
 func (s *Stack) tablePath() string { return filepath.Join(s.opts.DataDir, "status-table.json") }
+func (s *Stack) leasePath() string { return filepath.Join(s.opts.DataDir, "lease-table.json") }
 
 // logf writes one log line. Its arguments are keys, paths and errors from outside and
 // the log is usually a terminal (demo --verbose), so the whole line is sanitized here,
@@ -425,6 +445,10 @@ func (s *Stack) Settle(ctx context.Context) error { return s.proc.settle(ctx) }
 // Received is a snapshot of what the gateway received.
 func (s *Stack) Received() Received { return s.gw.received() }
 
+// DynamoWrites is how many PutItem and UpdateItem calls changed a table (status or
+// lease) so far; a conditional write that was refused does not count.
+func (s *Stack) DynamoWrites() int64 { return s.dynamo.writes.Load() }
+
 // SetGatewayFaults changes the gateway's fault knobs.
 func (s *Stack) SetGatewayFaults(f GatewayFaults) { s.gw.setFaults(f) }
 
@@ -452,6 +476,11 @@ func (s *Stack) Close() error {
 		if s.opts.DataDir != "" && s.table != nil {
 			if err := s.table.save(s.tablePath()); err != nil {
 				errs = append(errs, fmt.Errorf("devstack: save status table: %w", err))
+			}
+		}
+		if s.opts.DataDir != "" && s.leases != nil {
+			if err := s.leases.save(s.leasePath()); err != nil {
+				errs = append(errs, fmt.Errorf("devstack: save lease table: %w", err))
 			}
 		}
 		if s.db != nil {
@@ -496,6 +525,7 @@ func (s *Stack) Config() *config.File {
 		LocalCredentials: &config.LocalCredentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey},
 		Rate:             20,
 		Color:            "#00aa88",
+		Redrive:          config.Redrive{LeaseTable: s.LeaseTable, LeaseTTL: config.Duration{Duration: config.DefaultLeaseTTL}},
 	}
 	return &config.File{DefaultEnv: EnvName, Environments: map[string]*config.Env{EnvName: env}}
 }
@@ -515,22 +545,7 @@ func (s *Stack) WriteConfig(path string) error {
 }
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("devstack: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err == nil {
-		_, err = f.Write(data)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, perm); err != nil {
 		return fmt.Errorf("devstack: write %s: %w", path, err)
 	}
 	return nil

@@ -226,6 +226,9 @@ func TestConfigIsValidAndSelectable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if env.Redrive.LeaseTable != st.LeaseTable || st.LeaseTable != DefaultLeaseTable {
+		t.Errorf("the demo config names lease table %q, the stack serves %q", env.Redrive.LeaseTable, st.LeaseTable)
+	}
 	if env.Name != EnvName || env.Endpoints.S3 != st.S3URL || env.Endpoints.DynamoDB != st.DynamoDBURL ||
 		env.GatewayURL() != st.GatewayURL || env.Storage.Bucket != st.Bucket || env.Status.Table != st.Table ||
 		env.Status.Index != st.Index || env.Gateway.APIKey != st.APIKey || env.LocalCredentials == nil ||

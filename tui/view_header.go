@@ -1,0 +1,186 @@
+package tui
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stowage-cli/stowage/internal/reqid"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+// headerField is one field of a header line. Fields with drop > 0 give way, highest
+// drop first, when the line is wider than the screen.
+type headerField struct {
+	text string
+	drop int
+}
+
+// fitFields joins fields with sep, leaving out droppable fields until the line fits w.
+func fitFields(fields []headerField, sep string, w int) string {
+	fields = append([]headerField(nil), fields...)
+	for {
+		parts := make([]string, len(fields))
+		for i, f := range fields {
+			parts[i] = f.text
+		}
+		line := strings.Join(parts, sep)
+		at, hi := -1, 0
+		for i, f := range fields {
+			if f.drop > hi {
+				at, hi = i, f.drop
+			}
+		}
+		if at < 0 || ansi.StringWidth(line) <= w {
+			return line
+		}
+		fields = append(fields[:at], fields[at+1:]...)
+	}
+}
+
+// The header: the environment, its badges, who, where; then what is loaded and shown.
+// On a narrow screen the table goes first, then the region, the credentials and the
+// account; the environment, its badges, the bucket and the selection always show.
+func (m *Model) renderHeader() []string {
+	st := m.st
+	env := m.sess.Env
+	kv := func(k, v string) string { return st.HeaderKey.Render(k+" ") + st.HeaderVal.Render(sanitize.Line(v)) }
+	var l1 []headerField
+	if env != nil {
+		name := sanitize.Line(env.Name)
+		if env.Production {
+			name += " · PRODUCTION"
+		}
+		l1 = append(l1, headerField{text: st.envStyle(env.Production, env.Color).Render(name)})
+		if env.ReadOnly {
+			l1 = append(l1, headerField{text: st.ReadOnly.Render("READ-ONLY")})
+		}
+		l1 = append(l1, headerField{text: m.credsLabel(), drop: 2})
+		if m.sess.Account != "" {
+			l1 = append(l1, headerField{text: kv("account", m.sess.Account), drop: 1})
+		}
+		if m.region() != "" {
+			l1 = append(l1, headerField{text: kv("region", m.region()), drop: 3})
+		}
+		l1 = append(l1, headerField{text: kv("bucket", reqid.S3URI(env.Storage.Bucket, env.Storage.Prefix))})
+		if env.Status.Table != "" {
+			l1 = append(l1, headerField{text: kv("table", env.Status.Table), drop: 4})
+		}
+	} else {
+		l1 = append(l1, headerField{text: st.EnvName.Render("no environment")})
+	}
+
+	var l2 []headerField
+	listed := commas(m.all.Len()) + " listed"
+	switch {
+	case m.list.err != nil:
+		listed += st.StatusError.Render(" (stopped)")
+	case !m.list.done:
+		listed += st.Muted.Render(" (paging…)")
+	}
+	l2 = append(l2, headerField{text: listed})
+	if c := m.countsLine(); c != "" {
+		l2 = append(l2, headerField{text: c, drop: 3})
+	}
+	s := m.active()
+	switch m.src {
+	case sourceStatus:
+		l2 = append(l2, headerField{text: "view " + st.stateStyle(m.stateFilter, m.isTerminal(m.stateFilter)).Render(sanitize.Line(m.stateFilter)) +
+			" " + commas(s.Len())})
+	case sourceLost:
+		l2 = append(l2, headerField{text: "view " + st.StateLost.Render("LOST") + " " + commas(s.Len())})
+	}
+	dir := "↓"
+	if s.asc {
+		dir = "↑"
+	}
+	l2 = append(l2, headerField{text: st.Muted.Render("sort " + s.field.String() + " " + dir), drop: 5})
+	if q := s.Query(); q != "" {
+		l2 = append(l2, headerField{text: st.Prompt.Render("/"+sanitize.Line(q)) + st.Muted.Render(" "+commas(s.ViewLen())+" match"), drop: 2})
+	}
+	if n := len(m.marked); n > 0 {
+		l2 = append(l2, headerField{text: st.Marked.Render("✓ " + commas(n) + " selected")})
+	}
+	if rd := m.rd; rd != nil && (rd.phase == rdRunning || rd.phase == rdStarting) {
+		p := rd.progress
+		l2 = append(l2, headerField{text: st.Prompt.Render("redrive " + commas(p.Counts.Done()) + "/" + commas(p.Total))})
+	} else if m.watch.active() {
+		l2 = append(l2, headerField{text: st.Muted.Render("watching " + commas(m.watch.pending())), drop: 4})
+	}
+	return []string{fitFields(l1, " ", m.width), fitFields(l2, st.Faint.Render(" · "), m.width)}
+}
+
+// credsLabel says whose credentials the environment uses: a named profile, the keys of
+// a local stack, or the SDK's default chain (environment variables, then the default
+// profile, then the instance role).
+func (m *Model) credsLabel() string {
+	st, env := m.st, m.sess.Env
+	switch {
+	case env.Profile != "":
+		return st.HeaderKey.Render("profile ") + st.HeaderVal.Render(sanitize.Line(env.Profile))
+	case env.LocalCredentials != nil:
+		return st.HeaderVal.Render("local stack")
+	}
+	return st.HeaderKey.Render("creds ") + st.HeaderVal.Render("env/default chain")
+}
+
+func (m *Model) region() string {
+	if m.sess.Env == nil {
+		return ""
+	}
+	return m.sess.Env.Region
+}
+
+// countsLine is "FAILED 3 PROCESSED 120 LOST 2 no status yet 1" over the listed rows
+// whose status is known, worst first. A row with no status item is LOST once it is older
+// than lost_after, and has "no status yet" before.
+func (m *Model) countsLine() string {
+	type kv struct {
+		state string
+		n     int
+		rank  int
+	}
+	c := m.statuses
+	var kvs []kv
+	for state, n := range c.counts {
+		r := rankPending
+		switch {
+		case m.isTerminal(state):
+			r = rankTerminal
+		case isFailure(state):
+			r = rankFailed
+		}
+		kvs = append(kvs, kv{state, n, r})
+	}
+	sort.Slice(kvs, func(i, j int) bool {
+		if kvs[i].rank != kvs[j].rank {
+			return kvs[i].rank > kvs[j].rank
+		}
+		return kvs[i].state < kvs[j].state
+	})
+	var parts []string
+	for _, e := range kvs {
+		name := sanitize.Line(e.state)
+		if name == "" {
+			name = "(empty state)"
+		}
+		parts = append(parts, m.st.stateStyle(e.state, e.rank == rankTerminal).Render(name)+" "+commas(e.n))
+	}
+	if c.lost > 0 {
+		parts = append(parts, m.st.StateLost.Render("LOST")+" "+commas(c.lost))
+	}
+	if n := len(c.young); n > 0 {
+		parts = append(parts, m.st.StateUnknown.Render("no status yet")+" "+commas(n))
+	}
+	// Statuses are read lazily for the rows on screen; say when the counts cover only part
+	// of the listing, so "FAILED 14" is not read as "14 failed in the bucket".
+	known := c.lost + len(c.young)
+	for _, e := range kvs {
+		known += e.n
+	}
+	if len(parts) > 0 && known < m.all.Len() {
+		parts = append(parts, m.st.Muted.Render("(of "+commas(known)+" checked)"))
+	}
+	return strings.Join(parts, " ")
+}

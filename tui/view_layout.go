@@ -1,0 +1,70 @@
+package tui
+
+// layout is where each part goes; View and the mouse handler share it.
+type layout struct {
+	headerH, footerH int
+	bodyY, bodyH     int
+	tableW, tableH   int // tableH counts the column header line
+	paneX, paneY     int
+	paneW, paneH     int
+	pane             bool
+	beside           bool
+}
+
+const (
+	headerLines  = 2
+	besideMinW   = 160 // the pane goes beside the table from this width
+	belowMinBody = 20  // and below it when the body has this many lines
+)
+
+func (m *Model) footerLines() int { return len(m.statusLines()) + 1 }
+
+func (m *Model) layout() layout {
+	l := layout{headerH: headerLines, footerH: m.footerLines()}
+	l.bodyY = l.headerH
+	l.bodyH = max(3, m.height-l.headerH-l.footerH)
+	l.tableW, l.tableH = m.width, l.bodyH
+	if m.mode == modeDetail {
+		l.pane, l.paneX, l.paneY, l.paneW, l.paneH = true, 0, l.bodyY, m.width, l.bodyH
+		l.tableH = 0
+		return l
+	}
+	if !m.pane {
+		return l
+	}
+	switch {
+	case m.width >= besideMinW:
+		l.pane, l.beside = true, true
+		l.tableW = m.width * 11 / 20
+		l.paneX, l.paneY, l.paneW, l.paneH = l.tableW, l.bodyY, m.width-l.tableW, l.bodyH
+	case l.bodyH >= belowMinBody:
+		l.pane = true
+		l.tableH = l.bodyH / 2
+		l.paneX, l.paneY, l.paneW, l.paneH = 0, l.bodyY+l.tableH, m.width, l.bodyH-l.tableH
+	}
+	return l
+}
+
+func (m *Model) paneVisible() bool { return m.layout().pane }
+
+// tableRows is how many data rows the table shows.
+func (m *Model) tableRows() int { return max(1, m.layout().tableH-1) }
+
+// clampScroll keeps the cursor inside the view and on screen.
+func (m *Model) clampScroll() {
+	n := m.active().ViewLen()
+	if m.cursor >= n {
+		m.cursor = n - 1
+	}
+	if m.cursor < 0 {
+		m.cursor = 0
+	}
+	rows := m.tableRows()
+	if m.cursor < m.top {
+		m.top = m.cursor
+	}
+	if m.cursor >= m.top+rows {
+		m.top = m.cursor - rows + 1
+	}
+	m.top = max(0, min(m.top, n-rows))
+}

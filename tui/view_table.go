@@ -1,0 +1,280 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+// rowPrefix is the cells before a row's request ID: the cursor and the selection mark.
+const rowPrefix = 3
+
+// columns are the table's column widths for a table width; 0 hides a column.
+type columns struct {
+	id, received, size, ctype, state, attempts, err int
+	longTime                                        bool
+}
+
+// absoluteTimeMinErr is the ERROR width below which the received column drops its
+// absolute time ("Mar 14 09:28:00Z (2m)" → "2m ago"): the error says more.
+const absoluteTimeMinErr = 30
+
+func tableColumns(w int) columns {
+	c := columns{id: 36, received: 22, size: 9, ctype: 16, state: 11, attempts: 3, longTime: true}
+	fixed := func() int {
+		n := rowPrefix
+		for _, x := range []int{c.id, c.received, c.size, c.ctype, c.state, c.attempts} {
+			if x > 0 {
+				n += x + 1
+			}
+		}
+		return n
+	}
+	if w-fixed() < absoluteTimeMinErr {
+		c.received, c.longTime = 8, false
+	}
+	if w-fixed() < 15 {
+		c.ctype = 0
+	}
+	if w-fixed() < 10 {
+		c.attempts = 0
+	}
+	if w-fixed() < 8 {
+		c.id = max(12, w-fixed()+c.id-8)
+	}
+	c.err = max(0, w-fixed())
+	return c
+}
+
+func (m *Model) renderTable(w, h int) []string {
+	st := m.st
+	c := tableColumns(w)
+	s := m.active()
+	out := make([]string, 0, h)
+	head := strings.Repeat(" ", rowPrefix) + cell("REQUEST ID", c.id)
+	if c.received > 0 {
+		head += " " + cell("RECEIVED", c.received)
+	}
+	head += " " + cellRight("SIZE", c.size)
+	if c.ctype > 0 {
+		head += " " + cell("TYPE", c.ctype)
+	}
+	head += " " + cell("STATUS", c.state)
+	if c.attempts > 0 {
+		head += " " + cellRight("ATT", c.attempts)
+	}
+	if c.err > 0 {
+		head += " " + cell("ERROR", c.err)
+	}
+	out = append(out, st.TableHeader.Render(head))
+
+	rows := h - 1
+	if s.ViewLen() == 0 {
+		out = append(out, "  "+st.Muted.Render(m.emptyText()))
+		for len(out) < h {
+			out = append(out, "")
+		}
+		return out
+	}
+	end := min(s.ViewLen(), m.top+rows)
+	for i := m.top; i < end; i++ {
+		out = append(out, m.renderRow(s.At(i), c, i == m.cursor))
+	}
+	for len(out) < h {
+		out = append(out, "")
+	}
+	return out
+}
+
+func (m *Model) emptyText() string {
+	switch {
+	case m.src == sourceStatus && m.stateList.loading:
+		return "asking the status table for " + sanitize.Line(m.stateFilter) + " requests…"
+	case m.src == sourceStatus:
+		return "no requests in state " + sanitize.Line(m.stateFilter)
+	case m.src == sourceLost && !m.lostDone():
+		return "looking for LOST requests…"
+	case m.src == sourceLost:
+		return "no LOST requests: every object older than " + config.FormatDuration(m.lostAfter()) + " has a status item"
+	case m.active().Query() != "":
+		return "nothing matches the filter (esc clears it)"
+	case m.list.err != nil:
+		return "the listing failed: see below, r retries"
+	case !m.list.done:
+		return "listing the bucket…"
+	}
+	return "the bucket is empty under this prefix"
+}
+
+func (m *Model) renderRow(r *row, c columns, selected bool) string {
+	st := m.st
+	var b strings.Builder
+	plain := selected // a selected row is drawn in one style so its background holds
+	style := func(s string, sty lipgloss.Style) string {
+		if plain {
+			return s
+		}
+		return sty.Render(s)
+	}
+	// The prefix: the cursor, then the redrive selection mark.
+	if selected {
+		b.WriteString("▸")
+	} else {
+		b.WriteString(" ")
+	}
+	if m.marked.has(r.ID) {
+		b.WriteString(style("✓", st.Marked) + " ")
+	} else {
+		b.WriteString("  ")
+	}
+	b.WriteString(cell(sanitize.Line(r.ID), c.id))
+	if c.received > 0 {
+		b.WriteByte(' ')
+		b.WriteString(style(cell(m.received(r, c.longTime), c.received), st.Muted))
+	}
+	b.WriteByte(' ')
+	size := "—"
+	if r.Size >= 0 {
+		size = humanBytes(r.Size)
+	}
+	b.WriteString(cellRight(size, c.size))
+	if c.ctype > 0 {
+		ct := "…"
+		if h, ok := m.heads[r.Key]; ok {
+			ct = h.ContentType
+			if h.ContentEncoding != "" {
+				ct += "+" + h.ContentEncoding
+			}
+			if ct == "" {
+				ct = "—"
+			}
+		}
+		b.WriteByte(' ')
+		b.WriteString(style(cell(sanitize.Line(mediaType(ct)), c.ctype), st.Muted))
+	}
+	state, attempts, errText, sty := m.rowStatus(r)
+	errText = m.rowNotes(r, errText)
+	b.WriteByte(' ')
+	b.WriteString(style(cell(state, c.state), sty))
+	if c.attempts > 0 {
+		b.WriteByte(' ')
+		b.WriteString(cellRight(attempts, c.attempts))
+	}
+	if c.err > 0 {
+		b.WriteByte(' ')
+		b.WriteString(style(cell(errText, c.err), st.ErrorText))
+	}
+	if selected {
+		return st.RowSelected.Render(solidBlanks(b.String()))
+	}
+	return b.String()
+}
+
+// mediaType is a content type without its parameters ("; charset=utf-8").
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		return strings.TrimSpace(ct[:i])
+	}
+	return ct
+}
+
+// solidRun is the shortest run of blanks solidBlanks replaces: the renderer erases runs
+// longer than an ECH plus a cursor move (at least 11 cells) rather than write them.
+const solidRun = 8
+
+// solidBlanks turns long runs of blanks, and the blanks at the end, into no-break spaces
+// so the selected row's background spans the whole table. The renderer erases such runs
+// with ECH/EL, and terminals without background-colour erase draw the erased cells
+// without the row's background.
+func solidBlanks(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		if s[i] != ' ' {
+			j := i
+			for j < len(s) && s[j] != ' ' {
+				j++
+			}
+			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		if j-i < solidRun && j < len(s) {
+			b.WriteString(s[i:j])
+		} else {
+			b.WriteString(strings.Repeat("\u00a0", j-i))
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// rowStatus is the status cells of a row: state, attempts and error, sanitized.
+func (m *Model) rowStatus(r *row) (state, attempts, errText string, sty lipgloss.Style) {
+	e, ok := m.statuses.get(r.ID)
+	switch {
+	case !ok:
+		return "…", "", "", m.st.StateUnknown
+	case !e.found && m.isLostCandidate(r):
+		return stateLost, "", "", m.st.StateLost
+	case !e.found:
+		return "—", "", "", m.st.StateUnknown
+	}
+	if e.st.Attempts > 0 {
+		attempts = strconv.Itoa(e.st.Attempts)
+	}
+	return sanitize.Line(e.st.State), attempts, sanitize.Line(e.st.Error), m.st.stateStyle(e.st.State, m.isTerminal(e.st.State))
+}
+
+// rowNotes is the error column: the processor's error, after this session's last
+// redrive of the request when there was one.
+func (m *Model) rowNotes(r *row, errText string) string {
+	h := m.history[r.ID]
+	switch {
+	case len(h) == 0:
+		return errText
+	case errText == "":
+		return h[len(h)-1].short()
+	}
+	return h[len(h)-1].short() + " · " + errText
+}
+
+// received is "Mar 14 09:28:00Z (3m)" (UTC, as in the detail pane and the CLI) or,
+// narrow, "3m ago".
+func (m *Model) received(r *row, long bool) string {
+	if r.Modified == 0 {
+		return "—"
+	}
+	t := r.modified()
+	rel := ago(m.now.Sub(t))
+	if !long {
+		return rel
+	}
+	return t.Format("Jan 02 15:04:05Z") + " (" + strings.TrimSuffix(rel, " ago") + ")"
+}
+
+// ago is a short relative age.
+func ago(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "future"
+	case d < 5*time.Second:
+		return "now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s ago"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h ago"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d ago"
+}

@@ -28,3 +28,10 @@ type ObjectSource interface {
 type StatusChecker interface {
 	Get(ctx context.Context, requestID string) (st awsclient.Status, found bool, err error)
 }
+
+// Claimer holds requests across machines: a run claims each request just before it
+// sends it, and records how it finished. awsclient's LeaseStore implements it.
+type Claimer interface {
+	Claim(ctx context.Context, req awsclient.ClaimRequest) (awsclient.ClaimResult, error)
+	Finish(ctx context.Context, f awsclient.ClaimFinish) error
+}

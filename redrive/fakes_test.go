@@ -319,3 +319,65 @@ func lostConnection() error {
 	return &awsclient.Error{Kind: awsclient.KindNetwork, Op: "send", Message: "connection reset by peer",
 		Err: fmt.Errorf("%w: connection reset", awsclient.ErrDeliveryUnknown)}
 }
+
+// memLeases is an in-memory lease table with LeaseStore's rules: a claim is granted when
+// there is none, when it is the same run's, or when the old one is not live and nobody
+// sent the request after RedrivenSince (an expired unfinished claim counts as sent at
+// its claim time).
+type memLeases struct {
+	mu       sync.Mutex
+	claims   map[string]awsclient.Claim
+	claimErr error // every Claim fails with it
+	finErr   error // every Finish fails with it
+	finishes int
+}
+
+func newMemLeases() *memLeases { return &memLeases{claims: map[string]awsclient.Claim{}} }
+
+func (l *memLeases) Claim(ctx context.Context, req awsclient.ClaimRequest) (awsclient.ClaimResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.claimErr != nil {
+		return awsclient.ClaimResult{}, l.claimErr
+	}
+	old, found := l.claims[req.RequestID]
+	grant := !found || old.RunID == req.RunID
+	if !grant && !old.Live(req.Now) {
+		grant = req.RedrivenSince.IsZero() ||
+			(!old.LastSentAt.After(req.RedrivenSince) && (old.Outcome != "" || !old.ClaimedAt.After(req.RedrivenSince)))
+	}
+	if !grant {
+		if old.Live(req.Now) {
+			return awsclient.ClaimResult{Refused: awsclient.ClaimHeld, Holder: old}, nil
+		}
+		return awsclient.ClaimResult{Refused: awsclient.ClaimRedriven, Holder: old}, nil
+	}
+	l.claims[req.RequestID] = awsclient.Claim{RequestID: req.RequestID, RunID: req.RunID, Operator: req.Operator, Env: req.Env,
+		ClaimedAt: req.Now, Expires: req.Now.Add(req.TTL), LastSentAt: old.LastSentAt, LastSentRun: old.LastSentRun}
+	return awsclient.ClaimResult{Holder: old, TookOver: found && old.Outcome == "" && old.RunID != req.RunID}, nil
+}
+
+func (l *memLeases) Finish(ctx context.Context, f awsclient.ClaimFinish) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.finishes++
+	if l.finErr != nil {
+		return l.finErr
+	}
+	c, ok := l.claims[f.RequestID]
+	if !ok || c.RunID != f.RunID {
+		return awsclient.ErrClaimLost
+	}
+	c.Outcome, c.FinishedAt, c.Sent = f.Outcome, f.At, f.Sent
+	if f.Sent {
+		c.LastSentAt, c.LastSentRun = f.At, f.RunID
+	}
+	l.claims[f.RequestID] = c
+	return nil
+}
+
+func (l *memLeases) get(id string) awsclient.Claim {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.claims[id]
+}

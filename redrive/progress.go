@@ -120,6 +120,12 @@ type Progress struct {
 	Stopping   bool
 	StopReason string
 	Done       bool
+	// NoLeaseTable is set when the environment has no lease table: runs on other
+	// machines cannot see this one (say NoLeaseTableWarning).
+	NoLeaseTable bool
+	// LeaseWarnings are claims whose end could not be recorded in the lease table; the
+	// items themselves are journaled.
+	LeaseWarnings []string
 }
 
 // Fraction is the share of items finished, 0..1.

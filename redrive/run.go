@@ -13,11 +13,13 @@ import (
 	"github.com/stowage-cli/stowage/awsclient"
 )
 
-// Deps are what a run calls. Sender may be nil for s3-copy.
+// Deps are what a run calls. Sender may be nil for s3-copy. Leases is nil when the
+// environment has no lease table: then runs on other machines cannot see this one.
 type Deps struct {
 	Objects ObjectSource
 	Status  StatusChecker
 	Sender  Sender
+	Leases  Claimer
 }
 
 // Options tune a run; zero values take the defaults below. Rate and concurrency come
@@ -43,7 +45,7 @@ type Options struct {
 	// BackoffBase and BackoffMax bound the retry waits (200ms and 20s).
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// AttemptTimeout bounds one request (2m).
+	// AttemptTimeout bounds one request (DefaultAttemptTimeout).
 	AttemptTimeout time.Duration
 	// ProgressInterval is how often Updates gets a snapshot (100ms).
 	ProgressInterval time.Duration
@@ -52,6 +54,8 @@ type Options struct {
 	// negative value, re-checks at once): a real processor needs a moment to write the
 	// verdict that proves delivery.
 	UnknownSettle time.Duration
+	// LeaseTTL is how long a claim holds a request (DefaultLeaseTTL).
+	LeaseTTL time.Duration
 	// Operator names who runs the redrive (the lease table shows it to other runs);
 	// Start and ResumeSession default it to SessionConfig.Who.
 	Operator string
@@ -68,6 +72,13 @@ const (
 	DefaultOriginalIDHeader = "X-Stowage-Original-Request-Id"
 	DefaultRedriveIDHeader  = "X-Stowage-Redrive-Id"
 	DefaultUnknownSettle    = 5 * time.Second
+	// DefaultAttemptTimeout is just above API Gateway's 29 s integration limit: a
+	// request still unanswered then will not be answered.
+	DefaultAttemptTimeout = 35 * time.Second
+	// DefaultLeaseTTL holds a claim well beyond one item's worst case with the defaults
+	// (5 attempts × 35 s + 4 backoffs of at most 20 s + the settle waits ≈ 5 min), so a
+	// live run's claim never expires under it.
+	DefaultLeaseTTL = 15 * time.Minute
 	// NoUnknownSettle as Options.UnknownSettle re-checks an unknown outcome at once.
 	NoUnknownSettle = -time.Nanosecond
 )
@@ -95,7 +106,10 @@ func (o *Options) applyDefaults() {
 		o.BackoffMax = 20 * time.Second
 	}
 	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = 2 * time.Minute
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 100 * time.Millisecond
@@ -140,17 +154,22 @@ type Run struct {
 	baseline map[string]*StatusRead
 	// unsent counts the failed items refused before anything left (too large, changed
 	// since planning): they say nothing about the target, so the breaker ignores them.
-	unsent     int
-	tuned      bool // SetRate or SetConcurrency changed a setting after Start
-	counts     Counts
-	sent       int
-	sendTimes  []time.Time
-	doneTimes  []time.Time
-	lastErrors []ItemError
-	stopping   bool
-	finished   bool // the outcome is final
-	outcome    Outcome
-	stopReason string
+	unsent int
+	// claimed marks the items this run may hold in the lease table (claimed here, or sent
+	// by the process this one resumes): their end is recorded there.
+	claimed       map[string]bool
+	leaseNotes    map[string]string // by request ID: a claim taken over
+	leaseWarnings []string
+	tuned         bool // SetRate or SetConcurrency changed a setting after Start
+	counts        Counts
+	sent          int
+	sendTimes     []time.Time
+	doneTimes     []time.Time
+	lastErrors    []ItemError
+	stopping      bool
+	finished      bool // the outcome is final
+	outcome       Outcome
+	stopReason    string
 
 	stopDispatch context.CancelFunc
 	abortSends   context.CancelFunc
@@ -203,14 +222,16 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 	opts.applyDefaults()
 	r := &Run{
 		deps: deps, opts: opts, m: m, resumed: st,
-		bucket:    newTokenBucket(m.Rate, opts.Now),
-		gate:      newGate(max(1, m.Concurrency)),
-		backoff:   backoff{base: opts.BackoffBase, max: opts.BackoffMax, rand: opts.Rand},
-		items:     make(map[string]*ItemResult, len(m.Items)),
-		everMaybe: map[string]bool{},
-		baseline:  map[string]*StatusRead{},
-		updates:   make(chan Progress, 1),
-		done:      make(chan struct{}),
+		bucket:     newTokenBucket(m.Rate, opts.Now),
+		gate:       newGate(max(1, m.Concurrency)),
+		backoff:    backoff{base: opts.BackoffBase, max: opts.BackoffMax, rand: opts.Rand},
+		items:      make(map[string]*ItemResult, len(m.Items)),
+		everMaybe:  map[string]bool{},
+		baseline:   map[string]*StatusRead{},
+		claimed:    map[string]bool{},
+		leaseNotes: map[string]string{},
+		updates:    make(chan Progress, 1),
+		done:       make(chan struct{}),
 	}
 	for _, it := range m.Items {
 		res := &ItemResult{RunID: m.RunID, RequestID: it.RequestID, Key: it.Key, Mode: m.Mode, State: StatePending}
@@ -223,6 +244,7 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 					res.Error = ""
 				}
 				r.everMaybe[it.RequestID] = t.EverUnknown
+				r.claimed[it.RequestID] = t.Attempts > 0 || t.EverUnknown
 				if t.PreSend != nil {
 					r.baseline[it.RequestID] = t.PreSend
 				}
@@ -461,6 +483,16 @@ func (r *Run) state(id string) ItemState {
 
 // work takes one item to a final state, or leaves it unfinished when the run stops.
 func (r *Run) work(ctx, sendCtx context.Context, it Item) {
+	if r.deps.Leases != nil {
+		defer func() {
+			r.mu.Lock()
+			claimed := r.claimed[it.RequestID]
+			r.mu.Unlock()
+			if claimed {
+				r.finishClaim(it)
+			}
+		}()
+	}
 	if r.m.TooLarge(it) {
 		r.final(it, Record{Type: RecFailed, Reason: fmt.Sprintf(
 			"too large for the gateway: %d bytes, the limit is %d (10 MiB); nothing was sent — redrive it with --mode s3-copy",
@@ -503,6 +535,12 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item) {
 				r.bucket.refund()
 				return
 			}
+		}
+		// Claimed (or the claim renewed) before each send: the lease table is where runs
+		// on other machines meet.
+		if done, ok := r.claim(ctx, it, first, attempt > 0 || maybeSent); !ok || done {
+			r.bucket.refund()
+			return
 		}
 		if first.IsZero() {
 			first = r.now()
@@ -756,6 +794,9 @@ func (r *Run) final(it Item, rec Record, first time.Time, unsent bool) {
 		if rec.Type == RecSkipped {
 			res.Note, res.Error = rec.Reason, ""
 		}
+		if n := r.leaseNotes[it.RequestID]; n != "" {
+			res.Note = strings.TrimPrefix(res.Note+"; "+n, "; ")
+		}
 	})
 	r.mu.Lock()
 	r.doneTimes = append(r.doneTimes, r.now())
@@ -824,6 +865,7 @@ func (r *Run) Snapshot() Progress {
 		TargetRate: r.bucket.Rate(), Concurrency: r.gate.Limit(), InFlight: r.counts.Sending,
 		LastErrors: append([]ItemError(nil), r.lastErrors...),
 		Stopping:   r.stopping, StopReason: r.stopReason,
+		NoLeaseTable: r.deps.Leases == nil, LeaseWarnings: append([]string(nil), r.leaseWarnings...),
 	}
 	if !r.startedAt.IsZero() {
 		p.Elapsed = now.Sub(r.startedAt)

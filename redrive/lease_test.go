@@ -1,0 +1,225 @@
+package redrive
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+)
+
+// finalProgress runs r to the end and returns its report and last snapshot.
+func finalProgress(t *testing.T, r *Run) (*Report, Progress) {
+	t.Helper()
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var last Progress
+	for p := range r.Updates() {
+		last = p
+	}
+	return r.Wait(), last
+}
+
+// Two runs over the same requests, each with its own journal, as on two machines: the
+// shared lease table lets each request through once. The gateway does not change the
+// status (as in reupload, where the old ID's status never changes), so the status
+// re-check cannot tell the runs apart; only the claim can.
+func TestTwoRunsSharingALeaseTableDeliverEachRequestOnce(t *testing.T) {
+	for _, mode := range []Mode{ModeReupload, ModeInplace} {
+		for _, withLeases := range []bool{true, false} {
+			name := string(mode) + "/leases"
+			if !withLeases {
+				name = string(mode) + "/no-table"
+			}
+			t.Run(name, func(t *testing.T) {
+				f := newFixture(t, 40)
+				f.sender.status = nil
+				ma, mb := f.plan(t, mode), f.plan(t, mode)
+				deps := f.deps()
+				if withLeases {
+					deps.Leases = newMemLeases()
+				}
+				var runs []*Run
+				for i, m := range []*Manifest{ma, mb} {
+					o := f.opts()
+					o.JournalPath = filepath.Join(f.dir, []string{"a", "b"}[i]+".journal.jsonl")
+					r, err := New(deps, m, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					runs = append(runs, r)
+				}
+				reps := make([]*Report, 2)
+				progs := make([]Progress, 2)
+				var wg sync.WaitGroup
+				for i, r := range runs {
+					wg.Go(func() { reps[i], progs[i] = finalProgress(t, r) })
+				}
+				wg.Wait()
+				twice := 0
+				for _, id := range f.ids {
+					switch n := f.sender.receivedOf(id); {
+					case n == 0:
+						t.Errorf("%s never delivered", id)
+					case n > 1:
+						twice++
+					}
+				}
+				if !withLeases {
+					// The control: without a table nothing stops the second run.
+					if twice == 0 || !progs[0].NoLeaseTable {
+						t.Fatalf("without a lease table %d requests were delivered twice, NoLeaseTable %v", twice, progs[0].NoLeaseTable)
+					}
+					return
+				}
+				if twice != 0 {
+					t.Fatalf("%d of 40 requests delivered twice", twice)
+				}
+				delivered, skipped := 0, 0
+				for _, rep := range reps {
+					delivered += rep.Counts.Delivered
+					skipped += rep.Counts.Skipped
+					for _, it := range rep.Items {
+						if it.State == StateSkipped && !strings.HasPrefix(it.Note, "claimed by run ") && !strings.HasPrefix(it.Note, "already redriven by run ") {
+							t.Errorf("skipped with %q", it.Note)
+						}
+					}
+				}
+				if delivered != 40 || skipped != 40 || progs[0].NoLeaseTable {
+					t.Errorf("delivered %d, skipped %d (want 40, 40), NoLeaseTable %v", delivered, skipped, progs[0].NoLeaseTable)
+				}
+			})
+		}
+	}
+}
+
+func TestClaimRefusalsSkipWithTheHolderAndForceSendsRedriven(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "force"}[force], func(t *testing.T) {
+			f := newFixture(t, 3)
+			m := f.plan(t, ModeInplace)
+			planned := m.PlannedAt
+			leases := newMemLeases()
+			leases.claims[f.ids[0]] = awsclient.Claim{RequestID: f.ids[0], RunID: "run-live", Operator: "alice@laptop",
+				ClaimedAt: planned, Expires: planned.Add(time.Hour)}
+			leases.claims[f.ids[1]] = awsclient.Claim{RequestID: f.ids[1], RunID: "run-done", Operator: "bob",
+				ClaimedAt: planned, Expires: planned.Add(time.Hour), Outcome: "delivered", FinishedAt: planned.Add(time.Second),
+				Sent: true, LastSentAt: planned.Add(time.Second), LastSentRun: "run-done"}
+			leases.claims[f.ids[2]] = awsclient.Claim{RequestID: f.ids[2], RunID: "run-dead", Operator: "carol",
+				ClaimedAt: planned.Add(-time.Hour), Expires: planned.Add(-time.Minute)}
+			deps := f.deps()
+			deps.Leases = leases
+			o := f.opts()
+			o.Force = force
+			r, err := New(deps, m, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := runToEnd(t, r)
+			byID := map[string]ItemResult{}
+			for _, it := range rep.Items {
+				byID[it.RequestID] = it
+			}
+			live := byID[f.ids[0]]
+			if live.State != StateSkipped || !strings.HasPrefix(live.Note, "claimed by run run-live (alice@laptop, started ") || f.sender.receivedOf(f.ids[0]) != 0 {
+				t.Errorf("live claim: %s %q, received %d", live.State, live.Note, f.sender.receivedOf(f.ids[0]))
+			}
+			done := byID[f.ids[1]]
+			if force {
+				if done.State != StateDelivered || f.sender.receivedOf(f.ids[1]) != 1 {
+					t.Errorf("forced over an earlier redrive: %s", done.State)
+				}
+			} else if done.State != StateSkipped || !strings.Contains(done.Note, "already redriven by run run-done at ") ||
+				!strings.Contains(done.Note, "use --force") || f.sender.receivedOf(f.ids[1]) != 0 {
+				t.Errorf("redriven: %s %q", done.State, done.Note)
+			}
+			dead := byID[f.ids[2]]
+			if dead.State != StateDelivered || !strings.Contains(dead.Note, "took over the expired claim of run run-dead") {
+				t.Errorf("expired claim: %s %q", dead.State, dead.Note)
+			}
+			if c := leases.get(f.ids[2]); c.RunID != m.RunID || c.Outcome != "delivered" || !c.Sent {
+				t.Errorf("the lease table was not told: %+v", c)
+			}
+		})
+	}
+}
+
+func TestAFailingLeaseTableSendsNothing(t *testing.T) {
+	f := newFixture(t, 3)
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	leases.claimErr = &awsclient.Error{Kind: awsclient.KindThrottled, Op: "claim", Message: "slow down"}
+	deps := f.deps()
+	deps.Leases = leases
+	r, err := New(deps, m, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := runToEnd(t, r)
+	for _, it := range rep.Items {
+		if it.State != StateFailed || !strings.Contains(it.Error, "could not claim the request in the lease table, so nothing was sent") ||
+			!strings.Contains(it.Error, "stowage doctor") || f.sender.attemptsOf(it.RequestID) != 0 {
+			t.Errorf("%s: %s %q, %d attempts", it.RequestID, it.State, it.Error, f.sender.attemptsOf(it.RequestID))
+		}
+	}
+}
+
+// A claim whose end cannot be recorded is a warning; the item is delivered and journaled.
+func TestAFailedClaimFinishIsAWarningNotALostItem(t *testing.T) {
+	f := newFixture(t, 2)
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	leases.finErr = &awsclient.Error{Kind: awsclient.KindServer, Op: "finish-claim", Message: "boom"}
+	deps := f.deps()
+	deps.Leases = leases
+	r, err := New(deps, m, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, last := finalProgress(t, r)
+	if rep.Counts.Delivered != 2 || rep.Outcome != OutcomeDelivered {
+		t.Fatalf("report %+v", rep.Counts)
+	}
+	if len(last.LeaseWarnings) != 2 || !strings.Contains(last.LeaseWarnings[0], "the lease table was not told it ended delivered") {
+		t.Errorf("warnings %q", last.LeaseWarnings)
+	}
+	if leases.finishes != 2*claimTries {
+		t.Errorf("%d finish calls, want %d (retried)", leases.finishes, 2*claimTries)
+	}
+}
+
+// A resumed run claims again under its own run ID: the table grants it, though the
+// earlier process's claim is still live.
+func TestResumeReclaimsUnderTheSameRun(t *testing.T) {
+	f := newFixture(t, 2)
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	for _, id := range f.ids {
+		leases.claims[id] = awsclient.Claim{RequestID: id, RunID: m.RunID, ClaimedAt: time.Now(), Expires: time.Now().Add(time.Hour)}
+	}
+	o := f.opts()
+	journalFor(t, o.JournalPath, m, Record{Type: RecSending, ID: f.ids[0], Attempt: 1})
+	st, err := LoadJournal(o.JournalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := f.deps()
+	deps.Leases = leases
+	r, err := Resume(deps, st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := runToEnd(t, r)
+	if rep.Counts.Delivered != 2 {
+		t.Fatalf("counts %+v: %+v", rep.Counts, rep.Items)
+	}
+	for _, id := range f.ids {
+		if c := leases.get(id); c.Outcome != "delivered" || !c.Sent {
+			t.Errorf("%s: %+v", id, c)
+		}
+	}
+}

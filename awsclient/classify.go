@@ -183,6 +183,11 @@ func kindOf(err error, endpoint string) (Kind, string, string) {
 	if isSSOError(err) {
 		return KindExpiredCredentials, "", "the SSO session has expired or is invalid"
 	}
+	var process *CredentialProcessError
+	if errors.As(err, &process) {
+		// Before credentialsFailure, whose message would quote the process's output.
+		return KindNoCredentials, "", process.Error()
+	}
 	var api smithy.APIError
 	if msg, ok := credentialsFailure(err); ok {
 		// A role assumed with expired source credentials fails here too: that one is expiry.
@@ -414,7 +419,10 @@ func remedy(e *Error, c call) string {
 		}
 		return "the credentials have expired; refresh them (new AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, or choose a profile)"
 	case KindNoCredentials:
+		var process *CredentialProcessError
 		switch {
+		case errors.As(e.Err, &process):
+			return process.remedy(c.Profile)
 		case c.SSO && c.Profile != "":
 			return "run aws sso login --profile " + c.Profile
 		case c.Profile != "":

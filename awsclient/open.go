@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -26,10 +27,24 @@ type Clients struct {
 	Statuses *StatusStore
 	// Gateway is nil when the environment has no gateway URL.
 	Gateway *Gateway
+	// Leases is nil when the environment has no redrive.lease_table.
+	Leases  *LeaseStore
 	Region  string
 	Profile string // "" for the default credential chain
-	// Identity returns the caller's ARN (sts:GetCallerIdentity), for the header and doctor.
+	// Local reports a local stack: S3 and DynamoDB, as resolved from the config's endpoints,
+	// AWS_ENDPOINT_URL_* and the shared config, are both on this machine. Without an STS
+	// endpoint of its own, a local stack never asks AWS STS anything.
+	Local bool
+	// Identity returns the caller's ARN (sts:GetCallerIdentity), for the header and doctor;
+	// "" and no error on a local stack without an STS endpoint. Asked once, then cached.
 	Identity func(ctx context.Context) (string, error)
+	// Account returns the account ID the credentials resolved to, from the same cached
+	// call as Identity, for the header, the redrive plan and the audit; "" on a local stack.
+	Account func(ctx context.Context) (string, error)
+	// Notices are things the operator must be told once on stderr before anything else
+	// (such as AWS_PROFILE being overridden by the environment's profile). They may quote
+	// environment variables: sanitize before display.
+	Notices []string
 }
 
 // OpenOption adjusts Open.
@@ -84,8 +99,13 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	}
 	localKeys := o.credentials == nil && env.LocalCredentials != nil
 	var load []func(*awsconfig.LoadOptions) error
+	var notices []string
 	if env.Profile != "" && !localKeys {
 		load = append(load, awsconfig.WithSharedConfigProfile(env.Profile))
+		if ap := os.Getenv("AWS_PROFILE"); ap != "" && ap != env.Profile && o.credentials == nil {
+			notices = append(notices, "AWS_PROFILE="+ap+" is ignored: environment "+env.Name+" signs with its profile "+
+				env.Profile+" (profile: in the config); pass --profile to choose another")
+		}
 	}
 	if env.Region != "" {
 		load = append(load, awsconfig.WithRegion(env.Region))
@@ -137,6 +157,11 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		profile = ""
 	}
 	sso := o.credentials == nil && usesSSO(cfg)
+	if o.credentials == nil {
+		if cmd := credentialProcess(cfg); cmd != "" && cfg.Credentials != nil {
+			cfg.Credentials = processCredentials{CredentialsProvider: cfg.Credentials, command: cmd}
+		}
+	}
 
 	s3Client := s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if env.Endpoints.S3 != "" {
@@ -194,19 +219,35 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		Profile: profile,
 	}
 	c.Statuses.profile, c.Statuses.sso = profile, sso
-	c.Identity = func(ctx context.Context) (string, error) {
-		if localKeys && ep.STS == "" {
-			// Real STS would receive requests signed with the local keys.
-			return "", &Error{Kind: KindInvalid, Op: "identity", Resource: "sts",
-				Message: "the environment signs with local_credentials and has no endpoints.sts; its keys are not sent to AWS",
-				Remedy:  "set endpoints.sts to the local stack's STS, if it has one"}
+	if env.Redrive.LeaseTable != "" {
+		c.Leases = NewLeaseStore(ddbClient, env.Redrive.LeaseTable, env.ReadOnly)
+		c.Leases.profile, c.Leases.sso = profile, sso
+	}
+	c.Local = isLocal(s3Client.Options().BaseEndpoint) && isLocal(ddbClient.Options().BaseEndpoint)
+	c.Notices = notices
+	// A local stack asks only an STS endpoint of its own, and local keys only one on loopback.
+	stsBase := stsClient.Options().BaseEndpoint
+	askSTS := !c.Local || (stsBase != nil && (!localKeys || isLocal(stsBase)))
+	caller := &callerCache{get: func(ctx context.Context) (callerIdentity, error) {
+		if !askSTS {
+			// A local stack (its keys may be local_credentials, meant for this machine only):
+			// real STS would receive a request signed with them, for nothing.
+			return callerIdentity{}, nil
 		}
 		out, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
-			return "", classify(err, call{Op: "identity", Resource: "sts", Profile: profile, SSO: sso,
+			return callerIdentity{}, classify(err, call{Op: "identity", Resource: "sts", Profile: profile, SSO: sso,
 				Action: "sts:GetCallerIdentity"})
 		}
-		return aws.ToString(out.Arn), nil
+		return callerIdentity{arn: aws.ToString(out.Arn), account: aws.ToString(out.Account)}, nil
+	}}
+	c.Identity = func(ctx context.Context) (string, error) {
+		id, err := caller.lookup(ctx)
+		return id.arn, err
+	}
+	c.Account = func(ctx context.Context) (string, error) {
+		id, err := caller.lookup(ctx)
+		return id.account, err
 	}
 
 	if gatewayURL := env.GatewayURL(); gatewayURL != "" {
@@ -255,6 +296,33 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		c.Gateway = g
 	}
 	return c, nil
+}
+
+// isLocal reports whether a client's resolved base endpoint is on this machine (nil: AWS).
+func isLocal(base *string) bool { return base != nil && config.IsLoopbackURL(*base) }
+
+type callerIdentity struct{ arn, account string }
+
+// callerCache asks who the caller is once; a failure is not cached, so a later call
+// (after aws sso login) may succeed.
+type callerCache struct {
+	mu  sync.Mutex
+	get func(context.Context) (callerIdentity, error)
+	id  *callerIdentity
+}
+
+func (c *callerCache) lookup(ctx context.Context) (callerIdentity, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.id != nil {
+		return *c.id, nil
+	}
+	id, err := c.get(ctx)
+	if err != nil {
+		return callerIdentity{}, err
+	}
+	c.id = &id
+	return id, nil
 }
 
 // wrapHTTPClient returns an SDK HTTP client whose transport is wrap(the SDK's transport),

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -365,8 +366,8 @@ func TestOpenRefusesLocalCredentialsOffLoopback(t *testing.T) {
 	if c.Profile != "" {
 		t.Errorf("Profile = %q, want none", c.Profile)
 	}
-	if _, err := c.Identity(ctxT(t)); awsclient.KindOf(err) != awsclient.KindInvalid || !strings.Contains(err.Error(), "endpoints.sts") {
-		t.Fatalf("identity: err = %v, want a refusal naming endpoints.sts", err)
+	if arn, err := c.Identity(ctxT(t)); arn != "" || err != nil {
+		t.Fatalf("identity = %q, %v; want none, unasked", arn, err)
 	}
 	if n := requests.Load(); n != 0 {
 		t.Errorf("%d requests sent", n)
@@ -506,4 +507,193 @@ func stsServer(t *testing.T, account string) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// loopbackOnly sends every request of Open's clients through testenv.LoopbackOnlyTransport.
+func loopbackOnly(t *testing.T) awsclient.OpenOption {
+	lo := testenv.LoopbackOnlyTransport(t)
+	return awsclient.WithHTTPWrap(func(http.RoundTripper) http.RoundTripper { return lo })
+}
+
+// A stack whose S3 and DynamoDB are on this machine never asks AWS STS who the caller is,
+// whether its endpoints come from the config or from AWS_ENDPOINT_URL_*.
+func TestOpenNeverAsksAWSAboutALocalStack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(t *testing.T, env *config.Env)
+	}{
+		{"ConfigEndpoints", func(t *testing.T, env *config.Env) {}},
+		{"EnvironmentVariables", func(t *testing.T, env *config.Env) {
+			t.Setenv("AWS_ENDPOINT_URL_S3", env.Endpoints.S3)
+			t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", env.Endpoints.DynamoDB)
+			env.Endpoints = config.Endpoints{}
+		}},
+		{"LocalCredentials", func(t *testing.T, env *config.Env) {
+			// AWS_ENDPOINT_URL_STS off loopback must not receive the local keys either.
+			t.Setenv("AWS_ENDPOINT_URL_STS", "https://sts.example.com")
+			env.LocalCredentials = &config.LocalCredentials{AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"),
+				SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY")}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolateAWS(t)
+			env, ep := localEnv(t)
+			t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
+			env.Region = testenv.Region
+			tc.set(t, env)
+			c, err := awsclient.Open(ctxT(t), env, loopbackOnly(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.Local {
+				t.Error("Local = false for a stack on loopback")
+			}
+			if _, err := c.Objects.Head(ctxT(t), "in/req-1.json"); err != nil {
+				t.Fatalf("the local S3 is not the one used: %v", err)
+			}
+			arn, err := c.Identity(ctxT(t))
+			if err != nil || arn != "" {
+				t.Errorf("identity = %q, %v; want none on a local stack", arn, err)
+			}
+			if acct, err := c.Account(ctxT(t)); err != nil || acct != "" {
+				t.Errorf("account = %q, %v; want none on a local stack", acct, err)
+			}
+		})
+	}
+}
+
+// A local S3 beside DynamoDB on AWS is not a local stack: the caller is asked, once.
+func TestOpenIdentityIsCachedAndNamesTheAccount(t *testing.T) {
+	isolateAWS(t)
+	var calls atomic.Int32
+	sts := stsServer(t, "210987654321")
+	counted := func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if strings.Contains(sts.URL, r.URL.Host) {
+				calls.Add(1)
+			}
+			return next.RoundTrip(r)
+		})
+	}
+	env := &config.Env{Name: "id", Region: "eu-west-1", Endpoints: config.Endpoints{S3: "http://127.0.0.1:1", STS: sts.URL},
+		Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+	env.ApplyDefaults()
+	c, err := awsclient.Open(ctxT(t), env, awsclient.WithStaticCredentials("a", "b"), awsclient.WithHTTPWrap(counted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Local {
+		t.Error("Local = true with DynamoDB on AWS")
+	}
+	for range 3 {
+		if acct, err := c.Account(ctxT(t)); err != nil || acct != "210987654321" {
+			t.Fatalf("account = %q, %v", acct, err)
+		}
+		if arn, err := c.Identity(ctxT(t)); err != nil || arn != "arn:aws:iam::210987654321:user/operator" {
+			t.Fatalf("identity = %q, %v", arn, err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d GetCallerIdentity calls, want 1 (cached)", n)
+	}
+}
+
+// AWS_PROFILE naming another profile than the environment's is overridden, and Open says so.
+func TestOpenNoticesAnOverriddenAWSProfile(t *testing.T) {
+	isolateAWS(t)
+	writeAWSConfig(t, "[profile prod]\nregion = eu-west-1\n\n[profile staging]\nregion = eu-west-1\n")
+	_, url := countingServer(t)
+	open := func(profile string) *awsclient.Clients {
+		env := &config.Env{Name: "prod", Profile: profile, Endpoints: config.Endpoints{S3: url},
+			Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+		env.ApplyDefaults()
+		c, err := awsclient.Open(ctxT(t), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	t.Setenv("AWS_PROFILE", "staging")
+	c := open("prod")
+	if c.Profile != "prod" || len(c.Notices) != 1 ||
+		!strings.Contains(c.Notices[0], "AWS_PROFILE=staging is ignored") || !strings.Contains(c.Notices[0], "profile prod") {
+		t.Errorf("profile %q, notices %q", c.Profile, c.Notices)
+	}
+	if c := open("staging"); len(c.Notices) != 0 {
+		t.Errorf("same profile: notices %q", c.Notices)
+	}
+	if c := open(""); c.Profile != "staging" || len(c.Notices) != 0 {
+		t.Errorf("no profile in the environment: profile %q, notices %q", c.Profile, c.Notices)
+	}
+}
+
+// A failing credential_process is named with its command and exit status, the remedy is
+// to run it by hand (not aws configure), and what it printed (maybe keys) is not quoted.
+func TestOpenFailingCredentialProcess(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test processes are sh scripts")
+	}
+	isolateAWS(t)
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	exits := script("exits.sh", "echo 'token expired' >&2; exit 3")
+	garbles := script("garbles.sh", `echo '{"Version": 1, "AccessKeyId": "AKIDLEAK", "SecretAccessKey": "leaked-secret"'`)
+	writeAWSConfig(t, "[profile exits]\nregion = eu-west-1\ncredential_process = "+exits+
+		"\n\n[profile garbles]\nregion = eu-west-1\ncredential_process = "+garbles+"\n")
+	requests, url := countingServer(t)
+	for _, tc := range []struct{ profile, command, says string }{
+		{"exits", exits, "exit status 3"},
+		{"garbles", garbles, "not valid credentials"},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			env := &config.Env{Name: "x", Profile: tc.profile, Endpoints: config.Endpoints{S3: url},
+				Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+			env.ApplyDefaults()
+			c, err := awsclient.Open(ctxT(t), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Objects.ListPage(ctxT(t), "", "", 10)
+			var e *awsclient.Error
+			if !errors.As(err, &e) || e.Kind != awsclient.KindNoCredentials {
+				t.Fatalf("err = %v, want no credentials", err)
+			}
+			if !strings.Contains(e.Message, tc.command) || !strings.Contains(e.Message, tc.says) {
+				t.Errorf("message %q lacks the command or %q", e.Message, tc.says)
+			}
+			if !strings.Contains(e.Remedy, "by hand") || !strings.Contains(e.Remedy, tc.command) ||
+				!strings.Contains(e.Remedy, "profile "+tc.profile) || strings.Contains(e.Remedy, "aws configure") {
+				t.Errorf("remedy %q", e.Remedy)
+			}
+			if strings.Contains(err.Error(), "leaked-secret") || strings.Contains(e.Message, "AKIDLEAK") {
+				t.Errorf("the process's output reached the error: %v", err)
+			}
+		})
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests sent without credentials", n)
+	}
+}
+
+// The lease store is opened on the environment's lease table, read-only with it; none without.
+func TestOpenLeases(t *testing.T) {
+	isolateAWS(t)
+	env := &config.Env{Name: "x", Region: "eu-west-1", Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+	env.ApplyDefaults()
+	c, err := awsclient.Open(ctxT(t), env, awsclient.WithStaticCredentials("a", "b"))
+	if err != nil || c.Leases != nil {
+		t.Fatalf("no lease_table: leases %v, err %v", c.Leases, err)
+	}
+	env.Redrive.LeaseTable, env.ReadOnly = "stowage-leases", true
+	c, err = awsclient.Open(ctxT(t), env, awsclient.WithStaticCredentials("a", "b"))
+	if err != nil || c.Leases == nil || c.Leases.Table() != "stowage-leases" || !c.Leases.ReadOnly() {
+		t.Fatalf("leases %+v, err %v", c.Leases, err)
+	}
 }

@@ -62,19 +62,22 @@ type AuditEntry struct {
 	// Rate and Concurrency are what the run ended with (the planned values for a run
 	// that did not run); Tuned says they were changed while it ran, and PlannedRate and
 	// PlannedConcurrency then keep what was confirmed.
-	Rate               float64   `json:"rate"`
-	Concurrency        int       `json:"concurrency"`
-	Tuned              bool      `json:"tuned,omitempty"`
-	PlannedRate        float64   `json:"plannedRate,omitempty"`
-	PlannedConcurrency int       `json:"plannedConcurrency,omitempty"`
-	Force              bool      `json:"force,omitempty"`
-	Resumed            bool      `json:"resumed,omitempty"`
-	Outcome            Outcome   `json:"outcome"`
-	Reason             string    `json:"reason,omitempty"` // why it stopped early, or was refused
-	Counts             Counts    `json:"counts"`
-	Journal            string    `json:"journal,omitempty"`
-	Report             string    `json:"report,omitempty"`
-	Finished           time.Time `json:"finished"`
+	Rate               float64 `json:"rate"`
+	Concurrency        int     `json:"concurrency"`
+	Tuned              bool    `json:"tuned,omitempty"`
+	PlannedRate        float64 `json:"plannedRate,omitempty"`
+	PlannedConcurrency int     `json:"plannedConcurrency,omitempty"`
+	Force              bool    `json:"force,omitempty"`
+	Resumed            bool    `json:"resumed,omitempty"`
+	Outcome            Outcome `json:"outcome"`
+	Reason             string  `json:"reason,omitempty"` // why it stopped early, or was refused
+	Counts             Counts  `json:"counts"`
+	// JournalSeq is the journal's last sequence number when the run ended: a journal
+	// that ends before it lost records.
+	JournalSeq uint64    `json:"journalSeq,omitempty"`
+	Journal    string    `json:"journal,omitempty"`
+	Report     string    `json:"report,omitempty"`
+	Finished   time.Time `json:"finished"`
 }
 
 // NewAuditEntry starts an entry from a manifest.
@@ -90,7 +93,7 @@ func NewAuditEntry(m *Manifest, who string) AuditEntry {
 // FromReport fills the entry's outcome and counts from a run's report.
 func (e *AuditEntry) FromReport(rep *Report) {
 	e.Outcome, e.Reason, e.Counts = rep.Outcome, rep.StopReason, rep.Counts
-	e.Journal = rep.JournalPath
+	e.Journal, e.JournalSeq = rep.JournalPath, rep.JournalSeq
 }
 
 // AuditContext is what an audit entry says beyond the manifest and the report.

@@ -30,6 +30,7 @@ func TestAuditRunRecordsTheManifestTheReportAndWho(t *testing.T) {
 		Rate: m.Rate, Concurrency: m.Concurrency, Force: true, Resumed: true, Outcome: OutcomeFailed,
 		Reason: "stopped: ? bad byte", Counts: Counts{Delivered: 2, Failed: 1}, Journal: r.JournalPath(),
 		Report: "/s/run.report.jsonl", Finished: auditAt.UTC(),
+		JournalSeq: 8, // header, sending and outcome for each of 3, end
 	}
 	if e != want {
 		t.Errorf("entry\n got %+v\nwant %+v", e, want)

@@ -36,6 +36,17 @@ func FuzzReadJournal(f *testing.F) {
 	buf.WriteString(`{"type":"sending","id":"b"`)
 	f.Add(buf.Bytes())
 	f.Add([]byte("garbage\n"))
+	// A sealed journal: sequence numbers and checksums, a torn final record.
+	var sealed []byte
+	for i, r := range []Record{{Type: RecHeader, Manifest: m, ManifestHash: m.Hash()},
+		{Type: RecSending, ID: "a", Attempt: 1}, {Type: RecDelivered, ID: "a", Attempt: 1},
+		{Type: RecEnd, Outcome: OutcomeFailed, Counts: &Counts{Delivered: 1, Pending: 1}}} {
+		r.Seq = uint64(i + 1)
+		line, _ := sealRecord(r)
+		sealed = append(sealed, line...)
+	}
+	f.Add(sealed)
+	f.Add(append(append([]byte{}, sealed...), `{"type":"sending","seq":5`...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ReadJournal(bytes.NewReader(data))
 		if err != nil {
@@ -52,6 +63,10 @@ func FuzzReadJournal(f *testing.F) {
 		again, err := ReadJournal(bytes.NewReader(data[:st.Size]))
 		if err != nil || again.Records != st.Records {
 			t.Fatalf("re-read of the complete records: %v", err)
+		}
+		// A sealed journal's records are numbered by line, with no gap.
+		if !st.Legacy && st.LastSeq != uint64(st.Records) {
+			t.Fatalf("last sequence number %d after %d records", st.LastSeq, st.Records)
 		}
 	})
 }

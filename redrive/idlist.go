@@ -27,6 +27,18 @@ func ParseRefs(r io.Reader, idOfKey func(key string) string) ([]string, error) {
 	if idOfKey == nil {
 		idOfKey = func(key string) string { return key }
 	}
+	return ParseRefsWith(r, func(ref reqid.Ref) (string, error) {
+		if ref.Key != "" {
+			return idOfKey(ref.Key), nil
+		}
+		return ref.RequestID, nil
+	})
+}
+
+// ParseRefsWith is ParseRefs with the caller's rule for what a reference names in its
+// environment: resolve returns the request ID, or refuses the reference (an object in
+// another environment's bucket); its error is wrapped with the line number.
+func ParseRefsWith(r io.Reader, resolve func(reqid.Ref) (string, error)) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	var ids []string
@@ -53,13 +65,11 @@ func ParseRefs(r io.Reader, idOfKey func(key string) string) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("line %d: %v", n, err)
 			}
-			switch {
-			case ref.Key != "":
-				id = idOfKey(ref.Key)
-			case ref.RequestID != "":
-				id = ref.RequestID
-			default:
+			if ref.Key == "" && ref.RequestID == "" {
 				return nil, fmt.Errorf("line %d: no request ID in %q", n, truncate(line, 80))
+			}
+			if id, err = resolve(ref); err != nil {
+				return nil, fmt.Errorf("line %d: %w", n, err)
 			}
 		}
 		if id != "" && !seen[id] {
@@ -72,6 +82,7 @@ func ParseRefs(r io.Reader, idOfKey func(key string) string) ([]string, error) {
 	}
 	return ids, nil
 }
+
 func idFromJSON(line string) (string, error) {
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(line), &obj); err != nil {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/stowage-cli/stowage/internal/atomicfile"
 )
 
 // RecordType is the kind of a journal record.
@@ -33,12 +35,15 @@ const (
 
 // Record is one line of a journal. Journals never hold credentials, headers or bodies.
 type Record struct {
-	Type         RecordType `json:"type"`
-	At           time.Time  `json:"at"`
-	ID           string     `json:"id,omitempty"`
-	Attempt      int        `json:"attempt,omitempty"`
-	HTTPStatus   int        `json:"httpStatus,omitempty"`
-	NewRequestID string     `json:"newRequestId,omitempty"`
+	Type RecordType `json:"type"`
+	// Seq is the record's line number, from 1 (the header). A gap proves lost records.
+	// 0 only in journals written before sequence numbers existed.
+	Seq          uint64    `json:"seq,omitempty"`
+	At           time.Time `json:"at"`
+	ID           string    `json:"id,omitempty"`
+	Attempt      int       `json:"attempt,omitempty"`
+	HTTPStatus   int       `json:"httpStatus,omitempty"`
+	NewRequestID string    `json:"newRequestId,omitempty"`
 	// GatewayRequestID is the gateway's x-amzn-RequestId of the call (every mode).
 	GatewayRequestID string  `json:"gatewayRequestId,omitempty"`
 	Reason           string  `json:"reason,omitempty"`
@@ -53,6 +58,9 @@ type Record struct {
 	// End only.
 	Outcome Outcome `json:"outcome,omitempty"`
 	Counts  *Counts `json:"counts,omitempty"`
+
+	// Sum is the CRC-32C of the record's line without it; Append writes it last.
+	Sum string `json:"sum,omitempty"`
 }
 
 // Journal is an append-only JSON Lines file (mode 0600). Every Append is on disk (fsynced)
@@ -63,9 +71,11 @@ type Journal struct {
 	f      *os.File
 	unlock func()
 
-	mu      sync.Mutex // guards the writes, written and err
+	mu      sync.Mutex // guards the writes, written, seq, lastByID and err
 	written uint64
-	err     error // sticky: after a failed write nothing more is written
+	seq     uint64            // the last record's sequence number
+	byID    map[string]uint64 // request ID → sequence number of its last record
+	err     error             // sticky: after a failed write nothing more is written
 
 	syncMu sync.Mutex // one fsync at a time; guards synced
 	synced uint64
@@ -87,17 +97,17 @@ func CreateJournal(path string, m *Manifest) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	unlock, err := lockFile(f)
+	unlock, err := lockJournal(path)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock journal %s: %w", path, err)
 	}
-	j := &Journal{path: path, f: f, unlock: unlock}
+	j := &Journal{path: path, f: f, unlock: unlock, byID: map[string]uint64{}}
 	if err := j.Append(Record{Type: RecHeader, At: time.Now().UTC(), Manifest: m, ManifestHash: m.Hash()}); err != nil {
 		j.Close()
 		return nil, err
 	}
-	syncDir(filepath.Dir(path))
+	atomicfile.SyncDir(filepath.Dir(path))
 	return j, nil
 }
 
@@ -109,7 +119,7 @@ func openJournalForAppend(st *JournalState) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	unlock, err := lockFile(f)
+	unlock, err := lockJournal(st.Path)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("journal %s is in use by another stowage (%v); wait for it to finish", st.Path, err)
@@ -135,22 +145,29 @@ func openJournalForAppend(st *JournalState) (*Journal, error) {
 	if err := f.Sync(); err != nil {
 		return fail(fmt.Errorf("journal %s: %w", st.Path, err))
 	}
-	return &Journal{path: st.Path, f: f, unlock: unlock}, nil
+	byID := make(map[string]uint64, len(st.Items))
+	for id, t := range st.Items {
+		byID[id] = t.Seq
+	}
+	// Records continue the line numbering, so a legacy journal gains sequence numbers too.
+	return &Journal{path: st.Path, f: f, unlock: unlock, seq: uint64(st.Records), byID: byID}, nil
 }
 
 // Append writes one record and returns once it is on disk. After a failed write every
 // later Append fails too: a run must stop rather than send what it cannot journal.
 func (j *Journal) Append(r Record) error {
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("journal %s: encode record: %w", j.path, err)
-	}
-	line = append(line, '\n')
 	j.mu.Lock()
 	if j.err != nil {
 		err := j.err
 		j.mu.Unlock()
 		return err
+	}
+	// Numbered under the lock, so the sequence follows the order of the lines.
+	r.Seq, r.Sum = j.seq+1, ""
+	line, err := sealRecord(r)
+	if err != nil {
+		j.mu.Unlock()
+		return fmt.Errorf("journal %s: encode record: %w", j.path, err)
 	}
 	if _, err := j.f.Write(line); err != nil {
 		j.err = fmt.Errorf("write journal %s: %w", j.path, err)
@@ -159,6 +176,10 @@ func (j *Journal) Append(r Record) error {
 		return err
 	}
 	j.written++
+	j.seq = r.Seq
+	if r.ID != "" {
+		j.byID[r.ID] = r.Seq
+	}
 	seq := j.written
 	j.mu.Unlock()
 	return j.syncThrough(seq)
@@ -187,6 +208,20 @@ func (j *Journal) syncThrough(seq uint64) error {
 	}
 	j.synced = target
 	return nil
+}
+
+// LastSeq is the sequence number of the last record written.
+func (j *Journal) LastSeq() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq
+}
+
+// SeqOf is the sequence number of the last record about request id (0: none).
+func (j *Journal) SeqOf(id string) uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.byID[id]
 }
 
 // Close releases the journal.
@@ -239,6 +274,8 @@ type ItemTrack struct {
 	// EverUnknown is set once any attempt was journaled unknown or left in flight: the
 	// gateway may have received the item more than once.
 	EverUnknown bool
+	// Seq is the sequence number of the item's last record (0: none, or a legacy journal).
+	Seq uint64
 }
 
 // JournalState is a journal read back: the manifest and where each item stands.
@@ -253,6 +290,12 @@ type JournalState struct {
 	// Size is the length of the complete records; a torn last line after it is ignored.
 	Size    int64
 	Records int
+	// LastSeq is the last record's sequence number; Legacy is set for a journal written
+	// before records had sequence numbers and checksums, whose losses cannot be detected.
+	LastSeq uint64
+	Legacy  bool
+	// Torn is set when a torn last line (a write cut by a kill) was ignored.
+	Torn bool
 }
 
 // Remaining lists the manifest items not in a final state, in manifest order.
@@ -275,8 +318,23 @@ func (s *JournalState) Counts() Counts {
 	return c
 }
 
-// LoadJournal reads the journal at path.
+// LoadJournal reads the journal at path and checks it against what the run's saved report
+// (ReportPath) and the audit log's entries say it holds: a journal that lost records
+// those prove it wrote is refused with an *IntegrityError saying how to recover.
 func LoadJournal(path string) (*JournalState, error) {
+	st, err := readJournalFile(path)
+	if err != nil {
+		return nil, err
+	}
+	auditPath, _ := AuditPath() // no state directory: no audit log to compare with
+	if err := VerifyJournal(st, ReportPath(path), auditPath); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// readJournalFile reads the journal at path, checking only the journal itself.
+func readJournalFile(path string) (*JournalState, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
@@ -284,6 +342,11 @@ func LoadJournal(path string) (*JournalState, error) {
 	defer f.Close()
 	st, err := ReadJournal(f)
 	if err != nil {
+		var ie *IntegrityError
+		if errors.As(err, &ie) {
+			ie.Path, ie.Report = path, existingReport(path)
+			return nil, ie
+		}
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	st.Path = path
@@ -294,7 +357,9 @@ func LoadJournal(path string) (*JournalState, error) {
 const maxJournalLine = 1 << 30
 
 // ReadJournal parses a journal. The first line must be a header whose manifest matches its
-// hash. A last line without its newline (a write cut short by a kill) is ignored; any other
+// hash. Every record must carry its line number as sequence number and a checksum that
+// matches; a legacy journal (a header without them) is read as before, and Legacy says so.
+// A last line without its newline (a write cut short by a kill) is ignored; any other
 // malformed line is an error, since a journal that cannot be trusted must not drive a resend.
 func ReadJournal(r io.Reader) (*JournalState, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -304,6 +369,7 @@ func ReadJournal(r io.Reader) (*JournalState, error) {
 		line, err := br.ReadBytes('\n')
 		if err == io.EOF {
 			// No newline: a torn write (or an empty file). Ignore it.
+			st.Torn = len(line) > 0
 			break
 		}
 		if err != nil {
@@ -314,7 +380,10 @@ func ReadJournal(r io.Reader) (*JournalState, error) {
 		}
 		var rec Record
 		if err := json.Unmarshal(line, &rec); err != nil {
-			return nil, fmt.Errorf("line %d is not a journal record: %v", lineNo, err)
+			return nil, integrityf("line %d is not a journal record (%v): it was damaged, or a write was cut short before later records", lineNo, err)
+		}
+		if err := st.checkSeal(line, rec, lineNo); err != nil {
+			return nil, err
 		}
 		if err := st.apply(rec, lineNo); err != nil {
 			return nil, err
@@ -361,6 +430,11 @@ func (st *JournalState) apply(rec Record, lineNo int) error {
 		st.Ended = false
 		return nil
 	case RecEnd:
+		if rec.Counts != nil {
+			if now := st.Counts(); rec.Counts.Done() > now.Done() {
+				return integrityf("line %d: the run ended with %d requests finished, but the journal records %d", lineNo, rec.Counts.Done(), now.Done())
+			}
+		}
 		st.Ended, st.Outcome = true, rec.Outcome
 		return nil
 	}
@@ -371,6 +445,7 @@ func (st *JournalState) apply(rec Record, lineNo int) error {
 	if t.State.Final() {
 		return fmt.Errorf("line %d: request %s already ended %s", lineNo, rec.ID, t.State)
 	}
+	t.Seq = rec.Seq
 	switch rec.Type {
 	case RecSending:
 		if t.State == StateSending {
@@ -407,15 +482,4 @@ func (st *JournalState) apply(rec Record, lineNo int) error {
 		}
 	}
 	return nil
-}
-
-// syncDir makes a new file's directory entry durable. Best effort: not every filesystem
-// supports it, and the file's own fsync already holds its content.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	d.Close()
 }

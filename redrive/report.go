@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/atomicfile"
 )
 
 // ItemResult is one line of a report: what happened to one request.
@@ -41,6 +42,9 @@ type ItemResult struct {
 	// skipped it): the baseline a new verdict of the processor differs from. nil when
 	// this run read none (the item was finished by an earlier run, or never reached).
 	PreSend *StatusRead `json:"preSend,omitempty"`
+	// JournalSeq is the sequence number of the item's last journal record: a journal
+	// that ends before it lost records (see VerifyJournal).
+	JournalSeq uint64 `json:"journalSeq,omitempty"`
 }
 
 // StatusRead is one read of a request's status item.
@@ -82,7 +86,9 @@ type Report struct {
 	Rate        float64
 	Concurrency int
 	Tuned       bool
-	Items       []ItemResult
+	// JournalSeq is the journal's last sequence number when the report was made.
+	JournalSeq uint64
+	Items      []ItemResult
 }
 
 func (r *Run) buildReport() *Report {
@@ -93,8 +99,14 @@ func (r *Run) buildReport() *Report {
 		Started: r.startedAt, Finished: r.now(),
 		Rate: r.bucket.Rate(), Concurrency: r.gate.Limit(), Tuned: r.tuned,
 	}
+	if r.journal != nil {
+		rep.JournalSeq = r.journal.LastSeq()
+	}
 	for _, it := range r.m.Items {
 		res := *r.items[it.RequestID]
+		if r.journal != nil {
+			res.JournalSeq = r.journal.SeqOf(it.RequestID)
+		}
 		res.DurationMS = ms(res.Duration)
 		res.MaybeDuplicated = r.everMaybe[it.RequestID]
 		if !res.State.Final() && res.Error == "" {
@@ -111,7 +123,7 @@ func ReportFromJournal(st *JournalState) *Report {
 	rep := &Report{
 		RunID: st.Manifest.RunID, Env: st.Manifest.Env, Mode: st.Manifest.Mode,
 		Target: st.Manifest.Target.String(), ManifestHash: st.Hash, JournalPath: st.Path,
-		Outcome: st.Outcome, Counts: st.Counts(),
+		Outcome: st.Outcome, Counts: st.Counts(), JournalSeq: st.LastSeq,
 	}
 	if !st.Ended {
 		rep.Outcome = ""
@@ -120,7 +132,7 @@ func ReportFromJournal(st *JournalState) *Report {
 		t := st.Items[it.RequestID]
 		res := ItemResult{RunID: st.Manifest.RunID, RequestID: it.RequestID, Key: it.Key, Mode: st.Manifest.Mode,
 			State: t.State, Attempts: t.Attempts, HTTPStatus: t.HTTPStatus, NewRequestID: t.NewRequestID, GatewayRequestID: t.GatewayRequestID,
-			Duration: t.Duration, DurationMS: ms(t.Duration), MaybeDuplicated: t.EverUnknown}
+			Duration: t.Duration, DurationMS: ms(t.Duration), MaybeDuplicated: t.EverUnknown, JournalSeq: t.Seq}
 		if t.State == StateFailed || !t.State.Final() {
 			res.Error = t.Reason
 		} else {
@@ -198,23 +210,7 @@ func (rep *Report) SaveJSONLines(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("save report: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
-	if err != nil {
-		return fmt.Errorf("save report: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := rep.WriteJSONLines(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save report %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save report %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, atomicfile.Options{Perm: 0o600}, rep.WriteJSONLines); err != nil {
 		return fmt.Errorf("save report %s: %w", path, err)
 	}
 	return nil

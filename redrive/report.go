@@ -88,7 +88,11 @@ type Report struct {
 	Tuned       bool
 	// JournalSeq is the journal's last sequence number when the report was made.
 	JournalSeq uint64
-	Items      []ItemResult
+	// NoLeaseTable says the run claimed nothing: runs on other machines could not see
+	// it. LeaseWarnings are the lease problems the run met (claims it could not finish).
+	NoLeaseTable  bool
+	LeaseWarnings []string
+	Items         []ItemResult
 }
 
 func (r *Run) buildReport() *Report {
@@ -98,6 +102,7 @@ func (r *Run) buildReport() *Report {
 		Outcome: r.outcome, StopReason: r.stopReason, Counts: r.counts,
 		Started: r.startedAt, Finished: r.now(),
 		Rate: r.bucket.Rate(), Concurrency: r.gate.Limit(), Tuned: r.tuned,
+		NoLeaseTable: r.deps.Leases == nil, LeaseWarnings: append([]string(nil), r.leaseWarnings...),
 	}
 	if r.journal != nil {
 		rep.JournalSeq = r.journal.LastSeq()

@@ -27,6 +27,14 @@ import (
 //	Content-Type, Content-Encoding      -> the object's own headers
 //	X-Stowage-Original-Request-Id       -> x-amz-meta-original-request-id
 //	X-Stowage-Redrive-Id                -> x-amz-meta-redrive-id
+//
+// Its answers follow real API Gateway's order of checks: first the method and resource
+// must match a route, else 403 {"message":"Missing Authentication Token"}
+// (MissingAuthenticationTokenException) whatever the key; then the API key, else 403
+// {"message":"Forbidden"} (ForbiddenException); then the body size, throttling and the S3
+// integration, whose refusals (AccessDenied for another bucket, KeyTooLongError for a key
+// over S3's 1024 bytes) come back as 400 with S3's XML and store nothing. Every answer
+// carries x-amzn-RequestId, as API Gateway's do.
 
 // GatewayStage is the stage prefix of the emulated API, as in
 // https://abc123.execute-api.eu-west-1.amazonaws.com/demo.
@@ -51,6 +59,11 @@ type GatewayFaults struct {
 	Error5xxRatio float64
 	// Latency is added before every answer.
 	Latency time.Duration
+	// StoreBeforeLatency stores the body first and then waits Latency before answering,
+	// as real API Gateway does (the S3 integration runs whether or not the client is
+	// still there): a client that gives up during the wait leaves a stored request it
+	// was never told about. Without it a client that leaves during Latency stores nothing.
+	StoreBeforeLatency bool
 	// StoreThen504Ratio is the share of requests whose body S3 stores before API Gateway
 	// answers 504 (the integration answered after the 29 s timeout): the dangerous case
 	// in which a client that retries delivers twice. Received records them with
@@ -72,6 +85,9 @@ type ReceivedRequest struct {
 	// StoredThen504 is true when the body was stored (Key names it) but the answer was
 	// 504, as set up by GatewayFaults.StoreThen504Ratio.
 	StoredThen504 bool
+	// ClientGone is true when the client left before the answer (Status 499); with
+	// GatewayFaults.StoreBeforeLatency the body may still have been stored (Key).
+	ClientGone bool
 	Header        http.Header
 	At            time.Time
 }
@@ -81,7 +97,8 @@ type ReceivedRequest struct {
 type Received struct {
 	// Requests lists the requests in arrival order (the last 100000 at most).
 	Requests []ReceivedRequest
-	// Stored counts stored bodies per object key; ByOriginalID per original request ID.
+	// Stored counts stored bodies per object key (a request's delivery count: 1 means
+	// exactly once); ByOriginalID per original request ID.
 	Stored       map[string]int
 	ByOriginalID map[string]int
 	// Bytes is the total size of the stored bodies.
@@ -203,10 +220,25 @@ func (g *gateway) timeoutAfterStore() bool {
 	return g.faults.StoreThen504Ratio > 0 && g.rng.Float64() < g.faults.StoreThen504Ratio
 }
 
-func (g *gateway) latency() time.Duration {
+func (g *gateway) latency() (time.Duration, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.faults.Latency
+	return g.faults.Latency, g.faults.StoreBeforeLatency
+}
+
+// wait sleeps d unless the client leaves first; it reports whether the client is still there.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -257,14 +289,10 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	if !g.allow(time.Now()) {
 		return writeAPIError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
 	}
-	if d := g.latency(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return 499 // the client went away; nothing stored
-		}
+	delay, storeFirst := g.latency()
+	if !storeFirst && !wait(r, delay) {
+		rec.ClientGone = true
+		return 499 // the client went away; nothing stored
 	}
 	switch g.fault() {
 	case http.StatusGatewayTimeout:
@@ -275,13 +303,13 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	if key == "" {
 		key = requestID // PUT /product: the key is the API Gateway request ID
 	}
+	if len(key) > maxS3Key {
+		// S3 refuses the key before storing anything; doctor's key probe relies on it.
+		return writeIntegrationError(w, requestID, "KeyTooLongError", "Your key is too long")
+	}
 	if bucket != g.bucket {
 		// The S3 integration answers AccessDenied; the API maps every 4xx to a 400.
-		h.Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>%s</RequestId></Error>",
-			strings.ToUpper(strings.ReplaceAll(requestID, "-", ""))[:16])
-		return http.StatusBadRequest
+		return writeIntegrationError(w, requestID, "AccessDenied", "Access Denied")
 	}
 	// API Gateway assumes application/json for a request without a Content-Type.
 	meta := map[string]string{"Content-Type": orJSON(r.Header.Get("Content-Type"))}
@@ -299,6 +327,10 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 		return writeAPIError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
 	}
 	rec.Key, rec.Size = key, int64(len(body))
+	if storeFirst && !wait(r, delay) {
+		rec.ClientGone = true
+		return 499 // stored, but the client never heard
+	}
 	if g.timeoutAfterStore() {
 		rec.StoredThen504 = true
 		return writeAPIError(w, http.StatusGatewayTimeout, "IntegrationTimeout", "Endpoint request timed out")
@@ -350,6 +382,19 @@ func writeAPIError(w http.ResponseWriter, status int, errType, message string) i
 	w.WriteHeader(status)
 	w.Write(body)
 	return status
+}
+
+// maxS3Key is S3's limit on an object key, in bytes.
+const maxS3Key = 1024
+
+// writeIntegrationError answers as the API does when its S3 integration fails: the integration
+// response maps every 4xx to a 400 and passes S3's XML through.
+func writeIntegrationError(w http.ResponseWriter, requestID, code, message string) int {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>",
+		code, message, strings.ToUpper(strings.ReplaceAll(requestID, "-", ""))[:16])
+	return http.StatusBadRequest
 }
 
 func writeTooLarge(w http.ResponseWriter) int {

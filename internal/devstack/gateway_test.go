@@ -81,6 +81,10 @@ func TestGatewayAnswersLikeAPIGateway(t *testing.T) {
 			403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException", "", ""},
 		{"another bucket", gatewayCall{"PUT", stage + "/product/other-bucket/k", key, "", []byte("{}"), nil},
 			400, "<Code>AccessDenied</Code>", "", "", ""},
+		{"key longer than S3 allows", gatewayCall{"PUT", stage + "/product/" + st.Bucket + "/" + strings.Repeat("k", 1025), key, "", nil, nil},
+			400, "<Code>KeyTooLongError</Code>", "", "", ""},
+		{"wrong api key is checked before the integration", gatewayCall{"PUT", stage + "/product/" + st.Bucket + "/" + strings.Repeat("k", 1025), key + "x", "", nil, nil},
+			403, `{"message":"Forbidden"}`, "ForbiddenException", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,6 +118,45 @@ func TestGatewayAnswersLikeAPIGateway(t *testing.T) {
 				t.Errorf("stored %q as %q, want %q as %q", got, obj.Metadata["Content-Type"], tc.storedBody, tc.call.contentType)
 			}
 		})
+	}
+}
+
+// Real API Gateway runs the S3 integration whether or not the client is still there: with
+// StoreBeforeLatency a client that gives up during the latency leaves a stored request.
+func TestGatewayStoresBeforeLatency(t *testing.T) {
+	st := startStack(t, Options{Requests: -1, Gateway: GatewayFaults{Latency: time.Hour, StoreBeforeLatency: true}})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "PUT", st.GatewayURL+"/product/"+st.Bucket+"/gone-1", strings.NewReader(`{"n":1}`))
+	req.Header.Set("x-api-key", st.APIKey)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d despite an hour of latency", resp.StatusCode)
+	}
+	st.SetGatewayFaults(GatewayFaults{})
+	if err := st.Close(); err != nil { // waits for the handler to see the client leave
+		t.Fatal(err)
+	}
+	rec := st.Received()
+	if rec.Stored["gone-1"] != 1 {
+		t.Fatalf("delivery count of gone-1 = %d, want 1 (stored before the latency)", rec.Stored["gone-1"])
+	}
+	last := rec.Requests[len(rec.Requests)-1]
+	if !last.ClientGone || last.Status != 499 || last.Key != "gone-1" {
+		t.Errorf("record = %+v", last)
+	}
+	if _, err := st.backend.GetObject(st.Bucket, "gone-1", nil); err != nil {
+		t.Errorf("the object is not in the bucket: %v", err)
+	}
+}
+
+func TestGatewayKeyProbeStoresNothing(t *testing.T) {
+	st := startStack(t, Options{Requests: -1})
+	for _, k := range []string{st.APIKey, st.APIKey + "x"} {
+		gatewayCall{"PUT", GatewayStage + "/product/" + st.Bucket + "/" + strings.Repeat("p", 1100), k, "", nil, nil}.do(t, st)
+	}
+	if rec := st.Received(); len(rec.Stored) != 0 || len(rec.Requests) != 2 {
+		t.Fatalf("stored %v from %d requests", rec.Stored, len(rec.Requests))
 	}
 }
 

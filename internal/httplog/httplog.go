@@ -1,6 +1,7 @@
 // Package httplog is stowage's --debug log of HTTP requests: one line per attempt on
 // stderr with the method, the URL (signed and secret query values redacted), the status,
-// the time to the response headers, the SDK's retry attempt and the server's request ID.
+// the operation of JSON APIs (X-Amz-Target), the time to the response headers, the SDK's
+// retry attempt and the server's request ID.
 //
 // It never logs a header other than those it names here, nor a body, so credentials,
 // API keys, Authorization headers and signatures cannot reach the log. Everything it
@@ -77,6 +78,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b.WriteString(req.Method)
 	b.WriteByte(' ')
 	b.WriteString(RedactURL(req.URL))
+	if target := req.Header.Get("X-Amz-Target"); target != "" {
+		// JSON APIs (DynamoDB, SSM, Secrets Manager) all POST to /: the operation is here.
+		b.WriteString(" (" + sanitize.Line(target) + ")")
+	}
 	if err != nil {
 		b.WriteString(" error: ")
 		b.WriteString(sanitize.Line(RedactText(err.Error(), req.URL)))

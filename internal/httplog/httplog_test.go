@@ -82,13 +82,14 @@ func TestTransportLogsOneLinePerAttemptWithoutSecrets(t *testing.T) {
 	req.Header.Set("X-Api-Key", "apikeysecret")
 	req.Header.Set("X-Amz-Security-Token", "sessionsecret")
 	req.Header.Set("Amz-Sdk-Request", "attempt=2; max=3")
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.BatchGetItem")
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 
-	want := "stowage: debug: PUT " + srv.URL + "/bucket/key?X-Amz-Signature=REDACTED&partNumber=1 403 2ms attempt 2/3 request-id REQ123\n"
+	want := "stowage: debug: PUT " + srv.URL + "/bucket/key?X-Amz-Signature=REDACTED&partNumber=1 (DynamoDB_20120810.BatchGetItem) 403 2ms attempt 2/3 request-id REQ123\n"
 	if log.String() != want {
 		t.Errorf("log\n %q\nwant\n %q", log.String(), want)
 	}

@@ -187,6 +187,36 @@ func TestLoadStrictShape(t *testing.T) {
 	}
 }
 
+// The strict route parser runs at load time, and its refusals name file, line and field.
+func TestLoadRefusesARouteTheGatewayCouldNotSendAsWritten(t *testing.T) {
+	cases := []struct {
+		name      string
+		yaml      string
+		wantLine  int
+		wantField string
+		wantMsg   string
+	}{
+		{"escaped literal", minimal + "    gateway:\n      url: https://x.example.com\n      routes:\n        inplace: PUT /p/%41/{key}\n",
+			10, "environments.prod.gateway.routes.inplace", `holds "%"`},
+		{"unknown placeholder", minimal + "    gateway:\n      url: https://x.example.com\n      routes:\n        reupload: PUT /p/{id}\n",
+			10, "environments.prod.gateway.routes.reupload", `unknown placeholder "{id}"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ps := Errors(mustParse(t, c.yaml).Validate())
+			for _, p := range ps {
+				if p.Field == c.wantField && strings.Contains(p.Message, c.wantMsg) {
+					if p.Line != c.wantLine || !strings.HasPrefix(p.String(), "config.yaml:") {
+						t.Errorf("line = %d, want %d, and the file named (%s)", p.Line, c.wantLine, p)
+					}
+					return
+				}
+			}
+			t.Errorf("no problem for %q containing %q; got:\n%v", c.wantField, c.wantMsg, (&Error{Problems: ps}).Error())
+		})
+	}
+}
+
 func TestLoadReportsEveryShapeProblemAtOnce(t *testing.T) {
 	ps := parseProblems(t, minimal+"    regoin: x\n    rate: fast\n    storagee: {}\n")
 	if len(ps) != 3 {

@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// Route placeholders understood by the gateway client.
+// Route placeholders: the one list, used by validation here and by the gateway client
+// (awsclient), which fills them.
 const (
 	PlaceholderBucket    = "{bucket}"
 	PlaceholderKey       = "{key}"
@@ -15,8 +16,14 @@ const (
 // routeMethods are the methods that carry a body, which a redrive always sends.
 var routeMethods = []string{"PUT", "POST", "PATCH"}
 
+// routeLiteral are the bytes a path template may hold outside placeholders: RFC 3986
+// unreserved characters, sub-delimiters, ':', '@' and '/'. Anything else would need
+// escaping or change the URL's shape, so the path sent would not be the path written.
+const routeLiteral = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
+
 // ParseRoute splits a route like "PUT /product/{bucket}/{key}" into its method (upper-cased)
-// and path template, and checks the template's placeholders.
+// and path template. It is stowage's one route parser: config validation reports its
+// errors with the file, line and field, and the gateway client sends what it accepts.
 func ParseRoute(s string) (method, path string, err error) {
 	fields := strings.Fields(s)
 	if len(fields) != 2 {
@@ -37,8 +44,15 @@ func ParseRoute(s string) (method, path string, err error) {
 		return "", "", fmt.Errorf("path %s must not hold a query or fragment; routes are paths only", quote(path))
 	}
 	rest := path
-	for {
+	for rest != "" {
 		open := strings.IndexAny(rest, "{}")
+		lit := rest
+		if open >= 0 {
+			lit = rest[:open]
+		}
+		if i := strings.IndexFunc(lit, func(r rune) bool { return !strings.ContainsRune(routeLiteral, r) }); i >= 0 {
+			return "", "", fmt.Errorf("path %s holds %s, which a path template may not; write it percent-encoded or drop it", quote(path), quote(string([]rune(lit[i:])[0])))
+		}
 		if open < 0 {
 			break
 		}

@@ -3,7 +3,9 @@ package cli
 import (
 	"fmt"
 
+	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/httplog"
 )
 
 // configPath is --config, else the default location.
@@ -15,6 +17,15 @@ func (g *Globals) configPath() (string, error) {
 		return p, nil
 	}
 	return "", exitf(ExitUsage, "cannot find the default config location (neither XDG_CONFIG_HOME nor HOME is set); pass --config FILE")
+}
+
+// openOptions are the awsclient.Open options the global flags ask for, for every command
+// that opens clients: --debug logs each AWS and gateway request to stderr.
+func (g *Globals) openOptions() []awsclient.OpenOption {
+	if !g.Debug || g.Stderr == nil {
+		return nil
+	}
+	return []awsclient.OpenOption{awsclient.WithHTTPWrap(httplog.Wrap(g.Stderr, nil))}
 }
 
 func (g *Globals) overrides() config.Overrides {

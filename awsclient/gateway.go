@@ -20,6 +20,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/stowage-cli/stowage/internal/config"
 )
 
 // AuthMode is how requests to the gateway authenticate; the values are the config's.
@@ -362,4 +364,111 @@ func notSent(err error) error {
 		}
 	}
 	return err
+}
+
+// KeyProbe is what an authenticated probe of the gateway proved.
+type KeyProbe string
+
+const (
+	// ProbeAccepted: API Gateway let the request past its route match and key (or IAM)
+	// check and the integration answered; S3 refused the probe's key, as expected.
+	ProbeAccepted KeyProbe = "accepted"
+	// ProbeKeyRefused: 403 Forbidden on a route that exists: the key is wrong, or not in
+	// a usage plan of this stage (or a WAF or resource policy refused the caller).
+	ProbeKeyRefused KeyProbe = "key refused"
+	// ProbeNoRoute: 403 Missing Authentication Token: the method and path are not a route
+	// of this stage. API Gateway says so before it looks at the key, so the key is unproved.
+	ProbeNoRoute KeyProbe = "no route"
+	// ProbeDenied: another 403 (IAM, a Lambda authorizer, a resource policy).
+	ProbeDenied KeyProbe = "denied"
+	// ProbeThrottled: 429; usage-plan throttling comes after the key check, so the key
+	// was accepted.
+	ProbeThrottled KeyProbe = "throttled"
+	// ProbeStored: a 2xx answer to a key S3 must refuse: the integration does not store
+	// under {key} as stowage assumes, and may have stored the probe.
+	ProbeStored KeyProbe = "stored"
+	// ProbeGarbage: the answer is not API Gateway's (no x-amzn-RequestId, HTML, or a 403
+	// without its JSON message): a proxy, a captive portal or the wrong URL.
+	ProbeGarbage KeyProbe = "garbage"
+)
+
+// ProbeKey is the key the probe asks the integration to store under: longer than the
+// 1024 bytes S3 accepts, so S3 refuses it and nothing is stored.
+var ProbeKey = "stowage-doctor-probe-" + strings.Repeat("x", 1100)
+
+// ProbeBucket is the probe's {bucket}: ".." makes it an invalid name for every S3
+// region, a second reason for S3 to store nothing when the route maps {bucket}.
+const ProbeBucket = "stowage-doctor-probe..invalid"
+
+// KeyProbeResult is the outcome of ProbeAuth.
+type KeyProbeResult struct {
+	Verdict KeyProbe
+	Status  int
+	// Message is the gateway's message or the start of its body (from outside: sanitize).
+	Message string
+	URL     string
+}
+
+// ProbeAuth sends an empty PUT with the configured authentication on route (the
+// in-place route) for ProbeBucket/ProbeKey. API Gateway matches the route first
+// (Missing Authentication Token), then checks the key (Forbidden), then runs the
+// integration, which S3 refuses for the key's length: so a wrong key, a missing route and
+// a good key are told apart, and nothing is stored. Read-only refuses it like any PUT.
+func (g *Gateway) ProbeAuth(ctx context.Context, route Route) (KeyProbeResult, error) {
+	vars := RouteVars{Bucket: ProbeBucket, Key: ProbeKey, RequestID: ProbeKey}
+	res := KeyProbeResult{}
+	if u, err := g.URL(route, vars); err == nil {
+		res.URL = u
+	}
+	if !strings.Contains(route.Path, config.PlaceholderKey) {
+		return res, invalid("probe", route.Method+" "+g.base.String()+route.Path,
+			"the route has no {key}: a probe on it could store a request")
+	}
+	resp, err := g.Send(ctx, route, vars, Payload{ContentType: "application/json"})
+	if resp.StatusCode == 0 {
+		return res, err
+	}
+	res.Status = resp.StatusCode
+	msg, isJSON := probeMessage(resp.Body)
+	res.Message = msg
+	switch {
+	case resp.RequestID == "" || looksLikeHTML(resp.Body):
+		res.Verdict = ProbeGarbage
+	case resp.StatusCode == http.StatusForbidden && !isJSON:
+		res.Verdict = ProbeGarbage
+	case resp.StatusCode == http.StatusForbidden && msg == "Missing Authentication Token":
+		res.Verdict = ProbeNoRoute
+	case resp.StatusCode == http.StatusForbidden && msg == "Forbidden":
+		res.Verdict = ProbeKeyRefused
+	case resp.StatusCode == http.StatusForbidden:
+		res.Verdict = ProbeDenied
+	case resp.StatusCode == http.StatusTooManyRequests:
+		res.Verdict = ProbeThrottled
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		res.Verdict = ProbeStored
+	default:
+		res.Verdict = ProbeAccepted
+	}
+	return res, nil
+}
+
+// probeMessage is API Gateway's {"message": "..."} and whether the body had that shape,
+// else the start of the body.
+func probeMessage(body []byte) (string, bool) {
+	var m struct {
+		Message *string `json:"message"`
+	}
+	if json.Unmarshal(body, &m) == nil && m.Message != nil {
+		return *m.Message, true
+	}
+	s := strings.ToValidUTF8(string(body), "")
+	if len(s) > 120 {
+		s = strings.ToValidUTF8(s[:120], "") + "…"
+	}
+	return s, false
+}
+
+func looksLikeHTML(body []byte) bool {
+	b := strings.ToLower(strings.TrimSpace(string(body[:min(len(body), 64)])))
+	return strings.HasPrefix(b, "<!doctype html") || strings.HasPrefix(b, "<html")
 }

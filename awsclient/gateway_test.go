@@ -615,3 +615,74 @@ func TestSendNeverFollowsRedirects(t *testing.T) {
 type iotestErrReader struct{ err error }
 
 func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
+
+// ProbeAuth reads API Gateway's answers; anything else is garbage, never "cannot reach".
+func TestProbeAuthVerdicts(t *testing.T) {
+	route := awsclient.Route{Method: http.MethodPut, Path: "/product/{bucket}/{key}"}
+	cases := []struct {
+		name   string
+		status int
+		reqID  bool
+		ctype  string
+		body   string
+		want   awsclient.KeyProbe
+	}{
+		{"integration refused the key", 400, true, "application/xml", "<Error><Code>KeyTooLongError</Code></Error>", awsclient.ProbeAccepted},
+		{"integration failed", 500, true, "application/json", `{"message":"Internal server error"}`, awsclient.ProbeAccepted},
+		{"wrong key", 403, true, "application/json", `{"message":"Forbidden"}`, awsclient.ProbeKeyRefused},
+		{"no route", 403, true, "application/json", `{"message":"Missing Authentication Token"}`, awsclient.ProbeNoRoute},
+		{"iam", 403, true, "application/json", `{"message":"User: anonymous is not authorized to perform: execute-api:Invoke"}`, awsclient.ProbeDenied},
+		{"throttled", 429, true, "application/json", `{"message":"Too Many Requests"}`, awsclient.ProbeThrottled},
+		{"stored", 200, true, "application/json", ``, awsclient.ProbeStored},
+		{"html portal", 200, false, "text/html", "<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>", awsclient.ProbeGarbage},
+		{"html with a request id", 403, true, "text/html", "<html>denied</html>", awsclient.ProbeGarbage},
+		{"no request id", 400, false, "application/json", `{"message":"Bad"}`, awsclient.ProbeGarbage},
+		{"403 not json", 403, true, "text/plain", "nope", awsclient.ProbeGarbage},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var path string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				path = r.URL.EscapedPath()
+				if r.Header.Get("x-api-key") != "k" || r.ContentLength != 0 {
+					t.Errorf("probe sent key %q and %d bytes", r.Header.Get("x-api-key"), r.ContentLength)
+				}
+				if c.reqID {
+					w.Header().Set("x-amzn-RequestId", "0b1c2d3e-0000-4000-8000-000000000000")
+				}
+				w.Header().Set("Content-Type", c.ctype)
+				w.WriteHeader(c.status)
+				io.WriteString(w, c.body)
+			}))
+			defer srv.Close()
+			g := newGateway(t, awsclient.GatewayOptions{BaseURL: srv.URL + "/prod", Auth: awsclient.AuthAPIKey, APIKey: "k"})
+			res, err := g.ProbeAuth(context.Background(), route)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Verdict != c.want || res.Status != c.status {
+				t.Fatalf("verdict %q (%d), want %q", res.Verdict, res.Status, c.want)
+			}
+			if !strings.Contains(path, "/stowage-doctor-probe..invalid/stowage-doctor-probe-xxx") || len(path) < 1100 {
+				t.Errorf("probe path %q", path)
+			}
+		})
+	}
+}
+
+func TestProbeAuthSendsNothingItCannotProve(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	ro := newGateway(t, awsclient.GatewayOptions{BaseURL: srv.URL, Auth: awsclient.AuthAPIKey, APIKey: "k", ReadOnly: true})
+	if _, err := ro.ProbeAuth(context.Background(), awsclient.Route{Method: "PUT", Path: "/product/{bucket}/{key}"}); !errors.Is(err, awsclient.ErrReadOnly) {
+		t.Errorf("read-only probe: %v", err)
+	}
+	rw := newGateway(t, awsclient.GatewayOptions{BaseURL: srv.URL, Auth: awsclient.AuthAPIKey, APIKey: "k"})
+	if _, err := rw.ProbeAuth(context.Background(), awsclient.Route{Method: "PUT", Path: "/product"}); awsclient.KindOf(err) != awsclient.KindInvalid {
+		t.Errorf("probe of a route without {key}: %v", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("%d requests reached the server", hits.Load())
+	}
+}

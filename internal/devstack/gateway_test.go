@@ -435,3 +435,32 @@ func FuzzGatewayRoute(f *testing.F) {
 		}
 	})
 }
+
+// doctor's key probe against the emulated gateway: a right key, a wrong key and a missing
+// route are told apart, and nothing is stored.
+func TestGatewayKeyProbeThroughAwsclient(t *testing.T) {
+	st := startStack(t, Options{Requests: -1})
+	inplace := awsclient.Route{Method: "PUT", Path: "/product/{bucket}/{key}"}
+	for _, c := range []struct {
+		name  string
+		key   string
+		route awsclient.Route
+		want  awsclient.KeyProbe
+	}{
+		{"right key", st.APIKey, inplace, awsclient.ProbeAccepted},
+		{"wrong key", st.APIKey + "x", inplace, awsclient.ProbeKeyRefused},
+		{"missing route", st.APIKey, awsclient.Route{Method: "PUT", Path: "/upload/{key}"}, awsclient.ProbeNoRoute},
+	} {
+		g, err := awsclient.NewGateway(awsclient.GatewayOptions{BaseURL: st.GatewayURL, Auth: awsclient.AuthAPIKey, APIKey: c.key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := g.ProbeAuth(context.Background(), c.route)
+		if err != nil || res.Verdict != c.want {
+			t.Errorf("%s: verdict %q (%d %q), err %v; want %q", c.name, res.Verdict, res.Status, res.Message, err, c.want)
+		}
+	}
+	if rec := st.Received(); len(rec.Stored) != 0 {
+		t.Fatalf("the probes stored %v", rec.Stored)
+	}
+}

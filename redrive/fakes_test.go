@@ -121,6 +121,9 @@ func (s *fakeStore) CopyInPlace(ctx context.Context, key string, pin awsclient.P
 	return s.obj(key, o), nil
 }
 
+// fakeUpdatedAt is every fake status item's updatedAt: a change shows in state or attempts.
+var fakeUpdatedAt = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // fakeStatus is an in-memory status table: StatusChecker and StatusLister.
 type fakeStatus struct {
 	mu     sync.Mutex
@@ -172,7 +175,7 @@ func (f *fakeStatus) Get(ctx context.Context, id string) (awsclient.Status, bool
 		return awsclient.Status{}, false, f.getErr
 	}
 	st, ok := f.states[id]
-	return awsclient.Status{RequestID: id, State: st, Attempts: f.tries[id], UpdatedAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, ok, nil
+	return awsclient.Status{RequestID: id, State: st, Attempts: f.tries[id], UpdatedAt: fakeUpdatedAt}, ok, nil
 }
 
 func (f *fakeStatus) BatchGet(ctx context.Context, ids []string) (map[string]awsclient.Status, error) {
@@ -181,7 +184,7 @@ func (f *fakeStatus) BatchGet(ctx context.Context, ids []string) (map[string]aws
 	out := map[string]awsclient.Status{}
 	for _, id := range ids {
 		if st, ok := f.states[id]; ok {
-			out[id] = awsclient.Status{RequestID: id, State: st}
+			out[id] = awsclient.Status{RequestID: id, State: st, Attempts: f.tries[id], UpdatedAt: fakeUpdatedAt}
 		}
 	}
 	return out, nil

@@ -28,6 +28,9 @@ type Item struct {
 	// Status is the processing state at planning time; "" means the table had no item
 	// (a LOST request).
 	Status string `json:"status"`
+	// Planned is the status item as planned (nil in manifests from before it was kept):
+	// a run skips a request whose status changed since, unless forced.
+	Planned *StatusRead `json:"planned,omitempty"`
 }
 
 // Target is where a run sends: the gateway route, or the bucket for s3-copy.

@@ -21,3 +21,22 @@ func TestUnknownSettleDefaults(t *testing.T) {
 		}
 	}
 }
+
+// One attempt waits just past API Gateway's 29 s integration limit, and a claim outlives
+// one item's worst case with the defaults, so a live run's claim never expires under it.
+func TestAttemptTimeoutAndLeaseTTLDefaults(t *testing.T) {
+	var o Options
+	o.applyDefaults()
+	if o.AttemptTimeout != 35*time.Second {
+		t.Errorf("AttemptTimeout %v, want 35s", o.AttemptTimeout)
+	}
+	worst := time.Duration(o.MaxAttempts)*o.AttemptTimeout + time.Duration(o.MaxAttempts-1)*max(o.BackoffMax, o.UnknownSettle) + o.UnknownSettle
+	if o.LeaseTTL < 2*worst {
+		t.Errorf("LeaseTTL %v is not comfortably above one item's worst case %v", o.LeaseTTL, worst)
+	}
+	o = Options{AttemptTimeout: time.Second}
+	o.applyDefaults()
+	if o.AttemptTimeout != time.Second {
+		t.Errorf("a set AttemptTimeout became %v", o.AttemptTimeout)
+	}
+}

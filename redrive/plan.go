@@ -160,22 +160,37 @@ func (p *planner) addIDs(ctx context.Context, ids []string) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	statuses, err := p.deps.Source.Statuses.BatchGet(ctx, fresh)
+	snaps, err := p.snapshots(ctx, fresh)
 	if err != nil {
-		return fmt.Errorf("plan: read statuses: %w", err)
+		return err
 	}
-	return p.addHeaded(ctx, fresh, func(id string) string {
+	return p.addHeaded(ctx, fresh, snaps)
+}
+
+// snapshots reads the status items of ids in batches, as a run's re-check reads them:
+// the snapshot a run compares with before each send.
+func (p *planner) snapshots(ctx context.Context, ids []string) (map[string]*StatusRead, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	statuses, err := p.deps.Source.Statuses.BatchGet(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("plan: read statuses: %w", err)
+	}
+	out := make(map[string]*StatusRead, len(ids))
+	for _, id := range ids {
+		read := &StatusRead{}
 		if st, ok := statuses[id]; ok {
-			return st.State
+			read = &StatusRead{Found: true, State: st.State, Attempts: st.Attempts, UpdatedAt: st.UpdatedAt.UTC()}
 		}
-		return ""
-	})
+		out[id] = read
+	}
+	return out, nil
 }
 
 // addStatus adds every request whose status item is in state (updated since since).
 func (p *planner) addStatus(ctx context.Context, state string, since time.Time) error {
 	var ids []string
-	states := map[string]string{}
 	err := inventory.List(ctx, p.deps.Source, inventory.Options{Status: state, Since: since}, func(rows []inventory.Row) error {
 		for _, r := range rows {
 			id := r.ID()
@@ -188,16 +203,19 @@ func (p *planner) addStatus(ctx context.Context, state string, since time.Time) 
 				continue
 			}
 			ids = append(ids, id)
-			if r.Status != nil {
-				states[id] = r.Status.State
-			}
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("plan: list requests in state %s: %w", state, err)
 	}
-	return p.addHeaded(ctx, ids, func(id string) string { return states[id] })
+	// The listing may come from an index that projects only some attributes: the
+	// snapshot is read whole, as the run will read it.
+	snaps, err := p.snapshots(ctx, ids)
+	if err != nil {
+		return err
+	}
+	return p.addHeaded(ctx, ids, snaps)
 }
 
 // addLost adds every stored request older than lost_after (and stored since since) that
@@ -220,12 +238,16 @@ func (p *planner) addLost(ctx context.Context, since time.Time) error {
 	if err != nil {
 		return fmt.Errorf("plan: find lost requests: %w", err)
 	}
-	return p.addHeaded(ctx, ids, func(string) string { return "" })
+	snaps := make(map[string]*StatusRead, len(ids))
+	for _, id := range ids {
+		snaps[id] = &StatusRead{} // lost: no status item
+	}
+	return p.addHeaded(ctx, ids, snaps)
 }
 
-// addHeaded HEADs the objects of ids (a few at a time) and adds them in order; IDs with
-// no object go to Missing. Any other failure stops planning.
-func (p *planner) addHeaded(ctx context.Context, ids []string, stateOf func(id string) string) error {
+// addHeaded HEADs the objects of ids (a few at a time) and adds them in order, with
+// their status snapshots; IDs with no object go to Missing. Any other failure stops planning.
+func (p *planner) addHeaded(ctx context.Context, ids []string, snaps map[string]*StatusRead) error {
 	type result struct {
 		obj awsclient.Object
 		err error
@@ -275,7 +297,7 @@ func (p *planner) addHeaded(ctx context.Context, ids []string, stateOf func(id s
 		p.m.Items = append(p.m.Items, Item{
 			RequestID: id, Key: p.keyFor(id), Size: o.Size, ETag: o.ETag, VersionID: o.VersionID,
 			ContentType: o.ContentType, ContentEncoding: o.ContentEncoding,
-			LastModified: o.LastModified.UTC(), Status: stateOf(id),
+			LastModified: o.LastModified.UTC(), Status: snaps[id].State, Planned: snaps[id],
 		})
 	}
 	return nil

@@ -736,7 +736,7 @@ func (r *Run) recheck(ctx context.Context, it Item, maybeSent bool, first time.T
 	r.baseline[it.RequestID] = read // the status the next send is told apart from
 	r.mu.Unlock()
 	if !found || !r.m.IsSuccess(st.State) {
-		return false, true
+		return r.changedSincePlanning(it, read, maybeSent, first)
 	}
 	// A success state confirms an earlier attempt only if the item was not already in
 	// one when planned (a forced run): then it proves nothing, and the item is resent.
@@ -753,6 +753,22 @@ func (r *Run) recheck(ctx context.Context, it Item, maybeSent bool, first time.T
 	}
 	r.final(it, Record{Type: RecSkipped, ID: it.RequestID,
 		Reason: "already " + st.State + " (use --force to send it anyway)"}, first, false)
+	return true, r.journalOK()
+}
+
+// changedSincePlanning skips an item whose status item is no longer the planned one
+// (someone redrove it, or the processor ran again): the operator confirmed what they saw.
+// Manifests without a snapshot, forced runs and items this run may have sent pass.
+func (r *Run) changedSincePlanning(it Item, read *StatusRead, maybeSent bool, first time.Time) (done, ok bool) {
+	if it.Planned == nil || r.opts.Force || maybeSent {
+		return false, true
+	}
+	what := it.Planned.ChangedIn(read)
+	if what == "" {
+		return false, true
+	}
+	r.final(it, Record{Type: RecSkipped, ID: it.RequestID,
+		Reason: "changed since planning (" + what + "); plan again to see it, or use --force to send it anyway"}, first, false)
 	return true, r.journalOK()
 }
 

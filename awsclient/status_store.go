@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,15 +88,18 @@ type StatusStore struct {
 	endpoint string
 
 	// Backoff for UnprocessedKeys; tests shorten it.
-	backoffBase, backoffMax time.Duration
-	maxRetries              int
+	backoff    Backoff
+	maxRetries int
 }
+
+// unprocessedBackoffMax caps the wait before retrying keys BatchGetItem left unprocessed.
+const unprocessedBackoffMax = 2 * time.Second
 
 // NewStatusStore returns a StatusStore on schema.Table.
 func NewStatusStore(client *dynamodb.Client, schema StatusSchema) *StatusStore {
 	s := &StatusStore{
 		client: client, schema: schema.withDefaults(),
-		backoffBase: 50 * time.Millisecond, backoffMax: 2 * time.Second, maxRetries: 10,
+		backoff: NewBackoff(unprocessedBackoffMax), maxRetries: 10,
 	}
 	if client != nil {
 		s.endpoint = endpointHost(client.Options().BaseEndpoint)
@@ -256,19 +258,14 @@ func (s *StatusStore) batchGetChunk(ctx context.Context, ids []string) ([]Status
 				Remedy: remedyThrottled}
 		}
 		pending = map[string]ddbtypes.KeysAndAttributes{s.schema.Table: left}
-		if err := sleepCtx(ctx, backoff(attempt, s.backoffBase, s.backoffMax)); err != nil {
+		wait, err := s.backoff.BackoffDelay(attempt, nil)
+		if err == nil {
+			err = sleepCtx(ctx, wait)
+		}
+		if err != nil {
 			return nil, classify(err, s.call("batch-get", "dynamodb:BatchGetItem"))
 		}
 	}
-}
-
-// backoff is "full jitter" exponential backoff: a random wait up to base·2^attempt, capped.
-func backoff(attempt int, base, max time.Duration) time.Duration {
-	d := base << min(attempt, 20)
-	if d <= 0 || d > max {
-		d = max
-	}
-	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

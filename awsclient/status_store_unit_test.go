@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -119,20 +120,30 @@ func TestPageTokenRoundTrip(t *testing.T) {
 	}
 }
 
-func TestBackoffIsBoundedAndJittered(t *testing.T) {
+// The status store waits with the SDK's jittered exponential backoff, bounded by its cap.
+func TestBatchGetBacksOffWithTheSDKsJitter(t *testing.T) {
+	store := NewStatusStore(nil, StatusSchema{Table: "t"})
+	if _, ok := store.backoff.(*retry.ExponentialJitterBackoff); !ok {
+		t.Fatalf("backoff is %T, want the SDK's retry.ExponentialJitterBackoff", store.backoff)
+	}
 	seen := map[time.Duration]bool{}
 	for attempt := 0; attempt < 40; attempt++ {
 		for range 20 {
-			d := backoff(attempt, 50*time.Millisecond, 2*time.Second)
-			if d <= 0 || d > 2*time.Second || d > 50*time.Millisecond<<min(attempt, 10) {
-				t.Fatalf("attempt %d: %v", attempt, d)
+			d, err := store.backoff.BackoffDelay(attempt, nil)
+			if err != nil || d < 0 || d > unprocessedBackoffMax {
+				t.Fatalf("attempt %d: %v, %v", attempt, d, err)
 			}
 			seen[d] = true
 		}
 	}
-	if len(seen) < 100 {
+	if len(seen) < 20 {
 		t.Fatalf("only %d distinct waits: no jitter", len(seen))
 	}
+}
+
+// waitFor is a backoff that always waits d.
+func waitFor(d time.Duration) Backoff {
+	return BackoffFunc(func(int, error) (time.Duration, error) { return d, nil })
 }
 
 // fakeBatchGet answers BatchGetItem like DynamoDB under pressure: each call processes at
@@ -194,7 +205,7 @@ func fakeDynamo(t *testing.T, h http.Handler) *dynamodb.Client {
 func TestBatchGetRetriesUnprocessedKeys(t *testing.T) {
 	fake := &fakeBatchGet{take: 30, present: func(id string) bool { return id[len(id)-1] != '7' }}
 	store := NewStatusStore(fakeDynamo(t, fake), StatusSchema{Table: "t"})
-	store.backoffBase, store.backoffMax = time.Microsecond, time.Millisecond
+	store.backoff = waitFor(time.Microsecond)
 
 	var ids []string
 	for i := 0; i < 450; i++ {
@@ -222,7 +233,7 @@ func TestBatchGetRetriesUnprocessedKeys(t *testing.T) {
 func TestBatchGetGivesUpAsThrottled(t *testing.T) {
 	fake := &fakeBatchGet{take: 0, present: func(string) bool { return true }}
 	store := NewStatusStore(fakeDynamo(t, fake), StatusSchema{Table: "t"})
-	store.backoffBase, store.backoffMax, store.maxRetries = time.Microsecond, time.Microsecond, 3
+	store.backoff, store.maxRetries = waitFor(time.Microsecond), 3
 	_, err := store.BatchGet(context.Background(), []string{"a", "b"})
 	if KindOf(err) != KindThrottled || codeOf(err) != "UnprocessedKeys" {
 		t.Fatalf("err = %v, want throttled", err)
@@ -232,7 +243,7 @@ func TestBatchGetGivesUpAsThrottled(t *testing.T) {
 	}
 
 	// A cancelled context ends the backoff at once.
-	store.backoffBase, store.backoffMax, store.maxRetries = time.Hour, time.Hour, 10
+	store.backoff, store.maxRetries = waitFor(time.Hour), 10
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for fake.calls.Load() < 5 {

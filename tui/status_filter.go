@@ -1,0 +1,92 @@
+package tui
+
+import (
+	"sort"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+// The status filter (f): which rows the table shows, by state or LOST.
+
+func (m *Model) openStatusFilter() {
+	items := []menuItem{
+		{key: "a", label: "all requests", hint: "the bucket listing", action: func(m *Model) tea.Cmd { return m.showAll() }},
+		{key: "F", label: "FAILED", hint: "from the status table", action: func(m *Model) tea.Cmd { return m.startStateFilter("FAILED") }},
+	}
+	terminal := []string{"PROCESSED"}
+	if m.sess.Env != nil && len(m.sess.Env.Status.TerminalStates) > 0 {
+		terminal = m.sess.Env.Status.TerminalStates
+	}
+	seen := map[string]bool{"FAILED": true}
+	for _, s := range terminal {
+		s := s
+		seen[s] = true
+		items = append(items, menuItem{key: firstKey(items, s), label: sanitize.Line(s), hint: "terminal", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
+	}
+	var others []string
+	for s := range m.statuses.counts {
+		if s != "" && !seen[s] {
+			others = append(others, s)
+		}
+	}
+	sort.Strings(others)
+	for _, s := range others {
+		s := s
+		items = append(items, menuItem{label: sanitize.Line(s), hint: "seen in loaded rows", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
+	}
+	items = append(items, menuItem{key: "L", label: "LOST", hint: "older than " + config.FormatDuration(m.lostAfter()) + " with no status item",
+		action: func(m *Model) tea.Cmd { return m.startLost() }})
+	items = append(items, menuItem{key: firstKey(items, "t"), label: "type a state…", hint: "any state the processor writes",
+		action: func(m *Model) tea.Cmd { m.openStatePrompt(); return nil }})
+	m.pushDialog(&menuDialog{title: "Show requests", items: items})
+}
+
+// openStatePrompt asks for a state to list, exactly as the processor writes it.
+func (m *Model) openStatePrompt() {
+	m.pushDialog(newPromptDialog(m.st, "Show requests in state",
+		"as the processor writes it (case matters), e.g. RETRYING", "",
+		func(m *Model, state string) tea.Cmd {
+			state = strings.TrimSpace(state)
+			if state == "" {
+				m.setNote(noteWarn, "no state given: the view is unchanged")
+				return nil
+			}
+			return m.startStateFilter(state)
+		}))
+}
+
+// firstKey picks a shortcut for a state: its first letter when free.
+func firstKey(items []menuItem, state string) string {
+	if state == "" {
+		return ""
+	}
+	k := strings.ToLower(state[:1])
+	for _, it := range items {
+		if it.key == k {
+			return ""
+		}
+	}
+	return k
+}
+
+// showAll goes back to the bucket listing.
+func (m *Model) showAll() tea.Cmd {
+	var keep string
+	if r, ok := m.selected(); ok {
+		keep = r.ID
+	}
+	m.src = sourceAll
+	m.byState, m.stateFilter, m.lostSet = nil, "", nil
+	m.stateList = listState{seq: m.stateList.seq + 1}
+	m.lost = lostState{seq: m.lost.seq + 1}
+	m.cursor, m.top = 0, 0
+	if keep != "" {
+		m.keepCursorOn(keep)
+	}
+	m.detail = nil
+	return m.schedulePreview()
+}

@@ -111,8 +111,24 @@ type session struct {
 }
 
 // openClients opens an environment's AWS clients; tests may replace it.
-var openClients = func(ctx context.Context, env *config.Env) (*awsclient.Clients, error) {
-	return awsclient.Open(ctx, env)
+var openClients = func(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
+	return awsclient.Open(ctx, env, opts...)
+}
+
+// openEnv opens env's clients for a command and tells the operator, once on stderr, what
+// Open noticed (AWS_PROFILE overridden by the environment's profile). Every command that
+// talks to AWS opens through it.
+func (g *Globals) openEnv(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
+	c, err := openClients(ctx, env, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if g.Stderr != nil {
+		for _, n := range c.Notices {
+			fmt.Fprintln(g.Stderr, "stowage: "+sanitize.Line(n))
+		}
+	}
+	return c, nil
 }
 
 // openSession loads the selected environment and opens its clients.
@@ -121,7 +137,7 @@ func (g *Globals) openSession(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := openClients(ctx, env)
+	c, err := g.openEnv(ctx, env)
 	if err != nil {
 		return nil, exitForAWS(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,12 +35,20 @@ a PASS, FAIL, WARN or SKIP line for each, with what to do about every failure:
   bucket get    s3:GetObject of one stored request (one byte)
   table         the status table exists and its key is status.key_attr alone
   status index  the GSI of status.index, keyed by the status attribute
-  gateway       the gateway answers (a GET of an unknown path, which API Gateway answers
-                403 Missing Authentication Token; nothing is stored)
+  lease table   redrive.lease_table exists, is keyed by requestId and (unless read-only)
+                may be written: a conditional write that can never succeed, so nothing
+                is written; without a lease table two machines can send a request twice
+  gateway       the gateway answers as API Gateway does (a GET of an unknown path, answered
+                403 Missing Authentication Token); anything else is reported as garbage
   api key       the API key source can be read (the key is never printed)
+  auth probe    the key (or IAM signature) is accepted on the in-place route: an empty PUT
+                to {bucket}=` + awsclient.ProbeBucket + ` and a {key} of over 1024 bytes.
+                API Gateway matches the route first (403 Missing Authentication Token),
+                then checks the key (403 Forbidden), then runs the integration, where S3
+                refuses the key: nothing is stored. Not sent in read-only mode.
   read-only     whether this environment refuses writes
 
-doctor only reads. With -o json each check is one JSON line with check, result
+doctor stores nothing. With -o json each check is one JSON line with check, result
 (pass|fail|warn|skip), detail and remedy.
 
 Exit codes:
@@ -133,7 +142,7 @@ func runDoctor(ctx context.Context, g *Globals) error {
 	c, err := openClients(ctx, env)
 	if err != nil {
 		d.reportErr("region", err)
-		d.skip("credentials", "bucket list", "bucket get", "table", "status index", "gateway", "api key")
+		d.skip("credentials", "bucket list", "bucket get", "table", "status index", "lease table", "gateway", "api key", "auth probe")
 		d.readOnly(env)
 		return d.result()
 	}
@@ -141,6 +150,7 @@ func runDoctor(ctx context.Context, g *Globals) error {
 	d.credentials(ctx, env, c)
 	d.bucket(ctx, env, c)
 	d.table(ctx, env, c)
+	d.leases(ctx, env, c)
 	d.gateway(ctx, env, c)
 	d.readOnly(env)
 	return d.result()
@@ -205,18 +215,17 @@ func (d *doctor) ctx(parent context.Context) (context.Context, context.CancelFun
 }
 
 func (d *doctor) credentials(parent context.Context, env *config.Env, c *awsclient.Clients) {
-	local := env.Endpoints.S3 != "" || env.Endpoints.DynamoDB != ""
-	if local && env.Endpoints.STS == "" {
-		// Asking real STS about a local stack would leave loopback for nothing.
-		d.report(check{Check: "credentials", Result: resultSkip,
-			Detail: "custom endpoints and no endpoints.sts: the caller identity is not asked; the checks below use the credentials"}, "")
-		return
-	}
 	ctx, cancel := d.ctx(parent)
 	defer cancel()
 	arn, err := c.Identity(ctx)
 	if err != nil {
 		d.reportErr("credentials", err)
+		return
+	}
+	if arn == "" && c.Local {
+		// Identity does not ask real STS about a local stack: that would leave loopback.
+		d.report(check{Check: "credentials", Result: resultSkip,
+			Detail: "custom endpoints and no endpoints.sts: the caller identity is not asked; the checks below use the credentials"}, "")
 		return
 	}
 	detail := sanitize.Line(arn)
@@ -350,14 +359,120 @@ func (d *doctor) gateway(parent context.Context, env *config.Env, c *awsclient.C
 	case status == 0:
 		d.report(check{Check: "gateway", Result: resultFail, Detail: base + " does not answer: " + sanitize.Line(body)},
 			"check gateway.url and the network (VPN, proxy)")
-	case status == http.StatusForbidden && strings.Contains(body, "Missing Authentication Token"):
+	case status == http.StatusForbidden && apiGatewayMessage(body) == "Missing Authentication Token":
 		d.report(check{Check: "gateway", Result: resultPass, Detail: base + " answers (403 Missing Authentication Token for an unknown path, as API Gateway does)"}, "")
-	case status >= 500:
+	case status >= 500 && apiGatewayMessage(body) != "":
 		d.report(check{Check: "gateway", Result: resultWarn, Detail: fmt.Sprintf("%s answers %d", base, status)}, "the gateway is reachable but failing; check the API's logs")
-	default:
+	case apiGatewayMessage(body) != "":
 		d.report(check{Check: "gateway", Result: resultPass, Detail: fmt.Sprintf("%s answers (%d for an unknown path)", base, status)}, "")
+	default:
+		d.report(check{Check: "gateway", Result: resultFail,
+			Detail: fmt.Sprintf("%s answers, but not as API Gateway does: %d %s", base, status, snippet(body))},
+			"check gateway.url (with its stage): a proxy, a captive portal or another server answered")
 	}
 	d.apiKey(ctx, env, c)
+	d.authProbe(ctx, env, c)
+}
+
+// apiGatewayMessage is the message of API Gateway's {"message": "..."} answer, or "".
+func apiGatewayMessage(body string) string {
+	var m struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal([]byte(body), &m) != nil {
+		return ""
+	}
+	return m.Message
+}
+
+// snippet is the start of an answer from outside, on one safe line.
+func snippet(s string) string {
+	s = strings.Join(strings.Fields(sanitize.Line(s)), " ")
+	if len(s) > 80 {
+		s = strings.ToValidUTF8(s[:80], "") + "…"
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return strconv.Quote(s)
+}
+
+// authProbe proves the key (or the IAM signature) with awsclient's ProbeAuth, which API
+// Gateway routes and key-checks but S3 refuses, so it stores nothing.
+func (d *doctor) authProbe(ctx context.Context, env *config.Env, c *awsclient.Clients) {
+	route, err := awsclient.ParseRoute(env.Gateway.Routes.Inplace)
+	if err != nil {
+		d.report(check{Check: "auth probe", Result: resultSkip, Detail: "gateway.routes.inplace cannot be parsed: " + sanitize.Line(err.Error())}, "")
+		return
+	}
+	if c.Gateway.ReadOnly() {
+		d.report(check{Check: "auth probe", Result: resultSkip,
+			Detail: "read-only: no PUT is sent, so the gateway's acceptance of the " + string(c.Gateway.Auth()) + " auth is not proved"}, "")
+		return
+	}
+	what := route.Method + " " + route.Path
+	res, err := c.Gateway.ProbeAuth(ctx, route)
+	if err != nil {
+		d.reportErr("auth probe", err)
+		return
+	}
+	msg := sanitize.Line(res.Message)
+	auth := "the API key"
+	if c.Gateway.Auth() == awsclient.AuthIAM {
+		auth = "the IAM signature"
+	} else if c.Gateway.Auth() == awsclient.AuthNone {
+		auth = "the unauthenticated request"
+	}
+	switch res.Verdict {
+	case awsclient.ProbeAccepted:
+		d.report(check{Check: "auth probe", Result: resultPass, Detail: fmt.Sprintf(
+			"%s passed API Gateway's route and auth checks on %s; the integration answered %d, not 2xx: nothing stored",
+			auth, what, res.Status)}, "")
+	case awsclient.ProbeThrottled:
+		d.report(check{Check: "auth probe", Result: resultWarn, Detail: fmt.Sprintf("%s was accepted on %s but the usage plan throttled it (429)", auth, what)},
+			"lower rate, or raise the usage plan's limits")
+	case awsclient.ProbeKeyRefused:
+		d.report(check{Check: "auth probe", Result: resultFail, Detail: fmt.Sprintf("403 Forbidden on %s, a route that exists: %s is refused", what, auth)},
+			"check the key's value and that its usage plan includes this API and stage (a WAF rule or resource policy can also answer Forbidden)")
+	case awsclient.ProbeNoRoute:
+		d.report(check{Check: "auth probe", Result: resultFail, Detail: fmt.Sprintf(
+			"403 Missing Authentication Token: %s is not a route of %s; the key is not proved (API Gateway matches the route before it checks the key)",
+			what, sanitize.Line(c.Gateway.BaseURL()))},
+			"check gateway.url (with its stage) and gateway.routes.inplace, and that the API is deployed")
+	case awsclient.ProbeDenied:
+		d.report(check{Check: "auth probe", Result: resultFail, Detail: fmt.Sprintf("403 on %s: %s", what, msg)},
+			"the caller needs execute-api:Invoke on the route (IAM policy, resource policy or authorizer)")
+	case awsclient.ProbeStored:
+		d.report(check{Check: "auth probe", Result: resultFail, Detail: fmt.Sprintf(
+			"%s answered %d to a PUT that S3 must refuse: the integration does not store under {key} as stowage assumes, and may have stored the probe", what, res.Status)},
+			"look for an object named "+awsclient.ProbeKey[:28]+"… in the bucket and check the route's integration before redriving")
+	default:
+		d.report(check{Check: "auth probe", Result: resultFail, Detail: fmt.Sprintf("%s answers, but not as API Gateway does: %d %s", what, res.Status, snippet(res.Message))},
+			"check gateway.url (with its stage): a proxy, a captive portal or another server answered")
+	}
+}
+
+// leases checks the lease table that keeps runs on different machines apart.
+func (d *doctor) leases(parent context.Context, env *config.Env, c *awsclient.Clients) {
+	table := env.Redrive.LeaseTable
+	if table == "" || c.Leases == nil {
+		d.report(check{Check: "lease table", Result: resultWarn,
+			Detail: "no lease table: two runs on different machines can send the same request twice"},
+			"create one (README, \"The lease table\"): "+awsclient.CreateTableCommand("stowage-"+env.Name+"-leases")+", then set redrive.lease_table")
+		return
+	}
+	ctx, cancel := d.ctx(parent)
+	defer cancel()
+	if err := c.Leases.Check(ctx); err != nil {
+		d.reportErr("lease table", err)
+		return
+	}
+	detail := fmt.Sprintf("dynamodb://%s keyed by %s, writable (checked with a conditional write that cannot succeed)",
+		sanitize.Line(table), awsclient.LeaseKeyAttr)
+	if c.Leases.ReadOnly() {
+		detail = fmt.Sprintf("dynamodb://%s keyed by %s (read-only: writes not checked)", sanitize.Line(table), awsclient.LeaseKeyAttr)
+	}
+	d.report(check{Check: "lease table", Result: resultPass, Detail: detail}, "")
 }
 
 // probeGateway GETs an unknown path without credentials, returning the status and the

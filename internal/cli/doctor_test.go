@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,9 +17,18 @@ func TestDoctor(t *testing.T) {
 	d := startDemo(t)
 
 	t.Run("DemoPassesAsTable", func(t *testing.T) {
+		before := d.stack.Received()
 		r := d.run(t, "", "doctor", "-o", "table").must(t, ExitOK)
 		if strings.Contains(r.stdout, "FAIL") || strings.Contains(r.stdout, d.stack.APIKey) {
 			t.Fatalf("doctor on the demo:\n%s", r.stdout)
+		}
+		if !strings.Contains(r.stdout, "PASS  auth probe    the API key passed API Gateway's route and auth checks") ||
+			!strings.Contains(r.stdout, "PASS  lease table   dynamodb://stowage-demo-leases keyed by requestId, writable") {
+			t.Errorf("the key or the lease table is not proved:\n%s", r.stdout)
+		}
+		// doctor stores nothing: no delivery, no write to any table.
+		if after := d.stack.Received(); len(after.Stored) != len(before.Stored) || after.Bytes != before.Bytes {
+			t.Errorf("doctor stored %d requests", len(after.Stored)-len(before.Stored))
 		}
 		golden.RequireEqual(t, normalize(r.stdout))
 	})
@@ -60,6 +72,18 @@ func TestDoctor(t *testing.T) {
 		{"APIKeyVariableUnset", func(e *config.Env) {
 			e.Gateway.APIKey, e.Gateway.APIKeyEnv = "", "STOWAGE_DOCTOR_TEST_KEY"
 		}, ExitAWS, []string{"FAIL  api key", "export STOWAGE_DOCTOR_TEST_KEY"}},
+		{"WrongAPIKey", func(e *config.Env) { e.Gateway.APIKey = "not-the-key" }, ExitAWS,
+			[]string{"FAIL  auth probe", "403 Forbidden on PUT /product/{bucket}/{key}, a route that exists: the API key is refused", "to fix: check the key's value"}},
+		{"MissingRoute", func(e *config.Env) { e.Gateway.Routes.Inplace = "PUT /upload/{bucket}/{key}" }, ExitAWS,
+			[]string{"FAIL  auth probe", "403 Missing Authentication Token: PUT /upload/{bucket}/{key} is not a route", "the key is not proved",
+				"to fix: check gateway.url (with its stage) and gateway.routes.inplace"}},
+		{"ReadOnlySendsNoProbe", func(e *config.Env) { e.ReadOnly = true }, ExitOK,
+			[]string{"SKIP  auth probe", "read-only: no PUT is sent", "PASS  lease table", "(read-only: writes not checked)"}},
+		{"NoLeaseTable", func(e *config.Env) { e.Redrive.LeaseTable = "" }, ExitOK,
+			[]string{"WARN  lease table", "no lease table: two runs on different machines can send the same request twice",
+				"to fix: create one (README", "aws dynamodb create-table --table-name stowage-demo-leases"}},
+		{"MissingLeaseTable", func(e *config.Env) { e.Redrive.LeaseTable = "no-such-leases" }, ExitAWS,
+			[]string{"FAIL  lease table", "ResourceNotFoundException", "to fix: create it: aws dynamodb create-table --table-name no-such-leases"}},
 		{"ReadOnlyProduction", func(e *config.Env) { e.ReadOnly, e.Production = true, true }, ExitOK,
 			[]string{"PASS  read-only", "yes: redrive, copy and put are refused"}},
 		{"WritableProduction", func(e *config.Env) { e.Production = true }, ExitOK,
@@ -75,13 +99,31 @@ func TestDoctor(t *testing.T) {
 		})
 	}
 	t.Run("APIKeyFromTheEnvironmentIsNeverPrinted", func(t *testing.T) {
-		t.Setenv("STOWAGE_DOCTOR_TEST_KEY", "sekrit-key-value")
+		// The demo's own key, so that the auth probe passes with it.
+		t.Setenv("STOWAGE_DOCTOR_TEST_KEY", d.stack.APIKey)
 		v := d.variant(t, func(e *config.Env) { e.Gateway.APIKey, e.Gateway.APIKeyEnv = "", "STOWAGE_DOCTOR_TEST_KEY" })
 		for _, o := range []string{"table", "json"} {
 			r := v.run(t, "", "doctor", "-o", o).must(t, ExitOK)
-			if strings.Contains(r.stdout+r.stderr, "sekrit") || !strings.Contains(r.stdout, "readable from environment variable STOWAGE_DOCTOR_TEST_KEY (not shown)") {
+			if strings.Contains(r.stdout+r.stderr, d.stack.APIKey) || !strings.Contains(r.stdout, "readable from environment variable STOWAGE_DOCTOR_TEST_KEY (not shown)") {
 				t.Fatalf("-o %s:\n%s\n%s", o, r.stdout, r.stderr)
 			}
+		}
+	})
+	t.Run("GarbageGatewayIsNotUnreachable", func(t *testing.T) {
+		portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<!DOCTYPE html><html><body>Sign in to the hotel Wi-Fi</body></html>")
+		}))
+		defer portal.Close()
+		r := d.variant(t, func(e *config.Env) { e.Gateway.URL = portal.URL + "/demo" }).run(t, "", "doctor", "-o", "table").must(t, ExitAWS)
+		for _, s := range []string{"FAIL  gateway", "answers, but not as API Gateway does: 200", "Sign in to the hotel", "FAIL  auth probe",
+			"to fix: check gateway.url (with its stage): a proxy, a captive portal or another server answered"} {
+			if !strings.Contains(r.stdout, s) {
+				t.Errorf("doctor does not say %q:\n%s", s, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "does not answer") || strings.Contains(r.stdout, "cannot reach") {
+			t.Errorf("garbage reported as unreachable:\n%s", r.stdout)
 		}
 	})
 	t.Run("BrokenConfigExits2", func(t *testing.T) {

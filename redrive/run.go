@@ -160,16 +160,18 @@ type Run struct {
 	claimed       map[string]bool
 	leaseNotes    map[string]string // by request ID: a claim taken over
 	leaseWarnings []string
-	tuned         bool // SetRate or SetConcurrency changed a setting after Start
-	counts        Counts
-	sent          int
-	sendTimes     []time.Time
-	doneTimes     []time.Time
-	lastErrors    []ItemError
-	stopping      bool
-	finished      bool // the outcome is final
-	outcome       Outcome
-	stopReason    string
+	// settleFrom is when the resumed journal last recorded anything (journaledAt).
+	settleFrom time.Time
+	tuned      bool // SetRate or SetConcurrency changed a setting after Start
+	counts     Counts
+	sent       int
+	sendTimes  []time.Time
+	doneTimes  []time.Time
+	lastErrors []ItemError
+	stopping   bool
+	finished   bool // the outcome is final
+	outcome    Outcome
+	stopReason string
 
 	stopDispatch context.CancelFunc
 	abortSends   context.CancelFunc
@@ -232,6 +234,9 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 		leaseNotes: map[string]string{},
 		updates:    make(chan Progress, 1),
 		done:       make(chan struct{}),
+	}
+	if st != nil {
+		r.settleFrom = journaledAt(st, r.now())
 	}
 	for _, it := range m.Items {
 		res := &ItemResult{RunID: m.RunID, RequestID: it.RequestID, Key: it.Key, Mode: m.Mode, State: StatePending}
@@ -510,6 +515,9 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item) {
 		// chose, which nothing here can look up; the old ID's status never changes. Only
 		// the operator can tell, so it is never sent again automatically.
 		r.leaveUnknown(it, attempt, 0, "an earlier attempt's outcome is unknown")
+		return
+	}
+	if maybeSent && !r.settleResumed(ctx, it) {
 		return
 	}
 	var first time.Time

@@ -1,0 +1,33 @@
+package redrive
+
+import (
+	"context"
+	"os"
+	"time"
+)
+
+// journaledAt is when the journal last said anything about an item: its settle wait
+// starts there. The journal file's modification time bounds every record's time from
+// above, so waiting from it never re-checks too early (it may wait a little longer).
+func journaledAt(st *JournalState, now time.Time) time.Time {
+	fi, err := os.Stat(st.Path)
+	if err != nil || fi.ModTime().After(now) {
+		return now // unknown, or a clock ahead of ours: wait the whole settle from now
+	}
+	return fi.ModTime().UTC()
+}
+
+// settleResumed waits, on a resume, until an item journaled sending or unknown has had
+// UnknownSettle since its journaled time: a processor needs that long to write the
+// verdict the re-check looks for, and a kill during the first wait must not skip it.
+// ok is false when the run stopped.
+func (r *Run) settleResumed(ctx context.Context, it Item) bool {
+	if r.resumed == nil {
+		return true
+	}
+	t := r.resumed.Items[it.RequestID]
+	if t == nil || (t.State != StateSending && t.State != StateUnknown) {
+		return true
+	}
+	return sleepCtx(ctx, r.settleFrom.Add(r.opts.UnknownSettle).Sub(r.now()))
+}

@@ -202,7 +202,7 @@ type dynamoServer struct {
 	table *statusTable
 	more  []*statusTable
 	reqs  atomic.Uint64
-	// writes counts the writes that changed a table (PutItem, UpdateItem), for tests.
+	// writes counts the write requests received, whatever their answer, for tests.
 	writes atomic.Int64
 }
 
@@ -268,10 +268,15 @@ func (s *dynamoServer) writeError(w http.ResponseWriter, err error) {
 // dispatch serves one request on the table it names. A BatchGetItem across the status
 // table and another one is refused by the status table as naming an unknown table.
 func (s *dynamoServer) dispatch(op string, body []byte) (any, error) {
-	if t := s.routed(body); t != nil {
-		return (&dynamoServer{table: t}).dispatchTable(op, body, &s.writes)
+	switch op {
+	case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement", "BatchExecuteStatement":
+		// Attempts count, refused or not: a read-only test must see none.
+		s.writes.Add(1)
 	}
-	return s.dispatchTable(op, body, &s.writes)
+	if t := s.routed(body); t != nil {
+		return (&dynamoServer{table: t}).dispatchTable(op, body)
+	}
+	return s.dispatchTable(op, body)
 }
 
 // routed finds the further table a request names, or nil for the status table (also for
@@ -301,14 +306,7 @@ func (s *dynamoServer) routed(body []byte) *statusTable {
 	return nil
 }
 
-func (s *dynamoServer) dispatchTable(op string, body []byte, writes *atomic.Int64) (out any, err error) {
-	if op == "PutItem" || op == "UpdateItem" {
-		defer func() {
-			if err == nil {
-				writes.Add(1)
-			}
-		}()
-	}
+func (s *dynamoServer) dispatchTable(op string, body []byte) (any, error) {
 	switch op {
 	case "GetItem":
 		return serve(op, body, s.getItem)

@@ -119,6 +119,17 @@ type gateway struct {
 	tokens float64
 	last   time.Time
 	rec    Received
+	sends  int64 // requests with a method that can carry a body
+}
+
+// writes is how many sends the gateway received and how many bodies it stored.
+func (g *gateway) writes() (sends, deliveries int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, n := range g.rec.Stored {
+		deliveries += int64(n)
+	}
+	return g.sends, deliveries
 }
 
 func newGateway(bucket, apiKey string, seed int64, faults GatewayFaults,
@@ -166,6 +177,11 @@ func (g *gateway) record(r ReceivedRequest) {
 		g.rec.Requests = append(g.rec.Requests[:0:0], g.rec.Requests[maxRecords/10:]...)
 	}
 	g.rec.Requests = append(g.rec.Requests, r)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		g.sends++
+	}
 	if r.Key != "" {
 		g.rec.Stored[r.Key]++
 		g.rec.Bytes += r.Size

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -219,9 +220,19 @@ func (b *s3Backend) ListBucket(bucket string, prefix *gofakes3.Prefix, page gofa
 type s3Handler struct {
 	next    http.Handler
 	backend *s3Backend
+	// Write requests received, whatever their answer, for tests.
+	puts, copies, deletes atomic.Int64
 }
 
 func (h *s3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "":
+		h.copies.Add(1)
+	case r.Method == http.MethodPut, r.Method == http.MethodPost:
+		h.puts.Add(1) // PutObject, multipart parts, DeleteObjects (POST ?delete) too
+	case r.Method == http.MethodDelete:
+		h.deletes.Add(1)
+	}
 	if v, ok := unknownVersion(r); ok {
 		writeS3Error(w, http.StatusBadRequest, s3ArgumentError{Code: "InvalidArgument", Message: "Invalid version id specified",
 			ArgumentName: "versionId", ArgumentValue: v})

@@ -110,6 +110,7 @@ type Stack struct {
 	table   *statusTable
 	leases  *statusTable
 	dynamo  *dynamoServer
+	s3      *s3Handler
 	proc    *processor
 	gw      *gateway
 	servers []*http.Server
@@ -255,8 +256,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		gofakes3.WithoutVersioning(),
 		gofakes3.WithLogger(gofakes3.DiscardLog()),
 	)
+	s.s3 = &s3Handler{next: fake.Server(), backend: s.backend}
 	handlers := []http.Handler{
-		&s3Handler{next: fake.Server(), backend: s.backend},
+		s.s3,
 		s.gw,
 		s.dynamo,
 	}
@@ -445,9 +447,34 @@ func (s *Stack) Settle(ctx context.Context) error { return s.proc.settle(ctx) }
 // Received is a snapshot of what the gateway received.
 func (s *Stack) Received() Received { return s.gw.received() }
 
-// DynamoWrites is how many PutItem and UpdateItem calls changed a table (status or
-// lease) so far; a conditional write that was refused does not count.
-func (s *Stack) DynamoWrites() int64 { return s.dynamo.writes.Load() }
+// Writes counts the write requests each service of the stack received from clients,
+// whatever their answer: a read-only run must leave every count unchanged. The seed and
+// the processor's own writes are not counted.
+type Writes struct {
+	S3Puts    int64 // PUT and POST requests to S3 other than copies
+	S3Copies  int64 // PUT with x-amz-copy-source
+	S3Deletes int64
+	DynamoDB  int64 // PutItem, UpdateItem, DeleteItem, BatchWriteItem, ... on any table
+	// GatewaySends are requests to the gateway with a method that can carry a body;
+	// GatewayDeliveries are the bodies it stored (Received().Stored per key).
+	GatewaySends      int64
+	GatewayDeliveries int64
+}
+
+// Total is every write request received, deliveries aside (each is a send already).
+func (w Writes) Total() int64 {
+	return w.S3Puts + w.S3Copies + w.S3Deletes + w.DynamoDB + w.GatewaySends
+}
+
+// Writes is the stack's write counts so far; the one place tests read them.
+func (s *Stack) Writes() Writes {
+	w := Writes{
+		S3Puts: s.s3.puts.Load(), S3Copies: s.s3.copies.Load(), S3Deletes: s.s3.deletes.Load(),
+		DynamoDB: s.dynamo.writes.Load(),
+	}
+	w.GatewaySends, w.GatewayDeliveries = s.gw.writes()
+	return w
+}
 
 // SetGatewayFaults changes the gateway's fault knobs.
 func (s *Stack) SetGatewayFaults(f GatewayFaults) { s.gw.setFaults(f) }

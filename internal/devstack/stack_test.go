@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stowage-cli/stowage/internal/config"
@@ -348,4 +349,41 @@ func TestDataDirSavesTheTableWhileRunning(t *testing.T) {
 		}
 	}
 	_ = st
+}
+
+// Writes counts client write requests per service; reads, the seed and the processor
+// do not count.
+func TestWritesCountsWriteRequestsPerService(t *testing.T) {
+	st := startStack(t, Options{Requests: 5})
+	if w := st.Writes(); w != (Writes{}) {
+		t.Fatalf("a fresh stack counts %+v", w)
+	}
+	ctx := context.Background()
+	sc, dc := s3Client(st), dynamoClient(st.DynamoDBURL)
+	// Reads.
+	listAll(t, sc, st.Bucket, 100)
+	dc.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: map[string]ddbtypes.AttributeValue{"requestId": &ddbtypes.AttributeValueMemberS{Value: "x"}}})
+	gatewayCall{"GET", GatewayStage + "/product", st.APIKey, "", nil, nil}.do(t, st)
+	if w := st.Writes(); w.Total() != 0 {
+		t.Fatalf("reads counted as writes: %+v", w)
+	}
+	// Writes, one of each.
+	if _, err := sc.PutObject(ctx, &s3.PutObjectInput{Bucket: &st.Bucket, Key: aws.String("w1"), Body: strings.NewReader("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &st.Bucket, Key: aws.String("w2"), CopySource: aws.String(st.Bucket + "/w1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &st.Bucket, Key: aws.String("w2")}); err != nil {
+		t.Fatal(err)
+	}
+	// A refused conditional write is still an attempt.
+	dc.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.LeaseTable, ConditionExpression: aws.String("attribute_exists(requestId)"),
+		Item: map[string]ddbtypes.AttributeValue{"requestId": &ddbtypes.AttributeValueMemberS{Value: "x"}}})
+	gatewayCall{"PUT", GatewayStage + "/product", st.APIKey, "application/json", []byte("{}"), nil}.do(t, st)
+	gatewayCall{"PUT", GatewayStage + "/product", "wrong", "application/json", []byte("{}"), nil}.do(t, st)
+	want := Writes{S3Puts: 1, S3Copies: 1, S3Deletes: 1, DynamoDB: 1, GatewaySends: 2, GatewayDeliveries: 1}
+	if got := st.Writes(); got != want {
+		t.Fatalf("writes = %+v, want %+v", got, want)
+	}
 }

@@ -23,6 +23,20 @@ func (o Overlap) Warning() string {
 		o.Journal, o.Started.UTC().Format(time.RFC3339), o.Count)
 }
 
+// OverlapRefusal says why a run over requests that unfinished runs hold is refused, and
+// what to do, for the CLI and the TUI alike. command is how to run stowage on the
+// environment (for example "stowage --env prod").
+func OverlapRefusal(overlaps []Overlap, command string) string {
+	n := 0
+	for _, o := range overlaps {
+		n += o.Count
+	}
+	first := overlaps[0]
+	msg := fmt.Sprintf("%d of these requests are held by %d unfinished run(s) of this environment (run %s, journal %s): sending them again could deliver them twice. ",
+		n, len(overlaps), first.RunID, first.Journal)
+	return msg + fmt.Sprintf("Continue that run with %s redrive --resume %s, or check it and, if it is dead and you accept duplicates, pass --allow-overlap", command, first.Journal)
+}
+
 // UnfinishedOverlaps finds the runs of environment env that the audit log at auditPath
 // shows as unfinished (a started entry, no final one), whose journal still exists, and
 // whose manifest holds any of ids. Only those journals are read, so a long history costs

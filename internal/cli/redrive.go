@@ -10,10 +10,9 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/signal"
+	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
@@ -24,6 +23,7 @@ import (
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/internal/reqid"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
@@ -42,6 +42,8 @@ type redriveFlags struct {
 	maxAttempts     int
 	maxFailureRatio float64
 	unknownSettle   time.Duration
+	timeout         time.Duration
+	allowOverlap    bool
 	force           bool
 	dryRun          bool
 	yes             bool
@@ -78,6 +80,8 @@ stowage's only write. It runs in four steps:
            connection was lost after sending, or a 504) waits --unknown-settle (5s) for
            the processor to write its verdict, then re-checks the status table before
            trying again, so that a request that did arrive is not sent twice.
+           --timeout (35s) bounds one attempt: with no answer by then its outcome
+           is unknown, handled as above.
   report   one line per request (state, attempts, HTTP status, new request ID, error) on
            stdout, as a table or JSON Lines (-o json); saved beside the journal too.
 
@@ -95,7 +99,15 @@ Every step is journaled to an append-only, fsynced file (0600) before it happens
 was lost after sending). If stowage dies, --resume JOURNAL continues the run: nothing
 delivered is sent again, requests whose outcome is unknown are re-checked against the
 status table first, the rest are sent. Ctrl+C stops sending new requests and waits for
-those in flight (Ctrl+C again cuts them); what was sent is not undone.
+those in flight (Ctrl+C again cuts them); what was sent is not undone. SIGTERM and
+SIGHUP (a closed terminal) do the same: the first stops sending, the second cuts the
+requests in flight.
+
+A run refuses requests that an unfinished run of the same environment holds (its
+journal has no end and the audit log no final entry): --resume that run, or pass
+--allow-overlap. A journal that lost records (its sequence has a gap, a checksum fails,
+or its report or audit entry name records it no longer holds) is refused by --resume,
+which then says how to recover from the run's report.
 
 Every run, dry runs included, is appended to $XDG_STATE_HOME/stowage/audit.jsonl (see
 stowage audit). A read-only environment (read_only, --read-only) refuses to redrive.
@@ -103,7 +115,8 @@ stowage audit). A read-only environment (read_only, --read-only) refuses to redr
 Exit codes:
   0    every request delivered (or skipped as already processed)
   1    some requests failed, or nothing matched
-  2    usage or configuration error, or refusal (read-only, no confirmation possible)
+  2    usage or configuration error, or refusal (read-only, no confirmation possible,
+       another environment's bucket, an unfinished overlapping run, a damaged journal)
   3    AWS access error while planning
   130  cancelled (Ctrl+C, or the confirmation was declined)`,
 		Example: `  # What would a redrive of the last hour's failures do?
@@ -144,6 +157,8 @@ Exit codes:
 	fl.IntVar(&f.maxAttempts, "max-attempts", redrive.DefaultMaxAttempts, "attempts per request (429, 5xx and network errors are retried)")
 	fl.Float64Var(&f.maxFailureRatio, "max-failure-ratio", redrive.DefaultMaxFailureRatio, "stop when more than this share fails, after the first 20 requests (0-1]")
 	fl.DurationVar(&f.unknownSettle, "unknown-settle", redrive.DefaultUnknownSettle, "after a send whose outcome is unknown (connection lost, 504), wait this long for the processor's verdict before re-checking the status table (0 re-checks at once; at most 10m)")
+	fl.DurationVar(&f.timeout, "timeout", redrive.DefaultAttemptTimeout, "time limit of one attempt: a request with no answer by then ends unknown and is re-checked before any retry (the default is just above API Gateway's 29s integration limit)")
+	fl.BoolVar(&f.allowOverlap, "allow-overlap", false, "send requests that an unfinished run of this environment also holds (they may be delivered twice)")
 	fl.BoolVar(&f.force, "force", false, "send requests already in a terminal state too")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "plan and print, send nothing")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation (for scripts)")
@@ -176,6 +191,7 @@ type redriveRun struct {
 	concSet bool
 	modeSet bool
 	env     *config.Env
+	file    *config.File // every configured environment, to name the one a bucket is in
 	clients *awsclient.Clients
 	sel     redrive.Selection
 	journal *redrive.JournalState // --resume
@@ -186,18 +202,26 @@ func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFla
 	if err := r.checkFlags(fl, args); err != nil {
 		return err
 	}
-	env, _, err := g.LoadEnv()
+	env, file, err := g.LoadEnv()
 	if err != nil {
 		return err
 	}
-	r.env = env
+	r.env, r.file = env, file
 	if !r.rateSet {
 		r.rate = env.Rate
 	}
 	if f.resume != "" {
 		st, err := redrive.LoadJournal(f.resume)
+		var damaged *redrive.IntegrityError
+		if errors.As(err, &damaged) {
+			return exitf(ExitUsage, "--resume: journal %s cannot be trusted: %s. Resuming it could send requests twice or skip them, so nothing was sent; %s",
+				sanitize.Line(damaged.Path), sanitize.Line(damaged.Reason), sanitize.Line(damaged.Remedy(stowageCommand(g, g.ConfigPath)+" --env "+shellQuote(env.Name))))
+		}
 		if err != nil {
 			return exitf(ExitUsage, "--resume: %s", sanitize.Line(err.Error()))
+		}
+		if st.Legacy {
+			fmt.Fprintf(r.stderr, "stowage: warning: journal %s was written by an older stowage, without sequence numbers or checksums: records it lost cannot be detected; compare it with its report before trusting it\n", sanitize.Line(st.Path))
 		}
 		if st.Manifest.Env != env.Name {
 			return exitf(ExitUsage, "--resume: the journal is a run on environment %q, not %q; pass --env %s",
@@ -279,6 +303,9 @@ func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
 	if f.unknownSettle < 0 || f.unknownSettle > maxUnknownSettle {
 		return exitf(ExitUsage, "--unknown-settle %s: want 0 (re-check at once) up to %s", f.unknownSettle, maxUnknownSettle)
 	}
+	if f.timeout <= 0 {
+		return exitf(ExitUsage, "--timeout %s: want a time limit above 0 for one attempt (default %s)", f.timeout, redrive.DefaultAttemptTimeout)
+	}
 	if f.fromFile == "-" && f.fromReport == "-" {
 		return exitf(ExitUsage, "--from-file - and --from-report - cannot both read stdin")
 	}
@@ -294,7 +321,11 @@ func (r *redriveRun) readSelection(args []string) error {
 	// lines; keys map to IDs as the environment says.
 	if len(args) > 0 {
 		for _, a := range args {
-			ids, err := redrive.ParseRefs(strings.NewReader(a), r.env.RequestID)
+			ids, err := redrive.ParseRefsWith(strings.NewReader(a), r.resolveRef)
+			var refused *ExitError
+			if errors.As(err, &refused) {
+				return refused
+			}
 			if err != nil || len(ids) == 0 {
 				return exitf(ExitUsage, "%s is not a request ID, key, s3:// URI or console URL", sanitize.Line(a))
 			}
@@ -307,7 +338,7 @@ func (r *redriveRun) readSelection(args []string) error {
 		if err != nil {
 			return err
 		}
-		ids, err := redrive.ParseRefs(in, r.env.RequestID)
+		ids, err := redrive.ParseRefsWith(in, r.resolveRef)
 		closeIn()
 		if err != nil {
 			return exitf(ExitUsage, "--from-file %s: %s", name, sanitize.Line(err.Error()))
@@ -366,6 +397,35 @@ func (r *redriveRun) readSelection(args []string) error {
 	}
 	r.sel = sel
 	return nil
+}
+
+// resolveRef maps a reference to its request ID by the rule show and status follow, so
+// an object in another environment's bucket is refused, never planned from this one's.
+func (r *redriveRun) resolveRef(ref reqid.Ref) (string, error) {
+	t, err := (&session{env: r.env}).resolve(ref)
+	if err != nil {
+		return "", r.bucketOwnerHint(ref, err)
+	}
+	return t.id, nil
+}
+
+// bucketOwnerHint adds to a refusal which configured environment has the bucket ref names.
+func (r *redriveRun) bucketOwnerHint(ref reqid.Ref, err error) error {
+	if ref.Bucket == "" || r.file == nil {
+		return err
+	}
+	var owners []string
+	for name, e := range r.file.Environments {
+		if e != nil && e.Storage.Bucket == ref.Bucket && name != r.env.Name {
+			owners = append(owners, name)
+		}
+	}
+	sort.Strings(owners)
+	if len(owners) == 0 {
+		return exitf(ExitUsage, "%s; no configured environment uses bucket %s. Redrive refused, nothing was sent", err, sanitize.Line(ref.Bucket))
+	}
+	return exitf(ExitUsage, "%s. Redrive refused, nothing was sent: environment %s uses bucket %s; redrive it there with %s --env %s redrive …",
+		err, strings.Join(owners, ", "), sanitize.Line(ref.Bucket), stowageCommand(r.g, r.g.ConfigPath), sanitize.Line(shellQuote(owners[0])))
 }
 
 // open opens a file argument; "-" is stdin.
@@ -456,11 +516,14 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 
 	if r.f.dryRun {
 		r.auditDecision(ctx, m, redrive.OutcomeDryRun, "", false)
-		r.warnOverlaps(m)
+		r.overlaps(m) // a dry run sends nothing: it only warns
 		return r.writeDryRun(m, summary)
 	}
 	r.writeSummary(r.stderr, summary, isTerminal(r.g.Stderr))
-	r.warnOverlaps(m)
+	if reason := r.overlaps(m); reason != "" {
+		r.auditDecision(ctx, m, redrive.OutcomeRefused, reason, false)
+		return exitf(ExitUsage, "redrive refused, nothing was sent: %s", reason)
+	}
 	if len(m.Items) == 0 {
 		r.auditDecision(ctx, m, redrive.OutcomeEmpty, "", false)
 		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(r.sel.Describe()))
@@ -487,23 +550,24 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 			return exitf(ExitUsage, "journal: %v; pass --journal FILE", err)
 		}
 	}
-	run, err := redrive.New(r.deps(), m, r.runOptions(journal))
+	sess, err := redrive.Start(ctx, r.deps(), m, r.runOptions(journal), r.sessionConfig(ctx))
 	if err != nil {
-		return r.refused(ctx, m, err)
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error())) // Start audited the refusal
 	}
-	return r.execute(ctx, run, m, false)
+	return r.execute(ctx, sess)
 }
 
-// warnOverlaps warns on stderr, before any confirmation, about runs of this environment
-// that have not finished and hold some of m's requests: sending those again now could
-// deliver them twice.
-func (r *redriveRun) warnOverlaps(m *redrive.Manifest) {
+// overlaps looks, before any confirmation, for runs of this environment that have not
+// finished and hold some of m's requests: sending those again now could deliver them
+// twice. It warns about each on stderr and returns why the run is refused ("" when it is
+// not: no overlap, --allow-overlap, or the log cannot be read, which is warned).
+func (r *redriveRun) overlaps(m *redrive.Manifest) string {
 	if len(m.Items) == 0 {
-		return
+		return ""
 	}
 	path, err := redrive.AuditPath()
 	if err != nil {
-		return // the audit entry of this run warns about it
+		return "" // the audit entry of this run warns about it
 	}
 	ids := make([]string, len(m.Items))
 	for i, it := range m.Items {
@@ -512,11 +576,15 @@ func (r *redriveRun) warnOverlaps(m *redrive.Manifest) {
 	overlaps, err := redrive.UnfinishedOverlaps(path, r.env.Name, ids)
 	if err != nil {
 		fmt.Fprintf(r.stderr, "stowage: warning: could not look for unfinished runs: %s\n", sanitize.Line(err.Error()))
-		return
+		return ""
 	}
 	for _, o := range overlaps {
 		fmt.Fprintf(r.stderr, "stowage: warning: %s\n", sanitize.Line(o.Warning()))
 	}
+	if len(overlaps) == 0 || r.f.allowOverlap || r.f.dryRun {
+		return ""
+	}
+	return redrive.OverlapRefusal(overlaps, r.commandPrefix())
 }
 
 // resume continues the journaled run.
@@ -557,23 +625,23 @@ func (r *redriveRun) resume(ctx context.Context) error {
 		}
 		return &ExitError{Code: ExitCancelled, Err: errors.New("not confirmed; nothing was sent")}
 	}
-	opts := r.runOptions(st.Path)
-	run, err := redrive.Resume(r.deps(), st, opts)
-	if err != nil {
-		return r.refused(ctx, m, err)
-	}
+	sc := r.sessionConfig(ctx)
 	if r.rateSet {
-		run.SetRate(r.rate)
+		sc.Rate = &r.rate // the run starts with it: not "tuned"
 	}
 	if r.concSet {
-		run.SetConcurrency(r.f.concurrency)
+		sc.Concurrency = &r.f.concurrency
 	}
-	return r.execute(ctx, run, m, true)
+	sess, err := redrive.ResumeSession(ctx, r.deps(), st, r.runOptions(st.Path), sc)
+	if err != nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error())) // ResumeSession audited the refusal
+	}
+	return r.execute(ctx, sess)
 }
 
-func (r *redriveRun) refused(ctx context.Context, m *redrive.Manifest, err error) error {
-	r.auditDecision(ctx, m, redrive.OutcomeRefused, err.Error(), r.journal != nil)
-	return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+// sessionConfig is who runs the redrive and the clock its audit entries use.
+func (r *redriveRun) sessionConfig(ctx context.Context) redrive.SessionConfig {
+	return redrive.SessionConfig{Who: r.who(ctx), Now: cliClock}
 }
 
 func (r *redriveRun) deps() redrive.Deps { return redrive.DepsFor(r.clients) }
@@ -581,7 +649,7 @@ func (r *redriveRun) deps() redrive.Deps { return redrive.DepsFor(r.clients) }
 func (r *redriveRun) runOptions(journal string) redrive.Options {
 	o := redrive.OptionsFor(r.env)
 	o.JournalPath, o.MaxAttempts, o.MaxFailureRatio, o.Force = journal, r.f.maxAttempts, r.f.maxFailureRatio, r.f.force
-	o.UnknownSettle = r.f.unknownSettle
+	o.UnknownSettle, o.AttemptTimeout = r.f.unknownSettle, r.f.timeout
 	if o.UnknownSettle == 0 {
 		o.UnknownSettle = redrive.NoUnknownSettle // the engine reads 0 as its default
 	}
@@ -592,37 +660,30 @@ func (r *redriveRun) runOptions(journal string) redrive.Options {
 // run for no gain, since --resume re-checks anyway.
 const maxUnknownSettle = 10 * time.Minute
 
-// execute starts the run, shows progress, handles Ctrl+C, and reports.
-func (r *redriveRun) execute(ctx context.Context, run *redrive.Run, m *redrive.Manifest, resumed bool) error {
-	// A run that cannot be audited does not run: a kill -9 later must still leave a record.
-	if _, err := redrive.AppendStarted(m, run.JournalPath(), r.auditContext(ctx, resumed)); err != nil {
-		return exitf(ExitUsage, "%s; nothing was sent", sanitize.Line(err.Error()))
-	}
-	if err := run.Start(ctx); err != nil {
-		return r.refused(ctx, m, err)
-	}
+// execute shows the started session's progress, handles Ctrl+C, and reports.
+func (r *redriveRun) execute(ctx context.Context, sess *redrive.Session) error {
+	run := sess.Run()
 	stderr := r.stderr
 	fmt.Fprintf(stderr, "Journal: %s\n", run.JournalPath())
 	progressDone := r.showProgress(run)
 	go r.watchInterrupts(ctx, run)
-	rep := run.Wait()
+	rep, fin, auditErr := sess.Finish()
 	<-progressDone
 
-	reportPath := redrive.ReportPath(run.JournalPath())
-	if err := rep.SaveJSONLines(reportPath); err != nil {
-		fmt.Fprintf(stderr, "stowage: warning: %s\n", sanitize.Line(err.Error()))
-		reportPath = ""
+	if fin.ReportErr != nil {
+		fmt.Fprintf(stderr, "stowage: warning: %s\n", sanitize.Line(fin.ReportErr.Error()))
 	}
-	auditErr := r.auditRun(context.WithoutCancel(ctx), m, rep, reportPath, resumed)
+	if auditErr != nil {
+		fmt.Fprintf(stderr, "stowage: warning: audit log: %s\n", sanitize.Line(fin.AuditErr.Error()))
+	}
 	if err := r.writeReport(rep); err != nil {
 		return err
 	}
-	r.writeOutcome(rep, reportPath)
+	r.writeOutcome(rep, fin.ReportPath)
 	exit := r.exitFor(rep)
 	if auditErr != nil && exit == nil {
 		// Everything was delivered, but the record is incomplete: do not say all is well.
-		return exitf(ExitUsage, "the run finished but its audit entry could not be written (%s); its started entry and the journal %s record it",
-			sanitize.Line(auditErr.Error()), run.JournalPath())
+		return exitf(ExitUsage, "%s", sanitize.Line(auditErr.Error()))
 	}
 	return exit
 }
@@ -657,10 +718,9 @@ func (r *redriveRun) watchInterrupts(ctx context.Context, run *redrive.Run) {
 	default:
 	}
 	p := run.Snapshot()
+	sig, stop := notifyStop()
+	defer stop()
 	fmt.Fprintf(r.stderr, "\nstowage: cancelling: no new request is sent; waiting for the %d in flight (Ctrl+C again cuts them, their outcome is then unknown)\n", p.InFlight)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
 	select {
 	case <-sig:
 		run.Abort()
@@ -830,6 +890,9 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 	}
 	fmt.Fprintf(w, "  rate         %s, %d at a time, ETA %s\n", rate, s.Concurrency, eta)
 	fmt.Fprintf(w, "  manifest     sha256 %s\n", sanitize.Line(s.Hash))
+	if r.clients != nil && r.deps().Leases == nil {
+		fmt.Fprintf(w, "  WARNING      %s (set redrive.lease_table; see stowage doctor)\n", redrive.NoLeaseTableWarning)
+	}
 	if n := len(s.Missing); n > 0 {
 		shown := s.Missing
 		if n > 5 {
@@ -984,11 +1047,6 @@ func (r *redriveRun) auditDecision(ctx context.Context, m *redrive.Manifest, out
 	_ = r.appendAudit(redrive.AuditDecision(m, outcome, reason, r.auditContext(ctx, resumed))) // warned; nothing was sent
 }
 
-// auditRun records a run that ran, with the report saved at reportPath.
-func (r *redriveRun) auditRun(ctx context.Context, m *redrive.Manifest, rep *redrive.Report, reportPath string, resumed bool) error {
-	return r.appendAudit(redrive.AuditRun(m, rep, reportPath, r.auditContext(ctx, resumed)))
-}
-
 // auditRefusal records a run refused before it was planned.
 func (r *redriveRun) auditRefusal(ctx context.Context, reason string) {
 	_ = r.appendAudit(redrive.NewRefusalEntry(redrive.Refusal{Env: r.env.Name, Production: r.env.Production,
@@ -1017,16 +1075,10 @@ func (r *redriveRun) who(ctx context.Context) string {
 	if isDemoEnv(r.env) {
 		return "demo"
 	}
-	if r.clients == nil || r.clients.Identity == nil {
+	if r.clients == nil {
 		return "unknown"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	arn, err := r.clients.Identity(ctx)
-	if err != nil {
-		return "unknown (sts:GetCallerIdentity failed: " + awsclient.KindOf(err).String() + ")"
-	}
-	return arn
+	return redrive.Operator(ctx, r.clients.Identity)
 }
 
 // isDemoEnv reports whether env is the demo stack: named demo, every endpoint on loopback.

@@ -720,9 +720,12 @@ func TestRedriveResumeRefusesAnEnvironmentThatNoLongerMatchesThePlan(t *testing.
 		"production": {func(e *config.Env) { e.Production = true }, "production true, planned false"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			// A fresh journal of the same plan: every request still to send.
+			// A fresh journal of the same plan under another run ID (the audit log holds the
+			// first run's end, which this journal would contradict): every request to send.
 			path := filepath.Join(t.TempDir(), "left.journal.jsonl")
-			j, err := redrive.CreateJournal(path, st.Manifest)
+			m := *st.Manifest
+			m.RunID += "-left-" + name
+			j, err := redrive.CreateJournal(path, &m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -889,9 +892,10 @@ func TestStowageCommandForHints(t *testing.T) {
 	}
 }
 
-// A new plan warns on stderr, before the confirmation, when a run of the same environment
-// has not finished and holds some of its requests; a dry run warns too.
-func TestRedriveWarnsOfAnUnfinishedRunWithTheSameRequests(t *testing.T) {
+// A new plan is refused (exit 2) before the confirmation when a run of the same
+// environment has not finished and holds some of its requests, unless --allow-overlap;
+// a dry run warns.
+func TestRedriveRefusesAnUnfinishedRunsRequestsUnlessAllowed(t *testing.T) {
 	d, state := redriveDemo(t)
 	ids := transientFailed(t, d, 3)
 	killedAt := time.Date(2026, 3, 1, 3, 15, 0, 0, time.UTC)
@@ -914,10 +918,24 @@ func TestRedriveWarnsOfAnUnfinishedRunWithTheSameRequests(t *testing.T) {
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("the dry run does not warn:\n%s", r.stderr)
 	}
-	prompts, _ := answer(t, "n\n")
-	r = d.run(t, "", append([]string{"redrive"}, ids...)...).must(t, ExitCancelled)
+	prompts, _ := answer(t, "y\n")
+	r = d.run(t, "", append([]string{"redrive"}, ids...)...).must(t, ExitUsage)
+	for _, part := range []string{want, "redrive refused, nothing was sent", "2 of these requests are held by 1 unfinished run(s)",
+		"redrive --resume " + journal, "--allow-overlap"} {
+		if !strings.Contains(r.stderr, part) {
+			t.Errorf("the refusal lacks %q:\n%s", part, r.stderr)
+		}
+	}
+	if prompts.Len() != 0 {
+		t.Errorf("a refused run asked for confirmation: %q", prompts.String())
+	}
+	if e := auditEntries(t); e[len(e)-1].Outcome != redrive.OutcomeRefused {
+		t.Errorf("the refusal is not audited: %+v", e[len(e)-1])
+	}
+	prompts, _ = answer(t, "n\n")
+	r = d.run(t, "", append([]string{"redrive", "--allow-overlap"}, ids...)...).must(t, ExitCancelled)
 	if !strings.Contains(r.stderr, want) || prompts.Len() == 0 {
-		t.Errorf("no warning before the confirmation (prompt %q):\n%s", prompts.String(), r.stderr)
+		t.Errorf("--allow-overlap: no warning before the confirmation (prompt %q):\n%s", prompts.String(), r.stderr)
 	}
 	// A request the unfinished run does not hold: no warning.
 	r = d.run(t, "", "redrive", "--dry-run", "-o", "table", ids[2]).must(t, ExitOK)
@@ -973,4 +991,100 @@ func TestRedrivePlanShowsTheFirstRequests(t *testing.T) {
 	if n := len(d.stack.Received().Requests); n != 0 {
 		t.Errorf("%d requests sent", n)
 	}
+}
+
+// The case: a journal cut mid-line at 60% was read as a kill's torn last line, and
+// --resume skipped or resent the requests whose outcomes were cut. It is refused now, with
+// the way to recover, and nothing is sent.
+func TestRedriveResumeRefusesAJournalCutMidLine(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 10)
+	r := d.run(t, "", append([]string{"redrive", "--yes", "-o", "json"}, ids...)...).must(t, ExitOK)
+	journal := ""
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if p, ok := strings.CutPrefix(line, "Journal: "); ok {
+			journal = p
+		}
+	}
+	data, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := len(data) * 6 / 10
+	for data[cut-1] == '\n' {
+		cut++
+	}
+	if err := os.WriteFile(journal, data[:cut], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sent := len(d.stack.Received().Requests)
+	r = d.run(t, "", "redrive", "--resume", journal, "--yes").must(t, ExitUsage)
+	for _, want := range []string{"cannot be trusted", "nothing was sent",
+		"redrive --from-report " + redrive.ReportPath(journal) + " --only unfinished"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the refusal lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if n := len(d.stack.Received().Requests); n != sent {
+		t.Errorf("%d requests sent from a cut journal", n-sent)
+	}
+}
+
+// A URI or console URL naming another bucket than the environment's is refused (exit 2)
+// as show and status refuse it, naming the configured environment that has the bucket;
+// it was planned from the current environment's bucket, a write to the wrong place.
+func TestRedriveRefusesAnotherEnvironmentsBucket(t *testing.T) {
+	d, _ := redriveDemo(t)
+	id := transientFailed(t, d, 1)[0]
+	two := d.withEnv(t, func(*config.Env) {})
+	f, err := config.Load(two.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staging := *f.Environments[devstack.EnvName]
+	staging.Name = "staging"
+	staging.Storage.Bucket = "staging-requests"
+	f.Environments["staging"] = &staging
+	b, _ := yaml.Marshal(f)
+	if err := os.WriteFile(two.config, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, ref := range map[string]string{
+		"s3 URI":      "s3://staging-requests/" + id,
+		"console URL": "https://us-east-1.console.aws.amazon.com/s3/object/staging-requests?region=us-east-1&prefix=" + id,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := two.run(t, "", "redrive", "--yes", ref).must(t, ExitUsage)
+			for _, want := range []string{"staging-requests", "environment staging uses bucket staging-requests", "--env staging redrive", "nothing was sent"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("the refusal lacks %q:\n%s", want, r.stderr)
+				}
+			}
+		})
+	}
+	list := filepath.Join(t.TempDir(), "ids.txt")
+	os.WriteFile(list, []byte(id+"\ns3://nobody-has-this/"+id+"\n"), 0o600)
+	r := two.run(t, "", "redrive", "--yes", "--from-file", list).must(t, ExitUsage)
+	if !strings.Contains(r.stderr, "line 2") || !strings.Contains(r.stderr, "no configured environment uses bucket nobody-has-this") {
+		t.Errorf("--from-file refusal:\n%s", r.stderr)
+	}
+	if n := len(d.stack.Received().Requests); n != 0 {
+		t.Errorf("%d requests sent to the current environment", n)
+	}
+}
+
+// --timeout bounds one attempt: against a gateway that hangs, the attempt ends unknown
+// instead of waiting the old fixed two minutes, and is not reported delivered.
+func TestRedriveTimeoutBoundsOneAttempt(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Gateway.Latency = time.Minute })
+	id := transientFailed(t, d, 1)[0]
+	r := d.run(t, "", "redrive", "--yes", "--timeout", "100ms", "--max-attempts", "1", "--unknown-settle", "0", "-o", "json", id)
+	rows := jsonLines(t, r.stdout)
+	if len(rows) != 1 || rows[0]["state"] == string(redrive.StateDelivered) {
+		t.Fatalf("exit %d, report %v\n%s", r.code, rows, r.stderr)
+	}
+	if r.code == ExitOK {
+		t.Errorf("a hung gateway exited 0:\n%s", r.stderr)
+	}
+	d.run(t, "", "redrive", "--timeout", "0s", id).must(t, ExitUsage)
 }

@@ -18,12 +18,12 @@ func (m *Model) openCopy() {
 	bucket, region := m.bucket(), m.region()
 	uri := reqid.S3URI(bucket, key)
 	items := []menuItem{
-		{key: "i", label: "request id", hint: sanitize.Line(id), action: func(m *Model) tea.Cmd { return m.copy("request id", id) }},
-		{key: "s", label: "s3 URI", hint: sanitize.Line(uri), action: func(m *Model) tea.Cmd { return m.copy("s3 URI", uri) }},
+		{key: "i", label: "request id", hint: sanitize.Line(id), action: copyMsg{"request id", id}},
+		{key: "s", label: "s3 URI", hint: sanitize.Line(uri), action: copyMsg{"s3 URI", uri}},
 	}
 	if region != "" {
 		u := reqid.ConsoleURL(region, bucket, key)
-		items = append(items, menuItem{key: "u", label: "console URL", hint: sanitize.Line(u), action: func(m *Model) tea.Cmd { return m.copy("console URL", u) }})
+		items = append(items, menuItem{key: "u", label: "console URL", hint: sanitize.Line(u), action: copyMsg{"console URL", u}})
 	}
 	m.pushDialog(&menuDialog{title: "Copy to the clipboard (OSC 52)", items: items})
 }

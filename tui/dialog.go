@@ -8,10 +8,12 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// dialog is one overlay. Dialogs stack; the top one gets every key first.
+// dialog is one overlay. Dialogs stack; the top one gets every key first. A dialog changes
+// only itself: what it wants of the model it returns as an action message
+// (dialog_actions.go), which only the root handles.
 type dialog interface {
-	// update handles a key; done pops the dialog.
-	update(m *Model, msg tea.KeyPressMsg) (done bool, cmd tea.Cmd)
+	// update handles a key; done pops the dialog; act is an action message or nil.
+	update(km KeyMap, msg tea.KeyPressMsg) (done bool, act tea.Msg)
 	// render draws the dialog's content at most width cells wide.
 	render(st Styles, width int) string
 	busy() bool
@@ -19,7 +21,7 @@ type dialog interface {
 
 // pasteTaker is a dialog that accepts pasted text.
 type pasteTaker interface {
-	paste(m *Model, text string) tea.Cmd
+	paste(text string)
 }
 
 // menuItem is one choice of a menu dialog.
@@ -28,7 +30,7 @@ type menuItem struct {
 	label  string
 	badges string // styled marks after the label (PRODUCTION, READ-ONLY)
 	hint   string // shown faint after the label
-	action func(m *Model) tea.Cmd
+	action tea.Msg
 }
 
 // menuDialog picks one of a few items with the arrows and enter, or a shortcut key.
@@ -40,7 +42,7 @@ type menuDialog struct {
 
 func (d *menuDialog) busy() bool { return false }
 
-func (d *menuDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+func (d *menuDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	switch msg.String() {
 	case "esc", "q":
 		return true, nil
@@ -51,11 +53,11 @@ func (d *menuDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
 		d.cursor = (d.cursor + 1) % len(d.items)
 		return false, nil
 	case "enter":
-		return true, d.items[d.cursor].action(m)
+		return true, d.items[d.cursor].action
 	}
 	for _, it := range d.items {
 		if it.key != "" && msg.String() == it.key {
-			return true, it.action(m)
+			return true, it.action
 		}
 	}
 	return false, nil
@@ -94,10 +96,10 @@ type promptDialog struct {
 	title  string
 	help   string
 	ti     lineEdit
-	submit func(m *Model, value string) tea.Cmd
+	submit func(value string) tea.Msg // the action for the value entered
 }
 
-func newPromptDialog(st Styles, title, help, value string, submit func(*Model, string) tea.Cmd) *promptDialog {
+func newPromptDialog(title, help, value string, submit func(string) tea.Msg) *promptDialog {
 	ti := lineEdit{prompt: "› "}
 	ti.SetValue(value)
 	return &promptDialog{title: title, help: help, ti: ti, submit: submit}
@@ -105,20 +107,19 @@ func newPromptDialog(st Styles, title, help, value string, submit func(*Model, s
 
 func (d *promptDialog) busy() bool { return false }
 
-func (d *promptDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+func (d *promptDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	switch msg.String() {
 	case "esc":
 		return true, nil
 	case "enter":
-		return true, d.submit(m, d.ti.Value())
+		return true, d.submit(d.ti.Value())
 	}
 	d.ti.update(msg)
 	return false, nil
 }
 
-func (d *promptDialog) paste(m *Model, text string) tea.Cmd {
+func (d *promptDialog) paste(text string) {
 	d.ti.update(tea.PasteMsg{Content: text})
-	return nil
 }
 
 func (d *promptDialog) render(st Styles, width int) string {
@@ -132,15 +133,15 @@ func (d *promptDialog) render(st Styles, width int) string {
 // confirmDialog asks yes or no.
 type confirmDialog struct {
 	title, question string
-	yes             func(m *Model) tea.Cmd
+	yes             tea.Msg // the action for yes
 }
 
 func (d *confirmDialog) busy() bool { return false }
 
-func (d *confirmDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+func (d *confirmDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	switch strings.ToLower(msg.String()) {
 	case "y":
-		return true, d.yes(m)
+		return true, d.yes
 	case "n", "esc", "q", "enter":
 		return true, nil
 	}

@@ -30,7 +30,6 @@ func (m *Model) openEnvSwitch() {
 	var items []menuItem
 	sel := 0
 	for i, name := range m.opts.EnvNames {
-		name := name
 		hint := ""
 		if name == cur {
 			hint, sel = "current", i
@@ -44,7 +43,7 @@ func (m *Model) openEnvSwitch() {
 			badges = append(badges, m.st.ReadOnly.Render("READ-ONLY"))
 		}
 		items = append(items, menuItem{label: sanitize.Line(name), badges: strings.Join(badges, " "), hint: hint,
-			action: func(m *Model) tea.Cmd { return m.switchEnv(name) }})
+			action: switchEnvMsg{name}})
 	}
 	m.pushDialog(&menuDialog{title: "Switch environment", items: items, cursor: sel})
 }

@@ -21,66 +21,61 @@ func (s *redriveState) busy() bool { return s.phase == rdPlanning || s.phase == 
 // maxWidth lets the redrive dialog use more of a wide screen than the small dialogs.
 func (s *redriveState) maxWidth() int { return 104 }
 
-func (s *redriveState) paste(m *Model, text string) tea.Cmd {
+func (s *redriveState) paste(text string) {
 	if s.phase == rdPlanned && s.typing {
 		s.field.update(tea.PasteMsg{Content: text})
 		s.mismatch = ""
 	}
-	return nil
 }
 
-func (s *redriveState) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
-	km := m.km
+// update changes only the dialog's own fields (mode, force, the typed name); what the
+// model must do (plan, run, close, cancel) it returns as an action message.
+func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	switch s.phase {
 	case rdPlanning:
 		switch {
 		case msg.String() == "esc" || msg.String() == "q":
-			return true, m.closeRedrive(s)
+			return true, redriveClosedMsg{s}
 		case key.Matches(msg, km.RedriveMode):
 			s.mode = cycleMode(s.mode, msg.String() == "right")
-			return false, m.plan(s)
+			return false, redriveReplanMsg{s}
 		}
 	case rdPlanFailed:
 		switch {
 		case msg.String() == "esc" || msg.String() == "q":
-			return true, m.closeRedrive(s)
+			return true, redriveClosedMsg{s}
 		case key.Matches(msg, km.Refresh):
-			return false, m.plan(s)
+			return false, redriveReplanMsg{s}
 		case key.Matches(msg, km.RedriveMode):
 			s.mode = cycleMode(s.mode, msg.String() == "right")
-			return false, m.plan(s)
+			return false, redriveReplanMsg{s}
 		}
 	case rdPlanned:
-		return s.updatePlanned(m, msg)
+		return s.updatePlanned(km, msg)
 	case rdStarting, rdRunning:
 		switch {
 		case msg.String() == "esc":
-			m.setNote(noteInfo, "the redrive keeps running · R shows it")
-			return true, nil
+			return true, noteMsg{noteInfo, "the redrive keeps running · R shows it"}
 		case msg.String() == "q":
-			m.setNote(noteWarn, "a redrive is running: c cancels it (the requests in flight finish); q quits once it has stopped")
+			return false, noteMsg{noteWarn, "a redrive is running: c cancels it (the requests in flight finish); q quits once it has stopped"}
 		case key.Matches(msg, km.RedriveRate):
-			return false, m.changeRate(s, msg.String() != "-")
+			return false, redriveRateMsg{s, msg.String() != "-"}
 		case key.Matches(msg, km.RedriveConcurrency):
-			return false, m.changeConcurrency(s, msg.String() == ">")
+			return false, redriveConcurrencyMsg{s, msg.String() == ">"}
 		case key.Matches(msg, km.RedriveCancel):
-			return false, m.cancelRedrive()
+			return false, redriveCancelMsg{}
 		}
 	case rdFinished:
 		switch msg.String() {
 		case "esc", "enter", "q", "space":
 			s.summarySeen = true
-			if m.watch.active() {
-				m.setNote(noteInfo, "watching the redriven requests: the table updates as their statuses change")
-			}
-			return true, nil
+			return true, redriveSummaryClosedMsg{}
 		}
 	}
 	return false, nil
 }
 
-func (s *redriveState) updatePlanned(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
-	km := m.km
+func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	if s.typing {
 		switch msg.String() {
 		case "esc":
@@ -89,8 +84,7 @@ func (s *redriveState) updatePlanned(m *Model, msg tea.KeyPressMsg) (bool, tea.C
 		case "enter":
 			// The name, as the CLI takes it: spaces around it trimmed, case kept.
 			if v := strings.TrimSpace(s.field.Value()); v == s.envName {
-				m.clearHintsForRun()
-				return false, m.confirmRedrive(s)
+				return false, redriveConfirmedMsg{s}
 			} else {
 				s.mismatch = v
 				s.field.SetValue("")
@@ -104,15 +98,14 @@ func (s *redriveState) updatePlanned(m *Model, msg tea.KeyPressMsg) (bool, tea.C
 	}
 	switch {
 	case msg.String() == "esc" || msg.String() == "q" || msg.String() == "n":
-		return true, m.closeRedrive(s)
+		return true, redriveClosedMsg{s}
 	case key.Matches(msg, km.RedriveMode):
 		s.mode = cycleMode(s.mode, msg.String() == "right")
-		return false, m.plan(s)
+		return false, redriveReplanMsg{s}
 	case key.Matches(msg, km.RedriveForce):
 		s.force = !s.force
 	case msg.String() == "y" && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
-		m.clearHintsForRun()
-		return false, m.confirmRedrive(s)
+		return false, redriveConfirmedMsg{s}
 	case msg.String() == "enter" && s.canConfirm() && s.confirm == redrive.ConfirmTypeEnv:
 		s.typing = true
 	}
@@ -604,7 +597,7 @@ type messageDialog struct {
 
 func (d *messageDialog) busy() bool { return false }
 
-func (d *messageDialog) update(m *Model, msg tea.KeyPressMsg) (bool, tea.Cmd) {
+func (d *messageDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	switch msg.String() {
 	case "esc", "enter", "q", "space":
 		return true, nil

@@ -39,8 +39,8 @@ func (m *Model) openSave() {
 	}
 	name := unsafeName.ReplaceAllString(d.id, "_") + payloadExt(d.obj)
 	help := "the whole object (" + humanBytes(d.obj.Size) + ") is streamed to the file, mode 0600; existing files are not overwritten without asking"
-	m.pushDialog(newPromptDialog(m.st, "Save payload to", help, name, func(m *Model, path string) tea.Cmd {
-		return m.save(path, false)
+	m.pushDialog(newPromptDialog("Save payload to", help, name, func(path string) tea.Msg {
+		return saveRequestedMsg{path: path}
 	}))
 }
 
@@ -113,7 +113,7 @@ func (m *Model) onSaveDone(msg saveDoneMsg) {
 	case msg.exist:
 		path := msg.path
 		m.pushDialog(&confirmDialog{title: "File exists", question: sanitize.Line(path + " already exists. Overwrite it?"),
-			yes: func(m *Model) tea.Cmd { return m.save(path, true) }})
+			yes: saveRequestedMsg{path: path, overwrite: true}})
 	case msg.err != nil:
 		m.setErr("save", msg.err)
 	default:

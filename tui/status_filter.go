@@ -14,8 +14,8 @@ import (
 
 func (m *Model) openStatusFilter() {
 	items := []menuItem{
-		{key: "a", label: "all requests", hint: "the bucket listing", action: func(m *Model) tea.Cmd { return m.showAll() }},
-		{key: "F", label: "FAILED", hint: "from the status table", action: func(m *Model) tea.Cmd { return m.startStateFilter("FAILED") }},
+		{key: "a", label: "all requests", hint: "the bucket listing", action: showAllMsg{}},
+		{key: "F", label: "FAILED", hint: "from the status table", action: showStateMsg{state: "FAILED"}},
 	}
 	terminal := []string{"PROCESSED"}
 	if m.sess.Env != nil && len(m.sess.Env.Status.TerminalStates) > 0 {
@@ -23,9 +23,8 @@ func (m *Model) openStatusFilter() {
 	}
 	seen := map[string]bool{"FAILED": true}
 	for _, s := range terminal {
-		s := s
 		seen[s] = true
-		items = append(items, menuItem{key: firstKey(items, s), label: sanitize.Line(s), hint: "terminal", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
+		items = append(items, menuItem{key: firstKey(items, s), label: sanitize.Line(s), hint: "terminal", action: showStateMsg{state: s}})
 	}
 	var others []string
 	for s := range m.statuses.counts {
@@ -35,28 +34,20 @@ func (m *Model) openStatusFilter() {
 	}
 	sort.Strings(others)
 	for _, s := range others {
-		s := s
-		items = append(items, menuItem{label: sanitize.Line(s), hint: "seen in loaded rows", action: func(m *Model) tea.Cmd { return m.startStateFilter(s) }})
+		items = append(items, menuItem{label: sanitize.Line(s), hint: "seen in loaded rows", action: showStateMsg{state: s}})
 	}
 	items = append(items, menuItem{key: "L", label: "LOST", hint: "older than " + config.FormatDuration(m.lostAfter()) + " with no status item",
-		action: func(m *Model) tea.Cmd { return m.startLost() }})
+		action: showLostMsg{}})
 	items = append(items, menuItem{key: firstKey(items, "t"), label: "type a state…", hint: "any state the processor writes",
-		action: func(m *Model) tea.Cmd { m.openStatePrompt(); return nil }})
+		action: askStateMsg{}})
 	m.pushDialog(&menuDialog{title: "Show requests", items: items})
 }
 
 // openStatePrompt asks for a state to list, exactly as the processor writes it.
 func (m *Model) openStatePrompt() {
-	m.pushDialog(newPromptDialog(m.st, "Show requests in state",
+	m.pushDialog(newPromptDialog("Show requests in state",
 		"as the processor writes it (case matters), e.g. RETRYING", "",
-		func(m *Model, state string) tea.Cmd {
-			state = strings.TrimSpace(state)
-			if state == "" {
-				m.setNote(noteWarn, "no state given: the view is unchanged")
-				return nil
-			}
-			return m.startStateFilter(state)
-		}))
+		func(state string) tea.Msg { return stateSubmittedMsg{state: state} }))
 }
 
 // firstKey picks a shortcut for a state: its first letter when free.

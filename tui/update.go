@@ -103,6 +103,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onWheel(msg)
 	case tea.MouseClickMsg:
 		cmds = append(cmds, m.onClick(msg))
+	default:
+		// A dialog's action message, also when a command delivers one.
+		if cmd, ok := m.onDialogAction(msg); ok {
+			cmds = append(cmds, cmd)
+		}
 	}
 	m.ensureInfo()
 	cmds = append(cmds, m.joinVisible(), m.startSpinner())
@@ -131,7 +136,7 @@ func accountOf(arn string) string {
 func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
 	if n := len(m.dialogs); n > 0 {
 		if p, ok := m.dialogs[n-1].(pasteTaker); ok {
-			return p.paste(m, msg.Content)
+			p.paste(msg.Content)
 		}
 		return nil
 	}
@@ -153,17 +158,12 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 		return nil, true
 	}
 	if n := len(m.dialogs); n > 0 {
-		top := m.dialogs[n-1]
-		done, cmd := top.update(m, msg)
+		done, act := m.dialogs[n-1].update(m.km, msg)
 		if done {
-			// The action may have pushed a dialog of its own; pop only this one.
-			for i := len(m.dialogs) - 1; i >= 0; i-- {
-				if m.dialogs[i] == top {
-					m.dialogs = append(m.dialogs[:i], m.dialogs[i+1:]...)
-					break
-				}
-			}
+			m.dialogs = m.dialogs[:n-1]
 		}
+		// Popped first: the action may open a dialog of its own.
+		cmd, _ := m.onDialogAction(act)
 		return cmd, false
 	}
 	if m.input.active() {

@@ -33,6 +33,9 @@ type fakeStore struct {
 	gets    int
 	// copyErr, when set, answers CopyInPlace.
 	copyErr func(key string, n int) error
+	// copyNoop makes CopyInPlace change nothing, as versitygw's in-place copy does;
+	// otherwise a copy stamps LastModified with the second it ran in, as S3 does.
+	copyNoop bool
 }
 
 func newFakeStore() *fakeStore {
@@ -117,6 +120,9 @@ func (s *fakeStore) CopyInPlace(ctx context.Context, key string, pin awsclient.P
 		if err := s.copyErr(key, s.copies[key]); err != nil {
 			return awsclient.Object{}, err
 		}
+	}
+	if !s.copyNoop {
+		o.modified = time.Now().UTC().Truncate(time.Second)
 	}
 	return s.obj(key, o), nil
 }

@@ -971,6 +971,9 @@ const maxReason = 500
 // journaled as sending. It returns the open body (nil for s3-copy, whose pin the server
 // checks), or the reason nothing can be sent: permanent (changed, gone) or retryable.
 func (r *Run) prepare(ctx context.Context, it Item) (io.ReadCloser, *attemptResult) {
+	if r.m.Mode == ModeS3Copy && !r.waitNextSecond(ctx, it) {
+		return nil, &attemptResult{class: classRetry, reason: "cancelled before the copy; nothing was sent"}
+	}
 	if !r.m.Mode.UsesGateway() || it.Size == 0 {
 		return nil, nil
 	}
@@ -992,8 +995,11 @@ func (r *Run) prepare(ctx context.Context, it Item) (io.ReadCloser, *attemptResu
 func (r *Run) attempt(ctx context.Context, it Item, body io.ReadCloser) attemptResult {
 	if r.m.Mode == ModeS3Copy {
 		// Pinned by ETag only: a version pin would copy the planned version over a newer one.
-		_, err := r.deps.Objects.CopyInPlace(ctx, it.Key, awsclient.Pin{ETag: it.ETag})
+		obj, err := r.deps.Objects.CopyInPlace(ctx, it.Key, awsclient.Pin{ETag: it.ETag})
 		if err == nil {
+			if !copyTookEffect(it, obj) {
+				return attemptResult{class: classPermanent, reason: NotRefiredReason}
+			}
 			return attemptResult{class: classDelivered}
 		}
 		return classifyErr(err, 0, nil, ctx, r.m.Mode)

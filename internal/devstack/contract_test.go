@@ -451,6 +451,9 @@ func TestLeaseStoreContract(t *testing.T) {
 	t.Run("devstack", func(t *testing.T) {
 		st := startStack(t, Options{Requests: -1})
 		traces = append(traces, runLeaseContract(t, dynamoClient(st.DynamoDBURL), st.LeaseTable))
+		if l, ok := st.Lease("r1"); !ok || l.RunID != "C" || l.SentBy != "A" || l.Outcome != "" {
+			t.Errorf("Lease(r1) = %+v, %v", l, ok)
+		}
 		if w := st.Writes(); w.DynamoDB == 0 || w.Total() != w.DynamoDB {
 			t.Errorf("writes counted: %+v", w)
 		}

@@ -429,6 +429,25 @@ type StatusItem struct {
 	UpdatedAt time.Time
 }
 
+// LeaseItem is a redrive claim as stored in the lease table (see awsclient.LeaseStore).
+type LeaseItem struct {
+	RunID, Operator, Outcome string
+	Sent                     bool
+	// SentBy is the latest run that sent the request; "" when none did.
+	SentBy string
+}
+
+// Lease reads the lease item of requestID straight from the lease table, so tests can
+// see which run claimed a request and how it ended.
+func (s *Stack) Lease(requestID string) (LeaseItem, bool) {
+	it, ok := s.leases.get(requestID)
+	if !ok {
+		return LeaseItem{}, false
+	}
+	return LeaseItem{RunID: it["runId"].str, Operator: it["operator"].str, Outcome: it["outcome"].str,
+		Sent: it["sent"].kind == "BOOL" && it["sent"].bool, SentBy: it["sentBy"].str}, true
+}
+
 // Status reads the status item of requestID straight from the table.
 func (s *Stack) Status(requestID string) (StatusItem, bool) {
 	it, ok := s.table.get(requestID)

@@ -1,6 +1,6 @@
 // Package devstack runs a whole storage-first stack in process, on loopback, in pure Go:
-// an S3 server (gofakes3), a DynamoDB status table served through the DynamoDB JSON
-// protocol, an API Gateway emulator and the processor that an S3 event would trigger,
+// an S3 server (gofakes3), a DynamoDB status table and a redrive lease table served
+// through the DynamoDB JSON protocol, an API Gateway emulator and the processor that an S3 event would trigger,
 // seeded with a week of realistic requests. It backs `stowage demo` and is the fixture of
 // the TUI, redrive and benchmark tests. It starts no external program and listens on
 // loopback only. It must not import tui, redrive or the CLI.

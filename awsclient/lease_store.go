@@ -28,9 +28,9 @@ const (
 	leaseOutcome = "outcome"
 	leaseFinish  = "finishedAt"
 	leaseSent    = "sent"
-	leaseSentAt  = "sentAt"  // the latest time any run sent the request; survives later claims
-	leaseSentBy  = "sentBy"  // the run that sent it then
-	LeaseTTLAttr = "ttl"     // epoch seconds; enable TTL on this attribute to clean up
+	leaseSentAt  = "sentAt" // the latest time any run sent the request; survives later claims
+	leaseSentBy  = "sentBy" // the run that sent it then
+	LeaseTTLAttr = "ttl"    // epoch seconds; enable TTL on this attribute to clean up
 	leaseProbeID = "stowage-doctor-probe"
 )
 
@@ -233,7 +233,7 @@ func (s *LeaseStore) Finish(ctx context.Context, f ClaimFinish) error {
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.key(f.RequestID),
 		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
-		ExpressionAttributeNames: names(update, cond),
+		ExpressionAttributeNames:  names(update, cond),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":at": ms(f.At), ":run": str(f.RunID)},
 	})
 	if err != nil && !errors.As(err, &ccf) {

@@ -88,8 +88,8 @@ type ReceivedRequest struct {
 	// ClientGone is true when the client left before the answer (Status 499); with
 	// GatewayFaults.StoreBeforeLatency the body may still have been stored (Key).
 	ClientGone bool
-	Header        http.Header
-	At            time.Time
+	Header     http.Header
+	At         time.Time
 }
 
 // Received is a snapshot of what the gateway received, so tests can assert that each

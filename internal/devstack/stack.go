@@ -41,10 +41,10 @@ const (
 	DefaultIndex  = "status-updatedAt-index"
 	// DefaultLeaseTable is where redrive runs claim requests (key requestId, S).
 	DefaultLeaseTable = "stowage-demo-leases"
-	Region        = "us-east-1"
-	AccessKey     = "STOWAGEDEMOACCESSKEY"
-	SecretKey     = "stowage-demo-secret-key-accepts-anything"
-	EnvName       = "demo"
+	Region            = "us-east-1"
+	AccessKey         = "STOWAGEDEMOACCESSKEY"
+	SecretKey         = "stowage-demo-secret-key-accepts-anything"
+	EnvName           = "demo"
 )
 
 // Defaults of Options.

@@ -74,7 +74,7 @@ func startFlow(t *testing.T, sess Session, mutate ...func(*Options)) *flow {
 	}
 	fl := &flow{t: t, stop: make(chan struct{})}
 	filter := func(m tea.Model, msg tea.Msg) tea.Msg {
-		if mm, ok := m.(Model); ok {
+		if mm, ok := m.(*Model); ok {
 			v := mm.View().Content
 			fl.mu.Lock()
 			fl.frame = v

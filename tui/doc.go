@@ -2,8 +2,9 @@
 // requests of an environment, joins their DynamoDB status, previews payloads, finds
 // FAILED and LOST requests and redrives them.
 //
-// Shape: Model is the only tea.Model. Its parts (header, table, detail pane, footer,
-// input line, dialogs) are plain structs rendered by Model.View. All I/O runs in tea.Cmds
+// Shape: *Model is the only tea.Model, and every method of Model has a pointer receiver.
+// Its parts (header, table, detail pane, footer, input line, dialogs) are plain structs
+// rendered by Model.View; dialogs return action messages that only Model handles. All I/O runs in tea.Cmds
 // through the small interfaces in deps.go; every result carries the sequence number of the
 // request that asked for it, and Update drops results nobody wants any more.
 //

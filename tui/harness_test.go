@@ -24,7 +24,7 @@ var testNow = time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
 // fixture is a model over fake stores, driven synchronously.
 type fixture struct {
 	t        testing.TB
-	m        Model
+	m        *Model
 	objects  *fakeObjects
 	statuses *fakeStatuses
 	clip     []string
@@ -82,12 +82,11 @@ func (f *fixture) send(msgs ...tea.Msg) {
 	}
 }
 
-// step applies one message and returns its command unrun. It is the one place that
-// calls Update, so the tests do not depend on the root model's receiver shape.
+// step applies one message and returns its command unrun.
 func (f *fixture) step(msg tea.Msg) tea.Cmd {
 	f.t.Helper()
 	nm, cmd := f.m.Update(msg)
-	f.m = nm.(Model)
+	f.m = nm.(*Model)
 	return cmd
 }
 

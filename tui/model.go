@@ -128,11 +128,12 @@ type Model struct {
 	helpScroll int
 	envSeq     int
 	quitting   bool
-	initCmds   []tea.Cmd
 }
 
 // New builds the model. Nothing is read from AWS until the program starts it (Init).
-func New(opts Options) Model {
+// *Model is the tea.Model: every method has a pointer receiver, so Init and Update change
+// the one model the program holds.
+func New(opts Options) *Model {
 	opts.defaults()
 	if opts.Context == nil {
 		opts.Context = context.Background()
@@ -141,7 +142,7 @@ func New(opts Options) Model {
 	if opts.Dark != nil {
 		dark = *opts.Dark
 	}
-	m := Model{
+	m := &Model{
 		ctx:         opts.Context,
 		opts:        opts,
 		km:          DefaultKeyMap(),
@@ -156,9 +157,6 @@ func New(opts Options) Model {
 	m.help.Styles = m.st.Help
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Spinner))
 	m.resetSession(opts.Session)
-	// Init cannot change the model (it has a value receiver), so the first requests are
-	// made here and their commands handed out by Init.
-	m.initCmds = []tea.Cmd{m.startListing(), m.identity(), m.startSpinner(), m.clockTick()}
 	return m
 }
 
@@ -191,9 +189,9 @@ func (m *Model) resetSession(sess Session) {
 	m.input = inputLine{}
 }
 
-// Init asks for the background colour and the first page.
-func (m Model) Init() tea.Cmd {
-	cmds := append([]tea.Cmd(nil), m.initCmds...)
+// Init asks for the background colour, the first page and who the credentials are.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.startListing(), m.identity(), m.startSpinner(), m.clockTick()}
 	if !m.stylesKnown {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}

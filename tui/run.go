@@ -13,7 +13,7 @@ func Run(ctx context.Context, opts Options, progOpts ...tea.ProgramOption) error
 	opts.Context = ctx
 	all := append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)
 	final, err := tea.NewProgram(New(opts), all...).Run()
-	if fm, ok := final.(Model); ok {
+	if fm, ok := final.(*Model); ok {
 		fm.waitForRedrive()
 	}
 	return err

@@ -13,7 +13,7 @@ import (
 
 // Update applies one message. Results of I/O are checked against the generation and
 // sequence numbers they carry; anything stale is dropped.
-func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.now = m.opts.Now()
 	m.ageStatuses()
 	var cmds []tea.Cmd

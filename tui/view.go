@@ -14,7 +14,7 @@ import (
 
 // View draws the screen. It reads only the model: no clock, no I/O, and only the rows
 // and payload lines that are on screen.
-func (m Model) View() tea.View {
+func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion

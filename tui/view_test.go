@@ -40,7 +40,7 @@ func TestView(t *testing.T) {
 		name  string
 		setup func(o *fakeObjects, s *fakeStatuses)
 		act   func(f *fixture)
-		init  bool // run Init's commands (false: the screen before the first page)
+		init  bool // run Init's commands (false: Init only, the screen before the first page)
 	}{
 		{name: "loading", setup: seedRequests},
 		{name: "list", setup: seedRequests, init: true},
@@ -71,8 +71,8 @@ func TestView(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixtureNoInit(t, tc.setup)
-			if tc.init {
-				f.exec(f.m.Init())
+			if cmd := f.m.Init(); tc.init {
+				f.exec(cmd)
 			}
 			if tc.act != nil {
 				tc.act(f)

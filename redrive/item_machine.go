@@ -1,0 +1,304 @@
+package redrive
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// step is where one item's work stands: each step is one function that does its part
+// and names the next step. itemSteps is the whole machine.
+//
+//	start → settle? → check → token → claim → prepare → send → done
+//	                    ↑                        │         │
+//	                    └──────── backoff ←──────┴─────────┤ (retry)
+//	                                                       └→ lastLook → done
+type step int
+
+const (
+	stepStart    step = iota // size and resume rules
+	stepSettle               // a resumed item that may have been sent waits out UnknownSettle
+	stepCheck                // read the status before taking a rate token
+	stepToken                // take a rate token; re-check if the wait made the read stale
+	stepClaim                // claim the request in the lease table
+	stepPrepare              // open and check the stored object before anything is journaled
+	stepSend                 // journal sending, send once, journal the outcome
+	stepBackoff              // wait before the next try
+	stepLastLook             // out of tries after an unknown outcome: one last status read
+	stepDone                 // final, or left unfinished for --resume
+)
+
+var stepNames = [...]string{"start", "settle", "check", "token", "claim", "prepare", "send", "backoff", "last-look", "done"}
+
+func (s step) String() string {
+	if int(s) < len(stepNames) {
+		return stepNames[s]
+	}
+	return fmt.Sprintf("step(%d)", int(s))
+}
+
+// itemSteps maps each step to its transition.
+var itemSteps = [...]func(*Run, *itemWork) step{
+	stepStart:    (*Run).onStart,
+	stepSettle:   (*Run).onSettle,
+	stepCheck:    (*Run).onCheck,
+	stepToken:    (*Run).onToken,
+	stepClaim:    (*Run).onClaim,
+	stepPrepare:  (*Run).onPrepare,
+	stepSend:     (*Run).onSend,
+	stepBackoff:  (*Run).onBackoff,
+	stepLastLook: (*Run).onLastLook,
+}
+
+// itemWork is one item's state between steps.
+type itemWork struct {
+	it Item
+	// ctx ends when the run stops dispatching; sendCtx only on Abort (requests in flight
+	// finish on Cancel).
+	ctx, sendCtx context.Context
+
+	try       int  // tries of this process, from 1
+	attempt   int  // requests sent, earlier processes included
+	maybeSent bool // an attempt may have been delivered: re-check before each send
+	checked   bool // the status was read in this try
+	first     time.Time
+	wait      time.Duration // backoff's wait
+
+	body  io.ReadCloser // prepare's open body, for send
+	actx  context.Context
+	abort context.CancelFunc
+
+	last attemptResult // the latest attempt, for giving up
+}
+
+// work takes one item to a final state, or leaves it unfinished when the run stops.
+func (r *Run) work(ctx, sendCtx context.Context, it Item) {
+	if r.deps.Leases != nil {
+		defer func() {
+			r.mu.Lock()
+			claimed := r.claimed[it.RequestID]
+			r.mu.Unlock()
+			if claimed {
+				r.finishClaim(it)
+			}
+		}()
+	}
+	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1}
+	for s := stepStart; s != stepDone; {
+		s = itemSteps[s](r, w)
+	}
+}
+
+func (r *Run) onStart(w *itemWork) step {
+	it := w.it
+	if r.m.TooLarge(it) {
+		r.final(it, Record{Type: RecFailed, Reason: fmt.Sprintf(
+			"too large for the gateway: %d bytes, the limit is %d (10 MiB); nothing was sent — redrive it with --mode s3-copy",
+			it.Size, MaxGatewayPayload)}, time.Time{}, true)
+		return stepDone
+	}
+	r.mu.Lock()
+	state := r.items[it.RequestID].State
+	everMaybe := r.everMaybe[it.RequestID]
+	w.attempt = r.items[it.RequestID].Attempts
+	r.mu.Unlock()
+	w.maybeSent = state.MaybeSent()
+	if r.m.Mode == ModeReupload && (state == StateSending || state == StateUnknown || everMaybe) {
+		// A reupload that may have arrived was stored under a request ID the gateway
+		// chose, which nothing here can look up; the old ID's status never changes. Only
+		// the operator can tell, so it is never sent again automatically.
+		r.leaveUnknown(it, w.attempt, 0, "an earlier attempt's outcome is unknown")
+		return stepDone
+	}
+	if w.maybeSent {
+		return stepSettle
+	}
+	return stepCheck
+}
+
+func (r *Run) onSettle(w *itemWork) step {
+	if !r.settleResumed(w.ctx, w.it) {
+		return stepDone
+	}
+	return stepCheck
+}
+
+// onCheck reads the status before the rate token is taken: the rate paces sends, and an
+// item found already processed (or delivered by an earlier attempt) sends nothing.
+func (r *Run) onCheck(w *itemWork) step {
+	w.checked = w.try == 1 || w.maybeSent
+	if !w.checked {
+		return stepToken
+	}
+	if done, ok := r.recheck(w.ctx, w.it, w.maybeSent, w.first); !ok || done {
+		return stepDone
+	}
+	return stepToken
+}
+
+func (r *Run) onToken(w *itemWork) step {
+	waited, err := r.bucket.Wait(w.ctx)
+	if err != nil {
+		return stepDone
+	}
+	if w.checked && waited > RecheckAfterWait {
+		// The check is stale after a long wait for the token: read again, so that it
+		// is still made just before sending.
+		if done, ok := r.recheck(w.ctx, w.it, w.maybeSent, w.first); !ok || done {
+			r.bucket.refund()
+			return stepDone
+		}
+	}
+	return stepClaim
+}
+
+// onClaim claims (or renews) the request before each send: the lease table is where runs
+// on other machines meet.
+func (r *Run) onClaim(w *itemWork) step {
+	if done, ok := r.claim(w.ctx, w.it, w.first, w.attempt > 0 || w.maybeSent); !ok || done {
+		r.bucket.refund()
+		return stepDone
+	}
+	return stepPrepare
+}
+
+// onPrepare opens and checks the stored object before the sending record: an item
+// refused here never left, and is journaled failed without an attempt.
+func (r *Run) onPrepare(w *itemWork) step {
+	if w.first.IsZero() {
+		w.first = r.now()
+	}
+	w.actx, w.abort = context.WithTimeout(w.sendCtx, r.opts.AttemptTimeout)
+	body, pre := r.prepare(w.actx, w.it)
+	if pre == nil {
+		w.body = body
+		return stepSend
+	}
+	w.abort()
+	r.noteError(w.it, w.attempt, pre.reason)
+	if pre.class == classPermanent {
+		r.final(w.it, Record{Type: RecFailed, Reason: pre.reason}, w.first, true)
+		return stepDone
+	}
+	if w.try >= r.opts.MaxAttempts {
+		r.final(w.it, Record{Type: RecFailed, Reason: fmt.Sprintf("gave up after %d tries to read the stored object, nothing was sent: %s", w.try, pre.reason)}, w.first, true)
+		return stepDone
+	}
+	w.wait = r.backoff.delay(w.try)
+	return stepBackoff
+}
+
+func (r *Run) onSend(w *itemWork) step {
+	it := w.it
+	w.attempt++
+	r.mu.Lock()
+	baseline := r.baseline[it.RequestID]
+	r.mu.Unlock()
+	if err := r.journal.Append(Record{Type: RecSending, At: r.now(), ID: it.RequestID, Attempt: w.attempt, PreSend: baseline}); err != nil {
+		if w.body != nil {
+			w.body.Close()
+		}
+		w.abort()
+		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+		return stepDone
+	}
+	attempt := w.attempt
+	r.setState(it.RequestID, StateSending, func(res *ItemResult) { res.Attempts = attempt })
+	r.noteSent()
+
+	a := r.attempt(w.actx, it, w.body)
+	w.body = nil
+	w.abort()
+	w.last = a
+	rec := Record{At: r.now(), ID: it.RequestID, Attempt: w.attempt, HTTPStatus: a.status,
+		NewRequestID: a.newID, GatewayRequestID: a.gatewayID, Reason: a.reason, DurationMS: ms(r.now().Sub(w.first))}
+	switch a.class {
+	case classDelivered:
+		rec.Type, rec.Reason = RecDelivered, ""
+		r.final(it, rec, w.first, false)
+		return stepDone
+	case classPermanent:
+		rec.Type = RecFailed
+		r.final(it, rec, w.first, false)
+		r.noteError(it, w.attempt, a.reason)
+		if a.auth {
+			// Every later request would be refused the same way.
+			r.stop(OutcomeError, "access denied: "+a.reason+"; nothing more is sent — fix the credentials or permissions, then --resume")
+		}
+		return stepDone
+	}
+	if a.class == classUnknown {
+		r.mu.Lock()
+		r.everMaybe[it.RequestID] = true
+		r.mu.Unlock()
+		if r.m.Mode == ModeReupload {
+			r.leaveUnknown(it, w.attempt, a.status, a.reason)
+			r.noteError(it, w.attempt, a.reason)
+			return stepDone
+		}
+		w.maybeSent = true
+	}
+	// Retryable: journal this attempt's outcome first.
+	rec.Type = RecRetrying
+	if a.class == classUnknown {
+		rec.Type = RecUnknown
+	}
+	if err := r.journal.Append(rec); err != nil {
+		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+		return stepDone
+	}
+	r.noteError(it, w.attempt, a.reason)
+	state := StateRetrying
+	if w.maybeSent {
+		state = StateUnknown
+	}
+	r.setState(it.RequestID, state, func(res *ItemResult) { res.HTTPStatus, res.Error = a.status, a.reason })
+	switch {
+	case a.aborted:
+		return stepDone // Abort: leave it unknown for --resume to re-check
+	case w.try >= r.opts.MaxAttempts && w.maybeSent:
+		return stepLastLook
+	case w.try >= r.opts.MaxAttempts:
+		r.giveUp(w)
+		return stepDone
+	}
+	w.wait = r.backoff.delay(w.try)
+	if a.class == classUnknown {
+		// Give the processor time to write the verdict the re-check looks for.
+		w.wait = max(w.wait, r.opts.UnknownSettle)
+	}
+	return stepBackoff
+}
+
+func (r *Run) onBackoff(w *itemWork) step {
+	if !sleepCtx(w.ctx, w.wait) {
+		return stepDone
+	}
+	w.try++
+	return stepCheck
+}
+
+// onLastLook reads the status once more after the settle wait: the processor may have
+// written its verdict since the last unknown attempt.
+func (r *Run) onLastLook(w *itemWork) step {
+	if !sleepCtx(w.ctx, r.opts.UnknownSettle) {
+		return stepDone
+	}
+	if done, ok := r.recheck(w.ctx, w.it, true, w.first); !ok || done {
+		return stepDone
+	}
+	r.giveUp(w)
+	return stepDone
+}
+
+// giveUp fails an item out of tries.
+func (r *Run) giveUp(w *itemWork) {
+	a := w.last
+	reason := fmt.Sprintf("gave up after %d attempts: %s", w.try, a.reason)
+	if w.maybeSent {
+		reason += " (an attempt may have been delivered: check its status before sending it again)"
+	}
+	r.final(w.it, Record{Type: RecFailed, ID: w.it.RequestID, Attempt: w.attempt, HTTPStatus: a.status,
+		Reason: reason, DurationMS: ms(r.now().Sub(w.first))}, w.first, false)
+}

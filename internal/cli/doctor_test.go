@@ -2,15 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/devstack"
 )
 
 func TestDoctor(t *testing.T) {
@@ -110,12 +108,10 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 	t.Run("GarbageGatewayIsNotUnreachable", func(t *testing.T) {
-		portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
-			io.WriteString(w, "<!DOCTYPE html><html><body>Sign in to the hotel Wi-Fi</body></html>")
-		}))
-		defer portal.Close()
-		r := d.variant(t, func(e *config.Env) { e.Gateway.URL = portal.URL + "/demo" }).run(t, "", "doctor", "-o", "table").must(t, ExitAWS)
+		// The demo gateway answers like a captive portal: 200, HTML, no x-amzn-RequestId.
+		d.stack.SetGatewayFaults(devstack.GatewayFaults{Garbage: true})
+		defer d.stack.SetGatewayFaults(devstack.GatewayFaults{})
+		r := d.run(t, "", "doctor", "-o", "table").must(t, ExitAWS)
 		for _, s := range []string{"FAIL  gateway", "answers, but not as API Gateway does: 200", "Sign in to the hotel", "FAIL  auth probe",
 			"to fix: check gateway.url (with its stage): a proxy, a captive portal or another server answered"} {
 			if !strings.Contains(r.stdout, s) {

@@ -64,6 +64,9 @@ type GatewayFaults struct {
 	// still there): a client that gives up during the wait leaves a stored request it
 	// was never told about. Without it a client that leaves during Latency stores nothing.
 	StoreBeforeLatency bool
+	// Garbage answers every request 200 with an HTML page and no x-amzn-RequestId, as a
+	// captive portal or a misrouted proxy does, and stores nothing.
+	Garbage bool
 	// StoreThen504Ratio is the share of requests whose body S3 stores before API Gateway
 	// answers 504 (the integration answered after the 29 s timeout): the dangerous case
 	// in which a client that retries delivers twice. Received records them with
@@ -236,6 +239,12 @@ func (g *gateway) timeoutAfterStore() bool {
 	return g.faults.StoreThen504Ratio > 0 && g.rng.Float64() < g.faults.StoreThen504Ratio
 }
 
+func (g *gateway) garbage() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.faults.Garbage
+}
+
 func (g *gateway) latency() (time.Duration, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -282,6 +291,12 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *gateway) serve(w http.ResponseWriter, r *http.Request, requestID string, rec *ReceivedRequest) int {
 	h := w.Header()
+	if g.garbage() {
+		h.Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "<!DOCTYPE html><html><body><h1>Sign in to the hotel Wi-Fi</h1></body></html>")
+		return http.StatusOK
+	}
 	h.Set("x-amzn-RequestId", requestID)
 	h.Set("x-amz-apigw-id", strings.ReplaceAll(requestID[:13], "-", "")+"=")
 

@@ -160,6 +160,17 @@ func TestGatewayKeyProbeStoresNothing(t *testing.T) {
 	}
 }
 
+func TestGatewayGarbageIsNotAPIGateway(t *testing.T) {
+	st := startStack(t, Options{Requests: -1, Gateway: GatewayFaults{Garbage: true}})
+	resp, body := gatewayCall{"PUT", GatewayStage + "/product", st.APIKey, "application/json", []byte("{}"), nil}.do(t, st)
+	if resp.StatusCode != 200 || resp.Header.Get("x-amzn-RequestId") != "" || !strings.HasPrefix(body, "<!DOCTYPE html>") {
+		t.Fatalf("%d %v %q", resp.StatusCode, resp.Header, body)
+	}
+	if rec := st.Received(); len(rec.Stored) != 0 {
+		t.Fatalf("garbage mode stored %v", rec.Stored)
+	}
+}
+
 func orDefault(s, d string) string {
 	if s == "" {
 		return d

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -51,6 +49,12 @@ type redriveState struct {
 	manifest *redrive.Manifest // frozen once planned: the engine reads it while it runs
 	summary  redrive.Summary
 	overlaps []string // unfinished runs that hold some of the planned requests, as warnings
+	// refusal is why the plan cannot run (those unfinished runs hold its requests). The
+	// TUI offers no way round it: overriding is the CLI's explicit --allow-overlap.
+	refusal string
+	// noLeaseTable: the environment has no lease table, so runs on other machines cannot
+	// see this one; the plan says so loudly.
+	noLeaseTable bool
 	// baseline is each item's status as the engine read it just before sending, to tell
 	// the processor's new verdict from the old; nil when the report lacks one.
 	baseline map[string]awsclient.Status
@@ -61,6 +65,7 @@ type redriveState struct {
 	field    lineEdit
 	mismatch string // what was typed, when it was not the name
 
+	session    *redrive.Session // the run with its audit trail (redrive.Start, Finish)
 	run        *redrive.Run
 	journal    string
 	progress   redrive.Progress
@@ -69,7 +74,6 @@ type redriveState struct {
 	cancelling bool
 	aborting   bool
 
-	finish      *finisher
 	watch       *watchState // reads the statuses of what this run delivered
 	watched     []string    // the IDs it reads for this run
 	startErr    error
@@ -87,13 +91,16 @@ type (
 		seq      int
 		manifest *redrive.Manifest
 		overlaps []string // warnings about unfinished runs holding some of its requests
+		refusal  string   // why it cannot run because of them ("" when it can)
 		err      error
 	}
 	redriveStartedMsg struct {
 		seq     int
-		run     *redrive.Run
+		session *redrive.Session
 		journal string
 		err     error
+		// audited: the refusal is in the audit log already (redrive.Start records its own).
+		audited bool
 	}
 	redriveProgressMsg struct {
 		seq    int
@@ -109,19 +116,6 @@ type (
 		err  error
 	}
 )
-
-// finisher writes a run's report and audit entry exactly once: from the command that
-// saw the run stop, or from Run when the program stopped first.
-type finisher struct {
-	once sync.Once
-	out  finishResult
-}
-
-func (f *finisher) do(ctx context.Context, run *redrive.Run, man *redrive.Manifest, force bool,
-	who func(context.Context) string, now func() time.Time) finishResult {
-	f.once.Do(func() { f.out = finishWork(ctx, run, man, force, who, now) })
-	return f.out
-}
 
 // finishResult is what finishing a run wrote.
 type finishResult struct {
@@ -196,7 +190,7 @@ func (m *Model) openRedrive() tea.Cmd {
 		mode = redrive.ModeS3Copy // the only mode without a gateway
 	}
 	s := &redriveState{envName: env.Name, production: env.Production, ids: ids, mode: mode, demo: m.sess.Operator == "demo",
-		commandPrefix: m.opts.Redrive.CommandPrefix}
+		commandPrefix: m.opts.Redrive.CommandPrefix, noLeaseTable: m.sess.Redrive.Run.Leases == nil}
 	m.rd = s
 	m.pushDialog(s)
 	return m.plan(s)
@@ -219,7 +213,7 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 	m.rdSeq++
 	s.seq = m.rdSeq
 	s.phase = rdPlanning
-	s.manifest, s.planErr, s.baseline, s.overlaps = nil, nil, nil, nil
+	s.manifest, s.planErr, s.baseline, s.overlaps, s.refusal = nil, nil, nil, nil, ""
 	s.typing, s.mismatch = false, ""
 	s.field = lineEdit{prompt: "› "}
 	if s.cancelPlan != nil {
@@ -239,26 +233,28 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 	sel := redrive.Selection{IDs: s.ids, Source: "tui"}
 	ctx, cancel := context.WithCancel(m.ctx)
 	s.cancelPlan = cancel
-	seq, env := s.seq, m.sess.Env.Name
+	seq, env, command := s.seq, m.sess.Env.Name, s.command()
 	return func() tea.Msg {
 		defer cancel()
 		man, err := redrive.Plan(ctx, deps, sel, opts)
 		if err != nil {
 			return redrivePlanMsg{seq: seq, err: err}
 		}
-		return redrivePlanMsg{seq: seq, manifest: man, overlaps: unfinishedOverlaps(env, man)}
+		overlaps, refusal := unfinishedOverlaps(env, man, command)
+		return redrivePlanMsg{seq: seq, manifest: man, overlaps: overlaps, refusal: refusal}
 	}
 }
 
 // unfinishedOverlaps warns about the runs of env that have not finished and hold some of
-// man's requests (the audit log and those runs' journals are read: call it in a command).
-func unfinishedOverlaps(env string, man *redrive.Manifest) []string {
+// man's requests, and says why the plan is refused when there are any (the audit log and
+// those runs' journals are read: call it in a command).
+func unfinishedOverlaps(env string, man *redrive.Manifest, command string) (warnings []string, refusal string) {
 	if len(man.Items) == 0 {
-		return nil
+		return nil, ""
 	}
 	path, err := redrive.AuditPath()
 	if err != nil {
-		return nil // the run's own audit entry reports the state directory
+		return nil, "" // the run's own audit entry reports the state directory
 	}
 	ids := make([]string, len(man.Items))
 	for i, it := range man.Items {
@@ -266,13 +262,15 @@ func unfinishedOverlaps(env string, man *redrive.Manifest) []string {
 	}
 	found, err := redrive.UnfinishedOverlaps(path, env, ids)
 	if err != nil {
-		return []string{"could not look for unfinished runs: " + err.Error()}
+		return []string{"could not look for unfinished runs: " + err.Error()}, ""
 	}
-	out := make([]string, len(found))
-	for i, o := range found {
-		out[i] = o.Warning()
+	if len(found) == 0 {
+		return nil, ""
 	}
-	return out
+	for _, o := range found {
+		warnings = append(warnings, o.Warning())
+	}
+	return warnings, redrive.OverlapRefusal(found, command)
 }
 
 func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
@@ -285,7 +283,7 @@ func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
 		s.phase, s.planErr = rdPlanFailed, msg.err
 		return
 	}
-	s.manifest, s.overlaps = msg.manifest, msg.overlaps
+	s.manifest, s.overlaps, s.refusal = msg.manifest, msg.overlaps, msg.refusal
 	s.summary = msg.manifest.Summary()
 	s.confirm = redrive.ConfirmationFor(len(msg.manifest.Items), s.production)
 	s.phase = rdPlanned
@@ -293,7 +291,7 @@ func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
 
 // canConfirm reports whether the plan can run: it has items and the mode can send some.
 func (s *redriveState) canConfirm() bool {
-	return s.phase == rdPlanned && s.summary.Count > 0 && s.summary.TooLarge < s.summary.Count
+	return s.phase == rdPlanned && s.summary.Count > 0 && s.summary.TooLarge < s.summary.Count && s.refusal == ""
 }
 
 // closeRedrive closes the dialog of a redrive that did not run, auditing the decision as
@@ -314,6 +312,8 @@ func (m *Model) closeRedrive(s *redriveState) tea.Cmd {
 	switch {
 	case s.summary.Count == 0:
 		outcome, reason = redrive.OutcomeEmpty, ""
+	case s.refusal != "":
+		outcome, reason = redrive.OutcomeRefused, s.refusal
 	case s.summary.TooLarge == s.summary.Count:
 		outcome, reason = redrive.OutcomeRefused, "every request is over the gateway's 10 MiB limit"
 	}
@@ -335,25 +335,19 @@ func (m *Model) confirmRedrive(s *redriveState) tea.Cmd {
 	opts.OriginalIDHeader, opts.RedriveIDHeader, opts.ReadOnly = envOpts.OriginalIDHeader, envOpts.RedriveIDHeader, envOpts.ReadOnly
 	opts.Force = s.force
 	deps, man, seq, ctx := m.sess.Redrive.Run, s.manifest, s.seq, m.ctx
-	who, now, force := m.whoFunc(), m.opts.Now, s.force
+	who, now := m.whoFunc(), m.opts.Now
 	return func() tea.Msg {
 		path, err := redrive.DefaultJournalPath(man)
 		if err != nil {
 			return redriveStartedMsg{seq: seq, err: fmt.Errorf("no place for the journal: %w", err)}
 		}
 		opts.JournalPath = path
-		run, err := redrive.New(deps, man, opts)
-		if err == nil {
-			// A run that cannot be audited does not run: a kill later must leave a record.
-			_, err = redrive.AppendStarted(man, path, redrive.AuditContext{Who: who(ctx), Force: force, At: now()})
-		}
-		if err == nil {
-			err = run.Start(ctx)
-		}
+		// The CLI starts its runs here too: started entry, journal, run, refusals audited.
+		sess, err := redrive.Start(ctx, deps, man, opts, redrive.SessionConfig{Who: who(ctx), Now: now})
 		if err != nil {
-			return redriveStartedMsg{seq: seq, journal: path, err: err}
+			return redriveStartedMsg{seq: seq, journal: path, err: err, audited: true}
 		}
-		return redriveStartedMsg{seq: seq, run: run, journal: path}
+		return redriveStartedMsg{seq: seq, session: sess, journal: path}
 	}
 }
 
@@ -364,14 +358,16 @@ func (m *Model) onRedriveStarted(msg redriveStartedMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		s.phase, s.startErr = rdFinished, msg.err
+		if msg.audited {
+			return nil
+		}
 		man, force, reason := s.manifest, s.force, msg.err.Error()
 		return m.auditCmd(func(c redrive.AuditContext) redrive.AuditEntry {
 			c.Force = force
 			return redrive.AuditDecision(man, redrive.OutcomeRefused, reason, c)
 		})
 	}
-	s.run, s.journal, s.phase = msg.run, msg.journal, rdRunning
-	s.finish = &finisher{}
+	s.session, s.run, s.journal, s.phase = msg.session, msg.session.Run(), msg.journal, rdRunning
 	s.progress = redrive.Progress{RunID: s.manifest.RunID, Total: len(s.manifest.Items),
 		Counts: redrive.Counts{Pending: len(s.manifest.Items)}, TargetRate: s.rate, Concurrency: s.conc}
 	return waitProgress(s.seq, s.run)
@@ -399,27 +395,17 @@ func (m *Model) onRedriveProgress(msg redriveProgressMsg) tea.Cmd {
 }
 
 // finishRun saves the report beside the journal and appends the audit entry, in a
-// command, with the engine's functions: the same files the CLI writes.
+// command, through the session: the same files the CLI writes.
 func (m *Model) finishRun(s *redriveState) tea.Cmd {
-	run, man, force, seq, fin := s.run, s.manifest, s.force, s.seq, s.finish
-	who, ctx, now := m.whoFunc(), m.ctx, m.opts.Now
-	return func() tea.Msg {
-		return redriveFinishedMsg{seq: seq, out: fin.do(ctx, run, man, force, who, now)}
-	}
+	sess, seq := s.session, s.seq
+	return func() tea.Msg { return redriveFinishedMsg{seq: seq, out: finishWork(sess)} }
 }
 
-// finishWork waits for the run's report, saves it and audits the run.
-func finishWork(ctx context.Context, run *redrive.Run, man *redrive.Manifest, force bool,
-	who func(context.Context) string, now func() time.Time) finishResult {
-	rep := run.Wait()
-	out := finishResult{report: rep, reportPath: redrive.ReportPath(run.JournalPath())}
-	if err := rep.SaveJSONLines(out.reportPath); err != nil {
-		out.reportPath, out.reportErr = "", err
-	}
-	e := redrive.AuditRun(man, rep, out.reportPath,
-		redrive.AuditContext{Who: who(context.WithoutCancel(ctx)), Force: force, At: now()})
-	out.auditPath, out.auditErr = appendAudit(e)
-	return out
+// finishWork waits for the run and records it (once: later calls return the same).
+func finishWork(sess *redrive.Session) finishResult {
+	rep, fin, _ := sess.Finish()
+	// Finish's error repeats AuditErr, which the summary shows with its remedy.
+	return finishResult{report: rep, reportPath: fin.ReportPath, reportErr: fin.ReportErr, auditPath: fin.AuditPath, auditErr: fin.AuditErr}
 }
 
 func (m *Model) onRedriveFinished(msg redriveFinishedMsg) tea.Cmd {
@@ -580,7 +566,7 @@ func (m Model) waitForRedrive() {
 		return
 	}
 	s.run.Cancel()
-	s.finish.do(m.ctx, s.run, s.manifest, s.force, m.whoFunc(), m.opts.Now)
+	finishWork(s.session)
 }
 
 // ---- audit ----
@@ -593,16 +579,7 @@ func (m *Model) whoFunc() func(context.Context) string {
 		if op != "" {
 			return op
 		}
-		if id == nil {
-			return "unknown"
-		}
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		arn, err := id(ctx)
-		if err != nil {
-			return "unknown (sts:GetCallerIdentity failed: " + awsclient.KindOf(err).String() + ")"
-		}
-		return arn
+		return redrive.Operator(ctx, id)
 	}
 }
 

@@ -280,6 +280,9 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	for _, o := range s.overlaps {
 		warn(sanitize.Line(o))
 	}
+	if s.noLeaseTable {
+		warn("NO LEASE TABLE" + strings.TrimPrefix(redrive.NoLeaseTableWarning, "no lease table") + " (set redrive.lease_table; see stowage doctor)")
+	}
 	if n := len(sum.Missing); n > 0 {
 		shown := sum.Missing[:min(n, 3)]
 		text := plural(n, "selected request") + " with no stored object: left out (" + sanitize.Line(strings.Join(shown, ", "))
@@ -312,6 +315,16 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	case sum.Count == 0:
 		tail = append(tail, st.StatusWarn.Render("Nothing to redrive: none of the selected requests has a stored object."),
 			"", st.Faint.Render("esc close"))
+	case s.refusal != "":
+		// No key sends them anyway: overriding is the CLI's --allow-overlap, typed on purpose.
+		for i, l := range wrapLines("Refused, nothing is sent: "+sanitize.Line(s.refusal)+" (from the command line).", w-2) {
+			mark := st.StatusError.Render("✗ ")
+			if i > 0 {
+				mark = "  "
+			}
+			tail = append(tail, mark+st.ErrorText.Render(l))
+		}
+		tail = append(tail, "", st.Faint.Render("esc close"))
 	case !s.canConfirm():
 		tail = append(tail, wrapLines(st.StatusWarn.Render("Every request is over API Gateway's 10 MiB limit: this mode can send none. → switches to s3-copy."), w)...)
 		tail = append(tail, "", st.Faint.Render("←/→ mode · esc close"))

@@ -10,20 +10,10 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/redrive"
 )
-
-// update applies one message without running the commands it returns: for steps whose
-// commands would block on a run that the test holds still.
-func (f *fixture) update(msg tea.Msg) tea.Cmd {
-	f.t.Helper()
-	nm, cmd := f.m.Update(msg)
-	f.m = nm.(Model)
-	return cmd
-}
 
 // marks returns the marked IDs, sorted.
 func (f *fixture) marks() []string {
@@ -243,35 +233,35 @@ func TestRedriveCancelRateAndConcurrency(t *testing.T) {
 	// Confirm, and run the command that starts the run by hand: its progress must not be
 	// awaited while the gateway is held.
 	var started redriveStartedMsg
-	for _, msg := range run(f.update(keyPress("y"))) {
+	for _, msg := range run(f.step(keyPress("y"))) {
 		if m, ok := msg.(redriveStartedMsg); ok {
 			started = m
 		}
 	}
-	if started.run == nil {
+	if started.session == nil {
 		t.Fatalf("the run did not start: %v", started.err)
 	}
-	wait := f.update(started)
+	wait := f.step(started)
 	<-gw.started // the first requests are in flight, held
-	run(f.update(keyPress("+")))
-	run(f.update(keyPress(">")))
-	run(f.update(keyPress("-")))
-	run(f.update(keyPress("-")))
-	p := started.run.Snapshot()
+	run(f.step(keyPress("+")))
+	run(f.step(keyPress(">")))
+	run(f.step(keyPress("-")))
+	run(f.step(keyPress("-")))
+	p := started.session.Run().Snapshot()
 	if p.TargetRate != 5 || p.Concurrency != 5 || f.m.rd.rate != 5 || f.m.rd.conc != 5 {
 		t.Fatalf("rate %g concurrency %d (model %g, %d); want 5 and 5", p.TargetRate, p.Concurrency, f.m.rd.rate, f.m.rd.conc)
 	}
 	// Hidden, it keeps running and says so.
-	f.update(keyPress("esc"))
+	f.step(keyPress("esc"))
 	if f.m.redriveShown() || !f.m.redriveActive() || !strings.Contains(plainView(f), "redrive 0/6") {
 		t.Fatalf("esc should hide the running redrive:\n%s", plainView(f))
 	}
 	// q does not quit while it runs; ctrl+c cancels instead of quitting.
-	f.update(keyPress("q"))
+	f.step(keyPress("q"))
 	if f.m.quitting || !strings.Contains(f.m.note.text, "a redrive is running") {
 		t.Fatal("q left a running redrive")
 	}
-	run(f.update(keyPress("ctrl+c")))
+	run(f.step(keyPress("ctrl+c")))
 	if f.m.quitting || !f.m.rd.cancelling {
 		t.Fatal("ctrl+c did not cancel the run")
 	}
@@ -375,15 +365,16 @@ func TestRedriveView(t *testing.T) {
 	running := func(t *testing.T, f *fixture) *redrive.Run {
 		f.keys("enter")
 		f.typeText("prod-eu")
-		f.update(keyPress("enter"))
+		f.step(keyPress("enter"))
 		s := f.m.rd
 		o := redrive.Options{JournalPath: "/home/ops/.local/state/stowage/redrives/20250314T093000Z-" + s.manifest.RunID + ".journal.jsonl"}
 		r, err := redrive.New(f.m.sess.Redrive.Run, s.manifest, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.update(redriveStartedMsg{seq: s.seq, run: r, journal: o.JournalPath})
-		f.update(redriveProgressMsg{seq: s.seq, p: redrive.Progress{
+		// A run held before its start, as onRedriveStarted would install a session's.
+		s.run, s.journal, s.phase, s.rate, s.conc = r, o.JournalPath, rdRunning, s.manifest.Rate, s.manifest.Concurrency
+		f.step(redriveProgressMsg{seq: s.seq, p: redrive.Progress{
 			RunID: s.manifest.RunID, Total: 4, Sent: 4, Elapsed: 1500 * time.Millisecond, Rate: 2.7, TargetRate: 10,
 			Concurrency: 4, InFlight: 1, ETA: 800 * time.Millisecond,
 			Counts: redrive.Counts{Sending: 1, Delivered: 1, Failed: 1, Skipped: 1},
@@ -425,7 +416,7 @@ func TestRedriveView(t *testing.T) {
 					item(idMalformed, redrive.StateUnknown, 5, 0, "connection reset after sending"),
 					item("6bcf7c8e-0ab9-4d7e-9c9f-d36f9fe18077", redrive.StateFailed, 0, 0, "too large for the gateway: 10485761 bytes, the limit is 10485760 (10 MiB); nothing was sent — redrive it with --mode s3-copy"),
 				}}
-			f.update(redriveFinishedMsg{seq: s.seq, out: finishResult{report: rep,
+			f.step(redriveFinishedMsg{seq: s.seq, out: finishResult{report: rep,
 				reportPath: redrive.ReportPath(r.JournalPath()), auditPath: "/home/ops/.local/state/stowage/audit.jsonl"}})
 			return f
 		}},
@@ -442,13 +433,13 @@ func TestRedriveView(t *testing.T) {
 			f := tc.act(t)
 			v := f.view()
 			checkFrame(t, v, 120, 40)
-			golden.RequireEqual(t, v)
+			requireGolden(t, v) // and its plain twin, for review
 			// Smaller screens keep the frame whole: the dialog gives up its middle first.
 			for _, sz := range [][2]int{{80, 24}, {60, 15}, {200, 60}} {
-				f.update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+				f.step(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
 				checkFrame(t, f.view(), sz[0], sz[1])
 			}
-			f.update(tea.WindowSizeMsg{Width: 80, Height: 24})
+			f.step(tea.WindowSizeMsg{Width: 80, Height: 24})
 			if v := plainView(f); !strings.Contains(v, "esc") {
 				t.Errorf("at 80x24 the dialog lost its keys:\n%s", v)
 			}
@@ -538,8 +529,8 @@ func TestStalePlanIsDropped(t *testing.T) {
 	stateHome(t)
 	var gw *fakeGateway
 	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
-	first := f.update(keyPress("R"))      // plans inplace; not run yet
-	second := f.update(keyPress("right")) // asks for s3-copy: the first plan is stale
+	first := f.step(keyPress("R"))      // plans inplace; not run yet
+	second := f.step(keyPress("right")) // asks for s3-copy: the first plan is stale
 	f.send(run(first)...)
 	if f.m.rd.phase != rdPlanning || f.m.rd.manifest != nil {
 		t.Fatalf("a stale plan was taken: phase %d", f.m.rd.phase)
@@ -562,7 +553,7 @@ func TestRedriveProgressSmoothed(t *testing.T) {
 		t.Fatalf("note %q", f.m.note.text)
 	}
 	f.keys("R")
-	f.update(keyPress("y"))
+	f.step(keyPress("y"))
 	if f.m.note.text != "" {
 		t.Fatalf("the note stayed while the run starts: %q", f.m.note.text)
 	}
@@ -577,7 +568,7 @@ func TestRedriveProgressSmoothed(t *testing.T) {
 	// The engine measures the rate over its window (tested in redrive); the view shows
 	// "measuring" until it has, and then the engine's rate and ETA.
 	progress := func(elapsed time.Duration, sent int, rate float64, measured bool, eta time.Duration) string {
-		f.update(redriveProgressMsg{seq: s.seq, p: redrive.Progress{RunID: s.manifest.RunID, Total: 40, Sent: sent,
+		f.step(redriveProgressMsg{seq: s.seq, p: redrive.Progress{RunID: s.manifest.RunID, Total: 40, Sent: sent,
 			Elapsed: elapsed, Rate: rate, RateMeasured: measured, ETA: eta, TargetRate: 2, Concurrency: 4,
 			Counts: redrive.Counts{Delivered: sent, Pending: 40 - sent}}})
 		return plainView(f)
@@ -640,17 +631,17 @@ func TestRedriveCancellingNoteEndsWithTheRun(t *testing.T) {
 	gw.block, gw.started = make(chan struct{}), make(chan string, 10)
 	f.keys("a", "R")
 	var started redriveStartedMsg
-	for _, msg := range run(f.update(keyPress("y"))) {
+	for _, msg := range run(f.step(keyPress("y"))) {
 		if m, ok := msg.(redriveStartedMsg); ok {
 			started = m
 		}
 	}
-	if started.run == nil {
+	if started.session == nil {
 		t.Fatalf("the run did not start: %v", started.err)
 	}
-	wait := f.update(started)
+	wait := f.step(started)
 	<-gw.started
-	run(f.update(keyPress("c")))
+	run(f.step(keyPress("c")))
 	if !f.m.redriveShown() || !strings.Contains(f.m.note.text, "cancelling the redrive") {
 		t.Fatalf("c did not cancel with the dialog shown: %q", f.m.note.text)
 	}
@@ -661,7 +652,7 @@ func TestRedriveCancellingNoteEndsWithTheRun(t *testing.T) {
 		cmd := cmds[0]
 		cmds = cmds[1:]
 		for _, msg := range run(cmd) {
-			next := f.update(msg)
+			next := f.step(msg)
 			if _, ok := msg.(redriveFinishedMsg); ok {
 				if f.m.rd.report == nil {
 					t.Fatal("the run did not finish")
@@ -725,9 +716,10 @@ func TestRedriveCommandPrefixReachesTheDialog(t *testing.T) {
 	}
 }
 
-// The plan warns when a run of this environment that has not finished (started, never
-// ended: killed, or still running elsewhere) holds some of the selected requests.
-func TestRedrivePlanWarnsOfAnUnfinishedRunWithTheSameRequests(t *testing.T) {
+// The plan is refused when a run of this environment that has not finished (started,
+// never ended: killed, or still running elsewhere) holds some of the selected requests:
+// it says why and how to go on, no key sends them anyway, and esc audits the refusal.
+func TestRedrivePlanRefusesAnUnfinishedRunsRequests(t *testing.T) {
 	state := stateHome(t)
 	killedAt := time.Date(2025, 3, 14, 2, 0, 0, 0, time.UTC)
 	seedRun := func(env, name string, ids ...string) string {
@@ -760,7 +752,24 @@ func TestRedrivePlanWarnsOfAnUnfinishedRunWithTheSameRequests(t *testing.T) {
 	if !strings.Contains(v, "another run (journal") || !strings.Contains(v, "has not finished") {
 		t.Errorf("the plan does not show the warning:\n%s", plainView(f))
 	}
-	if len(gw.sentIDs()) != 0 {
-		t.Fatal("sent before confirmation")
+	if !strings.Contains(v, "Refused, nothing is sent: 2 of these requests are held by 1 unfinished run(s)") {
+		t.Errorf("the plan does not show the refusal:\n%s", plainView(f))
+	}
+	for _, want := range []string{"redrive --resume " + killed, "--allow-overlap"} {
+		if !strings.Contains(f.m.rd.refusal, want) {
+			t.Errorf("the refusal does not say %q: %s", want, f.m.rd.refusal)
+		}
+	}
+	f.keys("y", "enter", "!", "y")
+	if f.m.rd.phase != rdPlanned || len(gw.sentIDs()) != 0 {
+		t.Fatalf("a refused plan went on: phase %v, sent %v", f.m.rd.phase, gw.sentIDs())
+	}
+	f.keys("esc")
+	entries, _, err := redrive.LoadAudit(filepath.Join(state, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := entries[len(entries)-1]; last.Outcome != redrive.OutcomeRefused || !strings.Contains(last.Reason, "unfinished run") {
+		t.Errorf("the refusal is not audited: %+v", last)
 	}
 }

@@ -891,7 +891,8 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 	fmt.Fprintf(w, "  rate         %s, %d at a time, ETA %s\n", rate, s.Concurrency, eta)
 	fmt.Fprintf(w, "  manifest     sha256 %s\n", sanitize.Line(s.Hash))
 	if r.clients != nil && r.deps().Leases == nil {
-		fmt.Fprintf(w, "  WARNING      %s (set redrive.lease_table; see stowage doctor)\n", redrive.NoLeaseTableWarning)
+		// Loud: without the table, two operators on two machines can send the same requests.
+		fmt.Fprintf(w, "  WARNING      NO LEASE TABLE%s (set redrive.lease_table; see stowage doctor)\n", strings.TrimPrefix(redrive.NoLeaseTableWarning, "no lease table"))
 	}
 	if n := len(s.Missing); n > 0 {
 		shown := s.Missing

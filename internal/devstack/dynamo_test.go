@@ -363,13 +363,16 @@ func FuzzDynamoRequest(f *testing.F) {
 		`{"TableName":"t","Item":{"requestId":{"S":"b"},"status":{"S":"FAILED"},"updatedAt":{"S":"2025"}},"ConditionExpression":"attribute_not_exists(requestId)"}`,
 		`{"TableName":"t","Key":{"requestId":{"S":"a"}},"UpdateExpression":"SET #s = :s ADD attempts :n","ExpressionAttributeNames":{"#s":"status"},"ExpressionAttributeValues":{":s":{"S":"PROCESSED"},":n":{"N":"1"}},"ReturnValues":"ALL_NEW"}`,
 		`{"TableName":"t"}`, `{"AttributesToGet":["a"]}`, `[]`, `{"TableName":"t","ExclusiveStartKey":{"requestId":{"N":"1"}}}`,
+		`{"TableName":"leases","Key":{"requestId":{"S":"a"}},"UpdateExpression":"SET #r = :r REMOVE #o","ConditionExpression":"attribute_not_exists(#i) OR #e <= :n","ExpressionAttributeNames":{"#r":"runId","#o":"outcome","#i":"requestId","#e":"expiresAt"},"ExpressionAttributeValues":{":r":{"S":"A"},":n":{"N":"5"}},"ReturnValues":"ALL_OLD"}`,
+		`{"RequestItems":{"leases":{"Keys":[{"requestId":{"S":"a"}}]}},"TableName":"t"}`,
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))
 	}
 	f.Fuzz(func(t *testing.T, opIndex uint8, body []byte) {
 		srv := &dynamoServer{table: newStatusTable(tableSchema{Name: "t", KeyAttr: "requestId", IndexName: "i",
-			IndexHash: "status", IndexSort: "updatedAt", Region: Region}, testNow)}
+			IndexHash: "status", IndexSort: "updatedAt", Region: Region}, testNow),
+			more: []*statusTable{newStatusTable(tableSchema{Name: "leases", KeyAttr: "requestId", Region: Region}, testNow)}}
 		srv.table.items["a"] = item{"requestId": stringValue("a"), "status": stringValue("FAILED"), "updatedAt": stringValue("2025-06")}
 		out, err := srv.dispatch(ops[int(opIndex)%len(ops)], body)
 		if err != nil {

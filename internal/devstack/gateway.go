@@ -180,9 +180,7 @@ func (g *gateway) record(r ReceivedRequest) {
 		g.rec.Requests = append(g.rec.Requests[:0:0], g.rec.Requests[maxRecords/10:]...)
 	}
 	g.rec.Requests = append(g.rec.Requests, r)
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-	default:
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		g.sends++
 	}
 	if r.Key != "" {

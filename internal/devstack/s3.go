@@ -226,12 +226,13 @@ type s3Handler struct {
 
 func (h *s3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.Method == http.MethodGet, r.Method == http.MethodHead:
 	case r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "":
 		h.copies.Add(1)
-	case r.Method == http.MethodPut, r.Method == http.MethodPost:
-		h.puts.Add(1) // PutObject, multipart parts, DeleteObjects (POST ?delete) too
 	case r.Method == http.MethodDelete:
 		h.deletes.Add(1)
+	default:
+		h.puts.Add(1) // PutObject, multipart, DeleteObjects (POST ?delete), anything else
 	}
 	if v, ok := unknownVersion(r); ok {
 		writeS3Error(w, http.StatusBadRequest, s3ArgumentError{Code: "InvalidArgument", Message: "Invalid version id specified",

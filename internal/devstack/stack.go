@@ -470,12 +470,12 @@ func (s *Stack) Received() Received { return s.gw.received() }
 // whatever their answer: a read-only run must leave every count unchanged. The seed and
 // the processor's own writes are not counted.
 type Writes struct {
-	S3Puts    int64 // PUT and POST requests to S3 other than copies
+	S3Puts    int64 // requests to S3 other than GET, HEAD, copies and deletes
 	S3Copies  int64 // PUT with x-amz-copy-source
 	S3Deletes int64
-	DynamoDB  int64 // PutItem, UpdateItem, DeleteItem, BatchWriteItem, ... on any table
-	// GatewaySends are requests to the gateway with a method that can carry a body;
-	// GatewayDeliveries are the bodies it stored (Received().Stored per key).
+	DynamoDB  int64 // every DynamoDB operation but the reads (GetItem, BatchGetItem, Query, Scan, Describe*, List*)
+	// GatewaySends are requests to the gateway other than GET and HEAD; GatewayDeliveries
+	// are the bodies it stored (Received().Stored per key).
 	GatewaySends      int64
 	GatewayDeliveries int64
 }

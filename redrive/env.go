@@ -35,13 +35,14 @@ func PlanOptionsFor(env *config.Env, mode Mode) (PlanOptions, error) {
 	return opts, nil
 }
 
-// OptionsFor fills the run Options an environment decides: the idempotency header names
-// and read-only. The journal path and the retry settings are the caller's.
+// OptionsFor fills the run Options an environment decides: the idempotency header names,
+// read-only and the lease TTL. The journal path and the retry settings are the caller's.
 func OptionsFor(env *config.Env) Options {
 	return Options{
 		OriginalIDHeader: env.Gateway.OriginalIDHeader,
 		RedriveIDHeader:  env.Gateway.RedriveIDHeader,
 		ReadOnly:         env.ReadOnly,
+		LeaseTTL:         env.Redrive.LeaseTTL.Duration,
 	}
 }
 
@@ -51,11 +52,15 @@ func PlanDepsFor(c *awsclient.Clients, env *config.Env) PlanDeps {
 }
 
 // DepsFor is what a run calls in an environment. The gateway is left out when the
-// environment has none (s3-copy still works).
+// environment has none (s3-copy still works), the lease table when it has none (then
+// Deps.Leases is a true nil, not a nil *LeaseStore).
 func DepsFor(c *awsclient.Clients) Deps {
 	d := Deps{Objects: c.Objects, Status: c.Statuses}
 	if c.Gateway != nil {
 		d.Sender = c.Gateway
+	}
+	if c.Leases != nil {
+		d.Leases = c.Leases
 	}
 	return d
 }
@@ -65,6 +70,7 @@ var (
 	_ ObjectSource  = (*awsclient.ObjectStore)(nil)
 	_ StatusChecker = (*awsclient.StatusStore)(nil)
 	_ Sender        = (*awsclient.Gateway)(nil)
+	_ Claimer       = (*awsclient.LeaseStore)(nil)
 )
 
 // EnvMismatch lists how env differs from the environment m was planned on: the bucket,

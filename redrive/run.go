@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 )
 
 // Deps are what a run calls. Sender may be nil for s3-copy. Leases is nil when the
@@ -75,10 +76,11 @@ const (
 	// DefaultAttemptTimeout is just above API Gateway's 29 s integration limit: a
 	// request still unanswered then will not be answered.
 	DefaultAttemptTimeout = 35 * time.Second
-	// DefaultLeaseTTL holds a claim well beyond one item's worst case with the defaults
-	// (5 attempts × 35 s + 4 backoffs of at most 20 s + the settle waits ≈ 5 min), so a
-	// live run's claim never expires under it.
-	DefaultLeaseTTL = 15 * time.Minute
+	// DefaultLeaseTTL (config's redrive.lease_ttl default) holds a claim well beyond one
+	// item's worst case with the defaults (5 attempts × 35 s + 4 backoffs of at most 20 s
+	// + the settle waits ≈ 5 min), so a live run's claim never expires under it; the claim
+	// is renewed before each send besides.
+	DefaultLeaseTTL = config.DefaultLeaseTTL
 	// NoUnknownSettle as Options.UnknownSettle re-checks an unknown outcome at once.
 	NoUnknownSettle = -time.Nanosecond
 )

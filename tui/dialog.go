@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -43,20 +44,21 @@ type menuDialog struct {
 func (d *menuDialog) busy() bool { return false }
 
 func (d *menuDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
-	switch msg.String() {
-	case "esc", "q":
+	switch {
+	case key.Matches(msg, km.DialogClose):
 		return true, nil
-	case "up", "k", "shift+tab":
+	case key.Matches(msg, km.DialogPrev):
 		d.cursor = (d.cursor - 1 + len(d.items)) % len(d.items)
 		return false, nil
-	case "down", "j", "tab":
+	case key.Matches(msg, km.DialogNext):
 		d.cursor = (d.cursor + 1) % len(d.items)
 		return false, nil
-	case "enter":
+	case key.Matches(msg, km.Accept):
 		return true, d.items[d.cursor].action
 	}
+	// An item's own shortcut, shown beside it in the menu.
 	for _, it := range d.items {
-		if it.key != "" && msg.String() == it.key {
+		if it.key != "" && key.Matches(msg, key.NewBinding(key.WithKeys(it.key))) {
 			return true, it.action
 		}
 	}
@@ -108,10 +110,10 @@ func newPromptDialog(title, help, value string, submit func(string) tea.Msg) *pr
 func (d *promptDialog) busy() bool { return false }
 
 func (d *promptDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
-	switch msg.String() {
-	case "esc":
+	switch {
+	case key.Matches(msg, km.Back): // not q: it is typed
 		return true, nil
-	case "enter":
+	case key.Matches(msg, km.Accept):
 		return true, d.submit(d.ti.Value())
 	}
 	d.ti.update(msg)
@@ -139,10 +141,10 @@ type confirmDialog struct {
 func (d *confirmDialog) busy() bool { return false }
 
 func (d *confirmDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
-	switch strings.ToLower(msg.String()) {
-	case "y":
+	switch {
+	case key.Matches(msg, km.Yes):
 		return true, d.yes
-	case "n", "esc", "q", "enter":
+	case key.Matches(msg, km.No, km.DialogClose, km.Accept): // enter answers no
 		return true, nil
 	}
 	return false, nil

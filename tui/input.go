@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -46,8 +47,8 @@ func (m *Model) openInput(kind inputKind, value string) tea.Cmd {
 // updateInput handles a key or paste while the input line is open.
 func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "esc":
+		switch {
+		case key.Matches(k, m.km.Back):
 			kind, before := m.input.kind, m.input.before
 			m.input = inputLine{}
 			switch kind {
@@ -57,7 +58,7 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 				m.applySearch(before)
 			}
 			return nil
-		case "enter":
+		case key.Matches(k, m.km.Accept):
 			kind, value := m.input.kind, m.input.ti.Value()
 			m.input = inputLine{}
 			switch kind {

@@ -3,9 +3,14 @@ package tui
 import "charm.land/bubbles/v2/key"
 
 // KeyMap is every key the TUI answers to. It drives the help bar, the full help (?) and
-// the key table in the README (HelpRows).
+// the key table in the README (HelpRows); TestKeyMapCoversEveryKey keeps code from
+// matching a key any other way.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+
+	// The payload, in the detail view (and the preview pane for the half pages).
+	HalfPageUp, HalfPageDown key.Binding
+	ScrollLeft, ScrollRight  key.Binding
 
 	Open       key.Binding // open the full-screen detail of the selected request
 	Back       key.Binding
@@ -31,18 +36,29 @@ type KeyMap struct {
 
 	// Selection and redrive. The redrive keys act in the redrive dialog: its plan
 	// (mode, force) and its progress view (rate, concurrency, cancel).
-	Select             key.Binding
-	SelectAll          key.Binding
-	Redrive            key.Binding
-	RedriveMode        key.Binding
-	RedriveForce       key.Binding
-	RedriveRate        key.Binding // + faster, - slower
-	RedriveConcurrency key.Binding // > more at a time, < fewer
-	RedriveCancel      key.Binding
+	Select          key.Binding
+	SelectAll       key.Binding
+	Redrive         key.Binding
+	RedriveModePrev key.Binding
+	RedriveModeNext key.Binding
+	RedriveForce    key.Binding
+	RedriveFaster   key.Binding
+	RedriveSlower   key.Binding
+	RedriveMore     key.Binding // more requests at a time
+	RedriveFewer    key.Binding
+	RedriveCancel   key.Binding
 
-	Env  key.Binding
-	Help key.Binding
-	Quit key.Binding
+	// Dialogs and the input line.
+	DialogPrev, DialogNext key.Binding
+	Accept                 key.Binding // choose, submit; in a yes/no question it answers no
+	DialogClose            key.Binding
+	Dismiss                key.Binding // a message or a summary
+	Yes, No                key.Binding
+
+	Env       key.Binding
+	Help      key.Binding
+	Quit      key.Binding
+	Interrupt key.Binding // from anywhere: cancels a running redrive, else quits
 }
 
 // DefaultKeyMap returns the default key bindings.
@@ -57,6 +73,11 @@ func DefaultKeyMap() KeyMap {
 		PageDown: b([]string{"pgdown", "ctrl+f"}, "pgdn", "page down"),
 		Top:      b([]string{"home", "g"}, "g/home", "first"),
 		Bottom:   b([]string{"end", "G"}, "G/end", "last"),
+
+		HalfPageUp:   b([]string{"ctrl+u"}, "ctrl+u", "payload page up"),
+		HalfPageDown: b([]string{"ctrl+d"}, "ctrl+d", "payload page down"),
+		ScrollLeft:   b([]string{"left", "h"}, "←/h", "payload left"),
+		ScrollRight:  b([]string{"right", "l"}, "→/l", "payload right"),
 
 		Open:       b([]string{"enter"}, "enter", "open"),
 		Back:       b([]string{"esc"}, "esc", "back"),
@@ -80,18 +101,30 @@ func DefaultKeyMap() KeyMap {
 		Pager:    b([]string{"o"}, "o", "open in $PAGER"),
 		Editor:   b([]string{"O"}, "O", "open in $EDITOR"),
 
-		Select:             b([]string{"space"}, "space", "select/unselect"),
-		SelectAll:          b([]string{"a"}, "a", "select all/none"),
-		Redrive:            b([]string{"R"}, "R", "redrive selection"),
-		RedriveMode:        b([]string{"left", "right"}, "←/→", "redrive: mode"),
-		RedriveForce:       b([]string{"!"}, "!", "redrive: force"),
-		RedriveRate:        b([]string{"+", "=", "-"}, "+/-", "redrive: rate"),
-		RedriveConcurrency: b([]string{">", "<"}, ">/<", "redrive: parallel"),
-		RedriveCancel:      b([]string{"c"}, "c", "redrive: cancel"),
+		Select:          b([]string{"space"}, "space", "select/unselect"),
+		SelectAll:       b([]string{"a"}, "a", "select all/none"),
+		Redrive:         b([]string{"R"}, "R", "redrive selection"),
+		RedriveModePrev: b([]string{"left"}, "←", "redrive: previous mode"),
+		RedriveModeNext: b([]string{"right"}, "→", "redrive: next mode"),
+		RedriveForce:    b([]string{"!"}, "!", "redrive: force"),
+		RedriveFaster:   b([]string{"+", "="}, "+", "redrive: faster"),
+		RedriveSlower:   b([]string{"-"}, "-", "redrive: slower"),
+		RedriveMore:     b([]string{">"}, ">", "redrive: more in parallel"),
+		RedriveFewer:    b([]string{"<"}, "<", "redrive: fewer in parallel"),
+		RedriveCancel:   b([]string{"c"}, "c", "redrive: cancel"),
 
-		Env:  b([]string{"e"}, "e", "environment"),
-		Help: b([]string{"?"}, "?", "more keys"),
-		Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
+		DialogPrev:  b([]string{"up", "k", "shift+tab"}, "↑/shift+tab", "dialog: previous"),
+		DialogNext:  b([]string{"down", "j", "tab"}, "↓/tab", "dialog: next"),
+		Accept:      b([]string{"enter"}, "enter", "dialog, prompt: choose, submit"),
+		DialogClose: b([]string{"esc", "q"}, "esc/q", "dialog: close"),
+		Dismiss:     b([]string{"esc", "enter", "q", "space"}, "esc/enter/space", "close a message or summary"),
+		Yes:         b([]string{"y"}, "y", "dialog: yes, send"),
+		No:          b([]string{"n"}, "n", "dialog: no, cancel"),
+
+		Env:       b([]string{"e"}, "e", "environment"),
+		Help:      b([]string{"?"}, "?", "more keys"),
+		Quit:      b([]string{"q"}, "q", "quit"),
+		Interrupt: b([]string{"ctrl+c"}, "ctrl+c", "cancel a redrive, else quit"),
 	}
 }
 
@@ -103,11 +136,13 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the help shown with ?, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Help, k.Quit},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Help, k.Quit, k.Interrupt},
 		{k.Open, k.Back, k.TogglePane, k.Filter, k.NextMatch, k.PrevMatch, k.Jump},
 		{k.StatusFilter, k.Lost, k.Sort, k.Reverse, k.Refresh, k.Env},
-		{k.Pretty, k.Wrap, k.LoadMore, k.Save, k.Copy, k.Pager, k.Editor},
-		{k.Select, k.SelectAll, k.Redrive, k.RedriveMode, k.RedriveForce, k.RedriveRate, k.RedriveConcurrency, k.RedriveCancel},
+		{k.Pretty, k.Wrap, k.LoadMore, k.Save, k.Copy, k.Pager, k.Editor, k.HalfPageUp, k.HalfPageDown, k.ScrollLeft, k.ScrollRight},
+		{k.Select, k.SelectAll, k.Redrive, k.RedriveModePrev, k.RedriveModeNext, k.RedriveForce,
+			k.RedriveFaster, k.RedriveSlower, k.RedriveMore, k.RedriveFewer, k.RedriveCancel},
+		{k.DialogPrev, k.DialogNext, k.Accept, k.DialogClose, k.Dismiss, k.Yes, k.No},
 	}
 }
 

@@ -34,40 +34,39 @@ func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	switch s.phase {
 	case rdPlanning:
 		switch {
-		case msg.String() == "esc" || msg.String() == "q":
+		case key.Matches(msg, km.DialogClose):
 			return true, redriveClosedMsg{s}
-		case key.Matches(msg, km.RedriveMode):
-			s.mode = cycleMode(s.mode, msg.String() == "right")
+		case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
+			s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
 			return false, redriveReplanMsg{s}
 		}
 	case rdPlanFailed:
 		switch {
-		case msg.String() == "esc" || msg.String() == "q":
+		case key.Matches(msg, km.DialogClose):
 			return true, redriveClosedMsg{s}
 		case key.Matches(msg, km.Refresh):
 			return false, redriveReplanMsg{s}
-		case key.Matches(msg, km.RedriveMode):
-			s.mode = cycleMode(s.mode, msg.String() == "right")
+		case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
+			s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
 			return false, redriveReplanMsg{s}
 		}
 	case rdPlanned:
 		return s.updatePlanned(km, msg)
 	case rdStarting, rdRunning:
 		switch {
-		case msg.String() == "esc":
+		case key.Matches(msg, km.Back):
 			return true, noteMsg{noteInfo, "the redrive keeps running · R shows it"}
-		case msg.String() == "q":
+		case key.Matches(msg, km.Quit):
 			return false, noteMsg{noteWarn, "a redrive is running: c cancels it (the requests in flight finish); q quits once it has stopped"}
-		case key.Matches(msg, km.RedriveRate):
-			return false, redriveRateMsg{s, msg.String() != "-"}
-		case key.Matches(msg, km.RedriveConcurrency):
-			return false, redriveConcurrencyMsg{s, msg.String() == ">"}
+		case key.Matches(msg, km.RedriveFaster, km.RedriveSlower):
+			return false, redriveRateMsg{s, key.Matches(msg, km.RedriveFaster)}
+		case key.Matches(msg, km.RedriveMore, km.RedriveFewer):
+			return false, redriveConcurrencyMsg{s, key.Matches(msg, km.RedriveMore)}
 		case key.Matches(msg, km.RedriveCancel):
 			return false, redriveCancelMsg{}
 		}
 	case rdFinished:
-		switch msg.String() {
-		case "esc", "enter", "q", "space":
+		if key.Matches(msg, km.Dismiss) {
 			s.summarySeen = true
 			return true, redriveSummaryClosedMsg{}
 		}
@@ -77,11 +76,11 @@ func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 
 func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	if s.typing {
-		switch msg.String() {
-		case "esc":
+		switch {
+		case key.Matches(msg, km.Back):
 			s.typing, s.mismatch = false, ""
 			s.field.SetValue("")
-		case "enter":
+		case key.Matches(msg, km.Accept):
 			// The name, as the CLI takes it: spaces around it trimmed, case kept.
 			if v := strings.TrimSpace(s.field.Value()); v == s.envName {
 				return false, redriveConfirmedMsg{s}
@@ -97,16 +96,16 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 		return false, nil
 	}
 	switch {
-	case msg.String() == "esc" || msg.String() == "q" || msg.String() == "n":
+	case key.Matches(msg, km.DialogClose, km.No):
 		return true, redriveClosedMsg{s}
-	case key.Matches(msg, km.RedriveMode):
-		s.mode = cycleMode(s.mode, msg.String() == "right")
+	case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
+		s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
 		return false, redriveReplanMsg{s}
 	case key.Matches(msg, km.RedriveForce):
 		s.force = !s.force
-	case msg.String() == "y" && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
+	case key.Matches(msg, km.Yes) && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
 		return false, redriveConfirmedMsg{s}
-	case msg.String() == "enter" && s.canConfirm() && s.confirm == redrive.ConfirmTypeEnv:
+	case key.Matches(msg, km.Accept) && s.canConfirm() && s.confirm == redrive.ConfirmTypeEnv:
 		s.typing = true
 	}
 	return false, nil
@@ -611,11 +610,7 @@ type messageDialog struct {
 func (d *messageDialog) busy() bool { return false }
 
 func (d *messageDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
-	switch msg.String() {
-	case "esc", "enter", "q", "space":
-		return true, nil
-	}
-	return false, nil
+	return key.Matches(msg, km.Dismiss), nil
 }
 
 func (d *messageDialog) render(st Styles, width int) string {

@@ -149,7 +149,7 @@ func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
 
 // onKey handles a key press; quit asks the program to stop.
 func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
-	if msg.String() == "ctrl+c" {
+	if key.Matches(msg, m.km.Interrupt) {
 		if m.redriveActive() {
 			// As in the CLI: ctrl+c cancels the run (again: cuts the requests in flight);
 			// stowage quits once the run has stopped and is recorded.
@@ -402,17 +402,17 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 		return scroll(d.scroll - 1)
 	case full && key.Matches(msg, km.Down):
 		return scroll(d.scroll + 1)
-	case key.Matches(msg, km.PageUp) && full, msg.String() == "ctrl+u":
+	case key.Matches(msg, km.PageUp) && full, key.Matches(msg, km.HalfPageUp):
 		return scroll(d.scroll - h)
-	case key.Matches(msg, km.PageDown) && full, msg.String() == "ctrl+d":
+	case key.Matches(msg, km.PageDown) && full, key.Matches(msg, km.HalfPageDown):
 		return scroll(d.scroll + h)
 	case full && key.Matches(msg, km.Top):
 		return scroll(0)
 	case full && key.Matches(msg, km.Bottom):
 		return scroll(lines)
-	case full && (msg.String() == "left" || msg.String() == "h"):
+	case full && key.Matches(msg, km.ScrollLeft):
 		d.xoff = max(0, d.xoff-8)
-	case full && (msg.String() == "right" || msg.String() == "l"):
+	case full && key.Matches(msg, km.ScrollRight):
 		if !d.wrap {
 			d.xoff += 8
 		}

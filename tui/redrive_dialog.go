@@ -32,23 +32,14 @@ func (s *redriveState) paste(text string) {
 // model must do (plan, run, close, cancel) it returns as an action message.
 func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	switch s.phase {
-	case rdPlanning:
+	case rdPlanning, rdPlanFailed:
 		switch {
 		case key.Matches(msg, km.DialogClose):
 			return true, redriveClosedMsg{s}
-		case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
-			s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
-			return false, redriveReplanMsg{s}
-		}
-	case rdPlanFailed:
-		switch {
-		case key.Matches(msg, km.DialogClose):
-			return true, redriveClosedMsg{s}
-		case key.Matches(msg, km.Refresh):
+		case s.phase == rdPlanFailed && key.Matches(msg, km.Refresh):
 			return false, redriveReplanMsg{s}
 		case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
-			s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
-			return false, redriveReplanMsg{s}
+			return false, s.switchMode(km, msg)
 		}
 	case rdPlanned:
 		return s.updatePlanned(km, msg)
@@ -99,8 +90,7 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 	case key.Matches(msg, km.DialogClose, km.No):
 		return true, redriveClosedMsg{s}
 	case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
-		s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
-		return false, redriveReplanMsg{s}
+		return false, s.switchMode(km, msg)
 	case key.Matches(msg, km.RedriveForce):
 		s.force = !s.force
 	case key.Matches(msg, km.Yes) && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
@@ -109,6 +99,12 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 		s.typing = true
 	}
 	return false, nil
+}
+
+// switchMode moves to the previous or next mode; the plan is then made again.
+func (s *redriveState) switchMode(km KeyMap, msg tea.KeyPressMsg) tea.Msg {
+	s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
+	return redriveReplanMsg{s}
 }
 
 // clearHintsForRun drops a hint in the status line (such as "selected 56 requests shown ·

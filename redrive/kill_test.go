@@ -25,6 +25,10 @@ type childSpec struct {
 	Config  string   // a stowage config whose "demo" environment is the parent's devstack
 	IDs     []string // what to redrive
 	Journal string
+	// Mode (inplace when ""), and the attempt timeout and settle wait (defaults when 0).
+	Mode           redrive.Mode
+	AttemptTimeout time.Duration
+	UnknownSettle  time.Duration
 }
 
 // TestRedriveChild is not a test on its own: TestKillDashNineMidRunThenResume runs the test
@@ -50,7 +54,11 @@ func TestRedriveChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := redrive.PlanOptionsFor(env, redrive.ModeInplace)
+	mode := spec.Mode
+	if mode == "" {
+		mode = redrive.ModeInplace
+	}
+	opts, err := redrive.PlanOptionsFor(env, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +69,7 @@ func TestRedriveChild(t *testing.T) {
 	}
 	o := redrive.OptionsFor(env)
 	o.JournalPath = spec.Journal
+	o.AttemptTimeout, o.UnknownSettle = spec.AttemptTimeout, spec.UnknownSettle
 	r, err := redrive.New(redrive.DepsFor(c), m, o)
 	if err != nil {
 		t.Fatal(err)
@@ -211,4 +220,100 @@ func journalProgress(path string) (delivered, inFlight int) {
 		}
 	}
 	return delivered, inFlight
+}
+
+// A kill -9 while the run waits out the settle time of unknown attempts, then --resume at
+// once: the resume must still wait from the journaled time, or it re-checks before the
+// slow processor wrote its verdict and stores the requests a second time.
+func TestKillDashNineDuringTheSettleWaitThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	// The gateway stores each body at once, then answers after 3 s; the client gives up
+	// after 300 ms, so every attempt is unknown. The processor takes 1 s per event.
+	d := startDev(t, devOptions{stack: devstack.Options{Seed: 41, Requests: 100, TransientRatio: 1, LostRatio: -1,
+		ProcessDelay: time.Second,
+		Gateway:      devstack.GatewayFaults{Latency: 3 * time.Second, StoreBeforeLatency: true}}})
+	ids := d.failed(t, "transient", 3)
+	if len(ids) != 3 {
+		t.Fatalf("%d transient failures, want 3", len(ids))
+	}
+	cfg := filepath.Join(d.dir, "config.yaml")
+	if err := d.st.WriteConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	settle := 4 * time.Second
+	journal := filepath.Join(d.dir, "settle.journal.jsonl")
+	spec, _ := json.Marshal(childSpec{Config: cfg, IDs: ids, Journal: journal,
+		AttemptTimeout: 300 * time.Millisecond, UnknownSettle: settle})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRedriveChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childSpecEnv+"="+string(spec))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	for journalUnknown(journal) < len(ids) {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child exited before the kill (%v):\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the attempts were not journaled unknown in time:\n%s", out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL, inside the settle wait
+		t.Fatal(err)
+	}
+	<-exited
+	st, err := redrive.LoadJournal(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := d.options("resume")
+	o.UnknownSettle = settle
+	o.AttemptTimeout = 300 * time.Millisecond
+	r, err := redrive.Resume(redrive.DepsFor(d.clients), st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep := r.Wait()
+	d.settle(t)
+	got := d.st.Received()
+	for _, it := range rep.Items {
+		if n := got.ByOriginalID[it.RequestID]; n != 1 {
+			t.Errorf("%s stored %d times, want once (%s %s%s)", it.RequestID, n, it.State, it.Note, it.Error)
+		}
+		if it.State != redrive.StateDelivered {
+			t.Errorf("%s ended %s: %s", it.RequestID, it.State, it.Error)
+		}
+	}
+}
+
+// journalUnknown counts the unknown records of a journal being written.
+func journalUnknown(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<28)
+	for sc.Scan() {
+		var rec redrive.Record
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Type == redrive.RecUnknown {
+			n++
+		}
+	}
+	return n
 }

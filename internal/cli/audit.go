@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -114,8 +116,9 @@ func runAudit(g *Globals, limit int, run string) error {
 	if len(kept) == 0 {
 		return nil
 	}
+	var cc cellCutter
 	tw := tabwriter.NewWriter(g.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN\tWHO\tENV\tMODE\tCOUNT\tDELIVERED\tFAILED\tOUTCOME\tSELECTION\tRUN")
+	fmt.Fprintln(tw, "WHEN\tWHO\tENV\tMODE\tCOUNT\tDELIVERED\tFAILED\tOUTCOME\tSELECTION\tRUN\tREASON")
 	for _, e := range kept {
 		env := e.Env
 		if e.Production {
@@ -129,11 +132,45 @@ func runAudit(g *Globals, limit int, run string) error {
 		if e.Resumed {
 			outcome += " (resumed)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n",
-			e.At.UTC().Format(time.DateTime), sanitize.Line(shortARN(e.Who)), sanitize.Line(env), e.Mode, e.Count,
-			e.Counts.Delivered, e.Counts.Failed, sanitize.Line(outcome), sanitize.Line(e.Selection), sanitize.Line(e.RunID))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n",
+			e.At.UTC().Format(time.DateTime), cc.cell(shortARN(e.Who)), cc.cell(env), cc.cell(string(e.Mode)), e.Count,
+			e.Counts.Delivered, e.Counts.Failed, cc.cell(outcome), cc.cell(e.Selection), cc.cell(e.RunID), cc.cell(e.Reason))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return cc.hint(g.Stdout)
+}
+
+// maxCell bounds a table cell that holds a value from outside (an error, an ID, a key,
+// a path): one 300 KB error attribute must not bury the table. JSON output keeps every
+// value whole.
+const maxCell = 200
+
+// cutHint follows a table in which a value was cut.
+const cutHint = "… a value was cut to fit the table (use -o json for the whole value)"
+
+// cellCutter makes outside values fit a table cell: sanitized for the terminal and cut
+// by display width, remembering whether it cut any so that the table can say so once.
+// The redrive report and stowage audit tables both use it.
+type cellCutter struct{ cut bool }
+
+func (c *cellCutter) cell(s string) string {
+	s = sanitize.Line(s)
+	if ansi.StringWidth(s) <= maxCell {
+		return s
+	}
+	c.cut = true
+	return ansi.Truncate(s, maxCell, "…")
+}
+
+// hint writes cutHint when a cell was cut.
+func (c *cellCutter) hint(w io.Writer) error {
+	if !c.cut {
+		return nil
+	}
+	_, err := fmt.Fprintln(w, cutHint)
+	return err
 }
 
 // shortARN keeps what identifies the operator: "assumed-role/ops/alice" of

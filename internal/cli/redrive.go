@@ -971,7 +971,11 @@ func (r *redriveRun) writeReport(rep *redrive.Report) error {
 	if r.format == outputJSON {
 		return rep.WriteJSONLines(r.g.Stdout)
 	}
-	return rep.WriteTable(r.g.Stdout, sanitize.Line)
+	var cc cellCutter
+	if err := rep.WriteTable(r.g.Stdout, cc.cell); err != nil {
+		return err
+	}
+	return cc.hint(r.g.Stdout)
 }
 
 // writeOutcome says on stderr how the run ended and what to do next.

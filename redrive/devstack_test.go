@@ -429,3 +429,32 @@ func TestOddKeysRoundTripThroughTheInplaceRoute(t *testing.T) {
 		}
 	}
 }
+
+// A hung gateway holds each attempt only AttemptTimeout (--timeout), not a fixed two
+// minutes: the run ends with every request failed as possibly delivered, never stuck.
+func TestAHungGatewayEndsEachAttemptAtTheTimeout(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Seed: 51, Requests: 40, TransientRatio: 1, LostRatio: -1,
+		Gateway: devstack.GatewayFaults{Latency: 10 * time.Minute}}})
+	ids := d.failed(t, "transient", 2)
+	m := d.plan(t, redrive.ModeInplace, redrive.Selection{IDs: ids})
+	o := d.options("hung")
+	o.AttemptTimeout, o.MaxAttempts = 200*time.Millisecond, 2
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := redrive.New(redrive.DepsFor(d.clients), m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep := r.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("the run outlived its attempts' timeout")
+	}
+	for _, it := range rep.Items {
+		if it.State != redrive.StateFailed || it.Attempts != 2 || !strings.Contains(it.Error, "may have been delivered") {
+			t.Errorf("%s: %s after %d attempts: %s", it.RequestID, it.State, it.Attempts, it.Error)
+		}
+	}
+}

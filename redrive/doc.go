@@ -3,12 +3,19 @@
 // with retries and a circuit breaker, journals every step to an fsynced append-only file
 // so a run can be resumed after a crash, and reports and audits what it did.
 //
-// The lifecycle is Plan → (the caller confirms) → New/Resume → Start → Wait. A Run is
-// driven the same way by the CLI and the TUI: progress comes as Progress snapshots, and
-// SetRate, SetConcurrency and Cancel work while it runs.
+// The lifecycle is Plan → (the caller confirms) → Start or ResumeSession → Finish. A
+// Session owns the audit trail (the started entry before anything is sent, the report
+// beside the journal, the final entry), so the CLI and the TUI record the same things;
+// its Run gives progress as Progress snapshots and takes SetRate, SetConcurrency, Cancel
+// and Abort while it runs.
 //
-// A run consumes three small interfaces declared here (Sender, ObjectSource,
-// StatusChecker), which awsclient satisfies and tests fake; planning reads through
+// Each item goes through one state machine (item_machine.go): start → settle (a resumed
+// item that may have been sent) → check the status against the planned snapshot → take a
+// rate token → claim it in the lease table → open the stored object → journal "sending",
+// send once, journal the outcome → back off and try again, or end.
+//
+// A run consumes small interfaces declared here (Sender, ObjectSource, StatusChecker,
+// Claimer), which awsclient satisfies and tests fake; planning reads through
 // internal/inventory, so that a selection means what it means for stowage ls. PlanDepsFor,
 // DepsFor, PlanOptionsFor and OptionsFor build everything from an environment's clients.
 // It must not import tui or the CLI.

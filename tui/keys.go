@@ -128,6 +128,36 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
+// EditKeyMap is the line editor's keys (the : and / prompts, the dialogs' text fields),
+// readline-style. They act only while a field has the keys, so, as with bubbles'
+// textinput, they are kept apart from KeyMap and its help.
+type EditKeyMap struct {
+	Left, Right, Home, End                                            key.Binding
+	DeleteBack, DeleteForward, DeleteToStart, DeleteToEnd, DeleteWord key.Binding
+	Space                                                             key.Binding
+}
+
+// editKeys are the line editor's keys; lineEdit values are built in many places, so
+// they share this one set rather than each carrying a copy.
+var editKeys = DefaultEditKeyMap()
+
+// DefaultEditKeyMap returns the line editor's default keys.
+func DefaultEditKeyMap() EditKeyMap {
+	b := func(keys ...string) key.Binding { return key.NewBinding(key.WithKeys(keys...)) }
+	return EditKeyMap{
+		Left:          b("left", "ctrl+b"),
+		Right:         b("right", "ctrl+f"),
+		Home:          b("home", "ctrl+a"),
+		End:           b("end", "ctrl+e"),
+		DeleteBack:    b("backspace", "ctrl+h"),
+		DeleteForward: b("delete", "ctrl+d"),
+		DeleteToStart: b("ctrl+u"),
+		DeleteToEnd:   b("ctrl+k"),
+		DeleteWord:    b("ctrl+w", "alt+backspace"),
+		Space:         b("space"),
+	}
+}
+
 // ShortHelp is the one-line help bar.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Open, k.Filter, k.Jump, k.StatusFilter, k.Lost, k.Select, k.Redrive, k.Sort, k.Refresh, k.Env, k.Help, k.Quit}

@@ -39,16 +39,16 @@ func TestKeyMapCoversEveryKey(t *testing.T) {
 		}
 	}
 
+	ek := reflect.ValueOf(DefaultEditKeyMap())
+	for i := 0; i < ek.NumField(); i++ {
+		if b, ok := ek.Field(i).Interface().(key.Binding); !ok || len(b.Keys()) == 0 {
+			t.Errorf("EditKeyMap.%s has no keys", ek.Type().Field(i).Name)
+		}
+	}
+
 	for _, c := range rawKeyComparisons(t) {
 		t.Errorf("%s: a key matched as a raw string; add a KeyMap binding and use key.Matches", c)
 	}
-}
-
-// rawKeyExempt are files whose raw key strings are not the operator's keys.
-var rawKeyExempt = map[string]string{
-	// A text field's editing keys (backspace, ctrl+w, home…), as bubbles' textinput keeps
-	// its own; they act only while a prompt has the keys.
-	"lineedit.go": "line editing",
 }
 
 // rawKeyComparisons finds x.String() == "literal", and switch x.String() with literal
@@ -80,7 +80,7 @@ func rawKeyComparisons(t *testing.T) []string {
 	var found []string
 	fset := token.NewFileSet()
 	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") || rawKeyExempt[name] != "" {
+		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
 		f, err := parser.ParseFile(fset, name, nil, 0)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -34,30 +35,31 @@ func (e *lineEdit) update(msg tea.Msg) bool {
 		e.insert(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(msg.Content))
 		return true
 	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "backspace", "ctrl+h":
+		k := editKeys
+		switch {
+		case key.Matches(msg, k.DeleteBack):
 			if e.pos > 0 {
 				e.value = append(e.value[:e.pos-1], e.value[e.pos:]...)
 				e.pos--
 				return true
 			}
-		case "delete", "ctrl+d":
+		case key.Matches(msg, k.DeleteForward):
 			if e.pos < len(e.value) {
 				e.value = append(e.value[:e.pos], e.value[e.pos+1:]...)
 				return true
 			}
-		case "ctrl+u":
+		case key.Matches(msg, k.DeleteToStart):
 			if e.pos > 0 {
 				e.value = e.value[e.pos:]
 				e.pos = 0
 				return true
 			}
-		case "ctrl+k":
+		case key.Matches(msg, k.DeleteToEnd):
 			if e.pos < len(e.value) {
 				e.value = e.value[:e.pos]
 				return true
 			}
-		case "ctrl+w", "alt+backspace":
+		case key.Matches(msg, k.DeleteWord):
 			i := e.pos
 			for i > 0 && e.value[i-1] == ' ' {
 				i--
@@ -70,15 +72,15 @@ func (e *lineEdit) update(msg tea.Msg) bool {
 				e.pos = i
 				return true
 			}
-		case "left", "ctrl+b":
+		case key.Matches(msg, k.Left):
 			e.pos = max(0, e.pos-1)
-		case "right", "ctrl+f":
+		case key.Matches(msg, k.Right):
 			e.pos = min(len(e.value), e.pos+1)
-		case "home", "ctrl+a":
+		case key.Matches(msg, k.Home):
 			e.pos = 0
-		case "end", "ctrl+e":
+		case key.Matches(msg, k.End):
 			e.pos = len(e.value)
-		case "space":
+		case key.Matches(msg, k.Space):
 			e.insert(" ")
 			return true
 		default:

@@ -59,8 +59,7 @@ func (r *Run) claim(ctx context.Context, it Item, first time.Time, sent bool) (d
 		r.noteError(it, 0, reason)
 		return true, r.journalOK()
 	}
-	switch res.Refused {
-	case awsclient.ClaimGranted:
+	if res.Refused == awsclient.ClaimGranted {
 		r.mu.Lock()
 		r.claimed[it.RequestID] = true
 		if res.TookOver {
@@ -68,13 +67,16 @@ func (r *Run) claim(ctx context.Context, it Item, first time.Time, sent bool) (d
 		}
 		r.mu.Unlock()
 		return false, true
+	}
+	if sent {
+		// Another run took the item over between two attempts of this one.
+		reason := "the claim was lost to " + res.Holder.String() + " after an attempt that may have been delivered, so it was not sent again; check its status"
+		r.final(it, Record{Type: RecFailed, Reason: reason}, first, false)
+		r.noteError(it, 0, reason)
+		return true, r.journalOK()
+	}
+	switch res.Refused {
 	case awsclient.ClaimHeld:
-		if sent {
-			reason := "the claim was lost to " + res.Holder.String() + " after an attempt that may have been delivered, so it was not sent again; check its status"
-			r.final(it, Record{Type: RecFailed, Reason: reason}, first, false)
-			r.noteError(it, 0, reason)
-			return true, r.journalOK()
-		}
 		r.final(it, Record{Type: RecSkipped, Reason: "claimed by " + res.Holder.String()}, first, false)
 		return true, r.journalOK()
 	default: // ClaimRedriven

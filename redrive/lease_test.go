@@ -223,3 +223,29 @@ func TestResumeReclaimsUnderTheSameRun(t *testing.T) {
 		}
 	}
 }
+
+// A run whose claim was taken over between two attempts does not send again: its first
+// attempt may have been delivered, so the item fails with the new holder named.
+func TestAClaimLostBetweenAttemptsIsNotSentAgain(t *testing.T) {
+	f := newFixture(t, 1)
+	f.sender.status = nil // the processor has not written yet: the re-check proves nothing
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	f.sender.script = func(id string, n int) (int, error) {
+		leases.mu.Lock()
+		leases.claims[id] = awsclient.Claim{RequestID: id, RunID: "thief", Operator: "eve", ClaimedAt: time.Now(), Expires: time.Now().Add(time.Hour)}
+		leases.mu.Unlock()
+		return 0, lostConnection()
+	}
+	deps := f.deps()
+	deps.Leases = leases
+	r, err := New(deps, m, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := runToEnd(t, r)
+	got := rep.Items[0]
+	if got.State != StateFailed || !strings.Contains(got.Error, "the claim was lost to run thief (eve, started") || f.sender.attemptsOf(f.ids[0]) != 1 {
+		t.Errorf("%s %q after %d attempts", got.State, got.Error, f.sender.attemptsOf(f.ids[0]))
+	}
+}

@@ -107,7 +107,10 @@ A run refuses requests that an unfinished run of the same environment holds (its
 journal has no end and the audit log no final entry): --resume that run, or pass
 --allow-overlap. A journal that lost records (its sequence has a gap, a checksum fails,
 or its report or audit entry name records it no longer holds) is refused by --resume,
-which then says how to recover from the run's report.
+which then says how to recover from the run's report. Only a torn last line, which a
+kill leaves, is tolerated. A journal written by an older stowage (without sequence
+numbers and checksums) is still resumed, with a warning that its losses cannot be
+detected.
 
 Every run, dry runs included, is appended to $XDG_STATE_HOME/stowage/audit.jsonl (see
 stowage audit). A read-only environment (read_only, --read-only) refuses to redrive.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -1087,4 +1088,45 @@ func TestRedriveTimeoutBoundsOneAttempt(t *testing.T) {
 		t.Errorf("a hung gateway exited 0:\n%s", r.stderr)
 	}
 	d.run(t, "", "redrive", "--timeout", "0s", id).must(t, ExitUsage)
+}
+
+// Without a lease table, runs on other machines cannot see this one: the plan says so
+// loudly. With one (the demo's), it does not.
+func TestRedrivePlanSaysLoudlyWhenThereIsNoLeaseTable(t *testing.T) {
+	d, _ := redriveDemo(t)
+	id := transientFailed(t, d, 1)[0]
+	r := d.run(t, "", "redrive", "--dry-run", "-o", "table", id).must(t, ExitOK)
+	if strings.Contains(r.stdout, "NO LEASE TABLE") {
+		t.Errorf("the demo has a lease table, but the plan warns:\n%s", r.stdout)
+	}
+	none := d.withEnv(t, func(e *config.Env) { e.Redrive.LeaseTable = "" })
+	r = none.run(t, "", "redrive", "--dry-run", "-o", "table", id).must(t, ExitOK)
+	if !strings.Contains(r.stdout, "WARNING      NO LEASE TABLE: runs on other machines cannot see this one") {
+		t.Errorf("no loud line without a lease table:\n%s", r.stdout)
+	}
+}
+
+// A journal from before sequence numbers is still resumed, with a warning that records
+// it lost cannot be detected.
+func TestRedriveResumeWarnsOfALegacyJournal(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 1)
+	done := filepath.Join(t.TempDir(), "done.journal.jsonl")
+	d.run(t, "", append([]string{"redrive", "--yes", "--journal", done}, ids...)...).must(t, ExitOK)
+	st, err := redrive.LoadJournal(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := *st.Manifest
+	m.RunID += "-legacy"
+	header, err := json.Marshal(redrive.Record{Type: redrive.RecHeader, At: m.PlannedAt, Manifest: &m, ManifestHash: m.Hash()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := filepath.Join(t.TempDir(), "legacy.journal.jsonl")
+	os.WriteFile(legacy, append(header, '\n'), 0o600)
+	r := d.run(t, "", "redrive", "--resume", legacy, "--dry-run").must(t, ExitOK)
+	if !strings.Contains(r.stderr, "written by an older stowage, without sequence numbers or checksums") {
+		t.Errorf("no legacy warning:\n%s", r.stderr)
+	}
 }

@@ -51,26 +51,14 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 		case key.Matches(k, m.km.Back):
 			kind, before := m.input.kind, m.input.before
 			m.input = inputLine{}
-			switch kind {
-			case inputFilter:
-				return m.applyFilter(before)
-			case inputSearch:
-				m.applySearch(before)
-			}
-			return nil
+			return m.applyInput(kind, before)
 		case key.Matches(k, m.km.Accept):
 			kind, value := m.input.kind, m.input.ti.Value()
 			m.input = inputLine{}
-			switch kind {
-			case inputFilter:
-				return m.applyFilter(value)
-			case inputSearch:
-				m.applySearch(value)
-				return nil
-			case inputJump:
+			if kind == inputJump {
 				return m.jump(value)
 			}
-			return nil
+			return m.applyInput(kind, value)
 		}
 	}
 	if p, ok := msg.(tea.PasteMsg); ok && strings.ContainsAny(p.Content, "\r\n") {
@@ -83,13 +71,19 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 		msg = tea.PasteMsg{Content: firstLine(p.Content)}
 	}
 	if m.input.ti.update(msg) {
-		v := m.input.ti.Value()
-		switch m.input.kind {
-		case inputFilter:
-			return m.applyFilter(v)
-		case inputSearch:
-			m.applySearch(v)
-		}
+		return m.applyInput(m.input.kind, m.input.ti.Value())
+	}
+	return nil
+}
+
+// applyInput applies a filter or a payload search as it is typed (or restored by esc); a
+// jump waits for enter.
+func (m *Model) applyInput(kind inputKind, value string) tea.Cmd {
+	switch kind {
+	case inputFilter:
+		return m.applyFilter(value)
+	case inputSearch:
+		m.applySearch(value)
 	}
 	return nil
 }

@@ -29,7 +29,11 @@ func (r *Run) claim(ctx context.Context, it Item, first time.Time, sent bool) (d
 	if r.deps.Leases == nil {
 		return false, true
 	}
-	req := awsclient.ClaimRequest{RequestID: it.RequestID, RunID: r.m.RunID, Operator: r.opts.Operator,
+	op := r.opts.Operator
+	if op == "" {
+		op = "unknown" // other runs show it in "claimed by run X (operator, ...)"
+	}
+	req := awsclient.ClaimRequest{RequestID: it.RequestID, RunID: r.m.RunID, Operator: op,
 		Env: r.m.Env, Now: r.now(), TTL: r.opts.LeaseTTL}
 	if !r.opts.Force {
 		req.RedrivenSince = r.m.PlannedAt

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,38 @@ func TestView(t *testing.T) {
 			v := f.view()
 			checkFrame(t, v, 120, 40)
 			requireGolden(t, v)
+		})
+	}
+}
+
+// TestViewAtSizes pins the main states at the smallest supported screen and a wide one
+// (TestView is 120x40), styled and plain.
+func TestViewAtSizes(t *testing.T) {
+	states := []struct {
+		name string
+		act  func(f *fixture)
+	}{
+		{"list", nil},
+		{"filtered", func(f *fixture) { f.keys("/"); f.typeText("2d8b") }},
+		{"status_failed", func(f *fixture) { f.keys("f", "F") }},
+		{"detail_xml", func(f *fixture) { f.openRow(idXML) }},
+		{"help", func(f *fixture) { f.keys("?") }},
+		{"copy_dialog", func(f *fixture) { f.keys("y") }},
+	}
+	for _, sz := range [][2]int{{80, 24}, {200, 50}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			for _, st := range states {
+				t.Run(st.name, func(t *testing.T) {
+					f := newFixture(t, seedRequests)
+					f.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+					if st.act != nil {
+						st.act(f)
+					}
+					v := f.view()
+					checkFrame(t, v, sz[0], sz[1])
+					requireGolden(t, v)
+				})
+			}
 		})
 	}
 }

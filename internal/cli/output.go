@@ -267,7 +267,8 @@ func (t *tableRowWriter) Write(rows []inventory.Row) error {
 		if shown == "" {
 			shown = "pending"
 		}
-		t.line(received, age, sanitize.Line(shown), size, tries, sanitize.Line(r.ID()), sanitize.Line(errText), statusColor(state, t.color))
+		t.line(received, age, clipOutside(shown, maxTableText), size, tries, clipOutside(r.ID(), maxTableID),
+			errText, statusColor(state, t.color))
 		t.n++
 	}
 	return t.w.Flush()
@@ -275,7 +276,8 @@ func (t *tableRowWriter) Write(rows []inventory.Row) error {
 
 func (t *tableRowWriter) Count() int { return t.n }
 
-// line writes one table line; cells are already safe for the terminal.
+// line writes one table line. Cells are already safe for the terminal (clipOutside), but
+// errText, which line cuts to the room left, is raw.
 func (t *tableRowWriter) line(received, age, status, size, tries, id, errText, sgr string) {
 	var b strings.Builder
 	b.WriteString(pad(received, colReceived))
@@ -297,10 +299,12 @@ func (t *tableRowWriter) line(received, age, status, size, tries, id, errText, s
 	} else {
 		b.WriteString(pad(id, colID))
 		b.WriteString("  ")
+		limit := maxTableText
 		if t.width > 0 {
 			// The error gets what the terminal has left; -o json has all of it.
-			errText = ansi.Truncate(errText, max(t.width-ansi.StringWidth(b.String()), 0), "…")
+			limit = min(limit, max(t.width-ansi.StringWidth(b.String()), 0))
 		}
+		errText = clipOutside(errText, limit)
 		b.WriteString(errText)
 	}
 	t.w.WriteString(strings.TrimRight(b.String(), " "))
@@ -308,6 +312,40 @@ func (t *tableRowWriter) line(received, age, status, size, tries, id, errText, s
 }
 
 const sgrReset = "\x1b[0m"
+
+// Bounds for values from outside stowage in tables and messages. A real ID is at most an
+// S3 key (1,024 bytes), so maxTableID never cuts one; -o json always has the whole value.
+const (
+	maxTableText = 300  // an error attribute, a state: a table cell before the terminal's cut
+	maxTableID   = 1100 // an ID in a table, which operators copy
+	maxEchoed    = 200  // an ID, key or URI echoed in a message on stderr
+	maxMessage   = 1000 // a whole error line from AWS on stderr
+)
+
+// clipOutside is the one way a value from outside (an ID, a key, a DynamoDB attribute, an
+// error text) becomes a table cell: sanitized to one line and, past limit cells, cut with
+// an ellipsis and a hint that -o json has the rest. The result is at most limit cells.
+func clipOutside(s string, limit int) string { return clipWithHint(s, limit, " -o json") }
+
+// clipEchoed is clipOutside for a value echoed in a message on stderr, where there is no
+// JSON to point to.
+func clipEchoed(s string, limit int) string { return clipWithHint(s, limit, "") }
+
+func clipWithHint(s string, limit int, where string) string {
+	s = sanitize.Line(s)
+	full := ansi.StringWidth(s)
+	if full <= limit {
+		return s
+	}
+	hint := func(cut int) string { return fmt.Sprintf("…[%d more chars%s]", cut, where) }
+	room := limit - ansi.StringWidth(hint(full))
+	if room < 8 {
+		// Too narrow for a hint: the ellipsis alone says it was cut.
+		return ansi.Truncate(s, max(limit, 1), "…")
+	}
+	kept := ansi.Truncate(s, room, "")
+	return kept + hint(full-ansi.StringWidth(kept))
+}
 
 // statusColor is the SGR sequence for a state, or "" without colour.
 func statusColor(state string, color bool) string {
@@ -409,7 +447,7 @@ func exitForAWS(err error) error {
 func awsMessage(e *awsclient.Error) string {
 	plain := *e
 	plain.Remedy = ""
-	msg := sanitize.Line(plain.Error())
+	msg := clipEchoed(plain.Error(), maxMessage)
 	if e.Remedy != "" {
 		msg += "\n  to fix: " + sanitize.Line(e.Remedy)
 	}

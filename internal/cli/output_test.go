@@ -14,12 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/devstack"
 	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
 // demoNow is the fixed clock of the CLI tests: the devstack seeds the week before it and
@@ -404,5 +409,85 @@ func TestOutputAttemptsAbsentIsNullNotZero(t *testing.T) {
 				t.Errorf("TRIES %q, want %q\n%s", got, c.tries, tbl.String())
 			}
 		})
+	}
+}
+
+func TestClipOutside(t *testing.T) {
+	long := "boom: " + strings.Repeat("x", 300_000)
+	got := clipOutside(long, maxTableText)
+	if w := ansi.StringWidth(got); w > maxTableText || w < maxTableText-10 {
+		t.Errorf("width %d, want about %d", w, maxTableText)
+	}
+	kept := got[:strings.Index(got, "…")]
+	if want := fmt.Sprintf("…[%d more chars -o json]", len(long)-len(kept)); !strings.HasSuffix(got, want) || !strings.HasPrefix(got, "boom: xxx") {
+		t.Errorf("clipped to %q…%q, want the start and %q", got[:12], got[len(got)-40:], want)
+	}
+	if got := clipOutside("short\x1b[31m red\nline", 300); got != sanitize.Line("short\x1b[31m red\nline") {
+		t.Errorf("a short value is only sanitized: %q", got)
+	}
+	if got := clipOutside(long, 12); ansi.StringWidth(got) > 12 || !strings.HasSuffix(got, "…") {
+		t.Errorf("too narrow for a hint: %q", got)
+	}
+	if got := clipEchoed(strings.Repeat("é", 5000), maxEchoed); ansi.StringWidth(got) > maxEchoed || !strings.HasSuffix(got, " more chars]") {
+		t.Errorf("echoed: %q", got)
+	}
+	// Wide runes are measured in cells, never cut in half.
+	if got := clipOutside(strings.Repeat("界", 1000), 50); ansi.StringWidth(got) > 50 || !strings.Contains(got, "界…[") {
+		t.Errorf("wide: %q", got)
+	}
+}
+
+// A 300 KB error attribute and a 5,000-character ID are cut in tables and messages, with a
+// hint; -o json keeps the attribute whole.
+func TestLongOutsideValuesAreCutInTables(t *testing.T) {
+	d := startDemo(t)
+	id := ids(t, d.run(t, "", "lost", "--limit", "1").must(t, ExitOK).stdout)[0]
+	huge := "ValidationError: " + strings.Repeat("field x is wrong; ", 300_000/18)
+	db := testenv.NewDynamoDBClient(t, testenv.Endpoint{URL: d.stack.DynamoDBURL, AccessKey: d.stack.AccessKey, SecretKey: d.stack.SecretKey, Region: d.stack.Region})
+	if _, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(d.stack.Table), Item: map[string]ddbtypes.AttributeValue{
+		"requestId": &ddbtypes.AttributeValueMemberS{Value: id},
+		"status":    &ddbtypes.AttributeValueMemberS{Value: "FAILED"},
+		"error":     &ddbtypes.AttributeValueMemberS{Value: huge},
+		"attempts":  &ddbtypes.AttributeValueMemberN{Value: "1"},
+		"updatedAt": &ddbtypes.AttributeValueMemberS{Value: demoNow.Add(-time.Minute).UTC().Format(time.RFC3339)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	longest := func(s string) int {
+		n := 0
+		for _, l := range strings.Split(s, "\n") {
+			n = max(n, ansi.StringWidth(l))
+		}
+		return n
+	}
+	for _, args := range [][]string{{"status", "-o", "table", id}, {"ls", "-o", "table", "--status", "FAILED"}} {
+		r := d.run(t, "", args...).must(t, ExitOK)
+		if n := longest(r.stdout); n > 200+maxTableText || !strings.Contains(r.stdout, "more chars -o json]") {
+			t.Errorf("%v: longest line %d cells, or no hint:\n%.500s", args, n, r.stdout)
+		}
+	}
+	var out, errb bytes.Buffer
+	pretendTerminal(t, 160, &out)
+	r := d.runTo(t, &out, &errb, "", "status", id).must(t, ExitOK)
+	if n := longest(r.stdout); n > 160 || !strings.Contains(r.stdout, "-o json]") {
+		t.Errorf("on a terminal 160 wide: longest line %d cells, or no hint:\n%s", n, r.stdout)
+	}
+	rows := jsonLines(t, d.run(t, "", "status", "-o", "json", id).must(t, ExitOK).stdout)
+	if len(rows) != 1 || rows[0]["error"] != huge {
+		t.Errorf("-o json does not keep the error whole (%d rows)", len(rows))
+	}
+
+	// Past any S3 key's length reqid refuses the input, quoting its start; an ID of a
+	// possible length is echoed, cut, twice (as the ID and in the URI).
+	for _, longID := range []string{strings.Repeat("a", 5000), strings.Repeat("b", 1000)} {
+		for _, cmd := range []string{"status", "show"} {
+			r := d.run(t, "", cmd, longID)
+			if r.code == ExitOK || strings.Contains(r.stderr, longID[:300]) || longest(r.stderr) > 2*maxEchoed+200 {
+				t.Errorf("%s of a %d-character ID: exit %d, longest stderr line %d cells:\n%.600s", cmd, len(longID), r.code, longest(r.stderr), r.stderr)
+			}
+			if len(longID) == 1000 && !strings.Contains(r.stderr, "more chars]") {
+				t.Errorf("%s of a %d-character ID: no hint that it was cut:\n%.600s", cmd, len(longID), r.stderr)
+			}
+		}
 	}
 }

@@ -228,9 +228,9 @@ func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool) 
 	// unread, or be taken for part of it.
 	switch {
 	case decoded.Err != nil:
-		g.printErr("stowage: note: the gzip payload is damaged (%s); shown as far as it could be read\n", sanitize.Line(decoded.Err.Error()))
+		g.printErr("stowage: note: the gzip payload is damaged (%s); shown as far as it could be read\n", clipEchoed(decoded.Err.Error(), maxMessage))
 	case doc.ParseErr() != nil:
-		g.printErr("stowage: note: malformed %s at %s; shown as stored\n", decoded.Kind, sanitize.Line(doc.ParseErr().Error()))
+		g.printErr("stowage: note: malformed %s at %s; shown as stored\n", decoded.Kind, clipEchoed(doc.ParseErr().Error(), maxMessage))
 	}
 	w := bufio.NewWriterSize(g.Stdout, 64<<10)
 	if g.color(g.Stdout) {
@@ -277,7 +277,7 @@ func darkBackground() bool {
 // missingObject explains a request whose object is not in the bucket: gone while its
 // status item remains, or never there.
 func (s *session) missingObject(ctx context.Context, t target) error {
-	uri := sanitize.Line(reqid.S3URI(s.env.Storage.Bucket, t.key))
+	uri := clipEchoed(reqid.S3URI(s.env.Storage.Bucket, t.key), maxEchoed)
 	if err := s.checkBucket(ctx, t.key); err != nil {
 		return err
 	}
@@ -289,10 +289,10 @@ func (s *session) missingObject(ctx context.Context, t target) error {
 		return wordsError(t.words)
 	}
 	if !found {
-		return exitf(ExitNotFound, "no request %s: no object at %s and no status item; check the ID and --env", sanitize.Line(t.id), uri)
+		return exitf(ExitNotFound, "no request %s: no object at %s and no status item; check the ID and --env", clipEchoed(t.id, maxEchoed), uri)
 	}
 	return exitf(ExitNotFound, "request %s has a status item (%s) but no object at %s: the body was deleted or expired by a lifecycle rule, so it cannot be shown or redriven in place",
-		sanitize.Line(t.id), describeStatus(st), uri)
+		clipEchoed(t.id, maxEchoed), describeStatus(st), uri)
 }
 
 // checkBucket lists one key to tell a missing bucket from a missing key: a HEAD of
@@ -306,7 +306,7 @@ func (s *session) checkBucket(ctx context.Context, key string) error {
 
 // describeStatus is a status item in a few words, sanitized.
 func describeStatus(st awsclient.Status) string {
-	parts := []string{sanitize.Line(st.State)}
+	parts := []string{clipEchoed(st.State, maxEchoed)}
 	switch {
 	case st.Attempts == 1:
 		parts = append(parts, "1 attempt")
@@ -384,7 +384,7 @@ func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
 	}
 	if doc.Object == nil && !found {
 		return exitf(ExitNotFound, "no request %s: no object at %s and no status item; check the ID and --env",
-			sanitize.Line(t.id), sanitize.Line(reqid.S3URI(doc.Bucket, t.key)))
+			clipEchoed(t.id, maxEchoed), clipEchoed(reqid.S3URI(doc.Bucket, t.key), maxEchoed))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -404,7 +404,7 @@ func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
 	}
 	if doc.Object == nil {
 		return exitf(ExitNotFound, "request %s has a status item (%s) but no object at %s: the body was deleted or expired by a lifecycle rule",
-			sanitize.Line(t.id), describeStatus(st), sanitize.Line(reqid.S3URI(doc.Bucket, t.key)))
+			clipEchoed(t.id, maxEchoed), describeStatus(st), clipEchoed(reqid.S3URI(doc.Bucket, t.key), maxEchoed))
 	}
 	return nil
 }

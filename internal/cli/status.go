@@ -15,7 +15,6 @@ import (
 
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/reqid"
-	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 func init() { commands = append(commands, newStatusCmd) }
@@ -104,7 +103,7 @@ func parseRefLine(line string, n int) (namedRef, error) {
 		case errors.As(err, &words):
 			return namedRef{reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, words}, nil
 		case err != nil:
-			return namedRef{}, fmt.Errorf("stdin line %d: %s", n, sanitize.Line(err.Error()))
+			return namedRef{}, fmt.Errorf("stdin line %d: %s", n, clipEchoed(err.Error(), maxMessage))
 		}
 		return namedRef{Ref: ref}, nil
 	}
@@ -147,14 +146,14 @@ func parseRef(arg string) (reqid.Ref, *reqid.WordsError, error) {
 	case errors.As(err, &words):
 		return reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, words, nil
 	case err != nil:
-		return reqid.Ref{}, nil, exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+		return reqid.Ref{}, nil, exitf(ExitUsage, "%s", clipEchoed(err.Error(), maxMessage))
 	}
 	return ref, nil, nil
 }
 
 // wordsError reports words that named neither a request ID nor an existing key.
 func wordsError(w *reqid.WordsError) error {
-	return exitf(ExitUsage, "%s", sanitize.Line(w.Error()))
+	return exitf(ExitUsage, "%s", clipEchoed(w.Error(), maxMessage))
 }
 
 // resolve maps what the operator named to a target in this environment.
@@ -162,7 +161,7 @@ func (s *session) resolve(ref reqid.Ref) (target, error) {
 	env := s.env
 	if ref.Bucket != "" && ref.Bucket != env.Storage.Bucket {
 		return target{}, exitf(ExitUsage, "%s is in bucket %s, but environment %s uses %s; pass --env for the environment of that bucket",
-			sanitize.Line(reqid.S3URI(ref.Bucket, ref.Key)), sanitize.Line(ref.Bucket), env.Name, env.Storage.Bucket)
+			clipEchoed(reqid.S3URI(ref.Bucket, ref.Key), maxEchoed), clipEchoed(ref.Bucket, maxEchoed), env.Name, env.Storage.Bucket)
 	}
 	if ref.Key != "" {
 		// A bare name without the environment's prefix is an ID, not a key.
@@ -378,23 +377,23 @@ func (p *statusPrinter) print(ctx context.Context, targets []target) error {
 		switch {
 		case r.NoObject && r.Status == nil && targets[i].words != nil:
 			p.missing++
-			g.printErr("stowage: %s\n", sanitize.Line(targets[i].words.Error()))
+			g.printErr("stowage: %s\n", clipEchoed(targets[i].words.Error(), maxMessage))
 			continue
 		case r.NoObject && r.Status == nil:
 			p.missing++
 			g.printErr("stowage: no request %s: no object at %s and no status item\n",
-				sanitize.Line(targets[i].id), sanitize.Line(reqid.S3URI(s.env.Storage.Bucket, targets[i].key)))
+				clipEchoed(targets[i].id, maxEchoed), clipEchoed(reqid.S3URI(s.env.Storage.Bucket, targets[i].key), maxEchoed))
 			continue
 		case r.NoObject:
 			g.printErr("stowage: note: %s has a status item but no object at %s (deleted or expired)\n",
-				sanitize.Line(targets[i].id), sanitize.Line(reqid.S3URI(s.env.Storage.Bucket, targets[i].key)))
+				clipEchoed(targets[i].id, maxEchoed), clipEchoed(reqid.S3URI(s.env.Storage.Bucket, targets[i].key), maxEchoed))
 		case r.Status == nil:
 			p.noItem++
 			what := "the processor may still be working on it"
 			if inventory.IsLost(r.Object, s.env.Status.LostAfter.Duration, cliClock()) {
 				what = "LOST: stored " + shortAge(cliClock().Sub(r.Object.LastModified)) + " ago and never processed"
 			}
-			g.printErr("stowage: %s has no status item (%s)\n", sanitize.Line(targets[i].id), what)
+			g.printErr("stowage: %s has no status item (%s)\n", clipEchoed(targets[i].id, maxEchoed), what)
 		}
 		printed = append(printed, r)
 	}

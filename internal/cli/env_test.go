@@ -2,11 +2,18 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/devstack"
 )
 
 const twoEnvs = `default_env: staging
@@ -181,5 +188,62 @@ func TestLoadEnvShapeProblemElsewhereOnlyWarns(t *testing.T) {
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "environments.prod.regoin: unknown field") {
 		t.Errorf("prod: err = %v, want its unknown field", err)
+	}
+}
+
+// assertNoDemoSecrets fails when log carries any secret of the demo stack d: the static
+// secret key, the gateway's API key, or a SigV4 signature or credential.
+func assertNoDemoSecrets(t *testing.T, d *demo, log string) {
+	t.Helper()
+	for _, secret := range []string{devstack.SecretKey, d.stack.APIKey, "Signature=", "Credential=", "Authorization", "x-api-key"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the debug output carries %q:\n%s", secret, log)
+		}
+	}
+}
+
+// The gateway's requests go through the same log: the x-api-key header never shows.
+func TestDebugLogsGatewayRequestsWithoutTheAPIKey(t *testing.T) {
+	d := startDemo(t)
+	var stderr bytes.Buffer
+	g := &Globals{ConfigPath: d.config, Env: devstack.EnvName, Debug: true, Stderr: &stderr}
+	env, _, err := g.LoadEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := awsclient.Open(ctx, env, g.openOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway == nil {
+		t.Fatal("the demo environment has no gateway")
+	}
+	body := `{"debug":"test"}`
+	_, err = c.Gateway.Send(ctx, awsclient.Route{Method: http.MethodPut, Path: "/product"}, awsclient.RouteVars{},
+		awsclient.Payload{Size: int64(len(body)), ContentType: "application/json",
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }})
+	if err != nil {
+		t.Fatalf("send: %v\n%s", err, stderr.String())
+	}
+	if !regexp.MustCompile(`(?m)^stowage: debug: PUT http://127\.0\.0\.1:\d+/\S*product 2\d\d `).MatchString(stderr.String()) {
+		t.Errorf("no gateway line in:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), body) {
+		t.Errorf("the body was logged:\n%s", stderr.String())
+	}
+	assertNoDemoSecrets(t, d, stderr.String())
+}
+
+func TestDebugRefusesToDrawOverTheTerminalUI(t *testing.T) {
+	saved := isTerminal
+	t.Cleanup(func() { isTerminal = saved })
+	isTerminal = func(any) bool { return true }
+	g := &Globals{Debug: true, Stderr: &bytes.Buffer{}}
+	err := startTUI(context.Background(), g, &config.Env{Name: "x"}, nil)
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "2>") {
+		t.Errorf("startTUI with --debug on a terminal: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 	"github.com/stowage-cli/stowage/tui"
 )
@@ -30,9 +31,17 @@ func init() {
 // be nil) are offered by the e key; openOpts apply to every environment opened (the
 // demo passes its static credentials).
 func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.File, openOpts ...awsclient.OpenOption) error {
-	sess, err := tuiSession(ctx, env, openOpts...)
+	if g.Debug && isTerminal(g.Stderr) {
+		return exitf(ExitUsage, "--debug writes to stderr, which the terminal UI would draw over: redirect it, e.g. stowage --debug 2>stowage-debug.log")
+	}
+	openOpts = append(g.openOptions(), openOpts...)
+	sess, notices, err := tuiSession(ctx, env, openOpts...)
 	if err != nil {
 		return &ExitError{Code: ExitAWS, Err: err}
+	}
+	// Said before the screen takes over; environments opened later with e have no stderr.
+	for _, n := range notices {
+		g.printErr("stowage: %s\n", sanitize.Line(n))
 	}
 	opts := tui.Options{Session: sess, Now: demoClock, PreviewBytes: env.PreviewBytes}
 	opts.Redrive.CommandPrefix = stowageCommand(g, tuiConfigPath(g, file))
@@ -44,7 +53,8 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 			if err != nil {
 				return tui.Session{}, err
 			}
-			return tuiSession(ctx, e, openOpts...)
+			sess, _, err := tuiSession(ctx, e, openOpts...)
+			return sess, err
 		}
 	}
 	var progOpts []tea.ProgramOption
@@ -105,11 +115,12 @@ func selectForTUI(file *config.File, name string, o config.Overrides) (*config.E
 	return env, nil
 }
 
-// tuiSession opens the clients of env for the TUI.
-func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.OpenOption) (tui.Session, error) {
+// tuiSession opens the clients of env for the TUI; notices are what Open wants the
+// operator told (awsclient.Clients.Notices).
+func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.OpenOption) (tui.Session, []string, error) {
 	c, err := awsclient.Open(ctx, env, openOpts...)
 	if err != nil {
-		return tui.Session{}, err
+		return tui.Session{}, nil, err
 	}
 	sess := tui.Session{Env: env, Objects: c.Objects, Statuses: c.Statuses}
 	if env.Region == "" && c.Region != "" {
@@ -129,5 +140,5 @@ func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.Open
 	if !local || env.Endpoints.STS != "" {
 		sess.Identity = c.Identity
 	}
-	return sess, nil
+	return sess, c.Notices, nil
 }

@@ -697,3 +697,26 @@ func TestOpenLeases(t *testing.T) {
 		t.Fatalf("leases %+v, err %v", c.Leases, err)
 	}
 }
+
+// A working credential_process signs as before: marking its failures changes nothing else.
+func TestOpenWorkingCredentialProcess(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test process is an sh script")
+	}
+	isolateAWS(t)
+	env, ep := localEnv(t)
+	script := filepath.Join(t.TempDir(), "creds.sh")
+	body := "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"" + ep.AccessKey + "\", \"SecretAccessKey\": \"" + ep.SecretKey + "\"}'\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeAWSConfig(t, "[profile proc]\nregion = "+testenv.Region+"\ncredential_process = "+script+"\n")
+	env.Profile = "proc"
+	c, err := awsclient.Open(ctxT(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Objects.Head(ctxT(t), "in/req-1.json"); err != nil {
+		t.Fatalf("signed with the process's keys: %v", err)
+	}
+}

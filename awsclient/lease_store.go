@@ -144,6 +144,14 @@ func (s *LeaseStore) Claim(ctx context.Context, req ClaimRequest) (ClaimResult, 
 	if req.RequestID == "" || req.RunID == "" || req.TTL <= 0 {
 		return ClaimResult{}, invalid("claim", s.call("claim").Resource, "a claim needs a request ID, a run ID and a positive TTL")
 	}
+	// Empty strings would be refused by servers older than DynamoDB's 2020 change.
+	op, env := req.Operator, req.Env
+	if op == "" {
+		op = "unknown"
+	}
+	if env == "" {
+		env = "unknown"
+	}
 	now := req.Now
 	exp := now.Add(req.TTL)
 	update := "SET #run = :run, #op = :op, #env = :env, #claimed = :now, #exp = :exp, #ttl = :ttl REMOVE #outcome, #fin, #sent"
@@ -151,7 +159,7 @@ func (s *LeaseStore) Claim(ctx context.Context, req ClaimRequest) (ClaimResult, 
 	// redundant parentheses, so only the OR groups inside an AND carry them.
 	free := "attribute_exists(#outcome) OR #exp <= :now"
 	values := map[string]ddbtypes.AttributeValue{
-		":run": str(req.RunID), ":op": str(req.Operator), ":env": str(req.Env), ":now": ms(now), ":exp": ms(exp),
+		":run": str(req.RunID), ":op": str(op), ":env": str(env), ":now": ms(now), ":exp": ms(exp),
 		":ttl": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(exp.Add(LeaseRetention).Unix(), 10)},
 	}
 	if !req.RedrivenSince.IsZero() {

@@ -223,6 +223,16 @@ func TestLeaseLostClaimStillRecordsTheSend(t *testing.T) {
 	}
 }
 
+func TestLeaseWithoutOperatorOrEnv(t *testing.T) {
+	client, table := leaseTable(t)
+	s := awsclient.NewLeaseStore(client, table, false)
+	req := awsclient.ClaimRequest{RequestID: "r1", RunID: "A", Now: t0, TTL: time.Minute}
+	mustClaim(t, s, req, awsclient.ClaimGranted)
+	if c, _, err := s.Get(ctxT(t), "r1"); err != nil || c.Operator != "unknown" || c.Env != "unknown" {
+		t.Fatalf("claim %+v, %v", c, err)
+	}
+}
+
 func TestLeaseReadOnlySendsNothing(t *testing.T) {
 	client, table := leaseTable(t)
 	ro := awsclient.NewLeaseStore(client, table, true)

@@ -328,6 +328,10 @@ func (c *callerCache) lookup(ctx context.Context) (callerIdentity, error) {
 // wrapHTTPClient returns an SDK HTTP client whose transport is wrap(the SDK's transport),
 // keeping the SDK client's timeout.
 func wrapHTTPClient(c aws.HTTPClient, wrap func(http.RoundTripper) http.RoundTripper) aws.HTTPClient {
+	if c == nil {
+		// What each SDK client would build for itself.
+		c = awshttp.NewBuildableClient()
+	}
 	if bc, ok := c.(*awshttp.BuildableClient); ok {
 		return &http.Client{Transport: wrap(bc.GetTransport()), Timeout: bc.GetTimeout()}
 	}

@@ -2,6 +2,7 @@ package awsclient_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
@@ -452,9 +453,28 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// Every client Open builds goes through the --debug wrap: S3, DynamoDB, STS, SSM and the gateway.
+// Every client Open builds goes through the --debug wrap: S3, DynamoDB, STS, SSM and the
+// gateway, whether the SDK built its HTTP client for AWS_CA_BUNDLE or left it to each client.
 func TestOpenWithHTTPWrapSeesEveryClient(t *testing.T) {
-	isolateAWS(t)
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	tlsSrv.Close()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, caBundle := range map[string]string{"NoCABundle": "", "CABundle": bundle} {
+		t.Run(name, func(t *testing.T) {
+			isolateAWS(t)
+			t.Setenv("AWS_CA_BUNDLE", caBundle)
+			if caBundle == "" {
+				os.Unsetenv("AWS_CA_BUNDLE")
+			}
+			wrapSeesEveryClient(t)
+		})
+	}
+}
+
+func wrapSeesEveryClient(t *testing.T) {
 	env, ep := localEnv(t)
 	ssmFake, _ := awsJSONServer(t, `{"Parameter":{"Name":"/k","Type":"SecureString","Value":"ssm-key"}}`)
 	sts := stsServer(t, "123456789012")

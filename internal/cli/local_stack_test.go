@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -78,5 +79,17 @@ func TestCommandsSayOnceThatAWSProfileIsOverridden(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, "\x1b") {
 		t.Errorf("the variable reached the terminal unsanitized: %q", r.stderr)
+	}
+}
+
+// --debug logs the requests of every command that opens through openEnv, without secrets.
+func TestDebugLogsTheRequestsOfListingCommands(t *testing.T) {
+	d := startDemo(t)
+	for _, args := range [][]string{{"ls", "--limit", "1"}, {"lost", "--limit", "1"}} {
+		r := d.run(t, "", append([]string{"--debug", "-o", "json"}, args...)...).must(t, ExitOK)
+		if !regexp.MustCompile(`(?m)^stowage: debug: GET http://127\.0\.0\.1:\d+/`).MatchString(r.stderr) {
+			t.Errorf("%v --debug logged no S3 request:\n%s", args, r.stderr)
+		}
+		assertNoDemoSecrets(t, d, r.stderr)
 	}
 }

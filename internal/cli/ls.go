@@ -115,11 +115,11 @@ var openClients = func(ctx context.Context, env *config.Env, opts ...awsclient.O
 	return awsclient.Open(ctx, env, opts...)
 }
 
-// openEnv opens env's clients for a command and tells the operator, once on stderr, what
-// Open noticed (AWS_PROFILE overridden by the environment's profile). Every command that
-// talks to AWS opens through it.
+// openEnv opens env's clients for a command with the global flags' options (--debug) and
+// tells the operator, once on stderr, what Open noticed (AWS_PROFILE overridden by the
+// environment's profile). Every command that talks to AWS opens through it.
 func (g *Globals) openEnv(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
-	c, err := openClients(ctx, env, opts...)
+	c, err := openClients(ctx, env, append(g.openOptions(), opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -103,8 +103,9 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	if env.Profile != "" && !localKeys {
 		load = append(load, awsconfig.WithSharedConfigProfile(env.Profile))
 		if ap := os.Getenv("AWS_PROFILE"); ap != "" && ap != env.Profile && o.credentials == nil {
-			notices = append(notices, "AWS_PROFILE="+ap+" is ignored: environment "+env.Name+" signs with its profile "+
-				env.Profile+" (profile: in the config); pass --profile to choose another")
+			// env.Profile is the config's profile: or --profile, which Select applied.
+			notices = append(notices, "AWS_PROFILE="+ap+" is ignored: environment "+env.Name+" signs with profile "+
+				env.Profile+" (profile: in the config, or --profile)")
 		}
 	}
 	if env.Region != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/reqid"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 )
@@ -96,12 +97,12 @@ func (m *Model) detailState(d *detail) (string, lipgloss.Style) {
 	case !d.stDone && !d.stFound:
 		return "…", m.st.StateUnknown
 	case !d.stFound:
-		if d.headDone && d.headErr == nil && !d.obj.LastModified.IsZero() && m.now.Sub(d.obj.LastModified) >= m.lostAfter() {
+		if d.headDone && d.headErr == nil && inventory.IsLost(d.obj, m.lostAfter(), m.now) {
 			return stateLost, m.st.StateLost
 		}
 		return "no status item", m.st.StateUnknown
 	}
-	return sanitize.Line(d.st.State), m.st.stateStyle(d.st.State, m.isTerminal(d.st.State))
+	return sanitize.Line(d.st.State), m.st.stateStyle(m.class(d.st.State))
 }
 
 func (m *Model) statusSummary(d *detail) string {
@@ -119,7 +120,7 @@ func (m *Model) statusSummary(d *detail) string {
 		return st.StateUnknown.Render(msg)
 	}
 	var parts []string
-	parts = append(parts, "status "+st.stateStyle(d.st.State, m.isTerminal(d.st.State)).Render(sanitize.Line(d.st.State)))
+	parts = append(parts, "status "+st.stateStyle(m.class(d.st.State)).Render(sanitize.Line(d.st.State)))
 	if d.st.Attempts > 0 {
 		parts = append(parts, "attempts "+strconv.Itoa(d.st.Attempts))
 	}

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
 // viewMode is what the body shows.
@@ -222,39 +223,39 @@ func (m *Model) selected() (*row, bool) {
 	return s.At(m.cursor), true
 }
 
-// rankOf ranks a request's status for sorting (see the rank constants).
+// rankOf ranks a request's status for sorting: higher is worse (inventory's Severity).
+// A status not read yet ranks with "no item".
 func (m *Model) rankOf(id string) int {
+	return m.rowClass(id).Severity()
+}
+
+// rowClass is what a listed request's status means (inventory.Classify, one definition).
+func (m *Model) rowClass(id string) inventory.Class {
 	e, ok := m.statuses.get(id)
 	switch {
 	case !ok:
-		return rankUnknown
+		return inventory.ClassNone
 	case !e.found:
 		if m.lostSet != nil && m.lostSet.Has(id) {
-			return rankLost
+			return inventory.ClassLost
 		}
-		return rankAbsent
-	case m.isTerminal(e.st.State):
-		return rankTerminal
-	case isFailure(e.st.State):
-		return rankFailed
+		if r, ok := m.all.Get(id); ok && m.isLostCandidate(r) {
+			return inventory.ClassLost
+		}
+		return inventory.ClassNone
+	case e.st.State == "":
+		return inventory.ClassPending
 	}
-	return rankPending
+	return m.class(e.st.State)
 }
 
-func (m *Model) isTerminal(state string) bool {
-	if m.sess.Env == nil {
-		return false
-	}
-	return m.sess.Env.IsTerminal(state)
-}
+// class is what a state means in this environment.
+func (m *Model) class(state string) inventory.Class { return inventory.Classify(state, m.sess.Env) }
 
-// lostAfter is the environment's lost_after.
-func (m *Model) lostAfter() time.Duration {
-	if m.sess.Env == nil || m.sess.Env.Status.LostAfter.Duration <= 0 {
-		return 15 * time.Minute
-	}
-	return m.sess.Env.Status.LostAfter.Duration
-}
+func (m *Model) isTerminal(state string) bool { return m.class(state) == inventory.ClassDone }
+
+// lostAfter is the environment's lost_after (the config's default without one).
+func (m *Model) lostAfter() time.Duration { return inventory.LostAfter(m.sess.Env) }
 
 // ageStatuses tells the status counts which listed rows are now old enough to be LOST.
 func (m *Model) ageStatuses() {
@@ -263,7 +264,7 @@ func (m *Model) ageStatuses() {
 
 // isLostCandidate reports whether a row is old enough that no status item means LOST.
 func (m *Model) isLostCandidate(r *row) bool {
-	return r.Modified != 0 && m.now.Sub(r.modified()) >= m.lostAfter()
+	return inventory.IsLost(awsclient.Object{LastModified: r.modified()}, m.lostAfter(), m.now)
 }
 
 // busy reports whether any I/O is in flight, for the spinner.

@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
@@ -290,7 +292,7 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		middle = append(middle, "", st.SectionHead.Render("first requests"))
 		for _, it := range sum.Samples {
 			line := "  " + cell(sanitize.Line(it.RequestID), 36) + " " + cellRight(humanBytes(it.Size), 9) + " " +
-				st.stateStyle(it.Status, false).Render(cell(stateOrNone(it.Status), 12))
+				st.stateStyle(s.classify(it.Status)).Render(cell(stateOrNone(it.Status), 12))
 			if it.Key != it.RequestID {
 				line += " " + st.Muted.Render(sanitize.Line(it.Key))
 			}
@@ -371,6 +373,15 @@ func shortHash(h string) string {
 		return h[:16] + "…"
 	}
 	return h
+}
+
+// classify is what a sampled item's state means, by the plan's own success states.
+func (s *redriveState) classify(state string) inventory.Class {
+	env := &config.Env{}
+	if s.manifest != nil {
+		env.Status.TerminalStates = s.manifest.SuccessStates
+	}
+	return inventory.Classify(state, env)
 }
 
 func stateOrNone(s string) string {

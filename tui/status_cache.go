@@ -1,9 +1,8 @@
 package tui
 
 import (
-	"strings"
-
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
 // stateLost is the pseudo-state of an object older than lost_after with no status item.
@@ -15,21 +14,9 @@ type statusEntry struct {
 	found bool // false: the table has no item for the request
 }
 
-// isFailure reports whether a state reads as a failure.
-func isFailure(state string) bool {
-	u := strings.ToUpper(state)
-	return strings.Contains(u, "FAIL") || strings.Contains(u, "ERROR") || strings.Contains(u, "DEAD")
-}
-
-// Status ranks for sorting by status: higher is worse, so "worst first" is descending.
-const (
-	rankTerminal = iota
-	rankUnknown  // not fetched yet
-	rankAbsent   // no item, not old enough to be LOST
-	rankPending
-	rankLost
-	rankFailed
-)
+// isFailure remains only for tui/redrive_watch.go, which calls it after its terminal
+// check; every other file asks m.class. Delete it once redrive_watch.go does too.
+func isFailure(state string) bool { return inventory.IsFailureState(state) }
 
 // statusCache joins status items to request ids. It also counts, for the header, the
 // states of the listed rows: only rows of the listing count, so that a request opened

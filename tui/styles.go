@@ -6,6 +6,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/progress"
 	"charm.land/lipgloss/v2"
+
+	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
 // Styles holds every style the TUI draws with. It is built once per background
@@ -140,16 +142,16 @@ func NewStyles(isDark bool) Styles {
 	return s
 }
 
-// stateStyle picks the style of a status cell.
-func (s Styles) stateStyle(state string, terminal bool) lipgloss.Style {
-	switch {
-	case state == stateLost:
+// stateStyle picks the style of a status cell by what the state means.
+func (s Styles) stateStyle(c inventory.Class) lipgloss.Style {
+	switch c {
+	case inventory.ClassLost:
 		return s.StateLost
-	case state == "":
+	case inventory.ClassNone:
 		return s.StateUnknown
-	case terminal:
+	case inventory.ClassDone:
 		return s.StateProcessed
-	case isFailure(state):
+	case inventory.ClassFailed:
 		return s.StateFailed
 	default:
 		return s.StatePending

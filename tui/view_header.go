@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/reqid"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 )
@@ -86,7 +87,7 @@ func (m *Model) renderHeader() []string {
 	s := m.active()
 	switch m.src {
 	case sourceStatus:
-		l2 = append(l2, headerField{text: "view " + st.stateStyle(m.stateFilter, m.isTerminal(m.stateFilter)).Render(sanitize.Line(m.stateFilter)) +
+		l2 = append(l2, headerField{text: "view " + st.stateStyle(m.class(m.stateFilter)).Render(sanitize.Line(m.stateFilter)) +
 			" " + commas(s.Len())})
 	case sourceLost:
 		l2 = append(l2, headerField{text: "view " + st.StateLost.Render("LOST") + " " + commas(s.Len())})
@@ -139,23 +140,20 @@ func (m *Model) countsLine() string {
 	type kv struct {
 		state string
 		n     int
-		rank  int
+		class inventory.Class
 	}
 	c := m.statuses
 	var kvs []kv
 	for state, n := range c.counts {
-		r := rankPending
-		switch {
-		case m.isTerminal(state):
-			r = rankTerminal
-		case isFailure(state):
-			r = rankFailed
+		cl := m.class(state)
+		if state == "" {
+			cl = inventory.ClassPending
 		}
-		kvs = append(kvs, kv{state, n, r})
+		kvs = append(kvs, kv{state, n, cl})
 	}
 	sort.Slice(kvs, func(i, j int) bool {
-		if kvs[i].rank != kvs[j].rank {
-			return kvs[i].rank > kvs[j].rank
+		if a, b := kvs[i].class.Severity(), kvs[j].class.Severity(); a != b {
+			return a > b
 		}
 		return kvs[i].state < kvs[j].state
 	})
@@ -165,7 +163,7 @@ func (m *Model) countsLine() string {
 		if name == "" {
 			name = "(empty state)"
 		}
-		parts = append(parts, m.st.stateStyle(e.state, e.rank == rankTerminal).Render(name)+" "+commas(e.n))
+		parts = append(parts, m.st.stateStyle(e.class).Render(name)+" "+commas(e.n))
 	}
 	if c.lost > 0 {
 		parts = append(parts, m.st.StateLost.Render("LOST")+" "+commas(c.lost))

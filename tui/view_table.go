@@ -232,7 +232,7 @@ func (m *Model) rowStatus(r *row) (state, attempts, errText string, sty lipgloss
 	if e.st.Attempts > 0 {
 		attempts = strconv.Itoa(e.st.Attempts)
 	}
-	return sanitize.Line(e.st.State), attempts, sanitize.Line(e.st.Error), m.st.stateStyle(e.st.State, m.isTerminal(e.st.State))
+	return sanitize.Line(e.st.State), attempts, sanitize.Line(e.st.Error), m.st.stateStyle(m.rowClass(r.ID))
 }
 
 // rowNotes is the error column: the processor's error, after this session's last

@@ -63,7 +63,9 @@ func UnfinishedOverlaps(auditPath, env string, ids []string) ([]Overlap, error) 
 		if _, err := os.Stat(e.Journal); errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		st, err := LoadJournal(e.Journal)
+		// Only the journal itself: what it holds matters here, not whether it may drive a
+		// resume, and the audit log is already read.
+		st, err := readJournalFile(e.Journal)
 		if err != nil || st.Ended || st.Manifest == nil || st.Manifest.Env != env {
 			continue
 		}

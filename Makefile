@@ -7,6 +7,7 @@ TOOLS        := $(CURDIR)/.tools
 GO           ?= go
 VERSITYGW    := v1.8.0
 GORELEASER   := v2.15.4
+CYCLONEDX    := v1.10.0
 TOXIPROXY    := v2.12.0
 TEST_TIMEOUT ?= 30m
 TEST_FLAGS   ?= -race
@@ -82,7 +83,8 @@ fuzz:
 clean:
 	rm -rf dist stowage
 
-## release-check: prove .goreleaser.yaml: check, snapshot release (no publish), inspect dist/
+## release-check: prove .goreleaser.yaml: check, snapshot release (no publish), inspect dist/.
+## verify-dist.sh builds a second snapshot to prove the archives are reproducible.
 GORELEASER_BIN := $(TOOLS)/bin/goreleaser
 $(TOOLS)/bin/goreleaser.$(GORELEASER):
 	@mkdir -p $(TOOLS)/bin
@@ -90,10 +92,18 @@ $(TOOLS)/bin/goreleaser.$(GORELEASER):
 	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER)
 	@touch $@
 
-release-check: $(TOOLS)/bin/goreleaser.$(GORELEASER)
-	$(GORELEASER_BIN) check
-	HOMEBREW_TAP_GITHUB_TOKEN=unused-in-snapshot GOFLAGS= $(GORELEASER_BIN) release --snapshot --clean --skip=publish --parallelism 2
-	@bash internal/release/verify-dist.sh dist
+# The SBOM generator goreleaser's sboms run for each archive (found on PATH).
+$(TOOLS)/bin/cyclonedx-gomod.$(CYCLONEDX):
+	@mkdir -p $(TOOLS)/bin
+	@echo "installing cyclonedx-gomod $(CYCLONEDX) into $(TOOLS)/bin"
+	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX)
+	@touch $@
+
+release-check: $(TOOLS)/bin/goreleaser.$(GORELEASER) $(TOOLS)/bin/cyclonedx-gomod.$(CYCLONEDX)
+	PATH="$(TOOLS)/bin:$$PATH" $(GORELEASER_BIN) check
+	PATH="$(TOOLS)/bin:$$PATH" HOMEBREW_TAP_GITHUB_TOKEN=unused-in-snapshot GOFLAGS= \
+	  $(GORELEASER_BIN) release --snapshot --clean --skip=publish --parallelism 2
+	PATH="$(TOOLS)/bin:$$PATH" GORELEASER="$(GORELEASER_BIN)" GO="$(GO)" bash internal/release/verify-dist.sh dist
 
 ## screenshots: regenerate screenshots/*.png from the demo (needs tmux, aha, chromium)
 screenshots:

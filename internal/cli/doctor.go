@@ -139,7 +139,7 @@ func runDoctor(ctx context.Context, g *Globals) error {
 	}
 	d.report(check{Check: "config", Result: resultPass, Detail: fmt.Sprintf("environment %s in %s", env.Name, sanitize.Line(where))}, "")
 
-	c, err := openClients(ctx, env)
+	c, err := d.g.openEnv(ctx, env)
 	if err != nil {
 		d.reportErr("region", err)
 		d.skip("credentials", "bucket list", "bucket get", "table", "status index", "lease table", "gateway", "api key", "auth probe")

@@ -75,7 +75,7 @@ func (e *Env) applyOverrides(o Overrides) error {
 		if msg := checkURL(o.EndpointURL, true); msg != "" {
 			return fmt.Errorf("--endpoint-url: %s", msg)
 		}
-		if e.LocalCredentials != nil && !isLoopbackURL(o.EndpointURL) {
+		if e.LocalCredentials != nil && !IsLoopbackURL(o.EndpointURL) {
 			return fmt.Errorf("--endpoint-url %s is not on this machine, but environment %s signs every request with its local_credentials, which may only go to loopback URLs (127.0.0.1, localhost); drop --endpoint-url, or choose an environment that uses profile",
 				quote(o.EndpointURL), quote(e.Name))
 		}

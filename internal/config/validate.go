@@ -265,7 +265,7 @@ func (c *checker) env(name string, e *Env) {
 	if g.APIKey != "" {
 		// Never quote the value itself. A local stack's throwaway key (the demo) is not
 		// worth a warning on every command; the 0600 rule still applies.
-		if !isLoopbackURL(e.GatewayURL()) {
+		if !IsLoopbackURL(e.GatewayURL()) {
 			warnf("gateway.api_key", "a literal API key ends up in backups and screen shares; prefer api_key_env, api_key_ssm or api_key_secret")
 		}
 		if c.f.permKnown && runtime.GOOS != "windows" && c.f.perm&0o077 != 0 {
@@ -363,7 +363,7 @@ func checkURL(s string, endpoint bool) string {
 func (e *Env) offLoopback() []string {
 	var off []string
 	need := func(field, url string, required bool) {
-		if (url != "" || required) && !isLoopbackURL(url) {
+		if (url != "" || required) && !IsLoopbackURL(url) {
 			off = append(off, field)
 		}
 	}
@@ -402,8 +402,10 @@ func (e *Env) LocalCredentialsError() error {
 	return nil
 }
 
-// isLoopbackURL reports whether s is an http(s) URL on localhost or a loopback address.
-func isLoopbackURL(s string) bool {
+// IsLoopbackURL reports whether s is an http(s) URL on localhost or a loopback address: the
+// one meaning of "on this machine", for local_credentials here and for local stacks in
+// awsclient (which then never asks AWS STS who the caller is).
+func IsLoopbackURL(s string) bool {
 	u, err := url.Parse(s)
 	if err != nil || s == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return false

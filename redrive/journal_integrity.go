@@ -99,9 +99,39 @@ func (e *IntegrityError) Error() string {
 // environment (for example "stowage --env prod").
 func (e *IntegrityError) Remedy(command string) string {
 	if e.Report != "" {
+		unfinished, failed, ok := reportLeft(e.Report)
+		switch {
+		case ok && unfinished == 0 && failed == 0:
+			return fmt.Sprintf("its report %s shows every request delivered or skipped: nothing is left to resume", e.Report)
+		case ok && unfinished == 0:
+			return fmt.Sprintf("its report %s shows every request finished; retry the %d failed with: %s redrive --from-report %s --only failed", e.Report, failed, command, e.Report)
+		}
 		return fmt.Sprintf("redrive what the run's report says is unfinished instead: %s redrive --from-report %s --only unfinished", command, e.Report)
 	}
 	return fmt.Sprintf("the run saved no report: check the requests' status (%s status ID) and plan a new run of those that need it, e.g. %s redrive --status FAILED", command, command)
+}
+
+// reportLeft counts the report's unfinished and failed items; ok is false when it cannot
+// be read.
+func reportLeft(path string) (unfinished, failed int, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	items, err := ReadReport(f)
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, it := range items {
+		switch {
+		case !it.State.Final():
+			unfinished++
+		case it.State == StateFailed:
+			failed++
+		}
+	}
+	return unfinished, failed, true
 }
 
 // existingReport is the report saved beside the journal at path, "" when there is none.

@@ -73,7 +73,17 @@ func TestJournalCutMidLineIsRefusedOnResume(t *testing.T) {
 	_, journal, _ := finishedRun(t, 40)
 	cutAt(t, journal, 0.6)
 	_, err := LoadJournal(journal)
-	wantIntegrityError(t, err, "report", "--from-report "+ReportPath(journal)+" --only unfinished", "nothing was sent")
+	// Every request of the run was delivered: the report says nothing is left.
+	wantIntegrityError(t, err, "report", "shows every request delivered or skipped: nothing is left to resume", "nothing was sent")
+
+	// A run that was stopped early: the report's unfinished requests are the way on.
+	rewriteReport(t, ReportPath(journal), func(it *ItemResult) {
+		if it.RequestID == "req-039" {
+			it.State = StatePending
+		}
+	})
+	_, err = LoadJournal(journal)
+	wantIntegrityError(t, err, "--from-report "+ReportPath(journal)+" --only unfinished")
 
 	// Without the report, the audit log's end entry proves it.
 	os.Remove(ReportPath(journal))
@@ -228,4 +238,25 @@ func join(parts ...[][]byte) []byte {
 		}
 	}
 	return b
+}
+
+func rewriteReport(t *testing.T, path string, edit func(*ItemResult)) {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := ReadReport(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &Report{}
+	for _, it := range items {
+		edit(&it)
+		rep.Items = append(rep.Items, it)
+	}
+	if err := rep.SaveJSONLines(path); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -23,6 +23,7 @@ type inputLine struct {
 	kind   inputKind
 	ti     lineEdit
 	before string // the filter or search in force before the prompt opened, for esc
+	err    string // why the typed filter cannot be used (an invalid /re/)
 }
 
 func (in *inputLine) active() bool { return in.kind != inputNone }
@@ -32,7 +33,7 @@ func (m *Model) openInput(kind inputKind, value string) tea.Cmd {
 	switch kind {
 	case inputFilter:
 		ti.prompt = "/"
-		ti.placeholder = "request id or key substring"
+		ti.placeholder = "text in any column · !text excludes · /regexp/"
 	case inputJump:
 		ti.prompt = ":"
 		ti.placeholder = "paste a request id, s3://bucket/key, console URL or a log line"
@@ -54,6 +55,9 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 			return m.applyInput(kind, before)
 		case key.Matches(k, m.km.Accept):
 			kind, value := m.input.kind, m.input.ti.Value()
+			if m.input.err != "" {
+				return nil // the prompt stays open on what to fix
+			}
 			m.input = inputLine{}
 			if kind == inputJump {
 				return m.jump(value)
@@ -92,6 +96,10 @@ func (in *inputLine) view(m *Model) string {
 	line := " " + in.ti.view(m.st, max(20, m.width-30))
 	switch in.kind {
 	case inputFilter:
+		if in.err != "" {
+			line += m.st.StatusWarn.Render("  " + in.err)
+			break
+		}
 		line += m.st.Muted.Render("  " + commas(m.active().ViewLen()) + " of " + commas(m.active().Len()))
 	case inputSearch:
 		if d := m.detail; d != nil && d.search != "" {
@@ -105,21 +113,23 @@ func (in *inputLine) view(m *Model) string {
 	return line
 }
 
-// applyFilter filters the active rows by q, keeping the selected request when it still
-// matches.
+// applyFilter filters the active rows by q and shows the first row: what the filter
+// found, from the top. A q that does not parse keeps the rows as they were and says why
+// in the prompt.
 func (m *Model) applyFilter(q string) tea.Cmd {
-	s := m.active()
-	var keep string
-	if r, ok := m.selected(); ok {
-		keep = r.ID
+	m.input.err = ""
+	if err := m.active().SetQuery(q); err != nil {
+		m.input.err = filterMessage(err)
+		return nil
 	}
-	s.SetQuery(q)
-	m.cursor, m.top = 0, 0
-	if keep != "" {
-		m.keepCursorOn(keep)
-	}
-	m.clampScroll()
+	m.toTop()
 	return m.schedulePreview()
+}
+
+// toTop puts the cursor on the first row, with the first row on screen.
+func (m *Model) toTop() {
+	m.cursor, m.top = 0, 0
+	m.clampScroll()
 }
 
 // applySearch looks for q in the open payload from the top of the screen on (smart

@@ -219,15 +219,24 @@ func (m *Model) absorbStatuses(ids []string, found map[string]awsclient.Status) 
 		m.statuses.put(id, statusEntry{st: st, found: ok})
 	}
 	if s := m.active(); s.field == sortStatus {
-		var keep string
-		if r, ok := m.selected(); ok {
-			keep = r.ID
-		}
-		s.Resort()
-		if keep != "" {
-			m.keepCursorOn(keep)
-		}
+		m.keepingCursor(s.Resort)
+	} else if s.Query() != "" {
+		m.keepingCursor(s.Refilter) // the filter searches the status and error columns
 	}
+}
+
+// keepingCursor runs change on the active rows and keeps the selected request selected
+// when it is still shown.
+func (m *Model) keepingCursor(change func()) {
+	var keep string
+	if r, ok := m.selected(); ok {
+		keep = r.ID
+	}
+	change()
+	if keep != "" {
+		m.keepCursorOn(keep)
+	}
+	m.clampScroll()
 }
 
 func (m *Model) onHeadRow(msg headRowMsg) {
@@ -242,6 +251,9 @@ func (m *Model) onHeadRow(msg headRowMsg) {
 		return
 	}
 	m.heads[msg.key] = msg.obj
+	if s := m.active(); s.Query() != "" {
+		defer m.keepingCursor(s.Refilter) // the filter searches the type column
+	}
 	// A row known only from the status table learns its size and age here.
 	if m.byState != nil {
 		if r, ok := m.byState.Get(msg.obj.RequestID); ok && r.Size < 0 {
@@ -258,7 +270,7 @@ func (m *Model) onHeadRow(msg headRowMsg) {
 func (m *Model) startStateFilter(state string) tea.Cmd {
 	m.src = sourceStatus
 	m.stateFilter = state
-	m.byState = newRowSet(m.rankOf)
+	m.byState = m.newRows()
 	m.byState.SetSort(m.all.field, m.all.asc)
 	m.stateList = listState{seq: m.stateList.seq + 1}
 	m.cursor, m.top = 0, 0

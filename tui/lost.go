@@ -11,7 +11,7 @@ import (
 // item are LOST. Pages still arriving from the listing join the queue as they come.
 func (m *Model) startLost() tea.Cmd {
 	m.src = sourceLost
-	m.lostSet = newRowSet(m.rankOf)
+	m.lostSet = m.newRows()
 	m.lostSet.SetSort(sortReceived, true) // oldest first: the longest lost on top
 	m.lost = lostState{seq: m.lost.seq + 1}
 	m.cursor, m.top = 0, 0

@@ -171,7 +171,7 @@ func (m *Model) resetSession(sess Session) {
 	}
 	m.sess = sess
 	m.gen++
-	m.all = newRowSet(m.rankOf)
+	m.all = m.newRows()
 	m.statuses = newStatusCache(m.all)
 	m.ageStatuses()
 	m.statusBatches = 0
@@ -221,6 +221,14 @@ func (m *Model) selected() (*row, bool) {
 		return nil, false
 	}
 	return s.At(m.cursor), true
+}
+
+// newRows is an empty row set that sorts by this model's statuses and filters on every
+// column the table shows.
+func (m *Model) newRows() *rowSet {
+	s := newRowSet(m.rankOf)
+	s.text = m.rowText
+	return s
 }
 
 // rankOf ranks a request's status for sorting: higher is worse (inventory's Severity).

@@ -14,7 +14,7 @@ type row struct {
 	Key      string
 	ID       string
 	ETag     string
-	hay      string // lower-case key, what the / filter searches (shares Key's bytes when already lower-case)
+	hay      string // lower-case key and id, one per line: the part of the / filter's text that never changes
 	Size     int64  // -1 when unknown (a row known only from the status table)
 	Modified int64  // unix nanoseconds; 0 when unknown
 }
@@ -31,12 +31,12 @@ func rowFromObject(o awsclient.Object) row {
 	return r
 }
 
-// lowerHay is what the filter searches: the lower-case key, plus the id when the key
-// does not contain it.
+// lowerHay is the fixed part of what the filter searches: the lower-case key, plus the id
+// on a line of its own when the key does not contain it.
 func lowerHay(key, id string) string {
 	hay := strings.ToLower(key)
 	if lid := strings.ToLower(id); !strings.Contains(hay, lid) {
-		hay += "\x00" + lid
+		hay += "\n" + lid
 	}
 	return hay
 }
@@ -78,9 +78,13 @@ type rowSet struct {
 	view  []int32 // order filtered by query; the same slice as order when no query
 
 	field sortField
-	asc   bool // false: newest / largest / worst first
-	query string
+	asc   bool   // false: newest / largest / worst first
+	query string // the / filter as typed
+	flt   filterExpr
 
+	// text is a row's lower-case text for the / filter beyond its key and id (status,
+	// error, type, ...: what the model knows of it, one column per line); nil: key and id.
+	text func(r *row) string
 	// rankOf ranks a row's status for sorting by status (higher is worse); nil sorts by key.
 	rankOf func(id string) int
 }
@@ -140,11 +144,11 @@ func (s *rowSet) Add(rs []row) {
 	}
 	slices.SortFunc(fresh, s.cmp)
 	s.order = mergeSorted(s.order, fresh, s.cmp)
-	if s.query == "" {
+	if s.flt.all() {
 		s.view = s.order
 		return
 	}
-	s.view = mergeSorted(s.view, filterRows(s.rows, fresh, s.query), s.cmp)
+	s.view = mergeSorted(s.view, s.filterRows(fresh), s.cmp)
 }
 
 // SetSort reorders by field and direction.
@@ -158,34 +162,52 @@ func (s *rowSet) Resort() {
 	order := slices.Clone(s.order)
 	slices.SortStableFunc(order, s.cmp)
 	s.order = order
-	s.refilter(s.query, false)
+	s.Refilter()
 }
 
-// SetQuery filters the view by a case-insensitive substring of the key or id. A query
-// that extends the previous one only searches what the previous one matched.
-func (s *rowSet) SetQuery(q string) {
-	q = strings.ToLower(q)
-	narrowing := s.query != "" && strings.Contains(q, s.query)
-	s.refilter(q, narrowing)
-}
-
-func (s *rowSet) refilter(q string, narrowing bool) {
-	s.query = q
+// SetQuery filters the view by a / expression (parseFilter) over every column of a row.
+// A substring that extends the previous one only searches what the previous one matched.
+// An expression that does not parse leaves the view as it was and is returned.
+func (s *rowSet) SetQuery(q string) error {
+	f, err := parseFilter(q)
+	if err != nil {
+		return err
+	}
+	narrowing := f.narrows(s.flt)
+	s.query, s.flt = q, f
 	switch {
-	case q == "":
+	case f.all():
 		s.view = s.order
 	case narrowing:
-		s.view = filterRows(s.rows, s.view, q)
+		s.view = s.filterRows(s.view)
 	default:
-		s.view = filterRows(s.rows, s.order, q)
+		s.view = s.filterRows(s.order)
 	}
+	return nil
 }
 
-// filterRows returns the members of idx whose key or id contains the lower-case q.
-func filterRows(rows []row, idx []int32, q string) []int32 {
+// Refilter applies the filter again to every row: what a row shows (its status, error
+// or type) changed.
+func (s *rowSet) Refilter() {
+	if s.flt.all() {
+		s.view = s.order
+		return
+	}
+	s.view = s.filterRows(s.order)
+}
+
+// filterRows returns the members of idx that pass the filter.
+func (s *rowSet) filterRows(idx []int32) []int32 {
 	out := make([]int32, 0, len(idx)/8+1)
 	for _, i := range idx {
-		if strings.Contains(rows[i].hay, q) {
+		r := &s.rows[i]
+		text := r.hay
+		if s.text != nil {
+			if t := s.text(r); t != "" {
+				text += "\n" + t
+			}
+		}
+		if s.flt.matches(text) {
 			out = append(out, i)
 		}
 	}

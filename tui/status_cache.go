@@ -104,3 +104,12 @@ func (c *statusCache) setCutoff(cutoff int64) {
 		}
 	}
 }
+
+// listedKnown is how many listed rows have a known status (an item, or none).
+func (c *statusCache) listedKnown() int {
+	n := c.lost + len(c.young)
+	for _, k := range c.counts {
+		n += k
+	}
+	return n
+}

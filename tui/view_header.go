@@ -98,7 +98,7 @@ func (m *Model) renderHeader() []string {
 	}
 	l2 = append(l2, headerField{text: st.Muted.Render("sort " + s.field.String() + " " + dir), drop: 5})
 	if q := s.Query(); q != "" {
-		l2 = append(l2, headerField{text: st.Prompt.Render("/"+sanitize.Line(q)) + st.Muted.Render(" "+commas(s.ViewLen())+" match"), drop: 2})
+		l2 = append(l2, headerField{text: st.Prompt.Render("/"+sanitize.Line(q)) + st.Muted.Render(" "+commas(s.ViewLen())+" of "+commas(s.Len())+" match"), drop: 2})
 	}
 	if n := len(m.marked); n > 0 {
 		l2 = append(l2, headerField{text: st.Marked.Render("✓ " + commas(n) + " selected")})
@@ -173,10 +173,7 @@ func (m *Model) countsLine() string {
 	}
 	// Statuses are read lazily for the rows on screen; say when the counts cover only part
 	// of the listing, so "FAILED 14" is not read as "14 failed in the bucket".
-	known := c.lost + len(c.young)
-	for _, e := range kvs {
-		known += e.n
-	}
+	known := c.listedKnown()
 	if len(parts) > 0 && known < m.all.Len() {
 		parts = append(parts, m.st.Muted.Render("(of "+commas(known)+" checked)"))
 	}

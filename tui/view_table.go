@@ -92,6 +92,9 @@ func (m *Model) renderTable(w, h int) []string {
 }
 
 func (m *Model) emptyText() string {
+	if s := m.active(); s.Query() != "" && s.Len() > 0 {
+		return m.noMatchText(s)
+	}
 	switch {
 	case m.src == sourceStatus && m.stateList.loading:
 		return "asking the status table for " + sanitize.Line(m.stateFilter) + " requests…"
@@ -101,8 +104,6 @@ func (m *Model) emptyText() string {
 		return "looking for LOST requests…"
 	case m.src == sourceLost:
 		return "no LOST requests: every object older than " + config.FormatDuration(m.lostAfter()) + " has a status item"
-	case m.active().Query() != "":
-		return "nothing matches the filter (esc clears it)"
 	case m.list.err != nil:
 		return "the listing failed: see below, r retries"
 	case !m.list.done:
@@ -277,4 +278,59 @@ func ago(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + "h ago"
 	}
 	return strconv.Itoa(int(d/(24*time.Hour))) + "d ago"
+}
+
+// noMatchText names what the filter was applied to: "0 of 56 FAILED match /timeout".
+func (m *Model) noMatchText(s *rowSet) string {
+	what := "listed"
+	switch m.src {
+	case sourceStatus:
+		what = sanitize.Line(m.stateFilter)
+	case sourceLost:
+		what = stateLost
+	}
+	text := "0 of " + commas(s.Len()) + " " + what + " match /" + sanitize.Line(s.Query())
+	switch {
+	case m.src == sourceStatus && m.stateList.loading, m.src == sourceLost && !m.lostDone(), m.src == sourceAll && !m.list.done:
+		text += " so far"
+	}
+	if m.src == sourceAll {
+		if known := m.statuses.listedKnown(); known < s.Len() {
+			// Statuses are read for the rows on screen: the others cannot match on them.
+			text += " (status known for " + commas(known) + "; f lists a state from the status table)"
+		}
+	}
+	return text + " · esc clears it"
+}
+
+// rowText is what the / filter searches beyond the key and id: the type, status, error
+// and redrive columns as the table shows them, lower-case, one per line. It is "" for a
+// row the model knows nothing more about, which most rows of a large listing are.
+func (m *Model) rowText(r *row) string {
+	var parts []string
+	if h, ok := m.heads[r.Key]; ok {
+		ct := h.ContentType
+		if h.ContentEncoding != "" {
+			ct += "+" + h.ContentEncoding
+		}
+		parts = append(parts, mediaType(ct))
+	}
+	if e, ok := m.statuses.get(r.ID); ok {
+		switch {
+		case e.found:
+			parts = append(parts, e.st.State, e.st.Error)
+		case m.isLostCandidate(r):
+			parts = append(parts, stateLost)
+		}
+	}
+	if h := m.history[r.ID]; len(h) > 0 {
+		parts = append(parts, h[len(h)-1].short())
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	for i, p := range parts {
+		parts[i] = sanitize.Line(p) // as shown, so a search for what is on screen finds it
+	}
+	return strings.ToLower(strings.Join(parts, "\n"))
 }

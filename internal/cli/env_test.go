@@ -202,6 +202,32 @@ func assertNoDemoSecrets(t *testing.T, d *demo, log string) {
 	}
 }
 
+// --debug logs every AWS request of a command to stderr (method, URL, status, time,
+// attempt) and none of the demo's secrets; without it nothing is logged.
+func TestDebugLogsAWSRequestsWithoutSecrets(t *testing.T) {
+	d := startDemo(t)
+	code, out, errOut := execStowage(t, "--config", d.config, "--env", devstack.EnvName, "--debug", "ls", "--limit", "3", "-o", "json")
+	if code != ExitOK || out == "" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+	for name, line := range map[string]string{
+		"S3":       `(?m)^stowage: debug: GET http://127\.0\.0\.1:\d+/\S* 200 \d+(\.\d+)?[µm]?s attempt 1/\d+ request-id \S+$`,
+		"DynamoDB": `(?m)^stowage: debug: POST http://127\.0\.0\.1:\d+/ \(DynamoDB_20120810\.\w+\) 200 \d+(\.\d+)?[µm]?s attempt 1/\d+`,
+	} {
+		if !regexp.MustCompile(line).MatchString(errOut) {
+			t.Errorf("no %s request line in:\n%s", name, errOut)
+		}
+	}
+	if strings.Contains(out, "stowage: debug:") {
+		t.Errorf("debug lines on stdout:\n%s", out)
+	}
+	assertNoDemoSecrets(t, d, errOut)
+
+	if _, _, errOut := execStowage(t, "--config", d.config, "--env", devstack.EnvName, "ls", "--limit", "3", "-o", "json"); strings.Contains(errOut, "debug") {
+		t.Errorf("without --debug:\n%s", errOut)
+	}
+}
+
 // The gateway's requests go through the same log: the x-api-key header never shows.
 func TestDebugLogsGatewayRequestsWithoutTheAPIKey(t *testing.T) {
 	d := startDemo(t)

@@ -276,6 +276,9 @@ type ItemTrack struct {
 	EverUnknown bool
 	// Seq is the sequence number of the item's last record (0: none, or a legacy journal).
 	Seq uint64
+	// At is when the item's last record was written (zero: none): a resumed settle wait
+	// for an item left sending or unknown starts there.
+	At time.Time
 }
 
 // JournalState is a journal read back: the manifest and where each item stands.
@@ -445,7 +448,7 @@ func (st *JournalState) apply(rec Record, lineNo int) error {
 	if t.State.Final() {
 		return fmt.Errorf("line %d: request %s already ended %s", lineNo, rec.ID, t.State)
 	}
-	t.Seq = rec.Seq
+	t.Seq, t.At = rec.Seq, rec.At
 	switch rec.Type {
 	case RecSending:
 		if t.State == StateSending {

@@ -260,3 +260,23 @@ func rewriteReport(t *testing.T, path string, edit func(*ItemResult)) {
 		t.Fatal(err)
 	}
 }
+
+// Each item's track keeps when its last record was written: a resume's settle wait for an
+// item left sending or unknown starts there.
+func TestJournalTracksWhenEachItemWasLastJournaled(t *testing.T) {
+	f := newFixture(t, 2)
+	m := f.plan(t, ModeInplace)
+	hb, _ := jsonMarshal(Record{Type: RecHeader, At: time.Now().UTC(), Manifest: m, ManifestHash: m.Hash()})
+	data := string(hb) + "\n" + `{"type":"sending","at":"2026-03-01T03:15:00Z","id":"req-000","attempt":1}` + "\n" +
+		`{"type":"unknown","at":"2026-03-01T03:15:02.5Z","id":"req-000","attempt":1}` + "\n"
+	st, err := ReadJournal(strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.Items["req-000"].At, time.Date(2026, 3, 1, 3, 15, 2, 5e8, time.UTC); !got.Equal(want) {
+		t.Errorf("req-000 at %v, want %v", got, want)
+	}
+	if !st.Items["req-001"].At.IsZero() {
+		t.Errorf("req-001 was never journaled, at %v", st.Items["req-001"].At)
+	}
+}

@@ -173,11 +173,15 @@ func (rep *Report) WriteJSONLines(w io.Writer) error {
 	return bw.Flush()
 }
 
-// WriteTable writes an aligned table. clean makes text from outside (keys, error messages)
-// safe for a terminal; the caller passes its one sanitizer.
-func (rep *Report) WriteTable(w io.Writer, clean func(string) string) error {
-	if clean == nil {
-		clean = func(s string) string { return s }
+// WriteTable writes an aligned table. Text from outside becomes a cell through the
+// caller's functions, which make it safe for a terminal and cut it: id for request IDs
+// and keys (which operators copy), text for errors and notes.
+func (rep *Report) WriteTable(w io.Writer, id, text func(string) string) error {
+	if id == nil {
+		id = func(s string) string { return s }
+	}
+	if text == nil {
+		text = id
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQUEST ID\tKEY\tMODE\tSTATE\tATTEMPTS\tHTTP\tNEW REQUEST ID\tDURATION\tERROR")
@@ -195,8 +199,8 @@ func (rep *Report) WriteTable(w io.Writer, clean func(string) string) error {
 			state += "*"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n",
-			clean(it.RequestID), clean(it.Key), it.Mode, state, it.Attempts, status,
-			clean(it.NewRequestID), it.Duration.Round(time.Millisecond), clean(msg))
+			id(it.RequestID), id(it.Key), it.Mode, state, it.Attempts, status,
+			id(it.NewRequestID), it.Duration.Round(time.Millisecond), text(msg))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

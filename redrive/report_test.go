@@ -57,7 +57,7 @@ func TestReportTableSanitizesOutsideText(t *testing.T) {
 	rep.Items[1].Error = "boom\x1b[31m"
 	var buf bytes.Buffer
 	clean := func(s string) string { return strings.ReplaceAll(s, "\x1b", "?") }
-	if err := rep.WriteTable(&buf, clean); err != nil {
+	if err := rep.WriteTable(&buf, clean, clean); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

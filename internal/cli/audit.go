@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -116,7 +114,7 @@ func runAudit(g *Globals, limit int, run string) error {
 	if len(kept) == 0 {
 		return nil
 	}
-	var cc cellCutter
+	text := func(s string) string { return clipOutside(s, maxTableText) }
 	tw := tabwriter.NewWriter(g.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN\tWHO\tENV\tMODE\tCOUNT\tDELIVERED\tFAILED\tOUTCOME\tSELECTION\tRUN\tREASON")
 	for _, e := range kept {
@@ -133,44 +131,10 @@ func runAudit(g *Globals, limit int, run string) error {
 			outcome += " (resumed)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n",
-			e.At.UTC().Format(time.DateTime), cc.cell(shortARN(e.Who)), cc.cell(env), cc.cell(string(e.Mode)), e.Count,
-			e.Counts.Delivered, e.Counts.Failed, cc.cell(outcome), cc.cell(e.Selection), cc.cell(e.RunID), cc.cell(e.Reason))
+			e.At.UTC().Format(time.DateTime), text(shortARN(e.Who)), text(env), text(string(e.Mode)), e.Count,
+			e.Counts.Delivered, e.Counts.Failed, text(outcome), text(e.Selection), clipOutside(e.RunID, maxTableID), text(e.Reason))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return cc.hint(g.Stdout)
-}
-
-// maxCell bounds a table cell that holds a value from outside (an error, an ID, a key,
-// a path): one 300 KB error attribute must not bury the table. JSON output keeps every
-// value whole.
-const maxCell = 200
-
-// cutHint follows a table in which a value was cut.
-const cutHint = "… a value was cut to fit the table (use -o json for the whole value)"
-
-// cellCutter makes outside values fit a table cell: sanitized for the terminal and cut
-// by display width, remembering whether it cut any so that the table can say so once.
-// The redrive report and stowage audit tables both use it.
-type cellCutter struct{ cut bool }
-
-func (c *cellCutter) cell(s string) string {
-	s = sanitize.Line(s)
-	if ansi.StringWidth(s) <= maxCell {
-		return s
-	}
-	c.cut = true
-	return ansi.Truncate(s, maxCell, "…")
-}
-
-// hint writes cutHint when a cell was cut.
-func (c *cellCutter) hint(w io.Writer) error {
-	if !c.cut {
-		return nil
-	}
-	_, err := fmt.Fprintln(w, cutHint)
-	return err
+	return tw.Flush()
 }
 
 // shortARN keeps what identifies the operator: "assumed-role/ops/alice" of

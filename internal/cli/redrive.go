@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -195,6 +193,7 @@ type redriveRun struct {
 	modeSet bool
 	env     *config.Env
 	file    *config.File // every configured environment, to name the one a bucket is in
+	account string       // the AWS account the credentials resolved to ("" on a local stack)
 	clients *awsclient.Clients
 	sel     redrive.Selection
 	journal *redrive.JournalState // --resume
@@ -242,11 +241,12 @@ func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFla
 	} else if err := r.readSelection(args); err != nil {
 		return err
 	}
-	c, err := openClients(ctx, env)
+	c, err := g.openEnv(ctx, env) // --debug, and the notices (AWS_PROFILE overridden) once
 	if err != nil {
 		return exitForAWS(err)
 	}
 	r.clients = c
+	r.account = r.accountOf(ctx)
 	if env.ReadOnly && !f.dryRun {
 		// Refused before anything is planned or sent; the client layer would refuse too.
 		r.auditRefusal(ctx, "the environment is read-only")
@@ -873,6 +873,9 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 	}
 	fmt.Fprintf(w, "Redrive plan %s\n", sanitize.Line(s.RunID))
 	fmt.Fprintf(w, "  environment  %s\n", env)
+	if r.account != "" {
+		fmt.Fprintf(w, "  account      %s\n", sanitize.Line(r.account))
+	}
 	fmt.Fprintf(w, "  selection    %s\n", sanitize.Line(s.Selection))
 	fmt.Fprintf(w, "  mode         %s → %s\n", s.Mode, sanitize.Line(s.Target))
 	fmt.Fprintf(w, "  requests     %d, %s", s.Count, payload.Human(s.TotalBytes))
@@ -974,11 +977,9 @@ func (r *redriveRun) writeReport(rep *redrive.Report) error {
 	if r.format == outputJSON {
 		return rep.WriteJSONLines(r.g.Stdout)
 	}
-	var cc cellCutter
-	if err := rep.WriteTable(r.g.Stdout, cc.cell); err != nil {
-		return err
-	}
-	return cc.hint(r.g.Stdout)
+	return rep.WriteTable(r.g.Stdout,
+		func(s string) string { return clipOutside(s, maxTableID) },
+		func(s string) string { return clipOutside(s, maxTableText) })
 }
 
 // writeOutcome says on stderr how the run ended and what to do next.
@@ -1089,18 +1090,28 @@ func (r *redriveRun) who(ctx context.Context) string {
 	return redrive.Operator(ctx, r.clients.Identity)
 }
 
+// accountOf is the account ID the credentials resolved to, for the plan: no surprise
+// about where a redrive writes. "" on a local stack; the kind of failure, never its text.
+func (r *redriveRun) accountOf(ctx context.Context) string {
+	if r.clients == nil || r.clients.Account == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, redrive.IdentityTimeout)
+	defer cancel()
+	a, err := r.clients.Account(ctx)
+	if err != nil {
+		return "unknown (sts:GetCallerIdentity failed: " + awsclient.KindOf(err).String() + ")"
+	}
+	return a
+}
+
 // isDemoEnv reports whether env is the demo stack: named demo, every endpoint on loopback.
 func isDemoEnv(env *config.Env) bool {
 	if env.Name != "demo" {
 		return false
 	}
 	for _, raw := range []string{env.Endpoints.S3, env.Endpoints.DynamoDB, env.GatewayURL()} {
-		u, err := url.Parse(raw)
-		if err != nil || u.Hostname() == "" {
-			return false
-		}
-		ip := net.ParseIP(u.Hostname())
-		if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !config.IsLoopbackURL(raw) {
 			return false
 		}
 	}

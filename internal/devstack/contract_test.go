@@ -360,6 +360,71 @@ func runStatusContract(t *testing.T, b statusBackend) contractResult {
 			sc(dynamodb.ScanInput{FilterExpression: aws.String("attribute_not_exists(#s) OR begins_with(requestId, :c)"),
 				ExpressionAttributeNames: names, ExpressionAttributeValues: map[string]ddb.AttributeValue{":c": s("caf")}, ProjectionExpression: aws.String("requestId")}),
 		}
+		// Every page to the end, each starting from the previous LastEvaluatedKey: the
+		// order and the page boundaries of segment scans, index scans and ranged queries
+		// must agree, not just the set of items.
+		qAll := func(in dynamodb.QueryInput) string {
+			in.TableName = &b.table
+			var pages []string
+			for range 100 {
+				out, err := b.client.Query(ctx, &in)
+				if err != nil {
+					return strings.Join(append(pages, render(nil, nil, err)), " || ")
+				}
+				pages = append(pages, render(out.Items, out.LastEvaluatedKey, nil))
+				if out.LastEvaluatedKey == nil {
+					break
+				}
+				in.ExclusiveStartKey = out.LastEvaluatedKey
+			}
+			return strings.Join(pages, " || ")
+		}
+		scAll := func(in dynamodb.ScanInput) string {
+			in.TableName = &b.table
+			var pages []string
+			for range 100 {
+				out, err := b.client.Scan(ctx, &in)
+				if err != nil {
+					return strings.Join(append(pages, render(nil, nil, err)), " || ")
+				}
+				pages = append(pages, render(out.Items, out.LastEvaluatedKey, nil))
+				if out.LastEvaluatedKey == nil {
+					break
+				}
+				in.ExclusiveStartKey = out.LastEvaluatedKey
+			}
+			return strings.Join(pages, " || ")
+		}
+		ranged := func(cond string, v map[string]ddb.AttributeValue, forward bool, limit int32) string {
+			v[":s"] = s("PROCESSED")
+			return qAll(dynamodb.QueryInput{IndexName: &b.index, KeyConditionExpression: aws.String("#s = :s AND " + cond),
+				ExpressionAttributeNames: names, ExpressionAttributeValues: v, ScanIndexForward: aws.Bool(forward), Limit: aws.Int32(limit)})
+		}
+		for seg := range int32(3) {
+			res.raw = append(res.raw, scAll(dynamodb.ScanInput{Segment: aws.Int32(seg), TotalSegments: aws.Int32(3), Limit: aws.Int32(17)}))
+		}
+		res.raw = append(res.raw,
+			scAll(dynamodb.ScanInput{IndexName: &b.index, Limit: aws.Int32(23)}),
+			scAll(dynamodb.ScanInput{IndexName: &b.index, Segment: aws.Int32(0), TotalSegments: aws.Int32(2), Limit: aws.Int32(31)}),
+			scAll(dynamodb.ScanInput{IndexName: &b.index, Segment: aws.Int32(1), TotalSegments: aws.Int32(2), Limit: aws.Int32(31)}),
+			scAll(dynamodb.ScanInput{Segment: aws.Int32(5), TotalSegments: aws.Int32(7), FilterExpression: aws.String("attempts = :n"),
+				ExpressionAttributeValues: map[string]ddb.AttributeValue{":n": n("2")}, Limit: aws.Int32(4)}),
+			ranged("updatedAt < :b", map[string]ddb.AttributeValue{":b": s("2025-06-01T05")}, false, 5),
+			ranged("updatedAt <= :b", map[string]ddb.AttributeValue{":b": s("2025-06-01T05:00:00.000Z")}, true, 6),
+			ranged("updatedAt > :a", map[string]ddb.AttributeValue{":a": s("2025-06-01T13")}, false, 4),
+			ranged("updatedAt >= :a", map[string]ddb.AttributeValue{":a": s("2025-06-01T13")}, true, 9),
+			ranged("begins_with(updatedAt, :p)", map[string]ddb.AttributeValue{":p": s("2025-06-01T1")}, true, 6),
+			ranged("begins_with(updatedAt, :p)", map[string]ddb.AttributeValue{":p": s("2025-06-01T1")}, false, 7),
+			ranged("updatedAt BETWEEN :a AND :b", map[string]ddb.AttributeValue{":a": s("2025-06-01T02"), ":b": s("2025-06-01T11")}, true, 8),
+			ranged("updatedAt = :a", map[string]ddb.AttributeValue{":a": s("2025-06-01T00:07:00.000Z")}, true, 1),
+			ranged(":b > updatedAt", map[string]ddb.AttributeValue{":b": s("2025-06-01T01")}, true, 3),
+		)
+		// A page of one segment cannot continue another.
+		first, err := b.client.Scan(ctx, &dynamodb.ScanInput{TableName: &b.table, Segment: aws.Int32(0), TotalSegments: aws.Int32(2), Limit: aws.Int32(3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.raw = append(res.raw, sc(dynamodb.ScanInput{Segment: aws.Int32(1), TotalSegments: aws.Int32(2), ExclusiveStartKey: first.LastEvaluatedKey}))
 	})
 	return res
 }

@@ -34,21 +34,28 @@ type tableSchema struct {
 	Region    string
 }
 
-// statusTable is the in-memory status table.
+// statusTable is the in-memory status table. Besides the items by key it keeps them in
+// scan order, keeps the index as sorted partitions and keeps running totals, so that
+// every read costs in proportion to what it returns, not to the table.
 type statusTable struct {
 	schema  tableSchema
 	created time.Time
 	id      string
 
 	mu    sync.RWMutex
-	items map[string]item // by key attribute value
-	dirty atomic.Bool     // changed since the last save
+	items map[string]*entry // by key attribute value
+	scan  orderedList       // every entry, in scan order
+	index map[string]*orderedList
+	// Running totals for DescribeTable.
+	size, indexCount, indexSize int
+	dirty                       atomic.Bool // changed since the last save
 }
 
 func newStatusTable(s tableSchema, created time.Time) *statusTable {
 	sum := md5.Sum([]byte(s.Name + created.String()))
 	id := hex.EncodeToString(sum[:])
-	return &statusTable{schema: s, created: created, items: map[string]item{},
+	return &statusTable{schema: s, created: created, items: map[string]*entry{},
+		scan: orderedList{less: tableLess}, index: map[string]*orderedList{},
 		id: id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:32]}
 }
 
@@ -56,15 +63,22 @@ func newStatusTable(s tableSchema, created time.Time) *statusTable {
 func (t *statusTable) get(key string) (item, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	it, ok := t.items[key]
-	return it, ok
+	e, ok := t.items[key]
+	if !ok {
+		return nil, false
+	}
+	return e.it, true
 }
 
 // update applies fn to the item under key atomically; fn returns nil to leave it alone.
 func (t *statusTable) update(key string, fn func(old item, exists bool) (item, error)) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old, ok := t.items[key]
+	var old item
+	e, ok := t.items[key]
+	if ok {
+		old = e.it
+	}
 	next, err := fn(old, ok)
 	if err != nil || next == nil {
 		return err
@@ -72,9 +86,57 @@ func (t *statusTable) update(key string, fn func(old item, exists bool) (item, e
 	if err := t.validateItem(next); err != nil {
 		return err
 	}
-	t.items[key] = next
+	t.put(key, e, next)
 	t.dirty.Store(true)
 	return nil
+}
+
+// put stores next under key, replacing old (nil when there was none), and keeps the scan
+// order, the index and the totals. The caller holds mu for writing.
+func (t *statusTable) put(key string, old *entry, next item) {
+	n := &entry{it: next, key: key, size: next.size()}
+	if old != nil {
+		n.hp = old.hp
+		t.size -= old.size
+		t.unindex(old)
+		// Same key, same scan position: swap in place rather than remove and insert.
+		if ci, i := t.scan.search(old); ci < len(t.scan.chunks) && t.scan.chunks[ci][i] == old {
+			t.scan.chunks[ci][i] = n
+		}
+	} else {
+		n.hp = prefix24(key)
+		t.scan.insert(n)
+	}
+	t.items[key] = n
+	t.size += n.size
+	if t.schema.IndexName != "" {
+		h, ok1 := next[t.schema.IndexHash]
+		s, ok2 := next[t.schema.IndexSort]
+		if ok1 && ok2 && h.kind == "S" && s.kind == "S" {
+			n.idx, n.hashv, n.sortv = true, h.str, s.str
+			part := t.index[h.str]
+			if part == nil {
+				part = &orderedList{less: indexLess}
+				t.index[h.str] = part
+			}
+			part.insert(n)
+			t.indexCount++
+			t.indexSize += n.size
+		}
+	}
+}
+
+func (t *statusTable) unindex(e *entry) {
+	if !e.idx {
+		return
+	}
+	part := t.index[e.hashv]
+	part.remove(e)
+	if len(part.chunks) == 0 {
+		delete(t.index, e.hashv)
+	}
+	t.indexCount--
+	t.indexSize -= e.size
 }
 
 func (t *statusTable) len() int {
@@ -86,7 +148,11 @@ func (t *statusTable) len() int {
 // save writes the table as JSON (for --data), atomically.
 func (t *statusTable) save(path string) error {
 	t.mu.RLock()
-	data, err := json.Marshal(t.items)
+	plain := make(map[string]item, len(t.items))
+	for k, e := range t.items {
+		plain[k] = e.it
+	}
+	data, err := json.Marshal(plain)
 	t.mu.RUnlock()
 	if err != nil {
 		return err
@@ -107,8 +173,10 @@ func (t *statusTable) load(path string) error {
 		return fmt.Errorf("read status table %s: %w; delete the file to start with an empty table", filepath.Base(path), err)
 	}
 	t.mu.Lock()
-	t.items = items
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	for k, it := range items {
+		t.put(k, t.items[k], it)
+	}
 	return nil
 }
 
@@ -155,35 +223,6 @@ func (t *statusTable) validateItem(it item) error {
 		return validation("Item size has exceeded the maximum allowed size")
 	}
 	return nil
-}
-
-// hashPrefix mirrors how dynalite spreads keys, so that scan order and segments agree
-// with the server the contract tests compare against.
-func hashPrefix(s string) string {
-	h := md5.New()
-	h.Write([]byte("Outliers"))
-	h.Write([]byte(s))
-	return hex.EncodeToString(h.Sum(nil))[:6]
-}
-
-// tableOrder is an item's position in a table scan.
-func tableOrder(key string) string {
-	return hashPrefix(key) + "/" + hex.EncodeToString([]byte(key)) + "/"
-}
-
-// indexOrder is an item's position in the status index.
-func indexOrder(hash, sort, key string) string {
-	return hashPrefix(hash) + "/" + hex.EncodeToString([]byte(hash)) + "/" + hex.EncodeToString([]byte(sort)) + "/" + hashPrefix(key) + hex.EncodeToString([]byte(key))
-}
-
-// indexed reports whether it is in the GSI and returns its index order.
-func (t *statusTable) indexed(it item) (string, bool) {
-	h, ok1 := it[t.schema.IndexHash]
-	s, ok2 := it[t.schema.IndexSort]
-	if !ok1 || !ok2 || h.kind != "S" || s.kind != "S" {
-		return "", false
-	}
-	return indexOrder(h.str, s.str, it[t.schema.KeyAttr].str), true
 }
 
 // dynamoServer serves the status table, and any further tables (the lease table),
@@ -586,8 +625,8 @@ func (s *dynamoServer) plan(in *queryInput, op string, ctx *exprContext) (*readP
 	return p, nil
 }
 
-// startKey returns the order position of an ExclusiveStartKey.
-func (s *dynamoServer) startKey(esk map[string]attrValue, index bool) (string, error) {
+// startKey returns the order position of an ExclusiveStartKey, as a probe entry.
+func (s *dynamoServer) startKey(esk map[string]attrValue, index bool) (*entry, error) {
 	sc := s.table.schema
 	want := 1
 	if index {
@@ -595,47 +634,49 @@ func (s *dynamoServer) startKey(esk map[string]attrValue, index bool) (string, e
 	}
 	if len(esk) != want {
 		if index {
-			return "", validation("The provided starting key is invalid")
+			return nil, validation("The provided starting key is invalid")
 		}
-		return "", validation("The provided starting key is invalid: The provided key element does not match the schema")
+		return nil, validation("The provided starting key is invalid: The provided key element does not match the schema")
 	}
 	k, ok := esk[sc.KeyAttr]
 	if !ok || k.kind != "S" {
-		return "", validation("The provided starting key is invalid: The provided key element does not match the schema")
+		return nil, validation("The provided starting key is invalid: The provided key element does not match the schema")
 	}
+	probe := &entry{key: k.str, hp: prefix24(k.str)}
 	if !index {
-		return tableOrder(k.str), nil
+		return probe, nil
 	}
 	h, ok1 := esk[sc.IndexHash]
 	r, ok2 := esk[sc.IndexSort]
 	if !ok1 || !ok2 || h.kind != "S" || r.kind != "S" {
-		return "", validation("The provided starting key is invalid")
+		return nil, validation("The provided starting key is invalid")
 	}
-	return indexOrder(h.str, r.str, k.str), nil
+	probe.idx, probe.hashv, probe.sortv = true, h.str, r.str
+	return probe, nil
 }
 
-type ordered struct {
-	pos string
-	it  item
-}
-
-// read pages through candidates (already in order and past the start key) the way
-// DynamoDB does: Limit and the 1 MB cap count evaluated items, before the filter.
-func (s *dynamoServer) read(cands []ordered, p *readPlan) map[string]any {
+// read pages through candidates (in order and past the start key) the way DynamoDB
+// does: Limit and the 1 MB cap count evaluated items, before the filter. It pulls only
+// the candidates it evaluates, plus one to know whether the page is the last.
+func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]any {
 	var items []item
 	scanned, size := 0, 0
 	var last item
 	stopped := false
-	for _, c := range cands {
+	for {
 		if (p.limit > 0 && scanned >= p.limit) || size >= 1<<20 {
 			stopped = true
 			break
 		}
+		e, ok := next()
+		if !ok {
+			break
+		}
 		scanned++
-		size += c.it.size()
-		last = c.it
-		if p.filter == nil || p.filter.eval(c.it) {
-			items = append(items, project(c.it, p.proj))
+		size += e.size
+		last = e.it
+		if p.filter == nil || p.filter.eval(e.it) {
+			items = append(items, project(e.it, p.proj))
 		}
 	}
 	if (p.limit > 0 && scanned >= p.limit) || size >= 1<<20 {
@@ -702,7 +743,7 @@ func (s *dynamoServer) query(in *queryInput) (any, error) {
 		}
 	}
 	forward := in.ScanIndexForward == nil || *in.ScanIndexForward
-	var start string
+	var start *entry
 	if in.ExclusiveStartKey != nil {
 		if start, err = s.startKey(in.ExclusiveStartKey, p.index); err != nil {
 			return nil, err
@@ -716,33 +757,77 @@ func (s *dynamoServer) query(in *queryInput) (any, error) {
 	}
 
 	s.table.mu.RLock()
-	var cands []ordered
-	for _, it := range s.table.items {
-		var pos string
-		if p.index {
-			var ok bool
-			if pos, ok = s.table.indexed(it); !ok {
-				continue
+	defer s.table.mu.RUnlock()
+	if !p.index {
+		// The table's hash key is its whole key: at most one item, and none after a start key.
+		e, ok := s.table.items[hashVal.str]
+		return s.read(func() (*entry, bool) {
+			if !ok || start != nil {
+				return nil, false
 			}
-		} else {
-			pos = tableOrder(it[sc.KeyAttr].str)
-		}
-		if !it[hashAttr].equal(hashVal) || (sortCond != nil && !sortCond.eval(it)) {
-			continue
-		}
-		if start != "" && ((forward && pos <= start) || (!forward && pos >= start)) {
-			continue
-		}
-		cands = append(cands, ordered{pos, it})
+			ok = false
+			return e, true
+		}, p), nil
 	}
-	s.table.mu.RUnlock()
-	sort.Slice(cands, func(i, j int) bool {
-		if forward {
-			return cands[i].pos < cands[j].pos
+	part := s.table.index[hashVal.str]
+	if part == nil || hashVal.kind != "S" {
+		return s.read(func() (*entry, bool) { return nil, false }, p), nil
+	}
+	lo, hi := sortBounds(sortCond)
+	var cur *cursor
+	switch {
+	case start != nil:
+		cur = part.from(start, !forward, false)
+	case forward && lo != nil:
+		cur = part.from(&entry{sortv: *lo}, false, true)
+	case !forward && hi != nil:
+		cur = part.from(&entry{sortv: *hi, hp: 1 << 24}, true, true)
+	default:
+		cur = part.from(nil, !forward, false)
+	}
+	return s.read(func() (*entry, bool) {
+		for {
+			e, ok := cur.next()
+			if !ok || (forward && hi != nil && e.sortv > *hi) || (!forward && lo != nil && e.sortv < *lo) {
+				return nil, false
+			}
+			if sortCond == nil || sortCond.eval(e.it) {
+				return e, true
+			}
 		}
-		return cands[i].pos > cands[j].pos
-	})
-	return s.read(cands, p), nil
+	}, p), nil
+}
+
+// sortBounds is the range of sort values a key condition on the sort key can match, so
+// that a Query seeks to it and stops past it; nil is unbounded. The condition itself is
+// still evaluated on each entry in the range.
+func sortBounds(c *condNode) (lo, hi *string) {
+	if c == nil {
+		return nil, nil
+	}
+	val := func(i int) *string { v := c.args[i].val.str; return &v }
+	switch c.op {
+	case "cmp":
+		switch c.cmp {
+		case "=":
+			return val(1), val(1)
+		case "<", "<=":
+			return nil, val(1)
+		case ">", ">=":
+			return val(1), nil
+		}
+	case "between":
+		return val(1), val(2)
+	case "func":
+		if c.fn == "begins_with" {
+			// No UTF-8 string has the byte 0xff, so every S value with the prefix sorts
+			// below prefix+"\xff".
+			p := c.args[1].val.str
+			end := p + "\xff"
+			return &p, &end
+		}
+	}
+	return nil, nil
 }
 
 // splitKeyCondition accepts "hash = :v" optionally AND-ed with one condition on the sort
@@ -852,39 +937,77 @@ func (s *dynamoServer) scan(in *queryInput) (any, error) {
 		lo = (4096*seg + total - 1) / total
 		hi = (4096*(seg+1)+total-1)/total - 1
 	}
-	inSegment := func(pos string) bool {
-		n, _ := strconv.ParseUint(pos[:3], 16, 16)
-		return int(n) >= lo && int(n) <= hi
+	inSegment := func(hp uint32) bool {
+		n := segmentOf(hp)
+		return n >= lo && n <= hi
 	}
-	var start string
+	var start *entry
 	if in.ExclusiveStartKey != nil {
 		if start, err = s.startKey(in.ExclusiveStartKey, p.index); err != nil {
 			return nil, err
 		}
-		if !inSegment(start) {
+		probeHP := start.hp
+		if p.index {
+			probeHP = prefix24(start.hashv)
+		}
+		if !inSegment(probeHP) {
 			return nil, validation(fmt.Sprintf("The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: %d Segment: %d", total, seg))
 		}
 	}
 	s.table.mu.RLock()
-	var cands []ordered
-	for _, it := range s.table.items {
-		var pos string
-		if p.index {
-			var ok bool
-			if pos, ok = s.table.indexed(it); !ok {
-				continue
-			}
-		} else {
-			pos = tableOrder(it[s.table.schema.KeyAttr].str)
+	defer s.table.mu.RUnlock()
+	if p.index {
+		return s.read(s.indexScan(start, inSegment), p), nil
+	}
+	var cur *cursor
+	if start != nil {
+		cur = s.table.scan.from(start, false, false)
+	} else {
+		cur = s.table.scan.from(&entry{hp: uint32(lo) << 12}, false, true)
+	}
+	return s.read(func() (*entry, bool) {
+		e, ok := cur.next()
+		if !ok || segmentOf(e.hp) > hi {
+			return nil, false
 		}
-		if !inSegment(pos) || (start != "" && pos <= start) {
+		return e, true
+	}, p), nil
+}
+
+// indexScan walks the index partitions of a segment in index order (by the hash value's
+// prefix, then the value), from after start. The caller holds the table's read lock.
+func (s *dynamoServer) indexScan(start *entry, inSegment func(uint32) bool) func() (*entry, bool) {
+	var parts []string
+	for h := range s.table.index {
+		if !inSegment(prefix24(h)) {
 			continue
 		}
-		cands = append(cands, ordered{pos, it})
+		if start != nil && hashOrder(h, start.hashv) {
+			continue
+		}
+		parts = append(parts, h)
 	}
-	s.table.mu.RUnlock()
-	sort.Slice(cands, func(i, j int) bool { return cands[i].pos < cands[j].pos })
-	return s.read(cands, p), nil
+	sort.Slice(parts, func(i, j int) bool { return hashOrder(parts[i], parts[j]) })
+	var cur *cursor
+	return func() (*entry, bool) {
+		for {
+			if cur != nil {
+				if e, ok := cur.next(); ok {
+					return e, true
+				}
+			}
+			if len(parts) == 0 {
+				return nil, false
+			}
+			part := s.table.index[parts[0]]
+			if start != nil && parts[0] == start.hashv {
+				cur = part.from(start, false, false)
+			} else {
+				cur = part.from(nil, false, false)
+			}
+			parts = parts[1:]
+		}
+	}
 }
 
 type writeOptions struct {
@@ -1063,15 +1186,7 @@ func (s *dynamoServer) updateItem(in *updateItemInput) (any, error) {
 func (s *dynamoServer) describe() map[string]any {
 	sc := s.table.schema
 	s.table.mu.RLock()
-	count, size, indexCount, indexSize := 0, 0, 0, 0
-	for _, it := range s.table.items {
-		count++
-		size += it.size()
-		if _, ok := s.table.indexed(it); ok {
-			indexCount++
-			indexSize += it.size()
-		}
-	}
+	count, size, indexCount, indexSize := len(s.table.items), s.table.size, s.table.indexCount, s.table.indexSize
 	s.table.mu.RUnlock()
 	arn := fmt.Sprintf("arn:aws:dynamodb:%s:000000000000:table/%s", sc.Region, sc.Name)
 	throughput := map[string]any{"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}

@@ -373,7 +373,7 @@ func FuzzDynamoRequest(f *testing.F) {
 		srv := &dynamoServer{table: newStatusTable(tableSchema{Name: "t", KeyAttr: "requestId", IndexName: "i",
 			IndexHash: "status", IndexSort: "updatedAt", Region: Region}, testNow),
 			more: []*statusTable{newStatusTable(tableSchema{Name: "leases", KeyAttr: "requestId", Region: Region}, testNow)}}
-		srv.table.items["a"] = item{"requestId": stringValue("a"), "status": stringValue("FAILED"), "updatedAt": stringValue("2025-06")}
+		srv.table.put("a", nil, item{"requestId": stringValue("a"), "status": stringValue("FAILED"), "updatedAt": stringValue("2025-06")})
 		out, err := srv.dispatch(ops[int(opIndex)%len(ops)], body)
 		if err != nil {
 			var de *dynamoError

@@ -90,8 +90,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		b.WriteString(strconv.Itoa(resp.StatusCode))
 	}
 	fmt.Fprintf(&b, " %s", took.Round(time.Millisecond))
-	if attempt, max, ok := ParseAttempt(req.Header.Get("Amz-Sdk-Request")); ok {
-		fmt.Fprintf(&b, " attempt %d/%d", attempt, max)
+	if attempt, maxAttempts, ok := ParseAttempt(req.Header.Get("Amz-Sdk-Request")); ok {
+		fmt.Fprintf(&b, " attempt %d/%d", attempt, maxAttempts)
 	}
 	if resp != nil {
 		for _, h := range requestIDHeaders {
@@ -162,7 +162,7 @@ func RedactText(s string, u *url.URL) string {
 
 // ParseAttempt reads the AWS SDK's amz-sdk-request header, "attempt=N; max=M"; ok is
 // false when the header is absent or malformed (gateway requests carry none).
-func ParseAttempt(h string) (attempt, max int, ok bool) {
+func ParseAttempt(h string) (attempt, maxAttempts int, ok bool) {
 	if h == "" {
 		return 0, 0, false
 	}
@@ -179,11 +179,11 @@ func ParseAttempt(h string) (attempt, max int, ok bool) {
 		if k == "attempt" {
 			attempt = n
 		} else {
-			max = n
+			maxAttempts = n
 		}
 	}
-	if attempt < 1 || max < attempt {
+	if attempt < 1 || maxAttempts < attempt {
 		return 0, 0, false
 	}
-	return attempt, max, true
+	return attempt, maxAttempts, true
 }

@@ -597,10 +597,14 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// connTracker remembers connections that have not sent a request yet.
+// connTracker remembers connections that have not sent a request yet, so that Close can
+// drop them: net/http's Shutdown waits up to 5 s for such a connection.
 type connTracker struct {
-	mu    sync.Mutex
-	fresh map[net.Conn]bool
+	mu     sync.Mutex
+	fresh  map[net.Conn]bool
+	closed bool // after closeUnused: a connection accepted late is dropped on arrival
+	// dropped counts the unused connections closed, for tests.
+	dropped int
 }
 
 func (c *connTracker) track(conn net.Conn, state http.ConnState) {
@@ -609,9 +613,14 @@ func (c *connTracker) track(conn net.Conn, state http.ConnState) {
 	if c.fresh == nil {
 		c.fresh = map[net.Conn]bool{}
 	}
-	if state == http.StateNew {
+	switch {
+	case state == http.StateNew && c.closed:
+		// Accepted between closeUnused and the listener closing.
+		conn.Close()
+		c.dropped++
+	case state == http.StateNew:
 		c.fresh[conn] = true
-	} else {
+	default:
 		delete(c.fresh, conn)
 	}
 }
@@ -621,6 +630,15 @@ func (c *connTracker) closeUnused() {
 	defer c.mu.Unlock()
 	for conn := range c.fresh {
 		conn.Close()
+		c.dropped++
 	}
 	c.fresh = nil
+	c.closed = true
+}
+
+// counts reports the connections waiting for their first request and those dropped.
+func (c *connTracker) counts() (fresh, dropped int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.fresh), c.dropped
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -178,7 +179,7 @@ func (m *Model) openRedrive() tea.Cmd {
 		return nil
 	}
 	if env.ReadOnly {
-		m.pushDialog(readOnlyDialog(clean(env.Name), len(ids)))
+		m.pushDialog(readOnlyDialog(sanitize.Line(env.Name), len(ids)))
 		return m.auditRefusal(ids, "the environment is read-only")
 	}
 	if !m.sess.Redrive.enabled() {
@@ -560,7 +561,7 @@ func (m *Model) cancelRedrive() tea.Cmd {
 // waitForRedrive is called once the program has stopped: a run still going is cancelled
 // and waited for, and its report and audit entry written, so leaving the TUI never
 // leaves a run half recorded.
-func (m Model) waitForRedrive() {
+func (m *Model) waitForRedrive() {
 	s := m.rd
 	if s == nil || s.run == nil || s.phase != rdRunning {
 		return
@@ -615,7 +616,7 @@ func appendAudit(e redrive.AuditEntry) (string, error) {
 
 func (m *Model) onAuditDone(msg auditDoneMsg) {
 	if msg.err != nil {
-		m.setNote(noteWarn, "audit log: "+clean(msg.err.Error())+" — the redrive itself is journaled; fix the state directory (XDG_STATE_HOME)")
+		m.setNote(noteWarn, "audit log: "+sanitize.Line(msg.err.Error())+" — the redrive itself is journaled; fix the state directory (XDG_STATE_HOME)")
 	}
 }
 

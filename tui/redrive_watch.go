@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -282,7 +283,7 @@ func (w *watchState) summary(ids []string) string {
 	slices.Sort(states)
 	var parts []string
 	for _, s := range states {
-		parts = append(parts, strconv.Itoa(verdicts[s])+" "+clean(s))
+		parts = append(parts, strconv.Itoa(verdicts[s])+" "+sanitize.Line(s))
 	}
 	if pending > 0 {
 		parts = append(parts, strconv.Itoa(pending)+" waiting for a new status")
@@ -345,7 +346,7 @@ func (e redriveEvent) short() string {
 	default:
 		b.WriteString(string(e.state))
 	}
-	return clean(b.String())
+	return sanitize.Line(b.String())
 }
 
 // long is the info tab's line for the event.
@@ -371,5 +372,5 @@ func (e redriveEvent) long() string {
 		parts = append(parts, e.reason)
 	}
 	parts = append(parts, "run "+e.runID)
-	return clean(strings.Join(parts, " · "))
+	return sanitize.Line(strings.Join(parts, " · "))
 }

@@ -47,14 +47,16 @@ func DefaultJournalPath(m *Manifest) (string, error) {
 
 // AuditEntry is one line of the audit log: one run, dry runs and declined ones included.
 type AuditEntry struct {
-	RunID      string    `json:"runId"`
-	At         time.Time `json:"at"`  // when the run was planned
-	Who        string    `json:"who"` // the STS caller ARN; "demo" in the demo
-	Env        string    `json:"env"`
-	Production bool      `json:"production,omitempty"`
-	Selection  string    `json:"selection"`
-	Count      int       `json:"count"` // items in the manifest
-	Bytes      int64     `json:"bytes"`
+	RunID string    `json:"runId"`
+	At    time.Time `json:"at"`  // when the run was planned
+	Who   string    `json:"who"` // the STS caller ARN; "demo" in the demo
+	// Account is the AWS account the credentials resolved to ("" on a local stack).
+	Account    string `json:"account,omitempty"`
+	Env        string `json:"env"`
+	Production bool   `json:"production,omitempty"`
+	Selection  string `json:"selection"`
+	Count      int    `json:"count"` // items in the manifest
+	Bytes      int64  `json:"bytes"`
 	// ManifestHash identifies exactly what was planned; the journal holds the manifest.
 	ManifestHash string `json:"manifestHash"`
 	Mode         Mode   `json:"mode"`
@@ -99,6 +101,7 @@ func (e *AuditEntry) FromReport(rep *Report) {
 // AuditContext is what an audit entry says beyond the manifest and the report.
 type AuditContext struct {
 	Who     string // the STS caller ARN; "demo" in the demo
+	Account string // the account the credentials resolved to ("" on a local stack)
 	Force   bool
 	Resumed bool
 	// At is when the run ended or was refused: the entry's Finished (and, for a refusal
@@ -118,7 +121,7 @@ func (c AuditContext) at() time.Time {
 // be). The CLI and the TUI both build their entries here, so they record the same things.
 func AuditRun(m *Manifest, rep *Report, reportPath string, c AuditContext) AuditEntry {
 	e := NewAuditEntry(m, c.Who)
-	e.Force, e.Resumed = c.Force, c.Resumed
+	e.Account, e.Force, e.Resumed = c.Account, c.Force, c.Resumed
 	e.FromReport(rep)
 	e.Reason = auditReason(rep.StopReason)
 	e.Report = reportPath
@@ -135,7 +138,7 @@ func AuditRun(m *Manifest, rep *Report, reportPath string, c AuditContext) Audit
 // and never resumed still leaves a record, which stowage audit shows as unfinished.
 func AuditStarted(m *Manifest, journal string, c AuditContext) AuditEntry {
 	e := NewAuditEntry(m, c.Who)
-	e.Force, e.Resumed, e.Outcome, e.Journal = c.Force, c.Resumed, OutcomeStarted, journal
+	e.Account, e.Force, e.Resumed, e.Outcome, e.Journal = c.Account, c.Force, c.Resumed, OutcomeStarted, journal
 	e.Finished = c.at()
 	return e
 }
@@ -175,7 +178,7 @@ func Unfinished(entries []AuditEntry) map[int]bool {
 // a declined confirmation, or a refusal after planning (outcome and reason say which).
 func AuditDecision(m *Manifest, outcome Outcome, reason string, c AuditContext) AuditEntry {
 	e := NewAuditEntry(m, c.Who)
-	e.Outcome, e.Reason, e.Force, e.Resumed = outcome, auditReason(reason), c.Force, c.Resumed
+	e.Account, e.Outcome, e.Reason, e.Force, e.Resumed = c.Account, outcome, auditReason(reason), c.Force, c.Resumed
 	e.Finished = c.at()
 	return e
 }
@@ -198,7 +201,7 @@ type Refusal struct {
 // "refused-" and the time in nanoseconds, since no run was planned.
 func NewRefusalEntry(rf Refusal, c AuditContext) AuditEntry {
 	at := c.at()
-	e := AuditEntry{RunID: fmt.Sprintf("refused-%d", at.UnixNano()), At: at, Who: c.Who,
+	e := AuditEntry{RunID: fmt.Sprintf("refused-%d", at.UnixNano()), At: at, Who: c.Who, Account: c.Account,
 		Env: rf.Env, Production: rf.Production, Selection: rf.Selection.Describe(), Mode: rf.Mode,
 		Rate: rf.Rate, Concurrency: rf.Concurrency, Force: c.Force, Resumed: c.Resumed || rf.Journal != nil,
 		Outcome: OutcomeRefused, Reason: auditReason(rf.Reason), Finished: at}

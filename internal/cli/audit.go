@@ -131,10 +131,18 @@ func runAudit(g *Globals, limit int, run string) error {
 			outcome += " (resumed)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n",
-			e.At.UTC().Format(time.DateTime), text(shortARN(e.Who)), text(env), text(string(e.Mode)), e.Count,
+			e.At.UTC().Format(time.DateTime), text(whoCell(e)), text(env), text(string(e.Mode)), e.Count,
 			e.Counts.Delivered, e.Counts.Failed, text(outcome), text(e.Selection), clipOutside(e.RunID, maxTableID), text(e.Reason))
 	}
 	return tw.Flush()
+}
+
+// whoCell names the operator and, when known, the account the run wrote to.
+func whoCell(e redrive.AuditEntry) string {
+	if e.Account == "" {
+		return shortARN(e.Who)
+	}
+	return shortARN(e.Who) + " (account " + e.Account + ")"
 }
 
 // shortARN keeps what identifies the operator: "assumed-role/ops/alice" of

@@ -74,3 +74,14 @@ func TestRedriveReportTableCutsLongOutsideValues(t *testing.T) {
 		t.Error("the JSON report does not keep the long values whole")
 	}
 }
+
+// The audit table names the account a run wrote to, beside its operator.
+func TestAuditTableShowsTheAccount(t *testing.T) {
+	e := redrive.AuditEntry{Who: "arn:aws:sts::123456789012:assumed-role/ops/alice", Account: "123456789012"}
+	if got := whoCell(e); got != "assumed-role/ops/alice (account 123456789012)" {
+		t.Errorf("who cell %q", got)
+	}
+	if got := whoCell(redrive.AuditEntry{Who: "demo"}); got != "demo" {
+		t.Errorf("who cell without an account %q", got)
+	}
+}

@@ -69,8 +69,9 @@ func (m *Model) renderDetail(w, h int) []string {
 	}
 	out = append(out, ansi.Truncate(" "+strings.Join(s1, st.Faint.Render(" · ")), w, "…"))
 
-	// Summary line 2: the status item.
+	// Summary line 2: the status item; then its error, whole, wrapped.
 	out = append(out, ansi.Truncate(" "+m.statusSummary(d), w, "…"))
+	out = append(out, m.detailErrorLines(d, w, h)...)
 
 	// Tab line.
 	out = append(out, m.tabLine(d, w))
@@ -128,13 +129,40 @@ func (m *Model) statusSummary(d *detail) string {
 		t := d.st.UpdatedAt.UTC()
 		parts = append(parts, "updated "+t.Format("2006-01-02 15:04:05Z")+" ("+ago(m.now.Sub(t))+")")
 	}
-	if d.st.Error != "" {
-		parts = append(parts, st.ErrorText.Render("error: "+sanitize.Line(d.st.Error)))
-	}
 	if h := m.history[d.id]; len(h) > 0 {
 		parts = append(parts, st.Marked.Render("redriven "+strconv.Itoa(len(h))+"× here: "+h[len(h)-1].short()+" (tab: history)"))
 	}
 	return strings.Join(parts, st.Faint.Render(" · "))
+}
+
+// maxErrorLines bounds the error under the summary, so a stack trace leaves room for the
+// payload; the info tab has the whole item.
+const maxErrorLines = 6
+
+// detailErrorLines is the status item's error, wrapped to w and cut to a few lines (a
+// quarter of the pane at most).
+func (m *Model) detailErrorLines(d *detail, w, h int) []string {
+	if d == nil || !d.stFound || d.st.Error == "" {
+		return nil
+	}
+	st := m.st
+	const label = " error: "
+	text := ansi.Wrap(sanitize.Line(d.st.Error), max(10, w-len(label)), " ,;:/")
+	lines := strings.Split(text, "\n")
+	limit := max(1, min(maxErrorLines, h/4))
+	if len(lines) > limit {
+		lines = lines[:limit]
+		lines[limit-1] = ansi.Truncate(lines[limit-1], max(1, w-len(label)-16), "") + st.Muted.Render("… (tab: info)")
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		prefix := strings.Repeat(" ", len(label))
+		if i == 0 {
+			prefix = st.Label.Render(label)
+		}
+		out[i] = prefix + st.ErrorText.Render(l)
+	}
+	return out
 }
 
 func (m *Model) tabLine(d *detail, w int) string {

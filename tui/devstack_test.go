@@ -183,7 +183,7 @@ func TestDevstackFlows(t *testing.T) {
 		fl.waitText(commas(total) + " listed")
 		fl.key("/")
 		fl.tm.Type(want[:13])
-		fl.waitText("/" + want[:13] + " 1 match")
+		fl.waitText("/" + want[:13] + " 1 of " + commas(total) + " match")
 		fl.key("enter")
 		fl.waitFor("the match selected", func(p string) bool { return strings.Contains(p, "▸  "+want) })
 	})

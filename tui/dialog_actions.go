@@ -20,7 +20,8 @@ type (
 		path      string
 		overwrite bool // confirmed over an existing file
 	}
-	switchEnvMsg struct{ name string }
+	switchEnvMsg    struct{ name string }
+	toggleColumnMsg struct{ col column } // hide a shown column, show a hidden one
 	// noteMsg puts a line in the status line.
 	noteMsg struct {
 		level noteLevel
@@ -68,6 +69,9 @@ func (m *Model) onDialogAction(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		return m.save(msg.path, msg.overwrite), true
 	case switchEnvMsg:
 		return m.switchEnv(msg.name), true
+	case toggleColumnMsg:
+		m.cols.hidden[msg.col] = !m.cols.hidden[msg.col]
+		return nil, true
 	case noteMsg:
 		m.setNote(msg.level, msg.text)
 		return nil, true

@@ -173,7 +173,13 @@ func (m *Model) showMatch() {
 	}
 }
 
-// detailBodyHeight is how many payload lines the detail shows.
+// detailBodyHeight is how many payload lines the detail shows: the pane less its title,
+// two summary lines, the error and the tab line.
 func (m *Model) detailBodyHeight() int {
-	return max(1, m.layout().paneH-4)
+	l := m.layout()
+	w := l.paneW
+	if l.beside && m.mode != modeDetail {
+		w -= 2
+	}
+	return max(1, l.paneH-4-len(m.detailErrorLines(m.detail, w, l.paneH)))
 }

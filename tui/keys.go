@@ -24,6 +24,8 @@ type KeyMap struct {
 	Lost         key.Binding
 	Sort         key.Binding
 	Reverse      key.Binding
+	Wide         key.Binding // every column at full width
+	Columns      key.Binding // hide or show a column
 	Refresh      key.Binding
 
 	Pretty   key.Binding
@@ -91,6 +93,8 @@ func DefaultKeyMap() KeyMap {
 		Lost:         b([]string{"L"}, "L", "LOST"),
 		Sort:         b([]string{"s"}, "s", "sort"),
 		Reverse:      b([]string{"S"}, "S", "reverse sort"),
+		Wide:         b([]string{"W"}, "W", "wide columns"),
+		Columns:      b([]string{"C"}, "C", "hide/show columns"),
 		Refresh:      b([]string{"r"}, "r", "refresh/retry"),
 
 		Pretty:   b([]string{"p"}, "p", "pretty/raw"),
@@ -168,7 +172,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Help, k.Quit, k.Interrupt},
 		{k.Open, k.Back, k.TogglePane, k.Filter, k.NextMatch, k.PrevMatch, k.Jump},
-		{k.StatusFilter, k.Lost, k.Sort, k.Reverse, k.Refresh, k.Env},
+		{k.StatusFilter, k.Lost, k.Sort, k.Reverse, k.Wide, k.Columns, k.Refresh, k.Env},
 		{k.Pretty, k.Wrap, k.LoadMore, k.Save, k.Copy, k.Pager, k.Editor, k.HalfPageUp, k.HalfPageDown, k.ScrollLeft, k.ScrollRight},
 		{k.Select, k.SelectAll, k.Redrive, k.RedriveModePrev, k.RedriveModeNext, k.RedriveForce,
 			k.RedriveFaster, k.RedriveSlower, k.RedriveMore, k.RedriveFewer, k.RedriveCancel},

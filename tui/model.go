@@ -125,7 +125,8 @@ type Model struct {
 	history map[string][]redriveEvent // this session's redrives, by original request ID
 
 	note       note
-	fullHelp   bool // the full help replaces the body
+	cols       colPrefs // hidden columns and the wide toggle
+	fullHelp   bool     // the full help replaces the body
 	helpScroll int
 	envSeq     int
 	quitting   bool

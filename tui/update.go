@@ -291,6 +291,12 @@ func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.setSort(s.field, !s.asc)
 	case key.Matches(msg, km.Refresh):
 		return m.refresh()
+	case key.Matches(msg, km.Wide):
+		m.cols.wide = !m.cols.wide
+		return nil
+	case key.Matches(msg, km.Columns):
+		m.openColumns()
+		return nil
 	case key.Matches(msg, km.Copy):
 		m.openCopy()
 		return nil
@@ -307,17 +313,11 @@ func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// setSort orders the rows and shows the first: after "worst first" the worst is on screen.
 func (m *Model) setSort(f sortField, asc bool) tea.Cmd {
-	var keep string
-	if r, ok := m.selected(); ok {
-		keep = r.ID
-	}
 	m.active().SetSort(f, asc)
-	if keep != "" {
-		m.keepCursorOn(keep)
-	}
-	m.clampScroll()
-	return nil
+	m.toTop()
+	return m.schedulePreview()
 }
 
 // refresh retries what failed, or starts over: statuses are read again, the listing

@@ -40,7 +40,7 @@ func (m *Model) render() string {
 	case m.mode == modeDetail:
 		body = append(body, m.renderDetail(l.paneW, l.paneH)...)
 	case l.beside:
-		table := m.renderTable(l.tableW, l.tableH)
+		table := m.renderTable(l.tableW-1, l.tableH) // then a blank and the rule
 		pane := m.renderDetail(l.paneW-2, l.paneH)
 		for i := range l.bodyH {
 			t, p := "", ""

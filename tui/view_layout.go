@@ -12,9 +12,11 @@ type layout struct {
 }
 
 const (
-	headerLines  = 2
-	besideMinW   = 160 // the pane goes beside the table from this width
-	belowMinBody = 20  // and below it when the body has this many lines
+	headerLines = 2
+	besideMinW  = 160 // the pane goes beside the table from this width
+	// and below it when the body has this many lines: on a smaller screen (80x24) the list
+	// keeps the whole height and enter opens the request full screen.
+	belowMinBody = 30
 )
 
 func (m *Model) footerLines() int { return len(m.statusLines()) + 1 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -14,38 +15,91 @@ import (
 // rowPrefix is the cells before a row's request ID: the cursor and the selection mark.
 const rowPrefix = 3
 
-// columns are the table's column widths for a table width; 0 hides a column.
-type columns struct {
-	id, received, size, ctype, state, attempts, err int
-	longTime                                        bool
+// column names a column the operator can hide (C); the request ID and STATUS always show,
+// and ERROR takes what is left.
+type column int
+
+const (
+	colReceived column = iota
+	colSize
+	colType
+	colAttempts
+	colRedrive
+	columnCount
+)
+
+func (c column) String() string {
+	return [...]string{"RECEIVED", "SIZE", "TYPE", "ATT (attempts)", "REDRIVE (this session's last redrive)"}[c]
 }
 
-// absoluteTimeMinErr is the ERROR width below which the received column drops its
-// absolute time ("Mar 14 09:28:00Z (2m)" → "2m ago"): the error says more.
-const absoluteTimeMinErr = 30
+// colPrefs are the operator's column choices: hidden columns and the wide toggle (W).
+type colPrefs struct {
+	wide   bool // every column at full width, even when ERROR gets little
+	hidden [columnCount]bool
+}
 
-func tableColumns(w int) columns {
+// columns are the table's column widths for a table width; 0 hides a column.
+type columns struct {
+	id, received, size, ctype, state, attempts, redrive, err int
+	longTime                                                 bool
+}
+
+// redriveColW fits "↻ 09:28 no news" and the start of "↻ 09:28 → <new id>".
+const redriveColW = 16
+
+// errRoom is the ERROR width the default (not wide) layout keeps: columns give way to it,
+// since the error is what an operator reads to decide.
+func errRoom(w int) int { return max(24, min(40, w/3)) }
+
+// tableColumns lays the table out in w cells. Not wide, the columns give ERROR its room
+// in this order: the absolute time, TYPE, ATT, SIZE, then the request ID is cut.
+func tableColumns(w int, p colPrefs, redriven bool) columns {
 	c := columns{id: 36, received: 22, size: 9, ctype: 16, state: 11, attempts: 3, longTime: true}
+	if redriven {
+		c.redrive = redriveColW
+	}
+	for col, hide := range p.hidden {
+		if !hide {
+			continue
+		}
+		switch column(col) {
+		case colReceived:
+			c.received = 0
+		case colSize:
+			c.size = 0
+		case colType:
+			c.ctype = 0
+		case colAttempts:
+			c.attempts = 0
+		case colRedrive:
+			c.redrive = 0
+		}
+	}
 	fixed := func() int {
 		n := rowPrefix
-		for _, x := range []int{c.id, c.received, c.size, c.ctype, c.state, c.attempts} {
+		for _, x := range []int{c.id, c.received, c.size, c.ctype, c.state, c.attempts, c.redrive} {
 			if x > 0 {
 				n += x + 1
 			}
 		}
 		return n
 	}
-	if w-fixed() < absoluteTimeMinErr {
-		c.received, c.longTime = 8, false
+	room := errRoom(w)
+	if !p.wide {
+		if c.received > 0 && w-fixed() < room {
+			c.received, c.longTime = 8, false
+		}
+		for _, x := range []*int{&c.ctype, &c.attempts, &c.size} {
+			if w-fixed() < room {
+				*x = 0
+			}
+		}
+		if short := room - (w - fixed()); short > 0 {
+			c.id = max(13, c.id-short)
+		}
 	}
-	if w-fixed() < 15 {
-		c.ctype = 0
-	}
-	if w-fixed() < 10 {
-		c.attempts = 0
-	}
-	if w-fixed() < 8 {
-		c.id = max(12, w-fixed()+c.id-8)
+	if c.received > 0 && c.received < 22 {
+		c.longTime = false
 	}
 	c.err = max(0, w-fixed())
 	return c
@@ -53,14 +107,21 @@ func tableColumns(w int) columns {
 
 func (m *Model) renderTable(w, h int) []string {
 	st := m.st
-	c := tableColumns(w)
 	s := m.active()
+	rows := h - 1
+	bar := scrollbar(rows, m.top, s.ViewLen())
+	c := tableColumns(w, m.cols, len(m.history) > 0)
+	if bar != nil {
+		c.err = max(0, c.err-1) // the last cell is the scrollbar's
+	}
 	out := make([]string, 0, h)
 	head := strings.Repeat(" ", rowPrefix) + cell("REQUEST ID", c.id)
 	if c.received > 0 {
 		head += " " + cell("RECEIVED", c.received)
 	}
-	head += " " + cellRight("SIZE", c.size)
+	if c.size > 0 {
+		head += " " + cellRight("SIZE", c.size)
+	}
 	if c.ctype > 0 {
 		head += " " + cell("TYPE", c.ctype)
 	}
@@ -68,12 +129,19 @@ func (m *Model) renderTable(w, h int) []string {
 	if c.attempts > 0 {
 		head += " " + cellRight("ATT", c.attempts)
 	}
+	if c.redrive > 0 {
+		head += " " + cell("REDRIVE", c.redrive)
+	}
 	if c.err > 0 {
 		head += " " + cell("ERROR", c.err)
 	}
+	// The position, as k9s shows it: which row of how many.
+	if n := s.ViewLen(); n > 0 {
+		pos := " " + commas(m.cursor+1) + "/" + commas(n)
+		head = padRight(ansi.Truncate(head, max(0, w-ansi.StringWidth(pos)), ""), w-ansi.StringWidth(pos)) + pos
+	}
 	out = append(out, st.TableHeader.Render(head))
 
-	rows := h - 1
 	if s.ViewLen() == 0 {
 		out = append(out, "  "+st.Muted.Render(m.emptyText()))
 		for len(out) < h {
@@ -83,12 +151,42 @@ func (m *Model) renderTable(w, h int) []string {
 	}
 	end := min(s.ViewLen(), m.top+rows)
 	for i := m.top; i < end; i++ {
-		out = append(out, m.renderRow(s.At(i), c, i == m.cursor))
+		line := m.renderRow(s.At(i), c, i == m.cursor)
+		if bar != nil {
+			line = padRight(line, w-1) + st.Faint.Render(bar[i-m.top])
+		}
+		out = append(out, line)
 	}
 	for len(out) < h {
-		out = append(out, "")
+		line := ""
+		if bar != nil && len(out)-1 < len(bar) {
+			line = strings.Repeat(" ", w-1) + st.Faint.Render(bar[len(out)-1])
+		}
+		out = append(out, line)
 	}
 	return out
+}
+
+// scrollbar is the one-cell track beside rows visible rows of n, from top; nil when every
+// row is on screen.
+func scrollbar(rows, top, n int) []string {
+	if n <= rows || rows <= 0 {
+		return nil
+	}
+	thumb := max(1, rows*rows/n)
+	at := 0
+	if n > rows {
+		at = top * (rows - thumb) / (n - rows)
+	}
+	bar := make([]string, rows)
+	for i := range bar {
+		if i >= at && i < at+thumb {
+			bar[i] = "┃"
+		} else {
+			bar[i] = "│"
+		}
+	}
+	return bar
 }
 
 func (m *Model) emptyText() string {
@@ -115,35 +213,42 @@ func (m *Model) emptyText() string {
 func (m *Model) renderRow(r *row, c columns, selected bool) string {
 	st := m.st
 	var b strings.Builder
-	plain := selected // a selected row is drawn in one style so its background holds
+	// A selected row keeps its colours on the selection's background: every piece is
+	// styled with it, so no reset in between drops it.
 	style := func(s string, sty lipgloss.Style) string {
-		if plain {
-			return s
+		if selected {
+			return sty.Inherit(st.RowSelected).Render(s)
 		}
 		return sty.Render(s)
 	}
+	plain := func(s string) string {
+		if selected {
+			return st.RowSelected.Render(s)
+		}
+		return s
+	}
 	// The prefix: the cursor, then the redrive selection mark.
 	if selected {
-		b.WriteString("▸")
+		b.WriteString(plain("▸"))
 	} else {
 		b.WriteString(" ")
 	}
 	if m.marked.has(r.ID) {
-		b.WriteString(style("✓", st.Marked) + " ")
+		b.WriteString(style("✓", st.Marked) + plain(" "))
 	} else {
-		b.WriteString("  ")
+		b.WriteString(plain("  "))
 	}
-	b.WriteString(cell(sanitize.Line(r.ID), c.id))
+	b.WriteString(plain(cell(sanitize.Line(r.ID), c.id)))
 	if c.received > 0 {
-		b.WriteByte(' ')
-		b.WriteString(style(cell(m.received(r, c.longTime), c.received), st.Muted))
+		b.WriteString(plain(" ") + style(cell(m.received(r, c.longTime), c.received), st.Muted))
 	}
-	b.WriteByte(' ')
-	size := "—"
-	if r.Size >= 0 {
-		size = humanBytes(r.Size)
+	if c.size > 0 {
+		size := "—"
+		if r.Size >= 0 {
+			size = humanBytes(r.Size)
+		}
+		b.WriteString(plain(" " + cellRight(size, c.size)))
 	}
-	b.WriteString(cellRight(size, c.size))
 	if c.ctype > 0 {
 		ct := "…"
 		if h, ok := m.heads[r.Key]; ok {
@@ -155,23 +260,25 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 				ct = "—"
 			}
 		}
-		b.WriteByte(' ')
-		b.WriteString(style(cell(sanitize.Line(mediaType(ct)), c.ctype), st.Muted))
+		b.WriteString(plain(" ") + style(cell(sanitize.Line(mediaType(ct)), c.ctype), st.Muted))
 	}
 	state, attempts, errText, sty := m.rowStatus(r)
-	errText = m.rowNotes(r, errText)
-	b.WriteByte(' ')
-	b.WriteString(style(cell(state, c.state), sty))
+	b.WriteString(plain(" ") + style(cell(state, c.state), sty))
 	if c.attempts > 0 {
-		b.WriteByte(' ')
-		b.WriteString(cellRight(attempts, c.attempts))
+		b.WriteString(plain(" " + cellRight(attempts, c.attempts)))
+	}
+	if c.redrive > 0 {
+		b.WriteString(plain(" ") + style(cell(m.redriveNote(r), c.redrive), st.Marked))
+	} else if note := m.redriveNote(r); note != "" && errText != "" {
+		errText = note + " · " + errText // the column is hidden: the note still shows
+	} else if note != "" {
+		errText = note
 	}
 	if c.err > 0 {
-		b.WriteByte(' ')
-		b.WriteString(style(cell(errText, c.err), st.ErrorText))
+		b.WriteString(plain(" ") + style(cell(errText, c.err), st.ErrorText))
 	}
 	if selected {
-		return st.RowSelected.Render(solidBlanks(b.String()))
+		return solidBlanks(b.String())
 	}
 	return b.String()
 }
@@ -209,7 +316,7 @@ func solidBlanks(s string) string {
 		for j < len(s) && s[j] == ' ' {
 			j++
 		}
-		if j-i < solidRun && j < len(s) {
+		if j-i < solidRun && ansi.Strip(s[j:]) != "" {
 			b.WriteString(s[i:j])
 		} else {
 			b.WriteString(strings.Repeat("\u00a0", j-i))
@@ -236,17 +343,13 @@ func (m *Model) rowStatus(r *row) (state, attempts, errText string, sty lipgloss
 	return sanitize.Line(e.st.State), attempts, sanitize.Line(e.st.Error), m.st.stateStyle(m.rowClass(r.ID))
 }
 
-// rowNotes is the error column: the processor's error, after this session's last
-// redrive of the request when there was one.
-func (m *Model) rowNotes(r *row, errText string) string {
-	h := m.history[r.ID]
-	switch {
-	case len(h) == 0:
-		return errText
-	case errText == "":
+// redriveNote is the REDRIVE column: this session's last redrive of the request
+// ("↻ 09:28 sent"), "" when there was none.
+func (m *Model) redriveNote(r *row) string {
+	if h := m.history[r.ID]; len(h) > 0 {
 		return h[len(h)-1].short()
 	}
-	return h[len(h)-1].short() + " · " + errText
+	return ""
 }
 
 // received is "Mar 14 09:28:00Z (3m)" (UTC, as in the detail pane and the CLI) or,

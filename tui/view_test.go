@@ -338,7 +338,7 @@ func TestTableColumns(t *testing.T) {
 	if strings.Contains(v, "charset") || !strings.Contains(v, "5m ago") || strings.Contains(v, "Mar 14 09:25") {
 		t.Fatalf("120 columns:\n%s", v)
 	}
-	if c := tableColumns(120); c.err < 25 || c.longTime {
+	if c := tableColumns(120, colPrefs{}, false); c.err < 40 || c.longTime {
 		t.Fatalf("120 columns: %+v", c)
 	}
 	f.send(tea.WindowSizeMsg{Width: 150, Height: 40})

@@ -29,6 +29,13 @@ type StatusChecker interface {
 	Get(ctx context.Context, requestID string) (st awsclient.Status, found bool, err error)
 }
 
+// StatusBatchReader reads many status items at once (BatchGetItem, up to 100 keys a
+// call). A run given one reads its pre-send checks in batches ahead of the dispatcher,
+// instead of one GetItem per item. awsclient's StatusStore implements it.
+type StatusBatchReader interface {
+	BatchGet(ctx context.Context, ids []string) (map[string]awsclient.Status, error)
+}
+
 // Claimer holds requests across machines: a run claims each request just before it
 // sends it, and records how it finished. awsclient's LeaseStore implements it.
 type Claimer interface {

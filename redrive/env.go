@@ -55,7 +55,7 @@ func PlanDepsFor(c *awsclient.Clients, env *config.Env) PlanDeps {
 // environment has none (s3-copy still works), the lease table when it has none (then
 // Deps.Leases is a true nil, not a nil *LeaseStore).
 func DepsFor(c *awsclient.Clients) Deps {
-	d := Deps{Objects: c.Objects, Status: c.Statuses}
+	d := Deps{Objects: c.Objects, Status: c.Statuses, StatusBatch: c.Statuses}
 	if c.Gateway != nil {
 		d.Sender = c.Gateway
 	}
@@ -67,10 +67,11 @@ func DepsFor(c *awsclient.Clients) Deps {
 
 // awsclient implements what redrive consumes.
 var (
-	_ ObjectSource  = (*awsclient.ObjectStore)(nil)
-	_ StatusChecker = (*awsclient.StatusStore)(nil)
-	_ Sender        = (*awsclient.Gateway)(nil)
-	_ Claimer       = (*awsclient.LeaseStore)(nil)
+	_ ObjectSource      = (*awsclient.ObjectStore)(nil)
+	_ StatusChecker     = (*awsclient.StatusStore)(nil)
+	_ StatusBatchReader = (*awsclient.StatusStore)(nil)
+	_ Sender            = (*awsclient.Gateway)(nil)
+	_ Claimer           = (*awsclient.LeaseStore)(nil)
 )
 
 // EnvMismatch lists how env differs from the environment m was planned on: the bucket,

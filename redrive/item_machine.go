@@ -62,6 +62,7 @@ type itemWork struct {
 	attempt   int  // requests sent, earlier processes included
 	maybeSent bool // an attempt may have been delivered: re-check before each send
 	checked   bool // the status was read in this try
+	checkedAt time.Time
 	first     time.Time
 	wait      time.Duration // backoff's wait
 
@@ -131,6 +132,15 @@ func (r *Run) onCheck(w *itemWork) step {
 	if !w.checked {
 		return stepToken
 	}
+	if !w.maybeSent {
+		done, ok, at := r.firstCheck(w.ctx, w.it, w.first)
+		if !ok || done {
+			return stepDone
+		}
+		w.checkedAt = at
+		return stepToken
+	}
+	w.checkedAt = r.now()
 	if done, ok := r.recheck(w.ctx, w.it, w.maybeSent, w.first); !ok || done {
 		return stepDone
 	}
@@ -142,9 +152,9 @@ func (r *Run) onToken(w *itemWork) step {
 	if err != nil {
 		return stepDone
 	}
-	if w.checked && waited > RecheckAfterWait {
-		// The check is stale after a long wait for the token: read again, so that it
-		// is still made just before sending.
+	if w.checked && (waited > RecheckAfterWait || r.now().Sub(w.checkedAt) > RecheckAfterWait) {
+		// The check is stale after a long wait for the token (or for a batch read):
+		// read again, so that it is still made just before sending.
 		if done, ok := r.recheck(w.ctx, w.it, w.maybeSent, w.first); !ok || done {
 			r.bucket.refund()
 			return stepDone

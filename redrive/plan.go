@@ -43,7 +43,7 @@ type PlanOptions struct {
 	RunID string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// HeadConcurrency caps parallel HEADs while planning (8 when 0).
+	// HeadConcurrency caps parallel HEADs of explicitly named IDs (8 when 0).
 	HeadConcurrency int
 }
 
@@ -51,8 +51,9 @@ type PlanOptions struct {
 const DefaultConcurrency = 4
 
 // Plan resolves a selection once into a frozen manifest: every object is described (size,
-// ETag, version, content headers) and its status read, so the run sends exactly what the
-// operator confirmed. IDs with no stored object are listed in Missing. Plan writes nothing.
+// ETag, time) and its status read, so the run sends exactly what the operator confirmed.
+// A listing, Query or Scan describes the objects it returns: only explicitly named IDs
+// are HEADed. IDs with no stored object are listed in Missing. Plan writes nothing.
 func Plan(ctx context.Context, deps PlanDeps, sel Selection, opts PlanOptions) (*Manifest, error) {
 	if err := opts.check(sel); err != nil {
 		return nil, err
@@ -146,6 +147,16 @@ func (p *planner) headConcurrency() int {
 	return 8
 }
 
+// planListParallel shards a planning listing: a plan needs every row before the operator
+// confirms, so the whole listing is the latency to cut (not the first row's).
+const planListParallel = 16
+
+func (p *planner) listOptions(o inventory.Options) inventory.Options {
+	o.Parallel = planListParallel
+	o.Concurrency = max(p.headConcurrency(), inventory.DefaultConcurrency)
+	return o
+}
+
 // addIDs adds explicitly named requests, reading their statuses in one batch.
 func (p *planner) addIDs(ctx context.Context, ids []string) error {
 	var fresh []string
@@ -191,7 +202,8 @@ func (p *planner) snapshots(ctx context.Context, ids []string) (map[string]*Stat
 // addStatus adds every request whose status item is in state (updated since since).
 func (p *planner) addStatus(ctx context.Context, state string, since time.Time) error {
 	var ids []string
-	err := inventory.List(ctx, p.deps.Source, inventory.Options{Status: state, Since: since}, func(rows []inventory.Row) error {
+	var objs []awsclient.Object
+	err := inventory.List(ctx, p.deps.Source, p.listOptions(inventory.Options{Status: state, Since: since}), func(rows []inventory.Row) error {
 		for _, r := range rows {
 			id := r.ID()
 			if id == "" || p.seen[id] {
@@ -202,7 +214,7 @@ func (p *planner) addStatus(ctx context.Context, state string, since time.Time) 
 				p.m.Missing = append(p.m.Missing, id)
 				continue
 			}
-			ids = append(ids, id)
+			ids, objs = append(ids, id), append(objs, r.Object)
 		}
 		return nil
 	})
@@ -215,14 +227,15 @@ func (p *planner) addStatus(ctx context.Context, state string, since time.Time) 
 	if err != nil {
 		return err
 	}
-	return p.addHeaded(ctx, ids, snaps)
+	return p.addListed(ctx, ids, objs, snaps)
 }
 
 // addLost adds every stored request older than lost_after (and stored since since) that
 // has no status item.
 func (p *planner) addLost(ctx context.Context, since time.Time) error {
 	var ids []string
-	opts := inventory.LostOptions{Options: inventory.Options{Since: since}, OlderThan: p.opts.LostAfter, Now: p.now}
+	var objs []awsclient.Object
+	opts := inventory.LostOptions{Options: p.listOptions(inventory.Options{Since: since}), OlderThan: p.opts.LostAfter, Now: p.now}
 	err := inventory.Lost(ctx, p.deps.Source, opts, func(rows []inventory.Row) error {
 		for _, r := range rows {
 			id := r.ID()
@@ -231,7 +244,7 @@ func (p *planner) addLost(ctx context.Context, since time.Time) error {
 				continue
 			}
 			p.seen[id] = true
-			ids = append(ids, id)
+			ids, objs = append(ids, id), append(objs, r.Object)
 		}
 		return nil
 	})
@@ -242,12 +255,75 @@ func (p *planner) addLost(ctx context.Context, since time.Time) error {
 	for _, id := range ids {
 		snaps[id] = &StatusRead{} // lost: no status item
 	}
-	return p.addHeaded(ctx, ids, snaps)
+	return p.addListed(ctx, ids, objs, snaps)
 }
 
-// addHeaded HEADs the objects of ids (a few at a time) and adds them in order, with
-// their status snapshots; IDs with no object go to Missing. Any other failure stops planning.
+// described reports whether a listed object says enough to send it: a run pins the GET
+// to the ETag (If-Match), so a change after planning ends the item unsent, and takes the
+// content headers from that GET.
+func (p *planner) described(id string, o awsclient.Object) bool {
+	return o.Key == p.keyFor(id) && o.ETag != "" && !o.LastModified.IsZero()
+}
+
+// addListed adds requests whose objects a listing, Query or Scan already described,
+// without a HEAD each; only the objects it did not describe are HEADed.
+func (p *planner) addListed(ctx context.Context, ids []string, objs []awsclient.Object, snaps map[string]*StatusRead) error {
+	var head []string
+	for i, id := range ids {
+		if !p.described(id, objs[i]) {
+			head = append(head, id)
+		}
+	}
+	headed := map[string]awsclient.Object{}
+	if len(head) > 0 {
+		var err error
+		if headed, err = p.headAll(ctx, head); err != nil {
+			return err
+		}
+	}
+	for i, id := range ids {
+		o := objs[i]
+		if !p.described(id, o) {
+			var ok bool
+			if o, ok = headed[id]; !ok {
+				p.m.Missing = append(p.m.Missing, id)
+				continue
+			}
+		}
+		p.addItem(id, o, snaps[id])
+	}
+	return nil
+}
+
+func (p *planner) addItem(id string, o awsclient.Object, snap *StatusRead) {
+	p.m.Items = append(p.m.Items, Item{
+		RequestID: id, Key: p.keyFor(id), Size: o.Size, ETag: o.ETag, VersionID: o.VersionID,
+		ContentType: o.ContentType, ContentEncoding: o.ContentEncoding,
+		LastModified: o.LastModified.UTC(), Status: snap.State, Planned: snap,
+	})
+}
+
+// addHeaded HEADs the objects of ids (explicitly named: nothing listed them) and adds
+// them in order, with their status snapshots; IDs with no object go to Missing.
 func (p *planner) addHeaded(ctx context.Context, ids []string, snaps map[string]*StatusRead) error {
+	headed, err := p.headAll(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		o, ok := headed[id]
+		if !ok {
+			p.m.Missing = append(p.m.Missing, id)
+			continue
+		}
+		p.addItem(id, o, snaps[id])
+	}
+	return nil
+}
+
+// headAll HEADs the objects of ids, headConcurrency at a time; an ID with no object is
+// absent from the result. Any other failure stops planning.
+func (p *planner) headAll(ctx context.Context, ids []string) (map[string]awsclient.Object, error) {
 	type result struct {
 		obj awsclient.Object
 		err error
@@ -279,28 +355,19 @@ func (p *planner) addHeaded(ctx context.Context, ids []string, snaps map[string]
 	// Report the first real failure, not the cancellations it caused.
 	for i, r := range results {
 		if r.err != nil && awsclient.KindOf(r.err) != awsclient.KindNotFound && !errors.Is(r.err, context.Canceled) {
-			return fmt.Errorf("plan: describe request %s: %w", ids[i], r.err)
+			return nil, fmt.Errorf("plan: describe request %s: %w", ids[i], r.err)
 		}
 	}
+	out := make(map[string]awsclient.Object, len(ids))
 	for i, r := range results {
-		if r.err != nil && awsclient.KindOf(r.err) != awsclient.KindNotFound {
-			return fmt.Errorf("plan: describe request %s: %w", ids[i], r.err)
+		switch {
+		case r.err == nil:
+			out[ids[i]] = r.obj
+		case awsclient.KindOf(r.err) != awsclient.KindNotFound:
+			return nil, fmt.Errorf("plan: describe request %s: %w", ids[i], r.err)
 		}
 	}
-	for i, id := range ids {
-		r := results[i]
-		if r.err != nil {
-			p.m.Missing = append(p.m.Missing, id)
-			continue
-		}
-		o := r.obj
-		p.m.Items = append(p.m.Items, Item{
-			RequestID: id, Key: p.keyFor(id), Size: o.Size, ETag: o.ETag, VersionID: o.VersionID,
-			ContentType: o.ContentType, ContentEncoding: o.ContentEncoding,
-			LastModified: o.LastModified.UTC(), Status: snaps[id].State, Planned: snaps[id],
-		})
-	}
-	return nil
+	return out, nil
 }
 
 // redactURL drops user info and a query from a URL: the manifest goes to the journal and

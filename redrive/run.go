@@ -19,8 +19,11 @@ import (
 type Deps struct {
 	Objects ObjectSource
 	Status  StatusChecker
-	Sender  Sender
-	Leases  Claimer
+	// StatusBatch, when set, reads the first pre-send checks in batches ahead of the
+	// dispatcher (see prefetch); nil reads one item at a time.
+	StatusBatch StatusBatchReader
+	Sender      Sender
+	Leases      Claimer
 }
 
 // Options tune a run; zero values take the defaults below. Rate and concurrency come
@@ -140,9 +143,10 @@ type Run struct {
 	m       *Manifest
 	resumed *JournalState // nil for a new run
 
-	bucket  *tokenBucket
-	gate    *gate
-	backoff backoff
+	bucket   *tokenBucket
+	gate     *gate
+	backoff  backoff
+	prefetch *prefetch // nil without Deps.StatusBatch
 
 	journal *Journal
 
@@ -236,6 +240,9 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 		leaseNotes: map[string]string{},
 		updates:    make(chan Progress, 1),
 		done:       make(chan struct{}),
+	}
+	if deps.StatusBatch != nil {
+		r.prefetch = newPrefetch(deps.StatusBatch, r.now)
 	}
 	if st != nil {
 		r.settleFrom = journaledAt(st, r.now())
@@ -411,12 +418,15 @@ func (r *Run) dispatch(ctx, sendCtx context.Context) {
 	}()
 
 	var wg sync.WaitGroup
-	for _, it := range r.m.Items {
+	for i, it := range r.m.Items {
 		if r.state(it.RequestID).Final() {
 			continue
 		}
 		if r.isStopping() || r.gate.Acquire(ctx) != nil {
 			break
+		}
+		if r.prefetch != nil {
+			r.prefetch.ahead(ctx, r, i)
 		}
 		if r.isStopping() {
 			r.gate.Release()
@@ -508,26 +518,153 @@ func (r *Run) leaveUnknown(it Item, attempt, status int, why string) {
 	})
 }
 
-// RecheckAfterWait is how long an item may wait for its rate token after its status was
-// read before the status is read again.
+// RecheckAfterWait bounds how old the status read behind a skip/send decision may be
+// when the rate token is taken: a read older than this (a long wait for the token, or a
+// batch read ahead of the dispatcher that waited) is read again with GetItem, so the
+// decision is always made on a status read at most this long before the claim, the
+// pinned GET and the send that follow.
 const RecheckAfterWait = time.Second
+
+// prefetch reads the statuses of the items about to be dispatched with BatchGetItem, a
+// sliding window ahead of the dispatcher, so that an item's first check usually costs no
+// round trip of its own (see window).
+type prefetch struct {
+	reader StatusBatchReader
+	now    func() time.Time
+
+	mu      sync.Mutex
+	reads   map[string]*batchRead // by request ID, until taken
+	covered int                   // manifest index up to which reads were issued
+	issued  time.Time             // when the last batch was issued
+	lastN   int                   // its size
+}
+
+// batchRead is one BatchGetItem call of up to maxBatchKeys items.
+type batchRead struct {
+	done     chan struct{}
+	at       time.Time // when it was sent
+	statuses map[string]awsclient.Status
+	err      error
+}
+
+// maxBatchKeys is BatchGetItem's limit.
+const maxBatchKeys = 100
+
+func newPrefetch(reader StatusBatchReader, now func() time.Time) *prefetch {
+	return &prefetch{reader: reader, now: now, reads: map[string]*batchRead{}}
+}
+
+// ahead makes sure a read is in flight for the item at index i, which is about to be
+// dispatched. At a known pace it reads a little ahead, so the next batch is back before
+// its first item is dispatched; the batch and the lead together are what the dispatcher
+// takes in half of RecheckAfterWait, so the reads are still fresh when used.
+func (p *prefetch) ahead(ctx context.Context, r *Run, i int) {
+	p.mu.Lock()
+	now := p.now()
+	lead, n := p.window(now, r.gate.Limit())
+	if i+lead < p.covered {
+		p.mu.Unlock()
+		return
+	}
+	var ids []string
+	j := max(i, p.covered)
+	for ; j < len(r.m.Items) && len(ids) < n; j++ {
+		id := r.m.Items[j].RequestID
+		if st := r.state(id); st.Final() || st.MaybeSent() {
+			continue // finished, or re-checked after its settle wait
+		}
+		ids = append(ids, id)
+	}
+	p.covered, p.issued, p.lastN = j, now, len(ids)
+	if len(ids) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	b := &batchRead{done: make(chan struct{}), at: now}
+	for _, id := range ids {
+		p.reads[id] = b
+	}
+	p.mu.Unlock()
+	go func() {
+		defer close(b.done)
+		b.statuses, b.err = p.reader.BatchGet(ctx, ids)
+	}()
+}
+
+// window is how far ahead to read and how many items the next batch reads, from the
+// dispatcher's pace since the last batch: together what it takes in half of
+// RecheckAfterWait. Before the pace is known: no lead, and a concurrency's worth.
+func (p *prefetch) window(now time.Time, concurrency int) (lead, n int) {
+	if p.issued.IsZero() || p.lastN == 0 {
+		return 0, min(maxBatchKeys, max(1, concurrency))
+	}
+	budget := maxBatchKeys * 2
+	if el := now.Sub(p.issued); el > 0 {
+		budget = int(float64(p.lastN) / el.Seconds() * RecheckAfterWait.Seconds() / 2)
+	}
+	lead = min(concurrency, budget/2)
+	return lead, min(maxBatchKeys, max(1, budget-lead))
+}
+
+// take returns the batch read of id (waiting for it), or nil when there is none.
+func (p *prefetch) take(ctx context.Context, id string) *batchRead {
+	p.mu.Lock()
+	b := p.reads[id]
+	delete(p.reads, id)
+	p.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	select {
+	case <-b.done:
+		return b
+	case <-ctx.Done():
+		return nil
+	}
+}
 
 // recheck reads the item's status just before sending. done reports that the item was
 // finished here (skipped, or delivered by an earlier attempt); ok is false when the run
 // stopped or the journal failed.
 func (r *Run) recheck(ctx context.Context, it Item, maybeSent bool, first time.Time) (done, ok bool) {
-	var st awsclient.Status
-	var found bool
-	var err error
+	st, found, _, err := r.readStatus(ctx, it)
+	return r.judge(ctx, it, maybeSent, first, st, found, err)
+}
+
+// readStatus reads one item's status (GetItem, retried on throttling). at is when the
+// read was sent: the status is at least that fresh.
+func (r *Run) readStatus(ctx context.Context, it Item) (st awsclient.Status, found bool, at time.Time, err error) {
 	for try := 1; try <= 3; try++ {
+		at = r.now()
 		st, found, err = r.deps.Status.Get(ctx, it.RequestID)
 		if err == nil || ctx.Err() != nil || !awsclient.KindOf(err).Retryable() {
 			break
 		}
 		if !sleepCtx(ctx, r.backoff.delay(try)) {
-			return false, false
+			return st, found, at, ctx.Err()
 		}
 	}
+	return st, found, at, err
+}
+
+// firstCheck is the check of an item's first try: from the batch read ahead of the
+// dispatcher when that read is no older than RecheckAfterWait, else one GetItem. It
+// returns when the status used was read.
+func (r *Run) firstCheck(ctx context.Context, it Item, first time.Time) (done, ok bool, at time.Time) {
+	if r.prefetch != nil {
+		if b := r.prefetch.take(ctx, it.RequestID); b != nil && b.err == nil && r.now().Sub(b.at) <= RecheckAfterWait {
+			st, found := b.statuses[it.RequestID]
+			done, ok = r.judge(ctx, it, false, first, st, found, nil)
+			return done, ok, b.at
+		}
+	}
+	st, found, at, err := r.readStatus(ctx, it)
+	done, ok = r.judge(ctx, it, false, first, st, found, err)
+	return done, ok, at
+}
+
+// judge decides from a status read (or its failure) whether the item is finished here.
+func (r *Run) judge(ctx context.Context, it Item, maybeSent bool, first time.Time, st awsclient.Status, found bool, err error) (done, ok bool) {
 	if ctx.Err() != nil {
 		return false, false
 	}
@@ -834,6 +971,11 @@ func (r *Run) attempt(ctx context.Context, it Item, body io.ReadCloser) attemptR
 		}
 		mu.Unlock()
 	}()
+	ctype, cenc := it.ContentType, it.ContentEncoding
+	if ob, ok := body.(*openBody); ok && ctype == "" && cenc == "" {
+		// Planned from a listing, which does not say: the pinned GET does.
+		ctype, cenc = ob.obj.ContentType, ob.obj.ContentEncoding
+	}
 	p := awsclient.Payload{
 		Open: func() (io.ReadCloser, error) {
 			mu.Lock()
@@ -850,8 +992,8 @@ func (r *Run) attempt(ctx context.Context, it Item, body io.ReadCloser) attemptR
 			return &watchedReader{rc: rc, src: src}, nil
 		},
 		Size:            it.Size,
-		ContentType:     it.ContentType,
-		ContentEncoding: it.ContentEncoding,
+		ContentType:     ctype,
+		ContentEncoding: cenc,
 		Headers: map[string]string{
 			r.opts.OriginalIDHeader: it.RequestID,
 			r.opts.RedriveIDHeader:  r.m.RunID,
@@ -877,11 +1019,13 @@ func (r *Run) attempt(ctx context.Context, it Item, body io.ReadCloser) attemptR
 }
 
 // open streams the current object and checks it is the planned one before a byte is
-// read: a different ETag (or, without ETags, a different version) means it changed since
-// planning. The current object is read rather than the planned version, because sending
-// an older version in place would overwrite the newer one.
+// read: the GET carries If-Match with the planned ETag, so S3 answers 412 (KindChanged:
+// "changed since planning", nothing sent) for an object replaced since; the checks below
+// cover servers that ignore If-Match and objects without ETags (a different version).
+// The current object is read rather than the planned version, because sending an older
+// version in place would overwrite the newer one.
 func (r *Run) open(ctx context.Context, it Item) (io.ReadCloser, error) {
-	rc, obj, err := r.deps.Objects.Get(ctx, it.Key, awsclient.Pin{})
+	rc, obj, err := r.deps.Objects.Get(ctx, it.Key, awsclient.Pin{ETag: it.ETag})
 	if err != nil {
 		return nil, err
 	}
@@ -899,7 +1043,13 @@ func (r *Run) open(ctx context.Context, it Item) (io.ReadCloser, error) {
 		return nil, &awsclient.Error{Kind: awsclient.KindChanged, Op: "get", Resource: "s3://" + r.m.Bucket + "/" + it.Key,
 			Code: "PreconditionFailed", Message: changed}
 	}
-	return rc, nil
+	return &openBody{ReadCloser: rc, obj: obj}, nil
+}
+
+// openBody is a stored body with what its GET said about the object (content headers).
+type openBody struct {
+	io.ReadCloser
+	obj awsclient.Object
 }
 
 // classifyErr decides whether a failed attempt may be retried and whether it may have

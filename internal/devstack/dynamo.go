@@ -67,7 +67,7 @@ func (t *statusTable) get(key string) (item, bool) {
 	if !ok {
 		return nil, false
 	}
-	return e.it, true
+	return e.item(), true
 }
 
 // update applies fn to the item under key atomically; fn returns nil to leave it alone.
@@ -77,7 +77,7 @@ func (t *statusTable) update(key string, fn func(old item, exists bool) (item, e
 	var old item
 	e, ok := t.items[key]
 	if ok {
-		old = e.it
+		old = e.item()
 	}
 	next, err := fn(old, ok)
 	if err != nil || next == nil {
@@ -94,7 +94,7 @@ func (t *statusTable) update(key string, fn func(old item, exists bool) (item, e
 // put stores next under key, replacing old (nil when there was none), and keeps the scan
 // order, the index and the totals. The caller holds mu for writing.
 func (t *statusTable) put(key string, old *entry, next item) {
-	n := &entry{it: next, key: key, size: next.size()}
+	n := &entry{enc: encodeItem(next), key: key, size: next.size()}
 	if old != nil {
 		n.hp = old.hp
 		t.size -= old.size
@@ -113,11 +113,14 @@ func (t *statusTable) put(key string, old *entry, next item) {
 		h, ok1 := next[t.schema.IndexHash]
 		s, ok2 := next[t.schema.IndexSort]
 		if ok1 && ok2 && h.kind == "S" && s.kind == "S" {
-			n.idx, n.hashv, n.sortv = true, h.str, s.str
+			n.idx, n.sortv = true, s.str
 			part := t.index[h.str]
 			if part == nil {
 				part = &orderedList{less: indexLess}
 				t.index[h.str] = part
+				n.hashv = h.str
+			} else {
+				n.hashv = part.chunks[0][0].hashv // one copy of each status string
 			}
 			part.insert(n)
 			t.indexCount++
@@ -150,7 +153,7 @@ func (t *statusTable) save(path string) error {
 	t.mu.RLock()
 	plain := make(map[string]item, len(t.items))
 	for k, e := range t.items {
-		plain[k] = e.it
+		plain[k] = e.item()
 	}
 	data, err := json.Marshal(plain)
 	t.mu.RUnlock()
@@ -661,7 +664,8 @@ func (s *dynamoServer) startKey(esk map[string]attrValue, index bool) (*entry, e
 func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]any {
 	var items []item
 	scanned, size := 0, 0
-	var last item
+	var last *entry
+	matched := 0
 	stopped := false
 	for {
 		if (p.limit > 0 && scanned >= p.limit) || size >= 1<<20 {
@@ -674,15 +678,23 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]
 		}
 		scanned++
 		size += e.size
-		last = e.it
-		if p.filter == nil || p.filter.eval(e.it) {
-			items = append(items, project(e.it, p.proj))
+		last = e
+		if p.count && p.filter == nil {
+			matched++ // counting needs no attribute
+			continue
+		}
+		it := e.item()
+		if p.filter == nil || p.filter.eval(it) {
+			matched++
+			if !p.count {
+				items = append(items, project(it, p.proj))
+			}
 		}
 	}
 	if (p.limit > 0 && scanned >= p.limit) || size >= 1<<20 {
 		stopped = true
 	}
-	out := map[string]any{"Count": len(items), "ScannedCount": scanned}
+	out := map[string]any{"Count": matched, "ScannedCount": scanned}
 	if !p.count {
 		if items == nil {
 			items = []item{}
@@ -691,10 +703,10 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]
 	}
 	if stopped && last != nil {
 		sc := s.table.schema
-		lek := item{sc.KeyAttr: last[sc.KeyAttr]}
+		lek := item{sc.KeyAttr: stringValue(last.key)}
 		if p.index {
-			lek[sc.IndexHash] = last[sc.IndexHash]
-			lek[sc.IndexSort] = last[sc.IndexSort]
+			lek[sc.IndexHash] = stringValue(last.hashv)
+			lek[sc.IndexSort] = stringValue(last.sortv)
 		}
 		out["LastEvaluatedKey"] = lek
 	}
@@ -791,7 +803,7 @@ func (s *dynamoServer) query(in *queryInput) (any, error) {
 			if !ok || (forward && hi != nil && e.sortv > *hi) || (!forward && lo != nil && e.sortv < *lo) {
 				return nil, false
 			}
-			if sortCond == nil || sortCond.eval(e.it) {
+			if sortCond == nil || sortCond.eval(item{sortAttr: stringValue(e.sortv)}) {
 				return e, true
 			}
 		}

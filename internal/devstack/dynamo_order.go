@@ -10,7 +10,7 @@ import (
 // written: its hash prefix (scan order and segment), its size and its index position.
 // Reads then never hash a key or measure an item they do not return.
 type entry struct {
-	it   item
+	enc  []byte // the item, encoded (dynamo_codec.go)
 	key  string
 	hp   uint32 // hashPrefix(key) as a 24-bit number
 	size int

@@ -55,6 +55,10 @@ type detail struct {
 	search              string
 	found               bool
 	matchLine, matchCol int
+	// matches is how many there are in countedDoc, and matchAt which one is current
+	// (1-based); counted when the search is applied, not while drawing.
+	matches, matchAt int
+	countedDoc       *payloadDoc
 }
 
 func (d *detail) loading() bool {
@@ -138,6 +142,7 @@ func (m *Model) openSelected() tea.Cmd {
 
 // openRequest starts HEAD and GetItem for one request; the body follows the HEAD.
 func (m *Model) openRequest(id, key string, fromJump bool) tea.Cmd {
+	m.dropNoteAbout(id)
 	m.detailSeq++
 	d := &detail{seq: m.detailSeq, id: id, key: key, fromJump: fromJump, pretty: true}
 	d.pretty, d.wrap, d.tab = !m.prefs.raw, m.prefs.wrap, m.prefs.tab
@@ -203,11 +208,11 @@ func (m *Model) noteMissing(d *detail) {
 	}
 	uri := reqid.S3URI(m.bucket(), d.key)
 	if d.stFound {
-		m.setNote(noteWarn, sanitize.Line("not in the bucket: "+uri+" — but the status table has it ("+
-			d.st.State+"): stored nowhere, known to DynamoDB"))
+		m.setNoteAbout(noteWarn, sanitize.Line("not in the bucket: "+uri+" — but the status table has it ("+
+			d.st.State+"): stored nowhere, known to DynamoDB"), d.id)
 		return
 	}
-	m.setNote(noteWarn, sanitize.Line("not found: "+uri+" is not in the bucket and the status table has no item for "+d.id))
+	m.setNoteAbout(noteWarn, sanitize.Line("not found: "+uri+" is not in the bucket and the status table has no item for "+d.id), d.id)
 }
 
 func (m *Model) loadBody(d *detail, offset int64) tea.Cmd {

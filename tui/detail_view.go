@@ -189,7 +189,11 @@ func (m *Model) tabLine(d *detail, w int) string {
 		}
 		switch {
 		case d.search != "" && d.found:
-			flags = append(flags, st.Prompt.Render("/"+sanitize.Line(d.search))+st.Muted.Render(" n/N next/prev"))
+			count := ""
+			if c := d.matchCount(); c != "" {
+				count = " " + c
+			}
+			flags = append(flags, st.Prompt.Render("/"+sanitize.Line(d.search)+count)+st.Muted.Render(" n/N next/prev"))
 		case d.search != "":
 			flags = append(flags, st.StatusWarn.Render("/"+sanitize.Line(d.search)+" not found"))
 		}

@@ -136,6 +136,7 @@ func (d *promptDialog) render(st Styles, width int) string {
 type confirmDialog struct {
 	title, question string
 	yes             tea.Msg // the action for yes
+	no              tea.Msg // the action for no (and esc, enter); nil for none
 }
 
 func (d *confirmDialog) busy() bool { return false }
@@ -145,7 +146,7 @@ func (d *confirmDialog) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	case key.Matches(msg, km.Yes):
 		return true, d.yes
 	case key.Matches(msg, km.No, km.DialogClose, km.Accept): // enter answers no
-		return true, nil
+		return true, d.no
 	}
 	return false, nil
 }

@@ -50,9 +50,7 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, m.km.Back):
-			kind, before := m.input.kind, m.input.before
-			m.input = inputLine{}
-			return m.applyInput(kind, before)
+			return m.cancelInput()
 		case key.Matches(k, m.km.Accept):
 			kind, value := m.input.kind, m.input.ti.Value()
 			if m.input.err != "" {
@@ -80,6 +78,13 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// cancelInput closes the prompt and puts back the filter or search it started from.
+func (m *Model) cancelInput() tea.Cmd {
+	kind, before := m.input.kind, m.input.before
+	m.input = inputLine{}
+	return m.applyInput(kind, before)
+}
+
 // applyInput applies a filter or a payload search as it is typed (or restored by esc); a
 // jump waits for enter.
 func (m *Model) applyInput(kind inputKind, value string) tea.Cmd {
@@ -104,6 +109,9 @@ func (in *inputLine) view(m *Model) string {
 	case inputSearch:
 		if d := m.detail; d != nil && d.search != "" {
 			if d.found {
+				if c := d.matchCount(); c != "" {
+					line += m.st.Prompt.Render("  " + c)
+				}
 				line += m.st.Muted.Render("  at line " + strconv.Itoa(d.doc.LineNumber(d.matchLine)))
 			} else {
 				line += m.st.StatusWarn.Render("  not found")
@@ -117,6 +125,7 @@ func (in *inputLine) view(m *Model) string {
 // found, from the top. A q that does not parse keeps the rows as they were and says why
 // in the prompt.
 func (m *Model) applyFilter(q string) tea.Cmd {
+	m.dropNoteAbout("")
 	m.input.err = ""
 	if err := m.active().SetQuery(q); err != nil {
 		m.input.err = filterMessage(err)
@@ -144,7 +153,51 @@ func (m *Model) applySearch(q string) {
 		return
 	}
 	d.matchLine, d.matchCol, d.found = d.doc.doc.Search(q, d.scroll, true)
+	d.countMatches()
 	m.showMatch()
+}
+
+// maxCountedMatches bounds the count of a search ("10,000+"): counting walks the matches.
+const maxCountedMatches = 10_000
+
+// countMatches counts the search's matches in the document, and finds which one is
+// current, by walking them with Next from the first: the payload package's own matcher,
+// so the count is of exactly what n and N visit.
+func (d *detail) countMatches() {
+	d.matches, d.matchAt, d.countedDoc = 0, 0, nil
+	if !d.found || d.doc == nil || d.doc.doc == nil {
+		return
+	}
+	doc := d.doc.doc
+	l0, c0, ok := doc.Search(d.search, 0, true)
+	l, c := l0, c0
+	for ok && d.matches < maxCountedMatches {
+		d.matches++
+		if l == d.matchLine && c == d.matchCol {
+			d.matchAt = d.matches
+		}
+		l, c, ok = doc.Next(d.search, l, c, true)
+		if l == l0 && c == c0 {
+			break
+		}
+	}
+	d.countedDoc = d.doc
+}
+
+// matchCount is "3/17" for the current search, "" when it is not counted.
+func (d *detail) matchCount() string {
+	if !d.found || d.countedDoc != d.doc || d.matches == 0 {
+		return ""
+	}
+	total := commas(d.matches)
+	if d.matches >= maxCountedMatches {
+		total += "+"
+	}
+	at := "?"
+	if d.matchAt > 0 {
+		at = commas(d.matchAt)
+	}
+	return at + "/" + total
 }
 
 // nextMatch moves to the next (or previous) match, wrapping around.
@@ -158,6 +211,15 @@ func (m *Model) nextMatch(forward bool) {
 		return
 	}
 	d.matchLine, d.matchCol, d.found = d.doc.doc.Next(d.search, d.matchLine, d.matchCol, forward)
+	if d.countedDoc == d.doc && d.matches > 0 && d.matchAt > 0 && d.matches < maxCountedMatches {
+		if forward {
+			d.matchAt = d.matchAt%d.matches + 1
+		} else {
+			d.matchAt = (d.matchAt+d.matches-2)%d.matches + 1
+		}
+	} else {
+		d.countMatches()
+	}
 	m.showMatch()
 }
 

@@ -19,11 +19,11 @@ func (m *Model) jump(text string) tea.Cmd {
 		r, err = reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, nil
 	}
 	if err != nil {
-		m.setNote(noteWarn, sanitize.Line(err.Error()))
+		m.setNoteAbout(noteWarn, sanitize.Line(err.Error()), aboutJump)
 		return nil
 	}
 	if r.Bucket != "" && m.bucket() != "" && r.Bucket != m.bucket() {
-		m.setNote(noteWarn, sanitize.Line("that names bucket "+r.Bucket+", but "+envName(m)+" reads "+m.bucket()+": press e to switch environment"))
+		m.setNoteAbout(noteWarn, sanitize.Line("that names bucket "+r.Bucket+", but "+envName(m)+" reads "+m.bucket()+": press e to switch environment"), aboutJump)
 		return nil
 	}
 	id, key := r.RequestID, r.Key

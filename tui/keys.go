@@ -128,7 +128,7 @@ func DefaultKeyMap() KeyMap {
 		Env:       b([]string{"e"}, "e", "environment"),
 		Help:      b([]string{"?"}, "?", "more keys"),
 		Quit:      b([]string{"q"}, "q", "quit"),
-		Interrupt: b([]string{"ctrl+c"}, "ctrl+c", "cancel a redrive, else quit"),
+		Interrupt: b([]string{"ctrl+c"}, "ctrl+c", "cancel a prompt or a redrive, else quit"),
 	}
 }
 

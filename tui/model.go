@@ -56,6 +56,9 @@ type note struct {
 	text  string
 	level noteLevel
 	retry bool // "press r to retry" applies
+	// about is the request (or the : input) the note is about; such a note goes once the
+	// operator moves on (dropNoteAbout), so "not found" never reads as news about the next.
+	about string
 }
 
 type noteLevel int
@@ -327,4 +330,19 @@ func (m *Model) clockTick() tea.Cmd {
 
 func (m *Model) setNote(level noteLevel, text string) {
 	m.note = note{text: text, level: level}
+}
+
+// aboutJump marks notes about what was typed or pasted at :.
+const aboutJump = "\x00jump"
+
+// setNoteAbout shows a note about one request (or aboutJump).
+func (m *Model) setNoteAbout(level noteLevel, text, about string) {
+	m.note = note{text: text, level: level, about: about}
+}
+
+// dropNoteAbout clears a note about a request other than keep: the view moved on.
+func (m *Model) dropNoteAbout(keep string) {
+	if m.note.about != "" && m.note.about != keep {
+		m.note = note{}
+	}
 }

@@ -112,8 +112,10 @@ func (m *Model) onSaveDone(msg saveDoneMsg) {
 	switch {
 	case msg.exist:
 		path := msg.path
+		m.setNote(noteWarn, sanitize.Line(path+" exists: overwrite it?"))
 		m.pushDialog(&confirmDialog{title: "File exists", question: sanitize.Line(path + " already exists. Overwrite it?"),
-			yes: saveRequestedMsg{path: path, overwrite: true}})
+			yes: saveRequestedMsg{path: path, overwrite: true},
+			no:  noteMsg{noteInfo, sanitize.Line("not saved: " + path + " was left as it was")}})
 	case msg.err != nil:
 		m.setErr("save", msg.err)
 	default:

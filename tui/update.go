@@ -149,6 +149,10 @@ func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
 
 // onKey handles a key press; quit asks the program to stop.
 func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
+	if key.Matches(msg, m.km.Interrupt) && m.input.active() {
+		// In a prompt ctrl+c cancels it, as in a shell; a second one quits.
+		return m.cancelInput(), false
+	}
 	if key.Matches(msg, m.km.Interrupt) {
 		if m.redriveActive() {
 			// As in the CLI: ctrl+c cancels the run (again: cuts the requests in flight);
@@ -183,6 +187,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 		}
 		return nil, true
 	case key.Matches(msg, km.Help):
+		m.dropNoteAbout("")
 		m.fullHelp, m.helpScroll = true, 0
 		return nil, false
 	case key.Matches(msg, km.Jump):
@@ -315,6 +320,7 @@ func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
 
 // setSort orders the rows and shows the first: after "worst first" the worst is on screen.
 func (m *Model) setSort(f sortField, asc bool) tea.Cmd {
+	m.dropNoteAbout("")
 	m.active().SetSort(f, asc)
 	m.toTop()
 	return m.schedulePreview()
@@ -441,7 +447,10 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.prefs.wrap = d.wrap
 		d.xoff = 0
 	case full && key.Matches(msg, km.Filter):
-		return m.openInput(inputSearch, d.search)
+		// A new search starts empty, as in less; esc goes back to the one in force.
+		cmd := m.openInput(inputSearch, "")
+		m.input.before = d.search
+		return cmd
 	case key.Matches(msg, km.NextMatch):
 		m.nextMatch(true)
 	case key.Matches(msg, km.PrevMatch):

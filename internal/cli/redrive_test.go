@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 	"github.com/stowage-cli/stowage/redrive"
@@ -1129,5 +1130,24 @@ func TestRedriveResumeWarnsOfALegacyJournal(t *testing.T) {
 	r := d.run(t, "", "redrive", "--resume", legacy, "--dry-run").must(t, ExitOK)
 	if !strings.Contains(r.stderr, "written by an older stowage, without sequence numbers or checksums") {
 		t.Errorf("no legacy warning:\n%s", r.stderr)
+	}
+}
+
+// The plan names the account the credentials resolved to, so a redrive never writes to a
+// surprise account; a failed lookup names its kind, never its text.
+func TestRedrivePlanShowsTheAccount(t *testing.T) {
+	r := &redriveRun{g: &Globals{}, env: &config.Env{Name: "prod"}, clients: &awsclient.Clients{
+		Account: func(context.Context) (string, error) { return "123456789012", nil }}}
+	r.account = r.accountOf(context.Background())
+	var out bytes.Buffer
+	r.writeSummary(&out, redrive.Summary{Env: "prod", RunID: "r"}, false)
+	if !strings.Contains(out.String(), "  account      123456789012\n") {
+		t.Errorf("plan:\n%s", out.String())
+	}
+	r.clients.Account = func(context.Context) (string, error) {
+		return "", &awsclient.Error{Kind: awsclient.KindExpiredCredentials, Op: "sts", Message: "token secret-ish"}
+	}
+	if got := r.accountOf(context.Background()); strings.Contains(got, "secret") || !strings.HasPrefix(got, "unknown (sts:GetCallerIdentity failed: ") {
+		t.Errorf("a failed lookup: %q", got)
 	}
 }

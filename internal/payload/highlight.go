@@ -1,13 +1,12 @@
 package payload
 
 import (
+	"embed"
 	"image/color"
 	"strings"
 	"sync"
 
 	"github.com/alecthomas/chroma/v2"
-	"github.com/alecthomas/chroma/v2/lexers"
-	"github.com/alecthomas/chroma/v2/styles"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -18,6 +17,24 @@ const (
 	LightStyle = "github"
 	DarkStyle  = "github-dark"
 )
+
+// chromaFiles are the only lexers and styles stowage uses, copied from chroma (MIT,
+// chroma/COPYING). Importing chroma's lexers or styles package would parse all of its
+// hundreds of definitions at start-up (about 40 ms of CPU before the first request);
+// these are parsed on first use.
+//
+//go:embed chroma/*.xml
+var chromaFiles embed.FS
+
+// chromaStyle parses the embedded style name; a broken embedded file is a build defect.
+func chromaStyle(name string) *chroma.Style {
+	f, err := chromaFiles.Open("chroma/" + name + ".xml")
+	if err != nil {
+		panic("payload: no embedded chroma style " + name + ": " + err.Error())
+	}
+	defer f.Close()
+	return chroma.MustNewXMLStyle(f)
+}
 
 // Highlighter colours JSON and XML lines for the terminal with a chroma style picked
 // for the background. Styles and lexers are resolved once and each token type's SGR
@@ -59,7 +76,7 @@ func NewHighlighter(isDark bool) *Highlighter {
 		if isDark {
 			name = DarkStyle
 		}
-		highlighters[i] = &Highlighter{dark: isDark, style: styles.Get(name), sgr: map[chroma.TokenType]string{}}
+		highlighters[i] = &Highlighter{dark: isDark, style: chromaStyle(name), sgr: map[chroma.TokenType]string{}}
 	})
 	return highlighters[i]
 }
@@ -75,8 +92,8 @@ var (
 
 func lexerFor(kind Kind) chroma.Lexer {
 	lexerOnce.Do(func() {
-		jsonLexer = chroma.Coalesce(lexers.Get("json"))
-		xmlLexer = chroma.Coalesce(lexers.Get("xml"))
+		jsonLexer = chroma.Coalesce(chroma.MustNewXMLLexer(chromaFiles, "chroma/json.xml"))
+		xmlLexer = chroma.Coalesce(chroma.MustNewXMLLexer(chromaFiles, "chroma/xml.xml"))
 	})
 	switch kind {
 	case JSON:

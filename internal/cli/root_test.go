@@ -23,7 +23,7 @@ func TestUsageErrorsSayWhatToDo(t *testing.T) {
 		{[]string{"doctor", "extra"}, []string{"see stowage doctor --help"}},
 		{[]string{"show"}, []string{"show needs a request: a request ID, an s3:// URI, a console URL or a log line", "see stowage show --help"}},
 		{[]string{"show", "a", "b"}, []string{"show takes one request, got 2 arguments; quote a pasted log line", "see stowage show --help"}},
-		{[]string{"completion"}, []string{"completion needs one shell: bash, zsh or fish", "see stowage completion --help"}},
+		{[]string{"completion"}, []string{"completion needs one shell: bash, zsh, fish or powershell", "see stowage completion --help"}},
 		{[]string{"ls", "--bogus\x1b[2J"}, []string{"unknown flag: --bogus␛[2J"}},
 	} {
 		var out, errb bytes.Buffer

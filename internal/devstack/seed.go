@@ -82,8 +82,34 @@ var callerKeys = []string{
 // generateSeed builds n requests spread over the week before now, deterministically
 // for seed.
 func generateSeed(seed int64, n int, now time.Time) []seedRequest {
+	var out []seedRequest
+	for g := newSeedGen(seed, n, now); ; {
+		r, ok := g.next()
+		if !ok {
+			return out
+		}
+		out = append(out, r)
+	}
+}
+
+// seedGen makes the seeded requests one at a time, in creation order, so that seeding a
+// million holds only the request in hand rather than every body at once. The sequence
+// is the same for the same seed, n and now.
+type seedGen struct {
+	rng        *rand.Rand
+	g          *payloads
+	times      []time.Time
+	kinds      []string
+	i          int
+	usedCaller int
+	// seen holds the caller-chosen keys: a caller may reuse one, and the first wins so
+	// that every request is one object. Generated UUIDs cannot collide with them.
+	seen map[string]bool
+}
+
+func newSeedGen(seed int64, n int, now time.Time) *seedGen {
 	if n <= 0 {
-		return nil
+		return &seedGen{}
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed5eed))
 	start := now.Add(-7 * 24 * time.Hour)
@@ -122,46 +148,45 @@ func generateSeed(seed int64, n int, now time.Time) []seedRequest {
 	}
 	kinds = kinds[:n]
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	return &seedGen{rng: rng, g: &payloads{rng: rng}, times: times, kinds: kinds, seen: map[string]bool{}}
+}
 
-	g := &payloads{rng: rng}
-	out := make([]seedRequest, 0, n)
-	usedCaller := 0
-	for i, kind := range kinds {
-		r := seedRequest{SeedRequest: SeedRequest{Kind: kind, Route: "reupload", Created: times[i]}}
+// next returns the next request, or false after the last.
+func (sg *seedGen) next() (seedRequest, bool) {
+	for sg.i < len(sg.kinds) {
+		i, kind, rng := sg.i, sg.kinds[sg.i], sg.rng
+		sg.i++
+		r := seedRequest{SeedRequest: SeedRequest{Kind: kind, Route: "reupload", Created: sg.times[i]}}
 		id, _ := uuid.NewRandomFromReader(rngReader{rng})
 		r.Key = id.String()
-		r.body, r.ContentType, r.ContentEncoding = g.make(kind)
+		r.body, r.ContentType, r.ContentEncoding = sg.g.make(kind)
 		small := kind == KindProductXML || kind == KindProfileJSON || kind == KindMalformedJSON || kind == KindMalformedXML
 		if small && rng.IntN(100) < 12 {
 			r.Route = "inplace"
-			if usedCaller < len(callerKeys) {
-				r.Key = callerKeys[usedCaller]
+			if sg.usedCaller < len(callerKeys) {
+				r.Key = callerKeys[sg.usedCaller]
 			} else {
 				ext := ".xml"
 				if strings.Contains(r.ContentType, "json") {
 					ext = ".json"
 				}
-				r.Key = fmt.Sprintf("orders/%d/ORD-%06d%s", times[i].Year(), rng.IntN(1000000), ext)
+				r.Key = fmt.Sprintf("orders/%d/ORD-%06d%s", sg.times[i].Year(), rng.IntN(1000000), ext)
 			}
-			usedCaller++
+			sg.usedCaller++
+			if sg.seen[r.Key] {
+				continue
+			}
+			sg.seen[r.Key] = true
 		}
 		r.Size = len(r.body)
 		r.meta = map[string]string{"Content-Type": r.ContentType}
 		if r.ContentEncoding != "" {
 			r.meta["Content-Encoding"] = r.ContentEncoding
 		}
-		out = append(out, r)
+		return r, true
 	}
-	// A caller may reuse a key; keep the first of each so every request is one object.
-	seen := map[string]bool{}
-	uniq := out[:0]
-	for _, r := range out {
-		if !seen[r.Key] {
-			seen[r.Key] = true
-			uniq = append(uniq, r)
-		}
-	}
-	return uniq
+	sg.times, sg.kinds, sg.seen = nil, nil, nil
+	return seedRequest{}, false
 }
 
 // payloads makes seeded request bodies.

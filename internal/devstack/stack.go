@@ -357,10 +357,11 @@ func (s *Stack) storeRequest(key string, body []byte, meta map[string]string) er
 
 // seed stores the seeded requests through the gateway's integration at their own times
 // and runs the processor on each right away, at that time plus a realistic latency, so
-// every status is exactly what the live processor would have written.
+// every status is exactly what the live processor would have written. It works through
+// the requests a batch at a time (the payload checks of a batch run in parallel) and
+// keeps no body past its batch but those it will redeliver.
 func (s *Stack) seed(n int) error {
 	now := s.opts.Now()
-	reqs := generateSeed(s.opts.Seed, n, now)
 	var pending []objectEvent
 	s.backend.onCreate = func(ev objectEvent) { pending = append(pending, ev) }
 	deliver := func(at time.Time, key string, body []byte, meta map[string]string) error {
@@ -376,45 +377,76 @@ func (s *Stack) seed(n int) error {
 		return nil
 	}
 	defer s.clock.pin(time.Time{})
-	s.proc.precheck(reqs)
 	defer s.proc.forgetChecks()
-	for _, r := range reqs {
-		if err := deliver(r.Created, r.Key, r.body, r.meta); err != nil {
-			return err
+	// Redeliveries happen after every first delivery, as an operator's redrive would.
+	type redelivery struct {
+		seeded int // index in s.seeded
+		r      seedRequest
+		at     time.Time
+	}
+	var redrives []redelivery
+	s.seeded = make([]SeedRequest, 0, n)
+	gen := newSeedGen(s.opts.Seed, n, now)
+	batch := make([]seedRequest, 0, seedBatch)
+	for done := false; !done; {
+		batch = batch[:0]
+		for len(batch) < seedBatch {
+			r, ok := gen.next()
+			if !ok {
+				done = true
+				break
+			}
+			batch = append(batch, r)
+		}
+		s.proc.precheck(batch)
+		for _, r := range batch {
+			if err := deliver(r.Created, r.Key, r.body, r.meta); err != nil {
+				return err
+			}
+			s.seeded = append(s.seeded, r.SeedRequest)
+			// Redrive some failures in place, the way stowage does, so the demo shows
+			// history: transient ones now PROCESSED, permanent ones FAILED again with
+			// attempts 2.
+			if at, ok := s.seedRedriveAt(r, now); ok {
+				redrives = append(redrives, redelivery{len(s.seeded) - 1, r, at})
+			}
 		}
 	}
-	// Redrive some failures in place, the way stowage does, so the demo shows history:
-	// transient ones now PROCESSED, permanent ones FAILED again with attempts 2.
-	for i := range reqs {
-		r := &reqs[i]
-		it, ok := s.table.get(r.Key)
-		if !ok || it[attrStatus].str != StateFailed {
-			continue
-		}
-		share := 0.25
-		if it["errorKind"].str == "transient" {
-			share = 0.5
-		}
-		if chance(s.opts.Seed, r.Key, "seed-redrive") >= share {
-			continue
-		}
-		later := r.Created.Add(10*time.Minute + time.Duration(chance(s.opts.Seed, r.Key, "redrive-at")*float64(24*time.Hour)))
-		if later.After(now.Add(-time.Minute)) {
-			continue
-		}
-		meta := map[string]string{metaRedrivenAt: later.UTC().Format(time.RFC3339)}
-		for k, v := range r.meta {
+	for _, d := range redrives {
+		meta := map[string]string{metaRedrivenAt: d.at.UTC().Format(time.RFC3339)}
+		for k, v := range d.r.meta {
 			meta[k] = v
 		}
-		if err := deliver(later, r.Key, r.body, meta); err != nil {
+		if err := deliver(d.at, d.r.Key, d.r.body, meta); err != nil {
 			return err
 		}
-		r.Redriven = later
-	}
-	for _, r := range reqs {
-		s.seeded = append(s.seeded, r.SeedRequest)
+		s.seeded[d.seeded].Redriven = d.at
 	}
 	return nil
+}
+
+// seedBatch is how many seeded requests are in memory at once.
+const seedBatch = 4096
+
+// seedRedriveAt decides whether the seed redelivers r, just after its first delivery,
+// and when.
+func (s *Stack) seedRedriveAt(r seedRequest, now time.Time) (time.Time, bool) {
+	it, ok := s.table.get(r.Key)
+	if !ok || it[attrStatus].str != StateFailed {
+		return time.Time{}, false
+	}
+	share := 0.25
+	if it["errorKind"].str == "transient" {
+		share = 0.5
+	}
+	if chance(s.opts.Seed, r.Key, "seed-redrive") >= share {
+		return time.Time{}, false
+	}
+	later := r.Created.Add(10*time.Minute + time.Duration(chance(s.opts.Seed, r.Key, "redrive-at")*float64(24*time.Hour)))
+	if later.After(now.Add(-time.Minute)) {
+		return time.Time{}, false
+	}
+	return later, true
 }
 
 // Seeded lists the seeded requests in creation order (empty when the stack was not

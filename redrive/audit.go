@@ -70,10 +70,12 @@ type AuditEntry struct {
 	PlannedRate        float64 `json:"plannedRate,omitempty"`
 	PlannedConcurrency int     `json:"plannedConcurrency,omitempty"`
 	Force              bool    `json:"force,omitempty"`
-	Resumed            bool    `json:"resumed,omitempty"`
-	Outcome            Outcome `json:"outcome"`
-	Reason             string  `json:"reason,omitempty"` // why it stopped early, or was refused
-	Counts             Counts  `json:"counts"`
+	// AllowOverlap: the operator sent requests an unfinished run also held (--allow-overlap).
+	AllowOverlap bool    `json:"allowOverlap,omitempty"`
+	Resumed      bool    `json:"resumed,omitempty"`
+	Outcome      Outcome `json:"outcome"`
+	Reason       string  `json:"reason,omitempty"` // why it stopped early, or was refused
+	Counts       Counts  `json:"counts"`
 	// JournalSeq is the journal's last sequence number when the run ended: a journal
 	// that ends before it lost records.
 	JournalSeq uint64    `json:"journalSeq,omitempty"`
@@ -102,8 +104,10 @@ func (e *AuditEntry) FromReport(rep *Report) {
 type AuditContext struct {
 	Who     string // the STS caller ARN; "demo" in the demo
 	Account string // the account the credentials resolved to ("" on a local stack)
-	Force   bool
-	Resumed bool
+	// AllowOverlap: --allow-overlap overrode the refusal of an overlapping run.
+	AllowOverlap bool
+	Force        bool
+	Resumed      bool
 	// At is when the run ended or was refused: the entry's Finished (and, for a refusal
 	// before planning, its At).
 	At time.Time
@@ -121,7 +125,7 @@ func (c AuditContext) at() time.Time {
 // be). The CLI and the TUI both build their entries here, so they record the same things.
 func AuditRun(m *Manifest, rep *Report, reportPath string, c AuditContext) AuditEntry {
 	e := NewAuditEntry(m, c.Who)
-	e.Account, e.Force, e.Resumed = c.Account, c.Force, c.Resumed
+	e.Account, e.Force, e.Resumed, e.AllowOverlap = c.Account, c.Force, c.Resumed, c.AllowOverlap
 	e.FromReport(rep)
 	e.Reason = auditReason(rep.StopReason)
 	e.Report = reportPath
@@ -139,6 +143,7 @@ func AuditRun(m *Manifest, rep *Report, reportPath string, c AuditContext) Audit
 func AuditStarted(m *Manifest, journal string, c AuditContext) AuditEntry {
 	e := NewAuditEntry(m, c.Who)
 	e.Account, e.Force, e.Resumed, e.Outcome, e.Journal = c.Account, c.Force, c.Resumed, OutcomeStarted, journal
+	e.AllowOverlap = c.AllowOverlap
 	e.Finished = c.at()
 	return e
 }
@@ -179,6 +184,7 @@ func Unfinished(entries []AuditEntry) map[int]bool {
 func AuditDecision(m *Manifest, outcome Outcome, reason string, c AuditContext) AuditEntry {
 	e := NewAuditEntry(m, c.Who)
 	e.Account, e.Outcome, e.Reason, e.Force, e.Resumed = c.Account, outcome, auditReason(reason), c.Force, c.Resumed
+	e.AllowOverlap = c.AllowOverlap
 	e.Finished = c.at()
 	return e
 }

@@ -1064,7 +1064,8 @@ func (r *redriveRun) auditRefusal(ctx context.Context, reason string) {
 }
 
 func (r *redriveRun) auditContext(ctx context.Context, resumed bool) redrive.AuditContext {
-	return redrive.AuditContext{Who: r.who(ctx), Account: r.account, Force: r.f.force, Resumed: resumed, At: cliClock()}
+	return redrive.AuditContext{Who: r.who(ctx), Account: r.account, Force: r.f.force, Resumed: resumed,
+		AllowOverlap: r.f.allowOverlap, At: cliClock()}
 }
 
 func (r *redriveRun) appendAudit(e redrive.AuditEntry) error {

@@ -36,6 +36,9 @@ type Session struct {
 	// Identity returns the caller's ARN, asked once in the background to fill Account;
 	// nil skips it. A redrive asks it again for the audit log's "who".
 	Identity func(ctx context.Context) (string, error)
+	// AccountID returns the account ID from the same cached STS call as Identity
+	// (awsclient.Clients.Account), "" on a local stack; nil: it is read from Identity's ARN.
+	AccountID func(ctx context.Context) (string, error)
 	// Redrive is what R plans and sends with; a zero Redrive (no Run.Objects) disables R.
 	Redrive RedriveDeps
 	// Operator names who redrives in the audit log when that is known without asking STS

@@ -80,15 +80,68 @@ func (m *Model) identity() tea.Cmd {
 	if id == nil || m.sess.Account != "" {
 		return nil
 	}
-	gen := m.gen
+	gen, account := m.gen, m.sess.AccountID
 	return m.call(func(ctx context.Context) tea.Msg {
 		who, err := id(ctx)
-		return identityMsg{gen: gen, who: who, err: err}
+		msg := identityMsg{gen: gen, who: who, err: err}
+		if err == nil && account != nil {
+			msg.account, msg.accountKnown = "", true
+			if a, aerr := account(ctx); aerr == nil {
+				msg.account = a
+			}
+		}
+		return msg
 	})
 }
 
 type identityMsg struct {
-	gen int
-	who string
-	err error
+	gen          int
+	who          string // the caller's ARN
+	account      string
+	accountKnown bool // account came from AccountID ("" there: a local stack, none to show)
+	err          error
+}
+
+// onIdentity shows who the credentials are, as the AWS console does: the account ID and
+// the principal (a role and its session, or a user).
+func (m *Model) onIdentity(msg identityMsg) {
+	if msg.gen != m.gen {
+		return
+	}
+	if msg.err != nil {
+		if m.note.text == "" {
+			m.setErr("who am I", msg.err)
+		}
+		return
+	}
+	account, principal := splitCallerARN(msg.who)
+	if msg.accountKnown {
+		account = msg.account
+	}
+	if account == "" {
+		return // a local stack: no AWS account to name
+	}
+	m.sess.Account, m.principal = account, principal
+}
+
+// splitCallerARN splits arn:aws:sts::123456789012:assumed-role/Ops/alice into the account
+// and the principal as the console names it (Ops/alice; user/alice → alice).
+func splitCallerARN(arn string) (account, principal string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || !strings.HasPrefix(arn, "arn:") {
+		return "", sanitize.Line(arn)
+	}
+	account, principal = parts[4], parts[5]
+	for _, p := range []string{"assumed-role/", "user/", "federated-user/"} {
+		principal = strings.TrimPrefix(principal, p)
+	}
+	return sanitize.Line(account), sanitize.Line(principal)
+}
+
+// consoleAccount writes a 12-digit account ID as the console does: 1234-5678-9012.
+func consoleAccount(id string) string {
+	if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
+		return sanitize.Line(id)
+	}
+	return id[:4] + "-" + id[4:8] + "-" + id[8:]
 }

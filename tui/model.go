@@ -127,6 +127,7 @@ type Model struct {
 	watch   *watchState               // statuses of redriven requests, read until they settle
 	history map[string][]redriveEvent // this session's redrives, by original request ID
 
+	principal  string // who the credentials are (Ops/alice), from STS; "" when unknown
 	note       note
 	cols       colPrefs // hidden columns and the wide toggle
 	fullHelp   bool     // the full help replaces the body
@@ -174,6 +175,7 @@ func (m *Model) resetSession(sess Session) {
 		m.watch = nil
 	}
 	m.sess = sess
+	m.principal = ""
 	m.gen++
 	m.all = m.newRows()
 	m.statuses = newStatusCache(m.all)

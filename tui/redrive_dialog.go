@@ -20,6 +20,9 @@ import (
 
 func (s *redriveState) busy() bool { return s.phase == rdPlanning || s.phase == rdStarting }
 
+// writes: the redrive dialog plans, confirms and runs a write.
+func (s *redriveState) writes() bool { return true }
+
 // maxWidth lets the redrive dialog use more of a wide screen than the small dialogs.
 func (s *redriveState) maxWidth() int { return 104 }
 

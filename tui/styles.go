@@ -18,7 +18,9 @@ type Styles struct {
 	App        lipgloss.Style
 	Header     lipgloss.Style
 	EnvName    lipgloss.Style // coloured per environment in envStyle
-	Production lipgloss.Style
+	Production    lipgloss.Style
+	ProductionBar lipgloss.Style // the full-width line over a production environment
+	DialogProd    lipgloss.Style // a write dialog in a production environment
 	ReadOnly   lipgloss.Style
 	HeaderKey  lipgloss.Style
 	HeaderVal  lipgloss.Style
@@ -84,6 +86,7 @@ func NewStyles(isDark bool) Styles {
 	s.Header = lipgloss.NewStyle()
 	s.EnvName = lipgloss.NewStyle().Bold(true).Padding(0, 1).Foreground(lipgloss.Color("#ffffff")).Background(accent)
 	s.Production = lipgloss.NewStyle().Bold(true).Padding(0, 1).Foreground(lipgloss.Color("#ffffff")).Background(lipgloss.Color("#b91c1c"))
+	s.ProductionBar = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("#ffffff")).Background(lipgloss.Color("#b91c1c"))
 	s.ReadOnly = lipgloss.NewStyle().Bold(true).Padding(0, 1).Foreground(lipgloss.Color("#000000")).Background(lipgloss.Color("#e3b341"))
 	s.HeaderKey = lipgloss.NewStyle().Foreground(muted)
 	s.HeaderVal = lipgloss.NewStyle().Foreground(fg)
@@ -120,6 +123,7 @@ func NewStyles(isDark bool) Styles {
 	s.Prompt = lipgloss.NewStyle().Foreground(accent).Bold(true)
 
 	s.Dialog = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(accent).Padding(0, 1)
+	s.DialogProd = s.Dialog.BorderForeground(lipgloss.Color("#dc2626")).Border(lipgloss.ThickBorder())
 	s.DialogTitle = lipgloss.NewStyle().Bold(true).Foreground(accent)
 	s.DialogItem = lipgloss.NewStyle()
 	s.DialogSel = lipgloss.NewStyle().Background(selBg).Bold(true)

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"strings"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
@@ -80,15 +79,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case watchReadMsg:
 		cmds = append(cmds, m.onWatchRead(msg))
 	case identityMsg:
-		if msg.gen == m.gen {
-			if msg.err != nil {
-				if m.note.text == "" {
-					m.setErr("who am I", msg.err)
-				}
-			} else {
-				m.sess.Account = accountOf(msg.who)
-			}
-		}
+		m.onIdentity(msg)
 
 	case tea.PasteMsg:
 		cmds = append(cmds, m.onPaste(msg))
@@ -124,14 +115,6 @@ func (m *Model) setStyles(dark bool) {
 	}
 }
 
-// accountOf turns a caller ARN into "account 123456789012 (role/name)".
-func accountOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return sanitize.Line(arn)
-	}
-	return sanitize.Line(parts[4] + " " + parts[5])
-}
 
 func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
 	if n := len(m.dialogs); n > 0 {

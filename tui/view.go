@@ -21,6 +21,9 @@ func (m *Model) View() tea.View {
 	v.WindowTitle = "stowage"
 	if m.sess.Env != nil {
 		v.WindowTitle = "stowage · " + sanitize.Line(m.sess.Env.Name)
+		if m.production() {
+			v.WindowTitle = "stowage · PRODUCTION · " + sanitize.Line(m.sess.Env.Name)
+		}
 	}
 	return v
 }
@@ -79,11 +82,21 @@ type sizedDialog interface {
 	renderSized(st Styles, width, height int) string
 }
 
+// writeDialog is a dialog through which the operator writes to the environment (the
+// redrive): in production its border is red, whatever else the screen shows.
+type writeDialog interface {
+	writes() bool
+}
+
 func (m *Model) renderDialog(d dialog, bodyH int) string {
+	frame := m.st.Dialog
+	if wd, ok := d.(writeDialog); ok && wd.writes() && m.production() {
+		frame = m.st.DialogProd
+	}
 	if sd, ok := d.(sizedDialog); ok {
 		w := min(sd.maxWidth(), m.width-4)
-		return m.st.Dialog.Render(sd.renderSized(m.st, w-4, max(3, bodyH-2)))
+		return frame.Render(sd.renderSized(m.st, w-4, max(3, bodyH-2)))
 	}
 	w := min(72, m.width-4)
-	return m.st.Dialog.Render(d.render(m.st, w-4))
+	return frame.Render(d.render(m.st, w-4))
 }

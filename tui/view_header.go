@@ -59,7 +59,10 @@ func (m *Model) renderHeader() []string {
 		}
 		l1 = append(l1, headerField{text: m.credsLabel(), drop: 2})
 		if m.sess.Account != "" {
-			l1 = append(l1, headerField{text: kv("account", m.sess.Account), drop: 1})
+			l1 = append(l1, headerField{text: kv("account", consoleAccount(m.sess.Account)), drop: 1})
+		}
+		if m.principal != "" {
+			l1 = append(l1, headerField{text: kv("as", m.principal), drop: 2})
 		}
 		if m.region() != "" {
 			l1 = append(l1, headerField{text: kv("region", m.region()), drop: 3})
@@ -109,7 +112,27 @@ func (m *Model) renderHeader() []string {
 	} else if m.watch.active() {
 		l2 = append(l2, headerField{text: st.Muted.Render("watching " + commas(m.watch.pending())), drop: 4})
 	}
-	return []string{fitFields(l1, " ", m.width), fitFields(l2, st.Faint.Render(" · "), m.width)}
+	lines := []string{fitFields(l1, " ", m.width), fitFields(l2, st.Faint.Render(" · "), m.width)}
+	if m.production() {
+		lines = append([]string{m.productionBar()}, lines...)
+	}
+	return lines
+}
+
+// production reports whether the open environment is production.
+func (m *Model) production() bool { return m.sess.Env != nil && m.sess.Env.Production }
+
+// productionBar is the full-width red line over a production environment, so that no one
+// mistakes it for staging at 3 a.m.
+func (m *Model) productionBar() string {
+	text := " PRODUCTION · " + sanitize.Line(m.sess.Env.Name)
+	switch {
+	case m.sess.Env.ReadOnly:
+		text += " · read-only"
+	default:
+		text += " · a redrive here sends to production"
+	}
+	return m.st.ProductionBar.Render(padRight(ansi.Truncate(text, m.width, "…"), m.width))
 }
 
 // credsLabel says whose credentials the environment uses: a named profile, the keys of

@@ -12,17 +12,24 @@ type layout struct {
 }
 
 const (
-	headerLines = 2
+	headerLines = 2 // plus the production bar in a production environment
 	besideMinW  = 160 // the pane goes beside the table from this width
 	// and below it when the body has this many lines: on a smaller screen (80x24) the list
 	// keeps the whole height and enter opens the request full screen.
 	belowMinBody = 30
 )
 
+func (m *Model) headerLines() int {
+	if m.production() {
+		return headerLines + 1
+	}
+	return headerLines
+}
+
 func (m *Model) footerLines() int { return len(m.statusLines()) + 1 }
 
 func (m *Model) layout() layout {
-	l := layout{headerH: headerLines, footerH: m.footerLines()}
+	l := layout{headerH: m.headerLines(), footerH: m.footerLines()}
 	l.bodyY = l.headerH
 	l.bodyH = max(3, m.height-l.headerH-l.footerH)
 	l.tableW, l.tableH = m.width, l.bodyH

@@ -195,7 +195,10 @@ func TestHeaderNarrow(t *testing.T) {
 	header := func(w int) string {
 		f.send(tea.WindowSizeMsg{Width: w, Height: 24})
 		lines := strings.Split(plainView(f), "\n")
-		return lines[0] + "\n" + lines[1]
+		if !strings.HasPrefix(lines[0], " PRODUCTION · prod-eu") {
+			t.Errorf("%d columns: no production bar: %q", w, lines[0])
+		}
+		return lines[1] + "\n" + lines[2] // under the bar
 	}
 	always := []string{"prod-eu · PRODUCTION", "READ-ONLY", "bucket s3://orders-intake/", "✓ 1 selected"}
 	for _, tc := range []struct {
@@ -204,9 +207,9 @@ func TestHeaderNarrow(t *testing.T) {
 		dropped   []string
 		sortShown bool
 	}{
-		{w: 160, shown: []string{"profile ops", "account 123456789012", "region eu-west-1", "table order-status"}, sortShown: true},
-		{w: 100, shown: []string{"profile ops", "account 123456789012"}, dropped: []string{"table", "region"}, sortShown: true},
-		{w: 90, shown: []string{"account 123456789012"}, dropped: []string{"table", "region", "profile"}, sortShown: true},
+		{w: 160, shown: []string{"profile ops", "account 1234-5678-9012", "region eu-west-1", "table order-status"}, sortShown: true},
+		{w: 100, shown: []string{"profile ops", "account 1234-5678-9012"}, dropped: []string{"table", "region"}, sortShown: true},
+		{w: 90, shown: []string{"account 1234-5678-9012"}, dropped: []string{"table", "region", "profile"}, sortShown: true},
 		{w: 80, dropped: []string{"table", "region", "profile", "account"}},
 	} {
 		h := header(tc.w)

@@ -188,6 +188,70 @@ func TestDevstackFlows(t *testing.T) {
 		fl.waitFor("the match selected", func(p string) bool { return strings.Contains(p, "▸  "+want) })
 	})
 
+	t.Run("filter FAILED by error text", func(t *testing.T) {
+		// A word of a FAILED request's error, found in no key and no content type, so the
+		// expected count follows from the errors alone.
+		failed, term := 0, ""
+		for _, r := range seeded {
+			if s, ok := st.Status(r.Key); ok && s.State == "FAILED" {
+				failed++
+				if term != "" {
+					continue
+				}
+				for _, w := range strings.FieldsFunc(strings.ToLower(s.Error), func(c rune) bool { return c < 'a' || c > 'z' }) {
+					if len(w) >= 5 && !strings.Contains(strings.ToLower(r.ContentType+r.ContentEncoding+r.Key), w) {
+						term = w
+						break
+					}
+				}
+			}
+		}
+		if term == "" {
+			t.Fatal("no FAILED request with a usable word in its error")
+		}
+		want := 0
+		for _, r := range seeded {
+			if s, ok := st.Status(r.Key); ok && s.State == "FAILED" && strings.Contains(strings.ToLower(s.Error), term) {
+				want++
+			}
+		}
+		fl := startFlow(t, sess)
+		fl.waitText(commas(total) + " listed")
+		fl.key("f")
+		fl.key("F")
+		fl.waitText("view FAILED " + commas(failed))
+		fl.key("/")
+		fl.tm.Type(term)
+		fl.key("enter")
+		fl.waitText("/" + term + " " + commas(want) + " of " + commas(failed) + " match")
+		fl.waitFor("the first match selected, at the top", func(p string) bool {
+			return strings.Contains(p, "1/"+commas(want)) && strings.Contains(lineWith(p, "▸"), "FAILED")
+		})
+		// Nothing matches: the empty state names what was filtered.
+		fl.key("/")
+		for range len(term) {
+			fl.key("backspace")
+		}
+		fl.tm.Type("zzz-nothing")
+		fl.key("enter")
+		fl.waitText("0 of " + commas(failed) + " FAILED match /zzz-nothing")
+	})
+
+	t.Run("sort by status shows the worst at the top", func(t *testing.T) {
+		fl := startFlow(t, sess)
+		fl.waitFor("the whole listing", func(p string) bool {
+			return strings.Contains(p, commas(total)+" listed") && !strings.Contains(p, "paging")
+		})
+		fl.key("G") // far from the top first
+		fl.waitText(commas(total) + "/" + commas(total))
+		fl.key("s")
+		fl.key("s")
+		fl.waitText("sort status ↓")
+		fl.waitFor("the first row selected, a failure", func(p string) bool {
+			return strings.Contains(p, "1/"+commas(total)) && strings.Contains(lineWith(p, "▸"), "FAILED")
+		})
+	})
+
 	t.Run("open a FAILED XML payload", func(t *testing.T) {
 		var r devstack.SeedRequest
 		ok := false

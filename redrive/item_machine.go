@@ -73,21 +73,24 @@ type itemWork struct {
 	last attemptResult // the latest attempt, for giving up
 }
 
-// work takes one item to a final state, or leaves it unfinished when the run stops.
-func (r *Run) work(ctx, sendCtx context.Context, it Item) {
-	if r.deps.Leases != nil {
-		defer func() {
-			r.mu.Lock()
-			claimed := r.claimed[it.RequestID]
-			r.mu.Unlock()
-			if claimed {
-				r.finishClaim(it)
-			}
-		}()
-	}
+// work takes one item to a final state, or leaves it unfinished when the run stops, then
+// releases its concurrency slot. The lease table is told how the item ended after the
+// slot is released: that write is bookkeeping, not a request to the target, and holding
+// the slot for it would cost every item one more round trip of the send rate.
+func (r *Run) work(ctx, sendCtx context.Context, it Item, release func()) {
 	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1}
 	for s := stepStart; s != stepDone; {
 		s = itemSteps[s](r, w)
+	}
+	release()
+	if r.deps.Leases == nil {
+		return
+	}
+	r.mu.Lock()
+	claimed := r.claimed[it.RequestID]
+	r.mu.Unlock()
+	if claimed {
+		r.finishClaim(it)
 	}
 }
 

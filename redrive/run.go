@@ -435,8 +435,7 @@ func (r *Run) dispatch(ctx, sendCtx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer r.gate.Release()
-			r.work(ctx, sendCtx, it)
+			r.work(ctx, sendCtx, it, r.gate.Release)
 		}()
 	}
 	wg.Wait()

@@ -44,8 +44,8 @@ type statusTable struct {
 
 	mu    sync.RWMutex
 	items map[string]*entry // by key attribute value
-	scan  orderedList       // every entry, in scan order
-	index map[string]*orderedList
+	scan  orderedList[*entry] // every entry, in scan order
+	index map[string]*orderedList[*entry]
 	// Running totals for DescribeTable.
 	size, indexCount, indexSize int
 	dirty                       atomic.Bool // changed since the last save
@@ -55,7 +55,7 @@ func newStatusTable(s tableSchema, created time.Time) *statusTable {
 	sum := md5.Sum([]byte(s.Name + created.String()))
 	id := hex.EncodeToString(sum[:])
 	return &statusTable{schema: s, created: created, items: map[string]*entry{},
-		scan: orderedList{less: tableLess}, index: map[string]*orderedList{},
+		scan: orderedList[*entry]{less: tableLess}, index: map[string]*orderedList[*entry]{},
 		id: id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:32]}
 }
 
@@ -116,7 +116,7 @@ func (t *statusTable) put(key string, old *entry, next item) {
 			n.idx, n.sortv = true, s.str
 			part := t.index[h.str]
 			if part == nil {
-				part = &orderedList{less: indexLess}
+				part = &orderedList[*entry]{less: indexLess}
 				t.index[h.str] = part
 				n.hashv = h.str
 			} else {
@@ -786,14 +786,14 @@ func (s *dynamoServer) query(in *queryInput) (any, error) {
 		return s.read(func() (*entry, bool) { return nil, false }, p), nil
 	}
 	lo, hi := sortBounds(sortCond)
-	var cur *cursor
+	var cur *cursor[*entry]
 	switch {
 	case start != nil:
-		cur = part.from(start, !forward, false)
+		cur = part.from(probe(start), !forward, false)
 	case forward && lo != nil:
-		cur = part.from(&entry{sortv: *lo}, false, true)
+		cur = part.from(probe(&entry{sortv: *lo}), false, true)
 	case !forward && hi != nil:
-		cur = part.from(&entry{sortv: *hi, hp: 1 << 24}, true, true)
+		cur = part.from(probe(&entry{sortv: *hi, hp: 1 << 24}), true, true)
 	default:
 		cur = part.from(nil, !forward, false)
 	}
@@ -971,11 +971,11 @@ func (s *dynamoServer) scan(in *queryInput) (any, error) {
 	if p.index {
 		return s.read(s.indexScan(start, inSegment), p), nil
 	}
-	var cur *cursor
+	var cur *cursor[*entry]
 	if start != nil {
-		cur = s.table.scan.from(start, false, false)
+		cur = s.table.scan.from(probe(start), false, false)
 	} else {
-		cur = s.table.scan.from(&entry{hp: uint32(lo) << 12}, false, true)
+		cur = s.table.scan.from(probe(&entry{hp: uint32(lo) << 12}), false, true)
 	}
 	return s.read(func() (*entry, bool) {
 		e, ok := cur.next()
@@ -1000,7 +1000,7 @@ func (s *dynamoServer) indexScan(start *entry, inSegment func(uint32) bool) func
 		parts = append(parts, h)
 	}
 	sort.Slice(parts, func(i, j int) bool { return hashOrder(parts[i], parts[j]) })
-	var cur *cursor
+	var cur *cursor[*entry]
 	return func() (*entry, bool) {
 		for {
 			if cur != nil {
@@ -1013,7 +1013,7 @@ func (s *dynamoServer) indexScan(start *entry, inSegment func(uint32) bool) func
 			}
 			part := s.table.index[parts[0]]
 			if start != nil && parts[0] == start.hashv {
-				cur = part.from(start, false, false)
+				cur = part.from(probe(start), false, false)
 			} else {
 				cur = part.from(nil, false, false)
 			}

@@ -55,15 +55,15 @@ func indexLess(a, b *entry) bool {
 // orderedList is a sorted sequence of entries in chunks, so that an insert or a delete
 // moves at most one chunk and a seek is two binary searches: every operation costs
 // O(log n + chunk), never a walk of the table.
-type orderedList struct {
-	less   func(a, b *entry) bool
-	chunks [][]*entry
+type orderedList[T comparable] struct {
+	less   func(a, b T) bool
+	chunks [][]T
 }
 
 const chunkMax = 512
 
 // search is the first position whose entry is not less than probe.
-func (l *orderedList) search(probe *entry) (int, int) {
+func (l *orderedList[T]) search(probe T) (int, int) {
 	ci := sort.Search(len(l.chunks), func(i int) bool {
 		c := l.chunks[i]
 		return !l.less(c[len(c)-1], probe)
@@ -75,9 +75,9 @@ func (l *orderedList) search(probe *entry) (int, int) {
 	return ci, sort.Search(len(c), func(i int) bool { return !l.less(c[i], probe) })
 }
 
-func (l *orderedList) insert(e *entry) {
+func (l *orderedList[T]) insert(e T) {
 	if len(l.chunks) == 0 {
-		l.chunks = [][]*entry{{e}}
+		l.chunks = [][]T{{e}}
 		return
 	}
 	ci, i := l.search(e)
@@ -85,7 +85,8 @@ func (l *orderedList) insert(e *entry) {
 		ci = len(l.chunks) - 1
 		i = len(l.chunks[ci])
 	}
-	c := append(l.chunks[ci], nil)
+	var zero T
+	c := append(l.chunks[ci], zero)
 	copy(c[i+1:], c[i:])
 	c[i] = e
 	if len(c) <= chunkMax {
@@ -93,15 +94,15 @@ func (l *orderedList) insert(e *entry) {
 		return
 	}
 	half := len(c) / 2
-	left := append([]*entry(nil), c[:half]...)
-	right := append(make([]*entry, 0, chunkMax), c[half:]...)
+	left := append([]T(nil), c[:half]...)
+	right := append(make([]T, 0, chunkMax), c[half:]...)
 	l.chunks = append(l.chunks, nil)
 	copy(l.chunks[ci+2:], l.chunks[ci+1:])
 	l.chunks[ci], l.chunks[ci+1] = left, right
 }
 
 // remove deletes e (found by its order, then by identity).
-func (l *orderedList) remove(e *entry) {
+func (l *orderedList[T]) remove(e T) {
 	ci, i := l.search(e)
 	for ci < len(l.chunks) {
 		c := l.chunks[ci]
@@ -123,7 +124,7 @@ func (l *orderedList) remove(e *entry) {
 	}
 }
 
-func (l *orderedList) len() int {
+func (l *orderedList[T]) len() int {
 	n := 0
 	for _, c := range l.chunks {
 		n += len(c)
@@ -132,17 +133,17 @@ func (l *orderedList) len() int {
 }
 
 // cursor walks an orderedList from a position, forwards or backwards.
-type cursor struct {
-	l      *orderedList
-	ci, i  int
-	back   bool
-	primed bool
+type cursor[T comparable] struct {
+	l     *orderedList[T]
+	ci, i int
+	back  bool
 }
 
 // from returns a cursor at the first entry after probe (forward) or the last entry before
-// it (backward); inclusive makes an entry equal to probe count.
-func (l *orderedList) from(probe *entry, back, inclusive bool) *cursor {
-	cur := &cursor{l: l, back: back}
+// it (backward); inclusive makes an entry equal to probe count. A nil probe starts at
+// the first (or last) entry.
+func (l *orderedList[T]) from(probe *T, back, inclusive bool) *cursor[T] {
+	cur := &cursor[T]{l: l, back: back}
 	if probe == nil {
 		if back {
 			cur.ci = len(l.chunks) - 1
@@ -152,7 +153,7 @@ func (l *orderedList) from(probe *entry, back, inclusive bool) *cursor {
 		}
 		return cur
 	}
-	ci, i := l.search(probe)                   // first entry >= probe
+	ci, i := l.search(*probe)                  // first entry >= probe
 	if back && ci == len(l.chunks) && ci > 0 { // all before probe: start past the last
 		ci, i = ci-1, len(l.chunks[ci-1])
 	}
@@ -161,7 +162,7 @@ func (l *orderedList) from(probe *entry, back, inclusive bool) *cursor {
 		if ci >= len(l.chunks) || i >= len(l.chunks[ci]) {
 			return false
 		}
-		return !l.less(probe, l.chunks[ci][i])
+		return !l.less(*probe, l.chunks[ci][i])
 	}
 	if back {
 		if inclusive && equal() {
@@ -176,7 +177,7 @@ func (l *orderedList) from(probe *entry, back, inclusive bool) *cursor {
 	return cur
 }
 
-func (c *cursor) step(d int) {
+func (c *cursor[T]) step(d int) {
 	c.i += d
 	for c.ci >= 0 && c.ci < len(c.l.chunks) && (c.i < 0 || c.i >= len(c.l.chunks[c.ci])) {
 		if c.i < 0 {
@@ -192,9 +193,10 @@ func (c *cursor) step(d int) {
 }
 
 // next returns the entry under the cursor and moves on.
-func (c *cursor) next() (*entry, bool) {
+func (c *cursor[T]) next() (T, bool) {
 	if c.ci < 0 || c.ci >= len(c.l.chunks) || c.i < 0 || c.i >= len(c.l.chunks[c.ci]) {
-		return nil, false
+		var zero T
+		return zero, false
 	}
 	e := c.l.chunks[c.ci][c.i]
 	if c.back {
@@ -204,6 +206,9 @@ func (c *cursor) next() (*entry, bool) {
 	}
 	return e, true
 }
+
+// probe makes e a position to seek to.
+func probe(e *entry) **entry { return &e }
 
 // hashOrder orders index partitions by their hash value the way indexOrder does.
 func hashOrder(a, b string) bool {

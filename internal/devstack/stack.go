@@ -24,7 +24,6 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	bolt "go.etcd.io/bbolt"
 	"gopkg.in/yaml.v3"
 
@@ -188,7 +187,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 		inner = s3bolt.New(s.db, s3bolt.WithTimeSource(s.clock))
 	} else {
-		inner = s3mem.New(s3mem.WithTimeSource(s.clock), s3mem.WithVersionSeed(opts.Seed))
+		inner = newMemStore(s.clock)
 	}
 	s.backend = &s3Backend{Backend: inner, clock: s.clock}
 	if err := inner.CreateBucket(opts.Bucket); err != nil && !gofakes3.HasErrorCode(err, gofakes3.ErrBucketAlreadyExists) {

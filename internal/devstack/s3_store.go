@@ -1,0 +1,290 @@
+package devstack
+
+import (
+	"bytes"
+	"crypto/md5"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+)
+
+// memStore is the in-memory object store of a stack without DataDir: gofakes3's memory
+// backend without versions, holding each object compactly (gofakes3's costs about 1 KB
+// per object besides the body: a skip-list node, a metadata map, a version ID), so that
+// the demo can hold a million requests. Listing walks a sorted index from the marker.
+// It answers like the memory backend it replaces: s3_test.go runs each S3 behaviour on
+// it and on the bolt store.
+type memStore struct {
+	clock *clock
+
+	mu      sync.RWMutex
+	buckets map[string]*memBucket
+}
+
+var _ gofakes3.Backend = (*memStore)(nil)
+
+type memBucket struct {
+	created time.Time
+	objects map[string]*memObject
+	sorted  orderedList[*memObject]
+}
+
+type memObject struct {
+	key      string
+	body     []byte
+	hash     [md5.Size]byte
+	modified time.Time
+	meta     []string // name, value, name, value...
+}
+
+func memObjectLess(a, b *memObject) bool { return a.key < b.key }
+
+func newMemStore(c *clock) *memStore {
+	return &memStore{clock: c, buckets: map[string]*memBucket{}}
+}
+
+func (m *memStore) ListBuckets() ([]gofakes3.BucketInfo, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]gofakes3.BucketInfo, 0, len(m.buckets))
+	for name, b := range m.buckets {
+		out = append(out, gofakes3.BucketInfo{Name: name, CreationDate: gofakes3.NewContentTime(b.created)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (m *memStore) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
+	if prefix == nil {
+		prefix = &gofakes3.Prefix{}
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b := m.buckets[name]
+	if b == nil {
+		return nil, gofakes3.BucketNotFound(name)
+	}
+	out := gofakes3.NewObjectList()
+	var cur *cursor[*memObject]
+	if page.Marker != "" {
+		cur = b.sorted.from(&[]*memObject{{key: page.Marker}}[0], false, false)
+	} else {
+		cur = b.sorted.from(nil, false, false)
+	}
+	var match gofakes3.PrefixMatch
+	var lastPrefix string
+	var count int64
+	for {
+		o, ok := cur.next()
+		if !ok {
+			break
+		}
+		if !prefix.Match(o.key, &match) {
+			continue
+		}
+		if match.CommonPrefix {
+			if match.MatchedPart == lastPrefix {
+				continue // counted once
+			}
+			out.AddPrefix(match.MatchedPart)
+			lastPrefix = match.MatchedPart
+		} else {
+			out.Add(&gofakes3.Content{Key: o.key, LastModified: gofakes3.NewContentTime(o.modified),
+				ETag: gofakes3.FormatETag(o.hash[:]), Size: int64(len(o.body))})
+		}
+		count++
+		if page.MaxKeys > 0 && count >= page.MaxKeys {
+			out.NextMarker = o.key
+			_, more := cur.next()
+			out.IsTruncated = more
+			break
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) CreateBucket(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.buckets[name] != nil {
+		return gofakes3.ResourceError(gofakes3.ErrBucketAlreadyExists, name)
+	}
+	m.buckets[name] = &memBucket{created: m.clock.Now(), objects: map[string]*memObject{},
+		sorted: orderedList[*memObject]{less: memObjectLess}}
+	return nil
+}
+
+func (m *memStore) BucketExists(name string) (bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.buckets[name] != nil, nil
+}
+
+func (m *memStore) DeleteBucket(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.buckets[name]
+	if b == nil {
+		return gofakes3.ErrNoSuchBucket
+	}
+	if len(b.objects) > 0 {
+		return gofakes3.ResourceError(gofakes3.ErrBucketNotEmpty, name)
+	}
+	delete(m.buckets, name)
+	return nil
+}
+
+func (m *memStore) ForceDeleteBucket(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.buckets[name] == nil {
+		return gofakes3.ErrNoSuchBucket
+	}
+	delete(m.buckets, name)
+	return nil
+}
+
+func (m *memStore) object(bucket, key string) (*memObject, error) {
+	b := m.buckets[bucket]
+	if b == nil {
+		return nil, gofakes3.BucketNotFound(bucket)
+	}
+	o := b.objects[key]
+	if o == nil {
+		return nil, gofakes3.KeyNotFound(key)
+	}
+	return o, nil
+}
+
+// toObject builds what gofakes3 serves; the body is shared, never copied: a stored
+// object is replaced on write, never changed.
+func (o *memObject) toObject(rng *gofakes3.ObjectRangeRequest, withBody bool) (*gofakes3.Object, error) {
+	meta := make(map[string]string, len(o.meta)/2)
+	for i := 0; i+1 < len(o.meta); i += 2 {
+		meta[o.meta[i]] = o.meta[i+1]
+	}
+	obj := &gofakes3.Object{Name: o.key, Hash: o.hash[:], Metadata: meta, Size: int64(len(o.body)),
+		Contents: io.NopCloser(bytes.NewReader(nil))}
+	if withBody {
+		r, err := rng.Range(obj.Size)
+		if err != nil {
+			return nil, err
+		}
+		data := o.body
+		if r != nil {
+			data = data[r.Start : r.Start+r.Length]
+		}
+		obj.Range = r
+		obj.Contents = io.NopCloser(bytes.NewReader(data))
+	}
+	return obj, nil
+}
+
+func (m *memStore) HeadObject(bucket, key string) (*gofakes3.Object, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	o, err := m.object(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	return o.toObject(nil, false)
+}
+
+func (m *memStore) GetObject(bucket, key string, rng *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	o, err := m.object(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	return o.toObject(rng, true)
+}
+
+func (m *memStore) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	var res gofakes3.PutObjectResult
+	body, err := gofakes3.ReadAll(input, size)
+	if err != nil {
+		return res, err
+	}
+	if err := gofakes3.MergeMetadata(m, bucket, key, meta); err != nil {
+		return res, err
+	}
+	o := &memObject{key: key, body: body, hash: md5.Sum(body), meta: make([]string, 0, 2*len(meta))}
+	names := make([]string, 0, len(meta))
+	for k := range meta {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		o.meta = append(o.meta, k, meta[k])
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.buckets[bucket]
+	if b == nil {
+		return res, gofakes3.BucketNotFound(bucket)
+	}
+	old := b.objects[key]
+	if cond != nil {
+		info := &gofakes3.ConditionalObjectInfo{Exists: old != nil}
+		if old != nil {
+			info.Hash = old.hash[:]
+		}
+		if err := gofakes3.CheckPutConditions(cond, info); err != nil {
+			return res, err
+		}
+	}
+	o.modified = m.clock.Now()
+	if old != nil {
+		// Same key, same place in the order.
+		ci, i := b.sorted.search(old)
+		b.sorted.chunks[ci][i] = o
+	} else {
+		b.sorted.insert(o)
+	}
+	b.objects[key] = o
+	return res, nil
+}
+
+func (m *memStore) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	return gofakes3.CopyObject(m, srcBucket, srcKey, dstBucket, dstKey, meta)
+}
+
+func (m *memStore) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return gofakes3.ObjectDeleteResult{}, m.remove(bucket, key)
+}
+
+// remove deletes key; a missing key is no error, as in S3.
+func (m *memStore) remove(bucket, key string) error {
+	b := m.buckets[bucket]
+	if b == nil {
+		return gofakes3.BucketNotFound(bucket)
+	}
+	if o := b.objects[key]; o != nil {
+		b.sorted.remove(o)
+		delete(b.objects, key)
+	}
+	return nil
+}
+
+func (m *memStore) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
+	var res gofakes3.MultiDeleteResult
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.buckets[bucket] == nil {
+		return res, gofakes3.BucketNotFound(bucket)
+	}
+	for _, k := range keys {
+		if err := m.remove(bucket, k); err != nil {
+			res.Error = append(res.Error, gofakes3.ErrorResultFromError(err))
+			continue
+		}
+		res.Deleted = append(res.Deleted, gofakes3.ObjectID{Key: k})
+	}
+	return res, nil
+}

@@ -43,7 +43,7 @@ type statusTable struct {
 	id      string
 
 	mu    sync.RWMutex
-	items map[string]*entry // by key attribute value
+	items map[string]*entry   // by key attribute value
 	scan  orderedList[*entry] // every entry, in scan order
 	index map[string]*orderedList[*entry]
 	// Running totals for DescribeTable.

@@ -508,6 +508,9 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 			head = append(head, st.StatusWarn.Render(l))
 		}
 	}
+	for _, l := range leaseWarningLines(rep, w) {
+		head = append(head, st.StatusWarn.Render(l))
+	}
 	if w := s.watchLine(); w != "" {
 		head = append(head, field(st, "statuses", w))
 	}
@@ -539,6 +542,21 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	}
 	tail = append(tail, "", st.Faint.Render("enter/esc close · the table keeps updating as the statuses change"))
 	return head, middle, tail
+}
+
+// leaseWarningLines are the lease problems the run met, the first few, wrapped to w:
+// another run may not see that these requests were sent.
+func leaseWarningLines(rep *redrive.Report, w int) []string {
+	const shown = 3
+	var out []string
+	for i, lw := range rep.LeaseWarnings {
+		if i == shown {
+			out = append(out, "… and "+plural(len(rep.LeaseWarnings)-shown, "more lease warning"))
+			break
+		}
+		out = append(out, wrapLines("lease: "+sanitize.Line(lw), w)...)
+	}
+	return out
 }
 
 // errorLines shows an item's error under it, on at most two lines: the reason and its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -771,5 +772,22 @@ func TestRedrivePlanRefusesAnUnfinishedRunsRequests(t *testing.T) {
 	}
 	if last := entries[len(entries)-1]; last.Outcome != redrive.OutcomeRefused || !strings.Contains(last.Reason, "unfinished run") {
 		t.Errorf("the refusal is not audited: %+v", last)
+	}
+}
+
+// The summary says which claims the lease table was not told about, the first few.
+func TestLeaseWarningLines(t *testing.T) {
+	rep := &redrive.Report{}
+	for i := range 5 {
+		rep.LeaseWarnings = append(rep.LeaseWarnings, "request r"+strconv.Itoa(i)+": not told \x1b[31m")
+	}
+	lines := leaseWarningLines(rep, 80)
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "lease: request r0") || lines[3] != "… and 2 more lease warnings" {
+		t.Errorf("lines %q", lines)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "\x1b") {
+			t.Errorf("an escape reached the screen: %q", l)
+		}
 	}
 }

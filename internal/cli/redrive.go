@@ -1010,6 +1010,13 @@ func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 		fmt.Fprintf(w, "%d reupload(s) may have been stored under a new request ID: look for them (their %s header names the original) before redriving them again.\n",
 			c.Unknown, sanitize.Line(header))
 	}
+	for i, lw := range rep.LeaseWarnings {
+		if i == 5 {
+			fmt.Fprintf(w, "stowage: warning: … and %d more lease warnings (the report has every request's state)\n", len(rep.LeaseWarnings)-5)
+			break
+		}
+		fmt.Fprintf(w, "stowage: warning: lease: %s\n", clipEchoed(lw, maxMessage))
+	}
 	if isDemoEnv(r.env) {
 		fmt.Fprintln(w, "(The demo's config, journal and report exist only while the demo runs.)")
 	}

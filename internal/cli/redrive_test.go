@@ -1151,3 +1151,17 @@ func TestRedrivePlanShowsTheAccount(t *testing.T) {
 		t.Errorf("a failed lookup: %q", got)
 	}
 }
+
+// Lease problems the run met are said when it ends: another run may not see that these
+// requests were sent.
+func TestRedriveOutcomeSaysTheLeaseWarnings(t *testing.T) {
+	var errb bytes.Buffer
+	r := &redriveRun{g: &Globals{}, env: &config.Env{Name: "prod"}, stderr: &errb}
+	rep := &redrive.Report{RunID: "r", Outcome: redrive.OutcomeDelivered, Counts: redrive.Counts{Delivered: 1},
+		LeaseWarnings: []string{"request a: the lease table was not told it ended delivered: \x1b[2Jthrottled"}}
+	r.writeOutcome(rep, "")
+	if !strings.Contains(errb.String(), "stowage: warning: lease: request a: the lease table was not told it ended delivered:") ||
+		strings.Contains(errb.String(), "\x1b") {
+		t.Errorf("stderr:\n%q", errb.String())
+	}
+}

@@ -78,7 +78,7 @@ func filterMessage(err error) string {
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
 			msg = msg[i+1:]
 		}
-		return "not a regular expression (" + msg + "): fix it, or drop the slashes to search for the text"
+		return "bad regexp (" + msg + "): fix it or drop the slashes"
 	}
 	return err.Error()
 }

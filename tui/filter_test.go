@@ -45,7 +45,7 @@ func TestParseFilter(t *testing.T) {
 			t.Errorf("parseFilter(%q) accepted an invalid regexp", bad)
 			continue
 		}
-		if msg := filterMessage(err); !strings.Contains(msg, "not a regular expression") || !strings.Contains(msg, "drop the slashes") {
+		if msg := filterMessage(err); !strings.Contains(msg, "bad regexp") || !strings.Contains(msg, "drop the slashes") {
 			t.Errorf("message for %q does not say what to do: %q", bad, msg)
 		}
 	}
@@ -119,10 +119,11 @@ func TestFilterMatchesEveryColumn(t *testing.T) {
 
 func TestFilterInvalidRegexpSaysSoInThePrompt(t *testing.T) {
 	f := newFixture(t, seedRequests)
+	f.send(sizeMsg(80, 24)) // the whole message fits the smallest screen
 	f.keys("/")
 	f.typeText("/(fail/")
 	v := plainView(f)
-	if !strings.Contains(v, "not a regular expression (missing closing )") {
+	if !strings.Contains(v, "bad regexp (missing closing )): fix it or drop the slashes") {
 		t.Fatalf("no message for an invalid regexp:\n%s", v)
 	}
 	f.keys("enter") // stays open on what to fix
@@ -131,7 +132,7 @@ func TestFilterInvalidRegexpSaysSoInThePrompt(t *testing.T) {
 	}
 	f.keys("backspace")
 	f.typeText(")/")
-	if strings.Contains(plainView(f), "not a regular expression") {
+	if strings.Contains(plainView(f), "bad regexp") {
 		t.Errorf("the message outlived the fix")
 	}
 	f.keys("enter")

@@ -107,7 +107,7 @@ func (in *inputLine) view(m *Model) string {
 		}
 		line += m.st.Muted.Render("  " + commas(m.active().ViewLen()) + " of " + commas(m.active().Len()))
 	case inputSearch:
-		if d := m.detail; d != nil && d.search != "" {
+		if d := m.detail; d != nil && d.search != "" && in.ti.Value() != "" { // a fresh prompt has no result yet
 			if d.found {
 				if c := d.matchCount(); c != "" {
 					line += m.st.Prompt.Render("  " + c)

@@ -106,6 +106,12 @@ func TestWideAndHiddenColumns(t *testing.T) {
 	if !strings.Contains(l, "application/xml") || !strings.Contains(l, "Mar 14 09:25:00Z") {
 		t.Fatalf("W does not show every column: %q", l)
 	}
+	// Wide never pushes STATUS and ERROR off a small screen.
+	f.send(sizeMsg(80, 24))
+	if l := lineWith(plainView(f), "1c7a2d3f"); !strings.Contains(l, "FAILED") || ansi.StringWidth(l) > 80 {
+		t.Fatalf("wide at 80 columns: %q", l)
+	}
+	f.send(sizeMsg(120, 40))
 	f.keys("W", "C")
 	if len(f.m.dialogs) != 1 {
 		t.Fatal("C opens no column menu")

@@ -51,8 +51,9 @@ const redriveColW = 16
 // since the error is what an operator reads to decide.
 func errRoom(w int) int { return max(24, min(40, w/3)) }
 
-// tableColumns lays the table out in w cells. Not wide, the columns give ERROR its room
-// in this order: the absolute time, TYPE, ATT, SIZE, then the request ID is cut.
+// tableColumns lays the table out in w cells. The columns give ERROR its room in this
+// order: the absolute time, TYPE, ATT, SIZE, then the request ID is cut; wide, they give
+// way only so far as the row fits the screen.
 func tableColumns(w int, p colPrefs, redriven bool) columns {
 	c := columns{id: 36, received: 22, size: 9, ctype: 16, state: 11, attempts: 3, longTime: true}
 	if redriven {
@@ -84,19 +85,21 @@ func tableColumns(w int, p colPrefs, redriven bool) columns {
 		}
 		return n
 	}
+	// Wide keeps every column that fits whole; STATUS and ERROR never go off screen.
 	room := errRoom(w)
-	if !p.wide {
-		if c.received > 0 && w-fixed() < room {
-			c.received, c.longTime = 8, false
+	if p.wide {
+		room = 0
+	}
+	if c.received > 0 && w-fixed() < room {
+		c.received, c.longTime = 8, false
+	}
+	for _, x := range []*int{&c.ctype, &c.attempts, &c.size} {
+		if w-fixed() < room {
+			*x = 0
 		}
-		for _, x := range []*int{&c.ctype, &c.attempts, &c.size} {
-			if w-fixed() < room {
-				*x = 0
-			}
-		}
-		if short := room - (w - fixed()); short > 0 {
-			c.id = max(13, c.id-short)
-		}
+	}
+	if short := room - (w - fixed()); short > 0 {
+		c.id = max(13, c.id-short)
 	}
 	if c.received > 0 && c.received < 22 {
 		c.longTime = false

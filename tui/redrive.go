@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
@@ -331,9 +332,7 @@ func (m *Model) confirmRedrive(s *redriveState) tea.Cmd {
 	s.phase = rdStarting
 	s.typing, s.mismatch = false, ""
 	s.rate, s.conc = s.manifest.Rate, s.manifest.Concurrency
-	opts := m.opts.Redrive.Run
-	envOpts := redrive.OptionsFor(m.sess.Env)
-	opts.OriginalIDHeader, opts.RedriveIDHeader, opts.ReadOnly = envOpts.OriginalIDHeader, envOpts.RedriveIDHeader, envOpts.ReadOnly
+	opts := runOptionsFor(m.sess.Env, m.opts.Redrive.Run)
 	opts.Force = s.force
 	deps, man, seq, ctx := m.sess.Redrive.Run, s.manifest, s.seq, m.ctx
 	who, now := m.whoFunc(), m.opts.Now
@@ -372,6 +371,18 @@ func (m *Model) onRedriveStarted(msg redriveStartedMsg) tea.Cmd {
 	s.progress = redrive.Progress{RunID: s.manifest.RunID, Total: len(s.manifest.Items),
 		Counts: redrive.Counts{Pending: len(s.manifest.Items)}, TargetRate: s.rate, Concurrency: s.conc}
 	return waitProgress(s.seq, s.run)
+}
+
+// runOptionsFor is what a run from the TUI runs with: the tuning of base (retries,
+// backoff, clocks) and what the environment says, as the CLI takes it (OptionsFor).
+func runOptionsFor(env *config.Env, base redrive.Options) redrive.Options {
+	o := base
+	e := redrive.OptionsFor(env)
+	o.OriginalIDHeader, o.RedriveIDHeader, o.ReadOnly = e.OriginalIDHeader, e.RedriveIDHeader, e.ReadOnly
+	if e.LeaseTTL > 0 {
+		o.LeaseTTL = e.LeaseTTL // the config's redrive.lease_ttl
+	}
+	return o
 }
 
 // waitProgress reads the next snapshot of a run. The engine keeps only the latest one

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -789,5 +790,17 @@ func TestLeaseWarningLines(t *testing.T) {
 		if strings.Contains(l, "\x1b") {
 			t.Errorf("an escape reached the screen: %q", l)
 		}
+	}
+}
+
+// A run from the TUI takes what the environment says as the CLI's does, the lease TTL
+// included, and keeps the tuning it was given.
+func TestRunOptionsForTakesTheEnvironment(t *testing.T) {
+	env := &config.Env{ReadOnly: true}
+	env.Gateway.OriginalIDHeader = "X-Orig"
+	env.Redrive.LeaseTTL.Duration = 7 * time.Minute
+	o := runOptionsFor(env, redrive.Options{MaxAttempts: 9, LeaseTTL: time.Minute})
+	if o.MaxAttempts != 9 || !o.ReadOnly || o.OriginalIDHeader != "X-Orig" || o.LeaseTTL != 7*time.Minute {
+		t.Errorf("options %+v", o)
 	}
 }

@@ -273,3 +273,16 @@ func TestDebugRefusesToDrawOverTheTerminalUI(t *testing.T) {
 		t.Errorf("startTUI with --debug on a terminal: %v", err)
 	}
 }
+
+// A real redrive with --debug: each gateway PUT is logged with its status, and neither
+// the API key it carried nor the payload shows.
+func TestDebugLogsRedriveSendsWithoutTheAPIKey(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 2)
+	r := d.run(t, "", append([]string{"--debug", "redrive", "--yes", "-o", "json", "--rate", "0"}, ids...)...).must(t, ExitOK)
+	sends := regexp.MustCompile(`(?m)^stowage: debug: PUT http://127\.0\.0\.1:\d+/\S*product\S* 2\d\d `).FindAllString(r.stderr, -1)
+	if len(sends) < len(ids) {
+		t.Errorf("want a PUT line for each of %d requests, found %d:\n%s", len(ids), len(sends), r.stderr)
+	}
+	assertNoDemoSecrets(t, d, r.stderr)
+}

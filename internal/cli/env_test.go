@@ -274,8 +274,8 @@ func TestDebugRefusesToDrawOverTheTerminalUI(t *testing.T) {
 	}
 }
 
-// A real redrive with --debug: each gateway PUT is logged with its status, and neither
-// the API key it carried nor the payload shows.
+// A real redrive with --debug: each gateway PUT is logged with its status, and the API
+// key it carried does not show.
 func TestDebugLogsRedriveSendsWithoutTheAPIKey(t *testing.T) {
 	d, _ := redriveDemo(t)
 	ids := transientFailed(t, d, 2)

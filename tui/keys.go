@@ -85,7 +85,7 @@ func DefaultKeyMap() KeyMap {
 		Back:       b([]string{"esc"}, "esc", "back"),
 		TogglePane: b([]string{"tab"}, "tab", "pane/info"),
 
-		Filter:       b([]string{"/"}, "/", "filter/search"),
+		Filter:       b([]string{"/"}, "/", "filter (!not, /re/) or search"),
 		NextMatch:    b([]string{"n"}, "n", "next match"),
 		PrevMatch:    b([]string{"N"}, "N", "previous match"),
 		Jump:         b([]string{":"}, ":", "jump (id, s3 uri, log line)"),

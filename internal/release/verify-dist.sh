@@ -24,7 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 $GO build -o "$tmp/pkgls" ./internal/release/pkgls
 
 completions=(stowage.bash _stowage stowage.fish stowage.ps1)
-mapfile -t manpages < <(cd "$generated/manpages" && ls)
+manpages=() # no mapfile: macOS still ships bash 3.2
+while IFS= read -r m; do manpages+=("$m"); done < <(cd "$generated/manpages" && ls)
 [ "${#manpages[@]}" -ge 2 ] || fail "no man pages in $generated/manpages (the before hook did not run?)"
 [[ " ${manpages[*]} " == *" stowage.1.gz "* ]] || fail "no stowage.1.gz among the man pages"
 

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +162,53 @@ func addRequest(o *fakeObjects, s *fakeStatuses, id string, ageSec int, ct, body
 	o.put(awsclient.Object{Key: id, RequestID: id, LastModified: at, ContentType: ct}, []byte(body))
 	if state != "" {
 		s.put(awsclient.Status{RequestID: id, State: state, Error: errText, Attempts: 1, UpdatedAt: at})
+	}
+}
+
+// TestRecheckMatchesAFullFilter: as statuses arrive, Recheck moves only their rows in or
+// out of the view; the view must be what filtering every row again gives.
+func TestRecheckMatchesAFullFilter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := millionRows(3000)
+	text := map[string]string{}
+	s := newRowSet(nil)
+	s.text = func(r *row) string { return text[r.ID] }
+	s.Add(rows)
+	for _, q := range []string{"timeout", "!timeout", "/^time/"} {
+		if err := s.SetQuery(q); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 20 {
+			var ids []string
+			for range 50 {
+				id := rows[rng.IntN(len(rows))].ID
+				if rng.IntN(2) == 0 {
+					text[id] = "timeout after 30s"
+				} else {
+					text[id] = "parse error"
+				}
+				ids = append(ids, id)
+			}
+			s.Recheck(ids)
+			if want := s.filterRows(s.order); !slices.Equal(s.view, want) {
+				t.Fatalf("%s, round %d: the view differs from a full filter (%d rows, want %d)", q, round, len(s.view), len(want))
+			}
+		}
+	}
+}
+
+// TestFilterOnThePartlyJoinedListingSaysSo: statuses are read for the rows on screen, so
+// a filter on the error column over the whole listing can only find rows already read.
+func TestFilterOnThePartlyJoinedListingSaysSo(t *testing.T) {
+	f := newFixture(t, seedMany(400))
+	f.keys("/")
+	f.typeText("failed")
+	f.keys("enter")
+	known := f.m.statuses.listedKnown()
+	if known >= 400 {
+		t.Skipf("every status was read (%d)", known)
+	}
+	if v := plainView(f); !strings.Contains(v, "(status read for "+commas(known)+")") {
+		t.Fatalf("the header does not say the match is over %d statuses:\n%s", known, v)
 	}
 }

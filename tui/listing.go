@@ -221,7 +221,8 @@ func (m *Model) absorbStatuses(ids []string, found map[string]awsclient.Status) 
 	if s := m.active(); s.field == sortStatus {
 		m.keepingCursor(s.Resort)
 	} else if s.Query() != "" {
-		m.keepingCursor(s.Refilter) // the filter searches the status and error columns
+		// The filter searches the status and error columns.
+		m.keepingCursor(func() { s.Recheck(ids) })
 	}
 }
 
@@ -252,7 +253,11 @@ func (m *Model) onHeadRow(msg headRowMsg) {
 	}
 	m.heads[msg.key] = msg.obj
 	if s := m.active(); s.Query() != "" {
-		defer m.keepingCursor(s.Refilter) // the filter searches the type column
+		id := msg.obj.RequestID
+		if id == "" && m.sess.Env != nil {
+			id = m.sess.Env.RequestID(msg.key)
+		}
+		defer m.keepingCursor(func() { s.Recheck([]string{id}) }) // the filter searches the type column
 	}
 	// A row known only from the status table learns its size and age here.
 	if m.byState != nil {

@@ -196,22 +196,49 @@ func (s *rowSet) Refilter() {
 	s.view = s.filterRows(s.order)
 }
 
+// Recheck applies the filter again to the rows of ids only (their status or type just
+// arrived): each joins or leaves the view at its place, without a pass over every row.
+func (s *rowSet) Recheck(ids []string) {
+	if s.flt.all() {
+		return
+	}
+	for _, id := range ids {
+		ri, ok := s.byID[id]
+		if !ok {
+			continue
+		}
+		p, found := slices.BinarySearchFunc(s.view, ri, s.cmp)
+		found = found && s.view[p] == ri
+		switch keep := s.passes(ri); {
+		case keep && !found:
+			s.view = slices.Insert(s.view, p, ri)
+		case !keep && found:
+			s.view = slices.Delete(s.view, p, p+1)
+		}
+	}
+}
+
 // filterRows returns the members of idx that pass the filter.
 func (s *rowSet) filterRows(idx []int32) []int32 {
 	out := make([]int32, 0, len(idx)/8+1)
 	for _, i := range idx {
-		r := &s.rows[i]
-		text := r.hay
-		if s.text != nil {
-			if t := s.text(r); t != "" {
-				text += "\n" + t
-			}
-		}
-		if s.flt.matches(text) {
+		if s.passes(i) {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// passes reports whether row i passes the filter.
+func (s *rowSet) passes(i int32) bool {
+	r := &s.rows[i]
+	text := r.hay
+	if s.text != nil {
+		if t := s.text(r); t != "" {
+			text += "\n" + t
+		}
+	}
+	return s.flt.matches(text)
 }
 
 // cmp orders two rows by the current sort, ties broken by key so the order is total.

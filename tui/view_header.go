@@ -101,7 +101,12 @@ func (m *Model) renderHeader() []string {
 	}
 	l2 = append(l2, headerField{text: st.Muted.Render("sort " + s.field.String() + " " + dir), drop: 5})
 	if q := s.Query(); q != "" {
-		l2 = append(l2, headerField{text: st.Prompt.Render("/"+sanitize.Line(q)) + st.Muted.Render(" "+commas(s.ViewLen())+" of "+commas(s.Len())+" match"), drop: 2})
+		match := " " + commas(s.ViewLen()) + " of " + commas(s.Len()) + " match"
+		if known := m.statuses.listedKnown(); m.src == sourceAll && known < s.Len() {
+			// Statuses are read for the rows shown: the others match on key and id only.
+			match += " (status read for " + commas(known) + ")"
+		}
+		l2 = append(l2, headerField{text: st.Prompt.Render("/"+sanitize.Line(q)) + st.Muted.Render(match), drop: 2})
 	}
 	if n := len(m.marked); n > 0 {
 		l2 = append(l2, headerField{text: st.Marked.Render("✓ " + commas(n) + " selected")})

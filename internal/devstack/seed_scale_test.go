@@ -16,6 +16,9 @@ import (
 // numbers), so it runs only when asked:
 //
 //	STOWAGE_SEED_SCALE=100000 go test ./internal/devstack/ -run TestSeedScale -v
+//
+// STOWAGE_SEED_DATA=1 seeds into a DataDir; STOWAGE_SEED_HEAPPROFILE=FILE writes a heap
+// profile once seeded.
 func TestSeedScale(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("STOWAGE_SEED_SCALE"))
 	if n <= 0 {
@@ -23,7 +26,11 @@ func TestSeedScale(t *testing.T) {
 	}
 	now := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 	start := time.Now()
-	st, err := Start(context.Background(), Options{Seed: 1, Requests: n, Now: func() time.Time { return now }})
+	opts := Options{Seed: 1, Requests: n, Now: func() time.Time { return now }}
+	if os.Getenv("STOWAGE_SEED_DATA") != "" {
+		opts.DataDir = t.TempDir() // the bolt store and the saved table
+	}
+	st, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

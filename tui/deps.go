@@ -31,7 +31,8 @@ type Session struct {
 	Env      *config.Env
 	Objects  ObjectStore
 	Statuses StatusStore
-	// Account is the AWS account or caller shown beside the profile, "" when unknown.
+	// Account is the AWS account ID shown beside the profile (as 1234-5678-9012), "" when
+	// unknown; Identity fills it when it is not given.
 	Account string
 	// Identity returns the caller's ARN, asked once in the background to fill Account;
 	// nil skips it. A redrive asks it again for the audit log's "who".

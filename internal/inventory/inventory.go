@@ -1,6 +1,7 @@
 // Package inventory turns the S3 listing of a storage-first bucket and its DynamoDB status
 // table into request rows. It is the one place that does so, so that the CLI, redrive's
-// selection and the TUI agree on what "FAILED since 1h" or "LOST" means.
+// selection and the TUI agree on what "FAILED since 1h" or "LOST" means. What a state
+// means (done, failed, pending, LOST) is decided here too, by Classify.
 //
 // It streams: rows reach the caller page by page while the listing goes on, status items
 // are joined with BatchGet (bounded concurrency, pipelined behind the listing), and lost

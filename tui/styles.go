@@ -15,17 +15,17 @@ import (
 type Styles struct {
 	IsDark bool
 
-	App        lipgloss.Style
-	Header     lipgloss.Style
-	EnvName    lipgloss.Style // coloured per environment in envStyle
+	App           lipgloss.Style
+	Header        lipgloss.Style
+	EnvName       lipgloss.Style // coloured per environment in envStyle
 	Production    lipgloss.Style
 	ProductionBar lipgloss.Style // the full-width line over a production environment
 	DialogProd    lipgloss.Style // a write dialog in a production environment
-	ReadOnly   lipgloss.Style
-	HeaderKey  lipgloss.Style
-	HeaderVal  lipgloss.Style
-	Muted      lipgloss.Style
-	Faint      lipgloss.Style
+	ReadOnly      lipgloss.Style
+	HeaderKey     lipgloss.Style
+	HeaderVal     lipgloss.Style
+	Muted         lipgloss.Style
+	Faint         lipgloss.Style
 
 	TableHeader lipgloss.Style
 	Row         lipgloss.Style

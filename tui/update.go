@@ -115,7 +115,6 @@ func (m *Model) setStyles(dark bool) {
 	}
 }
 
-
 func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
 	if n := len(m.dialogs); n > 0 {
 		if p, ok := m.dialogs[n-1].(pasteTaker); ok {

@@ -12,7 +12,7 @@ type layout struct {
 }
 
 const (
-	headerLines = 2 // plus the production bar in a production environment
+	headerLines = 2   // plus the production bar in a production environment
 	besideMinW  = 160 // the pane goes beside the table from this width
 	// and below it when the body has this many lines: on a smaller screen (80x24) the list
 	// keeps the whole height and enter opens the request full screen.

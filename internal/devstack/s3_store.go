@@ -3,9 +3,12 @@ package devstack
 import (
 	"bytes"
 	"crypto/md5"
+	"fmt"
 	"io"
+	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -19,6 +22,12 @@ import (
 // it and on the bolt store.
 type memStore struct {
 	clock *clock
+	// spill holds the bodies when it is not nil: a million seeded bodies are about
+	// 650 MB that the process then need not hold. Objects keep offsets into it; an
+	// overwrite appends and leaves the old bytes behind (a demo's file, removed on Close).
+	spill     *os.File
+	spillEnd  atomic.Int64
+	spillName string // still to remove on Close (where an open file cannot be removed)
 
 	mu      sync.RWMutex
 	buckets map[string]*memBucket
@@ -34,7 +43,9 @@ type memBucket struct {
 
 type memObject struct {
 	key      string
-	body     []byte
+	body     []byte // when there is no spill file
+	off      int64  // in the spill file
+	size     int64
 	hash     [md5.Size]byte
 	modified time.Time
 	meta     []string // name, value, name, value...
@@ -42,8 +53,60 @@ type memObject struct {
 
 func memObjectLess(a, b *memObject) bool { return a.key < b.key }
 
-func newMemStore(c *clock) *memStore {
-	return &memStore{clock: c, buckets: map[string]*memBucket{}}
+// newMemStore makes a store whose bodies stay in memory, or with spill go to a temporary
+// file when one can be made.
+func newMemStore(c *clock, spill bool) *memStore {
+	m := &memStore{clock: c, buckets: map[string]*memBucket{}}
+	if !spill {
+		return m
+	}
+	f, err := os.CreateTemp("", "stowage-demo-bodies-*")
+	if err != nil {
+		return m
+	}
+	m.spill = f
+	if os.Remove(f.Name()) != nil { // Windows: not while open
+		m.spillName = f.Name()
+	}
+	return m
+}
+
+// Close releases the spill file; the bodies in it are gone then.
+func (m *memStore) Close() error {
+	if m.spill == nil {
+		return nil
+	}
+	err := m.spill.Close()
+	if m.spillName != "" {
+		os.Remove(m.spillName)
+	}
+	return err
+}
+
+// read returns the bytes [start, start+n) of o's body.
+func (m *memStore) read(o *memObject, start, n int64) ([]byte, error) {
+	if o.body != nil || m.spill == nil {
+		return o.body[start : start+n], nil
+	}
+	b := make([]byte, n)
+	if _, err := m.spill.ReadAt(b, o.off+start); err != nil {
+		return nil, fmt.Errorf("read the body of %s from %s: %w", o.key, m.spill.Name(), err)
+	}
+	return b, nil
+}
+
+// keep stores body for o: in the spill file when there is one.
+func (m *memStore) keep(o *memObject, body []byte) error {
+	o.size = int64(len(body))
+	if m.spill == nil {
+		o.body = body
+		return nil
+	}
+	o.off = m.spillEnd.Add(o.size) - o.size
+	if _, err := m.spill.WriteAt(body, o.off); err != nil {
+		return fmt.Errorf("store the body of %s in %s: %w; free space in the temporary directory or seed fewer requests", o.key, m.spill.Name(), err)
+	}
+	return nil
 }
 
 func (m *memStore) ListBuckets() ([]gofakes3.BucketInfo, error) {
@@ -93,7 +156,7 @@ func (m *memStore) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes
 			lastPrefix = match.MatchedPart
 		} else {
 			out.Add(&gofakes3.Content{Key: o.key, LastModified: gofakes3.NewContentTime(o.modified),
-				ETag: gofakes3.FormatETag(o.hash[:]), Size: int64(len(o.body))})
+				ETag: gofakes3.FormatETag(o.hash[:]), Size: o.size})
 		}
 		count++
 		if page.MaxKeys > 0 && count >= page.MaxKeys {
@@ -161,21 +224,25 @@ func (m *memStore) object(bucket, key string) (*memObject, error) {
 
 // toObject builds what gofakes3 serves; the body is shared, never copied: a stored
 // object is replaced on write, never changed.
-func (o *memObject) toObject(rng *gofakes3.ObjectRangeRequest, withBody bool) (*gofakes3.Object, error) {
+func (m *memStore) toObject(o *memObject, rng *gofakes3.ObjectRangeRequest, withBody bool) (*gofakes3.Object, error) {
 	meta := make(map[string]string, len(o.meta)/2)
 	for i := 0; i+1 < len(o.meta); i += 2 {
 		meta[o.meta[i]] = o.meta[i+1]
 	}
-	obj := &gofakes3.Object{Name: o.key, Hash: o.hash[:], Metadata: meta, Size: int64(len(o.body)),
+	obj := &gofakes3.Object{Name: o.key, Hash: o.hash[:], Metadata: meta, Size: o.size,
 		Contents: io.NopCloser(bytes.NewReader(nil))}
 	if withBody {
 		r, err := rng.Range(obj.Size)
 		if err != nil {
 			return nil, err
 		}
-		data := o.body
+		start, n := int64(0), o.size
 		if r != nil {
-			data = data[r.Start : r.Start+r.Length]
+			start, n = r.Start, r.Length
+		}
+		data, err := m.read(o, start, n)
+		if err != nil {
+			return nil, err
 		}
 		obj.Range = r
 		obj.Contents = io.NopCloser(bytes.NewReader(data))
@@ -190,7 +257,7 @@ func (m *memStore) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return o.toObject(nil, false)
+	return m.toObject(o, nil, false)
 }
 
 func (m *memStore) GetObject(bucket, key string, rng *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
@@ -200,7 +267,7 @@ func (m *memStore) GetObject(bucket, key string, rng *gofakes3.ObjectRangeReques
 	if err != nil {
 		return nil, err
 	}
-	return o.toObject(rng, true)
+	return m.toObject(o, rng, true)
 }
 
 func (m *memStore) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
@@ -212,7 +279,10 @@ func (m *memStore) PutObject(bucket, key string, meta map[string]string, input i
 	if err := gofakes3.MergeMetadata(m, bucket, key, meta); err != nil {
 		return res, err
 	}
-	o := &memObject{key: key, body: body, hash: md5.Sum(body), meta: make([]string, 0, 2*len(meta))}
+	o := &memObject{key: key, hash: md5.Sum(body), meta: make([]string, 0, 2*len(meta))}
+	if err := m.keep(o, body); err != nil {
+		return res, err
+	}
 	names := make([]string, 0, len(meta))
 	for k := range meta {
 		names = append(names, k)

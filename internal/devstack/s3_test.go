@@ -60,6 +60,7 @@ func TestOverwriteReplacesMetadata(t *testing.T) {
 // forBackends runs a test on the memory and the bolt backend.
 func forBackends(t *testing.T, test func(*testing.T, Options)) {
 	t.Run("memory", func(t *testing.T) { test(t, Options{Requests: -1}) })
+	t.Run("spill", func(t *testing.T) { test(t, Options{Requests: -1, spillBodies: true}) })
 	t.Run("bolt", func(t *testing.T) { test(t, Options{Requests: -1, DataDir: t.TempDir()}) })
 }
 

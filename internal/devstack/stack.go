@@ -86,7 +86,14 @@ type Options struct {
 	Bucket, Table, Index, LeaseTable string
 	// APIKey is the gateway's key (default derived from Seed).
 	APIKey string
+
+	// spillBodies keeps the bodies in a temporary file even for a small seed (tests).
+	spillBodies bool
 }
+
+// spillFrom is the seed size from which a stack without DataDir keeps the bodies in a
+// temporary file rather than in memory (about 650 bytes each).
+const spillFrom = 20000
 
 // Stack is a running devstack. Its fields are read-only.
 type Stack struct {
@@ -106,6 +113,7 @@ type Stack struct {
 	clock   *clock
 	backend *s3Backend
 	db      *bolt.DB
+	mem     *memStore // without DataDir
 	table   *statusTable
 	leases  *statusTable
 	dynamo  *dynamoServer
@@ -187,7 +195,8 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 		inner = s3bolt.New(s.db, s3bolt.WithTimeSource(s.clock))
 	} else {
-		inner = newMemStore(s.clock)
+		s.mem = newMemStore(s.clock, opts.spillBodies || opts.Requests >= spillFrom)
+		inner = s.mem
 	}
 	s.backend = &s3Backend{Backend: inner, clock: s.clock}
 	if err := inner.CreateBucket(opts.Bucket); err != nil && !gofakes3.HasErrorCode(err, gofakes3.ErrBucketAlreadyExists) {
@@ -578,6 +587,11 @@ func (s *Stack) Close() error {
 		if s.opts.DataDir != "" && s.leases != nil {
 			if err := s.leases.save(s.leasePath()); err != nil {
 				errs = append(errs, fmt.Errorf("devstack: save lease table: %w", err))
+			}
+		}
+		if s.mem != nil {
+			if err := s.mem.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("devstack: close objects: %w", err))
 			}
 		}
 		if s.db != nil {

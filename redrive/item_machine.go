@@ -11,6 +11,7 @@ import (
 // and names the next step. itemSteps is the whole machine.
 //
 //	start → settle? → check → token → claim → prepare → send → done
+//	                                    (the GET of prepare runs beside the claim)
 //	                    ↑                        │         │
 //	                    └──────── backoff ←──────┴─────────┤ (retry)
 //	                                                       └→ lastLook → done
@@ -69,6 +70,9 @@ type itemWork struct {
 	body  io.ReadCloser // prepare's open body, for send
 	actx  context.Context
 	abort context.CancelFunc
+	// opening is prepare running beside the claim (gateway modes with a lease table):
+	// the pinned GET is read-only, so it need not wait for the claim's round trip.
+	opening chan prepared
 
 	last attemptResult // the latest attempt, for giving up
 }
@@ -169,11 +173,32 @@ func (r *Run) onToken(w *itemWork) step {
 // onClaim claims (or renews) the request before each send: the lease table is where runs
 // on other machines meet.
 func (r *Run) onClaim(w *itemWork) step {
+	if r.deps.Leases != nil && r.m.Mode.UsesGateway() {
+		w.actx, w.abort = context.WithTimeout(w.sendCtx, r.opts.AttemptTimeout)
+		w.opening = make(chan prepared, 1)
+		go func() {
+			body, pre := r.prepare(w.actx, w.it)
+			w.opening <- prepared{body, pre}
+		}()
+	}
 	if done, ok := r.claim(w.ctx, w.it, w.first, w.attempt > 0 || w.maybeSent); !ok || done {
+		if w.opening != nil {
+			w.abort()
+			if p := <-w.opening; p.body != nil {
+				p.body.Close() // opened for a send that will not happen
+			}
+			w.opening = nil
+		}
 		r.bucket.refund()
 		return stepDone
 	}
 	return stepPrepare
+}
+
+// prepared is prepare's result.
+type prepared struct {
+	body io.ReadCloser
+	pre  *attemptResult
 }
 
 // onPrepare opens and checks the stored object before the sending record: an item
@@ -182,8 +207,15 @@ func (r *Run) onPrepare(w *itemWork) step {
 	if w.first.IsZero() {
 		w.first = r.now()
 	}
-	w.actx, w.abort = context.WithTimeout(w.sendCtx, r.opts.AttemptTimeout)
-	body, pre := r.prepare(w.actx, w.it)
+	var body io.ReadCloser
+	var pre *attemptResult
+	if w.opening != nil {
+		p := <-w.opening
+		body, pre, w.opening = p.body, p.pre, nil
+	} else {
+		w.actx, w.abort = context.WithTimeout(w.sendCtx, r.opts.AttemptTimeout)
+		body, pre = r.prepare(w.actx, w.it)
+	}
 	if pre == nil {
 		w.body = body
 		return stepSend

@@ -147,13 +147,18 @@ func (p *planner) headConcurrency() int {
 	return 8
 }
 
-// planListParallel shards a planning listing: a plan needs every row before the operator
-// confirms, so the whole listing is the latency to cut (not the first row's).
-const planListParallel = 16
+// A plan needs every row before the operator confirms, so the whole selection's latency
+// is what to cut (not the first row's): the listing is sharded, and the joins (BatchGets,
+// and the HEADs inventory makes for a status listing's first rows) run twice as wide as
+// ls's default.
+const (
+	planListParallel    = 16
+	planListConcurrency = 2 * inventory.DefaultConcurrency
+)
 
 func (p *planner) listOptions(o inventory.Options) inventory.Options {
 	o.Parallel = planListParallel
-	o.Concurrency = max(p.headConcurrency(), inventory.DefaultConcurrency)
+	o.Concurrency = max(p.headConcurrency(), planListConcurrency)
 	return o
 }
 

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# make bench-scale: stowage against its peers on the demo stack, with a real-AWS-like
+# round trip (toxiproxy adds LATENCY_MS to every response of S3, DynamoDB and the
+# gateway). Prints one table (stowage / peer / bound, with ratios) and writes it to
+# docs/benchmarks.md with the machine it ran on.
+#
+#   REQUESTS   requests the demo seeds (default 100000; SCALE=1M gives 1000000)
+#   LATENCY_MS added to each response (default 20)
+#   CONC       requests in flight for redrive and vegeta (default 16)
+#   OUT        where the table goes (default docs/benchmarks.md; - for stdout only)
+#
+# Traffic goes to 127.0.0.1 only. Every wait is bounded and everything it starts is
+# stopped on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TOOLS=${STOWAGE_TOOLS:-$ROOT/.tools}
+TOXIPROXY_VERSION=v2.12.0
+VEGETA_VERSION=v12.13.0
+REQUESTS=${REQUESTS:-100000}
+if [[ ${SCALE:-} == 1M ]]; then REQUESTS=1000000; fi
+LATENCY_MS=${LATENCY_MS:-20}
+CONC=${CONC:-16}
+OUT=${OUT:-$ROOT/docs/benchmarks.md}
+SEED_TIMEOUT=${SEED_TIMEOUT:-1800} # seconds the demo may take to seed
+STEP_TIMEOUT=${STEP_TIMEOUT:-900}  # seconds any one measured command may take
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/stowage-bench-scale.XXXXXX")
+PIDS=()
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+	say "bench-scale: $*"
+	exit 1
+}
+
+# --- tools, pinned --------------------------------------------------------------------
+mkdir -p "$TOOLS/bin"
+TOXI=$TOOLS/bin/toxiproxy-server.$TOXIPROXY_VERSION
+if [[ ! -x $TOXI ]]; then
+	say "installing toxiproxy $TOXIPROXY_VERSION into $TOOLS/bin"
+	GOBIN=$WORK/gobin GOFLAGS= go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+	mv "$WORK/gobin/server" "$TOXI"
+fi
+VEGETA=$TOOLS/bin/vegeta
+if [[ ! -x $VEGETA ]] || ! "$VEGETA" -version 2>/dev/null | grep -q "${VEGETA_VERSION#v}"; then
+	say "installing vegeta $VEGETA_VERSION into $TOOLS/bin"
+	GOBIN=$TOOLS/bin GOFLAGS= go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+fi
+AWSCLI=
+if [[ -x /usr/bin/aws ]]; then AWSCLI=/usr/bin/aws; elif command -v aws >/dev/null; then AWSCLI=$(command -v aws); fi
+command -v jq >/dev/null || die "jq is needed to read the JSON outputs"
+
+say "building stowage and the SDK floor"
+(cd "$ROOT" && go build -o "$WORK/stowage" ./cmd/stowage)
+(cd "$ROOT/internal/bench/floor" && go build -o "$WORK/floor" .)
+STOWAGE=$WORK/stowage
+
+# --- measuring ------------------------------------------------------------------------
+# timed CMD...: runs CMD (bounded by STEP_TIMEOUT) with stdout to $WORK/out; sets WALL and
+# CPU (user+system seconds of CMD and its children). A failing CMD stops the benchmark
+# unless MAYFAIL=1.
+timed() {
+	local rc=0 u s
+	/usr/bin/time -f '%e %U %S' -o "$WORK/time" timeout "$STEP_TIMEOUT" "$@" >"$WORK/out" 2>>"$WORK/err" || rc=$?
+	if ((rc != 0)) && [[ ${MAYFAIL:-0} != 1 ]]; then
+		die "failed (exit $rc): $*"$'\n'"$(tail -5 "$WORK/err")"
+	fi
+	read -r WALL u s < <(tail -1 "$WORK/time")
+	CPU=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.3f", u + s}')
+}
+
+# median of N runs of CMD's wall time, in seconds.
+median_wall() {
+	local n=$1
+	shift
+	local i walls=()
+	for ((i = 0; i < n; i++)); do
+		timed "$@"
+		walls+=("$WALL")
+	done
+	printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }'; }
+
+free_port_base() {
+	local base i
+	for i in $(seq 1 50); do
+		base=$((20000 + (RANDOM % 2000) * 10))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$base") 2>/dev/null; then
+			echo "$base"
+			return
+		fi
+	done
+	die "no free port found"
+}
+
+# wait_for FILE TEXT SECONDS: until FILE holds TEXT, at most SECONDS.
+wait_for() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- the demo stack -------------------------------------------------------------------
+BASE=$(free_port_base)
+S3P=$BASE GWP=$((BASE + 1)) DDBP=$((BASE + 2))
+S3X=$((BASE + 5)) GWX=$((BASE + 6)) DDBX=$((BASE + 7)) TOXP=$((BASE + 8))
+
+say "starting the demo with $REQUESTS requests (this seeds; bounded by ${SEED_TIMEOUT}s)"
+seed_start=$(date +%s.%N)
+"$STOWAGE" demo --serve --requests "$REQUESTS" --addr "127.0.0.1:$S3P" --config-out "$WORK/direct.yaml" \
+	>"$WORK/demo.out" 2>"$WORK/demo.err" &
+DEMO=$!
+PIDS+=("$DEMO")
+wait_for "$WORK/demo.out" '^ready' "$SEED_TIMEOUT" || die "the demo was not ready in ${SEED_TIMEOUT}s: $(tail -3 "$WORK/demo.err")"
+SEED_S=$(awk -v a="$seed_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+SEED_RSS_MB=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$DEMO/status")
+
+BUCKET=$(awk '/bucket:/ {print $2; exit}' "$WORK/direct.yaml")
+TABLE=$(awk '/ table:/ {print $2; exit}' "$WORK/direct.yaml")
+APIKEY=$(awk '/api_key:/ {print $2; exit}' "$WORK/direct.yaml")
+export AWS_ACCESS_KEY_ID=STOWAGEDEMOACCESSKEY AWS_SECRET_ACCESS_KEY=stowage-demo-secret-key-accepts-anything AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export XDG_STATE_HOME=$WORK/state XDG_CONFIG_HOME=$WORK/config NO_COLOR=1
+
+# --- toxiproxy in front of S3, DynamoDB and the gateway -------------------------------
+"$TOXI" -host 127.0.0.1 -port "$TOXP" >"$WORK/toxi.log" 2>&1 &
+PIDS+=("$!")
+API=http://127.0.0.1:$TOXP
+for i in $(seq 1 100); do
+	curl -fsS "$API/version" >/dev/null 2>&1 && break
+	[[ $i == 100 ]] && die "toxiproxy did not start"
+	sleep 0.1
+done
+proxy() { # name listen upstream
+	curl -fsS -X POST "$API/proxies" -d "{\"name\":\"$1\",\"listen\":\"127.0.0.1:$2\",\"upstream\":\"127.0.0.1:$3\"}" >/dev/null
+	if ((LATENCY_MS > 0)); then
+		curl -fsS -X POST "$API/proxies/$1/toxics" \
+			-d "{\"name\":\"latency\",\"type\":\"latency\",\"stream\":\"downstream\",\"attributes\":{\"latency\":$LATENCY_MS,\"jitter\":0}}" >/dev/null
+	fi
+}
+proxy s3 "$S3X" "$S3P"
+proxy gateway "$GWX" "$GWP"
+proxy dynamodb "$DDBX" "$DDBP"
+sed -e "s#http://127.0.0.1:$S3P\$#http://127.0.0.1:$S3X#" \
+	-e "s#http://127.0.0.1:$DDBP\$#http://127.0.0.1:$DDBX#" \
+	-e "s#http://127.0.0.1:$GWP/#http://127.0.0.1:$GWX/#" "$WORK/direct.yaml" >"$WORK/slow.yaml"
+chmod 600 "$WORK/slow.yaml"
+S3URL=http://127.0.0.1:$S3X DDBURL=http://127.0.0.1:$DDBX GWURL=http://127.0.0.1:$GWX/demo
+
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
+
+# --- listing --------------------------------------------------------------------------
+say "listing ($REQUESTS objects at ${LATENCY_MS} ms)"
+timed "$STOWAGE" --config "$WORK/slow.yaml" --env demo ls -o json
+LS_S=$WALL LS_ROWS=$(wc -l <"$WORK/out")
+ID=$(head -1 "$WORK/out" | jq -r .id)
+timed "$WORK/floor" list -s3 "$S3URL" -ddb "$DDBURL" -bucket "$BUCKET" -table "$TABLE"
+FLOOR_LS_S=$WALL
+AWS_LS_S=
+if [[ -n $AWSCLI ]]; then
+	timed "$AWSCLI" --endpoint-url "$S3URL" s3api list-objects-v2 --bucket "$BUCKET" --output json
+	AWS_LS_S=$WALL
+fi
+row "Joined listing, $LS_ROWS requests" "${LS_S} s" \
+	"awscli listing alone ${AWS_LS_S:-n/a} s ($(ratio "${AWS_LS_S:-0}" "$LS_S") faster); SDK floor list+join ${FLOOR_LS_S} s" \
+	"stowage / floor $(ratio "$LS_S" "$FLOOR_LS_S")"
+
+# --- show -----------------------------------------------------------------------------
+say "show $ID"
+SHOW_S=$(median_wall 5 "$STOWAGE" --config "$WORK/slow.yaml" --env demo show "$ID" --raw)
+FLOOR_SHOW_S=$(median_wall 5 "$WORK/floor" show -s3 "$S3URL" -ddb "$DDBURL" -bucket "$BUCKET" -table "$TABLE" -id "$ID")
+AWS_SHOW_S=
+if [[ -n $AWSCLI ]]; then
+	aws_show() {
+		"$AWSCLI" --endpoint-url "$S3URL" s3api head-object --bucket "$BUCKET" --key "$ID" >/dev/null &&
+			"$AWSCLI" --endpoint-url "$S3URL" s3api get-object --bucket "$BUCKET" --key "$ID" "$WORK/obj" >/dev/null &&
+			"$AWSCLI" --endpoint-url "$DDBURL" dynamodb get-item --table-name "$TABLE" \
+				--key "{\"requestId\":{\"S\":\"$ID\"}}" >/dev/null
+	}
+	start=$(date +%s.%N)
+	aws_show
+	AWS_SHOW_S=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+fi
+VCPU=()
+for i in 1 2 3 4 5; do
+	timed "$STOWAGE" version
+	VCPU+=("$CPU")
+done
+START_CPU_MS=$(printf '%s\n' "${VCPU[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.0f", a[int((NR+1)/2)] * 1000}')
+row "\`show ID\` (median of 5)" "${SHOW_S} s; process start ${START_CPU_MS} ms CPU (\`stowage version\`)" \
+	"awscli sequence ${AWS_SHOW_S:-n/a} s ($(ratio "${AWS_SHOW_S:-0}" "$SHOW_S") faster); SDK floor ${FLOOR_SHOW_S} s" \
+	"stowage / floor $(ratio "$SHOW_S" "$FLOOR_SHOW_S") (goal ≤ 1.5×); start goal ≤ 15 ms"
+
+# --- redrive: dry run, then the run -----------------------------------------------------
+say "redrive --status FAILED --dry-run"
+timed "$STOWAGE" --config "$WORK/slow.yaml" --env demo redrive --status FAILED --dry-run -o json
+DRY_S=$WALL
+FAILED=$(grep -c '"id"' "$WORK/out" || true)
+row "\`redrive --status FAILED --dry-run\` ($FAILED planned)" "${DRY_S} s" "—" \
+	"floor list+join ${FLOOR_LS_S} s: $(ratio "$DRY_S" "$FLOOR_LS_S") (goal ≤ 2×)"
+
+say "redrive --status FAILED (concurrency $CONC, unlimited rate)"
+JOURNAL=$WORK/run.journal.jsonl
+MAYFAIL=1 timed "$STOWAGE" --config "$WORK/slow.yaml" --env demo redrive --status FAILED --rate 0 --concurrency "$CONC" \
+	--yes -o json --journal "$JOURNAL"
+RUN_CPU=$CPU
+SENT=$(jq -s '[.[] | select(.type == "sending")] | length' "$JOURNAL")
+FIRST_AT=$(jq -rs '[.[] | select(.type == "sending")][0].at // empty' "$JOURNAL")
+END_AT=$(jq -rs '[.[] | select(.type == "end")][0].at // empty' "$JOURNAL")
+RUN_S=0
+if [[ -n $FIRST_AT && -n $END_AT ]]; then
+	RUN_S=$(awk -v a="$(date -d "$FIRST_AT" +%s.%N)" -v b="$(date -d "$END_AT" +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+fi
+RUN_RATE=$(awk -v n="$SENT" -v s="$RUN_S" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print 0 }')
+RUN_CPU_MS=$(awk -v c="$RUN_CPU" -v n="$SENT" 'BEGIN { if (n > 0) printf "%.2f", c * 1000 / n; else print "—" }')
+
+say "vegeta on the same route, same concurrency"
+KEY=$(jq -rs '[.[] | select(.type == "header")][0].manifest.items[0].key // empty' "$JOURNAL")
+[[ -n $KEY ]] || KEY=$ID
+"$STOWAGE" --config "$WORK/direct.yaml" --env demo show "$KEY" --raw >"$WORK/body" 2>/dev/null || echo '{}' >"$WORK/body"
+printf 'PUT %s/product/%s/%s\nx-api-key: %s\nContent-Type: application/json\n@%s\n' \
+	"$GWURL" "$BUCKET" "$KEY" "$APIKEY" "$WORK/body" >"$WORK/targets"
+VEG_DUR=$(awk -v s="$RUN_S" 'BEGIN { d = int(s + 0.5); if (d < 5) d = 5; if (d > 60) d = 60; print d }')
+timed "$VEGETA" attack -targets "$WORK/targets" -rate 0 -max-workers "$CONC" -workers "$CONC" -duration "${VEG_DUR}s" -output "$WORK/veg.bin"
+VEG_CPU=$CPU
+"$VEGETA" report -type json "$WORK/veg.bin" >"$WORK/veg.json"
+VEG_RATE=$(jq -r '.throughput | floor' "$WORK/veg.json")
+VEG_N=$(jq -r '.requests' "$WORK/veg.json")
+VEG_OK=$(jq -r '.success' "$WORK/veg.json")
+VEG_CPU_MS=$(awk -v c="$VEG_CPU" -v n="$VEG_N" 'BEGIN { if (n > 0) printf "%.2f", c * 1000 / n; else print "—" }')
+row "Redrive at ${LATENCY_MS} ms, $SENT sent, $CONC in flight" "${RUN_RATE} req/s" \
+	"vegeta ${VEG_RATE} req/s (success ratio ${VEG_OK})" "stowage / vegeta $(ratio "$RUN_RATE" "$VEG_RATE") (goal ≥ 0.8×)"
+row "Client CPU per request (redrive incl. planning / vegeta)" "${RUN_CPU_MS} ms" "vegeta ${VEG_CPU_MS} ms" "goal ≤ 0.5 ms"
+
+# --- lost -----------------------------------------------------------------------------
+say "lost"
+timed "$STOWAGE" --config "$WORK/slow.yaml" --env demo lost -o json
+LOST_S=$WALL LOST_N=$(wc -l <"$WORK/out")
+row "\`lost\` ($LOST_N found)" "${LOST_S} s" "—" "—"
+row "Demo seeding, $REQUESTS requests" "${SEED_S} s to ready; server ${SEED_RSS_MB} MiB RSS" "—" "goal at 1M: ≤ 90 s, ≤ 1.5 GB"
+
+# --- the table ------------------------------------------------------------------------
+MODEL=$(awk -F: '/model name/ {sub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+MEM=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+{
+	echo "# Scale benchmark"
+	echo
+	echo "Written by \`make bench-scale\` (internal/bench/scale.sh) on $(date -u +%Y-%m-%dT%H:%MZ)."
+	echo "Machine: $(nproc) CPUs, ${MODEL:-unknown model}, $MEM memory. Demo seeded with $REQUESTS requests;"
+	echo "toxiproxy $TOXIPROXY_VERSION adds ${LATENCY_MS} ms to every response of S3, DynamoDB and the gateway."
+	echo "Peers: awscli ($(${AWSCLI:-false} --version 2>&1 | awk '{print $1}' || echo absent)), the SDK floor"
+	echo "(internal/bench/floor), vegeta $VEGETA_VERSION on the same gateway route with the same body."
+	echo
+	echo "| Measure | stowage | Peer | Bound / ratio |"
+	echo "|---|---|---|---|"
+	printf '%s\n' "${ROWS[@]}"
+} >"$WORK/table.md"
+cat "$WORK/table.md"
+if [[ $OUT != - ]]; then
+	cp "$WORK/table.md" "$OUT"
+	say "wrote $OUT"
+fi

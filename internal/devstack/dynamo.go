@@ -10,8 +10,6 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/stowage-cli/stowage/internal/atomicfile"
 )
 
 // tableSchema is the shape of the status table: a string hash key and one GSI whose hash
@@ -49,6 +46,9 @@ type statusTable struct {
 	// Running totals for DescribeTable.
 	size, indexCount, indexSize int
 	dirty                       atomic.Bool // changed since the last save
+	// persist tracks the changed keys for save (with a DataDir).
+	persist bool
+	disk    persisted
 }
 
 func newStatusTable(s tableSchema, created time.Time) *statusTable {
@@ -109,6 +109,12 @@ func (t *statusTable) put(key string, old *entry, next item) {
 	}
 	t.items[key] = n
 	t.size += n.size
+	if t.persist {
+		if t.disk.changed == nil {
+			t.disk.changed = map[string]bool{}
+		}
+		t.disk.changed[key] = true
+	}
 	if t.schema.IndexName != "" {
 		h, ok1 := next[t.schema.IndexHash]
 		s, ok2 := next[t.schema.IndexSort]
@@ -146,41 +152,6 @@ func (t *statusTable) len() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return len(t.items)
-}
-
-// save writes the table as JSON (for --data), atomically.
-func (t *statusTable) save(path string) error {
-	t.mu.RLock()
-	plain := make(map[string]item, len(t.items))
-	for k, e := range t.items {
-		plain[k] = e.item()
-	}
-	data, err := json.Marshal(plain)
-	t.mu.RUnlock()
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, data, 0o600)
-}
-
-func (t *statusTable) load(path string) error {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	items := map[string]item{}
-	if err := json.Unmarshal(data, &items); err != nil {
-		return fmt.Errorf("read status table %s: %w; delete the file to start with an empty table", filepath.Base(path), err)
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, it := range items {
-		t.put(k, t.items[k], it)
-	}
-	return nil
 }
 
 // validateKey checks that key is exactly the table's key.

@@ -207,10 +207,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		IndexHash: attrStatus, IndexSort: attrUpdatedAt, Region: Region}, opts.Now())
 	s.leases = newStatusTable(tableSchema{Name: opts.LeaseTable, KeyAttr: attrKey, Region: Region}, opts.Now())
 	if opts.DataDir != "" {
-		if err := s.table.load(s.tablePath()); err != nil {
+		s.table.persist, s.leases.persist = true, true
+		if err := s.table.load(s.tableFiles()); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
 		}
-		if err := s.leases.load(s.leasePath()); err != nil {
+		if err := s.leases.load(s.leaseFiles()); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
 		}
 	}
@@ -323,12 +324,12 @@ func (s *Stack) saveTable() {
 			return
 		case <-t.C:
 			if s.table.dirty.Swap(false) {
-				if err := s.table.save(s.tablePath()); err != nil {
+				if err := s.table.save(s.tableFiles()); err != nil {
 					s.logf("devstack: save status table: %v", err)
 				}
 			}
 			if s.leases.dirty.Swap(false) {
-				if err := s.leases.save(s.leasePath()); err != nil {
+				if err := s.leases.save(s.leaseFiles()); err != nil {
 					s.logf("devstack: save lease table: %v", err)
 				}
 			}
@@ -336,8 +337,8 @@ func (s *Stack) saveTable() {
 	}
 }
 
-func (s *Stack) tablePath() string { return filepath.Join(s.opts.DataDir, "status-table.json") }
-func (s *Stack) leasePath() string { return filepath.Join(s.opts.DataDir, "lease-table.json") }
+func (s *Stack) tableFiles() tableFiles { return tableFiles{s.opts.DataDir, "status-table"} }
+func (s *Stack) leaseFiles() tableFiles { return tableFiles{s.opts.DataDir, "lease-table"} }
 
 // logf writes one log line. Its arguments are keys, paths and errors from outside and
 // the log is usually a terminal (demo --verbose), so the whole line is sanitized here,
@@ -580,12 +581,12 @@ func (s *Stack) Close() error {
 			<-s.saverDone
 		}
 		if s.opts.DataDir != "" && s.table != nil {
-			if err := s.table.save(s.tablePath()); err != nil {
+			if err := s.table.save(s.tableFiles()); err != nil {
 				errs = append(errs, fmt.Errorf("devstack: save status table: %w", err))
 			}
 		}
 		if s.opts.DataDir != "" && s.leases != nil {
-			if err := s.leases.save(s.leasePath()); err != nil {
+			if err := s.leases.save(s.leaseFiles()); err != nil {
 				errs = append(errs, fmt.Errorf("devstack: save lease table: %w", err))
 			}
 		}

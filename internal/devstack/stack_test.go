@@ -369,8 +369,8 @@ func TestDataDirSavesTheTableWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		data, err := os.ReadFile(filepath.Join(dir, "status-table.json"))
-		if err == nil && len(data) > 2 {
+		data, err := os.ReadFile(filepath.Join(dir, "status-table.snapshot"))
+		if err == nil && len(data) > len(snapshotMagic)+2 {
 			break
 		}
 		select {

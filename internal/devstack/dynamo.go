@@ -16,7 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // tableSchema is the shape of the status table: a string hash key and one GSI whose hash

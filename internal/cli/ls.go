@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -51,8 +52,8 @@ listing ends, unless --sort needs every row first.
   --parallel N lists N key ranges at once (request IDs are UUIDs, so the ranges split on
                the leading hex digits; keys that are not hex are still listed) and merges
                them in key order: on a high-latency S3 this is minutes against seconds.
-  --sort       time (newest first), size (largest first) or status (FAILED, LOST, pending,
-               other, then terminal states).
+  --sort       time (newest first), size (largest first) or status (worst first: failed
+               states, LOST, in progress, not yet processed, then status.terminal_states).
 ` + jsonFieldsHelp + "\n" + exitCodesHelp,
 		Example: `  # Everything that failed in the last hour, for a runbook
   stowage --env prod ls --status FAILED --since 1h -o json
@@ -81,7 +82,7 @@ listing ends, unless --sort needs every row first.
 func addListFlags(cmd *cobra.Command, g *Globals, f *listFlags, withStatus bool) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.prefix, "prefix", "", "only keys under this prefix (relative to storage.prefix)")
-	fl.StringVar(&f.since, "since", "", "only requests stored within this duration (1h, 30m, 24h) or since this time (RFC 3339)")
+	fl.StringVar(&f.since, "since", "", "only requests received within this duration (30m, 24h, 2d, 1w2d) or since this time (RFC 3339)")
 	if withStatus {
 		fl.StringVar(&f.status, "status", "", "only requests in this state (FAILED, PROCESSED, ...; LOST = --lost)")
 		fl.BoolVar(&f.lost, "lost", false, "only lost requests: stored, older than status.lost_after, no status item")
@@ -212,24 +213,14 @@ func durationProblem(s string, err error) string {
 	return fmt.Sprintf("%s is negative; want a duration like 15m", sanitize.Line(s))
 }
 
-// parseSince reads --since: a duration back from now (1h, 90m, 24h) or a time (RFC 3339,
-// or a date taken as midnight UTC).
+// parseSince reads --since (config.ParseSince, the one parser), with its text made safe
+// for the terminal.
 func parseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	d, err := config.ParseDuration(s)
+	t, err := config.ParseSince(s, now)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%v, or a time like 2026-03-01T12:00:00Z", err)
+		return time.Time{}, errors.New(sanitize.Line(err.Error()))
 	}
-	if d <= 0 {
-		return time.Time{}, fmt.Errorf("%s: want a positive duration like 1h", sanitize.Line(s))
-	}
-	return now.Add(-d), nil
+	return t, nil
 }
 
 // runList runs ls (and lost, which is ls --lost).
@@ -243,7 +234,7 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 	if err != nil {
 		return err
 	}
-	lostAfter := s.env.Status.LostAfter.Duration
+	lostAfter := inventory.LostAfter(s.env)
 	if req.olderThan != 0 {
 		lostAfter = max(req.olderThan, 0)
 	}
@@ -251,7 +242,7 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 		g.printErr("stowage: warning: --parallel is not supported by this object store; listing in one stream\n")
 	}
 
-	out := g.newRowWriter(req.format, g.Stdout, lostAfter, s.env.Status.AttemptsAttr)
+	out := g.newRowWriter(req.format, g.Stdout, s.env, lostAfter)
 	emit := out.Write
 	var all []inventory.Row
 	if req.sort != "" {
@@ -316,18 +307,7 @@ func sortRows(rows []inventory.Row, by string, env *config.Env, lostAfter time.D
 		return r.Object.LastModified
 	}
 	rank := func(r inventory.Row) int {
-		state := r.State(lostAfter, now)
-		switch {
-		case strings.EqualFold(state, "FAILED"):
-			return 0
-		case state == inventory.StateLost:
-			return 1
-		case state == "":
-			return 2
-		case env.IsTerminal(state):
-			return 4
-		}
-		return 3
+		return -inventory.Classify(r.State(lostAfter, now), env).Severity() // worst first
 	}
 	slices.SortStableFunc(rows, func(a, b inventory.Row) int {
 		switch by {

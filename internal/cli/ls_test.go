@@ -166,6 +166,23 @@ func TestLs(t *testing.T) {
 		r = d.run(t, "", "ls", "--prefix", "no-such-prefix/").must(t, ExitNotFound)
 		golden.RequireEqual(t, normalize(lastLines(r.stderr, 1)))
 	})
+	t.Run("SinceInDaysAndWeeks", func(t *testing.T) {
+		// stowage prints ages as 6d; --since reads them back, and 1d is 24h.
+		h24 := d.run(t, "", "ls", "--since", "24h", "-o", "json").must(t, ExitOK)
+		d1 := d.run(t, "", "ls", "--since", "1d", "-o", "json").must(t, ExitOK)
+		if h24.stdout != d1.stdout {
+			t.Fatal("--since 1d and --since 24h list differently")
+		}
+		w1 := d.run(t, "", "ls", "--since", "1w", "-o", "json").must(t, ExitOK)
+		d2 := d.run(t, "", "ls", "--since", "2d", "-o", "json").must(t, ExitOK)
+		if n1, n2, nd := len(ids(t, w1.stdout)), len(ids(t, d2.stdout)), len(ids(t, d1.stdout)); !(n1 > n2 && n2 > nd) {
+			t.Fatalf("1w %d rows, 2d %d, 1d %d: want fewer for a shorter time", n1, n2, nd)
+		}
+		at := d.run(t, "", "ls", "--since", demoNow.Add(-24*time.Hour).Format(time.RFC3339), "-o", "json").must(t, ExitOK)
+		if at.stdout != d1.stdout {
+			t.Fatal("--since an RFC 3339 time 24h ago lists differently from --since 1d")
+		}
+	})
 	t.Run("UsageErrors", func(t *testing.T) {
 		for _, c := range []struct {
 			args []string
@@ -173,7 +190,7 @@ func TestLs(t *testing.T) {
 		}{
 			{[]string{"ls", "--sort", "name"}, "--sort name: want time, size or status"},
 			{[]string{"ls", "--parallel", "1000"}, "--parallel 1000"},
-			{[]string{"ls", "--since", "1d"}, "there is no day unit"},
+			{[]string{"ls", "--since", "2x"}, "like 15m, 1h30m, 2d or 1w"},
 			{[]string{"ls", "--since", "-1h"}, "--since"},
 			{[]string{"ls", "--status", "FAILED", "--lost"}, "give one of them"},
 			{[]string{"ls", "--older-than", "1h"}, "add --lost"},

@@ -184,14 +184,18 @@ type rowWriter interface {
 }
 
 // newRowWriter builds the writer for format on w. lostAfter decides which rows without a
-// status item show as LOST in a table; attemptsAttr is the status items' attempts
-// attribute ("" for the default), so that an item without one shows no attempts.
-func (g *Globals) newRowWriter(format string, w io.Writer, lostAfter time.Duration, attemptsAttr string) rowWriter {
+// status item show as LOST in a table; env says what the states mean (inventory.Classify)
+// and which attribute holds the attempts, so that an item without one shows no attempts.
+func (g *Globals) newRowWriter(format string, w io.Writer, env *config.Env, lostAfter time.Duration) rowWriter {
+	attemptsAttr := ""
+	if env != nil {
+		attemptsAttr = env.Status.AttemptsAttr
+	}
 	if format == outputJSON {
 		return &jsonRowWriter{w: bufio.NewWriter(w), attemptsAttr: attemptsAttr}
 	}
 	return &tableRowWriter{w: bufio.NewWriter(w), color: g.color(w), width: terminalWidth(w),
-		lostAfter: lostAfter, now: cliClock(), attemptsAttr: attemptsAttr}
+		env: env, lostAfter: lostAfter, now: cliClock(), attemptsAttr: attemptsAttr}
 }
 
 type jsonRowWriter struct {
@@ -221,6 +225,7 @@ type tableRowWriter struct {
 	w            *bufio.Writer
 	color        bool
 	width        int // 0: do not cut
+	env          *config.Env
 	lostAfter    time.Duration
 	now          time.Time
 	attemptsAttr string
@@ -268,7 +273,7 @@ func (t *tableRowWriter) Write(rows []inventory.Row) error {
 			shown = "pending"
 		}
 		t.line(received, age, clipOutside(shown, maxTableText), size, tries, clipOutside(r.ID(), maxTableID),
-			errText, statusColor(state, t.color))
+			errText, statusColor(inventory.Classify(state, t.env), t.color))
 		t.n++
 	}
 	return t.w.Flush()
@@ -347,15 +352,16 @@ func clipWithHint(s string, limit int, where string) string {
 	return kept + hint(full-ansi.StringWidth(kept))
 }
 
-// statusColor is the SGR sequence for a state, or "" without colour.
-func statusColor(state string, color bool) string {
+// statusColor is the SGR sequence for what a state means (inventory.Classify, which
+// knows status.terminal_states), or "" without colour.
+func statusColor(c inventory.Class, color bool) string {
 	if !color {
 		return ""
 	}
-	switch strings.ToUpper(state) {
-	case "FAILED", "ERROR", inventory.StateLost:
+	switch c {
+	case inventory.ClassFailed, inventory.ClassLost:
 		return "\x1b[31m" // red
-	case "PROCESSED", "DONE", "SUCCEEDED", "OK":
+	case inventory.ClassDone:
 		return "\x1b[32m" // green
 	}
 	return "\x1b[33m" // yellow: pending or in progress

@@ -21,6 +21,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -209,7 +210,7 @@ func TestOutputJSONRowHasExactlyTheContractFields(t *testing.T) {
 		{Object: awsclient.Object{Key: "c", RequestID: "c"}, Status: st, NoObject: true},
 	} {
 		var buf bytes.Buffer
-		w := (&Globals{}).newRowWriter(outputJSON, &buf, time.Minute, "")
+		w := (&Globals{}).newRowWriter(outputJSON, &buf, nil, time.Minute)
 		if err := w.Write([]inventory.Row{r}); err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +252,7 @@ func TestOutputTableSanitizesOutsideBytesAndFitsTheTerminal(t *testing.T) {
 	var buf bytes.Buffer
 	pretendTerminal(t, 120, &buf)
 	fixClock(t, demoNow)
-	w := (&Globals{}).newRowWriter(outputTable, &buf, 15*time.Minute, "")
+	w := (&Globals{}).newRowWriter(outputTable, &buf, nil, 15*time.Minute)
 	if err := w.Write(rows); err != nil {
 		t.Fatal(err)
 	}
@@ -394,13 +395,13 @@ func TestOutputAttemptsAbsentIsNullNotZero(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			row := []inventory.Row{{Object: obj, Status: &c.st}}
 			var js, tbl bytes.Buffer
-			if err := (&Globals{}).newRowWriter(outputJSON, &js, time.Minute, c.attr).Write(row); err != nil {
+			if err := (&Globals{}).newRowWriter(outputJSON, &js, &config.Env{Status: config.Status{AttemptsAttr: c.attr}}, time.Minute).Write(row); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(js.String(), c.want) {
 				t.Errorf("JSON %s, want %s", js.String(), c.want)
 			}
-			if err := (&Globals{}).newRowWriter(outputTable, &tbl, time.Minute, c.attr).Write(row); err != nil {
+			if err := (&Globals{}).newRowWriter(outputTable, &tbl, &config.Env{Status: config.Status{AttemptsAttr: c.attr}}, time.Minute).Write(row); err != nil {
 				t.Fatal(err)
 			}
 			lines := strings.Split(tbl.String(), "\n")

@@ -238,7 +238,7 @@ func runStatus(ctx context.Context, g *Globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	p := statusPrinter{g: g, s: s, out: g.newRowWriter(format, g.Stdout, s.env.Status.LostAfter.Duration, s.env.Status.AttemptsAttr),
+	p := statusPrinter{g: g, s: s, out: g.newRowWriter(format, g.Stdout, s.env, inventory.LostAfter(s.env)),
 		seen: map[string]bool{}}
 	for {
 		var targets []target
@@ -390,7 +390,7 @@ func (p *statusPrinter) print(ctx context.Context, targets []target) error {
 		case r.Status == nil:
 			p.noItem++
 			what := "the processor may still be working on it"
-			if inventory.IsLost(r.Object, s.env.Status.LostAfter.Duration, cliClock()) {
+			if inventory.IsLost(r.Object, inventory.LostAfter(s.env), cliClock()) {
 				what = "LOST: stored " + shortAge(cliClock().Sub(r.Object.LastModified)) + " ago and never processed"
 			}
 			g.printErr("stowage: %s has no status item (%s)\n", clipEchoed(targets[i].id, maxEchoed), what)

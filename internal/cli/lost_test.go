@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -78,8 +79,9 @@ func TestLost(t *testing.T) {
 		pretendTerminal(t, 100, &bytes.Buffer{}, &errb)
 		r := d.runTo(t, &out, &errb, "", "lost").must(t, ExitOK)
 		progress := withoutWarnings(r.stderr)
-		if !strings.HasPrefix(progress, "\r\x1b[K") || !strings.Contains(progress, "listed ") || !strings.HasSuffix(progress, "\r\x1b[K") {
-			t.Fatalf("progress on stderr, cleared at the end: %q", r.stderr)
+		if !strings.HasPrefix(progress, "\r\x1b[K") || !strings.Contains(progress, "listed ") ||
+			!strings.HasSuffix(progress, fmt.Sprintf("\r\x1b[Kstowage: %d lost requests of %d objects listed\n", len(want), len(seen))) {
+			t.Fatalf("progress on stderr, cleared, then the true count: %q", r.stderr)
 		}
 		if len(ids(t, r.stdout)) != len(want) {
 			t.Fatal("progress must not change the output")
@@ -89,10 +91,72 @@ func TestLost(t *testing.T) {
 			t.Fatalf("no progress when stderr is not a terminal: %q", plain.stderr)
 		}
 	})
+	t.Run("SharedTerminalShowsCleanRows", func(t *testing.T) {
+		// stdout and stderr on one screen, as at a shell: the progress line is cleared
+		// before the first row, so the header starts its own line and no count lies.
+		var screen bytes.Buffer
+		pretendTerminal(t, 100, &screen, &screen)
+		r := d.runTo(t, &screen, &screen, "", "lost").must(t, ExitOK)
+		lines := renderTerminal(r.stdout)
+		if len(lines) == 0 || !strings.HasPrefix(lines[0], "RECEIVED ") {
+			t.Fatalf("the first line on screen is not the header: %q", lines)
+		}
+		rows := 0
+		for _, l := range lines[1:] {
+			if strings.Contains(l, " LOST ") {
+				rows++
+			}
+		}
+		last := lines[len(lines)-1]
+		if rows != len(want) || last != fmt.Sprintf("stowage: %d lost requests of %d objects listed", len(want), len(seen)) {
+			t.Fatalf("%d LOST rows, want %d; last line %q", rows, len(want), last)
+		}
+	})
 	t.Run("ZeroOlderThanCountsYoungRequests", func(t *testing.T) {
 		all := d.run(t, "", "lost", "--older-than", "0").must(t, ExitOK)
 		if n := len(ids(t, all.stdout)); n < len(want) {
 			t.Fatalf("--older-than 0 finds %d, fewer than the %d older ones", n, len(want))
 		}
 	})
+}
+
+// renderTerminal is what a terminal shows for s: \r returns to the start of the line,
+// ESC [K erases to its end, other SGR sequences take no room.
+func renderTerminal(s string) []string {
+	var lines []string
+	var cur []rune
+	col := 0
+	for i := 0; i < len(s); {
+		switch {
+		case s[i] == '\n':
+			lines = append(lines, strings.TrimRight(string(cur), " "))
+			cur, col = nil, 0
+			i++
+		case s[i] == '\r':
+			col = 0
+			i++
+		case strings.HasPrefix(s[i:], "\x1b[K"):
+			cur = cur[:col]
+			i += 3
+		case s[i] == '\x1b':
+			j := strings.IndexAny(s[i:], "mK")
+			if j < 0 {
+				return lines
+			}
+			i += j + 1
+		default:
+			r := []rune(s[i:])[0]
+			if col < len(cur) {
+				cur[col] = r
+			} else {
+				cur = append(cur, r)
+			}
+			col++
+			i += len(string(r))
+		}
+	}
+	if len(cur) > 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
 }

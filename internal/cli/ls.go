@@ -252,12 +252,13 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 		}
 	}
 
+	listed := 0
 	if req.lost {
-		progress, done := g.lostProgress()
+		progress, emitLost, done := g.lostProgress(emit)
 		err = inventory.Lost(ctx, s.src, inventory.LostOptions{
 			Options: req.opts, OlderThan: lostAfter, Now: now, Progress: progress,
-		}, emit)
-		done()
+		}, emitLost)
+		listed = done()
 	} else {
 		err = inventory.List(ctx, s.src, req.opts, emit)
 	}
@@ -272,6 +273,10 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 		if err := out.Write(all); err != nil {
 			return err
 		}
+	}
+	if listed > 0 && out.Count() > 0 {
+		// The progress line is gone; on a terminal, say what it counted, truly.
+		g.printErr("stowage: %d lost %s of %d objects listed\n", out.Count(), plural(out.Count(), "request", "requests"), listed)
 	}
 	if out.Count() == 0 && req.narrowed {
 		return &ExitError{Code: ExitNotFound, Err: noMatch(req, s.env)}
@@ -335,33 +340,52 @@ func cmpInt64(a, b int64) int {
 }
 
 // lostProgress reports a lost reconciliation on stderr when stderr is a terminal, at most
-// a few times a second; done clears the line.
-func (g *Globals) lostProgress() (progress func(inventory.Progress), done func()) {
+// a few times a second. Rows must go out through the returned emit, which clears the
+// line first: stdout and stderr share the screen, and a row written after a progress
+// line without a newline would be glued to it. done clears the line for good and says how
+// many objects were listed (0 when stderr is not a terminal).
+func (g *Globals) lostProgress(emit func([]inventory.Row) error) (progress func(inventory.Progress), wrapped func([]inventory.Row) error, done func() (listed int)) {
 	if !isTerminal(g.Stderr) {
-		return nil, func() {}
+		return nil, emit, func() int { return 0 }
 	}
 	var mu sync.Mutex
 	var last time.Time
-	shown := false
+	var latest inventory.Progress
+	written := 0 // rows written: the count shown is what the operator can see, not what was found before --limit
+	shown, finished := false, false
+	clear := func() {
+		if shown {
+			io.WriteString(g.Stderr, "\r\x1b[K")
+			shown = false
+		}
+	}
 	progress = func(p inventory.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
-		if time.Since(last) < 200*time.Millisecond {
+		latest = p
+		if finished || time.Since(last) < 200*time.Millisecond {
 			return
 		}
 		last, shown = time.Now(), true
-		msg := fmt.Sprintf("listed %d objects, checked %d, %d lost", p.Listed, p.Candidates, p.Lost)
+		msg := fmt.Sprintf("listed %d objects, checked %d, %d lost so far", p.Listed, p.Candidates, written)
 		if p.Plan == inventory.PlanScan {
 			msg = fmt.Sprintf("table: %d IDs; ", p.TableIDs) + msg
 		}
 		fmt.Fprintf(g.Stderr, "\r\x1b[K%s", msg)
 	}
-	done = func() {
+	wrapped = func(rows []inventory.Row) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if shown {
-			io.WriteString(g.Stderr, "\r\x1b[K")
-		}
+		clear()
+		written += len(rows)
+		return emit(rows)
 	}
-	return progress, done
+	done = func() (listed int) {
+		mu.Lock()
+		defer mu.Unlock()
+		clear()
+		finished = true
+		return latest.Listed
+	}
+	return progress, wrapped, done
 }

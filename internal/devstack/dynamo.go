@@ -42,6 +42,7 @@ type statusTable struct {
 	items map[string]*entry   // by key attribute value
 	scan  orderedList[*entry] // every entry, in scan order
 	index map[string]*orderedList[*entry]
+	dict  *dictionary // shared names and values of the stored items
 	// Running totals for DescribeTable.
 	size, indexCount, indexSize int
 	dirty                       atomic.Bool // changed since the last save
@@ -54,7 +55,7 @@ func newStatusTable(s tableSchema, created time.Time) *statusTable {
 	sum := md5.Sum([]byte(s.Name + created.String()))
 	id := hex.EncodeToString(sum[:])
 	return &statusTable{schema: s, created: created, items: map[string]*entry{},
-		scan: orderedList[*entry]{less: tableLess}, index: map[string]*orderedList[*entry]{},
+		scan: orderedList[*entry]{less: tableLess}, index: map[string]*orderedList[*entry]{}, dict: newDictionary(),
 		id: id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:32]}
 }
 
@@ -66,7 +67,7 @@ func (t *statusTable) get(key string) (item, bool) {
 	if !ok {
 		return nil, false
 	}
-	return e.item(), true
+	return e.decode(t.dict.strs), true
 }
 
 // update applies fn to the item under key atomically; fn returns nil to leave it alone.
@@ -76,7 +77,7 @@ func (t *statusTable) update(key string, fn func(old item, exists bool) (item, e
 	var old item
 	e, ok := t.items[key]
 	if ok {
-		old = e.item()
+		old = e.decode(t.dict.strs)
 	}
 	next, err := fn(old, ok)
 	if err != nil || next == nil {
@@ -93,7 +94,7 @@ func (t *statusTable) update(key string, fn func(old item, exists bool) (item, e
 // put stores next under key, replacing old (nil when there was none), and keeps the scan
 // order, the index and the totals. The caller holds mu for writing.
 func (t *statusTable) put(key string, old *entry, next item) {
-	n := &entry{enc: encodeItem(next), key: key, size: next.size()}
+	n := &entry{enc: t.dict.encode(next), key: key, size: next.size()}
 	if old != nil {
 		n.hp = old.hp
 		t.size -= old.size
@@ -653,7 +654,7 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]
 			matched++ // counting needs no attribute
 			continue
 		}
-		it := e.item()
+		it := e.decode(s.table.dict.strs)
 		if p.filter == nil || p.filter.eval(it) {
 			matched++
 			if !p.count {

@@ -172,12 +172,165 @@ func (d *itemDecoder) value() attrValue {
 	return v
 }
 
-// item decodes the stored item. The bytes were encoded by the table itself, so a
-// failure is a bug in the codec, not bad input.
-func (e *entry) item() item {
-	it, err := decodeItem(e.enc)
+// decode returns the item stored in e. The bytes were encoded by the table itself, so a
+// failure is a bug in the codec, not bad input. The caller holds the table's lock, or
+// passes strs copied under it.
+func (e *entry) decode(strs []string) item {
+	it, err := decodeShared(strs, e.enc)
 	if err != nil {
 		panic(fmt.Sprintf("devstack: stored item %q does not decode: %v", e.key, err))
 	}
 	return it
+}
+
+// dictionary shares what repeats between the items of one table: attribute names, and
+// the values of attributes that have taken few distinct values so far (status, bucket,
+// contentType, the processor map). An attribute that shows more than dictMaxValues
+// distinct values stops being shared: IDs, times and ETags stay inline. Entries are
+// only ever appended, so a copy of strs taken under the table's lock decodes every item
+// that existed then, without the lock.
+type dictionary struct {
+	strs  []string // id -> attribute name, or an encoded value
+	names map[string]uint32
+	attrs map[string]*attrValues
+}
+
+type attrValues struct {
+	ids    map[string]uint32 // encoded value -> id
+	closed bool
+}
+
+const (
+	dictMaxNames  = 4096
+	dictMaxValues = 256
+	dictMaxValue  = 64 // bytes of an encoded value worth sharing
+	dictValueRef  = 0xfe
+)
+
+func newDictionary() *dictionary {
+	return &dictionary{names: map[string]uint32{}, attrs: map[string]*attrValues{}}
+}
+
+func (d *dictionary) add(s string) uint32 {
+	d.strs = append(d.strs, s)
+	return uint32(len(d.strs) - 1)
+}
+
+// encode is appendItem with names and low-cardinality values as dictionary references.
+// The caller holds the table's write lock.
+//
+// item  = uvarint(count) { name value }
+// name  = uvarint(id<<1 | 1) | uvarint(len<<1) bytes
+// value = 0xfe uvarint(id) | value as in appendValue
+func (d *dictionary) encode(it item) []byte {
+	names := make([]string, 0, len(it))
+	for k := range it {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	b := make([]byte, 0, 256)
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	var scratch []byte
+	for _, k := range names {
+		id, ok := d.names[k]
+		if !ok && len(d.names) < dictMaxNames && len(k) <= dictMaxValue {
+			id, ok = d.add(k), true
+			d.names[k] = id
+		}
+		if ok {
+			b = binary.AppendUvarint(b, uint64(id)<<1|1)
+		} else {
+			b = binary.AppendUvarint(b, uint64(len(k))<<1)
+			b = append(b, k...)
+		}
+		scratch = appendValue(scratch[:0], it[k])
+		if id, ok := d.value(k, scratch); ok {
+			b = append(b, dictValueRef)
+			b = binary.AppendUvarint(b, uint64(id))
+		} else {
+			b = append(b, scratch...)
+		}
+	}
+	return append(make([]byte, 0, len(b)), b...) // exact size: a million of these stay
+}
+
+func (d *dictionary) value(attr string, enc []byte) (uint32, bool) {
+	if len(enc) > dictMaxValue {
+		return 0, false
+	}
+	a := d.attrs[attr]
+	if a == nil {
+		a = &attrValues{ids: map[string]uint32{}}
+		d.attrs[attr] = a
+	}
+	if a.closed {
+		return 0, false
+	}
+	if id, ok := a.ids[string(enc)]; ok {
+		return id, true
+	}
+	if len(a.ids) >= dictMaxValues {
+		a.closed = true
+		return 0, false
+	}
+	id := d.add(string(enc))
+	a.ids[string(enc)] = id
+	return id, true
+}
+
+// decodeShared reads what dictionary.encode wrote, with strs from that dictionary.
+func decodeShared(strs []string, b []byte) (item, error) {
+	d := &itemDecoder{b: b}
+	n := d.uvarint()
+	it := make(item, n)
+	for range n {
+		if d.err != nil {
+			break
+		}
+		ref := d.uvarint64()
+		var name string
+		if ref&1 == 1 {
+			if ref>>1 >= uint64(len(strs)) {
+				d.err = errCorrupt
+				break
+			}
+			name = strs[ref>>1]
+		} else {
+			l := int(ref >> 1)
+			if l > len(d.b) {
+				d.err = errCorrupt
+				break
+			}
+			name, d.b = string(d.b[:l]), d.b[l:]
+		}
+		if len(d.b) > 0 && d.b[0] == dictValueRef {
+			d.b = d.b[1:]
+			id := d.uvarint64()
+			if id >= uint64(len(strs)) {
+				d.err = errCorrupt
+				break
+			}
+			sub := &itemDecoder{b: []byte(strs[id])}
+			it[name] = sub.value()
+			if sub.err != nil {
+				d.err = sub.err
+			}
+			continue
+		}
+		it[name] = d.value()
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errCorrupt
+	}
+	return it, d.err
+}
+
+func (d *itemDecoder) uvarint64() uint64 {
+	n, w := binary.Uvarint(d.b)
+	if w <= 0 {
+		d.err, d.b = errCorrupt, nil
+		return 0
+	}
+	d.b = d.b[w:]
+	return n
 }

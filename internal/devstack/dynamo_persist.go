@@ -118,14 +118,15 @@ func (t *statusTable) save(f tableFiles) error {
 	changed := t.disk.changed
 	t.disk.changed = nil
 	gen := t.disk.gen
+	strs := t.dict.strs
 	t.mu.Unlock()
 	// Entries are replaced on write, never changed: safe to read without the lock.
 	var err error
 	var written int64
 	if full {
-		written, err = writeSnapshot(f, gen+1, keys, entries)
+		written, err = writeSnapshot(f, gen+1, keys, entries, strs)
 	} else if len(entries) > 0 {
-		written, err = appendLog(f.log(gen), keys, entries)
+		written, err = appendLog(f.log(gen), keys, entries, strs)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -154,14 +155,15 @@ func (t *statusTable) save(f tableFiles) error {
 	return nil
 }
 
-func writeSnapshot(f tableFiles, gen uint64, keys []string, entries []*entry) (int64, error) {
+// Files hold each item in the plain compact form: the dictionary is the running table's.
+func writeSnapshot(f tableFiles, gen uint64, keys []string, entries []*entry, strs []string) (int64, error) {
 	var n int64
 	err := atomicfile.Write(f.snapshot(), atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		fmt.Fprintf(bw, "%s%d\n", snapshotMagic, gen)
 		var rec []byte
 		for i, e := range entries {
-			rec = appendRecord(rec[:0], keys[i], e.enc)
+			rec = appendRecord(rec[:0], keys[i], encodeItem(e.decode(strs)))
 			n += int64(len(rec))
 			if _, err := bw.Write(rec); err != nil {
 				return err
@@ -175,10 +177,10 @@ func writeSnapshot(f tableFiles, gen uint64, keys []string, entries []*entry) (i
 	return n, nil
 }
 
-func appendLog(path string, keys []string, entries []*entry) (int64, error) {
+func appendLog(path string, keys []string, entries []*entry, strs []string) (int64, error) {
 	var buf []byte
 	for i, e := range entries {
-		buf = appendRecord(buf, keys[i], e.enc)
+		buf = appendRecord(buf, keys[i], encodeItem(e.decode(strs)))
 	}
 	lf, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err == nil {

@@ -680,3 +680,38 @@ func decodePageToken(token string) (map[string]ddbtypes.AttributeValue, error) {
 	}
 	return key, nil
 }
+
+// SampleStates reads the distinct states of up to limit items with one Scan call that
+// projects only the state: from the status index when one is configured (its items are
+// small), else from the table. It is a sample, not a census: enough to suggest "did you
+// mean FAILED?" when a state matched nothing, at the cost of one Scan page (at most 1 MB
+// read, about 128 read units on the table for a full page, far less on the index).
+func (s *StatusStore) SampleStates(ctx context.Context, limit int32) ([]string, error) {
+	c := s.call("scan", "dynamodb:Scan")
+	if limit <= 0 {
+		limit = 1000
+	}
+	in := &dynamodb.ScanInput{
+		TableName:                aws.String(s.schema.Table),
+		ProjectionExpression:     aws.String("#s"),
+		ExpressionAttributeNames: map[string]string{"#s": s.schema.StatusAttr},
+		Limit:                    aws.Int32(limit),
+	}
+	if s.schema.Index != "" {
+		in.IndexName = aws.String(s.schema.Index)
+	}
+	out, err := s.client.Scan(ctx, in)
+	if err != nil {
+		return nil, classify(err, c)
+	}
+	seen := map[string]bool{}
+	var states []string
+	for _, item := range out.Items {
+		if st := stringAttr(item[s.schema.StatusAttr]); st != "" && !seen[st] {
+			seen[st] = true
+			states = append(states, st)
+		}
+	}
+	sort.Strings(states)
+	return states, nil
+}

@@ -366,3 +366,20 @@ func TestStatusSchemaMismatchSaysWhatToCheck(t *testing.T) {
 		check(t, "query", err, "check status.status_attr and status.updated_at_attr in the config: they must be the keys of status.index (or remove status.index to use a Scan)")
 	})
 }
+
+func TestStatusSampleStates(t *testing.T) {
+	client, table := statusTable(t)
+	fill(t, client, table, 30)
+	for _, index := range []string{"", statusIndex} {
+		t.Run("index="+index, func(t *testing.T) {
+			store := awsclient.NewStatusStore(client, awsclient.StatusSchema{Table: table, Index: index})
+			states, err := store.SampleStates(ctxT(t), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(states, ",") != "FAILED,PROCESSED" {
+				t.Fatalf("states %v, want FAILED,PROCESSED", states)
+			}
+		})
+	}
+}

@@ -279,28 +279,45 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 		g.printErr("stowage: %d lost %s of %d objects listed\n", out.Count(), plural(out.Count(), "request", "requests"), listed)
 	}
 	if out.Count() == 0 && req.narrowed {
-		return &ExitError{Code: ExitNotFound, Err: noMatch(req, s.env)}
+		var seen []string
+		if req.opts.Status != "" {
+			// One projected Scan page, only on this path: a failure loses the hint only.
+			seen, _ = s.clients.Statuses.SampleStates(ctx, stateSample)
+		}
+		return &ExitError{Code: ExitNotFound, Err: noMatch(req, s.env, seen)}
 	}
 	return nil
 }
 
-// noMatch says that nothing matched, and why that may be.
-func noMatch(req listRequest, env *config.Env) error {
+// stateSample is how many status items a "did you mean" reads for the states in use.
+const stateSample = 1000
+
+// noMatch says that nothing matched, and why that may be. seen are states read from the
+// table: a state that is not among them, nor known, is likely a typo, and a misspelt state
+// must not read like an all-clear.
+func noMatch(req listRequest, env *config.Env, seen []string) error {
 	what := "no requests matched"
+	hint := ""
 	switch {
 	case req.lost:
 		what = "no lost requests"
 	case req.opts.Status != "":
-		what = fmt.Sprintf("no requests in state %s", sanitize.Line(req.opts.Status))
-		if up := strings.ToUpper(req.opts.Status); up != req.opts.Status {
-			what += fmt.Sprintf(" (states are compared exactly: did you mean %s?)", sanitize.Line(up))
+		what = fmt.Sprintf("no requests in state %s", clipEchoed(req.opts.Status, maxEchoed))
+		if s := inventory.SuggestState(req.opts.Status, env, seen); s != "" {
+			hint = fmt.Sprintf("\n  states are compared exactly: did you mean %s?", clipEchoed(s, maxEchoed))
+		} else if len(seen) > 0 && !slices.Contains(seen, req.opts.Status) {
+			shown := seen[:min(len(seen), 8)]
+			for i := range shown {
+				shown[i] = clipEchoed(shown[i], 40)
+			}
+			hint = "\n  states in the table: " + strings.Join(shown, ", ")
 		}
 	}
 	where := "s3://" + env.Storage.Bucket + "/" + inventory.ResolvePrefix(env.Storage.Prefix, req.opts.Prefix)
 	if !req.opts.Since.IsZero() {
 		where += " since " + req.opts.Since.UTC().Format(time.RFC3339)
 	}
-	return fmt.Errorf("%s under %s", what, sanitize.Line(where))
+	return fmt.Errorf("%s under %s%s", what, sanitize.Line(where), hint)
 }
 
 // sortRows orders rows for --sort; ties keep key order.

@@ -159,9 +159,26 @@ func TestLs(t *testing.T) {
 		if r.stdout != "" || !strings.Contains(r.stderr, "no requests in state NOPE") {
 			t.Fatalf("stdout %q stderr %q", r.stdout, r.stderr)
 		}
+		if !strings.Contains(r.stderr, "states in the table: FAILED, PROCESSED") {
+			t.Fatalf("a state far from any known one lists the states in use: %q", r.stderr)
+		}
 		r = d.run(t, "", "ls", "--status", "failed").must(t, ExitNotFound)
 		if !strings.Contains(r.stderr, "did you mean FAILED?") {
 			t.Fatalf("a lower-case state gets a hint: %q", r.stderr)
+		}
+		// A misspelt state must not read like an all-clear.
+		r = d.run(t, "", "ls", "--status", "FAILD").must(t, ExitNotFound)
+		if r.stdout != "" || !strings.Contains(r.stderr, "no requests in state FAILD") || !strings.Contains(r.stderr, "did you mean FAILED?") {
+			t.Fatalf("--status FAILD: stdout %q stderr %q", r.stdout, r.stderr)
+		}
+		r = d.run(t, "", "ls", "--status", "PROCESED", "-o", "json").must(t, ExitNotFound)
+		if !strings.Contains(r.stderr, "did you mean PROCESSED?") {
+			t.Fatalf("--status PROCESED: stderr %q", r.stderr)
+		}
+		// FAILED exists: nothing in the window is not a typo.
+		r = d.run(t, "", "ls", "--status", "FAILED", "--since", "2026-03-02T09:29:59Z").must(t, ExitNotFound)
+		if strings.Contains(r.stderr, "did you mean") || strings.Contains(r.stderr, "states in the table") {
+			t.Fatalf("--status FAILED in an empty window: stderr %q", r.stderr)
 		}
 		r = d.run(t, "", "ls", "--prefix", "no-such-prefix/").must(t, ExitNotFound)
 		golden.RequireEqual(t, normalize(lastLines(r.stderr, 1)))

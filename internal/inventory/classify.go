@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -122,4 +123,65 @@ func ClassifyObject(o awsclient.Object, st *awsclient.Status, env *config.Env, n
 		return ClassLost
 	}
 	return ClassNone
+}
+
+// classifierStates are the states Classify names by their words, in the order a
+// suggestion prefers them (FAILED before FAIL, which is rarely a whole state).
+var classifierStates = []string{"FAILED", StateLost, "ERROR", "FAILURE", "ERRORED", "REJECTED", "DEAD", "DLQ", "FAIL"}
+
+// SuggestState is the known state nearest to a state that matched nothing ("FAILD" →
+// "FAILED", "failed" → "FAILED"), or "" when none is near. Known states are, in order of
+// preference on a tie, those seen in the table, env's status.terminal_states and the
+// states Classify knows by their words. A state that is itself known gets no suggestion:
+// nothing matched for another reason (--since, --prefix).
+func SuggestState(state string, env *config.Env, seen []string) string {
+	var known []string
+	known = append(known, seen...)
+	if env != nil {
+		known = append(known, env.Status.TerminalStates...)
+	}
+	known = append(known, classifierStates...)
+	if slices.Contains(known, state) {
+		return ""
+	}
+	want := []rune(strings.ToUpper(state))
+	if len(want) > 128 {
+		return "" // no state is that long; the distance would cost len² for nothing
+	}
+	best, bestDist := "", max(1, len(want)/3)+1
+	for _, k := range known {
+		if k == state || k == "" {
+			continue
+		}
+		if d := editDistance(want, []rune(strings.ToUpper(k))); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b: Levenshtein's, with
+// a swap of two neighbours (LSOT for LOST) as one edit, the commonest typo.
+func editDistance(a, b []rune) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

@@ -73,3 +73,26 @@ func TestClassSeverityWorstFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggestState(t *testing.T) {
+	env := &config.Env{Status: config.Status{TerminalStates: []string{"PROCESSED", "COMPLETE"}}}
+	for _, c := range []struct {
+		state string
+		seen  []string
+		want  string
+	}{
+		{"FAILD", nil, "FAILED"},
+		{"failed", nil, "FAILED"},
+		{"PROCESED", nil, "PROCESSED"},
+		{"complete", nil, "COMPLETE"},
+		{"LSOT", nil, "LOST"},
+		{"PARSE_EROR", []string{"PARSE_ERROR", "PROCESSED"}, "PARSE_ERROR"},
+		{"FAILED", []string{"FAILED"}, ""}, // it exists: nothing in the window, not a typo
+		{"NOPE", []string{"FAILED", "PROCESSED"}, ""},
+		{"", nil, ""},
+	} {
+		if got := SuggestState(c.state, env, c.seen); got != c.want {
+			t.Errorf("SuggestState(%q, seen %v) = %q, want %q", c.state, c.seen, got, c.want)
+		}
+	}
+}

@@ -98,7 +98,7 @@ func TestLost(t *testing.T) {
 		pretendTerminal(t, 100, &screen, &screen)
 		r := d.runTo(t, &screen, &screen, "", "lost").must(t, ExitOK)
 		lines := renderTerminal(r.stdout)
-		if len(lines) == 0 || !strings.HasPrefix(lines[0], "RECEIVED ") {
+		if len(lines) == 0 || !strings.HasPrefix(lines[0], "AGE ") {
 			t.Fatalf("the first line on screen is not the header: %q", lines)
 		}
 		rows := 0

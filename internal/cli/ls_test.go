@@ -73,7 +73,7 @@ func TestLs(t *testing.T) {
 		var out, errb bytes.Buffer
 		pretendTerminal(t, 120, &out)
 		r := d.runTo(t, &out, &errb, "", "ls", "--limit", "12").must(t, ExitOK)
-		if !strings.Contains(r.stdout, "RECEIVED") || !strings.Contains(r.stdout, "\x1b[32m") {
+		if !strings.HasPrefix(r.stdout, "AGE ") || !strings.Contains(r.stdout, "\x1b[32m") {
 			t.Fatalf("a terminal gets a coloured table:\n%q", r.stdout)
 		}
 		golden.RequireEqual(t, r.stdout)

@@ -219,8 +219,10 @@ func (j *jsonRowWriter) Write(rows []inventory.Row) error {
 func (j *jsonRowWriter) Count() int { return j.n }
 
 // tableRowWriter writes a table with fixed-width columns, so it can stream: the header
-// first, then each batch as it comes. Only ERROR, the last column, is cut to the terminal
-// width; request IDs are never cut, since operators copy them.
+// first, then each batch as it comes. On a terminal the layout is chosen once from its
+// width: columns give way (the absolute time, then TRIES, then SIZE) until ERROR, the last
+// column, has room, and ERROR is cut to what is left (clipOutside). Request IDs are never
+// cut, since operators copy them; -o json keeps every value whole.
 type tableRowWriter struct {
 	w            *bufio.Writer
 	color        bool
@@ -231,6 +233,7 @@ type tableRowWriter struct {
 	attemptsAttr string
 	n            int
 	header       bool
+	hide         tableHidden
 }
 
 // Table columns: RECEIVED, AGE, STATUS, SIZE and TRIES have fixed widths; ID is padded to
@@ -242,11 +245,40 @@ const (
 	colSize     = 9
 	colTries    = 5
 	colID       = 36
+	colGap      = 2
+	// minErrorCells is the room ERROR should have before columns stop giving way: enough
+	// to tell "downstream timeout" from "XML syntax error".
+	minErrorCells = 30
 )
+
+// tableHidden are the columns a narrow terminal drops.
+type tableHidden struct{ received, tries, size bool }
+
+// layoutFor drops columns, in the order they matter least at 3 a.m., until ERROR has
+// minErrorCells on a width-cell terminal (0: unknown, keep all).
+func layoutFor(width int) tableHidden {
+	var h tableHidden
+	if width <= 0 {
+		return h
+	}
+	fixed := colReceived + colAge + colStatus + colSize + colTries + colID + 6*colGap
+	for _, drop := range []struct {
+		hide  *bool
+		cells int
+	}{{&h.received, colReceived + colGap}, {&h.tries, colTries + colGap}, {&h.size, colSize + colGap}} {
+		if width-fixed >= minErrorCells {
+			break
+		}
+		*drop.hide = true
+		fixed -= drop.cells
+	}
+	return h
+}
 
 func (t *tableRowWriter) Write(rows []inventory.Row) error {
 	if !t.header {
 		t.header = true
+		t.hide = layoutFor(t.width)
 		t.line("RECEIVED", "AGE", "STATUS", "SIZE", "TRIES", "ID", "ERROR", "")
 	}
 	for _, r := range rows {
@@ -285,32 +317,34 @@ func (t *tableRowWriter) Count() int { return t.n }
 // errText, which line cuts to the room left, is raw.
 func (t *tableRowWriter) line(received, age, status, size, tries, id, errText, sgr string) {
 	var b strings.Builder
-	b.WriteString(pad(received, colReceived))
-	b.WriteString("  ")
-	b.WriteString(pad(age, colAge))
-	b.WriteString("  ")
+	gap := strings.Repeat(" ", colGap)
+	if !t.hide.received {
+		b.WriteString(pad(received, colReceived) + gap)
+	}
+	b.WriteString(pad(age, colAge) + gap)
 	st := pad(status, colStatus)
 	if sgr != "" {
 		st = sgr + st + sgrReset
 	}
-	b.WriteString(st)
-	b.WriteString("  ")
-	b.WriteString(padLeft(size, colSize))
-	b.WriteString("  ")
-	b.WriteString(padLeft(tries, colTries))
-	b.WriteString("  ")
+	b.WriteString(st + gap)
+	if !t.hide.size {
+		b.WriteString(padLeft(size, colSize) + gap)
+	}
+	if !t.hide.tries {
+		b.WriteString(padLeft(tries, colTries) + gap)
+	}
 	if errText == "" {
 		b.WriteString(id)
 	} else {
-		b.WriteString(pad(id, colID))
-		b.WriteString("  ")
+		b.WriteString(pad(id, colID) + gap)
 		limit := maxTableText
 		if t.width > 0 {
 			// The error gets what the terminal has left; -o json has all of it.
 			limit = min(limit, max(t.width-ansi.StringWidth(b.String()), 0))
 		}
-		errText = clipOutside(errText, limit)
-		b.WriteString(errText)
+		if limit > 0 {
+			b.WriteString(clipOutside(errText, limit))
+		}
 	}
 	t.w.WriteString(strings.TrimRight(b.String(), " "))
 	t.w.WriteByte('\n')
@@ -344,8 +378,9 @@ func clipWithHint(s string, limit int, where string) string {
 	}
 	hint := func(cut int) string { return fmt.Sprintf("…[%d more chars%s]", cut, where) }
 	room := limit - ansi.StringWidth(hint(full))
-	if room < 8 {
-		// Too narrow for a hint: the ellipsis alone says it was cut.
+	if room < ansi.StringWidth(hint(full)) {
+		// The hint would take more room than the text it explains: the ellipsis alone
+		// says it was cut.
 		return ansi.Truncate(s, max(limit, 1), "…")
 	}
 	kept := ansi.Truncate(s, room, "")

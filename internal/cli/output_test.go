@@ -433,7 +433,7 @@ func TestClipOutside(t *testing.T) {
 		t.Errorf("echoed: %q", got)
 	}
 	// Wide runes are measured in cells, never cut in half.
-	if got := clipOutside(strings.Repeat("界", 1000), 50); ansi.StringWidth(got) > 50 || !strings.Contains(got, "界…[") {
+	if got := clipOutside(strings.Repeat("界", 1000), 60); ansi.StringWidth(got) > 60 || !strings.Contains(got, "界…[") {
 		t.Errorf("wide: %q", got)
 	}
 }

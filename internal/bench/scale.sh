@@ -13,10 +13,10 @@
 # stopped on exit.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=${STOWAGE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 TOOLS=${STOWAGE_TOOLS:-$ROOT/.tools}
-TOXIPROXY_VERSION=v2.12.0
-VEGETA_VERSION=v12.13.0
+TOXIPROXY_VERSION=${TOXIPROXY_VERSION:-v2.12.0} # the Makefile passes $(TOXIPROXY)
+VEGETA_VERSION=${VEGETA_VERSION:-v12.13.0}
 REQUESTS=${REQUESTS:-100000}
 if [[ ${SCALE:-} == 1M ]]; then REQUESTS=1000000; fi
 LATENCY_MS=${LATENCY_MS:-20}
@@ -55,7 +55,8 @@ if [[ ! -x $TOXI ]]; then
 	mv "$WORK/gobin/server" "$TOXI"
 fi
 VEGETA=$TOOLS/bin/vegeta
-if [[ ! -x $VEGETA ]] || ! "$VEGETA" -version 2>/dev/null | grep -q "${VEGETA_VERSION#v}"; then
+# go install leaves -version empty: the module version is in the build info.
+if [[ ! -x $VEGETA ]] || ! go version -m "$VEGETA" 2>/dev/null | grep -q "vegeta/v12[[:space:]]*$VEGETA_VERSION"; then
 	say "installing vegeta $VEGETA_VERSION into $TOOLS/bin"
 	GOBIN=$TOOLS/bin GOFLAGS= go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
 fi
@@ -273,6 +274,10 @@ MEM=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 	echo "| Measure | stowage | Peer | Bound / ratio |"
 	echo "|---|---|---|---|"
 	printf '%s\n' "${ROWS[@]}"
+	if [[ -f $ROOT/internal/bench/notes.md ]]; then
+		echo
+		cat "$ROOT/internal/bench/notes.md"
+	fi
 } >"$WORK/table.md"
 cat "$WORK/table.md"
 if [[ $OUT != - ]]; then

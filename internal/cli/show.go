@@ -27,6 +27,7 @@ type showFlags struct {
 	raw  bool
 	rng  string
 	meta bool
+	key  string
 }
 
 // showLimit is how much of an object is read to pretty-print it on a terminal; the rest
@@ -39,7 +40,7 @@ const gunzipLimit = 64 << 20
 func newShowCmd(g *Globals) *cobra.Command {
 	var f showFlags
 	cmd := &cobra.Command{
-		Use:   "show ID|s3-URI|log-line",
+		Use:   "show ID|s3-URI|log-line | --key KEY",
 		Short: "Print a stored request's payload, or its metadata and status",
 		Long: `Print the payload of one stored request. The request is named by request ID, s3:// URI,
 S3 console URL, key, or a log line that holds a request ID.
@@ -55,6 +56,9 @@ with --raw, the exact stored bytes are written, unchanged.
                      START must be inside the object (exit 2 otherwise); END is clamped
                      to the last byte.
   --meta             the S3 metadata and the status item, as JSON, instead of the payload
+  --key KEY          the object key, byte for byte, read as nothing else: for a key that
+                     holds control characters or looks like a URI or a log line (copy it
+                     from the "key" field of ls -o json)
 ` + exitCodesHelp + `
   show exits 1 when the request does not exist, and also when its status item exists but
   its object is gone (it says so on stderr).`,
@@ -67,14 +71,30 @@ with --raw, the exact stored bytes are written, unchanged.
   # Metadata and status item, for a ticket
   stowage --env prod show s3://prod-requests/0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --meta
 
+  # A key that looks like a log line, exactly as stored
+  stowage --env prod show --key $'2026-03-02 ERROR requestId=0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11\tretry' --raw
+
   # The first KiB of a large payload
   stowage --env prod show 0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --range 0-1023 --raw | xxd`,
-		Args: oneRequest,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("key") {
+				if len(args) > 0 {
+					return exitf(ExitUsage, "show takes --key or a request, not both; see %s --help", cmd.CommandPath())
+				}
+				return nil
+			}
+			return oneRequest(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runShow(cmd.Context(), g, args[0], f)
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			return runShow(cmd.Context(), g, arg, cmd.Flags().Changed("key"), f)
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&f.key, "key", "", "the object `KEY`, byte for byte (not parsed as an ID, URI or log line)")
 	fl.BoolVar(&f.raw, "raw", false, "write the exact stored bytes, even on a terminal")
 	fl.StringVar(&f.rng, "range", "", "only bytes START-END (inclusive) or START- (to the end)")
 	fl.BoolVar(&f.meta, "meta", false, "print the S3 metadata and the status item as JSON")
@@ -133,7 +153,7 @@ func parseByteRange(s string) (byteRange, error) {
 	return byteRange{Start: start, End: end}, nil
 }
 
-func runShow(ctx context.Context, g *Globals, arg string, f showFlags) error {
+func runShow(ctx context.Context, g *Globals, arg string, byKey bool, f showFlags) error {
 	var rng *byteRange
 	if f.rng != "" {
 		if f.meta {
@@ -145,16 +165,26 @@ func runShow(ctx context.Context, g *Globals, arg string, f showFlags) error {
 		}
 		rng = &r
 	}
-	ref, words, err := parseRef(arg)
-	if err != nil {
-		return err
+	var ref reqid.Ref
+	var words *reqid.WordsError
+	if byKey {
+		if f.key == "" {
+			return exitf(ExitUsage, "--key is empty; give the object key as stored (the \"key\" field of ls -o json)")
+		}
+	} else {
+		var err error
+		if ref, words, err = parseRef(arg); err != nil {
+			return err
+		}
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
 		return err
 	}
-	t, err := s.resolve(ref)
-	if err != nil {
+	var t target
+	if byKey {
+		t = s.keyTarget(f.key)
+	} else if t, err = s.resolve(ref); err != nil {
 		return err
 	}
 	t.words = words

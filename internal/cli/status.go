@@ -20,13 +20,18 @@ import (
 func init() { commands = append(commands, newStatusCmd) }
 
 func newStatusCmd(g *Globals) *cobra.Command {
+	var keys []string
 	cmd := &cobra.Command{
-		Use:   "status [ID|s3-URI|log-line ...]",
+		Use:   "status [ID|s3-URI|log-line ...] [--key KEY ...]",
 		Short: "Print the status items of requests",
 		Long: `Print the status item of each request named, beside its object. Requests are named by
 request ID, s3:// URI, console URL, key, or a log line holding a request ID. With no
 arguments, or "-", they are read from stdin, one a line: plain IDs, log lines, or the
 JSON Lines of stowage ls -o json (the "id" field, and "key" when present).
+
+--key KEY names an object key byte for byte, read as nothing else: a key that holds
+control characters, or looks like a URI or a log line, is looked up exactly. It may be
+repeated, and given beside requests named as arguments.
 
 Requests are looked up 100 at a time and each batch is printed as soon as it is read, so
 a pipe from ls streams. A request with no status item is printed with status null and
@@ -43,9 +48,10 @@ reported on stderr; one with neither object nor status item is reported on stder
   # IDs from a file
   stowage --env prod status - < ids.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runStatus(cmd.Context(), g, args)
+			return runStatus(cmd.Context(), g, args, keys)
 		},
 	}
+	cmd.Flags().StringArrayVar(&keys, "key", nil, "an object `KEY`, byte for byte (not parsed as an ID, URI or log line); repeatable")
 	addOutputFlag(cmd, g)
 	return cmd
 }
@@ -101,7 +107,7 @@ func parseRefLine(line string, n int) (namedRef, error) {
 		var words *reqid.WordsError
 		switch {
 		case errors.As(err, &words):
-			return namedRef{reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, words}, nil
+			return namedRef{Ref: reqid.Ref{Kind: reqid.KindKey, Key: words.Text}, words: words}, nil
 		case err != nil:
 			return namedRef{}, fmt.Errorf("stdin line %d: %s", n, clipEchoed(err.Error(), maxMessage))
 		}
@@ -189,13 +195,20 @@ const (
 	statusBatchWait = 50 * time.Millisecond
 )
 
-func runStatus(ctx context.Context, g *Globals, args []string) error {
+func runStatus(ctx context.Context, g *Globals, args, keys []string) error {
 	format, err := g.outputFormat()
 	if err != nil {
 		return err
 	}
+	for _, k := range keys {
+		if k == "" {
+			return exitf(ExitUsage, "--key is empty; give the object key as stored (the \"key\" field of ls -o json)")
+		}
+	}
 	var refs iter.Seq2[namedRef, error]
-	if len(args) == 0 || len(args) == 1 && args[0] == "-" {
+	if len(keys) > 0 && len(args) == 0 {
+		refs = func(func(namedRef, error) bool) {} // only --key: stdin is not read
+	} else if len(args) == 0 || len(args) == 1 && args[0] == "-" {
 		if len(args) == 0 && isTerminal(g.Stdin) {
 			return exitf(ExitUsage, "give request IDs as arguments, or pipe them in (one a line, or stowage ls -o json); see stowage status --help")
 		}
@@ -210,7 +223,7 @@ func runStatus(ctx context.Context, g *Globals, args []string) error {
 			if err != nil {
 				return err
 			}
-			parsed = append(parsed, namedRef{ref, words})
+			parsed = append(parsed, namedRef{Ref: ref, words: words})
 		}
 		refs = func(yield func(namedRef, error) bool) {
 			for _, ref := range parsed {
@@ -218,6 +231,18 @@ func runStatus(ctx context.Context, g *Globals, args []string) error {
 					return
 				}
 			}
+		}
+	}
+
+	if len(keys) > 0 {
+		named := refs
+		refs = func(yield func(namedRef, error) bool) {
+			for _, k := range keys {
+				if !yield(namedRef{Ref: reqid.Ref{Kind: reqid.KindKey, Key: k}, verbatim: true}, nil) {
+					return
+				}
+			}
+			named(yield)
 		}
 	}
 
@@ -246,7 +271,7 @@ func runStatus(ctx context.Context, g *Globals, args []string) error {
 			if in.err != nil {
 				return &ExitError{Code: ExitUsage, Err: in.err}
 			}
-			t, err := s.resolve(in.ref.Ref)
+			t, err := s.resolveNamed(in.ref)
 			if err != nil {
 				return err
 			}
@@ -274,6 +299,22 @@ func runStatus(ctx context.Context, g *Globals, args []string) error {
 type namedRef struct {
 	reqid.Ref
 	words *reqid.WordsError
+	// verbatim: Ref.Key is an object key given with --key, taken byte for byte.
+	verbatim bool
+}
+
+// resolveNamed is resolve, except that a --key is the key exactly as given.
+func (s *session) resolveNamed(ref namedRef) (target, error) {
+	if ref.verbatim {
+		return s.keyTarget(ref.Key), nil
+	}
+	return s.resolve(ref.Ref)
+}
+
+// keyTarget is the request stored under key, taken byte for byte: no prefix is added and
+// nothing is parsed out of it. Its ID is what the environment derives from a key.
+func (s *session) keyTarget(key string) target {
+	return target{id: s.env.RequestID(key), key: key}
 }
 
 // refInput is one reference read, or the error that ended the input.

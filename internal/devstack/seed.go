@@ -269,9 +269,10 @@ func (g *payloads) productXML() []byte {
 	return b.Bytes()
 }
 
-func xmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// xmlEscaper is built once: building it per call was an eighth of seeding's garbage.
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
 
 func (g *payloads) profileJSON() []byte {
 	var b bytes.Buffer

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/redrive"
 )
 
 func init() { commands = append(commands, newDemoCmd) }
@@ -117,6 +118,15 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		}
 	}()
 
+	// The demo's redrives (its terminal UI runs in this process) keep their audit log,
+	// journals and reports apart from the operator's real ones.
+	stateHome, err := demoStateHome(f.data)
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	restore := setEnv("XDG_STATE_HOME", stateHome)
+	defer restore()
+
 	path, temporary := f.configOut, f.configOut == ""
 	if temporary {
 		tmp, err := os.CreateTemp("", "stowage-demo-*.yaml")
@@ -157,6 +167,33 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 	return nil
 }
 
+// demoStateHome is the XDG_STATE_HOME of a demo: beside its data with --data, else
+// "demo" under the operator's state directory, so that a demo's audit entries, journals
+// and reports never mix with real ones and stay after the demo stops.
+func demoStateHome(data string) (string, error) {
+	if data != "" {
+		return filepath.Abs(filepath.Join(data, "state"))
+	}
+	dir, err := redrive.StateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "demo"), nil
+}
+
+// setEnv sets an environment variable of the process and returns what puts it back.
+func setEnv(k, v string) (restore func()) {
+	old, had := os.LookupEnv(k)
+	os.Setenv(k, v)
+	return func() {
+		if had {
+			os.Setenv(k, old)
+		} else {
+			os.Unsetenv(k)
+		}
+	}
+}
+
 func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, temporary bool) {
 	where := "in memory"
 	if f.data != "" {
@@ -178,6 +215,10 @@ func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, 
 		// Without --config-out the operator must know the file goes away with the demo.
 		fmt.Fprintf(w, "            (a temporary file, removed when the demo stops; to keep one, run with --config-out FILE)\n")
 	}
+	stateHome := os.Getenv("XDG_STATE_HOME")
+	if dir, err := redrive.StateDir(); err == nil {
+		fmt.Fprintf(w, "  state     %s   the demo's audit log, redrive journals and reports (kept after it stops)\n", dir)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "stowage reads the demo's credentials from the config. For other AWS clients (the demo accepts any keys):\n")
 	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s\n\n", st.AccessKey, st.SecretKey, st.Region)
@@ -186,6 +227,9 @@ func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, 
 	fmt.Fprintf(w, "  stowage --config %s --env %s ls --status FAILED\n", cfg, devstack.EnvName)
 	fmt.Fprintf(w, "  stowage --config %s --env %s lost\n", cfg, devstack.EnvName)
 	fmt.Fprintf(w, "  stowage --config %s --env %s\n", cfg, devstack.EnvName)
+	// Another shell has its own environment: its redrives keep the demo's state only if told.
+	fmt.Fprintf(w, "  XDG_STATE_HOME=%s stowage --config %s --env %s redrive --status FAILED --dry-run\n",
+		shellQuote(stateHome), cfg, devstack.EnvName)
 	fmt.Fprintf(w, "  aws --endpoint-url %s s3api list-objects-v2 --bucket %s --max-items 5\n", st.S3URL, st.Bucket)
 	fmt.Fprintf(w, "  aws --endpoint-url %s dynamodb get-item --table-name %s --key '{\"requestId\":{\"S\":\"KEY\"}}'\n\n",
 		st.DynamoDBURL, st.Table)

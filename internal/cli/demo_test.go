@@ -301,3 +301,39 @@ func TestDemoVerboseLogIsInert(t *testing.T) {
 		t.Errorf("raw control bytes reached stderr: %q", log)
 	}
 }
+
+// The demo keeps its own state: its redrives (the terminal UI runs in the demo's process)
+// write their audit entries and journals under the demo's state directory, which it names
+// and keeps, never into the operator's real audit log.
+func TestDemoKeepsItsOwnState(t *testing.T) {
+	hermeticAWS(t)
+	real := os.Getenv("XDG_STATE_HOME")
+	cfg := filepath.Join(t.TempDir(), "demo.yaml")
+	d := serveDemo(t, "demo", "--serve", "--requests", "40", "--config-out", cfg)
+	want := filepath.Join(real, "stowage", "demo", "stowage")
+	if !strings.Contains(d.out, "  state     "+want+"   ") || !strings.Contains(d.out, "XDG_STATE_HOME="+filepath.Join(real, "stowage", "demo")+" stowage --config") {
+		t.Fatalf("the demo does not name its state directory %s:\n%s", want, d.out)
+	}
+	// A redrive in the demo's process, as its terminal UI runs one.
+	var out, errb strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if code := Run(ctx, []string{"--config", cfg, "--env", "demo", "redrive", "--status", "FAILED", "--dry-run"}, strings.NewReader(""), &out, &errb); code != ExitOK {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(want, "audit.jsonl")); err != nil {
+		t.Fatalf("the demo's redrive is not in the demo's audit log: %v", err)
+	}
+	if code := d.stop(t); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(real, "stowage", "audit.jsonl")); !os.IsNotExist(err) {
+		t.Fatalf("the demo wrote into the real audit log: %v", err)
+	}
+	if os.Getenv("XDG_STATE_HOME") != real {
+		t.Fatal("the demo left its state directory in the environment")
+	}
+	if _, err := os.Stat(filepath.Join(want, "audit.jsonl")); err != nil {
+		t.Fatalf("the demo's audit log did not stay: %v", err)
+	}
+}

@@ -42,6 +42,9 @@ type ItemResult struct {
 	// skipped it): the baseline a new verdict of the processor differs from. nil when
 	// this run read none (the item was finished by an earlier run, or never reached).
 	PreSend *StatusRead `json:"preSend,omitempty"`
+	// Verdict is what the processor made of the delivery, when the caller waited for it
+	// (redrive --wait, the TUI); nil when nobody waited.
+	Verdict *Verdict `json:"verdict,omitempty"`
 	// JournalSeq is the sequence number of the item's last journal record: a journal
 	// that ends before it lost records (see VerifyJournal).
 	JournalSeq uint64 `json:"journalSeq,omitempty"`

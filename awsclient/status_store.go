@@ -715,3 +715,17 @@ func (s *StatusStore) SampleStates(ctx context.Context, limit int32) ([]string, 
 	sort.Strings(states)
 	return states, nil
 }
+
+// StatusTime reads a time from a value of Status.Item (a string, or a json.Number of epoch
+// seconds or milliseconds) by the rule updatedAt is read with; zero when it holds none.
+func StatusTime(v any) time.Time {
+	switch v := v.(type) {
+	case string:
+		return timeAttr(&ddbtypes.AttributeValueMemberS{Value: v})
+	case json.Number:
+		return timeAttr(&ddbtypes.AttributeValueMemberN{Value: string(v)})
+	case float64:
+		return timeAttr(&ddbtypes.AttributeValueMemberN{Value: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return time.Time{}
+}

@@ -27,6 +27,9 @@ type Row struct {
 	// object is gone, e.g. expired by a lifecycle rule). Object then holds only Key and
 	// RequestID.
 	NoObject bool
+	// Arrival is the original arrival where a redrive in place moved LastModified
+	// (Arrivals.Resolve); see ReceivedAt.
+	Arrival Arrival
 }
 
 // ID is the request ID of the row.
@@ -94,7 +97,8 @@ var headBudget = 1000
 type Options struct {
 	// Prefix narrows the listing; it is resolved against Source.Prefix (ResolvePrefix).
 	Prefix string
-	// Since keeps objects modified at or after it (zero: no bound).
+	// Since keeps requests received at or after it (zero: no bound): by LastModified, and
+	// with Arrivals by the original arrival (Row.ReceivedAt).
 	Since time.Time
 	// Status keeps requests whose status item is in this state ("": every request).
 	// Matching is exact, as DynamoDB compares.
@@ -108,6 +112,8 @@ type Options struct {
 	PageSize int32
 	// Concurrency bounds the DynamoDB and HEAD calls in flight (0: DefaultConcurrency).
 	Concurrency int
+	// Arrivals, when set, resolves each row's original arrival (see arrival.go).
+	Arrivals *Arrivals
 }
 
 func (o Options) withDefaults() Options {

@@ -21,7 +21,7 @@ func List(ctx context.Context, src Source, opts Options, fn func([]Row) error) e
 		return listByStatus(ctx, src, opts, fn)
 	}
 	lim := newLimiter(opts.Limit, fn)
-	err := joinListing(ctx, src, opts, join{candidate: opts.keep}, lim.emit)
+	err := joinListing(ctx, src, opts, join{candidate: opts.keep}, opts.arrive(ctx, lim.emit))
 	return lim.result(err)
 }
 
@@ -186,6 +186,7 @@ func attachStatuses(ctx context.Context, st Statuses, rows []Row) error {
 // objects, a HEAD one).
 func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) error) error {
 	lim := newLimiter(opts.Limit, fn)
+	emit := opts.arrive(ctx, lim.emit)
 	prefix := ResolvePrefix(src.Prefix, opts.Prefix)
 	inScope := func(r Row) bool {
 		if !strings.HasPrefix(r.Object.Key, prefix) {
@@ -214,7 +215,7 @@ func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) 
 			if err != nil {
 				return err
 			}
-			return lim.emit(keepRows(rows, inScope))
+			return emit(keepRows(rows, inScope))
 		}
 		if rest == nil {
 			rest = make(map[string]awsclient.Status)
@@ -243,7 +244,7 @@ func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) 
 				rows = append(rows, Row{Object: o, Status: &s})
 			}
 		}
-		return lim.emit(rows)
+		return emit(rows)
 	})
 	if err != nil {
 		return lim.result(err)
@@ -255,7 +256,7 @@ func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) 
 			rows = append(rows, Row{Object: awsclient.Object{Key: src.key(id), RequestID: id}, Status: &s, NoObject: true})
 		}
 	}
-	return lim.result(lim.emit(keepRows(rows, inScope)))
+	return lim.result(emit(keepRows(rows, inScope)))
 }
 
 // statusPageSize is how many items a status page asks for.

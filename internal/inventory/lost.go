@@ -133,7 +133,7 @@ func Lost(ctx context.Context, src Source, opts LostOptions, fn func([]Row) erro
 			report(func(p *Progress) { p.Lost += len(rows) })
 			return rows
 		},
-	}, lim.emit)
+	}, opts.arrive(ctx, lim.emit))
 	return lim.result(err)
 }
 

@@ -41,7 +41,7 @@ func TestArrivalsResolveInOrder(t *testing.T) {
 		History: NewHistory([]HistoryEntry{
 			{Key: "history", Planned: arrived.Add(-2 * time.Hour), Sent: redriven},
 			{Key: "history", Planned: redriven.Add(-time.Minute), Sent: redriven.Add(-time.Second)}, // a later run
-			{Key: "never", Planned: arrived},                                                      // planned, never sent
+			{Key: "never", Planned: arrived},                                                        // planned, never sent
 		}),
 	}
 	if err := a.Resolve(context.Background(), rows); err != nil {

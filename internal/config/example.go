@@ -60,6 +60,10 @@ environments:
       # A stored request with no status item after this long counts as LOST
       # (default 15m).
       lost_after: 15m
+      # Where the processor records a request's first arrival (optional). A redrive in
+      # place rewrites the object, so its LastModified becomes the redrive's time; with
+      # this, RECEIVED and --since keep the original arrival.
+      # received_attr: receivedAt
 
     gateway:
       # The storage-first API, including the stage.

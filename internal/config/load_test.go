@@ -152,7 +152,7 @@ func TestLoadStrictShape(t *testing.T) {
 		{"bool", minimal + "    read_only: maybe\n", 7, "environments.prod.read_only", `expected true or false, found "maybe"`},
 		{"number", minimal + "    rate: fast\n", 7, "environments.prod.rate", `expected a number, found "fast"`},
 		{"duration without unit", minimal + "      lost_after: 15\n", 7, "environments.prod.status.lost_after", "add a unit"},
-		{"duration in days", minimal + "      lost_after: 1d\n", 7, "environments.prod.status.lost_after", "use 24h"},
+		{"duration with an unknown unit", minimal + "      lost_after: 1y\n", 7, "environments.prod.status.lost_after", "2d or 1w"},
 		{"list expected", minimal + "      terminal_states: PROCESSED\n", 7, "environments.prod.status.terminal_states", "expected a list"},
 		{"scalar expected", minimal + "    region: [eu-west-1]\n", 7, "environments.prod.region", "expected a single value, found a list"},
 		{"mapping expected", minimal + "    gateway: https://x\n", 7, "environments.prod.gateway", "expected a mapping of url, auth,"},
@@ -373,7 +373,7 @@ environments:
     storage: {bucket: x}
     status:
       table: acme-status
-      lost_after: 1d
+      lost_after: 1y
       terminal_states: PROCESSED
     gateway: {auth: apikey}
   dev:

@@ -103,6 +103,10 @@ type Storage struct {
 	// (StripPrefix defaults to Prefix).
 	StripPrefix string `yaml:"strip_prefix,omitempty"`
 	StripSuffix string `yaml:"strip_suffix,omitempty"`
+	// ReceivedFromVersions: the bucket is versioned, and a request's original arrival (after
+	// a redrive in place rewrote it) may be read from its oldest version, at the cost of
+	// one ListObjectVersions call per listed request.
+	ReceivedFromVersions bool `yaml:"received_from_versions,omitempty"`
 }
 
 // Status describes the DynamoDB table in which the processor records progress.
@@ -116,6 +120,9 @@ type Status struct {
 	Index          string   `yaml:"index,omitempty"`           // optional GSI: hash = status attr, range = updated-at attr
 	TerminalStates []string `yaml:"terminal_states,omitempty"` // default [PROCESSED]
 	LostAfter      Duration `yaml:"lost_after,omitempty"`      // default 15m
+	// ReceivedAttr is an attribute in which the processor records when a request first
+	// arrived; it survives a redrive in place, which moves the object's LastModified.
+	ReceivedAttr string `yaml:"received_attr,omitempty"`
 }
 
 // Gateway describes the storage-first API in front of the bucket.

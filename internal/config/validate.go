@@ -194,6 +194,9 @@ func (c *checker) env(name string, e *Env) {
 		{"status.key_attr", s.KeyAttr}, {"status.status_attr", s.StatusAttr}, {"status.error_attr", s.ErrorAttr},
 		{"status.attempts_attr", s.AttemptsAttr}, {"status.updated_at_attr", s.UpdatedAtAttr},
 	}
+	if s.ReceivedAttr != "" { // optional: checked like the others only when given
+		attrs = append(attrs, struct{ field, value string }{"status.received_attr", s.ReceivedAttr})
+	}
 	seenAttr := map[string]string{}
 	for _, a := range attrs {
 		switch {

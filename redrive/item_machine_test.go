@@ -76,6 +76,33 @@ func TestItemTransitions(t *testing.T) {
 				l.claims[w.it.RequestID] = awsclient.Claim{RunID: "other", Expires: time.Now().Add(time.Hour)}
 				r.deps.Leases = l
 			}},
+		{name: "a granted claim has the body opened beside it", from: stepClaim, want: stepPrepare, state: StatePending,
+			setup: func(t *testing.T, f *fixture, r *Run, w *itemWork) { r.deps.Leases = newMemLeases() },
+			check: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
+				if w.opening == nil {
+					t.Fatal("the GET did not run beside the claim")
+				}
+				if p := <-w.opening; p.pre != nil || p.body == nil {
+					t.Errorf("prepared %+v", p)
+				} else {
+					p.body.Close()
+				}
+				w.abort()
+			}},
+		{name: "a held claim closes the body opened beside it", from: stepClaim, want: stepDone, state: StateSkipped,
+			setup: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
+				l := newMemLeases()
+				l.claims[w.it.RequestID] = awsclient.Claim{RunID: "other", Expires: time.Now().Add(time.Hour)}
+				r.deps.Leases = l
+			},
+			check: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
+				if w.opening != nil {
+					t.Error("the body opened beside a refused claim was left for prepare")
+				}
+				if n := f.sender.attemptsOf(w.it.RequestID); n != 0 {
+					t.Errorf("sent %d times", n)
+				}
+			}},
 		{name: "a changed object fails unsent", from: stepPrepare, want: stepDone, state: StateFailed,
 			setup: func(t *testing.T, f *fixture, r *Run, w *itemWork) { w.it.ETag = "planned-etag" },
 			check: func(t *testing.T, f *fixture, r *Run, w *itemWork) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/sanitize"
+	"github.com/stowage-cli/stowage/redrive"
 )
 
 func init() { commands = append(commands, newLsCmd) }
@@ -106,9 +109,10 @@ func addListFlags(cmd *cobra.Command, g *Globals, f *listFlags, withStatus bool)
 
 // session is one command's environment and its clients.
 type session struct {
-	env     *config.Env
-	clients *awsclient.Clients
-	src     inventory.Source
+	env      *config.Env
+	clients  *awsclient.Clients
+	src      inventory.Source
+	arrivals *inventory.Arrivals // the original arrivals of rows (nil: LastModified)
 }
 
 // openClients opens an environment's AWS clients; tests may replace it.
@@ -142,7 +146,57 @@ func (g *Globals) openSession(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, exitForAWS(err)
 	}
-	return &session{env: env, clients: c, src: inventory.NewSource(c, env)}, nil
+	return &session{env: env, clients: c, src: inventory.NewSource(c, env), arrivals: arrivalsFor(env, c)}, nil
+}
+
+// arrivalsFor is how env's commands find a request's original arrival (inventory's
+// Arrivals): status.received_attr, the object's versions when storage.received_from_versions
+// asks for them, then this machine's redrive history.
+func arrivalsFor(env *config.Env, c *awsclient.Clients) *inventory.Arrivals {
+	a := &inventory.Arrivals{Attr: env.Status.ReceivedAttr, History: redriveHistory(env)}
+	if env.Storage.ReceivedFromVersions && c != nil && c.Objects != nil {
+		a.Versions = c.Objects
+	}
+	return a
+}
+
+// redriveHistory reads the journals of this machine's in-place runs on env's bucket (in
+// the state directory; a run given --journal elsewhere is not seen): each request's
+// LastModified when it was planned, and when it was last sent. A journal that cannot be
+// read is passed over: this only dates rows, it never drives a send.
+func redriveHistory(env *config.Env) inventory.History {
+	dir, err := redrive.StateDir()
+	if err != nil {
+		return nil
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "redrives", "*.journal.jsonl"))
+	var entries []inventory.HistoryEntry
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		st, err := redrive.ReadJournal(f)
+		f.Close()
+		if err != nil || st.Manifest == nil {
+			continue
+		}
+		m := st.Manifest
+		if m.Env != env.Name || m.Bucket != env.Storage.Bucket || m.Mode == redrive.ModeReupload {
+			continue // a reupload stores a new request and leaves the original untouched
+		}
+		for _, it := range m.Items {
+			e := inventory.HistoryEntry{Key: it.Key, Planned: it.LastModified}
+			if tr := st.Items[it.RequestID]; tr != nil && tr.Attempts > 0 {
+				e.Sent = tr.At
+			}
+			entries = append(entries, e)
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	return inventory.NewHistory(entries)
 }
 
 // listRequest is a checked listing request.
@@ -198,6 +252,7 @@ func (g *Globals) checkListFlags(f listFlags, now time.Time) (listRequest, error
 		}
 	}
 	req.opts = inventory.Options{Prefix: f.prefix, Since: since, Status: status, Parallel: f.parallel}
+	// req.opts.Arrivals is the session's, set once it is open.
 	req.lost, req.sort = f.lost, f.sort
 	if f.sort == "" {
 		req.opts.Limit = f.limit
@@ -238,6 +293,7 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 	if req.olderThan != 0 {
 		lostAfter = max(req.olderThan, 0)
 	}
+	req.opts.Arrivals = s.arrivals
 	if req.opts.Parallel > 1 && !inventory.CanShard(s.src.Objects) {
 		g.printErr("stowage: warning: --parallel is not supported by this object store; listing in one stream\n")
 	}
@@ -326,7 +382,7 @@ func sortRows(rows []inventory.Row, by string, env *config.Env, lostAfter time.D
 		if r.NoObject && r.Status != nil {
 			return r.Status.UpdatedAt
 		}
-		return r.Object.LastModified
+		return r.ReceivedAt()
 	}
 	rank := func(r inventory.Row) int {
 		return -inventory.Classify(r.State(lostAfter, now), env).Severity() // worst first

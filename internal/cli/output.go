@@ -3,8 +3,8 @@ package cli
 // The output contract shared by ls, lost, status and show:
 //
 //   - -o table on a terminal, -o json (JSON Lines) otherwise; -o overrides.
-//   - JSON Lines carry exactly id, key, size, lastModified (RFC 3339), contentType, status,
-//     attempts, error, updatedAt, with null for what is not known.
+//   - JSON Lines carry exactly id, key, size, lastModified (RFC 3339), receivedAt,
+//     contentType, status, attempts, error, updatedAt, with null for what is not known.
 //   - Colour only on a terminal, never with NO_COLOR or --no-color.
 //   - Table cells pass through internal/sanitize (keys and errors come from outside) and
 //     are measured with x/ansi.
@@ -54,8 +54,12 @@ Exit codes:
 const jsonFieldsHelp = `
 With -o json (the default when stdout is not a terminal) each request is one JSON object
 per line with exactly these fields, null when unknown:
-  id, key, size, lastModified (RFC 3339), contentType, status, attempts, error, updatedAt
-status is the status item's state; null means the table has no item for the request
+  id, key, size, lastModified (RFC 3339), receivedAt, contentType, status, attempts, error,
+  updatedAt
+receivedAt is the request's original arrival. A redrive in place rewrites the object, so
+lastModified becomes the redrive's time; receivedAt is then taken from status.received_attr,
+else the oldest object version (storage.received_from_versions), else this machine's
+redrive journals, and --since filters on it. status is the status item's state; null means the table has no item for the request
 (LOST once it is older than status.lost_after). contentType is known only where the
 object was read with HEAD (status, ls --status); a listing does not return it.`
 
@@ -119,6 +123,7 @@ type jsonRow struct {
 	Key          string  `json:"key"`
 	Size         *int64  `json:"size"`
 	LastModified *string `json:"lastModified"`
+	ReceivedAt   *string `json:"receivedAt"`
 	ContentType  *string `json:"contentType"`
 	Status       *string `json:"status"`
 	Attempts     *int    `json:"attempts"`
@@ -134,6 +139,7 @@ func toJSONRow(r inventory.Row, attemptsAttr string) jsonRow {
 		size := r.Object.Size
 		j.Size = &size
 		j.LastModified = rfc3339(r.Object.LastModified)
+		j.ReceivedAt = rfc3339(r.ReceivedAt())
 		if r.Object.ContentType != "" {
 			ct := r.Object.ContentType
 			j.ContentType = &ct
@@ -283,9 +289,9 @@ func (t *tableRowWriter) Write(rows []inventory.Row) error {
 	}
 	for _, r := range rows {
 		received, age, size := "-", "-", "-"
-		if !r.NoObject && !r.Object.LastModified.IsZero() {
-			received = r.Object.LastModified.UTC().Format("2006-01-02 15:04:05Z")
-			age = shortAge(t.now.Sub(r.Object.LastModified))
+		if at := r.ReceivedAt(); !r.NoObject && !at.IsZero() {
+			received = at.UTC().Format("2006-01-02 15:04:05Z")
+			age = shortAge(t.now.Sub(at))
 		}
 		if !r.NoObject {
 			size = payload.Human(r.Object.Size)
@@ -299,6 +305,15 @@ func (t *tableRowWriter) Write(rows []inventory.Row) error {
 				tries = strconv.Itoa(*n)
 			}
 			errText = r.Status.Error
+		}
+		if !r.NoObject && r.Redriven() {
+			// RECEIVED is the original arrival; say that the object was stored again since.
+			note := "redriven " + shortAge(t.now.Sub(r.Object.LastModified)) + " ago"
+			if errText == "" {
+				errText = note
+			} else {
+				errText = note + ": " + errText
+			}
 		}
 		shown := state
 		if shown == "" {

@@ -200,7 +200,7 @@ func jsonLines(t *testing.T, s string) []map[string]any {
 }
 
 // contractFields are the JSON Lines fields, in order.
-var contractFields = []string{"id", "key", "size", "lastModified", "contentType", "status", "attempts", "error", "updatedAt"}
+var contractFields = []string{"id", "key", "size", "lastModified", "receivedAt", "contentType", "status", "attempts", "error", "updatedAt"}
 
 func TestOutputJSONRowHasExactlyTheContractFields(t *testing.T) {
 	st := &awsclient.Status{RequestID: "a", State: "FAILED", Attempts: 2, Error: "line 3: <bad>", UpdatedAt: demoNow}

@@ -472,5 +472,9 @@ func (s *session) lookup(ctx context.Context, targets []target) ([]inventory.Row
 	for i, t := range targets {
 		refs[i] = inventory.Ref{ID: t.id, Key: t.key}
 	}
-	return inventory.Lookup(ctx, s.src, refs, inventory.DefaultConcurrency)
+	rows, err := inventory.Lookup(ctx, s.src, refs, inventory.DefaultConcurrency)
+	if err != nil {
+		return nil, err
+	}
+	return rows, s.arrivals.Resolve(ctx, rows)
 }

@@ -157,6 +157,9 @@ func TestChangedSincePlanningIsCaughtByIfMatchOnVersityGW(t *testing.T) {
 	if got := byID["replaced"]; got.State != StateFailed || !strings.HasPrefix(got.Error, "changed since planning") {
 		t.Errorf("replaced: %s %q, want failed: changed since planning", got.State, got.Error)
 	}
+	if strings.Contains(byID["replaced"].Error, "ETag is") {
+		t.Errorf("replaced was caught by the client's own check, not by S3's 412: %q", byID["replaced"].Error)
+	}
 	if n := sender.attemptsOf("replaced"); n != 0 {
 		t.Errorf("replaced was sent %d times, want 0", n)
 	}

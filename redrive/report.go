@@ -151,6 +151,42 @@ func ReportFromJournal(st *JournalState) *Report {
 	return rep
 }
 
+// Headline says how the run ended, with the counts that are not zero, in words that do
+// not contradict them: "finished: 55 delivered, 1 skipped", "finished: nothing sent, 1
+// skipped", "cancelled: 3 delivered, 88 not sent".
+func (rep *Report) Headline() string {
+	if rep == nil {
+		return "stopped"
+	}
+	c := rep.Counts
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	if c.Delivered+c.Failed+c.Unknown+c.Sending+c.Retrying == 0 {
+		parts = append(parts, "nothing sent")
+	}
+	add(c.Delivered, "delivered")
+	add(c.Failed, "failed")
+	add(c.Unknown+c.Sending+c.Retrying, "unknown")
+	add(c.Skipped, "skipped")
+	add(c.Pending, "not sent")
+	how := "finished"
+	switch rep.Outcome {
+	case OutcomeCanceled:
+		how = "cancelled"
+	case OutcomeTripped:
+		how = "stopped by the circuit breaker"
+	case OutcomeError:
+		how = "stopped by an error"
+	case "":
+		how = "not finished"
+	}
+	return how + ": " + strings.Join(parts, ", ")
+}
+
 func notSentWhy(o Outcome) string {
 	switch o {
 	case OutcomeCanceled:
@@ -187,8 +223,32 @@ func (rep *Report) WriteTable(w io.Writer, id, text func(string) string) error {
 		text = id
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REQUEST ID\tKEY\tMODE\tSTATE\tATTEMPTS\tHTTP\tNEW REQUEST ID\tDURATION\tERROR")
+	// KEY only when some key is not its ID; VERDICT only when someone waited for it.
+	keys, verdicts := false, false
 	for _, it := range rep.Items {
+		keys = keys || it.Key != it.RequestID
+		verdicts = verdicts || it.Verdict != nil
+	}
+	cols := []string{"REQUEST ID"}
+	if keys {
+		cols = append(cols, "KEY")
+	}
+	cols = append(cols, "MODE", "STATE", "ATTEMPTS", "HTTP", "NEW REQUEST ID", "DURATION")
+	if verdicts {
+		cols = append(cols, "VERDICT")
+	}
+	fmt.Fprintln(tw, strings.Join(append(cols, "ERROR"), "\t"))
+	// Requests a stopped run never reached are one count line, not a line each: a
+	// cancelled run of 90 would otherwise print 88 alike. JSON keeps every item.
+	unsent, why := 0, ""
+	for _, it := range rep.Items {
+		if it.State == StatePending && it.Attempts == 0 {
+			unsent++
+			if why == "" {
+				why = strings.TrimPrefix(it.Error, "not finished: ")
+			}
+			continue
+		}
 		status := ""
 		if it.HTTPStatus != 0 {
 			status = fmt.Sprint(it.HTTPStatus)
@@ -201,12 +261,27 @@ func (rep *Report) WriteTable(w io.Writer, id, text func(string) string) error {
 		if it.MaybeDuplicated {
 			state += "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n",
-			id(it.RequestID), id(it.Key), it.Mode, state, it.Attempts, status,
-			id(it.NewRequestID), it.Duration.Round(time.Millisecond), text(msg))
+		row := []string{id(it.RequestID)}
+		if keys {
+			row = append(row, id(it.Key))
+		}
+		row = append(row, string(it.Mode), state, fmt.Sprint(it.Attempts), status, id(it.NewRequestID), it.Duration.Round(time.Millisecond).String())
+		if verdicts {
+			row = append(row, verdictCell(it.Verdict, text))
+		}
+		fmt.Fprintln(tw, strings.Join(append(row, text(msg)), "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if unsent > 0 {
+		line := fmt.Sprintf("… and %d not sent", unsent)
+		if why != "" {
+			line += ": " + text(why)
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
 	}
 	for _, it := range rep.Items {
 		if it.MaybeDuplicated {
@@ -215,6 +290,20 @@ func (rep *Report) WriteTable(w io.Writer, id, text func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// verdictCell is the table's word for a verdict: the new state ("FAILED again" when it
+// failed with the same error), "no verdict" while there is none, "" when not followed.
+func verdictCell(v *Verdict, text func(string) string) string {
+	switch {
+	case v == nil:
+		return ""
+	case v.Kind == VerdictNone:
+		return "no verdict"
+	case v.SameError:
+		return text(v.State) + " again"
+	}
+	return text(v.State)
 }
 
 // SaveJSONLines writes the report to path (mode 0600), replacing it atomically.

@@ -329,14 +329,14 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		tail = append(tail, wrapLines(st.StatusWarn.Render("Every request is over API Gateway's 10 MiB limit: this mode can send none. → switches to s3-copy."), w)...)
 		tail = append(tail, "", st.Faint.Render("←/→ mode · esc close"))
 	case s.confirm == redrive.ConfirmYesNo:
-		tail = append(tail, st.App.Render("Send "+plural(sum.Count, "request")+" to "+where+"? What is sent is not undone."),
+		tail = append(tail, st.App.Render("Send "+s.sendText()+" to "+where+"? What is sent is not undone."),
 			"", st.Prompt.Render("y")+" send   "+st.Prompt.Render("n")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
 	case !s.typing:
-		tail = append(tail, st.App.Render("This sends "+plural(sum.Count, "request")+" to "+where+". What is sent is not undone."),
+		tail = append(tail, st.App.Render("This sends "+s.sendText()+" to "+where+". What is sent is not undone."),
 			st.App.Render("To confirm, press enter and type the environment name ("+sanitize.Line(s.envName)+")."),
 			"", st.Prompt.Render("enter")+" confirm   "+st.Prompt.Render("esc")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
 	default:
-		tail = append(tail, st.App.Render("This sends "+plural(sum.Count, "request")+" to "+where+". What is sent is not undone."),
+		tail = append(tail, st.App.Render("This sends "+s.sendText()+" to "+where+". What is sent is not undone."),
 			st.App.Render("Type the environment name ("+sanitize.Line(s.envName)+") and press enter:"),
 			s.field.view(st, w))
 		if s.mismatch != "" {
@@ -345,6 +345,32 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		tail = append(tail, "", st.Prompt.Render("enter")+" send   "+st.Prompt.Render("esc")+" back")
 	}
 	return head, middle, tail
+}
+
+// sendText is what a confirmed plan sends: not the requests it skips as already
+// processed, nor those the gateway refuses as too large ("55 requests (1 already
+// processed is skipped)").
+func (s *redriveState) sendText() string {
+	sum := s.summary
+	skipped, refused := 0, 0
+	if !s.force {
+		skipped = sum.AlreadyDone
+	}
+	if s.mode.UsesGateway() {
+		refused = sum.TooLarge
+	}
+	text := plural(max(0, sum.Count-skipped-refused), "request")
+	var aside []string
+	if skipped > 0 {
+		aside = append(aside, commas(skipped)+" already processed skipped")
+	}
+	if refused > 0 {
+		aside = append(aside, commas(refused)+" too large refused")
+	}
+	if len(aside) > 0 {
+		text += " (" + strings.Join(aside, ", ") + ")"
+	}
+	return text
 }
 
 func etaText(eta time.Duration, count int) string {

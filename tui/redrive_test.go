@@ -804,3 +804,20 @@ func TestRunOptionsForTakesTheEnvironment(t *testing.T) {
 		t.Errorf("options %+v", o)
 	}
 }
+
+// The confirmation counts what is sent, not what was selected: skipped and refused
+// requests are named beside it.
+func TestRedriveSendTextCountsWhatIsSent(t *testing.T) {
+	s := &redriveState{mode: redrive.ModeInplace, summary: redrive.Summary{Count: 56, AlreadyDone: 1}}
+	if got := s.sendText(); got != "55 requests (1 already processed skipped)" {
+		t.Errorf("sendText %q", got)
+	}
+	s.force = true
+	if got := s.sendText(); got != "56 requests" {
+		t.Errorf("forced: %q", got)
+	}
+	s.force, s.summary = false, redrive.Summary{Count: 3, TooLarge: 1}
+	if got := s.sendText(); got != "2 requests (1 too large refused)" {
+		t.Errorf("too large: %q", got)
+	}
+}

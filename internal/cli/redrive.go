@@ -49,6 +49,7 @@ type redriveFlags struct {
 	resume          string
 	fromReport      string
 	only            string
+	wait            time.Duration
 }
 
 func newRedriveCmd(g *Globals) *cobra.Command {
@@ -82,6 +83,12 @@ stowage's only write. It runs in four steps:
            is unknown, handled as above.
   report   one line per request (state, attempts, HTTP status, new request ID, error) on
            stdout, as a table or JSON Lines (-o json); saved beside the journal too.
+  verdict  a delivery is not an outcome: the processor may fail the request again. With
+           --wait (2m by default when stderr is a terminal, off otherwise; --wait 0 turns
+           it off) stowage reads the delivered requests' statuses, a BatchGet a second,
+           until each has a new done or failed status or the wait ends, and says
+           "56 delivered → 11 PROCESSED, 45 FAILED again (same error), 0 no verdict yet".
+           -o json gives each item its verdict.
 
 Modes:
   inplace   (default) PUT the bytes to the {bucket}/{key} route (gateway.routes.inplace):
@@ -114,11 +121,14 @@ Every run, dry runs included, is appended to $XDG_STATE_HOME/stowage/audit.jsonl
 stowage audit). A read-only environment (read_only, --read-only) refuses to redrive.
 
 Exit codes:
-  0    every request delivered (or skipped as already processed)
+  0    every request delivered (or skipped as already processed); with --wait, and
+       every delivered request processed
   1    some requests failed, or nothing matched
   2    usage or configuration error, or refusal (read-only, no confirmation possible,
        another environment's bucket, an unfinished overlapping run, a damaged journal)
   3    AWS access error while planning
+  4    with --wait: every request delivered, but some failed again or have no verdict
+       within the wait
   130  cancelled (Ctrl+C, or the confirmation was declined)`,
 		Example: `  # What would a redrive of the last hour's failures do?
   stowage --env prod redrive --status FAILED --since 1h --dry-run
@@ -167,6 +177,7 @@ Exit codes:
 	fl.StringVar(&f.resume, "resume", "", "continue the run journaled in this file")
 	fl.StringVar(&f.fromReport, "from-report", "", "take the requests from a report (JSON Lines, as -o json writes and the run saves)")
 	fl.StringVar(&f.only, "only", "", "with --from-report: states to take, comma-separated (failed, unknown, pending, unfinished, skipped, delivered; default failed)")
+	fl.DurationVar(&f.wait, "wait", defaultVerdictWait, "after delivery, wait this long for the processor's verdict and exit 4 unless every delivered request is processed (default 2m when stderr is a terminal, else 0; 0 does not wait)")
 	_ = cmd.RegisterFlagCompletionFunc("mode", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"inplace", "reupload", "s3-copy"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -189,6 +200,7 @@ type redriveRun struct {
 	mode    redrive.Mode
 	rate    float64
 	rateSet bool
+	waitSet bool
 	concSet bool
 	modeSet bool
 	env     *config.Env
@@ -200,7 +212,7 @@ type redriveRun struct {
 }
 
 func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFlags, args []string) error {
-	r := &redriveRun{g: g, f: f, rateSet: fl.Changed("rate"), concSet: fl.Changed("concurrency"), modeSet: fl.Changed("mode"), rate: f.rate, stderr: &lockedWriter{w: g.Stderr}}
+	r := &redriveRun{g: g, f: f, rateSet: fl.Changed("rate"), concSet: fl.Changed("concurrency"), modeSet: fl.Changed("mode"), waitSet: fl.Changed("wait"), rate: f.rate, stderr: &lockedWriter{w: g.Stderr}}
 	if err := r.checkFlags(fl, args); err != nil {
 		return err
 	}
@@ -302,6 +314,9 @@ func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
 	}
 	if f.maxFailureRatio <= 0 || f.maxFailureRatio > 1 {
 		return exitf(ExitUsage, "--max-failure-ratio %g: want more than 0 and at most 1 (1 never stops)", f.maxFailureRatio)
+	}
+	if f.wait < 0 {
+		return exitf(ExitUsage, "--wait %s: want how long to wait for the processor's verdict, 0 not to wait", f.wait)
 	}
 	if f.unknownSettle < 0 || f.unknownSettle > maxUnknownSettle {
 		return exitf(ExitUsage, "--unknown-settle %s: want 0 (re-check at once) up to %s", f.unknownSettle, maxUnknownSettle)
@@ -557,7 +572,7 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 	if err != nil {
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error())) // Start audited the refusal
 	}
-	return r.execute(ctx, sess)
+	return r.execute(ctx, sess, m)
 }
 
 // overlaps looks, before any confirmation, for runs of this environment that have not
@@ -639,7 +654,7 @@ func (r *redriveRun) resume(ctx context.Context) error {
 	if err != nil {
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error())) // ResumeSession audited the refusal
 	}
-	return r.execute(ctx, sess)
+	return r.execute(ctx, sess, m)
 }
 
 // sessionConfig is who runs the redrive and the clock its audit entries use.
@@ -664,7 +679,7 @@ func (r *redriveRun) runOptions(journal string) redrive.Options {
 const maxUnknownSettle = 10 * time.Minute
 
 // execute shows the started session's progress, handles Ctrl+C, and reports.
-func (r *redriveRun) execute(ctx context.Context, sess *redrive.Session) error {
+func (r *redriveRun) execute(ctx context.Context, sess *redrive.Session, m *redrive.Manifest) error {
 	run := sess.Run()
 	stderr := r.stderr
 	fmt.Fprintf(stderr, "Journal: %s\n", run.JournalPath())
@@ -679,16 +694,106 @@ func (r *redriveRun) execute(ctx context.Context, sess *redrive.Session) error {
 	if auditErr != nil {
 		fmt.Fprintf(stderr, "stowage: warning: audit log: %s\n", sanitize.Line(fin.AuditErr.Error()))
 	}
+	verdict, waited := r.waitVerdicts(ctx, run, rep, m)
+	if waited && fin.ReportPath != "" {
+		// The saved report gains the verdicts, so --from-report can take them.
+		if err := rep.SaveJSONLines(fin.ReportPath); err != nil {
+			fmt.Fprintf(stderr, "stowage: warning: %s\n", sanitize.Line(err.Error()))
+		}
+	}
 	if err := r.writeReport(rep); err != nil {
 		return err
 	}
 	r.writeOutcome(rep, fin.ReportPath)
+	if waited {
+		r.writeVerdict(verdict)
+	}
 	exit := r.exitFor(rep)
 	if auditErr != nil && exit == nil {
 		// Everything was delivered, but the record is incomplete: do not say all is well.
 		return exitf(ExitUsage, "%s", sanitize.Line(auditErr.Error()))
 	}
+	if exit == nil && waited && !verdict.out.AllProcessed() {
+		return &ExitError{Code: exitNotProcessed, Err: fmt.Errorf("delivered, but not processed: %s", verdict.out.Text(redrive.DoneStateName(r.env)))}
+	}
 	return exit
+}
+
+// exitNotProcessed is redrive's exit code when --wait saw deliveries fail again or get no
+// verdict. (root.go keeps the other codes.)
+const exitNotProcessed = 4
+
+// defaultVerdictWait is --wait on a terminal.
+const defaultVerdictWait = 2 * time.Minute
+
+// verdictResult is what the wait for verdicts learnt.
+type verdictResult struct {
+	out  redrive.VerdictOutcome
+	wait time.Duration
+	err  error
+}
+
+// waitFor is how long to wait for verdicts: --wait when given, else the default on a
+// terminal and nothing without one.
+func (r *redriveRun) waitFor() time.Duration {
+	if r.waitSet || isTerminal(r.g.Stderr) {
+		return r.f.wait
+	}
+	return 0
+}
+
+// waitVerdicts waits for the processor's verdict on what the run delivered, with a
+// progress line on a terminal, and sets each item's verdict in rep. waited is false when
+// there was nothing to wait for, or no wait.
+func (r *redriveRun) waitVerdicts(ctx context.Context, run *redrive.Run, rep *redrive.Report, m *redrive.Manifest) (verdictResult, bool) {
+	wait := r.waitFor()
+	targets := redrive.VerdictTargets(rep, m)
+	if wait <= 0 || len(targets) == 0 || r.clients.Statuses == nil || ctx.Err() != nil {
+		return verdictResult{}, false
+	}
+	v := redrive.NewVerdicts(targets, r.env)
+	name := redrive.DoneStateName(r.env)
+	o := redrive.WaitOptions{Env: r.env, Wait: wait, Now: verdictNow, Sleep: verdictSleep}
+	tty := isTerminal(r.g.Stderr)
+	width := terminalWidth(r.g.Stderr)
+	if tty {
+		o.Progress = func(out redrive.VerdictOutcome) {
+			line := "waiting for the processor: " + out.Text(name)
+			if width > 0 {
+				line = ansi.Truncate(line, width-1, "…")
+			}
+			fmt.Fprint(r.stderr, "\r\x1b[2K"+line)
+		}
+	}
+	out, err := redrive.WaitVerdicts(ctx, r.clients.Statuses, v, o)
+	if tty {
+		fmt.Fprint(r.stderr, "\r\x1b[2K")
+	}
+	v.Apply(rep)
+	return verdictResult{out: out, wait: wait, err: err}, true
+}
+
+// verdictNow and verdictSleep are the wait's clock (the real one when nil), not
+// cliClock: a fixed clock would never end the wait.
+var (
+	verdictNow   func() time.Time
+	verdictSleep func(ctx context.Context, d time.Duration) error
+)
+
+// writeVerdict says what the processor made of the deliveries.
+func (r *redriveRun) writeVerdict(v verdictResult) {
+	w := r.stderr
+	fmt.Fprintf(w, "Processing: %s.\n", v.out.Text(redrive.DoneStateName(r.env)))
+	if v.err != nil {
+		fmt.Fprintf(w, "stowage: warning: %s\n", clipEchoed(v.err.Error(), maxMessage))
+	}
+	if v.out.Waiting > 0 {
+		fmt.Fprintf(w, "No verdict within %s: the processor may still have them; see them with %s status ID, or wait longer with --wait.\n",
+			v.wait, r.commandPrefix())
+	}
+	if v.out.SameError > 0 {
+		fmt.Fprintln(w, "Failing again with the same error: a redrive will not fix these; fix the payload or the processor first.")
+	}
 }
 
 // exitFor maps a report to the exit code.
@@ -986,7 +1091,7 @@ func (r *redriveRun) writeReport(rep *redrive.Report) error {
 func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 	w := r.stderr
 	c := rep.Counts
-	fmt.Fprintf(w, "Run %s: %s (%s).\n", sanitize.Line(rep.RunID), rep.Outcome, c)
+	fmt.Fprintf(w, "Run %s %s.\n", sanitize.Line(rep.RunID), rep.Headline())
 	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
 		fmt.Fprintf(w, "Stopped: %s\n", sanitize.Line(rep.StopReason))
 	}

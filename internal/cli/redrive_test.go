@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/exp/golden"
 	"gopkg.in/yaml.v3"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -151,7 +153,7 @@ func TestRedriveRunsHeadlessReportsAndTurnsTransientFailuresProcessed(t *testing
 			t.Errorf("%s reached the gateway %d times", id, n)
 		}
 	}
-	for _, want := range []string{"Journal: " + state + "/redrives/", "Report:  " + state + "/redrives/", "delivered (4 delivered"} {
+	for _, want := range []string{"Journal: " + state + "/redrives/", "Report:  " + state + "/redrives/", " finished: 4 delivered."} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -1164,4 +1166,110 @@ func TestRedriveOutcomeSaysTheLeaseWarnings(t *testing.T) {
 		strings.Contains(errb.String(), "\x1b") {
 		t.Errorf("stderr:\n%q", errb.String())
 	}
+}
+
+// parseFailed lists up to n FAILED requests of the demo whose payload does not parse:
+// the devstack's processor fails them again, with the same error.
+func parseFailed(t *testing.T, d *demo, n int) []string {
+	t.Helper()
+	r := d.run(t, "", "ls", "--status", "FAILED", "-o", "json").must(t, ExitOK)
+	var out []string
+	for _, row := range jsonLines(t, r.stdout) {
+		if e, _ := row["error"].(string); strings.Contains(e, "malformed JSON") || strings.Contains(e, "XML syntax error") {
+			out = append(out, row["id"].(string))
+			if len(out) == n {
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the demo has no parse error")
+	}
+	return out
+}
+
+// Delivered is not done: with --wait, requests that fail again exit 4 and say so; those
+// the processor takes exit 0. JSON gives each item its verdict.
+func TestRedriveWaitReportsTheProcessorsVerdict(t *testing.T) {
+	d, _ := redriveDemo(t)
+	parse := parseFailed(t, d, 3)
+	r := d.run(t, "", append([]string{"redrive", "--yes", "--wait", "1m", "-o", "json"}, parse...)...).must(t, exitNotProcessed)
+	want := fmt.Sprintf("Processing: %d delivered → 0 PROCESSED, %d FAILED again (same error), 0 no verdict yet.", len(parse), len(parse))
+	if !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "a redrive will not fix these") {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	for _, row := range jsonLines(t, r.stdout) {
+		v, _ := row["verdict"].(map[string]any)
+		if v["kind"] != "failed" || v["sameError"] != true || v["status"] != "FAILED" {
+			t.Errorf("%s: verdict %v", row["id"], v)
+		}
+	}
+	ok := transientFailed(t, d, 2)
+	r = d.run(t, "", append([]string{"redrive", "--yes", "--wait", "1m"}, ok...)...).must(t, ExitOK)
+	if want := "Processing: 2 delivered → 2 PROCESSED, 0 FAILED again, 0 no verdict yet."; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	// Without a terminal and without --wait, nobody waits: the exit says delivery only.
+	r = d.run(t, "", append([]string{"redrive", "--yes", "--force"}, parse...)...).must(t, ExitOK)
+	if strings.Contains(r.stderr, "Processing:") {
+		t.Errorf("waited without --wait and without a terminal:\n%s", r.stderr)
+	}
+}
+
+// With no verdict within the wait, the exit is 4 too, and the words say what to do.
+func TestRedriveWaitWithoutAVerdictExitsFour(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.ProcessDelay = 5 * time.Second })
+	ids := transientFailed(t, d, 1)
+	r := d.run(t, "", append([]string{"redrive", "--yes", "--wait", "1ms"}, ids...)...).must(t, exitNotProcessed)
+	if !strings.Contains(r.stderr, "1 delivered → 0 PROCESSED, 0 FAILED again, 1 no verdict yet") || !strings.Contains(r.stderr, "wait longer with --wait") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
+
+// The outcome line does not call a run that sent nothing "delivered".
+func TestRedriveOutcomeSaysNothingWasSentWhenEverythingWasSkipped(t *testing.T) {
+	d, _ := redriveDemo(t)
+	ids := transientFailed(t, d, 1)
+	d.run(t, "", append([]string{"redrive", "--yes", "--wait", "1m"}, ids...)...).must(t, ExitOK)
+	r := d.run(t, "", append([]string{"redrive", "--yes"}, ids...)...).must(t, ExitOK)
+	if !strings.Contains(r.stderr, " finished: nothing sent, 1 skipped.") || strings.Contains(r.stderr, "delivered (") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
+
+// The outcome summary at a fixed width: the report table, the run's line and the
+// processor's verdict, as an operator reads them after a cancelled run.
+func TestRedriveOutcomeGolden(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	var out, errb bytes.Buffer
+	pretendTerminal(t, 100, &out)
+	g := &Globals{Stdout: &out, Stderr: &errb}
+	env := &config.Env{Name: "prod-eu", Status: config.Status{TerminalStates: []string{"PROCESSED"}}}
+	r := &redriveRun{g: g, stderr: &errb, env: env}
+	pre := &redrive.StatusRead{Found: true, State: "FAILED", Attempts: 1, Error: "malformed JSON at line 1, column 9"}
+	rep := &redrive.Report{RunID: "20260301T031500Z-7e57e57e", Mode: redrive.ModeInplace, Outcome: redrive.OutcomeCanceled,
+		JournalPath: "/state/redrives/run.journal.jsonl",
+		Counts:      redrive.Counts{Delivered: 3, Pending: 88}}
+	for i := range 3 {
+		rep.Items = append(rep.Items, redrive.ItemResult{RequestID: fmt.Sprintf("0b6f1c2e-4a53-4d1e-9c39-7d0f3f8e2a1%d", i), Mode: redrive.ModeInplace,
+			State: redrive.StateDelivered, Attempts: 1, HTTPStatus: 200, Duration: 41 * time.Millisecond, PreSend: pre})
+		rep.Items[i].Key = rep.Items[i].RequestID
+	}
+	for i := range 88 {
+		id := fmt.Sprintf("5abe6b7c-0000-4000-8000-%012d", i)
+		rep.Items = append(rep.Items, redrive.ItemResult{RequestID: id, Key: id, Mode: redrive.ModeInplace, State: redrive.StatePending,
+			Error: "not finished: the run was cancelled; continue it with --resume"})
+	}
+	v := redrive.NewVerdicts(redrive.VerdictTargets(rep, nil), env)
+	v.Absorb([]string{rep.Items[0].RequestID, rep.Items[1].RequestID}, map[string]awsclient.Status{
+		rep.Items[0].RequestID: {State: "PROCESSED", Attempts: 2},
+		rep.Items[1].RequestID: {State: "FAILED", Attempts: 2, Error: pre.Error},
+	})
+	v.Apply(rep)
+	if err := r.writeReport(rep); err != nil {
+		t.Fatal(err)
+	}
+	r.writeOutcome(rep, "/state/redrives/run.report.jsonl")
+	r.writeVerdict(verdictResult{out: v.Outcome(), wait: 2 * time.Minute})
+	golden.RequireEqual(t, out.String()+"--- stderr\n"+errb.String())
 }

@@ -122,7 +122,7 @@ type Stack struct {
 	gw      *gateway
 	servers []*http.Server
 	conns   connTracker
-	seeded  []SeedRequest
+	seeded  seededList
 
 	procStarted bool
 	stopSaver   chan struct{} // closed to stop saveTable
@@ -414,7 +414,7 @@ func (s *Stack) seed(n int) error {
 		at     time.Time
 	}
 	var redrives []redelivery
-	s.seeded = make([]SeedRequest, 0, n)
+	s.seeded = seededList{loc: now.Location(), recs: make([]seededRecord, 0, n)}
 	gen := newSeedGen(s.opts.Seed, n, now)
 	batch := make([]seedRequest, 0, seedBatch)
 	for done := false; !done; {
@@ -432,12 +432,12 @@ func (s *Stack) seed(n int) error {
 			if err := deliver(r.Created, r.Key, r.body, r.meta); err != nil {
 				return err
 			}
-			s.seeded = append(s.seeded, r.SeedRequest)
+			s.seeded.add(r.SeedRequest)
 			// Redrive some failures in place, the way stowage does, so the demo shows
 			// history: transient ones now PROCESSED, permanent ones FAILED again with
 			// attempts 2.
 			if at, ok := s.seedRedriveAt(r, now); ok {
-				redrives = append(redrives, redelivery{len(s.seeded) - 1, r, at})
+				redrives = append(redrives, redelivery{len(s.seeded.recs) - 1, r, at})
 			}
 		}
 	}
@@ -449,7 +449,7 @@ func (s *Stack) seed(n int) error {
 		if err := deliver(d.at, d.r.Key, d.r.body, meta); err != nil {
 			return err
 		}
-		s.seeded[d.seeded].Redriven = d.at
+		s.seeded.recs[d.seeded].redriven = d.at.UnixNano()
 	}
 	return nil
 }
@@ -480,7 +480,7 @@ func (s *Stack) seedRedriveAt(r seedRequest, now time.Time) (time.Time, bool) {
 
 // Seeded lists the seeded requests in creation order (empty when the stack was not
 // seeded, for example on restart with a DataDir).
-func (s *Stack) Seeded() []SeedRequest { return append([]SeedRequest(nil), s.seeded...) }
+func (s *Stack) Seeded() []SeedRequest { return s.seeded.list() }
 
 // StatusItem is the status the processor recorded for a request.
 type StatusItem struct {

@@ -95,17 +95,52 @@ type Verdicts struct {
 	targets []VerdictTarget
 	byRead  map[string]int // ReadID → index
 	got     []Verdict
+	read    []awsclient.Status // the read that gave each verdict
 	done    int
 }
 
 // NewVerdicts follows targets; env says which states are done (nil: none).
 func NewVerdicts(targets []VerdictTarget, env *config.Env) *Verdicts {
-	v := &Verdicts{env: env, targets: targets, byRead: make(map[string]int, len(targets)), got: make([]Verdict, len(targets))}
+	v := &Verdicts{env: env, targets: targets, byRead: make(map[string]int, len(targets)), got: make([]Verdict, len(targets)),
+		read: make([]awsclient.Status, len(targets))}
 	for i, t := range targets {
 		v.byRead[t.ReadID] = i
 		v.got[i] = Verdict{Kind: VerdictNone, ReadID: t.ReadID}
 	}
 	return v
+}
+
+// Add follows t too; a request followed already starts over with t (a later delivery).
+func (v *Verdicts) Add(t VerdictTarget) {
+	if i, ok := v.byRead[t.ReadID]; ok {
+		if v.got[i].Kind != VerdictNone {
+			v.done--
+		}
+		v.targets[i], v.got[i] = t, Verdict{Kind: VerdictNone, ReadID: t.ReadID}
+		return
+	}
+	v.byRead[t.ReadID] = len(v.targets)
+	v.targets = append(v.targets, t)
+	v.got = append(v.got, Verdict{Kind: VerdictNone, ReadID: t.ReadID})
+	v.read = append(v.read, awsclient.Status{})
+}
+
+// Merge takes the verdicts from already reached (read while the run ran) for the same
+// requests, judged against v's own baselines.
+func (v *Verdicts) Merge(from *Verdicts) {
+	if from == nil {
+		return
+	}
+	found := map[string]awsclient.Status{}
+	var ids []string
+	for i, g := range from.got {
+		if g.Kind != VerdictNone {
+			id := from.targets[i].ReadID
+			ids = append(ids, id)
+			found[id] = from.read[i]
+		}
+	}
+	v.Absorb(ids, found)
 }
 
 // Pending is the ReadIDs still without a verdict, in order.
@@ -137,6 +172,7 @@ func (v *Verdicts) Absorb(ids []string, found map[string]awsclient.Status) []str
 		}
 		if k := verdictOf(v.targets[i], st, v.env); k != VerdictNone {
 			t := v.targets[i]
+			v.read[i] = st
 			v.got[i] = Verdict{Kind: k, ReadID: id, State: st.State, Error: st.Error,
 				SameError: k == VerdictFailed && t.Base.Error != "" && st.Error == t.Base.Error}
 			v.done++

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -45,6 +46,9 @@ type Session struct {
 	// Operator names who redrives in the audit log when that is known without asking STS
 	// ("demo" on the demo stack); "" asks Identity.
 	Operator string
+	// Arrivals dates rows by their original arrival where a redrive in place stored them
+	// again (status.received_attr, the redrive history); nil: by LastModified.
+	Arrivals *inventory.Arrivals
 }
 
 // RedriveDeps are the engine's dependencies in one environment: redrive.PlanDepsFor and

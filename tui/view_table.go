@@ -113,7 +113,7 @@ func (m *Model) renderTable(w, h int) []string {
 	s := m.active()
 	rows := h - 1
 	bar := scrollbar(rows, m.top, s.ViewLen())
-	c := tableColumns(w, m.cols, len(m.history) > 0)
+	c := tableColumns(w, m.cols, len(m.history) > 0 || m.anyRedrivenShown())
 	if bar != nil {
 		c.err = max(0, c.err-1) // the last cell is the scrollbar's
 	}
@@ -347,10 +347,15 @@ func (m *Model) rowStatus(r *row) (state, attempts, errText string, sty lipgloss
 }
 
 // redriveNote is the REDRIVE column: this session's last redrive of the request
-// ("↻ 09:28 sent"), "" when there was none.
+// ("↻ 09:28 sent"), else "redriven 3m" when an earlier redrive in place stored it again
+// (see arrival), "" when neither.
 func (m *Model) redriveNote(r *row) string {
 	if h := m.history[r.ID]; len(h) > 0 {
 		return h[len(h)-1].short()
+	}
+	if _, t := m.arrival(r); !t.IsZero() {
+		// Stored again by an earlier redrive in place: RECEIVED is the original arrival.
+		return "redriven " + strings.TrimSuffix(ago(m.now.Sub(t)), " ago")
 	}
 	return ""
 }
@@ -361,7 +366,7 @@ func (m *Model) received(r *row, long bool) string {
 	if r.Modified == 0 {
 		return "—"
 	}
-	t := r.modified()
+	t, _ := m.arrival(r) // the original arrival, not a redrive's rewrite
 	rel := ago(m.now.Sub(t))
 	if !long {
 		return rel

@@ -217,7 +217,7 @@ func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, 
 	}
 	stateHome := os.Getenv("XDG_STATE_HOME")
 	if dir, err := redrive.StateDir(); err == nil {
-		fmt.Fprintf(w, "  state     %s   the demo's audit log, redrive journals and reports (kept after it stops)\n", dir)
+		fmt.Fprintf(w, "  state     %s\n            (the demo's audit log, redrive journals and reports; kept after it stops)\n", dir)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "stowage reads the demo's credentials from the config. For other AWS clients (the demo accepts any keys):\n")

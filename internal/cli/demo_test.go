@@ -311,7 +311,7 @@ func TestDemoKeepsItsOwnState(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "demo.yaml")
 	d := serveDemo(t, "demo", "--serve", "--requests", "40", "--config-out", cfg)
 	want := filepath.Join(real, "stowage", "demo", "stowage")
-	if !strings.Contains(d.out, "  state     "+want+"   ") || !strings.Contains(d.out, "XDG_STATE_HOME="+filepath.Join(real, "stowage", "demo")+" stowage --config") {
+	if !strings.Contains(d.out, "  state     "+want+"\n") || !strings.Contains(d.out, "XDG_STATE_HOME="+filepath.Join(real, "stowage", "demo")+" stowage --config") {
 		t.Fatalf("the demo does not name its state directory %s:\n%s", want, d.out)
 	}
 	// A redrive in the demo's process, as its terminal UI runs one.

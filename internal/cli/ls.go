@@ -332,7 +332,11 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 	}
 	if listed > 0 && out.Count() > 0 {
 		// The progress line is gone; on a terminal, say what it counted, truly.
-		g.printErr("stowage: %d lost %s of %d objects listed\n", out.Count(), plural(out.Count(), "request", "requests"), listed)
+		limited := ""
+		if f.limit > 0 && out.Count() == f.limit {
+			limited = fmt.Sprintf(" (stopped at --limit %d; there may be more)", f.limit)
+		}
+		g.printErr("stowage: %d lost %s of %d objects listed%s\n", out.Count(), plural(out.Count(), "request", "requests"), listed, limited)
 	}
 	if out.Count() == 0 && req.narrowed {
 		var seen []string

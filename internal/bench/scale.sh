@@ -62,7 +62,9 @@ if [[ ! -x $VEGETA ]] || ! go version -m "$VEGETA" 2>/dev/null | grep -q "vegeta
 fi
 AWSCLI=
 if [[ -x /usr/bin/aws ]]; then AWSCLI=/usr/bin/aws; elif command -v aws >/dev/null; then AWSCLI=$(command -v aws); fi
-command -v jq >/dev/null || die "jq is needed to read the JSON outputs"
+command -v jq >/dev/null || die "jq is needed to read the JSON outputs (apt-get install jq)"
+command -v curl >/dev/null || die "curl is needed to configure toxiproxy (apt-get install curl)"
+[[ -x /usr/bin/time ]] || die "/usr/bin/time is needed to measure CPU (apt-get install time)"
 
 say "building stowage and the SDK floor"
 (cd "$ROOT" && go build -o "$WORK/stowage" ./cmd/stowage)

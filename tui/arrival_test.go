@@ -43,3 +43,21 @@ func TestReceivedIsTheOriginalArrival(t *testing.T) {
 		}
 	})
 }
+
+// A misspelt state read like an all-clear ("no requests in state FAILD"): the empty view
+// names the nearest known state, as ls --status does (inventory.SuggestState).
+func TestMisspeltStateSuggestsTheNearest(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.keys("f", "t")
+	f.typeText("PROCESING")
+	f.keys("enter")
+	if v := plainView(f); !strings.Contains(v, "no requests in state PROCESING") || !strings.Contains(v, "did you mean PROCESSING?") {
+		t.Fatalf("view:\n%s", v)
+	}
+	f.keys("f", "t")
+	f.typeText("RETRYING")
+	f.keys("enter")
+	if v := plainView(f); !strings.Contains(v, "no requests in state RETRYING") || strings.Contains(v, "did you mean") {
+		t.Fatalf("a state far from any known one gets no guess:\n%s", v)
+	}
+}

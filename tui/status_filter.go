@@ -17,7 +17,7 @@ func (m *Model) openStatusFilter() {
 		{key: "a", label: "all requests", hint: "the bucket listing", action: showAllMsg{}},
 		{key: "F", label: "FAILED", hint: "from the status table", action: showStateMsg{state: "FAILED"}},
 	}
-	terminal := []string{"PROCESSED"}
+	terminal := []string{config.DefaultTerminalState}
 	if m.sess.Env != nil && len(m.sess.Env.Status.TerminalStates) > 0 {
 		terminal = m.sess.Env.Status.TerminalStates
 	}
@@ -27,12 +27,11 @@ func (m *Model) openStatusFilter() {
 		items = append(items, menuItem{key: firstKey(items, s), label: sanitize.Line(s), hint: "terminal", action: showStateMsg{state: s}})
 	}
 	var others []string
-	for s := range m.statuses.counts {
-		if s != "" && !seen[s] {
+	for _, s := range m.statesSeen() {
+		if !seen[s] {
 			others = append(others, s)
 		}
 	}
-	sort.Strings(others)
 	for _, s := range others {
 		items = append(items, menuItem{label: sanitize.Line(s), hint: "seen in loaded rows", action: showStateMsg{state: s}})
 	}
@@ -41,6 +40,18 @@ func (m *Model) openStatusFilter() {
 	items = append(items, menuItem{key: firstKey(items, "t"), label: "type a state…", hint: "any state the processor writes",
 		action: askStateMsg{}})
 	m.pushDialog(&menuDialog{title: "Show requests", items: items})
+}
+
+// statesSeen are the states of the loaded rows, sorted.
+func (m *Model) statesSeen() []string {
+	var states []string
+	for s := range m.statuses.counts {
+		if s != "" {
+			states = append(states, s)
+		}
+	}
+	sort.Strings(states)
+	return states
 }
 
 // openStatePrompt asks for a state to list, exactly as the processor writes it.

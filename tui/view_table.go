@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
@@ -200,6 +201,10 @@ func (m *Model) emptyText() string {
 	case m.src == sourceStatus && m.stateList.loading:
 		return "asking the status table for " + sanitize.Line(m.stateFilter) + " requests…"
 	case m.src == sourceStatus:
+		// A misspelt state must not read like an all-clear: name the nearest known one.
+		if near := inventory.SuggestState(m.stateFilter, m.sess.Env, m.statesSeen()); near != "" {
+			return "no requests in state " + sanitize.Line(m.stateFilter) + " (states are compared exactly: did you mean " + sanitize.Line(near) + "?)"
+		}
 		return "no requests in state " + sanitize.Line(m.stateFilter)
 	case m.src == sourceLost && !m.lostDone():
 		return "looking for LOST requests…"

@@ -139,6 +139,7 @@ func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.Open
 	local := env.Endpoints.S3 != "" || env.Endpoints.DynamoDB != ""
 	if !local || env.Endpoints.STS != "" {
 		sess.Identity = c.Identity
+		sess.AccountID = c.Account
 	}
 	return sess, c.Notices, nil
 }

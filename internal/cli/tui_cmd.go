@@ -136,8 +136,7 @@ func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.Open
 	}
 	// Who the credentials belong to is asked of STS only where STS is the real one: a
 	// local stack (endpoint overrides without an STS endpoint) has none to ask.
-	local := env.Endpoints.S3 != "" || env.Endpoints.DynamoDB != ""
-	if !local || env.Endpoints.STS != "" {
+	if !c.Local || env.Endpoints.STS != "" {
 		sess.Identity = c.Identity
 		sess.AccountID = c.Account
 	}

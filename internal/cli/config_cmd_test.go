@@ -80,7 +80,7 @@ func TestConfigValidate(t *testing.T) {
 		{
 			name: "shape problems do not stop the field checks",
 			content: "environments:\n  prod:\n    regoin: eu-west-1\n    rate: fast\n    storage: {bucket: x}\n" +
-				"    status: {table: acme-status, lost_after: 1d}\n    gateway: {auth: apikey}\n  dev:\n    storage: [a]\n    status: {table: t}\n",
+				"    status: {table: acme-status, lost_after: 1y}\n    gateway: {auth: apikey}\n  dev:\n    storage: [a]\n    status: {table: t}\n",
 			perm: 0o644, wantCode: ExitUsage,
 			wantStderr: []string{
 				`FILE:3: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color, preview_bytes, redrive`,

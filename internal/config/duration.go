@@ -158,3 +158,19 @@ func FormatDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// Set, String and Type make *Duration a command-line flag (pflag.Value) read by
+// ParseDuration, so that --timeout 2d reads as the config's lost_after: 2d does.
+func (d *Duration) Set(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d *Duration) String() string { return FormatDuration(d.Duration) }
+
+// Type names the flag's value in --help.
+func (d *Duration) Type() string { return "duration" }

@@ -116,3 +116,13 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+func TestDurationIsAFlagValue(t *testing.T) {
+	var d Duration
+	if err := d.Set("1w2d"); err != nil || d.Duration != 9*Day || d.String() != "216h" {
+		t.Fatalf("Set(1w2d) = %v, %v (%s)", d.Duration, err, d.String())
+	}
+	if err := d.Set("soon"); err == nil || !strings.Contains(err.Error(), "2d or 1w") {
+		t.Fatalf("Set(soon) = %v", err)
+	}
+}

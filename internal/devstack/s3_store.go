@@ -5,8 +5,10 @@ import (
 	"crypto/md5"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +33,8 @@ type memStore struct {
 
 	mu      sync.RWMutex
 	buckets map[string]*memBucket
+	// metas shares the metadata lists that repeat (most objects have the same few).
+	metas map[string][]string
 }
 
 var _ gofakes3.Backend = (*memStore)(nil)
@@ -47,16 +51,21 @@ type memObject struct {
 	off      int64  // in the spill file
 	size     int64
 	hash     [md5.Size]byte
-	modified time.Time
-	meta     []string // name, value, name, value...
+	modified int64    // UnixNano
+	meta     []string // name, value, name, value...; shared, never changed
+	// lastModified: the Last-Modified metadata is modified's, left out of meta (it would
+	// make every object's list different).
+	lastModified bool
 }
+
+func (o *memObject) modifiedAt() time.Time { return time.Unix(0, o.modified).In(gmt) }
 
 func memObjectLess(a, b *memObject) bool { return a.key < b.key }
 
 // newMemStore makes a store whose bodies stay in memory, or with spill go to a temporary
 // file when one can be made.
 func newMemStore(c *clock, spill bool) *memStore {
-	m := &memStore{clock: c, buckets: map[string]*memBucket{}}
+	m := &memStore{clock: c, buckets: map[string]*memBucket{}, metas: map[string][]string{}}
 	if !spill {
 		return m
 	}
@@ -155,7 +164,7 @@ func (m *memStore) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes
 			out.AddPrefix(match.MatchedPart)
 			lastPrefix = match.MatchedPart
 		} else {
-			out.Add(&gofakes3.Content{Key: o.key, LastModified: gofakes3.NewContentTime(o.modified),
+			out.Add(&gofakes3.Content{Key: o.key, LastModified: gofakes3.NewContentTime(o.modifiedAt()),
 				ETag: gofakes3.FormatETag(o.hash[:]), Size: o.size})
 		}
 		count++
@@ -225,9 +234,12 @@ func (m *memStore) object(bucket, key string) (*memObject, error) {
 // toObject builds what gofakes3 serves; the body is shared, never copied: a stored
 // object is replaced on write, never changed.
 func (m *memStore) toObject(o *memObject, rng *gofakes3.ObjectRangeRequest, withBody bool) (*gofakes3.Object, error) {
-	meta := make(map[string]string, len(o.meta)/2)
+	meta := make(map[string]string, len(o.meta)/2+1)
 	for i := 0; i+1 < len(o.meta); i += 2 {
 		meta[o.meta[i]] = o.meta[i+1]
+	}
+	if o.lastModified {
+		meta["Last-Modified"] = o.modifiedAt().Format(http.TimeFormat)
 	}
 	obj := &gofakes3.Object{Name: o.key, Hash: o.hash[:], Metadata: meta, Size: o.size,
 		Contents: io.NopCloser(bytes.NewReader(nil))}
@@ -279,20 +291,31 @@ func (m *memStore) PutObject(bucket, key string, meta map[string]string, input i
 	if err := gofakes3.MergeMetadata(m, bucket, key, meta); err != nil {
 		return res, err
 	}
-	o := &memObject{key: key, hash: md5.Sum(body), meta: make([]string, 0, 2*len(meta))}
+	o := &memObject{key: key, hash: md5.Sum(body), modified: m.clock.Now().UnixNano()}
 	if err := m.keep(o, body); err != nil {
 		return res, err
 	}
+	o.lastModified = meta["Last-Modified"] == o.modifiedAt().Format(http.TimeFormat)
 	names := make([]string, 0, len(meta))
 	for k := range meta {
-		names = append(names, k)
+		if k != "Last-Modified" || !o.lastModified {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
+	pairs := make([]string, 0, 2*len(names))
 	for _, k := range names {
-		o.meta = append(o.meta, k, meta[k])
+		pairs = append(pairs, k, meta[k])
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	id := strings.Join(pairs, "\x00")
+	if shared, ok := m.metas[id]; ok {
+		o.meta = shared
+	} else {
+		o.meta = pairs
+		m.metas[id] = pairs
+	}
 	b := m.buckets[bucket]
 	if b == nil {
 		return res, gofakes3.BucketNotFound(bucket)
@@ -307,7 +330,6 @@ func (m *memStore) PutObject(bucket, key string, meta map[string]string, input i
 			return res, err
 		}
 	}
-	o.modified = m.clock.Now()
 	if old != nil {
 		// Same key, same place in the order.
 		ci, i := b.sorted.search(old)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 )
 
@@ -75,6 +76,20 @@ func TestInplaceRedriveKeepsReceivedAt(t *testing.T) {
 	tbl := d.run(t, "", "status", id, "-o", "table").must(t, ExitOK).stdout
 	if !strings.Contains(tbl, arrived.UTC().Format("2006-01-02 15:04:05Z")) || !strings.Contains(tbl, "redriven ") {
 		t.Fatalf("table:\n%s", tbl)
+	}
+
+	// The TUI gets the same history, read before it starts (View does no I/O).
+	file, err := config.Load(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := file.Select("demo", config.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := tuiArrivals(env)
+	if _, sent, ok := a.History.Redrives(m["key"].(string)); a.Versions != nil || !ok || sent.IsZero() {
+		t.Fatalf("tuiArrivals: history %v %v, versions %v", ok, sent, a.Versions)
 	}
 
 	// Without the history (another machine), the status attribute is the next source.

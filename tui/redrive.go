@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -42,6 +43,7 @@ type redriveState struct {
 	// commandPrefix runs stowage again in the hints (RedriveOptions.CommandPrefix).
 	commandPrefix string
 	production    bool
+	doneName      string   // what the outcome calls a processed request (PROCESSED)
 	ids           []string // the selection, in table order
 	mode          redrive.Mode
 	force         bool
@@ -57,10 +59,7 @@ type redriveState struct {
 	// noLeaseTable: the environment has no lease table, so runs on other machines cannot
 	// see this one; the plan says so loudly.
 	noLeaseTable bool
-	// baseline is each item's status as the engine read it just before sending, to tell
-	// the processor's new verdict from the old; nil when the report lacks one.
-	baseline map[string]awsclient.Status
-	planErr  error
+	planErr      error
 
 	confirm  redrive.Confirmation
 	typing   bool // the environment-name field has the keys
@@ -76,8 +75,7 @@ type redriveState struct {
 	cancelling bool
 	aborting   bool
 
-	watch       *watchState // reads the statuses of what this run delivered
-	watched     []string    // the IDs it reads for this run
+	watch       *watchState // reads the statuses of what this run delivered, while it runs and after
 	startErr    error
 	summarySeen bool // the summary was shown and closed: R plans anew
 	report      *redrive.Report
@@ -191,7 +189,7 @@ func (m *Model) openRedrive() tea.Cmd {
 	if env.GatewayURL() == "" {
 		mode = redrive.ModeS3Copy // the only mode without a gateway
 	}
-	s := &redriveState{envName: env.Name, production: env.Production, ids: ids, mode: mode, demo: m.sess.Operator == "demo",
+	s := &redriveState{envName: env.Name, production: env.Production, doneName: redrive.DoneStateName(env), ids: ids, mode: mode, demo: m.sess.Operator == "demo",
 		commandPrefix: m.opts.Redrive.CommandPrefix, noLeaseTable: m.sess.Redrive.Run.Leases == nil}
 	m.rd = s
 	m.pushDialog(s)
@@ -215,7 +213,7 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 	m.rdSeq++
 	s.seq = m.rdSeq
 	s.phase = rdPlanning
-	s.manifest, s.planErr, s.baseline, s.overlaps, s.refusal = nil, nil, nil, nil, ""
+	s.manifest, s.planErr, s.overlaps, s.refusal = nil, nil, nil, ""
 	s.typing, s.mismatch = false, ""
 	s.field = lineEdit{prompt: "› "}
 	if s.cancelPlan != nil {
@@ -370,7 +368,7 @@ func (m *Model) onRedriveStarted(msg redriveStartedMsg) tea.Cmd {
 	s.session, s.run, s.journal, s.phase = msg.session, msg.session.Run(), msg.journal, rdRunning
 	s.progress = redrive.Progress{RunID: s.manifest.RunID, Total: len(s.manifest.Items),
 		Counts: redrive.Counts{Pending: len(s.manifest.Items)}, TargetRate: s.rate, Concurrency: s.conc}
-	return waitProgress(s.seq, s.run)
+	return tea.Batch(waitProgress(s.seq, s.run), m.watchLive(s))
 }
 
 // runOptionsFor is what a run from the TUI runs with: the tuning of base (retries,
@@ -432,39 +430,16 @@ func (m *Model) onRedriveFinished(msg redriveFinishedMsg) tea.Cmd {
 		s.progress.Counts = out.report.Counts
 	}
 	s.progress.Done = true
-	s.baseline = preSendBaseline(out.report)
 	m.recordHistory(s)
 	if m.note.text == cancellingNote || m.note.text == abortingNote {
 		// The run has stopped: "cancelling" would now be untrue.
-		m.setNote(noteWarn, "redrive "+outcomeText(out.report)+": "+out.report.Counts.String())
+		m.setNote(noteWarn, "redrive "+out.report.Headline())
 	}
 	if !m.redriveShown() {
 		// The operator hid the progress: say it ended rather than take the keys.
-		m.setNote(noteOK, "redrive "+outcomeText(out.report)+": "+out.report.Counts.String()+" · R shows the summary")
+		m.setNote(noteOK, "redrive "+out.report.Headline()+" · R shows the summary")
 	}
 	return m.watchRun(s)
-}
-
-// preSendBaseline is the status each watched item had just before the engine sent it,
-// from the report. It is nil (the watch then compares planned states) when an item the
-// watch follows lacks the engine's read.
-func preSendBaseline(rep *redrive.Report) map[string]awsclient.Status {
-	if rep == nil {
-		return nil
-	}
-	base := make(map[string]awsclient.Status, len(rep.Items))
-	for _, it := range rep.Items {
-		if it.PreSend == nil {
-			if it.State == redrive.StateDelivered || it.State == redrive.StateUnknown {
-				return nil
-			}
-			continue
-		}
-		if st, ok := it.PreSend.Status(it.RequestID); ok {
-			base[it.RequestID] = st
-		}
-	}
-	return base
 }
 
 // recordHistory adds each item of the finished run to its request's redrive history.
@@ -637,24 +612,14 @@ const cancellingNote = "cancelling the redrive: nothing new is sent; the request
 // abortingNote is the status line while a second cancel cuts the requests in flight.
 const abortingNote = "cutting the requests in flight: their outcome is journaled unknown and re-checked on --resume"
 
-// outcomeText is how a run ended, in words.
+// outcomeText is how a run ended, in words that do not contradict its counts: the
+// title of the summary. Whether the processor took the deliveries is the verdict's line.
 func outcomeText(rep *redrive.Report) string {
 	if rep == nil {
 		return "stopped"
 	}
-	switch rep.Outcome {
-	case redrive.OutcomeDelivered:
-		return "done: every request delivered or skipped"
-	case redrive.OutcomeFailed:
-		return "done: some requests failed"
-	case redrive.OutcomeCanceled:
-		return "cancelled"
-	case redrive.OutcomeTripped:
-		return "stopped by the circuit breaker"
-	case redrive.OutcomeError:
-		return "stopped by an error"
-	}
-	return string(rep.Outcome)
+	how, _, _ := strings.Cut(rep.Headline(), ":")
+	return how
 }
 
 // errIsReadOnly reports whether err is the read-only refusal, from the engine or the

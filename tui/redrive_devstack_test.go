@@ -65,8 +65,15 @@ func TestDevstackRedriveFlow(t *testing.T) {
 	fl.tm.Type("demo")
 	fl.key("enter")
 	fl.waitText("enter/esc close · the table keeps updating")
+	// Delivered is not done: the summary waits for the processor's verdict, and the
+	// devstack's processor fails the parse errors again, with the same error.
+	fl.waitFor("the processor's verdict on every delivery", func(p string) bool {
+		return strings.Contains(p, "processor  ") && strings.Contains(p, ", 0 no verdict yet")
+	})
 	summary := fl.plain()
-	if !strings.Contains(summary, "Redrive done") || !strings.Contains(summary, "requests: ") {
+	if !strings.Contains(summary, "Redrive finished") || !strings.Contains(summary, "requests: ") ||
+		!regexp.MustCompile(`\d+ delivered → [1-9]\d* PROCESSED, [1-9]\d* FAILED again \(same error\)`).MatchString(summary) ||
+		!strings.Contains(summary, "! ") {
 		t.Fatalf("summary:\n%s", summary)
 	}
 
@@ -181,7 +188,7 @@ func TestDevstackReadOnlySendsNoWrites(t *testing.T) {
 		fl.tm.Type("demo")
 		fl.key("enter")
 		fl.waitText("enter/esc close · the table keeps updating")
-		if p := fl.plain(); !strings.Contains(p, "0 delivered") || !strings.Contains(p, "read-only") {
+		if p := fl.plain(); !strings.Contains(p, "requests: "+commas(n)+" failed") || strings.Contains(p, "delivered") || !strings.Contains(p, "read-only") {
 			t.Errorf("summary:\n%s", p)
 		}
 		fl.quit()
@@ -248,4 +255,60 @@ func (wc *writeCounter) what() string {
 		return true
 	})
 	return b.String()
+}
+
+// While a run sends (slowed to 0.5/s with -), the rows it has delivered show the status
+// the processor wrote, read from the table; the progress steps aside with esc and the
+// header keeps the count. Cancelled, the summary still gives the processor's verdict on
+// what was sent.
+func TestDevstackRedriveLiveRowsAndOutcome(t *testing.T) {
+	stateHome(t)
+	st, sess := demoStack(t)
+	failed := map[string]bool{}
+	for _, r := range st.Seeded() {
+		if s, ok := st.Status(r.Key); ok && s.State == devstack.StateFailed {
+			failed[r.Key] = true
+		}
+	}
+	n := commas(len(failed))
+	fl := startFlow(t, sess, deterministicRedrive)
+	fl.waitFor("the listing", func(p string) bool { return strings.Contains(p, "listed") && !strings.Contains(p, "paging") })
+	fl.key("f")
+	fl.waitText("FAILED")
+	fl.key("F")
+	fl.waitFor("every FAILED request", func(p string) bool {
+		return strings.Contains(p, "view FAILED "+n) && !strings.Contains(p, "reading FAILED")
+	})
+	fl.key("a")
+	fl.waitText("✓ " + n + " selected")
+	fl.key("R")
+	fl.waitText("press enter and type the environment name (demo)")
+	fl.key("enter")
+	fl.tm.Type("demo")
+	fl.key("enter")
+	fl.waitText("Redriving " + n + " requests")
+	for range 6 {
+		fl.key("-") // down to 0.5/s: the run outlives the first reads
+	}
+	fl.waitText("(limit 0.5/s)")
+	fl.key("esc")
+	fl.waitFor("a delivered row PROCESSED while the run runs", func(p string) bool {
+		if !regexp.MustCompile(`redrive \d+/` + n).MatchString(p) {
+			return false // the run ended: this would prove nothing
+		}
+		for _, line := range strings.Split(p, "\n") {
+			id := uuidRE.FindString(line)
+			if failed[id] && strings.HasPrefix(strings.TrimLeft(line, " ▸✓"), id) && strings.Contains(line, "PROCESSED") {
+				return true
+			}
+		}
+		return false
+	})
+	fl.key("R")
+	fl.key("c")
+	fl.waitText("enter/esc close · the table keeps updating")
+	fl.waitFor("the verdict on what was sent", func(p string) bool {
+		return strings.Contains(p, "Redrive cancelled") && regexp.MustCompile(`processor  \d+ delivered → [1-9]\d* PROCESSED`).MatchString(p)
+	})
+	fl.quit()
 }

@@ -329,15 +329,15 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		tail = append(tail, wrapLines(st.StatusWarn.Render("Every request is over API Gateway's 10 MiB limit: this mode can send none. → switches to s3-copy."), w)...)
 		tail = append(tail, "", st.Faint.Render("←/→ mode · esc close"))
 	case s.confirm == redrive.ConfirmYesNo:
-		tail = append(tail, st.App.Render("Send "+s.sendText()+" to "+where+"? What is sent is not undone."),
-			"", st.Prompt.Render("y")+" send   "+st.Prompt.Render("n")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
+		tail = append(tail, appLines(st, "Send "+s.sendText()+" to "+where+"? What is sent is not undone.", w)...)
+		tail = append(tail, "", st.Prompt.Render("y")+" send   "+st.Prompt.Render("n")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
 	case !s.typing:
-		tail = append(tail, st.App.Render("This sends "+s.sendText()+" to "+where+". What is sent is not undone."),
-			st.App.Render("To confirm, press enter and type the environment name ("+sanitize.Line(s.envName)+")."),
+		tail = append(tail, appLines(st, "This sends "+s.sendText()+" to "+where+". What is sent is not undone.", w)...)
+		tail = append(tail, st.App.Render("To confirm, press enter and type the environment name ("+sanitize.Line(s.envName)+")."),
 			"", st.Prompt.Render("enter")+" confirm   "+st.Prompt.Render("esc")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
 	default:
-		tail = append(tail, st.App.Render("This sends "+s.sendText()+" to "+where+". What is sent is not undone."),
-			st.App.Render("Type the environment name ("+sanitize.Line(s.envName)+") and press enter:"),
+		tail = append(tail, appLines(st, "This sends "+s.sendText()+" to "+where+". What is sent is not undone.", w)...)
+		tail = append(tail, st.App.Render("Type the environment name ("+sanitize.Line(s.envName)+") and press enter:"),
 			s.field.view(st, w))
 		if s.mismatch != "" {
 			tail = append(tail, st.ErrorText.Render("“"+sanitize.Line(s.mismatch)+"” is not “"+sanitize.Line(s.envName)+"”: nothing was sent; type the name exactly"))
@@ -345,6 +345,15 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		tail = append(tail, "", st.Prompt.Render("enter")+" send   "+st.Prompt.Render("esc")+" back")
 	}
 	return head, middle, tail
+}
+
+// appLines is text wrapped to w in the dialog's text style.
+func appLines(st Styles, text string, w int) []string {
+	lines := wrapLines(text, w)
+	for i, l := range lines {
+		lines[i] = st.App.Render(l)
+	}
+	return lines
 }
 
 // sendText is what a confirmed plan sends: not the requests it skips as already
@@ -465,6 +474,11 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 	}
 	head = append(head, fmt.Sprintf("rate %s (limit %s) · %d in flight, at most %d · %s",
 		measured, rateText(rate), p.InFlight, conc, plural(p.Sent, "request")+" sent"))
+	if o, ok := s.liveOutcome(); ok && o.Delivered > 0 {
+		// The rows change as these come in: the table is read while the run runs.
+		head = append(head, field(st, "processor", fmt.Sprintf("so far %d %s · %d failed again · %d no verdict yet",
+			o.Processed, sanitize.Line(s.doneName), o.Failed, o.Waiting)))
+	}
 	switch {
 	case s.aborting:
 		head = append(head, st.StatusWarn.Render("cutting the requests in flight: their outcome is journaled unknown"))
@@ -513,11 +527,43 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	rep := s.report
 	c := rep.Counts
 	head = append(head, s.title(st, "Redrive "+outcomeText(rep))+st.Faint.Render(" · ")+string(man.Mode), "")
+	verdict, vo, waiting := s.verdictLine(s.doneName)
+	// ✓ only when the processor took every delivery: delivered is not done.
 	mark := st.StatusOK.Render("✓ ")
-	if c.Failed+c.Unknown > 0 || rep.Outcome != redrive.OutcomeDelivered {
+	switch {
+	case c.Failed+c.Unknown > 0 || rep.Outcome != redrive.OutcomeDelivered || (verdict != "" && vo.Failed > 0):
 		mark = st.StatusWarn.Render("! ")
+	case c.Delivered == 0:
+	case verdict == "" || waiting:
+		mark = st.Muted.Render("… ")
+	case !vo.AllProcessed():
+		mark = st.StatusWarn.Render("! ") // no verdict within the watch
 	}
-	head = append(head, mark+plural(c.Total(), "request")+": "+c.String()+" · took "+fmtSeconds(rep.Finished.Sub(rep.Started)))
+	_, counts, _ := strings.Cut(rep.Headline(), ": ")
+	head = append(head, mark+plural(c.Total(), "request")+": "+counts+" · took "+fmtSeconds(rep.Finished.Sub(rep.Started)))
+	if verdict != "" {
+		sty := st.StatusOK.Render
+		switch {
+		case vo.Failed > 0:
+			sty = st.StatusError.Render
+		case vo.Waiting > 0:
+			sty = st.StatusWarn.Render
+		}
+		label := "processor"
+		if waiting {
+			label = "waiting"
+		}
+		for i, l := range wrapLines(verdict, w-11) {
+			if i == 0 {
+				head = append(head, field(st, label, sty(l)))
+			} else {
+				head = append(head, field(st, "", sty(l)))
+			}
+		}
+		if vo.SameError > 0 {
+			head = append(head, field(st, "", st.Muted.Render("the same error again: another redrive will not fix these")))
+		}
+	}
 	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
 		head = append(head, st.StatusWarn.Render("stopped: "+sanitize.Line(rep.StopReason)))
 	}
@@ -536,9 +582,6 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	}
 	for _, l := range leaseWarningLines(rep, w) {
 		head = append(head, st.StatusWarn.Render(l))
-	}
-	if w := s.watchLine(); w != "" {
-		head = append(head, field(st, "statuses", w))
 	}
 	var failures []redrive.ItemResult
 	for _, it := range rep.Items {
@@ -629,14 +672,6 @@ func middleTruncate(s string, w int) string {
 	head := (w - 1) / 2
 	tail := w - 1 - head
 	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, n-tail, "")
-}
-
-// watchLine is what the status watch knows, "" before it starts.
-func (s *redriveState) watchLine() string {
-	if s.watch == nil {
-		return ""
-	}
-	return s.watch.summary(s.watched)
 }
 
 // readOnlyDialog explains why R does nothing here and how to lift it.

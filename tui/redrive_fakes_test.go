@@ -41,6 +41,7 @@ type fakeGateway struct {
 	answer    map[string]int      // HTTP status to answer per original ID (200 when absent)
 	failAgain map[string]bool     // processed into FAILED again
 	block     chan struct{}       // when set, every send waits for it to close
+	hold      map[string]bool     // with block: only these original IDs wait (all when nil)
 	started   chan string         // when set, told each send as it starts
 }
 
@@ -54,7 +55,7 @@ func (g *fakeGateway) Send(ctx context.Context, route awsclient.Route, vars awsc
 	if g.started != nil {
 		g.started <- id
 	}
-	if g.block != nil {
+	if g.block != nil && (g.hold == nil || g.hold[id]) {
 		select {
 		case <-g.block:
 		case <-ctx.Done():

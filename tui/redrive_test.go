@@ -2,6 +2,8 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -100,8 +102,8 @@ func TestRedriveRunsSelectionAndWatchesStatuses(t *testing.T) {
 		t.Errorf("idempotency headers: %s", h)
 	}
 	v = plainView(f)
-	for _, want := range []string{"Redrive done: every request delivered or skipped", "2 delivered, 0 failed",
-		"statuses   2 PROCESSED", "journal", "report", "audit"} {
+	for _, want := range []string{"Redrive finished", "✓ 2 requests: 2 delivered · took",
+		"processor  2 delivered → 2 PROCESSED, 0 FAILED again, 0 no verdict yet", "journal", "report", "audit"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, v)
 		}
@@ -168,7 +170,9 @@ func TestRedriveFailedAgainAndReuploadHistory(t *testing.T) {
 	}
 	f.keys("y")
 	v := plainView(f)
-	if !strings.Contains(v, "Redrive done: some requests failed") || !strings.Contains(v, "HTTP 400") {
+	// Delivered is not done: the processor failed the reupload again, and the summary says so.
+	if !strings.Contains(v, "Redrive finished") || !strings.Contains(v, "HTTP 400") || !strings.Contains(v, "! 2 requests: 1 delivered, 1 failed") ||
+		!strings.Contains(v, "processor  1 delivered → 0 PROCESSED, 1 FAILED again") {
 		t.Fatalf("summary:\n%s", v)
 	}
 	f.keys("esc")
@@ -516,7 +520,7 @@ func TestWatchTimesOut(t *testing.T) {
 	gw.statuses = newFakeStatuses()
 	f.keys("f", "F", "a", "R", "y")
 	w := f.m.watch
-	if w == nil || w.active() || w.expired != 2 {
+	if w == nil || w.active() || len(w.runs) != 1 || !w.runs[0].expired || w.runs[0].v.Outcome().Waiting != 2 {
 		t.Fatalf("watch %+v", w)
 	}
 	if w.waited < f.m.opts.Redrive.WatchTimeout {
@@ -819,5 +823,68 @@ func TestRedriveSendTextCountsWhatIsSent(t *testing.T) {
 	s.force, s.summary = false, redrive.Summary{Count: 3, TooLarge: 1}
 	if got := s.sendText(); got != "2 requests (1 too large refused)" {
 		t.Errorf("too large: %q", got)
+	}
+}
+
+// journalHas waits (a bounded number of polls, no clock) until the journal at path holds
+// text: the engine writes it from its own goroutines.
+func journalHas(t *testing.T, path, text string) {
+	t.Helper()
+	for range 5000 {
+		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), text) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("the journal %s never held %q", path, text)
+}
+
+// Rows stay true while a run runs: a request the run has delivered shows the status the
+// processor wrote, read from the table while the other request is still being sent.
+// Goldens at 80x24, 120x40 and 200x50 with the progress hidden (esc).
+func TestRedriveLiveRows(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			stateHome(t)
+			var gw *fakeGateway
+			f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+			f.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			gw.block, gw.hold = make(chan struct{}), map[string]bool{idMalformed: true}
+			f.keys("f", "F", "a", "R")
+			var started redriveStartedMsg
+			for _, msg := range run(f.step(keyPress("y"))) {
+				if m, ok := msg.(redriveStartedMsg); ok {
+					started = m
+				}
+			}
+			if started.session == nil {
+				t.Fatalf("the run did not start: %v", started.err)
+			}
+			t.Cleanup(func() { close(gw.block); f.m.waitForRedrive() })
+			f.step(started)                                      // its progress wait and first watch tick are driven below
+			journalHas(t, started.journal, `"type":"delivered"`) // only idXML can be: the other is held
+			f.step(redriveProgressMsg{seq: f.m.rd.seq, p: redrive.Progress{RunID: f.m.rd.manifest.RunID, Total: 2, Sent: 2,
+				Elapsed: time.Second, TargetRate: 10, Concurrency: 4, InFlight: 1, Counts: redrive.Counts{Sending: 1, Delivered: 1}}})
+			if line := lineWith(plainView(f), idXML); strings.Contains(line, "PROCESSED") {
+				t.Fatalf("read before the watch ran: %q", line)
+			}
+			// One watch round: the journal says what was delivered; its status is read.
+			for _, msg := range run(f.step(watchTickMsg{w: f.m.watch})) {
+				f.step(msg) // the next tick is left unrun
+			}
+			if f.m.rd.phase != rdRunning {
+				t.Fatalf("the run ended (phase %d): the rows were not read while it ran", f.m.rd.phase)
+			}
+			f.keys("esc") // the progress steps aside; the footer keeps it
+			v := plainView(f)
+			if l := lineWith(v, idXML[:20]); !strings.Contains(l, "PROCESSED") {
+				t.Errorf("the delivered row is stale while the run runs: %q", l)
+			}
+			if l := lineWith(v, idMalformed[:20]); !strings.Contains(l, "FAILED") {
+				t.Errorf("the row still being sent changed: %q", l)
+			}
+			checkFrame(t, f.view(), size[0], size[1])
+			requireGolden(t, f.view())
+		})
 	}
 }

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,118 +13,145 @@ import (
 	"github.com/stowage-cli/stowage/redrive"
 )
 
-// After a run, the statuses of the redriven requests are read again (BatchGet, in a
-// ticking command that backs off) until the processor has written a new verdict for each
-// or the watch times out. The rows update as the answers come.
+// While a run runs, and after it, the statuses of the requests it delivered are read
+// (BatchGet, in a ticking command) and the rows update as the answers come. While it runs
+// the watch follows the run's journal to learn what was delivered, and reads once a
+// WatchInterval at most batchGetMax of them, the newest first; once it has ended, it
+// reads every request without a verdict, backing off, until each has one (redrive's
+// Verdicts: a new done or failed status) or WatchTimeout has passed since the end.
 
-// watchItem is one redriven request being watched.
-type watchItem struct {
-	id     string // whose status is read: the request, or its new ID after a reupload
-	origin string // the request that was redriven
-	// base is the status when the run was planned; a status that differs from it is the
-	// processor's new verdict. baseKnown is false for a reupload's new request (no item
-	// yet) and when the plan could not read it (then the state alone is compared).
-	base      awsclient.Status
-	baseFound bool
-	baseKnown bool
-	since     time.Duration // the watch's waited time when the item was added
-	state     string        // the latest state read, "" when there is no item yet
-	settled   bool
-	expired   bool
+// watchRun is one run's part of the watch.
+type watchRun struct {
+	rd    *redriveState
+	v     *redrive.Verdicts
+	live  bool                           // the run is running: its journal is followed
+	off   int64                          // how far the journal was read
+	pre   map[string]*redrive.StatusRead // pre-send reads from the journal
+	since time.Duration                  // the watch's waited time when the run ended
+	// expired: WatchTimeout passed after the end with requests still without a verdict.
+	expired bool
+}
+
+func (r *watchRun) pending() int {
+	if r.expired {
+		return 0
+	}
+	return len(r.v.Pending())
 }
 
 // watchState follows the redriven requests of this session's runs.
 type watchState struct {
-	items   map[string]*watchItem
-	order   []string
+	runs    []*watchRun
 	waited  time.Duration // the sum of the waits so far: the timeout is counted in it, not on a clock
 	delay   time.Duration // the next wait
 	ticking bool          // a tick or a read is on its way
 	err     error         // the last read failed; the watch keeps trying, slower
-	settled int
-	expired int
 }
 
 type (
 	watchTickMsg struct{ w *watchState }
 	watchReadMsg struct {
-		w     *watchState
-		ids   []string
-		found map[string]awsclient.Status
-		err   error
+		w       *watchState
+		ids     []string
+		found   map[string]awsclient.Status
+		err     error
+		journal map[*watchRun]journalRead
+	}
+	// journalRead is what a live run's journal gained since the last read.
+	journalRead struct {
+		recs []redrive.Record
+		next int64
 	}
 )
 
-func (w *watchState) active() bool { return w != nil && w.pending() > 0 }
+// active: a run is followed live, or requests still wait for their verdict.
+func (w *watchState) active() bool {
+	if w == nil {
+		return false
+	}
+	for _, r := range w.runs {
+		if r.live {
+			return true
+		}
+	}
+	return w.pending() > 0
+}
 
-func (w *watchState) pending() int { return len(w.items) - w.settled - w.expired }
+// pending is how many requests wait for their verdict.
+func (w *watchState) pending() int {
+	n := 0
+	for _, r := range w.runs {
+		n += r.pending()
+	}
+	return n
+}
 
-// watchRun adds the requests a finished run delivered (or may have delivered) to the
-// watch and starts it.
+func (m *Model) ensureWatch() *watchState {
+	if m.watch == nil {
+		m.watch = &watchState{}
+	}
+	return m.watch
+}
+
+// runOf is s's part of the watch, nil when it has none.
+func (w *watchState) runOf(s *redriveState) *watchRun {
+	if w == nil {
+		return nil
+	}
+	for _, r := range w.runs {
+		if r.rd == s {
+			return r
+		}
+	}
+	return nil
+}
+
+// watchLive starts following a run that has just started, so its rows refresh while it
+// runs.
+func (m *Model) watchLive(s *redriveState) tea.Cmd {
+	if m.sess.Statuses == nil || s.journal == "" {
+		return nil
+	}
+	w := m.ensureWatch()
+	w.runs = append(w.runs, &watchRun{rd: s, v: redrive.NewVerdicts(nil, m.sess.Env), live: true, pre: map[string]*redrive.StatusRead{}})
+	s.watch = w
+	w.delay = m.opts.Redrive.WatchInterval
+	return m.watchTick(w)
+}
+
+// watchRun follows what a finished run delivered (or may have delivered) to its
+// verdicts, keeping those read while it ran.
 func (m *Model) watchRun(s *redriveState) tea.Cmd {
 	rep := s.report
 	if rep == nil || m.sess.Statuses == nil {
 		return nil
 	}
-	w := m.watch
-	if w == nil {
-		w = &watchState{items: map[string]*watchItem{}}
-		m.watch = w
+	w := m.ensureWatch()
+	v := redrive.NewVerdicts(redrive.VerdictTargets(rep, s.manifest), m.sess.Env)
+	r := w.runOf(s)
+	if r == nil {
+		r = &watchRun{rd: s}
+		w.runs = append(w.runs, r)
+	} else {
+		v.Merge(r.v)
 	}
-	added := 0
-	for _, it := range rep.Items {
-		if it.State != redrive.StateDelivered && it.State != redrive.StateUnknown {
-			continue
+	r.v, r.live, r.since = v, false, w.waited
+	s.watch = w
+	for _, t := range redrive.VerdictTargets(rep, s.manifest) {
+		if vd, _ := v.Of(t.Origin); vd.Kind != redrive.VerdictNone {
+			m.setVerdict(t.Origin, vd.State, false)
 		}
-		wi := &watchItem{id: it.RequestID, origin: it.RequestID, since: w.waited}
-		if rep.Mode == redrive.ModeReupload {
-			if it.NewRequestID == "" {
-				continue // the gateway did not say which request it became
-			}
-			wi.id, wi.baseKnown = it.NewRequestID, true
-		} else if s.baseline != nil {
-			// The plan read every item: one it did not find had no status item (LOST).
-			b, ok := s.baseline[it.RequestID]
-			wi.base, wi.baseFound, wi.baseKnown = b, ok, true
-		} else {
-			// Only the state at planning is known; "" (no item) is known exactly.
-			for _, mi := range s.manifest.Items {
-				if mi.RequestID == it.RequestID {
-					wi.base.State, wi.baseFound, wi.baseKnown = mi.Status, mi.Status != "", mi.Status == ""
-					break
-				}
-			}
-		}
-		if old, ok := w.items[wi.id]; ok {
-			w.forget(old)
-		} else {
-			w.order = append(w.order, wi.id)
-		}
-		w.items[wi.id] = wi
-		s.watched = append(s.watched, wi.id)
-		added++
 	}
-	if added == 0 {
+	if r.pending() == 0 {
 		return nil
 	}
-	s.watch = w
 	w.delay = m.opts.Redrive.WatchInterval
 	w.err = nil
 	return m.watchTick(w)
 }
 
-// forget takes a settled or expired item out of the tallies before it is replaced.
-func (w *watchState) forget(wi *watchItem) {
-	switch {
-	case wi.settled:
-		w.settled--
-	case wi.expired:
-		w.expired--
-	}
-}
-
 func (m *Model) watchTick(w *watchState) tea.Cmd {
-	if w.ticking || w.pending() == 0 {
+	if w.ticking || !w.active() {
 		return nil
 	}
 	w.ticking = true
@@ -138,25 +164,73 @@ func (m *Model) onWatchTick(msg watchTickMsg) tea.Cmd {
 		return nil
 	}
 	w.waited += w.delay
+	// A live run's reads are capped, newest first; a finished run's are all read.
+	type follow struct {
+		r    *watchRun
+		path string
+		off  int64
+	}
+	var follows []follow
 	var ids []string
-	for _, id := range w.order {
-		if wi := w.items[id]; !wi.settled && !wi.expired {
-			ids = append(ids, id)
+	seen := map[string]bool{}
+	live := false
+	for _, r := range w.runs {
+		if r.live {
+			live = true
+			follows = append(follows, follow{r, r.rd.journal, r.off})
 		}
+		if r.expired {
+			continue
+		}
+		for _, id := range r.v.Pending() {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	mode := map[*watchRun]redrive.Mode{}
+	for _, f := range follows {
+		mode[f.r] = f.r.rd.manifest.Mode
 	}
 	statuses := m.sess.Statuses
 	return m.call(func(ctx context.Context) tea.Msg {
-		found := map[string]awsclient.Status{}
-		for i := 0; i < len(ids); i += batchGetMax {
-			part, err := statuses.BatchGet(ctx, ids[i:min(len(ids), i+batchGetMax)])
+		out := watchReadMsg{w: w, found: map[string]awsclient.Status{}, journal: map[*watchRun]journalRead{}}
+		var fresh []string
+		for _, f := range follows {
+			recs, next, err := redrive.ReadJournalFrom(f.path, f.off)
 			if err != nil {
-				return watchReadMsg{w: w, ids: ids[:i], found: found, err: err}
+				continue // not written yet, or gone: the report decides at the end
 			}
-			for id, st := range part {
-				found[id] = st
+			out.journal[f.r] = journalRead{recs: recs, next: next}
+			for _, rec := range recs {
+				id := rec.ID
+				if mode[f.r] == redrive.ModeReupload {
+					id = rec.NewRequestID
+				}
+				if (rec.Type == redrive.RecDelivered || rec.Type == redrive.RecUnknown) && id != "" && !seen[id] {
+					seen[id] = true
+					fresh = append(fresh, id)
+				}
 			}
 		}
-		return watchReadMsg{w: w, ids: ids, found: found}
+		read := append(fresh, ids...)
+		if live && len(read) > batchGetMax {
+			// While a run sends, one BatchGet a tick: the newest deliveries first.
+			read = read[:batchGetMax]
+		}
+		for i := 0; i < len(read); i += batchGetMax {
+			part, err := statuses.BatchGet(ctx, read[i:min(len(read), i+batchGetMax)])
+			if err != nil {
+				out.ids, out.err = read[:i], err
+				return out
+			}
+			for id, st := range part {
+				out.found[id] = st
+			}
+		}
+		out.ids = read
+		return out
 	})
 }
 
@@ -166,51 +240,70 @@ func (m *Model) onWatchRead(msg watchReadMsg) tea.Cmd {
 		return nil
 	}
 	w.ticking = false
-	var rows []string
-	for _, id := range msg.ids {
-		wi := w.items[id]
-		if wi == nil || wi.settled || wi.expired {
+	for r, jr := range msg.journal {
+		if !r.live {
+			continue // it ended meanwhile: its report's targets replaced these
+		}
+		r.off = jr.next
+		for _, t := range redrive.LiveTargets(jr.recs, r.rd.manifest.Mode, r.pre) {
+			r.v.Add(t)
+		}
+	}
+	for _, r := range w.runs {
+		if r.expired {
 			continue
 		}
-		st, found := msg.found[id]
-		if found {
-			wi.state = st.State
-		}
-		if wi.id == wi.origin {
-			rows = append(rows, id)
-		}
-		if m.settledBy(wi, st, found) {
-			wi.settled = true
-			w.settled++
-			m.setVerdict(wi.origin, st.State, false)
+		for _, origin := range r.v.Absorb(msg.ids, msg.found) {
+			if !r.live {
+				vd, _ := r.v.Of(origin)
+				m.setVerdict(origin, vd.State, false)
+			}
 		}
 	}
 	// The rows (and the open request) show what was read.
-	if len(rows) > 0 {
-		m.absorbStatuses(rows, msg.found)
+	if len(msg.ids) > 0 {
+		read := make([]string, 0, len(msg.ids))
+		for _, id := range msg.ids {
+			if _, ok := msg.found[id]; ok {
+				read = append(read, id) // an item missing now was there before: keep the row's
+			}
+		}
+		m.absorbStatuses(read, msg.found)
 		if d := m.detail; d != nil {
-			if st, ok := msg.found[d.id]; ok && containsID(rows, d.id) {
+			if st, ok := msg.found[d.id]; ok {
 				d.st, d.stFound, d.info = st, true, nil
 			}
 		}
 	}
-	if msg.err != nil {
+	live := false
+	for _, r := range w.runs {
+		live = live || r.live
+	}
+	switch {
+	case msg.err != nil:
 		w.err = msg.err
 		w.delay = min(2*w.delay, 3*m.opts.Redrive.WatchMaxInterval)
-	} else {
+	case live:
+		w.err, w.delay = nil, m.opts.Redrive.WatchInterval
+	default:
 		w.err = nil
 		w.delay = min(w.delay*3/2, m.opts.Redrive.WatchMaxInterval)
 	}
-	for _, id := range w.order {
-		wi := w.items[id]
-		if !wi.settled && !wi.expired && w.waited-wi.since >= m.opts.Redrive.WatchTimeout {
-			wi.expired = true
-			w.expired++
-			m.setVerdict(wi.origin, "", true)
+	for _, r := range w.runs {
+		if r.live || r.expired || r.pending() == 0 || w.waited-r.since < m.opts.Redrive.WatchTimeout {
+			continue
+		}
+		r.expired = true
+		for _, id := range r.v.Pending() {
+			for _, t := range redrive.VerdictTargets(r.rd.report, r.rd.manifest) {
+				if t.ReadID == id {
+					m.setVerdict(t.Origin, "", true)
+				}
+			}
 		}
 	}
-	if w.pending() == 0 {
-		text := "redriven requests: " + w.summary(nil)
+	if !w.active() {
+		text := "redriven requests: " + w.summary(m)
 		if s := m.rd; s != nil && s.phase == rdFinished && !s.summarySeen && !m.redriveShown() {
 			text += " · R shows the summary"
 		}
@@ -218,26 +311,6 @@ func (m *Model) onWatchRead(msg watchReadMsg) tea.Cmd {
 		return nil
 	}
 	return m.watchTick(w)
-}
-
-// settledBy reports whether st is the processor's new verdict on wi: a terminal state, or
-// a failure written since the plan.
-func (m *Model) settledBy(wi *watchItem, st awsclient.Status, found bool) bool {
-	switch {
-	case !found:
-		return false
-	case m.isTerminal(st.State):
-		return true
-	case !isFailure(st.State):
-		return false // still in the processor's hands
-	case !wi.baseFound:
-		return wi.baseKnown // a new item; with no base at all nothing can be told apart
-	}
-	b := wi.base
-	if !wi.baseKnown {
-		return st.State != b.State
-	}
-	return st.State != b.State || st.Attempts != b.Attempts || !st.UpdatedAt.Equal(b.UpdatedAt) || st.Error != b.Error
 }
 
 // setVerdict records what the processor made of a request's last redrive.
@@ -253,48 +326,46 @@ func (m *Model) setVerdict(origin, state string, expired bool) {
 	}
 }
 
-// summary is "3 PROCESSED · 1 FAILED · 2 waiting…" over ids (every watched request
-// when nil).
-func (w *watchState) summary(ids []string) string {
-	if w == nil {
-		return ""
-	}
-	if ids == nil {
-		ids = w.order
-	}
-	verdicts := map[string]int{}
-	pending, expired := 0, 0
-	for _, id := range ids {
-		wi := w.items[id]
-		switch {
-		case wi == nil:
-		case wi.settled:
-			verdicts[wi.state]++
-		case wi.expired:
-			expired++
-		default:
-			pending++
+// summary is the outcome of every finished run watched, summed: "3 delivered → 2
+// PROCESSED, 1 FAILED again, 0 no verdict yet".
+func (w *watchState) summary(m *Model) string {
+	var sum redrive.VerdictOutcome
+	for _, r := range w.runs {
+		if r.live {
+			continue
 		}
+		o := r.v.Outcome()
+		sum.Delivered += o.Delivered
+		sum.Processed += o.Processed
+		sum.Failed += o.Failed
+		sum.SameError += o.SameError
+		sum.Waiting += o.Waiting
 	}
-	states := make([]string, 0, len(verdicts))
-	for s := range verdicts {
-		states = append(states, s)
+	return sanitize.Line(sum.Text(redrive.DoneStateName(m.sess.Env)))
+}
+
+// verdictLine is what the processor made of s's deliveries so far, "" before the watch
+// follows it.
+func (s *redriveState) verdictLine(env string) (text string, o redrive.VerdictOutcome, waiting bool) {
+	r := s.watch.runOf(s)
+	if r == nil || r.live || r.v.Len() == 0 {
+		return "", o, false // nothing delivered: no verdict to wait for
 	}
-	slices.Sort(states)
-	var parts []string
-	for _, s := range states {
-		parts = append(parts, strconv.Itoa(verdicts[s])+" "+sanitize.Line(s))
+	o = r.v.Outcome()
+	text = sanitize.Line(o.Text(env))
+	if r.expired && o.Waiting > 0 {
+		text += " (none within the watch; r reads the statuses again)"
 	}
-	if pending > 0 {
-		parts = append(parts, strconv.Itoa(pending)+" waiting for a new status")
+	return text, o, !r.expired && o.Waiting > 0
+}
+
+// liveOutcome is the verdicts read so far while s runs.
+func (s *redriveState) liveOutcome() (redrive.VerdictOutcome, bool) {
+	r := s.watch.runOf(s)
+	if r == nil {
+		return redrive.VerdictOutcome{}, false
 	}
-	if expired > 0 {
-		parts = append(parts, strconv.Itoa(expired)+" without a new status in time (r reads them again)")
-	}
-	if len(parts) == 0 {
-		return "nothing to watch"
-	}
-	return strings.Join(parts, " · ")
+	return r.v.Outcome(), true
 }
 
 func containsID(ids []string, id string) bool {

@@ -56,12 +56,13 @@ With -o json (the default when stdout is not a terminal) each request is one JSO
 per line with exactly these fields, null when unknown:
   id, key, size, lastModified (RFC 3339), receivedAt, contentType, status, attempts, error,
   updatedAt
-receivedAt is the request's original arrival. A redrive in place rewrites the object, so
-lastModified becomes the redrive's time; receivedAt is then taken from status.received_attr,
-else the oldest object version (storage.received_from_versions), else this machine's
-redrive journals, and --since filters on it. status is the status item's state; null means the table has no item for the request
-(LOST once it is older than status.lost_after). contentType is known only where the
-object was read with HEAD (status, ls --status); a listing does not return it.`
+receivedAt is the request's original arrival: a redrive in place rewrites the object, so
+lastModified becomes the redrive's time, and receivedAt is then taken from
+status.received_attr, else the oldest object version (storage.received_from_versions),
+else this machine's redrive journals; --since filters on it. status is the status item's
+state; null means the table has no item for the request (LOST once it is older than
+status.lost_after). contentType is known only where the object was read with HEAD
+(status, ls --status); a listing does not return it.`
 
 // addOutputFlag adds -o/--output bound to g.Output.
 func addOutputFlag(cmd *cobra.Command, g *Globals) {

@@ -10,11 +10,16 @@ import (
 // step is where one item's work stands: each step is one function that does its part
 // and names the next step. itemSteps is the whole machine.
 //
-//	start → settle? → check → token → claim → prepare → send → done
+//	start → settle? → check → token → claim → prepare → slot → send → done
 //	                                    (the GET of prepare runs beside the claim)
-//	                    ↑                        │         │
-//	                    └──────── backoff ←──────┴─────────┤ (retry)
-//	                                                       └→ lastLook → done
+//	                    ↑                        │                │
+//	                    └──────── backoff ←──────┴────────────────┤ (retry)
+//	                                                              └→ lastLook → done
+//
+// An item takes one of the run's Concurrency slots at slot and keeps it until it is
+// done (through backoffs): the cap is on items sending to the target, so an item checks,
+// claims and opens its object while earlier items' requests are in flight (the
+// dispatcher lets twice the cap through that far).
 type step int
 
 const (
@@ -24,13 +29,14 @@ const (
 	stepToken                // take a rate token; re-check if the wait made the read stale
 	stepClaim                // claim the request in the lease table
 	stepPrepare              // open and check the stored object before anything is journaled
+	stepSlot                 // take a concurrency slot; re-check if the wait made the read stale
 	stepSend                 // journal sending, send once, journal the outcome
 	stepBackoff              // wait before the next try
 	stepLastLook             // out of tries after an unknown outcome: one last status read
 	stepDone                 // final, or left unfinished for --resume
 )
 
-var stepNames = [...]string{"start", "settle", "check", "token", "claim", "prepare", "send", "backoff", "last-look", "done"}
+var stepNames = [...]string{"start", "settle", "check", "token", "claim", "prepare", "slot", "send", "backoff", "last-look", "done"}
 
 func (s step) String() string {
 	if int(s) < len(stepNames) {
@@ -47,6 +53,7 @@ var itemSteps = [...]func(*Run, *itemWork) step{
 	stepToken:    (*Run).onToken,
 	stepClaim:    (*Run).onClaim,
 	stepPrepare:  (*Run).onPrepare,
+	stepSlot:     (*Run).onSlot,
 	stepSend:     (*Run).onSend,
 	stepBackoff:  (*Run).onBackoff,
 	stepLastLook: (*Run).onLastLook,
@@ -73,19 +80,21 @@ type itemWork struct {
 	// opening is prepare running beside the claim (gateway modes with a lease table):
 	// the pinned GET is read-only, so it need not wait for the claim's round trip.
 	opening chan prepared
+	slot    bool // holds a concurrency slot (slot → send)
 
 	last attemptResult // the latest attempt, for giving up
 }
 
 // work takes one item to a final state, or leaves it unfinished when the run stops, then
-// releases its concurrency slot. The lease table is told how the item ended after the
-// slot is released: that write is bookkeeping, not a request to the target, and holding
-// the slot for it would cost every item one more round trip of the send rate.
+// releases its place in the dispatcher's window. The lease table is told how the item
+// ended after that: the write is bookkeeping, not a request to the target, and holding
+// the place for it would cost every item one more round trip of the send rate.
 func (r *Run) work(ctx, sendCtx context.Context, it Item, release func()) {
 	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1}
 	for s := stepStart; s != stepDone; {
 		s = itemSteps[s](r, w)
 	}
+	w.releaseSlot(r)
 	release()
 	if r.deps.Leases == nil {
 		return
@@ -218,7 +227,7 @@ func (r *Run) onPrepare(w *itemWork) step {
 	}
 	if pre == nil {
 		w.body = body
-		return stepSend
+		return stepSlot
 	}
 	w.abort()
 	r.noteError(w.it, w.attempt, pre.reason)
@@ -234,7 +243,60 @@ func (r *Run) onPrepare(w *itemWork) step {
 	return stepBackoff
 }
 
+// onSlot waits for one of the Concurrency slots, then re-reads a status read longer
+// than RecheckAfterWait ago: the decision to send is still made on a fresh read.
+func (r *Run) onSlot(w *itemWork) step {
+	drop := func() step {
+		if w.body != nil {
+			w.body.Close()
+			w.body = nil
+		}
+		w.abort()
+		r.bucket.refund()
+		return stepDone
+	}
+	if !w.slot {
+		if err := r.gate.Acquire(w.ctx); err != nil {
+			return drop() // the run stopped: left as it was, for --resume
+		}
+		w.slot = true
+	}
+	if w.ctx.Err() != nil || r.isStopping() {
+		// The slot came free from an item that stopped the run (the breaker, a refused
+		// credential): nothing more is sent.
+		w.releaseSlot(r)
+		return drop()
+	}
+	if w.checked && r.now().Sub(w.checkedAt) > RecheckAfterWait {
+		w.checkedAt = r.now()
+		if done, ok := r.recheck(w.ctx, w.it, w.maybeSent, w.first); !ok || done {
+			w.releaseSlot(r)
+			return drop()
+		}
+	}
+	return stepSend
+}
+
+func (w *itemWork) releaseSlot(r *Run) {
+	if w.slot {
+		w.slot = false
+		r.gate.Release()
+	}
+}
+
+// onSend sends once. An item keeps its slot through a backoff and the tries after it,
+// so that a throttled or failing target sees fewer requests, not the same number from
+// more items; the slot is freed when the item is done, after its outcome is journaled
+// and has stopped the run if it must, so the next item cannot slip a request in first.
 func (r *Run) onSend(w *itemWork) step {
+	next := r.sendOnce(w)
+	if next == stepDone {
+		w.releaseSlot(r)
+	}
+	return next
+}
+
+func (r *Run) sendOnce(w *itemWork) step {
 	it := w.it
 	w.attempt++
 	r.mu.Lock()

@@ -110,13 +110,42 @@ func TestItemTransitions(t *testing.T) {
 					t.Error("sent, or counted by the breaker")
 				}
 			}},
-		{name: "a checked object is sent", from: stepPrepare, want: stepSend, state: StatePending,
+		{name: "a checked object waits for a slot", from: stepPrepare, want: stepSlot, state: StatePending,
 			check: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
 				if w.body == nil {
 					t.Fatal("no body")
 				}
 				w.body.Close()
 				w.abort()
+			}},
+		{name: "a slot leads to the send", from: stepSlot, want: stepSend, state: StatePending,
+			setup: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
+				w.checked, w.checkedAt = true, r.now()
+				w.actx, w.abort = context.WithCancel(context.Background())
+			},
+			check: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
+				if !w.slot || r.gate.InUse() != 1 {
+					t.Errorf("slot %v, %d in use", w.slot, r.gate.InUse())
+				}
+				if n := f.status.getsFor(w.it.RequestID); n != 0 {
+					t.Errorf("a fresh read was read again (%d reads)", n)
+				}
+				w.releaseSlot(r)
+				w.abort()
+			}},
+		{name: "a read gone stale while waiting for the slot is read again", from: stepSlot, want: stepDone, state: StateSkipped,
+			setup: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
+				w.checked, w.checkedAt = true, r.now().Add(-RecheckAfterWait-time.Millisecond)
+				w.actx, w.abort = context.WithCancel(context.Background())
+				f.status.set(w.it.RequestID, "PROCESSED") // processed while the item waited
+			},
+			check: func(t *testing.T, f *fixture, r *Run, w *itemWork) {
+				if w.slot || r.gate.InUse() != 0 {
+					t.Errorf("slot %v, %d in use after the skip", w.slot, r.gate.InUse())
+				}
+				if n := f.sender.attemptsOf(w.it.RequestID); n != 0 {
+					t.Errorf("sent %d times", n)
+				}
 			}},
 		{name: "delivered", from: stepSend, want: stepDone, state: StateDelivered},
 		{name: "throttled backs off", from: stepSend, want: stepBackoff, state: StateRetrying,
@@ -181,8 +210,11 @@ func TestItemTransitions(t *testing.T) {
 				c.setup(t, f, r, w)
 			}
 			if c.from == stepSend {
-				if got := r.onPrepare(w); got != stepSend {
+				if got := r.onPrepare(w); got != stepSlot {
 					t.Fatalf("prepare → %s", got)
+				}
+				if got := r.onSlot(w); got != stepSend {
+					t.Fatalf("slot → %s", got)
 				}
 			}
 			got := itemSteps[c.from](r, w)

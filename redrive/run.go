@@ -144,7 +144,8 @@ type Run struct {
 	resumed *JournalState // nil for a new run
 
 	bucket   *tokenBucket
-	gate     *gate
+	gate     *gate // requests in flight (slot → send)
+	window   *gate // items under way: twice gate's limit
 	backoff  backoff
 	prefetch *prefetch // nil without Deps.StatusBatch
 
@@ -232,6 +233,7 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 		deps: deps, opts: opts, m: m, resumed: st,
 		bucket:     newTokenBucket(m.Rate, opts.Now),
 		gate:       newGate(max(1, m.Concurrency)),
+		window:     newGate(windowFor(m.Concurrency)),
 		backoff:    backoff{base: opts.BackoffBase, max: opts.BackoffMax, rand: opts.Rand},
 		items:      make(map[string]*ItemResult, len(m.Items)),
 		everMaybe:  map[string]bool{},
@@ -291,7 +293,12 @@ func (r *Run) SetConcurrency(n int) {
 		r.noteTuned()
 	}
 	r.gate.SetLimit(n)
+	r.window.SetLimit(windowFor(n))
 }
+
+// windowFor is how many items may be under way at a concurrency: the requests in flight,
+// and as many more checking, claiming and opening their objects meanwhile.
+func windowFor(concurrency int) int { return 2 * max(1, concurrency) }
 
 // noteTuned remembers a change made while the run runs, for the audit log; settings
 // given before Start are what the run was started with.
@@ -422,20 +429,20 @@ func (r *Run) dispatch(ctx, sendCtx context.Context) {
 		if r.state(it.RequestID).Final() {
 			continue
 		}
-		if r.isStopping() || r.gate.Acquire(ctx) != nil {
+		if r.isStopping() || r.window.Acquire(ctx) != nil {
 			break
 		}
 		if r.prefetch != nil {
 			r.prefetch.ahead(ctx, r, i)
 		}
 		if r.isStopping() {
-			r.gate.Release()
+			r.window.Release()
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.work(ctx, sendCtx, it, r.gate.Release)
+			r.work(ctx, sendCtx, it, r.window.Release)
 		}()
 	}
 	wg.Wait()

@@ -132,3 +132,41 @@ func TestThePinnedGetRunsBesideTheClaim(t *testing.T) {
 		}
 	})
 }
+
+// The concurrency cap is on items sending: at one, the next item is checked and its
+// object opened while the first one's request is in flight, and still only one request
+// is ever in flight.
+func TestTheNextItemIsPreparedWhileARequestIsInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, 3)
+		f.sender.block = make(chan struct{})
+		f.sender.entered = make(chan string, 3)
+		m := f.plan(t, ModeInplace)
+		m.Concurrency = 1
+		opts := f.opts()
+		opts.ProgressInterval = time.Minute
+		r, err := New(f.deps(), m, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		<-f.sender.entered
+		synctest.Wait() // everything else that can run has run
+		f.store.mu.Lock()
+		gets := f.store.gets
+		f.store.mu.Unlock()
+		if gets != 2 {
+			t.Errorf("%d objects opened while the first request is in flight, want 2 (the next one prepared)", gets)
+		}
+		close(f.sender.block)
+		rep := r.Wait()
+		if rep.Counts.Delivered != 3 {
+			t.Fatalf("counts %s", rep.Counts)
+		}
+		if f.sender.maxInFl != 1 {
+			t.Errorf("%d requests in flight at once, cap 1", f.sender.maxInFl)
+		}
+	})
+}

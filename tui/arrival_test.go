@@ -61,3 +61,17 @@ func TestMisspeltStateSuggestsTheNearest(t *testing.T) {
 		t.Fatalf("a state far from any known one gets no guess:\n%s", v)
 	}
 }
+
+// The received sort orders by the original arrival: a request redriven a minute ago but
+// received a day ago sorts with the day-old ones, not at the top.
+func TestReceivedSortUsesTheArrival(t *testing.T) {
+	const id = "0b6f1c2e-4a53-4d1e-9c39-7d0f3f8e2a11" // stored 2m ago: the newest
+	f := newFixture(t, seedRequests, func(o *Options) {
+		o.Session.Arrivals = &inventory.Arrivals{History: inventory.NewHistory([]inventory.HistoryEntry{
+			{Key: id, Planned: testNow.Add(-27 * time.Hour), Sent: testNow.Add(-2 * time.Minute)}})}
+	})
+	s := f.m.active()
+	if first, last := s.At(0).ID, s.At(s.ViewLen()-1).ID; first == id || last != id {
+		t.Fatalf("newest first: %s first, %s last; want %s last (received 27h ago)", first, last, id)
+	}
+}

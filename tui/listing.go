@@ -94,6 +94,9 @@ func (m *Model) onListPage(msg listPageMsg) tea.Cmd {
 	rs := make([]row, len(msg.page.Objects))
 	for i, o := range msg.page.Objects {
 		rs[i] = rowFromObject(o)
+		if at, redriven := m.arrival(&rs[i]); !redriven.IsZero() {
+			rs[i].Received = at.UnixNano() // the received sort orders by the arrival
+		}
 	}
 	var keepID string
 	if r, ok := m.selected(); ok && m.src == sourceAll {

@@ -17,6 +17,17 @@ type row struct {
 	hay      string // lower-case key and id, one per line: the part of the / filter's text that never changes
 	Size     int64  // -1 when unknown (a row known only from the status table)
 	Modified int64  // unix nanoseconds; 0 when unknown
+	// Received is the original arrival (unix nanoseconds) when the redrive history says a
+	// redrive in place stored the object again since; 0: Modified is the arrival.
+	Received int64
+}
+
+// arrived is what the received sort orders by: the original arrival when known.
+func (r *row) arrived() int64 {
+	if r.Received != 0 {
+		return r.Received
+	}
+	return r.Modified
 }
 
 func rowFromObject(o awsclient.Object) row {
@@ -247,7 +258,7 @@ func (s *rowSet) cmp(a, b int32) int {
 	c := 0
 	switch s.field {
 	case sortReceived:
-		c = cmpInt(ra.Modified, rb.Modified)
+		c = cmpInt(ra.arrived(), rb.arrived())
 	case sortSize:
 		c = cmpInt(ra.Size, rb.Size)
 	case sortStatus:

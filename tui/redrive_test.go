@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -887,4 +888,74 @@ func TestRedriveLiveRows(t *testing.T) {
 			requireGolden(t, f.view())
 		})
 	}
+}
+
+// The outcome after processing, at 80x24, 120x40 and 200x50: one request processed, one
+// failed again with the same error; the summary says so, the rows show it.
+func TestRedriveOutcomeView(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			stateHome(t)
+			var gw *fakeGateway
+			f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+			f.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			f.keys("f", "F", "a", "R")
+			f.step(keyPress("y")) // confirmed; the run below stands in for the engine's
+			s := f.m.rd
+			o := redrive.Options{JournalPath: "/home/ops/.local/state/stowage/redrives/20250314T093000Z-" + s.manifest.RunID + ".journal.jsonl"}
+			r, err := redrive.New(f.m.sess.Redrive.Run, s.manifest, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.run, s.journal, s.phase = r, o.JournalPath, rdRunning
+			pre := func(id string) *redrive.StatusRead {
+				st, _, _ := f.m.sess.Statuses.Get(context.Background(), id)
+				return &redrive.StatusRead{Found: true, State: st.State, Attempts: st.Attempts, UpdatedAt: st.UpdatedAt, Error: st.Error}
+			}
+			rep := &redrive.Report{RunID: s.manifest.RunID, Env: s.envName, Mode: redrive.ModeInplace, Target: s.summary.Target,
+				JournalPath: o.JournalPath, Outcome: redrive.OutcomeDelivered, Started: testNow.Add(-3 * time.Second), Finished: testNow,
+				Counts: redrive.Counts{Delivered: 2}}
+			for _, id := range []string{idXML, idMalformed} {
+				rep.Items = append(rep.Items, redrive.ItemResult{RunID: s.manifest.RunID, RequestID: id, Key: id, Mode: redrive.ModeInplace,
+					State: redrive.StateDelivered, Attempts: 1, HTTPStatus: 200, PreSend: pre(id)})
+			}
+			f.step(redriveFinishedMsg{seq: s.seq, out: finishResult{report: rep,
+				reportPath: redrive.ReportPath(o.JournalPath), auditPath: "/home/ops/.local/state/stowage/audit.jsonl"}})
+			if v := plainView(f); !strings.Contains(v, "waiting") || !strings.Contains(v, "2 no verdict yet") {
+				t.Fatalf("the summary does not wait for the verdict:\n%s", v)
+			}
+			xml, bad := pre(idXML), pre(idMalformed)
+			f.step(watchReadMsg{w: f.m.watch, ids: []string{idXML, idMalformed}, found: map[string]awsclient.Status{
+				idXML:       {RequestID: idXML, State: "PROCESSED", Attempts: xml.Attempts + 1, UpdatedAt: testNow},
+				idMalformed: {RequestID: idMalformed, State: "FAILED", Attempts: bad.Attempts + 1, UpdatedAt: testNow, Error: bad.Error},
+			}})
+			v := plainView(f)
+			for _, want := range []string{"Redrive finished", "! 2 requests: 2 delivered",
+				"2 delivered → 1 PROCESSED, 1 FAILED again (same error)"} {
+				if !strings.Contains(v, want) {
+					t.Errorf("the outcome lacks %q:\n%s", want, v)
+				}
+			}
+			checkFrame(t, f.view(), size[0], size[1])
+			requireGolden(t, f.view())
+			f.keys("esc")
+			v = plainView(f)
+			if l := rowWith(v, idMalformed[:12]); !strings.Contains(l, "✗ again") {
+				t.Errorf("the row failed again does not say so: %q", l)
+			}
+			if l := rowWith(v, idXML[:12]); !strings.Contains(l, "sent ✓") {
+				t.Errorf("the processed row: %q\n%s", l, v)
+			}
+		})
+	}
+}
+
+// rowWith is the table row of the request whose ID starts with prefix.
+func rowWith(view, prefix string) string {
+	for _, l := range strings.Split(view, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(l, " ▸✓"), prefix) {
+			return l
+		}
+	}
+	return ""
 }

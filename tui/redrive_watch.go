@@ -139,7 +139,7 @@ func (m *Model) watchRun(s *redriveState) tea.Cmd {
 	s.watch = w
 	for _, t := range redrive.VerdictTargets(rep, s.manifest) {
 		if vd, _ := v.Of(t.Origin); vd.Kind != redrive.VerdictNone {
-			m.setVerdict(t.Origin, vd.State, false)
+			m.setVerdict(t.Origin, vd, false)
 		}
 	}
 	if r.pending() == 0 {
@@ -256,7 +256,7 @@ func (m *Model) onWatchRead(msg watchReadMsg) tea.Cmd {
 		for _, origin := range r.v.Absorb(msg.ids, msg.found) {
 			if !r.live {
 				vd, _ := r.v.Of(origin)
-				m.setVerdict(origin, vd.State, false)
+				m.setVerdict(origin, vd, false)
 			}
 		}
 	}
@@ -297,7 +297,7 @@ func (m *Model) onWatchRead(msg watchReadMsg) tea.Cmd {
 		for _, id := range r.v.Pending() {
 			for _, t := range redrive.VerdictTargets(r.rd.report, r.rd.manifest) {
 				if t.ReadID == id {
-					m.setVerdict(t.Origin, "", true)
+					m.setVerdict(t.Origin, redrive.Verdict{}, true)
 				}
 			}
 		}
@@ -307,20 +307,24 @@ func (m *Model) onWatchRead(msg watchReadMsg) tea.Cmd {
 		if s := m.rd; s != nil && s.phase == rdFinished && !s.summarySeen && !m.redriveShown() {
 			text += " · R shows the summary"
 		}
-		m.setNote(noteOK, text)
+		level := noteOK
+		if !w.allProcessed() {
+			level = noteWarn // failed again, or no verdict
+		}
+		m.setNote(level, text)
 		return nil
 	}
 	return m.watchTick(w)
 }
 
 // setVerdict records what the processor made of a request's last redrive.
-func (m *Model) setVerdict(origin, state string, expired bool) {
+func (m *Model) setVerdict(origin string, vd redrive.Verdict, expired bool) {
 	ev := m.history[origin]
 	if len(ev) == 0 {
 		return
 	}
 	last := &ev[len(ev)-1]
-	last.after, last.expired = state, expired
+	last.after, last.verdict, last.expired = vd.State, vd.Kind, expired
 	if d := m.detail; d != nil && d.id == origin {
 		d.info = nil
 	}
@@ -342,6 +346,16 @@ func (w *watchState) summary(m *Model) string {
 		sum.Waiting += o.Waiting
 	}
 	return sanitize.Line(sum.Text(redrive.DoneStateName(m.sess.Env)))
+}
+
+// allProcessed: every delivery watched was processed.
+func (w *watchState) allProcessed() bool {
+	for _, r := range w.runs {
+		if !r.v.Outcome().AllProcessed() {
+			return false
+		}
+	}
+	return true
 }
 
 // verdictLine is what the processor made of s's deliveries so far, "" before the watch
@@ -390,6 +404,7 @@ type redriveEvent struct {
 	newID    string
 	reason   string // the error, or why it was skipped
 	after    string // the status the processor wrote afterwards; "" while watched
+	verdict  redrive.VerdictKind
 	expired  bool   // no new status came within the watch
 }
 
@@ -405,6 +420,10 @@ func (e redriveEvent) short() string {
 			b.WriteString("→ " + e.newID)
 		case e.expired:
 			b.WriteString("no news")
+		case e.verdict == redrive.VerdictFailed:
+			b.WriteString("✗ again") // delivered, and failed again
+		case e.verdict == redrive.VerdictProcessed:
+			b.WriteString("sent ✓")
 		default:
 			b.WriteString("sent")
 		}

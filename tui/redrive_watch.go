@@ -405,7 +405,7 @@ type redriveEvent struct {
 	reason   string // the error, or why it was skipped
 	after    string // the status the processor wrote afterwards; "" while watched
 	verdict  redrive.VerdictKind
-	expired  bool   // no new status came within the watch
+	expired  bool // no new status came within the watch
 }
 
 // short is the table's note of the redrive, kept short for the error column: the state

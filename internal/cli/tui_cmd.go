@@ -128,6 +128,8 @@ func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.Open
 		e.Region = c.Region
 		sess.Env = &e
 	}
+	// The original arrival of redriven requests, read before the screen starts.
+	sess.Arrivals = tuiArrivals(sess.Env)
 	// R redrives through the same engine, clients and files as stowage redrive; the
 	// clients of a read-only environment refuse every write themselves.
 	sess.Redrive = tui.RedriveDeps{Plan: redrive.PlanDepsFor(c, sess.Env), Run: redrive.DepsFor(c)}

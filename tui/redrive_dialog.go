@@ -541,6 +541,25 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	}
 	_, counts, _ := strings.Cut(rep.Headline(), ": ")
 	head = append(head, mark+plural(c.Total(), "request")+": "+counts+" · took "+fmtSeconds(rep.Finished.Sub(rep.Started)))
+	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
+		head = append(head, st.StatusWarn.Render("stopped: "+sanitize.Line(rep.StopReason)))
+	}
+	unfinished := c.Total() - c.Done()
+	if rep.Outcome == redrive.OutcomeCanceled || unfinished > 0 {
+		sent := c.Delivered + c.Failed + c.Unknown + c.Sending + c.Retrying
+		for _, l := range wrapLines("What was sent is not undone: "+plural(sent, "request")+" sent or attempted (they stay sent), "+
+			commas(c.Pending)+" not sent. "+s.resumeHint(rep.JournalPath), w) {
+			head = append(head, st.StatusWarn.Render(sanitize.Line(l)))
+		}
+	}
+	if c.Unknown > 0 {
+		for _, l := range wrapLines("Some deliveries are unknown (the connection was lost after sending): the processor may have them twice and can deduplicate on the idempotency headers.", w) {
+			head = append(head, st.StatusWarn.Render(l))
+		}
+	}
+	for _, l := range leaseWarningLines(rep, w) {
+		head = append(head, st.StatusWarn.Render(l))
+	}
 	if verdict != "" {
 		sty := st.StatusOK.Render
 		switch {
@@ -561,27 +580,9 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 			}
 		}
 		if vo.SameError > 0 {
-			head = append(head, field(st, "", st.Muted.Render("the same error again: another redrive will not fix these")))
+			// Under the verdict, but the first to give way on a small screen.
+			middle = append(middle, field(st, "", st.Muted.Render("the same error again: another redrive will not fix these")))
 		}
-	}
-	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
-		head = append(head, st.StatusWarn.Render("stopped: "+sanitize.Line(rep.StopReason)))
-	}
-	unfinished := c.Total() - c.Done()
-	if rep.Outcome == redrive.OutcomeCanceled || unfinished > 0 {
-		sent := c.Delivered + c.Failed + c.Unknown + c.Sending + c.Retrying
-		for _, l := range wrapLines("What was sent is not undone: "+plural(sent, "request")+" sent or attempted (they stay sent), "+
-			commas(c.Pending)+" not sent. "+s.resumeHint(rep.JournalPath), w) {
-			head = append(head, st.StatusWarn.Render(sanitize.Line(l)))
-		}
-	}
-	if c.Unknown > 0 {
-		for _, l := range wrapLines("Some deliveries are unknown (the connection was lost after sending): the processor may have them twice and can deduplicate on the idempotency headers.", w) {
-			head = append(head, st.StatusWarn.Render(l))
-		}
-	}
-	for _, l := range leaseWarningLines(rep, w) {
-		head = append(head, st.StatusWarn.Render(l))
 	}
 	var failures []redrive.ItemResult
 	for _, it := range rep.Items {

@@ -70,6 +70,26 @@ func (t *statusTable) get(key string) (item, bool) {
 	return e.decode(t.dict.strs), true
 }
 
+// has reports whether key has an item, without decoding it.
+func (t *statusTable) has(key string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	_, ok := t.items[key]
+	return ok
+}
+
+// indexHash is the index hash value (the status) of key's item, without decoding it;
+// ok is false when the item is missing or not in the index.
+func (t *statusTable) indexHash(key string) (string, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	e, ok := t.items[key]
+	if !ok || !e.idx {
+		return "", false
+	}
+	return e.hashv, true
+}
+
 // update applies fn to the item under key atomically; fn returns nil to leave it alone.
 func (t *statusTable) update(key string, fn func(old item, exists bool) (item, error)) error {
 	t.mu.Lock()

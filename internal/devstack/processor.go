@@ -263,7 +263,7 @@ func (p *processor) handle(ev objectEvent, at time.Time) {
 	before := p.deliveries[ev.Key]
 	p.deliveries[ev.Key]++
 	p.mu.Unlock()
-	_, hasItem := p.table.get(ev.Key)
+	hasItem := p.table.has(ev.Key)
 	redelivery := before > 0 || hasItem || meta[metaRedrivenAt] != "" || meta[metaOriginalID] != "" || meta[metaRedriveID] != ""
 
 	o := p.decide(ev.Key, func() checked {

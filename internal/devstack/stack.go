@@ -460,10 +460,11 @@ const seedBatch = 4096
 // seedRedriveAt decides whether the seed redelivers r, just after its first delivery,
 // and when.
 func (s *Stack) seedRedriveAt(r seedRequest, now time.Time) (time.Time, bool) {
-	it, ok := s.table.get(r.Key)
-	if !ok || it[attrStatus].str != StateFailed {
+	// Most requests did not fail: the status is read without decoding their item.
+	if st, ok := s.table.indexHash(r.Key); !ok || st != StateFailed {
 		return time.Time{}, false
 	}
+	it, _ := s.table.get(r.Key)
 	share := 0.25
 	if it["errorKind"].str == "transient" {
 		share = 0.5

@@ -257,6 +257,9 @@ func (rep *Report) WriteTable(w io.Writer, id, text func(string) string) error {
 		if msg == "" {
 			msg = it.Note
 		}
+		if v := it.Verdict; msg == "" && v != nil && v.Kind == VerdictFailed {
+			msg = v.Error // why the processor failed it again
+		}
 		state := string(it.State)
 		if it.MaybeDuplicated {
 			state += "*"

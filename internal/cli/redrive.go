@@ -1123,7 +1123,7 @@ func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 		fmt.Fprintf(w, "stowage: warning: lease: %s\n", clipEchoed(lw, maxMessage))
 	}
 	if isDemoEnv(r.env) {
-		fmt.Fprintln(w, "(The demo's config, journal and report exist only while the demo runs.)")
+		fmt.Fprintln(w, "(The demo's config exists only while the demo runs; the journal and report above stay.)")
 	}
 	if c.Unknown > 0 || anyMaybeDuplicated(rep) {
 		fmt.Fprintln(w, "Some requests' delivery was unknown (connection lost after sending): the processor may have received them twice; it can deduplicate on the idempotency headers.")

@@ -156,7 +156,11 @@ func (s *redriveState) renderSized(st Styles, w, h int) string {
 	case rdPlanning, rdPlanFailed, rdPlanned:
 		head, middle, tail = s.renderPlan(st, w)
 	case rdStarting, rdRunning:
-		head, middle, tail = s.renderProgress(st, w)
+		if h > dockMaxLines {
+			head, middle, tail = s.renderProgress(st, w)
+		} else {
+			head = s.renderDock(st, w, h) // docked, or a very small screen
+		}
 	default:
 		head, middle, tail = s.renderSummary(st, w)
 	}
@@ -507,6 +511,59 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 	tail = append(tail, "", st.Prompt.Render("+/-")+" rate   "+st.Prompt.Render(">/<")+" concurrency   "+
 		st.Prompt.Render("c")+" cancel   "+st.Prompt.Render("esc")+" hide (it keeps running)")
 	return head, middle, tail
+}
+
+// docked says where the dialog belongs: a running redrive's progress goes under the
+// table, not over it, so the rows it changes stay in view (view.go places it, dockLines
+// high). The plan and the summary stay dialogs: they ask or tell before the rows matter.
+func (s *redriveState) docked() bool { return s.phase == rdStarting || s.phase == rdRunning }
+
+// dockMaxLines is the most a docked progress takes, frame excluded; dockLines is its
+// height, frame included, on a body of bodyH lines.
+const dockMaxLines = 6
+
+func dockLines(bodyH int) int { return min(dockMaxLines+2, max(4, bodyH/4)) }
+
+// renderDock is the progress in at most h lines: what runs, the bar, the counts, the
+// processor's verdicts so far, the keys. The last errors and the journal are in the
+// full view (R).
+func (s *redriveState) renderDock(st Styles, w, h int) []string {
+	p := s.progress
+	man := s.manifest
+	what := "Redriving " + plural(p.Total, "request")
+	if s.phase == rdStarting {
+		what = "Starting a redrive of " + plural(len(man.Items), "request")
+	}
+	c := p.Counts
+	measured := "measuring…"
+	if p.RateMeasured {
+		measured = strconv.FormatFloat(p.Rate, 'f', 1, 64) + "/s"
+	}
+	bar := st.Progress
+	bar.SetWidth(max(10, w))
+	counts := commas(c.Done()) + " of " + commas(p.Total) + " done · delivered " + commas(c.Delivered) +
+		" · failed " + commas(c.Failed) + " · skipped " + commas(c.Skipped)
+	if n := c.Unknown; n > 0 {
+		counts += " · unknown " + commas(n)
+	}
+	counts += st.Faint.Render(" · " + measured + " (limit " + rateText(s.rate) + ")")
+	lines := []string{s.title(st, what) + st.Faint.Render(" · "+string(man.Mode)), bar.ViewAs(p.Fraction()), counts}
+	if o, ok := s.liveOutcome(); ok && o.Delivered > 0 {
+		lines = append(lines, field(st, "processor", fmt.Sprintf("so far %d %s · %d failed again · %d no verdict yet",
+			o.Processed, sanitize.Line(s.doneName), o.Failed, o.Waiting)))
+	}
+	switch {
+	case s.aborting:
+		lines = append(lines, st.StatusWarn.Render("cutting the requests in flight"))
+	case s.cancelling || p.Stopping:
+		lines = append(lines, st.StatusWarn.Render("stopping: waiting for "+plural(p.InFlight, "request")+" in flight"))
+	}
+	keys := st.Prompt.Render("+/-") + " rate  " + st.Prompt.Render(">/<") + " concurrency  " + st.Prompt.Render("c") + " cancel  " +
+		st.Prompt.Render("esc") + " hide"
+	if len(lines) >= h {
+		lines = lines[:h-1]
+	}
+	return append(lines, keys)
 }
 
 func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []string) {

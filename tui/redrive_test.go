@@ -959,3 +959,51 @@ func rowWith(view, prefix string) string {
 	}
 	return ""
 }
+
+// The docked progress (for view.go to place under the table): what runs, the bar, the
+// counts, the verdicts so far and the keys, in at most dockMaxLines lines at every width.
+func TestRedriveDock(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	f.keys("f", "F", "a", "R")
+	s := f.m.rd
+	s.phase, s.rate = rdRunning, 10
+	s.progress = redrive.Progress{Total: 56, Counts: redrive.Counts{Delivered: 26, Pending: 30}, Rate: 9.8, RateMeasured: true}
+	w := &watchState{}
+	v := redrive.NewVerdicts(nil, nil)
+	for _, id := range []string{"a", "b", "c"} {
+		v.Add(redrive.VerdictTarget{Origin: id, ReadID: id})
+	}
+	v.Absorb([]string{"a", "b"}, map[string]awsclient.Status{"a": {State: "FAILED"}, "b": {State: "FAILED"}})
+	w.runs = append(w.runs, &watchRun{rd: s, v: v, live: true})
+	s.watch = w
+	if !s.docked() {
+		t.Fatal("a running redrive is not docked")
+	}
+	for _, width := range []int{76, 116, 196} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			out := s.renderSized(f.m.st, width, dockLines(40)-2)
+			lines := strings.Split(out, "\n")
+			if len(lines) > dockMaxLines {
+				t.Fatalf("%d lines", len(lines))
+			}
+			for _, l := range lines {
+				if ansi.StringWidth(l) > width {
+					t.Errorf("a line of %d cells in %d: %q", ansi.StringWidth(l), width, ansi.Strip(l))
+				}
+			}
+			plain := ansi.Strip(out)
+			for _, want := range []string{"Redriving 56 requests", "26 of 56 done", "so far 0 PROCESSED · 2 failed again · 1 no verdict yet", "c cancel"} {
+				if !strings.Contains(plain, want) {
+					t.Errorf("the dock lacks %q:\n%s", want, plain)
+				}
+			}
+			requireGolden(t, out)
+		})
+	}
+	s.phase = rdFinished
+	if s.docked() {
+		t.Error("the summary is docked: it should ask for attention as a dialog")
+	}
+}

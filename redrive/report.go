@@ -187,6 +187,35 @@ func (rep *Report) Headline() string {
 	return how + ": " + strings.Join(parts, ", ")
 }
 
+// SendText is what a confirmed plan will send, in words: not the requests it skips as
+// already processed (unless force), nor those the gateway refuses as too large: "55
+// requests (1 already processed skipped)". The CLI and the TUI ask with it.
+func (s Summary) SendText(force bool) string {
+	skipped, refused := 0, 0
+	if !force {
+		skipped = s.AlreadyDone
+	}
+	if s.Mode.UsesGateway() {
+		refused = s.TooLarge
+	}
+	n := max(0, s.Count-skipped-refused)
+	text := fmt.Sprintf("%d requests", n)
+	if n == 1 {
+		text = "1 request"
+	}
+	var aside []string
+	if skipped > 0 {
+		aside = append(aside, fmt.Sprintf("%d already processed skipped", skipped))
+	}
+	if refused > 0 {
+		aside = append(aside, fmt.Sprintf("%d too large refused", refused))
+	}
+	if len(aside) > 0 {
+		text += " (" + strings.Join(aside, ", ") + ")"
+	}
+	return text
+}
+
 func notSentWhy(o Outcome) string {
 	switch o {
 	case OutcomeCanceled:

@@ -360,30 +360,11 @@ func appLines(st Styles, text string, w int) []string {
 	return lines
 }
 
-// sendText is what a confirmed plan sends: not the requests it skips as already
-// processed, nor those the gateway refuses as too large ("55 requests (1 already
-// processed is skipped)").
+// sendText is what a confirmed plan sends (redrive.Summary.SendText).
 func (s *redriveState) sendText() string {
 	sum := s.summary
-	skipped, refused := 0, 0
-	if !s.force {
-		skipped = sum.AlreadyDone
-	}
-	if s.mode.UsesGateway() {
-		refused = sum.TooLarge
-	}
-	text := plural(max(0, sum.Count-skipped-refused), "request")
-	var aside []string
-	if skipped > 0 {
-		aside = append(aside, commas(skipped)+" already processed skipped")
-	}
-	if refused > 0 {
-		aside = append(aside, commas(refused)+" too large refused")
-	}
-	if len(aside) > 0 {
-		text += " (" + strings.Join(aside, ", ") + ")"
-	}
-	return text
+	sum.Mode = s.mode
+	return sum.SendText(s.force)
 }
 
 func etaText(eta time.Duration, count int) string {

@@ -551,7 +551,7 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 		r.auditDecision(ctx, m, redrive.OutcomeRefused, reason, false)
 		return exitf(ExitUsage, "%s: API Gateway refuses bodies over 10 MiB, so nothing was sent; redrive them with --mode s3-copy", reason)
 	}
-	if ok, err := r.confirm(ctx, len(m.Items)); !ok {
+	if ok, err := r.confirm(ctx, len(m.Items), summary.SendText(r.f.force)); !ok {
 		outcome, reason := redrive.OutcomeDeclined, "the operator declined"
 		if err != nil {
 			outcome, reason = redrive.OutcomeRefused, "no confirmation possible"
@@ -632,7 +632,7 @@ func (r *redriveRun) resume(ctx context.Context) error {
 		}
 		return r.exitFor(rep)
 	}
-	if ok, err := r.confirm(ctx, len(left)); !ok {
+	if ok, err := r.confirm(ctx, len(left), ""); !ok {
 		outcome, reason := redrive.OutcomeDeclined, "the operator declined to resume"
 		if err != nil {
 			outcome, reason = redrive.OutcomeRefused, "no confirmation possible"
@@ -900,7 +900,8 @@ func progressLine(p redrive.Progress, width int) string {
 
 // confirm asks the operator to confirm a run of count requests. It returns false with an
 // error when no confirmation is possible (no terminal and no --yes).
-func (r *redriveRun) confirm(ctx context.Context, count int) (bool, error) {
+// what, when set, says what is sent ("55 requests (1 already processed skipped)").
+func (r *redriveRun) confirm(ctx context.Context, count int, what string) (bool, error) {
 	if r.f.yes {
 		return true, nil
 	}
@@ -910,9 +911,11 @@ func (r *redriveRun) confirm(ctx context.Context, count int) (bool, error) {
 	}
 	defer closeTTY()
 	env := r.env
-	what := fmt.Sprintf("%d requests", count)
-	if count == 1 {
-		what = "1 request"
+	if what == "" {
+		what = fmt.Sprintf("%d requests", count)
+		if count == 1 {
+			what = "1 request"
+		}
 	}
 	where := fmt.Sprintf("environment %q", env.Name)
 	if env.Production {

@@ -1273,3 +1273,16 @@ func TestRedriveOutcomeGolden(t *testing.T) {
 	r.writeVerdict(verdictResult{out: v.Outcome(), wait: 2 * time.Minute})
 	golden.RequireEqual(t, out.String()+"--- stderr\n"+errb.String())
 }
+
+// The question counts what is sent: a request already processed is skipped, and said so.
+func TestRedriveConfirmationCountsWhatIsSent(t *testing.T) {
+	d, _ := redriveDemo(t)
+	failed := transientFailed(t, d, 1)
+	r := d.run(t, "", "ls", "--status", "PROCESSED", "-o", "json").must(t, ExitOK)
+	done := jsonLines(t, r.stdout)[0]["id"].(string)
+	prompts, _ := answer(t, "n\n")
+	d.run(t, "", "redrive", failed[0], done).must(t, ExitCancelled)
+	if want := `Redrive 1 request (1 already processed skipped) on environment "demo"? [y/N]`; !strings.Contains(prompts.String(), want) {
+		t.Errorf("prompt %q, want %q", prompts.String(), want)
+	}
+}

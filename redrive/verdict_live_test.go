@@ -54,3 +54,31 @@ func TestLiveTargetsFollowTheJournal(t *testing.T) {
 		t.Errorf("read %d records past the last whole line", len(recs))
 	}
 }
+
+// FuzzReadJournalFrom: any bytes, from any offset, read without a panic; the offset moves
+// only to just after a newline, and the records come from whole lines only.
+func FuzzReadJournalFrom(f *testing.F) {
+	f.Add([]byte("{\"type\":\"delivered\",\"id\":\"a\"}\n{\"type\":\"sen"), int64(0))
+	f.Add([]byte("\n\n{}\n"), int64(1))
+	f.Add([]byte("garbage\n{\"type\":\"unknown\",\"id\":\"b\",\"newRequestId\":\"c\"}\n"), int64(3))
+	f.Fuzz(func(t *testing.T, data []byte, off int64) {
+		if off < 0 || off > int64(len(data)) {
+			return
+		}
+		path := filepath.Join(t.TempDir(), "j.jsonl")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		recs, next, err := redrive.ReadJournalFrom(path, off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next < off || next > int64(len(data)) || (next > off && data[next-1] != '\n') {
+			t.Fatalf("offset %d → %d over %d bytes", off, next, len(data))
+		}
+		if next == off && len(recs) != 0 {
+			t.Fatalf("%d records from no whole line", len(recs))
+		}
+		redrive.LiveTargets(recs, redrive.ModeReupload, map[string]*redrive.StatusRead{})
+	})
+}

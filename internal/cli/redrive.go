@@ -694,7 +694,7 @@ func (r *redriveRun) execute(ctx context.Context, sess *redrive.Session, m *redr
 	if auditErr != nil {
 		fmt.Fprintf(stderr, "stowage: warning: audit log: %s\n", sanitize.Line(fin.AuditErr.Error()))
 	}
-	verdict, waited := r.waitVerdicts(ctx, run, rep, m)
+	verdict, waited := r.waitVerdicts(ctx, rep, m)
 	if waited && fin.ReportPath != "" {
 		// The saved report gains the verdicts, so --from-report can take them.
 		if err := rep.SaveJSONLines(fin.ReportPath); err != nil {
@@ -745,7 +745,7 @@ func (r *redriveRun) waitFor() time.Duration {
 // waitVerdicts waits for the processor's verdict on what the run delivered, with a
 // progress line on a terminal, and sets each item's verdict in rep. waited is false when
 // there was nothing to wait for, or no wait.
-func (r *redriveRun) waitVerdicts(ctx context.Context, run *redrive.Run, rep *redrive.Report, m *redrive.Manifest) (verdictResult, bool) {
+func (r *redriveRun) waitVerdicts(ctx context.Context, rep *redrive.Report, m *redrive.Manifest) (verdictResult, bool) {
 	wait := r.waitFor()
 	targets := redrive.VerdictTargets(rep, m)
 	if wait <= 0 || len(targets) == 0 || r.clients.Statuses == nil || ctx.Err() != nil {

@@ -94,6 +94,7 @@ type Verdicts struct {
 	env     *config.Env
 	targets []VerdictTarget
 	byRead  map[string]int // ReadID → index
+	byOrig  map[string]int // Origin → index
 	got     []Verdict
 	read    []awsclient.Status // the read that gave each verdict
 	done    int
@@ -101,10 +102,11 @@ type Verdicts struct {
 
 // NewVerdicts follows targets; env says which states are done (nil: none).
 func NewVerdicts(targets []VerdictTarget, env *config.Env) *Verdicts {
-	v := &Verdicts{env: env, targets: targets, byRead: make(map[string]int, len(targets)), got: make([]Verdict, len(targets)),
-		read: make([]awsclient.Status, len(targets))}
+	v := &Verdicts{env: env, targets: targets, byRead: make(map[string]int, len(targets)), byOrig: make(map[string]int, len(targets)),
+		got: make([]Verdict, len(targets)), read: make([]awsclient.Status, len(targets))}
 	for i, t := range targets {
 		v.byRead[t.ReadID] = i
+		v.byOrig[t.Origin] = i
 		v.got[i] = Verdict{Kind: VerdictNone, ReadID: t.ReadID}
 	}
 	return v
@@ -117,9 +119,11 @@ func (v *Verdicts) Add(t VerdictTarget) {
 			v.done--
 		}
 		v.targets[i], v.got[i] = t, Verdict{Kind: VerdictNone, ReadID: t.ReadID}
+		v.byOrig[t.Origin] = i
 		return
 	}
 	v.byRead[t.ReadID] = len(v.targets)
+	v.byOrig[t.Origin] = len(v.targets)
 	v.targets = append(v.targets, t)
 	v.got = append(v.got, Verdict{Kind: VerdictNone, ReadID: t.ReadID})
 	v.read = append(v.read, awsclient.Status{})
@@ -203,12 +207,21 @@ func verdictOf(t VerdictTarget, st awsclient.Status, env *config.Env) VerdictKin
 
 // Of is the verdict on origin (ok false when it is not followed).
 func (v *Verdicts) Of(origin string) (Verdict, bool) {
-	for i, t := range v.targets {
-		if t.Origin == origin {
-			return v.got[i], true
-		}
+	if i, ok := v.byOrig[origin]; ok {
+		return v.got[i], true
 	}
 	return Verdict{}, false
+}
+
+// PendingOrigins is the requests still without a verdict, in order.
+func (v *Verdicts) PendingOrigins() []string {
+	var ids []string
+	for i, t := range v.targets {
+		if v.got[i].Kind == VerdictNone {
+			ids = append(ids, t.Origin)
+		}
+	}
+	return ids
 }
 
 // Apply sets each followed item's Verdict in rep.

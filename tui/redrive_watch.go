@@ -137,9 +137,9 @@ func (m *Model) watchRun(s *redriveState) tea.Cmd {
 	}
 	r.v, r.live, r.since = v, false, w.waited
 	s.watch = w
-	for _, t := range redrive.VerdictTargets(rep, s.manifest) {
-		if vd, _ := v.Of(t.Origin); vd.Kind != redrive.VerdictNone {
-			m.setVerdict(t.Origin, vd, false)
+	for _, it := range rep.Items {
+		if vd, ok := v.Of(it.RequestID); ok && vd.Kind != redrive.VerdictNone {
+			m.setVerdict(it.RequestID, vd, false) // read while the run ran
 		}
 	}
 	if r.pending() == 0 {
@@ -294,12 +294,8 @@ func (m *Model) onWatchRead(msg watchReadMsg) tea.Cmd {
 			continue
 		}
 		r.expired = true
-		for _, id := range r.v.Pending() {
-			for _, t := range redrive.VerdictTargets(r.rd.report, r.rd.manifest) {
-				if t.ReadID == id {
-					m.setVerdict(t.Origin, redrive.Verdict{}, true)
-				}
-			}
+		for _, origin := range r.v.PendingOrigins() {
+			m.setVerdict(origin, redrive.Verdict{}, true)
 		}
 	}
 	if !w.active() {

@@ -76,12 +76,16 @@ STOWAGE=$WORK/stowage
 # CPU (user+system seconds of CMD and its children). A failing CMD stops the benchmark
 # unless MAYFAIL=1.
 timed() {
-	local rc=0 u s
-	/usr/bin/time -f '%e %U %S' -o "$WORK/time" timeout "$STEP_TIMEOUT" "$@" >"$WORK/out" 2>>"$WORK/err" || rc=$?
+	local rc=0 u s t0 t1
+	t0=$(date +%s.%N)
+	/usr/bin/time -f '%U %S' -o "$WORK/time" timeout "$STEP_TIMEOUT" "$@" >"$WORK/out" 2>>"$WORK/err" || rc=$?
+	t1=$(date +%s.%N)
 	if ((rc != 0)) && [[ ${MAYFAIL:-0} != 1 ]]; then
 		die "failed (exit $rc): $*"$'\n'"$(tail -5 "$WORK/err")"
 	fi
-	read -r WALL u s < <(tail -1 "$WORK/time")
+	# time's own wall clock counts in 10 ms steps; date's does not.
+	WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
+	read -r u s < <(tail -1 "$WORK/time")
 	CPU=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.3f", u + s}')
 }
 

@@ -109,6 +109,13 @@ func (b *s3Backend) PutObject(bucket, key string, meta map[string]string, input 
 				clean[k] = tombstone
 			}
 		}
+		// A write always moves LastModified forward, as on S3, whose clock never stands
+		// still: with a frozen demo clock (tests, screenshots) an overwrite or a copy in
+		// place would otherwise look as if it had not happened.
+		prev, perr := http.ParseTime(old.Metadata["Last-Modified"])
+		if next, nerr := http.ParseTime(clean["Last-Modified"]); perr == nil && nerr == nil && !next.After(prev) {
+			clean["Last-Modified"] = prev.Add(time.Second).In(gmt).Format(http.TimeFormat)
+		}
 		old.Contents.Close()
 	}
 	res, err := b.Backend.PutObject(bucket, key, clean, input, size, cond)
@@ -137,7 +144,15 @@ func (b *s3Backend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta
 	if _, err := b.PutObject(dstBucket, dstKey, meta, bytes.NewReader(body), int64(len(body)), nil); err != nil {
 		return gofakes3.CopyObjectResult{}, err
 	}
-	return gofakes3.CopyObjectResult{ETag: gofakes3.FormatETag(src.Hash), LastModified: gofakes3.NewContentTime(b.clock.Now())}, nil
+	modified := b.clock.Now()
+	if dst, err := b.Backend.HeadObject(dstBucket, dstKey); err == nil {
+		// The time the copy was stored at, which a write moves forward (PutObject).
+		if t, perr := http.ParseTime(dst.Metadata["Last-Modified"]); perr == nil {
+			modified = t
+		}
+		dst.Contents.Close()
+	}
+	return gofakes3.CopyObjectResult{ETag: gofakes3.FormatETag(src.Hash), LastModified: gofakes3.NewContentTime(modified)}, nil
 }
 
 // visible hides tombstoned metadata and the version ID: the memory backend keeps one per

@@ -291,7 +291,12 @@ func (m *memStore) PutObject(bucket, key string, meta map[string]string, input i
 	if err := gofakes3.MergeMetadata(m, bucket, key, meta); err != nil {
 		return res, err
 	}
-	o := &memObject{key: key, hash: md5.Sum(body), modified: m.clock.Now().UnixNano()}
+	now := m.clock.Now()
+	o := &memObject{key: key, hash: md5.Sum(body), modified: now.UnixNano()}
+	if t, err := http.ParseTime(meta["Last-Modified"]); err == nil && t.Format(http.TimeFormat) != now.Format(http.TimeFormat) {
+		// The backend moved LastModified past the previous write's (a frozen clock).
+		o.modified = t.UnixNano()
+	}
 	if err := m.keep(o, body); err != nil {
 		return res, err
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -504,4 +505,39 @@ func chunkedRequest(body []byte) *http.Request {
 	r.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
 	r.Header.Set("Content-Encoding", "aws-chunked,gzip")
 	return r
+}
+
+// S3's clock never stands still, so a write always moves LastModified forward; a stack on a
+// frozen clock (tests, the screenshots' demo) must too, or a copy in place looks as if it
+// never happened and stowage's s3-copy verification fails it as not re-fired.
+func TestWritesMoveLastModifiedForwardOnAFrozenClock(t *testing.T) {
+	forBackends(t, testWritesMoveLastModifiedForward)
+}
+
+func testWritesMoveLastModifiedForward(t *testing.T, opts Options) {
+	frozen := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	opts.Now = func() time.Time { return frozen }
+	st := startStack(t, opts)
+	c := s3Client(st)
+	ctx := context.Background()
+	put(t, c, st.Bucket, "k", `{}`, nil)
+	first := aws.ToTime(head(t, c, st.Bucket, "k").LastModified)
+	out, err := c.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket: &st.Bucket, Key: aws.String("k"), CopySource: aws.String(st.Bucket + "/k"),
+		MetadataDirective: s3types.MetadataDirectiveReplace,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := aws.ToTime(head(t, c, st.Bucket, "k").LastModified)
+	if !copied.After(first) {
+		t.Fatalf("LastModified after a copy in place %v, want after %v", copied, first)
+	}
+	if got := aws.ToTime(out.CopyObjectResult.LastModified); !got.Equal(copied) {
+		t.Errorf("CopyObject answered LastModified %v, HEAD says %v", got, copied)
+	}
+	put(t, c, st.Bucket, "k", `{"a":1}`, nil)
+	if again := aws.ToTime(head(t, c, st.Bucket, "k").LastModified); !again.After(copied) {
+		t.Errorf("LastModified after an overwrite %v, want after %v", again, copied)
+	}
 }

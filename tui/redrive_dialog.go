@@ -503,7 +503,7 @@ func (s *redriveState) docked() bool { return s.phase == rdStarting || s.phase =
 // height, frame included, on a body of bodyH lines.
 const dockMaxLines = 6
 
-func dockLines(bodyH int) int { return min(dockMaxLines+2, max(4, bodyH/4)) }
+func dockLines(bodyH int) int { return min(dockMaxLines+2, max(6, bodyH/3)) }
 
 // renderDock is the progress in at most h lines: what runs, the bar, the counts, the
 // processor's verdicts so far, the keys. The last errors and the journal are in the
@@ -528,7 +528,7 @@ func (s *redriveState) renderDock(st Styles, w, h int) []string {
 		counts += " · unknown " + commas(n)
 	}
 	counts += st.Faint.Render(" · " + measured + " (limit " + rateText(s.rate) + ")")
-	lines := []string{s.title(st, what) + st.Faint.Render(" · "+string(man.Mode)), bar.ViewAs(p.Fraction()), counts}
+	lines := []string{s.title(st, what) + st.Faint.Render(" · "+string(man.Mode)), counts}
 	if o, ok := s.liveOutcome(); ok && o.Delivered > 0 {
 		lines = append(lines, field(st, "processor", fmt.Sprintf("so far %d %s · %d failed again · %d no verdict yet",
 			o.Processed, sanitize.Line(s.doneName), o.Failed, o.Waiting)))
@@ -541,8 +541,12 @@ func (s *redriveState) renderDock(st Styles, w, h int) []string {
 	}
 	keys := st.Prompt.Render("+/-") + " rate  " + st.Prompt.Render(">/<") + " concurrency  " + st.Prompt.Render("c") + " cancel  " +
 		st.Prompt.Render("esc") + " hide"
+	// The bar is the first to go: the counts say the same in fewer cells.
+	if len(lines)+2 <= h {
+		lines = append(lines[:1], append([]string{bar.ViewAs(p.Fraction())}, lines[1:]...)...)
+	}
 	if len(lines) >= h {
-		lines = lines[:h-1]
+		lines = lines[:max(1, h-1)]
 	}
 	return append(lines, keys)
 }

@@ -32,9 +32,14 @@ type watchRun struct {
 	expired bool
 }
 
+// pending is how many of the run's requests still wait for a verdict: while it runs,
+// those not yet delivered too.
 func (r *watchRun) pending() int {
-	if r.expired {
+	switch {
+	case r.expired:
 		return 0
+	case r.live:
+		return max(0, len(r.rd.manifest.Items)-(r.v.Len()-len(r.v.Pending())))
 	}
 	return len(r.v.Pending())
 }

@@ -15,6 +15,7 @@ import (
 // status.terminal_states is done, a failure word (PARSE_ERROR, DEAD_LETTERED) is failed,
 // whatever the processor calls it.
 func TestCLIClassifiesAsInventory(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 	env := &config.Env{Status: config.Status{TerminalStates: []string{"COMPLETE"}}}
 	row := func(id, state string, age time.Duration) inventory.Row {
@@ -34,6 +35,7 @@ func TestCLIClassifiesAsInventory(t *testing.T) {
 	}
 
 	t.Run("SortStatusWorstFirst", func(t *testing.T) {
+		t.Parallel()
 		sorted := append([]inventory.Row(nil), rows...)
 		sortRows(sorted, "status", env, 15*time.Minute, now)
 		var got []string
@@ -46,10 +48,10 @@ func TestCLIClassifiesAsInventory(t *testing.T) {
 		}
 	})
 	t.Run("Colours", func(t *testing.T) {
+		t.Parallel()
 		var buf bytes.Buffer
-		pretendTerminal(t, 200, &buf)
-		fixClock(t, now)
-		w := (&Globals{}).newRowWriter(outputTable, &buf, env, 15*time.Minute)
+		g := &Globals{seams: seams{}.onTerminal(200, &buf).at(now)}
+		w := g.newRowWriter(outputTable, &buf, env, 15*time.Minute)
 		if err := w.Write(rows); err != nil {
 			t.Fatal(err)
 		}

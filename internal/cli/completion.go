@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { commands = append(commands, newCompletionCmd) }
-
 // completionShells are the shells `stowage completion` writes scripts for, in the order
 // the help lists them; the release ships one script for each (release_assets.go).
 var completionShells = []string{"bash", "zsh", "fish", "powershell"}

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCompletion(t *testing.T) {
+	t.Parallel()
 	for shell, marker := range map[string]string{
 		"bash":       "__start_stowage",
 		"zsh":        "#compdef stowage",
@@ -34,6 +35,7 @@ func TestCompletion(t *testing.T) {
 
 // TestCompletionOfFlagValues asks cobra's hidden completion command what it offers.
 func TestCompletionOfFlagValues(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		args []string
 		want []string
@@ -55,6 +57,7 @@ func TestCompletionOfFlagValues(t *testing.T) {
 
 // TestCompletionAndEveryListingCommandHaveExamples keeps the runbook examples in the help.
 func TestCompletionAndEveryListingCommandHaveExamples(t *testing.T) {
+	t.Parallel()
 	root := NewRoot(&Globals{})
 	for _, name := range []string{"ls", "show", "status", "lost", "doctor", "completion"} {
 		cmd, _, err := root.Find([]string{name})

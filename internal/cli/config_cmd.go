@@ -128,5 +128,3 @@ func newConfigPathCmd(g *Globals) *cobra.Command {
 		},
 	}
 }
-
-func init() { commands = append(commands, newConfigCmd) }

@@ -31,6 +31,7 @@ func isolateConfigHome(t *testing.T) string {
 }
 
 func TestConfigExampleValidates(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := execStowage(t, "config", "example")
 	if code != ExitOK || out != config.Example() || errOut != "" {
 		t.Fatalf("config example: exit %d, stderr %q, output equal to Example: %v", code, errOut, out == config.Example())
@@ -190,6 +191,7 @@ func TestConfigPath(t *testing.T) {
 }
 
 func TestConfigWithoutSubcommandShowsHelp(t *testing.T) {
+	t.Parallel()
 	code, out, _ := execStowage(t, "config")
 	if code != ExitOK || !strings.Contains(out, "validate") || !strings.Contains(out, "example") {
 		t.Errorf("exit %d, output:\n%s", code, out)

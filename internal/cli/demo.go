@@ -18,8 +18,6 @@ import (
 	"github.com/stowage-cli/stowage/redrive"
 )
 
-func init() { commands = append(commands, newDemoCmd) }
-
 // A demo of bigDemo requests or more runs under a soft memory limit (GOMEMLIMIT wins).
 const (
 	bigDemo            = 200_000
@@ -83,18 +81,6 @@ A plain AWS client works too, with the credentials it prints:
 	return cmd
 }
 
-// demoClock is the clock fixed by demo --now while the demo runs, and nil otherwise
-// (time.Now). The terminal UI reads it (tui.Options.Now) so that its ages agree with the
-// stack's seeded week.
-var demoClock func() time.Time
-
-// demoTUI opens the terminal UI on the running demo; nil runs headless. The environment
-// and file come from the config the demo wrote (its local_credentials included), so the
-// UI runs the same code path as against AWS.
-var demoTUI = func(ctx context.Context, g *Globals, st *devstack.Stack, env *config.Env, file *config.File) error {
-	return startTUI(ctx, g, env, file)
-}
-
 func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 	if f.requests <= 0 {
 		f.requests = -1 // devstack: none
@@ -106,8 +92,10 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 			return exitf(ExitUsage, "demo: --now %q is not a time; expected RFC3339 such as 2026-03-02T09:30:00Z", f.now)
 		}
 		opts.Now = func() time.Time { return at }
-		demoClock = opts.Now
-		defer func() { demoClock = nil }()
+		// The terminal UI reads it (tui.Options.Now) so that its ages agree with the
+		// stack's seeded week.
+		g.demoClock = opts.Now
+		defer func() { g.demoClock = nil }()
 	}
 	if f.verbose {
 		opts.Logger = g.Stderr
@@ -157,7 +145,9 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		return exitf(ExitUsage, "demo: %v; pass another --config-out FILE", err)
 	}
 
-	if !f.serve && demoTUI != nil && isTerminal(g.Stdin) && isTerminal(g.Stdout) {
+	// The environment and file come from the config the demo wrote (its local_credentials
+	// included), so the UI runs the same code path as against AWS.
+	if !f.serve && g.isTerminal(g.Stdin) && g.isTerminal(g.Stdout) {
 		file, err := config.Load(path)
 		if err != nil {
 			return exitf(ExitUsage, "demo: %v", err)
@@ -169,7 +159,7 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		if err != nil {
 			return exitf(ExitUsage, "demo: %v", err)
 		}
-		return demoTUI(ctx, g, st, env, file)
+		return g.demoTUI(ctx, st, env, file)
 	}
 
 	printDemo(g.Stdout, st, f, path, temporary)

@@ -169,17 +169,15 @@ func TestDemoNowFixesTheClock(t *testing.T) {
 	at := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 	var stdout, stderr strings.Builder
 	stdin := strings.NewReader("")
-	pretendTerminal(t, 100, &stdout, stdin)
-	old := demoTUI
-	t.Cleanup(func() { demoTUI = old })
 	var uiNow time.Time
 	var seeded []devstack.SeedRequest
 	var status []devstack.StatusItem
-	demoTUI = func(ctx context.Context, g *Globals, st *devstack.Stack, env *config.Env, file *config.File) error {
-		if demoClock == nil {
+	g := &Globals{Stdin: stdin, Stdout: &stdout, Stderr: &stderr, seams: seams{}.onTerminal(100, &stdout, stdin)}
+	g.seams.demoTUI = func(ctx context.Context, g *Globals, st *devstack.Stack, env *config.Env, file *config.File) error {
+		if g.demoClock == nil {
 			return errors.New("no demo clock for the UI")
 		}
-		uiNow = demoClock()
+		uiNow = g.demoClock()
 		seeded = st.Seeded()
 		for _, r := range seeded {
 			if s, ok := st.Status(r.Key); ok {
@@ -188,15 +186,15 @@ func TestDemoNowFixesTheClock(t *testing.T) {
 		}
 		return nil
 	}
-	code := Run(context.Background(), []string{"demo", "--now", "2026-03-02T10:30:00+01:00", "--requests", "30"}, stdin, &stdout, &stderr)
+	code := run(context.Background(), g, []string{"demo", "--now", "2026-03-02T10:30:00+01:00", "--requests", "30"})
 	if code != ExitOK {
 		t.Fatalf("exit %d; stderr %s", code, stderr.String())
 	}
 	if !uiNow.Equal(at) {
 		t.Errorf("the UI's clock reads %v, want %v", uiNow, at)
 	}
-	if demoClock != nil {
-		t.Error("demoClock is still set after the demo ended")
+	if g.demoClock != nil {
+		t.Error("the demo clock is still set after the demo ended")
 	}
 	if len(seeded) != 30 || len(status) == 0 {
 		t.Fatalf("seeded %d requests, %d statuses", len(seeded), len(status))
@@ -235,6 +233,7 @@ func TestDemoRefusesNonLoopbackAddr(t *testing.T) {
 }
 
 func TestShellQuote(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"/tmp/demo.yaml": "/tmp/demo.yaml", "/tmp/my demo.yaml": "'/tmp/my demo.yaml'", "it's": `'it'\''s'`, "": "''"} {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)

@@ -19,8 +19,6 @@ import (
 	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
-func init() { commands = append(commands, newDoctorCmd) }
-
 func newDoctorCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
@@ -101,8 +99,8 @@ type (
 	}
 )
 
-// doctorHTTP sends the gateway probe when the gateway client cannot; tests may replace it.
-var doctorHTTP = &http.Client{Timeout: doctorTimeout}
+// defaultDoctorHTTP sends the gateway probe when the gateway client cannot.
+var defaultDoctorHTTP = &http.Client{Timeout: doctorTimeout}
 
 type doctor struct {
 	g      *Globals
@@ -353,7 +351,7 @@ func (d *doctor) gateway(parent context.Context, env *config.Env, c *awsclient.C
 			body = err.Error()
 		}
 	} else {
-		status, body = probeGateway(ctx, c.Gateway.BaseURL())
+		status, body = probeGateway(ctx, d.g.doctorHTTP(), c.Gateway.BaseURL())
 	}
 	switch {
 	case status == 0:
@@ -477,12 +475,12 @@ func (d *doctor) leases(parent context.Context, env *config.Env, c *awsclient.Cl
 
 // probeGateway GETs an unknown path without credentials, returning the status and the
 // start of the body (or, with status 0, why nothing answered).
-func probeGateway(ctx context.Context, base string) (int, string) {
+func probeGateway(ctx context.Context, client *http.Client, base string) (int, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+gatewayProbePath, nil)
 	if err != nil {
 		return 0, err.Error()
 	}
-	resp, err := doctorHTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -41,8 +41,7 @@ func TestDoctor(t *testing.T) {
 	})
 	t.Run("ColourOnATerminal", func(t *testing.T) {
 		var out, errb bytes.Buffer
-		pretendTerminal(t, 100, &out)
-		r := d.runTo(t, &out, &errb, "", "doctor").must(t, ExitOK)
+		r := d.onTerminal(100, &out).runTo(t, &out, &errb, "", "doctor").must(t, ExitOK)
 		if !strings.Contains(r.stdout, "\x1b[32mPASS\x1b[0m") {
 			t.Fatalf("%q", r.stdout)
 		}

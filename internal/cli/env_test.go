@@ -263,10 +263,8 @@ func TestDebugLogsGatewayRequestsWithoutTheAPIKey(t *testing.T) {
 }
 
 func TestDebugRefusesToDrawOverTheTerminalUI(t *testing.T) {
-	saved := isTerminal
-	t.Cleanup(func() { isTerminal = saved })
-	isTerminal = func(any) bool { return true }
-	g := &Globals{Debug: true, Stderr: &bytes.Buffer{}}
+	t.Parallel()
+	g := &Globals{Debug: true, Stderr: &bytes.Buffer{}, seams: seams{isTerminal: func(any) bool { return true }}}
 	err := startTUI(context.Background(), g, &config.Env{Name: "x"}, nil)
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), "2>") {

@@ -16,15 +16,16 @@ import (
 	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
-// onlyLoopback makes every client the commands open fail the test on a dial off loopback.
-func onlyLoopback(t *testing.T) {
+// onlyLoopback returns the demo whose runs fail the test on a dial off loopback from any
+// client the commands open.
+func (d *demo) onlyLoopback(t *testing.T) *demo {
 	lo := testenv.LoopbackOnlyTransport(t)
-	old := openClients
-	openClients = func(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
+	c := *d
+	c.seams.openClients = func(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
 		opts = append(opts, awsclient.WithHTTPWrap(func(http.RoundTripper) http.RoundTripper { return lo }))
-		return old(ctx, env, opts...)
+		return awsclient.Open(ctx, env, opts...)
 	}
-	t.Cleanup(func() { openClients = old })
+	return &c
 }
 
 // A stack reached through AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB is local: doctor
@@ -46,8 +47,7 @@ func TestLocalStackFromEnvironmentVariablesNeverLeavesLoopback(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	local := &demo{stack: d.stack, config: path}
-	onlyLoopback(t)
+	local := (&demo{stack: d.stack, config: path, seams: d.seams}).onlyLoopback(t)
 
 	r := local.run(t, "", "doctor", "-o", "table")
 	if strings.Contains(r.stdout, "FAIL  bucket") || strings.Contains(r.stdout, "FAIL  table") {

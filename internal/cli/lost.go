@@ -2,8 +2,6 @@ package cli
 
 import "github.com/spf13/cobra"
 
-func init() { commands = append(commands, newLostCmd) }
-
 func newLostCmd(g *Globals) *cobra.Command {
 	var f listFlags
 	cmd := &cobra.Command{

@@ -76,8 +76,7 @@ func TestLost(t *testing.T) {
 	})
 	t.Run("ProgressOnATerminalStderr", func(t *testing.T) {
 		var out, errb bytes.Buffer
-		pretendTerminal(t, 100, &bytes.Buffer{}, &errb)
-		r := d.runTo(t, &out, &errb, "", "lost").must(t, ExitOK)
+		r := d.onTerminal(100, &bytes.Buffer{}, &errb).runTo(t, &out, &errb, "", "lost").must(t, ExitOK)
 		progress := withoutWarnings(r.stderr)
 		if !strings.HasPrefix(progress, "\r\x1b[K") || !strings.Contains(progress, "listed ") ||
 			!strings.HasSuffix(progress, fmt.Sprintf("\r\x1b[Kstowage: %d lost requests of %d objects listed\n", len(want), len(seen))) {
@@ -95,8 +94,7 @@ func TestLost(t *testing.T) {
 		// stdout and stderr on one screen, as at a shell: the progress line is cleared
 		// before the first row, so the header starts its own line and no count lies.
 		var screen bytes.Buffer
-		pretendTerminal(t, 100, &screen, &screen)
-		r := d.runTo(t, &screen, &screen, "", "lost").must(t, ExitOK)
+		r := d.onTerminal(100, &screen, &screen).runTo(t, &screen, &screen, "", "lost").must(t, ExitOK)
 		lines := renderTerminal(r.stdout)
 		if len(lines) == 0 || !strings.HasPrefix(lines[0], "AGE ") {
 			t.Fatalf("the first line on screen is not the header: %q", lines)

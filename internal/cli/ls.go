@@ -21,8 +21,6 @@ import (
 	"github.com/stowage-cli/stowage/redrive"
 )
 
-func init() { commands = append(commands, newLsCmd) }
-
 // listFlags are the flags ls and lost share.
 type listFlags struct {
 	prefix    string
@@ -115,16 +113,11 @@ type session struct {
 	arrivals *inventory.Arrivals // the original arrivals of rows (nil: LastModified)
 }
 
-// openClients opens an environment's AWS clients; tests may replace it.
-var openClients = func(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
-	return awsclient.Open(ctx, env, opts...)
-}
-
 // openEnv opens env's clients for a command with the global flags' options (--debug) and
 // tells the operator, once on stderr, what Open noticed (AWS_PROFILE overridden by the
 // environment's profile). Every command that talks to AWS opens through it.
 func (g *Globals) openEnv(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
-	c, err := openClients(ctx, env, append(g.openOptions(), opts...)...)
+	c, err := g.openClients(ctx, env, append(g.openOptions(), opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +300,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // runList runs ls (and lost, which is ls --lost).
 func runList(ctx context.Context, g *Globals, f listFlags) error {
-	now := cliClock()
+	now := g.now()
 	req, err := g.checkListFlags(f, now)
 	if err != nil {
 		return err
@@ -449,7 +442,7 @@ func cmpInt64(a, b int64) int {
 // line without a newline would be glued to it. done clears the line for good and says how
 // many objects were listed (0 when stderr is not a terminal).
 func (g *Globals) lostProgress(emit func([]inventory.Row) error) (progress func(inventory.Progress), wrapped func([]inventory.Row) error, done func() (listed int)) {
-	if !isTerminal(g.Stderr) {
+	if !g.isTerminal(g.Stderr) {
 		return nil, emit, func() int { return 0 }
 	}
 	var mu sync.Mutex

@@ -37,7 +37,9 @@ func (d *demo) variant(t *testing.T, mutate func(env *config.Env)) *demo {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &demo{stack: d.stack, config: path}
+	v := *d
+	v.config = path
+	return &v
 }
 
 func ids(t *testing.T, jsonOut string) []string {
@@ -71,8 +73,7 @@ func TestLs(t *testing.T) {
 	})
 	t.Run("TableOnATerminalInColour", func(t *testing.T) {
 		var out, errb bytes.Buffer
-		pretendTerminal(t, 120, &out)
-		r := d.runTo(t, &out, &errb, "", "ls", "--limit", "12").must(t, ExitOK)
+		r := d.onTerminal(120, &out).runTo(t, &out, &errb, "", "ls", "--limit", "12").must(t, ExitOK)
 		if !strings.HasPrefix(r.stdout, "AGE ") || !strings.Contains(r.stdout, "\x1b[32m") {
 			t.Fatalf("a terminal gets a coloured table:\n%q", r.stdout)
 		}

@@ -37,8 +37,7 @@ func TestOddKeysAreAddressableByteForByte(t *testing.T) {
 			}
 
 			var out, errb bytes.Buffer
-			pretendTerminal(t, 100, &out)
-			r := d.runTo(t, &out, &errb, "", "show", "--key", c.key, "--raw").must(t, ExitOK)
+			r := d.onTerminal(100, &out).runTo(t, &out, &errb, "", "show", "--key", c.key, "--raw").must(t, ExitOK)
 			if r.stdout != string(body) {
 				t.Fatalf("show --key --raw wrote %q, want the stored %q", r.stdout, body)
 			}
@@ -47,6 +46,13 @@ func TestOddKeysAreAddressableByteForByte(t *testing.T) {
 			rows := jsonLines(t, r.stdout)
 			if len(rows) != 1 || rows[0]["key"] != c.key || rows[0]["size"] == nil || rows[0]["status"] == nil {
 				t.Fatalf("status --key: %v (stderr %q)", rows, r.stderr)
+			}
+			terminalSafe(t, r.stderr)
+
+			// redrive plans the object under exactly that key.
+			r = d.run(t, "", "redrive", "--dry-run", "--key", c.key, "-o", "json").must(t, ExitOK)
+			if !planNamesKey(t, r.stdout, c.key) {
+				t.Fatalf("redrive --dry-run --key did not plan the key %q:\n%s", c.key, r.stdout)
 			}
 			terminalSafe(t, r.stderr)
 
@@ -63,4 +69,35 @@ func TestOddKeysAreAddressableByteForByte(t *testing.T) {
 			t.Fatalf("stderr %q", r.stderr)
 		}
 	})
+}
+
+// planNamesKey reports whether a dry run's JSON output plans an item stored under key.
+func planNamesKey(t *testing.T, out, key string) bool {
+	t.Helper()
+	var found bool
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if v["key"] == key {
+				found = true
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(out)))
+	for dec.More() {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("dry run output is not JSON: %v\n%s", err, out)
+		}
+		walk(v)
+	}
+	return found
 }

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -72,36 +71,12 @@ func addOutputFlag(cmd *cobra.Command, g *Globals) {
 	})
 }
 
-// isTerminal reports whether v (stdout, stderr or stdin) is a terminal. A variable so that
-// tests can pretend.
-var isTerminal = func(v any) bool {
-	f, ok := v.(*os.File)
-	return ok && term.IsTerminal(f.Fd())
-}
-
-// terminalWidth is w's width in cells, or 0 when unknown (not a terminal). A variable so
-// that tests can fix it.
-var terminalWidth = func(w io.Writer) int {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(f.Fd()) {
-		return 0
-	}
-	width, _, err := term.GetSize(f.Fd())
-	if err != nil {
-		return 0
-	}
-	return width
-}
-
-// cliClock is the time the commands measure ages and --since against; tests fix it.
-var cliClock = time.Now
-
 // outputFormat is the format to write stdout in: -o when given, else table on a terminal
 // and JSON Lines otherwise.
 func (g *Globals) outputFormat() (string, error) {
 	switch strings.ToLower(g.Output) {
 	case "":
-		if isTerminal(g.Stdout) {
+		if g.isTerminal(g.Stdout) {
 			return outputTable, nil
 		}
 		return outputJSON, nil
@@ -115,7 +90,7 @@ func (g *Globals) outputFormat() (string, error) {
 
 // color reports whether to colour w: a terminal, no --no-color and no NO_COLOR.
 func (g *Globals) color(w io.Writer) bool {
-	return !g.NoColor && os.Getenv("NO_COLOR") == "" && isTerminal(w)
+	return !g.NoColor && os.Getenv("NO_COLOR") == "" && g.isTerminal(w)
 }
 
 // jsonRow is one request in JSON Lines. The field order is the contract's.
@@ -201,8 +176,8 @@ func (g *Globals) newRowWriter(format string, w io.Writer, env *config.Env, lost
 	if format == outputJSON {
 		return &jsonRowWriter{w: bufio.NewWriter(w), attemptsAttr: attemptsAttr}
 	}
-	return &tableRowWriter{w: bufio.NewWriter(w), color: g.color(w), width: terminalWidth(w),
-		env: env, lostAfter: lostAfter, now: cliClock(), attemptsAttr: attemptsAttr}
+	return &tableRowWriter{w: bufio.NewWriter(w), color: g.color(w), width: g.terminalWidth(w),
+		env: env, lostAfter: lostAfter, now: g.now(), attemptsAttr: attemptsAttr}
 }
 
 type jsonRowWriter struct {

@@ -32,10 +32,12 @@ import (
 // the commands measure ages against it, so every golden file is reproducible.
 var demoNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-// demo is a running devstack with its config written for the CLI.
+// demo is a running devstack with its config written for the CLI, and the seams its runs
+// get.
 type demo struct {
 	stack  *devstack.Stack
 	config string
+	seams  seams
 }
 
 // startDemo starts a seeded devstack (seed 1, fixed clock), waits for the processor and
@@ -62,8 +64,8 @@ func startDemo(t *testing.T, opts ...func(*devstack.Options)) *demo {
 	if err := st.WriteConfig(path); err != nil {
 		t.Fatal(err)
 	}
-	fixClock(t, demoNow)
-	return &demo{stack: st, config: path}
+	fixClock(t, demoNow) // bridge: redrive.go still reads cliClock
+	return &demo{stack: st, config: path, seams: seams{now: fixedClock(demoNow)}}
 }
 
 // hermeticAWS keeps the machine's AWS configuration out of a test.
@@ -96,19 +98,11 @@ func hermeticAWS(t *testing.T) {
 	}
 }
 
-// fixClock pins cliClock for the test.
-func fixClock(t *testing.T, now time.Time) {
-	t.Helper()
-	old := cliClock
-	cliClock = func() time.Time { return now }
-	t.Cleanup(func() { cliClock = old })
-}
+// fixedClock is a clock stopped at now.
+func fixedClock(now time.Time) func() time.Time { return func() time.Time { return now } }
 
-// pretendTerminal makes isTerminal true for stdout (and stdin/stderr when asked) and
-// fixes the terminal width.
-func pretendTerminal(t *testing.T, width int, stdout io.Writer, others ...any) {
-	t.Helper()
-	oldT, oldW := isTerminal, terminalWidth
+// fakeTerminal is a terminal on stdout (and stdin/stderr when asked), width cells wide.
+func fakeTerminal(width int, stdout io.Writer, others ...any) (isTerminal func(any) bool, terminalWidth func(io.Writer) int) {
 	isTerminal = func(v any) bool {
 		if w, ok := v.(io.Writer); ok && w == stdout {
 			return true
@@ -126,6 +120,45 @@ func pretendTerminal(t *testing.T, width int, stdout io.Writer, others ...any) {
 		}
 		return 0
 	}
+	return isTerminal, terminalWidth
+}
+
+// onTerminal returns s with stdout (and others) a terminal width cells wide.
+func (s seams) onTerminal(width int, stdout io.Writer, others ...any) seams {
+	s.isTerminal, s.terminalWidth = fakeTerminal(width, stdout, others...)
+	return s
+}
+
+// at returns s with the clock stopped at now.
+func (s seams) at(now time.Time) seams {
+	s.now = fixedClock(now)
+	return s
+}
+
+// onTerminal returns the demo whose runs see stdout (and others) as a terminal width
+// cells wide.
+func (d *demo) onTerminal(width int, stdout io.Writer, others ...any) *demo {
+	c := *d
+	c.seams = c.seams.onTerminal(width, stdout, others...)
+	return &c
+}
+
+// fixClock pins cliClock for the test. A bridge for redrive.go and its tests; other tests
+// set Globals' clock (seams.at, demo.seams).
+func fixClock(t *testing.T, now time.Time) {
+	t.Helper()
+	old := cliClock
+	cliClock = func() time.Time { return now }
+	t.Cleanup(func() { cliClock = old })
+}
+
+// pretendTerminal makes the package's isTerminal true for stdout (and stdin/stderr when
+// asked) and fixes the terminal width. A bridge for redrive.go and its tests; other tests
+// use seams.onTerminal or demo.onTerminal.
+func pretendTerminal(t *testing.T, width int, stdout io.Writer, others ...any) {
+	t.Helper()
+	oldT, oldW := isTerminal, terminalWidth
+	isTerminal, terminalWidth = fakeTerminal(width, stdout, others...)
 	t.Cleanup(func() { isTerminal, terminalWidth = oldT, oldW })
 }
 
@@ -147,7 +180,7 @@ func (d *demo) runTo(t *testing.T, out, errb *bytes.Buffer, stdin string, args .
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	all := append([]string{"--config", d.config}, args...)
-	code := Run(ctx, all, strings.NewReader(stdin), out, errb)
+	code := run(ctx, &Globals{Stdin: strings.NewReader(stdin), Stdout: out, Stderr: errb, seams: d.seams}, all)
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
@@ -203,6 +236,7 @@ func jsonLines(t *testing.T, s string) []map[string]any {
 var contractFields = []string{"id", "key", "size", "lastModified", "receivedAt", "contentType", "status", "attempts", "error", "updatedAt"}
 
 func TestOutputJSONRowHasExactlyTheContractFields(t *testing.T) {
+	t.Parallel()
 	st := &awsclient.Status{RequestID: "a", State: "FAILED", Attempts: 2, Error: "line 3: <bad>", UpdatedAt: demoNow}
 	for _, r := range []inventory.Row{
 		{Object: awsclient.Object{Key: "k/a", RequestID: "a", Size: 5, LastModified: demoNow, ContentType: "application/xml"}, Status: st},
@@ -241,6 +275,7 @@ func TestOutputJSONRowHasExactlyTheContractFields(t *testing.T) {
 }
 
 func TestOutputTableSanitizesOutsideBytesAndFitsTheTerminal(t *testing.T) {
+	t.Parallel()
 	hostile := "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\u202eevil"
 	rows := []inventory.Row{{
 		Object: awsclient.Object{Key: "k", RequestID: "id-" + hostile, Size: 2048, LastModified: demoNow.Add(-90 * time.Minute)},
@@ -250,9 +285,8 @@ func TestOutputTableSanitizesOutsideBytesAndFitsTheTerminal(t *testing.T) {
 		Status: &awsclient.Status{State: "WEIRD" + hostile},
 	}}
 	var buf bytes.Buffer
-	pretendTerminal(t, 120, &buf)
-	fixClock(t, demoNow)
-	w := (&Globals{}).newRowWriter(outputTable, &buf, nil, 15*time.Minute)
+	g := &Globals{seams: seams{}.onTerminal(120, &buf).at(demoNow)}
+	w := g.newRowWriter(outputTable, &buf, nil, 15*time.Minute)
 	if err := w.Write(rows); err != nil {
 		t.Fatal(err)
 	}
@@ -275,8 +309,7 @@ func TestOutputTableSanitizesOutsideBytesAndFitsTheTerminal(t *testing.T) {
 
 func TestOutputColorRules(t *testing.T) {
 	var buf bytes.Buffer
-	pretendTerminal(t, 80, &buf)
-	g := &Globals{}
+	g := &Globals{seams: seams{}.onTerminal(80, &buf)}
 	if !g.color(&buf) {
 		t.Fatal("a terminal gets colour")
 	}
@@ -295,8 +328,9 @@ func TestOutputColorRules(t *testing.T) {
 }
 
 func TestOutputFormatDefaults(t *testing.T) {
+	t.Parallel()
 	var tty, pipe bytes.Buffer
-	pretendTerminal(t, 80, &tty)
+	terminal := seams{}.onTerminal(80, &tty)
 	for _, c := range []struct {
 		out    io.Writer
 		flag   string
@@ -307,7 +341,7 @@ func TestOutputFormatDefaults(t *testing.T) {
 		{&tty, "json", outputJSON, false}, {&pipe, "table", outputTable, false},
 		{&pipe, "yaml", "", true},
 	} {
-		got, err := (&Globals{Stdout: c.out, Output: c.flag}).outputFormat()
+		got, err := (&Globals{Stdout: c.out, Output: c.flag, seams: terminal}).outputFormat()
 		if c.broken {
 			var ee *ExitError
 			if !errors.As(err, &ee) || ee.Code != ExitUsage {
@@ -322,6 +356,7 @@ func TestOutputFormatDefaults(t *testing.T) {
 }
 
 func TestOutputExitForAWS(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		err  error
 		code int
@@ -365,6 +400,7 @@ func TestOutputExitForAWS(t *testing.T) {
 }
 
 func TestOutputShortAge(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]string{
 		-time.Second: "0s", 45 * time.Second: "45s", 12 * time.Minute: "12m", 192 * time.Minute: "3h12m", 52 * time.Hour: "2d4h",
 	} {
@@ -377,6 +413,7 @@ func TestOutputShortAge(t *testing.T) {
 // TestOutputAttemptsAbsentIsNullNotZero: the contract's absent-is-null holds for attempts:
 // a status item without the attempts attribute (status.attempts_attr) is not 0 attempts.
 func TestOutputAttemptsAbsentIsNullNotZero(t *testing.T) {
+	t.Parallel()
 	obj := awsclient.Object{Key: "a", RequestID: "a", Size: 1, LastModified: demoNow}
 	for _, c := range []struct {
 		name  string
@@ -414,6 +451,7 @@ func TestOutputAttemptsAbsentIsNullNotZero(t *testing.T) {
 }
 
 func TestClipOutside(t *testing.T) {
+	t.Parallel()
 	long := "boom: " + strings.Repeat("x", 300_000)
 	got := clipOutside(long, maxTableText)
 	if w := ansi.StringWidth(got); w > maxTableText || w < maxTableText-10 {
@@ -468,8 +506,7 @@ func TestLongOutsideValuesAreCutInTables(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	pretendTerminal(t, 160, &out)
-	r := d.runTo(t, &out, &errb, "", "status", id).must(t, ExitOK)
+	r := d.onTerminal(160, &out).runTo(t, &out, &errb, "", "status", id).must(t, ExitOK)
 	if n := longest(r.stdout); n > 160 || !strings.Contains(r.stdout, "-o json]") {
 		t.Errorf("on a terminal 160 wide: longest line %d cells, or no hint:\n%s", n, r.stdout)
 	}

@@ -17,8 +17,6 @@ import (
 	"github.com/stowage-cli/stowage/internal/atomicfile"
 )
 
-func init() { commands = append(commands, newReleaseAssetsCmd) }
-
 // completionFiles names the script of each shell as the packages install it: bash and
 // fish look the command's name up, zsh wants _name on $fpath.
 var completionFiles = map[string]string{

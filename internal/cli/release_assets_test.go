@@ -24,6 +24,7 @@ func releaseAssets(t *testing.T, args ...string) string {
 }
 
 func TestReleaseAssetsShipEveryShellAndAManPagePerCommand(t *testing.T) {
+	t.Parallel()
 	dir := releaseAssets(t, "--date", "1767225600")
 	for _, name := range []string{"stowage.bash", "_stowage", "stowage.fish", "stowage.ps1"} {
 		if fi, err := os.Stat(filepath.Join(dir, "completions", name)); err != nil || fi.Size() == 0 {

@@ -47,6 +47,7 @@ func TestUsageErrorsSayWhatToDo(t *testing.T) {
 
 // TestHelpMatchesBehaviour pins help text that once said something the code did not do.
 func TestHelpMatchesBehaviour(t *testing.T) {
+	t.Parallel()
 	help := func(args ...string) string {
 		var out, errb bytes.Buffer
 		if code := Run(t.Context(), append(args, "--help"), strings.NewReader(""), &out, &errb); code != ExitOK {
@@ -73,5 +74,19 @@ func TestHelpMatchesBehaviour(t *testing.T) {
 	if Run(t.Context(), []string{"ls", "--parallel", "65"}, strings.NewReader(""), &out, &errb) != ExitUsage ||
 		!strings.Contains(errb.String(), "want 1 to 64") {
 		t.Errorf("--parallel 65: %s", errb.String())
+	}
+}
+
+// NewRoot lists every command once; none is registered from an init function.
+func TestNewRootAddsEachCommandOnce(t *testing.T) {
+	t.Parallel()
+	seen := map[string]int{}
+	for _, c := range NewRoot(&Globals{}).Commands() {
+		seen[c.Name()]++
+	}
+	for _, name := range []string{"audit", "completion", "config", "demo", "doctor", "lost", "ls", "redrive", "release-assets", "show", "status", "version"} {
+		if seen[name] != 1 {
+			t.Errorf("%s is added %d times, want once", name, seen[name])
+		}
 	}
 }

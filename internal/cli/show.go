@@ -21,8 +21,6 @@ import (
 	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
-func init() { commands = append(commands, newShowCmd) }
-
 type showFlags struct {
 	raw  bool
 	rng  string
@@ -191,7 +189,7 @@ func runShow(ctx context.Context, g *Globals, arg string, byKey bool, f showFlag
 	if f.meta {
 		return s.showMeta(ctx, g, t)
 	}
-	terminal := isTerminal(g.Stdout)
+	terminal := g.isTerminal(g.Stdout)
 	raw := f.raw || !terminal
 
 	var body io.ReadCloser
@@ -424,7 +422,7 @@ func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
 		return fmt.Errorf("encode the metadata: %w", err)
 	}
 	out := buf.String()
-	if isTerminal(g.Stdout) {
+	if g.isTerminal(g.Stdout) {
 		// JSON escapes control characters but not bidi overrides or other format
 		// characters, which could still reorder what the operator reads.
 		out = sanitize.Block(out)

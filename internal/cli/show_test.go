@@ -82,8 +82,7 @@ func TestShow(t *testing.T) {
 			t.Run(kind, func(t *testing.T) {
 				key := d.firstOfKind(t, kind)
 				var out, errb bytes.Buffer
-				pretendTerminal(t, 100, &out)
-				r := d.runTo(t, &out, &errb, "", "show", key).must(t, ExitOK)
+				r := d.onTerminal(100, &out).runTo(t, &out, &errb, "", "show", key).must(t, ExitOK)
 				terminalSafe(t, r.stdout)
 				terminalSafe(t, r.stderr)
 				golden.RequireEqual(t, r.stdout+"--- stderr\n"+withoutWarnings(r.stderr))
@@ -102,8 +101,7 @@ func TestShow(t *testing.T) {
 	t.Run("RawOnATerminalIsExact", func(t *testing.T) {
 		key := d.firstOfKind(t, devstack.KindEscapes)
 		var out, errb bytes.Buffer
-		pretendTerminal(t, 100, &out)
-		r := d.runTo(t, &out, &errb, "", "show", "--raw", key).must(t, ExitOK)
+		r := d.onTerminal(100, &out).runTo(t, &out, &errb, "", "show", "--raw", key).must(t, ExitOK)
 		want := d.storedBytes(t, key)
 		if r.stdout != string(want) || !bytes.Contains(want, []byte{0x1b}) {
 			t.Fatalf("--raw must pass the hostile payload through exactly (%d vs %d bytes)", len(r.stdout), len(want))
@@ -152,8 +150,7 @@ func TestShow(t *testing.T) {
 	t.Run("MalformedNoteComesBeforeThePayload", func(t *testing.T) {
 		key := d.firstOfKind(t, devstack.KindMalformedXML)
 		var both bytes.Buffer // stdout and stderr in the order they were written
-		pretendTerminal(t, 100, &both)
-		r := d.runTo(t, &both, &both, "", "--no-color", "show", key).must(t, ExitOK)
+		r := d.onTerminal(100, &both).runTo(t, &both, &both, "", "--no-color", "show", key).must(t, ExitOK)
 		note := strings.Index(r.stdout, "stowage: note: malformed XML at line")
 		payload := strings.Index(r.stdout, "<?xml")
 		if note < 0 || payload < 0 || note > payload {

@@ -17,8 +17,6 @@ import (
 	"github.com/stowage-cli/stowage/internal/reqid"
 )
 
-func init() { commands = append(commands, newStatusCmd) }
-
 func newStatusCmd(g *Globals) *cobra.Command {
 	var keys []string
 	cmd := &cobra.Command{
@@ -209,7 +207,7 @@ func runStatus(ctx context.Context, g *Globals, args, keys []string) error {
 	if len(keys) > 0 && len(args) == 0 {
 		refs = func(func(namedRef, error) bool) {} // only --key: stdin is not read
 	} else if len(args) == 0 || len(args) == 1 && args[0] == "-" {
-		if len(args) == 0 && isTerminal(g.Stdin) {
+		if len(args) == 0 && g.isTerminal(g.Stdin) {
 			return exitf(ExitUsage, "give request IDs as arguments, or pipe them in (one a line, or stowage ls -o json); see stowage status --help")
 		}
 		if g.Stdin == nil {
@@ -431,8 +429,8 @@ func (p *statusPrinter) print(ctx context.Context, targets []target) error {
 		case r.Status == nil:
 			p.noItem++
 			what := "the processor may still be working on it"
-			if inventory.IsLost(r.Object, inventory.LostAfter(s.env), cliClock()) {
-				what = "LOST: stored " + shortAge(cliClock().Sub(r.Object.LastModified)) + " ago and never processed"
+			if now := g.now(); inventory.IsLost(r.Object, inventory.LostAfter(s.env), now) {
+				what = "LOST: stored " + shortAge(now.Sub(r.Object.LastModified)) + " ago and never processed"
 			}
 			g.printErr("stowage: %s has no status item (%s)\n", clipEchoed(targets[i].id, maxEchoed), what)
 		}

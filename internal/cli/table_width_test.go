@@ -27,8 +27,7 @@ func TestTablesFitTheTerminal(t *testing.T) {
 		} {
 			t.Run(fmt.Sprintf("%s/%d", c.name, width), func(t *testing.T) {
 				var out, errb bytes.Buffer
-				pretendTerminal(t, width, &out)
-				r := d.runTo(t, &out, &errb, "", c.args...).must(t, ExitOK)
+				r := d.onTerminal(width, &out).runTo(t, &out, &errb, "", c.args...).must(t, ExitOK)
 				for _, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
 					if w := ansi.StringWidth(line); w > width {
 						t.Fatalf("a line of %d cells on a %d-cell terminal: %q", w, width, line)
@@ -40,8 +39,7 @@ func TestTablesFitTheTerminal(t *testing.T) {
 	}
 	t.Run("JSONKeepsTheErrorWhole", func(t *testing.T) {
 		var out, errb bytes.Buffer
-		pretendTerminal(t, 80, &out)
-		r := d.runTo(t, &out, &errb, "", "ls", "--status", "FAILED", "--since", "24h", "-o", "json").must(t, ExitOK)
+		r := d.onTerminal(80, &out).runTo(t, &out, &errb, "", "ls", "--status", "FAILED", "--since", "24h", "-o", "json").must(t, ExitOK)
 		for _, m := range jsonLines(t, r.stdout) {
 			if e, _ := m["error"].(string); strings.HasSuffix(e, "…") {
 				t.Fatalf("an error cut in JSON: %q", e)

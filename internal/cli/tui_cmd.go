@@ -16,22 +16,20 @@ import (
 	"github.com/stowage-cli/stowage/tui"
 )
 
-// stowage without a command opens the TUI on the selected environment.
-func init() {
-	runTUI = func(ctx context.Context, g *Globals) error {
-		env, file, err := g.LoadEnv()
-		if err != nil {
-			return err
-		}
-		return startTUI(ctx, g, env, file)
+// openTUI is stowage without a command: the TUI on the selected environment.
+func openTUI(ctx context.Context, g *Globals) error {
+	env, file, err := g.LoadEnv()
+	if err != nil {
+		return err
 	}
+	return startTUI(ctx, g, env, file)
 }
 
 // startTUI opens env's clients and runs the TUI on them. The environments of file (may
 // be nil) are offered by the e key; openOpts apply to every environment opened (the
 // demo passes its static credentials).
 func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.File, openOpts ...awsclient.OpenOption) error {
-	if g.Debug && isTerminal(g.Stderr) {
+	if g.Debug && g.isTerminal(g.Stderr) {
 		return exitf(ExitUsage, "--debug writes to stderr, which the terminal UI would draw over: redirect it, e.g. stowage --debug 2>stowage-debug.log")
 	}
 	openOpts = append(g.openOptions(), openOpts...)
@@ -43,7 +41,7 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 	for _, n := range notices {
 		g.printErr("stowage: %s\n", sanitize.Line(n))
 	}
-	opts := tui.Options{Session: sess, Now: demoClock, PreviewBytes: env.PreviewBytes}
+	opts := tui.Options{Session: sess, Now: g.demoClock, PreviewBytes: env.PreviewBytes}
 	opts.Redrive.CommandPrefix = stowageCommand(g, tuiConfigPath(g, file))
 	if file != nil && len(file.Environments) > 1 {
 		opts.EnvNames = file.Names()

@@ -10,6 +10,7 @@ import (
 // TestEnvBadges: the e picker marks production and read-only environments; --read-only
 // marks them all.
 func TestEnvBadges(t *testing.T) {
+	t.Parallel()
 	file := &config.File{Environments: map[string]*config.Env{
 		"prod":    {Name: "prod", Production: true},
 		"audit":   {Name: "audit", ReadOnly: true},

@@ -101,5 +101,3 @@ func newVersionCmd(g *Globals) *cobra.Command {
 func printVersion(cmd *cobra.Command) error {
 	return writeVersion(cmd.OutOrStdout(), BuildVersion())
 }
-
-func init() { commands = append(commands, newVersionCmd) }

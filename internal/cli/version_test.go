@@ -111,6 +111,7 @@ func TestBuildVersionOfThisBinary(t *testing.T) {
 }
 
 func TestVersionRejectsArguments(t *testing.T) {
+	t.Parallel()
 	if code, _, errOut := execStowage(t, "version", "extra"); code != ExitUsage || !strings.Contains(errOut, "unknown command") && !strings.Contains(errOut, "accepts 0 arg") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}

@@ -82,13 +82,14 @@ func TestShow(t *testing.T) {
 			t.Run(kind, func(t *testing.T) {
 				key := d.firstOfKind(t, kind)
 				var out, errb bytes.Buffer
-				r := d.onTerminal(100, &out).runTo(t, &out, &errb, "", "show", key).must(t, ExitOK)
+				tty := d.onTerminal(100, &out)
+				r := tty.runTo(t, &out, &errb, "", "show", key).must(t, ExitOK)
 				terminalSafe(t, r.stdout)
 				terminalSafe(t, r.stderr)
 				golden.RequireEqual(t, r.stdout+"--- stderr\n"+withoutWarnings(r.stderr))
 
 				out.Reset()
-				plain := d.runTo(t, &out, &errb, "", "--no-color", "show", key).must(t, ExitOK)
+				plain := tty.runTo(t, &out, &errb, "", "--no-color", "show", key).must(t, ExitOK)
 				if strings.Contains(plain.stdout, "\x1b") {
 					t.Fatalf("--no-color: %q", plain.stdout)
 				}

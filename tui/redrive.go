@@ -48,6 +48,7 @@ type redriveState struct {
 	mode          redrive.Mode
 	force         bool
 	phase         redrivePhase
+	full          bool // the running progress in full over the table (R), not docked
 	cancelPlan    context.CancelFunc
 
 	manifest *redrive.Manifest // frozen once planned: the engine reads it while it runs
@@ -162,8 +163,13 @@ func (m *Model) redriveTargets() []string {
 // openRedrive answers R: it shows a running redrive, or plans a new one.
 func (m *Model) openRedrive() tea.Cmd {
 	if m.rd != nil && (m.rd.phase != rdFinished || !m.rd.summarySeen) {
+		// R shows the progress docked; on the docked progress, in full (the ETA, the
+		// last errors and the journal).
 		if !m.redriveShown() {
+			m.rd.full = false
 			m.pushDialog(m.rd)
+		} else if m.dockedDialog() == dialog(m.rd) {
+			m.rd.full = true
 		}
 		return nil
 	}

@@ -496,8 +496,11 @@ func (s *redriveState) renderProgress(st Styles, w int) (head, middle, tail []st
 
 // docked says where the dialog belongs: a running redrive's progress goes under the
 // table, not over it, so the rows it changes stay in view (view.go places it, dockLines
-// high). The plan and the summary stay dialogs: they ask or tell before the rows matter.
-func (s *redriveState) docked() bool { return s.phase == rdStarting || s.phase == rdRunning }
+// high). The plan and the summary stay dialogs: they ask or tell before the rows matter;
+// R shows the progress in full (s.full) over the table.
+func (s *redriveState) docked() bool {
+	return (s.phase == rdStarting || s.phase == rdRunning) && !s.full
+}
 
 // dockMaxLines is the most a docked progress takes, frame excluded; dockLines is its
 // height, frame included, on a body of bodyH lines.
@@ -540,7 +543,7 @@ func (s *redriveState) renderDock(st Styles, w, h int) []string {
 		lines = append(lines, st.StatusWarn.Render("stopping: waiting for "+plural(p.InFlight, "request")+" in flight"))
 	}
 	keys := st.Prompt.Render("+/-") + " rate  " + st.Prompt.Render(">/<") + " concurrency  " + st.Prompt.Render("c") + " cancel  " +
-		st.Prompt.Render("esc") + " hide"
+		st.Prompt.Render("esc") + " hide  " + st.Prompt.Render("R") + " details"
 	// The bar is the first to go: the counts say the same in fewer cells.
 	if len(lines)+2 <= h {
 		lines = append(lines[:1], append([]string{bar.ViewAs(p.Fraction())}, lines[1:]...)...)

@@ -403,6 +403,7 @@ func TestRedriveView(t *testing.T) {
 		{"progress", func(t *testing.T) *fixture {
 			f := planned(t)
 			running(t, f)
+			f.keys("R") // in full: docked, it has no room for the ETA, the errors and the journal
 			return f
 		}},
 		{"summary", func(t *testing.T) *fixture {
@@ -572,6 +573,7 @@ func TestRedriveProgressSmoothed(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.run, s.journal, s.rate = r, journal, 2
+	f.keys("R") // the progress in full, with the ETA and the journal
 	// The engine measures the rate over its window (tested in redrive); the view shows
 	// "measuring" until it has, and then the engine's rate and ETA.
 	progress := func(elapsed time.Duration, sent int, rate float64, measured bool, eta time.Duration) string {
@@ -593,6 +595,74 @@ func TestRedriveProgressSmoothed(t *testing.T) {
 		t.Fatalf("journal line %q", line)
 	}
 	s.run, s.phase = nil, rdFinished // the run was never started: nothing to wait for
+}
+
+// A running redrive's progress is docked under the table: the table keeps its keys (j/k
+// move the cursor, / filters, and a c typed there does not cancel the run), the run keeps
+// its own (c cancels), R shows it in full and esc hides it.
+func TestRedriveDockedKeys(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	f.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	f.keys("f", "F", "a", "R")
+	f.step(keyPress("y"))
+	s := f.m.rd
+	s.phase = rdRunning
+	r, err := redrive.New(f.m.sess.Redrive.Run, s.manifest, redrive.Options{JournalPath: filepath.Join(t.TempDir(), "j.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.run = r
+	t.Cleanup(func() { s.run, s.phase = nil, rdFinished }) // never started: nothing to wait for
+	f.step(redriveProgressMsg{seq: s.seq, p: redrive.Progress{RunID: s.manifest.RunID, Total: 2, Sent: 1,
+		TargetRate: 10, Concurrency: 4, Counts: redrive.Counts{Delivered: 1, Pending: 1}}})
+	if f.m.dockedDialog() == nil || f.m.layout().dockH == 0 {
+		t.Fatal("the running progress is not docked")
+	}
+	v := plainView(f)
+	if lineWith(v, idXML[:20]) == "" || lineWith(v, idMalformed[:20]) == "" || !strings.Contains(v, "Redriving 2 requests") {
+		t.Fatalf("want both rows and the docked progress:\n%s", v)
+	}
+	cur := f.m.cursor
+	f.keys("j")
+	if f.m.cursor != cur+1 {
+		t.Errorf("j under the docked progress: cursor %d, want %d", f.m.cursor, cur+1)
+	}
+	f.keys("k")
+	if f.m.cursor != cur {
+		t.Errorf("k under the docked progress: cursor %d, want %d", f.m.cursor, cur)
+	}
+	f.keys("/")
+	f.typeText("c")
+	if s.cancelling {
+		t.Fatal("a c typed into the filter cancelled the run")
+	}
+	f.keys("esc")
+	if !f.redriveOnTop() {
+		t.Fatal("esc in the filter prompt hid the progress")
+	}
+	f.keys("R")
+	if f.m.dockedDialog() != nil || !strings.Contains(plainView(f), "it keeps running") {
+		t.Fatalf("R on the docked progress does not show it in full:\n%s", plainView(f))
+	}
+	f.keys("esc")
+	if f.redriveOnTop() {
+		t.Fatal("esc did not hide the progress")
+	}
+	f.keys("R")
+	if f.m.dockedDialog() == nil {
+		t.Fatal("R after esc: the progress is not docked again")
+	}
+	f.keys("c")
+	if !s.cancelling {
+		t.Error("c on the docked progress did not cancel the run")
+	}
+}
+
+func (f *fixture) redriveOnTop() bool {
+	n := len(f.m.dialogs)
+	return n > 0 && f.m.dialogs[n-1] == dialog(f.m.rd)
 }
 
 func TestMiddleTruncate(t *testing.T) {
@@ -842,7 +912,7 @@ func journalHas(t *testing.T, path, text string) {
 
 // Rows stay true while a run runs: a request the run has delivered shows the status the
 // processor wrote, read from the table while the other request is still being sent.
-// Goldens at 80x24, 120x40 and 200x50 with the progress hidden (esc).
+// Goldens at 80x24, 120x40 and 200x50 with the progress docked under the table.
 func TestRedriveLiveRows(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
@@ -876,8 +946,10 @@ func TestRedriveLiveRows(t *testing.T) {
 			if f.m.rd.phase != rdRunning {
 				t.Fatalf("the run ended (phase %d): the rows were not read while it ran", f.m.rd.phase)
 			}
-			f.keys("esc") // the progress steps aside; the footer keeps it
-			v := plainView(f)
+			v := plainView(f) // the progress is docked under the table, not over its rows
+			if !strings.Contains(v, "Redriving 2 requests") {
+				t.Errorf("no docked progress on screen:\n%s", v)
+			}
 			if l := lineWith(v, idXML[:20]); !strings.Contains(l, "PROCESSED") {
 				t.Errorf("the delivered row is stale while the run runs: %q", l)
 			}

@@ -116,7 +116,7 @@ func (m *Model) setStyles(dark bool) {
 }
 
 func (m *Model) onPaste(msg tea.PasteMsg) tea.Cmd {
-	if n := len(m.dialogs); n > 0 {
+	if n := len(m.dialogs); n > 0 && m.dockedDialog() == nil {
 		if p, ok := m.dialogs[n-1].(pasteTaker); ok {
 			p.paste(msg.Content)
 		}
@@ -143,14 +143,19 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 		}
 		return nil, true
 	}
-	if n := len(m.dialogs); n > 0 {
+	// A prompt opened under a docked dialog takes its keys first: a c typed into the
+	// filter must not cancel the run.
+	if n := len(m.dialogs); n > 0 && !(m.input.active() && m.dockedDialog() != nil) {
 		done, act := m.dialogs[n-1].update(m.km, msg)
 		if done {
 			m.dialogs = m.dialogs[:n-1]
 		}
-		// Popped first: the action may open a dialog of its own.
-		cmd, _ := m.onDialogAction(act)
-		return cmd, false
+		// A docked dialog leaves the keys it does not use to the table under it.
+		if done || act != nil || m.dockedDialog() == nil {
+			// Popped first: the action may open a dialog of its own.
+			cmd, _ := m.onDialogAction(act)
+			return cmd, false
+		}
 	}
 	if m.input.active() {
 		return m.updateInput(msg), false
@@ -497,7 +502,7 @@ func (m *Model) onWheel(msg tea.MouseWheelMsg) {
 }
 
 func (m *Model) onClick(msg tea.MouseClickMsg) tea.Cmd {
-	if msg.Button != tea.MouseLeft || m.mode != modeList || len(m.dialogs) > 0 || m.fullHelp {
+	if msg.Button != tea.MouseLeft || m.mode != modeList || (len(m.dialogs) > 0 && m.dockedDialog() == nil) || m.fullHelp {
 		return nil
 	}
 	l := m.layout()

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -65,10 +66,17 @@ func (m *Model) render() string {
 		body = append(body, "")
 	}
 	body = body[:l.bodyH]
-	if n := len(m.dialogs); n > 0 {
+	if n := len(m.dialogs); n > 0 && l.dockH == 0 {
 		body = overlay(body, m.renderDialog(m.dialogs[n-1], l.bodyH), m.width)
 	}
 	lines = append(lines, body...)
+	if l.dockH > 0 {
+		dock := strings.Split(m.renderDock(m.dockedDialog(), l.dockH), "\n")
+		for len(dock) < l.dockH {
+			dock = append([]string{""}, dock...)
+		}
+		lines = append(lines, dock[len(dock)-l.dockH:]...)
+	}
 	lines = append(lines, m.renderFooter()...)
 	for i, ln := range lines {
 		lines[i] = ansi.Truncate(ln, m.width, "")
@@ -89,14 +97,24 @@ type writeDialog interface {
 }
 
 func (m *Model) renderDialog(d dialog, bodyH int) string {
-	frame := m.st.Dialog
-	if wd, ok := d.(writeDialog); ok && wd.writes() && m.production() {
-		frame = m.st.DialogProd
-	}
+	frame := m.dialogFrame(d)
 	if sd, ok := d.(sizedDialog); ok {
 		w := min(sd.maxWidth(), m.width-4)
 		return frame.Render(sd.renderSized(m.st, w-4, max(3, bodyH-2)))
 	}
 	w := min(72, m.width-4)
 	return frame.Render(d.render(m.st, w-4))
+}
+
+// renderDock draws a docked dialog across the screen in h lines, frame included.
+func (m *Model) renderDock(d dialog, h int) string {
+	return m.dialogFrame(d).Width(m.width).Render(d.(sizedDialog).renderSized(m.st, m.width-4, h-2))
+}
+
+// dialogFrame is a dialog's border: red in production for one that writes.
+func (m *Model) dialogFrame(d dialog) lipgloss.Style {
+	if wd, ok := d.(writeDialog); ok && wd.writes() && m.production() {
+		return m.st.DialogProd
+	}
+	return m.st.Dialog
 }

@@ -4,6 +4,7 @@ package tui
 type layout struct {
 	headerH, footerH int
 	bodyY, bodyH     int
+	dockH            int // a docked dialog's lines under the body, frame included
 	tableW, tableH   int // tableH counts the column header line
 	paneX, paneY     int
 	paneW, paneH     int
@@ -32,6 +33,11 @@ func (m *Model) layout() layout {
 	l := layout{headerH: m.headerLines(), footerH: m.footerLines()}
 	l.bodyY = l.headerH
 	l.bodyH = max(3, m.height-l.headerH-l.footerH)
+	// On a very small body the docked dialog stays an overlay: a table of two rows helps no one.
+	if m.dockedDialog() != nil && l.bodyH > 8 {
+		l.dockH = dockLines(l.bodyH)
+		l.bodyH -= l.dockH
+	}
 	l.tableW, l.tableH = m.width, l.bodyH
 	if m.mode == modeDetail {
 		l.pane, l.paneX, l.paneY, l.paneW, l.paneH = true, 0, l.bodyY, m.width, l.bodyH
@@ -52,6 +58,19 @@ func (m *Model) layout() layout {
 		l.paneX, l.paneY, l.paneW, l.paneH = 0, l.bodyY+l.tableH, m.width, l.bodyH-l.tableH
 	}
 	return l
+}
+
+// dockedDialog is the top dialog when it asks to be docked under the body (a running
+// redrive's progress), else nil.
+func (m *Model) dockedDialog() dialog {
+	n := len(m.dialogs)
+	if n == 0 {
+		return nil
+	}
+	if d, ok := m.dialogs[n-1].(interface{ docked() bool }); ok && d.docked() {
+		return m.dialogs[n-1]
+	}
+	return nil
 }
 
 func (m *Model) paneVisible() bool { return m.layout().pane }

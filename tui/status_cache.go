@@ -2,7 +2,6 @@ package tui
 
 import (
 	"github.com/stowage-cli/stowage/awsclient"
-	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
 // stateLost is the pseudo-state of an object older than lost_after with no status item.
@@ -13,10 +12,6 @@ type statusEntry struct {
 	st    awsclient.Status
 	found bool // false: the table has no item for the request
 }
-
-// isFailure remains only for tui/redrive_watch.go, which calls it after its terminal
-// check; every other file asks m.class. Delete it once redrive_watch.go does too.
-func isFailure(state string) bool { return inventory.IsFailureState(state) }
 
 // statusCache joins status items to request ids. It also counts, for the header, the
 // states of the listed rows: only rows of the listing count, so that a request opened

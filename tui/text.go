@@ -5,15 +5,9 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
 // Text measured in cells, with charmbracelet/x/ansi: never byte-sliced.
-
-// clean remains only for tui/redrive.go and tui/redrive_watch.go, which call it; every
-// other file calls sanitize.Line directly. Delete it once those two do too.
-func clean(s string) string { return sanitize.Line(s) }
 
 // cell pads or truncates s to exactly w cells.
 func cell(s string, w int) string {

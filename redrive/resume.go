@@ -29,5 +29,9 @@ func (r *Run) settleResumed(ctx context.Context, it Item) bool {
 	if t == nil || (t.State != StateSending && t.State != StateUnknown) {
 		return true
 	}
-	return sleepCtx(ctx, r.settleFrom.Add(r.opts.UnknownSettle).Sub(r.now()))
+	from := r.settleFrom // the journal file's time: never too early, maybe too late
+	if !t.At.IsZero() && !t.At.After(r.now()) {
+		from = t.At // the item's own last record
+	}
+	return sleepCtx(ctx, from.Add(r.opts.UnknownSettle).Sub(r.now()))
 }

@@ -20,6 +20,10 @@ type SessionConfig struct {
 	// resume with --rate or --concurrency): the run is started with them, not tuned.
 	Rate        *float64
 	Concurrency *int
+	// Account is the AWS account the credentials resolved to ("" on a local stack), and
+	// AllowOverlap records --allow-overlap: both go into every audit entry of the run.
+	Account      string
+	AllowOverlap bool
 }
 
 func (c SessionConfig) auditContext(force, resumed bool) AuditContext {
@@ -27,7 +31,7 @@ func (c SessionConfig) auditContext(force, resumed bool) AuditContext {
 	if c.Now != nil {
 		at = c.Now
 	}
-	return AuditContext{Who: c.Who, Force: force, Resumed: resumed, At: at()}
+	return AuditContext{Who: c.Who, Account: c.Account, AllowOverlap: c.AllowOverlap, Force: force, Resumed: resumed, At: at()}
 }
 
 // Session is one run with its audit trail: Start (or ResumeSession) writes the started

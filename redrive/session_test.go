@@ -20,7 +20,8 @@ func TestSessionWritesStartedReportAndFinalAudit(t *testing.T) {
 	at := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
 	opts := f.opts()
 	opts.Force = true
-	s, err := Start(context.Background(), f.deps(), m, opts, SessionConfig{Who: "arn:aws:iam::1:user/op", Now: func() time.Time { return at }})
+	s, err := Start(context.Background(), f.deps(), m, opts, SessionConfig{Who: "arn:aws:iam::1:user/op", Now: func() time.Time { return at },
+		Account: "123456789012", AllowOverlap: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestSessionWritesStartedReportAndFinalAudit(t *testing.T) {
 		t.Errorf("entries %+v / %+v", started, final)
 	}
 	for _, e := range entries {
-		if e.Who != "arn:aws:iam::1:user/op" || !e.Force || e.Resumed || !e.Finished.Equal(at) {
+		if e.Who != "arn:aws:iam::1:user/op" || e.Account != "123456789012" || !e.AllowOverlap || !e.Force || e.Resumed || !e.Finished.Equal(at) {
 			t.Errorf("entry %s lost the session's settings: %+v", e.Outcome, e)
 		}
 	}

@@ -166,7 +166,8 @@ func (p *planner) listOptions(o inventory.Options) inventory.Options {
 func (p *planner) addIDs(ctx context.Context, ids []string) error {
 	var fresh []string
 	for _, id := range ids {
-		id = strings.TrimSpace(id)
+		// Taken as given: parsers trim what they read, and a key given with --key may
+		// begin or end with spaces that are part of it.
 		if id == "" || p.seen[id] {
 			continue
 		}

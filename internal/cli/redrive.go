@@ -30,6 +30,7 @@ func init() { commands = append(commands, newRedriveCmd) }
 
 // redriveFlags are redrive's own flags.
 type redriveFlags struct {
+	keys            []string
 	fromFile        string
 	status          string
 	lost            bool
@@ -39,8 +40,8 @@ type redriveFlags struct {
 	concurrency     int
 	maxAttempts     int
 	maxFailureRatio float64
-	unknownSettle   time.Duration
-	timeout         time.Duration
+	unknownSettle   config.Duration // config's durations: 2d reads as it does everywhere
+	timeout         config.Duration
 	allowOverlap    bool
 	force           bool
 	dryRun          bool
@@ -49,7 +50,7 @@ type redriveFlags struct {
 	resume          string
 	fromReport      string
 	only            string
-	wait            time.Duration
+	wait            config.Duration
 }
 
 func newRedriveCmd(g *Globals) *cobra.Command {
@@ -158,6 +159,7 @@ Exit codes:
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringArrayVar(&f.keys, "key", nil, "a request by its exact S3 key, byte for byte (repeatable): for keys that look like URIs or log lines, or hold control characters")
 	fl.StringVar(&f.fromFile, "from-file", "", "read request IDs from FILE (- for stdin): plain IDs, JSON Lines with an id field (ls -o json), or log lines")
 	fl.StringVar(&f.status, "status", "", "every request in this state (FAILED, ...; LOST = --lost)")
 	fl.BoolVar(&f.lost, "lost", false, "every lost request: stored longer than status.lost_after ago with no status item")
@@ -167,8 +169,10 @@ Exit codes:
 	fl.IntVar(&f.concurrency, "concurrency", redrive.DefaultConcurrency, "requests in flight at most")
 	fl.IntVar(&f.maxAttempts, "max-attempts", redrive.DefaultMaxAttempts, "attempts per request (429, 5xx and network errors are retried)")
 	fl.Float64Var(&f.maxFailureRatio, "max-failure-ratio", redrive.DefaultMaxFailureRatio, "stop when more than this share fails, after the first 20 requests (0-1]")
-	fl.DurationVar(&f.unknownSettle, "unknown-settle", redrive.DefaultUnknownSettle, "after a send whose outcome is unknown (connection lost, 504), wait this long for the processor's verdict before re-checking the status table (0 re-checks at once; at most 10m)")
-	fl.DurationVar(&f.timeout, "timeout", redrive.DefaultAttemptTimeout, "time limit of one attempt: a request with no answer by then ends unknown and is re-checked before any retry (the default is just above API Gateway's 29s integration limit)")
+	f.unknownSettle.Duration = redrive.DefaultUnknownSettle
+	fl.Var(&f.unknownSettle, "unknown-settle", "after a send whose outcome is unknown (connection lost, 504), wait this long for the processor's verdict before re-checking the status table (0 re-checks at once; at most 10m)")
+	f.timeout.Duration = redrive.DefaultAttemptTimeout
+	fl.Var(&f.timeout, "timeout", "time limit of one attempt: a request with no answer by then ends unknown and is re-checked before any retry (the default is just above API Gateway's 29s integration limit)")
 	fl.BoolVar(&f.allowOverlap, "allow-overlap", false, "send requests that an unfinished run of this environment also holds (they may be delivered twice)")
 	fl.BoolVar(&f.force, "force", false, "send requests already in a terminal state too")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "plan and print, send nothing")
@@ -177,7 +181,8 @@ Exit codes:
 	fl.StringVar(&f.resume, "resume", "", "continue the run journaled in this file")
 	fl.StringVar(&f.fromReport, "from-report", "", "take the requests from a report (JSON Lines, as -o json writes and the run saves)")
 	fl.StringVar(&f.only, "only", "", "with --from-report: states to take, comma-separated (failed, unknown, pending, unfinished, skipped, delivered; default failed)")
-	fl.DurationVar(&f.wait, "wait", defaultVerdictWait, "after delivery, wait this long for the processor's verdict and exit 4 unless every delivered request is processed (default 2m when stderr is a terminal, else 0; 0 does not wait)")
+	f.wait.Duration = defaultVerdictWait
+	fl.Var(&f.wait, "wait", "after delivery, wait this long for the processor's verdict and exit 4 unless every delivered request is processed (default 2m when stderr is a terminal, else 0; 0 does not wait)")
 	_ = cmd.RegisterFlagCompletionFunc("mode", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"inplace", "reupload", "s3-copy"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -278,7 +283,7 @@ func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
 		return err
 	}
 	if f.resume != "" {
-		for _, name := range []string{"from-file", "status", "lost", "since", "mode", "journal", "from-report", "only"} {
+		for _, name := range []string{"key", "from-file", "status", "lost", "since", "mode", "journal", "from-report", "only"} {
 			if fl.Changed(name) {
 				return exitf(ExitUsage, "--resume continues a planned run: --%s cannot change it (start a new run instead)", name)
 			}
@@ -290,8 +295,8 @@ func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
 		if r.mode, err = redrive.ParseMode(f.mode); err != nil {
 			return exitf(ExitUsage, "--mode: %s", sanitize.Line(err.Error()))
 		}
-		if len(args) == 0 && f.fromFile == "" && f.status == "" && !f.lost && f.fromReport == "" {
-			return exitf(ExitUsage, "nothing selected: give request IDs, --from-file, --status, --lost, --from-report or --resume (see stowage redrive --help)")
+		if len(args) == 0 && len(f.keys) == 0 && f.fromFile == "" && f.status == "" && !f.lost && f.fromReport == "" {
+			return exitf(ExitUsage, "nothing selected: give request IDs, --key, --from-file, --status, --lost, --from-report or --resume (see stowage redrive --help)")
 		}
 	}
 	if f.only != "" && f.fromReport == "" {
@@ -315,14 +320,14 @@ func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
 	if f.maxFailureRatio <= 0 || f.maxFailureRatio > 1 {
 		return exitf(ExitUsage, "--max-failure-ratio %g: want more than 0 and at most 1 (1 never stops)", f.maxFailureRatio)
 	}
-	if f.wait < 0 {
-		return exitf(ExitUsage, "--wait %s: want how long to wait for the processor's verdict, 0 not to wait", f.wait)
+	if f.wait.Duration < 0 {
+		return exitf(ExitUsage, "--wait %s: want how long to wait for the processor's verdict, 0 not to wait", f.wait.Duration)
 	}
-	if f.unknownSettle < 0 || f.unknownSettle > maxUnknownSettle {
-		return exitf(ExitUsage, "--unknown-settle %s: want 0 (re-check at once) up to %s", f.unknownSettle, maxUnknownSettle)
+	if f.unknownSettle.Duration < 0 || f.unknownSettle.Duration > maxUnknownSettle {
+		return exitf(ExitUsage, "--unknown-settle %s: want 0 (re-check at once) up to %s", f.unknownSettle.Duration, maxUnknownSettle)
 	}
-	if f.timeout <= 0 {
-		return exitf(ExitUsage, "--timeout %s: want a time limit above 0 for one attempt (default %s)", f.timeout, redrive.DefaultAttemptTimeout)
+	if f.timeout.Duration <= 0 {
+		return exitf(ExitUsage, "--timeout %s: want a time limit above 0 for one attempt (default %s)", f.timeout.Duration, redrive.DefaultAttemptTimeout)
 	}
 	if f.fromFile == "-" && f.fromReport == "-" {
 		return exitf(ExitUsage, "--from-file - and --from-report - cannot both read stdin")
@@ -350,6 +355,19 @@ func (r *redriveRun) readSelection(args []string) error {
 			sel.IDs = append(sel.IDs, ids...)
 		}
 		sources = append(sources, "arguments")
+	}
+	// A key given with --key is taken byte for byte; redrive addresses requests by ID, so
+	// a key the environment's key mapping would not give back for its ID is refused.
+	for _, k := range f.keys {
+		id := r.env.RequestID(k)
+		if id == "" || r.env.Key(id) != k {
+			return exitf(ExitUsage, "--key %s is not a key of this environment's requests (storage.prefix, strip_prefix and strip_suffix map IDs to keys): check the key with stowage show --key, or give the request ID",
+				clipEchoed(sanitize.Line(k), maxEchoed))
+		}
+		sel.IDs = append(sel.IDs, id)
+	}
+	if len(f.keys) > 0 {
+		sources = append(sources, "--key")
 	}
 	if f.fromFile != "" {
 		in, name, closeIn, err := r.open(f.fromFile, "--from-file")
@@ -657,9 +675,10 @@ func (r *redriveRun) resume(ctx context.Context) error {
 	return r.execute(ctx, sess, m)
 }
 
-// sessionConfig is who runs the redrive and the clock its audit entries use.
+// sessionConfig is who runs the redrive, on which account, and the clock its audit
+// entries use.
 func (r *redriveRun) sessionConfig(ctx context.Context) redrive.SessionConfig {
-	return redrive.SessionConfig{Who: r.who(ctx), Now: cliClock}
+	return redrive.SessionConfig{Who: r.who(ctx), Now: cliClock, Account: r.account, AllowOverlap: r.f.allowOverlap}
 }
 
 func (r *redriveRun) deps() redrive.Deps { return redrive.DepsFor(r.clients) }
@@ -667,7 +686,7 @@ func (r *redriveRun) deps() redrive.Deps { return redrive.DepsFor(r.clients) }
 func (r *redriveRun) runOptions(journal string) redrive.Options {
 	o := redrive.OptionsFor(r.env)
 	o.JournalPath, o.MaxAttempts, o.MaxFailureRatio, o.Force = journal, r.f.maxAttempts, r.f.maxFailureRatio, r.f.force
-	o.UnknownSettle, o.AttemptTimeout = r.f.unknownSettle, r.f.timeout
+	o.UnknownSettle, o.AttemptTimeout = r.f.unknownSettle.Duration, r.f.timeout.Duration
 	if o.UnknownSettle == 0 {
 		o.UnknownSettle = redrive.NoUnknownSettle // the engine reads 0 as its default
 	}
@@ -737,7 +756,7 @@ type verdictResult struct {
 // terminal and nothing without one.
 func (r *redriveRun) waitFor() time.Duration {
 	if r.waitSet || isTerminal(r.g.Stderr) {
-		return r.f.wait
+		return r.f.wait.Duration
 	}
 	return 0
 }

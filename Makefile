@@ -9,13 +9,14 @@ VERSITYGW    := v1.8.0
 GORELEASER   := v2.15.4
 CYCLONEDX    := v1.10.0
 TOXIPROXY    := v2.12.0
+VEGETA       := v12.13.0
 TEST_TIMEOUT ?= 30m
 TEST_FLAGS   ?= -race
 PKGS         ?= ./...
 
 export STOWAGE_TOOLS := $(TOOLS)
 
-.PHONY: all build test tools vet unit bench fuzz release-check screenshots clean
+.PHONY: all build test tools vet unit bench bench-scale fuzz release-check screenshots clean
 
 all: build
 
@@ -71,12 +72,18 @@ test: tools vet
 bench: tools
 	$(GO) run ./internal/testenv/cmd/withservers -- $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+## bench-scale: stowage against awscli, an SDK floor program and vegeta on the demo behind
+## toxiproxy (REQUESTS=N, default 100000; SCALE=1M; LATENCY_MS=20; CONC=16); writes
+## docs/benchmarks.md with the machine. Loopback only; not part of make test.
+bench-scale: $(TOOLS)/.awscli
+	TOXIPROXY_VERSION=$(TOXIPROXY) VEGETA_VERSION=$(VEGETA) ./internal/bench/scale.sh
+
 ## fuzz: run each fuzz target for FUZZTIME (default 10s)
 FUZZTIME ?= 10s
 fuzz:
 	@for pkg in $$($(GO) list $(PKGS)); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
 	  done; \
 	done
 

@@ -10,12 +10,15 @@
 // and Abort while it runs.
 //
 // Each item goes through one state machine (item_machine.go): start → settle (a resumed
-// item that may have been sent) → check the status against the planned snapshot → take a
-// rate token → claim it in the lease table → open the stored object → journal "sending",
-// send once, journal the outcome → back off and try again, or end.
+// item that may have been sent) → check the status against the planned snapshot (read in
+// batches ahead of the dispatcher, never older than RecheckAfterWait when used) → take a
+// rate token → claim it in the lease table (beside the pinned GET of the stored object) →
+// take a concurrency slot → journal "sending", send once, journal the outcome → back off
+// and try again, or end. After a run, WaitVerdicts (verdict.go) reads what the processor
+// made of each delivered request.
 //
 // A run consumes small interfaces declared here (Sender, ObjectSource, StatusChecker,
-// Claimer), which awsclient satisfies and tests fake; planning reads through
+// StatusBatchReader, Claimer), which awsclient satisfies and tests fake; planning reads through
 // internal/inventory, so that a selection means what it means for stowage ls. PlanDepsFor,
 // DepsFor, PlanOptionsFor and OptionsFor build everything from an environment's clients.
 // It must not import tui or the CLI.

@@ -179,9 +179,14 @@ func (d *demo) runTo(t *testing.T, out, errb *bytes.Buffer, stdin string, args .
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	all := append([]string{"--config", d.config}, args...)
-	code := run(ctx, &Globals{Stdin: strings.NewReader(stdin), Stdout: out, Stderr: errb, seams: d.seams}, all)
+	code := d.runIn(ctx, strings.NewReader(stdin), out, errb, args...)
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// runIn runs stowage with the demo's config and seams under ctx, as Run does.
+func (d *demo) runIn(ctx context.Context, stdin io.Reader, out, errb io.Writer, args ...string) int {
+	g := &Globals{Stdin: stdin, Stdout: out, Stderr: errb, seams: d.seams}
+	return run(ctx, g, append([]string{"--config", d.config}, args...))
 }
 
 func (r result) must(t *testing.T, code int) result {

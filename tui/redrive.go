@@ -168,6 +168,9 @@ func (m *Model) openRedrive() tea.Cmd {
 		if !m.redriveShown() {
 			m.rd.full = false
 			m.pushDialog(m.rd)
+			if m.note.text == redriveHiddenNote {
+				m.note = note{} // shown again: the note would now be untrue
+			}
 		} else if m.dockedDialog() == dialog(m.rd) {
 			m.rd.full = true
 		}
@@ -613,6 +616,9 @@ func (m *Model) onAuditDone(msg auditDoneMsg) {
 }
 
 // cancellingNote is the status line while a cancelled run lets its requests finish.
+// redriveHiddenNote is the status line while a running redrive's progress is hidden (esc).
+const redriveHiddenNote = "the redrive keeps running · R shows it"
+
 const cancellingNote = "cancelling the redrive: nothing new is sent; the requests in flight finish · c again cuts them"
 
 // abortingNote is the status line while a second cancel cuts the requests in flight.

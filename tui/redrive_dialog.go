@@ -51,7 +51,7 @@ func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 	case rdStarting, rdRunning:
 		switch {
 		case key.Matches(msg, km.Back):
-			return true, noteMsg{noteInfo, "the redrive keeps running · R shows it"}
+			return true, noteMsg{noteInfo, redriveHiddenNote}
 		case key.Matches(msg, km.Quit):
 			return false, noteMsg{noteWarn, "a redrive is running: c cancels it (the requests in flight finish); q quits once it has stopped"}
 		case key.Matches(msg, km.RedriveFaster, km.RedriveSlower):

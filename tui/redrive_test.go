@@ -650,9 +650,15 @@ func TestRedriveDockedKeys(t *testing.T) {
 	if f.redriveOnTop() {
 		t.Fatal("esc did not hide the progress")
 	}
+	if f.m.note.text != redriveHiddenNote {
+		t.Errorf("hidden, the status line says %q", f.m.note.text)
+	}
 	f.keys("R")
 	if f.m.dockedDialog() == nil {
 		t.Fatal("R after esc: the progress is not docked again")
+	}
+	if f.m.note.text == redriveHiddenNote {
+		t.Error("shown again, the status line still says it is hidden")
 	}
 	f.keys("c")
 	if !s.cancelling {

@@ -33,7 +33,7 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 		return exitf(ExitUsage, "--debug writes to stderr, which the terminal UI would draw over: redirect it, e.g. stowage --debug 2>stowage-debug.log")
 	}
 	openOpts = append(g.openOptions(), openOpts...)
-	sess, notices, err := tuiSession(ctx, env, openOpts...)
+	sess, notices, err := g.tuiSession(ctx, env, openOpts...)
 	if err != nil {
 		return &ExitError{Code: ExitAWS, Err: err}
 	}
@@ -51,7 +51,7 @@ func startTUI(ctx context.Context, g *Globals, env *config.Env, file *config.Fil
 			if err != nil {
 				return tui.Session{}, err
 			}
-			sess, _, err := tuiSession(ctx, e, openOpts...)
+			sess, _, err := g.tuiSession(ctx, e, openOpts...)
 			return sess, err
 		}
 	}
@@ -115,8 +115,8 @@ func selectForTUI(file *config.File, name string, o config.Overrides) (*config.E
 
 // tuiSession opens the clients of env for the TUI; notices are what Open wants the
 // operator told (awsclient.Clients.Notices).
-func tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.OpenOption) (tui.Session, []string, error) {
-	c, err := awsclient.Open(ctx, env, openOpts...)
+func (g *Globals) tuiSession(ctx context.Context, env *config.Env, openOpts ...awsclient.OpenOption) (tui.Session, []string, error) {
+	c, err := g.openClients(ctx, env, openOpts...)
 	if err != nil {
 		return tui.Session{}, nil, err
 	}

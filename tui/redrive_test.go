@@ -660,6 +660,19 @@ func TestRedriveDockedKeys(t *testing.T) {
 	if f.m.note.text == redriveHiddenNote {
 		t.Error("shown again, the status line still says it is hidden")
 	}
+	// On a screen too small to dock it, the progress is a dialog over the table again,
+	// and the table's keys stay with it.
+	f.send(tea.WindowSizeMsg{Width: 60, Height: 12})
+	if f.m.dockedDialog() != nil || f.m.layout().dockH != 0 {
+		t.Error("docked on a 60x12 screen")
+	}
+	cur = f.m.cursor
+	f.keys("j")
+	if f.m.cursor != cur {
+		t.Error("j moved the cursor under the progress dialog")
+	}
+	checkFrame(t, f.view(), 60, 12)
+	f.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	f.keys("c")
 	if !s.cancelling {
 		t.Error("c on the docked progress did not cancel the run")

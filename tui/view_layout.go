@@ -33,8 +33,7 @@ func (m *Model) layout() layout {
 	l := layout{headerH: m.headerLines(), footerH: m.footerLines()}
 	l.bodyY = l.headerH
 	l.bodyH = max(3, m.height-l.headerH-l.footerH)
-	// On a very small body the docked dialog stays an overlay: a table of two rows helps no one.
-	if m.dockedDialog() != nil && l.bodyH > 8 {
+	if m.dockedDialog() != nil {
 		l.dockH = dockLines(l.bodyH)
 		l.bodyH -= l.dockH
 	}
@@ -60,11 +59,15 @@ func (m *Model) layout() layout {
 	return l
 }
 
-// dockedDialog is the top dialog when it asks to be docked under the body (a running
-// redrive's progress), else nil.
+// dockMinBody is the smallest body that docks a dialog: on a smaller one it stays an
+// overlay, and keeps every key, since a table of two rows helps no one.
+const dockMinBody = 9
+
+// dockedDialog is the top dialog when it is docked under the body (a running redrive's
+// progress), else nil.
 func (m *Model) dockedDialog() dialog {
 	n := len(m.dialogs)
-	if n == 0 {
+	if n == 0 || m.height-m.headerLines()-m.footerLines() < dockMinBody {
 		return nil
 	}
 	if d, ok := m.dialogs[n-1].(interface{ docked() bool }); ok && d.docked() {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -87,6 +88,29 @@ func TestNewRootAddsEachCommandOnce(t *testing.T) {
 	for _, name := range []string{"audit", "completion", "config", "demo", "doctor", "lost", "ls", "redrive", "release-assets", "show", "status", "version"} {
 		if seen[name] != 1 {
 			t.Errorf("%s is added %d times, want once", name, seen[name])
+		}
+	}
+}
+
+// stowage without a command opens the terminal UI; with --version or an unknown word it
+// does not.
+func TestNoCommandOpensTheTUI(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args  []string
+		opens bool
+		code  int
+	}{
+		{nil, true, ExitOK}, {[]string{"--version"}, false, ExitOK}, {[]string{"bogus"}, false, ExitUsage},
+	} {
+		opened := false
+		var out, errb bytes.Buffer
+		g := &Globals{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, seams: seams{runTUI: func(context.Context, *Globals) error {
+			opened = true
+			return nil
+		}}}
+		if code := run(t.Context(), g, c.args); code != c.code || opened != c.opens {
+			t.Errorf("%q: exit %d, opened the TUI %v; want exit %d, %v (stderr %q)", c.args, code, opened, c.code, c.opens, errb.String())
 		}
 	}
 }

@@ -101,7 +101,7 @@ func TestNoCommandOpensTheTUI(t *testing.T) {
 		opens bool
 		code  int
 	}{
-		{nil, true, ExitOK}, {[]string{"--version"}, false, ExitOK}, {[]string{"bogus"}, false, ExitUsage},
+		{[]string{}, true, ExitOK}, {[]string{"--version"}, false, ExitOK}, {[]string{"bogus"}, false, ExitUsage},
 	} {
 		opened := false
 		var out, errb bytes.Buffer

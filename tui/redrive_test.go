@@ -672,6 +672,11 @@ func TestRedriveDockedKeys(t *testing.T) {
 		t.Error("j moved the cursor under the progress dialog")
 	}
 	checkFrame(t, f.view(), 60, 12)
+	// At 120x40 the preview stays below the table with the dock, as it was before the run.
+	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	if l := f.m.layout(); l.dockH == 0 || !l.pane || l.beside {
+		t.Errorf("at 120x40 the dock moved the preview: %+v", l)
+	}
 	f.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	f.keys("c")
 	if !s.cancelling {

@@ -33,6 +33,7 @@ func (m *Model) layout() layout {
 	l := layout{headerH: m.headerLines(), footerH: m.footerLines()}
 	l.bodyY = l.headerH
 	l.bodyH = max(3, m.height-l.headerH-l.footerH)
+	undocked := l.bodyH
 	if m.dockedDialog() != nil {
 		l.dockH = dockLines(l.bodyH)
 		l.bodyH -= l.dockH
@@ -51,7 +52,7 @@ func (m *Model) layout() layout {
 		l.pane, l.beside = true, true
 		l.tableW = m.width * 11 / 20
 		l.paneX, l.paneY, l.paneW, l.paneH = l.tableW, l.bodyY, m.width-l.tableW, l.bodyH
-	case l.bodyH >= belowMinBody:
+	case undocked >= belowMinBody: // the dock does not move the pane: the layout stays put as a run starts and ends
 		l.pane = true
 		l.tableH = l.bodyH / 2
 		l.paneX, l.paneY, l.paneW, l.paneH = 0, l.bodyY+l.tableH, m.width, l.bodyH-l.tableH

@@ -684,6 +684,27 @@ func TestRedriveDockedKeys(t *testing.T) {
 	}
 }
 
+// In production the docked progress has the red frame of every write dialog.
+func TestRedriveDockProductionFrame(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw), func(o *Options) {
+		o.Session.Env.Name, o.Session.Env.Production = "prod-eu", true
+	})
+	f.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	f.keys("f", "F", "a", "R")
+	s := f.m.rd
+	s.phase = rdRunning // as if confirmed: the frame is what is checked
+	t.Cleanup(func() { s.phase = rdFinished })
+	if f.m.dockedDialog() == nil {
+		t.Fatal("the running progress is not docked")
+	}
+	// DialogProd's thick border, where the others are rounded.
+	if v := plainView(f); !strings.HasPrefix(lineWith(v, "Redriving"), "┃") {
+		t.Errorf("the docked progress on production has no red frame:\n%s", v)
+	}
+}
+
 func (f *fixture) redriveOnTop() bool {
 	n := len(f.m.dialogs)
 	return n > 0 && f.m.dialogs[n-1] == dialog(f.m.rd)

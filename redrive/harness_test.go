@@ -1,17 +1,9 @@
 package redrive_test
 
 import (
-	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,54 +165,4 @@ func (d *dev) state(id string) string {
 		return ""
 	}
 	return s.State
-}
-
-// writeCounter fronts a server and counts the write requests that reach it.
-type writeCounter struct {
-	URL    string
-	writes atomic.Int64
-	seen   sync.Map // "METHOD path target" → struct{}
-}
-
-// countWrites starts a reverse proxy to upstream that counts writes: any method but GET
-// and HEAD, except DynamoDB calls (all POST) whose X-Amz-Target is a read.
-func countWrites(t testing.TB, upstream string) *writeCounter {
-	t.Helper()
-	u, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wc := &writeCounter{}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isWrite(r) {
-			wc.writes.Add(1)
-			wc.seen.Store(r.Method+" "+r.URL.Path+" "+r.Header.Get("X-Amz-Target"), struct{}{})
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	wc.URL = srv.URL + strings.TrimRight(u.Path, "/")
-	return wc
-}
-
-func isWrite(r *http.Request) bool {
-	if target := r.Header.Get("X-Amz-Target"); target != "" {
-		op := target[strings.LastIndexByte(target, '.')+1:]
-		switch op {
-		case "GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable", "ListTables":
-			return false
-		}
-		return true
-	}
-	return r.Method != http.MethodGet && r.Method != http.MethodHead
-}
-
-func (wc *writeCounter) what() string {
-	var b bytes.Buffer
-	wc.seen.Range(func(k, _ any) bool {
-		b.WriteString(k.(string) + "; ")
-		return true
-	})
-	return b.String()
 }

@@ -14,8 +14,6 @@ import (
 	"github.com/stowage-cli/stowage/redrive"
 )
 
-func init() { commands = append(commands, newAuditCmd) }
-
 func newAuditCmd(g *Globals) *cobra.Command {
 	var limit int
 	var run string

@@ -25,7 +25,7 @@ func (g *Globals) openOptions() []awsclient.OpenOption {
 	if !g.Debug || g.Stderr == nil {
 		return nil
 	}
-	return []awsclient.OpenOption{awsclient.WithHTTPWrap(httplog.Wrap(g.Stderr, nil))}
+	return []awsclient.OpenOption{awsclient.WithHTTPWrap(httplog.Wrap(g.stderr(), nil))}
 }
 
 func (g *Globals) overrides() config.Overrides {

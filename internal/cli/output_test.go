@@ -64,7 +64,6 @@ func startDemo(t *testing.T, opts ...func(*devstack.Options)) *demo {
 	if err := st.WriteConfig(path); err != nil {
 		t.Fatal(err)
 	}
-	fixClock(t, demoNow) // bridge: redrive.go still reads cliClock
 	return &demo{stack: st, config: path, seams: seams{now: fixedClock(demoNow)}}
 }
 
@@ -141,25 +140,6 @@ func (d *demo) onTerminal(width int, stdout io.Writer, others ...any) *demo {
 	c := *d
 	c.seams = c.seams.onTerminal(width, stdout, others...)
 	return &c
-}
-
-// fixClock pins cliClock for the test. A bridge for redrive.go and its tests; other tests
-// set Globals' clock (seams.at, demo.seams).
-func fixClock(t *testing.T, now time.Time) {
-	t.Helper()
-	old := cliClock
-	cliClock = func() time.Time { return now }
-	t.Cleanup(func() { cliClock = old })
-}
-
-// pretendTerminal makes the package's isTerminal true for stdout (and stdin/stderr when
-// asked) and fixes the terminal width. A bridge for redrive.go and its tests; other tests
-// use seams.onTerminal or demo.onTerminal.
-func pretendTerminal(t *testing.T, width int, stdout io.Writer, others ...any) {
-	t.Helper()
-	oldT, oldW := isTerminal, terminalWidth
-	isTerminal, terminalWidth = fakeTerminal(width, stdout, others...)
-	t.Cleanup(func() { isTerminal, terminalWidth = oldT, oldW })
 }
 
 // result is one CLI run.

@@ -35,7 +35,6 @@ func TestInplaceRedriveKeepsReceivedAt(t *testing.T) {
 	}
 	clock = demoNow.Add(time.Minute) // the redrive happens a minute after the listing
 	d.seams = d.seams.at(clock.Add(30 * time.Second))
-	fixClock(t, clock.Add(30*time.Second)) // bridge: redrive.go still reads cliClock
 	d.run(t, "", "redrive", "--yes", "--rate", "0", "-o", "json", id).must(t, ExitOK)
 	if err := d.stack.Settle(t.Context()); err != nil {
 		t.Fatal(err)

@@ -26,8 +26,6 @@ import (
 	"github.com/stowage-cli/stowage/redrive"
 )
 
-func init() { commands = append(commands, newRedriveCmd) }
-
 // redriveFlags are redrive's own flags.
 type redriveFlags struct {
 	keys            []string
@@ -217,7 +215,7 @@ type redriveRun struct {
 }
 
 func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFlags, args []string) error {
-	r := &redriveRun{g: g, f: f, rateSet: fl.Changed("rate"), concSet: fl.Changed("concurrency"), modeSet: fl.Changed("mode"), waitSet: fl.Changed("wait"), rate: f.rate, stderr: &lockedWriter{w: g.Stderr}}
+	r := &redriveRun{g: g, f: f, rateSet: fl.Changed("rate"), concSet: fl.Changed("concurrency"), modeSet: fl.Changed("mode"), waitSet: fl.Changed("wait"), rate: f.rate, stderr: g.stderr()}
 	if err := r.checkFlags(fl, args); err != nil {
 		return err
 	}
@@ -421,7 +419,7 @@ func (r *redriveRun) readSelection(args []string) error {
 	sel.Status = status
 	sel.Lost = sel.Lost || f.lost
 	if f.since != "" {
-		since, err := parseSince(f.since, cliClock())
+		since, err := parseSince(f.since, r.g.now())
 		if err != nil {
 			return exitf(ExitUsage, "--since: %v", err)
 		}
@@ -539,7 +537,7 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 	if err != nil {
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
 	}
-	opts.Rate, opts.Concurrency, opts.Now = r.rate, r.f.concurrency, cliClock
+	opts.Rate, opts.Concurrency, opts.Now = r.rate, r.f.concurrency, r.g.clock()
 	m, err := redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, env), r.sel, opts)
 	if err != nil {
 		var ae *awsclient.Error
@@ -555,7 +553,7 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 		r.overlaps(m) // a dry run sends nothing: it only warns
 		return r.writeDryRun(m, summary)
 	}
-	r.writeSummary(r.stderr, summary, isTerminal(r.g.Stderr))
+	r.writeSummary(r.stderr, summary, r.g.isTerminal(r.g.Stderr))
 	if reason := r.overlaps(m); reason != "" {
 		r.auditDecision(ctx, m, redrive.OutcomeRefused, reason, false)
 		return exitf(ExitUsage, "redrive refused, nothing was sent: %s", reason)
@@ -678,7 +676,7 @@ func (r *redriveRun) resume(ctx context.Context) error {
 // sessionConfig is who runs the redrive, on which account, and the clock its audit
 // entries use.
 func (r *redriveRun) sessionConfig(ctx context.Context) redrive.SessionConfig {
-	return redrive.SessionConfig{Who: r.who(ctx), Now: cliClock, Account: r.account, AllowOverlap: r.f.allowOverlap}
+	return redrive.SessionConfig{Who: r.who(ctx), Now: r.g.clock(), Account: r.account, AllowOverlap: r.f.allowOverlap}
 }
 
 func (r *redriveRun) deps() redrive.Deps { return redrive.DepsFor(r.clients) }
@@ -755,7 +753,7 @@ type verdictResult struct {
 // waitFor is how long to wait for verdicts: --wait when given, else the default on a
 // terminal and nothing without one.
 func (r *redriveRun) waitFor() time.Duration {
-	if r.waitSet || isTerminal(r.g.Stderr) {
+	if r.waitSet || r.g.isTerminal(r.g.Stderr) {
 		return r.f.wait.Duration
 	}
 	return 0
@@ -773,8 +771,8 @@ func (r *redriveRun) waitVerdicts(ctx context.Context, rep *redrive.Report, m *r
 	v := redrive.NewVerdicts(targets, r.env)
 	name := redrive.DoneStateName(r.env)
 	o := redrive.WaitOptions{Env: r.env, Wait: wait, Now: verdictNow, Sleep: verdictSleep}
-	tty := isTerminal(r.g.Stderr)
-	width := terminalWidth(r.g.Stderr)
+	tty := r.g.isTerminal(r.g.Stderr)
+	width := r.g.terminalWidth(r.g.Stderr)
 	if tty {
 		o.Progress = func(out redrive.VerdictOutcome) {
 			line := "waiting for the processor: " + out.Text(name)
@@ -793,7 +791,7 @@ func (r *redriveRun) waitVerdicts(ctx context.Context, rep *redrive.Report, m *r
 }
 
 // verdictNow and verdictSleep are the wait's clock (the real one when nil), not
-// cliClock: a fixed clock would never end the wait.
+// the commands' clock (Globals.now): a fixed clock would never end the wait.
 var (
 	verdictNow   func() time.Time
 	verdictSleep func(ctx context.Context, d time.Duration) error
@@ -859,11 +857,11 @@ func (r *redriveRun) watchInterrupts(ctx context.Context, run *redrive.Run) {
 // terminal. The returned channel is closed once it has stopped drawing.
 func (r *redriveRun) showProgress(run *redrive.Run) <-chan struct{} {
 	done := make(chan struct{})
-	if !isTerminal(r.g.Stderr) {
+	if !r.g.isTerminal(r.g.Stderr) {
 		close(done)
 		return done
 	}
-	width := terminalWidth(r.g.Stderr)
+	width := r.g.terminalWidth(r.g.Stderr)
 	go func() {
 		defer close(done)
 		drawn := false
@@ -924,7 +922,7 @@ func (r *redriveRun) confirm(ctx context.Context, count int, what string) (bool,
 	if r.f.yes {
 		return true, nil
 	}
-	in, out, closeTTY, err := promptTerminal(r.g, r.f.fromFile == "-" || r.f.fromReport == "-")
+	in, out, closeTTY, err := r.g.promptTerminal(r.f.fromFile == "-" || r.f.fromReport == "-")
 	if err != nil {
 		return false, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%v: refusing to redrive without confirmation; pass --yes to confirm in a script", err)}
 	}
@@ -977,10 +975,10 @@ func (r *redriveRun) confirm(ctx context.Context, count int, what string) (bool,
 }
 
 // promptTerminal finds where to ask: stdin when it is a terminal, or /dev/tty when stdin
-// carries data (--from-file -). A variable so that tests can answer.
-var promptTerminal = func(g *Globals, stdinIsData bool) (io.Reader, io.Writer, func(), error) {
+// carries data (--from-file -). Tests answer through Globals' seams.
+func promptTerminal(g *Globals, stdinIsData bool) (io.Reader, io.Writer, func(), error) {
 	if !stdinIsData {
-		if !isTerminal(g.Stdin) {
+		if !g.isTerminal(g.Stdin) {
 			return nil, nil, nil, errors.New("stdin is not a terminal")
 		}
 		return g.Stdin, g.Stderr, func() {}, nil
@@ -1199,7 +1197,7 @@ func (r *redriveRun) auditRefusal(ctx context.Context, reason string) {
 
 func (r *redriveRun) auditContext(ctx context.Context, resumed bool) redrive.AuditContext {
 	return redrive.AuditContext{Who: r.who(ctx), Account: r.account, Force: r.f.force, Resumed: resumed,
-		AllowOverlap: r.f.allowOverlap, At: cliClock()}
+		AllowOverlap: r.f.allowOverlap, At: r.g.now()}
 }
 
 func (r *redriveRun) appendAudit(e redrive.AuditEntry) error {

@@ -65,15 +65,15 @@ func failedIDs(t *testing.T, d *demo, n int, transient bool) []string {
 
 // answer makes the confirmation prompt read text, and records whether the command said
 // that stdin held data.
-func answer(t *testing.T, text string) (prompts *bytes.Buffer, stdinWasData *bool) {
+func answer(t *testing.T, d *demo, text string) (prompts *bytes.Buffer, stdinWasData *bool) {
 	t.Helper()
-	old := promptTerminal
+	old := d.seams.promptTerminal
 	prompts, stdinWasData = &bytes.Buffer{}, new(bool)
-	promptTerminal = func(g *Globals, data bool) (io.Reader, io.Writer, func(), error) {
+	d.seams.promptTerminal = func(g *Globals, data bool) (io.Reader, io.Writer, func(), error) {
 		*stdinWasData = data
 		return strings.NewReader(text), prompts, func() {}, nil
 	}
-	t.Cleanup(func() { promptTerminal = old })
+	t.Cleanup(func() { d.seams.promptTerminal = old })
 	return prompts, stdinWasData
 }
 
@@ -302,49 +302,48 @@ func TestRedriveConfirmation(t *testing.T) {
 		}
 	})
 	t.Run("one request: n declines", func(t *testing.T) {
-		prompts, _ := answer(t, "n\n")
+		prompts, _ := answer(t, d, "n\n")
 		d.run(t, "", "redrive", ids[0]).must(t, ExitCancelled)
 		if !strings.Contains(prompts.String(), "Redrive 1 request on environment \"demo\"? [y/N]") || sent() != 0 {
 			t.Errorf("prompt %q, sent %d", prompts.String(), sent())
 		}
 	})
 	t.Run("one request: y runs", func(t *testing.T) {
-		answer(t, "y\n")
+		answer(t, d, "y\n")
 		d.run(t, "", "redrive", ids[0]).must(t, ExitOK)
 		if sent() != 1 {
 			t.Errorf("sent %d", sent())
 		}
 	})
 	t.Run("bulk: a wrong name declines", func(t *testing.T) {
-		prompts, _ := answer(t, "y\n")
+		prompts, _ := answer(t, d, "y\n")
 		d.run(t, "", append([]string{"redrive"}, ids[1:12]...)...).must(t, ExitCancelled)
 		if !strings.Contains(prompts.String(), "Type the environment name (demo) to confirm") || sent() != 1 {
 			t.Errorf("prompt %q, sent %d", prompts.String(), sent())
 		}
 	})
 	t.Run("IDs on stdin: the prompt does not read stdin", func(t *testing.T) {
-		_, data := answer(t, "demo\n")
+		_, data := answer(t, d, "demo\n")
 		d.run(t, strings.Join(ids[1:12], "\n"), "redrive", "--from-file", "-").must(t, ExitOK)
 		if !*data || sent() != 12 {
 			t.Errorf("stdin held data: %v; sent %d", *data, sent())
 		}
 	})
 	t.Run("Ctrl+C at the prompt declines at once", func(t *testing.T) {
-		old := promptTerminal
 		pr, pw := io.Pipe()
 		defer pw.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		// Ctrl+C once the prompt is up (a timer could fire while still planning, which
 		// cancels too, but before anything is declined and audited).
-		promptTerminal = func(*Globals, bool) (io.Reader, io.Writer, func(), error) {
+		c := *d
+		c.seams.promptTerminal = func(*Globals, bool) (io.Reader, io.Writer, func(), error) {
 			cancel()
 			return pr, io.Discard, func() {}, nil
 		}
-		defer func() { promptTerminal = old }()
 		before := sent()
 		var out, errb bytes.Buffer
-		if code := Run(ctx, []string{"--config", d.config, "redrive", ids[0]}, strings.NewReader(""), &out, &errb); code != ExitCancelled {
+		if code := c.runIn(ctx, strings.NewReader(""), &out, &errb, "redrive", ids[0]); code != ExitCancelled {
 			t.Errorf("exit %d, want 130: %s", code, errb.String())
 		}
 		if sent() != before {
@@ -353,7 +352,7 @@ func TestRedriveConfirmation(t *testing.T) {
 	})
 	t.Run("production: two requests need the name", func(t *testing.T) {
 		prod := d.withEnv(t, func(e *config.Env) { e.Production = true })
-		prompts, _ := answer(t, "y\n")
+		prompts, _ := answer(t, prod, "y\n")
 		prod.run(t, "", "redrive", "--force", ids[0], ids[1]).must(t, ExitCancelled)
 		if !strings.Contains(prompts.String(), `PRODUCTION environment "demo"`) || !strings.Contains(prompts.String(), "Type the environment name") {
 			t.Errorf("prompt %q", prompts.String())
@@ -386,7 +385,9 @@ func (d *demo) withEnv(t *testing.T, edit func(*config.Env)) *demo {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &demo{stack: d.stack, config: path}
+	v := *d
+	v.config = path
+	return &v
 }
 
 func TestRedriveFailuresExitOneAndFeedBackFromTheReport(t *testing.T) {
@@ -425,8 +426,8 @@ func TestRedriveCancelSaysWhatWasSentAndResumes(t *testing.T) {
 		}
 		cancel()
 	}()
-	code := Run(ctx, append([]string{"--config", d.config, "redrive", "--yes", "--concurrency", "1", "--rate", "0", "-o", "json"}, ids...),
-		strings.NewReader(""), &out, &errb)
+	code := d.runIn(ctx, strings.NewReader(""), &out, &errb,
+		append([]string{"redrive", "--yes", "--concurrency", "1", "--rate", "0", "-o", "json"}, ids...)...)
 	if code != ExitCancelled {
 		t.Fatalf("exit %d, want 130\n%s", code, errb.String())
 	}
@@ -605,8 +606,7 @@ func TestRedriveProgressOnlyOnATerminal(t *testing.T) {
 	}
 	out.Reset()
 	errb.Reset()
-	pretendTerminal(t, 100, &bytes.Buffer{}, &errb)
-	d.runTo(t, &out, &errb, "", append([]string{"redrive", "--yes", "--force", "-o", "json"}, ids...)...).must(t, ExitOK)
+	d.onTerminal(100, &bytes.Buffer{}, &errb).runTo(t, &out, &errb, "", append([]string{"redrive", "--yes", "--force", "-o", "json"}, ids...)...).must(t, ExitOK)
 	if !strings.Contains(errb.String(), "\r\x1b[2K[") || !strings.Contains(errb.String(), "2/2  delivered 2") {
 		t.Errorf("no progress bar on a terminal stderr:\n%q", errb.String())
 	}
@@ -914,7 +914,7 @@ func TestRedriveRefusesAnUnfinishedRunsRequestsUnlessAllowed(t *testing.T) {
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("the dry run does not warn:\n%s", r.stderr)
 	}
-	prompts, _ := answer(t, "y\n")
+	prompts, _ := answer(t, d, "y\n")
 	r = d.run(t, "", append([]string{"redrive"}, ids...)...).must(t, ExitUsage)
 	for _, part := range []string{want, "redrive refused, nothing was sent", "2 of these requests are held by 1 unfinished run(s)",
 		"redrive --resume " + journal, "--allow-overlap"} {
@@ -928,7 +928,7 @@ func TestRedriveRefusesAnUnfinishedRunsRequestsUnlessAllowed(t *testing.T) {
 	if e := auditEntries(t); e[len(e)-1].Outcome != redrive.OutcomeRefused {
 		t.Errorf("the refusal is not audited: %+v", e[len(e)-1])
 	}
-	prompts, _ = answer(t, "n\n")
+	prompts, _ = answer(t, d, "n\n")
 	r = d.run(t, "", append([]string{"redrive", "--allow-overlap"}, ids...)...).must(t, ExitCancelled)
 	if !strings.Contains(r.stderr, want) || prompts.Len() == 0 {
 		t.Errorf("--allow-overlap: no warning before the confirmation (prompt %q):\n%s", prompts.String(), r.stderr)
@@ -971,16 +971,15 @@ func TestRedrivePlanShowsTheFirstRequests(t *testing.T) {
 	}
 
 	// Not a terminal (a script): the summary stays short.
-	prompts, _ := answer(t, "n\n")
+	prompts, _ := answer(t, d, "n\n")
 	r = d.run(t, "", append([]string{"redrive"}, ids[:1]...)...).must(t, ExitCancelled)
 	if strings.Contains(r.stderr, "first requests") || prompts.Len() == 0 {
 		t.Errorf("samples without a terminal:\n%s", r.stderr)
 	}
 	// A terminal: the samples come before the question.
 	var out, errb bytes.Buffer
-	pretendTerminal(t, 100, &bytes.Buffer{}, &errb)
-	answer(t, "n\n")
-	d.runTo(t, &out, &errb, "", append([]string{"redrive"}, ids...)...).must(t, ExitCancelled)
+	answer(t, d, "n\n")
+	d.onTerminal(100, &bytes.Buffer{}, &errb).runTo(t, &out, &errb, "", append([]string{"redrive"}, ids...)...).must(t, ExitCancelled)
 	if !hasSamples(errb.String()) {
 		t.Errorf("no samples on a terminal:\n%s", errb.String())
 	}
@@ -1234,8 +1233,7 @@ func TestRedriveOutcomeSaysNothingWasSentWhenEverythingWasSkipped(t *testing.T) 
 func TestRedriveOutcomeGolden(t *testing.T) {
 	t.Setenv("NO_COLOR", "1")
 	var out, errb bytes.Buffer
-	pretendTerminal(t, 100, &out)
-	g := &Globals{Stdout: &out, Stderr: &errb}
+	g := &Globals{Stdout: &out, Stderr: &errb, seams: seams{}.onTerminal(100, &out)}
 	env := &config.Env{Name: "prod-eu", Status: config.Status{TerminalStates: []string{"PROCESSED"}}}
 	r := &redriveRun{g: g, stderr: &errb, env: env}
 	pre := &redrive.StatusRead{Found: true, State: "FAILED", Attempts: 1, Error: "malformed JSON at line 1, column 9"}
@@ -1272,7 +1270,7 @@ func TestRedriveConfirmationCountsWhatIsSent(t *testing.T) {
 	failed := transientFailed(t, d, 1)
 	r := d.run(t, "", "ls", "--status", "PROCESSED", "-o", "json").must(t, ExitOK)
 	done := jsonLines(t, r.stdout)[0]["id"].(string)
-	prompts, _ := answer(t, "n\n")
+	prompts, _ := answer(t, d, "n\n")
 	d.run(t, "", "redrive", failed[0], done).must(t, ExitCancelled)
 	if want := `Redrive 1 request (1 already processed skipped) on environment "demo"? [y/N]`; !strings.Contains(prompts.String(), want) {
 		t.Errorf("prompt %q, want %q", prompts.String(), want)

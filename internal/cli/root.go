@@ -48,6 +48,18 @@ type Globals struct {
 	// demoClock is demo --now's fixed clock while the demo runs, for its terminal UI.
 	demoClock func() time.Time
 	seams     seams
+
+	// errW is Stderr behind one lock for every writer of a run (progress lines, --debug's
+	// transports on their own goroutines), so that lines never interleave; run sets it.
+	errW *lockedWriter
+}
+
+// stderr is Stderr behind the run's one lock. Terminal checks look at Stderr itself.
+func (g *Globals) stderr() io.Writer {
+	if g.errW == nil || g.errW.w != g.Stderr {
+		return &lockedWriter{w: g.Stderr} // a Globals built without run (tests)
+	}
+	return g.errW
 }
 
 // ExitError carries an exit code with a message already fit for the operator.
@@ -170,10 +182,6 @@ func (g *Globals) envNames() []string {
 	return f.Names()
 }
 
-// commands is a bridge: redrive.go and audit.go still append to it in init, and nothing
-// reads it (NewRoot lists every command). It goes with those two init functions.
-var commands []func(*Globals) *cobra.Command
-
 // Run executes stowage with args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return run(ctx, &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
@@ -182,6 +190,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // run is Run on g, whose seams a test may have set.
 func run(ctx context.Context, g *Globals, args []string) int {
 	stderr := g.Stderr
+	g.errW = &lockedWriter{w: g.Stderr}
 	root := NewRoot(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

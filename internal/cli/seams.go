@@ -33,7 +33,7 @@ func (g *Globals) clock() func() time.Time {
 	if g.seams.now != nil {
 		return g.seams.now
 	}
-	return cliClock
+	return time.Now
 }
 
 func (g *Globals) now() time.Time { return g.clock()() }
@@ -43,7 +43,7 @@ func (g *Globals) isTerminal(v any) bool {
 	if g.seams.isTerminal != nil {
 		return g.seams.isTerminal(v)
 	}
-	return isTerminal(v)
+	return fileIsTerminal(v)
 }
 
 // terminalWidth is w's width in cells, or 0 when unknown (not a terminal).
@@ -51,7 +51,7 @@ func (g *Globals) terminalWidth(w io.Writer) int {
 	if g.seams.terminalWidth != nil {
 		return g.seams.terminalWidth(w)
 	}
-	return terminalWidth(w)
+	return fileWidth(w)
 }
 
 // openClients opens an environment's AWS clients.
@@ -111,12 +111,3 @@ func fileWidth(w io.Writer) int {
 	}
 	return width
 }
-
-// Bridge, until redrive.go and redrive_test.go move to the Globals methods above (see
-// /tmp/wiring_todo.md): redrive.go calls these names directly and its tests swap them.
-// Nothing else may use them.
-var (
-	cliClock      = time.Now
-	isTerminal    = fileIsTerminal
-	terminalWidth = fileWidth
-)

@@ -40,8 +40,8 @@ func TestRedriveSecondSIGHUPAbortsInFlight(t *testing.T) {
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"--config", d.config, "redrive", "--yes", "--max-attempts", "1", "--unknown-settle", "0", "--timeout", "10m", "-o", "json", id},
-			strings.NewReader(""), &out, &errb)
+		done <- d.runIn(ctx, strings.NewReader(""), &out, &errb,
+			"redrive", "--yes", "--max-attempts", "1", "--unknown-settle", "0", "--timeout", "10m", "-o", "json", id)
 	}()
 	for gw.writes.Load() == 0 {
 		select {

@@ -10,40 +10,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
-// newTable creates a pay-per-request table with one string hash key on dynalite, deleted
-// when the test ends.
-func newTable(t *testing.T, client *dynamodb.Client, prefix, key string) string {
-	t.Helper()
-	name := testenv.UniqueName(t, prefix)
-	_, err := client.CreateTable(ctxT(t), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 200*time.Millisecond
-	})
-	if err := waiter.Wait(ctxT(t), &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = client.DeleteTable(ctxT(t), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	return name
-}
-
 func leaseTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
 	client := testenv.NewDynamoDBClient(t, testenv.DynamoDB(t))
-	return client, newTable(t, client, "lease", awsclient.LeaseKeyAttr)
+	return client, testenv.NewTable(t, client, "lease", awsclient.LeaseKeyAttr)
 }
 
 var t0 = time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
@@ -273,7 +248,7 @@ func TestLeaseCheck(t *testing.T) {
 		t.Fatalf("claim on a missing table: %v", err)
 	}
 
-	wrong := newTable(t, client, "lease-wrongkey", "id")
+	wrong := testenv.NewTable(t, client, "lease-wrongkey", "id")
 	err = awsclient.NewLeaseStore(client, wrong, false).Check(ctxT(t))
 	if awsclient.KindOf(err) != awsclient.KindInvalid || !strings.Contains(err.Error(), "not requestId (HASH, S)") {
 		t.Fatalf("wrong key: %v", err)

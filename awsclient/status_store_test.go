@@ -26,10 +26,7 @@ const statusIndex = "by-status"
 func statusTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
 	client := testenv.NewDynamoDBClient(t, testenv.DynamoDB(t))
-	name := testenv.UniqueName(t, "status")
-	_, err := client.CreateTable(ctxT(t), &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: ddbtypes.BillingModePayPerRequest,
+	name := testenv.CreateTable(t, client, "status", &dynamodb.CreateTableInput{
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{
 			{AttributeName: aws.String("requestId"), AttributeType: ddbtypes.ScalarAttributeTypeS},
 			{AttributeName: aws.String("status"), AttributeType: ddbtypes.ScalarAttributeTypeS},
@@ -44,18 +41,6 @@ func statusTable(t *testing.T) (*dynamodb.Client, string) {
 			},
 			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
 		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 200*time.Millisecond
-	})
-	if err := waiter.Wait(ctxT(t), &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = client.DeleteTable(ctxT(t), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return client, name
 }

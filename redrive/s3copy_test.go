@@ -89,18 +89,7 @@ func TestS3CopyAgainstVersityGWReportsWhatTheServerDid(t *testing.T) {
 	s3c := testenv.NewS3Client(t, s3ep)
 	bucket := testenv.NewBucket(t, s3c)
 	ddb := testenv.NewDynamoDBClient(t, ddbep)
-	table := testenv.UniqueName(t, "stowage-copy")
-	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("requestId"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("requestId"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	table := testenv.NewTable(t, ddb, "stowage-copy", "requestId")
 	id := "copy-me"
 	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(id),
 		Body: bytes.NewReader([]byte(`{"order":1}`)), ContentType: aws.String("application/json")}); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -143,4 +144,44 @@ func emptyAndDelete(t testing.TB, c *s3.Client, bucket string) {
 	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Logf("cleanup: delete bucket %s: %v", bucket, err)
 	}
+}
+
+// CreateTable creates the table in (TableName is set from UniqueName(prefix) when empty),
+// waits until it is active (dynalite creates tables asynchronously: a write before then
+// gets ResourceNotFoundException) and deletes it when the test ends.
+func CreateTable(t testing.TB, c *dynamodb.Client, prefix string, in *dynamodb.CreateTableInput) string {
+	t.Helper()
+	if in.TableName == nil {
+		in.TableName = aws.String(UniqueName(t, prefix))
+	}
+	if in.BillingMode == "" {
+		in.BillingMode = ddbtypes.BillingModePayPerRequest
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := c.CreateTable(ctx, in); err != nil {
+		t.Fatalf("create table %s: %v", aws.ToString(in.TableName), err)
+	}
+	waiter := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 200*time.Millisecond
+	})
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, time.Minute); err != nil {
+		t.Fatalf("table %s never became active: %v", aws.ToString(in.TableName), err)
+	}
+	name := aws.ToString(in.TableName)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	return name
+}
+
+// NewTable is CreateTable for a table whose only key is the string attribute key.
+func NewTable(t testing.TB, c *dynamodb.Client, prefix, key string) string {
+	t.Helper()
+	return CreateTable(t, c, prefix, &dynamodb.CreateTableInput{
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}},
+	})
 }

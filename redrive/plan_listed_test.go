@@ -100,18 +100,7 @@ func TestChangedSincePlanningIsCaughtByIfMatchOnVersityGW(t *testing.T) {
 	s3c := testenv.NewS3Client(t, s3ep)
 	bucket := testenv.NewBucket(t, s3c)
 	ddb := testenv.NewDynamoDBClient(t, ddbep)
-	table := testenv.UniqueName(t, "stowage-ifmatch")
-	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("requestId"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("requestId"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	table := testenv.NewTable(t, ddb, "stowage-ifmatch", "requestId")
 	put := func(id, body string) {
 		t.Helper()
 		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(id),

@@ -289,9 +289,7 @@ func realServers(t *testing.T, n int) (Source, *dynamodb.Client, string, map[str
 	s3c := s3Client(s3ep.URL, s3ep.AccessKey, s3ep.SecretKey, newLoopbackTransport())
 	bucket := testenv.NewBucket(t, testenv.NewS3Client(t, s3ep))
 	ddb := ddbClient(ddbep.URL, ddbep.AccessKey, ddbep.SecretKey, newLoopbackTransport())
-	table := testenv.UniqueName(t, "stowage-inv")
-	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(table),
+	table := testenv.CreateTable(t, ddb, "stowage-inv", &dynamodb.CreateTableInput{
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{
 			{AttributeName: aws.String("requestId"), AttributeType: ddbtypes.ScalarAttributeTypeS},
 			{AttributeName: aws.String("status"), AttributeType: ddbtypes.ScalarAttributeTypeS},
@@ -306,13 +304,6 @@ func realServers(t *testing.T, n int) (Source, *dynamodb.Client, string, map[str
 			},
 			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
 		}},
-		BillingMode: ddbtypes.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
 
 	r := rand.New(rand.NewPCG(11, 12))

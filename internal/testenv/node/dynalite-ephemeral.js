@@ -8,3 +8,14 @@ server.listen(0, '127.0.0.1', () => {
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 process.on('SIGTERM', () => process.exit(0));
+// dynalite rethrows a request's 'error' event (index.js: req.on('error', err => { throw err })),
+// so one client that goes away mid-body (a cancelled context, a fault test) would end the
+// server for every test after it. A client leaving is not a server failure: log it and go on.
+process.on('uncaughtException', (err) => {
+  if (err && (err.code === 'ECONNRESET' || err.message === 'aborted')) {
+    process.stderr.write('dynalite: a client went away mid-request (' + err.message + '); still serving\n');
+    return;
+  }
+  process.stderr.write(String((err && err.stack) || err) + '\n');
+  process.exit(1);
+});

@@ -326,14 +326,15 @@ redrive_states() {
   wait_for 'Redriving [0-9]+ requests'
   keys - - -   # 20/s → 10/s → 5/s → 2/s
   wait_for 'limit 2/s'
-  # A few seconds in, so the picture shows a measured rate and an ETA, not a start-up.
-  wait_for 'elapsed [3-9]s'
+  # A few done, so the picture shows rows refreshed under the docked progress and the
+  # processor's first verdicts, not a start-up.
+  wait_for '([4-9]|[1-9][0-9]) of [0-9]+ done'
   wait_for '[0-9.]+/s \(limit 2/s\)'
-  shot redrive-progress "stowage: a redrive in progress"
+  shot redrive-progress "stowage: a redrive in progress, the rows refreshing under it"
   grep -q 'Redriving' "$work/redrive-progress.ans" ||
     echo "make-screenshots: warning: the redrive finished before it was captured; redrive-progress.png shows its summary" >&2
   keys c   # cancel: requests in flight finish, nothing new is sent
-  wait_for 'Redrive (done|cancelled|stopped|not started)'
+  wait_for 'Redrive (finished|done|cancelled|stopped|not started)'
 }
 redrive_states
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/payload"
 	"github.com/stowage-cli/stowage/internal/reqid"
@@ -32,9 +33,6 @@ type showFlags struct {
 // is left to --raw. API Gateway stores at most 10 MiB, so this is every real payload.
 const showLimit = 16 << 20
 
-// gunzipLimit bounds what a gzip payload may expand to on the terminal.
-const gunzipLimit = 64 << 20
-
 func newShowCmd(g *Globals) *cobra.Command {
 	var f showFlags
 	cmd := &cobra.Command{
@@ -45,7 +43,8 @@ S3 console URL, key, or a log line that holds a request ID.
 
 On a terminal JSON and XML are pretty-printed, and every byte that could act on the
 terminal (escape sequences, control characters, bidi overrides) is shown visibly instead;
-gzip payloads are decompressed (up to 64 MiB) and then shown like any other; binary
+gzip payloads are decompressed (the first preview_bytes of the expansion, 1 MiB unless
+the environment says otherwise) and then shown like any other; binary
 payloads are shown as a hex dump. A malformed JSON or XML payload is shown as stored,
 after a note on stderr saying where it is malformed. When stdout is not a terminal, or
 with --raw, the exact stored bytes are written, unchanged.
@@ -216,7 +215,7 @@ func runShow(ctx context.Context, g *Globals, arg string, byKey bool, f showFlag
 		}
 		return w.Flush()
 	}
-	return g.showPretty(body, obj, rng != nil)
+	return g.showPretty(body, obj, rng != nil, t.key, s.env.PreviewBytes)
 }
 
 // readRange reads the bytes of r. It asks HEAD for the size first: a range that starts
@@ -241,7 +240,9 @@ func (s *session) readRange(ctx context.Context, key string, r byteRange) ([]byt
 }
 
 // showPretty writes a payload for a terminal: pretty-printed and sanitized, binary as hex.
-func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool) error {
+// A compressed payload shows at most previewBytes of its expansion: a gzip bomb must not
+// flood the terminal (or memory) of an operator who only wanted a look.
+func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool, key string, previewBytes int64) error {
 	data, err := io.ReadAll(io.LimitReader(body, showLimit+1))
 	if err != nil {
 		return exitForAWS(err)
@@ -250,7 +251,10 @@ func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool) 
 	if len(data) > showLimit {
 		data = data[:showLimit]
 	}
-	decoded := payload.Decode(obj.ContentType, obj.ContentEncoding, data, partial, gunzipLimit)
+	if previewBytes <= 0 {
+		previewBytes = config.DefaultPreviewBytes
+	}
+	decoded := payload.Decode(obj.ContentType, obj.ContentEncoding, data, partial, previewBytes)
 	doc := payload.NewDocument(decoded.Bytes, decoded.Kind, true, decoded.Partial)
 	// Notes about what follows come first: after a long payload they would scroll by
 	// unread, or be taken for part of it.
@@ -259,6 +263,10 @@ func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool) 
 		g.printErr("stowage: note: the gzip payload is damaged (%s); shown as far as it could be read\n", clipEchoed(decoded.Err.Error(), maxMessage))
 	case doc.ParseErr() != nil:
 		g.printErr("stowage: note: malformed %s at %s; shown as stored\n", decoded.Kind, clipEchoed(doc.ParseErr().Error(), maxMessage))
+	}
+	if decoded.Capped {
+		g.printErr("stowage: note: showing the first %s of the decompressed payload (preview_bytes); all of it: stowage show --raw %s | gunzip\n",
+			payload.Human(previewBytes), clipEchoed(key, maxEchoed))
 	}
 	w := bufio.NewWriterSize(g.Stdout, 64<<10)
 	if g.color(g.Stdout) {

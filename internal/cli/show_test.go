@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -236,4 +237,46 @@ func FuzzShowParseByteRange(f *testing.F) {
 			t.Fatalf("%q: the length overflows: %+v", s, r)
 		}
 	})
+}
+
+// TestShowGzipBombOnATerminal: a gzip payload that expands to 64 MiB shows only
+// preview_bytes (1 MiB by default) of its expansion on a terminal, with a note saying how
+// to get it all; a pipe and --raw still get the exact stored bytes.
+func TestShowGzipBombOnATerminal(t *testing.T) {
+	d := startDemo(t)
+	line := append(bytes.Repeat([]byte("x"), 1023), '\n')
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	for range 64 << 10 { // 64 MiB of text
+		zw.Write(line)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const key = "6f1c0e2a-0b0b-4000-8000-00000000b0b0"
+	if _, err := d.s3(t).PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(d.stack.Bucket), Key: aws.String(key),
+		Body: bytes.NewReader(z.Bytes()), ContentType: aws.String("text/plain"), ContentEncoding: aws.String("gzip")}); err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errb bytes.Buffer
+	tty := d.onTerminal(100, &out)
+	r := tty.runTo(t, &out, &errb, "", "--no-color", "show", key).must(t, ExitOK)
+	const preview = 1 << 20
+	if len(r.stdout) > preview+len(line) || len(r.stdout) < preview/2 {
+		t.Fatalf("a terminal got %d bytes of the 64 MiB expansion; want at most preview_bytes (%d)", len(r.stdout), preview)
+	}
+	if !strings.Contains(r.stderr, "stowage: note: showing the first 1.0 MiB of the decompressed payload (preview_bytes); all of it: stowage show --raw "+key+" | gunzip") {
+		t.Fatalf("no note on stderr: %q", r.stderr)
+	}
+
+	out.Reset()
+	errb.Reset()
+	raw := tty.runTo(t, &out, &errb, "", "show", "--raw", key).must(t, ExitOK)
+	if raw.stdout != z.String() {
+		t.Fatalf("--raw on a terminal: %d bytes, %d stored", len(raw.stdout), z.Len())
+	}
+	if pipe := d.run(t, "", "show", key).must(t, ExitOK); pipe.stdout != z.String() || strings.Contains(pipe.stderr, "decompressed") {
+		t.Fatalf("a pipe: %d bytes, %d stored; stderr %q", len(pipe.stdout), z.Len(), pipe.stderr)
+	}
 }

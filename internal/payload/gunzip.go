@@ -45,6 +45,9 @@ type Body struct {
 	Kind    Kind
 	Gzipped bool  // Bytes were decompressed from gzip
 	Partial bool  // Bytes are only the start of the payload
+	// Capped is true when the expansion went on past the limit given to Decode: Bytes are
+	// its first limit bytes.
+	Capped bool
 	Err     error // decompression stopped on damaged data; Bytes hold what came out
 }
 
@@ -69,6 +72,7 @@ func Decode(contentType, contentEncoding string, raw []byte, partial bool, limit
 		Kind:    Detect(contentType, "", data),
 		Gzipped: true,
 		Partial: partial || truncated || err != nil,
+		Capped:  truncated,
 		Err:     err,
 	}
 }

@@ -66,7 +66,7 @@ func TestDecode(t *testing.T) {
 	z := gzipped(t, bytes.Repeat(json, 1000))
 
 	body := Decode("application/json", "gzip", z, false, 1<<20)
-	if body.Err != nil || !body.Gzipped || body.Kind != JSON || body.Partial || len(body.Bytes) != 1000*len(json) {
+	if body.Err != nil || !body.Gzipped || body.Kind != JSON || body.Partial || body.Capped || len(body.Bytes) != 1000*len(json) {
 		t.Errorf("whole gzip: %+v", body.summary())
 	}
 
@@ -81,7 +81,7 @@ func TestDecode(t *testing.T) {
 	}
 
 	body = Decode("application/json", "gzip", z, false, 100)
-	if body.Err != nil || !body.Partial || len(body.Bytes) != 100 {
+	if body.Err != nil || !body.Partial || !body.Capped || len(body.Bytes) != 100 {
 		t.Errorf("gzip over the limit: %+v", body.summary())
 	}
 
@@ -97,5 +97,5 @@ func TestDecode(t *testing.T) {
 }
 
 func (b Body) summary() map[string]any {
-	return map[string]any{"len": len(b.Bytes), "kind": b.Kind.String(), "gzipped": b.Gzipped, "partial": b.Partial, "err": b.Err}
+	return map[string]any{"len": len(b.Bytes), "kind": b.Kind.String(), "gzipped": b.Gzipped, "partial": b.Partial, "capped": b.Capped, "err": b.Err}
 }

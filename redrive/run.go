@@ -169,7 +169,8 @@ type Run struct {
 	leaseWarnings []string
 	// settleFrom is when the resumed journal last recorded anything (journaledAt).
 	settleFrom time.Time
-	tuned      bool // SetRate or SetConcurrency changed a setting after Start
+	tuned      bool      // SetRate or SetConcurrency changed a setting after Start
+	rateFrom   time.Time // the measured rate counts sends from here: the start, or the last rate change
 	counts     Counts
 	sent       int
 	sendTimes  []time.Time
@@ -283,6 +284,10 @@ func (r *Run) SetRate(rate float64) {
 	rate = max(0, rate)
 	if rate != r.bucket.Rate() {
 		r.noteTuned()
+		// The window holds sends at the old rate: measure again from now.
+		r.mu.Lock()
+		r.rateFrom = r.now()
+		r.mu.Unlock()
 	}
 	r.bucket.SetRate(rate)
 }
@@ -375,6 +380,7 @@ func (r *Run) Start(ctx context.Context) error {
 	sendCtx, abortSends := context.WithCancel(context.WithoutCancel(ctx))
 	r.mu.Lock()
 	r.startedAt = r.now()
+	r.rateFrom = r.startedAt
 	r.stopDispatch, r.abortSends = stopDispatch, abortSends
 	r.mu.Unlock()
 
@@ -859,7 +865,7 @@ func (r *Run) Snapshot() Progress {
 		p.Elapsed = now.Sub(r.startedAt)
 	}
 	itemRate := 0.0
-	if p.Elapsed >= RateWindow {
+	if !r.rateFrom.IsZero() && now.Sub(r.rateFrom) >= RateWindow {
 		p.RateMeasured = true
 		p.Rate = float64(len(r.sendTimes)) / RateWindow.Seconds()
 		itemRate = float64(len(r.doneTimes)) / RateWindow.Seconds()

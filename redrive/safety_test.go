@@ -200,3 +200,29 @@ func TestProgressRateIsMeasuredOverAWindowNotTheStartBurst(t *testing.T) {
 		r.Wait()
 	})
 }
+
+// Lowering the rate mid-run starts a new measurement: the window still holds sends at the
+// old rate, which read as "4.0/s (limit 2/s)" on screen until they aged out.
+func TestProgressRateIsMeasuredAgainAfterTheRateChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, 200)
+		m := f.plan(t, ModeInplace)
+		m.Rate, m.Concurrency = 20, 8
+		opts := f.opts()
+		opts.ProgressInterval = time.Second
+		r, _ := New(f.deps(), m, opts)
+		r.Start(context.Background())
+		time.Sleep(3 * time.Second)
+		r.SetRate(2)
+		time.Sleep(500 * time.Millisecond)
+		if p := r.Snapshot(); p.RateMeasured && p.Rate > p.TargetRate*1.5 {
+			t.Errorf("just after lowering the limit to 2/s: rate %.1f/s reported, want none until a new window has passed", p.Rate)
+		}
+		time.Sleep(3 * time.Second)
+		if p := r.Snapshot(); !p.RateMeasured || p.Rate > 3 {
+			t.Errorf("3s after lowering the limit to 2/s: rate %.1f/s (measured %v), want about 2", p.Rate, p.RateMeasured)
+		}
+		r.Cancel()
+		r.Wait()
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -27,6 +29,8 @@ type showFlags struct {
 	rng  string
 	meta bool
 	key  string
+	// noPager writes to the terminal even when the payload is taller than the screen.
+	noPager bool
 }
 
 // showLimit is how much of an object is read to pretty-print it on a terminal; the rest
@@ -48,6 +52,11 @@ the environment says otherwise) and then shown like any other; binary
 payloads are shown as a hex dump. A malformed JSON or XML payload is shown as stored,
 after a note on stderr saying where it is malformed. When stdout is not a terminal, or
 with --raw, the exact stored bytes are written, unchanged.
+
+On a terminal, pretty output taller than the screen goes through a pager:
+$STOWAGE_PAGER, else $PAGER, else "less -R" (LESS=FRX unless LESS is set). Set either
+to "" or "cat", or pass --no-pager, to write straight to the terminal. If the pager
+cannot start, the payload is written straight to the terminal.
 
   --range START-END  only bytes START to END (inclusive, 0-based); START- reads to the end.
                      START must be inside the object (exit 2 otherwise); END is clamped
@@ -94,6 +103,7 @@ with --raw, the exact stored bytes are written, unchanged.
 	fl.StringVar(&f.key, "key", "", "the object `KEY`, byte for byte (not parsed as an ID, URI or log line)")
 	fl.BoolVar(&f.raw, "raw", false, "write the exact stored bytes, even on a terminal")
 	fl.StringVar(&f.rng, "range", "", "only bytes START-END (inclusive) or START- (to the end)")
+	fl.BoolVar(&f.noPager, "no-pager", false, "do not page output taller than the screen")
 	fl.BoolVar(&f.meta, "meta", false, "print the S3 metadata and the status item as JSON")
 	return cmd
 }
@@ -215,7 +225,7 @@ func runShow(ctx context.Context, g *Globals, arg string, byKey bool, f showFlag
 		}
 		return w.Flush()
 	}
-	return g.showPretty(body, obj, rng != nil, t.key, s.env.PreviewBytes)
+	return g.showPretty(body, obj, rng != nil, t.key, s.env.PreviewBytes, f.noPager)
 }
 
 // readRange reads the bytes of r. It asks HEAD for the size first: a range that starts
@@ -242,7 +252,7 @@ func (s *session) readRange(ctx context.Context, key string, r byteRange) ([]byt
 // showPretty writes a payload for a terminal: pretty-printed and sanitized, binary as hex.
 // A compressed payload shows at most previewBytes of its expansion: a gzip bomb must not
 // flood the terminal (or memory) of an operator who only wanted a look.
-func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool, key string, previewBytes int64) error {
+func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool, key string, previewBytes int64, noPager bool) error {
 	data, err := io.ReadAll(io.LimitReader(body, showLimit+1))
 	if err != nil {
 		return exitForAWS(err)
@@ -268,29 +278,71 @@ func (g *Globals) showPretty(body io.Reader, obj awsclient.Object, ranged bool, 
 		g.printErr("stowage: note: showing the first %s of the decompressed payload (preview_bytes); all of it: stowage show --raw %s | gunzip\n",
 			payload.Human(previewBytes), clipEchoed(key, maxEchoed))
 	}
-	w := bufio.NewWriterSize(g.Stdout, 64<<10)
-	if g.color(g.Stdout) {
-		// Lines come from the sanitizer; the highlighter adds only its own SGR codes.
-		h := payload.NewHighlighter(darkBackground())
-		for from := 0; from < doc.Lines(); from += highlightWindow {
-			for _, line := range h.Window(doc, from, from+highlightWindow) {
-				w.WriteString(line)
-				w.WriteByte('\n')
-			}
-		}
-	} else {
-		for i := range doc.Lines() {
-			w.WriteString(doc.Line(i))
-			w.WriteByte('\n')
-		}
+	// One buffered writer for the whole render (small writes are what make a terminal
+	// slow), to the pager when the text is taller than the screen.
+	var w *bufio.Writer
+	var pg *pager
+	if !noPager && g.tallerThanScreen(doc) {
+		pg = g.startPager()
 	}
-	if err := w.Flush(); err != nil {
+	if pg != nil {
+		w = pg.Writer
+	} else {
+		w = bufio.NewWriterSize(g.Stdout, 64<<10)
+	}
+	err = writeDoc(w, doc, g.color(g.Stdout))
+	if pg != nil {
+		err = errors.Join(err, pg.Close())
+		if isBrokenPipe(err) {
+			err = nil // the operator quit the pager before the end
+		}
+	} else if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
 		return err
 	}
 	if len(data) >= showLimit && !ranged {
 		g.printErr("stowage: note: showing the first %s of %s; use --raw for all of it\n", payload.Human(showLimit), payload.Human(obj.Size))
 	}
 	return nil
+}
+
+// writeDoc renders doc to w, highlighted when color, and stops at the first failed write
+// (a pager the operator quit).
+func writeDoc(w *bufio.Writer, doc *payload.Document, color bool) error {
+	if !color {
+		for i := range doc.Lines() {
+			w.WriteString(doc.Line(i))
+			if err := w.WriteByte('\n'); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Lines come from the sanitizer; the highlighter adds only its own SGR codes.
+	h := payload.NewHighlighter(darkBackground())
+	for from := 0; from < doc.Lines(); from += highlightWindow {
+		for _, line := range h.Window(doc, from, from+highlightWindow) {
+			w.WriteString(line)
+			w.WriteByte('\n')
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tallerThanScreen reports whether doc, shown on stdout, would not fit on the screen.
+// Unknown height (not a terminal) is never taller: there is nothing to page.
+func (g *Globals) tallerThanScreen(doc *payload.Document) bool {
+	rows := g.terminalRows(g.Stdout)
+	if rows <= 0 || !g.isTerminal(g.Stdout) {
+		return false
+	}
+	width := g.terminalWidth(g.Stdout)
+	return tallerThan(doc.Lines(), func(i int) int { return ansi.StringWidth(doc.Line(i)) }, width, rows)
 }
 
 // highlightWindow is how many lines are lexed at once: enough that a tag or comment

@@ -139,10 +139,13 @@ func (m *Model) renderTable(w, h int) []string {
 	if c.err > 0 {
 		head += " " + cell("ERROR", c.err)
 	}
-	// The position, as k9s shows it: which row of how many.
+	// The position, as k9s shows it: which row of how many; left out rather than written
+	// over a column title when the columns take the whole width (wide mode at 80).
 	if n := s.ViewLen(); n > 0 {
 		pos := " " + commas(m.cursor+1) + "/" + commas(n)
-		head = padRight(ansi.Truncate(head, max(0, w-ansi.StringWidth(pos)), ""), w-ansi.StringWidth(pos)) + pos
+		if room := w - ansi.StringWidth(pos); ansi.StringWidth(strings.TrimRight(head, " ")) <= room {
+			head = padRight(ansi.Truncate(head, room, ""), room) + pos
+		}
 	}
 	out = append(out, st.TableHeader.Render(head))
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -321,14 +322,41 @@ func writeDoc(w *bufio.Writer, doc *payload.Document, color bool) error {
 		return nil
 	}
 	// Lines come from the sanitizer; the highlighter adds only its own SGR codes.
-	h := payload.NewHighlighter(darkBackground())
-	for from := 0; from < doc.Lines(); from += highlightWindow {
-		for _, line := range h.Window(doc, from, from+highlightWindow) {
+	return writeHighlighted(w, doc, payload.NewHighlighter(darkBackground()), runtime.GOMAXPROCS(0))
+}
+
+// writeHighlighted colours doc's windows on up to workers goroutines and writes them in
+// order: lexing is nearly all of the cost, and each window is lexed on its own anyway.
+// At most 2×workers windows are held at once.
+func writeHighlighted(w *bufio.Writer, doc *payload.Document, h *payload.Highlighter, workers int) error {
+	workers = max(1, workers)
+	ahead := make(chan chan []string, 2*workers)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(ahead)
+		busy := make(chan struct{}, workers)
+		for from := 0; from < doc.Lines(); from += highlightWindow {
+			done := make(chan []string, 1)
+			select {
+			case ahead <- done:
+			case <-stop:
+				return
+			}
+			busy <- struct{}{}
+			go func() {
+				done <- h.Window(doc, from, from+highlightWindow)
+				<-busy
+			}()
+		}
+	}()
+	for done := range ahead {
+		for _, line := range <-done {
 			w.WriteString(line)
 			w.WriteByte('\n')
 		}
 		if err := w.Flush(); err != nil {
-			return err
+			return err // stop closes; the windows in flight finish into their own buffers
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -15,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/payload"
 	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
@@ -280,3 +282,46 @@ func TestShowGzipBombOnATerminal(t *testing.T) {
 		t.Fatalf("a pipe: %d bytes, %d stored; stderr %q", len(pipe.stdout), z.Len(), pipe.stderr)
 	}
 }
+
+// TestShowHighlightedInOrder: windows coloured on several goroutines come out exactly as
+// one goroutine colours them in turn, and a failed write (a pager that quit) ends it.
+func TestShowHighlightedInOrder(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("[")
+	for i := range 3000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id":%d,"name":"product \"%d\"","price":%d.5,"tags":["a",{"b":null}],"ok":true}`, i, i, i)
+	}
+	b.WriteString("]")
+	doc := payload.NewDocument(b.Bytes(), payload.JSON, true, false)
+	if doc.Lines() < 10*highlightWindow {
+		t.Fatalf("only %d lines", doc.Lines())
+	}
+	h := payload.NewHighlighter(true)
+	var want strings.Builder
+	for from := 0; from < doc.Lines(); from += highlightWindow {
+		for _, l := range h.Window(doc, from, from+highlightWindow) {
+			want.WriteString(l + "\n")
+		}
+	}
+	for _, workers := range []int{1, 2, 7} {
+		var got bytes.Buffer
+		w := bufio.NewWriter(&got)
+		if err := writeHighlighted(w, doc, h, workers); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("%d workers: the output differs from one window after another", workers)
+		}
+	}
+	w := bufio.NewWriterSize(failingWriter{}, 16)
+	if err := writeHighlighted(w, doc, h, 4); err == nil {
+		t.Fatal("a failed write must end the render with its error")
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }

@@ -128,6 +128,17 @@ func (h *Highlighter) Window(d *Document, from, to int) []string {
 	if d.Hex() {
 		kind = Binary
 	}
+	if kind == JSON && d.pretty && d.err == nil && d.srcLine == nil {
+		// Well-formed, re-indented by PrettyJSON, no line cut: each token is whole on
+		// its line, so no context is needed and no regular expression either.
+		window := make([]string, to-from)
+		for i := range window {
+			window[i] = d.Line(from + i)
+		}
+		if out, ok := h.prettyJSONLines(window); ok {
+			return out
+		}
+	}
 	var ctx lexContext
 	if kind == JSON || kind == XML {
 		ctx = d.lexContext(from, to)

@@ -49,8 +49,8 @@ S3 console URL, key, or a log line that holds a request ID.
 On a terminal JSON and XML are pretty-printed, and every byte that could act on the
 terminal (escape sequences, control characters, bidi overrides) is shown visibly instead;
 gzip payloads are decompressed (the first preview_bytes of the expansion, 1 MiB unless
-the environment says otherwise) and then shown like any other; binary
-payloads are shown as a hex dump. A malformed JSON or XML payload is shown as stored,
+the environment says otherwise) and then shown like any other; binary payloads are
+shown as a hex dump. A malformed JSON or XML payload is shown as stored,
 after a note on stderr saying where it is malformed. When stdout is not a terminal, or
 with --raw, the exact stored bytes are written, unchanged.
 

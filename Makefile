@@ -62,6 +62,8 @@ $(TOOLS)/.awscli:
 	  echo "      install it with: sudo apt-get install awscli"; fi
 
 vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change these files (run gofmt -w):"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
 ## test: vet, then every test (unit, golden, integration against real servers) with -race

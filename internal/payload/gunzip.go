@@ -43,12 +43,12 @@ func Gunzip(r io.Reader, limit int64) (data []byte, truncated bool, err error) {
 type Body struct {
 	Bytes   []byte
 	Kind    Kind
-	Gzipped bool  // Bytes were decompressed from gzip
-	Partial bool  // Bytes are only the start of the payload
+	Gzipped bool // Bytes were decompressed from gzip
+	Partial bool // Bytes are only the start of the payload
 	// Capped is true when the expansion went on past the limit given to Decode: Bytes are
 	// its first limit bytes.
 	Capped bool
-	Err     error // decompression stopped on damaged data; Bytes hold what came out
+	Err    error // decompression stopped on damaged data; Bytes hold what came out
 }
 
 // Decode detects what raw is and decompresses gzip (at most limit bytes). partial says

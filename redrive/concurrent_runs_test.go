@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
-	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 	"github.com/stowage-cli/stowage/redrive"
 )
@@ -38,17 +37,7 @@ func TestConcurrentRunChild(t *testing.T) {
 		t.Skip("runs only as a child process of TestTwoProcessesRedriveEachRequestOnce")
 	}
 	var spec runChildSpec
-	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
-		t.Fatal(err)
-	}
-	f, err := config.Load(spec.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := f.Select(devstack.EnvName, config.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := childEnv(t, raw, &spec, func() string { return spec.Config })
 	ctx := context.Background()
 	c, err := awsclient.Open(ctx, env, awsclient.WithStaticCredentials(devstack.AccessKey, devstack.SecretKey))
 	if err != nil {

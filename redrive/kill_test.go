@@ -39,17 +39,7 @@ func TestRedriveChild(t *testing.T) {
 		t.Skip("runs only as the child process of TestKillDashNineMidRunThenResume")
 	}
 	var spec childSpec
-	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
-		t.Fatal(err)
-	}
-	f, err := config.Load(spec.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := f.Select(devstack.EnvName, config.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := childEnv(t, raw, &spec, func() string { return spec.Config })
 	c, err := awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials(devstack.AccessKey, devstack.SecretKey))
 	if err != nil {
 		t.Fatal(err)
@@ -99,36 +89,11 @@ func TestKillDashNineMidRunThenResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	journal := filepath.Join(d.dir, "killed.journal.jsonl")
-	spec, _ := json.Marshal(childSpec{Config: cfg, IDs: ids, Journal: journal})
-
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRedriveChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), childSpecEnv+"="+string(spec))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
 	// Kill it once a good part was delivered, while requests are in flight.
-	deadline := time.Now().Add(2 * time.Minute)
-	for delivered, inFlight := journalProgress(journal); delivered < 150 || inFlight == 0; delivered, inFlight = journalProgress(journal) {
-		select {
-		case err := <-exited:
-			t.Fatalf("the child exited before the kill (%v):\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the child delivered too little in time:\n%s", out.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	<-exited
+	killChildWhen(t, childSpec{Config: cfg, IDs: ids, Journal: journal}, 2*time.Minute, "the child delivered too little in time", func() bool {
+		delivered, inFlight := journalProgress(journal)
+		return delivered >= 150 && inFlight > 0
+	})
 	st, err := redrive.LoadJournal(journal)
 	if err != nil {
 		t.Fatalf("the journal left by kill -9 does not read: %v", err)
@@ -244,34 +209,9 @@ func TestKillDashNineDuringTheSettleWaitThenResume(t *testing.T) {
 	}
 	settle := 4 * time.Second
 	journal := filepath.Join(d.dir, "settle.journal.jsonl")
-	spec, _ := json.Marshal(childSpec{Config: cfg, IDs: ids, Journal: journal,
-		AttemptTimeout: 300 * time.Millisecond, UnknownSettle: settle})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRedriveChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), childSpecEnv+"="+string(spec))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(time.Minute)
-	for journalUnknown(journal) < len(ids) {
-		select {
-		case err := <-exited:
-			t.Fatalf("the child exited before the kill (%v):\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the attempts were not journaled unknown in time:\n%s", out.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL, inside the settle wait
-		t.Fatal(err)
-	}
-	<-exited
+	// SIGKILL inside the settle wait.
+	killChildWhen(t, childSpec{Config: cfg, IDs: ids, Journal: journal, AttemptTimeout: 300 * time.Millisecond, UnknownSettle: settle},
+		time.Minute, "the attempts were not journaled unknown in time", func() bool { return journalUnknown(journal) >= len(ids) })
 	st, err := redrive.LoadJournal(journal)
 	if err != nil {
 		t.Fatal(err)
@@ -316,4 +256,55 @@ func journalUnknown(path string) int {
 		}
 	}
 	return n
+}
+
+// killChildWhen runs TestRedriveChild in a new process with spec and SIGKILLs it once ready
+// holds; it fails the test if the child exits first or ready does not hold within limit.
+func killChildWhen(t *testing.T, spec childSpec, limit time.Duration, tooSlow string, ready func() bool) {
+	t.Helper()
+	raw, _ := json.Marshal(spec)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRedriveChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childSpecEnv+"="+string(raw))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(limit)
+	for !ready() {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child exited before the kill (%v):\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("%s:\n%s", tooSlow, out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	<-exited
+}
+
+// childEnv decodes a child process's spec from raw into spec and returns the demo
+// environment of the config it names (configPath reads it from the decoded spec).
+func childEnv(t *testing.T, raw string, spec any, configPath func() string) *config.Env {
+	t.Helper()
+	if err := json.Unmarshal([]byte(raw), spec); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(configPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := f.Select(devstack.EnvName, config.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
 }

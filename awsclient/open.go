@@ -28,7 +28,16 @@ type Clients struct {
 	// Gateway is nil when the environment has no gateway URL.
 	Gateway *Gateway
 	// Leases is nil when the environment has no redrive.lease_table.
-	Leases  *LeaseStore
+	Leases *LeaseStore
+	// Events sends synthesized S3 events to the processor's queue, function or bus
+	// (events.go); nil when the environment names none.
+	Events *EventSender
+	// Logs reads the processor's and the gateway's CloudWatch Logs (logs.go); nil without
+	// a logs section.
+	Logs *LogReader
+	// Jobs creates and tracks S3 Batch Operations jobs (batchops.go); nil without a
+	// batch_ops section.
+	Jobs    *JobStore
 	Region  string
 	Profile string // "" for the default credential chain
 	// Local reports a local stack: S3 and DynamoDB, as resolved from the config's endpoints,
@@ -225,6 +234,9 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		c.Leases.profile, c.Leases.sso = profile, sso
 	}
 	c.Local = isLocal(s3Client.Options().BaseEndpoint) && isLocal(ddbClient.Options().BaseEndpoint)
+	c.Events = openEvents(cfg, env, profile, sso)
+	c.Logs = openLogs(cfg, env, profile, sso)
+	c.Jobs = openJobs(cfg, env, profile, sso)
 	c.Notices = notices
 	// A local stack asks only an STS endpoint of its own, and local keys only one on loopback.
 	stsBase := stsClient.Options().BaseEndpoint

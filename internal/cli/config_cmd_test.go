@@ -74,7 +74,7 @@ func TestConfigValidate(t *testing.T) {
 			content: good + "    regoin: eu-west-1\n",
 			perm:    0o644, wantCode: ExitUsage,
 			wantStderr: []string{
-				`FILE:5: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color, preview_bytes, redrive`,
+				`FILE:5: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color, preview_bytes, redrive, refresh, read_budget, events, logs, batch_ops`,
 				`stowage: FILE has 1 problem(s); fix them and run stowage config validate again`,
 			},
 		},
@@ -84,7 +84,7 @@ func TestConfigValidate(t *testing.T) {
 				"    status: {table: acme-status, lost_after: 1y}\n    gateway: {auth: apikey}\n  dev:\n    storage: [a]\n    status: {table: t}\n",
 			perm: 0o644, wantCode: ExitUsage,
 			wantStderr: []string{
-				`FILE:3: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color, preview_bytes, redrive`,
+				`FILE:3: environments.prod.regoin: unknown field (did you mean region?); expected one of profile, region, endpoints, storage, status, gateway, read_only, production, rate, local_credentials, color, preview_bytes, redrive, refresh, read_budget, events, logs, batch_ops`,
 				`FILE:4: environments.prod.rate: expected a number, found "fast"`,
 				`FILE:5: environments.prod.storage.bucket: "x" is not a valid S3 bucket name; expected 3-63 lower-case letters, digits, . and -, starting and ending with a letter or digit`,
 				`FILE:7: environments.prod.gateway.auth: "apikey" is not one of api-key, iam, none`,

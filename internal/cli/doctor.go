@@ -150,6 +150,9 @@ func runDoctor(ctx context.Context, g *Globals) error {
 	d.table(ctx, env, c)
 	d.leases(ctx, env, c)
 	d.gateway(ctx, env, c)
+	d.events(ctx, env, c)   // doctor_events.go
+	d.logs(ctx, env, c)     // doctor_logs.go
+	d.batchOps(ctx, env, c) // doctor_batchops.go
 	d.readOnly(env)
 	return d.result()
 }

@@ -49,6 +49,8 @@ type redriveFlags struct {
 	fromReport      string
 	only            string
 	wait            config.Duration
+	events          eventFlags // redrive_events.go
+	batch           batchFlags // redrive_batchops.go
 }
 
 func newRedriveCmd(g *Globals) *cobra.Command {
@@ -162,7 +164,7 @@ Exit codes:
 	fl.StringVar(&f.status, "status", "", "every request in this state (FAILED, ...; LOST = --lost)")
 	fl.BoolVar(&f.lost, "lost", false, "every lost request: stored longer than status.lost_after ago with no status item")
 	fl.StringVar(&f.since, "since", "", "with --status or --lost: only requests since this duration ago (1h) or time (RFC 3339)")
-	fl.StringVar(&f.mode, "mode", string(redrive.ModeInplace), "inplace, reupload or s3-copy")
+	fl.StringVar(&f.mode, "mode", string(redrive.ModeInplace), modeList())
 	fl.Float64Var(&f.rate, "rate", 0, "requests per second (default: the environment's rate; 0 = unlimited)")
 	fl.IntVar(&f.concurrency, "concurrency", redrive.DefaultConcurrency, "requests in flight at most")
 	fl.IntVar(&f.maxAttempts, "max-attempts", redrive.DefaultMaxAttempts, "attempts per request (429, 5xx and network errors are retried)")
@@ -181,8 +183,14 @@ Exit codes:
 	fl.StringVar(&f.only, "only", "", "with --from-report: states to take, comma-separated (failed, unknown, pending, unfinished, skipped, delivered; default failed)")
 	f.wait.Duration = defaultVerdictWait
 	fl.Var(&f.wait, "wait", "after delivery, wait this long for the processor's verdict and exit 4 unless every delivered request is processed (default 2m when stderr is a terminal, else 0; 0 does not wait)")
+	addEventFlags(fl, &f.events)
+	addBatchFlags(fl, &f.batch)
 	_ = cmd.RegisterFlagCompletionFunc("mode", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"inplace", "reupload", "s3-copy"}, cobra.ShellCompDirectiveNoFileComp
+		var modes []string
+		for _, m := range redrive.Modes {
+			modes = append(modes, string(m))
+		}
+		return modes, cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = cmd.RegisterFlagCompletionFunc("status", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"FAILED", "LOST"}, cobra.ShellCompDirectiveNoFileComp
@@ -270,6 +278,9 @@ func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFla
 	if r.journal != nil {
 		return r.resume(ctx)
 	}
+	if r.f.batch.engine == engineBatchOps {
+		return r.runBatchOps(ctx) // redrive_batchops.go
+	}
 	return r.planAndRun(ctx)
 }
 
@@ -330,7 +341,22 @@ func (r *redriveRun) checkFlags(fl *pflag.FlagSet, args []string) error {
 	if f.fromFile == "-" && f.fromReport == "-" {
 		return exitf(ExitUsage, "--from-file - and --from-report - cannot both read stdin")
 	}
-	return nil
+	if err := r.checkEventFlags(fl); err != nil {
+		return err
+	}
+	return r.checkBatchFlags(fl)
+}
+
+// modeList is --mode's help: every mode, in help order.
+func modeList() string {
+	var names []string
+	for _, m := range redrive.Modes {
+		names = append(names, string(m))
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // readSelection gathers the IDs from the arguments, --from-file and --from-report.

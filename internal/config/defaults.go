@@ -75,6 +75,11 @@ func (e *Env) applyDefaults(explicit func(field string) bool) {
 	if e.Storage.StripPrefix == "" && !explicit("storage.strip_prefix") {
 		e.Storage.StripPrefix = e.Storage.Prefix
 	}
+	defaultTriage(e, explicit)
+	defaultEvents(e, explicit)
+	defaultLogs(e, explicit)
+	defaultBatchOps(e, explicit)
+
 	if e.Rate == 0 && !explicit("rate") {
 		e.Rate = DefaultRate
 	}

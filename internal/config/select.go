@@ -82,6 +82,8 @@ func (e *Env) applyOverrides(o Overrides) error {
 		ep := &e.Endpoints
 		ep.S3, ep.DynamoDB, ep.STS, ep.SSM, ep.SecretsManager =
 			o.EndpointURL, o.EndpointURL, o.EndpointURL, o.EndpointURL, o.EndpointURL
+		ep.SQS, ep.Lambda, ep.EventBridge, ep.Logs, ep.S3Control =
+			o.EndpointURL, o.EndpointURL, o.EndpointURL, o.EndpointURL, o.EndpointURL
 	}
 	// --read-only can only make things safer; it never turns read_only off.
 	e.ReadOnly = e.ReadOnly || o.ReadOnly

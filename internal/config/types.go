@@ -56,6 +56,16 @@ type Env struct {
 	PreviewBytes int64 `yaml:"preview_bytes,omitempty"`
 	// Redrive configures what runs on different machines share.
 	Redrive Redrive `yaml:"redrive,omitempty"`
+	// Refresh is how often the TUI re-reads statuses on its own (ctrl+r toggles it); see
+	// triage.go for its default and range. ReadBudget caps what the auto-refresh reads.
+	Refresh    Duration `yaml:"refresh,omitempty"`
+	ReadBudget float64  `yaml:"read_budget,omitempty"`
+	// Events names the processor's trigger targets for the event redrive modes (events.go).
+	Events Events `yaml:"events,omitempty"`
+	// Logs names the CloudWatch Logs groups that trace reads (logs.go).
+	Logs Logs `yaml:"logs,omitempty"`
+	// BatchOps configures redrive --engine batch-ops (batchops.go).
+	BatchOps BatchOps `yaml:"batch_ops,omitempty"`
 }
 
 // Redrive configures the lease that keeps two runs, on any machines, from sending the
@@ -93,6 +103,12 @@ type Endpoints struct {
 	// SSM and SecretsManager are where api_key_ssm and api_key_secret are read from.
 	SSM            string `yaml:"ssm,omitempty"`
 	SecretsManager string `yaml:"secretsmanager,omitempty"`
+	// The event redrive modes, trace and the batch-ops engine.
+	SQS         string `yaml:"sqs,omitempty"`
+	Lambda      string `yaml:"lambda,omitempty"`
+	EventBridge string `yaml:"eventbridge,omitempty"`
+	Logs        string `yaml:"logs,omitempty"`
+	S3Control   string `yaml:"s3control,omitempty"`
 }
 
 // Storage says where the request bodies are stored and how a key maps to a request ID.
@@ -123,6 +139,10 @@ type Status struct {
 	// ReceivedAttr is an attribute in which the processor records when a request first
 	// arrived; it survives a redrive in place, which moves the object's LastModified.
 	ReceivedAttr string `yaml:"received_attr,omitempty"`
+	// PermanentErrors and TransientErrors are patterns that say whether a failure class
+	// will fail again when redriven (triage.go has the defaults).
+	PermanentErrors []string `yaml:"permanent_errors,omitempty"`
+	TransientErrors []string `yaml:"transient_errors,omitempty"`
 }
 
 // Gateway describes the storage-first API in front of the bucket.

@@ -136,6 +136,8 @@ func (c *checker) env(name string, e *Env) {
 	for _, ep := range []struct{ field, url string }{
 		{"s3", e.Endpoints.S3}, {"dynamodb", e.Endpoints.DynamoDB}, {"gateway", e.Endpoints.Gateway},
 		{"sts", e.Endpoints.STS}, {"ssm", e.Endpoints.SSM}, {"secretsmanager", e.Endpoints.SecretsManager},
+		{"sqs", e.Endpoints.SQS}, {"lambda", e.Endpoints.Lambda}, {"eventbridge", e.Endpoints.EventBridge},
+		{"logs", e.Endpoints.Logs}, {"s3control", e.Endpoints.S3Control},
 	} {
 		if ep.url == "" {
 			continue
@@ -321,6 +323,12 @@ func (c *checker) env(name string, e *Env) {
 	if e.Color != "" && !checkColor(e.Color) {
 		errf("color", "%s is not a colour; expected #rrggbb, #rgb or an ANSI number 0-255", quote(e.Color))
 	}
+
+	// Each feature's section has its own file.
+	checkTriage(e, errf, warnf)
+	checkEvents(e, errf, warnf)
+	checkLogs(e, errf, warnf)
+	checkBatchOps(e, errf, warnf)
 }
 
 func checkProfile(p string) string {
@@ -377,6 +385,12 @@ func (e *Env) offLoopback() []string {
 	need("endpoints.sts", e.Endpoints.STS, false)
 	need("endpoints.ssm", e.Endpoints.SSM, apiKey && e.Gateway.APIKeySSM != "")
 	need("endpoints.secretsmanager", e.Endpoints.SecretsManager, apiKey && e.Gateway.APIKeySecret != "")
+	// The services below are only called when their section is configured.
+	need("endpoints.sqs", e.Endpoints.SQS, e.Events.SQSQueueURL != "")
+	need("endpoints.lambda", e.Endpoints.Lambda, e.Events.LambdaFunction != "")
+	need("endpoints.eventbridge", e.Endpoints.EventBridge, e.Events.EventBus != "")
+	need("endpoints.logs", e.Endpoints.Logs, e.Logs.Configured())
+	need("endpoints.s3control", e.Endpoints.S3Control, e.BatchOps.Configured())
 	if e.Gateway.Auth == AuthIAM {
 		need("gateway.url", e.GatewayURL(), true)
 	}

@@ -115,6 +115,8 @@ type gateway struct {
 	apiKey string
 	store  func(key string, body []byte, meta map[string]string) error
 	log    func(format string, args ...any)
+	// access receives one access-log line per request (AccessLogGroup).
+	access logSink
 
 	mu     sync.Mutex
 	faults GatewayFaults
@@ -138,7 +140,7 @@ func (g *gateway) writes() (sends, deliveries int64) {
 func newGateway(bucket, apiKey string, seed int64, faults GatewayFaults,
 	store func(string, []byte, map[string]string) error, log func(string, ...any)) *gateway {
 	return &gateway{
-		bucket: bucket, apiKey: apiKey, store: store, log: log, faults: faults,
+		bucket: bucket, apiKey: apiKey, store: store, log: log, faults: faults, access: nopSink{},
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15)),
 		rec: Received{Stored: map[string]int{}, ByOriginalID: map[string]int{}},
 	}

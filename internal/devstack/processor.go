@@ -74,6 +74,8 @@ type processor struct {
 	delay     time.Duration
 	now       func() time.Time
 	log       func(format string, args ...any)
+	// logs receives the function's log lines, as CloudWatch Logs would (ProcessorLogGroup).
+	logs logSink
 
 	mu         sync.Mutex
 	cond       *sync.Cond
@@ -136,6 +138,9 @@ func newProcessor(p *processor) *processor {
 	p.cond = sync.NewCond(&p.mu)
 	p.deliveries = map[string]int{}
 	p.done = make(chan struct{})
+	if p.logs == nil {
+		p.logs = nopSink{}
+	}
 	return p
 }
 

@@ -86,6 +86,9 @@ type Options struct {
 	Bucket, Table, Index, LeaseTable string
 	// APIKey is the gateway's key (default derived from Seed).
 	APIKey string
+	// Trigger is how an ObjectCreated event reaches the processor: "" or "s3" (a direct
+	// S3 notification), "sqs", "lambda" or "eventbridge" (events_stack.go).
+	Trigger string
 
 	// spillBodies keeps the bodies in a temporary file even for a small seed (tests).
 	spillBodies bool
@@ -105,9 +108,11 @@ type Stack struct {
 	Table       string
 	Index       string // the status GSI: hash status, range updatedAt
 	LeaseTable  string // redrive claims: hash requestId
-	AccessKey   string
-	SecretKey   string
-	APIKey      string
+	// The extra services (extras.go); "" when the stack does not serve them.
+	SQSURL, LambdaURL, EventBridgeURL, LogsURL, S3ControlURL string
+	AccessKey                                                string
+	SecretKey                                                string
+	APIKey                                                   string
 
 	opts    Options
 	clock   *clock
@@ -128,6 +133,9 @@ type Stack struct {
 	stopSaver   chan struct{} // closed to stop saveTable
 	saverDone   chan struct{}
 	logMu       sync.Mutex
+
+	// onClose runs after the listeners stop and before the processor drains (extras).
+	onClose []func()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -222,6 +230,8 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		now: s.clock.Now, log: s.logf,
 	})
 	s.gw = newGateway(opts.Bucket, opts.APIKey, opts.Seed, opts.Gateway, s.storeRequest, s.logf)
+	sink := s.logSink()
+	s.proc.logs, s.gw.access = sink, sink
 
 	if opts.Requests > 0 {
 		empty, err := s.bucketEmpty()
@@ -234,7 +244,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			}
 		}
 	}
-	s.backend.onCreate = s.proc.enqueue
+	s.backend.onCreate = s.trigger()
 	go s.proc.run()
 	s.procStarted = true
 	if opts.DataDir != "" {
@@ -243,10 +253,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		go s.saveTable()
 	}
 
-	// Listen on all three before serving any, so a failure leaves nothing half started.
-	ports := []int{0, 0, 0}
+	// Listen on all of them before serving any, so a failure leaves nothing half started.
+	aux := s.auxServices()
+	ports := make([]int, 3+len(aux))
 	if port != 0 {
-		ports = []int{port, port + 1, port + 2}
+		for i := range ports {
+			ports[i] = port + i
+		}
 	}
 	var lns []net.Listener
 	for _, p := range ports {
@@ -272,6 +285,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		s.dynamo,
 	}
 	urls := []*string{&s.S3URL, &s.GatewayURL, &s.DynamoDBURL}
+	for _, a := range aux {
+		handlers = append(handlers, a.handler)
+		urls = append(urls, a.url)
+	}
 	for i, ln := range lns {
 		srv := &http.Server{Handler: handlers[i], ReadHeaderTimeout: 10 * time.Second, ConnState: s.conns.track}
 		s.servers = append(s.servers, srv)
@@ -574,6 +591,9 @@ func (s *Stack) Close() error {
 				srv.Close()
 			}
 		}
+		for _, f := range s.onClose {
+			f()
+		}
 		if s.procStarted {
 			s.proc.close()
 		}
@@ -640,6 +660,7 @@ func (s *Stack) Config() *config.File {
 		Color:            "#00aa88",
 		Redrive:          config.Redrive{LeaseTable: s.LeaseTable, LeaseTTL: config.Duration{Duration: config.DefaultLeaseTTL}},
 	}
+	s.configExtras(env)
 	return &config.File{DefaultEnv: EnvName, Environments: map[string]*config.Env{EnvName: env}}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -33,6 +34,7 @@ type demoFlags struct {
 	configOut string
 	verbose   bool
 	now       string
+	trigger   string
 }
 
 func newDemoCmd(g *Globals) *cobra.Command {
@@ -73,6 +75,10 @@ A plain AWS client works too, with the credentials it prints:
 	fl.IntVar(&f.requests, "requests", devstack.DefaultRequests, "how many requests to seed")
 	fl.StringVar(&f.configOut, "config-out", "", "write the stowage config for the demo to `FILE` (default: a temporary file, removed on exit)")
 	fl.BoolVar(&f.verbose, "verbose", false, "log every gateway request and processed event to stderr")
+	fl.StringVar(&f.trigger, "trigger", "s3", "how a stored request reaches the processor: s3 (a direct S3 notification), sqs (a queue it long-polls), lambda (invoked as a function) or eventbridge")
+	_ = cmd.RegisterFlagCompletionFunc("trigger", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"s3", "sqs", "lambda", "eventbridge"}, cobra.ShellCompDirectiveNoFileComp
+	})
 	// --now fixes the clock of the stack and of the UI, so that screenshots (make
 	// screenshots, the README) show the same seeded week and the same "3m ago" on every
 	// run. It is for that alone, hence hidden from help.
@@ -85,7 +91,12 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 	if f.requests <= 0 {
 		f.requests = -1 // devstack: none
 	}
-	opts := devstack.Options{Addr: f.addr, DataDir: f.data, Seed: f.seed, Requests: f.requests}
+	switch f.trigger {
+	case "s3", "sqs", "lambda", "eventbridge":
+	default:
+		return exitf(ExitUsage, "demo: --trigger %q: want s3, sqs, lambda or eventbridge", sanitize.Line(f.trigger))
+	}
+	opts := devstack.Options{Addr: f.addr, DataDir: f.data, Seed: f.seed, Requests: f.requests, Trigger: f.trigger}
 	if f.now != "" {
 		at, err := time.Parse(time.RFC3339, f.now)
 		if err != nil {

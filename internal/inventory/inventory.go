@@ -88,9 +88,10 @@ const (
 	batchGetSize = 100
 )
 
-// headBudget is how many --status matches are HEADed one by one; beyond it the bucket
-// listing is cheaper (1 call per 1000 objects) and is used for the join instead. A
-// variable so that tests can reach the listing join with few items.
+// headBudget is how many --status matches are HEADed one by one by default (see
+// Options.HeadBudget); beyond it the bucket listing is cheaper (1 call per 1000 objects)
+// and is used for the join instead. A variable so that tests can reach the listing join
+// with few items.
 var headBudget = 1000
 
 // Options select the rows of a listing.
@@ -114,6 +115,13 @@ type Options struct {
 	Concurrency int
 	// Arrivals, when set, resolves each row's original arrival (see arrival.go).
 	Arrivals *Arrivals
+	// HeadBudget is how many matches of a Status listing are joined to their objects
+	// one HEAD each, so that the first rows come at once, before the bucket listing
+	// joins the rest. 0: the default (1000, right for ls and the TUI); negative: none,
+	// every match is joined by the listing (for a caller that needs every row before it
+	// can act, such as a redrive plan: at 20 ms a round trip, 1000 HEADs 8 at a time
+	// cost about 2.5 s that the listing does not).
+	HeadBudget int
 }
 
 func (o Options) withDefaults() Options {
@@ -125,6 +133,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Parallel > MaxParallel {
 		o.Parallel = MaxParallel
+	}
+	if o.HeadBudget == 0 {
+		o.HeadBudget = headBudget
 	}
 	return o
 }

@@ -276,6 +276,32 @@ func TestListByStatus(t *testing.T) {
 	}
 }
 
+// A negative HeadBudget joins every match of a status listing by the bucket listing: no
+// HEAD at all (a redrive plan needs every row anyway), the same rows as the listing join.
+func TestListByStatusWithoutHeads(t *testing.T) {
+	b := newFakeBucket(obj("a", time.Hour), obj("b", 2*time.Hour), obj("c", 3*time.Hour))
+	tb := newFakeTable(status("a", "FAILED", 50*time.Minute), status("b", "PROCESSED", time.Hour),
+		status("c", "FAILED", 2*time.Hour), status("gone", "FAILED", 30*time.Minute))
+	for _, tc := range []struct {
+		budget int
+		heads  int64
+	}{{0, 3}, {-1, 0}} {
+		b.heads.Store(0)
+		rows, err := collect(func(fn func([]Row) error) error {
+			return List(context.Background(), testSource(b, tb), Options{Status: "FAILED", HeadBudget: tc.budget}, fn)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.heads.Load(); got != tc.heads {
+			t.Errorf("HeadBudget %d: %d HEADs, want %d", tc.budget, got, tc.heads)
+		}
+		if got := keysOf(rows); len(got) != 3 {
+			t.Errorf("HeadBudget %d: rows %v, want a, c and gone", tc.budget, got)
+		}
+	}
+}
+
 func TestLostPlansAgreeAndBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var objs []awsclient.Object

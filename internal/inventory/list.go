@@ -181,7 +181,7 @@ func attachStatuses(ctx context.Context, st Statuses, rows []Row) error {
 }
 
 // listByStatus streams the requests whose status item is in opts.Status. The first
-// headBudget matches are joined to their objects with HEAD, so the first rows come back at
+// opts.HeadBudget matches are joined to their objects with HEAD, so the first rows come back at
 // once; past that, one listing of the bucket joins the rest (a listing call covers 1000
 // objects, a HEAD one).
 func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) error) error {
@@ -209,7 +209,7 @@ func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) 
 				items = append(items, s)
 			}
 		}
-		if rest == nil && headed+len(items) <= headBudget {
+		if rest == nil && headed+len(items) <= opts.HeadBudget {
 			headed += len(items)
 			rows, err := headRows(ctx, src, items, opts.Concurrency)
 			if err != nil {

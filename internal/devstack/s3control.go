@@ -763,9 +763,9 @@ type lambdaTaskResult struct {
 }
 
 type lambdaResponse struct {
-	InvocationSchemaVersion string `json:"invocationSchemaVersion"`
-	TreatMissingKeysAs      string `json:"treatMissingKeysAs"`
-	InvocationID            string `json:"invocationId"`
+	InvocationSchemaVersion string             `json:"invocationSchemaVersion"`
+	TreatMissingKeysAs      string             `json:"treatMissingKeysAs"`
+	InvocationID            string             `json:"invocationId"`
 	Results                 []lambdaTaskResult `json:"results"`
 }
 

@@ -697,7 +697,8 @@ func (js *jobServer) copyTask(c *copyOperation, t batchTask) taskResult {
 	if !ok {
 		target = t.bucket
 	}
-	src := "/" + t.bucket + "/" + url.PathEscape(t.key)
+	// '+' escaped too: gofakes3, like S3, reads the header as a query-escaped string.
+	src := "/" + t.bucket + "/" + strings.ReplaceAll(url.PathEscape(t.key), "+", "%2B")
 	if t.version != "" {
 		src += "?versionId=" + url.QueryEscape(t.version)
 	}

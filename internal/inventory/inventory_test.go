@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -381,6 +382,86 @@ func TestLostScanConfirmsWhatTheScanMissed(t *testing.T) {
 	})
 	if err != nil || !slices.Equal(keysOf(rows), []string{"c"}) {
 		t.Fatalf("got %v, %v; b has an item and must not be reported lost", keysOf(rows), err)
+	}
+}
+
+// scanAfter is a scanner that starts only once wait is closed (or fails with err).
+type scanAfter struct {
+	IDScanner
+	wait <-chan struct{}
+	err  error
+}
+
+func (s scanAfter) ScanIDs(ctx context.Context, segments int, fn func([]string) error) error {
+	select {
+	case <-s.wait:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.err != nil {
+		return s.err
+	}
+	return s.IDScanner.ScanIDs(ctx, segments, fn)
+}
+
+// PlanScan lists the bucket while the table is scanned: here the scan cannot start before
+// the whole bucket was listed (Lost used to scan first, and would wait forever), and the
+// result is the same.
+func TestLostScanOverlapsTheListing(t *testing.T) {
+	var objs []awsclient.Object
+	var items []awsclient.Status
+	for i, k := range randomKeys(rand.New(rand.NewPCG(7, 8)), 1500) {
+		objs = append(objs, obj(k, time.Hour))
+		if i%7 != 0 {
+			items = append(items, status(k, "PROCESSED", time.Minute))
+		}
+	}
+	tb := newFakeTable(items...)
+	listedAll := make(chan struct{})
+	var once sync.Once
+	src := testSource(newFakeBucket(objs...), tb)
+	src.Scanner = scanAfter{IDScanner: tb, wait: listedAll}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // the old order: a deadlock
+	defer cancel()
+	var last Progress
+	rows, err := collect(func(fn func([]Row) error) error {
+		return Lost(ctx, src, LostOptions{
+			Options: Options{PageSize: 100, Parallel: 4}, OlderThan: 15 * time.Minute, Now: t0, Plan: PlanScan,
+			Progress: func(p Progress) {
+				last = p
+				if p.Listed == len(objs) {
+					once.Do(func() { close(listedAll) })
+				}
+			},
+		}, fn)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (len(objs) + 6) / 7; len(rows) != want {
+		t.Fatalf("%d lost, want %d", len(rows), want)
+	}
+	if !slices.IsSortedFunc(rows, func(a, b Row) int { return strings.Compare(a.Object.Key, b.Object.Key) }) {
+		t.Fatal("lost rows are not in key order")
+	}
+	if last.Candidates != len(rows) {
+		t.Fatalf("%d objects looked up for %d lost: the held pages were not checked against the scan", last.Candidates, len(rows))
+	}
+}
+
+// A scan that fails ends Lost with its error, not with the listing's cancellation.
+func TestLostScanErrorWins(t *testing.T) {
+	tb := newFakeTable(status("a", "PROCESSED", time.Minute))
+	src := testSource(newFakeBucket(obj("a", time.Hour), obj("b", time.Hour)), tb)
+	ready := make(chan struct{})
+	close(ready)
+	boom := &awsclient.Error{Kind: awsclient.KindAccessDenied, Op: "scan", Resource: "dynamodb://fake"}
+	src.Scanner = scanAfter{IDScanner: tb, wait: ready, err: boom}
+	_, err := collect(func(fn func([]Row) error) error {
+		return Lost(context.Background(), src, LostOptions{OlderThan: 15 * time.Minute, Now: t0, Plan: PlanScan}, fn)
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the scan's error", err)
 	}
 }
 

@@ -81,6 +81,36 @@ type join struct {
 	filter func([]Row) []Row
 	// listed (optional) is told each listed page; it runs on the listing goroutine.
 	listed func([]awsclient.Object)
+	// gate (optional) holds the listed pages back until it opens, so that the listing
+	// runs while something candidate depends on is still being read (Lost's table scan).
+	// Meanwhile each page is cut to what prune keeps, and held.
+	gate *gate
+	// prune (optional, with gate) keeps the objects of a held page that may still be
+	// candidates; it runs on the listing goroutine.
+	prune func([]awsclient.Object) []awsclient.Object
+}
+
+// gate is closed once what it guards is ready; err (set before done closes) is why it
+// never will be.
+type gate struct {
+	done chan struct{}
+	err  error
+}
+
+func newGate() *gate { return &gate{done: make(chan struct{})} }
+
+func (g *gate) open(err error) {
+	g.err = err
+	close(g.done)
+}
+
+func (g *gate) isOpen() bool {
+	select {
+	case <-g.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // joinListing lists the bucket, keeps the objects j.candidate accepts, looks their status
@@ -103,10 +133,7 @@ func joinListing(ctx context.Context, src Source, opts Options, j join, emit fun
 	go func() {
 		defer wg.Done()
 		defer close(queue)
-		listErr = listObjects(ctx, src.Objects, prefix, opts.Parallel, opts.PageSize, func(objs []awsclient.Object) error {
-			if j.listed != nil {
-				j.listed(objs)
-			}
+		process := func(objs []awsclient.Object) error {
 			rows := make([]Row, 0, len(objs))
 			for _, o := range objs {
 				if j.candidate(o) {
@@ -137,7 +164,51 @@ func joinListing(ctx context.Context, src Source, opts Options, j join, emit fun
 				}()
 			}
 			return nil
+		}
+		var held [][]awsclient.Object // pages listed before j.gate opened
+		release := func() error {
+			if j.gate.err != nil {
+				return j.gate.err
+			}
+			for len(held) > 0 {
+				objs := held[0]
+				held = held[1:]
+				if err := process(objs); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		listErr = listObjects(ctx, src.Objects, prefix, opts.Parallel, opts.PageSize, func(objs []awsclient.Object) error {
+			if j.listed != nil {
+				j.listed(objs)
+			}
+			if j.gate == nil {
+				return process(objs)
+			}
+			if j.gate.isOpen() {
+				if err := release(); err != nil {
+					return err
+				}
+				return process(objs)
+			}
+			if j.prune != nil {
+				// A fresh slice, so that the listing's page can be freed.
+				objs = append([]awsclient.Object(nil), j.prune(objs)...)
+			}
+			if len(objs) > 0 {
+				held = append(held, objs)
+			}
+			return nil
 		})
+		if listErr == nil && j.gate != nil {
+			select {
+			case <-j.gate.done:
+				listErr = release()
+			case <-ctx.Done():
+				listErr = ctx.Err()
+			}
+		}
 	}()
 
 	for l := range queue {

@@ -100,24 +100,51 @@ func Lost(ctx context.Context, src Source, opts LostOptions, fn func([]Row) erro
 		}
 	}
 
-	var known map[string]struct{}
+	// PlanScan: the scan and the listing run at once. Pages listed before the scan ends
+	// are held, cut to the objects the scan has not seen yet, and looked at once it ends.
+	var (
+		knownMu sync.RWMutex
+		known   map[string]struct{}
+		scanned *gate
+		wg      sync.WaitGroup
+	)
+	isKnown := func(id string) bool {
+		knownMu.RLock()
+		defer knownMu.RUnlock()
+		_, ok := known[id]
+		return ok
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); wg.Wait() }()
 	if plan == PlanScan {
-		var err error
-		known, err = scanIDs(ctx, src.Scanner, opts.Concurrency, func(n int) { report(func(p *Progress) { p.TableIDs += n }) })
-		if err != nil {
-			return err
-		}
+		known = make(map[string]struct{})
+		scanned = newGate()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := src.Scanner.ScanIDs(ctx, opts.Concurrency, func(ids []string) error {
+				knownMu.Lock()
+				for _, id := range ids {
+					known[id] = struct{}{}
+				}
+				knownMu.Unlock()
+				report(func(p *Progress) { p.TableIDs += len(ids) })
+				return nil
+			})
+			if err != nil {
+				cancel() // the listing stops too
+			}
+			scanned.open(err)
+		}()
 	}
 
+	eligible := func(o awsclient.Object) bool {
+		return o.RequestID != "" && !o.LastModified.IsZero() && !o.LastModified.After(cutoff) && opts.keep(o)
+	}
 	var candidates atomic.Int64
 	old := func(o awsclient.Object) bool {
-		if o.RequestID == "" || o.LastModified.IsZero() || o.LastModified.After(cutoff) || !opts.keep(o) {
+		if !eligible(o) || known != nil && isKnown(o.RequestID) {
 			return false
-		}
-		if known != nil {
-			if _, ok := known[o.RequestID]; ok {
-				return false
-			}
 		}
 		candidates.Add(1)
 		return true
@@ -130,10 +157,23 @@ func Lost(ctx context.Context, src Source, opts LostOptions, fn func([]Row) erro
 		},
 		filter: func(rows []Row) []Row {
 			rows = keepRows(rows, func(r Row) bool { return r.Status == nil })
-			report(func(p *Progress) { p.Lost += len(rows) })
+			report(func(p *Progress) { p.Lost += len(rows); p.Candidates = int(candidates.Load()) })
 			return rows
 		},
+		gate: scanned,
+		prune: func(objs []awsclient.Object) []awsclient.Object {
+			out := objs[:0]
+			for _, o := range objs {
+				if eligible(o) && !isKnown(o.RequestID) {
+					out = append(out, o)
+				}
+			}
+			return out
+		},
 	}, opts.arrive(ctx, lim.emit))
+	if scanned != nil && scanned.isOpen() && scanned.err != nil {
+		return scanned.err // the listing saw only the cancellation
+	}
 	return lim.result(err)
 }
 
@@ -164,20 +204,4 @@ func choosePlan(ctx context.Context, src Source, opts Options) Plan {
 		return PlanScan
 	}
 	return PlanBatchGet
-}
-
-// scanIDs reads the table's request IDs into a set.
-func scanIDs(ctx context.Context, sc IDScanner, segments int, progress func(int)) (map[string]struct{}, error) {
-	var mu sync.Mutex
-	known := make(map[string]struct{})
-	err := sc.ScanIDs(ctx, segments, func(ids []string) error {
-		mu.Lock()
-		for _, id := range ids {
-			known[id] = struct{}{}
-		}
-		mu.Unlock()
-		progress(len(ids))
-		return nil
-	})
-	return known, err
 }

@@ -50,9 +50,10 @@ listing ends, unless --sort needs every row first.
                --status LOST is --lost.
   --lost       requests stored more than status.lost_after ago (or --older-than) that have
                no status item: the processor never saw them.
-  --parallel N lists N key ranges at once (request IDs are UUIDs, so the ranges split on
-               the leading hex digits; keys that are not hex are still listed) and merges
-               them in key order: on a high-latency S3 this is minutes against seconds.
+  --parallel N lists N key ranges at once (default ` + fmt.Sprint(inventory.DefaultParallel) + `; 1 is one stream) and
+               merges them in key order: request IDs are UUIDs, so the ranges split on the
+               leading hex digits, and keys that are not hex are still listed. On a
+               high-latency S3 this is minutes against seconds.
   --sort       time (newest first), size (largest first) or status (worst first: failed
                states, LOST, in progress, not yet processed, then status.terminal_states).
 ` + jsonFieldsHelp + "\n" + exitCodesHelp,
@@ -68,8 +69,8 @@ listing ends, unless --sort needs every row first.
   # The 20 largest requests under a key prefix
   stowage ls --prefix 3f --sort size --limit 20
 
-  # A big bucket over a slow link: 16 listing streams
-  stowage --env prod ls --parallel 16 -o json | wc -l`,
+  # A big bucket over a slow link: 32 listing streams
+  stowage --env prod ls --parallel 32 -o json | wc -l`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runList(cmd.Context(), g, f)
@@ -98,7 +99,7 @@ func addListFlags(cmd *cobra.Command, g *Globals, f *listFlags, withStatus bool)
 	fl.StringVar(&f.olderThan, "older-than", "", olderThan)
 	fl.IntVar(&f.limit, "limit", 0, "stop after this many requests (0: no limit)")
 	fl.StringVar(&f.sort, "sort", "", "sort by time, size or status (reads every row before printing)")
-	fl.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("list this many key ranges concurrently, 1 to %d (default: one stream)", inventory.MaxParallel))
+	fl.IntVar(&f.parallel, "parallel", inventory.DefaultParallel, fmt.Sprintf("list this many key ranges concurrently, 1 (one stream) to %d", inventory.MaxParallel))
 	_ = cmd.RegisterFlagCompletionFunc("sort", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return sortOrders, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -314,7 +315,7 @@ func runList(ctx context.Context, g *Globals, f listFlags) error {
 		lostAfter = max(req.olderThan, 0)
 	}
 	req.opts.Arrivals = s.arrivals
-	if req.opts.Parallel > 1 && !inventory.CanShard(s.src.Objects) {
+	if f.parallel != inventory.DefaultParallel && req.opts.Parallel > 1 && !inventory.CanShard(s.src.Objects) {
 		g.printErr("stowage: warning: --parallel is not supported by this object store; listing in one stream\n")
 	}
 

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/testenv"
 	"github.com/stowage-cli/stowage/redrive"
 )
@@ -150,9 +151,22 @@ func TestLs(t *testing.T) {
 		if !slices.IsSorted(got) {
 			t.Fatal("ls is in key order")
 		}
-		par := d.run(t, "", "ls", "--parallel", "16").must(t, ExitOK)
-		if par.stdout != r.stdout {
-			t.Fatalf("--parallel 16 lists differently from one stream")
+		one := d.run(t, "", "ls", "--parallel", "1").must(t, ExitOK)
+		if one.stdout != r.stdout {
+			t.Fatalf("the default sharded listing lists differently from one stream")
+		}
+	})
+	t.Run("ShardedByDefault", func(t *testing.T) {
+		// Ranges after the first start after a bound (ListObjectsV2 start-after).
+		shards := func(args ...string) int {
+			r := d.run(t, "", append([]string{"--debug", "ls"}, args...)...).must(t, ExitOK)
+			return strings.Count(r.stderr, "start-after=")
+		}
+		if n := shards(); n < inventory.DefaultParallel-1 {
+			t.Fatalf("ls made %d listing calls from a bound, want at least %d: not sharded by default", n, inventory.DefaultParallel-1)
+		}
+		if n := shards("--parallel", "1"); n != 0 {
+			t.Fatalf("ls --parallel 1 made %d listing calls from a bound, want one stream", n)
 		}
 	})
 	t.Run("NothingMatched", func(t *testing.T) {

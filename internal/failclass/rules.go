@@ -50,11 +50,11 @@ type Rules struct {
 
 type tier struct{ transient, permanent []*regexp.Regexp }
 
-// Compile compiles patterns case-insensitively; what names the field in the error.
+// compile compiles patterns as config does (case-insensitive); what names the list.
 func compile(what string, patterns []string) ([]*regexp.Regexp, error) {
 	out := make([]*regexp.Regexp, 0, len(patterns))
 	for i, p := range patterns {
-		re, err := regexp.Compile("(?i)" + p)
+		re, err := config.CompileErrorPattern(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d] %q: %w", what, i, p, err)
 		}

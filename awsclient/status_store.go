@@ -90,6 +90,11 @@ type StatusStore struct {
 	// Backoff for UnprocessedKeys; tests shorten it.
 	backoff    Backoff
 	maxRetries int
+
+	// The updated-at format, learned once (rangeFormat).
+	formatMu    sync.Mutex
+	format      updatedAtFormat
+	formatKnown bool
 }
 
 // unprocessedBackoffMax caps the wait before retrying keys BatchGetItem left unprocessed.
@@ -728,4 +733,236 @@ func StatusTime(v any) time.Time {
 		return timeAttr(&ddbtypes.AttributeValueMemberN{Value: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return time.Time{}
+}
+
+// updatedAtFormat is how the processor writes the updated-at attribute, learned from one
+// item, so that a key condition on the index's range key compares like with like.
+type updatedAtFormat struct {
+	number bool // N (or S holding a number): epoch seconds, or milliseconds when millis
+	millis bool
+	space  bool // S: "2006-01-02 15:04:05…" rather than "…T…"
+}
+
+// lowerBound is a range-key value at or before every stored value of t's second, so that
+// "updatedAt >= bound" reads everything from t on whatever the stored fraction and zone
+// (callers filter the exact instant client-side).
+func (f updatedAtFormat) lowerBound(t time.Time) ddbtypes.AttributeValue {
+	t = t.UTC()
+	if f.number {
+		if f.millis {
+			return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
+		}
+		return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
+	}
+	layout := "2006-01-02T15:04:05"
+	if f.space {
+		layout = "2006-01-02 15:04:05"
+	}
+	return &ddbtypes.AttributeValueMemberS{Value: t.Format(layout)} // a prefix sorts first
+}
+
+// upperBound is a range-key value after every stored value before t's next second.
+func (f updatedAtFormat) upperBound(t time.Time) ddbtypes.AttributeValue {
+	t = t.UTC()
+	if f.number {
+		if f.millis {
+			return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli()+1, 10)}
+		}
+		return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix()+1, 10)}
+	}
+	layout := "2006-01-02T15:04:05"
+	if f.space {
+		layout = "2006-01-02 15:04:05"
+	}
+	return &ddbtypes.AttributeValueMemberS{Value: t.Format(layout) + "~"} // '~' sorts after any suffix
+}
+
+// rangeFormat learns the updated-at format from the newest item in state (one read, then
+// remembered). ok is false when the index holds no item in state.
+func (s *StatusStore) rangeFormat(ctx context.Context, state string) (updatedAtFormat, bool, error) {
+	s.formatMu.Lock()
+	f, known := s.format, s.formatKnown
+	s.formatMu.Unlock()
+	if known {
+		return f, true, nil
+	}
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.schema.Table),
+		IndexName:                 aws.String(s.schema.Index),
+		KeyConditionExpression:    aws.String("#s = :s"),
+		ExpressionAttributeNames:  map[string]string{"#s": s.schema.StatusAttr},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: state}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(1),
+	})
+	if err != nil {
+		return f, false, classify(err, s.call("query", "dynamodb:Query"))
+	}
+	if len(out.Items) == 0 {
+		return f, false, nil
+	}
+	switch v := out.Items[0][s.schema.UpdatedAtAttr].(type) {
+	case *ddbtypes.AttributeValueMemberN:
+		n, _ := numberAttr(v)
+		f = updatedAtFormat{number: true, millis: n >= 1e11}
+	case *ddbtypes.AttributeValueMemberS:
+		f = updatedAtFormat{space: len(v.Value) > 10 && v.Value[10] == ' '}
+	}
+	s.formatMu.Lock()
+	s.format, s.formatKnown = f, true
+	s.formatMu.Unlock()
+	return f, true, nil
+}
+
+// ChangedSince reads the requests whose status is state and whose updated-at is after
+// since, oldest first, up to limit (100 when limit <= 0), from the status index: the
+// auto-refresh's "new FAILED items" and tail's follow loop. Items that share since's
+// instant are left out, so callers that must not miss one pass a slightly earlier since
+// and drop what they have seen. Throttling is KindThrottled (callers back off).
+func (s *StatusStore) ChangedSince(ctx context.Context, state string, since time.Time, limit int) ([]Status, error) {
+	c := s.call("query", "dynamodb:Query")
+	if s.schema.Index == "" {
+		return nil, invalid(c.Op, c.Resource, "no status index configured (status.index)")
+	}
+	if limit <= 0 {
+		limit = defaultStatusLimit
+	}
+	f, ok, err := s.rangeFormat(ctx, state)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var out []Status
+	err = s.queryRange(ctx, state, f.lowerBound(since), nil, true, func(items []map[string]ddbtypes.AttributeValue) (bool, error) {
+		for _, item := range items {
+			st := s.toStatus(item)
+			if !st.UpdatedAt.After(since) {
+				continue
+			}
+			out = append(out, st)
+			if len(out) == limit {
+				return false, nil
+			}
+		}
+		return true, nil
+	}, nil, int32(min(limit+10, 1000)))
+	return out, err
+}
+
+// queryRange runs one Query of the index for state with the range key from lo (and to hi
+// when not nil), paging until page returns false. projection, when not nil, names the
+// attributes to read.
+func (s *StatusStore) queryRange(ctx context.Context, state string, lo, hi ddbtypes.AttributeValue, forward bool,
+	page func([]map[string]ddbtypes.AttributeValue) (bool, error), projection []string, limit int32) error {
+	c := s.call("query", "dynamodb:Query")
+	names := map[string]string{"#s": s.schema.StatusAttr, "#u": s.schema.UpdatedAtAttr}
+	values := map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: state}, ":lo": lo}
+	cond := "#s = :s AND #u >= :lo"
+	if hi != nil {
+		cond = "#s = :s AND #u BETWEEN :lo AND :hi"
+		values[":hi"] = hi
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.schema.Table),
+		IndexName:                 aws.String(s.schema.Index),
+		KeyConditionExpression:    aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ScanIndexForward:          aws.Bool(forward),
+	}
+	if limit > 0 {
+		in.Limit = aws.Int32(limit)
+	}
+	if len(projection) > 0 {
+		var ps []string
+		for i, p := range projection {
+			k := "#p" + strconv.Itoa(i)
+			names[k] = p
+			ps = append(ps, k)
+		}
+		in.ProjectionExpression = aws.String(strings.Join(ps, ", "))
+	}
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return classify(err, c)
+		}
+		more, err := page(out.Items)
+		if err != nil || !more || len(out.LastEvaluatedKey) == 0 {
+			return err
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// UpdatedTimes reads the updated-at of every request in state updated in [since, until)
+// from the status index, page by page (only the key, status and updated-at attributes
+// are returned), for histograms. A zero since or until is an open end. parts > 1 splits
+// the range into that many Queries run at once (a bounded window only); fn is called from
+// one goroutine at a time.
+func (s *StatusStore) UpdatedTimes(ctx context.Context, state string, since, until time.Time, parts int,
+	fn func([]time.Time) error) error {
+	c := s.call("query", "dynamodb:Query")
+	if s.schema.Index == "" {
+		return invalid(c.Op, c.Resource, "no status index configured (status.index)")
+	}
+	f, ok, err := s.rangeFormat(ctx, state)
+	if err != nil || !ok {
+		return err
+	}
+	if since.IsZero() {
+		since = time.Unix(0, 0)
+	}
+	if until.IsZero() || parts < 1 {
+		parts = 1
+	}
+	var mu sync.Mutex
+	run := func(ctx context.Context, lo, hi time.Time) error {
+		var hiV ddbtypes.AttributeValue
+		if !hi.IsZero() {
+			hiV = f.upperBound(hi)
+		}
+		return s.queryRange(ctx, state, f.lowerBound(lo), hiV, true, func(items []map[string]ddbtypes.AttributeValue) (bool, error) {
+			ts := make([]time.Time, 0, len(items))
+			for _, item := range items {
+				t := timeAttr(item[s.schema.UpdatedAtAttr])
+				if t.Before(lo) || (!hi.IsZero() && !t.Before(hi)) {
+					continue // the bounds are a second wide; the exact instant is checked here
+				}
+				ts = append(ts, t)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			return true, fn(ts)
+		}, []string{s.schema.KeyAttr, s.schema.StatusAttr, s.schema.UpdatedAtAttr}, 0)
+	}
+	if parts == 1 {
+		return run(ctx, since, until)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	step := until.Sub(since) / time.Duration(parts)
+	if step <= 0 {
+		return run(ctx, since, until)
+	}
+	errs := make(chan error, parts)
+	for i := 0; i < parts; i++ {
+		lo, hi := since.Add(time.Duration(i)*step), since.Add(time.Duration(i+1)*step)
+		if i == parts-1 {
+			hi = until
+		}
+		go func() {
+			err := run(ctx, lo, hi)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for i := 0; i < parts; i++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -31,7 +31,7 @@ LDFLAGS     := -X github.com/stowage-cli/stowage/internal/cli.Version=$(GIT_VERS
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o stowage ./cmd/stowage
 
-## tools: install the pinned integration test servers (versitygw, dynalite) and awscli
+## tools: install the pinned integration test servers (versitygw, dynalite, fauxqs) and awscli
 tools: $(TOOLS)/bin/versitygw.$(VERSITYGW) $(TOOLS)/node/.installed $(TOOLS)/.awscli
 
 $(TOOLS)/bin/versitygw.$(VERSITYGW):
@@ -40,11 +40,16 @@ $(TOOLS)/bin/versitygw.$(VERSITYGW):
 	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW)
 	@touch $@
 
+# The node test servers (dynalite, fauxqs) are installed beside the old ones and swapped in,
+# so a test run that starts a server meanwhile never finds half a node_modules.
 $(TOOLS)/node/.installed: internal/testenv/node/package.json internal/testenv/node/package-lock.json
-	@command -v npm >/dev/null || { echo "npm is required for the DynamoDB test server (dynalite): install Node.js"; exit 1; }
-	@mkdir -p $(TOOLS)/node
-	cp internal/testenv/node/package.json internal/testenv/node/package-lock.json $(TOOLS)/node/
-	cd $(TOOLS)/node && npm ci --no-audit --no-fund --loglevel=error
+	@command -v npm >/dev/null || { echo "npm is required for the DynamoDB and SQS test servers (dynalite, fauxqs): install Node.js"; exit 1; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' || { echo "Node.js 20 or newer is required for the SQS test server (fauxqs 1.9.2): node $$(node --version)"; exit 1; }
+	rm -rf $(TOOLS)/node.new $(TOOLS)/node.old && mkdir -p $(TOOLS)/node.new
+	cp internal/testenv/node/package.json internal/testenv/node/package-lock.json $(TOOLS)/node.new/
+	cd $(TOOLS)/node.new && npm ci --no-audit --no-fund --loglevel=error
+	if [ -d $(TOOLS)/node ]; then mv $(TOOLS)/node $(TOOLS)/node.old; fi
+	mv $(TOOLS)/node.new $(TOOLS)/node && rm -rf $(TOOLS)/node.old
 	@touch $@
 
 # Debian's awscli is the reference client for one cross-check test. Installed when we can

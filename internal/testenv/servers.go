@@ -146,16 +146,39 @@ func StartVersityGW(ctx context.Context, tools, dataDir string, logTo io.Writer)
 
 // StartDynalite runs dynalite in memory on an ephemeral port.
 func StartDynalite(ctx context.Context, tools, script string, logTo io.Writer) (*Server, error) {
+	s, err := startNode(ctx, "dynalite", tools, script, logTo)
+	if err != nil {
+		return nil, err
+	}
+	s.Endpoint.AccessKey, s.Endpoint.SecretKey = dynamoAccessKey, dynamoSecretKey
+	return s, nil
+}
+
+// StartFauxqs runs fauxqs 1.9.2 (SQS over the AWS JSON 1.0 protocol) in memory on an
+// ephemeral loopback port. script is node/fauxqs-ephemeral.mjs.
+func StartFauxqs(ctx context.Context, tools, script string, logTo io.Writer) (*Server, error) {
+	s, err := startNode(ctx, "fauxqs", tools, script, logTo)
+	if err != nil {
+		return nil, err
+	}
+	s.Endpoint.AccessKey, s.Endpoint.SecretKey = sqsAccessKey, sqsSecretKey
+	return s, nil
+}
+
+// startNode runs a node script that prints "listening PORT" once it serves on 127.0.0.1
+// and exits when its stdin closes. The package name is the script's node module.
+func startNode(ctx context.Context, name, tools, script string, logTo io.Writer) (*Server, error) {
 	modules := filepath.Join(tools, "node", "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "dynalite")); err != nil {
-		return nil, fmt.Errorf("dynalite not installed under %s: run `make tools`", modules)
+	if _, err := os.Stat(filepath.Join(modules, name)); err != nil {
+		return nil, fmt.Errorf("%s not installed under %s: run `make tools`", name, modules)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, errors.New("node is not on PATH: install Node.js (Debian: apt-get install nodejs)")
 	}
 	cmd := exec.Command(node, script)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	// NODE_PATH serves require (dynalite); an ES module (fauxqs) is imported from FAUXQS_MODULES.
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "FAUXQS_MODULES="+modules)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -164,7 +187,7 @@ func StartDynalite(ctx context.Context, tools, script string, logTo io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	s, err := start("dynalite", cmd, logTo)
+	s, err := start(name, cmd, logTo)
 	if err != nil {
 		return nil, err
 	}
@@ -180,18 +203,18 @@ func StartDynalite(ctx context.Context, tools, script string, logTo io.Writer) (
 				default:
 				}
 			}
-			fmt.Fprintln(logTo, "dynalite:", line)
+			fmt.Fprintln(logTo, name+":", line)
 		}
 	}()
 	select {
 	case p := <-portc:
-		s.Endpoint = Endpoint{URL: "http://127.0.0.1:" + p, AccessKey: dynamoAccessKey, SecretKey: dynamoSecretKey, Region: Region}
+		s.Endpoint = Endpoint{URL: "http://127.0.0.1:" + p, Region: Region}
 		return s, nil
 	case <-s.done:
-		return nil, fmt.Errorf("dynalite exited at start: %v", s.waitErr)
+		return nil, fmt.Errorf("%s exited at start: %v", name, s.waitErr)
 	case <-time.After(15 * time.Second):
 		s.Stop()
-		return nil, errors.New("dynalite did not start within 15 s")
+		return nil, fmt.Errorf("%s did not start within 15 s", name)
 	case <-ctx.Done():
 		s.Stop()
 		return nil, ctx.Err()

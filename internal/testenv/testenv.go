@@ -1,5 +1,5 @@
 // Package testenv connects integration tests to the real local servers that `make test`
-// starts (versitygw for S3, dynalite for DynamoDB) and builds hermetic SDK clients for
+// starts (versitygw for S3, dynalite for DynamoDB, fauxqs for SQS) and builds hermetic SDK clients for
 // them. Under CI=true a test whose server is missing fails; elsewhere it is skipped with
 // the command that would run it. It must only be imported by tests and test tools.
 package testenv
@@ -19,6 +19,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Environment variables set by the withservers wrapper (and so by `make test`).
@@ -27,9 +28,12 @@ const (
 	EnvS3AccessKey  = "STOWAGE_TEST_S3_ACCESS_KEY"
 	EnvS3SecretKey  = "STOWAGE_TEST_S3_SECRET_KEY"
 	EnvDynamoDBURL  = "STOWAGE_TEST_DYNAMODB_URL"
+	EnvSQSURL       = "STOWAGE_TEST_SQS_URL"
 	Region          = "us-east-1"
 	dynamoAccessKey = "dynalite"
 	dynamoSecretKey = "dynalite-secret"
+	sqsAccessKey    = "fauxqs"
+	sqsSecretKey    = "fauxqs-secret"
 )
 
 // Endpoint is a running local server.
@@ -58,6 +62,16 @@ func DynamoDB(t testing.TB) Endpoint {
 		missing(t, "DynamoDB (dynalite)")
 	}
 	return Endpoint{URL: u, AccessKey: dynamoAccessKey, SecretKey: dynamoSecretKey, Region: Region}
+}
+
+// SQS returns the fauxqs endpoint, or fails/skips the test when none is running.
+func SQS(t testing.TB) Endpoint {
+	t.Helper()
+	u := os.Getenv(EnvSQSURL)
+	if u == "" {
+		missing(t, "SQS (fauxqs)")
+	}
+	return Endpoint{URL: u, AccessKey: sqsAccessKey, SecretKey: sqsSecretKey, Region: Region}
 }
 
 // InCI reports whether the tests run under CI, where missing servers are failures.
@@ -93,6 +107,40 @@ func NewDynamoDBClient(t testing.TB, ep Endpoint) *dynamodb.Client {
 		BaseEndpoint: aws.String(ep.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(ep.AccessKey, ep.SecretKey, ""),
 	})
+}
+
+// NewSQSClient builds an SQS client for ep with static credentials (AWS JSON 1.0, as the
+// current SDK sends).
+func NewSQSClient(t testing.TB, ep Endpoint) *sqs.Client {
+	t.Helper()
+	return sqs.New(sqs.Options{
+		Region:       ep.Region,
+		BaseEndpoint: aws.String(ep.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(ep.AccessKey, ep.SecretKey, ""),
+	})
+}
+
+// NewQueue creates a unique queue (a FIFO one when fifo) with attrs and deletes it when
+// the test ends. It returns the queue URL.
+func NewQueue(t testing.TB, c *sqs.Client, prefix string, fifo bool, attrs map[string]string) string {
+	t.Helper()
+	name := UniqueName(t, prefix)
+	if fifo {
+		name += ".fifo"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatalf("create queue %s: %v", name, err)
+	}
+	url := aws.ToString(out.QueueUrl)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
+	})
+	return url
 }
 
 // UniqueName returns prefix plus random hex, lower-case and valid as a bucket or table name.

@@ -1,4 +1,4 @@
-// Command withservers starts the integration test servers (versitygw and dynalite) on
+// Command withservers starts the integration test servers (versitygw, dynalite and fauxqs) on
 // 127.0.0.1 ephemeral ports, runs the given command with their endpoints in the
 // environment, and stops them afterwards, whether the command passed or not.
 //
@@ -75,7 +75,15 @@ func run() int {
 		return 2
 	}
 	defer ddb.Stop()
-	fmt.Fprintf(os.Stderr, "withservers: S3 (versitygw) %s, DynamoDB (dynalite) %s\n", s3srv.Endpoint.URL, ddb.Endpoint.URL)
+	sqsScript := filepath.Join(root, "internal", "testenv", "node", "fauxqs-ephemeral.mjs")
+	sqsSrv, err := testenv.StartFauxqs(ctx, tools, sqsScript, logf)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "withservers: SQS:", err, "(log:", logf.Name()+")")
+		return 2
+	}
+	defer sqsSrv.Stop()
+	fmt.Fprintf(os.Stderr, "withservers: S3 (versitygw) %s, DynamoDB (dynalite) %s, SQS (fauxqs) %s\n",
+		s3srv.Endpoint.URL, ddb.Endpoint.URL, sqsSrv.Endpoint.URL)
 
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -84,6 +92,7 @@ func run() int {
 		testenv.EnvS3AccessKey+"="+s3srv.Endpoint.AccessKey,
 		testenv.EnvS3SecretKey+"="+s3srv.Endpoint.SecretKey,
 		testenv.EnvDynamoDBURL+"="+ddb.Endpoint.URL,
+		testenv.EnvSQSURL+"="+sqsSrv.Endpoint.URL,
 	)
 	// Forward Ctrl+C to the command and still stop the servers afterwards.
 	sigs := make(chan os.Signal, 1)

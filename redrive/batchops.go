@@ -1,0 +1,808 @@
+package redrive
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/atomicfile"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+// The batch-ops engine (#15): the frozen manifest handed to S3 Batch Operations as one
+// job, tracked to its end, and its completion report read back into stowage's report and
+// audit format. Plan → PrepareBatch → (the operator confirms) → StartBatch (claims, upload,
+// CreateJob, confirm) → Watch → Finish.
+
+// ModeBatchLambda is the batch-ops mode that invokes the processor with Batch Operations'
+// own event (invocation schema 2.0). The other batch-ops mode is ModeS3Copy.
+const ModeBatchLambda Mode = "lambda"
+
+// BatchTargetMethods name a batch-ops manifest's target, so that its hash (the job's
+// client request token) differs from a local run's of the same selection.
+const (
+	BatchCopyMethod   = "S3BatchOperations:S3PutObjectCopy"
+	BatchLambdaMethod = "S3BatchOperations:LambdaInvoke"
+)
+
+// BatchLeaseTTL is how long a batch-ops claim holds: a job's tasks run for hours, and no
+// renewal is possible while S3 runs them.
+const BatchLeaseTTL = config.MaxLeaseTTL
+
+// JobAPI is what the engine calls in S3 Control and S3. awsclient's JobStore implements it.
+type JobAPI interface {
+	UploadManifest(ctx context.Context, runID string, body []byte) (awsclient.ManifestRef, error)
+	CreateJob(ctx context.Context, spec awsclient.JobSpec) (string, error)
+	Confirm(ctx context.Context, id, reason string) error
+	Cancel(ctx context.Context, id, reason string) error
+	Describe(ctx context.Context, id string) (awsclient.Job, error)
+	ReadReport(ctx context.Context, id string) (*awsclient.JobReport, error)
+	ReportURI(id string) string
+	ReadOnly() bool
+}
+
+var _ JobAPI = (*awsclient.JobStore)(nil)
+
+// BatchDeps are what a batch-ops run calls.
+type BatchDeps struct {
+	Jobs   JobAPI
+	Leases Claimer // nil without a lease table
+}
+
+// BatchDepsFor is what a batch-ops run calls in an environment.
+func BatchDepsFor(c *awsclient.Clients) BatchDeps {
+	d := BatchDeps{}
+	if c.Jobs != nil {
+		d.Jobs = c.Jobs
+	}
+	if c.Leases != nil {
+		d.Leases = c.Leases
+	}
+	return d
+}
+
+// BatchPlanOptions say how a manifest is handed to Batch Operations.
+type BatchPlanOptions struct {
+	Lambda      bool
+	FunctionARN string
+	// Force sends requests already in a success state at planning (else they are skipped).
+	Force bool
+	Cost  config.BatchOpsCost
+	// ReportLocation is where the completion report goes (s3://bucket/prefix).
+	ReportLocation string
+	// MaxFailureRatio cancels the job once more than this share of its finished tasks
+	// failed, after BreakerMinItems (S3's own threshold, 50% after 1,000, applies too).
+	MaxFailureRatio float64
+}
+
+// BatchPlan is a manifest ready to be handed over: what the job will run, what it leaves
+// out and why, and what it costs.
+type BatchPlan struct {
+	Manifest *Manifest `json:"manifest"`
+	// Op is the job's operation.
+	Op awsclient.JobOperation `json:"op"`
+	// Sends are the request IDs the job is to run (before claims).
+	Sends []string `json:"sends"`
+	// Left are the requests left out, with why: already processed, other content headers.
+	Left map[string]string `json:"left,omitempty"`
+	// Done are the IDs left out as already processed (Left says so too).
+	Done []string `json:"done,omitempty"`
+	// ContentType and ContentEncoding are what every copy gets (REPLACE).
+	ContentType     string  `json:"contentType,omitempty"`
+	ContentEncoding string  `json:"contentEncoding,omitempty"`
+	FunctionARN     string  `json:"function,omitempty"`
+	Cost            float64 `json:"cost"`
+	Currency        string  `json:"currency"`
+	ReportLocation  string  `json:"reportLocation"`
+	MaxFailureRatio float64 `json:"maxFailureRatio"`
+}
+
+// PrepareBatch turns a planned manifest (planned as s3-copy) into a batch-ops plan. It
+// fixes the manifest's mode and target first, so its hash names the batch-ops run.
+func PrepareBatch(m *Manifest, o BatchPlanOptions) (*BatchPlan, error) {
+	p := &BatchPlan{Manifest: m, Op: awsclient.JobCopy, Left: map[string]string{}, Currency: o.Cost.Currency,
+		ReportLocation: o.ReportLocation, MaxFailureRatio: o.MaxFailureRatio}
+	if o.Lambda {
+		if o.FunctionARN == "" {
+			return nil, errors.New("--mode lambda needs the processor's function: set batch_ops.lambda_function (or events.lambda_function)")
+		}
+		p.Op, p.FunctionARN = awsclient.JobLambda, o.FunctionARN
+		m.Mode, m.Target = ModeBatchLambda, Target{Method: BatchLambdaMethod, URL: o.FunctionARN}
+	} else {
+		m.Mode, m.Target = ModeS3Copy, Target{Method: BatchCopyMethod, URL: "s3://" + m.Bucket}
+	}
+	var sends []Item
+	for _, it := range m.Items {
+		if !o.Force && m.IsSuccess(it.Status) {
+			p.Left[it.RequestID] = "already " + it.Status + " at planning (--force sends it)"
+			p.Done = append(p.Done, it.RequestID)
+			continue
+		}
+		sends = append(sends, it)
+	}
+	if !o.Lambda && len(sends) > 0 {
+		// One job copies every object with the same metadata: the content headers most
+		// requests share. The others would lose theirs, so they are left to a local run.
+		type headers struct{ ct, ce string }
+		count := map[headers]int{}
+		for _, it := range sends {
+			count[headers{it.ContentType, it.ContentEncoding}]++
+		}
+		var best headers
+		for h, n := range count {
+			if n > count[best] || (n == count[best] && h.ct+"\x00"+h.ce < best.ct+"\x00"+best.ce) {
+				best = h
+			}
+		}
+		p.ContentType, p.ContentEncoding = best.ct, best.ce
+		kept := sends[:0]
+		for _, it := range sends {
+			if (headers{it.ContentType, it.ContentEncoding}) != best {
+				p.Left[it.RequestID] = fmt.Sprintf("content headers %s differ from the job's %s: a job copies every object with one metadata set; redrive it with --engine local",
+					describeHeaders(it.ContentType, it.ContentEncoding), describeHeaders(best.ct, best.ce))
+				continue
+			}
+			kept = append(kept, it)
+		}
+		sends = kept
+	}
+	for _, it := range sends {
+		p.Sends = append(p.Sends, it.RequestID)
+	}
+	p.Cost = o.Cost.Estimate(len(p.Sends), o.Lambda)
+	return p, nil
+}
+
+func describeHeaders(ct, ce string) string {
+	if ct == "" {
+		ct = "(no Content-Type)"
+	}
+	if ce != "" {
+		return ct + " + " + ce
+	}
+	return ct
+}
+
+// CostText is the estimate in words: "0.28 USD (1 job, 5000 objects)".
+func (p *BatchPlan) CostText() string {
+	return fmt.Sprintf("%.2f %s (1 job, %d objects; excluding data transfer, KMS and Lambda duration)", p.Cost, p.Currency, len(p.Sends))
+}
+
+// Token is the job's client request token: the manifest's hash.
+func (p *BatchPlan) Token() string { return p.Manifest.Hash() }
+
+// BatchCSV writes items as a Batch Operations CSV manifest: bucket, URL-encoded key, and
+// the version ID when every item has one (a versioned bucket).
+func BatchCSV(bucket string, items []Item) (body []byte, versioned bool) {
+	versioned = len(items) > 0
+	for _, it := range items {
+		versioned = versioned && it.VersionID != ""
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	for _, it := range items {
+		rec := []string{bucket, EscapeManifestKey(it.Key)}
+		if versioned {
+			rec = append(rec, it.VersionID)
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	return b.Bytes(), versioned
+}
+
+// EscapeManifestKey URL-encodes a key for a manifest: every byte but the unreserved ones
+// and '/' as %XX (so '+' and ' ' are never ambiguous).
+func EscapeManifestKey(key string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// BatchRecord is a batch-ops run on this machine: the plan, the claims, the job. It is
+// saved beside the journals (StateDir()/redrives/…batch.json) as each step happens, so
+// that stowage jobs watch can finish a run whose process ended.
+type BatchRecord struct {
+	Version  int        `json:"version"`
+	Plan     *BatchPlan `json:"plan"`
+	Operator string     `json:"operator"`
+	// Claimed are the IDs claimed in the lease table (all of Sends without a table);
+	// Refused says why the others were not.
+	Claimed  []string               `json:"claimed"`
+	Refused  map[string]string      `json:"refused,omitempty"`
+	Failed   map[string]string      `json:"failed,omitempty"` // claims that errored
+	Uploaded *awsclient.ManifestRef `json:"manifestObject,omitempty"`
+	JobID    string                 `json:"jobId,omitempty"`
+	Tripped  string                 `json:"tripped,omitempty"` // why stowage cancelled the job
+	Finished bool                   `json:"finished,omitempty"`
+	Force    bool                   `json:"force,omitempty"`
+	NoLease  bool                   `json:"noLeaseTable,omitempty"`
+	path     string
+	mu       sync.Mutex
+}
+
+// BatchRecordPath is where a plan's record is kept.
+func BatchRecordPath(m *Manifest) (string, error) {
+	dir, err := StateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "redrives", m.PlannedAt.UTC().Format("20060102T150405Z")+"-"+m.RunID+".batch.json"), nil
+}
+
+// Path is where the record is saved.
+func (r *BatchRecord) Path() string { return r.path }
+
+func (r *BatchRecord) save() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
+		return fmt.Errorf("save the batch-ops record: %w", err)
+	}
+	return atomicfile.Write(r.path, atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(r)
+	})
+}
+
+// LoadBatchRecord reads a saved record.
+func LoadBatchRecord(path string) (*BatchRecord, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r BatchRecord
+	if err := json.Unmarshal(b, &r); err != nil || r.Plan == nil || r.Plan.Manifest == nil {
+		return nil, fmt.Errorf("%s is not a batch-ops record: %v", path, err)
+	}
+	r.path = path
+	return &r, nil
+}
+
+// FindBatchRecord finds this machine's record of job id ("" and no error when none).
+func FindBatchRecord(jobID string) (string, error) {
+	dir, err := StateDir()
+	if err != nil {
+		return "", err
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "redrives", "*.batch.json"))
+	sort.Sort(sort.Reverse(sort.StringSlice(paths)))
+	for _, p := range paths {
+		if r, err := LoadBatchRecord(p); err == nil && r.JobID == jobID {
+			return p, nil
+		}
+	}
+	return "", nil
+}
+
+// BatchSession is one batch-ops run: StartBatch or AttachBatch, then Watch and Finish.
+type BatchSession struct {
+	deps BatchDeps
+	rec  *BatchRecord
+	cfg  SessionConfig
+	// Poll is how often Watch describes the job (2 s when zero).
+	Poll time.Duration
+	// BreakerMinItems is how many tasks must have ended before the failure ratio can
+	// cancel the job (DefaultBreakerMinItems when zero).
+	BreakerMinItems int
+	job             awsclient.Job
+}
+
+// Record is the run's saved record.
+func (s *BatchSession) Record() *BatchRecord { return s.rec }
+
+// JobID is the job's ID ("" before CreateJob).
+func (s *BatchSession) JobID() string { return s.rec.JobID }
+
+// BatchStartOptions are a start's choices beyond the plan.
+type BatchStartOptions struct {
+	Force bool
+	// ClaimConcurrency bounds the claims in flight (16 when zero).
+	ClaimConcurrency int
+	// Poll is how often the job is described while it prepares (2 s when zero).
+	Poll time.Duration
+	// RecordPath overrides BatchRecordPath (tests).
+	RecordPath string
+}
+
+// StartBatch runs a confirmed plan up to a running job: the started audit entry, a claim
+// of every request in the lease table, the CSV manifest of those claimed, CreateJob
+// (ConfirmationRequired, the manifest hash as token), the wait until S3 has prepared it,
+// and UpdateJobStatus Ready. Nothing runs without both confirmations: the operator's,
+// before this call, and this call's. A failure leaves the claims to expire (or to Finish).
+func StartBatch(ctx context.Context, deps BatchDeps, p *BatchPlan, o BatchStartOptions, sc SessionConfig) (*BatchSession, error) {
+	m := p.Manifest
+	if deps.Jobs == nil {
+		return nil, refuse(m, errors.New("the environment has no batch_ops section: S3 Batch Operations is not configured"), sc, o.Force, false)
+	}
+	if deps.Jobs.ReadOnly() {
+		return nil, refuse(m, &awsclient.Error{Kind: awsclient.KindReadOnly, Op: "create-job", Resource: "s3control", Err: awsclient.ErrReadOnly,
+			Remedy: "the environment is read-only (read_only in the config or --read-only)"}, sc, o.Force, false)
+	}
+	path := o.RecordPath
+	if path == "" {
+		var err error
+		if path, err = BatchRecordPath(m); err != nil {
+			return nil, refuse(m, err, sc, o.Force, false)
+		}
+	}
+	rec := &BatchRecord{Version: 1, Plan: p, Operator: sc.Who, Refused: map[string]string{}, Failed: map[string]string{},
+		Force: o.Force, NoLease: deps.Leases == nil, path: path}
+	if rec.Operator == "" {
+		rec.Operator = "unknown"
+	}
+	if err := rec.save(); err != nil {
+		return nil, refuse(m, err, sc, o.Force, false)
+	}
+	if _, err := AppendStarted(m, path, sc.auditContext(o.Force, false)); err != nil {
+		return nil, fmt.Errorf("%w; nothing was sent", err)
+	}
+	s := &BatchSession{deps: deps, rec: rec, cfg: sc, Poll: o.Poll}
+	if err := s.claimAll(ctx, o); err != nil {
+		return s, err
+	}
+	if err := rec.save(); err != nil {
+		return s, err
+	}
+	if len(rec.Claimed) == 0 {
+		return s, nil // nothing to hand over: Finish reports why
+	}
+	items := make([]Item, 0, len(rec.Claimed))
+	claimed := map[string]bool{}
+	for _, id := range rec.Claimed {
+		claimed[id] = true
+	}
+	for _, it := range m.Items {
+		if claimed[it.RequestID] {
+			items = append(items, it)
+		}
+	}
+	body, versioned := BatchCSV(m.Bucket, items)
+	ref, err := deps.Jobs.UploadManifest(ctx, m.RunID, body)
+	if err != nil {
+		return s, fmt.Errorf("upload the job manifest: %w", err)
+	}
+	ref.Versioned = versioned
+	rec.Uploaded = &ref
+	if err := rec.save(); err != nil {
+		return s, err
+	}
+	spec := awsclient.JobSpec{Token: p.Token(), Manifest: ref, Operation: p.Op, Bucket: m.Bucket,
+		Description: fmt.Sprintf("%s run %s on %s by %s", awsclient.JobDescriptionPrefix, m.RunID, m.Env, rec.Operator),
+		Tags:        map[string]string{"stowage": "redrive", "stowage:run-id": m.RunID, "stowage:env": m.Env, "stowage:operator": rec.Operator},
+		FunctionARN: p.FunctionARN, ContentType: p.ContentType, ContentEncoding: p.ContentEncoding,
+		UserMetadata: map[string]string{awsclient.RedrivenAtMeta: now(sc).UTC().Format(time.RFC3339)}}
+	if p.Op == awsclient.JobLambda {
+		spec.UserArguments = map[string]string{"stowageRunId": m.RunID}
+	}
+	id, err := deps.Jobs.CreateJob(ctx, spec)
+	if err != nil {
+		return s, fmt.Errorf("create the job: %w", err)
+	}
+	rec.JobID = id
+	if err := rec.save(); err != nil {
+		return s, err
+	}
+	// S3 reads the manifest first (Preparing); only a Suspended job can be confirmed.
+	for {
+		j, err := deps.Jobs.Describe(ctx, id)
+		if err != nil {
+			return s, err
+		}
+		s.job = j
+		if j.Status == "Suspended" {
+			break
+		}
+		if j.Terminal() {
+			return s, fmt.Errorf("job %s ended %s before it was confirmed: %s", id, j.Status, sanitize.Line(strings.Join(j.FailureReasons, "; ")))
+		}
+		if j.Status == "Ready" || j.Status == "Active" {
+			return s, nil // confirmed already: a retry of a start that got this far
+		}
+		if !sleepCtx(ctx, s.poll()) {
+			return s, ctx.Err()
+		}
+	}
+	if err := deps.Jobs.Confirm(ctx, id, "confirmed in stowage by "+clipText(rec.Operator, 200)); err != nil {
+		return s, fmt.Errorf("confirm the job: %w", err)
+	}
+	return s, nil
+}
+
+func now(sc SessionConfig) time.Time {
+	if sc.Now != nil {
+		return sc.Now()
+	}
+	return time.Now()
+}
+
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (s *BatchSession) poll() time.Duration {
+	if s.Poll > 0 {
+		return s.Poll
+	}
+	return 2 * time.Second
+}
+
+// claimAll claims every request to send, in parallel, before the job exists.
+func (s *BatchSession) claimAll(ctx context.Context, o BatchStartOptions) error {
+	rec, m := s.rec, s.rec.Plan.Manifest
+	if s.deps.Leases == nil {
+		rec.Claimed = append([]string(nil), rec.Plan.Sends...)
+		return nil
+	}
+	n := o.ClaimConcurrency
+	if n <= 0 {
+		n = 16
+	}
+	ids := make(chan string)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	granted := map[string]bool{}
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ids {
+				req := awsclient.ClaimRequest{RequestID: id, RunID: m.RunID, Operator: rec.Operator, Env: m.Env, Now: now(s.cfg), TTL: BatchLeaseTTL}
+				if !o.Force {
+					req.RedrivenSince = m.PlannedAt
+				}
+				var res awsclient.ClaimResult
+				var err error
+				for try := 1; try <= claimTries; try++ {
+					res, err = s.deps.Leases.Claim(ctx, req)
+					if err == nil || ctx.Err() != nil || !awsclient.KindOf(err).Retryable() {
+						break
+					}
+					sleepCtx(ctx, time.Duration(try)*200*time.Millisecond)
+				}
+				mu.Lock()
+				switch {
+				case err != nil:
+					rec.Failed[id] = "could not claim the request in the lease table, so it was left out of the job: " + reasonOf(err)
+				case res.Refused == awsclient.ClaimHeld:
+					rec.Refused[id] = "claimed by " + res.Holder.String()
+				case res.Refused == awsclient.ClaimRedriven:
+					rec.Refused[id] = "already redriven by run " + sanitize.Line(res.Holder.LastSentRun) + " since planning (use --force to send it again)"
+				default:
+					granted[id] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, id := range rec.Plan.Sends {
+		if ctx.Err() != nil {
+			break
+		}
+		ids <- id
+	}
+	close(ids)
+	wg.Wait()
+	for _, id := range rec.Plan.Sends {
+		if granted[id] {
+			rec.Claimed = append(rec.Claimed, id)
+		}
+	}
+	return ctx.Err()
+}
+
+// AttachBatch takes over the run of a saved record (stowage jobs watch): its job is
+// watched and finished here.
+func AttachBatch(deps BatchDeps, path string, sc SessionConfig) (*BatchSession, error) {
+	rec, err := LoadBatchRecord(path)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Who == "" {
+		sc.Who = rec.Operator
+	}
+	return &BatchSession{deps: deps, rec: rec, cfg: sc}, nil
+}
+
+// BatchProgress is one look at a running job.
+type BatchProgress struct {
+	Job awsclient.Job
+	// Rate is tasks per second over the last looks; RateMeasured says there were two.
+	Rate         float64
+	RateMeasured bool
+	ETA          time.Duration
+	// Stopping says stowage asked the job to cancel, and why.
+	Stopping string
+}
+
+// Fraction is the share of tasks ended.
+func (p BatchProgress) Fraction() float64 {
+	if p.Job.Total == 0 {
+		return 0
+	}
+	return float64(p.Job.Done()) / float64(p.Job.Total)
+}
+
+// ErrNoJob is Watch's answer for a run that created no job (nothing was claimed).
+var ErrNoJob = errors.New("no job was created")
+
+// Watch describes the job every Poll until it ends, calling progress after each look.
+// It cancels the job when the failure ratio is crossed (once). It returns ctx's error
+// when ctx ends first: the job keeps running; the caller decides whether to Cancel.
+func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) (awsclient.Job, error) {
+	if s.rec.JobID == "" {
+		return awsclient.Job{}, ErrNoJob
+	}
+	minItems := s.BreakerMinItems
+	if minItems <= 0 {
+		minItems = DefaultBreakerMinItems
+	}
+	type look struct {
+		at   time.Time
+		done int64
+	}
+	var first *look
+	for {
+		j, err := s.deps.Jobs.Describe(ctx, s.rec.JobID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return s.job, ctx.Err()
+			}
+			return s.job, err
+		}
+		s.job = j
+		p := BatchProgress{Job: j, Stopping: s.rec.Tripped}
+		at := time.Now()
+		if j.Status == "Active" || j.Status == "Completing" {
+			if first == nil || j.Done() < first.done {
+				first = &look{at, j.Done()}
+			} else if el := at.Sub(first.at).Seconds(); el > 0 && j.Done() > first.done {
+				p.Rate, p.RateMeasured = float64(j.Done()-first.done)/el, true
+				p.ETA = time.Duration(float64(j.Total-j.Done()) / p.Rate * float64(time.Second))
+			}
+		}
+		ratio := s.rec.Plan.MaxFailureRatio
+		if s.rec.Tripped == "" && !j.Terminal() && ratio > 0 && ratio < 1 && j.Done() >= int64(minItems) &&
+			float64(j.Failed) > ratio*float64(j.Done()) {
+			reason := fmt.Sprintf("%d of %d tasks failed, over --max-failure-ratio %g%%", j.Failed, j.Done(), ratio*100)
+			s.rec.Tripped = reason
+			s.rec.save()
+			p.Stopping = reason
+			if err := s.deps.Jobs.Cancel(ctx, s.rec.JobID, "stowage: "+reason); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
+				return j, fmt.Errorf("cancel the job after %s: %w", reason, err)
+			}
+		}
+		if progress != nil {
+			progress(p)
+		}
+		if j.Terminal() {
+			return j, nil
+		}
+		if !sleepCtx(ctx, s.poll()) {
+			return j, ctx.Err()
+		}
+	}
+}
+
+// Cancel asks S3 to cancel the job. Tasks already done are not undone.
+func (s *BatchSession) Cancel(ctx context.Context, reason string) error {
+	if s.rec.JobID == "" {
+		return ErrNoJob
+	}
+	return s.deps.Jobs.Cancel(ctx, s.rec.JobID, reason)
+}
+
+// BatchCancelNote is what an operator is told when a job is cancelled.
+const BatchCancelNote = "tasks S3 has already run are not undone: those requests were redriven"
+
+// Finish reads the ended job's completion report into stowage's report (saved beside the
+// record as .report.jsonl), releases every claim with its outcome, and appends the final
+// audit entry. It does this once per record.
+func (s *BatchSession) Finish(ctx context.Context) (*Report, FinishResult, error) {
+	rec, m := s.rec, s.rec.Plan.Manifest
+	var tasks map[string]awsclient.JobTaskResult
+	var readErr error
+	if rec.JobID != "" {
+		if s.job.ID == "" || !s.job.Terminal() {
+			j, err := s.deps.Jobs.Describe(ctx, rec.JobID)
+			if err != nil {
+				return nil, FinishResult{}, err
+			}
+			s.job = j
+		}
+		if !s.job.Terminal() {
+			return nil, FinishResult{}, fmt.Errorf("job %s is %s: it has not ended", rec.JobID, s.job.Status)
+		}
+		if s.job.Done() > 0 {
+			r, err := s.deps.Jobs.ReadReport(ctx, rec.JobID)
+			if err != nil {
+				readErr = err
+			} else {
+				tasks = map[string]awsclient.JobTaskResult{}
+				for _, t := range r.Tasks {
+					if t.Bucket == m.Bucket {
+						tasks[t.Key] = t
+					}
+				}
+			}
+		}
+	}
+	rep := s.buildReport(tasks, readErr)
+	fin := FinishResult{ReportPath: ReportPath(strings.TrimSuffix(rec.path, ".batch.json") + ".journal.jsonl")}
+	if err := rep.SaveJSONLines(fin.ReportPath); err != nil {
+		fin.ReportPath, fin.ReportErr = "", err
+	}
+	s.release(rep)
+	e := AuditRun(m, rep, fin.ReportPath, s.cfg.auditContext(rec.Force, false))
+	fin.AuditPath, fin.AuditErr = AuditPath()
+	if fin.AuditErr == nil {
+		fin.AuditErr = AppendAudit(fin.AuditPath, e)
+	}
+	rec.Finished = true
+	rec.save()
+	var err error
+	if fin.AuditErr != nil {
+		err = fmt.Errorf("the job ended but its audit entry could not be written (%v); the record %s keeps the run", fin.AuditErr, rec.path)
+	}
+	return rep, fin, err
+}
+
+// buildReport makes one line per manifest item from the job's tasks and the plan.
+func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, readErr error) *Report {
+	rec, m, j := s.rec, s.rec.Plan.Manifest, s.job
+	rep := &Report{RunID: m.RunID, Env: m.Env, Mode: m.Mode, Target: m.Target.String(), ManifestHash: m.Hash(),
+		JournalPath: rec.path, Started: m.PlannedAt, Finished: now(s.cfg).UTC(), NoLeaseTable: rec.NoLease}
+	if !j.Terminated.IsZero() {
+		rep.Finished = j.Terminated
+	}
+	claimed := map[string]bool{}
+	for _, id := range rec.Claimed {
+		claimed[id] = true
+	}
+	unsent := "not finished: the job ended before this task ran"
+	switch {
+	case rec.JobID == "":
+		unsent = "not sent: no job was created"
+	case readErr != nil:
+		unsent = "unknown: the completion report could not be read (" + reasonOf(readErr) + "); see " + s.deps.Jobs.ReportURI(rec.JobID)
+	case j.Status == "Cancelled":
+		unsent = "not finished: the job was cancelled before this task ran"
+	case j.Status == "Failed":
+		unsent = "not finished: the job failed before this task ran (" + strings.Join(j.FailureReasons, "; ") + ")"
+	}
+	unfinished := 0
+	for _, it := range m.Items {
+		res := ItemResult{RunID: m.RunID, RequestID: it.RequestID, Key: it.Key, Mode: m.Mode, State: StatePending, PreSend: it.Planned}
+		switch {
+		case rec.Refused[it.RequestID] != "":
+			res.State, res.Note = StateSkipped, rec.Refused[it.RequestID]
+		case rec.Failed[it.RequestID] != "":
+			res.State, res.Error = StateFailed, rec.Failed[it.RequestID]
+		case rec.Plan.Left[it.RequestID] != "":
+			res.Error = "not sent: " + rec.Plan.Left[it.RequestID]
+			if containsID(rec.Plan.Done, it.RequestID) {
+				res.State, res.Error, res.Note = StateSkipped, "", rec.Plan.Left[it.RequestID]
+			}
+		case !claimed[it.RequestID]:
+			res.Error = "not sent: not claimed"
+		default:
+			t, ok := tasks[it.Key]
+			switch {
+			case ok && t.Succeeded:
+				res.State, res.Attempts, res.HTTPStatus = StateDelivered, 1, t.HTTPStatus
+				res.Note = "S3 Batch Operations job " + rec.JobID
+				if t.Message != "" && t.Message != "Successful" {
+					res.Note += ": " + sanitize.Line(t.Message)
+				}
+			case ok:
+				res.State, res.Attempts, res.HTTPStatus = StateFailed, 1, t.HTTPStatus
+				res.Error = strings.TrimSpace(sanitize.Line(t.ErrorCode + " " + t.Message))
+				if res.Error == "" {
+					res.Error = "the task failed"
+				}
+			case readErr != nil && j.Done() > 0:
+				res.State, res.Error = StateUnknown, unsent
+				res.MaybeDuplicated = false
+			default:
+				res.Error = unsent
+			}
+		}
+		rep.Counts.add(res.State, 1)
+		if claimed[it.RequestID] && !res.State.Final() {
+			unfinished++
+		}
+		rep.Items = append(rep.Items, res)
+	}
+	c := rep.Counts
+	switch {
+	case rec.Tripped != "":
+		rep.Outcome, rep.StopReason = OutcomeTripped, rec.Tripped
+	case j.Status == "Cancelled":
+		rep.Outcome, rep.StopReason = OutcomeCanceled, "the job was cancelled"
+	case j.Status == "Failed":
+		rep.Outcome, rep.StopReason = OutcomeError, "the job failed: "+sanitize.Line(strings.Join(j.FailureReasons, "; "))
+	case c.Failed > 0:
+		rep.Outcome = OutcomeFailed
+	case unfinished > 0:
+		rep.Outcome, rep.StopReason = OutcomeError, strings.TrimPrefix(unsent, "not finished: ")
+	default:
+		rep.Outcome = OutcomeDelivered
+	}
+	return rep
+}
+
+func containsID(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// release finishes every claim of the run with its item's outcome, best effort (a
+// failure leaves the claim to expire, noted in the report).
+func (s *BatchSession) release(rep *Report) {
+	if s.deps.Leases == nil || len(s.rec.Claimed) == 0 {
+		return
+	}
+	claimed := map[string]bool{}
+	for _, id := range s.rec.Claimed {
+		claimed[id] = true
+	}
+	ch := make(chan ItemResult)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ch {
+				f := awsclient.ClaimFinish{RequestID: it.RequestID, RunID: s.rec.Plan.Manifest.RunID, At: now(s.cfg),
+					Sent: it.Attempts > 0, Outcome: claimOutcome(it.State, it.Attempts > 0)}
+				ctx, cancel := context.WithTimeout(context.Background(), finishClaimTimeout)
+				err := s.deps.Leases.Finish(ctx, f)
+				cancel()
+				if err != nil {
+					mu.Lock()
+					rep.LeaseWarnings = append(rep.LeaseWarnings, fmt.Sprintf("request %s: the lease table was not told it ended %s: %s",
+						sanitize.Line(it.RequestID), f.Outcome, reasonOf(err)))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, it := range rep.Items {
+		if claimed[it.RequestID] {
+			ch <- it
+		}
+	}
+	close(ch)
+	wg.Wait()
+}

@@ -1,0 +1,185 @@
+package redrive_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// batchRun plans every FAILED request, hands it to the devstack's Batch Operations and
+// runs it to the end.
+func batchRun(t *testing.T, d *dev, lambda bool, ratio float64) (*redrive.BatchSession, *redrive.Report) {
+	t.Helper()
+	ctx := context.Background()
+	m := d.plan(t, redrive.ModeS3Copy, redrive.Selection{Status: devstack.StateFailed})
+	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Lambda: lambda, FunctionARN: d.env.BatchFunction(), Cost: d.env.BatchOps.Cost,
+		ReportLocation: d.clients.Jobs.ReportLocation(), MaxFailureRatio: ratio})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := redrive.StartBatch(ctx, redrive.BatchDepsFor(d.clients), p, redrive.BatchStartOptions{Poll: 5 * time.Millisecond},
+		redrive.SessionConfig{Who: "test"})
+	if err != nil {
+		t.Fatalf("StartBatch: %v", err)
+	}
+	s.Poll = 5 * time.Millisecond
+	if _, err := s.Watch(ctx, nil); err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	rep, fin, err := s.Finish(ctx)
+	if err != nil || fin.ReportErr != nil {
+		t.Fatalf("Finish: %v %v", err, fin.ReportErr)
+	}
+	return s, rep
+}
+
+func TestBatchOpsCopyEndToEnd(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Requests: 300}})
+	s, rep := batchRun(t, d, false, 1)
+	p := s.Record().Plan
+	if len(p.Sends) == 0 || rep.Counts.Delivered != len(s.Record().Claimed) || rep.Outcome != redrive.OutcomeDelivered {
+		t.Fatalf("report %s: %+v (sends %d, claimed %d)", rep.Outcome, rep.Counts, len(p.Sends), len(s.Record().Claimed))
+	}
+	if len(p.Sends)+len(p.Left) != len(p.Manifest.Items) {
+		t.Fatalf("sends %d + left %d != %d planned", len(p.Sends), len(p.Left), len(p.Manifest.Items))
+	}
+	// Every claim was released with its outcome.
+	for _, id := range s.Record().Claimed {
+		l, ok := d.st.Lease(id)
+		if !ok || l.Outcome != "delivered" {
+			t.Fatalf("lease of %s = %+v, %v", id, l, ok)
+		}
+	}
+	d.settle(t)
+	processed := 0
+	for _, it := range rep.Items {
+		if it.State == redrive.StateDelivered && d.state(it.RequestID) == devstack.StateProcessed {
+			processed++
+		}
+	}
+	if processed == 0 {
+		t.Fatal("no delivered request turned PROCESSED")
+	}
+	// The saved report reads like a local run's: --from-report --only failed/pending works.
+	var b strings.Builder
+	if err := rep.WriteJSONLines(&b); err != nil {
+		t.Fatal(err)
+	}
+	items, err := redrive.ReadReport(strings.NewReader(b.String()))
+	if err != nil || len(items) != len(rep.Items) {
+		t.Fatalf("ReadReport: %d items, %v", len(items), err)
+	}
+	if ids := redrive.SelectFromReport(items, []redrive.ItemState{redrive.StatePending}); len(ids) != len(p.Left)-len(p.Done) {
+		t.Fatalf("pending in the report %d, left out by content headers %d", len(ids), len(p.Left)-len(p.Done))
+	}
+}
+
+func TestBatchOpsLambdaReportsFailures(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Requests: 300}})
+	_, rep := batchRun(t, d, true, 1)
+	if rep.Mode != redrive.ModeBatchLambda || rep.Counts.Delivered == 0 || rep.Counts.Failed == 0 {
+		t.Fatalf("lambda report %s: %+v", rep.Mode, rep.Counts)
+	}
+	var b strings.Builder
+	rep.WriteJSONLines(&b)
+	items, _ := redrive.ReadReport(strings.NewReader(b.String()))
+	failed := redrive.SelectFromReport(items, []redrive.ItemState{redrive.StateFailed})
+	if len(failed) != rep.Counts.Failed {
+		t.Fatalf("--only failed takes %d, the report has %d failed", len(failed), rep.Counts.Failed)
+	}
+	for _, it := range rep.Items {
+		if it.State == redrive.StateFailed && !strings.Contains(it.Error, "PermanentFailure") {
+			t.Fatalf("failed item error %q does not say the function's result code", it.Error)
+		}
+	}
+}
+
+func TestBatchOpsCancelMidJob(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Requests: 600, TransientRatio: 0.5}})
+	d.st.SetBatchTaskDelay(3 * time.Millisecond)
+	ctx := context.Background()
+	m := d.plan(t, redrive.ModeS3Copy, redrive.Selection{Status: devstack.StateFailed})
+	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Cost: d.env.BatchOps.Cost, MaxFailureRatio: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := redrive.StartBatch(ctx, redrive.BatchDepsFor(d.clients), p, redrive.BatchStartOptions{Poll: 2 * time.Millisecond}, redrive.SessionConfig{Who: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Poll = 2 * time.Millisecond
+	wctx, stop := context.WithCancel(ctx)
+	_, err = s.Watch(wctx, func(bp redrive.BatchProgress) {
+		if bp.Job.Done() > 10 {
+			stop()
+		}
+	})
+	if err != context.Canceled {
+		t.Fatalf("Watch = %v", err)
+	}
+	if err := s.Cancel(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Watch(ctx, nil)
+	if err != nil || j.Status != "Cancelled" {
+		t.Fatalf("after cancel: %s, %v", j.Status, err)
+	}
+	rep, _, err := s.Finish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != redrive.OutcomeCanceled || rep.Counts.Delivered == 0 || rep.Counts.Pending == 0 {
+		t.Fatalf("cancelled report %s %+v", rep.Outcome, rep.Counts)
+	}
+	for _, it := range rep.Items {
+		if it.State == redrive.StatePending && it.Attempts == 0 {
+			if l, ok := d.st.Lease(it.RequestID); ok && l.Outcome != "not-sent" && hasID(s.Record().Claimed, it.RequestID) {
+				t.Fatalf("an unsent item's lease says %q", l.Outcome)
+			}
+		}
+	}
+}
+
+func hasID(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBatchCSVEscapesKeys(t *testing.T) {
+	body, versioned := redrive.BatchCSV("b", []redrive.Item{{Key: "a b+c/ü,\"x\".json"}})
+	if versioned || string(body) != "b,a%20b%2Bc/%C3%BC%2C%22x%22.json\n" {
+		t.Fatalf("BatchCSV = %q %v", body, versioned)
+	}
+	body, versioned = redrive.BatchCSV("b", []redrive.Item{{Key: "k", VersionID: "v1"}})
+	if !versioned || string(body) != "b,k,v1\n" {
+		t.Fatalf("versioned BatchCSV = %q", body)
+	}
+}
+
+func TestBatchOpsReadOnlyRefused(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Requests: 60}, edit: func(e *config.Env) { e.ReadOnly = true }})
+	before := d.st.Writes().Total() + d.st.BatchJobWrites()
+	m := d.plan(t, redrive.ModeS3Copy, redrive.Selection{Status: devstack.StateFailed})
+	p, _ := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Cost: d.env.BatchOps.Cost, MaxFailureRatio: 1})
+	_, err := redrive.StartBatch(context.Background(), redrive.BatchDepsFor(d.clients), p, redrive.BatchStartOptions{}, redrive.SessionConfig{Who: "test"})
+	if !errorsIsReadOnly(err) {
+		t.Fatalf("StartBatch in read-only = %v", err)
+	}
+	if after := d.st.Writes().Total() + d.st.BatchJobWrites(); after != before {
+		t.Fatalf("read-only wrote %d times", after-before)
+	}
+}
+
+func errorsIsReadOnly(err error) bool {
+	return err != nil && (awsclient.KindOf(err) == awsclient.KindReadOnly || strings.Contains(err.Error(), "read-only"))
+}

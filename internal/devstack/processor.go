@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"mime"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -58,11 +60,59 @@ const bigDocument = 256 << 10
 // maxProcessBytes bounds what the processor decompresses, like a Lambda's memory would.
 const maxProcessBytes = 64 << 20
 
-// Transient failures: they succeed when the request is delivered again.
-var transientErrors = []string{
-	"downstream timeout: inventory-service did not answer within 3000 ms (POST /v2/stock/reservations)",
-	"throttled by inventory service: 429 Too Many Requests (limit 50 requests/s); retry later",
+// Transient failures succeed when the request is delivered again. Their messages vary
+// in numbers only, as a real processor's do, so that one cause is one failure class.
+
+// trickleError is a first delivery's transient failure (Options.TransientRatio): an
+// inventory-service timeout, or throttling by it.
+func trickleError(seed int64, key string) string {
+	sku := 10000 + int(chance(seed, key, "trickle-sku")*90000)
+	if chance(seed, key, "which-transient") < 0.7 {
+		return "downstream timeout: inventory-service did not answer within 3000 ms (POST /v2/stock/reservations, sku ACME-" +
+			strconv.Itoa(sku) + ")"
+	}
+	return "throttled by inventory-service: 429 Too Many Requests (limit 50 requests/s); retry after " +
+		strconv.Itoa(1+int(chance(seed, key, "retry-after")*4)) + " s"
 }
+
+// OutageService is the downstream that fails during an outage (the seeded hour and the
+// live outages of demo --live).
+const OutageService = "pricing-service"
+
+// outageError is a delivery's failure during an outage.
+func outageError(seed int64, key string, delivery int) string {
+	what := "outage-" + strconv.Itoa(delivery)
+	u := lambdaRequestID(seed, key+"\x00pricing", delivery)
+	return OutageService + " unavailable: 503 Service Unavailable from GET /v1/prices/P-" +
+		strconv.Itoa(10000+int(chance(seed, key, what)*90000)) + " (x-request-id " + u + "); gave up after 3 attempts"
+}
+
+// seededOutage is the hour of the seeded week in which pricing-service is down: it
+// starts in busy hours (08:00 to 17:00 UTC, when there is traffic to fail) between 34 and
+// 11 hours before now.
+func seededOutage(seed int64, now time.Time) (time.Time, time.Time) {
+	base := now.Add(-34 * time.Hour).Truncate(time.Hour)
+	var starts []time.Time
+	for h := base; !h.Add(time.Hour).After(now.Add(-11 * time.Hour)); h = h.Add(time.Hour) {
+		if hour := h.UTC().Hour(); hour >= 8 && hour < 17 {
+			starts = append(starts, h)
+		}
+	}
+	from := starts[int(chance(seed, "", "outage-at")*float64(len(starts)))]
+	from = from.Add(time.Duration(chance(seed, "", "outage-minute") * float64(time.Hour))).Truncate(time.Minute)
+	return from, from.Add(time.Hour)
+}
+
+// Failure classes a live arrival can be forced into (Stack.Arrive).
+const (
+	FailNatural    = ""           // whatever the payload and the processor's dice say
+	FailNone       = "none"       // a valid payload, processed
+	FailParse      = "parse"      // a malformed payload: permanent
+	FailValidation = "validation" // a well-formed payload validation rejects: permanent
+	FailTransient  = "transient"  // an inventory-service timeout or throttling: succeeds when redriven
+	FailOutage     = "outage"     // pricing-service 503: succeeds when redriven after the outage
+	FailLost       = "lost"       // the function crashes: no status item
+)
 
 type processor struct {
 	table     *statusTable
@@ -76,6 +126,10 @@ type processor struct {
 	log       func(format string, args ...any)
 	// logs receives the function's log lines, as CloudWatch Logs would (ProcessorLogGroup).
 	logs logSink
+	// outageFrom and outageTo are the seeded outage (zero without transient failures);
+	// liveOutage is an outage demo --live turns on and off.
+	outageFrom, outageTo time.Time
+	liveOutage           atomic.Bool
 
 	mu         sync.Mutex
 	cond       *sync.Cond
@@ -86,6 +140,10 @@ type processor struct {
 	done       chan struct{}
 	// checks holds payload checks done ahead of time (seeding checks in parallel).
 	checks map[string]checked
+	// forced holds the failure class forced on a key's next first delivery (Arrive).
+	forced map[string]string
+	// live makes the payloads of live arrivals (live.go).
+	live *liveGen
 }
 
 // checked is the result of checkPayload.
@@ -141,7 +199,25 @@ func newProcessor(p *processor) *processor {
 	if p.logs == nil {
 		p.logs = nopSink{}
 	}
+	if p.transient > 0 {
+		p.outageFrom, p.outageTo = seededOutage(p.seed, p.now())
+	}
 	return p
+}
+
+// force makes the first delivery of key fail as class (a Fail* constant).
+func (p *processor) force(key, class string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.forced == nil {
+		p.forced = map[string]string{}
+	}
+	p.forced[key] = class
+}
+
+// inOutage says whether pricing-service is down at time at.
+func (p *processor) inOutage(at time.Time) bool {
+	return p.liveOutage.Load() || (!p.outageFrom.IsZero() && !at.Before(p.outageFrom) && at.Before(p.outageTo))
 }
 
 // enqueue is the S3 event notification: asynchronous, like Lambda's.
@@ -232,9 +308,12 @@ type outcome struct {
 	result map[string]any // what a successful run extracted
 }
 
-// decide runs the parse and the dice for one delivery of key.
-func (p *processor) decide(key string, check func() checked, redelivery bool) outcome {
-	if !redelivery && chance(p.seed, key, "lost") < p.lost {
+// decide runs the parse and the dice for delivery number delivery of key, at time at.
+// forced is a Fail* class for a first delivery ("" for none). A payload that does not
+// parse fails first; then an outage fails every delivery; then first deliveries fail at
+// the trickle's rate.
+func (p *processor) decide(key string, at time.Time, delivery int, forced string, check func() checked, redelivery bool) outcome {
+	if !redelivery && (forced == FailLost || forced == FailNatural && chance(p.seed, key, "lost") < p.lost) {
 		return outcome{lost: true}
 	}
 	c := check()
@@ -242,9 +321,14 @@ func (p *processor) decide(key string, check func() checked, redelivery bool) ou
 	if err != nil {
 		return outcome{state: StateFailed, err: err.Error(), kind: kind}
 	}
-	if !redelivery && chance(p.seed, key, "transient") < p.transient {
-		i := int(chance(p.seed, key, "which-transient") * float64(len(transientErrors)))
-		return outcome{state: StateFailed, err: transientErrors[i], kind: "transient"}
+	if forced == FailNone {
+		return outcome{state: StateProcessed, result: result}
+	}
+	if forced == FailOutage || p.inOutage(at) {
+		return outcome{state: StateFailed, err: outageError(p.seed, key, delivery), kind: "transient"}
+	}
+	if forced == FailTransient || !redelivery && forced == FailNatural && chance(p.seed, key, "transient") < p.transient {
+		return outcome{state: StateFailed, err: trickleError(p.seed, key), kind: "transient"}
 	}
 	return outcome{state: StateProcessed, result: result}
 }
@@ -267,11 +351,16 @@ func (p *processor) handle(ev objectEvent, at time.Time) {
 	p.mu.Lock()
 	before := p.deliveries[ev.Key]
 	p.deliveries[ev.Key]++
+	forced, isForced := p.forced[ev.Key]
+	if isForced {
+		delete(p.forced, ev.Key)
+	}
 	p.mu.Unlock()
 	hasItem := p.table.has(ev.Key)
 	redelivery := before > 0 || hasItem || meta[metaRedrivenAt] != "" || meta[metaOriginalID] != "" || meta[metaRedriveID] != ""
+	delivery := p.deliveryNumber(ev.Key, before, hasItem)
 
-	o := p.decide(ev.Key, func() checked {
+	o := p.decide(ev.Key, at, delivery, forced, func() checked {
 		ck := checkKey(obj.Hash, meta["Content-Type"], meta["Content-Encoding"])
 		p.mu.Lock()
 		c, ok := p.checks[ck]
@@ -281,12 +370,35 @@ func (p *processor) handle(ev objectEvent, at time.Time) {
 		}
 		return c
 	}, redelivery)
+	if _, nop := p.logs.(nopSink); !nop {
+		p.logDelivery(ev, at, delivery, redelivery, len(body), o)
+	}
 	if o.lost {
 		p.log("processor: %s: LOST (the function crashed before writing a status)", ev.Key)
 		return
 	}
+	if err := p.writeStatus(ev, at, obj.Hash, len(body), meta["Content-Type"], o); err != nil {
+		p.log("processor: %s: write status: %v", ev.Key, err)
+		return
+	}
+	p.log("processor: %s: %s %s", ev.Key, o.state, o.err)
+}
+
+// deliveryNumber is which delivery of key this is (1 for the first), counting those
+// recorded in the status item before this process started (a stack with a DataDir).
+func (p *processor) deliveryNumber(key string, before int, hasItem bool) int {
+	if before > 0 || !hasItem {
+		return before + 1
+	}
+	it, _ := p.table.get(key)
+	n, _ := strconv.Atoi(it[attrAttempts].str)
+	return n + 1
+}
+
+// writeStatus records outcome o of a delivery of ev at time at in the status table.
+func (p *processor) writeStatus(ev objectEvent, at time.Time, hash []byte, size int, contentType string, o outcome) error {
 	updated := at.UTC().Format(updatedAtLayout)
-	err = p.table.update(ev.Key, func(cur item, ok bool) (item, error) {
+	return p.table.update(ev.Key, func(cur item, ok bool) (item, error) {
 		n := item{}
 		if ok {
 			n = cur.clone()
@@ -306,9 +418,9 @@ func (p *processor) handle(ev objectEvent, at time.Time) {
 		}
 		n["bucket"] = stringValue(ev.Bucket)
 		n["objectKey"] = stringValue(ev.Key)
-		n["etag"] = stringValue(hex.EncodeToString(obj.Hash))
-		n["size"] = numberValue(strconv.Itoa(len(body)))
-		n["contentType"] = stringValue(meta["Content-Type"])
+		n["etag"] = stringValue(hex.EncodeToString(hash))
+		n["size"] = numberValue(strconv.Itoa(size))
+		n["contentType"] = stringValue(contentType)
 		n["processor"] = attrValue{kind: "M", m: map[string]attrValue{
 			"function": stringValue("product-ingest"),
 			"version":  stringValue("2025.06.2"),
@@ -325,11 +437,170 @@ func (p *processor) handle(ev objectEvent, at time.Time) {
 		}
 		return n, nil
 	})
-	if err != nil {
-		p.log("processor: %s: write status: %v", ev.Key, err)
-		return
+}
+
+// The function's log lines, as a Node or Python Lambda with structured JSON logging
+// writes them to CloudWatch Logs (ProcessorLogGroup), all at the delivery's time:
+//
+//	START RequestId: <awsRequestId> Version: $LATEST
+//	{"timestamp":"…","level":"INFO","requestId":"<key>","awsRequestId":"…","message":"processing","bucket":"…","key":"…","redelivery":false}
+//	{"timestamp":"…","level":"ERROR","requestId":"<key>","awsRequestId":"…","errorType":"parse","message":"<the status error>"}
+//	  or {"timestamp":"…","level":"INFO",…,"message":"processed","status":"PROCESSED"}
+//	  or, for a LOST delivery, {…,"level":"ERROR",…,"errorType":"Runtime.ExitError","message":"Runtime exited with error: signal: killed"}
+//	END RequestId: <awsRequestId>
+//	REPORT RequestId: <awsRequestId>\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 512 MB\tMax Memory Used: 87 MB
+//
+// The awsRequestId is a UUID drawn from the seed, the key and the delivery number.
+
+// logDelivery writes the lines of one delivery.
+func (p *processor) logDelivery(ev objectEvent, at time.Time, delivery int, redelivery bool, size int, o outcome) {
+	at = at.Truncate(time.Millisecond) // CloudWatch Logs keeps milliseconds, as updatedAt does
+	id := lambdaRequestID(p.seed, ev.Key, delivery)
+	var ts [32]byte
+	stamp := at.UTC().AppendFormat(ts[:0], updatedAtLayout)
+	line := make([]byte, 0, 256)
+	put := func(b []byte) { p.logs.put(ProcessorLogGroup, at, string(b)) }
+
+	put(append(append(append(line[:0], "START RequestId: "...), id...), " Version: $LATEST"...))
+
+	head := func(level string) []byte {
+		b := append(line[:0], `{"timestamp":"`...)
+		b = append(b, stamp...)
+		b = append(b, `","level":"`...)
+		b = append(b, level...)
+		b = append(b, `","requestId":`...)
+		b = appendJSONString(b, ev.Key)
+		b = append(b, `,"awsRequestId":"`...)
+		b = append(b, id...)
+		return append(b, '"')
 	}
-	p.log("processor: %s: %s %s", ev.Key, o.state, o.err)
+	b := head("INFO")
+	b = append(b, `,"message":"processing","bucket":`...)
+	b = appendJSONString(b, ev.Bucket)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, ev.Key)
+	b = append(b, `,"redelivery":`...)
+	b = strconv.AppendBool(b, redelivery)
+	put(append(b, '}'))
+
+	switch {
+	case o.lost:
+		b = head("ERROR")
+		put(append(b, `,"errorType":"Runtime.ExitError","message":"Runtime exited with error: signal: killed"}`...))
+	case o.state == StateFailed:
+		b = head("ERROR")
+		b = append(b, `,"errorType":`...)
+		b = appendJSONString(b, o.kind)
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, o.err)
+		put(append(b, '}'))
+	default:
+		b = head("INFO")
+		put(append(b, `,"message":"processed","status":"PROCESSED"}`...))
+	}
+
+	put(append(append(line[:0], "END RequestId: "...), id...))
+
+	ms, mem := p.cost(ev.Key, delivery, size, o)
+	b = append(append(line[:0], "REPORT RequestId: "...), id...)
+	b = append(b, "\tDuration: "...)
+	b = strconv.AppendFloat(b, ms, 'f', 2, 64)
+	b = append(b, " ms\tBilled Duration: "...)
+	b = strconv.AppendInt(b, int64(math.Ceil(ms)), 10)
+	b = append(b, " ms\tMemory Size: 512 MB\tMax Memory Used: "...)
+	b = strconv.AppendInt(b, int64(mem), 10)
+	put(append(b, " MB"...))
+}
+
+// cost is a delivery's duration in ms and its memory use in MB, as its REPORT line says:
+// a parse failure is quick, a big document slow, a timeout waits its 3000 ms and a
+// crashed run died at the memory limit.
+func (p *processor) cost(key string, delivery, size int, o outcome) (float64, int) {
+	r := chance(p.seed, key, "cost-"+strconv.Itoa(delivery))
+	ms := 20 + 160*r + float64(size)/(8<<10)
+	mem := 72 + int(30*r) + size/(96<<10)
+	switch {
+	case o.lost:
+		return 900 + 1600*r, 512
+	case o.kind == "transient" && strings.Contains(o.err, "did not answer within 3000 ms"):
+		ms = 3004 + 80*r
+	case o.kind == "transient" && strings.HasPrefix(o.err, OutageService):
+		ms = 410 + 500*r
+	case o.state == StateFailed:
+		ms = 4 + 36*r + float64(size)/(64<<10)
+	}
+	return math.Round(ms*100) / 100, min(mem, 511)
+}
+
+// lambdaRequestID is the awsRequestId of delivery number delivery of key: a version 4
+// UUID drawn from the seed, the key and the number.
+func lambdaRequestID(seed int64, key string, delivery int) string {
+	var b [16]byte
+	h := fnv.New64a()
+	var s [16]byte
+	binary.LittleEndian.PutUint64(s[:8], uint64(seed))
+	binary.LittleEndian.PutUint64(s[8:], uint64(delivery))
+	h.Write(s[:])
+	h.Write([]byte(key))
+	binary.BigEndian.PutUint64(b[:8], h.Sum64())
+	h.Write([]byte{0xa5})
+	binary.BigEndian.PutUint64(b[8:], h.Sum64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// appendJSONString appends s as a JSON string. Control characters, C1 controls, the
+// line separators and invalid UTF-8 are escaped, so that no byte of a key or an error
+// can drive the terminal that shows a log line.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x7f {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r < 0xa0 || r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+			b = append(b, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 // toAttr converts plain values to an attribute value.

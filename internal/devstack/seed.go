@@ -27,6 +27,9 @@ type SeedRequest struct {
 	// Redriven is set when the seed also redelivered the request (in place, as stowage's
 	// CopyInPlace does) at that time.
 	Redriven time.Time
+	// Caller is the partner that sent the request: BurstCaller for the seeded burst of
+	// malformed payloads, "" for the rest.
+	Caller string
 }
 
 // Kinds of seeded payloads.
@@ -42,7 +45,16 @@ const (
 	KindBinary        = "binary"
 	KindEmpty         = "empty"
 	KindEscapes       = "escapes" // terminal escape sequences and other hostile bytes
+	// KindMisencodedXML is the seeded burst: one partner's feed sends Latin-1 bytes in a
+	// document that declares UTF-8, so every one fails to parse with the same message but
+	// for its line and column.
+	KindMisencodedXML = "misencoded-xml"
 )
+
+// BurstCaller is the partner whose feed makes the seeded burst of malformed payloads
+// (SeedRequest.Caller). Its keys are partners/BurstCaller/DATE/catalog-delta-N.xml, sent
+// on the in-place route.
+const BurstCaller = "northwind"
 
 // seededList keeps what Seeded reports in about 40 bytes a request instead of a
 // SeedRequest's 136: a million are kept for the stack's life.
@@ -93,6 +105,9 @@ func (l *seededList) list() []SeedRequest {
 	for i, r := range l.recs {
 		out[i] = SeedRequest{Key: r.key, Route: l.strs[r.route], Kind: l.strs[r.kind], ContentType: l.strs[r.ctype],
 			ContentEncoding: l.strs[r.encoding], Size: int(r.size), Created: time.Unix(0, r.created).In(l.loc)}
+		if out[i].Kind == KindMisencodedXML {
+			out[i].Caller = BurstCaller // only the burst has that kind: no byte per record for it
+		}
 		if r.redriven != 0 {
 			out[i].Redriven = time.Unix(0, r.redriven).In(l.loc)
 		}
@@ -148,6 +163,74 @@ func generateSeed(seed int64, n int, now time.Time) []seedRequest {
 	}
 }
 
+// The seeded week has the time patterns of a real API, so that failure classes, their
+// first and last seen and a histogram have something to show:
+//
+//   - arrivals follow the day: busy from 08:00 to 18:00 UTC, quiet at night, and about
+//     half as busy on Saturday and Sunday (arrivalWeight);
+//   - a burst: one partner (BurstCaller) sends a batch of misencoded XML within a quarter
+//     of an hour, between 60 and 36 hours before now (seededBurst): permanent failures of
+//     one class;
+//   - an outage: a flash sale doubles the traffic for an hour in busy hours of the day
+//     before, 34 to 10 hours before now (seededOutage, processor.go), and pricing-service
+//     falls over: it answers 503 for that hour, so every delivery in it that parses fails,
+//     a transient failure of one class (the peak is there even without transient
+//     failures: it is traffic);
+//   - a trickle: inventory-service timeouts and throttling on a share of first deliveries
+//     all week (Options.TransientRatio), transient.
+//
+// They are drawn from the seed and now alone.
+
+// burstSize is how many of n seeded requests are the partner's burst (none below 100).
+func burstSize(n int) int {
+	if n < 100 {
+		return 0
+	}
+	return max(12, n/60)
+}
+
+// peakSize is how many of n seeded requests are the flash sale's extra traffic: about
+// four times the rate of a busy hour.
+func peakSize(n int) int {
+	if n < 100 {
+		return 0
+	}
+	return max(20, n/25)
+}
+
+// seededBurst is when the partner's burst starts and how long it lasts.
+func seededBurst(seed int64, now time.Time) (time.Time, time.Duration) {
+	from := now.Add(-60*time.Hour + time.Duration(chance(seed, "", "burst-at")*float64(24*time.Hour))).Truncate(time.Second)
+	return from, 8*time.Minute + time.Duration(chance(seed, "", "burst-for")*float64(12*time.Minute)).Truncate(time.Second)
+}
+
+// hourWeight is the relative arrival rate per hour of the day (UTC).
+var hourWeight = [24]float64{
+	0.22, 0.18, 0.16, 0.16, 0.2, 0.3, 0.45, 0.7, 0.9, 1, 1, 0.95,
+	0.85, 0.95, 1, 1, 0.95, 0.85, 0.7, 0.55, 0.45, 0.38, 0.3, 0.25,
+}
+
+// arrivalWeight is the chance in [0, 1] that a request arrives at t, relative to the
+// busiest hour.
+func arrivalWeight(t time.Time) float64 {
+	t = t.UTC()
+	w := hourWeight[t.Hour()]
+	if d := t.Weekday(); d == time.Saturday || d == time.Sunday {
+		w *= 0.5
+	}
+	return w
+}
+
+// arrival draws one arrival time in [start, start+span) with the shape of arrivalWeight.
+func arrival(rng *rand.Rand, start time.Time, span int64) time.Time {
+	for {
+		t := start.Add(time.Duration(rng.Int64N(span)))
+		if rng.Float64() < arrivalWeight(t) {
+			return t.Truncate(time.Millisecond)
+		}
+	}
+}
+
 // seedGen makes the seeded requests one at a time, in creation order, so that seeding a
 // million holds only the request in hand rather than every body at once. The sequence
 // is the same for the same seed, n and now.
@@ -158,6 +241,10 @@ type seedGen struct {
 	kinds      []string
 	i          int
 	usedCaller int
+	// burst holds the arrival times of the partner's burst, merged with times in order.
+	burst     []time.Time
+	bi        int
+	burstBase int
 	// seen holds the caller-chosen keys: a caller may reuse one, and the first wins so
 	// that every request is one object. Generated UUIDs cannot collide with them.
 	seen map[string]bool
@@ -170,11 +257,23 @@ func newSeedGen(seed int64, n int, now time.Time) *seedGen {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed5eed))
 	start := now.Add(-7 * 24 * time.Hour)
 	span := int64(7*24*time.Hour - 2*time.Minute)
-	times := make([]time.Time, n)
-	for i := range times {
-		times[i] = start.Add(time.Duration(rng.Int64N(span))).Truncate(time.Millisecond)
+	nBurst, nPeak := burstSize(n), peakSize(n)
+	regular := n - nBurst
+	times := make([]time.Time, regular)
+	for i := range regular - nPeak {
+		times[i] = arrival(rng, start, span)
+	}
+	peak, _ := seededOutage(seed, now)
+	for i := regular - nPeak; i < regular; i++ {
+		times[i] = peak.Add(time.Duration(rng.Int64N(int64(time.Hour)))).Truncate(time.Millisecond)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	burst := make([]time.Time, nBurst)
+	from, length := seededBurst(seed, now)
+	for i := range burst {
+		burst[i] = from.Add(time.Duration(rng.Int64N(int64(length)))).Truncate(time.Millisecond)
+	}
+	sort.Slice(burst, func(i, j int) bool { return burst[i].Before(burst[j]) })
 
 	var kinds []string
 	if n >= 8 {
@@ -195,21 +294,26 @@ func newSeedGen(seed int64, n int, now time.Time) *seedGen {
 		}
 		kinds = append(kinds, KindInvalid, KindInvalid)
 	}
-	for len(kinds) < n {
+	for len(kinds) < regular {
 		if rng.IntN(100) < 55 {
 			kinds = append(kinds, KindProductXML)
 		} else {
 			kinds = append(kinds, KindProfileJSON)
 		}
 	}
-	kinds = kinds[:n]
+	kinds = kinds[:regular]
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
-	return &seedGen{rng: rng, g: &payloads{rng: rng}, times: times, kinds: kinds, seen: map[string]bool{}}
+	return &seedGen{rng: rng, g: &payloads{rng: rng}, times: times, kinds: kinds, seen: map[string]bool{},
+		burst: burst, burstBase: 100 + rng.IntN(800)*10}
 }
 
 // next returns the next request, or false after the last.
 func (sg *seedGen) next() (seedRequest, bool) {
-	for sg.i < len(sg.kinds) {
+	for sg.i < len(sg.kinds) || sg.bi < len(sg.burst) {
+		if sg.bi < len(sg.burst) && (sg.i >= len(sg.kinds) || sg.burst[sg.bi].Before(sg.times[sg.i])) {
+			sg.bi++
+			return sg.burstRequest(sg.burst[sg.bi-1], sg.burstBase+sg.bi), true
+		}
 		i, kind, rng := sg.i, sg.kinds[sg.i], sg.rng
 		sg.i++
 		r := seedRequest{SeedRequest: SeedRequest{Kind: kind, Route: "reupload", Created: sg.times[i]}}
@@ -234,15 +338,28 @@ func (sg *seedGen) next() (seedRequest, bool) {
 			}
 			sg.seen[r.Key] = true
 		}
-		r.Size = len(r.body)
-		r.meta = map[string]string{"Content-Type": r.ContentType}
-		if r.ContentEncoding != "" {
-			r.meta["Content-Encoding"] = r.ContentEncoding
-		}
-		return r, true
+		return sg.finish(r), true
 	}
-	sg.times, sg.kinds, sg.seen = nil, nil, nil
+	sg.times, sg.kinds, sg.seen, sg.burst = nil, nil, nil, nil
 	return seedRequest{}, false
+}
+
+// burstRequest is request seq of the partner's batch, sent in place under the partner's
+// own key.
+func (sg *seedGen) burstRequest(at time.Time, seq int) seedRequest {
+	r := seedRequest{SeedRequest: SeedRequest{Kind: KindMisencodedXML, Route: "inplace", Created: at, Caller: BurstCaller}}
+	r.Key = fmt.Sprintf("partners/%s/%s/catalog-delta-%05d.xml", BurstCaller, at.UTC().Format("2006-01-02"), seq)
+	r.body, r.ContentType, r.ContentEncoding = sg.g.make(KindMisencodedXML)
+	return sg.finish(r)
+}
+
+func (sg *seedGen) finish(r seedRequest) seedRequest {
+	r.Size = len(r.body)
+	r.meta = map[string]string{"Content-Type": r.ContentType}
+	if r.ContentEncoding != "" {
+		r.meta["Content-Encoding"] = r.ContentEncoding
+	}
+	return r
 }
 
 // payloads makes seeded request bodies.
@@ -288,6 +405,8 @@ func (g *payloads) make(kind string) (body []byte, contentType, encoding string)
 		return []byte{}, "application/json", ""
 	case KindEscapes:
 		return g.escapesXML(), "application/xml", ""
+	case KindMisencodedXML:
+		return g.misencodedXML(), "application/xml; charset=utf-8", ""
 	}
 	panic("devstack: unknown seed kind " + kind)
 }
@@ -435,6 +554,32 @@ func (g *payloads) malformedJSON() []byte {
 	default: // a missing comma
 		return bytes.Replace(b, []byte("},\n  \"riskProfile\""), []byte("}\n  \"riskProfile\""), 1)
 	}
+}
+
+// frenchCopy is the partner's product copy: its accents are where its Latin-1 export
+// breaks the UTF-8 the document declares.
+var frenchCopy = []string{
+	"qualité supérieure", "façon cuir", "fabriqué à Lyon", "très léger", "crème", "coloris écru",
+	"idéal pour la randonnée", "garantie 2 ans, pièces et main-d'œuvre",
+}
+
+// misencodedXML is a product document whose description is Latin-1 although the
+// declaration says UTF-8: the parser stops at the first accented byte, whose line and
+// column vary with the document.
+func (g *payloads) misencodedXML() []byte {
+	b := g.productXML()
+	desc := fmt.Sprintf("  <Description>%s %d, %s: %s</Description>\n", g.pick(nouns...), 1+g.rng.IntN(5), g.pick(colors...), g.pick(frenchCopy...))
+	end := bytes.LastIndex(b, []byte("</Product>"))
+	out := make([]byte, 0, len(b)+len(desc))
+	out = append(out, b[:end]...)
+	for _, r := range desc {
+		if r < 0x100 {
+			out = append(out, byte(r))
+		} else {
+			out = append(out, '?')
+		}
+	}
+	return append(out, b[end:]...)
 }
 
 // escapesXML carries bytes that would drive a terminal if printed raw: clear screen,

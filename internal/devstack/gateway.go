@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -115,8 +116,10 @@ type gateway struct {
 	apiKey string
 	store  func(key string, body []byte, meta map[string]string) error
 	log    func(format string, args ...any)
-	// access receives one access-log line per request (AccessLogGroup).
+	// access receives one access-log line per request (AccessLogGroup), timed by now
+	// (the stack's clock once the stack sets it).
 	access logSink
+	now    func() time.Time
 
 	mu     sync.Mutex
 	faults GatewayFaults
@@ -140,7 +143,7 @@ func (g *gateway) writes() (sends, deliveries int64) {
 func newGateway(bucket, apiKey string, seed int64, faults GatewayFaults,
 	store func(string, []byte, map[string]string) error, log func(string, ...any)) *gateway {
 	return &gateway{
-		bucket: bucket, apiKey: apiKey, store: store, log: log, faults: faults, access: nopSink{},
+		bucket: bucket, apiKey: apiKey, store: store, log: log, faults: faults, access: nopSink{}, now: time.Now,
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15)),
 		rec: Received{Stored: map[string]int{}, ByOriginalID: map[string]int{}},
 	}
@@ -282,11 +285,48 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := g.serve(w, r, requestID, &rec)
 	rec.Status = status
 	g.record(rec)
+	g.accessLog(r, rec)
 	if rec.StoredThen504 {
 		g.log("gateway: %s %s -> %d %s (stored before the timeout)", r.Method, rec.Path, status, rec.Key)
 		return
 	}
 	g.log("gateway: %s %s -> %d %s", r.Method, rec.Path, status, rec.Key)
+}
+
+// accessLog writes the request's access-log line, as a stage whose access log format is
+// $context JSON writes it (values are strings, as API Gateway's templates quote them),
+// plus the stored key.
+func (g *gateway) accessLog(r *http.Request, rec ReceivedRequest) {
+	if _, off := g.access.(nopSink); off {
+		return
+	}
+	resource := rec.Path
+	if rest, ok := strings.CutPrefix(rec.Path, GatewayStage); ok {
+		resource = rest
+		if strings.HasPrefix(rest, "/product/") {
+			resource = "/product/{bucket}/{key}"
+		}
+	}
+	ip, _, _ := strings.Cut(r.RemoteAddr, ":")
+	at := g.now()
+	line, _ := json.Marshal(accessLine{
+		RequestID: rec.RequestID, IP: ip, RequestTime: at.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+		HTTPMethod: rec.Method, ResourcePath: resource, Status: strconv.Itoa(rec.Status),
+		ResponseLength: "0", Key: rec.Key,
+	})
+	g.access.put(AccessLogGroup, at, string(line))
+}
+
+// accessLine is one access-log line.
+type accessLine struct {
+	RequestID      string `json:"requestId"`
+	IP             string `json:"ip"`
+	RequestTime    string `json:"requestTime"`
+	HTTPMethod     string `json:"httpMethod"`
+	ResourcePath   string `json:"resourcePath"`
+	Status         string `json:"status"`
+	ResponseLength string `json:"responseLength"`
+	Key            string `json:"key,omitempty"`
 }
 
 func (g *gateway) serve(w http.ResponseWriter, r *http.Request, requestID string, rec *ReceivedRequest) int {

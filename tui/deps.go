@@ -119,6 +119,9 @@ type Options struct {
 	ClockTick time.Duration
 	// Redrive tunes R's runs.
 	Redrive RedriveOptions
+	// Refresh overrides the environment's auto-refresh interval (refresh, 5s by default);
+	// negative turns the auto-refresh off (tests that drive the model step by step).
+	Refresh time.Duration
 }
 
 // EnvBadge is how an environment is marked in the e picker.

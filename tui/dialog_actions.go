@@ -21,7 +21,8 @@ type (
 		overwrite bool // confirmed over an existing file
 	}
 	switchEnvMsg    struct{ name string }
-	toggleColumnMsg struct{ col column } // hide a shown column, show a hidden one
+	toggleColumnMsg    struct{ col column } // hide a shown column, show a hidden one
+	windowSubmittedMsg struct{ text string } // a time window typed at T, untrimmed
 	// noteMsg puts a line in the status line.
 	noteMsg struct {
 		level noteLevel
@@ -75,6 +76,8 @@ func (m *Model) onDialogAction(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	case noteMsg:
 		m.setNote(msg.level, msg.text)
 		return nil, true
+	case windowSubmittedMsg:
+		return m.onWindowSubmitted(msg.text), true
 
 	case redriveClosedMsg:
 		return m.closeRedrive(msg.s), true

@@ -71,7 +71,7 @@ func (m *Model) onEnvOpened(msg envOpenedMsg) tea.Cmd {
 	}
 	m.resetSession(msg.sess)
 	m.setNote(noteOK, sanitize.Line("switched to "+msg.name))
-	return tea.Batch(m.startListing(), m.identity())
+	return tea.Batch(m.startListing(), m.identity(), m.startAutoRefresh())
 }
 
 // identity asks who the credentials belong to, for the header.

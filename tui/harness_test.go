@@ -51,6 +51,7 @@ func newFixtureNoInit(t testing.TB, setup func(o *fakeObjects, s *fakeStatuses),
 		Dark:         &dark,
 		PreviewDelay: -1,
 		ClockTick:    -1,
+		Refresh:      -1,
 		PageSize:     50,
 	}
 	for _, mu := range mutate {

@@ -27,6 +27,11 @@ type KeyMap struct {
 	Wide         key.Binding // every column at full width
 	Columns      key.Binding // hide or show a column
 	Refresh      key.Binding
+	AutoRefresh  key.Binding // the k9s-style refresh every env.Refresh, on and off
+	Window       key.Binding // cycle the time window
+	WindowRange  key.Binding // type a time window
+	Classes      key.Binding // the failure classes view
+	Histogram    key.Binding // the arrivals/processed/failed/lost chart
 
 	Pretty   key.Binding
 	Wrap     key.Binding
@@ -44,6 +49,7 @@ type KeyMap struct {
 	RedriveModePrev key.Binding
 	RedriveModeNext key.Binding
 	RedriveForce    key.Binding
+	RedriveSkipPerm key.Binding // leave the permanent failures out of the plan
 	RedriveFaster   key.Binding
 	RedriveSlower   key.Binding
 	RedriveMore     key.Binding // more requests at a time
@@ -96,6 +102,11 @@ func DefaultKeyMap() KeyMap {
 		Wide:         b([]string{"W"}, "W", "wide columns"),
 		Columns:      b([]string{"C"}, "C", "hide/show columns"),
 		Refresh:      b([]string{"r"}, "r", "refresh/retry"),
+		AutoRefresh:  b([]string{"ctrl+r"}, "ctrl+r", "auto-refresh on/off"),
+		Window:       b([]string{"t"}, "t", "time window 1h/6h/24h/7d/all"),
+		WindowRange:  b([]string{"T"}, "T", "time window: type a range"),
+		Classes:      b([]string{"E"}, "E", "failure classes"),
+		Histogram:    b([]string{"H"}, "H", "histogram over the window"),
 
 		Pretty:   b([]string{"p"}, "p", "pretty/raw"),
 		Wrap:     b([]string{"w"}, "w", "wrap"),
@@ -111,6 +122,7 @@ func DefaultKeyMap() KeyMap {
 		RedriveModePrev: b([]string{"left"}, "←", "redrive: previous mode"),
 		RedriveModeNext: b([]string{"right"}, "→", "redrive: next mode"),
 		RedriveForce:    b([]string{"!"}, "!", "redrive: force"),
+		RedriveSkipPerm: b([]string{"P"}, "P", "redrive: leave out permanent failures"),
 		RedriveFaster:   b([]string{"+", "="}, "+", "redrive: faster"),
 		RedriveSlower:   b([]string{"-"}, "-", "redrive: slower"),
 		RedriveMore:     b([]string{">"}, ">", "redrive: more in parallel"),
@@ -164,7 +176,8 @@ func DefaultEditKeyMap() EditKeyMap {
 
 // ShortHelp is the one-line help bar.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Filter, k.Jump, k.StatusFilter, k.Lost, k.Select, k.Redrive, k.Sort, k.Refresh, k.Env, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.Filter, k.Jump, k.StatusFilter, k.Lost, k.Select, k.Redrive,
+		short(k.Classes, "classes"), short(k.Histogram, "chart"), short(k.Window, "window"), k.Sort, k.Refresh, k.Env, k.Help, k.Quit}
 }
 
 // FullHelp is the help shown with ?, in columns.
@@ -172,9 +185,10 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Help, k.Quit, k.Interrupt},
 		{k.Open, k.Back, k.TogglePane, k.Filter, k.NextMatch, k.PrevMatch, k.Jump},
-		{k.StatusFilter, k.Lost, k.Sort, k.Reverse, k.Wide, k.Columns, k.Refresh, k.Env},
+		{k.StatusFilter, k.Lost, k.Sort, k.Reverse, k.Wide, k.Columns, k.Refresh, k.AutoRefresh, k.Env},
+		{k.Window, k.WindowRange, k.Classes, k.Histogram},
 		{k.Pretty, k.Wrap, k.LoadMore, k.Save, k.Copy, k.Pager, k.Editor, k.HalfPageUp, k.HalfPageDown, k.ScrollLeft, k.ScrollRight},
-		{k.Select, k.SelectAll, k.Redrive, k.RedriveModePrev, k.RedriveModeNext, k.RedriveForce,
+		{k.Select, k.SelectAll, k.Redrive, k.RedriveModePrev, k.RedriveModeNext, k.RedriveForce, k.RedriveSkipPerm,
 			k.RedriveFaster, k.RedriveSlower, k.RedriveMore, k.RedriveFewer, k.RedriveCancel},
 		{k.DialogPrev, k.DialogNext, k.Accept, k.DialogClose, k.Dismiss, k.Yes, k.No},
 	}
@@ -183,6 +197,30 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 // detailShortHelp is the help bar while a request is open.
 func (k KeyMap) detailShortHelp() []key.Binding {
 	return []key.Binding{k.Back, k.TogglePane, k.Pretty, k.Wrap, k.Filter, k.LoadMore, k.Save, k.Copy, k.Pager, k.Redrive, k.Help}
+}
+
+// classesShortHelp is the help bar of the failure classes view.
+func (k KeyMap) classesShortHelp() []key.Binding {
+	open := k.Open
+	open.SetHelp(k.Open.Help().Key, "its requests")
+	sel := k.Select
+	sel.SetHelp(k.Select.Help().Key, "select class")
+	back := k.Back
+	back.SetHelp(k.Back.Help().Key, "list")
+	return []key.Binding{open, sel, k.SelectAll, k.Redrive, short(k.Window, "window"), short(k.Histogram, "chart"), k.Refresh, back, k.Help}
+}
+
+// short is b with a shorter description, for a help bar.
+func short(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
+// histogramShortHelp is the help bar of the histogram.
+func (k KeyMap) histogramShortHelp() []key.Binding {
+	back := k.Back
+	back.SetHelp(k.Back.Help().Key, "list")
+	return []key.Binding{short(k.Window, "window"), short(k.WindowRange, "type a window"), short(k.Classes, "classes"), k.Refresh, back, k.Help}
 }
 
 // helpOpenShortHelp is the help bar while the full help is open.

@@ -112,6 +112,7 @@ func (m *Model) onListPage(msg listPageMsg) tea.Cmd {
 	m.list.token = msg.page.NextToken
 	if m.list.token == "" {
 		m.list.done = true
+		m.updateHeaderSpark()
 	}
 	var cmds []tea.Cmd
 	if m.src == sourceLost {

@@ -18,6 +18,8 @@ type viewMode int
 const (
 	modeList   viewMode = iota // the table, with the preview pane when there is room
 	modeDetail                 // the selected request full screen
+	modeClasses                // the failure classes (E)
+	modeHistogram              // the chart over the time window (H)
 )
 
 // source is which rows the table shows.
@@ -27,6 +29,7 @@ const (
 	sourceAll    source = iota // the bucket listing
 	sourceStatus               // requests in one state, from the status table
 	sourceLost                 // old objects without a status item
+	sourceClass                // the requests of one failure class (classes.go)
 )
 
 // listState tracks one paged listing (objects, or status items of one state).
@@ -102,6 +105,7 @@ type Model struct {
 	stateList   listState
 	lostSet     *rowSet
 	lost        lostState
+	classSet    *rowSet // the requests of the class opened with enter in the classes view
 
 	cursor, top int // position in the active set's view
 
@@ -126,6 +130,11 @@ type Model struct {
 	rdSeq   int                       // bumps with each plan; older plan results are dropped
 	watch   *watchState               // statuses of redriven requests, read until they settle
 	history map[string][]redriveEvent // this session's redrives, by original request ID
+
+	win  timeWindow   // the time window (window.go)
+	cls  *classesState // the failure classes and the failed items they group (classes.go)
+	hist histView      // the chart's step and what it was built from (histogram.go)
+	auto autoRefresh   // the k9s-style refresh (autorefresh.go)
 
 	principal  string // who the credentials are (Ops/alice), from STS; "" when unknown
 	note       note
@@ -157,6 +166,7 @@ func New(opts Options) *Model {
 		help:        help.New(),
 		now:         opts.Now(),
 		pane:        true,
+		win:         allTime(),
 		width:       80,
 		height:      24,
 	}
@@ -179,10 +189,13 @@ func (m *Model) resetSession(sess Session) {
 	m.gen++
 	m.all = m.newRows()
 	m.statuses = newStatusCache(m.all)
+	m.statuses.win = m.all.win
 	m.ageStatuses()
+	m.cls = nil
+	m.auto.reset()
 	m.statusBatches = 0
 	m.statusErr = nil
-	m.byState, m.lostSet = nil, nil
+	m.byState, m.lostSet, m.classSet = nil, nil, nil
 	m.src = sourceAll
 	m.stateFilter = ""
 	m.list = listState{seq: m.list.seq + 1}
@@ -198,7 +211,7 @@ func (m *Model) resetSession(sess Session) {
 
 // Init asks for the background colour, the first page and who the credentials are.
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.startListing(), m.identity(), m.startSpinner(), m.clockTick()}
+	cmds := []tea.Cmd{m.startListing(), m.identity(), m.startSpinner(), m.clockTick(), m.startAutoRefresh()}
 	if !m.stylesKnown {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
@@ -215,6 +228,10 @@ func (m *Model) active() *rowSet {
 	case sourceLost:
 		if m.lostSet != nil {
 			return m.lostSet
+		}
+	case sourceClass:
+		if m.classSet != nil {
+			return m.classSet
 		}
 	}
 	return m.all
@@ -234,6 +251,8 @@ func (m *Model) selected() (*row, bool) {
 func (m *Model) newRows() *rowSet {
 	s := newRowSet(m.rankOf)
 	s.text = m.rowText
+	s.timeOf = m.rowTime
+	s.win = m.win.bounds(m.now)
 	return s
 }
 

@@ -43,13 +43,18 @@ type redriveState struct {
 	// commandPrefix runs stowage again in the hints (RedriveOptions.CommandPrefix).
 	commandPrefix string
 	production    bool
-	doneName      string   // what the outcome calls a processed request (PROCESSED)
-	ids           []string // the selection, in table order
-	mode          redrive.Mode
-	force         bool
-	phase         redrivePhase
-	full          bool // the running progress in full over the table (R), not docked
-	cancelPlan    context.CancelFunc
+	env           *config.Env // what the modes are checked against
+	doneName      string      // what the outcome calls a processed request (PROCESSED)
+	ids           []string    // the selection, in table order
+	// allIDs is the selection before P left the permanent failures out (nil: it did not);
+	// perm is what the plan holds by failure kind.
+	allIDs     []string
+	perm       permanence
+	mode       redrive.Mode
+	force      bool
+	phase      redrivePhase
+	full       bool // the running progress in full over the table (R), not docked
+	cancelPlan context.CancelFunc
 
 	manifest *redrive.Manifest // frozen once planned: the engine reads it while it runs
 	summary  redrive.Summary
@@ -145,6 +150,12 @@ func (m *Model) redriveShown() bool {
 // redriveTargets is what R redrives: the open request in the detail view; else the
 // selection; else the row under the cursor.
 func (m *Model) redriveTargets() []string {
+	if m.mode == modeClasses && len(m.marked) == 0 {
+		if cl, ok := m.selectedClass(); ok {
+			return cl.IDs
+		}
+		return nil
+	}
 	if m.mode == modeDetail {
 		if d := m.detail; d != nil {
 			return []string{d.id}
@@ -198,7 +209,7 @@ func (m *Model) openRedrive() tea.Cmd {
 	if env.GatewayURL() == "" {
 		mode = redrive.ModeS3Copy // the only mode without a gateway
 	}
-	s := &redriveState{envName: env.Name, production: env.Production, doneName: redrive.DoneStateName(env), ids: ids, mode: mode, demo: m.sess.Operator == "demo",
+	s := &redriveState{envName: env.Name, production: env.Production, env: env, doneName: redrive.DoneStateName(env), ids: ids, mode: mode, demo: m.sess.Operator == "demo",
 		commandPrefix: m.opts.Redrive.CommandPrefix, noLeaseTable: m.sess.Redrive.Run.Leases == nil}
 	m.rd = s
 	m.pushDialog(s)
@@ -294,6 +305,12 @@ func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
 	}
 	s.manifest, s.overlaps, s.refusal = msg.manifest, msg.overlaps, msg.refusal
 	s.summary = msg.manifest.Summary()
+	s.perm = permanenceOf(msg.manifest, m.sess.Env, m.failRules(), func(id string) string {
+		if e, ok := m.statuses.get(id); ok && e.found {
+			return e.st.Error
+		}
+		return ""
+	})
 	s.confirm = redrive.ConfirmationFor(len(msg.manifest.Items), s.production)
 	s.phase = rdPlanned
 }

@@ -98,6 +98,8 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 		return false, s.switchMode(km, msg)
 	case key.Matches(msg, km.RedriveForce):
 		s.force = !s.force
+	case key.Matches(msg, km.RedriveSkipPerm) && (s.allIDs != nil || s.perm.Permanent > 0):
+		return false, s.toggleSkipPermanent()
 	case key.Matches(msg, km.Yes) && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
 		return false, redriveConfirmedMsg{s}
 	case key.Matches(msg, km.Accept) && s.canConfirm() && s.confirm == redrive.ConfirmTypeEnv:
@@ -106,9 +108,34 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 	return false, nil
 }
 
+// toggleSkipPermanent leaves the requests that failed with a permanent error out of the
+// selection, or puts them back; the plan is then made again, so what is confirmed is a
+// manifest without them.
+func (s *redriveState) toggleSkipPermanent() tea.Msg {
+	if s.allIDs != nil {
+		s.ids, s.allIDs = s.allIDs, nil
+		return redriveReplanMsg{s}
+	}
+	skip := make(map[string]bool, len(s.perm.PermanentIDs))
+	for _, id := range s.perm.PermanentIDs {
+		skip[id] = true
+	}
+	keep := make([]string, 0, len(s.ids))
+	for _, id := range s.ids {
+		if !skip[id] {
+			keep = append(keep, id)
+		}
+	}
+	if len(keep) == 0 {
+		return noteMsg{noteWarn, "every planned request failed with a permanent error: leaving them out leaves nothing to redrive"}
+	}
+	s.allIDs, s.ids = s.ids, keep
+	return redriveReplanMsg{s}
+}
+
 // switchMode moves to the previous or next mode; the plan is then made again.
 func (s *redriveState) switchMode(km KeyMap, msg tea.KeyPressMsg) tea.Msg {
-	s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext))
+	s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext), s.env)
 	return redriveReplanMsg{s}
 }
 
@@ -120,18 +147,39 @@ func (m *Model) clearHintsForRun() {
 	}
 }
 
-// cycleMode is the next (or previous) mode in redrive.Modes' order.
-func cycleMode(cur redrive.Mode, next bool) redrive.Mode {
-	n := len(redrive.Modes)
-	for i, md := range redrive.Modes {
+// cycleMode is the next (or previous) mode in redrive.Modes' order that env can use.
+func cycleMode(cur redrive.Mode, next bool, env *config.Env) redrive.Mode {
+	modes := usableModes(env)
+	n := len(modes)
+	for i, md := range modes {
 		if md == cur {
 			if next {
-				return redrive.Modes[(i+1)%n]
+				return modes[(i+1)%n]
 			}
-			return redrive.Modes[(i+n-1)%n]
+			return modes[(i+n-1)%n]
 		}
 	}
-	return redrive.Modes[0]
+	return modes[0]
+}
+
+// usableModes are the modes of redrive.Modes that env can use: a mode that says it is
+// not available (the event modes without their target in events:) is skipped.
+func usableModes(env *config.Env) []redrive.Mode {
+	var out []redrive.Mode
+	for _, md := range redrive.Modes {
+		if a, ok := any(md).(interface {
+			Available(*config.Env) (bool, string)
+		}); ok && env != nil {
+			if usable, _ := a.Available(env); !usable {
+				continue
+			}
+		}
+		out = append(out, md)
+	}
+	if len(out) == 0 {
+		return redrive.Modes
+	}
+	return out
 }
 
 // modeHelp says what a mode does, for the plan.
@@ -223,16 +271,26 @@ func rateText(rate float64) string {
 	return strconv.FormatFloat(rate, 'f', -1, 64) + "/s"
 }
 
-func (s *redriveState) modeLine(st Styles) string {
+func (s *redriveState) modeLine(st Styles, w int) string {
+	modes := usableModes(s.env)
 	var parts []string
-	for _, md := range redrive.Modes {
+	at := 0
+	for i, md := range modes {
 		if md == s.mode {
+			at = i
 			parts = append(parts, st.DialogSel.Render("["+string(md)+"]"))
 		} else {
 			parts = append(parts, st.Muted.Render(" "+string(md)+" "))
 		}
 	}
-	return field(st, "mode", strings.Join(parts, " ")+st.Faint.Render("  ←/→"))
+	keys := st.Faint.Render("  ←/→")
+	line := field(st, "mode", strings.Join(parts, " ")+keys)
+	if ansi.StringWidth(line) <= w {
+		return line
+	}
+	// Too many modes for the width (six at 80 columns): the one chosen, and where it is.
+	return field(st, "mode", st.DialogSel.Render("["+string(s.mode)+"]")+
+		st.Muted.Render(fmt.Sprintf(" %d of %d", at+1, len(modes)))+keys)
 }
 
 func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string) {
@@ -240,7 +298,7 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	if s.manifest != nil {
 		what = "Redrive " + plural(s.summary.Count, "request") // the selected ones that are stored
 	}
-	head = append(head, s.title(st, what), s.modeLine(st), field(st, "", st.Faint.Render(modeHelp(s.mode))))
+	head = append(head, s.title(st, what), s.modeLine(st, w), field(st, "", st.Faint.Render(modeHelp(s.mode))))
 	switch s.phase {
 	case rdPlanning:
 		head = append(head, "", st.Muted.Render("planning: reading the metadata and status of "+plural(len(s.ids), "request")+"…"))
@@ -280,6 +338,15 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		} else {
 			head = append(head, st.Muted.Render("· "+plural(sum.AlreadyDone, "request")+" already processed: skipped, nothing is sent for them (! forces)"))
 		}
+	}
+	if t := s.perm.text(sum.Count); t != "" {
+		warn(t + " — P leaves them out")
+	} else if s.allIDs != nil {
+		left := len(s.allIDs) - len(s.ids)
+		head = append(head, st.Muted.Render("· "+plural(left, "request")+" that failed with a permanent error left out (P puts them back)"))
+	}
+	if p := s.perm; p.Transient > 0 || p.Unknown > 0 {
+		head = append(head, st.Muted.Render("· failed: "+commas(p.Transient)+" transient, "+commas(p.Permanent)+" permanent, "+commas(p.Unknown)+" unknown"))
 	}
 	for _, o := range s.overlaps {
 		warn(sanitize.Line(o))

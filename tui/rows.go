@@ -98,6 +98,46 @@ type rowSet struct {
 	text func(r *row) string
 	// rankOf ranks a row's status for sorting by status (higher is worse); nil sorts by key.
 	rankOf func(id string) int
+
+	// win is the time window (window.go): a row shows when its time is in [since, until);
+	// 0 leaves that end open. timeOf is a row's time for it (nil: its arrival); a row
+	// whose time is not known (0) shows, since nothing says it is outside.
+	win    winBounds
+	timeOf func(r *row) int64
+}
+
+// winBounds is a time window in unix nanoseconds; 0 leaves an end open.
+type winBounds struct{ since, until int64 }
+
+func (w winBounds) open() bool { return w.since == 0 && w.until == 0 }
+
+// holds reports whether t (unix ns, 0 unknown) is in the window.
+func (w winBounds) holds(t int64) bool {
+	return t == 0 || (w.since == 0 || t >= w.since) && (w.until == 0 || t < w.until)
+}
+
+// unfiltered reports whether the view is every row: no / filter and no time window.
+func (s *rowSet) unfiltered() bool { return s.flt.all() && s.win.open() }
+
+// SetWindow shows only the rows whose time is in w.
+func (s *rowSet) SetWindow(w winBounds) {
+	if w == s.win {
+		return
+	}
+	s.win = w
+	s.Refilter()
+}
+
+// inWindow reports whether row i is in the time window.
+func (s *rowSet) inWindow(r *row) bool {
+	if s.win.open() {
+		return true
+	}
+	t := r.arrived()
+	if s.timeOf != nil {
+		t = s.timeOf(r)
+	}
+	return s.win.holds(t)
 }
 
 func newRowSet(rankOf func(string) int) *rowSet {
@@ -155,7 +195,7 @@ func (s *rowSet) Add(rs []row) {
 	}
 	slices.SortFunc(fresh, s.cmp)
 	s.order = mergeSorted(s.order, fresh, s.cmp)
-	if s.flt.all() {
+	if s.unfiltered() {
 		s.view = s.order
 		return
 	}
@@ -187,7 +227,7 @@ func (s *rowSet) SetQuery(q string) error {
 	narrowing := f.narrows(s.flt)
 	s.query, s.flt = q, f
 	switch {
-	case f.all():
+	case s.unfiltered():
 		s.view = s.order
 	case narrowing:
 		s.view = s.filterRows(s.view)
@@ -200,7 +240,7 @@ func (s *rowSet) SetQuery(q string) error {
 // Refilter applies the filter again to every row: what a row shows (its status, error
 // or type) changed.
 func (s *rowSet) Refilter() {
-	if s.flt.all() {
+	if s.unfiltered() {
 		s.view = s.order
 		return
 	}
@@ -210,7 +250,7 @@ func (s *rowSet) Refilter() {
 // Recheck applies the filter again to the rows of ids only (their status or type just
 // arrived): each joins or leaves the view at its place, without a pass over every row.
 func (s *rowSet) Recheck(ids []string) {
-	if s.flt.all() {
+	if s.unfiltered() {
 		return
 	}
 	for _, id := range ids {
@@ -243,6 +283,12 @@ func (s *rowSet) filterRows(idx []int32) []int32 {
 // passes reports whether row i passes the filter.
 func (s *rowSet) passes(i int32) bool {
 	r := &s.rows[i]
+	if !s.inWindow(r) {
+		return false
+	}
+	if s.flt.all() {
+		return true
+	}
 	text := r.hay
 	if s.text != nil {
 		if t := s.text(r); t != "" {

@@ -27,6 +27,8 @@ type statusCache struct {
 	lost   int
 	young  map[string]int64
 	cutoff int64 // unix ns: a row modified at or before it is old enough to be LOST
+	// win is the time window: only listed rows that arrived in it count (setWindow).
+	win winBounds
 }
 
 func newStatusCache(listed *rowSet) *statusCache {
@@ -44,7 +46,7 @@ func (c *statusCache) put(id string, e statusEntry) {
 	old, had := c.entries[id]
 	c.entries[id] = e
 	delete(c.pending, id)
-	if r, ok := c.listed.Get(id); ok {
+	if r, ok := c.listed.Get(id); ok && c.win.holds(r.arrived()) {
 		if had {
 			c.count(id, r.Modified, old, -1)
 		}
@@ -55,7 +57,7 @@ func (c *statusCache) put(id string, e statusEntry) {
 // listedAdded counts the rows just added to the listing whose status is already known.
 func (c *statusCache) listedAdded(rs []row) {
 	for i := range rs {
-		if e, ok := c.entries[rs[i].ID]; ok {
+		if e, ok := c.entries[rs[i].ID]; ok && c.win.holds(rs[i].arrived()) {
 			c.count(rs[i].ID, rs[i].Modified, e, +1)
 		}
 	}
@@ -107,4 +109,15 @@ func (c *statusCache) listedKnown() int {
 		n += k
 	}
 	return n
+}
+
+// setWindow counts again, over the listed rows that arrived in w only: one pass over the
+// listing, on a window change.
+func (c *statusCache) setWindow(w winBounds) {
+	if w == c.win {
+		return
+	}
+	c.win = w
+	c.counts, c.young, c.lost = map[string]int{}, map[string]int64{}, 0
+	c.listedAdded(c.listed.rows)
 }

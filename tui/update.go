@@ -36,6 +36,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case clockMsg:
 		cmds = append(cmds, m.clockTick()) // m.now was read above
+		if !m.win.all() {
+			m.applyWindow() // a preset moves with the clock
+		}
 	case listPageMsg:
 		cmds = append(cmds, m.onListPage(msg))
 	case statusBatchMsg:
@@ -80,6 +83,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.onWatchRead(msg))
 	case identityMsg:
 		m.onIdentity(msg)
+	case failedPageMsg:
+		cmds = append(cmds, m.onFailedPage(msg))
+	case classesGroupedMsg:
+		m.onClassesGrouped(msg)
+	case autoTickMsg:
+		cmds = append(cmds, m.onAutoTick(msg))
+	case autoReadMsg:
+		cmds = append(cmds, m.onAutoRead(msg))
 
 	case tea.PasteMsg:
 		cmds = append(cmds, m.onPaste(msg))
@@ -101,7 +112,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 	m.ensureInfo()
-	cmds = append(cmds, m.joinVisible(), m.startSpinner())
+	cmds = append(cmds, m.flushRegroup(), m.joinVisible(), m.startSpinner())
 	return m, tea.Batch(cmds...)
 }
 
@@ -188,9 +199,25 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 		return nil, false
 	case key.Matches(msg, km.Redrive):
 		return m.openRedrive(), false
+	case key.Matches(msg, km.Window):
+		return m.cycleWindow(), false
+	case key.Matches(msg, km.WindowRange):
+		m.openWindowPrompt()
+		return nil, false
+	case key.Matches(msg, km.AutoRefresh):
+		return m.toggleAutoRefresh(), false
+	case key.Matches(msg, km.Classes):
+		return m.openClasses(), false
+	case key.Matches(msg, km.Histogram):
+		return m.openHistogram(), false
 	}
-	if m.mode == modeDetail {
+	switch m.mode {
+	case modeDetail:
 		return m.onDetailKey(msg), false
+	case modeClasses:
+		return m.onClassesKey(msg), false
+	case modeHistogram:
+		return m.onHistogramKey(msg), false
 	}
 	return m.onListKey(msg), false
 }

@@ -43,6 +43,10 @@ func (m *Model) render() string {
 		body = append(body, m.renderHelp(m.width, l.bodyH)...)
 	case m.mode == modeDetail:
 		body = append(body, m.renderDetail(l.paneW, l.paneH)...)
+	case m.mode == modeClasses:
+		body = append(body, m.renderClasses(m.width, l.bodyH)...)
+	case m.mode == modeHistogram:
+		body = append(body, m.renderHistogram(m.width, l.bodyH)...)
 	case l.beside:
 		table := m.renderTable(l.tableW-1, l.tableH) // then a blank and the rule
 		pane := m.renderDetail(l.paneW-2, l.paneH)

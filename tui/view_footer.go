@@ -21,6 +21,10 @@ func (m *Model) renderFooter() []string {
 		bindings = m.km.helpOpenShortHelp()
 	case m.mode == modeDetail:
 		bindings = m.km.detailShortHelp()
+	case m.mode == modeClasses:
+		bindings = m.km.classesShortHelp()
+	case m.mode == modeHistogram:
+		bindings = m.km.histogramShortHelp()
 	default:
 		bindings = m.km.ShortHelp()
 	}

@@ -94,6 +94,26 @@ func (m *Model) renderHeader() []string {
 			" " + commas(s.Len())})
 	case sourceLost:
 		l2 = append(l2, headerField{text: "view " + st.StateLost.Render("LOST") + " " + commas(s.Len())})
+	case sourceClass:
+		l2 = append(l2, headerField{text: "view " + st.StateFailed.Render("class") + " " + commas(s.Len())})
+	}
+	if !m.win.all() {
+		// The window in force: what the table, the counts, LOST and the classes cover.
+		win := st.Muted.Render("window ") + st.HeaderVal.Render(m.win.label())
+		if s.Query() == "" && s.ViewLen() != s.Len() {
+			win += st.Muted.Render(" " + commas(s.ViewLen()) + " of " + commas(s.Len()))
+		}
+		l2 = append(l2, headerField{text: win})
+	}
+	if m.hist.spark != "" {
+		l2 = append(l2, headerField{text: st.Muted.Render("arrivals ") + st.StateProcessed.Render(m.hist.spark), drop: 6})
+	}
+	if a := m.autoLabel(); a != "" {
+		sty := st.Muted
+		if m.auto.throttled || m.auto.err != nil {
+			sty = st.StatusWarn
+		}
+		l2 = append(l2, headerField{text: sty.Render(a), drop: 7})
 	}
 	dir := "↓"
 	if s.asc {

@@ -44,7 +44,7 @@ func (m *Model) layout() layout {
 		l.tableH = 0
 		return l
 	}
-	if !m.pane {
+	if !m.pane || m.mode == modeClasses || m.mode == modeHistogram {
 		return l
 	}
 	switch {

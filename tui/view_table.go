@@ -246,6 +246,8 @@ func (m *Model) renderRow(r *row, c columns, selected bool) string {
 	}
 	if m.marked.has(r.ID) {
 		b.WriteString(style("✓", st.Marked) + plain(" "))
+	} else if m.auto.fresh[r.ID] {
+		b.WriteString(style("●", st.StateFailed) + plain(" ")) // a new failure, brought by the auto-refresh
 	} else {
 		b.WriteString(plain("  "))
 	}

@@ -294,7 +294,7 @@ func TestFullHelpReachable(t *testing.T) {
 		f.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
 		f.keys("?")
 		seen := ""
-		for range 40 {
+		for range 60 {
 			v := plainView(f)
 			checkFrame(t, f.view(), sz[0], sz[1])
 			seen += v

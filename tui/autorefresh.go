@@ -35,13 +35,13 @@ type changedSincer interface {
 
 // autoRefresh is the state of the auto-refresh.
 type autoRefresh struct {
-	off      bool // ctrl+r turned it off
-	seq      int  // bumps on every (re)start: older ticks and reads are dropped
-	inFlight bool
-	interval time.Duration // the current interval, backed off when throttled
-	since    time.Time     // failures updated after this are new
-	last     time.Time     // when the last round started
-	rounds   int
+	off       bool // ctrl+r turned it off
+	seq       int  // bumps on every (re)start: older ticks and reads are dropped
+	inFlight  bool
+	interval  time.Duration // the current interval, backed off when throttled
+	since     time.Time     // failures updated after this are new
+	last      time.Time     // when the last round started
+	rounds    int
 	throttled bool
 	// fresh are the new failures the auto-refresh brought, marked in the table.
 	fresh map[string]bool

@@ -38,7 +38,7 @@ type classesState struct {
 	groupSeq  int // bumps with each grouping asked; older answers are dropped
 	grouping  bool
 	regroup   bool // the window changed: group again at the end of Update
-	grouped   int // how many failures the classes cover
+	grouped   int  // how many failures the classes cover
 	classes   []failClass
 	since     time.Time // what the sparklines span
 	until     time.Time

@@ -20,8 +20,8 @@ type (
 		path      string
 		overwrite bool // confirmed over an existing file
 	}
-	switchEnvMsg    struct{ name string }
-	toggleColumnMsg    struct{ col column } // hide a shown column, show a hidden one
+	switchEnvMsg       struct{ name string }
+	toggleColumnMsg    struct{ col column }  // hide a shown column, show a hidden one
 	windowSubmittedMsg struct{ text string } // a time window typed at T, untrimmed
 	// noteMsg puts a line in the status line.
 	noteMsg struct {

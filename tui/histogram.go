@@ -18,7 +18,7 @@ import (
 
 // histBucket is one bucket of the chart.
 type histBucket struct {
-	Start, End                          time.Time
+	Start, End                        time.Time
 	Arrivals, Processed, Failed, Lost int
 }
 

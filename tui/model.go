@@ -16,10 +16,10 @@ import (
 type viewMode int
 
 const (
-	modeList   viewMode = iota // the table, with the preview pane when there is room
-	modeDetail                 // the selected request full screen
-	modeClasses                // the failure classes (E)
-	modeHistogram              // the chart over the time window (H)
+	modeList      viewMode = iota // the table, with the preview pane when there is room
+	modeDetail                    // the selected request full screen
+	modeClasses                   // the failure classes (E)
+	modeHistogram                 // the chart over the time window (H)
 )
 
 // source is which rows the table shows.
@@ -131,7 +131,7 @@ type Model struct {
 	watch   *watchState               // statuses of redriven requests, read until they settle
 	history map[string][]redriveEvent // this session's redrives, by original request ID
 
-	win  timeWindow   // the time window (window.go)
+	win  timeWindow    // the time window (window.go)
 	cls  *classesState // the failure classes and the failed items they group (classes.go)
 	hist histView      // the chart's step and what it was built from (histogram.go)
 	auto autoRefresh   // the k9s-style refresh (autorefresh.go)

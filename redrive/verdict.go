@@ -3,11 +3,14 @@ package redrive
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/failclass"
 	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
@@ -365,4 +368,70 @@ func WaitVerdicts(ctx context.Context, r StatusBatchReader, v *Verdicts, o WaitO
 		return out, fmt.Errorf("read the redriven requests' statuses: %w", lastErr)
 	}
 	return out, nil
+}
+
+// OutcomeClass is the verdicts on the requests of one failure class: the class of the
+// error each had before the send (failclass), so the operator sees which cause a redrive
+// fixed. Key "" holds the requests without a recorded error.
+type OutcomeClass struct {
+	Key  string
+	Kind failclass.Kind
+	VerdictOutcome
+}
+
+// ByClass groups the verdicts by the failure class of each request's error before the
+// send, largest first (r nil: the default rules).
+func (v *Verdicts) ByClass(r *failclass.Rules) []OutcomeClass {
+	fs := make([]failclass.Failure, 0, len(v.targets))
+	var noError []int
+	for i, t := range v.targets {
+		if t.Base.Error == "" {
+			noError = append(noError, i)
+			continue
+		}
+		fs = append(fs, failclass.Failure{ID: strconv.Itoa(i), Error: t.Base.Error})
+	}
+	count := func(idx []int) VerdictOutcome {
+		o := VerdictOutcome{Delivered: len(idx)}
+		for _, i := range idx {
+			switch g := v.got[i]; g.Kind {
+			case VerdictProcessed:
+				o.Processed++
+			case VerdictFailed:
+				o.Failed++
+				if g.SameError {
+					o.SameError++
+				}
+			default:
+				o.Waiting++
+			}
+		}
+		return o
+	}
+	var out []OutcomeClass
+	for _, c := range failclass.Group(fs, r, time.Time{}, time.Time{}, 0) {
+		idx := make([]int, len(c.IDs))
+		for j, id := range c.IDs {
+			idx[j], _ = strconv.Atoi(id)
+		}
+		out = append(out, OutcomeClass{Key: c.Key, Kind: c.Kind, VerdictOutcome: count(idx)})
+	}
+	if len(noError) > 0 {
+		oc := OutcomeClass{Kind: failclass.Unknown, VerdictOutcome: count(noError)}
+		i := sort.Search(len(out), func(i int) bool { return out[i].Delivered < oc.Delivered })
+		out = append(out[:i], append([]OutcomeClass{oc}, out[i:]...)...)
+	}
+	return out
+}
+
+// Text is one line of the outcome by class: "XML syntax error at line <n>, … (permanent):
+// 45 delivered → 0 PROCESSED, 45 FAILED again (same error), 0 no verdict yet".
+func (c OutcomeClass) Text(processed string) string {
+	key := c.Key
+	if key == "" {
+		key = "no error recorded"
+	} else {
+		key = clipKey(key, 60)
+	}
+	return fmt.Sprintf("%s (%s): %s", key, c.Kind, c.VerdictOutcome.Text(processed))
 }

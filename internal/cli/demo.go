@@ -19,6 +19,9 @@ import (
 	"github.com/stowage-cli/stowage/redrive"
 )
 
+// maxLiveRate bounds demo --live-rate: past it the demo measures the machine, not stowage.
+const maxLiveRate = 1000
+
 // A demo of bigDemo requests or more runs under a soft memory limit (GOMEMLIMIT wins).
 const (
 	bigDemo            = 200_000
@@ -35,6 +38,10 @@ type demoFlags struct {
 	verbose   bool
 	now       string
 	trigger   string
+	live      bool
+	liveRate  float64
+	// liveRateSet is true when --live-rate was given.
+	liveRateSet bool
 }
 
 func newDemoCmd(g *Globals) *cobra.Command {
@@ -52,6 +59,13 @@ the stack when the UI exits. Otherwise, and with --serve, it prints the endpoint
 credentials and the config, prints "ready" once every endpoint accepts requests, and
 runs until interrupted (Ctrl-C or SIGTERM).
 
+With --live, new requests keep arriving through the gateway (--live-rate a second,
+default 2) while it runs: most are processed, some fail for good (malformed or invalid
+payloads), some fail transiently (inventory-service timeouts and throttling), a few are
+LOST, and pricing-service has an outage 45 s after the start that lasts a minute and
+comes back every 5 minutes, failing every delivery while it lasts. The terminal UI's
+auto-refresh and stowage tail show them as they happen.
+
 Every other command works against it with the config it writes (which holds the demo's
 local credentials and API key, mode 0600):
 
@@ -64,6 +78,7 @@ A plain AWS client works too, with the credentials it prints:
     aws --endpoint-url http://127.0.0.1:PORT s3api list-objects-v2 --bucket ` + devstack.DefaultBucket,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.liveRateSet = cmd.Flags().Changed("live-rate")
 			return runDemo(cmd.Context(), g, f)
 		},
 	}
@@ -76,6 +91,8 @@ A plain AWS client works too, with the credentials it prints:
 	fl.StringVar(&f.configOut, "config-out", "", "write the stowage config for the demo to `FILE` (default: a temporary file, removed on exit)")
 	fl.BoolVar(&f.verbose, "verbose", false, "log every gateway request and processed event to stderr")
 	fl.StringVar(&f.trigger, "trigger", "s3", "how a stored request reaches the processor: s3 (a direct S3 notification), sqs (a queue it long-polls), lambda (invoked as a function) or eventbridge")
+	fl.BoolVar(&f.live, "live", false, "keep new requests arriving while the demo runs, some failing, with a pricing-service outage now and then")
+	fl.Float64Var(&f.liveRate, "live-rate", devstack.DefaultLiveRate, "with --live, how many new requests arrive per `N` second (up to 1000)")
 	_ = cmd.RegisterFlagCompletionFunc("trigger", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"s3", "sqs", "lambda", "eventbridge"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -95,6 +112,12 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 	case "s3", "sqs", "lambda", "eventbridge":
 	default:
 		return exitf(ExitUsage, "demo: --trigger %q: want s3, sqs, lambda or eventbridge", sanitize.Line(f.trigger))
+	}
+	switch {
+	case f.liveRateSet && !f.live:
+		return exitf(ExitUsage, "demo: --live-rate needs --live")
+	case f.live && !(f.liveRate > 0 && f.liveRate <= maxLiveRate):
+		return exitf(ExitUsage, "demo: --live-rate %g: want more than 0 and at most %d requests a second", f.liveRate, maxLiveRate)
 	}
 	opts := devstack.Options{Addr: f.addr, DataDir: f.data, Seed: f.seed, Requests: f.requests, Trigger: f.trigger}
 	if f.now != "" {
@@ -156,9 +179,17 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		return exitf(ExitUsage, "demo: %v; pass another --config-out FILE", err)
 	}
 
+	useTUI := !f.serve && g.isTerminal(g.Stdin) && g.isTerminal(g.Stdout)
+	if f.live {
+		// Deferred after st.Close, so it runs first: the arrivals stop, then the stack
+		// processes what was stored and closes.
+		stop := startLive(ctx, g, st, f.liveRate, !useTUI)
+		defer stop()
+	}
+
 	// The environment and file come from the config the demo wrote (its local_credentials
 	// included), so the UI runs the same code path as against AWS.
-	if !f.serve && g.isTerminal(g.Stdin) && g.isTerminal(g.Stdout) {
+	if useTUI {
 		file, err := config.Load(path)
 		if err != nil {
 			return exitf(ExitUsage, "demo: %v", err)
@@ -179,6 +210,32 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 	<-ctx.Done()
 	g.printErr("stowage: demo: stopping\n")
 	return nil
+}
+
+// startLive keeps requests arriving at rate a second until ctx ends or the returned stop
+// is called; stop returns once the last arrival is stored. With announce, the outage's
+// start and end are written to stderr (not over the terminal UI).
+func startLive(ctx context.Context, g *Globals, st *devstack.Stack, rate float64, announce bool) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	opts := devstack.LiveOptions{Rate: rate}
+	if announce {
+		opts.OnOutage = func(started bool) {
+			if started {
+				g.printErr("stowage: demo: live: %s outage started: every delivery fails until it ends\n", devstack.OutageService)
+			} else {
+				g.printErr("stowage: demo: live: %s outage over\n", devstack.OutageService)
+			}
+		}
+	}
+	go func() {
+		defer close(done)
+		st.Live(ctx, opts)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // demoStateHome is the XDG_STATE_HOME of a demo: beside its data with --data, else
@@ -229,6 +286,10 @@ func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, 
 		// Without --config-out the operator must know the file goes away with the demo.
 		fmt.Fprintf(w, "            (a temporary file, removed when the demo stops; to keep one, run with --config-out FILE)\n")
 	}
+	if f.live {
+		fmt.Fprintf(w, "  live      %g new requests a second through the gateway; %s outage %s after the start, for %s, every %s\n",
+			f.liveRate, devstack.OutageService, spoken(devstack.DefaultOutageAfter), spoken(devstack.DefaultOutageFor), spoken(devstack.DefaultOutageEvery))
+	}
 	stateHome := os.Getenv("XDG_STATE_HOME")
 	if dir, err := redrive.StateDir(); err == nil {
 		fmt.Fprintf(w, "  state     %s\n            (the demo's audit log, redrive journals and reports; kept after it stops)\n", dir)
@@ -248,6 +309,14 @@ func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, 
 	fmt.Fprintf(w, "  aws --endpoint-url %s dynamodb get-item --table-name %s --key '{\"requestId\":{\"S\":\"KEY\"}}'\n\n",
 		st.DynamoDBURL, st.Table)
 	fmt.Fprintf(w, "Stop with Ctrl-C.\n")
+}
+
+// spoken writes a whole number of seconds or minutes as people do: "45 s", "5 min".
+func spoken(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%d s", d/time.Second)
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -336,3 +336,56 @@ func TestDemoKeepsItsOwnState(t *testing.T) {
 		t.Fatalf("the demo's audit log did not stay: %v", err)
 	}
 }
+
+// demo --live keeps requests arriving through the gateway while it serves, says so, and
+// stops cleanly when interrupted.
+func TestDemoLive(t *testing.T) {
+	hermeticAWS(t)
+	cfg := filepath.Join(t.TempDir(), "demo.yaml")
+	d := serveDemo(t, "demo", "--serve", "--live", "--live-rate", "200", "--requests", "0", "--config-out", cfg)
+	if !strings.Contains(d.out, "live      200 new requests a second through the gateway; pricing-service outage 45 s after the start, for 1 min, every 5 min") {
+		t.Errorf("output does not describe the live traffic:\n%s", d.out)
+	}
+	f, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := f.Select("demo", config.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(env.Endpoints.S3), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(devstack.AccessKey, devstack.SecretKey, "")})
+	deadline := time.Now().Add(30 * time.Second)
+	for n := 0; n < 5; {
+		list, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(env.Storage.Bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n = len(list.Contents); n < 5 && time.Now().After(deadline) {
+			t.Fatalf("%d requests arrived in 30 s at 200 a second", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := d.stop(t); code != ExitOK {
+		t.Errorf("exit %d; stderr:\n%s", code, d.stderr.String())
+	}
+	if strings.Contains(d.stderr.String(), "arrive") {
+		t.Errorf("an arrival failed:\n%s", d.stderr.String())
+	}
+}
+
+func TestDemoLiveRateNeedsLive(t *testing.T) {
+	hermeticAWS(t)
+	for _, args := range [][]string{
+		{"demo", "--serve", "--live-rate", "5"},
+		{"demo", "--serve", "--live", "--live-rate", "0"},
+		{"demo", "--serve", "--live", "--live-rate", "5000"},
+	} {
+		var stdout, stderr strings.Builder
+		code := Run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+		if code != ExitUsage || !strings.Contains(stderr.String(), "--live") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, stderr.String())
+		}
+	}
+}

@@ -210,3 +210,38 @@ func TestInjectFailure(t *testing.T) {
 		t.Error("InjectFailure into a request that is not stored succeeded")
 	}
 }
+
+// What Live stored before it returned is processed by Close: nothing is lost by
+// stopping.
+func TestLiveStopsWithNothingLost(t *testing.T) {
+	st := startStack(t, Options{Seed: 9, Requests: -1, LostRatio: -1})
+	ticks := make(chan time.Time)
+	var rs []SeedRequest
+	done := make(chan error, 1)
+	go func() {
+		done <- st.Live(context.Background(), LiveOptions{Ticks: ticks, OnArrive: func(r SeedRequest, err error) {
+			if err != nil {
+				t.Errorf("arrival: %v", err)
+			}
+			rs = append(rs, r)
+		}})
+	}()
+	for range 30 {
+		ticks <- testNow
+	}
+	close(ticks)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 30 {
+		t.Fatalf("%d arrivals for 30 ticks", len(rs))
+	}
+	for _, r := range rs {
+		if _, ok := st.Status(r.Key); !ok {
+			t.Errorf("%s was stored but never processed", r.Key)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package redrive
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,19 +98,29 @@ type BatchPlan struct {
 	Op awsclient.JobOperation `json:"op"`
 	// Sends are the request IDs the job is to run (before claims).
 	Sends []string `json:"sends"`
-	// Left are the requests left out, with why: already processed, other content headers.
+	// Left are the requests left out, with why (already processed at planning).
 	Left map[string]string `json:"left,omitempty"`
 	// Done are the IDs left out as already processed (Left says so too).
 	Done []string `json:"done,omitempty"`
-	// ContentType and ContentEncoding are what every copy gets (REPLACE).
-	ContentType     string  `json:"contentType,omitempty"`
-	ContentEncoding string  `json:"contentEncoding,omitempty"`
-	FunctionARN     string  `json:"function,omitempty"`
+	// Groups are the jobs: a copy job gives every object one metadata set, so s3-copy
+	// makes one job per set of content headers; lambda makes one.
+	Groups      []BatchGroup `json:"groups"`
+	FunctionARN string       `json:"function,omitempty"`
 	Cost            float64 `json:"cost"`
 	Currency        string  `json:"currency"`
 	ReportLocation  string  `json:"reportLocation"`
 	MaxFailureRatio float64 `json:"maxFailureRatio"`
 }
+
+// BatchGroup is the requests of one job, and the content headers its copies get.
+type BatchGroup struct {
+	ContentType     string   `json:"contentType,omitempty"`
+	ContentEncoding string   `json:"contentEncoding,omitempty"`
+	IDs             []string `json:"ids"`
+}
+
+// Headers describes the group's content headers.
+func (g BatchGroup) Headers() string { return describeHeaders(g.ContentType, g.ContentEncoding) }
 
 // PrepareBatch turns a planned manifest (planned as s3-copy) into a batch-ops plan. It
 // fixes the manifest's mode and target first, so its hash names the batch-ops run.
@@ -132,36 +145,36 @@ func PrepareBatch(m *Manifest, o BatchPlanOptions) (*BatchPlan, error) {
 		}
 		sends = append(sends, it)
 	}
-	if !o.Lambda && len(sends) > 0 {
-		// One job copies every object with the same metadata: the content headers most
-		// requests share. The others would lose theirs, so they are left to a local run.
-		type headers struct{ ct, ce string }
-		count := map[headers]int{}
-		for _, it := range sends {
-			count[headers{it.ContentType, it.ContentEncoding}]++
-		}
-		var best headers
-		for h, n := range count {
-			if n > count[best] || (n == count[best] && h.ct+"\x00"+h.ce < best.ct+"\x00"+best.ce) {
-				best = h
-			}
-		}
-		p.ContentType, p.ContentEncoding = best.ct, best.ce
-		kept := sends[:0]
-		for _, it := range sends {
-			if (headers{it.ContentType, it.ContentEncoding}) != best {
-				p.Left[it.RequestID] = fmt.Sprintf("content headers %s differ from the job's %s: a job copies every object with one metadata set; redrive it with --engine local",
-					describeHeaders(it.ContentType, it.ContentEncoding), describeHeaders(best.ct, best.ce))
-				continue
-			}
-			kept = append(kept, it)
-		}
-		sends = kept
-	}
 	for _, it := range sends {
 		p.Sends = append(p.Sends, it.RequestID)
 	}
-	p.Cost = o.Cost.Estimate(len(p.Sends), o.Lambda)
+	if o.Lambda {
+		if len(sends) > 0 {
+			p.Groups = []BatchGroup{{IDs: p.Sends}}
+		}
+	} else {
+		// A copy job gives every object the same metadata (REPLACE): one job for each
+		// set of content headers, the largest first.
+		type headers struct{ ct, ce string }
+		index := map[headers]int{}
+		for _, it := range sends {
+			h := headers{it.ContentType, it.ContentEncoding}
+			i, ok := index[h]
+			if !ok {
+				i = len(p.Groups)
+				index[h] = i
+				p.Groups = append(p.Groups, BatchGroup{ContentType: h.ct, ContentEncoding: h.ce})
+			}
+			p.Groups[i].IDs = append(p.Groups[i].IDs, it.RequestID)
+		}
+		sort.SliceStable(p.Groups, func(a, b int) bool {
+			if len(p.Groups[a].IDs) != len(p.Groups[b].IDs) {
+				return len(p.Groups[a].IDs) > len(p.Groups[b].IDs)
+			}
+			return p.Groups[a].Headers() < p.Groups[b].Headers()
+		})
+	}
+	p.Cost = o.Cost.Estimate(len(p.Sends), o.Lambda) + float64(max(0, len(p.Groups)-1))*o.Cost.PerJob
 	return p, nil
 }
 
@@ -177,11 +190,23 @@ func describeHeaders(ct, ce string) string {
 
 // CostText is the estimate in words: "0.28 USD (1 job, 5000 objects)".
 func (p *BatchPlan) CostText() string {
-	return fmt.Sprintf("%.2f %s (1 job, %d objects; excluding data transfer, KMS and Lambda duration)", p.Cost, p.Currency, len(p.Sends))
+	jobs := "1 job"
+	if len(p.Groups) != 1 {
+		jobs = fmt.Sprintf("%d jobs", len(p.Groups))
+	}
+	return fmt.Sprintf("%.2f %s (%s, %d objects; excluding data transfer, KMS and Lambda duration)", p.Cost, p.Currency, jobs, len(p.Sends))
 }
 
-// Token is the job's client request token: the manifest's hash.
-func (p *BatchPlan) Token() string { return p.Manifest.Hash() }
+// Token is job i's client request token: the manifest's hash for the first job, and a
+// hash of it and i for the others (one token per job, the same on every retry).
+func (p *BatchPlan) Token(i int) string {
+	h := p.Manifest.Hash()
+	if i == 0 {
+		return h
+	}
+	sum := sha256.Sum256([]byte(h + "/" + strconv.Itoa(i)))
+	return hex.EncodeToString(sum[:])
+}
 
 // BatchCSV writes items as a Batch Operations CSV manifest: bucket, URL-encoded key, and
 // the version ID when every item has one (a versioned bucket).
@@ -233,14 +258,32 @@ type BatchRecord struct {
 	Claimed  []string               `json:"claimed"`
 	Refused  map[string]string      `json:"refused,omitempty"`
 	Failed   map[string]string      `json:"failed,omitempty"` // claims that errored
-	Uploaded *awsclient.ManifestRef `json:"manifestObject,omitempty"`
-	JobID    string                 `json:"jobId,omitempty"`
+	// Jobs are the jobs created, in the plan's group order.
+	Jobs     []BatchJobRef          `json:"jobs,omitempty"`
 	Tripped  string                 `json:"tripped,omitempty"` // why stowage cancelled the job
 	Finished bool                   `json:"finished,omitempty"`
 	Force    bool                   `json:"force,omitempty"`
 	NoLease  bool                   `json:"noLeaseTable,omitempty"`
 	path     string
 	mu       sync.Mutex
+}
+
+// BatchJobRef is one job of a run.
+type BatchJobRef struct {
+	ID       string                `json:"id,omitempty"`
+	Group    int                   `json:"group"`
+	Manifest awsclient.ManifestRef `json:"manifest"`
+}
+
+// JobIDs are the run's jobs.
+func (r *BatchRecord) JobIDs() []string {
+	var ids []string
+	for _, j := range r.Jobs {
+		if j.ID != "" {
+			ids = append(ids, j.ID)
+		}
+	}
+	return ids
 }
 
 // BatchRecordPath is where a plan's record is kept.
@@ -291,7 +334,7 @@ func FindBatchRecord(jobID string) (string, error) {
 	paths, _ := filepath.Glob(filepath.Join(dir, "redrives", "*.batch.json"))
 	sort.Sort(sort.Reverse(sort.StringSlice(paths)))
 	for _, p := range paths {
-		if r, err := LoadBatchRecord(p); err == nil && r.JobID == jobID {
+		if r, err := LoadBatchRecord(p); err == nil && containsID(r.JobIDs(), jobID) {
 			return p, nil
 		}
 	}
@@ -309,13 +352,14 @@ type BatchSession struct {
 	// cancel the job (DefaultBreakerMinItems when zero).
 	BreakerMinItems int
 	job             awsclient.Job
+	jobs            map[string]awsclient.Job
 }
 
 // Record is the run's saved record.
 func (s *BatchSession) Record() *BatchRecord { return s.rec }
 
-// JobID is the job's ID ("" before CreateJob).
-func (s *BatchSession) JobID() string { return s.rec.JobID }
+// JobIDs are the run's jobs (none before CreateJob).
+func (s *BatchSession) JobIDs() []string { return s.rec.JobIDs() }
 
 // BatchStartOptions are a start's choices beyond the plan.
 type BatchStartOptions struct {
@@ -370,64 +414,82 @@ func StartBatch(ctx context.Context, deps BatchDeps, p *BatchPlan, o BatchStartO
 	if len(rec.Claimed) == 0 {
 		return s, nil // nothing to hand over: Finish reports why
 	}
-	items := make([]Item, 0, len(rec.Claimed))
 	claimed := map[string]bool{}
 	for _, id := range rec.Claimed {
 		claimed[id] = true
 	}
+	byID := map[string]Item{}
 	for _, it := range m.Items {
-		if claimed[it.RequestID] {
-			items = append(items, it)
+		byID[it.RequestID] = it
+	}
+	for gi, g := range p.Groups {
+		var items []Item
+		for _, id := range g.IDs {
+			if claimed[id] {
+				items = append(items, byID[id])
+			}
 		}
-	}
-	body, versioned := BatchCSV(m.Bucket, items)
-	ref, err := deps.Jobs.UploadManifest(ctx, m.RunID, body)
-	if err != nil {
-		return s, fmt.Errorf("upload the job manifest: %w", err)
-	}
-	ref.Versioned = versioned
-	rec.Uploaded = &ref
-	if err := rec.save(); err != nil {
-		return s, err
-	}
-	spec := awsclient.JobSpec{Token: p.Token(), Manifest: ref, Operation: p.Op, Bucket: m.Bucket,
-		Description: fmt.Sprintf("%s run %s on %s by %s", awsclient.JobDescriptionPrefix, m.RunID, m.Env, rec.Operator),
-		Tags:        map[string]string{"stowage": "redrive", "stowage:run-id": m.RunID, "stowage:env": m.Env, "stowage:operator": rec.Operator},
-		FunctionARN: p.FunctionARN, ContentType: p.ContentType, ContentEncoding: p.ContentEncoding,
-		UserMetadata: map[string]string{awsclient.RedrivenAtMeta: now(sc).UTC().Format(time.RFC3339)}}
-	if p.Op == awsclient.JobLambda {
-		spec.UserArguments = map[string]string{"stowageRunId": m.RunID}
-	}
-	id, err := deps.Jobs.CreateJob(ctx, spec)
-	if err != nil {
-		return s, fmt.Errorf("create the job: %w", err)
-	}
-	rec.JobID = id
-	if err := rec.save(); err != nil {
-		return s, err
-	}
-	// S3 reads the manifest first (Preparing); only a Suspended job can be confirmed.
-	for {
-		j, err := deps.Jobs.Describe(ctx, id)
+		if len(items) == 0 {
+			continue
+		}
+		name := m.RunID
+		if len(p.Groups) > 1 {
+			name += fmt.Sprintf("-%d", gi+1)
+		}
+		body, versioned := BatchCSV(m.Bucket, items)
+		ref, err := deps.Jobs.UploadManifest(ctx, name, body)
 		if err != nil {
+			return s, fmt.Errorf("upload the job manifest: %w", err)
+		}
+		ref.Versioned = versioned
+		jr := BatchJobRef{Group: gi, Manifest: ref}
+		desc := fmt.Sprintf("%s run %s on %s by %s", awsclient.JobDescriptionPrefix, m.RunID, m.Env, rec.Operator)
+		if len(p.Groups) > 1 {
+			desc += fmt.Sprintf(" (job %d of %d: %s)", gi+1, len(p.Groups), g.Headers())
+		}
+		spec := awsclient.JobSpec{Token: p.Token(gi), Manifest: ref, Operation: p.Op, Bucket: m.Bucket, Description: desc,
+			Tags:        map[string]string{"stowage": "redrive", "stowage:run-id": m.RunID, "stowage:env": m.Env, "stowage:operator": rec.Operator},
+			FunctionARN: p.FunctionARN, ContentType: g.ContentType, ContentEncoding: g.ContentEncoding,
+			UserMetadata: map[string]string{awsclient.RedrivenAtMeta: now(sc).UTC().Format(time.RFC3339)}}
+		if p.Op == awsclient.JobLambda {
+			spec.UserArguments = map[string]string{"stowageRunId": m.RunID}
+			spec.UserMetadata = nil
+		}
+		id, err := deps.Jobs.CreateJob(ctx, spec)
+		if err != nil {
+			return s, fmt.Errorf("create the job: %w", err)
+		}
+		jr.ID = id
+		rec.Jobs = append(rec.Jobs, jr)
+		if err := rec.save(); err != nil {
 			return s, err
 		}
-		s.job = j
-		if j.Status == "Suspended" {
-			break
-		}
-		if j.Terminal() {
-			return s, fmt.Errorf("job %s ended %s before it was confirmed: %s", id, j.Status, sanitize.Line(strings.Join(j.FailureReasons, "; ")))
-		}
-		if j.Status == "Ready" || j.Status == "Active" {
-			return s, nil // confirmed already: a retry of a start that got this far
-		}
-		if !sleepCtx(ctx, s.poll()) {
-			return s, ctx.Err()
+	}
+	// S3 reads each manifest first (Preparing); only a Suspended job can be confirmed.
+	for _, id := range rec.JobIDs() {
+		for {
+			j, err := deps.Jobs.Describe(ctx, id)
+			if err != nil {
+				return s, err
+			}
+			if j.Status == "Suspended" {
+				break
+			}
+			if j.Terminal() {
+				return s, fmt.Errorf("job %s ended %s before it was confirmed: %s", id, j.Status, sanitize.Line(strings.Join(j.FailureReasons, "; ")))
+			}
+			if j.Status != "New" && j.Status != "Preparing" {
+				break // confirmed already: a retry of a start that got this far
+			}
+			if !sleepCtx(ctx, s.poll()) {
+				return s, ctx.Err()
+			}
 		}
 	}
-	if err := deps.Jobs.Confirm(ctx, id, "confirmed in stowage by "+clipText(rec.Operator, 200)); err != nil {
-		return s, fmt.Errorf("confirm the job: %w", err)
+	for _, id := range rec.JobIDs() {
+		if err := deps.Jobs.Confirm(ctx, id, "confirmed in stowage by "+clipText(rec.Operator, 200)); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
+			return s, fmt.Errorf("confirm job %s: %w", id, err)
+		}
 	}
 	return s, nil
 }
@@ -552,11 +614,88 @@ func (p BatchProgress) Fraction() float64 {
 // ErrNoJob is Watch's answer for a run that created no job (nothing was claimed).
 var ErrNoJob = errors.New("no job was created")
 
-// Watch describes the job every Poll until it ends, calling progress after each look.
-// It cancels the job when the failure ratio is crossed (once). It returns ctx's error
-// when ctx ends first: the job keeps running; the caller decides whether to Cancel.
+// describeAll reads every job of the run and sums them into one: the counts added, the
+// status the least advanced one's (Complete only when all are; Cancelled or Failed when
+// one ended so and all have ended).
+func (s *BatchSession) describeAll(ctx context.Context) (awsclient.Job, error) {
+	if s.jobs == nil {
+		s.jobs = map[string]awsclient.Job{}
+	}
+	var sum awsclient.Job
+	ended := true
+	worst := ""
+	for i, id := range s.rec.JobIDs() {
+		j, ok := s.jobs[id]
+		if !ok || !j.Terminal() {
+			var err error
+			if j, err = s.deps.Jobs.Describe(ctx, id); err != nil {
+				return s.job, err
+			}
+			s.jobs[id] = j
+		}
+		if i == 0 {
+			sum = j
+			sum.FailureReasons = nil
+		} else {
+			sum.Total += j.Total
+			sum.Succeeded += j.Succeeded
+			sum.Failed += j.Failed
+			if j.Elapsed > sum.Elapsed {
+				sum.Elapsed = j.Elapsed
+			}
+			if j.Terminated.After(sum.Terminated) {
+				sum.Terminated = j.Terminated
+			}
+		}
+		sum.FailureReasons = append(sum.FailureReasons, j.FailureReasons...)
+		if !j.Terminal() {
+			if ended || jobRank(j.Status) < jobRank(worst) {
+				worst = j.Status
+			}
+			ended = false
+		} else if ended && jobRank(j.Status) > jobRank(worst) {
+			worst = j.Status
+		}
+	}
+	sum.Status = worst
+	if len(s.rec.JobIDs()) > 1 {
+		sum.ID = strings.Join(s.rec.JobIDs(), ",")
+	}
+	s.job = sum
+	return sum, nil
+}
+
+// jobRank orders statuses: running ones by progress, ended ones by how badly they ended.
+func jobRank(status string) int {
+	switch status {
+	case "New":
+		return 1
+	case "Preparing":
+		return 2
+	case "Suspended":
+		return 3
+	case "Ready":
+		return 4
+	case "Active", "Pausing", "Paused":
+		return 5
+	case "Completing", "Cancelling", "Failing":
+		return 6
+	case "Complete":
+		return 10
+	case "Cancelled":
+		return 11
+	case "Failed":
+		return 12
+	}
+	return 0
+}
+
+// Watch describes the jobs every Poll until all have ended, calling progress after each
+// look with their sum. It cancels them when the failure ratio is crossed (once). It
+// returns ctx's error when ctx ends first: the jobs keep running; the caller decides
+// whether to Cancel.
 func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) (awsclient.Job, error) {
-	if s.rec.JobID == "" {
+	if len(s.rec.JobIDs()) == 0 {
 		return awsclient.Job{}, ErrNoJob
 	}
 	minItems := s.BreakerMinItems
@@ -569,14 +708,13 @@ func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) 
 	}
 	var first *look
 	for {
-		j, err := s.deps.Jobs.Describe(ctx, s.rec.JobID)
+		j, err := s.describeAll(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return s.job, ctx.Err()
 			}
 			return s.job, err
 		}
-		s.job = j
 		p := BatchProgress{Job: j, Stopping: s.rec.Tripped}
 		at := time.Now()
 		if j.Status == "Active" || j.Status == "Completing" {
@@ -594,7 +732,7 @@ func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) 
 			s.rec.Tripped = reason
 			s.rec.save()
 			p.Stopping = reason
-			if err := s.deps.Jobs.Cancel(ctx, s.rec.JobID, "stowage: "+reason); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
+			if err := s.Cancel(ctx, "stowage: "+reason); err != nil {
 				return j, fmt.Errorf("cancel the job after %s: %w", reason, err)
 			}
 		}
@@ -610,45 +748,56 @@ func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) 
 	}
 }
 
-// Cancel asks S3 to cancel the job. Tasks already done are not undone.
+// Cancel asks S3 to cancel every job of the run that has not ended. Tasks already done
+// are not undone.
 func (s *BatchSession) Cancel(ctx context.Context, reason string) error {
-	if s.rec.JobID == "" {
+	ids := s.rec.JobIDs()
+	if len(ids) == 0 {
 		return ErrNoJob
 	}
-	return s.deps.Jobs.Cancel(ctx, s.rec.JobID, reason)
+	var errs []error
+	for _, id := range ids {
+		if j, ok := s.jobs[id]; ok && j.Terminal() {
+			continue
+		}
+		if err := s.deps.Jobs.Cancel(ctx, id, reason); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // BatchCancelNote is what an operator is told when a job is cancelled.
 const BatchCancelNote = "tasks S3 has already run are not undone: those requests were redriven"
 
-// Finish reads the ended job's completion report into stowage's report (saved beside the
+// Finish reads the ended jobs' completion reports into stowage's report (saved beside the
 // record as .report.jsonl), releases every claim with its outcome, and appends the final
-// audit entry. It does this once per record.
+// audit entry.
 func (s *BatchSession) Finish(ctx context.Context) (*Report, FinishResult, error) {
 	rec, m := s.rec, s.rec.Plan.Manifest
 	var tasks map[string]awsclient.JobTaskResult
 	var readErr error
-	if rec.JobID != "" {
-		if s.job.ID == "" || !s.job.Terminal() {
-			j, err := s.deps.Jobs.Describe(ctx, rec.JobID)
-			if err != nil {
-				return nil, FinishResult{}, err
+	if len(rec.JobIDs()) > 0 {
+		j, err := s.describeAll(ctx)
+		if err != nil {
+			return nil, FinishResult{}, err
+		}
+		if !j.Terminal() {
+			return nil, FinishResult{}, fmt.Errorf("job %s is %s: it has not ended", j.ID, j.Status)
+		}
+		tasks = map[string]awsclient.JobTaskResult{}
+		for _, id := range rec.JobIDs() {
+			if s.jobs[id].Done() == 0 {
+				continue // S3 writes no report for a job that ran no task
 			}
-			s.job = j
-		}
-		if !s.job.Terminal() {
-			return nil, FinishResult{}, fmt.Errorf("job %s is %s: it has not ended", rec.JobID, s.job.Status)
-		}
-		if s.job.Done() > 0 {
-			r, err := s.deps.Jobs.ReadReport(ctx, rec.JobID)
+			r, err := s.deps.Jobs.ReadReport(ctx, id)
 			if err != nil {
 				readErr = err
-			} else {
-				tasks = map[string]awsclient.JobTaskResult{}
-				for _, t := range r.Tasks {
-					if t.Bucket == m.Bucket {
-						tasks[t.Key] = t
-					}
+				continue
+			}
+			for _, t := range r.Tasks {
+				if t.Bucket == m.Bucket {
+					tasks[t.Key] = t
 				}
 			}
 		}
@@ -673,7 +822,7 @@ func (s *BatchSession) Finish(ctx context.Context) (*Report, FinishResult, error
 	return rep, fin, err
 }
 
-// buildReport makes one line per manifest item from the job's tasks and the plan.
+// buildReport makes one line per manifest item from the jobs' tasks and the plan.
 func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, readErr error) *Report {
 	rec, m, j := s.rec, s.rec.Plan.Manifest, s.job
 	rep := &Report{RunID: m.RunID, Env: m.Env, Mode: m.Mode, Target: m.Target.String(), ManifestHash: m.Hash(),
@@ -685,12 +834,18 @@ func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, rea
 	for _, id := range rec.Claimed {
 		claimed[id] = true
 	}
+	jobOf := map[string]string{}
+	for _, jr := range rec.Jobs {
+		for _, id := range rec.Plan.Groups[jr.Group].IDs {
+			jobOf[id] = jr.ID
+		}
+	}
 	unsent := "not finished: the job ended before this task ran"
 	switch {
-	case rec.JobID == "":
+	case len(rec.JobIDs()) == 0:
 		unsent = "not sent: no job was created"
 	case readErr != nil:
-		unsent = "unknown: the completion report could not be read (" + reasonOf(readErr) + "); see " + s.deps.Jobs.ReportURI(rec.JobID)
+		unsent = "unknown: a completion report could not be read (" + reasonOf(readErr) + ")"
 	case j.Status == "Cancelled":
 		unsent = "not finished: the job was cancelled before this task ran"
 	case j.Status == "Failed":
@@ -705,18 +860,17 @@ func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, rea
 		case rec.Failed[it.RequestID] != "":
 			res.State, res.Error = StateFailed, rec.Failed[it.RequestID]
 		case rec.Plan.Left[it.RequestID] != "":
-			res.Error = "not sent: " + rec.Plan.Left[it.RequestID]
-			if containsID(rec.Plan.Done, it.RequestID) {
-				res.State, res.Error, res.Note = StateSkipped, "", rec.Plan.Left[it.RequestID]
-			}
+			res.State, res.Note = StateSkipped, rec.Plan.Left[it.RequestID]
 		case !claimed[it.RequestID]:
 			res.Error = "not sent: not claimed"
+		case jobOf[it.RequestID] == "":
+			res.Error = "not sent: its job was not created"
 		default:
 			t, ok := tasks[it.Key]
 			switch {
 			case ok && t.Succeeded:
 				res.State, res.Attempts, res.HTTPStatus = StateDelivered, 1, t.HTTPStatus
-				res.Note = "S3 Batch Operations job " + rec.JobID
+				res.Note = "S3 Batch Operations job " + jobOf[it.RequestID]
 				if t.Message != "" && t.Message != "Successful" {
 					res.Note += ": " + sanitize.Line(t.Message)
 				}
@@ -726,9 +880,8 @@ func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, rea
 				if res.Error == "" {
 					res.Error = "the task failed"
 				}
-			case readErr != nil && j.Done() > 0:
+			case readErr != nil:
 				res.State, res.Error = StateUnknown, unsent
-				res.MaybeDuplicated = false
 			default:
 				res.Error = unsent
 			}

@@ -104,12 +104,12 @@ type BatchPlan struct {
 	Done []string `json:"done,omitempty"`
 	// Groups are the jobs: a copy job gives every object one metadata set, so s3-copy
 	// makes one job per set of content headers; lambda makes one.
-	Groups      []BatchGroup `json:"groups"`
-	FunctionARN string       `json:"function,omitempty"`
-	Cost            float64 `json:"cost"`
-	Currency        string  `json:"currency"`
-	ReportLocation  string  `json:"reportLocation"`
-	MaxFailureRatio float64 `json:"maxFailureRatio"`
+	Groups          []BatchGroup `json:"groups"`
+	FunctionARN     string       `json:"function,omitempty"`
+	Cost            float64      `json:"cost"`
+	Currency        string       `json:"currency"`
+	ReportLocation  string       `json:"reportLocation"`
+	MaxFailureRatio float64      `json:"maxFailureRatio"`
 }
 
 // BatchGroup is the requests of one job, and the content headers its copies get.
@@ -255,15 +255,15 @@ type BatchRecord struct {
 	Operator string     `json:"operator"`
 	// Claimed are the IDs claimed in the lease table (all of Sends without a table);
 	// Refused says why the others were not.
-	Claimed  []string               `json:"claimed"`
-	Refused  map[string]string      `json:"refused,omitempty"`
-	Failed   map[string]string      `json:"failed,omitempty"` // claims that errored
+	Claimed []string          `json:"claimed"`
+	Refused map[string]string `json:"refused,omitempty"`
+	Failed  map[string]string `json:"failed,omitempty"` // claims that errored
 	// Jobs are the jobs created, in the plan's group order.
-	Jobs     []BatchJobRef          `json:"jobs,omitempty"`
-	Tripped  string                 `json:"tripped,omitempty"` // why stowage cancelled the job
-	Finished bool                   `json:"finished,omitempty"`
-	Force    bool                   `json:"force,omitempty"`
-	NoLease  bool                   `json:"noLeaseTable,omitempty"`
+	Jobs     []BatchJobRef `json:"jobs,omitempty"`
+	Tripped  string        `json:"tripped,omitempty"` // why stowage cancelled the job
+	Finished bool          `json:"finished,omitempty"`
+	Force    bool          `json:"force,omitempty"`
+	NoLease  bool          `json:"noLeaseTable,omitempty"`
 	path     string
 	mu       sync.Mutex
 }

@@ -113,6 +113,19 @@ var codeKinds = map[string]Kind{
 	"InvalidRequest":         KindInvalid,
 	"InvalidBucketName":      KindInvalid,
 	"SerializationException": KindInvalid,
+
+	// The event targets (#18): SQS, Lambda and EventBridge.
+	"QueueDoesNotExist":                          KindNotFound,
+	"AWS.SimpleQueueService.NonExistentQueue":    KindNotFound,
+	"KmsAccessDenied":                            KindAccessDenied,
+	"NotAuthorizedForSourceException":            KindAccessDenied,
+	"KmsThrottled":                               KindThrottled,
+	"EC2ThrottledException":                      KindThrottled,
+	"BatchRequestTooLong":                        KindTooLarge,
+	"AWS.SimpleQueueService.BatchRequestTooLong": KindTooLarge,
+	"RequestTooLargeException":                   KindTooLarge,
+	"InternalException":                          KindServer,
+	"ResourceNotReadyException":                  KindServer,
 }
 
 // statusKind maps a bare HTTP status to a Kind.

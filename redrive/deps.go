@@ -42,3 +42,21 @@ type Claimer interface {
 	Claim(ctx context.Context, req awsclient.ClaimRequest) (awsclient.ClaimResult, error)
 	Finish(ctx context.Context, f awsclient.ClaimFinish) error
 }
+
+// EventSender sends synthesized S3 events to the processor's trigger (the event modes).
+// awsclient's EventSender implements it. Each result is one entry's outcome, in order;
+// the error is the failure of a whole call (its entries' results carry it too).
+type EventSender interface {
+	SendSQS(ctx context.Context, queueURL string, entries []awsclient.EventEntry) ([]awsclient.EntryResult, error)
+	Invoke(ctx context.Context, function, qualifier string, payload []byte) (awsclient.EntryResult, error)
+	PutEvents(ctx context.Context, bus string, entries []awsclient.EventEntry) ([]awsclient.EntryResult, error)
+	// Region is the clients' region: the events' awsRegion when the plan names none.
+	Region() string
+}
+
+// ObjectHeader reads an object's current description without its body: the event modes
+// check the stored object is still the planned one and describe it in the event.
+// awsclient's ObjectStore implements it; an ObjectSource without it is read with Get.
+type ObjectHeader interface {
+	Head(ctx context.Context, key string) (awsclient.Object, error)
+}

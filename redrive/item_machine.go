@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
 )
 
 // step is where one item's work stands: each step is one function that does its part
@@ -74,7 +76,8 @@ type itemWork struct {
 	first     time.Time
 	wait      time.Duration // backoff's wait
 
-	body  io.ReadCloser // prepare's open body, for send
+	body  io.ReadCloser        // prepare's open body, for send
+	event awsclient.EventEntry // the event modes: prepare's event, for send
 	actx  context.Context
 	abort context.CancelFunc
 	// opening is prepare running beside the claim (gateway modes with a lease table):
@@ -182,13 +185,10 @@ func (r *Run) onToken(w *itemWork) step {
 // onClaim claims (or renews) the request before each send: the lease table is where runs
 // on other machines meet.
 func (r *Run) onClaim(w *itemWork) step {
-	if r.deps.Leases != nil && r.m.Mode.UsesGateway() {
+	if r.deps.Leases != nil && (r.m.Mode.UsesGateway() || r.m.Mode.IsEvent()) {
 		w.actx, w.abort = context.WithTimeout(w.sendCtx, r.opts.AttemptTimeout)
 		w.opening = make(chan prepared, 1)
-		go func() {
-			body, pre := r.prepare(w.actx, w.it)
-			w.opening <- prepared{body, pre}
-		}()
+		go func() { w.opening <- r.prepareItem(w.actx, w.it) }()
 	}
 	if done, ok := r.claim(w.ctx, w.it, w.first, w.attempt > 0 || w.maybeSent); !ok || done {
 		if w.opening != nil {
@@ -206,8 +206,20 @@ func (r *Run) onClaim(w *itemWork) step {
 
 // prepared is prepare's result.
 type prepared struct {
-	body io.ReadCloser
-	pre  *attemptResult
+	body  io.ReadCloser
+	pre   *attemptResult
+	event awsclient.EventEntry
+}
+
+// prepareItem reads what the send needs: the open body (gateway modes), the event
+// (event modes), or nothing (s3-copy); pre says why nothing can be sent.
+func (r *Run) prepareItem(ctx context.Context, it Item) prepared {
+	if r.m.Mode.IsEvent() {
+		e, pre := r.prepareEvent(ctx, it)
+		return prepared{pre: pre, event: e}
+	}
+	body, pre := r.prepare(ctx, it)
+	return prepared{body: body, pre: pre}
 }
 
 // onPrepare opens and checks the stored object before the sending record: an item
@@ -216,17 +228,16 @@ func (r *Run) onPrepare(w *itemWork) step {
 	if w.first.IsZero() {
 		w.first = r.now()
 	}
-	var body io.ReadCloser
-	var pre *attemptResult
+	var p prepared
 	if w.opening != nil {
-		p := <-w.opening
-		body, pre, w.opening = p.body, p.pre, nil
+		p, w.opening = <-w.opening, nil
 	} else {
 		w.actx, w.abort = context.WithTimeout(w.sendCtx, r.opts.AttemptTimeout)
-		body, pre = r.prepare(w.actx, w.it)
+		p = r.prepareItem(w.actx, w.it)
 	}
+	pre := p.pre
 	if pre == nil {
-		w.body = body
+		w.body, w.event = p.body, p.event
 		return stepSlot
 	}
 	w.abort()
@@ -314,7 +325,12 @@ func (r *Run) sendOnce(w *itemWork) step {
 	r.setState(it.RequestID, StateSending, func(res *ItemResult) { res.Attempts = attempt })
 	r.noteSent()
 
-	a := r.attempt(w.actx, it, w.body)
+	var a attemptResult
+	if r.m.Mode.IsEvent() {
+		a = r.attemptEvent(w.actx, w.event)
+	} else {
+		a = r.attempt(w.actx, it, w.body)
+	}
 	w.body = nil
 	w.abort()
 	w.last = a
@@ -329,9 +345,12 @@ func (r *Run) sendOnce(w *itemWork) step {
 		rec.Type = RecFailed
 		r.final(it, rec, w.first, false)
 		r.noteError(it, w.attempt, a.reason)
-		if a.auth {
+		switch {
+		case a.auth:
 			// Every later request would be refused the same way.
 			r.stop(OutcomeError, "access denied: "+a.reason+"; nothing more is sent — fix the credentials or permissions, then --resume")
+		case a.stop != "":
+			r.stop(OutcomeError, a.stop)
 		}
 		return stepDone
 	}

@@ -100,6 +100,9 @@ type Manifest struct {
 	Mode       Mode   `json:"mode"`
 	Bucket     string `json:"bucket"`
 	Target     Target `json:"target"`
+	// Event is the event modes' target and event settings (nil for the other modes), so
+	// that a resume sends the same events to the same place.
+	Event *EventSpec `json:"event,omitempty"`
 	// Rate (requests per second, 0 = unlimited) and Concurrency are the values the
 	// operator confirmed; a run may change them while it runs.
 	Rate        float64 `json:"rate"`

@@ -24,6 +24,8 @@ type Deps struct {
 	StatusBatch StatusBatchReader
 	Sender      Sender
 	Leases      Claimer
+	// Events sends the event modes' synthesized S3 events (nil without an events section).
+	Events EventSender
 }
 
 // Options tune a run; zero values take the defaults below. Rate and concurrency come
@@ -147,7 +149,8 @@ type Run struct {
 	gate     *gate // requests in flight (slot → send)
 	window   *gate // items under way: twice gate's limit
 	backoff  backoff
-	prefetch *prefetch // nil without Deps.StatusBatch
+	prefetch *prefetch     // nil without Deps.StatusBatch
+	batcher  *eventBatcher // the batched event modes' calls
 
 	journal *Journal
 
@@ -215,10 +218,14 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 	if m == nil {
 		return nil, errors.New("redrive: no manifest")
 	}
-	switch m.Mode {
-	case ModeReupload, ModeInplace, ModeS3Copy:
-	default:
-		return nil, fmt.Errorf("redrive: the manifest's mode %q is not reupload, inplace or s3-copy", m.Mode)
+	if _, err := ParseMode(string(m.Mode)); err != nil {
+		return nil, fmt.Errorf("redrive: the manifest's %w", err)
+	}
+	if m.Mode.IsEvent() && m.Event == nil {
+		return nil, fmt.Errorf("redrive: the manifest has no event target for mode %s", m.Mode)
+	}
+	if m.Mode.IsEvent() && deps.Events == nil {
+		return nil, fmt.Errorf("redrive: mode %s needs the event clients: name the target in the environment's events section", m.Mode)
 	}
 	if m.Mode.UsesGateway() && (m.Target.Method == "" || m.Target.Path == "") {
 		return nil, fmt.Errorf("redrive: the manifest has no gateway route for mode %s", m.Mode)
@@ -233,8 +240,8 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 	r := &Run{
 		deps: deps, opts: opts, m: m, resumed: st,
 		bucket:     newTokenBucket(m.Rate, opts.Now),
-		gate:       newGate(max(1, m.Concurrency)),
-		window:     newGate(windowFor(m.Concurrency)),
+		gate:       newGate(itemsInFlight(m.Mode, m.Concurrency)),
+		window:     newGate(windowFor(itemsInFlight(m.Mode, m.Concurrency))),
 		backoff:    backoff{base: opts.BackoffBase, max: opts.BackoffMax, rand: opts.Rand},
 		items:      make(map[string]*ItemResult, len(m.Items)),
 		everMaybe:  map[string]bool{},
@@ -246,6 +253,9 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 	}
 	if deps.StatusBatch != nil {
 		r.prefetch = newPrefetch(deps.StatusBatch, r.now)
+	}
+	if m.Mode.Batched() {
+		r.batcher = newEventBatcher(r, m.Concurrency)
 	}
 	if st != nil {
 		r.settleFrom = journaledAt(st, r.now())
@@ -292,13 +302,36 @@ func (r *Run) SetRate(rate float64) {
 	r.bucket.SetRate(rate)
 }
 
-// SetConcurrency changes the cap on requests in flight (at least 1).
+// SetConcurrency changes the cap on requests in flight (at least 1). In the batched
+// event modes a request is a call of up to EventBatchSize items.
 func (r *Run) SetConcurrency(n int) {
-	if max(1, n) != r.gate.Limit() {
+	if max(1, n) != r.concurrency() {
 		r.noteTuned()
 	}
-	r.gate.SetLimit(n)
-	r.window.SetLimit(windowFor(n))
+	items := itemsInFlight(r.m.Mode, n)
+	r.gate.SetLimit(items)
+	r.window.SetLimit(windowFor(items))
+	if r.batcher != nil {
+		r.batcher.setLimit(n)
+	}
+}
+
+// concurrency is the cap on requests in flight.
+func (r *Run) concurrency() int {
+	if r.batcher != nil {
+		return r.batcher.calls.Limit()
+	}
+	return r.gate.Limit()
+}
+
+// itemsInFlight is how many items may hold a slot at a concurrency: one per request,
+// or in the batched modes two batches per call, the one in flight and the one gathering
+// behind it (with one, the next call would leave with the few items that came in last).
+func itemsInFlight(mode Mode, concurrency int) int {
+	if mode.Batched() {
+		return 2 * EventBatchSize * max(1, concurrency)
+	}
+	return max(1, concurrency)
 }
 
 // windowFor is how many items may be under way at a concurrency: the requests in flight,
@@ -856,7 +889,7 @@ func (r *Run) Snapshot() Progress {
 	r.doneTimes = trimBefore(r.doneTimes, now.Add(-RateWindow))
 	p := Progress{
 		RunID: r.m.RunID, Total: len(r.m.Items), Counts: r.counts, Sent: r.sent,
-		TargetRate: r.bucket.Rate(), Concurrency: r.gate.Limit(), InFlight: r.counts.Sending,
+		TargetRate: r.bucket.Rate(), Concurrency: r.concurrency(), InFlight: r.counts.Sending,
 		LastErrors: append([]ItemError(nil), r.lastErrors...),
 		Stopping:   r.stopping, StopReason: r.stopReason,
 		NoLeaseTable: r.deps.Leases == nil, LeaseWarnings: append([]string(nil), r.leaseWarnings...),
@@ -930,8 +963,9 @@ type attemptResult struct {
 	newID     string // reupload: the request's new ID
 	gatewayID string // the gateway's x-amzn-RequestId of the call
 	reason    string
-	aborted   bool // Abort cut the request
-	auth      bool // refused for credentials or permissions: every later request would be too
+	aborted   bool   // Abort cut the request
+	auth      bool   // refused for credentials or permissions: every later request would be too
+	stop      string // every later request would fail the same way: why the run stops
 }
 
 // maxReason bounds an error kept in the journal and the report.

@@ -1,0 +1,264 @@
+package redrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/s3event"
+)
+
+// The event modes (sqs, lambda, eventbridge) take the same steps as the others: the
+// status check, the rate token, the claim, then prepare reads the object's current
+// description (HEAD) and builds the event, the item takes a slot, journals sending
+// (fsynced), and only then is its event handed to the target. In the batched modes the
+// event joins a batch (eventBatcher): each item of a batch was claimed and journaled
+// sending before the batch left, and each entry's outcome is journaled for its item.
+
+// eventLinger is how long a batch that is not full waits for more items before it
+// leaves: long enough for the items in the pipeline behind it to join, short against a
+// call's round trip.
+const eventLinger = 5 * time.Millisecond
+
+// prepareEvent checks the stored object is still the planned one (same ETag) and builds
+// its event; it is refused (nothing sent) when the object changed, is gone, or the event
+// would be over the target's size limit.
+func (r *Run) prepareEvent(ctx context.Context, it Item) (awsclient.EventEntry, *attemptResult) {
+	obj, err := r.headObject(ctx, it)
+	if err == nil {
+		switch {
+		case it.ETag != "" && obj.ETag != "" && obj.ETag != it.ETag:
+			err = &awsclient.Error{Kind: awsclient.KindChanged, Op: "head", Resource: "s3://" + r.m.Bucket + "/" + it.Key,
+				Code: "PreconditionFailed", Message: fmt.Sprintf("ETag is %s, planned %s", obj.ETag, it.ETag)}
+		case it.ETag == "" && it.VersionID != "" && obj.VersionID != it.VersionID:
+			err = &awsclient.Error{Kind: awsclient.KindChanged, Op: "head", Resource: "s3://" + r.m.Bucket + "/" + it.Key,
+				Code: "PreconditionFailed", Message: fmt.Sprintf("version is %s, planned %s", obj.VersionID, it.VersionID)}
+		}
+	}
+	if err != nil {
+		a := classifyErr(err, 0, err, ctx, r.m.Mode)
+		if a.class != classPermanent {
+			a.class = classRetry
+		}
+		a.reason += "; nothing was sent"
+		return awsclient.EventEntry{}, &a
+	}
+	e, err := r.buildEvent(it, obj)
+	if err != nil {
+		return e, &attemptResult{class: classPermanent, reason: err.Error() + "; nothing was sent"}
+	}
+	if n := len(e.Body); n > awsclient.MaxEventMessage {
+		return e, &attemptResult{class: classPermanent, reason: fmt.Sprintf(
+			"the event is %d bytes, over the target's limit of %d (256 KiB); nothing was sent — redrive it with --mode s3-copy", n, awsclient.MaxEventMessage)}
+	}
+	return e, nil
+}
+
+// headObject describes the current object: HEAD when the source can, else a GET whose
+// body is not read.
+func (r *Run) headObject(ctx context.Context, it Item) (awsclient.Object, error) {
+	if h, ok := r.deps.Objects.(ObjectHeader); ok {
+		return h.Head(ctx, it.Key)
+	}
+	rc, obj, err := r.deps.Objects.Get(ctx, it.Key, awsclient.Pin{ETag: it.ETag})
+	if rc != nil {
+		rc.Close()
+	}
+	return obj, err
+}
+
+// buildEvent is the item's event as S3 would have sent it for obj, marked as this
+// redrive's.
+func (r *Run) buildEvent(it Item, obj awsclient.Object) (awsclient.EventEntry, error) {
+	spec := r.m.Event
+	region := spec.Region
+	if region == "" {
+		region = r.deps.Events.Region()
+	}
+	principal := "stowage"
+	if strings.HasPrefix(r.opts.Operator, "arn:") {
+		principal = r.opts.Operator
+	}
+	at := r.now()
+	o := s3event.Object{Bucket: r.m.Bucket, Key: it.Key, Size: obj.Size, ETag: obj.ETag, VersionID: obj.VersionID}
+	src := s3event.Source{Region: region, Principal: principal, ConfigurationID: spec.ConfigurationID, At: at}
+	mark := &s3event.Marker{OriginalRequestID: it.RequestID, RedriveID: r.m.RunID}
+	var e awsclient.EventEntry
+	var err error
+	if r.m.Mode == ModeEventBridge {
+		e.Body, err = s3event.DetailJSON(o, src, mark)
+		e.Source, e.DetailType, e.Time = spec.Source, s3event.DetailType, at
+		e.Resources = []string{s3event.BucketARN(region, r.m.Bucket)}
+		return e, err
+	}
+	e.Body, err = s3event.NotificationJSON(o, src, mark)
+	if r.m.Mode == ModeSQS {
+		e.Attributes = map[string]string{r.opts.OriginalIDHeader: it.RequestID, r.opts.RedriveIDHeader: r.m.RunID}
+		if spec.FIFO() {
+			e.GroupID = spec.MessageGroup
+			if e.GroupID == "" {
+				e.GroupID = it.RequestID
+			}
+			e.DedupID = DedupID(r.m.RunID, it.RequestID)
+		}
+	}
+	return e, err
+}
+
+// attemptEvent sends the item's event once: alone (lambda) or in a batch.
+func (r *Run) attemptEvent(ctx context.Context, e awsclient.EventEntry) attemptResult {
+	var res awsclient.EntryResult
+	if r.m.Mode == ModeLambda {
+		res, _ = r.deps.Events.Invoke(ctx, r.m.Event.Function, r.m.Event.Qualifier, e.Body)
+	} else {
+		res = r.batcher.send(ctx, e)
+	}
+	if res.Err == nil {
+		return attemptResult{class: classDelivered, status: res.Status, gatewayID: res.MessageID}
+	}
+	a := classifyErr(res.Err, res.Status, nil, ctx, r.m.Mode)
+	a.gatewayID = res.MessageID
+	if a.class == classPermanent && awsclient.KindOf(res.Err) == awsclient.KindNotFound {
+		// The queue, function or bus is not there: every item would fail the same way.
+		a.stop = "the target does not exist: " + a.reason + "; nothing more is sent — fix the events section, then --resume"
+	}
+	return a
+}
+
+// eventBatcher gathers the entries of items ready to send into calls of up to
+// EventBatchSize, at most calls.Limit() calls in flight.
+type eventBatcher struct {
+	r     *Run
+	calls *gate
+
+	mu      sync.Mutex
+	pending []*batchEntry
+	timer   *time.Timer
+	running bool // a flusher is taking pending entries
+}
+
+type batchEntry struct {
+	ctx  context.Context
+	e    awsclient.EventEntry
+	done chan awsclient.EntryResult
+}
+
+func newEventBatcher(r *Run, concurrency int) *eventBatcher {
+	return &eventBatcher{r: r, calls: newGate(max(1, concurrency))}
+}
+
+// send queues e for the next batch and waits for its outcome. The batch carries the
+// earliest-queued entries' contexts: an entry whose context ended before its batch left
+// is answered as not sent.
+func (b *eventBatcher) send(ctx context.Context, e awsclient.EventEntry) awsclient.EntryResult {
+	be := &batchEntry{ctx: ctx, e: e, done: make(chan awsclient.EntryResult, 1)}
+	b.mu.Lock()
+	b.pending = append(b.pending, be)
+	switch {
+	case len(b.pending) >= EventBatchSize:
+		b.kick()
+	case b.timer == nil:
+		b.timer = time.AfterFunc(eventLinger, func() {
+			b.mu.Lock()
+			b.timer = nil
+			b.kick()
+			b.mu.Unlock()
+		})
+	}
+	b.mu.Unlock()
+	return <-be.done
+}
+
+// kick starts a flusher unless one runs (b.mu held).
+func (b *eventBatcher) kick() {
+	if b.running || len(b.pending) == 0 {
+		return
+	}
+	b.running = true
+	go b.flush()
+}
+
+// flush sends the pending entries, a batch per free call slot, until none is pending.
+// A batch is taken when a slot is free, so while every slot is busy the entries behind
+// gather into full batches.
+func (b *eventBatcher) flush() {
+	for {
+		_ = b.calls.Acquire(context.Background())
+		b.mu.Lock()
+		n := min(EventBatchSize, len(b.pending))
+		if n == 0 {
+			b.running = false
+			b.mu.Unlock()
+			b.calls.Release()
+			return
+		}
+		batch := append([]*batchEntry(nil), b.pending[:n]...)
+		b.pending = append(b.pending[:0], b.pending[n:]...)
+		if len(b.pending) == 0 && b.timer != nil {
+			b.timer.Stop()
+			b.timer = nil
+		}
+		b.mu.Unlock()
+		go func() {
+			defer b.calls.Release()
+			b.call(batch)
+		}()
+	}
+}
+
+// call sends one batch and hands each entry its outcome.
+func (b *eventBatcher) call(batch []*batchEntry) {
+	var live []*batchEntry
+	var entries []awsclient.EventEntry
+	var ctx context.Context
+	stopping := b.r.isStopping()
+	for _, be := range batch {
+		err := be.ctx.Err()
+		if err == nil && stopping {
+			// Journaled sending, but the run stopped before the batch left: nothing more
+			// is sent, and the item is left for --resume.
+			err = errors.New("the run stopped before the batch left")
+		}
+		if err != nil {
+			be.done <- awsclient.EntryResult{Err: &awsclient.Error{Kind: awsclient.KindCanceled, Op: "send", Resource: b.r.m.Target.URL,
+				Err: fmt.Errorf("%w: %w", awsclient.ErrNotSent, err)}}
+			continue
+		}
+		if ctx == nil {
+			ctx = be.ctx // the first entry's attempt timeout bounds the call
+		}
+		e := be.e
+		e.ID = strconv.Itoa(len(live))
+		live = append(live, be)
+		entries = append(entries, e)
+	}
+	if len(live) == 0 {
+		return
+	}
+	var res []awsclient.EntryResult
+	var err error
+	switch b.r.m.Mode {
+	case ModeSQS:
+		res, err = b.r.deps.Events.SendSQS(ctx, b.r.m.Event.QueueURL, entries)
+	case ModeEventBridge:
+		res, err = b.r.deps.Events.PutEvents(ctx, b.r.m.Event.Bus, entries)
+	}
+	for i, be := range live {
+		switch {
+		case i < len(res):
+			be.done <- res[i]
+		case err != nil:
+			be.done <- awsclient.EntryResult{Err: err}
+		default:
+			be.done <- awsclient.EntryResult{Err: errors.New("the sender returned no result for the entry")}
+		}
+	}
+}
+
+// setLimit changes how many calls may be in flight.
+func (b *eventBatcher) setLimit(n int) { b.calls.SetLimit(max(1, n)) }

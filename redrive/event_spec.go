@@ -1,0 +1,156 @@
+package redrive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/stowage-cli/stowage/internal/config"
+)
+
+// EventBatchSize is how many items the batched event modes send in one call
+// (SendMessageBatch and PutEvents take at most 10).
+const EventBatchSize = 10
+
+// EventSpec is where an event mode sends and what its events say, frozen in the manifest.
+type EventSpec struct {
+	// QueueURL (sqs), Function and Qualifier (lambda), Bus (eventbridge): the target.
+	QueueURL  string `json:"queueUrl,omitempty"`
+	Function  string `json:"function,omitempty"`
+	Qualifier string `json:"qualifier,omitempty"`
+	Bus       string `json:"bus,omitempty"`
+	// Region is the event's awsRegion ("" = the clients' region at run time).
+	Region string `json:"region,omitempty"`
+	// Source is the EventBridge events' source (aws.s3 by default).
+	Source string `json:"source,omitempty"`
+	// ConfigurationID is the record's s3.configurationId.
+	ConfigurationID string `json:"configurationId,omitempty"`
+	// MessageGroup is a FIFO queue's MessageGroupId ("" = each request its own group).
+	MessageGroup string `json:"messageGroup,omitempty"`
+}
+
+// FIFO reports whether the queue is a FIFO queue.
+func (s *EventSpec) FIFO() bool { return strings.HasSuffix(s.QueueURL, ".fifo") }
+
+// Target is how the plan names where the events go.
+func (s *EventSpec) Target(mode Mode) Target {
+	switch mode {
+	case ModeSQS:
+		return Target{Method: "SendMessageBatch", URL: s.QueueURL}
+	case ModeLambda:
+		fn := s.Function
+		if s.Qualifier != "" {
+			fn += ":" + s.Qualifier
+		}
+		return Target{Method: "Invoke (Event)", URL: "lambda://" + fn}
+	case ModeEventBridge:
+		return Target{Method: "PutEvents", URL: "events://" + s.Bus}
+	}
+	return Target{}
+}
+
+// EventSpecFor is the event target of mode in env. qualifier (redrive --qualifier)
+// overrides events.lambda_qualifier.
+func EventSpecFor(env *config.Env, mode Mode, qualifier string) (*EventSpec, error) {
+	if ok, why := mode.Available(env); !ok {
+		return nil, fmt.Errorf("%s", why)
+	}
+	ev := env.Events
+	s := &EventSpec{Region: env.Region, Source: ev.EventSource, ConfigurationID: ev.ConfigurationID}
+	if s.Source == "" {
+		s.Source = config.DefaultEventSource
+	}
+	if s.ConfigurationID == "" {
+		s.ConfigurationID = config.DefaultConfigurationID
+	}
+	switch mode {
+	case ModeSQS:
+		if msg := config.CheckQueueURL(ev.SQSQueueURL); msg != "" {
+			return nil, fmt.Errorf("events.sqs_queue_url of environment %q: %s", env.Name, msg)
+		}
+		s.QueueURL = ev.SQSQueueURL
+		if s.FIFO() {
+			s.MessageGroup = ev.SQSMessageGroup
+		}
+		if r := regionOfQueue(ev.SQSQueueURL); r != "" {
+			s.Region = r
+		}
+	case ModeLambda:
+		fn, q, ok := config.SplitFunction(ev.LambdaFunction)
+		if !ok {
+			return nil, fmt.Errorf("events.lambda_function of environment %q is not a function name or ARN", env.Name)
+		}
+		if q == "" {
+			q = ev.LambdaQualifier
+		}
+		if qualifier != "" {
+			if msg := config.CheckQualifier(qualifier); msg != "" {
+				return nil, fmt.Errorf("--qualifier: %s", msg)
+			}
+			q = qualifier
+		}
+		s.Function, s.Qualifier = fn, q
+		if r := regionOfARN(fn); r != "" {
+			s.Region = r
+		}
+	case ModeEventBridge:
+		s.Bus = ev.EventBus
+		if r := regionOfARN(ev.EventBus); r != "" {
+			s.Region = r
+		}
+	default:
+		return nil, fmt.Errorf("mode %s does not send events", mode)
+	}
+	return s, nil
+}
+
+// regionOfQueue is the region in an AWS queue URL (sqs.REGION.amazonaws.com), or "".
+func regionOfQueue(queueURL string) string {
+	u, err := url.Parse(queueURL)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(u.Hostname(), ".")
+	if len(parts) >= 4 && parts[0] == "sqs" && strings.HasPrefix(strings.Join(parts[2:], "."), "amazonaws.com") {
+		return parts[1]
+	}
+	return ""
+}
+
+// regionOfARN is the region field of an ARN, or "".
+func regionOfARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) == 5 && parts[0] == "arn" {
+		return parts[3]
+	}
+	return ""
+}
+
+// DedupID is a FIFO queue's MessageDeduplicationId for one request of one redrive: the
+// same across the run's retries and a resume, so a batch sent again within SQS's five
+// minute deduplication interval is not enqueued twice; a different redrive of the same
+// request gets a different one.
+func DedupID(runID, requestID string) string {
+	sum := sha256.Sum256([]byte(runID + "\x00" + requestID))
+	return hex.EncodeToString(sum[:])
+}
+
+// PlanEvent plans a redrive in an event mode: Plan resolves the selection exactly as it
+// does for s3-copy (nothing in planning depends on how the items are sent), and the
+// manifest then names the event target.
+func PlanEvent(ctx context.Context, deps PlanDeps, sel Selection, opts PlanOptions, spec *EventSpec) (*Manifest, error) {
+	if !opts.Mode.IsEvent() || spec == nil {
+		return nil, fmt.Errorf("redrive: PlanEvent needs an event mode and its target")
+	}
+	o := opts
+	o.Mode = ModeS3Copy
+	m, err := Plan(ctx, deps, sel, o)
+	if err != nil {
+		return nil, err
+	}
+	m.Mode, m.Target, m.Event = opts.Mode, spec.Target(opts.Mode), spec
+	return m, nil
+}

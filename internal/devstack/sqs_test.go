@@ -160,13 +160,13 @@ func TestMD5OfAttributesIsSQSs(t *testing.T) {
 
 func TestParseQueueURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"http://127.0.0.1:4566/000000000000/q":                           "q",
+		"http://127.0.0.1:4566/000000000000/q":                          "q",
 		"https://sqs.us-east-1.amazonaws.com/000000000000/stowage.fifo": "stowage.fifo",
-		"http://h/000000000000/q/":                                       "q",
-		"http://h/123456789012/q":                                        "",
-		"http://h/000000000000/a/b":                                      "",
-		"000000000000/q":                                                 "",
-		"http://h/000000000000/bad name":                                 "",
+		"http://h/000000000000/q/":                                      "q",
+		"http://h/123456789012/q":                                       "",
+		"http://h/000000000000/a/b":                                     "",
+		"000000000000/q":                                                "",
+		"http://h/000000000000/bad name":                                "",
 	} {
 		if got, ok := parseQueueURL(in); got != want || ok != (want != "") {
 			t.Errorf("%q: %q, %v; want %q", in, got, ok, want)

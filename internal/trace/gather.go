@@ -1,0 +1,194 @@
+package trace
+
+import (
+	"context"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// Objects reads the stored object and its versions (awsclient.ObjectStore).
+type Objects interface {
+	Head(ctx context.Context, key string) (awsclient.Object, error)
+	Versions(ctx context.Context, key string) ([]awsclient.ObjectVersion, error)
+}
+
+// Statuses reads a status item (awsclient.StatusStore).
+type Statuses interface {
+	Get(ctx context.Context, id string) (awsclient.Status, bool, error)
+}
+
+// Logs finds log lines (awsclient.LogReader).
+type Logs interface {
+	Find(ctx context.Context, term string, windows []awsclient.LogWindow, groups []string) (*awsclient.LogResult, error)
+}
+
+// Sources are where Gather reads.
+type Sources struct {
+	Env      *config.Env
+	Objects  Objects
+	Statuses Statuses
+	// Logs is nil when the environment has no logs: section.
+	Logs Logs
+	// History reads the request's redrive runs (redrive.RequestHistory on this machine's
+	// state directory); nil: none.
+	History func(env, id string) ([]redrive.HistoryRun, error)
+	// MissingObject reports an error that means "no such object" (inventory.IsMissingObject).
+	MissingObject func(error) bool
+}
+
+// Gather reads what the timeline of request id (stored at key) is built from, in two
+// round trips: the object, its versions (when storage.received_from_versions says the
+// bucket is versioned), the status item and the local redrive history at once; then the
+// log lines of every group in the windows around each store and redrive at once. A
+// source that fails is named in Inputs.Errors; only a cancelled ctx fails Gather.
+func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
+	env := src.Env
+	in := Inputs{Env: env.Name, RequestID: id, Bucket: env.Storage.Bucket, Key: key, LogsConfig: env.Logs}
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	fail := func(err error) {
+		mu.Lock()
+		in.Errors = append(in.Errors, err)
+		mu.Unlock()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		obj, err := src.Objects.Head(ctx, key)
+		switch {
+		case err == nil:
+			mu.Lock()
+			in.Object = &obj
+			mu.Unlock()
+		case src.MissingObject == nil || !src.MissingObject(err):
+			fail(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		st, found, err := src.Statuses.Get(ctx, id)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if found {
+			mu.Lock()
+			in.Status = &st
+			if a := env.Status.ReceivedAttr; a != "" {
+				in.ReceivedAt = awsclient.StatusTime(st.Item[a])
+			}
+			mu.Unlock()
+		}
+	}()
+	if env.Storage.ReceivedFromVersions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vs, err := src.Objects.Versions(ctx, key)
+			if err != nil {
+				fail(err)
+				return
+			}
+			mu.Lock()
+			in.Versions = vs
+			mu.Unlock()
+		}()
+	}
+	if src.History != nil {
+		runs, err := src.History(env.Name, id)
+		if err != nil {
+			fail(err)
+		}
+		for _, r := range runs {
+			in.Runs = append(in.Runs, runDetail(r, id))
+		}
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return in, err
+	}
+	if src.Logs == nil || !env.Logs.Configured() {
+		return in, nil
+	}
+	windows := Windows(in, env.Logs)
+	res, err := src.Logs.Find(ctx, id, windows, nil)
+	in.Logs, in.LogsErr = res, err
+	if ctx.Err() != nil {
+		return in, ctx.Err()
+	}
+	return in, nil
+}
+
+// Windows are the time ranges to read the logs in: around the arrival and every later
+// store and redrive (logs.window_before to logs.window_after), or around the status
+// item's last update when nothing else dates the request.
+func Windows(in Inputs, l config.Logs) []awsclient.LogWindow {
+	before, after := l.WindowBefore.Duration, l.WindowAfter.Duration
+	if before == 0 && after == 0 {
+		before, after = config.DefaultLogsWindowBefore, config.DefaultLogsWindowAfter
+	}
+	var at []time.Time
+	for _, v := range in.Versions {
+		at = append(at, v.LastModified)
+	}
+	if in.Object != nil {
+		at = append(at, in.Object.LastModified)
+	}
+	if !in.ReceivedAt.IsZero() {
+		at = append(at, in.ReceivedAt)
+	}
+	for _, r := range in.Runs {
+		if !r.PlannedLastModified.IsZero() {
+			at = append(at, r.PlannedLastModified)
+		}
+		if !r.At.IsZero() {
+			at = append(at, r.At)
+		} else if !r.Started.IsZero() {
+			at = append(at, r.Started)
+		}
+	}
+	if len(at) == 0 && in.Status != nil && !in.Status.UpdatedAt.IsZero() {
+		at = append(at, in.Status.UpdatedAt)
+	}
+	var ws []awsclient.LogWindow
+	for _, t := range at {
+		if t.IsZero() {
+			continue
+		}
+		ws = append(ws, awsclient.LogWindow{Start: t.Add(-before), End: t.Add(after)})
+	}
+	return awsclient.MergeWindows(ws)
+}
+
+// runDetail adds what the run's journal recorded of the request before sending.
+func runDetail(r redrive.HistoryRun, id string) Run {
+	run := Run{HistoryRun: r}
+	f, err := os.Open(r.Journal)
+	if err != nil {
+		return run
+	}
+	defer f.Close()
+	st, err := redrive.ReadJournal(f)
+	if err != nil || st.Manifest == nil {
+		return run
+	}
+	for _, it := range st.Manifest.Items {
+		if it.RequestID == id {
+			if string(st.Manifest.Mode) != string(redrive.ModeReupload) {
+				run.PlannedLastModified = it.LastModified
+			}
+			run.Before = it.Planned
+		}
+	}
+	if tr := st.Items[id]; tr != nil && tr.PreSend != nil {
+		run.Before = tr.PreSend
+	}
+	return run
+}

@@ -1,0 +1,130 @@
+package trace
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+)
+
+// Painter colours the parts of a rendered timeline; a nil func leaves text plain. The
+// TUI passes its Styles' renderers, the CLI a few ANSI colours on a terminal.
+type Painter struct {
+	Time   func(string) string
+	Source func(Source, string) string
+	Error  func(string) string
+	Note   func(string) string
+}
+
+func paint(f func(string) string, s string) string {
+	if f == nil {
+		return s
+	}
+	return f(s)
+}
+
+// TimeLayout is how an entry's time is written (UTC, milliseconds); ShortTimeLayout
+// leaves out the year in rows narrower than wideRows.
+const (
+	TimeLayout      = "2006-01-02T15:04:05.000Z"
+	ShortTimeLayout = "01-02 15:04:05.000"
+	wideRows        = 100
+)
+
+func layoutFor(width int) string {
+	if width > 0 && width < wideRows {
+		return ShortTimeLayout
+	}
+	return TimeLayout
+}
+
+// sourceWidth fits the longest source name.
+const sourceWidth = 9
+
+// Header is the column header of Lines at width.
+func Header(width int) string {
+	return padRight("TIME (UTC)", len(layoutFor(width))) + "  " + padRight("SOURCE", sourceWidth) + "  WHAT"
+}
+
+// Line is one entry in a row of at most width cells (0: no limit): time, source, summary.
+func Line(e Entry, width int, p Painter) string {
+	src := string(e.Source)
+	row := paint(p.Time, e.At.UTC().Format(layoutFor(width))) + "  "
+	if p.Source != nil {
+		row += p.Source(e.Source, padRight(src, sourceWidth))
+	} else {
+		row += padRight(src, sourceWidth)
+	}
+	row += "  "
+	sum := e.Summary // sanitized by Build
+	if width > 0 {
+		room := width - ansi.StringWidth(row)
+		if room < 8 {
+			room = 8
+		}
+		sum = ansi.Truncate(sum, room, "…")
+	}
+	if e.Error {
+		sum = paint(p.Error, sum)
+	}
+	return row + sum
+}
+
+// Lines renders the whole timeline: the header, one row per entry, then the notes.
+func Lines(tl Timeline, width int, p Painter) []string {
+	out := []string{Header(width)}
+	for _, e := range tl.Entries {
+		out = append(out, Line(e, width, p))
+	}
+	if len(tl.Entries) == 0 {
+		out = append(out, "(nothing is known of this request)")
+	}
+	if len(tl.Notes) > 0 {
+		out = append(out, "")
+		for _, n := range tl.Notes {
+			for i, l := range strings.Split(n, "\n") {
+				prefix := "  "
+				if i == 0 {
+					prefix = "- "
+				}
+				out = append(out, paint(p.Note, prefix+l))
+			}
+		}
+	}
+	return out
+}
+
+// Highlight is a log entry's message whole, for the "open it" view: pretty-printed and
+// coloured when it is JSON (a structured Lambda log line), sanitized either way. h nil
+// leaves it uncoloured.
+func Highlight(h *payload.Highlighter, e Entry) []string {
+	lines := strings.Split(e.Pretty(), "\n")
+	if h == nil || !e.IsJSON() {
+		return lines
+	}
+	return h.Lines(payload.JSON, lines, 0, len(lines))
+}
+
+// HighlightLine is a log entry's message on one line, coloured when it is JSON: the row
+// of a log line in the TUI's timeline tab.
+func HighlightLine(h *payload.Highlighter, e Entry, width int) string {
+	msg := strings.TrimSpace(e.Message)
+	if h != nil && e.IsJSON() {
+		msg = h.Lines(payload.JSON, []string{msg}, 0, 1)[0] // sanitizes
+	} else {
+		msg = sanitize.Line(msg)
+	}
+	if width > 0 {
+		msg = ansi.Truncate(msg, width, "…")
+	}
+	return msg
+}
+
+func padRight(s string, n int) string {
+	if w := ansi.StringWidth(s); w < n {
+		return s + strings.Repeat(" ", n-w)
+	}
+	return s
+}

@@ -1,0 +1,370 @@
+// Package trace answers "what happened to request X": one timeline, oldest first, from
+// the stored object (and its versions), the gateway's access log, the processor's log
+// lines, the status item and stowage's own redrive history.
+//
+// Build is pure: it turns Inputs into a Timeline. Gather reads the Inputs (S3 and
+// DynamoDB at once, then every log group and window at once: two round trips); the CLI
+// (stowage trace) and the TUI (the detail's timeline tab) both call them. Render and
+// Highlight draw a timeline. It must not import tui, cli or the SDK.
+package trace
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+// Source says where an entry comes from.
+type Source string
+
+const (
+	SourceGateway   Source = "gateway"
+	SourceS3        Source = "s3"
+	SourceProcessor Source = "processor"
+	SourceStatus    Source = "status"
+	SourceStowage   Source = "stowage"
+)
+
+// order breaks ties between entries at the same instant, in the order things happen.
+var order = map[Source]int{SourceGateway: 0, SourceS3: 1, SourceProcessor: 2, SourceStatus: 3, SourceStowage: 4}
+
+// Entry is one line of the timeline.
+type Entry struct {
+	At     time.Time `json:"time"`
+	Source Source    `json:"source"`
+	// Summary is one sanitized line.
+	Summary string `json:"summary"`
+	// Error marks a failure (an ERROR line, a FAILED status, a failed redrive).
+	Error bool `json:"error,omitempty"`
+	// Message is a log line as CloudWatch stored it (from outside: sanitize before
+	// display; Pretty indents it when it is JSON). "" for other sources.
+	Message string `json:"message,omitempty"`
+	// Group is the log group of a log line.
+	Group string `json:"group,omitempty"`
+	// Raw is the event as read: the log event, the object or version, the status item,
+	// the redrive run. Kept for -o json.
+	Raw any `json:"raw,omitempty"`
+}
+
+// IsJSON reports a log line that is a JSON object (a structured Lambda log line).
+func (e Entry) IsJSON() bool {
+	m := strings.TrimSpace(e.Message)
+	return strings.HasPrefix(m, "{") && json.Valid([]byte(m))
+}
+
+// Pretty is the log line whole: indented when it is JSON, sanitized either way.
+func (e Entry) Pretty() string {
+	if e.IsJSON() {
+		var v any
+		d := json.NewDecoder(strings.NewReader(e.Message))
+		d.UseNumber()
+		if d.Decode(&v) == nil {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if enc.Encode(v) == nil {
+				return sanitize.Block(strings.TrimRight(b.String(), "\n"))
+			}
+		}
+	}
+	return sanitize.Block(e.Message)
+}
+
+// Inputs are what a timeline is built from; Gather reads them.
+type Inputs struct {
+	Env       string
+	RequestID string
+	Bucket    string
+	Key       string
+	// Object is the stored object (nil: none); Versions its versions, oldest first, when
+	// the bucket's versions were read.
+	Object   *awsclient.Object
+	Versions []awsclient.ObjectVersion
+	// Status is the status item (nil: none). ReceivedAt is the processor's own record of
+	// the first arrival (status.received_attr), zero when unknown.
+	Status     *awsclient.Status
+	ReceivedAt time.Time
+	// Runs are stowage's redrive runs that held the request (every journal on this machine).
+	Runs []Run
+	// Logs are the lines read; nil when no logs: section names a group. LogsErr is why
+	// they could not be read at all.
+	Logs    *awsclient.LogResult
+	LogsErr error
+	// Logs configuration, to tell processor lines from gateway lines.
+	LogsConfig config.Logs
+	// Errors are failures to read a source other than the logs (sanitized at display).
+	Errors []error
+}
+
+// Run is one redrive run that held the request, with what its journal recorded of the
+// request before the send.
+type Run struct {
+	redrive.HistoryRun
+	// PlannedLastModified is the object's LastModified when the run was planned (zero:
+	// unknown): an in-place redrive rewrites it, so this dates the earlier store.
+	PlannedLastModified time.Time `json:"plannedLastModified,omitzero"`
+	// Before is the status item as the run read it before sending (nil: not recorded).
+	Before *redrive.StatusRead `json:"before,omitempty"`
+}
+
+// Timeline is one request's story.
+type Timeline struct {
+	RequestID string  `json:"id"`
+	Key       string  `json:"key"`
+	Entries   []Entry `json:"entries"`
+	// Notes say what the timeline could not show, and why (sanitized).
+	Notes []string `json:"notes,omitempty"`
+	// Query is the Logs Insights query that finds the request's lines ("" without logs).
+	Query string `json:"insightsQuery,omitempty"`
+	// Capped is set when the log lines were cut at logs.max_bytes.
+	Capped bool `json:"capped,omitempty"`
+}
+
+// Build makes the timeline of in, oldest first.
+func Build(in Inputs) Timeline {
+	tl := Timeline{RequestID: in.RequestID, Key: in.Key}
+	uri := "s3://" + in.Bucket + "/" + in.Key
+	add := func(e Entry) {
+		e.At = e.At.UTC()
+		e.Summary = sanitize.Line(e.Summary)
+		tl.Entries = append(tl.Entries, e)
+	}
+
+	// S3: the arrival and every later store.
+	switch {
+	case len(in.Versions) > 0:
+		for i, v := range in.Versions {
+			what := "stored again"
+			if i == 0 {
+				what = "arrived: stored " + clip(uri, 120)
+			}
+			if v.DeleteMarker {
+				what = "deleted (a delete marker)"
+			}
+			if !v.DeleteMarker {
+				what += fmt.Sprintf(" (%s, version %s)", payload.Human(v.Size), clip(v.VersionID, 40))
+			}
+			add(Entry{At: v.LastModified, Source: SourceS3, Summary: what, Raw: v})
+		}
+	case in.Object != nil:
+		o := in.Object
+		desc := payload.Human(o.Size)
+		if o.ContentType != "" {
+			desc += ", " + clip(o.ContentType, 60)
+		}
+		first, from := in.ReceivedAt, "the status item's received time"
+		for _, r := range in.Runs {
+			if t := r.PlannedLastModified; !t.IsZero() && (first.IsZero() || t.Before(first)) {
+				first, from = t, "as redrive "+clip(r.RunID, 60)+" found it"
+			}
+		}
+		if !first.IsZero() && first.Before(o.LastModified) {
+			add(Entry{At: first, Source: SourceS3, Summary: "arrived: stored " + clip(uri, 120) + " (" + from + ")"})
+			add(Entry{At: o.LastModified, Source: SourceS3, Summary: "stored again (" + desc + ")", Raw: o})
+		} else {
+			add(Entry{At: o.LastModified, Source: SourceS3, Summary: "stored " + clip(uri, 120) + " (" + desc + ")", Raw: o})
+		}
+	default:
+		tl.Notes = append(tl.Notes, "no object at "+sanitize.Line(clip(uri, 200))+": the body was deleted, expired, or never stored")
+	}
+
+	// The log lines.
+	processorLines := 0
+	if in.Logs != nil {
+		gw := map[string]bool{in.LogsConfig.AccessLogGroup: in.LogsConfig.AccessLogGroup != "",
+			in.LogsConfig.ExecutionLogGroup: in.LogsConfig.ExecutionLogGroup != ""}
+		for _, ev := range in.Logs.Events {
+			src := SourceProcessor
+			if gw[ev.Group] {
+				src = SourceGateway
+			} else {
+				processorLines++
+			}
+			sum, isErr := summarizeLog(src, ev.Message)
+			add(Entry{At: ev.At, Source: src, Summary: sum, Error: isErr, Message: ev.Message, Group: ev.Group, Raw: ev})
+		}
+		tl.Query = in.Logs.Query
+		tl.Capped = in.Logs.Capped
+		for _, n := range in.Logs.Notes {
+			tl.Notes = append(tl.Notes, sanitize.Line(n))
+		}
+		for _, err := range in.Logs.Errors {
+			tl.Notes = append(tl.Notes, "logs: "+sanitize.Line(err.Error()))
+		}
+		if in.Logs.Capped {
+			tl.Notes = append(tl.Notes, fmt.Sprintf("only the first %s of log lines were read (logs.max_bytes); more exist. For all of them, run this in CloudWatch Logs Insights over the same groups and time:\n  %s",
+				payload.Human(in.Logs.Bytes), sanitize.Line(in.Logs.Query)))
+		}
+	}
+	if in.LogsErr != nil && (in.Logs == nil || len(in.Logs.Errors) == 0) {
+		tl.Notes = append(tl.Notes, "logs: "+sanitize.Line(in.LogsErr.Error()))
+	}
+	if !in.LogsConfig.Configured() {
+		tl.Notes = append(tl.Notes, NoLogsNote(in.Env))
+	} else if len(in.LogsConfig.ProcessorGroups) > 0 && processorLines == 0 && in.LogsErr == nil && in.Logs != nil && len(in.Logs.Errors) == 0 {
+		note := "no processor line mentions this request in the windows read"
+		if in.Status == nil {
+			note += ": the processor never logged it (LOST: it was not triggered, or it died before logging)"
+		}
+		tl.Notes = append(tl.Notes, note)
+	}
+
+	// The status item.
+	if st := in.Status; st != nil {
+		sum := "status " + st.State
+		switch {
+		case st.Attempts == 1:
+			sum += " (1 attempt)"
+		case st.Attempts > 1:
+			sum += fmt.Sprintf(" (%d attempts)", st.Attempts)
+		}
+		if st.Error != "" {
+			sum += ": " + clip(st.Error, 200)
+		}
+		at := st.UpdatedAt
+		if at.IsZero() {
+			tl.Notes = append(tl.Notes, "the status item has no updatedAt; it is shown last")
+			at = latest(tl.Entries)
+		}
+		add(Entry{At: at, Source: SourceStatus, Summary: sum, Error: strings.EqualFold(st.State, "FAILED"), Raw: st.Item})
+	} else {
+		tl.Notes = append(tl.Notes, "no status item: the processor has not recorded this request")
+	}
+
+	// stowage's redrives.
+	for _, r := range in.Runs {
+		at := r.At
+		if at.IsZero() {
+			at = r.Started
+		}
+		who := r.Operator
+		if who == "" {
+			who = "an unknown operator"
+		}
+		sum := fmt.Sprintf("redrive %s: %s", r.Mode, r.Outcome)
+		if r.Attempts > 1 {
+			sum += fmt.Sprintf(" after %d attempts", r.Attempts)
+		}
+		if r.NewRequestID != "" {
+			sum += " as new request " + clip(r.NewRequestID, 80)
+		}
+		if r.Error != "" {
+			sum += " (" + clip(r.Error, 160) + ")"
+		}
+		sum += " - run " + clip(r.RunID, 60) + " by " + clip(who, 80)
+		add(Entry{At: at, Source: SourceStowage, Summary: sum, Error: r.Outcome == string(redrive.StateFailed), Raw: r})
+		if b := r.Before; b != nil && b.Found && !b.UpdatedAt.IsZero() {
+			// The status as it stood before the redrive: a change later overwrote it.
+			bs := "status " + b.State
+			if b.Attempts > 0 {
+				bs += fmt.Sprintf(" (%d attempt%s)", b.Attempts, map[bool]string{true: "", false: "s"}[b.Attempts == 1])
+			}
+			add(Entry{At: b.UpdatedAt, Source: SourceStatus, Summary: bs + ", read before redrive " + clip(r.RunID, 60),
+				Error: strings.EqualFold(b.State, "FAILED"), Raw: b})
+		}
+	}
+	for _, err := range in.Errors {
+		tl.Notes = append(tl.Notes, sanitize.Line(err.Error()))
+	}
+
+	sort.SliceStable(tl.Entries, func(i, j int) bool {
+		a, b := tl.Entries[i], tl.Entries[j]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		return order[a.Source] < order[b.Source]
+	})
+	return tl
+}
+
+// NoLogsNote says how to add a logs: section.
+func NoLogsNote(env string) string {
+	where := "the environment"
+	if env != "" {
+		where = "environment " + sanitize.Line(env)
+	}
+	return "the processor's and the gateway's CloudWatch Logs are not read: " + where + " has no logs: section. Add one:\n" +
+		"  logs:\n" +
+		"    processor_groups: [/aws/lambda/YOUR-FUNCTION]\n" +
+		"    access_log_group: YOUR-ACCESS-LOG-GROUP   # optional\n" +
+		"(see README \"Trace a request\" for the IAM actions it needs)"
+}
+
+func latest(es []Entry) time.Time {
+	var t time.Time
+	for _, e := range es {
+		if e.At.After(t) {
+			t = e.At
+		}
+	}
+	return t
+}
+
+// clip cuts s to n runes with an ellipsis.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// summarizeLog is a log line in a few words: a structured line's level, message and
+// error type; an access-log line's method, path and status; else the line itself.
+func summarizeLog(src Source, msg string) (string, bool) {
+	m := strings.TrimSpace(msg)
+	var doc map[string]any
+	if strings.HasPrefix(m, "{") && json.Unmarshal([]byte(m), &doc) == nil {
+		str := func(k string) string {
+			switch v := doc[k].(type) {
+			case string:
+				return v
+			case float64, bool:
+				return fmt.Sprint(v)
+			}
+			return ""
+		}
+		if src == SourceGateway && str("httpMethod") != "" {
+			s := str("httpMethod") + " " + str("resourcePath") + " -> " + str("status")
+			if id := str("requestId"); id != "" {
+				s += " (gateway request " + clip(id, 60) + ")"
+			}
+			return clip(s, 200), strings.HasPrefix(str("status"), "5")
+		}
+		level := strings.ToUpper(str("level"))
+		parts := []string{}
+		if level != "" {
+			parts = append(parts, level)
+		}
+		if et := str("errorType"); et != "" {
+			parts = append(parts, et+":")
+		}
+		if mm := str("message"); mm != "" {
+			parts = append(parts, mm)
+		}
+		if st := str("status"); st != "" && src == SourceProcessor {
+			parts = append(parts, "("+st+")")
+		}
+		if str("redelivery") == "true" {
+			parts = append(parts, "(redelivery)")
+		}
+		if len(parts) > 0 {
+			return clip(strings.Join(parts, " "), 200), level == "ERROR" || level == "FATAL"
+		}
+	}
+	line := m
+	if i := strings.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i] + " …"
+	}
+	up := strings.ToUpper(line)
+	return clip(strings.ReplaceAll(line, "\t", " "), 200), strings.Contains(up, "ERROR") || strings.Contains(up, "TASK TIMED OUT")
+}

@@ -1,0 +1,188 @@
+package trace
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+var (
+	arrived = time.Date(2026, 3, 2, 9, 14, 7, 120_000_000, time.UTC)
+	redrove = time.Date(2026, 3, 2, 11, 2, 41, 500_000_000, time.UTC)
+)
+
+const (
+	id     = "0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11"
+	lambda = "6f1d2b7a-93c4-4e1e-8d2f-5b1a9c3e7f00"
+	group  = "/aws/lambda/product-ingest"
+	access = "/aws/apigateway/stowage-demo/access"
+)
+
+var logsConfig = config.Logs{ProcessorGroups: []string{group}, AccessLogGroup: access,
+	WindowBefore: config.Duration{Duration: time.Minute}, WindowAfter: config.Duration{Duration: 15 * time.Minute}}
+
+func ev(g string, at time.Time, msg string) awsclient.LogEvent {
+	return awsclient.LogEvent{Group: g, At: at, Message: msg, EventID: fmt.Sprint(at.UnixNano())}
+}
+
+// failedRedrivenProcessed: a request that failed to parse, was redriven in place by an
+// operator and then processed.
+func failedRedrivenProcessed() Inputs {
+	ms := time.Millisecond
+	return Inputs{
+		Env: "demo", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: logsConfig,
+		Object: &awsclient.Object{Key: id, Size: 1834, LastModified: redrove.Add(30 * ms), ContentType: "application/json"},
+		Status: &awsclient.Status{RequestID: id, State: "PROCESSED", Attempts: 2, UpdatedAt: redrove.Add(90 * ms),
+			Item: map[string]any{"requestId": id, "status": "PROCESSED"}},
+		Runs: []Run{{
+			HistoryRun: redrive.HistoryRun{RunID: "20260302T110241Z-7e57e57e", Env: "demo", Operator: "arn:aws:iam::123456789012:user/alice",
+				Mode: "inplace", Outcome: "delivered", Started: redrove.Add(-20 * time.Second), At: redrove.Add(45 * ms), Attempts: 1},
+			PlannedLastModified: arrived,
+			Before:              &redrive.StatusRead{Found: true, State: "FAILED", Attempts: 1, UpdatedAt: arrived.Add(80 * ms)},
+		}},
+		Logs: &awsclient.LogResult{Query: awsclient.InsightsQuery(id), Events: []awsclient.LogEvent{
+			ev(access, arrived, `{"requestId":"`+id+`","ip":"203.0.113.7","requestTime":"02/Mar/2026:09:14:07 +0000","httpMethod":"PUT","resourcePath":"/product","status":"200","responseLength":"0","key":"`+id+`"}`),
+			ev(group, arrived.Add(40*ms), `{"timestamp":"2026-03-02T09:14:07.160Z","level":"INFO","requestId":"`+id+`","awsRequestId":"`+lambda+`","message":"processing","bucket":"stowage-demo","key":"`+id+`","redelivery":false}`),
+			ev(group, arrived.Add(75*ms), `{"timestamp":"2026-03-02T09:14:07.195Z","level":"ERROR","requestId":"`+id+`","awsRequestId":"`+lambda+`","errorType":"parse","message":"malformed JSON at line 1, column 9: invalid character '}'"}`),
+			ev(access, redrove, `{"requestId":"c0ffee00-1111-4222-8333-444455556666","ip":"198.51.100.4","requestTime":"02/Mar/2026:11:02:41 +0000","httpMethod":"PUT","resourcePath":"/product/{bucket}/{key}","status":"200","responseLength":"0","key":"`+id+`"}`),
+			ev(group, redrove.Add(50*ms), `{"timestamp":"2026-03-02T11:02:41.550Z","level":"INFO","requestId":"`+id+`","awsRequestId":"9a8b7c6d-0000-4000-8000-000000000001","message":"processing","bucket":"stowage-demo","key":"`+id+`","redelivery":true}`),
+			ev(group, redrove.Add(85*ms), `{"timestamp":"2026-03-02T11:02:41.585Z","level":"INFO","requestId":"`+id+`","awsRequestId":"9a8b7c6d-0000-4000-8000-000000000001","message":"processed","status":"PROCESSED"}`),
+		}},
+	}
+}
+
+// lost: stored, never processed: no status item and no processor line.
+func lost() Inputs {
+	return Inputs{
+		Env: "demo", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: logsConfig,
+		Object: &awsclient.Object{Key: id, Size: 912, LastModified: arrived, ContentType: "application/xml"},
+		Logs: &awsclient.LogResult{Query: awsclient.InsightsQuery(id), Events: []awsclient.LogEvent{
+			ev(access, arrived, `{"requestId":"`+id+`","httpMethod":"PUT","resourcePath":"/product","status":"200","key":"`+id+`"}`),
+		}},
+	}
+}
+
+// noLogs: an environment without logs:.
+func noLogs() Inputs {
+	in := failedRedrivenProcessed()
+	in.Logs, in.LogsConfig = nil, config.Logs{}
+	return in
+}
+
+// ansiPainter is the styled rendering of the goldens.
+var ansiPainter = Painter{
+	Time:   func(s string) string { return "\x1b[2m" + s + "\x1b[0m" },
+	Source: func(src Source, s string) string { return "\x1b[36m" + s + "\x1b[0m" },
+	Error:  func(s string) string { return "\x1b[31m" + s + "\x1b[0m" },
+	Note:   func(s string) string { return "\x1b[33m" + s + "\x1b[0m" },
+}
+
+func TestTimelineGoldens(t *testing.T) {
+	for name, in := range map[string]Inputs{"FailedRedrivenProcessed": failedRedrivenProcessed(), "Lost": lost(), "NoLogsConfig": noLogs()} {
+		for _, width := range []int{80, 120, 200} {
+			t.Run(fmt.Sprintf("%s/%d", name, width), func(t *testing.T) {
+				tl := Build(in)
+				styled := strings.Join(Lines(tl, width, ansiPainter), "\n") + "\n"
+				t.Run("Styled", func(t *testing.T) { golden.RequireEqual(t, styled) })
+				t.Run("Plain", func(t *testing.T) { golden.RequireEqual(t, ansi.Strip(styled)) })
+				for _, l := range Lines(tl, width, Painter{}) {
+					if w := ansi.StringWidth(l); w > width && !strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "- ") {
+						t.Errorf("row %d cells wide, want <= %d: %s", w, width, l)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The done-when of #16: arrival, the processor's error, the redrive, the success, in order.
+func TestTimelineTellsTheFailedRedrivenStoryInOrder(t *testing.T) {
+	tl := Build(failedRedrivenProcessed())
+	var got []string
+	for _, e := range tl.Entries {
+		got = append(got, string(e.Source)+": "+e.Summary)
+	}
+	want := []string{"s3: arrived", "processor: ERROR parse:", "stowage: redrive inplace: delivered - run 20260302T110241Z-7e57e57e by arn:aws:iam::123456789012:user/alice",
+		"processor: INFO processed (PROCESSED)"}
+	i := 0
+	for _, g := range got {
+		if i < len(want) && strings.HasPrefix(g, want[i]) {
+			i++
+		}
+	}
+	if i != len(want) {
+		t.Errorf("missing %q in order:\n%s", want[i], strings.Join(got, "\n"))
+	}
+}
+
+func TestTimelineNotes(t *testing.T) {
+	tl := Build(lost())
+	if !strings.Contains(strings.Join(tl.Notes, "\n"), "LOST") {
+		t.Errorf("a LOST request without processor lines: %q", tl.Notes)
+	}
+	tl = Build(noLogs())
+	if !strings.Contains(strings.Join(tl.Notes, "\n"), "processor_groups: [/aws/lambda/YOUR-FUNCTION]") {
+		t.Errorf("no logs: %q", tl.Notes)
+	}
+	in := lost()
+	in.Logs.Capped, in.Logs.Bytes = true, 8<<20
+	in.Logs.Errors = []error{errors.New("filter-log-events arn:aws:logs:eu-west-1:*:log-group:/x: AccessDeniedException: \x1b[31mno\x1b[0m (the credentials need logs:FilterLogEvents on arn:aws:logs:eu-west-1:*:log-group:/x)")}
+	tl = Build(in)
+	notes := strings.Join(tl.Notes, "\n")
+	if !strings.Contains(notes, "only the first 8.0 MiB") || !strings.Contains(notes, "filter @message like /"+id+"/") ||
+		!strings.Contains(notes, "the credentials need logs:FilterLogEvents") || strings.Contains(notes, "\x1b") {
+		t.Errorf("notes:\n%s", notes)
+	}
+	if strings.Contains(notes, "LOST") {
+		t.Errorf("a failed read must not claim the processor never logged it:\n%s", notes)
+	}
+}
+
+// Log lines from outside never reach a terminal raw; JSON keeps them whole.
+func TestTimelineSanitizesAndKeepsRawEvents(t *testing.T) {
+	in := lost()
+	evil := "\x1b]0;pwned\x07 crashed \u202e" + id
+	in.Logs.Events = append(in.Logs.Events, ev(group, arrived.Add(time.Second), evil))
+	tl := Build(in)
+	for _, l := range Lines(tl, 120, Painter{}) {
+		if strings.ContainsAny(l, "\x1b\x07\u202e") {
+			t.Errorf("unsanitized: %q", l)
+		}
+	}
+	b, err := json.Marshal(tl)
+	if err != nil || !strings.Contains(string(b), `\u001b]0;pwned`) {
+		t.Errorf("JSON lost the raw message: %s %v", b, err)
+	}
+	last := tl.Entries[len(tl.Entries)-1]
+	for _, l := range append(Highlight(payload.NewHighlighter(true), last), HighlightLine(nil, last, 40)) {
+		if strings.ContainsAny(l, "\x07\u202e") {
+			t.Errorf("highlight unsanitized: %q", l)
+		}
+	}
+	jsonEntry := Build(failedRedrivenProcessed()).Entries[2]
+	if !jsonEntry.IsJSON() || len(Highlight(payload.NewHighlighter(true), jsonEntry)) < 5 {
+		t.Errorf("a JSON line opens pretty: %q", Highlight(nil, jsonEntry))
+	}
+}
+
+func TestWindowsAroundEveryStoreAndRedrive(t *testing.T) {
+	ws := Windows(failedRedrivenProcessed(), logsConfig)
+	if len(ws) != 2 || !ws[0].Start.Equal(arrived.Add(-time.Minute)) || !ws[1].End.Equal(redrove.Add(45*time.Millisecond+15*time.Minute)) {
+		t.Errorf("%+v", ws)
+	}
+	only := Inputs{Status: &awsclient.Status{UpdatedAt: arrived}}
+	if ws := Windows(only, config.Logs{}); len(ws) != 1 || !ws[0].End.Equal(arrived.Add(15*time.Minute)) {
+		t.Errorf("status only: %+v", ws)
+	}
+}

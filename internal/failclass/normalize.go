@@ -159,13 +159,13 @@ func placeholderAt(s string) string {
 }
 
 // closingQuote returns the index of the quote that closes the one at s[open], or -1. A
-// double quote may be escaped with a backslash; a single quote closes only before a
+// double or single quote may be escaped with a backslash; a single quote closes only before a
 // byte that starts no word or placeholder (so "can't" is not a quote).
 func closingQuote(s string, open int) int {
 	q := s[open]
 	for i := open + 1; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '\\' && q == '"':
+		case c == '\\' && q != '`':
 			i++
 		case c == q:
 			if q == '\'' && i+1 < len(s) && (isAlnum(s[i+1]) || s[i+1] == '<') {
@@ -208,33 +208,37 @@ func (n *normalizer) token(t string) {
 			return
 		}
 	}
-	for i := 0; i < len(t); {
-		if i == 0 || isSep(t[i-1]) {
-			if uuidAt(t[i:]) {
-				n.out = append(n.out, PhUUID...)
-				i += 36
-				continue
+	// The first id or number inside the token becomes a placeholder; what is before and
+	// after it is tokenized again, as a second pass would see it (split by the placeholder).
+	for i := 0; i < len(t); i++ {
+		ph, end := "", 0
+		switch {
+		case (i == 0 || isSep(t[i-1])) && uuidAt(t[i:]):
+			ph, end = PhUUID, i+36
+		case isDigit(t[i]):
+			end = i
+			for end < len(t) && isDigit(t[end]) {
+				end++
 			}
+			ph = PhNumber
+		}
+		if i == 0 || isSep(t[i-1]) {
 			j := i
 			for j < len(t) && !isSep(t[j]) {
 				j++
 			}
-			if isLongHex(t[i:j]) {
-				n.out = append(n.out, PhHex...)
-				i = j
-				continue
+			if ph != PhUUID && isLongHex(t[i:j]) {
+				ph, end = PhHex, j
 			}
 		}
-		if isDigit(t[i]) {
-			for i < len(t) && isDigit(t[i]) {
-				i++
-			}
-			n.out = append(n.out, PhNumber...)
-			continue
+		if ph != "" {
+			n.run(t[:i])
+			n.out = append(n.out, ph...)
+			n.run(t[end:])
+			return
 		}
-		n.out = append(n.out, t[i])
-		i++
 	}
+	n.out = append(n.out, t...)
 }
 
 // isSep: the bytes that separate the parts of a token.

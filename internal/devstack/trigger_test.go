@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/stowage-cli/stowage/internal/config"
 )
 
 func lambdaClient(u string) *lambda.Client {
@@ -299,4 +302,43 @@ func FuzzParseObjectEvents(f *testing.F) {
 			t.Fatalf("key %q: %+v, %v", key, refs, err)
 		}
 	})
+}
+
+// The demo config of each topology validates and names the topology's own target, so a
+// demo can redrive by event.
+func TestConfigNamesTheTriggerTarget(t *testing.T) {
+	t.Parallel()
+	for _, trig := range []string{"", TriggerSQS, TriggerLambda, TriggerEventBridge} {
+		st := startStack(t, Options{Requests: -1, Trigger: trig})
+		path := filepath.Join(t.TempDir(), "demo.yaml")
+		if err := st.WriteConfig(path); err != nil {
+			t.Fatal(err)
+		}
+		f, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := config.Errors(f.Validate()); len(errs) > 0 {
+			t.Fatalf("trigger %q: %v", trig, errs)
+		}
+		env, err := f.Select("", config.Overrides{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, ep := env.Events, env.Endpoints
+		if ep.SQS != st.SQSURL || ep.Lambda != st.LambdaURL || ep.EventBridge != st.EventBridgeURL {
+			t.Errorf("trigger %q: endpoints %+v", trig, ep)
+		}
+		want := config.Events{LambdaFunction: DemoFunction}
+		switch trig {
+		case TriggerSQS:
+			want = config.Events{SQSQueueURL: st.QueueURL(DemoQueue)}
+		case TriggerEventBridge:
+			want = config.Events{EventBus: DemoEventBus, EventSource: DemoEventSource}
+		}
+		if ev.SQSQueueURL != want.SQSQueueURL || ev.LambdaFunction != want.LambdaFunction || ev.EventBus != want.EventBus ||
+			(want.EventSource != "" && ev.EventSource != want.EventSource) {
+			t.Errorf("trigger %q: events %+v, want %+v", trig, ev, want)
+		}
+	}
 }

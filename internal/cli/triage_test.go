@@ -2,23 +2,22 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"io"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
-// triageDemo is one small seeded devstack (300 requests) shared by the triage command
-// tests: they only read, except where a test says so.
-var (
-	triageOnce sync.Once
-	triageD    *demo
-)
-
+// smallDemo is a seeded devstack of 300 requests (fast), clock fixed at demoNow.
 func smallDemo(t *testing.T) *demo {
 	t.Helper()
 	return startDemo(t, func(o *devstack.Options) { o.Requests = 300 })
@@ -74,4 +73,83 @@ func TestErrors(t *testing.T) {
 			t.Fatalf("stderr %q", r.stderr)
 		}
 	})
+}
+
+func TestStats(t *testing.T) {
+	d := smallDemo(t)
+	t.Run("IndexTable", func(t *testing.T) {
+		r := d.run(t, "", "stats", "--since", "2d", "--bucket", "1h", "-o", "table").must(t, ExitOK)
+		if !strings.Contains(r.stdout, "from the index") || !strings.Contains(r.stdout, "(not in the index") {
+			t.Fatalf("stdout:\n%s", r.stdout)
+		}
+		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("ListingTable", func(t *testing.T) {
+		r := d.run(t, "", "stats", "--since", "1d", "--bucket", "1h", "--source", "listing", "-o", "table").must(t, ExitOK)
+		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("ListingJSON", func(t *testing.T) {
+		r := d.run(t, "", "stats", "--source", "listing", "--bucket", "1d", "-o", "json").must(t, ExitOK)
+		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("BadBucket", func(t *testing.T) {
+		d.run(t, "", "stats", "--bucket", "2h").must(t, ExitUsage)
+	})
+	// The chart and the numbers agree: stats over the listing gives what BucketsOf (the
+	// TUI's chart) gives for the rows the TUI lists for the same window; the index gives the
+	// same processed and failed counts as the listing over all time.
+	t.Run("AgreesWithTheChart", func(t *testing.T) {
+		ctx := context.Background()
+		g := &Globals{ConfigPath: d.config, Stdout: io.Discard, Stderr: io.Discard, seams: d.seams}
+		s, err := g.openSession(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ since, bucket string }{{"1d", "1h"}, {"6h", "5m"}, {"", "1d"}} {
+			args := []string{"stats", "--source", "listing", "--bucket", c.bucket, "-o", "json"}
+			w := inventory.Window{}
+			if c.since != "" {
+				args = append(args, "--since", c.since)
+				w.Since, _ = config.ParseSince(c.since, demoNow)
+			}
+			rows, err := listWindow(ctx, s, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			chart := inventory.BucketsOf(rows, s.env, w, statsSteps[c.bucket], demoNow)
+			got := jsonLines(t, d.run(t, "", args...).must(t, ExitOK).stdout)
+			if len(got) != len(chart) || len(chart) == 0 {
+				t.Fatalf("%v: stats has %d buckets, the chart %d", c, len(got), len(chart))
+			}
+			for i, b := range chart {
+				m := got[i]
+				if m["start"] != b.Start.Format(time.RFC3339) || num(m["arrivals"]) != b.Arrivals || num(m["processed"]) != b.Processed ||
+					num(m["failed"]) != b.Failed || num(m["lost"]) != b.Lost {
+					t.Fatalf("%v bucket %d: stats %v, chart %+v", c, i, m, b)
+				}
+			}
+		}
+		sum := func(args ...string) (p, f int) {
+			for _, m := range jsonLines(t, d.run(t, "", append([]string{"stats", "--bucket", "1d", "-o", "json"}, args...)...).must(t, ExitOK).stdout) {
+				p += num(m["processed"])
+				f += num(m["failed"])
+			}
+			return p, f
+		}
+		lp, lf := sum("--source", "listing")
+		ip, ifl := sum("--source", "index")
+		if lp != ip || lf != ifl || lp == 0 || lf == 0 {
+			t.Fatalf("all time: listing %d processed %d failed, index %d and %d", lp, lf, ip, ifl)
+		}
+	})
+}
+
+// num reads a JSON number (json.Number from jsonLines); null is -1.
+func num(v any) int {
+	n, ok := v.(json.Number)
+	if !ok {
+		return -1
+	}
+	i, _ := n.Int64()
+	return int(i)
 }

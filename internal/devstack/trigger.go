@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
+
+	"github.com/stowage-cli/stowage/internal/s3event"
 )
 
 // Trigger topologies: how an ObjectCreated event reaches the processor.
@@ -76,7 +76,7 @@ func (s *Stack) trigger() func(objectEvent) {
 		return func(ev objectEvent) {
 			detail := string(s.eventDetail(ev))
 			at := float64(ev.At.Unix())
-			entry := putEventsEntry{Source: "aws.s3", DetailType: "Object Created", Detail: detail,
+			entry := putEventsEntry{Source: s3event.EventBridgeSource, DetailType: s3event.DetailType, Detail: detail,
 				Resources: []string{"arn:aws:s3:::" + ev.Bucket}, Time: &at}
 			if _, err := e.bus.put(context.Background(), []putEventsEntry{entry}, true); err != nil {
 				s.logf("s3: put event: %s", err.msg)
@@ -213,109 +213,41 @@ func (s *Stack) SettleEvents(ctx context.Context) error {
 	return s.proc.settle(ctx)
 }
 
-// The S3 event notification, as S3 builds it (event version 2.1).
-type s3Notification struct {
-	Records []s3Record `json:"Records"`
-}
-
-type s3Record struct {
-	EventVersion string `json:"eventVersion"`
-	EventSource  string `json:"eventSource"`
-	AWSRegion    string `json:"awsRegion"`
-	EventTime    string `json:"eventTime"`
-	EventName    string `json:"eventName"`
-	UserIdentity struct {
-		PrincipalID string `json:"principalId"`
-	} `json:"userIdentity"`
-	RequestParameters struct {
-		SourceIPAddress string `json:"sourceIPAddress"`
-	} `json:"requestParameters"`
-	ResponseElements map[string]string `json:"responseElements"`
-	S3               struct {
-		SchemaVersion   string `json:"s3SchemaVersion"`
-		ConfigurationID string `json:"configurationId"`
-		Bucket          struct {
-			Name          string `json:"name"`
-			OwnerIdentity struct {
-				PrincipalID string `json:"principalId"`
-			} `json:"ownerIdentity"`
-			ARN string `json:"arn"`
-		} `json:"bucket"`
-		Object struct {
-			Key       string `json:"key"`
-			Size      *int64 `json:"size,omitempty"`
-			ETag      string `json:"eTag,omitempty"`
-			VersionID string `json:"versionId,omitempty"`
-			Sequencer string `json:"sequencer,omitempty"`
-		} `json:"object"`
-	} `json:"s3"`
-	// Stowage marks a record that stowage synthesized for a redrive.
-	Stowage *stowageMark `json:"stowage,omitempty"`
-}
-
-// stowageMark is how a redriven record names itself (as the gateway modes' headers do).
-type stowageMark struct {
-	OriginalRequestID string `json:"originalRequestId,omitempty"`
-	RedriveID         string `json:"redriveId,omitempty"`
-}
-
-var sequencer atomic.Uint64
-
 // objectFacts are the size and ETag S3 puts in an event.
-func (s *Stack) objectFacts(ev objectEvent) (size int64, etag string) {
+func (s *Stack) objectFacts(ev objectEvent) s3event.Object {
+	o := s3event.Object{Bucket: ev.Bucket, Key: ev.Key}
 	obj, err := s.backend.HeadObject(ev.Bucket, ev.Key)
 	if err != nil {
-		return 0, ""
+		return o
 	}
 	obj.Contents.Close()
-	return obj.Size, fmt.Sprintf("%x", obj.Hash)
+	o.Size, o.ETag = obj.Size, fmt.Sprintf("%x", obj.Hash)
+	return o
 }
 
-func nextSequencer(at time.Time) string {
-	return fmt.Sprintf("%016X", uint64(at.UnixNano())+sequencer.Add(1))
+func (s *Stack) eventSource(ev objectEvent) s3event.Source {
+	return s3event.Source{Region: s.Region, Account: sqsAccount, Principal: "AWS:AIDAJDPLRKLG7UEXAMPLE",
+		ConfigurationID: "stowage-demo-notification", At: ev.At}
 }
 
-// encodeS3Key encodes a key as S3 does in event notifications: form encoding, so a space
-// becomes + and a slash %2F.
-func encodeS3Key(key string) string { return url.QueryEscape(key) }
-
-// notification is S3's event notification for ev.
+// notification is S3's event notification for ev (s3event builds it as S3 does: one
+// home for the record, shared with the redrive).
 func (s *Stack) notification(ev objectEvent) []byte {
-	size, etag := s.objectFacts(ev)
-	var r s3Record
-	r.EventVersion, r.EventSource, r.AWSRegion = "2.1", "aws:s3", s.Region
-	r.EventTime = ev.At.UTC().Format("2006-01-02T15:04:05.000Z")
-	r.EventName = "ObjectCreated:Put"
-	r.UserIdentity.PrincipalID = "AWS:AIDAJDPLRKLG7UEXAMPLE"
-	r.RequestParameters.SourceIPAddress = "127.0.0.1"
-	r.ResponseElements = map[string]string{"x-amz-request-id": strings.ToUpper(strings.ReplaceAll(newUUID(), "-", "")[:16]), "x-amz-id-2": "stowage-demo"}
-	r.S3.SchemaVersion, r.S3.ConfigurationID = "1.0", "stowage-demo-notification"
-	r.S3.Bucket.Name, r.S3.Bucket.ARN = ev.Bucket, "arn:aws:s3:::"+ev.Bucket
-	r.S3.Bucket.OwnerIdentity.PrincipalID = "A3NL1KOZZKExample"
-	r.S3.Object.Key, r.S3.Object.Size, r.S3.Object.ETag = encodeS3Key(ev.Key), &size, etag
-	r.S3.Object.Sequencer = nextSequencer(ev.At)
-	return mustJSON(s3Notification{Records: []s3Record{r}})
+	b, _ := s3event.NotificationJSON(s.objectFacts(ev), s.eventSource(ev), nil)
+	return b
 }
 
-// eventDetail is the detail of S3's Object Created event on EventBridge (the key is not
-// URL-encoded there).
+// eventDetail is the detail of S3's Object Created event on EventBridge.
 func (s *Stack) eventDetail(ev objectEvent) []byte {
-	size, etag := s.objectFacts(ev)
-	return mustJSON(map[string]any{
-		"version": "0",
-		"bucket":  map[string]string{"name": ev.Bucket},
-		"object": map[string]any{"key": ev.Key, "size": size, "etag": etag,
-			"sequencer": nextSequencer(ev.At)},
-		"request-id": strings.ToUpper(strings.ReplaceAll(newUUID(), "-", "")[:16]), "requester": sqsAccount,
-		"source-ip-address": "127.0.0.1", "reason": "PutObject",
-	})
+	b, _ := s3event.DetailJSON(s.objectFacts(ev), s.eventSource(ev), nil)
+	return b
 }
 
 // objectRef is one object an event names.
 type objectRef struct {
 	Bucket, Key string
 	At          time.Time
-	Redrive     *stowageMark
+	Redrive     *s3event.Marker
 }
 
 // parseObjectEvents reads the objects an event names. It accepts S3's event notification
@@ -358,7 +290,7 @@ func parseObjectEventsDepth(payload []byte, depth int) ([]objectRef, error) {
 					Key string `json:"key"`
 				} `json:"object"`
 			} `json:"s3"`
-			Stowage *stowageMark `json:"stowage"`
+			Stowage *s3event.Marker `json:"stowage"`
 		}
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return nil, fmt.Errorf("record %d: %w", i, err)
@@ -381,7 +313,7 @@ func parseObjectEventsDepth(payload []byte, depth int) ([]objectRef, error) {
 		if !strings.HasPrefix(rec.EventName, "ObjectCreated:") {
 			continue // a removal or another event: nothing to process
 		}
-		key, err := url.QueryUnescape(rec.S3.Object.Key)
+		key, err := s3event.DecodeKey(rec.S3.Object.Key)
 		if err != nil {
 			return nil, fmt.Errorf("record %d: object key %q is not URL-encoded as S3 encodes it: %w", i, rec.S3.Object.Key, err)
 		}
@@ -405,7 +337,7 @@ func parseBusEvent(payload []byte) ([]objectRef, error) {
 			Object struct {
 				Key string `json:"key"`
 			} `json:"object"`
-			Stowage *stowageMark `json:"stowage"`
+			Stowage *s3event.Marker `json:"stowage"`
 		} `json:"detail"`
 	}
 	if err := json.Unmarshal(payload, &ev); err != nil {

@@ -242,7 +242,7 @@ func TestNotificationIsS3s(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, rec[k], want)
 		}
 	}
-	if obj["key"] != "a+dir%2Fb%2Bc+%C3%A9.json" || obj["size"] != float64(7) || obj["eTag"] == "" || obj["sequencer"] == "" {
+	if obj["key"] != "a+dir/b%2Bc+%C3%A9.json" || obj["size"] != float64(7) || obj["eTag"] == "" || obj["sequencer"] == "" {
 		t.Errorf("object = %v", obj)
 	}
 	if bucket["arn"] != "arn:aws:s3:::"+st.Bucket {

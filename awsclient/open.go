@@ -183,12 +183,12 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 			// Local and VPC endpoints rarely resolve bucket subdomains.
 			so.UsePathStyle = true
 		}
-	})
+	}, cacheS3Endpoints)
 	ddbClient := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
 		if env.Endpoints.DynamoDB != "" {
 			do.BaseEndpoint = aws.String(env.Endpoints.DynamoDB)
 		}
-	})
+	}, cacheDynamoDBEndpoints)
 	stsClient := sts.NewFromConfig(cfg, func(so *sts.Options) {
 		if env.Endpoints.STS != "" {
 			so.BaseEndpoint = aws.String(env.Endpoints.STS)

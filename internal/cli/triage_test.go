@@ -6,8 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
@@ -15,6 +20,7 @@ import (
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
 // smallDemo is a seeded devstack of 300 requests (fast), clock fixed at demoNow.
@@ -152,4 +158,118 @@ func num(v any) int {
 	}
 	i, _ := n.Int64()
 	return int(i)
+}
+
+// putStatus writes a status item straight into the demo's table (a processor's write).
+func (d *demo) putStatus(t *testing.T, id, state, errText string, at time.Time) {
+	t.Helper()
+	if err := d.putStatusWith(d.dynamo(t), id, state, errText, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (d *demo) dynamo(t *testing.T) *dynamodb.Client {
+	return testenv.NewDynamoDBClient(t, testenv.Endpoint{URL: d.stack.DynamoDBURL, AccessKey: d.stack.AccessKey, SecretKey: d.stack.SecretKey, Region: d.stack.Region})
+}
+
+func (d *demo) putStatusWith(c *dynamodb.Client, id, state, errText string, at time.Time) error {
+	item := map[string]ddbtypes.AttributeValue{
+		"requestId": &ddbtypes.AttributeValueMemberS{Value: id},
+		"status":    &ddbtypes.AttributeValueMemberS{Value: state},
+		"updatedAt": &ddbtypes.AttributeValueMemberS{Value: at.UTC().Format("2006-01-02T15:04:05.000Z")},
+		"attempts":  &ddbtypes.AttributeValueMemberN{Value: "2"},
+	}
+	if errText != "" {
+		item["error"] = &ddbtypes.AttributeValueMemberS{Value: errText}
+	}
+	_, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(d.stack.Table), Item: item})
+	return err
+}
+
+// watchedBuffer is a bytes.Buffer safe for a writer and a reader on other goroutines,
+// that calls onWrite with everything written so far after each write.
+type watchedBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	onWrite func(string)
+}
+
+func (s *watchedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	n, err := s.b.Write(p)
+	out := s.b.String()
+	s.mu.Unlock()
+	if s.onWrite != nil {
+		s.onWrite(out)
+	}
+	return n, err
+}
+
+func (s *watchedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestTail(t *testing.T) {
+	d := smallDemo(t)
+	at := demoNow.Add(time.Minute)
+	d.putStatus(t, "tail-1", "FAILED", "dial tcp 10.0.3.7:443: i/o timeout", at)
+	d.putStatus(t, "tail-2", "PROCESSED", "", at.Add(time.Second))
+	d.putStatus(t, "tail-3", "FAILED", "XML syntax error at line 5, column 2: unexpected EOF", at.Add(2*time.Second))
+
+	t.Run("BoundedTable", func(t *testing.T) {
+		r := d.run(t, "", "tail", "--status", "FAILED", "--max-events", "2", "--every", "500ms", "-o", "table").must(t, ExitOK)
+		if strings.Contains(r.stdout, "tail-2") || !strings.Contains(r.stdout, "tail-3") {
+			t.Fatalf("stdout:\n%s", r.stdout)
+		}
+		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("BoundedJSONEveryState", func(t *testing.T) {
+		r := d.run(t, "", "tail", "--max-events", "3", "--every", "500ms", "-o", "json").must(t, ExitOK)
+		if got := strings.Join(ids(t, r.stdout), " "); got != "tail-1 tail-2 tail-3" {
+			t.Fatalf("changes %s, want tail-1 tail-2 tail-3 in order", got)
+		}
+		golden.RequireEqual(t, r.stdout)
+	})
+	// A change written while tail runs is printed once, and Ctrl-C (the context) exits 130.
+	t.Run("LiveThenInterrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var once, done sync.Once
+		c := d.dynamo(t)
+		putErr := make(chan error, 1)
+		out := &watchedBuffer{}
+		out.onWrite = func(s string) {
+			if strings.Contains(s, "tail-3") {
+				once.Do(func() {
+					go func() { putErr <- d.putStatusWith(c, "tail-4", "FAILED", "upstream returned status 503", at.Add(3*time.Second)) }()
+				})
+			}
+			if strings.Contains(s, "tail-4") {
+				done.Do(cancel)
+			}
+		}
+		var errb bytes.Buffer
+		code := d.runIn(ctx, strings.NewReader(""), out, &errb, "tail", "--status", "FAILED", "--every", "500ms", "--for", "1m", "-o", "json")
+		select {
+		case err := <-putErr:
+			if err != nil {
+				t.Fatal(err)
+			}
+		default:
+		}
+		if code != ExitCancelled {
+			t.Fatalf("exit %d, want %d (stderr %s)", code, ExitCancelled, errb.String())
+		}
+		if got := strings.Join(ids(t, out.String()), " "); got != "tail-1 tail-3 tail-4" {
+			t.Fatalf("changes %s", got)
+		}
+	})
+	t.Run("NeedsTheIndex", func(t *testing.T) {
+		r := d.variant(t, func(e *config.Env) { e.Status.Index = "" }).run(t, "", "tail").must(t, ExitUsage)
+		if !strings.Contains(r.stderr, "status.index") {
+			t.Fatalf("stderr %q", r.stderr)
+		}
+	})
 }

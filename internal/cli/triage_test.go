@@ -243,7 +243,9 @@ func TestTail(t *testing.T) {
 		out.onWrite = func(s string) {
 			if strings.Contains(s, "tail-3") {
 				once.Do(func() {
-					go func() { putErr <- d.putStatusWith(c, "tail-4", "FAILED", "upstream returned status 503", at.Add(3*time.Second)) }()
+					go func() {
+						putErr <- d.putStatusWith(c, "tail-4", "FAILED", "upstream returned status 503", at.Add(3*time.Second))
+					}()
 				})
 			}
 			if strings.Contains(s, "tail-4") {

@@ -2,8 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/pflag"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/sanitize"
+	"github.com/stowage-cli/stowage/redrive"
 )
 
 // redrive --engine batch-ops: the plan handed to S3 Batch Operations (#15).
@@ -11,18 +22,370 @@ import (
 // engineBatchOps is --engine's value that hands the run to S3 Batch Operations.
 const engineBatchOps = "batch-ops"
 
+// engineLocal is the default engine: this machine sends every request.
+const engineLocal = "local"
+
 // batchFlags are the flags of the batch-ops engine.
 type batchFlags struct {
 	engine string
+	// poll is how often the job is described (hidden: tests).
+	poll time.Duration
 }
 
+// defaultBatchPoll is how often a job is described: DescribeJob is cheap, and a job's
+// counts move every few seconds.
+const defaultBatchPoll = 2 * time.Second
+
 // addBatchFlags registers --engine and its flags on redrive.
-func addBatchFlags(fl *pflag.FlagSet, f *batchFlags) {}
+func addBatchFlags(fl *pflag.FlagSet, f *batchFlags) {
+	fl.StringVar(&f.engine, "engine", engineLocal, "local (this machine sends) or batch-ops (one S3 Batch Operations job runs --mode s3-copy or lambda; see batch_ops in the config)")
+	fl.DurationVar(&f.poll, "batch-poll", defaultBatchPoll, "how often a batch-ops job is described")
+	_ = fl.MarkHidden("batch-poll")
+}
 
 // checkBatchFlags validates them before anything is read or sent.
-func (r *redriveRun) checkBatchFlags(fl *pflag.FlagSet) error { return nil }
+func (r *redriveRun) checkBatchFlags(fl *pflag.FlagSet) error {
+	f := r.f
+	switch f.batch.engine {
+	case engineLocal:
+		return nil
+	case engineBatchOps:
+	default:
+		return exitf(ExitUsage, "--engine %s: want local or batch-ops", sanitize.Line(f.batch.engine))
+	}
+	if f.resume != "" {
+		return exitf(ExitUsage, "--resume continues a local run; a batch-ops job is followed with stowage jobs watch ID")
+	}
+	if m := string(r.mode); m != string(redrive.ModeS3Copy) && m != string(redrive.ModeBatchLambda) {
+		return exitf(ExitUsage, "--engine batch-ops runs --mode s3-copy or --mode lambda, not %s", sanitize.Line(f.mode))
+	}
+	for _, name := range []string{"rate", "concurrency", "max-attempts", "timeout", "unknown-settle", "journal"} {
+		if fl.Changed(name) {
+			return exitf(ExitUsage, "--%s does not apply to --engine batch-ops: S3 runs the job's tasks at its own pace, with its own retries", name)
+		}
+	}
+	if f.batch.poll <= 0 {
+		return exitf(ExitUsage, "--batch-poll %s: want a duration above 0", f.batch.poll)
+	}
+	return nil
+}
 
 // runBatchOps plans the run and hands it to S3 Batch Operations.
 func (r *redriveRun) runBatchOps(ctx context.Context) error {
-	return exitf(ExitUsage, "--engine batch-ops is not available in this build")
+	env := r.env
+	lambda := string(r.mode) == string(redrive.ModeBatchLambda)
+	if !env.BatchOps.Configured() || r.clients.Jobs == nil {
+		return exitf(ExitUsage, "environment %q has no batch_ops section (role_arn, manifest_prefix, report_prefix): --engine batch-ops needs it; see stowage doctor and the README", env.Name)
+	}
+	if lambda && !env.BatchOps.LambdaEnabled() {
+		return exitf(ExitUsage, "--engine batch-ops --mode lambda invokes the processor with S3 Batch Operations' own event (invocation schema 2.0), not an S3 notification: set batch_ops.lambda_schema: \"2.0\" in environment %q once the processor accepts it (see the README), or use --mode s3-copy", env.Name)
+	}
+	opts, err := redrive.PlanOptionsFor(env, redrive.ModeS3Copy)
+	if err != nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	opts.Rate, opts.Now = 0, r.g.clock()
+	m, err := redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, env), r.sel, opts)
+	if err != nil {
+		var ae *awsclient.Error
+		if errors.As(err, &ae) || errors.Is(err, context.Canceled) {
+			return exitForAWS(err)
+		}
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Lambda: lambda, FunctionARN: env.BatchFunction(), Force: r.f.force,
+		Cost: env.BatchOps.Cost, ReportLocation: r.clients.Jobs.ReportLocation(), MaxFailureRatio: r.f.maxFailureRatio})
+	if err != nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	summary := m.Summary()
+	if r.f.dryRun {
+		r.auditDecision(ctx, m, redrive.OutcomeDryRun, "", false)
+		r.overlaps(m)
+		if err := r.writeDryRun(m, summary); err != nil {
+			return err
+		}
+		r.writeBatchPlan(r.stderr, p)
+		return nil
+	}
+	r.writeSummary(r.stderr, summary, r.g.isTerminal(r.g.Stderr))
+	r.writeBatchPlan(r.stderr, p)
+	if reason := r.overlaps(m); reason != "" {
+		r.auditDecision(ctx, m, redrive.OutcomeRefused, reason, false)
+		return exitf(ExitUsage, "redrive refused, nothing was sent: %s", reason)
+	}
+	if len(m.Items) == 0 {
+		r.auditDecision(ctx, m, redrive.OutcomeEmpty, "", false)
+		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(r.sel.Describe()))
+	}
+	if len(p.Sends) == 0 {
+		reason := "every planned request is left out of the job (see the plan)"
+		r.auditDecision(ctx, m, redrive.OutcomeRefused, reason, false)
+		return exitf(ExitNotFound, "nothing to hand to S3 Batch Operations: %s", reason)
+	}
+	count := len(p.Sends)
+	if env.Production {
+		count = max(count, redrive.BulkThreshold+1) // a job in production always needs the name typed
+	}
+	what := fmt.Sprintf("%d requests as one S3 Batch Operations job (estimated %.2f %s)", len(p.Sends), p.Cost, p.Currency)
+	if ok, err := r.confirm(ctx, count, what); !ok {
+		outcome, reason := redrive.OutcomeDeclined, "the operator declined"
+		if err != nil {
+			outcome, reason = redrive.OutcomeRefused, "no confirmation possible"
+		}
+		r.auditDecision(ctx, m, outcome, reason, false)
+		if err != nil {
+			return err
+		}
+		return &ExitError{Code: ExitCancelled, Err: errors.New("not confirmed; nothing was sent and no job was created")}
+	}
+	sess, err := redrive.StartBatch(ctx, redrive.BatchDepsFor(r.clients), p, redrive.BatchStartOptions{Force: r.f.force, Poll: r.f.batch.poll},
+		r.sessionConfig(ctx))
+	if err != nil {
+		if sess == nil {
+			return exitf(ExitUsage, "%s", sanitize.Line(err.Error())) // StartBatch audited the refusal
+		}
+		// Claims or a job may exist: finish the record so the claims are released.
+		fmt.Fprintf(r.stderr, "stowage: %s\n", sanitize.Line(err.Error()))
+		if ids := sess.JobIDs(); len(ids) > 0 {
+			fmt.Fprintf(r.stderr, "Job(s) %s were created but not all confirmed or followed: follow them with %s jobs watch %s\n",
+				sanitize.Line(strings.Join(ids, ", ")), r.commandPrefix(), sanitize.Line(ids[0]))
+			return exitForAWS(err)
+		}
+		rep, fin, _ := sess.Finish(context.WithoutCancel(ctx))
+		if rep != nil {
+			r.writeBatchOutcome(rep, fin.ReportPath, sess)
+		}
+		return exitForAWS(err)
+	}
+	sess.Poll = r.f.batch.poll
+	if ids := sess.JobIDs(); len(ids) == 0 {
+		fmt.Fprintln(r.stderr, "No request could be claimed: no job was created.")
+	} else {
+		fmt.Fprintf(r.stderr, "Job %s confirmed (both confirmations given): S3 runs it now.\n", sanitize.Line(strings.Join(ids, ", ")))
+	}
+	return r.followBatch(ctx, sess, m)
+}
+
+// followBatch watches the job to its end, cancels it on Ctrl+C, reads its report and
+// says how it went.
+func (r *redriveRun) followBatch(ctx context.Context, sess *redrive.BatchSession, m *redrive.Manifest) error {
+	if len(sess.JobIDs()) > 0 {
+		if err := watchBatch(ctx, r.g, r.stderr, sess, r.commandPrefix()); err != nil {
+			return err
+		}
+	}
+	rep, fin, auditErr := sess.Finish(context.WithoutCancel(ctx))
+	if rep == nil {
+		return exitForAWS(auditErr)
+	}
+	if fin.ReportErr != nil {
+		fmt.Fprintf(r.stderr, "stowage: warning: %s\n", sanitize.Line(fin.ReportErr.Error()))
+	}
+	if auditErr != nil {
+		fmt.Fprintf(r.stderr, "stowage: warning: audit log: %s\n", sanitize.Line(auditErr.Error()))
+	}
+	verdict, waited := r.waitVerdicts(context.WithoutCancel(ctx), rep, m)
+	if waited && fin.ReportPath != "" {
+		if err := rep.SaveJSONLines(fin.ReportPath); err != nil {
+			fmt.Fprintf(r.stderr, "stowage: warning: %s\n", sanitize.Line(err.Error()))
+		}
+	}
+	if err := r.writeReport(rep); err != nil {
+		return err
+	}
+	r.writeBatchOutcome(rep, fin.ReportPath, sess)
+	if waited {
+		r.writeVerdict(verdict)
+	}
+	exit := batchExit(rep)
+	if auditErr != nil && exit == nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(auditErr.Error()))
+	}
+	if exit == nil && waited && !verdict.out.AllProcessed() {
+		return &ExitError{Code: exitNotProcessed, Err: fmt.Errorf("delivered, but not processed: %s", verdict.out.Text(redrive.DoneStateName(r.env)))}
+	}
+	return exit
+}
+
+// watchBatch draws the job's progress on stderr until it ends. The first Ctrl+C asks S3
+// to cancel the job (saying plainly that what ran is not undone) and keeps watching; a
+// second one stops watching and leaves the job to stowage jobs watch.
+func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive.BatchSession, prefix string) error {
+	tty := g.isTerminal(g.Stderr)
+	width := g.terminalWidth(g.Stderr)
+	lastStatus, lastTenth := "", int64(-1)
+	draw := func(p redrive.BatchProgress) {
+		line := batchProgressLine(p, width)
+		if tty {
+			fmt.Fprint(stderr, "\r\x1b[2K"+line)
+			return
+		}
+		// Without a terminal: a line when the status changes and at every tenth.
+		tenth := int64(-1)
+		if p.Job.Total > 0 {
+			tenth = p.Job.Done() * 10 / p.Job.Total
+		}
+		if p.Job.Status != lastStatus || tenth != lastTenth {
+			fmt.Fprintln(stderr, line)
+			lastStatus, lastTenth = p.Job.Status, tenth
+		}
+	}
+	_, err := sess.Watch(ctx, draw)
+	if tty {
+		fmt.Fprintln(stderr)
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil {
+		return exitForAWS(err)
+	}
+	// Ctrl+C: cancel the job, then follow it to its end.
+	bg := context.WithoutCancel(ctx)
+	ids := sess.JobIDs()
+	fmt.Fprintf(stderr, "stowage: cancelling job %s: S3 stops starting tasks; %s. (Ctrl+C again stops watching; the job goes on: %s jobs watch %s)\n",
+		sanitize.Line(strings.Join(ids, ", ")), redrive.BatchCancelNote, prefix, sanitize.Line(ids[0]))
+	if err := sess.Cancel(bg, "cancelled in stowage by the operator"); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
+		fmt.Fprintf(stderr, "stowage: warning: the job could not be cancelled: %s\n", clipEchoed(err.Error(), maxMessage))
+	}
+	sig, stop := notifyStop()
+	defer stop()
+	wctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	go func() {
+		select {
+		case <-sig:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	if _, err := sess.Watch(wctx, draw); err != nil {
+		if tty {
+			fmt.Fprintln(stderr)
+		}
+		if wctx.Err() != nil {
+			return &ExitError{Code: ExitCancelled, Err: fmt.Errorf("stopped watching job %s; it may still be cancelling: follow it with %s jobs watch %s",
+				sanitize.Line(strings.Join(ids, ", ")), prefix, sanitize.Line(ids[0]))}
+		}
+		return exitForAWS(err)
+	}
+	if tty {
+		fmt.Fprintln(stderr)
+	}
+	return nil
+}
+
+// batchProgressLine renders a job's progress in at most width cells (0: no limit):
+// tasks succeeded / failed / total, rate, ETA.
+func batchProgressLine(p redrive.BatchProgress, width int) string {
+	const barWidth = 24
+	filled := int(p.Fraction() * barWidth)
+	bar := "[" + strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled) + "]"
+	j := p.Job
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s  %d/%d  succeeded %d  failed %d", bar, sanitize.Line(j.Status), j.Done(), j.Total, j.Succeeded, j.Failed)
+	if p.RateMeasured {
+		fmt.Fprintf(&b, "  • %.1f tasks/s", p.Rate)
+	}
+	if p.ETA > 0 {
+		fmt.Fprintf(&b, "  • ETA %s", p.ETA.Round(time.Second))
+	}
+	if p.Stopping != "" {
+		b.WriteString("  • cancelling: " + sanitize.Line(p.Stopping))
+	}
+	if width > 0 {
+		return ansi.Truncate(b.String(), width-1, "…")
+	}
+	return b.String()
+}
+
+// writeBatchPlan adds what the job will do to the plan: the engine, the operation, the
+// count, the estimated cost, where the manifest and the report go, and what is left out.
+func (r *redriveRun) writeBatchPlan(w io.Writer, p *redrive.BatchPlan) {
+	fmt.Fprintf(w, "  engine       S3 Batch Operations (ConfirmationRequired: stowage confirms the job after you do)\n")
+	switch p.Op {
+	case awsclient.JobLambda:
+		fmt.Fprintf(w, "  operation    LambdaInvoke %s (invocation schema 2.0)\n", sanitize.Line(p.FunctionARN))
+	default:
+		fmt.Fprintf(w, "  operation    S3PutObjectCopy onto the same key, metadata REPLACE: the content headers kept, %s set, other user metadata dropped\n", awsclient.RedrivenAtMeta)
+	}
+	fmt.Fprintf(w, "  jobs         %d requests, estimated cost %s\n", len(p.Sends), sanitize.Line(p.CostText()))
+	if len(p.Groups) > 1 {
+		for i, g := range p.Groups {
+			if i == 5 {
+				fmt.Fprintf(w, "                 … and %d more jobs\n", len(p.Groups)-5)
+				break
+			}
+			fmt.Fprintf(w, "                 job %d: %d requests, %s\n", i+1, len(g.IDs), sanitize.Line(g.Headers()))
+		}
+	}
+	if jobs := r.clients.Jobs; jobs != nil {
+		fmt.Fprintf(w, "  manifest     s3://%s/%s… (CSV, uploaded after your confirmation)\n", sanitize.Line(jobs.Options().ManifestBucket), sanitize.Line(jobs.ManifestKey(p.Manifest.RunID)))
+	}
+	fmt.Fprintf(w, "  report       %s/job-ID/ (all tasks)\n", sanitize.Line(strings.TrimSuffix(p.ReportLocation, "/")))
+	if p.MaxFailureRatio < 1 {
+		fmt.Fprintf(w, "  threshold    stowage cancels the job once more than %g%% of its finished tasks failed (S3's own: 50%% after 1,000)\n", p.MaxFailureRatio*100)
+	}
+}
+
+// writeBatchOutcome says on stderr how the job ended and what to do next.
+func (r *redriveRun) writeBatchOutcome(rep *redrive.Report, reportPath string, sess *redrive.BatchSession) {
+	writeBatchOutcome(r.stderr, rep, reportPath, sess, r.commandPrefix(), r.env)
+}
+
+func writeBatchOutcome(w io.Writer, rep *redrive.Report, reportPath string, sess *redrive.BatchSession, prefix string, env *config.Env) {
+	c := rep.Counts
+	fmt.Fprintf(w, "Run %s %s.\n", sanitize.Line(rep.RunID), rep.Headline())
+	if ids := sess.JobIDs(); len(ids) > 0 {
+		fmt.Fprintf(w, "Jobs:    %s\n", sanitize.Line(strings.Join(ids, ", ")))
+	}
+	if rep.StopReason != "" && rep.Outcome != redrive.OutcomeCanceled {
+		fmt.Fprintf(w, "Stopped: %s\n", sanitize.Line(rep.StopReason))
+	}
+	if reportPath != "" {
+		fmt.Fprintf(w, "Report:  %s\n", reportPath)
+	}
+	if rep.Outcome == redrive.OutcomeCanceled || rep.Outcome == redrive.OutcomeTripped {
+		fmt.Fprintf(w, "What S3 ran is not undone: %d request(s) were redriven and stay so.\n", c.Delivered+c.Failed)
+	}
+	if c.Failed > 0 && reportPath != "" {
+		fmt.Fprintf(w, "Retry the failures with: %s redrive --from-report %s --only failed --mode %s\n", prefix, sanitize.Line(shellQuote(reportPath)), rep.Mode)
+	}
+	if c.Pending > 0 && reportPath != "" {
+		fmt.Fprintf(w, "Send the %d not sent with: %s redrive --from-report %s --only pending --mode s3-copy (add --engine batch-ops for another job)\n",
+			c.Pending, prefix, sanitize.Line(shellQuote(reportPath)))
+	}
+	for i, lw := range rep.LeaseWarnings {
+		if i == 5 {
+			fmt.Fprintf(w, "stowage: warning: … and %d more lease warnings\n", len(rep.LeaseWarnings)-5)
+			break
+		}
+		fmt.Fprintf(w, "stowage: warning: lease: %s\n", clipEchoed(lw, maxMessage))
+	}
+	if env != nil && isDemoEnv(env) {
+		fmt.Fprintln(w, "(The demo's config exists only while the demo runs; the record and report above stay.)")
+	}
+}
+
+// batchExit maps a batch-ops report to the exit code.
+func batchExit(rep *redrive.Report) error {
+	c := rep.Counts
+	switch rep.Outcome {
+	case redrive.OutcomeDelivered:
+		return nil
+	case redrive.OutcomeCanceled:
+		return &ExitError{Code: ExitCancelled, Err: fmt.Errorf("job cancelled: %d redriven, %d not run", c.Delivered, c.Pending)}
+	}
+	return &ExitError{Code: ExitNotFound, Err: fmt.Errorf("%d of %d requests not redriven (%s)", c.Total()-c.Delivered-c.Skipped, c.Total(), c)}
+}
+
+// batchSuggestion is the line a local plan adds when the batch-ops engine would suit it
+// better ("" when not): more than batch_ops.suggest_above requests.
+func batchSuggestion(env *config.Env, count int) string {
+	if !env.BatchOps.Configured() || env.BatchOps.SuggestAbove <= 0 || count <= env.BatchOps.SuggestAbove {
+		return ""
+	}
+	return fmt.Sprintf("  suggestion   %d requests is more than batch_ops.suggest_above (%d): --engine batch-ops --mode s3-copy hands them to S3 Batch Operations (%.2f %s)",
+		count, env.BatchOps.SuggestAbove, env.BatchOps.Cost.Estimate(count, false), env.BatchOps.Cost.Currency)
 }

@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/redrive"
+)
+
+var reportLine = regexp.MustCompile(`(?m)^Report:  (.+)$`)
+
+func savedReport(t *testing.T, stderr string) string {
+	t.Helper()
+	m := reportLine.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no Report: line in\n%s", stderr)
+	}
+	return m[1]
+}
+
+// A 5,000-request s3-copy run handed to the devstack's Batch Operations: the plan, the
+// typed confirmation (declined: no job; given: the jobs run), progress, the report.
+func TestRedriveBatchOpsCopy5000(t *testing.T) {
+	// Nearly every first delivery fails transiently: some 5,000 FAILED requests, selected by
+	// a status query (a --from-file of 5,000 IDs would HEAD each one).
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 9100; o.TransientRatio = 0.97; o.LostRatio = -1 })
+	failed := len(jsonLines(t, d.run(t, "", "ls", "--status", "FAILED", "-o", "json").must(t, ExitOK).stdout))
+	if failed < 5000 {
+		t.Fatalf("the demo has %d FAILED requests, want about 5,000", failed)
+	}
+	args := []string{"redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "10ms"}
+
+	// The confirmation gate: a wrong name creates no job and writes nothing.
+	before := d.stack.Writes().Total() + d.stack.BatchJobWrites()
+	prompts, _ := answer(t, d, "prod\n")
+	r := d.run(t, "", args...).must(t, ExitCancelled)
+	if !strings.Contains(prompts.String(), "Type the environment name (demo)") || d.stack.BatchJobs() != 0 ||
+		d.stack.Writes().Total()+d.stack.BatchJobWrites() != before {
+		t.Fatalf("declined: prompts %q, %d jobs, %d writes", prompts, d.stack.BatchJobs(), d.stack.Writes().Total()+d.stack.BatchJobWrites()-before)
+	}
+	for _, want := range []string{"engine       S3 Batch Operations", fmt.Sprintf("jobs         %d requests, estimated cost", failed), "report       s3://" + devstack.BatchOpsBucket + "/reports/job-ID/"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, r.stderr)
+		}
+	}
+
+	answer(t, d, "demo\n")
+	r = d.run(t, "", args...).must(t, ExitOK)
+	items := jsonLines(t, r.stdout)
+	if len(items) != failed {
+		t.Fatalf("%d report lines, want %d", len(items), failed)
+	}
+	for _, it := range items {
+		if it["state"] != "delivered" || it["mode"] != "s3-copy" {
+			t.Fatalf("report line %v", it)
+		}
+	}
+	for _, want := range []string{"confirmed (both confirmations given)", fmt.Sprintf("succeeded %d  failed 0", failed), "Complete", fmt.Sprintf("finished: %d delivered", failed), "Jobs:"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, clip(r.stderr))
+		}
+	}
+	rep := savedReport(t, r.stderr)
+	if back, err := os.ReadFile(rep); err != nil || strings.Count(string(back), "\n") != failed {
+		t.Fatalf("saved report: %v", err)
+	}
+	e := auditEntries(t)
+	last := e[len(e)-1]
+	if last.Outcome != redrive.OutcomeDelivered || last.Counts.Delivered != failed || !strings.HasPrefix(last.Target, redrive.BatchCopyMethod) {
+		t.Fatalf("audit %+v", last)
+	}
+	id := items[0]["id"].(string)
+	if l, ok := d.stack.Lease(id); !ok || l.Outcome != "delivered" {
+		t.Fatalf("lease after the run: %+v %v", l, ok)
+	}
+	// The transient failures turn PROCESSED.
+	if err := d.stack.Settle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left := len(jsonLines(t, d.run(t, "", "ls", "--status", "FAILED", "-o", "json").must(t, ExitOK).stdout)); left >= failed/10 {
+		t.Fatalf("%d still FAILED after the job", left)
+	}
+}
+
+// --mode lambda: the processor gets schema 2.0 events; the permanent failures come back
+// as failed, and --from-report --only failed takes exactly them.
+func TestRedriveBatchOpsLambdaFromReport(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 400 })
+	answer(t, d, "demo\n")
+	r := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "lambda", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "10ms").must(t, ExitNotFound)
+	failed := 0
+	for _, it := range jsonLines(t, r.stdout) {
+		if it["state"] == "failed" {
+			failed++
+		}
+	}
+	if failed == 0 || !strings.Contains(r.stderr, "--only failed --mode lambda") {
+		t.Fatalf("%d failed; stderr:\n%s", failed, r.stderr)
+	}
+	rep := savedReport(t, r.stderr)
+	dry := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "lambda", "--from-report", rep, "--only", "failed", "--dry-run", "-o", "json").must(t, ExitOK)
+	if n := len(jsonLines(t, dry.stdout)); n != failed {
+		t.Fatalf("--from-report --only failed planned %d, the report has %d failed", n, failed)
+	}
+}
+
+func TestRedriveBatchOpsReadOnlyRefused(t *testing.T) {
+	d, _ := redriveDemo(t)
+	before := d.stack.Writes().Total() + d.stack.BatchJobWrites()
+	r := d.run(t, "", "--read-only", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--yes").must(t, ExitUsage)
+	if !strings.Contains(r.stderr, "read-only") || d.stack.BatchJobs() != 0 || d.stack.Writes().Total()+d.stack.BatchJobWrites() != before {
+		t.Fatalf("read-only: %s; %d jobs", r.stderr, d.stack.BatchJobs())
+	}
+}
+
+func TestRedriveBatchOpsFlags(t *testing.T) {
+	d, _ := redriveDemo(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--engine", "fleet"}, "want local or batch-ops"},
+		{[]string{"--engine", "batch-ops", "--mode", "inplace"}, "runs --mode s3-copy or --mode lambda"},
+		{[]string{"--engine", "batch-ops", "--mode", "s3-copy", "--rate", "5"}, "--rate does not apply"},
+	} {
+		r := d.run(t, "", append(append([]string{"redrive", "--status", "FAILED"}, tc.args...), "--yes")...).must(t, ExitUsage)
+		if !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: %s", tc.args, r.stderr)
+		}
+	}
+}
+
+// Ctrl+C cancels the jobs, says that what ran is not undone, and the report keeps the
+// rest as not run.
+func TestRedriveBatchOpsCancelMidJob(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 600; o.TransientRatio = 0.5 })
+	d.stack.SetBatchTaskDelay(3 * time.Millisecond)
+	answer(t, d, "demo\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	copies := d.stack.Writes().S3Copies
+	go func() {
+		for d.stack.Writes().S3Copies < copies+20 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	var out, errb strings.Builder
+	code := d.runIn(ctx, strings.NewReader(""), &out, &errb, "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "5ms")
+	if code != ExitCancelled {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	for _, want := range []string{"cancelling job", "not undone", "cancelled:"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	delivered, pending := 0, 0
+	for _, it := range jsonLines(t, out.String()) {
+		switch it["state"] {
+		case "delivered":
+			delivered++
+		case "pending":
+			pending++
+		}
+	}
+	if delivered == 0 || pending == 0 {
+		t.Fatalf("cancelled mid-job: %d delivered, %d pending", delivered, pending)
+	}
+}
+
+// A job another process started (its process gone after confirming) is reattached with
+// jobs watch: followed to its end, its report made and its claims released here.
+func TestJobsWatchReattaches(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 300 })
+	env := d.stack.Config().Environments[devstack.EnvName]
+	env.Name = devstack.EnvName
+	c, err := openForTest(t, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := redrive.PlanOptionsFor(env, redrive.ModeS3Copy)
+	opts.Now = fixedClock(demoNow)
+	m, err := redrive.Plan(context.Background(), redrive.PlanDepsFor(c, env), redrive.Selection{Status: devstack.StateFailed}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Cost: env.BatchOps.Cost, MaxFailureRatio: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := redrive.StartBatch(context.Background(), redrive.BatchDepsFor(c), p, redrive.BatchStartOptions{Poll: 5 * time.Millisecond},
+		redrive.SessionConfig{Who: "other-terminal", Now: fixedClock(demoNow)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sess.JobIDs()[0]
+
+	list := d.run(t, "", "jobs", "-o", "json").must(t, ExitOK)
+	if rows := jsonLines(t, list.stdout); len(rows) != len(sess.JobIDs()) || !strings.Contains(list.stdout, id) {
+		t.Fatalf("jobs -o json:\n%s", list.stdout)
+	}
+	r := d.run(t, "", "jobs", "watch", id, "-o", "json", "--batch-poll", "5ms").must(t, ExitOK)
+	if !strings.Contains(r.stderr, "Complete") || !strings.Contains(r.stderr, "finished: ") || len(jsonLines(t, r.stdout)) != len(m.Items) {
+		t.Fatalf("jobs watch:\n%s\n%s", r.stderr, clip(r.stdout))
+	}
+	claimed := sess.Record().Claimed
+	if l, ok := d.stack.Lease(claimed[0]); !ok || l.Outcome != "delivered" {
+		t.Fatalf("lease after jobs watch: %+v", l)
+	}
+	// A job this machine has no record of is watched only.
+	if err := os.Remove(sess.Record().Path()); err != nil {
+		t.Fatal(err)
+	}
+	r = d.run(t, "", "jobs", "watch", id, "--batch-poll", "5ms").must(t, ExitOK)
+	if !strings.Contains(r.stderr, "no record of its run") || !strings.Contains(r.stderr, "Completion report: s3://") {
+		t.Fatalf("foreign watch:\n%s", r.stderr)
+	}
+}
+
+// openForTest opens the demo environment's clients as another process would.
+func openForTest(t *testing.T, d *demo) (*awsclient.Clients, error) {
+	t.Helper()
+	env := d.stack.Config().Environments[devstack.EnvName]
+	env.Name = devstack.EnvName
+	return awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials(d.stack.AccessKey, d.stack.SecretKey))
+}

@@ -76,6 +76,7 @@ type sqsQueue struct {
 	inflight map[string]*sqsMessage
 	dedup    map[string]sqsDedup
 	seq      uint64
+	deleted  int // deleted messages still in msgs
 	purged   time.Time
 	wake     chan struct{} // closed and replaced when a message may have become visible
 	stats    QueueStats
@@ -96,6 +97,7 @@ type sqsMessage struct {
 	firstReceive                time.Time
 	group, dedupID, seq         string
 	keys                        []string // object keys of the S3 records the body carries
+	deleted                     bool     // deleted, not yet compacted away
 }
 
 // sqsAttrValue is a message attribute as the JSON protocol carries it (BinaryValue in
@@ -474,7 +476,7 @@ func (s *sqsServer) call(ctx context.Context, op string, body []byte, host strin
 				"Only one PurgeQueue operation on "+name+" is allowed every 60 seconds.")
 		}
 		q.purged = now
-		q.msgs = nil
+		q.msgs, q.deleted = nil, 0
 		q.inflight = map[string]*sqsMessage{}
 		return struct{}{}, nil
 	}
@@ -587,6 +589,7 @@ func (s *sqsServer) getAttributes(name string, names []string) (any, *sqsErr) {
 			var visible, inflight, delayed int
 			for _, m := range q.msgs {
 				switch {
+				case m.deleted:
 				case m.receipt != "":
 					inflight++
 				case m.visibleAt.After(now):
@@ -828,6 +831,32 @@ func (s *sqsServer) send(name string, entries []sqsSendEntry, batch bool) (sqsSe
 	return out, nil
 }
 
+// compact drops deleted messages: those at the head at once (a consumer deletes in about
+// the order it receives), the rest when they are half the queue, so a delete stays cheap
+// on a queue of a hundred thousand messages.
+func (q *sqsQueue) compact() {
+	i := 0
+	for i < len(q.msgs) && q.msgs[i].deleted {
+		i++
+	}
+	if i > 0 {
+		q.msgs = q.msgs[i:]
+		q.deleted -= i
+	}
+	if q.deleted > 64 && q.deleted*2 > len(q.msgs) {
+		kept := make([]*sqsMessage, 0, len(q.msgs)-q.deleted)
+		for _, m := range q.msgs {
+			if !m.deleted {
+				kept = append(kept, m)
+			}
+		}
+		q.msgs, q.deleted = kept, 0
+	}
+}
+
+// pending is how many messages the queue holds (visible, in flight or delayed).
+func (q *sqsQueue) pending() int { return len(q.msgs) - q.deleted }
+
 // unsend takes back a message just sent (an injected per-entry failure).
 func (q *sqsQueue) unsend(id string) {
 	for i := len(q.msgs) - 1; i >= 0; i-- {
@@ -1029,13 +1058,16 @@ func (s *sqsServer) take(q *sqsQueue, max int, in sqsReceiveInput) (out []sqsRec
 	}
 	held := map[string]bool{} // FIFO groups with a message in flight
 	for _, m := range q.msgs {
-		if q.fifo && m.receipt != "" {
+		if q.fifo && m.receipt != "" && !m.deleted {
 			held[m.group] = true
 		}
 	}
 	for _, m := range q.msgs {
 		if len(out) == max {
 			break
+		}
+		if m.deleted {
+			continue
 		}
 		if m.receipt != "" || m.visibleAt.After(now) {
 			if d := m.visibleAt.Sub(now); d > 0 && (next == 0 || d < next) {
@@ -1126,12 +1158,9 @@ func (s *sqsServer) deleteMessage(name, receipt string) *sqsErr {
 		return nil
 	}
 	delete(q.inflight, receipt)
-	for i, x := range q.msgs {
-		if x == m {
-			q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)
-			break
-		}
-	}
+	m.deleted = true
+	q.deleted++
+	q.compact()
 	q.stats.Deleted++
 	q.stats.count(m, func(c *MessageStats) { c.Deleted++ })
 	if q.fifo {

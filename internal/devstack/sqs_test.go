@@ -184,3 +184,37 @@ func FuzzParseQueueURL(f *testing.F) {
 		}
 	})
 }
+
+// A consumer draining a deep queue: deletes stay cheap (no scan of the whole queue).
+func TestSQSDrainDeepQueue(t *testing.T) {
+	s := newSQSServer(Region, &eventFaults{})
+	s.createQueue("h", "q", nil)
+	const n = 20000
+	body := "{}"
+	for i := 0; i < n; i += 10 {
+		var entries []sqsSendEntry
+		for j := range 10 {
+			entries = append(entries, sqsSendEntry{Id: fmt.Sprint(j), MessageBody: &body})
+		}
+		if _, err := s.send("q", entries, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ten, zero := 10, 0
+	got := 0
+	for got < n {
+		msgs, err := s.receive(context.Background(), "q", sqsReceiveInput{MaxNumberOfMessages: &ten, WaitTimeSeconds: &zero})
+		if err != nil || len(msgs) == 0 {
+			t.Fatalf("after %d: %v, %d messages", got, err, len(msgs))
+		}
+		for _, m := range msgs {
+			s.deleteMessage("q", m.ReceiptHandle)
+		}
+		got += len(msgs)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queues["q"]; q.pending() != 0 || len(q.msgs) > 64 || q.stats.Deleted != n {
+		t.Fatalf("pending %d, kept %d, deleted %d", q.pending(), len(q.msgs), q.stats.Deleted)
+	}
+}

@@ -196,7 +196,7 @@ func (s *Stack) SettleEvents(ctx context.Context) error {
 			n := 0
 			for _, name := range []string{DemoQueue, DemoFIFOQueue} {
 				if q, ok := e.sqs.queues[name]; ok {
-					n += len(q.msgs)
+					n += q.pending()
 				}
 			}
 			e.sqs.mu.Unlock()

@@ -57,7 +57,8 @@ type (
 		failed   []awsclient.Status // changed to a failure state since the last round
 		heads    map[string]awsclient.Object
 		since    time.Time
-		err      error
+		err      error // reading the rows on screen failed: nothing of the round is taken
+		idxErr   error // reading the index failed: the rows' statuses are still taken
 	}
 )
 
@@ -168,6 +169,9 @@ func (m *Model) autoRound() tea.Cmd {
 	}
 	limit := max(1, budget-len(ids))
 	cs, _ := m.sess.Statuses.(changedSincer)
+	if env := m.sess.Env; env == nil || env.Status.Index == "" {
+		cs = nil // ChangedSince queries the status index: without one, the rows on screen only
+	}
 	states := m.failureStates()
 	m.auto.inFlight = true
 	m.auto.last = m.now
@@ -187,7 +191,7 @@ func (m *Model) autoRound() tea.Cmd {
 		for _, st := range states {
 			items, err := cs.ChangedSince(ctx, st, since, limit)
 			if err != nil {
-				out.err = err
+				out.idxErr = err
 				return out
 			}
 			limit -= len(items)
@@ -219,10 +223,15 @@ func (m *Model) onAutoRead(msg autoReadMsg) tea.Cmd {
 	a := &m.auto
 	a.inFlight = false
 	a.rounds++
-	if msg.err != nil {
-		a.err = msg.err
+	err := msg.err
+	if err == nil && msg.idxErr != nil {
+		err = msg.idxErr
+		m.absorbAuto(msg) // the statuses of the rows on screen were read
+	}
+	if err != nil {
+		a.err = err
 		var ae *awsclient.Error
-		if errors.As(msg.err, &ae) && ae.Kind == awsclient.KindThrottled {
+		if errors.As(err, &ae) && ae.Kind == awsclient.KindThrottled {
 			a.throttled = true
 			a.interval = min(maxAutoBackoff, max(a.interval, m.refreshEvery())*2)
 			m.setNote(noteWarn, "auto-refresh throttled: reading every "+fmtSeconds(a.interval)+" for now")
@@ -245,11 +254,9 @@ func (m *Model) onAutoRead(msg autoReadMsg) tea.Cmd {
 
 func (m *Model) absorbAuto(msg autoReadMsg) {
 	a := &m.auto
-	if len(msg.ids) > 0 {
-		m.absorbStatuses(msg.ids, msg.found)
-	}
 	var fresh []row
 	var newest time.Time
+	pinned := 0
 	for _, st := range msg.failed {
 		if st.UpdatedAt.After(newest) {
 			newest = st.UpdatedAt
@@ -276,11 +283,20 @@ func (m *Model) absorbAuto(msg autoReadMsg) {
 		}
 		m.statuses.put(st.RequestID, statusEntry{st: st, found: true})
 		a.fresh[st.RequestID] = true
+		pinned++
 	}
 	if len(fresh) > 0 {
 		before := m.all.Len()
 		m.keepingCursor(func() { m.all.Add(fresh) })
 		m.statuses.listedAdded(m.all.rows[before:])
+	}
+	if pinned > 0 {
+		m.resortPinned()
+	}
+	// The rows on screen after the new failures: what the cache held before this round
+	// tells a new failure from one already seen.
+	if len(msg.ids) > 0 {
+		m.absorbStatuses(msg.ids, msg.found)
 	}
 	if !newest.IsZero() && newest.After(a.since) {
 		a.since = newest
@@ -304,4 +320,35 @@ func (m *Model) autoLabel() string {
 		return "auto " + fmtSeconds(m.refreshEvery()) + " (failing)"
 	}
 	return "auto " + fmtSeconds(m.refreshEvery())
+}
+
+// isFresh reports whether id is a new failure the auto-refresh brought and still failed:
+// such rows are pinned to the top of the table.
+func (m *Model) isFresh(id string) bool { return m.auto.fresh[id] }
+
+// resortPinned sorts the row sets again after the pinned rows changed, keeping the
+// cursor on its request.
+func (m *Model) resortPinned() {
+	m.keepingCursor(func() {
+		for _, s := range []*rowSet{m.all, m.byState, m.lostSet, m.classSet} {
+			if s != nil {
+				s.Resort()
+			}
+		}
+	})
+}
+
+// unpinSettled drops the new-failure mark of the requests among ids that are no longer
+// failed (redriven, processed since): they go back to their place in the sort.
+func (m *Model) unpinSettled(ids []string) {
+	changed := false
+	for _, id := range ids {
+		if m.auto.fresh[id] && m.rowClass(id) != inventory.ClassFailed {
+			delete(m.auto.fresh, id)
+			changed = true
+		}
+	}
+	if changed {
+		m.resortPinned()
+	}
 }

@@ -17,6 +17,7 @@ type detailTab int
 const (
 	tabPayload detailTab = iota
 	tabInfo              // S3 metadata and the whole DynamoDB item
+	tabHistory           // its redrives from every journal on this machine (history_tab.go)
 )
 
 // detail is the request open in the detail pane (or full screen).
@@ -47,7 +48,8 @@ type detail struct {
 	tab        detailTab
 	doc        *payloadDoc // built from body in a command; rebuilt on pretty/raw or more bytes
 	docVersion int
-	info       *payloadDoc // the info tab, built when the HEAD and status are known
+	info       *payloadDoc   // the info tab, built when the HEAD and status are known
+	hist       *historyState // the history tab, read when it opens
 	scroll     int
 	xoff       int
 

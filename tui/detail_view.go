@@ -82,6 +82,8 @@ func (m *Model) renderDetail(w, h int) []string {
 	}
 	var body []string
 	switch {
+	case d.tab == tabHistory:
+		body = m.renderHistory(d, w, bodyH)
 	case d.tab == tabInfo || d.missing || (d.headErr != nil && d.headDone):
 		body = m.renderInfo(d, w, bodyH)
 	default:
@@ -173,10 +175,14 @@ func (m *Model) tabLine(d *detail, w int) string {
 		}
 		return st.Muted.Render(" " + name + " ")
 	}
-	showInfo := d.tab == tabInfo || d.missing || d.headErr != nil
-	line := " " + tab("payload", !showInfo) + tab("info", showInfo)
+	showHist := d.tab == tabHistory
+	showInfo := !showHist && (d.tab == tabInfo || d.missing || d.headErr != nil)
+	line := " " + tab("payload", !showInfo && !showHist) + tab("info", showInfo)
+	if m.mode == modeDetail {
+		line += tab("history"+historyCount(d), showHist) // full screen only: tab cycles there
+	}
 	var flags []string
-	if !showInfo {
+	if !showInfo && !showHist {
 		if d.doc != nil {
 			flags = append(flags, d.doc.label)
 		}

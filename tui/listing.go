@@ -222,6 +222,9 @@ func (m *Model) absorbStatuses(ids []string, found map[string]awsclient.Status) 
 		st, ok := found[id]
 		m.statuses.put(id, statusEntry{st: st, found: ok})
 	}
+	if len(m.auto.fresh) > 0 {
+		m.unpinSettled(ids)
+	}
 	if s := m.active(); s.field == sortStatus {
 		m.keepingCursor(s.Resort)
 	} else if s.Query() != "" {

@@ -120,6 +120,7 @@ type Model struct {
 	detail     *detail
 	previewSeq int
 	detailSeq  int
+	histSeq    int       // bumps with each history tab read
 	prefs      viewPrefs // how the last payload was viewed, kept for the next
 
 	input   inputLine
@@ -252,6 +253,7 @@ func (m *Model) newRows() *rowSet {
 	s := newRowSet(m.rankOf)
 	s.text = m.rowText
 	s.timeOf = m.rowTime
+	s.pinned = m.isFresh
 	s.win = m.win.bounds(m.now)
 	return s
 }

@@ -49,7 +49,7 @@ type redriveState struct {
 	// allIDs is the selection before P left the permanent failures out (nil: it did not);
 	// perm is what the plan holds by failure kind.
 	allIDs     []string
-	perm       permanence
+	perm       redrive.Permanence
 	mode       redrive.Mode
 	force      bool
 	phase      redrivePhase
@@ -305,7 +305,7 @@ func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
 	}
 	s.manifest, s.overlaps, s.refusal = msg.manifest, msg.overlaps, msg.refusal
 	s.summary = msg.manifest.Summary()
-	s.perm = permanenceOf(msg.manifest, m.sess.Env, m.failRules(), func(id string) string {
+	s.perm = permanenceOf(msg.manifest, m.failRules(), func(id string) string {
 		if e, ok := m.statuses.get(id); ok && e.found {
 			return e.st.Error
 		}

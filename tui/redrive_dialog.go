@@ -339,14 +339,15 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 			head = append(head, st.Muted.Render("· "+plural(sum.AlreadyDone, "request")+" already processed: skipped, nothing is sent for them (! forces)"))
 		}
 	}
-	if t := s.perm.text(sum.Count); t != "" {
+	if t := s.perm.Text(sum.Count); t != "" {
 		warn(t + " — P leaves them out")
 	} else if s.allIDs != nil {
 		left := len(s.allIDs) - len(s.ids)
 		head = append(head, st.Muted.Render("· "+plural(left, "request")+" that failed with a permanent error left out (P puts them back)"))
 	}
 	if p := s.perm; p.Transient > 0 || p.Unknown > 0 {
-		head = append(head, st.Muted.Render("· failed: "+commas(p.Transient)+" transient, "+commas(p.Permanent)+" permanent, "+commas(p.Unknown)+" unknown"))
+		head = append(head, st.Muted.Render("· by failure kind: "+commas(p.Transient)+" transient, "+commas(p.Permanent)+" permanent, "+
+			commas(p.Unknown)+" other (no error, or one no pattern names)"))
 	}
 	for _, o := range s.overlaps {
 		warn(sanitize.Line(o))

@@ -104,6 +104,9 @@ type rowSet struct {
 	// whose time is not known (0) shows, since nothing says it is outside.
 	win    winBounds
 	timeOf func(r *row) int64
+	// pinned rows sort before every other, whatever the sort (the new failures the
+	// auto-refresh brought); nil pins none. A change to what it says needs a Resort.
+	pinned func(id string) bool
 }
 
 // winBounds is a time window in unix nanoseconds; 0 leaves an end open.
@@ -301,6 +304,14 @@ func (s *rowSet) passes(i int32) bool {
 // cmp orders two rows by the current sort, ties broken by key so the order is total.
 func (s *rowSet) cmp(a, b int32) int {
 	ra, rb := &s.rows[a], &s.rows[b]
+	if s.pinned != nil {
+		if pa, pb := s.pinned(ra.ID), s.pinned(rb.ID); pa != pb {
+			if pa {
+				return -1
+			}
+			return 1
+		}
+	}
 	c := 0
 	switch s.field {
 	case sortReceived:

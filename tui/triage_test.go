@@ -299,16 +299,19 @@ func (s *redriveState) allPermanent() int { return len(s.allIDs) - len(s.ids) }
 func TestAutoRefreshShowsNewFailure(t *testing.T) {
 	f := newFixture(t, seedRequests)
 	f.m.opts.Refresh = 5 * time.Second // on, but rounds are driven by hand, not by timers
+	f.m.sess.Env.Status.Index = "status-updatedAt"
 	f.m.auto.since = testNow
 	id := "f7e5a11e-0000-4000-8000-000000000001"
 	f.objects.put(awsclient.Object{Key: id, RequestID: id, LastModified: testNow.Add(time.Second), ContentType: "application/json"}, []byte(`{}`))
 	f.statuses.put(awsclient.Status{RequestID: id, State: "FAILED", Error: "upstream timeout", UpdatedAt: testNow.Add(2 * time.Second)})
+	old := "5abe6b7d-9fa8-4c6d-8b8e-c25e8ed07f66" // listed last (26h ago): it fails again now
+	f.statuses.put(awsclient.Status{RequestID: old, State: "FAILED", Error: "upstream timeout", UpdatedAt: testNow.Add(3 * time.Second)})
 	f.exec(f.m.autoRound())
-	if r, ok := f.m.selected(); !ok || f.m.all.At(0).ID != id {
-		t.Fatalf("the new failure is not at the top: first %q (selected %v)", f.m.all.At(0).ID, r)
+	if top := []string{f.m.all.At(0).ID, f.m.all.At(1).ID}; !slices.Contains(top, id) || !slices.Contains(top, old) {
+		t.Fatalf("the new failures are not at the top: %v", top)
 	}
 	v := plainView(f)
-	if !strings.Contains(lineWith(v, id), "●") || !strings.Contains(v, "1 new failure") {
+	if !strings.Contains(lineWith(v, id), "●") || !strings.Contains(lineWith(v, old), "●") || !strings.Contains(v, "2 new failures") {
 		t.Fatalf("the new failure is not marked:\n%s", v)
 	}
 	// Read again: nothing new, no second note.
@@ -317,8 +320,14 @@ func TestAutoRefreshShowsNewFailure(t *testing.T) {
 	if f.m.note.text != "" {
 		t.Fatalf("a second round repeats the news: %q", f.m.note.text)
 	}
+	// Once processed, a new failure goes back to its place.
+	f.statuses.put(awsclient.Status{RequestID: old, State: "PROCESSED", UpdatedAt: testNow.Add(4 * time.Second)})
+	f.exec(f.m.autoRound())
+	if f.m.all.At(f.m.all.ViewLen()-1).ID != old || strings.Contains(lineWith(plainView(f), old), "●") {
+		t.Fatalf("a processed request stays pinned:\n%s", plainView(f))
+	}
 	f.statuses.err = &awsclient.Error{Kind: awsclient.KindThrottled, Op: "Query", Resource: "order-status", Code: "ProvisionedThroughputExceededException"}
-	cmd := f.step(autoReadMsg{gen: f.m.gen, seq: f.m.auto.seq, err: f.statuses.err})
+	cmd := f.step(autoReadMsg{gen: f.m.gen, seq: f.m.auto.seq, idxErr: f.statuses.err})
 	if cmd == nil || f.m.auto.interval != 10*time.Second || !strings.Contains(plainView(f), "throttled") {
 		t.Fatalf("a throttled round: interval %v", f.m.auto.interval)
 	}
@@ -335,11 +344,12 @@ func TestAutoRefreshReadBudget(t *testing.T) {
 	})
 	f.m.opts.Refresh = time.Second
 	f.m.sess.Env.ReadBudget = 20
+	f.m.sess.Env.Status.Index = "status-updatedAt"
 	f.m.auto.since = testNow
 	cmd := f.m.autoRound()
 	msg := cmd().(autoReadMsg)
-	if reads := len(msg.ids) + len(msg.failed); reads > 20 {
-		t.Fatalf("one round read %d items, the budget is 20", reads)
+	if reads := len(msg.ids) + len(msg.failed); reads > 20 || len(msg.failed) == 0 {
+		t.Fatalf("one round read %d items (%d new failures), the budget is 20", reads, len(msg.failed))
 	}
 	f.step(msg)
 }
@@ -355,5 +365,52 @@ func TestAutoRefreshToggle(t *testing.T) {
 	f.step(tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl})
 	if !f.m.auto.off || !strings.Contains(plainView(f), "auto off") {
 		t.Fatalf("ctrl+r did not turn it off:\n%s", plainView(f))
+	}
+}
+
+// TestAutoRefreshWithoutIndex: with no status index the rounds read the rows on screen
+// only, and do not report a failure every round.
+func TestAutoRefreshWithoutIndex(t *testing.T) {
+	f := newFixture(t, seedRequests)
+	f.m.opts.Refresh = 5 * time.Second
+	f.statuses.put(awsclient.Status{RequestID: idXML, State: "PROCESSED", UpdatedAt: testNow.Add(time.Second)})
+	f.exec(f.m.autoRound())
+	if f.m.auto.err != nil || !strings.Contains(lineWith(plainView(f), idXML), "PROCESSED") {
+		t.Fatalf("the row on screen was not read again (err %v):\n%s", f.m.auto.err, plainView(f))
+	}
+}
+
+// TestHistoryTab: the detail's history tab lists the request's redrives from the journals
+// on this machine, including runs this session did not make.
+func TestHistoryTab(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw))
+	f.openRow(idXML)
+	f.keys("tab", "tab")
+	if v := plainView(f); !strings.Contains(v, "no redrive on this machine has held this request") {
+		t.Fatalf("before any redrive:\n%s", v)
+	}
+	f.keys("esc")
+	f.openRow(idXML)
+	f.keys("esc", "space", "R", "y")
+	if len(gw.sentIDs()) != 1 {
+		t.Fatalf("sent %v", gw.sentIDs())
+	}
+	f.keys("esc")
+	// A new session on the same machine: the history comes from the journal, not memory.
+	g := newFixture(t, seedRequests, redriveEnv())
+	g.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	g.openRow(idXML)
+	g.keys("tab", "tab")
+	v := plainView(g)
+	for _, want := range []string{"history (1)", "Redrives of this request · 1 run", "delivered", "inplace", "by tester"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("%q missing from the history tab:\n%s", want, v)
+		}
+	}
+	g.keys("tab")
+	if g.m.detail.tab != tabPayload {
+		t.Fatalf("tab after history: %v", g.m.detail.tab)
 	}
 }

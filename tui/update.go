@@ -83,6 +83,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.onWatchRead(msg))
 	case identityMsg:
 		m.onIdentity(msg)
+	case historyReadMsg:
+		m.onHistoryRead(msg)
 	case failedPageMsg:
 		cmds = append(cmds, m.onFailedPage(msg))
 	case classesGroupedMsg:
@@ -378,6 +380,9 @@ func (m *Model) onDetailKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		m.mode = modeList
 		m.clampScroll()
+		if d != nil && d.tab == tabHistory {
+			d.tab = m.prefs.tab // the pane has no history tab
+		}
 		if d != nil && d.fromJump {
 			m.detail = nil
 		}
@@ -387,6 +392,9 @@ func (m *Model) onDetailKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		m.note = note{}
+		if d.tab == tabHistory {
+			return m.readHistory(d)
+		}
 		return m.openRequest(d.id, d.key, d.fromJump)
 	case key.Matches(msg, km.Copy):
 		m.openCopy()
@@ -405,6 +413,8 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 	h := m.detailBodyHeight()
 	lines := 0
 	switch {
+	case d.tab == tabHistory:
+		lines = len(m.historyLines(d, m.width))
 	case d.tab == tabInfo || d.missing:
 		if d.info != nil {
 			lines = d.info.Len()
@@ -437,13 +447,20 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 			d.xoff += 8
 		}
 	case full && key.Matches(msg, km.TogglePane):
-		if d.tab == tabInfo {
-			d.tab = tabPayload
-		} else {
+		// payload → info → history → payload
+		switch d.tab {
+		case tabPayload:
 			d.tab = tabInfo
+		case tabInfo:
+			d.tab = tabHistory
+		default:
+			d.tab = tabPayload
+		}
+		d.scroll = 0
+		if d.tab == tabHistory {
+			return m.readHistory(d) // not kept as the preference: it reads files each time
 		}
 		m.prefs.tab = d.tab
-		d.scroll = 0
 	case key.Matches(msg, km.Pretty) && d.doc != nil && d.doc.errMsg != "":
 		// Malformed: there is no pretty form to toggle to. Say so rather than do nothing.
 		doc := d.doc

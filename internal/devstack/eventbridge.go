@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -148,7 +147,7 @@ func (b *eventBus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op == "DescribeEventBus" {
 		out, berr = b.describe(busName(in.Name))
 	} else {
-		out, berr = b.put(r.Context(), in.Entries, false)
+		out, berr = b.put(in.Entries, false)
 	}
 	if berr != nil {
 		writeBusError(w, *berr)
@@ -183,7 +182,7 @@ func entrySize(e putEventsEntry) int {
 }
 
 // put puts entries on their buses; internal puts (S3's own) may use an aws. source.
-func (b *eventBus) put(ctx context.Context, entries []putEventsEntry, internal bool) (any, *busErr) {
+func (b *eventBus) put(entries []putEventsEntry, internal bool) (any, *busErr) {
 	if len(entries) == 0 || len(entries) > busMaxEntries {
 		return nil, &busErr{400, "ValidationException", fmt.Sprintf(
 			"1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to %d and greater than or equal to 1", busMaxEntries)}

@@ -20,7 +20,7 @@ import (
 // (x-amzn-query-error: CODE;Sender) the SDK reads error codes from.
 //
 // It models: CreateQueue (idempotent; QueueAlreadyExists on other attributes), GetQueueUrl,
-// GetQueueAttributes, DeleteQueue, SendMessage, SendMessageBatch (per-entry failures),
+// ListQueues, GetQueueAttributes, DeleteQueue, SendMessage, SendMessageBatch (per-entry failures),
 // ReceiveMessage (long polling up to 20 s, visibility timeout, ApproximateReceiveCount and
 // the other system attributes, message attributes and their MD5), DeleteMessage(Batch),
 // ChangeMessageVisibility, PurgeQueue (once per 60 s), per-message and queue delays, FIFO

@@ -78,7 +78,7 @@ func (s *Stack) trigger() func(objectEvent) {
 			at := float64(ev.At.Unix())
 			entry := putEventsEntry{Source: s3event.EventBridgeSource, DetailType: s3event.DetailType, Detail: detail,
 				Resources: []string{"arn:aws:s3:::" + ev.Bucket}, Time: &at}
-			if _, err := e.bus.put(context.Background(), []putEventsEntry{entry}, true); err != nil {
+			if _, err := e.bus.put([]putEventsEntry{entry}, true); err != nil {
 				s.logf("s3: put event: %s", err.msg)
 			}
 		}

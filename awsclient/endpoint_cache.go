@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithyauth "github.com/aws/smithy-go/auth"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
 
@@ -55,11 +56,22 @@ func (c *endpointCache[P]) ResolveEndpoint(ctx context.Context, p P) (smithyendp
 	return e, nil
 }
 
-// copyEndpoint gives each call its own headers and properties, so that nothing a
-// middleware sets on them reaches the cached copy.
+// copyEndpoint gives each call its own headers, properties and auth options, so that
+// nothing a middleware changes reaches the cached copy: S3's auth resolver rewrites the
+// endpoint's auth options in place (rebaseProps), concurrently when they are shared.
 func copyEndpoint(e smithyendpoints.Endpoint) smithyendpoints.Endpoint {
 	out := smithyendpoints.Endpoint{URI: e.URI, Headers: e.Headers.Clone()}
 	out.Properties.SetAll(&e.Properties)
+	if opts, ok := smithyauth.GetAuthOptions(&e.Properties); ok {
+		cp := make([]*smithyauth.Option, len(opts))
+		for i, o := range opts {
+			c := &smithyauth.Option{SchemeID: o.SchemeID}
+			c.IdentityProperties.SetAll(&o.IdentityProperties)
+			c.SignerProperties.SetAll(&o.SignerProperties)
+			cp[i] = c
+		}
+		smithyauth.SetAuthOptions(&out.Properties, cp)
+	}
 	return out
 }
 

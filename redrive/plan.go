@@ -198,7 +198,8 @@ func (p *planner) snapshots(ctx context.Context, ids []string) (map[string]*Stat
 	for _, id := range ids {
 		read := &StatusRead{}
 		if st, ok := statuses[id]; ok {
-			read = &StatusRead{Found: true, State: st.State, Attempts: st.Attempts, UpdatedAt: st.UpdatedAt.UTC()}
+			// Error stays in memory (not in the manifest's JSON): the plan's permanence.
+			read = &StatusRead{Found: true, State: st.State, Attempts: st.Attempts, UpdatedAt: st.UpdatedAt.UTC(), Error: st.Error}
 		}
 		out[id] = read
 	}

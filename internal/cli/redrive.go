@@ -19,6 +19,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/failclass"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/payload"
 	"github.com/stowage-cli/stowage/internal/reqid"
@@ -49,6 +50,7 @@ type redriveFlags struct {
 	fromReport      string
 	only            string
 	wait            config.Duration
+	skipPermanent   bool
 	events          eventFlags // redrive_events.go
 	batch           batchFlags // redrive_batchops.go
 }
@@ -176,6 +178,7 @@ Exit codes:
 	fl.BoolVar(&f.allowOverlap, "allow-overlap", false, "send requests that an unfinished run of this environment also holds (they may be delivered twice)")
 	fl.BoolVar(&f.force, "force", false, "send requests already in a terminal state too")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "plan and print, send nothing")
+	fl.BoolVar(&f.skipPermanent, "skip-permanent", false, "leave out requests that failed with a permanent error (status.permanent_errors and the defaults: parse, validation, schema): a redrive would fail again")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation (for scripts)")
 	fl.StringVar(&f.journal, "journal", "", "journal file (default $XDG_STATE_HOME/stowage/redrives/<time>-<run>.journal.jsonl)")
 	fl.StringVar(&f.resume, "resume", "", "continue the run journaled in this file")
@@ -220,6 +223,11 @@ type redriveRun struct {
 	clients *awsclient.Clients
 	sel     redrive.Selection
 	journal *redrive.JournalState // --resume
+	// permanence is what the plan held by failure kind before --skip-permanent; skipped
+	// is how many that flag left out.
+	permanence *redrive.Permanence
+	skipped    int
+	rules      *failclass.Rules
 }
 
 func runRedrive(ctx context.Context, g *Globals, fl *pflag.FlagSet, f redriveFlags, args []string) error {
@@ -572,6 +580,14 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 		}
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
 	}
+	if r.rules, err = failclass.RulesFor(env); err != nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	perm := redrive.PermanenceOf(m, r.rules)
+	r.permanence = &perm
+	if r.f.skipPermanent {
+		r.skipped = redrive.SkipPermanent(m, perm) // before the journal: the hash covers it
+	}
 	summary := m.Summary()
 
 	if r.f.dryRun {
@@ -771,9 +787,10 @@ const defaultVerdictWait = 2 * time.Minute
 
 // verdictResult is what the wait for verdicts learnt.
 type verdictResult struct {
-	out  redrive.VerdictOutcome
-	wait time.Duration
-	err  error
+	out     redrive.VerdictOutcome
+	byClass []redrive.OutcomeClass // by the failure class each request had before
+	wait    time.Duration
+	err     error
 }
 
 // waitFor is how long to wait for verdicts: --wait when given, else the default on a
@@ -813,7 +830,7 @@ func (r *redriveRun) waitVerdicts(ctx context.Context, rep *redrive.Report, m *r
 		fmt.Fprint(r.stderr, "\r\x1b[2K")
 	}
 	v.Apply(rep)
-	return verdictResult{out: out, wait: wait, err: err}, true
+	return verdictResult{out: out, byClass: v.ByClass(r.rules), wait: wait, err: err}, true
 }
 
 // verdictNow and verdictSleep are the wait's clock (the real one when nil), not
@@ -827,6 +844,12 @@ var (
 func (r *redriveRun) writeVerdict(v verdictResult) {
 	w := r.stderr
 	fmt.Fprintf(w, "Processing: %s.\n", v.out.Text(redrive.DoneStateName(r.env)))
+	if len(v.byClass) > 1 || (len(v.byClass) == 1 && v.byClass[0].Key != "") {
+		fmt.Fprintln(w, "By failure class (the error each request had before):")
+		for _, c := range v.byClass {
+			fmt.Fprintf(w, "  %s\n", clipEchoed(c.Text(redrive.DoneStateName(r.env)), maxMessage))
+		}
+	}
 	if v.err != nil {
 		fmt.Fprintf(w, "stowage: warning: %s\n", clipEchoed(v.err.Error(), maxMessage))
 	}
@@ -1064,6 +1087,14 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 	}
 	if s.TooLarge > 0 {
 		fmt.Fprintf(w, "  warning      %d request(s) are over API Gateway's 10 MiB limit and will be refused unsent: redrive them with --mode s3-copy\n", s.TooLarge)
+	}
+	if p := r.permanence; p != nil && p.Permanent > 0 {
+		total := s.Count + r.skipped
+		if r.skipped > 0 {
+			fmt.Fprintf(w, "  permanent    %s; %d left out (--skip-permanent)\n", sanitize.Line(p.Text(total)), r.skipped)
+		} else {
+			fmt.Fprintf(w, "  permanent    %s; --skip-permanent leaves them out\n", sanitize.Line(p.Text(total)))
+		}
 	}
 	if s.AlreadyDone > 0 && !r.f.force {
 		fmt.Fprintf(w, "  note         %d request(s) are already in a terminal state and will be skipped (--force sends them)\n", s.AlreadyDone)

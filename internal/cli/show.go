@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/stowage-cli/stowage/internal/payload"
 	"github.com/stowage-cli/stowage/internal/reqid"
 	"github.com/stowage-cli/stowage/internal/sanitize"
+	"github.com/stowage-cli/stowage/redrive"
 )
 
 type showFlags struct {
@@ -32,6 +34,8 @@ type showFlags struct {
 	key  string
 	// noPager writes to the terminal even when the payload is taller than the screen.
 	noPager bool
+	// history prints the request's redrive runs from this machine's journals instead.
+	history bool
 }
 
 // showLimit is how much of an object is read to pretty-print it on a terminal; the rest
@@ -66,6 +70,10 @@ cannot start, the payload is written straight to the terminal.
   --key KEY          the object key, byte for byte, read as nothing else: for a key that
                      holds control characters or looks like a URI or a log line (copy it
                      from the "key" field of ls -o json)
+  --history          the request's redrive runs from every journal on this machine (the
+                     state directory's redrives and journals the audit log names
+                     elsewhere), oldest first: when, run, mode, outcome, attempts, operator
+                     and error. It reads no AWS service.
 ` + exitCodesHelp + `
   show exits 1 when the request does not exist, and also when its status item exists but
   its object is gone (it says so on stderr).`,
@@ -80,6 +88,9 @@ cannot start, the payload is written straight to the terminal.
 
   # A key that looks like a log line, exactly as stored
   stowage --env prod show --key $'2026-03-02 ERROR requestId=0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11\tretry' --raw
+
+  # Was it redriven before, by whom, and what came of it?
+  stowage --env prod show 0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --history
 
   # The first KiB of a large payload
   stowage --env prod show 0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 --range 0-1023 --raw | xxd`,
@@ -106,6 +117,7 @@ cannot start, the payload is written straight to the terminal.
 	fl.StringVar(&f.rng, "range", "", "only bytes START-END (inclusive) or START- (to the end)")
 	fl.BoolVar(&f.noPager, "no-pager", false, "do not page output taller than the screen")
 	fl.BoolVar(&f.meta, "meta", false, "print the S3 metadata and the status item as JSON")
+	fl.BoolVar(&f.history, "history", false, "print the request's redrive runs from every journal on this machine")
 	return cmd
 }
 
@@ -173,6 +185,9 @@ func runShow(ctx context.Context, g *Globals, arg string, byKey bool, f showFlag
 		}
 		rng = &r
 	}
+	if f.history && (f.raw || f.rng != "" || f.meta) {
+		return exitf(ExitUsage, "--history prints the redrive runs, not the payload: leave out --raw, --range and --meta")
+	}
 	var ref reqid.Ref
 	var words *reqid.WordsError
 	if byKey {
@@ -184,6 +199,9 @@ func runShow(ctx context.Context, g *Globals, arg string, byKey bool, f showFlag
 		if ref, words, err = parseRef(arg); err != nil {
 			return err
 		}
+	}
+	if f.history {
+		return runHistory(g, ref, byKey, f.key)
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
@@ -523,4 +541,61 @@ func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
 			clipEchoed(t.id, maxEchoed), describeStatus(st), clipEchoed(reqid.S3URI(doc.Bucket, t.key), maxEchoed))
 	}
 	return nil
+}
+
+// runHistory is show --history: the request's redrive runs from this machine's journals.
+// It opens no AWS client: the journals are local.
+func runHistory(g *Globals, ref reqid.Ref, byKey bool, key string) error {
+	env, _, err := g.LoadEnv()
+	if err != nil {
+		return err
+	}
+	s := &session{env: env}
+	var t target
+	if byKey {
+		t = s.keyTarget(key)
+	} else if t, err = s.resolve(ref); err != nil {
+		return err
+	}
+	state, err := redrive.StateDir()
+	if err != nil {
+		return exitf(ExitUsage, "%v", err)
+	}
+	dir := filepath.Join(state, "redrives")
+	runs, err := redrive.RequestHistory(dir, env.Name, t.id)
+	if err != nil {
+		return exitf(ExitUsage, "read the redrive journals in %s: %s", dir, sanitize.Line(err.Error()))
+	}
+	if len(runs) == 0 {
+		g.printErr("stowage: %s was not redriven from this machine in %s (journals in %s)\n", sanitize.Line(t.id), env.Name, dir)
+		return nil
+	}
+	return writeHistory(g.Stdout, runs, g.color(g.Stdout))
+}
+
+func writeHistory(w io.Writer, runs []redrive.HistoryRun, color bool) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "%-20s  %-36s  %-8s  %-9s  %5s  %-20s  %s\n", "STARTED", "RUN", "MODE", "OUTCOME", "TRIES", "OPERATOR", "RESULT")
+	for _, r := range runs {
+		outcome := pad(r.Outcome, 9)
+		if color {
+			switch redrive.ItemState(r.Outcome) {
+			case redrive.StateDelivered:
+				outcome = "\x1b[32m" + outcome + "\x1b[0m"
+			case redrive.StateFailed, redrive.StateUnknown, redrive.StateSending:
+				outcome = "\x1b[31m" + outcome + "\x1b[0m"
+			}
+		}
+		result := r.Error
+		if r.NewRequestID != "" {
+			result = strings.TrimSpace("new request " + r.NewRequestID + " " + result)
+		}
+		who := r.Operator
+		if who == "" {
+			who = "-"
+		}
+		fmt.Fprintf(bw, "%-20s  %-36s  %-8s  %s  %5d  %-20s  %s\n", r.Started.UTC().Format(time.RFC3339), sanitize.Line(r.RunID),
+			sanitize.Line(r.Mode), outcome, r.Attempts, clipOutside(sanitize.Line(who), 20), clipOutside(sanitize.Line(result), 80))
+	}
+	return bw.Flush()
 }

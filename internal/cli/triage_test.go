@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -273,5 +276,71 @@ func TestTail(t *testing.T) {
 		if !strings.Contains(r.stderr, "status.index") {
 			t.Fatalf("stderr %q", r.stderr)
 		}
+	})
+}
+
+var (
+	planRunID = regexp.MustCompile(`(?m)^(Redrive plan|  manifest     sha256) \S+$`)
+	permLine  = regexp.MustCompile(`permanent    (\d+) of (\d+) failed with a permanent error \(`)
+)
+
+// The plan says how many requests failed with a permanent error and offers to leave them
+// out; --skip-permanent does; the outcome after --wait is grouped by class; and show
+// --history finds the run in the journals.
+func TestRedrivePermanentErrors(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 300 })
+	t.Run("PlanSaysSo", func(t *testing.T) {
+		r := d.run(t, "", "redrive", "--status", "FAILED", "--since", "2d", "--dry-run", "-o", "table").must(t, ExitOK)
+		m := permLine.FindStringSubmatch(r.stdout)
+		if m == nil || !strings.Contains(r.stdout, "a redrive will fail again; --skip-permanent leaves them out") {
+			t.Fatalf("no permanence line:\n%s", r.stdout)
+		}
+		golden.RequireEqual(t, normalize(planRunID.ReplaceAllString(r.stdout, "$1 X")))
+	})
+	t.Run("SkipPermanent", func(t *testing.T) {
+		all := jsonLines(t, d.run(t, "", "redrive", "--status", "FAILED", "--since", "2d", "--dry-run", "-o", "json").must(t, ExitOK).stdout)
+		r := d.run(t, "", "redrive", "--status", "FAILED", "--since", "2d", "--dry-run", "--skip-permanent", "-o", "json").must(t, ExitOK)
+		m := permLine.FindStringSubmatch(r.stderr)
+		if m == nil || !strings.Contains(r.stderr, "left out (--skip-permanent)") {
+			t.Fatalf("stderr:\n%s", r.stderr)
+		}
+		perm, _ := strconv.Atoi(m[1])
+		total, _ := strconv.Atoi(m[2])
+		kept := jsonLines(t, r.stdout)
+		if total != len(all) || len(kept) != total-perm || perm == 0 {
+			t.Fatalf("%d planned, %d permanent, %d kept", len(all), perm, len(kept))
+		}
+		transient := map[string]bool{}
+		for _, id := range failedIDs(t, d, 1000, true) {
+			transient[id] = true
+		}
+		for _, it := range kept {
+			if it["status"] != "FAILED" {
+				t.Fatalf("kept %v", it)
+			}
+		}
+		for _, it := range all {
+			if id := it["id"].(string); transient[id] && !slices.ContainsFunc(kept, func(k map[string]any) bool { return k["id"] == id }) {
+				t.Fatalf("transient %s left out", id)
+			}
+		}
+	})
+	t.Run("OutcomeByClassAndHistory", func(t *testing.T) {
+		ids := append(transientFailed(t, d, 2), parseFailed(t, d, 2)...)
+		r := d.run(t, "", append([]string{"redrive", "--yes", "--wait", "1m", "-o", "json"}, ids...)...).must(t, exitNotProcessed)
+		if !strings.Contains(r.stderr, "By failure class (the error each request had before):") ||
+			!strings.Contains(r.stderr, "(permanent): ") || !strings.Contains(r.stderr, "(transient): ") {
+			t.Fatalf("stderr:\n%s", r.stderr)
+		}
+		h := d.run(t, "", "show", ids[0], "--history").must(t, ExitOK)
+		lines := strings.Split(strings.TrimSpace(h.stdout), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "STARTED ") || !strings.Contains(lines[1], "delivered") || !strings.Contains(lines[1], "inplace") {
+			t.Fatalf("history:\n%s", h.stdout)
+		}
+		none := d.run(t, "", "show", failedIDs(t, d, 1000, false)[len(failedIDs(t, d, 1000, false))-1], "--history").must(t, ExitOK)
+		if none.stdout != "" || !strings.Contains(none.stderr, "was not redriven from this machine") {
+			t.Fatalf("no history: %q %q", none.stdout, none.stderr)
+		}
+		d.run(t, "", "show", ids[0], "--history", "--raw").must(t, ExitUsage)
 	})
 }

@@ -342,3 +342,34 @@ func TestConfigNamesTheTriggerTarget(t *testing.T) {
 		}
 	}
 }
+
+// Close stops the queue's consumer even while it waits on a slow processor, and the
+// processor still handles what it accepted.
+func TestCloseStopsTheConsumer(t *testing.T) {
+	t.Parallel()
+	st, err := Start(context.Background(), Options{Requests: -1, Trigger: TriggerSQS, ProcessDelay: 50 * time.Millisecond,
+		LostRatio: -1, TransientRatio: -1, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		putThroughGateway(t, st, fmt.Sprint("slow-", i), `{"n":1}`)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for st.EventStats().Queues[DemoQueue].Received == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { done <- st.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close hangs with the consumer running")
+	}
+	if s, ok := st.Status("slow-0"); !ok || s.State != StateProcessed {
+		t.Errorf("an accepted event was dropped: %+v %v", s, ok)
+	}
+}

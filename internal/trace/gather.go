@@ -1,7 +1,9 @@
 package trace
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"sync"
 	"time"
@@ -148,7 +150,9 @@ func Windows(in Inputs, l config.Logs) []awsclient.LogWindow {
 		if !r.PlannedLastModified.IsZero() {
 			at = append(at, r.PlannedLastModified)
 		}
-		if !r.At.IsZero() {
+		if !r.SentAt.IsZero() {
+			at = append(at, r.SentAt)
+		} else if !r.At.IsZero() {
 			at = append(at, r.At)
 		} else if !r.Started.IsZero() {
 			at = append(at, r.Started)
@@ -170,18 +174,17 @@ func Windows(in Inputs, l config.Logs) []awsclient.LogWindow {
 // runDetail adds what the run's journal recorded of the request before sending.
 func runDetail(r redrive.HistoryRun, id string) Run {
 	run := Run{HistoryRun: r}
-	f, err := os.Open(r.Journal)
+	data, err := os.ReadFile(r.Journal)
 	if err != nil {
 		return run
 	}
-	defer f.Close()
-	st, err := redrive.ReadJournal(f)
+	st, err := redrive.ReadJournal(bytes.NewReader(data))
 	if err != nil || st.Manifest == nil {
 		return run
 	}
 	for _, it := range st.Manifest.Items {
 		if it.RequestID == id {
-			if string(st.Manifest.Mode) != string(redrive.ModeReupload) {
+			if st.Manifest.Mode != redrive.ModeReupload {
 				run.PlannedLastModified = it.LastModified
 			}
 			run.Before = it.Planned
@@ -189,6 +192,17 @@ func runDetail(r redrive.HistoryRun, id string) Run {
 	}
 	if tr := st.Items[id]; tr != nil && tr.PreSend != nil {
 		run.Before = tr.PreSend
+	}
+	// When the request left: the item's last "sending" record (the journal is trusted:
+	// ReadJournal checked every record's seal).
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if !bytes.Contains(line, []byte(`"sending"`)) {
+			continue
+		}
+		var rec redrive.Record
+		if json.Unmarshal(line, &rec) == nil && rec.Type == redrive.RecSending && rec.ID == id {
+			run.SentAt = rec.At
+		}
 	}
 	return run
 }

@@ -34,7 +34,7 @@ const (
 )
 
 // order breaks ties between entries at the same instant, in the order things happen.
-var order = map[Source]int{SourceGateway: 0, SourceS3: 1, SourceProcessor: 2, SourceStatus: 3, SourceStowage: 4}
+var order = map[Source]int{SourceStowage: 0, SourceGateway: 1, SourceS3: 2, SourceProcessor: 3, SourceStatus: 4}
 
 // Entry is one line of the timeline.
 type Entry struct {
@@ -114,6 +114,8 @@ type Run struct {
 	PlannedLastModified time.Time `json:"plannedLastModified,omitzero"`
 	// Before is the status item as the run read it before sending (nil: not recorded).
 	Before *redrive.StatusRead `json:"before,omitempty"`
+	// SentAt is when the run last sent the request (zero: never, or not recorded).
+	SentAt time.Time `json:"sentAt,omitzero"`
 }
 
 // Timeline is one request's story.
@@ -242,7 +244,10 @@ func Build(in Inputs) Timeline {
 
 	// stowage's redrives.
 	for _, r := range in.Runs {
-		at := r.At
+		at := r.SentAt // the redrive's moment: before the gateway and the processor saw it
+		if at.IsZero() {
+			at = r.At
+		}
 		if at.IsZero() {
 			at = r.Started
 		}

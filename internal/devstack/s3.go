@@ -71,6 +71,9 @@ type objectEvent struct {
 	Bucket string
 	Key    string
 	At     time.Time
+	// Redrive marks an event that stowage sent (an event redrive): the processor treats it
+	// as a redelivery even when it has no memory of the first one (a restarted --data demo).
+	Redrive bool
 }
 
 // s3Backend wraps a gofakes3 backend so that it behaves like S3 where stowage can tell

@@ -178,6 +178,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckTrigger(opts.Trigger); err != nil {
+		return nil, err
+	}
 
 	s := &Stack{
 		Region: Region, Bucket: opts.Bucket, Table: opts.Table, Index: opts.Index, LeaseTable: opts.LeaseTable,
@@ -539,8 +542,9 @@ func (s *Stack) Status(requestID string) (StatusItem, bool) {
 	return st, true
 }
 
-// Settle waits until the processor has handled every object created so far.
-func (s *Stack) Settle(ctx context.Context) error { return s.proc.settle(ctx) }
+// Settle waits until the processor has handled every object created so far, including
+// the events still on their way through the trigger (a queue, a bus).
+func (s *Stack) Settle(ctx context.Context) error { return s.SettleEvents(ctx) }
 
 // Received is a snapshot of what the gateway received.
 func (s *Stack) Received() Received { return s.gw.received() }

@@ -111,7 +111,7 @@ func (s *Stack) invokeProcessor(ctx context.Context, payload []byte, sync bool) 
 		if r.Redrive != nil {
 			s.logf("lambda: %s: redrive %s of request %s", r.Key, r.Redrive.RedriveID, r.Redrive.OriginalRequestID)
 		}
-		s.proc.enqueue(objectEvent{Bucket: r.Bucket, Key: r.Key, At: s.eventTime(r.At)})
+		s.proc.enqueue(objectEvent{Bucket: r.Bucket, Key: r.Key, At: s.eventTime(r.At), Redrive: r.Redrive != nil})
 	}
 	if !sync {
 		return nil, nil
@@ -170,7 +170,7 @@ func (s *Stack) consume(e *eventTargets, queue string) {
 				s.logf("sqs consumer: %s: message %s: %v", queue, m.MessageId, err)
 			}
 			for _, r := range refs {
-				s.proc.enqueue(objectEvent{Bucket: r.Bucket, Key: r.Key, At: s.eventTime(r.At)})
+				s.proc.enqueue(objectEvent{Bucket: r.Bucket, Key: r.Key, At: s.eventTime(r.At), Redrive: r.Redrive != nil})
 			}
 		}
 		if len(msgs) == 0 {

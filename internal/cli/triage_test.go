@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
@@ -343,4 +344,34 @@ func TestRedrivePermanentErrors(t *testing.T) {
 		}
 		d.run(t, "", "show", ids[0], "--history", "--raw").must(t, ExitUsage)
 	})
+}
+
+// Headless, as the "done when" asks: the classes, the chart, then a redrive of
+// only the transient classes (errors -o json | redrive --from-file -), whose requests the
+// processor takes, and the outcome by class says so.
+func TestTriageHeadlessRedrivesTheTransientClass(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 300 })
+	var ids []string
+	for _, c := range jsonLines(t, d.run(t, "", "errors", "--since", "2d", "-o", "json").must(t, ExitOK).stdout) {
+		if c["kind"] == "transient" {
+			for _, id := range c["ids"].([]any) {
+				ids = append(ids, id.(string))
+			}
+		}
+	}
+	if len(ids) == 0 {
+		t.Fatal("the demo has no transient class in 2 days")
+	}
+	d.run(t, "", "stats", "--since", "2d", "-o", "json").must(t, ExitOK)
+	r := d.run(t, strings.Join(ids, "\n")+"\n", "redrive", "--from-file", "-", "--yes", "--rate", "0", "--wait", "1m", "-o", "json").must(t, ExitOK)
+	want := fmt.Sprintf("Processing: %d delivered → %d PROCESSED, 0 FAILED again, 0 no verdict yet.", len(ids), len(ids))
+	if !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "(permanent)") || !strings.Contains(r.stderr, "(transient): ") {
+		t.Fatalf("stderr lacks %q or has a permanent class:\n%s", want, r.stderr)
+	}
+	after := jsonLines(t, d.run(t, "", "errors", "--since", "2d", "-o", "json").must(t, ExitOK).stdout)
+	for _, c := range after {
+		if c["kind"] == "transient" {
+			t.Fatalf("a transient class is left after its redrive: %v", c["class"])
+		}
+	}
 }

@@ -381,11 +381,19 @@ func batchExit(rep *redrive.Report) error {
 }
 
 // batchSuggestion is the line a local plan adds when the batch-ops engine would suit it
-// better ("" when not): more than batch_ops.suggest_above requests.
-func batchSuggestion(env *config.Env, count int) string {
-	if !env.BatchOps.Configured() || env.BatchOps.SuggestAbove <= 0 || count <= env.BatchOps.SuggestAbove {
+// better ("" when not): more than batch_ops.suggest_above requests, or requests the
+// gateway route cannot take (tooLarge of them, in a gateway mode).
+func batchSuggestion(env *config.Env, count, tooLarge int) string {
+	b := env.BatchOps
+	if !b.Configured() {
 		return ""
 	}
-	return fmt.Sprintf("  suggestion   %d requests is more than batch_ops.suggest_above (%d): --engine batch-ops --mode s3-copy hands them to S3 Batch Operations (%.2f %s)",
-		count, env.BatchOps.SuggestAbove, env.BatchOps.Cost.Estimate(count, false), env.BatchOps.Cost.Currency)
+	switch {
+	case b.SuggestAbove > 0 && count > b.SuggestAbove:
+		return fmt.Sprintf("  suggestion   %d requests is more than batch_ops.suggest_above (%d): --engine batch-ops --mode s3-copy hands them to S3 Batch Operations (about %.2f %s)",
+			count, b.SuggestAbove, b.Cost.Estimate(count, false), b.Cost.Currency)
+	case tooLarge > 0:
+		return fmt.Sprintf("  suggestion   %d request(s) are too large for the gateway: --engine batch-ops --mode s3-copy (or the local --mode s3-copy) redrives them without it", tooLarge)
+	}
+	return ""
 }

@@ -245,3 +245,48 @@ func openForTest(t *testing.T, d *demo) (*awsclient.Clients, error) {
 	env.Name = devstack.EnvName
 	return awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials(d.stack.AccessKey, d.stack.SecretKey))
 }
+
+func TestDoctorChecksBatchOps(t *testing.T) {
+	d, _ := redriveDemo(t)
+	checks := func(r result) map[string]string {
+		out := map[string]string{}
+		for _, m := range jsonLines(t, r.stdout) {
+			if c, _ := m["check"].(string); strings.HasPrefix(c, "batch") {
+				out[c] = m["result"].(string)
+			}
+		}
+		return out
+	}
+	got := checks(d.run(t, "", "doctor", "-o", "json"))
+	for _, c := range []string{"batch ops", "batch role", "batch manifests", "batch reports"} {
+		if got[c] != "pass" {
+			t.Errorf("%s: %q (%v)", c, got[c], got)
+		}
+	}
+	got = checks(d.run(t, "", "--read-only", "doctor", "-o", "json"))
+	if got["batch manifests"] != "skip" || got["batch reports"] != "skip" || got["batch ops"] != "pass" {
+		t.Errorf("read-only: %v", got)
+	}
+	bad := d.variant(t, func(env *config.Env) { env.BatchOps.ReportPrefix = "s3://no-such-bucket-here/x/" })
+	got = checks(bad.run(t, "", "doctor", "-o", "json"))
+	if got["batch reports"] != "fail" || got["batch manifests"] != "pass" {
+		t.Errorf("a missing report bucket: %v", got)
+	}
+}
+
+func TestBatchSuggestion(t *testing.T) {
+	env := &config.Env{BatchOps: config.BatchOps{RoleARN: "arn:aws:iam::123456789012:role/r", ManifestPrefix: "s3://a-b/m/", ReportPrefix: "s3://a-b/r/",
+		SuggestAbove: 100000, Cost: config.BatchOpsCost{Currency: "USD", PerJob: 0.25, PerMillionObjects: 1, PerThousandCopies: 0.005}}}
+	if s := batchSuggestion(env, 100000, 0); s != "" {
+		t.Errorf("at the threshold: %q", s)
+	}
+	if s := batchSuggestion(env, 4000000, 0); !strings.Contains(s, "--engine batch-ops --mode s3-copy") || !strings.Contains(s, "24.25 USD") {
+		t.Errorf("4M: %q", s)
+	}
+	if s := batchSuggestion(env, 3, 2); !strings.Contains(s, "too large for the gateway") {
+		t.Errorf("too large: %q", s)
+	}
+	if s := batchSuggestion(&config.Env{}, 4000000, 0); s != "" {
+		t.Errorf("without batch_ops: %q", s)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 	"github.com/stowage-cli/stowage/internal/inventory"
@@ -373,5 +375,68 @@ func TestTriageHeadlessRedrivesTheTransientClass(t *testing.T) {
 		if c["kind"] == "transient" {
 			t.Fatalf("a transient class is left after its redrive: %v", c["class"])
 		}
+	}
+}
+
+// changesFake answers ChangedSince from rounds: each call of a round returns its items
+// after since, or its error.
+type changesFake struct {
+	mu     sync.Mutex
+	rounds []changesRound
+	calls  int
+}
+
+type changesRound struct {
+	items []awsclient.Status
+	err   error
+}
+
+func (f *changesFake) ChangedSince(_ context.Context, state string, since time.Time, _ int) ([]awsclient.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.rounds[min(f.calls, len(f.rounds)-1)]
+	f.calls++
+	if r.err != nil {
+		return nil, r.err
+	}
+	var out []awsclient.Status
+	for _, it := range r.items {
+		if it.State == state && it.UpdatedAt.After(since) {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+func (f *changesFake) SampleStates(context.Context, int32) ([]string, error) { return nil, nil }
+
+// A throttled poll is skipped and retried later; a change seen twice (the overlap) is
+// printed once; the order is by updated-at.
+func TestFollowChangesThrottledAndOverlap(t *testing.T) {
+	t.Parallel()
+	at := demoNow.Add(time.Minute)
+	a := awsclient.Status{RequestID: "a", State: "FAILED", UpdatedAt: at}
+	b := awsclient.Status{RequestID: "b", State: "FAILED", UpdatedAt: at.Add(time.Second)}
+	c := awsclient.Status{RequestID: "c", State: "FAILED", UpdatedAt: at.Add(500 * time.Millisecond)}
+	throttled := &awsclient.Error{Kind: awsclient.KindThrottled, Code: "ThrottlingException"}
+	src := &changesFake{rounds: []changesRound{
+		{items: []awsclient.Status{a}},
+		{err: throttled},
+		{items: []awsclient.Status{a, c, b}},
+	}}
+	var got []string
+	err := followChanges(context.Background(), src, []string{"FAILED"}, demoNow, time.Millisecond, 3, func(s awsclient.Status) error {
+		got = append(got, s.RequestID)
+		return nil
+	})
+	if !errors.Is(err, errEnough) || strings.Join(got, " ") != "a c b" {
+		t.Fatalf("changes %v, err %v", got, err)
+	}
+	if src.calls != 3 {
+		t.Fatalf("%d polls, want 3", src.calls)
+	}
+	denied := &changesFake{rounds: []changesRound{{err: &awsclient.Error{Kind: awsclient.KindAccessDenied}}}}
+	if err := followChanges(context.Background(), denied, []string{"FAILED"}, demoNow, time.Millisecond, 0, func(awsclient.Status) error { return nil }); awsclient.KindOf(err) != awsclient.KindAccessDenied {
+		t.Fatalf("access denied: %v", err)
 	}
 }

@@ -66,6 +66,8 @@ func TestDefaultKinds(t *testing.T) {
 		{"ValidationException: customerId is required", Permanent},
 		{"payload does not match schema order-v3", Permanent},
 		{"malformed payload from caller acme", Permanent},
+		{`unsupported content type "text/csv": the processor reads XML or JSON`, Permanent},
+		{"empty payload: the request body has 0 bytes", Permanent},
 		// timeouts, throttling, 5xx and "unavailable" are transient
 		{"dial tcp 10.0.3.7:443: i/o timeout", Transient},
 		{"context deadline exceeded", Transient},

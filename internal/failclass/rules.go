@@ -21,8 +21,8 @@ const (
 
 // DefaultPermanentErrors and DefaultTransientErrors are the documented defaults, matched
 // case-insensitively against an error message after the configured patterns: parse,
-// validation and schema errors are permanent; timeouts, throttling, 5xx and "unavailable"
-// are transient.
+// validation and schema errors (and unsupported formats, empty payloads) are permanent;
+// timeouts, throttling, 5xx and "unavailable" are transient.
 var (
 	DefaultPermanentErrors = []string{
 		`pars(e|ing) error|failed to parse|cannot parse|could not parse|unable to parse`,
@@ -30,6 +30,7 @@ var (
 		`validation (error|failed)|failed validation|validationexception|is required|missing required`,
 		`schema`,
 		`cannot unmarshal|unmarshal(l)?ing|json: unknown field`,
+		`unsupported (content|media|type|format|version|encoding|charset)|empty (payload|body|request)`,
 	}
 	DefaultTransientErrors = []string{
 		`time(d)? ?out|deadline exceeded`,

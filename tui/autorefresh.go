@@ -302,7 +302,7 @@ func (m *Model) absorbAuto(msg autoReadMsg) {
 		a.since = newest
 	}
 	if n := len(msg.failed); n > 0 {
-		m.setNote(noteWarn, plural(n, "new failure")+" since the last look: marked ● in the table · E groups them")
+		m.setNote(noteWarn, plural(n, "new failure")+" since the last look · "+commas(len(a.fresh))+" marked ● at the top · E groups them")
 		m.refreshHistogram()
 	}
 }

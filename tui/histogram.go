@@ -1,11 +1,13 @@
 package tui
 
 import (
+	"context"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
@@ -32,6 +34,7 @@ type histView struct {
 	// rows are in the window: processed counts only the first.
 	known, listed int
 	failedFrom    string // where the failed counts come from
+	processedFrom string // and the processed counts
 	stale         bool   // data changed since it was built
 	spark         string // the header's one-line sparkline of arrivals
 	sparkFor      winBounds
@@ -104,9 +107,17 @@ func (m *Model) buildHistogram(maxBuckets int) {
 		return &bs[i]
 	}
 	h := histView{step: step, since: since, until: until, sparkFor: m.hist.sparkFor, spark: m.hist.spark, sparkRows: m.hist.sparkRows}
+	fromIndex := m.done != nil && m.done.done
+	if fromIndex {
+		for _, t := range m.done.times {
+			if b := at(time.Unix(0, t).UTC()); b != nil {
+				b.Processed++
+			}
+		}
+	}
 	failedSeen := map[string]bool{}
 	if c := m.cls; c != nil {
-		h.failedFrom = "the status index"
+		h.failedFrom = "the index"
 		for _, f := range c.failures {
 			failedSeen[f.ID] = true
 			if b := at(f.At); b != nil {
@@ -135,6 +146,9 @@ func (m *Model) buildHistogram(maxBuckets int) {
 				b.Lost++
 			}
 		case m.class(e.st.State) == inventory.ClassDone:
+			if fromIndex {
+				break
+			}
 			if ub := at(e.st.UpdatedAt); ub != nil {
 				ub.Processed++
 			}
@@ -146,6 +160,16 @@ func (m *Model) buildHistogram(maxBuckets int) {
 	}
 	if h.failedFrom == "" {
 		h.failedFrom = "the statuses read"
+	}
+	switch {
+	case fromIndex:
+		h.processedFrom = "the index"
+	case m.done != nil && m.done.err == nil:
+		h.processedFrom = "reading the index…"
+	case h.known < h.listed:
+		h.processedFrom = "statuses read for " + commas(h.known) + " of " + commas(h.listed)
+	default:
+		h.processedFrom = "the statuses read"
 	}
 	h.buckets = bs
 	m.hist = h
@@ -160,11 +184,15 @@ func (m *Model) openHistogram() tea.Cmd {
 	}
 	m.mode = modeHistogram
 	m.fullHelp = false
-	m.buildHistogram(m.histMaxBuckets())
-	if m.cls == nil {
-		return m.startClasses()
+	var cmds []tea.Cmd
+	if m.done == nil {
+		cmds = append(cmds, m.startDoneReader())
 	}
-	return nil
+	if m.cls == nil {
+		cmds = append(cmds, m.startClasses())
+	}
+	m.buildHistogram(m.histMaxBuckets())
+	return tea.Batch(cmds...)
 }
 
 // histMaxBuckets is how many buckets fit: one row each, under the chart's header.
@@ -182,7 +210,9 @@ func (m *Model) onHistogramKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.schedulePreview()
 	case key.Matches(msg, km.Refresh):
 		m.note = note{}
+		cmd := m.startDoneReader()
 		m.buildHistogram(m.histMaxBuckets())
+		return cmd
 	}
 	return nil
 }
@@ -225,4 +255,83 @@ func (m *Model) updateHeaderSpark() {
 		counts[max(0, min(k, headerSparkBuckets-1))]++
 	}
 	m.hist.spark, m.hist.sparkFor, m.hist.sparkRows = sparkline(counts), b, m.all.Len()
+}
+
+// doneReader reads the processed requests' times through the status index, for the
+// histogram's processed counts, where status.index is set: the statuses the table read
+// cover only the rows shown. Only the times are kept (8 bytes a request).
+type doneReader struct {
+	seq    int
+	states []string
+	at     int
+	token  string
+	pages  int
+	loading,
+	done bool
+	err   error
+	times []int64 // updatedAt, unix ns
+}
+
+type donePageMsg struct {
+	gen, seq int
+	state    string
+	page     awsclient.StatusPage
+	err      error
+}
+
+// startDoneReader reads the processed times again from the start (H, r in the chart).
+func (m *Model) startDoneReader() tea.Cmd {
+	env := m.sess.Env
+	if env == nil || env.Status.Index == "" || m.sess.Statuses == nil || len(env.Status.TerminalStates) == 0 {
+		m.done = nil
+		return nil
+	}
+	seq := 1
+	if m.done != nil {
+		seq = m.done.seq + 1
+	}
+	m.done = &doneReader{seq: seq, states: append([]string(nil), env.Status.TerminalStates...)}
+	return m.nextDonePage()
+}
+
+func (m *Model) nextDonePage() tea.Cmd {
+	d := m.done
+	if d == nil || d.loading || d.done {
+		return nil
+	}
+	d.loading = true
+	gen, seq, state, token, statuses, size := m.gen, d.seq, d.states[d.at], d.token, m.sess.Statuses, m.opts.PageSize
+	return m.call(func(ctx context.Context) tea.Msg {
+		page, err := statuses.ListByStatus(ctx, state, token, size)
+		return donePageMsg{gen: gen, seq: seq, state: state, page: page, err: err}
+	})
+}
+
+func (m *Model) onDonePage(msg donePageMsg) tea.Cmd {
+	d := m.done
+	if msg.gen != m.gen || d == nil || msg.seq != d.seq {
+		return nil
+	}
+	d.loading = false
+	if msg.err != nil {
+		d.err = msg.err
+		m.setErr("histogram: reading "+msg.state, msg.err)
+		return nil
+	}
+	for _, st := range msg.page.Items {
+		if !st.UpdatedAt.IsZero() {
+			d.times = append(d.times, st.UpdatedAt.UnixNano())
+		}
+	}
+	d.pages++
+	d.token = msg.page.NextToken
+	if d.token == "" {
+		d.at++
+		if d.at == len(d.states) {
+			d.done = true
+			m.refreshHistogram()
+			return nil
+		}
+	}
+	return m.nextDonePage()
 }

@@ -135,6 +135,7 @@ type Model struct {
 	win  timeWindow    // the time window (window.go)
 	cls  *classesState // the failure classes and the failed items they group (classes.go)
 	hist histView      // the chart's step and what it was built from (histogram.go)
+	done *doneReader   // the processed times read through the index for the chart
 	auto autoRefresh   // the k9s-style refresh (autorefresh.go)
 
 	principal  string // who the credentials are (Ops/alice), from STS; "" when unknown
@@ -193,6 +194,7 @@ func (m *Model) resetSession(sess Session) {
 	m.statuses.win = m.all.win
 	m.ageStatuses()
 	m.cls = nil
+	m.done = nil
 	m.auto.reset()
 	m.statusBatches = 0
 	m.statusErr = nil
@@ -304,7 +306,8 @@ func (m *Model) isLostCandidate(r *row) bool {
 
 // busy reports whether any I/O is in flight, for the spinner.
 func (m *Model) busy() bool {
-	if m.list.loading || m.stateList.loading || m.lost.inFlight || len(m.statuses.pending) > 0 {
+	if m.list.loading || m.stateList.loading || m.lost.inFlight || len(m.statuses.pending) > 0 ||
+		m.cls != nil && m.cls.loading || m.done != nil && m.done.loading {
 		return true
 	}
 	if d := m.detail; d != nil && d.loading() {

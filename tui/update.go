@@ -85,6 +85,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onIdentity(msg)
 	case historyReadMsg:
 		m.onHistoryRead(msg)
+	case donePageMsg:
+		cmds = append(cmds, m.onDonePage(msg))
 	case failedPageMsg:
 		cmds = append(cmds, m.onFailedPage(msg))
 	case classesGroupedMsg:

@@ -146,7 +146,9 @@ func (m *Model) renderClassRow(cl *failClass, cc classCols, selected bool, w int
 	}
 	b.WriteString(style(cell(ago(m.now.Sub(cl.Last)), cc.last), st.Muted) + plain(" "))
 	b.WriteString(style(cell(sparkTail(cl.Spark, cc.spark), cc.spark), st.StateFailed) + plain(" "))
-	b.WriteString(plain(cell(sanitize.Line(cl.Key), cc.key)))
+	// The middle gives way: classes of one message differ at their end as often as at
+	// their start ("XML syntax error at line <n>, column <n>: unexpected EOF" / "…: bad token").
+	b.WriteString(plain(cell(middleTruncate(sanitize.Line(cl.Key), cc.key), cc.key)))
 	line := b.String()
 	if selected {
 		return solidBlanks(padRight(line, w))

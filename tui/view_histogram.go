@@ -18,10 +18,7 @@ func (m *Model) renderHistogram(w, h int) []string {
 	title := st.SectionHead.Render("Histogram") + st.Faint.Render(" · ") + st.HeaderVal.Render(m.win.label()) +
 		st.Faint.Render(" · ") + bucketName(hv.step) + " buckets"
 	out = append(out, ansi.Truncate(title, w, "…"))
-	src := "arrivals and LOST from the listing · failed from " + hv.failedFrom + " · processed from the statuses read"
-	if hv.known < hv.listed {
-		src += " (" + commas(hv.known) + " of " + commas(hv.listed) + ")"
-	}
+	src := "failed: " + hv.failedFrom + " · processed: " + hv.processedFrom
 	if c := m.cls; c != nil && !c.done {
 		src += " · reading the failures…"
 	}

@@ -321,7 +321,7 @@ func (r *redriveRun) writeBatchPlan(w io.Writer, p *redrive.BatchPlan) {
 		}
 	}
 	if jobs := r.clients.Jobs; jobs != nil {
-		fmt.Fprintf(w, "  manifest     s3://%s/%s… (CSV, uploaded after your confirmation)\n", sanitize.Line(jobs.Options().ManifestBucket), sanitize.Line(jobs.ManifestKey(p.Manifest.RunID)))
+		fmt.Fprintf(w, "  csv          s3://%s/%s… (the job manifest, uploaded after your confirmation)\n", sanitize.Line(jobs.Options().ManifestBucket), sanitize.Line(jobs.ManifestKey(p.Manifest.RunID)))
 	}
 	fmt.Fprintf(w, "  report       %s/job-ID/ (all tasks)\n", sanitize.Line(strings.TrimSuffix(p.ReportLocation, "/")))
 	if p.MaxFailureRatio < 1 {

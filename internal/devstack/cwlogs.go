@@ -43,7 +43,7 @@ import (
 
 const (
 	maxGroupEvents = 250000
-	maxGroupBytes  = 64 << 20
+	maxGroupBytes  = 32 << 20
 	// maxFilterPage is FilterLogEvents' page limit (events and bytes).
 	maxFilterPage      = 10000
 	maxFilterPageBytes = 1 << 20
@@ -82,6 +82,9 @@ type cwGroup struct {
 	head    int       // index of the oldest when the ring is full
 	bytes   int64
 	dropped int64
+	// day and stream cache the stream name of the last line's day.
+	day    int64
+	stream string
 }
 
 func (g *cwGroup) add(e cwEvent) {
@@ -157,7 +160,11 @@ func (l *cwLogs) put(group string, at time.Time, message string) {
 	defer l.mu.Unlock()
 	g := l.createGroup(group, at)
 	l.seq++
-	g.add(cwEvent{at: at.UnixMilli(), seq: l.seq, stream: streamName(group, at), msg: message})
+	ms := at.UnixMilli()
+	if day := ms / 86400000; g.stream == "" || day != g.day {
+		g.day, g.stream = day, streamName(group, at)
+	}
+	g.add(cwEvent{at: ms, seq: l.seq, stream: g.stream, msg: message})
 }
 
 // streamName is a stream as Lambda and API Gateway name them: one a day per group here.

@@ -87,3 +87,25 @@ func FuzzFilterPattern(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInsightsQuery: any query compiles or is a MalformedQueryException; none panics.
+func FuzzInsightsQuery(f *testing.F) {
+	for _, s := range []string{
+		"fields @timestamp, @message, @logStream, @log | filter @message like /abc-1/ | sort @timestamp asc | limit 10000",
+		`filter @message like "x" or @message like 'y' | sort @timestamp`, "limit 0", "stats count(*)", `filter @message like /a|b/`, "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		out, err := parseInsights(q)
+		if err != nil {
+			if ce, ok := err.(*cwError); !ok || ce.code != "MalformedQueryException" {
+				t.Fatalf("%q: %v", q, err)
+			}
+			return
+		}
+		if out.limit < 1 || out.limit > maxInsightsLimit || len(out.fields) == 0 {
+			t.Fatalf("%q: %+v", q, out)
+		}
+	})
+}

@@ -270,3 +270,13 @@ func TestStackServesCloudWatchLogs(t *testing.T) {
 		t.Errorf("config: %+v %+v", env.Endpoints, env.Logs)
 	}
 }
+
+// BenchmarkCWLogsPut is the cost of one line as the processor writes it while seeding.
+func BenchmarkCWLogsPut(b *testing.B) {
+	l := newCWLogs(Region)
+	msg := `{"timestamp":"2026-03-02T09:14:07.160Z","level":"INFO","requestId":"0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11","message":"processing"}`
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		l.put(ProcessorLogGroup, t0.Add(time.Duration(i)*time.Millisecond), msg)
+	}
+}

@@ -1,0 +1,65 @@
+package trace_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/trace"
+)
+
+// latency delays every request by d: a region away.
+type latency struct {
+	d    time.Duration
+	next http.RoundTripper
+}
+
+func (l latency) RoundTrip(r *http.Request) (*http.Response, error) {
+	time.Sleep(l.d)
+	return l.next.RoundTrip(r)
+}
+
+// BenchmarkTimeline20ms gathers and builds the timeline of a FAILED demo request with
+// 20 ms added to every call (S3, DynamoDB, CloudWatch Logs): the S3 and DynamoDB reads go
+// at once, then every log group and window at once, so it takes about two round trips
+// (the roundtrips/op metric), not one per call.
+func BenchmarkTimeline20ms(b *testing.B) {
+	const rtt = 20 * time.Millisecond
+	now := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	st, err := devstack.Start(context.Background(), devstack.Options{Seed: 1, Requests: 200, Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Settle(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	env := st.Config().Environments[devstack.EnvName]
+	c, err := awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials(devstack.AccessKey, devstack.SecretKey),
+		awsclient.WithHTTPWrap(func(next http.RoundTripper) http.RoundTripper { return latency{rtt, next} }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, err := c.Statuses.QueryByStatus(context.Background(), "FAILED", "", 1)
+	if err != nil || len(page.Items) == 0 {
+		b.Fatalf("no FAILED request: %v", err)
+	}
+	id := page.Items[0].RequestID
+	src := trace.Sources{Env: env, Objects: c.Objects, Statuses: c.Statuses, Logs: c.Logs, MissingObject: inventory.IsMissingObject}
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		in, err := trace.Gather(context.Background(), src, id, env.Key(id))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if tl := trace.Build(in); len(tl.Entries) < 3 {
+			b.Fatalf("%d entries", len(tl.Entries))
+		}
+	}
+	b.ReportMetric(float64(time.Since(start))/float64(b.N)/float64(rtt), "roundtrips/op")
+}

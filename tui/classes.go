@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"slices"
 	"sort"
 	"time"
 
@@ -173,8 +172,15 @@ func (m *Model) groupClasses() tea.Cmd {
 	}
 	c.groupSeq++
 	c.grouping = true
-	// A copy: add may replace an entry while the command reads.
-	fs := slices.Clone(c.failures)
+	// A copy: add may replace an entry while the command reads. A request whose status
+	// read since says it is no longer failed (redriven and processed) leaves its class.
+	fs := make([]failure, 0, len(c.failures))
+	for _, f := range c.failures {
+		if e, ok := m.statuses.get(f.ID); ok && e.found && m.class(e.st.State) != inventory.ClassFailed {
+			continue
+		}
+		fs = append(fs, f)
+	}
 	// A preset window ends now; "all time" spans the failures themselves (Group fills a
 	// zero end from them).
 	since, until := m.win.span(m.now)
@@ -194,7 +200,16 @@ func (m *Model) onClassesGrouped(msg classesGroupedMsg) {
 		return
 	}
 	c.grouping = false
+	var keep string
+	if cl, ok := m.selectedClass(); ok {
+		keep = cl.Key
+	}
 	c.classes, c.grouped, c.since, c.until = msg.classes, msg.n, msg.since, msg.until
+	for i := range c.classes {
+		if c.classes[i].Key == keep {
+			c.cursor = i // the cursor stays on its class as the counts reorder them
+		}
+	}
 	c.cursor = max(0, min(c.cursor, len(c.classes)-1))
 	m.clampClasses()
 }
@@ -387,4 +402,19 @@ func (m *Model) rowOf(id string) row {
 		r.Modified = h.LastModified.UnixNano()
 	}
 	return r
+}
+
+// failuresSettled regroups the classes when a status read says one of their requests is
+// no longer failed (a redrive processed it).
+func (m *Model) failuresSettled(ids []string) {
+	c := m.cls
+	if c == nil {
+		return
+	}
+	for _, id := range ids {
+		if _, ok := c.ids[id]; ok && m.rowClass(id) != inventory.ClassFailed {
+			c.regroup = true
+			return
+		}
+	}
 }

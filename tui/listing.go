@@ -225,6 +225,7 @@ func (m *Model) absorbStatuses(ids []string, found map[string]awsclient.Status) 
 	if len(m.auto.fresh) > 0 {
 		m.unpinSettled(ids)
 	}
+	m.failuresSettled(ids)
 	if s := m.active(); s.field == sortStatus {
 		m.keepingCursor(s.Resort)
 	} else if s.Query() != "" {

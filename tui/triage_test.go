@@ -414,3 +414,28 @@ func TestHistoryTab(t *testing.T) {
 		t.Fatalf("tab after history: %v", g.m.detail.tab)
 	}
 }
+
+// TestClassesFollowRedrive: a class redriven and processed leaves the classes view, and
+// the cursor stays on its class while the others reorder.
+func TestClassesFollowRedrive(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	f := newFixture(t, seedClasses, redriveEnv(), withGateway(&gw))
+	f.keys("E", "down")
+	cl, _ := f.m.selectedClass()
+	key := cl.Key
+	f.keys("R", "y", "esc")
+	for _, c := range f.m.cls.classes {
+		if c.Key == key {
+			t.Fatalf("the redriven class %q is still listed with %d", key, c.Count)
+		}
+	}
+	f.keys("down")
+	sel, _ := f.m.selectedClass()
+	f.m.cls.failures = append(f.m.cls.failures, failure{ID: "x", Error: "customer 7 is blocked", At: testNow})
+	f.m.cls.ids["x"] = len(f.m.cls.failures) - 1
+	f.exec(f.m.groupClasses())
+	if now, _ := f.m.selectedClass(); now.Key != sel.Key {
+		t.Fatalf("the cursor moved from %q to %q as the classes reordered", sel.Key, now.Key)
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/payload"
+	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/internal/trace"
 	"github.com/stowage-cli/stowage/redrive"
 )
@@ -128,11 +130,18 @@ func runTrace(ctx context.Context, g *Globals, arg string, f traceFlags) error {
 	tl := trace.Build(in)
 	w := bufio.NewWriterSize(g.Stdout, 64<<10)
 	if format == outputJSON {
-		enc := json.NewEncoder(w)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(tl); err != nil {
 			return err
 		}
+		out := buf.String()
+		if g.isTerminal(g.Stdout) {
+			// JSON escapes control characters but not bidi overrides (as show --meta).
+			out = sanitize.Block(out)
+		}
+		w.WriteString(out)
 	} else {
 		g.writeTimeline(w, tl, f.messages)
 	}

@@ -593,6 +593,27 @@ func AttachBatch(deps BatchDeps, path string, sc SessionConfig) (*BatchSession, 
 	return &BatchSession{deps: deps, rec: rec, cfg: sc}, nil
 }
 
+// ConfirmSuspended confirms the run's jobs still Suspended: the operator confirmed the
+// plan (the record exists only after that), and the process that created the jobs ended
+// before it confirmed them all. It returns the IDs it confirmed.
+func (s *BatchSession) ConfirmSuspended(ctx context.Context) ([]string, error) {
+	var done []string
+	for _, id := range s.rec.JobIDs() {
+		j, err := s.deps.Jobs.Describe(ctx, id)
+		if err != nil {
+			return done, err
+		}
+		if j.Status != "Suspended" {
+			continue
+		}
+		if err := s.deps.Jobs.Confirm(ctx, id, "confirmed in stowage by "+clipText(s.rec.Operator, 200)); err != nil {
+			return done, fmt.Errorf("confirm job %s: %w", id, err)
+		}
+		done = append(done, id)
+	}
+	return done, nil
+}
+
 // BatchProgress is one look at a running job.
 type BatchProgress struct {
 	Job awsclient.Job

@@ -158,6 +158,16 @@ func runJobsWatch(ctx context.Context, g *Globals, id string, poll time.Duration
 	sess.Poll = poll
 	fmt.Fprintf(stderr, "Job %s: run %s on %s, %d requests (record %s).\n", sanitize.Line(id), sanitize.Line(rec.Plan.Manifest.RunID),
 		sanitize.Line(env.Name), len(rec.Claimed), path)
+	if !rec.Finished {
+		// The operator confirmed this plan; its process ended before confirming every job.
+		confirmed, err := sess.ConfirmSuspended(ctx)
+		if err != nil {
+			return exitForAWS(err)
+		}
+		if len(confirmed) > 0 {
+			fmt.Fprintf(stderr, "Confirmed job(s) %s, left Suspended by the run that created them (its plan was confirmed).\n", sanitize.Line(strings.Join(confirmed, ", ")))
+		}
+	}
 	if err := watchBatch(ctx, g, stderr, sess, prefix); err != nil {
 		return err
 	}

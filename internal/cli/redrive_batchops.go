@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -231,17 +232,37 @@ func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive
 			lastStatus, lastTenth = p.Job.Status, tenth
 		}
 	}
-	_, err := sess.Watch(ctx, draw)
+	// On a terminal, c (and Enter: the terminal is not raw) asks to cancel too.
+	wctx, stopKeys := context.WithCancel(ctx)
+	defer stopKeys()
+	if g.isTerminal(g.Stdin) && g.Stdin != nil {
+		go func() {
+			sc := bufio.NewScanner(g.Stdin)
+			for sc.Scan() {
+				if strings.EqualFold(strings.TrimSpace(sc.Text()), "c") {
+					stopKeys()
+					return
+				}
+				if wctx.Err() != nil {
+					return
+				}
+			}
+		}()
+		if tty {
+			fmt.Fprintln(stderr, "(c and Enter, or Ctrl+C, cancels the job)")
+		}
+	}
+	_, err := sess.Watch(wctx, draw)
 	if tty {
 		fmt.Fprintln(stderr)
 	}
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() == nil {
+	if wctx.Err() == nil {
 		return exitForAWS(err)
 	}
-	// Ctrl+C: cancel the job, then follow it to its end.
+	// c or Ctrl+C: cancel the job, then follow it to its end.
 	bg := context.WithoutCancel(ctx)
 	ids := sess.JobIDs()
 	fmt.Fprintf(stderr, "stowage: cancelling job %s: S3 stops starting tasks; %s. (Ctrl+C again stops watching; the job goes on: %s jobs watch %s)\n",
@@ -251,20 +272,20 @@ func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive
 	}
 	sig, stop := notifyStop()
 	defer stop()
-	wctx, cancel := context.WithCancel(bg)
+	cctx, cancel := context.WithCancel(bg)
 	defer cancel()
 	go func() {
 		select {
 		case <-sig:
 			cancel()
-		case <-wctx.Done():
+		case <-cctx.Done():
 		}
 	}()
-	if _, err := sess.Watch(wctx, draw); err != nil {
+	if _, err := sess.Watch(cctx, draw); err != nil {
 		if tty {
 			fmt.Fprintln(stderr)
 		}
-		if wctx.Err() != nil {
+		if cctx.Err() != nil {
 			return &ExitError{Code: ExitCancelled, Err: fmt.Errorf("stopped watching job %s; it may still be cancelling: follow it with %s jobs watch %s",
 				sanitize.Line(strings.Join(ids, ", ")), prefix, sanitize.Line(ids[0]))}
 		}

@@ -290,3 +290,24 @@ func TestBatchSuggestion(t *testing.T) {
 		t.Errorf("without batch_ops: %q", s)
 	}
 }
+
+// On a terminal, c (and Enter) asks to cancel the job, as Ctrl+C does.
+func TestRedriveBatchOpsCancelWithC(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 300; o.TransientRatio = 0.5 })
+	d.stack.SetBatchTaskDelay(20 * time.Millisecond)
+	answer(t, d, "demo\n")
+	stdin := strings.NewReader("c\n")
+	var out, errb strings.Builder
+	td := d.onTerminal(0, &nopWriter{}, stdin)
+	code := td.runIn(context.Background(), stdin, &out, &errb, "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "5ms")
+	if code != ExitCancelled || !strings.Contains(errb.String(), "cancelling job") || !strings.Contains(errb.String(), "not undone") {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if d.stack.BatchJobs() == 0 {
+		t.Fatal("no job was created")
+	}
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -119,13 +121,86 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 	if src.Logs == nil || !env.Logs.Configured() {
 		return in, nil
 	}
-	windows := Windows(in, env.Logs)
-	res, err := src.Logs.Find(ctx, id, windows, nil)
-	in.Logs, in.LogsErr = res, err
+	in.Logs, in.LogsErr = findLogs(ctx, src.Logs, Terms(in), Windows(in, env.Logs))
 	if ctx.Err() != nil {
 		return in, ctx.Err()
 	}
 	return in, nil
+}
+
+// maxTerms bounds the request IDs whose lines are read: the request's own and those a
+// reupload redrive stored it as.
+const maxTerms = 4
+
+// Terms are the request IDs whose log lines belong to the timeline: the request's own,
+// then each new request a reupload redrive made of it.
+func Terms(in Inputs) []string {
+	terms := []string{in.RequestID}
+	for _, r := range in.Runs {
+		if n := r.NewRequestID; n != "" && !slices.Contains(terms, n) && len(terms) < maxTerms {
+			terms = append(terms, n)
+		}
+	}
+	return terms
+}
+
+// findLogs reads the lines of every term at once and merges them; the query offered for
+// the console is the first term's.
+func findLogs(ctx context.Context, logs Logs, terms []string, windows []awsclient.LogWindow) (*awsclient.LogResult, error) {
+	results := make([]*awsclient.LogResult, len(terms))
+	errs := make([]error, len(terms))
+	var wg sync.WaitGroup
+	for i, t := range terms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = logs.Find(ctx, t, windows, nil)
+		}()
+	}
+	wg.Wait()
+	out := results[0]
+	if out == nil {
+		out = &awsclient.LogResult{Query: awsclient.InsightsQuery(terms[0]), Windows: windows}
+	}
+	seenErr := map[string]bool{}
+	for _, e := range out.Errors {
+		seenErr[e.Error()] = true
+	}
+	for i := 1; i < len(terms); i++ {
+		r := results[i]
+		if r == nil {
+			continue
+		}
+		out.Events = append(out.Events, r.Events...)
+		out.Capped = out.Capped || r.Capped
+		out.Insights = out.Insights || r.Insights
+		out.Bytes += r.Bytes
+		for _, e := range r.Errors {
+			if !seenErr[e.Error()] {
+				seenErr[e.Error()] = true
+				out.Errors = append(out.Errors, e)
+			}
+		}
+		for _, n := range r.Notes {
+			if !slices.Contains(out.Notes, n) {
+				out.Notes = append(out.Notes, n)
+			}
+		}
+	}
+	if len(terms) > 1 {
+		sort.SliceStable(out.Events, func(i, j int) bool { return out.Events[i].At.Before(out.Events[j].At) })
+		seen := map[string]bool{}
+		events := out.Events[:0]
+		for _, e := range out.Events {
+			k := e.Group + "\x00" + e.EventID + "\x00" + e.At.String() + e.Message
+			if !seen[k] {
+				seen[k] = true
+				events = append(events, e)
+			}
+		}
+		out.Events = events
+	}
+	return out, errs[0]
 }
 
 // Windows are the time ranges to read the logs in: around the arrival and every later

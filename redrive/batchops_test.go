@@ -2,6 +2,7 @@ package redrive_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +187,43 @@ func TestBatchOpsReadOnlyRefused(t *testing.T) {
 
 func errorsIsReadOnly(err error) bool {
 	return err != nil && (awsclient.KindOf(err) == awsclient.KindReadOnly || strings.Contains(err.Error(), "read-only"))
+}
+
+// failConfirm is the job API of a process that ends before it confirms its jobs.
+type failConfirm struct{ redrive.JobAPI }
+
+func (failConfirm) Confirm(context.Context, string, string) error {
+	return errors.New("the process ended")
+}
+
+func TestBatchOpsAttachConfirmsSuspendedJobs(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Requests: 200}})
+	ctx := context.Background()
+	m := d.plan(t, redrive.ModeS3Copy, redrive.Selection{Status: devstack.StateFailed})
+	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Cost: d.env.BatchOps.Cost, MaxFailureRatio: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := redrive.BatchDepsFor(d.clients)
+	s, err := redrive.StartBatch(ctx, redrive.BatchDeps{Jobs: failConfirm{deps.Jobs}, Leases: deps.Leases}, p,
+		redrive.BatchStartOptions{Poll: 2 * time.Millisecond}, redrive.SessionConfig{Who: "test"})
+	if err == nil || len(s.JobIDs()) == 0 {
+		t.Fatalf("StartBatch = %v with %d jobs, want the confirm failure after CreateJob", err, len(s.JobIDs()))
+	}
+	a, err := redrive.AttachBatch(deps, s.Record().Path(), redrive.SessionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed, err := a.ConfirmSuspended(ctx)
+	if err != nil || len(confirmed) != len(s.JobIDs()) {
+		t.Fatalf("ConfirmSuspended = %v, %v", confirmed, err)
+	}
+	a.Poll = 2 * time.Millisecond
+	if j, err := a.Watch(ctx, nil); err != nil || j.Status != "Complete" {
+		t.Fatalf("Watch = %s, %v", j.Status, err)
+	}
+	rep, _, err := a.Finish(ctx)
+	if err != nil || rep.Outcome != redrive.OutcomeDelivered {
+		t.Fatalf("Finish = %v, %v", rep.Outcome, err)
+	}
 }

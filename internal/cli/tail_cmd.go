@@ -282,7 +282,8 @@ func (c *changeWriter) write(st awsclient.Status) error {
 	} else {
 		state = pad(state, 10)
 	}
-	fmt.Fprintf(c.w, "%-20s  %s  %-36s  %s\n", st.UpdatedAt.UTC().Format(time.RFC3339), state, sanitize.Line(st.RequestID),
+	line := fmt.Sprintf("%-20s  %s  %-36s  %s", st.UpdatedAt.UTC().Format(time.RFC3339), state, sanitize.Line(st.RequestID),
 		clipOutside(sanitize.Line(st.Error), 100))
+	fmt.Fprintln(c.w, strings.TrimRight(line, " "))
 	return c.w.Flush()
 }

@@ -100,6 +100,15 @@ func TestStats(t *testing.T) {
 		r := d.run(t, "", "stats", "--since", "1d", "--bucket", "1h", "--source", "listing", "-o", "table").must(t, ExitOK)
 		golden.RequireEqual(t, r.stdout)
 	})
+	t.Run("OnATerminalInColour", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		r := d.onTerminal(100, &out).runTo(t, &out, &errb, "", "stats", "--since", "12h", "--source", "listing").must(t, ExitOK)
+		if !strings.Contains(r.stdout, "\x1b[31m") || !strings.HasPrefix(ansi.Strip(r.stdout), "since ") {
+			t.Fatalf("a terminal gets a coloured table:\n%q", r.stdout)
+		}
+		golden.RequireEqual(t, r.stdout)
+		t.Run("Plain", func(t *testing.T) { golden.RequireEqual(t, ansi.Strip(r.stdout)) })
+	})
 	t.Run("ListingJSON", func(t *testing.T) {
 		r := d.run(t, "", "stats", "--source", "listing", "--bucket", "1d", "-o", "json").must(t, ExitOK)
 		golden.RequireEqual(t, r.stdout)
@@ -230,6 +239,15 @@ func TestTail(t *testing.T) {
 			t.Fatalf("stdout:\n%s", r.stdout)
 		}
 		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("BoundedOnATerminalInColour", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		r := d.onTerminal(120, &out).runTo(t, &out, &errb, "", "tail", "--max-events", "3", "--every", "500ms").must(t, ExitOK)
+		if !strings.Contains(r.stdout, "\x1b[32m") || !strings.Contains(r.stdout, "\x1b[31m") {
+			t.Fatalf("a terminal gets colours:\n%q", r.stdout)
+		}
+		golden.RequireEqual(t, r.stdout)
+		t.Run("Plain", func(t *testing.T) { golden.RequireEqual(t, ansi.Strip(r.stdout)) })
 	})
 	t.Run("BoundedJSONEveryState", func(t *testing.T) {
 		r := d.run(t, "", "tail", "--max-events", "3", "--every", "500ms", "-o", "json").must(t, ExitOK)

@@ -81,7 +81,8 @@ type redriveState struct {
 	cancelling bool
 	aborting   bool
 
-	watch       *watchState // reads the statuses of what this run delivered, while it runs and after
+	watch       *watchState            // reads the statuses of what this run delivered, while it runs and after
+	byClass     []redrive.OutcomeClass // the verdicts by the failure class each request had
 	startErr    error
 	summarySeen bool // the summary was shown and closed: R plans anew
 	report      *redrive.Report

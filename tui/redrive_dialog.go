@@ -696,6 +696,7 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 			// Under the verdict, but the first to give way on a small screen.
 			middle = append(middle, field(st, "", st.Muted.Render("the same error again: another redrive will not fix these")))
 		}
+		middle = append(middle, s.byClassLines(st, w)...)
 	}
 	var failures []redrive.ItemResult
 	for _, it := range rep.Items {
@@ -870,4 +871,40 @@ func shellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// byClassLines is the outcome by failure class ("did the fix work", cause by cause); none
+// when the requests had no recorded error.
+func (s *redriveState) byClassLines(st Styles, w int) []string {
+	if len(s.byClass) == 0 || len(s.byClass) == 1 && s.byClass[0].Key == "" {
+		return nil
+	}
+	out := []string{""}
+	for i, c := range s.byClass {
+		label := ""
+		if i == 0 {
+			label = "by class"
+		}
+		key := c.Key
+		if key == "" {
+			key = "(no error recorded)"
+		}
+		var parts []string
+		sty := st.StatusOK
+		if c.Processed > 0 || c.Failed+c.Waiting == 0 {
+			parts = append(parts, commas(c.Processed)+" processed")
+		}
+		if c.Failed > 0 {
+			parts = append(parts, commas(c.Failed)+" failed again")
+			sty = st.StatusError
+		}
+		if c.Waiting > 0 {
+			parts = append(parts, commas(c.Waiting)+" waiting")
+		}
+		counts := strings.Join(parts, ", ")
+		head := sty.Render(counts) + st.Faint.Render(" · "+string(c.Kind)+" · ")
+		room := max(10, w-11-ansi.StringWidth(head))
+		out = append(out, field(st, label, head+middleTruncate(sanitize.Line(key), room)))
+	}
+	return out
 }

@@ -265,6 +265,13 @@ func (m *Model) onWatchRead(msg watchReadMsg) tea.Cmd {
 			}
 		}
 	}
+	// The outcome by failure class, for the summary: counted here, once per read, not
+	// per frame.
+	for _, r := range w.runs {
+		if !r.live && r.v.Len() > 0 {
+			r.rd.byClass = r.v.ByClass(m.failRules())
+		}
+	}
 	// The rows (and the open request) show what was read.
 	if len(msg.ids) > 0 {
 		read := make([]string, 0, len(msg.ids))

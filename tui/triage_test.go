@@ -249,6 +249,9 @@ func TestSelectClassAndRedrive(t *testing.T) {
 		t.Fatalf("permanence of the timeouts: %+v", s.perm)
 	}
 	f.keys("y")
+	if v := plainView(f); !strings.Contains(v, "by class") || !strings.Contains(lineWith(v, "by class"), "4 processed · transient · upstream timeout") {
+		t.Errorf("the summary does not give the outcome by class:\n%s", v)
+	}
 	sent := gw.sentIDs()
 	slices.Sort(sent)
 	ids := slices.Clone(cl.IDs)

@@ -186,3 +186,26 @@ func TestWindowsAroundEveryStoreAndRedrive(t *testing.T) {
 		t.Errorf("status only: %+v", ws)
 	}
 }
+
+// In a versioned bucket every store is an entry: the arrival, a deletion, a later store.
+func TestTimelineFromVersions(t *testing.T) {
+	in := lost()
+	in.Versions = []awsclient.ObjectVersion{
+		{VersionID: "v1", LastModified: arrived, Size: 912},
+		{VersionID: "v2", LastModified: arrived.Add(time.Hour), DeleteMarker: true},
+		{VersionID: "v3", LastModified: redrove, Size: 915, Latest: true},
+	}
+	var got []string
+	for _, e := range Build(in).Entries {
+		if e.Source == SourceS3 {
+			got = append(got, e.Summary)
+		}
+	}
+	want := []string{"arrived: stored s3://stowage-demo/" + id + " (912 B, version v1)", "deleted (a delete marker)", "stored again (915 B, version v3)"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if ws := Windows(in, logsConfig); len(ws) != 3 {
+		t.Errorf("windows %+v", ws)
+	}
+}

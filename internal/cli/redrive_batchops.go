@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -103,13 +104,9 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 	if r.f.dryRun {
 		r.auditDecision(ctx, m, redrive.OutcomeDryRun, "", false)
 		r.overlaps(m)
-		if err := r.writeDryRun(m, summary); err != nil {
-			return err
-		}
-		r.writeBatchPlan(r.stderr, p)
-		return nil
+		return r.writeBatchDryRun(m, summary, p)
 	}
-	r.writeSummary(r.stderr, summary, r.g.isTerminal(r.g.Stderr))
+	r.writeBatchSummary(r.stderr, summary, r.g.isTerminal(r.g.Stderr))
 	r.writeBatchPlan(r.stderr, p)
 	if reason := r.overlaps(m); reason != "" {
 		r.auditDecision(ctx, m, redrive.OutcomeRefused, reason, false)
@@ -319,6 +316,58 @@ func batchProgressLine(p redrive.BatchProgress, width int) string {
 		return ansi.Truncate(b.String(), width-1, "…")
 	}
 	return b.String()
+}
+
+// writeBatchSummary is the plan's summary without the local engine's rate line (S3 runs
+// the tasks at its own pace).
+func (r *redriveRun) writeBatchSummary(w io.Writer, s redrive.Summary, samples bool) {
+	var b bytes.Buffer
+	r.writeSummary(&b, s, samples)
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if !strings.HasPrefix(line, "  rate ") {
+			io.WriteString(w, line)
+		}
+	}
+}
+
+// writeBatchDryRun is writeDryRun with the batch-ops plan: its summary (without the rate
+// line) and the jobs, then the items.
+func (r *redriveRun) writeBatchDryRun(m *redrive.Manifest, s redrive.Summary, p *redrive.BatchPlan) error {
+	stdout, stderr := r.g.Stdout, r.stderr
+	var out, errb bytes.Buffer
+	r.g.Stdout, r.stderr = &out, &errb
+	err := r.writeDryRun(m, s)
+	r.g.Stdout, r.stderr = stdout, stderr
+	// writeDryRun put the summary on one of them, the items on stdout and "Dry run" last
+	// on stderr: the summary loses its rate line and gains the jobs.
+	summaryOn, summary := &out, out.String()
+	if r.format == outputJSON {
+		summaryOn, summary = &errb, errb.String()
+	}
+	head, rest, _ := strings.Cut(summary, "\n\n") // the table follows the summary after a blank line
+	if r.format == outputJSON {
+		head, rest, _ = strings.Cut(summary, "Dry run: ")
+		rest = "Dry run: " + rest
+	} else {
+		rest = "\n" + rest
+	}
+	var plan bytes.Buffer
+	for _, line := range strings.SplitAfter(head, "\n") {
+		if !strings.HasPrefix(line, "  rate ") {
+			plan.WriteString(line)
+		}
+	}
+	if !strings.HasSuffix(plan.String(), "\n") && plan.Len() > 0 {
+		plan.WriteString("\n")
+	}
+	r.writeBatchPlan(&plan, p)
+	summaryOn.Reset()
+	summaryOn.WriteString(plan.String() + rest)
+	if _, werr := stdout.Write(out.Bytes()); werr != nil {
+		return werr
+	}
+	io.WriteString(stderr, errb.String())
+	return err
 }
 
 // writeBatchPlan adds what the job will do to the plan: the engine, the operation, the

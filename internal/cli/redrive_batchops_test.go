@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/exp/golden"
+
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
@@ -311,3 +313,36 @@ func TestRedriveBatchOpsCancelWithC(t *testing.T) {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// In production even a one-request job needs the environment's name typed.
+func TestRedriveBatchOpsProductionNeedsTheNameTyped(t *testing.T) {
+	d, _ := redriveDemo(t)
+	prod := d.variant(t, func(env *config.Env) { env.Production = true })
+	id := failedIDs(t, d, 1, false)[0]
+	prompts, _ := answer(t, prod, "y\n")
+	prod.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--force", id).must(t, ExitCancelled)
+	if !strings.Contains(prompts.String(), "PRODUCTION") || !strings.Contains(prompts.String(), "Type the environment name (demo)") || d.stack.BatchJobs() != 0 {
+		t.Fatalf("prompt %q, %d jobs", prompts, d.stack.BatchJobs())
+	}
+}
+
+var (
+	runIDs   = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	sha256es = regexp.MustCompile(`[0-9a-f]{64}`)
+)
+
+// The plan of a batch-ops run, as the operator reads it before confirming.
+func TestRedriveBatchOpsPlanGolden(t *testing.T) {
+	d, _ := redriveDemo(t)
+	r := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--dry-run", "-o", "json").must(t, ExitOK)
+	plan := sha256es.ReplaceAllString(runIDs.ReplaceAllString(normalize(r.stderr), "RUN-ID"), "HASH")
+	golden.RequireEqual(t, plan)
+
+	// As a table the plan heads stdout, before every item.
+	r = d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--dry-run", "-o", "table").must(t, ExitOK)
+	head, table, ok := strings.Cut(r.stdout, "\n\n")
+	if !ok || !strings.Contains(head, "  jobs         77 requests") || strings.Contains(head, "  rate ") || !strings.HasPrefix(table, "REQUEST ID") ||
+		strings.TrimSpace(r.stderr) != "Dry run: nothing was sent." {
+		t.Fatalf("table dry run:\n%s\n--- stderr:\n%s", clip(r.stdout), r.stderr)
+	}
+}

@@ -288,7 +288,31 @@ func Build(in Inputs) Timeline {
 		}
 		return order[a.Source] < order[b.Source]
 	})
+	tl.Entries = storesAfterTheirSenders(tl.Entries)
 	return tl
+}
+
+// storesAfterTheirSenders moves each S3 store dated to the whole second (S3 keeps no
+// more) after the redrive and gateway entries of that same second that come before it in
+// fact: the gateway receives, then S3 stores. Its time is left as S3 gives it.
+func storesAfterTheirSenders(es []Entry) []Entry {
+	for i := 0; i < len(es); i++ {
+		e := es[i]
+		if e.Source != SourceS3 || e.At.Nanosecond() != 0 {
+			continue
+		}
+		end := e.At.Add(time.Second)
+		j := i + 1
+		for j < len(es) && es[j].At.Before(end) && (es[j].Source == SourceStowage || es[j].Source == SourceGateway) {
+			j++
+		}
+		if j > i+1 {
+			copy(es[i:j-1], es[i+1:j])
+			es[j-1] = e
+			i = j - 1
+		}
+	}
+	return es
 }
 
 // NoLogsNote says how to add a logs: section.

@@ -209,3 +209,22 @@ func TestTimelineFromVersions(t *testing.T) {
 		t.Errorf("windows %+v", ws)
 	}
 }
+
+// S3 dates a store to the second: the redrive and the gateway line of that second come
+// first, as they happened.
+func TestStoreComesAfterItsSender(t *testing.T) {
+	sec := redrove.Truncate(time.Second)
+	es := storesAfterTheirSenders([]Entry{
+		{At: sec, Source: SourceS3, Summary: "stored again"},
+		{At: sec.Add(595 * time.Millisecond), Source: SourceStowage, Summary: "redrive"},
+		{At: sec.Add(602 * time.Millisecond), Source: SourceGateway, Summary: "PUT"},
+		{At: sec.Add(602 * time.Millisecond), Source: SourceProcessor, Summary: "processing"},
+	})
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Summary)
+	}
+	if strings.Join(got, ",") != "redrive,PUT,stored again,processing" {
+		t.Errorf("order %v", got)
+	}
+}

@@ -207,6 +207,15 @@ func BucketsFromIndex(ctx context.Context, tr TimeReader, states []string, env *
 	var mu sync.Mutex
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// A window open at its end is read up to a minute past now (late clocks), so that
+	// it can be split into slices read at once; open at its start it is one Query.
+	until, parts := w.Until, 1
+	if until.IsZero() && !now.IsZero() {
+		until = now.Add(time.Minute)
+	}
+	if !w.Since.IsZero() && !until.IsZero() {
+		parts = IndexParallel
+	}
 	sem := make(chan struct{}, IndexStates)
 	var wg sync.WaitGroup
 	var first error
@@ -221,7 +230,7 @@ func BucketsFromIndex(ctx context.Context, tr TimeReader, states []string, env *
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := tr.UpdatedTimes(ctx, st, w.Since, w.Until, IndexParallel, func(ts []time.Time) error {
+			err := tr.UpdatedTimes(ctx, st, w.Since, until, parts, func(ts []time.Time) error {
 				mu.Lock()
 				defer mu.Unlock()
 				for _, t := range ts {

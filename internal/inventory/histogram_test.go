@@ -236,7 +236,7 @@ func BenchmarkHistogramIndex1M(b *testing.B) {
 		w    Window
 	}{
 		{"Window", Window{Since: histT0, Until: histT0.Add(7 * 24 * time.Hour)}}, // sliced, read at once
-		{"OpenStart", Window{Until: histT0.Add(7 * 24 * time.Hour)}},              // one Query per state
+		{"OpenStart", Window{Until: histT0.Add(7 * 24 * time.Hour)}},             // one Query per state
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			start := time.Now()

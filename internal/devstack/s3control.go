@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -478,8 +477,10 @@ func (js *jobServer) listJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	js.mu.Lock()
 	// Newest first, as the console lists them.
-	ids := append([]string(nil), js.order...)
-	sort.SliceStable(ids, func(a, b int) bool { return a > b })
+	ids := make([]string, 0, len(js.order))
+	for i := len(js.order) - 1; i >= 0; i-- {
+		ids = append(ids, js.order[i])
+	}
 	var out struct {
 		NextToken string       `xml:",omitempty"`
 		Jobs      []jobListXML `xml:"Jobs>member"`

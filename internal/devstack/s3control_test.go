@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -221,4 +222,28 @@ func FuzzParseBatchManifest(f *testing.F) {
 			t.Fatal("no error and no tasks")
 		}
 	})
+}
+
+// The service's failure threshold: a job fails once more than half of at least 1,000
+// attempted tasks failed.
+func TestBatchJobFailureThreshold(t *testing.T) {
+	st := startStack(t, Options{Requests: 10, LostRatio: -1})
+	ctx := context.Background()
+	keys := make([]string, 1500)
+	for i := range keys {
+		keys[i] = "missing/" + strconv.Itoa(i)
+	}
+	etag := putManifest(t, st, "manifests/m4.csv", keys)
+	c := controlClient(st)
+	in := copyJob(st, "token-4", "manifests/m4.csv", etag)
+	in.ConfirmationRequired = aws.Bool(false)
+	out, err := c.CreateJob(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := waitJob(t, c, aws.ToString(out.JobId), types.JobStatusFailed, types.JobStatusComplete)
+	failed := aws.ToInt64(j.ProgressSummary.NumberOfTasksFailed)
+	if j.Status != types.JobStatusFailed || failed < 1000 || failed >= 1500 || len(j.FailureReasons) == 0 {
+		t.Fatalf("job %s after %d failed tasks (reasons %v)", j.Status, failed, j.FailureReasons)
+	}
 }

@@ -13,7 +13,7 @@ import (
 // and names the next step. itemSteps is the whole machine.
 //
 //	start → settle? → check → token → claim → prepare → slot → send → done
-//	                                    (the GET of prepare runs beside the claim)
+//	                      (prepare's GET, or the event modes' HEAD, runs beside the claim)
 //	                    ↑                        │                │
 //	                    └──────── backoff ←──────┴────────────────┤ (retry)
 //	                                                              └→ lastLook → done
@@ -21,7 +21,9 @@ import (
 // An item takes one of the run's Concurrency slots at slot and keeps it until it is
 // done (through backoffs): the cap is on items sending to the target, so an item checks,
 // claims and opens its object while earlier items' requests are in flight (the
-// dispatcher lets twice the cap through that far).
+// dispatcher lets twice the cap through that far). In the batched event modes a slot is
+// one item of a batch: Concurrency calls of EventBatchSize items, and as many items
+// again gathering into the next batches (event_run.go).
 type step int
 
 const (

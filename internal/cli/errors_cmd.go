@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -195,6 +196,13 @@ func readFailures(ctx context.Context, st failureReader, env interface{ IsTermin
 			next = page.NextToken
 		}
 	}
+	// The same order whatever the source (index pages or a scan): oldest first.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 

@@ -79,6 +79,13 @@ func TestErrors(t *testing.T) {
 		}
 		golden.RequireEqual(t, r.stdout)
 	})
+	t.Run("WithoutTheIndexTheSame", func(t *testing.T) {
+		with := d.run(t, "", "errors", "--since", "3d", "--until", "1d", "-o", "json").must(t, ExitOK).stdout
+		without := d.variant(t, func(e *config.Env) { e.Status.Index = "" }).run(t, "", "errors", "--since", "3d", "--until", "1d", "-o", "json").must(t, ExitOK).stdout
+		if with != without || with == "" {
+			t.Fatalf("index:\n%s\nscan:\n%s", with, without)
+		}
+	})
 	t.Run("BadWindow", func(t *testing.T) {
 		r := d.run(t, "", "errors", "--since", "1h", "--until", "2h").must(t, ExitUsage)
 		if !strings.Contains(r.stderr, "is not before --until") {

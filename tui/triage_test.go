@@ -109,7 +109,7 @@ func TestTimeWindowAppliesEverywhere(t *testing.T) {
 	if n := f.m.all.ViewLen(); n != in || n == total {
 		t.Fatalf("the table shows %d rows, want the %d of %d in the last hour", n, in, total)
 	}
-	if h := plainView(f); !strings.Contains(h, "window last 1h "+fmt.Sprint(in)+" of "+fmt.Sprint(total)) {
+	if h := plainView(f); !strings.Contains(h, "window last 1h · "+fmt.Sprint(in)+" of "+fmt.Sprint(total)+" in it") {
 		t.Fatalf("the header does not show the window:\n%s", h)
 	}
 	known := f.m.statuses.listedKnown()

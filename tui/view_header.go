@@ -99,11 +99,11 @@ func (m *Model) renderHeader() []string {
 	}
 	if !m.win.all() {
 		// The window in force: what the table, the counts, LOST and the classes cover.
-		win := st.Muted.Render("window ") + st.HeaderVal.Render(m.win.label())
+		l2 = append(l2, headerField{text: st.Muted.Render("window ") + st.HeaderVal.Render(m.win.label())})
 		if s.Query() == "" && s.ViewLen() != s.Len() {
-			win += st.Muted.Render(" " + commas(s.ViewLen()) + " of " + commas(s.Len()))
+			// Before the counts give way: the status line said it when the window was set.
+			l2 = append(l2, headerField{text: st.Muted.Render(commas(s.ViewLen()) + " of " + commas(s.Len()) + " in it"), drop: 4})
 		}
-		l2 = append(l2, headerField{text: win})
 	}
 	if m.hist.spark != "" {
 		l2 = append(l2, headerField{text: st.Muted.Render("arrivals ") + st.StateProcessed.Render(m.hist.spark), drop: 6})

@@ -123,7 +123,7 @@ func (m *Model) cycleWindow() tea.Cmd {
 // openWindowPrompt answers T: a range typed by hand.
 func (m *Model) openWindowPrompt() {
 	m.pushDialog(newPromptDialog("Time window",
-		"SINCE [UNTIL]: 2h · 2d 1d · 2026-12-07T10:00:00Z 2026-12-07T12:00:00Z · all", "",
+		"SINCE [UNTIL]: 2h · 2d 1d · 2026-12-07T10:00:00Z · all", "",
 		func(v string) tea.Msg { return windowSubmittedMsg{text: v} }))
 }
 

@@ -25,9 +25,9 @@ func (d *doctor) batchOps(ctx context.Context, env *config.Env, c *awsclient.Cli
 	}
 	d.batchRole(env, c)
 	for _, report := range []bool{false, true} {
-		name, field := "batch manifests", "batch_ops.manifest_prefix"
+		name, field := "batch csv", "batch_ops.manifest_prefix"
 		if report {
-			name, field = "batch reports", "batch_ops.report_prefix"
+			name, field = "batch report", "batch_ops.report_prefix"
 		}
 		if c.Jobs.ReadOnly() {
 			d.report(check{Check: name, Result: resultSkip, Detail: field + ": read-only, writes not checked"}, "")

@@ -260,18 +260,18 @@ func TestDoctorChecksBatchOps(t *testing.T) {
 		return out
 	}
 	got := checks(d.run(t, "", "doctor", "-o", "json"))
-	for _, c := range []string{"batch ops", "batch role", "batch manifests", "batch reports"} {
+	for _, c := range []string{"batch ops", "batch role", "batch csv", "batch report"} {
 		if got[c] != "pass" {
 			t.Errorf("%s: %q (%v)", c, got[c], got)
 		}
 	}
 	got = checks(d.run(t, "", "--read-only", "doctor", "-o", "json"))
-	if got["batch manifests"] != "skip" || got["batch reports"] != "skip" || got["batch ops"] != "pass" {
+	if got["batch csv"] != "skip" || got["batch report"] != "skip" || got["batch ops"] != "pass" {
 		t.Errorf("read-only: %v", got)
 	}
 	bad := d.variant(t, func(env *config.Env) { env.BatchOps.ReportPrefix = "s3://no-such-bucket-here/x/" })
 	got = checks(bad.run(t, "", "doctor", "-o", "json"))
-	if got["batch reports"] != "fail" || got["batch manifests"] != "pass" {
+	if got["batch report"] != "fail" || got["batch csv"] != "pass" {
 		t.Errorf("a missing report bucket: %v", got)
 	}
 }

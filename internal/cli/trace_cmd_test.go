@@ -238,3 +238,18 @@ func TestDoctorChecksTheLogGroups(t *testing.T) {
 		}
 	}
 }
+
+// --messages prints each log line whole under its entry, JSON pretty-printed and coloured
+// on a terminal.
+func TestTraceMessages(t *testing.T) {
+	d := traceDemo(t)
+	id := transientFailed(t, d, 1)[0]
+	out := d.traceOnTerminal(t, 120, id, "--messages").must(t, ExitOK)
+	plain := ansi.Strip(out.stdout)
+	if !strings.Contains(plain, "\n    {\n      \"awsRequestId\":") && !strings.Contains(plain, "\n      \"requestId\": \""+id+"\"") {
+		t.Errorf("no pretty JSON under the entries:\n%s", clip(plain))
+	}
+	if out.stdout == plain {
+		t.Error("no colour on a terminal")
+	}
+}

@@ -24,9 +24,9 @@ import (
 	"github.com/stowage-cli/stowage/internal/sanitize"
 )
 
-// The batch-ops engine (#15): the frozen manifest handed to S3 Batch Operations as one
-// job, tracked to its end, and its completion report read back into stowage's report and
-// audit format. Plan → PrepareBatch → (the operator confirms) → StartBatch (claims, upload,
+// The batch-ops engine (#15): the frozen manifest handed to S3 Batch Operations (one job,
+// or one per set of content headers for s3-copy), tracked to its end, and the completion
+// reports read back into stowage's report and audit format. Plan → PrepareBatch → (the operator confirms) → StartBatch (claims, upload,
 // CreateJob, confirm) → Watch → Finish.
 
 // ModeBatchLambda is the batch-ops mode that invokes the processor with Batch Operations'

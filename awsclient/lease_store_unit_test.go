@@ -53,4 +53,13 @@ func TestLeaseNamesAreOnlyThoseUsed(t *testing.T) {
 	if len(got) != 4 || got["#id"] != LeaseKeyAttr || got["#exp"] != leaseExpires {
 		t.Fatalf("names = %v", got)
 	}
+	// Remembered, and each caller gets a map of its own.
+	got["#x"] = "changed"
+	again := names("SET #run = :run, #op = :op", "attribute_not_exists(#id) OR #exp <= :now")
+	if len(again) != 4 || again["#x"] != "" {
+		t.Fatalf("a caller's change reached the next caller: %v", again)
+	}
+	if other := names("SET #run = :run", "#run = :run"); len(other) != 1 {
+		t.Fatalf("names = %v", other)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
@@ -19,12 +20,11 @@ import (
 // read_budget (reads per second, averaged over the interval); a throttled round doubles
 // the interval, up to maxAutoBackoff, and a good one brings it back.
 
-// DefaultRefresh and DefaultReadBudget apply when the environment sets none.
+// config.DefaultRefresh and config.DefaultReadBudget apply when the environment sets none
+// (config fills them on load; a hand-built Env may not).
 const (
-	DefaultRefresh    = 5 * time.Second
-	DefaultReadBudget = 50.0
-	maxAutoBackoff    = time.Minute
-	maxAutoHeads      = 20 // new failures HEADed per round, for their size and arrival
+	maxAutoBackoff = time.Minute
+	maxAutoHeads   = 20 // new failures HEADed per round, for their size and arrival
 )
 
 // changedSincer is the status index read of the auto-refresh; *awsclient.StatusStore has
@@ -81,7 +81,7 @@ func (m *Model) refreshEvery() time.Duration {
 	if env := m.sess.Env; env != nil && env.Refresh.Duration > 0 {
 		return env.Refresh.Duration
 	}
-	return DefaultRefresh
+	return config.DefaultRefresh
 }
 
 // readBudget is the environment's read_budget in reads per second.
@@ -89,7 +89,7 @@ func (m *Model) readBudget() float64 {
 	if env := m.sess.Env; env != nil && env.ReadBudget > 0 {
 		return env.ReadBudget
 	}
-	return DefaultReadBudget
+	return config.DefaultReadBudget
 }
 
 // autoEnabled reports whether the auto-refresh runs.
@@ -158,7 +158,9 @@ func (m *Model) autoRound() tea.Cmd {
 	var ids []string
 	if m.mode == modeList || m.mode == modeDetail {
 		s := m.active()
-		for i := m.top; i < min(s.ViewLen(), m.top+m.tableRows()) && len(ids) < min(budget/2+1, batchGetMax); i++ {
+		// Two thirds of the budget for the rows on screen, the rest (at least one) for the
+		// new failures; those past the limit come with the next round.
+		for i := m.top; i < min(s.ViewLen(), m.top+m.tableRows()) && len(ids) < min(max(1, budget*2/3), batchGetMax); i++ {
 			if id := s.At(i).ID; !m.statuses.pending[id] {
 				ids = append(ids, id)
 			}

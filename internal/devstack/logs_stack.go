@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"sync"
 	"time"
 
 	"github.com/stowage-cli/stowage/internal/config"
@@ -10,23 +9,18 @@ import (
 // CloudWatch Logs of the stack (#16): the processor's and the gateway's log groups, served
 // by the emulator in cwlogs.go.
 
-// stackLogs holds each running stack's emulator (Stack has no field for it; see the
-// trace report: the lead may add one).
-var stackLogs sync.Map // *Stack -> *cwLogs
-
-// logs is the stack's CloudWatch Logs emulator, made on first use.
+// logs is the stack's CloudWatch Logs emulator, made by Start (auxServices) before any
+// other goroutine can ask for it.
 func (s *Stack) logs() *cwLogs {
-	if l, ok := stackLogs.Load(s); ok {
-		return l.(*cwLogs)
+	if s.cwl == nil {
+		s.cwl = newCWLogs(s.Region, ProcessorLogGroup, AccessLogGroup)
 	}
-	l, _ := stackLogs.LoadOrStore(s, newCWLogs(s.Region, ProcessorLogGroup, AccessLogGroup))
-	return l.(*cwLogs)
+	return s.cwl
 }
 
 // logServices are the CloudWatch Logs server.
 func (s *Stack) logServices() []auxService {
 	l := s.logs()
-	s.onClose = append(s.onClose, func() { stackLogs.Delete(s) })
 	return []auxService{{name: "logs", url: &s.LogsURL, handler: l}}
 }
 

@@ -134,6 +134,8 @@ type Stack struct {
 	saverDone   chan struct{}
 	logMu       sync.Mutex
 
+	// cwl is the CloudWatch Logs emulator (logs_stack.go), made on first use.
+	cwl *cwLogs
 	// onClose runs after the listeners stop and before the processor drains (extras).
 	onClose []func()
 
@@ -235,6 +237,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	s.gw = newGateway(opts.Bucket, opts.APIKey, opts.Seed, opts.Gateway, s.storeRequest, s.logf)
 	sink := s.logSink()
 	s.proc.logs, s.gw.access = sink, sink
+	if opts.Requests >= spillFrom {
+		// A big seed keeps its speed and memory: its week has no processor log lines
+		// (only what happens after it starts is logged).
+		s.proc.logs = nopSink{}
+	}
 
 	if opts.Requests > 0 {
 		empty, err := s.bucketEmpty()
@@ -247,6 +254,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			}
 		}
 	}
+	s.proc.logs = sink
 	s.backend.onCreate = s.trigger()
 	go s.proc.run()
 	s.procStarted = true

@@ -602,6 +602,9 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 	}
 	if len(m.Items) == 0 {
 		r.auditDecision(ctx, m, redrive.OutcomeEmpty, "", false)
+		if r.skipped > 0 {
+			return exitf(ExitNotFound, "nothing to redrive: every request of %s failed with a permanent error, and --skip-permanent left them out", sanitize.Line(r.sel.Describe()))
+		}
 		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(r.sel.Describe()))
 	}
 	if summary.TooLarge == len(m.Items) {
@@ -1149,6 +1152,9 @@ func (r *redriveRun) writeDryRun(m *redrive.Manifest, s redrive.Summary) error {
 		}
 	}
 	fmt.Fprintln(r.stderr, "Dry run: nothing was sent.")
+	if len(m.Items) == 0 && r.skipped > 0 {
+		return exitf(ExitNotFound, "nothing to redrive: every request of %s failed with a permanent error, and --skip-permanent left them out", sanitize.Line(m.Selection.Describe()))
+	}
 	if len(m.Items) == 0 {
 		return exitf(ExitNotFound, "nothing to redrive: %s matched no stored request", sanitize.Line(m.Selection.Describe()))
 	}

@@ -353,6 +353,13 @@ func TestRedrivePermanentErrors(t *testing.T) {
 			}
 		}
 	})
+	t.Run("SkipPermanentLeavesNothing", func(t *testing.T) {
+		parse := parseFailed(t, d, 2)
+		r := d.run(t, "", append([]string{"redrive", "--skip-permanent", "--yes"}, parse...)...).must(t, ExitNotFound)
+		if !strings.Contains(r.stderr, "failed with a permanent error, and --skip-permanent left them out") {
+			t.Fatalf("stderr:\n%s", r.stderr)
+		}
+	})
 	t.Run("OutcomeByClassAndHistory", func(t *testing.T) {
 		ids := append(transientFailed(t, d, 2), parseFailed(t, d, 2)...)
 		r := d.run(t, "", append([]string{"redrive", "--yes", "--wait", "1m", "-o", "json"}, ids...)...).must(t, exitNotProcessed)

@@ -452,19 +452,22 @@ func (p *processor) writeStatus(ev objectEvent, at time.Time, hash []byte, size 
 //
 // The awsRequestId is a UUID drawn from the seed, the key and the delivery number.
 
-// logDelivery writes the lines of one delivery.
+// logDelivery writes the lines of one delivery. They are built in one buffer and made
+// one string (seeding a million requests writes five million lines).
 func (p *processor) logDelivery(ev objectEvent, at time.Time, delivery int, redelivery bool, size int, o outcome) {
 	at = at.Truncate(time.Millisecond) // CloudWatch Logs keeps milliseconds, as updatedAt does
-	id := lambdaRequestID(p.seed, ev.Key, delivery)
+	idArr, r := lambdaID(p.seed, ev.Key, delivery)
+	id := idArr[:]
 	var ts [32]byte
 	stamp := at.UTC().AppendFormat(ts[:0], updatedAtLayout)
-	line := make([]byte, 0, 256)
-	put := func(b []byte) { p.logs.put(ProcessorLogGroup, at, string(b)) }
+	b := make([]byte, 0, 720+3*len(ev.Key)+2*len(o.err))
+	var ends [5]int
 
-	put(append(append(append(line[:0], "START RequestId: "...), id...), " Version: $LATEST"...))
+	b = append(append(append(b, "START RequestId: "...), id...), " Version: $LATEST"...)
+	ends[0] = len(b)
 
-	head := func(level string) []byte {
-		b := append(line[:0], `{"timestamp":"`...)
+	head := func(b []byte, level string) []byte {
+		b = append(b, `{"timestamp":"`...)
 		b = append(b, stamp...)
 		b = append(b, `","level":"`...)
 		b = append(b, level...)
@@ -474,54 +477,64 @@ func (p *processor) logDelivery(ev objectEvent, at time.Time, delivery int, rede
 		b = append(b, id...)
 		return append(b, '"')
 	}
-	b := head("INFO")
+	b = head(b, "INFO")
 	b = append(b, `,"message":"processing","bucket":`...)
 	b = appendJSONString(b, ev.Bucket)
 	b = append(b, `,"key":`...)
 	b = appendJSONString(b, ev.Key)
 	b = append(b, `,"redelivery":`...)
 	b = strconv.AppendBool(b, redelivery)
-	put(append(b, '}'))
+	b = append(b, '}')
+	ends[1] = len(b)
 
 	switch {
 	case o.lost:
-		b = head("ERROR")
-		put(append(b, `,"errorType":"Runtime.ExitError","message":"Runtime exited with error: signal: killed"}`...))
+		b = head(b, "ERROR")
+		b = append(b, `,"errorType":"Runtime.ExitError","message":"Runtime exited with error: signal: killed"}`...)
 	case o.state == StateFailed:
-		b = head("ERROR")
+		b = head(b, "ERROR")
 		b = append(b, `,"errorType":`...)
 		b = appendJSONString(b, o.kind)
 		b = append(b, `,"message":`...)
 		b = appendJSONString(b, o.err)
-		put(append(b, '}'))
+		b = append(b, '}')
 	default:
-		b = head("INFO")
-		put(append(b, `,"message":"processed","status":"PROCESSED"}`...))
+		b = head(b, "INFO")
+		b = append(b, `,"message":"processed","status":"PROCESSED"}`...)
 	}
+	ends[2] = len(b)
 
-	put(append(append(line[:0], "END RequestId: "...), id...))
+	b = append(append(b, "END RequestId: "...), id...)
+	ends[3] = len(b)
 
-	ms, mem := p.cost(ev.Key, delivery, size, o)
-	b = append(append(line[:0], "REPORT RequestId: "...), id...)
+	ms, mem := cost(r, size, o)
+	b = append(append(b, "REPORT RequestId: "...), id...)
 	b = append(b, "\tDuration: "...)
 	b = strconv.AppendFloat(b, ms, 'f', 2, 64)
 	b = append(b, " ms\tBilled Duration: "...)
 	b = strconv.AppendInt(b, int64(math.Ceil(ms)), 10)
 	b = append(b, " ms\tMemory Size: 512 MB\tMax Memory Used: "...)
 	b = strconv.AppendInt(b, int64(mem), 10)
-	put(append(b, " MB"...))
+	b = append(b, " MB"...)
+	ends[4] = len(b)
+
+	all := string(b)
+	from := 0
+	for _, end := range ends {
+		p.logs.put(ProcessorLogGroup, at, all[from:end])
+		from = end
+	}
 }
 
-// cost is a delivery's duration in ms and its memory use in MB, as its REPORT line says:
-// a parse failure is quick, a big document slow, a timeout waits its 3000 ms and a
-// crashed run died at the memory limit.
-func (p *processor) cost(key string, delivery, size int, o outcome) (float64, int) {
-	r := chance(p.seed, key, "cost-"+strconv.Itoa(delivery))
+// cost is a delivery's duration in ms and its memory use in MB, as its REPORT line says,
+// for a number r in [0, 1) drawn for the delivery: a parse failure is quick, a big
+// document slow, a timeout waits its 3000 ms and a crashed run died at the memory limit.
+func cost(r float64, size int, o outcome) (float64, int) {
 	ms := 20 + 160*r + float64(size)/(8<<10)
 	mem := 72 + int(30*r) + size/(96<<10)
 	switch {
 	case o.lost:
-		return 900 + 1600*r, 512
+		return math.Round((900+1600*r)*100) / 100, 512
 	case o.kind == "transient" && strings.Contains(o.err, "did not answer within 3000 ms"):
 		ms = 3004 + 80*r
 	case o.kind == "transient" && strings.HasPrefix(o.err, OutageService):
@@ -535,6 +548,12 @@ func (p *processor) cost(key string, delivery, size int, o outcome) (float64, in
 // lambdaRequestID is the awsRequestId of delivery number delivery of key: a version 4
 // UUID drawn from the seed, the key and the number.
 func lambdaRequestID(seed int64, key string, delivery int) string {
+	id, _ := lambdaID(seed, key, delivery)
+	return string(id[:])
+}
+
+// lambdaID is lambdaRequestID's text and one more number in [0, 1) drawn with it.
+func lambdaID(seed int64, key string, delivery int) ([36]byte, float64) {
 	var b [16]byte
 	h := fnv.New64a()
 	var s [16]byte
@@ -545,6 +564,8 @@ func lambdaRequestID(seed int64, key string, delivery int) string {
 	binary.BigEndian.PutUint64(b[:8], h.Sum64())
 	h.Write([]byte{0xa5})
 	binary.BigEndian.PutUint64(b[8:], h.Sum64())
+	h.Write([]byte{0x5a})
+	r := float64(h.Sum64()>>11) / float64(1<<53)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte
@@ -557,7 +578,7 @@ func lambdaRequestID(seed int64, key string, delivery int) string {
 	hex.Encode(out[19:23], b[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	return out, r
 }
 
 // appendJSONString appends s as a JSON string. Control characters, C1 controls, the

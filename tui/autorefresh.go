@@ -317,11 +317,11 @@ func (m *Model) autoLabel() string {
 	case m.auto.off:
 		return "auto off"
 	case m.auto.throttled:
-		return "auto " + fmtSeconds(m.auto.interval) + " (throttled)"
+		return "auto " + config.FormatDuration(m.auto.interval) + " (throttled)"
 	case m.auto.err != nil:
-		return "auto " + fmtSeconds(m.refreshEvery()) + " (failing)"
+		return "auto " + config.FormatDuration(m.refreshEvery()) + " (failing)"
 	}
-	return "auto " + fmtSeconds(m.refreshEvery())
+	return "auto " + config.FormatDuration(m.refreshEvery())
 }
 
 // isFresh reports whether id is a new failure the auto-refresh brought and still failed:

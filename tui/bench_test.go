@@ -95,3 +95,30 @@ func BenchmarkSelectAllMillionRows(b *testing.B) {
 		f.m.markAll()
 	}
 }
+
+// BenchmarkWindowMillionRows measures what a window change (and the clock tick under a
+// preset) costs with a million rows listed: the table's filter, the header's counts and
+// the header's sparkline, one pass each.
+func BenchmarkWindowMillionRows(b *testing.B) {
+	f := newFixture(b, nil)
+	f.m.all.Add(millionRows(1_000_000))
+	f.m.list.done = true
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		f.m.win = timeWindow{preset: i % len(windowPresets)}
+		f.m.applyWindow()
+	}
+}
+
+// BenchmarkHistogramMillionRows measures building the chart over a million listed rows.
+func BenchmarkHistogramMillionRows(b *testing.B) {
+	f := newFixture(b, nil)
+	f.m.all.Add(millionRows(1_000_000))
+	f.m.list.done = true
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		f.m.buildHistogram(36)
+	}
+}

@@ -40,7 +40,7 @@ func TestLiveRefreshShowsInjectedFailure(t *testing.T) {
 	st, sess, now := liveStack(t)
 	fl := startFlow(t, sess, func(o *Options) { o.Now = now; o.Refresh = 100 * time.Millisecond })
 	fl.waitFor("the listing", func(p string) bool { return strings.Contains(p, " listed") && !strings.Contains(p, "paging") })
-	fl.waitText("auto 0s") // fmtSeconds rounds 100ms down: the header still says it is on
+	fl.waitText("auto 100ms")
 	var id string
 	for _, r := range st.Seeded() {
 		if s, ok := st.Status(r.Key); ok && s.State == "PROCESSED" {

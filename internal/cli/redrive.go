@@ -1102,6 +1102,9 @@ func (r *redriveRun) writeSummary(w io.Writer, s redrive.Summary, samples bool) 
 	if s.AlreadyDone > 0 && !r.f.force {
 		fmt.Fprintf(w, "  note         %d request(s) are already in a terminal state and will be skipped (--force sends them)\n", s.AlreadyDone)
 	}
+	if line := batchSuggestion(r.env, s.Count, s.TooLarge); line != "" && r.f.batch.engine != engineBatchOps {
+		fmt.Fprintln(w, line)
+	}
 	if samples && len(s.Samples) > 0 {
 		// The first few, as the TUI's plan shows them: a last look at what is about to go.
 		fmt.Fprintln(w, "  first requests")

@@ -3,6 +3,7 @@ package redrive
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,5 +79,62 @@ func TestUnfinishedOverlaps(t *testing.T) {
 	appendEntry(ended, "test", OutcomeStarted, r.JournalPath())
 	if got, _ := UnfinishedOverlaps(audit, "test", []string{"req-000"}); len(got) != 1 || got[0].Journal != killedPath {
 		t.Errorf("an ended journal counts as unfinished: %+v", got)
+	}
+}
+
+// An unfinished batch-ops run (its started entry names its .batch.json record) overlaps
+// with the requests it is to send before its claims, with those it claimed after, and
+// not once its record says it finished. Before the fix its record was read as a journal,
+// failed, and was skipped: a running job did not block an overlapping local run.
+func TestUnfinishedOverlapsBatchRun(t *testing.T) {
+	f := newFixture(t, 4)
+	dir := t.TempDir()
+	audit := filepath.Join(dir, "audit.jsonl")
+	m := f.plan(t, ModeS3Copy, "req-000", "req-001", "req-002")
+	p, err := PrepareBatch(m, BatchPlanOptions{Force: true, MaxFailureRatio: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &BatchRecord{Version: 1, Plan: p, Operator: "demo", path: filepath.Join(dir, "run.batch.json")}
+	if err := rec.save(); err != nil {
+		t.Fatal(err)
+	}
+	e := NewAuditEntry(m, "demo")
+	e.Env, e.Outcome, e.Journal = "test", OutcomeStarted, rec.path
+	if err := AppendAudit(audit, e); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"req-000", "req-001", "req-003"}
+	got, err := UnfinishedOverlaps(audit, "test", ids)
+	if err != nil || len(got) != 1 || got[0].Count != 2 || !got[0].Batch || got[0].Journal != rec.path || got[0].RunID != m.RunID {
+		t.Fatalf("before the claims: %+v %v, want the batch run with 2 requests", got, err)
+	}
+	if w := got[0].Warning(); !strings.Contains(w, "batch-ops run") || !strings.Contains(w, "created no job yet") {
+		t.Errorf("warning: %s", w)
+	}
+
+	rec.Claimed = []string{"req-001", "req-002"}
+	rec.Refused = map[string]string{"req-000": "claimed by someone"}
+	rec.Jobs = []BatchJobRef{{ID: "job-1"}}
+	if err := rec.save(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = UnfinishedOverlaps(audit, "test", ids)
+	if len(got) != 1 || got[0].Count != 1 || len(got[0].Jobs) != 1 {
+		t.Fatalf("after the claims: %+v, want the batch run with 1 request", got)
+	}
+	if r := OverlapRefusal(got, "stowage --env test"); !strings.Contains(r, "stowage --env test jobs watch job-1") || strings.Contains(r, "--resume") {
+		t.Errorf("refusal: %s", r)
+	}
+	if got, _ := UnfinishedOverlaps(audit, "prod", ids); len(got) != 0 {
+		t.Errorf("another environment: %+v", got)
+	}
+
+	rec.Finished = true
+	if err := rec.save(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := UnfinishedOverlaps(audit, "test", ids); len(got) != 0 {
+		t.Errorf("a finished record: %+v", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/awsclient"
 )
@@ -116,7 +117,14 @@ func TestTimeWindowAppliesEverywhere(t *testing.T) {
 	if known > in {
 		t.Fatalf("the counts cover %d rows, more than the %d in the window", known, in)
 	}
-	f.keys("E")
+	f.keys("L")
+	if n := f.m.lostSet.ViewLen(); n != 1 || f.m.lostSet.Len() != 2 {
+		t.Fatalf("LOST in the last hour: %d shown of %d, want the 40-minute-old one of 2", n, f.m.lostSet.Len())
+	}
+	if c := ansi.Strip(f.m.countsLine()); !strings.Contains(c, "LOST 1 ") {
+		t.Fatalf("the counts in the window: %q", c)
+	}
+	f.keys("esc", "E")
 	for _, cl := range f.m.cls.classes {
 		if cl.Last.Before(testNow.Add(-time.Hour)) {
 			t.Fatalf("class %q last seen %v, outside the window", cl.Key, cl.Last)
@@ -190,7 +198,7 @@ func FuzzParseWindow(f *testing.F) {
 // TestHistogramAgreesWithNumbers: every bucket's bar is drawn from its numbers, and the
 // numbers add up to what the window holds.
 func TestHistogramAgreesWithNumbers(t *testing.T) {
-	f := newFixture(t, seedClasses)
+	f := newFixture(t, seedClasses, func(o *Options) { o.Session.Env.Status.Index = "status-updatedAt" })
 	f.keys("t", "t") // 6h
 	f.keys("H")
 	h := f.m.hist
@@ -210,6 +218,13 @@ func TestHistogramAgreesWithNumbers(t *testing.T) {
 	}
 	if failed != wantFailed {
 		t.Fatalf("the chart counts %d failed, the index has %d in the window", failed, wantFailed)
+	}
+	processed := 0
+	for _, b := range h.buckets {
+		processed += b.Processed
+	}
+	if h.processedFrom != "the index" || processed != 1 {
+		t.Fatalf("processed %d from %q, want the 1 PROCESSED item from the index", processed, h.processedFrom)
 	}
 	v := plainView(f)
 	if !strings.Contains(v, "total") || !strings.Contains(v, fmt.Sprint(arrivals)) {

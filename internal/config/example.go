@@ -26,8 +26,14 @@ environments:
     # endpoints:
     #   s3: http://127.0.0.1:4566
     #   dynamodb: http://127.0.0.1:4566
+    #   sts: http://127.0.0.1:4566              # caller identity (doctor, audit)
     #   ssm: http://127.0.0.1:4566              # where api_key_ssm is read
     #   secretsmanager: http://127.0.0.1:4566   # where api_key_secret is read
+    #   sqs: http://127.0.0.1:4566              # redrive --mode sqs
+    #   lambda: http://127.0.0.1:4566           # redrive --mode lambda
+    #   eventbridge: http://127.0.0.1:4566      # redrive --mode eventbridge
+    #   logs: http://127.0.0.1:4566             # CloudWatch Logs, for trace
+    #   s3control: http://127.0.0.1:4566        # S3 Batch Operations (--engine batch-ops)
     # Fixed keys for such a local stack (LocalStack accepts test/test). Refused unless
     # every AWS endpoint above is on this machine, so they can never be sent to AWS.
     # local_credentials:
@@ -41,7 +47,11 @@ environments:
       prefix: incoming/
       # A key maps to a request ID by removing strip_prefix (default: prefix) and
       # strip_suffix: incoming/3f2b...c9.xml -> 3f2b...c9
+      # strip_prefix: incoming/
       strip_suffix: .xml
+      # The bucket is versioned: a request's original arrival is read from its oldest
+      # version (one ListObjectVersions call per request; trace lists every version).
+      # received_from_versions: true
 
     status:
       # The DynamoDB table in which the processor records each request (required).
@@ -64,6 +74,13 @@ environments:
       # place rewrites the object, so its LastModified becomes the redrive's time; with
       # this, RECEIVED and --since keep the original arrival.
       # received_attr: receivedAt
+      # Failure classes (stowage errors, the TUI's E view): Go regular expressions,
+      # matched case-insensitively against the error, tried before the built-in defaults
+      # (permanent: parse, syntax, validation, schema errors; transient: timeouts,
+      # throttling, 5xx, "unavailable"). A message matching both kinds is transient.
+      # redrive --skip-permanent leaves the permanent ones out.
+      permanent_errors: ['account \w+ closed', '^schema mismatch']
+      transient_errors: ['lock held by']
 
     gateway:
       # The storage-first API, including the stage.
@@ -101,6 +118,49 @@ environments:
     # Bytes of a payload the TUI fetches at first and per "load more" (default
     # 1048576, 1 MiB; 4096 to 67108864).
     preview_bytes: 1048576
+    # How often the TUI reads the statuses on screen and the new failures again (default
+    # 5s; 1s to 1h; ctrl+r turns it off), and the most status items a second it reads
+    # doing so (default 10: 5 read capacity units, eventually consistent).
+    refresh: 5s
+    read_budget: 10
+
+    # The processor's trigger, for redrive --mode sqs, lambda and eventbridge, which hand
+    # it the S3 event of the stored object again without writing the object. Only the
+    # target of the mode you use is needed.
+    events:
+      # --mode sqs: the queue S3 notifies (aws sqs get-queue-url --queue-name NAME).
+      sqs_queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/product-ingest
+      # sqs_message_group: redrive      # FIFO queues only; default: the request ID
+      # --mode lambda: the function S3 invokes (name, partial ARN or ARN).
+      lambda_function: product-ingest
+      # lambda_qualifier: live          # alias or version; redrive --qualifier overrides
+      # --mode eventbridge: the bus S3 sends to (name or ARN).
+      # event_bus: default
+      # The events' source (default aws.s3). AWS refuses aws.* sources from PutEvents:
+      # on AWS set your own and add it to the rule's pattern.
+      # event_source: stowage.s3
+      # configuration_id: stowage-redrive   # s3.configurationId in the record (default)
+
+    # redrive --engine batch-ops: hand large redrives to S3 Batch Operations.
+    batch_ops:
+      # The role S3 Batch Operations assumes; you need iam:PassRole on it.
+      role_arn: arn:aws:iam::123456789012:role/stowage-batch-ops
+      manifest_prefix: s3://acme-ops/stowage/manifests/   # the job's CSV manifest goes here
+      report_prefix: s3://acme-ops/stowage/reports/       # S3 writes the completion report here
+      suggest_above: 100000     # a local plan larger than this suggests the engine (default)
+      # The processor accepts Batch Operations' own event (schema 2.0): enables --mode
+      # lambda, which invokes lambda_function (default events.lambda_function).
+      # lambda_schema: "2.0"
+      # lambda_function: arn:aws:lambda:eu-west-1:123456789012:function:product-ingest
+      # account_id: "123456789012"   # the jobs' account (default: the caller's, from STS)
+      # priority: 10                 # the job's priority (default)
+      # The plan's cost estimate. Defaults: us-east-1 list prices in USD; set your region's.
+      cost:
+        currency: USD
+        per_job: 0.25
+        per_million_objects: 1.00
+        per_thousand_copies: 0.005   # --mode s3-copy: a COPY request each
+        per_million_invokes: 0.20    # --mode lambda: an invocation each (duration extra)
 
   prod:
     profile: acme-prod
@@ -122,4 +182,14 @@ environments:
     rate: 5
     redrive:
       lease_table: acme-prod-stowage-leases
+    # CloudWatch Logs groups that stowage trace reads (group names, not ARNs).
+    logs:
+      processor_groups: [/aws/lambda/product-ingest]     # one or more
+      access_log_group: /aws/apigateway/acme-prod/access  # optional: the stage's access log
+      # execution_log_group: API-Gateway-Execution-Logs_def456/prod   # optional
+      # Read from window_before each store and redrive to window_after it (defaults),
+      # at most max_bytes of log lines per request (default 8 MiB; 64 KiB to 1 GiB).
+      window_before: 1m
+      window_after: 15m
+      max_bytes: 8388608
 `

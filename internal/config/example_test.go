@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,19 @@ func TestExampleLoadsAndValidatesCleanly(t *testing.T) {
 		t.Errorf("staging redrive = %+v", staging.Redrive)
 	}
 
+	// The sections of the later issues are read as their comments say.
+	if len(staging.Status.PermanentErrors) == 0 || len(staging.Status.TransientErrors) == 0 ||
+		staging.Refresh.Duration != DefaultRefresh || staging.ReadBudget != DefaultReadBudget {
+		t.Errorf("staging triage settings: status %+v, refresh %v, read_budget %v", staging.Status, staging.Refresh, staging.ReadBudget)
+	}
+	if staging.Events.SQSQueueURL == "" || staging.Events.LambdaFunction == "" || staging.Events.EventSource != DefaultEventSource {
+		t.Errorf("staging events = %+v", staging.Events)
+	}
+	if !staging.BatchOps.Configured() || staging.BatchOps.LambdaEnabled() || staging.BatchOps.Cost.PerJob != DefaultBatchPerJob ||
+		staging.BatchOps.Cost.PerThousandCopies != DefaultBatchPerThousandPut || staging.BatchOps.SuggestAbove != DefaultBatchSuggestAbove {
+		t.Errorf("staging batch_ops = %+v", staging.BatchOps)
+	}
+
 	prod, err := f.Select("prod", Overrides{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +56,37 @@ func TestExampleLoadsAndValidatesCleanly(t *testing.T) {
 	if !prod.Production || !prod.ReadOnly || prod.Gateway.Auth != AuthIAM || prod.Status.LostAfter.Duration != 15*time.Minute {
 		t.Errorf("prod = %+v", prod)
 	}
+	if !prod.Logs.Configured() || prod.Logs.WindowAfter.Duration != DefaultLogsWindowAfter || prod.Logs.MaxBytes != DefaultLogsMaxBytes {
+		t.Errorf("prod logs = %+v", prod.Logs)
+	}
+}
+
+// TestExampleMentionsEveryYAMLField walks the config's types, so that a new field fails
+// here until the example explains it.
+func TestExampleMentionsEveryYAMLField(t *testing.T) {
+	seen := map[reflect.Type]bool{}
+	var walk func(typ reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := 0; i < typ.NumField(); i++ {
+			fld := typ.Field(i)
+			name, _, _ := strings.Cut(fld.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			if !strings.Contains(Example(), name+":") {
+				t.Errorf("the example does not mention %s%s", path, name)
+			}
+			walk(fld.Type, path+name+".")
+		}
+	}
+	walk(reflect.TypeOf(File{}), "")
 }
 
 func TestExampleIsCommented(t *testing.T) {
@@ -60,7 +105,14 @@ func TestExampleIsCommented(t *testing.T) {
 		"table", "key_attr", "status_attr", "error_attr", "attempts_attr", "updated_at_attr", "index",
 		"terminal_states", "lost_after", "url", "auth", "api_key_env", "api_key_ssm", "api_key_secret", "api_key",
 		"reupload", "inplace", "original_id_header", "redrive_id_header", "rate", "color", "production", "read_only",
-		"lease_table", "lease_ttl",
+		"lease_table", "lease_ttl", "strip_prefix", "received_attr", "received_from_versions", "preview_bytes",
+		"local_credentials", "ssm:", "secretsmanager:", "sqs:", "lambda:", "eventbridge:", "logs:", "s3control:",
+		"permanent_errors", "transient_errors", "refresh", "read_budget",
+		"events:", "sqs_queue_url", "sqs_message_group", "lambda_function", "lambda_qualifier", "event_bus",
+		"event_source", "configuration_id",
+		"processor_groups", "access_log_group", "execution_log_group", "window_before", "window_after", "max_bytes",
+		"batch_ops:", "role_arn", "manifest_prefix", "report_prefix", "suggest_above", "lambda_schema", "account_id",
+		"priority", "cost:", "currency", "per_job", "per_million_objects", "per_thousand_copies", "per_million_invokes",
 	} {
 		if !strings.Contains(Example(), field) {
 			t.Errorf("the example does not mention %s", field)

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stowage-cli/stowage/internal/config"
 )
@@ -539,47 +538,4 @@ func (r *LogReader) CheckGroup(ctx context.Context, group string) GroupCheck {
 func IsAccessDenied(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Kind == KindAccessDenied
-}
-
-// ObjectVersion is one stored version of a key (or a delete marker).
-type ObjectVersion struct {
-	VersionID    string
-	LastModified time.Time
-	Size         int64
-	DeleteMarker bool
-	Latest       bool
-}
-
-// Versions lists the versions of key in a versioned bucket, oldest first (at most
-// maxVersionPages pages). An unversioned bucket lists one version, "null".
-//
-// TODO(lead): this belongs in object_versions.go beside OldestVersion; it is here because
-// the trace work owns only logs.go in awsclient.
-func (s *ObjectStore) Versions(ctx context.Context, key string) ([]ObjectVersion, error) {
-	in := &s3.ListObjectVersionsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(key)}
-	var out []ObjectVersion
-	for range maxVersionPages {
-		page, err := s.client.ListObjectVersions(ctx, in)
-		if err != nil {
-			return nil, classify(err, s.call("list-versions", key, "s3:ListBucketVersions"))
-		}
-		for _, v := range page.Versions {
-			if aws.ToString(v.Key) == key {
-				out = append(out, ObjectVersion{VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified).UTC(),
-					Size: aws.ToInt64(v.Size), Latest: aws.ToBool(v.IsLatest)})
-			}
-		}
-		for _, m := range page.DeleteMarkers {
-			if aws.ToString(m.Key) == key {
-				out = append(out, ObjectVersion{VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified).UTC(),
-					DeleteMarker: true, Latest: aws.ToBool(m.IsLatest)})
-			}
-		}
-		if !aws.ToBool(page.IsTruncated) || aws.ToString(page.NextKeyMarker) != key {
-			break
-		}
-		in.KeyMarker, in.VersionIdMarker = page.NextKeyMarker, page.NextVersionIdMarker
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].LastModified.Before(out[j].LastModified) })
-	return out, nil
 }

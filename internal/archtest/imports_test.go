@@ -53,6 +53,8 @@ var rules = []rule{
 		why: "payload rendering is pure: bytes in, sanitized text out"},
 	{pkg: "internal/devstack", forbid: []string{"tui/...", "redrive/...", "internal/cli/...", "awsclient/..."},
 		why: "the demo stack is a server; stowage reaches it over HTTP like real AWS"},
+	{pkg: "internal/trace", forbid: []string{"tui/...", "internal/cli/...", "internal/devstack/..."},
+		why: "the timeline is built once for the CLI and the TUI, from awsclient's types (the SDK stays in awsclient)"},
 }
 
 // onlyImportedBy: packages that only the listed importers may import (tests aside).
@@ -105,6 +107,10 @@ func TestCheckCatchesViolations(t *testing.T) {
 		{"sanitize stays alone", p("internal/sanitize", nil, []string{"internal/config"}), "internal/sanitize imports"},
 		{"test-only package", p("redrive", []string{"internal/testenv"}, []string{"internal/testenv"}), "only for tests"},
 		{"nobody imports docs", p("tui", []string{"internal/docs"}, []string{"internal/docs"}), "internal/docs"},
+		{"trace below the TUI", p("internal/trace", []string{"redrive"}, []string{"redrive", "tui"}), "internal/trace imports " + mod + "/tui"},
+		{"trace without the CLI", p("internal/trace", []string{"internal/cli"}, []string{"internal/cli"}), "internal/trace imports " + mod + "/internal/cli"},
+		{"trace without the demo", p("internal/trace", nil, []string{"internal/devstack"}), "internal/trace imports " + mod + "/internal/devstack"},
+		{"trace without the SDK", p("internal/trace", []string{"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"}, nil), "internal/trace imports github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,7 +120,8 @@ func TestCheckCatchesViolations(t *testing.T) {
 			}
 		})
 	}
-	if vs := check([]pkg{p("tui", []string{"awsclient", "charm.land/bubbletea/v2"}, []string{"awsclient", "redrive"})}); len(vs) != 0 {
+	if vs := check([]pkg{p("tui", []string{"awsclient", "charm.land/bubbletea/v2"}, []string{"awsclient", "redrive"}),
+		p("internal/trace", []string{"awsclient", "redrive"}, []string{"awsclient", "redrive", "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"})}); len(vs) != 0 {
 		t.Fatalf("a legal package was refused: %q", vs)
 	}
 }

@@ -260,12 +260,14 @@ func (m *Model) onHeadRow(msg headRowMsg) {
 		return
 	}
 	m.heads[msg.key] = msg.obj
-	if s := m.active(); s.Query() != "" {
+	if s := m.active(); s.Query() != "" || !s.win.open() {
+		// The filter searches the type column; the window goes by the age HEAD gives a
+		// row known only from the status table.
 		id := msg.obj.RequestID
 		if id == "" && m.sess.Env != nil {
 			id = m.sess.Env.RequestID(msg.key)
 		}
-		defer m.keepingCursor(func() { s.Recheck([]string{id}) }) // the filter searches the type column
+		defer m.keepingCursor(func() { s.Recheck([]string{id}) })
 	}
 	// A row known only from the status table learns its size and age here.
 	if m.byState != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
@@ -33,6 +34,11 @@ type JobStore struct {
 	account  func(context.Context) (string, error)
 	opts     JobStoreOptions
 	endpoint string
+	// iam and caller are doctor's role check (nil on a local stack, which has no IAM:
+	// noIAM says why).
+	iam    *iam.Client
+	caller func(context.Context) (string, error)
+	noIAM  string
 }
 
 // JobStoreOptions are an environment's batch_ops settings.
@@ -86,33 +92,53 @@ func openJobs(cfg aws.Config, env *config.Env, profile string, sso bool) *JobSto
 	j := &JobStore{control: control, s3: s3c, endpoint: endpointHost(control.Options().BaseEndpoint),
 		opts: JobStoreOptions{RoleARN: b.RoleARN, ManifestBucket: mb, ManifestPrefix: mp, ReportBucket: rb, ReportPrefix: rp,
 			Priority: b.Priority, ReadOnly: env.ReadOnly, Profile: profile, SSO: sso}}
+	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
+		if env.Endpoints.STS != "" {
+			o.BaseEndpoint = aws.String(env.Endpoints.STS)
+		}
+	})
+	var mu sync.Mutex
+	var cached *sts.GetCallerIdentityOutput
+	identity := func(ctx context.Context) (*sts.GetCallerIdentityOutput, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cached != nil {
+			return cached, nil
+		}
+		out, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return nil, classify(err, call{Op: "identity", Resource: "sts", Profile: profile, SSO: sso, Action: "sts:GetCallerIdentity"})
+		}
+		cached = out
+		return out, nil
+	}
 	if b.AccountID != "" {
 		id := b.AccountID
 		j.account = func(context.Context) (string, error) { return id, nil }
 	} else {
-		stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
-			if env.Endpoints.STS != "" {
-				o.BaseEndpoint = aws.String(env.Endpoints.STS)
-			}
-		})
-		var mu sync.Mutex
-		var cached string
 		j.account = func(ctx context.Context) (string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if cached != "" {
-				return cached, nil
-			}
-			out, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			out, err := identity(ctx)
 			if err != nil {
-				return "", classify(err, call{Op: "identity", Resource: "sts", Profile: profile, SSO: sso, Action: "sts:GetCallerIdentity"})
+				return "", err
 			}
-			cached = aws.ToString(out.Account)
-			if cached == "" {
+			if aws.ToString(out.Account) == "" {
 				return "", invalid("identity", "sts", "no account ID: set batch_ops.account_id")
 			}
-			return cached, nil
+			return aws.ToString(out.Account), nil
 		}
+	}
+	j.caller = func(ctx context.Context) (string, error) {
+		out, err := identity(ctx)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.Arn), nil
+	}
+	if config.IsLoopbackURL(env.Endpoints.S3Control) {
+		// No endpoint is configured for IAM, so a local stack's doctor would ask AWS.
+		j.noIAM = "a local S3 Control endpoint has no IAM: the role's existence and iam:PassRole are not checked"
+	} else {
+		j.iam = iam.NewFromConfig(cfg)
 	}
 	return j
 }
@@ -596,4 +622,135 @@ func tagText(s string, n int) string {
 		}
 	}
 	return clip(b.String(), n)
+}
+
+// RoleCheck is what doctor learnt of the batch-ops role through IAM.
+type RoleCheck struct {
+	// Skipped says why nothing was checked (a local stack).
+	Skipped string
+	// Exists: iam:GetRole found the role; ExistsErr says why that is not known (or
+	// KindNotFound: it does not exist).
+	Exists    bool
+	ExistsErr error
+	// Trusted says the role's trust policy names S3 Batch Operations' service principal
+	// (TrustRead: the policy was read).
+	Trusted, TrustRead bool
+	// Caller is the IAM principal whose policies were simulated.
+	Caller string
+	// PassRole is the simulator's decision on iam:PassRole for the role: "allowed",
+	// "implicitDeny" or "explicitDeny"; "" with PassRoleErr saying why it is not known.
+	PassRole    string
+	PassRoleErr error
+}
+
+// BatchServicePrincipal is the service that assumes a batch-ops role.
+const BatchServicePrincipal = "batchoperations.s3.amazonaws.com"
+
+// ActionSimulate is the IAM action doctor's iam:PassRole check needs.
+const ActionSimulate = "iam:SimulatePrincipalPolicy"
+
+// CheckRole asks IAM whether the role exists and trusts S3 Batch Operations
+// (iam:GetRole), and whether the caller may pass it (iam:SimulatePrincipalPolicy on the
+// caller's user or role). Each part that cannot be asked says why, and the rest is
+// still asked. Nothing is written.
+func (s *JobStore) CheckRole(ctx context.Context) RoleCheck {
+	var rc RoleCheck
+	if s.iam == nil {
+		rc.Skipped = s.noIAM
+		if rc.Skipped == "" {
+			rc.Skipped = "no IAM client"
+		}
+		return rc
+	}
+	role := s.opts.RoleARN
+	name := roleName(role)
+	if name == "" {
+		rc.ExistsErr = invalid("get-role", role, "not an IAM role ARN")
+		rc.PassRoleErr = rc.ExistsErr
+		return rc
+	}
+	out, err := s.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		rc.ExistsErr = classify(err, call{Op: "get-role", Resource: role, Action: "iam:GetRole", Profile: s.opts.Profile, SSO: s.opts.SSO,
+			NotFound: "create the role (trusting " + BatchServicePrincipal + ") or fix batch_ops.role_arn"})
+		if e := (*Error)(nil); errors.As(rc.ExistsErr, &e) && e.Code == "NoSuchEntity" {
+			e.Kind = KindNotFound
+		}
+	} else if out.Role != nil {
+		rc.Exists = true
+		if doc := aws.ToString(out.Role.AssumeRolePolicyDocument); doc != "" {
+			if d, err := url.QueryUnescape(doc); err == nil {
+				doc = d
+			}
+			rc.TrustRead, rc.Trusted = true, strings.Contains(doc, BatchServicePrincipal)
+		}
+	}
+	caller, err := s.caller(ctx)
+	if err != nil {
+		rc.PassRoleErr = err
+		return rc
+	}
+	source, err := s.policySource(ctx, caller)
+	if err != nil {
+		rc.PassRoleErr = err
+		return rc
+	}
+	rc.Caller = source
+	sim, err := s.iam.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(source),
+		ActionNames: []string{ActionPassRole}, ResourceArns: []string{role}})
+	if err != nil {
+		rc.PassRoleErr = classify(err, call{Op: "simulate-principal-policy", Resource: source, Action: ActionSimulate, Profile: s.opts.Profile, SSO: s.opts.SSO})
+		return rc
+	}
+	for _, r := range sim.EvaluationResults {
+		if aws.ToString(r.EvalActionName) == ActionPassRole {
+			rc.PassRole = string(r.EvalDecision)
+		}
+	}
+	if rc.PassRole == "" {
+		rc.PassRoleErr = invalid("simulate-principal-policy", source, "the answer has no decision for "+ActionPassRole)
+	}
+	return rc
+}
+
+// policySource is the IAM user or role whose policies the simulator reads for caller:
+// an assumed role's session is its role (whose ARN, with its path, GetRole gives).
+// Root, federated users and other principals cannot be simulated.
+func (s *JobStore) policySource(ctx context.Context, caller string) (string, error) {
+	parts := strings.SplitN(caller, ":", 6)
+	if len(parts) != 6 {
+		return "", invalid("simulate-principal-policy", caller, "not an ARN")
+	}
+	switch svc, res := parts[2], parts[5]; {
+	case svc == "iam" && (strings.HasPrefix(res, "user/") || strings.HasPrefix(res, "role/")):
+		return caller, nil
+	case svc == "sts" && strings.HasPrefix(res, "assumed-role/"):
+		name, _, _ := strings.Cut(strings.TrimPrefix(res, "assumed-role/"), "/")
+		out, err := s.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+		if err != nil {
+			return "", classify(err, call{Op: "get-role", Resource: "role " + name + " (the caller's)", Action: "iam:GetRole", Profile: s.opts.Profile, SSO: s.opts.SSO})
+		}
+		if out.Role == nil || aws.ToString(out.Role.Arn) == "" {
+			return "", invalid("get-role", name, "the answer has no role ARN")
+		}
+		return aws.ToString(out.Role.Arn), nil
+	}
+	return "", invalid("simulate-principal-policy", caller, "the policy simulator takes an IAM user or role, and the caller is neither")
+}
+
+// roleName is the name in a role ARN (the last path segment), "" when it is not one.
+func roleName(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") {
+		return ""
+	}
+	res := parts[5]
+	return res[strings.LastIndexByte(res, '/')+1:]
+}
+
+// WithIAM gives the store an IAM client and a fixed caller ARN (tests).
+func (s *JobStore) WithIAM(c *iam.Client, caller string) *JobStore {
+	s.iam, s.noIAM = c, ""
+	s.caller = func(context.Context) (string, error) { return caller, nil }
+	return s
 }

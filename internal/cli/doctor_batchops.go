@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -23,7 +24,7 @@ func (d *doctor) batchOps(ctx context.Context, env *config.Env, c *awsclient.Cli
 	} else {
 		d.report(check{Check: "batch ops", Result: resultPass, Detail: "S3 Control answers ListJobs (s3:ListJobs); creating a job also needs s3:CreateJob and iam:PassRole"}, "")
 	}
-	d.batchRole(env, c)
+	d.batchRole(ctx, env, c)
 	for _, report := range []bool{false, true} {
 		name, field := "batch csv", "batch_ops.manifest_prefix"
 		if report {
@@ -46,21 +47,62 @@ func (d *doctor) batchOps(ctx context.Context, env *config.Env, c *awsclient.Cli
 
 var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/(.+)$`)
 
-// batchRole says what can be known of the role without the IAM API: its account, and
-// what it and the operator need. CreateJob itself is the check of iam:PassRole.
-func (d *doctor) batchRole(env *config.Env, c *awsclient.Clients) {
+// batchRole checks the role: its ARN, its account, and through IAM that it exists and
+// trusts S3 Batch Operations (iam:GetRole), and that the caller may pass it
+// (iam:SimulatePrincipalPolicy). What IAM does not let the caller ask is a warning that
+// names the action; a local stack has no IAM, and says so.
+func (d *doctor) batchRole(ctx context.Context, env *config.Env, c *awsclient.Clients) {
 	role := env.BatchOps.RoleARN
 	m := roleARN.FindStringSubmatch(role)
 	if m == nil {
 		d.report(check{Check: "batch role", Result: resultFail, Detail: sanitize.Line(role) + " is not an IAM role ARN"}, "set batch_ops.role_arn to arn:aws:iam::ACCOUNT:role/NAME")
 		return
 	}
-	detail := fmt.Sprintf("%s (existence and iam:PassRole are not checked here: S3 Control's CreateJob refuses a role that is missing or not passable, and stowage names which)", sanitize.Line(role))
-	remedy := ""
+	shown := sanitize.Line(role)
 	if id := env.BatchOps.AccountID; id != "" && id != m[1] {
-		d.report(check{Check: "batch role", Result: resultWarn, Detail: fmt.Sprintf("%s is in account %s, the jobs in %s", sanitize.Line(role), m[1], sanitize.Line(id))},
+		d.report(check{Check: "batch role", Result: resultWarn, Detail: fmt.Sprintf("%s is in account %s, the jobs in %s", shown, m[1], sanitize.Line(id))},
 			"the role must be in the job's account")
 		return
 	}
-	d.report(check{Check: "batch role", Result: resultPass, Detail: detail}, remedy)
+	cctx, cancel := d.ctx(ctx)
+	defer cancel()
+	rc := c.Jobs.CheckRole(cctx)
+	if rc.Skipped != "" {
+		d.report(check{Check: "batch role", Result: resultSkip, Detail: shown + ": " + sanitize.Line(rc.Skipped)}, "")
+		return
+	}
+	switch {
+	case awsclient.KindOf(rc.ExistsErr) == awsclient.KindNotFound:
+		d.report(check{Check: "batch role", Result: resultFail, Detail: shown + " does not exist (iam:GetRole)"},
+			"create the role, trusting "+awsclient.BatchServicePrincipal+", or fix batch_ops.role_arn")
+	case rc.ExistsErr != nil:
+		d.report(check{Check: "batch role", Result: resultWarn, Detail: shown + ": could not check that it exists: " + sanitize.Line(reasonText(rc.ExistsErr))},
+			"to check it, the credentials need iam:GetRole on the role")
+	case rc.TrustRead && !rc.Trusted:
+		d.report(check{Check: "batch role", Result: resultFail, Detail: shown + " exists, but its trust policy does not name " + awsclient.BatchServicePrincipal + ": S3 cannot assume it"},
+			"add "+awsclient.BatchServicePrincipal+" to the role's trust policy (sts:AssumeRole)")
+	default:
+		d.report(check{Check: "batch role", Result: resultPass, Detail: shown + " exists and trusts " + awsclient.BatchServicePrincipal}, "")
+	}
+	switch {
+	case rc.PassRoleErr != nil:
+		d.report(check{Check: "pass role", Result: resultWarn, Detail: "iam:PassRole could not be checked: " + sanitize.Line(reasonText(rc.PassRoleErr))},
+			"CreateJob will say if it is missing; to check it here, the credentials need "+awsclient.ActionSimulate+" on their own user or role")
+	case rc.PassRole == "allowed":
+		d.report(check{Check: "pass role", Result: resultPass, Detail: sanitize.Line(rc.Caller) + " may pass the role (iam:PassRole, by the IAM policy simulator)"}, "")
+	default:
+		d.report(check{Check: "pass role", Result: resultFail, Detail: fmt.Sprintf("%s may not pass the role: iam:PassRole is %s (by the IAM policy simulator)", sanitize.Line(rc.Caller), sanitize.Line(rc.PassRole))},
+			"allow iam:PassRole on "+shown+" to the operator's user or role")
+	}
+}
+
+// reasonText is an error's message without its remedy (doctor prints its own).
+func reasonText(err error) string {
+	var ae *awsclient.Error
+	if errors.As(err, &ae) {
+		plain := *ae
+		plain.Remedy = ""
+		return plain.Error()
+	}
+	return err.Error()
 }

@@ -378,7 +378,15 @@ func (r *redriveRun) writeBatchPlan(w io.Writer, p *redrive.BatchPlan) {
 	case awsclient.JobLambda:
 		fmt.Fprintf(w, "  operation    LambdaInvoke %s (invocation schema 2.0)\n", sanitize.Line(p.FunctionARN))
 	default:
-		fmt.Fprintf(w, "  operation    S3PutObjectCopy onto the same key, metadata REPLACE: the content headers kept, %s set, other user metadata dropped\n", awsclient.RedrivenAtMeta)
+		// What S3's CopyObject does with what a copy job does not set (a job gives every
+		// object the same settings, so the objects' own cannot be passed on as the local
+		// s3-copy passes them): the plan says so before anything is sent.
+		fmt.Fprintf(w, "  operation    S3PutObjectCopy onto the same key, metadata REPLACE\n")
+		fmt.Fprintf(w, "  keeps        Content-Type and Content-Encoding (one job per pair), object tags; sets %s\n", awsclient.RedrivenAtMeta)
+		fmt.Fprintf(w, "  drops        other user metadata, Cache-Control, Content-Disposition, Content-Language, Expires\n")
+		fmt.Fprintf(w, "  resets       storage class to STANDARD, SSE-KMS keys to the bucket's default encryption\n")
+		fmt.Fprintf(w, "               (the local s3-copy keeps both); as any copy: ACLs to private, object lock\n")
+		fmt.Fprintf(w, "               to the bucket's default retention, no legal hold\n")
 	}
 	fmt.Fprintf(w, "  jobs         %d requests, estimated cost %s\n", len(p.Sends), sanitize.Line(p.CostText()))
 	if len(p.Groups) > 1 {

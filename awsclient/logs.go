@@ -220,11 +220,14 @@ func (r *LogReader) Find(ctx context.Context, term string, windows []LogWindow, 
 		res.Notes = append(res.Notes, fmt.Sprintf("CloudWatch Logs throttled %d call%s; stowage backed off and retried", n, plural(n)))
 	}
 	sortEvents(res)
+	// Every call failing means nothing was read: count before a group's failures in its
+	// several windows become one.
+	failed := len(res.Errors)
 	res.Errors = dedupeErrors(res.Errors)
 	if ctx.Err() != nil {
 		return res, classify(ctx.Err(), call{Op: "filter-log-events", Resource: "CloudWatch Logs"})
 	}
-	if len(res.Errors) > 0 && len(res.Errors) == len(groups)*len(res.Windows) {
+	if failed > 0 && failed == len(groups)*len(res.Windows) {
 		return res, res.Errors[0]
 	}
 	return res, nil
@@ -280,17 +283,25 @@ func (r *LogReader) GroupARN(group, account string) string {
 // arnInMessage finds the resource ARN an AccessDenied message names.
 var arnInMessage = regexp.MustCompile(`arn:aws[a-z-]*:logs:[^ ]+`)
 
-// logsCall describes a call on group for classify.
+// logsCall describes a call on group for classify. group "" is a call on no one group
+// (GetQueryResults, DescribeLogGroups' listing).
 func (r *LogReader) logsCall(op, action, group string, err error) error {
 	resource := r.GroupARN(group, "")
-	if m := arnInMessage.FindString(errMessage(err)); m != "" {
-		resource = strings.TrimSuffix(strings.TrimSuffix(m, ":*"), ":log-stream:")
-	}
 	if group == "" {
 		resource = "CloudWatch Logs"
 	}
-	c := call{Op: op, Resource: resource, Action: action, Profile: r.profile, SSO: r.sso, Endpoint: r.host,
-		NotFound: "log group " + group + " does not exist in " + r.region + ": check logs: in the config (the group's name, and the environment's region)"}
+	if m := arnInMessage.FindString(errMessage(err)); m != "" {
+		resource = strings.TrimSuffix(strings.TrimSuffix(m, ":*"), ":log-stream:")
+		// An action on no group (DescribeLogGroups, GetQueryResults) is denied on
+		// "log-group::log-stream:": its policy's resource must be *.
+		if strings.HasSuffix(resource, ":log-group:") {
+			resource = "*"
+		}
+	}
+	c := call{Op: op, Resource: resource, Action: action, Profile: r.profile, SSO: r.sso, Endpoint: r.host}
+	if group != "" {
+		c.NotFound = "log group " + group + " does not exist in " + r.region + ": check logs: in the config (the group's name, and the environment's region)"
+	}
 	e := newError(err, c)
 	if e.Kind == KindNotFound && group != "" {
 		e.Message = "log group " + group + " does not exist"

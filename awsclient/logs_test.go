@@ -232,3 +232,46 @@ func BenchmarkLogReaderFind20ms(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start))/float64(b.N)/float64(rtt), "roundtrips/op")
 }
+
+// Find fails only when nothing could be read: every group denied in every window is such a
+// case, however many windows the same failure was counted in.
+func TestLogReaderFailsWhenEveryGroupFailsInEveryWindow(t *testing.T) {
+	st, r := logsOn(t, nil, nil)
+	st.PutLog(devstack.ProcessorLogGroup, logT0, `{"requestId":"`+logID+`"}`)
+	st.SetLogsFaults(devstack.LogsFaults{Deny: []string{"logs:FilterLogEvents"}})
+	later := logT0.Add(3 * time.Hour)
+	res, err := r.Find(context.Background(), logID, []awsclient.LogWindow{window(logT0), window(later)}, nil)
+	if awsclient.KindOf(err) != awsclient.KindAccessDenied {
+		t.Fatalf("every call denied: err %v", err)
+	}
+	if len(res.Errors) != 2 || len(res.Events) != 0 {
+		t.Errorf("one error per group, no events: errors %v, events %d", res.Errors, len(res.Events))
+	}
+}
+
+// DescribeLogGroups is denied on no one group ("log-group::log-stream:"): doctor's remedy
+// names the resource its policy needs, *, not an ARN with an empty group name.
+func TestLogReaderNamesTheResourceOfADeniedDescribe(t *testing.T) {
+	st, r := logsOn(t, nil, nil)
+	st.SetLogsFaults(devstack.LogsFaults{Deny: []string{"logs:DescribeLogGroups"}})
+	c := r.CheckGroup(context.Background(), devstack.ProcessorLogGroup)
+	if awsclient.KindOf(c.Err) != awsclient.KindAccessDenied {
+		t.Fatalf("err %v", c.Err)
+	}
+	if msg := c.Err.Error(); !strings.Contains(msg, "the credentials need logs:DescribeLogGroups on *") || strings.Contains(msg, "log-group:;") {
+		t.Errorf("denied describe: %s", msg)
+	}
+}
+
+// A Logs Insights query CloudWatch no longer knows is not a missing log group.
+func TestLogReaderQueryNotFoundIsNotAMissingGroup(t *testing.T) {
+	st, r := logsOn(t, nil, nil)
+	st.PutLog(devstack.ProcessorLogGroup, logT0, `{"requestId":"`+logID+`"}`)
+	r.InsightsCalls = 0 // always Logs Insights
+	r.QueryPoll = time.Millisecond
+	st.SetLogsFaults(devstack.LogsFaults{QueryPolls: 1, ForgetQueries: true})
+	_, err := r.Find(context.Background(), logID, []awsclient.LogWindow{window(logT0)}, nil)
+	if awsclient.KindOf(err) != awsclient.KindNotFound || strings.Contains(err.Error(), "log group") {
+		t.Errorf("query forgotten: %v", err)
+	}
+}

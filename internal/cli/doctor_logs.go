@@ -40,7 +40,7 @@ func (d *doctor) logGroup(parent context.Context, r *awsclient.LogReader, group 
 		plain := *ae
 		plain.Remedy = ""
 		d.report(check{Check: name, Result: resultFail, Detail: what + sanitize.Line(plain.Error())},
-			ae.Remedy+"; trace reads with logs:FilterLogEvents, logs:StartQuery and logs:GetQueryResults on "+r.GroupARN(group, "")+":*")
+			ae.Remedy+"; trace reads with logs:FilterLogEvents and logs:StartQuery on "+r.GroupARN(group, "")+":*, and logs:GetQueryResults on * (it names no group)")
 		return
 	}
 	d.reportErr(name, gc.Err)

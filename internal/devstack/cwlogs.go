@@ -64,6 +64,8 @@ type LogsFaults struct {
 	QueryPolls int
 	// QueryNeverCompletes keeps every query Running.
 	QueryNeverCompletes bool
+	// ForgetQueries answers GetQueryResults as for a query CloudWatch no longer keeps.
+	ForgetQueries bool
 }
 
 // cwEvent is one stored line.
@@ -295,7 +297,9 @@ func (l *cwLogs) deny(f LogsFaults, action, group string) error {
 			return nil
 		}
 	}
-	res := "arn:aws:logs:" + l.region + ":" + l.account + ":log-group:*"
+	// An action on no one group (DescribeLogGroups) is denied on an empty group and stream,
+	// as AWS words it.
+	res := "arn:aws:logs:" + l.region + ":" + l.account + ":log-group::log-stream:"
 	if group != "" {
 		res = l.groupARN(group) + ":*"
 	}

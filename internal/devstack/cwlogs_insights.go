@@ -270,7 +270,7 @@ func (l *cwLogs) getQueryResults(body []byte, f LogsFaults) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	q := l.queries[in.QueryID]
-	if q == nil {
+	if q == nil || f.ForgetQueries {
 		return nil, cwErr("ResourceNotFoundException", "Query does not exist.")
 	}
 	if q.status == "Running" && !f.QueryNeverCompletes {

@@ -457,3 +457,21 @@ func TestClassesFollowRedrive(t *testing.T) {
 		t.Fatalf("the cursor moved from %q to %q as the classes reordered", sel.Key, now.Key)
 	}
 }
+
+// TestWindowStatusOnlyRows: a request known only from the status table (no object listed)
+// goes by its status's last update in the window.
+func TestWindowStatusOnlyRows(t *testing.T) {
+	const gone = "9a9a9a9a-0000-4000-8000-000000000009"
+	f := newFixture(t, func(o *fakeObjects, s *fakeStatuses) {
+		seedRequests(o, s)
+		s.put(awsclient.Status{RequestID: gone, State: "FAILED", Error: "expired", UpdatedAt: testNow.Add(-30 * time.Hour)})
+	})
+	f.keys("f", "F")
+	if f.m.byState.IndexOfID(gone) < 0 {
+		t.Fatalf("the status-only request is not in the FAILED view")
+	}
+	f.keys("t") // 1h
+	if f.m.byState.IndexOfID(gone) >= 0 {
+		t.Fatalf("a request that failed 30h ago shows in the last hour")
+	}
+}

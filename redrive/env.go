@@ -17,6 +17,11 @@ func PlanOptionsFor(env *config.Env, mode Mode) (PlanOptions, error) {
 		GatewayURL: env.GatewayURL(), Rate: env.Rate, Concurrency: DefaultConcurrency,
 		SuccessStates: env.Status.TerminalStates, LostAfter: env.Status.LostAfter.Duration,
 	}
+	if mode.IsEvent() {
+		spec, err := EventSpecFor(env, mode, "")
+		opts.Event = spec
+		return opts, err
+	}
 	if !mode.UsesGateway() {
 		return opts, nil
 	}
@@ -62,6 +67,9 @@ func DepsFor(c *awsclient.Clients) Deps {
 	if c.Leases != nil {
 		d.Leases = c.Leases
 	}
+	if c.Events != nil {
+		d.Events = c.Events
+	}
 	return d
 }
 
@@ -87,6 +95,15 @@ func EnvMismatch(m *Manifest, env *config.Env) []string {
 	}
 	if env.Production != m.Production {
 		diffs = append(diffs, fmt.Sprintf("production %v, planned %v", env.Production, m.Production))
+	}
+	if m.Mode.IsEvent() && m.Event != nil {
+		spec, err := EventSpecFor(env, m.Mode, m.Event.Qualifier)
+		if err != nil {
+			return append(diffs, err.Error())
+		}
+		if now := spec.Target(m.Mode); now != m.Target {
+			diffs = append(diffs, fmt.Sprintf("%s target %s, planned %s", m.Mode, now, m.Target))
+		}
 	}
 	if m.Mode.UsesGateway() {
 		opts, err := PlanOptionsFor(env, m.Mode)

@@ -32,26 +32,22 @@ const (
 
 // Modes lists every mode offered (help, completion, the TUI's dialog), in the order
 // help text shows them.
-var Modes = []Mode{ModeReupload, ModeInplace, ModeS3Copy}
+var Modes = []Mode{ModeReupload, ModeInplace, ModeS3Copy, ModeSQS, ModeLambda, ModeEventBridge}
 
-// EventModes are the modes that send a synthesized S3 event. ParseMode and a run accept
-// them; they join Modes once planning (plan.go, env.go) and the demo's targets
-// (devstack) serve them, so that every mode offered can be planned and run.
+// EventModes are the modes that send a synthesized S3 event instead of writing; each is
+// offered where the environment names its target (Mode.Available).
 var EventModes = []Mode{ModeSQS, ModeLambda, ModeEventBridge}
 
 // ParseMode reads a --mode value.
 func ParseMode(s string) (Mode, error) {
-	all := append(append([]Mode{}, Modes...), EventModes...)
-	for _, m := range all {
+	for _, m := range Modes {
 		if strings.EqualFold(s, string(m)) {
 			return m, nil
 		}
 	}
-	names := make([]string, 0, len(all))
-	for _, m := range all {
-		if !listed(names, string(m)) {
-			names = append(names, string(m))
-		}
+	names := make([]string, 0, len(Modes))
+	for _, m := range Modes {
+		names = append(names, string(m))
 	}
 	return "", fmt.Errorf("unknown mode %q; expected %s", s, strings.Join(names, ", "))
 }

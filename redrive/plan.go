@@ -31,6 +31,8 @@ type PlanOptions struct {
 	// GatewayURL (base, no trailing slash) and Route name the target of gateway modes.
 	GatewayURL string
 	Route      awsclient.Route
+	// Event is the event modes' target (EventSpecFor); nil for the other modes.
+	Event *EventSpec
 	// Rate is requests per second (0 = unlimited); Concurrency the cap on requests in
 	// flight (DefaultConcurrency when 0).
 	Rate        float64
@@ -80,6 +82,8 @@ func Plan(ctx context.Context, deps PlanDeps, sel Selection, opts PlanOptions) (
 	}
 	if opts.Mode.UsesGateway() {
 		m.Target = Target{Method: opts.Route.Method, URL: redactURL(opts.GatewayURL) + opts.Route.Path, Path: opts.Route.Path}
+	} else if opts.Mode.IsEvent() {
+		m.Target, m.Event = opts.Event.Target(opts.Mode), opts.Event
 	} else {
 		m.Target = Target{Method: "CopyObject", URL: "s3://" + opts.Bucket}
 	}
@@ -116,8 +120,12 @@ func (o PlanOptions) check(sel Selection) error {
 			return fmt.Errorf("mode %s has no route: set gateway.routes.%s for environment %q", o.Mode, o.Mode, o.Env)
 		}
 	case ModeS3Copy:
+	case ModeSQS, ModeLambda, ModeEventBridge:
+		if o.Event == nil {
+			return fmt.Errorf("mode %s has no target: set the events section of environment %q", o.Mode, o.Env)
+		}
 	default:
-		return fmt.Errorf("unknown mode %q; expected reupload, inplace or s3-copy", o.Mode)
+		return fmt.Errorf("unknown mode %q", o.Mode)
 	}
 	if o.Bucket == "" {
 		return fmt.Errorf("environment %q has no storage.bucket", o.Env)

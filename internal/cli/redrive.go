@@ -101,6 +101,16 @@ Modes:
   s3-copy   copy the object onto itself (CopyObject, REPLACE metadata) so S3 fires the
             event without the gateway: for payloads over API Gateway's 10 MiB limit,
             which the gateway modes refuse before sending, or when the gateway is down.
+  sqs       send the S3 event S3 would send for the stored object to the processor's
+            queue (events.sqs_queue_url), 10 a call: nothing is written (LastModified,
+            version, replication, Object Lock untouched), no 10 MiB limit; a FIFO queue
+            gets a deduplication ID from the redrive and request IDs.
+  lambda    invoke the processor's function (events.lambda_function) asynchronously
+            with that event; --qualifier picks an alias or version.
+  eventbridge
+            put S3's "Object Created" event on the processor's bus (events.event_bus),
+            10 a call; on AWS set events.event_source (aws.* is refused).
+  An event mode is offered only where the environment names its target (events:).
 
 Every step is journaled to an append-only, fsynced file (0600) before it happens:
 "sending" before each request, then "delivered", "failed" or "unknown" (the connection
@@ -572,6 +582,9 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
 	}
 	opts.Rate, opts.Concurrency, opts.Now = r.rate, r.f.concurrency, r.g.clock()
+	if err := r.applyEventFlags(&opts); err != nil {
+		return err
+	}
 	m, err := redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, env), r.sel, opts)
 	if err != nil {
 		var ae *awsclient.Error

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/spf13/pflag"
 
 	"github.com/stowage-cli/stowage/internal/config"
@@ -39,18 +37,15 @@ func (r *redriveRun) checkEventFlags(fl *pflag.FlagSet) error {
 	return nil
 }
 
-// planManifest plans the selection: Plan, or PlanEvent with the environment's event
-// target for the event modes.
-func (r *redriveRun) planManifest(ctx context.Context, opts redrive.PlanOptions) (*redrive.Manifest, error) {
-	if !r.mode.IsEvent() {
-		return redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, r.env), r.sel, opts)
+// applyEventFlags applies --qualifier to the event target PlanOptionsFor named.
+func (r *redriveRun) applyEventFlags(opts *redrive.PlanOptions) error {
+	if opts.Event == nil || r.f.events.qualifier == "" {
+		return nil
 	}
 	spec, err := redrive.EventSpecFor(r.env, r.mode, r.f.events.qualifier)
 	if err != nil {
-		return nil, err
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
 	}
-	if r.clients.Events == nil {
-		return nil, exitf(ExitUsage, "mode %s needs the events section of environment %q", r.mode, r.env.Name)
-	}
-	return redrive.PlanEvent(ctx, redrive.PlanDepsFor(r.clients, r.env), r.sel, opts, spec)
+	opts.Event = spec
+	return nil
 }

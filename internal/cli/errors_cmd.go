@@ -42,6 +42,15 @@ func (f windowFlags) window(now time.Time) (inventory.Window, error) {
 			return w, exitf(ExitUsage, "--until: %v", err)
 		}
 	}
+	if w.Since.After(now) {
+		return w, exitf(ExitUsage, "--since %s is in the future (now is %s): give a duration ago (1h) or an earlier time",
+			w.Since.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	// Nothing is updated after now: a later --until is now (the buckets and sparklines
+	// then end at now instead of stretching over an empty future).
+	if w.Until.After(now) {
+		w.Until = time.Time{}
+	}
 	if !w.Since.IsZero() && !w.Until.IsZero() && !w.Since.Before(w.Until) {
 		return w, exitf(ExitUsage, "--since %s is not before --until %s", w.Since.Format(time.RFC3339), w.Until.Format(time.RFC3339))
 	}

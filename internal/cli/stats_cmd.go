@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/failclass"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -119,7 +120,7 @@ func runStats(ctx context.Context, g *Globals, wf windowFlags, bucket, source st
 	if format == outputJSON {
 		return writeBucketsJSON(g.Stdout, bs, source == statsListing)
 	}
-	return writeBucketsTable(g.Stdout, bs, source, w, step, g.color(g.Stdout))
+	return writeBucketsTable(g.Stdout, bs, source, w, step, g.color(g.Stdout), g.terminalWidth(g.Stdout))
 }
 
 // listWindow lists the requests received in w (the rows the TUI has for that window).
@@ -159,9 +160,18 @@ func writeBucketsJSON(w io.Writer, bs []inventory.Bucket, listing bool) error {
 	return bw.Flush()
 }
 
-func writeBucketsTable(w io.Writer, bs []inventory.Bucket, source string, win inventory.Window, step time.Duration, color bool) error {
+func writeBucketsTable(w io.Writer, bs []inventory.Bucket, source string, win inventory.Window, step time.Duration, color bool, width int) error {
 	bw := bufio.NewWriter(w)
 	listing := source == statsListing
+	if len(bs) > 0 {
+		// Past inventory.MaxBuckets the step was widened: say what the rows really hold.
+		step = bs[0].End.Sub(bs[0].Start)
+	}
+	// The sparklines show the most recent buckets that fit beside "processed  1234567  ".
+	sparkCells := 60
+	if width > 0 {
+		sparkCells = max(min(sparkCells, width-sparkIndent), 1)
+	}
 	series := []struct {
 		name string
 		get  func(inventory.Bucket) int
@@ -185,7 +195,7 @@ func writeBucketsTable(w io.Writer, bs []inventory.Bucket, source string, win in
 			counts[i] = s.get(b)
 			total += counts[i]
 		}
-		spark := failclass.Sparkline(tail(counts, 60))
+		spark := failclass.Sparkline(tail(counts, sparkCells))
 		if color && s.sgr != "" {
 			spark = s.sgr + spark + "\x1b[0m"
 		}
@@ -214,11 +224,14 @@ func tail(c []int, n int) []int {
 	return c
 }
 
+// sparkIndent is the width of a sparkline's label and total ("%-10s  %7d  ").
+const sparkIndent = 10 + 2 + 7 + 2
+
 func stepName(d time.Duration) string {
 	for name, s := range statsSteps {
 		if s == d {
 			return name
 		}
 	}
-	return d.String()
+	return config.FormatDuration(d)
 }

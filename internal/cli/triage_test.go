@@ -91,6 +91,23 @@ func TestErrors(t *testing.T) {
 		if !strings.Contains(r.stderr, "is not before --until") {
 			t.Fatalf("stderr %q", r.stderr)
 		}
+		// A --since in the future is a mistake, not "no failures" (and not a raw
+		// ValidationException from the index's BETWEEN in stats).
+		for _, cmd := range []string{"errors", "stats"} {
+			r := d.run(t, "", cmd, "--since", "2099-01-01T00:00:00Z").must(t, ExitUsage)
+			if !strings.Contains(r.stderr, "is in the future") {
+				t.Fatalf("%s: stderr %q", cmd, r.stderr)
+			}
+		}
+	})
+	// A --until after now is now: the sparkline spans the window up to now, not an
+	// empty future.
+	t.Run("UntilInTheFutureIsNow", func(t *testing.T) {
+		want := d.run(t, "", "errors", "--since", "2d", "-o", "json").must(t, ExitOK).stdout
+		got := d.run(t, "", "errors", "--since", "2d", "--until", "2099-01-01T00:00:00Z", "-o", "json").must(t, ExitOK).stdout
+		if got != want {
+			t.Fatalf("--until 2099:\n%s\nwithout:\n%s", got, want)
+		}
 	})
 }
 
@@ -122,6 +139,25 @@ func TestStats(t *testing.T) {
 	})
 	t.Run("BadBucket", func(t *testing.T) {
 		d.run(t, "", "stats", "--bucket", "2h").must(t, ExitUsage)
+	})
+	// At 80 columns a 6-hour window in 5-minute buckets (73 of them) does not wrap the
+	// sparklines.
+	t.Run("FitsEightyColumns", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		r := d.onTerminal(80, &out).runTo(t, &out, &errb, "", "stats", "--since", "6h", "--bucket", "5m").must(t, ExitOK)
+		for _, l := range strings.Split(strings.TrimSuffix(ansi.Strip(r.stdout), "\n"), "\n") {
+			if ansi.StringWidth(l) > 80 {
+				t.Fatalf("line wider than the terminal: %q", l)
+			}
+		}
+	})
+	// Past inventory.MaxBuckets the buckets are wider than asked: the header says so.
+	t.Run("WidenedBucketsSaySo", func(t *testing.T) {
+		r := d.run(t, "", "stats", "--since", "3000d", "--bucket", "5m", "-o", "table").must(t, ExitOK)
+		head, _, _ := strings.Cut(r.stdout, "\n")
+		if strings.Contains(head, ", 5m buckets") || !strings.Contains(head, "36h5m buckets") {
+			t.Fatalf("header %q", head)
+		}
 	})
 	// The chart and the numbers agree: stats over the listing gives what BucketsOf (the
 	// TUI's chart) gives for the rows the TUI lists for the same window; the index gives the

@@ -214,6 +214,9 @@ func BucketsFromIndex(ctx context.Context, tr TimeReader, states []string, env *
 		until = now.Add(time.Minute)
 	}
 	if !w.Since.IsZero() && !until.IsZero() {
+		if !w.Since.Before(until) {
+			return h.buckets(now), nil // nothing to read (a Query's BETWEEN wants lo <= hi)
+		}
 		parts = IndexParallel
 	}
 	sem := make(chan struct{}, IndexStates)

@@ -92,7 +92,7 @@ A plain AWS client works too, with the credentials it prints:
 	fl.BoolVar(&f.verbose, "verbose", false, "log every gateway request and processed event to stderr")
 	fl.StringVar(&f.trigger, "trigger", "s3", "how a stored request reaches the processor: s3 (a direct S3 notification), sqs (a queue it long-polls), lambda (invoked as a function) or eventbridge")
 	fl.BoolVar(&f.live, "live", false, "keep new requests arriving while the demo runs, some failing, with a pricing-service outage now and then")
-	fl.Float64Var(&f.liveRate, "live-rate", devstack.DefaultLiveRate, "with --live, how many new requests arrive per `N` second (up to 1000)")
+	fl.Float64Var(&f.liveRate, "live-rate", devstack.DefaultLiveRate, "with --live, `N` new requests arrive a second (at most 1000)")
 	_ = cmd.RegisterFlagCompletionFunc("trigger", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"s3", "sqs", "lambda", "eventbridge"}, cobra.ShellCompDirectiveNoFileComp
 	})

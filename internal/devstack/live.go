@@ -31,9 +31,9 @@ type liveGen struct {
 	g   *payloads
 }
 
-// liveKinds draws the payload kind of a natural arrival: mostly valid, a few malformed
-// or invalid (permanent failures). The processor's dice add the lost, the trickle of
-// transient failures and the outage.
+// kind draws the payload kind of an arrival forced into class fail. A natural arrival
+// is mostly valid, a few malformed or invalid (permanent failures); the processor's dice
+// add the lost, the trickle of transient failures and the outage.
 func (l *liveGen) kind(fail string) string {
 	switch fail {
 	case FailParse:

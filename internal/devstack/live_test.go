@@ -245,3 +245,21 @@ func TestLiveStopsWithNothingLost(t *testing.T) {
 		}
 	}
 }
+
+// A request the gateway stores but answers 504 is still processed as Arrive was asked:
+// the forced class outlives the error.
+func TestArriveForcedClassSurvivesAStoredTimeout(t *testing.T) {
+	st := startStack(t, Options{Seed: 5, Requests: -1, Gateway: GatewayFaults{StoreThen504Ratio: 1}})
+	if _, err := st.Arrive(context.Background(), 1, FailTransient); err == nil || !strings.Contains(err.Error(), "504") {
+		t.Fatalf("Arrive through a gateway that times out: %v, want the 504", err)
+	}
+	settle(t, st)
+	rec := st.Received()
+	if len(rec.Requests) != 1 || rec.Requests[0].Key == "" {
+		t.Fatalf("received %+v, want one stored request", rec.Requests)
+	}
+	s, ok := st.Status(rec.Requests[0].Key)
+	if !ok || s.State != StateFailed || !strings.Contains(s.Error, "inventory-service") {
+		t.Errorf("stored-then-504 arrival: %+v %v, want the forced transient failure", s, ok)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -43,6 +44,8 @@ type Sources struct {
 	History func(env, id string) ([]redrive.HistoryRun, error)
 	// MissingObject reports an error that means "no such object" (inventory.IsMissingObject).
 	MissingObject func(error) bool
+	// Now is the time LOST is judged at (nil: time.Now).
+	Now func() time.Time
 }
 
 // Gather reads what the timeline of request id (stored at key) is built from, in two
@@ -118,6 +121,11 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 	if err := ctx.Err(); err != nil {
 		return in, err
 	}
+	now := time.Now
+	if src.Now != nil {
+		now = src.Now
+	}
+	in.Lost = in.Object != nil && in.Status == nil && inventory.IsLost(*in.Object, inventory.LostAfter(env), now())
 	if src.Logs == nil || !env.Logs.Configured() {
 		return in, nil
 	}

@@ -48,10 +48,21 @@ func Header(width int) string {
 	return padRight("TIME (UTC)", len(layoutFor(width))) + "  " + padRight("SOURCE", sourceWidth) + "  WHAT"
 }
 
+// timeOf is an entry's time as the row writes it. S3 dates a store to the whole second:
+// its row leaves the milliseconds blank rather than claim .000 (a store then reads as
+// belonging to its second, after the redrive and gateway lines of it).
+func timeOf(e Entry, layout string) string {
+	if e.Source == SourceS3 && e.At.Nanosecond() == 0 {
+		whole := strings.TrimSuffix(strings.TrimSuffix(layout, "Z"), ".000")
+		return padRight(e.At.UTC().Format(whole), len(layout))
+	}
+	return e.At.UTC().Format(layout)
+}
+
 // Line is one entry in a row of at most width cells (0: no limit): time, source, summary.
 func Line(e Entry, width int, p Painter) string {
 	src := string(e.Source)
-	row := paint(p.Time, e.At.UTC().Format(layoutFor(width))) + "  "
+	row := paint(p.Time, timeOf(e, layoutFor(width))) + "  "
 	if p.Source != nil {
 		row += p.Source(e.Source, padRight(src, sourceWidth))
 	} else {
@@ -85,15 +96,44 @@ func Lines(tl Timeline, width int, p Painter) []string {
 		out = append(out, "")
 		for _, n := range tl.Notes {
 			for i, l := range strings.Split(n, "\n") {
-				prefix := "  "
-				if i == 0 {
-					prefix = "- "
+				if i > 0 {
+					// Set lines (config, a query) stay whole, to be copied.
+					out = append(out, paint(p.Note, "  "+l))
+					continue
 				}
-				out = append(out, paint(p.Note, prefix+l))
+				for j, w := range wrapWords(l, width-2) {
+					prefix := "  "
+					if j == 0 {
+						prefix = "- "
+					}
+					out = append(out, paint(p.Note, prefix+w))
+				}
 			}
 		}
 	}
 	return out
+}
+
+// wrapWords breaks s at spaces into lines of at most width cells (width < 20: no
+// breaking). A word longer than a line (an ARN, a URI) is kept whole, to be copied.
+func wrapWords(s string, width int) []string {
+	if width < 20 || ansi.StringWidth(s) <= width {
+		return []string{s}
+	}
+	var out []string
+	line := ""
+	for _, w := range strings.Split(s, " ") {
+		switch {
+		case line == "":
+			line = w
+		case ansi.StringWidth(line)+1+ansi.StringWidth(w) <= width:
+			line += " " + w
+		default:
+			out = append(out, line)
+			line = w
+		}
+	}
+	return append(out, line)
 }
 
 // Highlight is a log entry's message whole, for the "open it" view: pretty-printed and

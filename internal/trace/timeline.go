@@ -4,7 +4,7 @@
 //
 // Build is pure: it turns Inputs into a Timeline. Gather reads the Inputs (S3 and
 // DynamoDB at once, then every log group and window at once: two round trips); the CLI
-// (stowage trace) and the TUI (the detail's timeline tab) both call them. Render and
+// (stowage trace) calls them, and the TUI's timeline tab is to call the same. Render and
 // Highlight draw a timeline. It must not import tui, internal/cli, internal/devstack or
 // the AWS SDK (internal/archtest keeps the rule).
 package trace
@@ -94,6 +94,9 @@ type Inputs struct {
 	// the first arrival (status.received_attr), zero when unknown.
 	Status     *awsclient.Status
 	ReceivedAt time.Time
+	// Lost is set when the object has no status item and was stored longer than
+	// status.lost_after ago (inventory.IsLost; Gather decides it, Build stays pure).
+	Lost bool
 	// Runs are stowage's redrive runs that held the request (every journal on this machine).
 	Runs []Run
 	// Logs are the lines read; nil when no logs: section names a group. LogsErr is why
@@ -148,13 +151,16 @@ func Build(in Inputs) Timeline {
 		for i, v := range in.Versions {
 			what := "stored again"
 			if i == 0 {
-				what = "arrived: stored " + clip(uri, 120)
+				what = "arrived: stored"
 			}
 			if v.DeleteMarker {
 				what = "deleted (a delete marker)"
-			}
-			if !v.DeleteMarker {
+			} else {
 				what += fmt.Sprintf(" (%s, version %s)", payload.Human(v.Size), clip(v.VersionID, 40))
+			}
+			if i == 0 {
+				// The short facts first: the URI is cut first in a narrow row.
+				what += " at " + clip(uri, 120)
 			}
 			add(Entry{At: v.LastModified, Source: SourceS3, Summary: what, Raw: v})
 		}
@@ -164,17 +170,21 @@ func Build(in Inputs) Timeline {
 		if o.ContentType != "" {
 			desc += ", " + clip(o.ContentType, 60)
 		}
-		first, from := in.ReceivedAt, "the status item's received time"
+		first, from := in.ReceivedAt, "is the status item's received time"
 		for _, r := range in.Runs {
 			if t := r.PlannedLastModified; !t.IsZero() && (first.IsZero() || t.Before(first)) {
-				first, from = t, "as redrive "+clip(r.RunID, 60)+" found it"
+				first, from = t, "is the object's as redrive "+clip(r.RunID, 60)+" found it"
 			}
 		}
-		if !first.IsZero() && first.Before(o.LastModified) {
-			add(Entry{At: first, Source: SourceS3, Summary: "arrived: stored " + clip(uri, 120) + " (" + from + ")"})
+		switch {
+		case !first.IsZero() && first.Before(o.LastModified):
+			add(Entry{At: first, Source: SourceS3, Summary: "arrived: stored at " + clip(uri, 120) + " (the time " + from + ")"})
 			add(Entry{At: o.LastModified, Source: SourceS3, Summary: "stored again (" + desc + ")", Raw: o})
-		} else {
-			add(Entry{At: o.LastModified, Source: SourceS3, Summary: "stored " + clip(uri, 120) + " (" + desc + ")", Raw: o})
+		case !first.IsZero():
+			add(Entry{At: o.LastModified, Source: SourceS3, Summary: "arrived: stored (" + desc + ") at " + clip(uri, 120), Raw: o})
+		default:
+			// Nothing dates the arrival: this store may be a later one.
+			add(Entry{At: o.LastModified, Source: SourceS3, Summary: "stored (" + desc + ") at " + clip(uri, 120), Raw: o})
 		}
 	default:
 		tl.Notes = append(tl.Notes, "no object at "+sanitize.Line(clip(uri, 200))+": the body was deleted, expired, or never stored")
@@ -204,8 +214,8 @@ func Build(in Inputs) Timeline {
 			tl.Notes = append(tl.Notes, "logs: "+sanitize.Line(err.Error()))
 		}
 		if in.Logs.Capped {
-			tl.Notes = append(tl.Notes, fmt.Sprintf("only the first %s of log lines were read (logs.max_bytes); more exist. For all of them, run this in CloudWatch Logs Insights over the same groups and time:\n  %s",
-				payload.Human(in.Logs.Bytes), sanitize.Line(in.Logs.Query)))
+			tl.Notes = append(tl.Notes, fmt.Sprintf("only the first %s of log lines were read (logs.max_bytes); more exist. For all of them, run this query in CloudWatch Logs Insights%s:\n  %s",
+				payload.Human(in.Logs.Bytes), consoleScope(in.Logs), sanitize.Line(in.Logs.Query)))
 		}
 	}
 	if in.LogsErr != nil && (in.Logs == nil || len(in.Logs.Errors) == 0) {
@@ -215,7 +225,7 @@ func Build(in Inputs) Timeline {
 		tl.Notes = append(tl.Notes, NoLogsNote(in.Env))
 	} else if len(in.LogsConfig.ProcessorGroups) > 0 && processorLines == 0 && in.LogsErr == nil && in.Logs != nil && len(in.Logs.Errors) == 0 {
 		note := "no processor line mentions this request in the windows read"
-		if in.Status == nil {
+		if in.Lost {
 			note += ": the processor never logged it (LOST: it was not triggered, or it died before logging)"
 		}
 		tl.Notes = append(tl.Notes, note)
@@ -239,8 +249,10 @@ func Build(in Inputs) Timeline {
 			at = latest(tl.Entries)
 		}
 		add(Entry{At: at, Source: SourceStatus, Summary: sum, Error: strings.EqualFold(st.State, "FAILED"), Raw: st.Item})
+	} else if in.Lost {
+		tl.Notes = append(tl.Notes, "no status item: LOST (stored longer than status.lost_after ago, and the processor recorded nothing)")
 	} else {
-		tl.Notes = append(tl.Notes, "no status item: the processor has not recorded this request")
+		tl.Notes = append(tl.Notes, "no status item: the processor has not recorded this request (yet)")
 	}
 
 	// stowage's redrives.
@@ -266,7 +278,8 @@ func Build(in Inputs) Timeline {
 		if r.Error != "" {
 			sum += " (" + clip(r.Error, 160) + ")"
 		}
-		sum += " - run " + clip(r.RunID, 60) + " by " + clip(who, 80)
+		// Who before the run ID: a narrow row cuts the ID, not the operator.
+		sum += ", by " + clip(shortOperator(who), 80) + " - run " + clip(r.RunID, 60)
 		add(Entry{At: at, Source: SourceStowage, Summary: sum, Error: r.Outcome == string(redrive.StateFailed), Raw: r})
 		if b := r.Before; b != nil && b.Found && !b.UpdatedAt.IsZero() {
 			// The status as it stood before the redrive: a change later overwrote it.
@@ -314,6 +327,31 @@ func storesAfterTheirSenders(es []Entry) []Entry {
 		}
 	}
 	return es
+}
+
+// consoleScope is the groups and the time range a console query needs to find what res
+// read: " on GROUPS from START to END (UTC)".
+func consoleScope(res *awsclient.LogResult) string {
+	var s string
+	if len(res.Groups) > 0 {
+		s += " on " + sanitize.Line(strings.Join(res.Groups, ", "))
+	}
+	if n := len(res.Windows); n > 0 {
+		s += " from " + res.Windows[0].Start.UTC().Format(time.RFC3339) + " to " + res.Windows[n-1].End.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+// shortOperator is an IAM ARN's resource part ("user/alice", "assumed-role/OnCall/alice"),
+// enough to say who within the account; -o json keeps the whole ARN.
+func shortOperator(who string) string {
+	if !strings.HasPrefix(who, "arn:") {
+		return who
+	}
+	if parts := strings.SplitN(who, ":", 6); len(parts) == 6 && parts[5] != "" {
+		return parts[5]
+	}
+	return who
 }
 
 // NoLogsNote says how to add a logs: section.

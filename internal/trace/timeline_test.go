@@ -65,7 +65,7 @@ func failedRedrivenProcessed() Inputs {
 // lost: stored, never processed: no status item and no processor line.
 func lost() Inputs {
 	return Inputs{
-		Env: "demo", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: logsConfig,
+		Env: "demo", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: logsConfig, Lost: true,
 		Object: &awsclient.Object{Key: id, Size: 912, LastModified: arrived, ContentType: "application/xml"},
 		Logs: &awsclient.LogResult{Query: awsclient.InsightsQuery(id), Events: []awsclient.LogEvent{
 			ev(access, arrived, `{"requestId":"`+id+`","httpMethod":"PUT","resourcePath":"/product","status":"200","key":"`+id+`"}`),
@@ -113,7 +113,7 @@ func TestTimelineTellsTheFailedRedrivenStoryInOrder(t *testing.T) {
 	for _, e := range tl.Entries {
 		got = append(got, string(e.Source)+": "+e.Summary)
 	}
-	want := []string{"s3: arrived", "processor: ERROR parse:", "stowage: redrive inplace: delivered - run 20260302T110241Z-7e57e57e by arn:aws:iam::123456789012:user/alice",
+	want := []string{"s3: arrived", "processor: ERROR parse:", "stowage: redrive inplace: delivered, by user/alice - run 20260302T110241Z-7e57e57e",
 		"processor: INFO processed (PROCESSED)"}
 	i := 0
 	for _, g := range got {
@@ -144,7 +144,7 @@ func TestTimelineNotes(t *testing.T) {
 		!strings.Contains(notes, "the credentials need logs:FilterLogEvents") || strings.Contains(notes, "\x1b") {
 		t.Errorf("notes:\n%s", notes)
 	}
-	if strings.Contains(notes, "LOST") {
+	if strings.Contains(notes, "never logged it") {
 		t.Errorf("a failed read must not claim the processor never logged it:\n%s", notes)
 	}
 }
@@ -201,7 +201,7 @@ func TestTimelineFromVersions(t *testing.T) {
 			got = append(got, e.Summary)
 		}
 	}
-	want := []string{"arrived: stored s3://stowage-demo/" + id + " (912 B, version v1)", "deleted (a delete marker)", "stored again (915 B, version v3)"}
+	want := []string{"arrived: stored (912 B, version v1) at s3://stowage-demo/" + id, "deleted (a delete marker)", "stored again (915 B, version v3)"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -226,5 +226,92 @@ func TestStoreComesAfterItsSender(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "redrive,PUT,stored again,processing" {
 		t.Errorf("order %v", got)
+	}
+}
+
+// A request stored a moment ago has no status item and no processor line yet: that is not
+// LOST (status.lost_after decides, in Gather), and the timeline must not say it is.
+func TestTimelineDoesNotCallAFreshRequestLost(t *testing.T) {
+	in := lost()
+	in.Lost = false
+	notes := strings.Join(Build(in).Notes, "\n")
+	if strings.Contains(notes, "LOST") || !strings.Contains(notes, "has not recorded this request (yet)") {
+		t.Errorf("notes:\n%s", notes)
+	}
+	in.Lost = true
+	if notes := strings.Join(Build(in).Notes, "\n"); !strings.Contains(notes, "no status item: LOST (stored longer than status.lost_after ago") {
+		t.Errorf("notes:\n%s", notes)
+	}
+}
+
+// Gather judges LOST by status.lost_after at its clock: an object older than that with
+// no status item is LOST, a younger one is not.
+func TestGatherJudgesLostByLostAfter(t *testing.T) {
+	env := &config.Env{Name: "demo", Storage: config.Storage{Bucket: "b"}, Status: config.Status{LostAfter: config.Duration{Duration: 15 * time.Minute}}}
+	obj := &awsclient.Object{Key: id, LastModified: arrived}
+	for _, c := range []struct {
+		now  time.Time
+		lost bool
+	}{{arrived.Add(time.Minute), false}, {arrived.Add(16 * time.Minute), true}} {
+		in, err := Gather(t.Context(), Sources{Env: env, Objects: fakeObjects{obj}, Statuses: fakeStatuses{},
+			Now: func() time.Time { return c.now }}, id, id)
+		if err != nil || in.Lost != c.lost {
+			t.Errorf("at %s: lost %v, want %v (%v)", c.now.Sub(arrived), in.Lost, c.lost, err)
+		}
+	}
+}
+
+// Past logs.max_bytes the note gives what the console needs to find the rest: the query,
+// the groups and the time range.
+func TestTimelineCappedNoteNamesGroupsAndRange(t *testing.T) {
+	in := lost()
+	in.Logs.Capped, in.Logs.Bytes = true, 64<<10
+	in.Logs.Groups = []string{group, access}
+	in.Logs.Windows = []awsclient.LogWindow{{Start: arrived.Add(-time.Minute), End: arrived.Add(15 * time.Minute)},
+		{Start: redrove.Add(-time.Minute), End: redrove.Add(15 * time.Minute)}}
+	notes := strings.Join(Build(in).Notes, "\n")
+	want := "run this query in CloudWatch Logs Insights on " + group + ", " + access + " from 2026-03-02T09:13:07Z to 2026-03-02T11:17:41Z:\n  fields @timestamp"
+	if !strings.Contains(notes, want) {
+		t.Errorf("no %q in:\n%s", want, notes)
+	}
+}
+
+// S3 keeps whole seconds: a store's row does not claim .000 milliseconds.
+func TestStoreTimeHasNoMilliseconds(t *testing.T) {
+	sec := redrove.Truncate(time.Second)
+	for width, want := range map[int]string{80: "03-02 11:02:41      s3 ", 120: "2026-03-02T11:02:41       s3 "} {
+		if got := Line(Entry{At: sec, Source: SourceS3, Summary: "stored again"}, width, Painter{}); !strings.HasPrefix(got, want) {
+			t.Errorf("at %d: %q, want the prefix %q", width, got, want)
+		}
+	}
+	if got := Line(Entry{At: sec, Source: SourceProcessor, Summary: "x"}, 120, Painter{}); !strings.HasPrefix(got, "2026-03-02T11:02:41.000Z  processor") {
+		t.Errorf("a log line keeps its milliseconds: %q", got)
+	}
+}
+
+// Notes are prose: they wrap at the width, at spaces, and keep an ARN or a query whole.
+func TestNotesWrapAtTheWidth(t *testing.T) {
+	in := noLogs()
+	in.Errors = []error{errors.New("get-item arn:aws:dynamodb:eu-west-1:123456789012:table/stowage-demo-status-with-a-long-name: AccessDeniedException: the credentials need dynamodb:GetItem on it")}
+	for _, l := range Lines(Build(in), 80, Painter{}) {
+		if ansi.StringWidth(l) > 80 && !strings.Contains(l, "arn:aws:dynamodb") {
+			t.Errorf("row wider than 80: %q", l)
+		}
+	}
+	joined := strings.Join(Lines(Build(in), 80, Painter{}), "\n")
+	if !strings.Contains(joined, "arn:aws:dynamodb:eu-west-1:123456789012:table/stowage-demo-status-with-a-long-name:") {
+		t.Errorf("the ARN was broken:\n%s", joined)
+	}
+}
+
+func TestShortOperator(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:iam::123456789012:user/alice":                     "user/alice",
+		"arn:aws:sts::123456789012:assumed-role/OnCall/alice@corp": "assumed-role/OnCall/alice@corp",
+		"demo": "demo", "arn:broken": "arn:broken",
+	} {
+		if got := shortOperator(in); got != want {
+			t.Errorf("shortOperator(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -115,6 +116,7 @@ func runTail(ctx context.Context, g *Globals, f tailFlags) error {
 		defer cancel()
 	}
 	out := newChangeWriter(format, g.Stdout, g.color(g.Stdout), s)
+	out.width = g.terminalWidth(g.Stdout)
 	if format == outputTable {
 		g.printErr("stowage: following %s (%s) from %s; Ctrl-C stops\n", strings.Join(states, ", "), s.env.Status.Index, cursor.UTC().Format(time.RFC3339))
 	}
@@ -161,12 +163,21 @@ func tailStates(ctx context.Context, src tailSource, terminal, asked []string) [
 	return out
 }
 
-// followChanges polls each state for changes after cursor (less an overlap) every
+// followChanges polls each state for changes after its own cursor (less an overlap) every
 // interval, and hands each new change to emit, oldest first across states. It returns
 // errEnough after max changes (0: no limit), or the context's error. A throttled read
-// waits twice as long before the next poll, up to a minute.
+// waits twice as long before the next poll, up to a minute. Each state keeps its own
+// cursor: a state that was throttled, or returned a full page (limit), is read again from
+// where it stopped, not from the newest change of another state.
 func followChanges(ctx context.Context, src tailSource, states []string, cursor time.Time, every time.Duration, max int,
 	emit func(awsclient.Status) error) error {
+	cursors := make(map[string]time.Time, len(states))
+	for _, st := range states {
+		cursors[st] = cursor
+	}
+	// After a full page a state is read on from its cursor itself: going back by the
+	// overlap could return the same full page of changes already seen, again and again.
+	exact := map[string]bool{}
 	seen := map[changeKey]time.Time{} // change → its updated-at, pruned once behind the overlap
 	n := 0
 	wait := time.Duration(0)
@@ -181,15 +192,26 @@ func followChanges(ctx context.Context, src tailSource, states []string, cursor 
 			}
 		}
 		var batch []awsclient.Status
-		throttled := false
+		throttled, full := false, false
 		for _, st := range states {
-			items, err := src.ChangedSince(ctx, st, cursor.Add(-tailOverlap), 1000)
+			from := cursors[st].Add(-tailOverlap)
+			if exact[st] {
+				from = cursors[st]
+			}
+			items, err := src.ChangedSince(ctx, st, from, tailPage)
 			if awsclient.KindOf(err) == awsclient.KindThrottled {
 				throttled = true
 				continue
 			}
 			if err != nil {
 				return err
+			}
+			exact[st] = len(items) >= tailPage
+			full = full || exact[st]
+			for _, it := range items {
+				if it.UpdatedAt.After(cursors[st]) {
+					cursors[st] = it.UpdatedAt
+				}
 			}
 			batch = append(batch, items...)
 		}
@@ -200,9 +222,6 @@ func followChanges(ctx context.Context, src tailSource, states []string, cursor 
 				continue
 			}
 			seen[k] = it.UpdatedAt
-			if it.UpdatedAt.After(cursor) {
-				cursor = it.UpdatedAt
-			}
 			if err := emit(it); err != nil {
 				return err
 			}
@@ -210,14 +229,22 @@ func followChanges(ctx context.Context, src tailSource, states []string, cursor 
 				return errEnough
 			}
 		}
+		oldest := time.Time{}
+		for _, c := range cursors {
+			if oldest.IsZero() || c.Before(oldest) {
+				oldest = c
+			}
+		}
 		for k, at := range seen {
-			if at.Before(cursor.Add(-2 * tailOverlap)) {
+			if at.Before(oldest.Add(-2 * tailOverlap)) {
 				delete(seen, k)
 			}
 		}
 		switch {
 		case throttled:
 			wait = min(2*max64(wait, every), time.Minute)
+		case full:
+			wait = 0 // more is waiting: read on at once
 		default:
 			wait = every
 		}
@@ -226,6 +253,9 @@ func followChanges(ctx context.Context, src tailSource, states []string, cursor 
 		}
 	}
 }
+
+// tailPage is how many changes one poll reads of one state.
+const tailPage = 1000
 
 func max64(a, b time.Duration) time.Duration {
 	if a > b {
@@ -242,7 +272,15 @@ type changeWriter struct {
 	color  bool
 	s      *session
 	header bool
+	width  int // of the terminal, 0 when not one
 }
+
+// tailFixedCells is the width of UPDATED, STATUS and ID with their gaps; below
+// tailInlineWidth the error goes on a line of its own, where it has room to be read.
+const (
+	tailFixedCells  = 20 + 2 + 10 + 2 + 36 + 2
+	tailInlineWidth = tailFixedCells + 40
+)
 
 func newChangeWriter(format string, w io.Writer, color bool, s *session) *changeWriter {
 	return &changeWriter{w: bufio.NewWriter(w), json: format == outputJSON, color: color, s: s}
@@ -282,8 +320,26 @@ func (c *changeWriter) write(st awsclient.Status) error {
 	} else {
 		state = pad(state, 10)
 	}
-	line := fmt.Sprintf("%-20s  %s  %-36s  %s", st.UpdatedAt.UTC().Format(time.RFC3339), state, sanitize.Line(st.RequestID),
-		clipOutside(sanitize.Line(st.Error), 100))
-	fmt.Fprintln(c.w, strings.TrimRight(line, " "))
+	errText := sanitize.Line(st.Error)
+	head := fmt.Sprintf("%-20s  %s  %-36s", st.UpdatedAt.UTC().Format(time.RFC3339), state, sanitize.Line(st.RequestID))
+	switch {
+	case c.width > 0 && c.width < tailInlineWidth:
+		fmt.Fprintln(c.w, strings.TrimRight(head, " "))
+		if errText != "" {
+			fmt.Fprintf(c.w, "    %s\n", clipTail(errText, max(c.width-4, 12)))
+		}
+	default:
+		if c.width == 0 {
+			errText = clipOutside(errText, 100)
+		} else {
+			errText = clipTail(errText, c.width-tailFixedCells)
+		}
+		fmt.Fprintln(c.w, strings.TrimRight(head+"  "+errText, " "))
+	}
 	return c.w.Flush()
 }
+
+// clipTail cuts an error to n cells on a terminal with an ellipsis alone: in a stream the
+// "[N more chars -o json]" hint would take half of a narrow column, row after row (the
+// help says -o json has every error whole).
+func clipTail(s string, n int) string { return ansi.Truncate(s, max(n, 1), "…") }

@@ -292,6 +292,22 @@ func TestTail(t *testing.T) {
 		golden.RequireEqual(t, r.stdout)
 		t.Run("Plain", func(t *testing.T) { golden.RequireEqual(t, ansi.Strip(r.stdout)) })
 	})
+	// At 80 columns the error has a line of its own (beside the ID it had 8 cells; before,
+	// it was cut at 100 cells whatever the width and every row wrapped).
+	t.Run("EightyColumns", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		r := d.onTerminal(80, &out).runTo(t, &out, &errb, "", "tail", "--status", "FAILED", "--max-events", "2", "--every", "500ms").must(t, ExitOK)
+		for _, l := range strings.Split(strings.TrimSuffix(ansi.Strip(r.stdout), "\n"), "\n") {
+			if ansi.StringWidth(l) > 80 {
+				t.Fatalf("line wider than the terminal: %q", l)
+			}
+		}
+		if !strings.Contains(ansi.Strip(r.stdout), "\n    XML syntax error at line 5, column 2: unexpected EOF\n") {
+			t.Fatalf("the error is not whole on its own line:\n%s", ansi.Strip(r.stdout))
+		}
+		golden.RequireEqual(t, r.stdout)
+		t.Run("Plain", func(t *testing.T) { golden.RequireEqual(t, ansi.Strip(r.stdout)) })
+	})
 	t.Run("BoundedJSONEveryState", func(t *testing.T) {
 		r := d.run(t, "", "tail", "--max-events", "3", "--every", "500ms", "-o", "json").must(t, ExitOK)
 		if got := strings.Join(ids(t, r.stdout), " "); got != "tail-1 tail-2 tail-3" {
@@ -506,5 +522,86 @@ func TestFollowChangesThrottledAndOverlap(t *testing.T) {
 	denied := &changesFake{rounds: []changesRound{{err: &awsclient.Error{Kind: awsclient.KindAccessDenied}}}}
 	if err := followChanges(context.Background(), denied, []string{"FAILED"}, demoNow, time.Millisecond, 0, func(awsclient.Status) error { return nil }); awsclient.KindOf(err) != awsclient.KindAccessDenied {
 		t.Fatalf("access denied: %v", err)
+	}
+}
+
+// pagedChanges answers ChangedSince per state from a fixed history, oldest first and at
+// most limit at a time, as the index does; throttle[i] throttles the i-th call of a state.
+// Past maxCalls it fails, so that a loop that makes no progress ends.
+type pagedChanges struct {
+	mu       sync.Mutex
+	byState  map[string][]awsclient.Status
+	throttle map[string]map[int]bool
+	calls    map[string]int
+	maxCalls int
+}
+
+func (f *pagedChanges) ChangedSince(_ context.Context, state string, since time.Time, limit int) ([]awsclient.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.calls[state]
+	f.calls[state]++
+	if i >= f.maxCalls {
+		return nil, errors.New("no progress: too many polls")
+	}
+	if f.throttle[state][i] {
+		return nil, &awsclient.Error{Kind: awsclient.KindThrottled, Code: "ThrottlingException"}
+	}
+	var out []awsclient.Status
+	for _, it := range f.byState[state] {
+		if it.UpdatedAt.After(since) {
+			out = append(out, it)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (f *pagedChanges) SampleStates(context.Context, int32) ([]string, error) { return nil, nil }
+
+// A state throttled in one poll is read again from its own cursor: a FAILED change
+// written during the throttle is printed although PROCESSED moved on meanwhile (one
+// cursor for all states skipped it).
+func TestFollowChangesThrottledStateKeepsItsCursor(t *testing.T) {
+	t.Parallel()
+	f1 := awsclient.Status{RequestID: "f1", State: "FAILED", UpdatedAt: demoNow.Add(time.Second)}
+	p1 := awsclient.Status{RequestID: "p1", State: "PROCESSED", UpdatedAt: demoNow.Add(10 * time.Second)}
+	src := &pagedChanges{
+		byState:  map[string][]awsclient.Status{"FAILED": {f1}, "PROCESSED": {p1}},
+		throttle: map[string]map[int]bool{"FAILED": {0: true}},
+		calls:    map[string]int{}, maxCalls: 5,
+	}
+	var got []string
+	err := followChanges(context.Background(), src, []string{"FAILED", "PROCESSED"}, demoNow, time.Millisecond, 2, func(s awsclient.Status) error {
+		got = append(got, s.RequestID)
+		return nil
+	})
+	if !errors.Is(err, errEnough) || strings.Join(got, " ") != "p1 f1" {
+		t.Fatalf("changes %v, err %v", got, err)
+	}
+}
+
+// More changes than a page within the overlap (a bulk redrive's statuses) are all
+// printed, once each: the poll after a full page reads on from its end.
+func TestFollowChangesMoreThanAPage(t *testing.T) {
+	t.Parallel()
+	var hist []awsclient.Status
+	for i := 0; i < tailPage+500; i++ {
+		hist = append(hist, awsclient.Status{RequestID: fmt.Sprintf("r%05d", i), State: "PROCESSED",
+			UpdatedAt: demoNow.Add(time.Duration(i+1) * time.Millisecond)})
+	}
+	src := &pagedChanges{byState: map[string][]awsclient.Status{"PROCESSED": hist}, calls: map[string]int{}, maxCalls: 10}
+	seen := map[string]bool{}
+	err := followChanges(context.Background(), src, []string{"PROCESSED"}, demoNow, time.Millisecond, len(hist), func(s awsclient.Status) error {
+		if seen[s.RequestID] {
+			return fmt.Errorf("%s printed twice", s.RequestID)
+		}
+		seen[s.RequestID] = true
+		return nil
+	})
+	if !errors.Is(err, errEnough) || len(seen) != len(hist) {
+		t.Fatalf("%d of %d changes, err %v", len(seen), len(hist), err)
 	}
 }

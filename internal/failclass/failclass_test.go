@@ -31,6 +31,12 @@ func TestNormalize(t *testing.T) {
 		{"trace 1-5f84c7a2-4a1b2c3d4e5f60718293a4b5", "trace <n>-<hex>-<hex>"},
 		{"too   many\tspaces\nand\x1b[31mcolour ", "too many spaces and [<n>mcolour"},
 		{"", ""},
+		// One cause, one class: the code point is a number whatever its hex digits.
+		{"XML syntax error at line 4, column 113: illegal character code U+001B", "XML syntax error at line <n>, column <n>: illegal character code U+<n>"},
+		{"XML syntax error at line 4, column 9: illegal character code U+0000", "XML syntax error at line <n>, column <n>: illegal character code U+<n>"},
+		{"bad byte 0x1f in header", "bad byte <n> in header"},
+		{"bad byte 0x20 in header", "bad byte <n> in header"},
+		{"retry in 1d", "retry in <n>d"},
 	}
 	for _, c := range cases {
 		if got := Normalize(c.in); got != c.want {

@@ -229,6 +229,8 @@ func (n *normalizer) token(t string) {
 			}
 			if ph != PhUUID && isLongHex(t[i:j]) {
 				ph, end = PhHex, j
+			} else if ph == PhNumber && isHexNumber(t[i:j]) {
+				ph, end = PhNumber, j // U+001B, 0x1b: one number, not "<n>B"
 			}
 		}
 		if ph != "" {
@@ -392,4 +394,31 @@ func allDigits(t string) bool {
 		}
 	}
 	return true
+}
+
+// isHexNumber: a number written in hex, "0x" then hex digits, or at least four hex digits
+// that start with a digit and hold a letter (a code point like 001B); "1d" or "3e" stay
+// a number and a word.
+func isHexNumber(t string) bool {
+	if len(t) > 2 && t[0] == '0' && t[1]|0x20 == 'x' {
+		return allHex(t[2:])
+	}
+	if len(t) < 4 || !isDigit(t[0]) || !allHex(t) {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if !isDigit(t[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func allHex(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if !isHex(t[i]) {
+			return false
+		}
+	}
+	return t != ""
 }

@@ -253,3 +253,35 @@ func TestTraceMessages(t *testing.T) {
 		t.Error("no colour on a terminal")
 	}
 }
+
+// A log line from outside reaches the terminal sanitized, in the row and whole under it
+// (--messages); -o json keeps it as CloudWatch stored it.
+func TestTraceSanitizesLogLines(t *testing.T) {
+	d := traceDemo(t)
+	id := transientFailed(t, d, 1)[0]
+	r := d.run(t, "", "trace", id, "-o", "json").must(t, ExitOK)
+	var doc struct {
+		Entries []struct {
+			At time.Time `json:"time"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Entries) == 0 {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	evil := "ERROR \x1b]0;pwned\x07 \x1b[2J crashed \u202e" + id + "\u202c"
+	d.stack.PutLog(devstack.ProcessorLogGroup, doc.Entries[0].At.Add(time.Second), evil)
+	d.stack.PutLog(devstack.ProcessorLogGroup, doc.Entries[0].At.Add(2*time.Second), `{"level":"ERROR","requestId":"`+id+`","message":"\u001b]0;pwned\u0007 \u202e gone"}`)
+	for _, args := range [][]string{{id}, {id, "--messages"}} {
+		out := d.traceOnTerminal(t, 120, args...).must(t, ExitOK).stdout
+		if strings.Contains(out, "\x1b]") || strings.Contains(out, "\x1b[2J") || strings.ContainsAny(out, "\x07\u202e\u202c") {
+			t.Errorf("trace %v printed a control sequence from a log line:\n%q", args, out)
+		}
+		if !strings.Contains(ansi.Strip(out), "crashed") {
+			t.Errorf("trace %v lost the line:\n%s", args, out)
+		}
+	}
+	raw := d.run(t, "", "trace", id, "-o", "json").must(t, ExitOK).stdout
+	if !strings.Contains(raw, `\u001b]0;pwned\u0007`) {
+		t.Errorf("-o json to a pipe changed the raw message:\n%s", clip(raw))
+	}
+}

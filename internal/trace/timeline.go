@@ -250,7 +250,7 @@ func Build(in Inputs) Timeline {
 		}
 		add(Entry{At: at, Source: SourceStatus, Summary: sum, Error: strings.EqualFold(st.State, "FAILED"), Raw: st.Item})
 	} else if in.Lost {
-		tl.Notes = append(tl.Notes, "no status item: LOST (stored longer than status.lost_after ago, and the processor recorded nothing)")
+		tl.Notes = append(tl.Notes, "no status item: LOST (stored longer than status.lost_after ago, and no status was ever written)")
 	} else {
 		tl.Notes = append(tl.Notes, "no status item: the processor has not recorded this request (yet)")
 	}

@@ -239,7 +239,7 @@ func TestTimelineDoesNotCallAFreshRequestLost(t *testing.T) {
 		t.Errorf("notes:\n%s", notes)
 	}
 	in.Lost = true
-	if notes := strings.Join(Build(in).Notes, "\n"); !strings.Contains(notes, "no status item: LOST (stored longer than status.lost_after ago") {
+	if notes := strings.Join(Build(in).Notes, "\n"); !strings.Contains(notes, "no status item: LOST (stored longer than status.lost_after ago, and no status") {
 		t.Errorf("notes:\n%s", notes)
 	}
 }

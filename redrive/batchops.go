@@ -188,13 +188,14 @@ func describeHeaders(ct, ce string) string {
 	return ct
 }
 
-// CostText is the estimate in words: "0.28 USD (1 job, 5000 objects)".
+// CostText is the estimate in words: "0.28 USD estimated (1 job, 5000 objects)", the
+// request fees only (not data transfer, KMS or Lambda duration).
 func (p *BatchPlan) CostText() string {
 	jobs := "1 job"
 	if len(p.Groups) != 1 {
 		jobs = fmt.Sprintf("%d jobs", len(p.Groups))
 	}
-	return fmt.Sprintf("%.2f %s (%s, %d objects; excluding data transfer, KMS and Lambda duration)", p.Cost, p.Currency, jobs, len(p.Sends))
+	return fmt.Sprintf("%.2f %s estimated (%s, %d objects)", p.Cost, p.Currency, jobs, len(p.Sends))
 }
 
 // Token is job i's client request token: the manifest's hash for the first job, and a

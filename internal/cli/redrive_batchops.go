@@ -125,7 +125,11 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 	if env.Production {
 		count = max(count, redrive.BulkThreshold+1) // a job in production always needs the name typed
 	}
-	what := fmt.Sprintf("%d requests as one S3 Batch Operations job (estimated %.2f %s)", len(p.Sends), p.Cost, p.Currency)
+	jobs := "one S3 Batch Operations job"
+	if len(p.Groups) > 1 {
+		jobs = fmt.Sprintf("%d S3 Batch Operations jobs", len(p.Groups))
+	}
+	what := fmt.Sprintf("%d requests as %s (estimated %.2f %s)", len(p.Sends), jobs, p.Cost, p.Currency)
 	if ok, err := r.confirm(ctx, count, what); !ok {
 		outcome, reason := redrive.OutcomeDeclined, "the operator declined"
 		if err != nil {
@@ -160,7 +164,7 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 	if ids := sess.JobIDs(); len(ids) == 0 {
 		fmt.Fprintln(r.stderr, "No request could be claimed: no job was created.")
 	} else {
-		fmt.Fprintf(r.stderr, "Job %s confirmed (both confirmations given): S3 runs it now.\n", sanitize.Line(strings.Join(ids, ", ")))
+		fmt.Fprintf(r.stderr, "%s confirmed (both confirmations given): S3 runs %s now.\n", jobsNamed(ids), itOrThem(ids))
 	}
 	return r.followBatch(ctx, sess, m)
 }
@@ -246,7 +250,7 @@ func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive
 			}
 		}()
 		if tty {
-			fmt.Fprintln(stderr, "(c and Enter, or Ctrl+C, cancels the job)")
+			fmt.Fprintf(stderr, "(c and Enter, or Ctrl+C, cancels %s)\n", map[bool]string{true: "the jobs", false: "the job"}[len(sess.JobIDs()) > 1])
 		}
 	}
 	_, err := sess.Watch(wctx, draw)
@@ -262,8 +266,8 @@ func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive
 	// c or Ctrl+C: cancel the job, then follow it to its end.
 	bg := context.WithoutCancel(ctx)
 	ids := sess.JobIDs()
-	fmt.Fprintf(stderr, "stowage: cancelling job %s: S3 stops starting tasks; %s. (Ctrl+C again stops watching; the job goes on: %s jobs watch %s)\n",
-		sanitize.Line(strings.Join(ids, ", ")), redrive.BatchCancelNote, prefix, sanitize.Line(ids[0]))
+	fmt.Fprintf(stderr, "stowage: cancelling %s: S3 stops starting tasks; %s. (Ctrl+C again stops watching; %s on: %s jobs watch %s)\n",
+		strings.ToLower(jobsNamed(ids)[:1])+jobsNamed(ids)[1:], redrive.BatchCancelNote, map[bool]string{true: "the jobs go", false: "the job goes"}[len(ids) > 1], prefix, sanitize.Line(ids[0]))
 	if err := sess.Cancel(bg, "cancelled in stowage by the operator"); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
 		fmt.Fprintf(stderr, "stowage: warning: the job could not be cancelled: %s\n", clipEchoed(err.Error(), maxMessage))
 	}
@@ -370,10 +374,16 @@ func (r *redriveRun) writeBatchDryRun(m *redrive.Manifest, s redrive.Summary, p 
 	return err
 }
 
-// writeBatchPlan adds what the job will do to the plan: the engine, the operation, the
-// count, the estimated cost, where the manifest and the report go, and what is left out.
+// writeBatchPlan adds what the job will do to the plan: the engine, the operation (and,
+// for a copy, what it does to each object's settings), the count, the estimated cost,
+// where the manifest and the report go, and the failure threshold. Each line fits 80
+// columns but for the names (ARNs, URIs) it quotes.
 func (r *redriveRun) writeBatchPlan(w io.Writer, p *redrive.BatchPlan) {
-	fmt.Fprintf(w, "  engine       S3 Batch Operations (ConfirmationRequired: stowage confirms the job after you do)\n")
+	theJob := "the job"
+	if len(p.Groups) > 1 {
+		theJob = "the jobs"
+	}
+	fmt.Fprintf(w, "  engine       S3 Batch Operations; stowage confirms %s after you do\n", theJob)
 	switch p.Op {
 	case awsclient.JobLambda:
 		fmt.Fprintf(w, "  operation    LambdaInvoke %s (invocation schema 2.0)\n", sanitize.Line(p.FunctionARN))
@@ -382,28 +392,40 @@ func (r *redriveRun) writeBatchPlan(w io.Writer, p *redrive.BatchPlan) {
 		// object the same settings, so the objects' own cannot be passed on as the local
 		// s3-copy passes them): the plan says so before anything is sent.
 		fmt.Fprintf(w, "  operation    S3PutObjectCopy onto the same key, metadata REPLACE\n")
-		fmt.Fprintf(w, "  keeps        Content-Type and Content-Encoding (one job per pair), object tags; sets %s\n", awsclient.RedrivenAtMeta)
-		fmt.Fprintf(w, "  drops        other user metadata, Cache-Control, Content-Disposition, Content-Language, Expires\n")
-		fmt.Fprintf(w, "  resets       storage class to STANDARD, SSE-KMS keys to the bucket's default encryption\n")
-		fmt.Fprintf(w, "               (the local s3-copy keeps both); as any copy: ACLs to private, object lock\n")
-		fmt.Fprintf(w, "               to the bucket's default retention, no legal hold\n")
+		fmt.Fprintf(w, "  keeps        Content-Type, Content-Encoding (one job per pair), tags\n")
+		fmt.Fprintf(w, "  sets         %s (user metadata)\n", awsclient.RedrivenAtMeta)
+		fmt.Fprintf(w, "  drops        other user metadata, Cache-Control, Content-Disposition,\n")
+		fmt.Fprintf(w, "               Content-Language, Expires\n")
+		fmt.Fprintf(w, "  resets       storage class to STANDARD, SSE-KMS to the bucket's default\n")
+		fmt.Fprintf(w, "               key (the local s3-copy keeps both); as any copy: ACLs to\n")
+		fmt.Fprintf(w, "               private, object lock to the bucket's default retention\n")
 	}
-	fmt.Fprintf(w, "  jobs         %d requests, estimated cost %s\n", len(p.Sends), sanitize.Line(p.CostText()))
 	if len(p.Groups) > 1 {
+		fmt.Fprintf(w, "  jobs         %d requests in %d jobs\n", len(p.Sends), len(p.Groups))
 		for i, g := range p.Groups {
 			if i == 5 {
-				fmt.Fprintf(w, "                 … and %d more jobs\n", len(p.Groups)-5)
+				fmt.Fprintf(w, "                 … and %d more\n", len(p.Groups)-5)
 				break
 			}
 			fmt.Fprintf(w, "                 job %d: %d requests, %s\n", i+1, len(g.IDs), sanitize.Line(g.Headers()))
 		}
+	} else {
+		fmt.Fprintf(w, "  jobs         %d requests in 1 job\n", len(p.Sends))
 	}
+	fmt.Fprintf(w, "  cost         %s\n", sanitize.Line(p.CostText()))
+	fmt.Fprintf(w, "               (request fees: not data transfer, KMS or Lambda duration)\n")
 	if jobs := r.clients.Jobs; jobs != nil {
-		fmt.Fprintf(w, "  csv          s3://%s/%s… (the job manifest, uploaded after your confirmation)\n", sanitize.Line(jobs.Options().ManifestBucket), sanitize.Line(jobs.ManifestKey(p.Manifest.RunID)))
+		key := jobs.ManifestKey(p.Manifest.RunID)
+		if len(p.Groups) > 1 {
+			key = strings.TrimSuffix(key, ".csv") + "-N.csv"
+		}
+		fmt.Fprintf(w, "  csv          s3://%s/%s\n", sanitize.Line(jobs.Options().ManifestBucket), sanitize.Line(key))
+		fmt.Fprintf(w, "               (the job manifest, uploaded after your confirmation)\n")
 	}
 	fmt.Fprintf(w, "  report       %s/job-ID/ (all tasks)\n", sanitize.Line(strings.TrimSuffix(p.ReportLocation, "/")))
 	if p.MaxFailureRatio < 1 {
-		fmt.Fprintf(w, "  threshold    stowage cancels the job once more than %g%% of its finished tasks failed (S3's own: 50%% after 1,000)\n", p.MaxFailureRatio*100)
+		fmt.Fprintf(w, "  threshold    stowage cancels once over %g%% of the finished tasks failed\n", p.MaxFailureRatio*100)
+		fmt.Fprintf(w, "               (and S3 fails a job over 50%% failed after 1,000 tasks)\n")
 	}
 }
 
@@ -474,4 +496,19 @@ func batchSuggestion(env *config.Env, count, tooLarge int) string {
 		return fmt.Sprintf("  suggestion   %d request(s) are too large for the gateway: --engine batch-ops --mode s3-copy (or the local --mode s3-copy) redrives them without it", tooLarge)
 	}
 	return ""
+}
+
+// jobsNamed is "Job ID" or "Jobs ID1, ID2".
+func jobsNamed(ids []string) string {
+	if len(ids) == 1 {
+		return "Job " + sanitize.Line(ids[0])
+	}
+	return "Jobs " + sanitize.Line(strings.Join(ids, ", "))
+}
+
+func itOrThem(ids []string) string {
+	if len(ids) == 1 {
+		return "it"
+	}
+	return "them"
 }

@@ -32,6 +32,9 @@ type fakeEvents struct {
 	afterCall func(call int)
 	// dead refuses every call unsent (a killed process sends nothing).
 	dead bool
+	// slow: the processor has not consumed what was accepted yet (a backlogged queue,
+	// Lambda's async queue): no status changes.
+	slow bool
 }
 
 func newFakeEvents(status *fakeStatus) *fakeEvents {
@@ -98,8 +101,13 @@ func (f *fakeEvents) batch(ctx context.Context, entries []awsclient.EventEntry) 
 			}
 		}
 		res[i].MessageID = fmt.Sprintf("msg-%s-%d", id, n)
-		f.status.bump(id)
-		f.status.set(id, "PROCESSED")
+		f.mu.Lock()
+		slow := f.slow
+		f.mu.Unlock()
+		if !slow {
+			f.status.bump(id)
+			f.status.set(id, "PROCESSED")
+		}
 	}
 	return res, nil
 }
@@ -403,7 +411,7 @@ func TestEventModeNeedsItsTarget(t *testing.T) {
 // TestEventResumeAfterKillSendsNoMessageTwice: the journal as a kill -9 leaves it while a
 // batch is out (the queue took its messages, no outcome journaled; more items journaled
 // sending behind it) is resumed: the batch's items are found processed and not sent
-// again, the items that never left are sent once. Every request gets exactly one message.
+// again, the items never journaled are sent once. No request gets two messages.
 func TestEventResumeAfterKillSendsNoMessageTwice(t *testing.T) {
 	f := newFixture(t, 40)
 	ev := newFakeEvents(f.status)
@@ -473,12 +481,18 @@ func TestEventResumeAfterKillSendsNoMessageTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := runToEnd(t, r2)
-	if rep.Counts.Delivered != 40 {
+	if rep.Counts.Delivered+rep.Counts.Unknown != 40 {
 		t.Fatalf("after resume: counts %+v", rep.Counts)
 	}
-	for _, id := range f.ids {
-		if n := len(ev.sentTo(id)); n != 1 {
-			t.Errorf("%s: %d messages, want exactly 1", id, n)
+	// An item journaled sending whose batch had not left when the process died cannot be
+	// told from one the queue holds unconsumed: it is left unknown, never sent twice.
+	for _, it := range rep.Items {
+		want := 1
+		if it.State == StateUnknown {
+			want = 0
+		}
+		if n := len(ev.sentTo(it.RequestID)); n != want {
+			t.Errorf("%s (%s): %d messages, want %d", it.RequestID, it.State, n, want)
 		}
 	}
 }

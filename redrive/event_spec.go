@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/stowage-cli/stowage/internal/config"
 )
@@ -128,6 +129,14 @@ func regionOfARN(arn string) string {
 	}
 	return ""
 }
+
+// FIFODedupResendWindow is how long after an item's first send a FIFO queue may be sent
+// its event again when an outcome is unknown: SQS drops a message whose deduplication
+// ID it accepted in the last five minutes, counted from when it accepted it, which is
+// after the journaled send; the minute left covers the call's own time. Past it, and in
+// every other event mode (a standard queue, Lambda, EventBridge deduplicate nothing), an
+// item that may have been delivered is never sent again automatically.
+const FIFODedupResendWindow = 4 * time.Minute
 
 // DedupID is a FIFO queue's MessageDeduplicationId for one request of one redrive: the
 // same across the run's retries and a resume, so a batch sent again within SQS's five

@@ -73,7 +73,12 @@ type itemWork struct {
 	try       int  // tries of this process, from 1
 	attempt   int  // requests sent, earlier processes included
 	maybeSent bool // an attempt may have been delivered: re-check before each send
-	checked   bool // the status was read in this try
+	// mayDup: an attempt's outcome was unknown or left in flight, so the target may hold
+	// the item already; in the event modes it is then sent again only where the target
+	// drops duplicates (mayResend).
+	mayDup    bool
+	firstSend time.Time // the item's first sending record, earlier processes included
+	checked   bool      // the status was read in this try
 	checkedAt time.Time
 	first     time.Time
 	wait      time.Duration // backoff's wait
@@ -96,6 +101,9 @@ type itemWork struct {
 // the place for it would cost every item one more round trip of the send rate.
 func (r *Run) work(ctx, sendCtx context.Context, it Item, release func()) {
 	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1}
+	r.mu.Lock()
+	w.firstSend = r.firstSend[it.RequestID]
+	r.mu.Unlock()
 	for s := stepStart; s != stepDone; {
 		s = itemSteps[s](r, w)
 	}
@@ -133,6 +141,7 @@ func (r *Run) onStart(w *itemWork) step {
 		r.leaveUnknown(it, w.attempt, 0, "an earlier attempt's outcome is unknown")
 		return stepDone
 	}
+	w.mayDup = state == StateSending || state == StateUnknown || everMaybe
 	if w.maybeSent {
 		return stepSettle
 	}
@@ -165,7 +174,27 @@ func (r *Run) onCheck(w *itemWork) step {
 	if done, ok := r.recheck(w.ctx, w.it, w.maybeSent, w.first); !ok || done {
 		return stepDone
 	}
+	if !r.mayResend(w) {
+		// The status has not changed, which for an event proves nothing: the processor
+		// may not have taken it from the queue yet.
+		r.leaveUnknown(w.it, w.attempt, w.last.status, "an earlier attempt may have been delivered")
+		return stepDone
+	}
 	return stepToken
+}
+
+// mayResend reports whether the item may be sent (again). In the event modes an item
+// that may already be with the target is sent again only while a FIFO queue would drop
+// the copy (FIFODedupResendWindow from its first send): a standard queue, Lambda's
+// asynchronous queue and EventBridge deliver every copy, and an unchanged status does
+// not prove the first was lost, only that the processor has not consumed it yet. The
+// gateway and copy modes keep their own rules (a re-check, then a send).
+func (r *Run) mayResend(w *itemWork) bool {
+	if !r.m.Mode.IsEvent() || !w.mayDup {
+		return true
+	}
+	return r.m.Mode == ModeSQS && r.m.Event.FIFO() && !w.firstSend.IsZero() &&
+		r.now().Sub(w.firstSend) < FIFODedupResendWindow
 }
 
 func (r *Run) onToken(w *itemWork) step {
@@ -311,6 +340,13 @@ func (r *Run) onSend(w *itemWork) step {
 
 func (r *Run) sendOnce(w *itemWork) step {
 	it := w.it
+	if !r.mayResend(w) {
+		// The window closed while the item waited for its token, claim or slot.
+		w.abort()
+		r.bucket.refund()
+		r.leaveUnknown(it, w.attempt, w.last.status, "an earlier attempt may have been delivered")
+		return stepDone
+	}
 	w.attempt++
 	r.mu.Lock()
 	baseline := r.baseline[it.RequestID]
@@ -324,6 +360,9 @@ func (r *Run) sendOnce(w *itemWork) step {
 		return stepDone
 	}
 	attempt := w.attempt
+	if w.firstSend.IsZero() {
+		w.firstSend = r.now() // just after the record: SQS accepts the message later still
+	}
 	r.setState(it.RequestID, StateSending, func(res *ItemResult) { res.Attempts = attempt })
 	r.noteSent()
 
@@ -360,6 +399,7 @@ func (r *Run) sendOnce(w *itemWork) step {
 		r.mu.Lock()
 		r.everMaybe[it.RequestID] = true
 		r.mu.Unlock()
+		w.mayDup = true
 		if r.m.Mode == ModeReupload {
 			r.leaveUnknown(it, w.attempt, a.status, a.reason)
 			r.noteError(it, w.attempt, a.reason)
@@ -414,6 +454,12 @@ func (r *Run) onLastLook(w *itemWork) step {
 		return stepDone
 	}
 	if done, ok := r.recheck(w.ctx, w.it, true, w.first); !ok || done {
+		return stepDone
+	}
+	if r.m.Mode.IsEvent() && w.mayDup {
+		// Out of tries, and the target may hold it: not a failure anyone should resend
+		// blindly.
+		r.leaveUnknown(w.it, w.attempt, w.last.status, "out of tries after an attempt that may have been delivered")
 		return stepDone
 	}
 	r.giveUp(w)

@@ -1,7 +1,10 @@
 package redrive
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"time"
 )
@@ -34,4 +37,37 @@ func (r *Run) settleResumed(ctx context.Context, it Item) bool {
 		from = t.At // the item's own last record
 	}
 	return sleepCtx(ctx, from.Add(r.opts.UnknownSettle).Sub(r.now()))
+}
+
+// firstSendings reads when the journal at path first recorded each item sending. It is
+// read only for a FIFO queue's resend window; an unreadable journal gives none, and
+// then nothing that may have been delivered is sent again.
+func firstSendings(path string) map[string]time.Time {
+	out := map[string]time.Time{}
+	f, err := os.Open(path)
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			return out // the end, or a torn last line
+		}
+		if !bytes.Contains(line, []byte(`"type":"sending"`)) {
+			continue // the header (the whole manifest) and outcomes
+		}
+		var rec struct {
+			Type RecordType `json:"type"`
+			ID   string     `json:"id"`
+			At   time.Time  `json:"at"`
+		}
+		if json.Unmarshal(line, &rec) != nil || rec.Type != RecSending || rec.ID == "" {
+			continue
+		}
+		if t, ok := out[rec.ID]; !ok || rec.At.Before(t) {
+			out[rec.ID] = rec.At
+		}
+	}
 }

@@ -159,6 +159,9 @@ type Run struct {
 	startedAt time.Time
 	items     map[string]*ItemResult
 	everMaybe map[string]bool
+	// firstSend is when a resumed FIFO run first journaled each item sending
+	// (FIFODedupResendWindow counts from it).
+	firstSend map[string]time.Time
 	// baseline is each item's status as read just before its latest send: any change
 	// since proves that send (or an earlier one) reached the processor.
 	baseline map[string]*StatusRead
@@ -245,6 +248,7 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 		backoff:    backoff{base: opts.BackoffBase, max: opts.BackoffMax, rand: opts.Rand},
 		items:      make(map[string]*ItemResult, len(m.Items)),
 		everMaybe:  map[string]bool{},
+		firstSend:  map[string]time.Time{},
 		baseline:   map[string]*StatusRead{},
 		claimed:    map[string]bool{},
 		leaseNotes: map[string]string{},
@@ -259,6 +263,9 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 	}
 	if st != nil {
 		r.settleFrom = journaledAt(st, r.now())
+		if m.Mode == ModeSQS && m.Event.FIFO() {
+			r.firstSend = firstSendings(st.Path)
+		}
 	}
 	for _, it := range m.Items {
 		res := &ItemResult{RunID: m.RunID, RequestID: it.RequestID, Key: it.Key, Mode: m.Mode, State: StatePending}
@@ -546,10 +553,22 @@ func (r *Run) state(id string) ItemState {
 // UnknownReuploadReason is the per-item reason of a reupload whose outcome is unknown.
 const UnknownReuploadReason = "the gateway may have stored it under a new request ID; check before redriving it again"
 
-// leaveUnknown ends a reupload item whose delivery is unknown: journaled unknown, not
-// retried, reported so that the operator decides.
+// UnknownEventReason is the per-item reason of an event whose outcome is unknown (or
+// whose process died with it in flight) and whose status has not changed: the target
+// may hold it for a processor that has not consumed it yet, and it deduplicates nothing
+// (a FIFO queue only for five minutes).
+const UnknownEventReason = "the target may hold it and the processor not have consumed it yet, so it was not sent again; " +
+	"check the queue (or the function's or the bus's deliveries) and the processor, then send what is still not processed with " +
+	"redrive --from-report REPORT --only unknown"
+
+// leaveUnknown ends an item whose delivery is unknown and must not be sent again
+// automatically (a reupload; an event past what its target deduplicates): journaled
+// unknown, not retried, reported so that the operator decides.
 func (r *Run) leaveUnknown(it Item, attempt, status int, why string) {
 	reason := why + ": " + UnknownReuploadReason
+	if r.m.Mode.IsEvent() {
+		reason = why + ": " + UnknownEventReason
+	}
 	rec := Record{Type: RecUnknown, At: r.now(), ID: it.RequestID, Attempt: attempt, HTTPStatus: status, Reason: reason}
 	if err := r.journal.Append(rec); err != nil {
 		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())

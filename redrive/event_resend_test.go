@@ -1,0 +1,189 @@
+package redrive
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
+)
+
+// killEventRun runs m until the fake target has answered its second call, copies the
+// journal as it is on disk at that moment (all a resume after kill -9 sees) and stops
+// the process's sending. It returns the copy, read back.
+func killEventRun(t *testing.T, f *fixture, ev *fakeEvents, m *Manifest, d Deps, o Options) *JournalState {
+	t.Helper()
+	r, err := New(d, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := filepath.Join(f.dir, "killed.journal.jsonl")
+	release := make(chan struct{})
+	var once sync.Once
+	ev.afterCall = func(call int) {
+		if call != 2 {
+			return
+		}
+		once.Do(func() {
+			raw, err := os.ReadFile(r.JournalPath())
+			if err != nil {
+				t.Error(err)
+			}
+			if err := os.WriteFile(killed, raw, 0o600); err != nil {
+				t.Error(err)
+			}
+			ev.mu.Lock()
+			ev.dead = true
+			ev.mu.Unlock()
+			<-release
+		})
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		ev.mu.Lock()
+		dead := ev.dead
+		ev.mu.Unlock()
+		if dead {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the second call never left")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	r.Abort()
+	close(release)
+	r.Wait()
+	ev.mu.Lock()
+	ev.dead, ev.afterCall = false, nil
+	ev.mu.Unlock()
+	st, err := LoadJournal(killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := st.Counts(); c.Sending == 0 {
+		t.Fatalf("the killed journal has no item in flight: %+v", c)
+	}
+	return st
+}
+
+// A kill -9 while a call is out, then --resume, with a processor that has not consumed
+// the accepted messages yet (a backlogged queue, Lambda's async queue, a bus's target
+// behind): the status has not changed, which proves nothing. No request gets a second
+// message; what the resume cannot tell is left unknown, with the way to finish it.
+// (The reviewer's repro: 20 requests got two messages.)
+func TestEventResumeWithProcessorBehindSendsNoMessageTwice(t *testing.T) {
+	for _, mode := range EventModes {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 40)
+			ev := newFakeEvents(f.status)
+			ev.slow = true
+			m := f.planEvent(t, mode, testSpec(mode))
+			m.Concurrency = 1
+			d := f.deps()
+			d.Events = ev
+			o := f.opts()
+			st := killEventRun(t, f, ev, m, d, o)
+			o.JournalPath = st.Path
+			r2, err := Resume(d, st, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := runToEnd(t, r2)
+			if rep.Counts.Delivered+rep.Counts.Unknown != 40 || rep.Counts.Unknown == 0 {
+				t.Errorf("after resume: counts %+v, want delivered and unknown only, some unknown", rep.Counts)
+			}
+			for _, it := range rep.Items {
+				n := len(ev.sentTo(it.RequestID))
+				if n > 1 {
+					t.Errorf("%s (%s at the kill): %d messages", it.RequestID, st.Items[it.RequestID].State, n)
+				}
+				if n == 0 && it.State != StateUnknown {
+					t.Errorf("%s: never sent, but %s", it.RequestID, it.State)
+				}
+				if it.State == StateUnknown && !strings.Contains(it.Error, "--only unknown") {
+					t.Errorf("%s: unknown without the way to finish it: %q", it.RequestID, it.Error)
+				}
+			}
+		})
+	}
+}
+
+// An answer lost in flight (the entry may have been enqueued) is not followed by a
+// second message when the processor has not consumed the first one by the re-check.
+func TestEventUnknownOutcomeIsNotSentAgain(t *testing.T) {
+	for _, mode := range EventModes {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 12)
+			ev := newFakeEvents(f.status)
+			ev.slow = true
+			ev.script = func(id string, n int) error {
+				if id == "req-004" || id == "req-009" {
+					return &awsclient.Error{Kind: awsclient.KindTimeout, Op: "send", Err: awsclient.ErrDeliveryUnknown}
+				}
+				return nil
+			}
+			m := f.planEvent(t, mode, testSpec(mode))
+			d := f.deps()
+			d.Events = ev
+			r, _ := New(d, m, f.opts())
+			rep := runToEnd(t, r)
+			if rep.Counts.Delivered != 10 || rep.Counts.Unknown != 2 {
+				t.Fatalf("counts %+v", rep.Counts)
+			}
+			for _, id := range []string{"req-004", "req-009"} {
+				if n := len(ev.sentTo(id)); n != 1 {
+					t.Errorf("%s: %d messages, want 1", id, n)
+				}
+			}
+		})
+	}
+}
+
+// A FIFO queue drops a second message with the same deduplication ID within five
+// minutes: inside that window an unknown outcome is sent again; past it, it is not.
+func TestEventFIFOResendOnlyInsideTheDedupWindow(t *testing.T) {
+	f := newFixture(t, 12)
+	ev := newFakeEvents(f.status)
+	ev.slow = true
+	ev.script = func(id string, n int) error {
+		if id == "req-004" && n == 1 {
+			return &awsclient.Error{Kind: awsclient.KindTimeout, Op: "send", Err: awsclient.ErrDeliveryUnknown}
+		}
+		return nil
+	}
+	var mu sync.Mutex
+	skew := time.Duration(0)
+	base := time.Now()
+	ev.afterCall = func(call int) {
+		mu.Lock()
+		skew = FIFODedupResendWindow + time.Second // the next send is past the window
+		mu.Unlock()
+	}
+	spec := testSpec(ModeSQS)
+	spec.QueueURL += ".fifo"
+	m := f.planEvent(t, ModeSQS, spec)
+	d := f.deps()
+	d.Events = ev
+	o := f.opts()
+	o.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return base.Add(skew + time.Since(base))
+	}
+	r, _ := New(d, m, o)
+	rep := runToEnd(t, r)
+	if rep.Counts.Unknown != 1 || len(ev.sentTo("req-004")) != 1 {
+		t.Errorf("past the window: counts %+v, %d messages", rep.Counts, len(ev.sentTo("req-004")))
+	}
+}

@@ -142,7 +142,7 @@ func TestShow(t *testing.T) {
 		}
 	})
 	t.Run("Meta", func(t *testing.T) {
-		r := d.run(t, "", "show", "--meta", "93cabc68-4f3e-4340-8d51-ea9dcbe935b6").must(t, ExitOK)
+		r := d.run(t, "", "show", "--meta", "758c5d83-670c-44a8-bc2c-e34cb438ace8").must(t, ExitOK)
 		// Like ls -o json, every field is there, null when S3 did not say.
 		for _, field := range []string{`"contentEncoding": null`, `"versionId": null`, `"storageClass": `} {
 			if !strings.Contains(r.stdout, field) {

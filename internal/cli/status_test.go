@@ -22,8 +22,8 @@ import (
 func TestStatus(t *testing.T) {
 	d := startDemo(t)
 	const (
-		failed    = "93cabc68-4f3e-4340-8d51-ea9dcbe935b6"
-		processed = "0116512c-f827-4f0c-bcc7-32053a3e3073"
+		failed    = "758c5d83-670c-44a8-bc2c-e34cb438ace8"
+		processed = "00a3bfdd-1a04-4c03-897f-73722c25b795"
 		missing   = "00000000-0000-4000-8000-000000000000"
 	)
 	lost := ids(t, d.run(t, "", "lost", "--limit", "1").must(t, ExitOK).stdout)[0]
@@ -119,7 +119,7 @@ func TestStatus(t *testing.T) {
 // input is still open, as "ls | status" needs.
 func TestStatusStreams(t *testing.T) {
 	d := startDemo(t)
-	const first, second = "93cabc68-4f3e-4340-8d51-ea9dcbe935b6", "0116512c-f827-4f0c-bcc7-32053a3e3073"
+	const first, second = "758c5d83-670c-44a8-bc2c-e34cb438ace8", "00a3bfdd-1a04-4c03-897f-73722c25b795"
 	pr, pw := io.Pipe()
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)

@@ -357,7 +357,7 @@ func (p *processor) handle(ev objectEvent, at time.Time) {
 	}
 	p.mu.Unlock()
 	hasItem := p.table.has(ev.Key)
-	redelivery := before > 0 || hasItem || meta[metaRedrivenAt] != "" || meta[metaOriginalID] != "" || meta[metaRedriveID] != ""
+	redelivery := ev.Redrive || before > 0 || hasItem || meta[metaRedrivenAt] != "" || meta[metaOriginalID] != "" || meta[metaRedriveID] != ""
 	delivery := p.deliveryNumber(ev.Key, before, hasItem)
 
 	o := p.decide(ev.Key, at, delivery, forced, func() checked {

@@ -63,14 +63,18 @@ type Options struct {
 	DataDir string
 	// Seed makes the seeded requests, keys, bytes and processor decisions reproducible.
 	Seed int64
-	// Requests is how many requests to seed (default 500); negative seeds none. A stack
+	// Requests is how many requests to seed (default 500), the partner's burst and the
+	// flash-sale hour included (from 100 requests); negative seeds none. A stack
 	// whose DataDir already holds objects is not seeded again.
 	Requests int
 	// LostRatio is the share of first deliveries that never get a status item, as if the
 	// processor had crashed (default 0.03; negative for none).
 	LostRatio float64
 	// TransientRatio is the share of first deliveries that fail with a transient error
-	// and succeed when redriven (default 0.06; negative for none).
+	// (the trickle of inventory-service timeouts and throttling) and succeed when redriven
+	// (default 0.06; negative for none). Besides it, every delivery that parses fails with
+	// a transient pricing-service 503 during the seeded outage hour (SeededOutage) or a
+	// live outage (SetOutage, Live); a negative ratio also removes the seeded outage.
 	TransientRatio float64
 	// Gateway sets the gateway's fault knobs; SetGatewayFaults changes them later.
 	Gateway GatewayFaults

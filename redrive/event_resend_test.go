@@ -187,3 +187,47 @@ func TestEventFIFOResendOnlyInsideTheDedupWindow(t *testing.T) {
 		t.Errorf("past the window: counts %+v, %d messages", rep.Counts, len(ev.sentTo("req-004")))
 	}
 }
+
+// A batch's call is bounded by its own AttemptTimeout from when it leaves, not by what is
+// left of its first item's attempt, which started before the claim and the wait for a
+// call slot: behind a slow call that remainder is spent, and the batch was answered not
+// sent (or, cut mid-call, unknown: never sent again, by TestEventUnknownOutcomeIsNotSentAgain).
+func TestEventBatchCallHasItsOwnTimeout(t *testing.T) {
+	f := newFixture(t, 20)
+	ev := newFakeEvents(f.status)
+	ev.hold = make(chan struct{})
+	m := f.planEvent(t, ModeSQS, testSpec(ModeSQS))
+	m.Concurrency = 1
+	d := f.deps()
+	d.Events = ev
+	o := f.opts()
+	o.AttemptTimeout = 50 * time.Millisecond
+	r, err := New(d, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			// The first call is held past the attempt timeout of the items gathering
+			// behind it.
+			time.Sleep(4 * o.AttemptTimeout)
+			select {
+			case ev.hold <- struct{}{}:
+			case <-r.Done():
+				return
+			}
+		}
+	}()
+	rep := r.Wait()
+	if rep.Counts.Delivered != 20 {
+		t.Fatalf("counts %+v", rep.Counts)
+	}
+	for _, rec := range readRecords(t, r.JournalPath()) {
+		if rec.Type == RecRetrying || rec.Type == RecUnknown {
+			t.Errorf("%s: %s %s", rec.ID, rec.Type, rec.Reason)
+		}
+	}
+}

@@ -110,18 +110,23 @@ func (r *Run) buildEvent(it Item, obj awsclient.Object) (awsclient.EventEntry, e
 	return e, err
 }
 
-// attemptEvent sends the item's event once: alone (lambda) or in a batch.
-func (r *Run) attemptEvent(ctx context.Context, e awsclient.EventEntry) attemptResult {
+// attemptEvent sends the item's event once: alone (lambda) or in a batch. The call gets
+// its own AttemptTimeout from when it leaves (sendCtx ends only on Abort): the item's
+// attempt context was made before the claim and the slot wait, and what is left of it
+// must not cut a call short, which would make its outcome unknown.
+func (r *Run) attemptEvent(sendCtx context.Context, e awsclient.EventEntry) attemptResult {
 	var res awsclient.EntryResult
 	if r.m.Mode == ModeLambda {
+		ctx, cancel := context.WithTimeout(sendCtx, r.opts.AttemptTimeout)
 		res, _ = r.deps.Events.Invoke(ctx, r.m.Event.Function, r.m.Event.Qualifier, e.Body)
+		cancel()
 	} else {
-		res = r.batcher.send(ctx, e)
+		res = r.batcher.send(sendCtx, e)
 	}
 	if res.Err == nil {
 		return attemptResult{class: classDelivered, status: res.Status, gatewayID: res.MessageID}
 	}
-	a := classifyErr(res.Err, res.Status, nil, ctx, r.m.Mode)
+	a := classifyErr(res.Err, res.Status, nil, sendCtx, r.m.Mode)
 	a.gatewayID = res.MessageID
 	if a.class == classPermanent && awsclient.KindOf(res.Err) == awsclient.KindNotFound {
 		// The queue, function or bus is not there: every item would fail the same way.
@@ -152,9 +157,9 @@ func newEventBatcher(r *Run, concurrency int) *eventBatcher {
 	return &eventBatcher{r: r, calls: newGate(max(1, concurrency))}
 }
 
-// send queues e for the next batch and waits for its outcome. The batch carries the
-// earliest-queued entries' contexts: an entry whose context ended before its batch left
-// is answered as not sent.
+// send queues e for the next batch and waits for its outcome. ctx is the run's send
+// context, which ends only on Abort: an entry aborted before its batch left is answered
+// as not sent. The batch's call gets its own AttemptTimeout when it leaves.
 func (b *eventBatcher) send(ctx context.Context, e awsclient.EventEntry) awsclient.EntryResult {
 	be := &batchEntry{ctx: ctx, e: e, done: make(chan awsclient.EntryResult, 1)}
 	b.mu.Lock()
@@ -215,7 +220,7 @@ func (b *eventBatcher) flush() {
 func (b *eventBatcher) call(batch []*batchEntry) {
 	var live []*batchEntry
 	var entries []awsclient.EventEntry
-	var ctx context.Context
+	var sendCtx context.Context
 	stopping := b.r.isStopping()
 	for _, be := range batch {
 		err := be.ctx.Err()
@@ -229,8 +234,8 @@ func (b *eventBatcher) call(batch []*batchEntry) {
 				Err: fmt.Errorf("%w: %w", awsclient.ErrNotSent, err)}}
 			continue
 		}
-		if ctx == nil {
-			ctx = be.ctx // the first entry's attempt timeout bounds the call
+		if sendCtx == nil {
+			sendCtx = be.ctx // the run's: every entry's is the same
 		}
 		e := be.e
 		e.ID = strconv.Itoa(len(live))
@@ -242,6 +247,8 @@ func (b *eventBatcher) call(batch []*batchEntry) {
 	}
 	var res []awsclient.EntryResult
 	var err error
+	ctx, cancel := context.WithTimeout(sendCtx, b.r.opts.AttemptTimeout)
+	defer cancel()
 	switch b.r.m.Mode {
 	case ModeSQS:
 		res, err = b.r.deps.Events.SendSQS(ctx, b.r.m.Event.QueueURL, entries)

@@ -368,7 +368,7 @@ func (r *Run) sendOnce(w *itemWork) step {
 
 	var a attemptResult
 	if r.m.Mode.IsEvent() {
-		a = r.attemptEvent(w.actx, w.event)
+		a = r.attemptEvent(w.sendCtx, w.event)
 	} else {
 		a = r.attempt(w.actx, it, w.body)
 	}

@@ -21,7 +21,7 @@ import (
 //
 //   - DescribeLogGroups: logGroupNamePrefix, limit (1-50), nextToken.
 //   - FilterLogEvents: logGroupName or logGroupIdentifier (name or ARN), startTime and
-//     endTime (ms, end exclusive as in CloudWatch), filterPattern (cwlogs_filter.go), limit
+//     endTime (ms, both inclusive as AWS documents them), filterPattern (cwlogs_filter.go), limit
 //     (1-10000, default 10000), nextToken; a page also ends at 1 MB of messages. Events come
 //     oldest first; logStreamNames and interleaved are accepted and ignored.
 //   - StartQuery / GetQueryResults / StopQuery (Logs Insights) for the queries stowage
@@ -458,7 +458,7 @@ func (l *cwLogs) filterLogEvents(body []byte, f LogsFaults) (any, error) {
 	}
 	var hits []cwEvent
 	for _, e := range g.events {
-		if e.at < start || e.at >= end {
+		if e.at < start || e.at > end {
 			continue
 		}
 		if after != nil && (e.at < after.At || e.at == after.At && e.seq <= after.Seq) {

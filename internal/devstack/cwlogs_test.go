@@ -91,9 +91,13 @@ func TestCWLogsFilterLogEventsWithTheSDK(t *testing.T) {
 	if got := filter(`processing -other`, t0, t0.Add(2*time.Hour)); len(got) != 1 {
 		t.Errorf("-term: %q", got)
 	}
-	// endTime is exclusive.
-	if got := filter("", t0, t0.Add(time.Hour)); len(got) != 4 {
-		t.Errorf("window: %d events, want 4", len(got))
+	// endTime is inclusive, as AWS documents it ("events with a timestamp later than this
+	// time are not returned"); startTime too.
+	if got := filter("", t0, t0.Add(time.Hour)); len(got) != 5 {
+		t.Errorf("window ending at the last event: %d events, want 5", len(got))
+	}
+	if got := filter("", t0.Add(time.Millisecond), t0.Add(time.Hour-time.Millisecond)); len(got) != 3 {
+		t.Errorf("window inside: %d events, want 3", len(got))
 	}
 }
 

@@ -25,6 +25,7 @@ func (m *Model) openCopy() {
 		u := reqid.ConsoleURL(region, bucket, key)
 		items = append(items, menuItem{key: "u", label: "console URL", hint: sanitize.Line(u), action: copyMsg{"console URL", u}})
 	}
+	items = append(items, m.timelineCopyItems()...)
 	m.pushDialog(&menuDialog{title: "Copy to the clipboard (OSC 52)", items: items})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/inventory"
+	"github.com/stowage-cli/stowage/internal/trace"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -46,6 +47,9 @@ type Session struct {
 	// Operator names who redrives in the audit log when that is known without asking STS
 	// ("demo" on the demo stack); "" asks Identity.
 	Operator string
+	// Logs finds the request's log lines for the timeline tab (awsclient.Clients.Logs);
+	// nil when the environment has no logs: section.
+	Logs trace.Logs
 	// Arrivals dates rows by their original arrival where a redrive in place stored them
 	// again (status.received_attr, the redrive history); nil: by LastModified.
 	Arrivals *inventory.Arrivals

@@ -15,9 +15,10 @@ import (
 type detailTab int
 
 const (
-	tabPayload detailTab = iota
-	tabInfo              // S3 metadata and the whole DynamoDB item
-	tabHistory           // its redrives from every journal on this machine (history_tab.go)
+	tabPayload  detailTab = iota
+	tabInfo               // S3 metadata and the whole DynamoDB item
+	tabHistory            // its redrives from every journal on this machine (history_tab.go)
+	tabTimeline           // what happened to it, from every source (timeline_tab.go)
 )
 
 // detail is the request open in the detail pane (or full screen).
@@ -48,8 +49,9 @@ type detail struct {
 	tab        detailTab
 	doc        *payloadDoc // built from body in a command; rebuilt on pretty/raw or more bytes
 	docVersion int
-	info       *payloadDoc   // the info tab, built when the HEAD and status are known
-	hist       *historyState // the history tab, read when it opens
+	info       *payloadDoc    // the info tab, built when the HEAD and status are known
+	hist       *historyState  // the history tab, read when it opens
+	tl         *timelineState // the timeline tab, gathered when it opens
 	scroll     int
 	xoff       int
 

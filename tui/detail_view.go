@@ -84,6 +84,8 @@ func (m *Model) renderDetail(w, h int) []string {
 	switch {
 	case d.tab == tabHistory:
 		body = m.renderHistory(d, w, bodyH)
+	case d.tab == tabTimeline:
+		body = m.renderTimeline(d, w, bodyH)
 	case d.tab == tabInfo || d.missing || (d.headErr != nil && d.headDone):
 		body = m.renderInfo(d, w, bodyH)
 	default:
@@ -176,13 +178,15 @@ func (m *Model) tabLine(d *detail, w int) string {
 		return st.Muted.Render(" " + name + " ")
 	}
 	showHist := d.tab == tabHistory
-	showInfo := !showHist && (d.tab == tabInfo || d.missing || d.headErr != nil)
-	line := " " + tab("payload", !showInfo && !showHist) + tab("info", showInfo)
+	showTL := d.tab == tabTimeline
+	showInfo := !showHist && !showTL && (d.tab == tabInfo || d.missing || d.headErr != nil)
+	line := " " + tab("payload", !showInfo && !showHist && !showTL) + tab("info", showInfo)
 	if m.mode == modeDetail {
 		line += tab("history"+historyCount(d), showHist) // full screen only: tab cycles there
+		line += tab("timeline"+timelineCount(d), showTL)
 	}
 	var flags []string
-	if !showInfo && !showHist {
+	if !showInfo && !showHist && !showTL {
 		if d.doc != nil {
 			flags = append(flags, d.doc.label)
 		}

@@ -199,6 +199,18 @@ func (k KeyMap) detailShortHelp() []key.Binding {
 	return []key.Binding{k.Back, k.TogglePane, k.Pretty, k.Wrap, k.Filter, k.LoadMore, k.Save, k.Copy, k.Pager, k.Redrive, k.Help}
 }
 
+// timelineShortHelp is the help bar of the detail's timeline tab; open: a log line is
+// opened whole.
+func (k KeyMap) timelineShortHelp(open bool) []key.Binding {
+	if open {
+		return []key.Binding{short(k.Back, "timeline"), key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓ pgup/pgdn", "scroll")),
+			short(k.Copy, "copy line/query"), k.Help}
+	}
+	move := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "entry"))
+	return []key.Binding{k.Back, short(k.TogglePane, "next tab"), move, short(k.Open, "open log line"),
+		short(k.Copy, "copy line/query"), short(k.Refresh, "gather again"), k.Redrive, k.Help}
+}
+
 // classesShortHelp is the help bar of the failure classes view.
 func (k KeyMap) classesShortHelp() []key.Binding {
 	open := k.Open

@@ -121,6 +121,7 @@ type Model struct {
 	previewSeq int
 	detailSeq  int
 	histSeq    int       // bumps with each history tab read
+	tlSeq      int       // bumps with each timeline gathering
 	prefs      viewPrefs // how the last payload was viewed, kept for the next
 
 	input   inputLine

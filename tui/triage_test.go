@@ -428,8 +428,12 @@ func TestHistoryTab(t *testing.T) {
 		}
 	}
 	g.keys("tab")
-	if g.m.detail.tab != tabPayload {
+	if g.m.detail.tab != tabTimeline {
 		t.Fatalf("tab after history: %v", g.m.detail.tab)
+	}
+	g.keys("tab")
+	if g.m.detail.tab != tabPayload {
+		t.Fatalf("tab after the timeline: %v", g.m.detail.tab)
 	}
 }
 

@@ -85,6 +85,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onIdentity(msg)
 	case historyReadMsg:
 		m.onHistoryRead(msg)
+	case timelineReadMsg:
+		m.onTimelineRead(msg)
 	case donePageMsg:
 		cmds = append(cmds, m.onDonePage(msg))
 	case failedPageMsg:
@@ -380,10 +382,13 @@ func (m *Model) onDetailKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.applySearch("")
 			return nil
 		}
+		if d != nil && d.tab == tabTimeline && m.onTimelineKey(msg) {
+			return nil // esc closes an opened log line first
+		}
 		m.mode = modeList
 		m.clampScroll()
-		if d != nil && d.tab == tabHistory {
-			d.tab = m.prefs.tab // the pane has no history tab
+		if d != nil && (d.tab == tabHistory || d.tab == tabTimeline) {
+			d.tab = m.prefs.tab // the pane has no history or timeline tab
 		}
 		if d != nil && d.fromJump {
 			m.detail = nil
@@ -396,6 +401,9 @@ func (m *Model) onDetailKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.note = note{}
 		if d.tab == tabHistory {
 			return m.readHistory(d)
+		}
+		if d.tab == tabTimeline {
+			return m.readTimeline(d)
 		}
 		return m.openRequest(d.id, d.key, d.fromJump)
 	case key.Matches(msg, km.Copy):
@@ -413,8 +421,14 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 	km := m.km
 	d := m.detail
 	h := m.detailBodyHeight()
+	if d.tab == tabTimeline && m.mode == modeDetail && m.onTimelineKey(msg) {
+		return nil
+	}
 	lines := 0
 	switch {
+	case d.tab == tabTimeline:
+		l, _ := m.timelineRows(d, m.width-1)
+		lines = len(l)
 	case d.tab == tabHistory:
 		lines = len(m.historyLines(d, m.width))
 	case d.tab == tabInfo || d.missing:
@@ -449,18 +463,27 @@ func (m *Model) onPayloadKey(msg tea.KeyPressMsg) tea.Cmd {
 			d.xoff += 8
 		}
 	case full && key.Matches(msg, km.TogglePane):
-		// payload → info → history → payload
+		// payload → info → history → timeline → payload
 		switch d.tab {
 		case tabPayload:
 			d.tab = tabInfo
 		case tabInfo:
 			d.tab = tabHistory
+		case tabHistory:
+			d.tab = tabTimeline
 		default:
 			d.tab = tabPayload
 		}
 		d.scroll = 0
-		if d.tab == tabHistory {
+		switch d.tab {
+		case tabHistory:
 			return m.readHistory(d) // not kept as the preference: it reads files each time
+		case tabTimeline:
+			if d.tl != nil && d.tl.id == d.id && !d.tl.loading && d.tl.err == nil {
+				d.tl.open = -1
+				return nil // gathered once per opening: r gathers it again
+			}
+			return m.readTimeline(d)
 		}
 		m.prefs.tab = d.tab
 	case key.Matches(msg, km.Pretty) && d.doc != nil && d.doc.errMsg != "":

@@ -19,6 +19,8 @@ func (m *Model) renderFooter() []string {
 	switch {
 	case m.fullHelp:
 		bindings = m.km.helpOpenShortHelp()
+	case m.mode == modeDetail && m.detail != nil && m.detail.tab == tabTimeline:
+		bindings = m.km.timelineShortHelp(m.detail.tl != nil && m.detail.tl.open >= 0)
 	case m.mode == modeDetail:
 		bindings = m.km.detailShortHelp()
 	case m.mode == modeClasses:

@@ -301,6 +301,7 @@ func writeClassesTable(w io.Writer, classes []failclass.Class, now time.Time, co
 		}
 	}
 	sparkW = max(sparkW, len("SPARK"))
+	clipped := false
 	line := func(kind, count, share, first, last, spark, sample, class, sgr string) {
 		reset := ""
 		if sgr != "" {
@@ -313,7 +314,9 @@ func writeClassesTable(w io.Writer, classes []failclass.Class, now time.Time, co
 		}
 		fixed := strings.Join(cols, "  ")
 		if width > 0 {
-			class = clipOutside(class, max(width-ansi.StringWidth(fixed)-2, 12))
+			if cut := clipMiddle(class, max(width-ansi.StringWidth(fixed)-2, 12)); cut != class {
+				class, clipped = cut, true
+			}
 		}
 		fmt.Fprintf(bw, "%s  %s\n", fixed, class)
 	}
@@ -337,8 +340,36 @@ func writeClassesTable(w io.Writer, classes []failclass.Class, now time.Time, co
 	if len(classes) == 1 {
 		plural = ""
 	}
-	fmt.Fprintf(bw, "%d failed requests in %d class%s\n", total, len(classes), plural)
+	fmt.Fprintf(bw, "%d failed requests in %d class%s", total, len(classes), plural)
+	if clipped {
+		fmt.Fprint(bw, " (… cuts a class to fit: -o json has it whole)")
+	}
+	fmt.Fprintln(bw)
 	return bw.Flush()
+}
+
+// clipMiddle cuts a class key to n cells by taking out its middle: classes of one kind
+// share their start ("XML syntax error at line <n>, column <n>: ...") and differ at
+// the end, so both ends are kept, cut at spaces when that leaves enough.
+func clipMiddle(s string, n int) string {
+	if ansi.StringWidth(s) <= n {
+		return s
+	}
+	if n < 8 {
+		return ansi.Truncate(s, max(n, 1), "…")
+	}
+	headW := (n - 3) * 2 / 5 // " … " takes 3 cells
+	tailW := n - 3 - headW
+	head := ansi.Truncate(s, headW, "")
+	if i := strings.LastIndexByte(head, ' '); i > len(head)/2 {
+		head = head[:i]
+	}
+	full := ansi.StringWidth(s)
+	tail := ansi.Cut(s, full-tailW, full)
+	if i := strings.IndexByte(tail, ' '); i >= 0 && i < len(tail)/4 {
+		tail = tail[i+1:]
+	}
+	return strings.TrimRight(head, " ,:;") + " … " + strings.TrimLeft(tail, " ")
 }
 
 // ageOf is how long ago t was, for a narrow column ("-" when unknown).

@@ -605,3 +605,39 @@ func TestFollowChangesMoreThanAPage(t *testing.T) {
 		t.Fatalf("%d of %d changes, err %v", len(seen), len(hist), err)
 	}
 }
+
+// At 80 columns the class column has about 29 cells: the demo's classes, which share
+// their start, stay told apart (cut at the end, eight of them read "XML syntax error at
+// line <n>, …").
+func TestClipMiddleKeepsClassesApart(t *testing.T) {
+	t.Parallel()
+	classes := []string{
+		"XML syntax error at line <n>, column <n>: invalid UTF-<n>",
+		"XML syntax error at line <n>, column <n>: unexpected EOF",
+		"XML syntax error at line <n>, column <n>: invalid character entity & (no semicolon)",
+		"XML syntax error at line <n>, column <n>: element <Brand> closed by </Brnad>",
+		"XML syntax error at line <n>, column <n>: unquoted or missing attribute value in element",
+		"XML syntax error at line <n>, column <n>: illegal character code U+<n>",
+		"malformed JSON at line <n>, column <n>: invalid character '<v>' looking for beginning of object key string",
+		"malformed JSON at line <n>, column <n>: unexpected end of JSON input",
+		"malformed JSON at line <n>, column <n>: invalid character '<v>' after object key:value pair",
+		"malformed JSON at line <n>, column <n>: invalid character '<v>' looking for beginning of value",
+		"downstream timeout: inventory-service did not answer within <n> ms (POST /v<n>/stock/reservations, sku ACME-<n>)",
+	}
+	for _, n := range []int{29, 40, 53} {
+		seen := map[string]string{}
+		for _, c := range classes {
+			got := clipMiddle(c, n)
+			if w := ansi.StringWidth(got); w > n {
+				t.Fatalf("clipMiddle(%q, %d) = %q, %d cells", c, n, got, w)
+			}
+			if other, ok := seen[got]; ok {
+				t.Fatalf("at %d cells %q and %q both read %q", n, other, c, got)
+			}
+			seen[got] = c
+		}
+	}
+	if got := clipMiddle("short", 29); got != "short" {
+		t.Fatalf("a class that fits is cut: %q", got)
+	}
+}

@@ -398,7 +398,7 @@ func (r *LogReader) insights(ctx context.Context, term string, res *LogResult) e
 		q, err = r.client.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{
 			LogGroupNames: res.Groups,
 			StartTime:     aws.Int64(start.Unix()),
-			EndTime:       aws.Int64(end.Unix()),
+			EndTime:       aws.Int64(ceilSecond(end)),
 			QueryString:   aws.String(res.Query),
 			Limit:         aws.Int32(insightsLimit),
 		})
@@ -457,6 +457,15 @@ func (r *LogReader) insights(ctx context.Context, term string, res *LogResult) e
 		case <-t.C:
 		}
 	}
+}
+
+// ceilSecond is t in whole seconds, rounded up: StartQuery takes seconds, and a window
+// ending at 12:00:05.5 must read the lines of 12:00:05.2.
+func ceilSecond(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
 }
 
 // stop cancels a query left running, without waiting long for the answer.

@@ -2,13 +2,18 @@ package awsclient_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 )
 
@@ -273,5 +278,50 @@ func TestLogReaderQueryNotFoundIsNotAMissingGroup(t *testing.T) {
 	_, err := r.Find(context.Background(), logID, []awsclient.LogWindow{window(logT0)}, nil)
 	if awsclient.KindOf(err) != awsclient.KindNotFound || strings.Contains(err.Error(), "log group") {
 		t.Errorf("query forgotten: %v", err)
+	}
+}
+
+// startQueryRecorder answers StartQuery with an error after noting its input.
+type startQueryRecorder struct {
+	fakeLogsAPI
+	in *cloudwatchlogs.StartQueryInput
+}
+
+type fakeLogsAPI struct{}
+
+func (fakeLogsAPI) FilterLogEvents(context.Context, *cloudwatchlogs.FilterLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	return &cloudwatchlogs.FilterLogEventsOutput{}, nil
+}
+func (fakeLogsAPI) StartQuery(context.Context, *cloudwatchlogs.StartQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error) {
+	return nil, errors.New("not started")
+}
+func (fakeLogsAPI) GetQueryResults(context.Context, *cloudwatchlogs.GetQueryResultsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error) {
+	return nil, errors.New("no query")
+}
+func (fakeLogsAPI) StopQuery(context.Context, *cloudwatchlogs.StopQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StopQueryOutput, error) {
+	return &cloudwatchlogs.StopQueryOutput{}, nil
+}
+func (fakeLogsAPI) DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
+	return &cloudwatchlogs.DescribeLogGroupsOutput{}, nil
+}
+
+func (s *startQueryRecorder) StartQuery(_ context.Context, in *cloudwatchlogs.StartQueryInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error) {
+	s.in = in
+	return nil, errors.New("not started")
+}
+
+// StartQuery takes whole seconds: the range is widened to them, never cut (a window
+// ending at .500 keeps the lines of its last second).
+func TestLogReaderInsightsRangeCoversTheWindow(t *testing.T) {
+	rec := &startQueryRecorder{}
+	r := awsclient.NewLogReader(rec, config.Logs{ProcessorGroups: []string{devstack.ProcessorLogGroup}}, devstack.Region)
+	r.InsightsCalls = 0
+	w := awsclient.LogWindow{Start: logT0.Add(1500 * time.Millisecond), End: logT0.Add(15*time.Minute + 500*time.Millisecond)}
+	r.Find(context.Background(), logID, []awsclient.LogWindow{w}, nil)
+	if rec.in == nil {
+		t.Fatal("no StartQuery")
+	}
+	if s, e := aws.ToInt64(rec.in.StartTime), aws.ToInt64(rec.in.EndTime); s != logT0.Unix()+1 || e != logT0.Add(15*time.Minute).Unix()+1 {
+		t.Errorf("range %d..%d, want %d..%d", s, e, logT0.Unix()+1, logT0.Add(15*time.Minute).Unix()+1)
 	}
 }

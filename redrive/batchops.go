@@ -158,6 +158,9 @@ func PrepareBatch(m *Manifest, o BatchPlanOptions) (*BatchPlan, error) {
 		type headers struct{ ct, ce string }
 		index := map[headers]int{}
 		for _, it := range sends {
+			if it.ContentType == "" {
+				return nil, fmt.Errorf("request %s: its Content-Type is not known (a listing does not give it), and a copy job would reset it: describe the items first (DescribeForCopy)", sanitize.Line(it.RequestID))
+			}
 			h := headers{it.ContentType, it.ContentEncoding}
 			i, ok := index[h]
 			if !ok {
@@ -177,6 +180,73 @@ func PrepareBatch(m *Manifest, o BatchPlanOptions) (*BatchPlan, error) {
 	p.Cost = o.Cost.Estimate(len(p.Sends), o.Lambda) + float64(max(0, len(p.Groups)-1))*o.Cost.PerJob
 	return p, nil
 }
+
+// DescribeForCopy HEADs the items whose content headers the plan does not know (a
+// listing describes an object without them) and fills them in. A copy job sets every
+// object's Content-Type and Content-Encoding (REPLACE, one set per job): an object
+// copied without them would become binary/octet-stream and lose its encoding. An object
+// with no Content-Type is given S3's own default; one that is gone is left as it is (its
+// task fails: the key does not exist). It returns how many it HEADed.
+func DescribeForCopy(ctx context.Context, h ObjectHeader, m *Manifest, concurrency int) (int, error) {
+	var todo []int
+	for i, it := range m.Items {
+		if it.ContentType == "" {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	if concurrency <= 0 {
+		concurrency = 16
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for w := 0; w < min(concurrency, len(todo)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				it := &m.Items[i]
+				o, err := h.Head(ctx, it.Key)
+				switch {
+				case err == nil:
+					it.ContentType, it.ContentEncoding = o.ContentType, o.ContentEncoding
+					if it.ContentType == "" {
+						it.ContentType = DefaultContentType
+					}
+				case awsclient.KindOf(err) == awsclient.KindNotFound:
+				default:
+					mu.Lock()
+					if first == nil && ctx.Err() == nil {
+						first = fmt.Errorf("describe request %s for the copy job: %w", sanitize.Line(it.RequestID), err)
+					}
+					mu.Unlock()
+					cancel()
+				}
+			}
+		}()
+	}
+	for _, i := range todo {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return len(todo), first
+}
+
+// DefaultContentType is what S3 reports for an object stored without a Content-Type.
+const DefaultContentType = "binary/octet-stream"
 
 func describeHeaders(ct, ce string) string {
 	if ct == "" {

@@ -227,3 +227,59 @@ func TestBatchOpsAttachConfirmsSuspendedJobs(t *testing.T) {
 		t.Fatalf("Finish = %v, %v", rep.Outcome, err)
 	}
 }
+
+// A plan made from a listing knows no object's Content-Type; a copy job sets every
+// object's (REPLACE), so without describing them first every copy became
+// binary/octet-stream and lost its Content-Encoding. PrepareBatch refuses such a plan,
+// and DescribeForCopy fills it in: after the job each object has its own headers.
+func TestBatchOpsCopyKeepsContentHeadersOfListedObjects(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Requests: 300}})
+	ctx := context.Background()
+	m := d.plan(t, redrive.ModeS3Copy, redrive.Selection{Status: devstack.StateFailed})
+	type headers struct{ ct, ce string }
+	before := map[string]headers{}
+	for i := range m.Items {
+		it := &m.Items[i]
+		o, err := d.clients.Objects.Head(ctx, it.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[it.Key] = headers{o.ContentType, o.ContentEncoding}
+		it.ContentType, it.ContentEncoding = "", "" // as a listing leaves them
+	}
+	opts := redrive.BatchPlanOptions{Force: true, Cost: d.env.BatchOps.Cost, ReportLocation: d.clients.Jobs.ReportLocation(), MaxFailureRatio: 1}
+	if _, err := redrive.PrepareBatch(m, opts); err == nil || !strings.Contains(err.Error(), "Content-Type is not known") {
+		t.Fatalf("PrepareBatch of undescribed items: %v", err)
+	}
+	if n, err := redrive.DescribeForCopy(ctx, d.clients.Objects, m, 4); err != nil || n != len(m.Items) {
+		t.Fatalf("DescribeForCopy: %d, %v", n, err)
+	}
+	p, err := redrive.PrepareBatch(m, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := redrive.StartBatch(ctx, redrive.BatchDepsFor(d.clients), p, redrive.BatchStartOptions{Force: true, Poll: 5 * time.Millisecond}, redrive.SessionConfig{Who: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Poll = 5 * time.Millisecond
+	if _, err := s.Watch(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for key, h := range before {
+		o, err := d.clients.Objects.Head(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := h
+		if want.ct == "" {
+			want.ct = redrive.DefaultContentType
+		}
+		if o.ContentType != want.ct || o.ContentEncoding != want.ce || o.Metadata[awsclient.RedrivenAtMeta] == "" {
+			t.Fatalf("%s after the copy job: %q %q (metadata %v), before %q %q", key, o.ContentType, o.ContentEncoding, o.Metadata, h.ct, h.ce)
+		}
+	}
+}

@@ -95,6 +95,13 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 		}
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
 	}
+	if !lambda {
+		// A copy job sets every object's content headers: those a listing left unknown
+		// are read first, or the copies would lose them.
+		if _, err := redrive.DescribeForCopy(ctx, r.clients.Objects, m, 0); err != nil {
+			return exitForAWS(err)
+		}
+	}
 	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Lambda: lambda, FunctionARN: env.BatchFunction(), Force: r.f.force,
 		Cost: env.BatchOps.Cost, ReportLocation: r.clients.Jobs.ReportLocation(), MaxFailureRatio: r.f.maxFailureRatio})
 	if err != nil {

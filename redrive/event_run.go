@@ -129,10 +129,15 @@ func (r *Run) attemptEvent(sendCtx context.Context, e awsclient.EventEntry) atte
 	a := classifyErr(res.Err, res.Status, nil, sendCtx, r.m.Mode)
 	a.gatewayID = res.MessageID
 	if a.class == classPermanent && awsclient.KindOf(res.Err) == awsclient.KindNotFound {
-		// The queue, function or bus is not there: every item would fail the same way.
-		a.stop = "the target does not exist: " + a.reason + "; nothing more is sent — fix the events section, then --resume"
+		a.stop = targetMissing(a.reason)
 	}
 	return a
+}
+
+// targetMissing is why a run stops when the queue, function or bus is not there: every
+// item would fail the same way.
+func targetMissing(reason string) string {
+	return "the target does not exist: " + reason + "; nothing more is sent — fix the events section, then --resume"
 }
 
 // eventBatcher gathers the entries of items ready to send into calls of up to
@@ -254,6 +259,10 @@ func (b *eventBatcher) call(batch []*batchEntry) {
 		res, err = b.r.deps.Events.SendSQS(ctx, b.r.m.Event.QueueURL, entries)
 	case ModeEventBridge:
 		res, err = b.r.deps.Events.PutEvents(ctx, b.r.m.Event.Bus, entries)
+	}
+	if err != nil && awsclient.KindOf(err) == awsclient.KindNotFound {
+		// Stop before this call's slot frees: the batches behind it are not sent.
+		b.r.stop(OutcomeError, targetMissing(reasonOf(err)))
 	}
 	for i, be := range live {
 		switch {

@@ -44,6 +44,9 @@ type LogReader struct {
 	// InsightsSpan and InsightsCalls decide when Logs Insights reads instead.
 	InsightsSpan  time.Duration
 	InsightsCalls int
+
+	// filterPace spaces FilterLogEvents calls to the account's quota (DefaultFilterRate).
+	filterPace *pacer
 }
 
 // logsAPI is the part of the CloudWatch Logs client LogReader calls.
@@ -62,6 +65,11 @@ const (
 	DefaultLogsInsightsSpan  = 6 * time.Hour
 	DefaultLogsInsightsCalls = 12
 	logsAttempts             = 5
+	// DefaultFilterRate is FilterLogEvents' quota: 5 calls a second per account and
+	// region, a hard limit. A reader starts at most that many a second (a burst of as
+	// many at once), so the calls of one trace, its terms, groups, windows and pages
+	// together, are not throttled by their own number.
+	DefaultFilterRate = 5
 	// insightsLimit is the most rows a Logs Insights query returns.
 	insightsLimit = 10000
 )
@@ -92,7 +100,52 @@ func NewLogReader(client logsAPI, logs config.Logs, region string) *LogReader {
 	return &LogReader{client: client, logs: logs, region: region,
 		Backoff: NewBackoff(5 * time.Second), Attempts: logsAttempts,
 		QueryWait: DefaultLogsQueryWait, QueryPoll: DefaultLogsQueryPoll,
-		InsightsSpan: DefaultLogsInsightsSpan, InsightsCalls: DefaultLogsInsightsCalls}
+		InsightsSpan: DefaultLogsInsightsSpan, InsightsCalls: DefaultLogsInsightsCalls,
+		filterPace: newPacer(DefaultFilterRate, DefaultFilterRate)}
+}
+
+// SetFilterRate sets how many FilterLogEvents calls a second the reader starts (and at
+// once), for an account whose quota differs; 0 does not pace them.
+func (r *LogReader) SetFilterRate(perSecond float64) {
+	r.filterPace = newPacer(perSecond, max(perSecond, 1))
+}
+
+// pacer hands out call slots at rate a second with a burst of burst: each call reserves
+// the next slot and waits until it comes.
+type pacer struct {
+	mu          sync.Mutex
+	rate, burst float64
+	tokens      float64
+	last        time.Time
+	now         func() time.Time
+	sleep       func(context.Context, time.Duration) error
+}
+
+func newPacer(rate, burst float64) *pacer {
+	if rate <= 0 {
+		return nil
+	}
+	return &pacer{rate: rate, burst: burst, tokens: burst, now: time.Now, sleep: sleepCtx}
+}
+
+// wait blocks until the caller's slot (nil: no pacing).
+func (p *pacer) wait(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	now := p.now()
+	if !p.last.IsZero() {
+		p.tokens = min(p.burst, p.tokens+now.Sub(p.last).Seconds()*p.rate)
+	}
+	p.last = now
+	p.tokens--
+	deficit := -p.tokens
+	p.mu.Unlock()
+	if deficit <= 0 {
+		return nil
+	}
+	return p.sleep(ctx, time.Duration(deficit/p.rate*float64(time.Second)))
 }
 
 // Config is the logs section the reader reads.
@@ -359,6 +412,9 @@ func (r *LogReader) filter(ctx context.Context, group, term string, w LogWindow,
 		}
 		var page *cloudwatchlogs.FilterLogEventsOutput
 		err := r.retry(ctx, throttled, func() error {
+			if err := r.filterPace.wait(ctx); err != nil {
+				return err
+			}
 			var err error
 			page, err = r.client.FilterLogEvents(ctx, in)
 			return err

@@ -73,7 +73,9 @@ cannot start, the payload is written straight to the terminal.
   --history          the request's redrive runs from every journal on this machine (the
                      state directory's redrives and journals the audit log names
                      elsewhere), oldest first: when, run, mode, outcome, attempts, operator
-                     and error. It reads no AWS service.
+                     and error. It reads no AWS service. With -o json, one JSON object
+                     per run: runId, env, mode, outcome, attempts, operator, error,
+                     newRequestId, started, at and journal.
 ` + exitCodesHelp + `
   show exits 1 when the request does not exist, and also when its status item exists but
   its object is gone (it says so on stderr).`,
@@ -118,6 +120,10 @@ cannot start, the payload is written straight to the terminal.
 	fl.BoolVar(&f.noPager, "no-pager", false, "do not page output taller than the screen")
 	fl.BoolVar(&f.meta, "meta", false, "print the S3 metadata and the status item as JSON")
 	fl.BoolVar(&f.history, "history", false, "print the request's redrive runs from every journal on this machine")
+	fl.StringVarP(&g.Output, "output", "o", "", "with --history: table (the default) or json (JSON Lines)")
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{outputTable, outputJSON}, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
@@ -187,6 +193,9 @@ func runShow(ctx context.Context, g *Globals, arg string, byKey bool, f showFlag
 	}
 	if f.history && (f.raw || f.rng != "" || f.meta) {
 		return exitf(ExitUsage, "--history prints the redrive runs, not the payload: leave out --raw, --range and --meta")
+	}
+	if g.Output != "" && !f.history {
+		return exitf(ExitUsage, "-o is for --history: the payload is written as stored (--raw) or pretty, and --meta is JSON already")
 	}
 	var ref reqid.Ref
 	var words *reqid.WordsError
@@ -570,26 +579,122 @@ func runHistory(g *Globals, ref reqid.Ref, byKey bool, key string) error {
 		g.printErr("stowage: %s was not redriven from this machine in %s (journals in %s)\n", sanitize.Line(t.id), env.Name, dir)
 		return nil
 	}
+	// The table unless -o json is asked for (also when piped: what --history printed
+	// before -o existed).
+	format := outputTable
+	if g.Output != "" {
+		if format, err = g.outputFormat(); err != nil {
+			return err
+		}
+	}
+	if format == outputJSON {
+		return writeHistoryJSON(g.Stdout, runs)
+	}
+	if w := g.terminalWidth(g.Stdout); w > 0 && w < historyTableWidth {
+		return writeHistoryBlocks(g.Stdout, runs, g.color(g.Stdout), w)
+	}
 	return writeHistory(g.Stdout, runs, g.color(g.Stdout))
+}
+
+// historyTableWidth is what the history table needs before RESULT; on a narrower
+// terminal each run is a short block instead (the table wrapped every row at 80).
+const historyTableWidth = 20 + 2 + 36 + 2 + 8 + 2 + 9 + 2 + 5 + 2 + 20 + 2 + 10
+
+// writeHistoryBlocks prints each run as a few lines that fit width:
+//
+//	run 8973d608-f7fb-415d-a638-f93b58275bff  inplace  delivered  1 try
+//	  started 2026-12-07T15:11:54Z by alice
+//	  result  the run's reason, when it has one
+func writeHistoryBlocks(w io.Writer, runs []redrive.HistoryRun, color bool, width int) error {
+	bw := bufio.NewWriter(w)
+	for i, r := range runs {
+		if i > 0 {
+			fmt.Fprintln(bw)
+		}
+		tries := "tries"
+		if r.Attempts == 1 {
+			tries = "try"
+		}
+		fmt.Fprintf(bw, "run %s  %s  %s  %d %s\n", sanitize.Line(r.RunID), sanitize.Line(r.Mode), historyOutcome(r.Outcome, color, 0), r.Attempts, tries)
+		started := "  started " + r.Started.UTC().Format(time.RFC3339)
+		if r.Operator != "" {
+			started += " by " + clipOutside(sanitize.Line(r.Operator), max(width-len(started)-4, 12))
+		}
+		fmt.Fprintln(bw, started)
+		if res := historyResult(r); res != "" {
+			fmt.Fprintf(bw, "  result  %s\n", clipOutside(sanitize.Line(res), max(width-10, 12)))
+		}
+	}
+	return bw.Flush()
+}
+
+// historyOutcome is a run's outcome for the request, padded to pad cells and coloured.
+func historyOutcome(o string, color bool, n int) string {
+	outcome := sanitize.Line(o)
+	if n > 0 {
+		outcome = pad(outcome, n)
+	}
+	if color {
+		switch redrive.ItemState(o) {
+		case redrive.StateDelivered:
+			outcome = "\x1b[32m" + outcome + "\x1b[0m"
+		case redrive.StateFailed, redrive.StateUnknown, redrive.StateSending:
+			outcome = "\x1b[31m" + outcome + "\x1b[0m"
+		}
+	}
+	return outcome
+}
+
+// historyResult is what came of the run for the request: its reason, and a reupload's
+// new request.
+func historyResult(r redrive.HistoryRun) string {
+	if r.NewRequestID != "" {
+		return strings.TrimSpace("new request " + r.NewRequestID + " " + r.Error)
+	}
+	return r.Error
+}
+
+// historyJSON is one run in show --history -o json.
+type historyJSON struct {
+	RunID        string  `json:"runId"`
+	Env          string  `json:"env"`
+	Mode         string  `json:"mode"`
+	Outcome      string  `json:"outcome"`
+	Attempts     int     `json:"attempts"`
+	Operator     *string `json:"operator"`
+	Error        *string `json:"error"`
+	NewRequestID *string `json:"newRequestId"`
+	Started      *string `json:"started"`
+	At           *string `json:"at"`
+	Journal      string  `json:"journal"`
+}
+
+func writeHistoryJSON(w io.Writer, runs []redrive.HistoryRun) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	for _, r := range runs {
+		if err := enc.Encode(historyJSON{RunID: r.RunID, Env: r.Env, Mode: r.Mode, Outcome: r.Outcome, Attempts: r.Attempts,
+			Operator: opt(r.Operator), Error: opt(r.Error), NewRequestID: opt(r.NewRequestID),
+			Started: rfc3339(r.Started), At: rfc3339(r.At), Journal: r.Journal}); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 func writeHistory(w io.Writer, runs []redrive.HistoryRun, color bool) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%-20s  %-36s  %-8s  %-9s  %5s  %-20s  %s\n", "STARTED", "RUN", "MODE", "OUTCOME", "TRIES", "OPERATOR", "RESULT")
 	for _, r := range runs {
-		outcome := pad(r.Outcome, 9)
-		if color {
-			switch redrive.ItemState(r.Outcome) {
-			case redrive.StateDelivered:
-				outcome = "\x1b[32m" + outcome + "\x1b[0m"
-			case redrive.StateFailed, redrive.StateUnknown, redrive.StateSending:
-				outcome = "\x1b[31m" + outcome + "\x1b[0m"
-			}
-		}
-		result := r.Error
-		if r.NewRequestID != "" {
-			result = strings.TrimSpace("new request " + r.NewRequestID + " " + result)
-		}
+		outcome := historyOutcome(r.Outcome, color, 9)
+		result := historyResult(r)
 		who := r.Operator
 		if who == "" {
 			who = "-"

@@ -429,6 +429,23 @@ func TestRedrivePermanentErrors(t *testing.T) {
 			t.Fatalf("no history: %q %q", none.stdout, none.stderr)
 		}
 		d.run(t, "", "show", ids[0], "--history", "--raw").must(t, ExitUsage)
+		js := jsonLines(t, d.run(t, "", "show", ids[0], "--history", "-o", "json").must(t, ExitOK).stdout)
+		if len(js) != 1 || js[0]["outcome"] != "delivered" || js[0]["mode"] != "inplace" || js[0]["runId"] == "" ||
+			js[0]["started"] == nil || js[0]["journal"] == "" {
+			t.Fatalf("history -o json: %v", js)
+		}
+		d.run(t, "", "show", ids[0], "-o", "json").must(t, ExitUsage)
+		// At 80 columns each run is a block that fits (the table wrapped every row).
+		var out, errb bytes.Buffer
+		narrow := ansi.Strip(d.onTerminal(80, &out).runTo(t, &out, &errb, "", "show", ids[0], "--history").must(t, ExitOK).stdout)
+		for _, l := range strings.Split(strings.TrimSuffix(narrow, "\n"), "\n") {
+			if ansi.StringWidth(l) > 80 {
+				t.Fatalf("line wider than the terminal: %q", l)
+			}
+		}
+		if !strings.HasPrefix(narrow, "run ") || !strings.Contains(narrow, "  inplace  delivered  1 try\n  started ") {
+			t.Fatalf("history at 80 columns:\n%s", narrow)
+		}
 	})
 }
 

@@ -507,7 +507,7 @@ func (r *LogReader) insights(ctx context.Context, term string, res *LogResult) e
 			r.stop(q.QueryId)
 			e := &Error{Kind: KindTimeout, Op: "logs-insights", Resource: strings.Join(res.Groups, ", "),
 				Message: fmt.Sprintf("the Logs Insights query did not finish within %s", r.QueryWait),
-				Remedy:  "run the query in the CloudWatch console (Logs Insights) over " + start.UTC().Format(time.RFC3339) + " to " + end.UTC().Format(time.RFC3339) + ": " + res.Query}
+				Remedy:  "run the query in the CloudWatch console (Logs Insights) over " + start.UTC().Format(time.RFC3339) + " to " + time.Unix(ceilSecond(end), 0).UTC().Format(time.RFC3339) + ": " + res.Query}
 			res.Errors = append(res.Errors, e)
 			return e
 		case <-t.C:

@@ -337,7 +337,12 @@ func consoleScope(res *awsclient.LogResult) string {
 		s += " on " + sanitize.Line(strings.Join(res.Groups, ", "))
 	}
 	if n := len(res.Windows); n > 0 {
-		s += " from " + res.Windows[0].Start.UTC().Format(time.RFC3339) + " to " + res.Windows[n-1].End.UTC().Format(time.RFC3339)
+		// Whole seconds, widened: the console takes no milliseconds.
+		end := res.Windows[n-1].End.UTC()
+		if end.Nanosecond() > 0 {
+			end = end.Truncate(time.Second).Add(time.Second)
+		}
+		s += " from " + res.Windows[0].Start.UTC().Format(time.RFC3339) + " to " + end.Format(time.RFC3339)
 	}
 	return s
 }

@@ -270,7 +270,7 @@ func TestTimelineCappedNoteNamesGroupsAndRange(t *testing.T) {
 	in.Logs.Windows = []awsclient.LogWindow{{Start: arrived.Add(-time.Minute), End: arrived.Add(15 * time.Minute)},
 		{Start: redrove.Add(-time.Minute), End: redrove.Add(15 * time.Minute)}}
 	notes := strings.Join(Build(in).Notes, "\n")
-	want := "run this query in CloudWatch Logs Insights on " + group + ", " + access + " from 2026-03-02T09:13:07Z to 2026-03-02T11:17:41Z:\n  fields @timestamp"
+	want := "run this query in CloudWatch Logs Insights on " + group + ", " + access + " from 2026-03-02T09:13:07Z to 2026-03-02T11:17:42Z:\n  fields @timestamp"
 	if !strings.Contains(notes, want) {
 		t.Errorf("no %q in:\n%s", want, notes)
 	}

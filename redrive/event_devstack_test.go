@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,6 +295,34 @@ func TestEventKillDashNineMidBatchThenResume(t *testing.T) {
 		}
 		if s := d.state(it.RequestID); s != state {
 			t.Errorf("%s: %s", it.RequestID, s)
+		}
+	}
+}
+
+// On the demo's EventBridge, which answers a put on a bus that does not exist as AWS's
+// does (taken, and dropped), a redrive to such a bus stops before the first put.
+func TestEventBridgeUnknownBusSendsNothing(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Seed: 7, Requests: 60, TransientRatio: 0.4, LostRatio: -1, Trigger: devstack.TriggerEventBridge}})
+	ids := d.failed(t, "transient", 4)
+	m := d.planEvents(t, redrive.ModeEventBridge, redrive.Selection{IDs: ids}, func(s *redrive.EventSpec) { s.Bus = "no-such-bus" })
+	before := d.st.EventStats().EventKeys
+	r, err := redrive.New(eventDeps(d.clients), m, d.options("run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep := r.Wait()
+	if rep.Outcome != redrive.OutcomeError || rep.Counts.Pending != len(ids) {
+		t.Fatalf("outcome %s (%s): %s", rep.Outcome, rep.StopReason, rep.Counts)
+	}
+	if !strings.Contains(rep.StopReason, "no-such-bus") || !strings.Contains(rep.StopReason, "events:DescribeEventBus") {
+		t.Errorf("stop reason: %s", rep.StopReason)
+	}
+	for k, n := range d.st.EventStats().EventKeys {
+		if n != before[k] {
+			t.Errorf("%s: %d events, was %d", k, n, before[k])
 		}
 	}
 }

@@ -231,3 +231,48 @@ func TestEventBatchCallHasItsOwnTimeout(t *testing.T) {
 		}
 	}
 }
+
+// EventBridge answers events put on a bus that does not exist as taken (FailedEntryCount
+// 0, an EventId each) and drops them: the eventbridge mode describes the bus first, and a
+// bus that is not there, or that may not be described, stops the run with nothing sent.
+func TestEventBridgeChecksTheBusBeforeSending(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"missing", &awsclient.Error{Kind: awsclient.KindNotFound, Op: "describe-event-bus", Code: "ResourceNotFoundException", Message: "Event bus nope does not exist."},
+			[]string{"does not exist", "events:DescribeEventBus", "nothing more is sent"}},
+		{"denied", &awsclient.Error{Kind: awsclient.KindAccessDenied, Op: "describe-event-bus", Code: "AccessDeniedException"},
+			[]string{"access denied", "events:DescribeEventBus", "nothing was sent"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 15)
+			ev := newFakeEvents(f.status) // PutEvents takes everything, as AWS does for a missing bus
+			ev.busErr = c.err
+			m := f.planEvent(t, ModeEventBridge, testSpec(ModeEventBridge))
+			d := f.deps()
+			d.Events = ev
+			r, _ := New(d, m, f.opts())
+			rep := runToEnd(t, r)
+			if rep.Outcome != OutcomeError || len(ev.callSizes()) != 0 || rep.Counts.Pending != 15 {
+				t.Fatalf("outcome %s (%s), %d calls, counts %+v", rep.Outcome, rep.StopReason, len(ev.callSizes()), rep.Counts)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(rep.StopReason, w) {
+					t.Errorf("stop reason %q lacks %q", rep.StopReason, w)
+				}
+			}
+		})
+	}
+	// The other modes do not describe anything; a bus that exists is described once.
+	f := newFixture(t, 3)
+	ev := newFakeEvents(f.status)
+	d := f.deps()
+	d.Events = ev
+	r, _ := New(d, f.planEvent(t, ModeEventBridge, testSpec(ModeEventBridge)), f.opts())
+	if rep := runToEnd(t, r); rep.Counts.Delivered != 3 || ev.probes != 1 {
+		t.Errorf("counts %+v, %d probes", rep.Counts, ev.probes)
+	}
+}

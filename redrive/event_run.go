@@ -59,6 +59,49 @@ func (r *Run) prepareEvent(ctx context.Context, it Item) (awsclient.EventEntry, 
 	return e, nil
 }
 
+// BusProber describes an EventBridge bus (events:DescribeEventBus). The eventbridge
+// mode needs it: PutEvents to a bus that does not exist answers every entry as taken
+// (FailedEntryCount 0, an EventId each) and drops them.
+type BusProber interface {
+	ProbeBus(ctx context.Context, bus string) (string, error)
+}
+
+// checkBus makes sure the bus exists before anything is put on it. A bus that is not
+// there, or that the credentials may not describe, stops the run with nothing sent; so
+// does a check that keeps failing. ok is false when the run stopped.
+func (r *Run) checkBus(ctx context.Context) bool {
+	p, can := r.deps.Events.(BusProber)
+	if r.m.Mode != ModeEventBridge || !can {
+		return true
+	}
+	var err error
+	for try := 1; try <= 3; try++ {
+		if _, err = p.ProbeBus(ctx, r.m.Event.Bus); err == nil || ctx.Err() != nil || !awsclient.KindOf(err).Retryable() {
+			break
+		}
+		if !sleepCtx(ctx, r.backoff.delay(try)) {
+			return false
+		}
+	}
+	if err == nil {
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	why := "EventBridge answers events put on a bus that does not exist as taken, and drops them, so stowage checks the bus first with " +
+		awsclient.ActionEventsProbe
+	switch k := awsclient.KindOf(err); {
+	case k == awsclient.KindNotFound:
+		r.stop(OutcomeError, targetMissing(reasonOf(err))+" ("+why+")")
+	case isAuth(k):
+		r.stop(OutcomeError, "access denied: "+reasonOf(err)+"; nothing was sent — "+why+": allow it on the bus, then --resume")
+	default:
+		r.stop(OutcomeError, "could not check the bus exists: "+reasonOf(err)+"; nothing was sent — "+why+", then --resume")
+	}
+	return false
+}
+
 // headObject describes the current object: HEAD when the source can, else a GET whose
 // body is not read.
 func (r *Run) headObject(ctx context.Context, it Item) (awsclient.Object, error) {

@@ -35,6 +35,9 @@ type fakeEvents struct {
 	// slow: the processor has not consumed what was accepted yet (a backlogged queue,
 	// Lambda's async queue): no status changes.
 	slow bool
+	// busErr is DescribeEventBus's answer (nil: the bus exists); probes counts the calls.
+	busErr error
+	probes int
 }
 
 func newFakeEvents(status *fakeStatus) *fakeEvents {
@@ -42,6 +45,13 @@ func newFakeEvents(status *fakeStatus) *fakeEvents {
 }
 
 func (f *fakeEvents) Region() string { return "eu-west-1" }
+
+func (f *fakeEvents) ProbeBus(ctx context.Context, bus string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.probes++
+	return "arn:aws:events:eu-west-1:111122223333:event-bus/" + bus, f.busErr
+}
 
 // idOf reads the stowage marker, as a processor would.
 func idOf(e awsclient.EventEntry) string {

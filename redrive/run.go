@@ -471,6 +471,7 @@ func (r *Run) dispatch(ctx, sendCtx context.Context) {
 	}()
 
 	var wg sync.WaitGroup
+	r.checkBus(ctx) // a missing bus stops the run: the loop sends nothing
 	for i, it := range r.m.Items {
 		if r.state(it.RequestID).Final() {
 			continue

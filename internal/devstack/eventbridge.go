@@ -15,10 +15,12 @@ import (
 // failures counted in FailedEntryCount: InvalidArgument for a missing Source, DetailType
 // or Detail, MalformedDetail for a Detail that is not a JSON object,
 // NotAuthorizedForSourceException for a Source beginning "aws." as AWS answers callers)
-// and DescribeEventBus; ResourceNotFoundException for an unknown bus, AccessDeniedException
-// and ThrottlingException. A rule on the bus delivers matching events to the processor
-// (trigger.go); other events are accepted and dropped, as a bus without a matching rule
-// does.
+// and DescribeEventBus (ResourceNotFoundException for an unknown bus), AccessDeniedException
+// and ThrottlingException. PutEvents to a bus that does not exist succeeds and drops the
+// events, as AWS's does (FailedEntryCount 0 and an EventId per entry: aws/aws-cli#9186,
+// aws/aws-sdk#186); only DescribeEventBus tells. A rule on the bus delivers matching
+// events to the processor (trigger.go); other events are accepted and dropped, as a bus
+// without a matching rule does.
 
 const (
 	busMaxEntries = 10
@@ -195,10 +197,10 @@ func (b *eventBus) put(entries []putEventsEntry, internal bool) (any, *busErr) {
 		return nil, &busErr{400, "ValidationException", "Total size of the entries in the request is over the limit."}
 	}
 	b.mu.Lock()
-	for _, e := range entries {
-		if n := busName(e.EventBusName); !b.buses[n] {
-			b.mu.Unlock()
-			return nil, &busErr{400, "ResourceNotFoundException", "Event bus " + n + " does not exist."}
+	lost := map[int]bool{} // entries for a bus that does not exist: answered, never delivered
+	for i, e := range entries {
+		if !b.buses[busName(e.EventBusName)] {
+			lost[i] = true
 		}
 	}
 	b.mu.Unlock()
@@ -233,7 +235,9 @@ func (b *eventBus) put(entries []putEventsEntry, internal bool) (any, *busErr) {
 		ev := busEvent{Version: "0", ID: newUUID(), DetailType: e.DetailType, Source: e.Source, Account: sqsAccount,
 			Time: at.Format("2006-01-02T15:04:05Z"), Region: b.region, Resources: nonNil(e.Resources), Detail: json.RawMessage(e.Detail)}
 		results[i] = putEventsResult{EventId: ev.ID}
-		deliver = append(deliver, ev)
+		if !lost[i] {
+			deliver = append(deliver, ev)
+		}
 	}
 	if !internal {
 		if n := b.faults.takeEntryFailures("events", len(deliver)); n > 0 {

@@ -78,8 +78,15 @@ func TestEventBridgeAnswers(t *testing.T) {
 	if !errors.As(err, &nf) {
 		t.Fatalf("unknown bus: %v", err)
 	}
+	// As AWS: events put on a bus that does not exist are answered as taken, and dropped.
+	lost := objectCreated(st.Bucket, "lost")
+	lost.EventBusName = aws.String("nope")
+	out, err = c.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{lost}})
+	if err != nil || out.FailedEntryCount != 0 || len(out.Entries) != 1 || out.Entries[0].EventId == nil {
+		t.Fatalf("put on a bus that does not exist: %v %+v", err, out)
+	}
 	settleEvents(t, st)
-	if ev := st.EventStats(); ev.EventKeys["k1"] != 1 || ev.EventKeys["e0"] != 1 || ev.EventKeys["e4"] != 0 {
+	if ev := st.EventStats(); ev.EventKeys["k1"] != 1 || ev.EventKeys["e0"] != 1 || ev.EventKeys["e4"] != 0 || ev.EventKeys["lost"] != 0 {
 		t.Errorf("events by key: %v", ev.EventKeys)
 	}
 }

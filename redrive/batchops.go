@@ -329,6 +329,9 @@ type BatchRecord struct {
 	Claimed []string          `json:"claimed"`
 	Refused map[string]string `json:"refused,omitempty"`
 	Failed  map[string]string `json:"failed,omitempty"` // claims that errored
+	// Interrupted are the claims in flight when the start was interrupted: each may or
+	// may not have been made, so Finish releases them too (none is sent).
+	Interrupted []string `json:"interrupted,omitempty"`
 	// Jobs are the jobs created, in the plan's group order.
 	Jobs     []BatchJobRef `json:"jobs,omitempty"`
 	Tripped  string        `json:"tripped,omitempty"` // why stowage cancelled the job
@@ -478,6 +481,7 @@ func StartBatch(ctx context.Context, deps BatchDeps, p *BatchPlan, o BatchStartO
 	}
 	s := &BatchSession{deps: deps, rec: rec, cfg: sc, Poll: o.Poll}
 	if err := s.claimAll(ctx, o); err != nil {
+		rec.save()
 		return s, err
 	}
 	if err := rec.save(); err != nil {
@@ -622,6 +626,8 @@ func (s *BatchSession) claimAll(ctx context.Context, o BatchStartOptions) error 
 				}
 				mu.Lock()
 				switch {
+				case err != nil && ctx.Err() != nil:
+					rec.Interrupted = append(rec.Interrupted, id)
 				case err != nil:
 					rec.Failed[id] = "could not claim the request in the lease table, so it was left out of the job: " + reasonOf(err)
 				case res.Refused == awsclient.ClaimHeld:
@@ -927,6 +933,10 @@ func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, rea
 	for _, id := range rec.Claimed {
 		claimed[id] = true
 	}
+	interrupted := map[string]bool{}
+	for _, id := range rec.Interrupted {
+		interrupted[id] = true
+	}
 	jobOf := map[string]string{}
 	for _, jr := range rec.Jobs {
 		for _, id := range rec.Plan.Groups[jr.Group].IDs {
@@ -954,6 +964,8 @@ func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, rea
 			res.State, res.Error = StateFailed, rec.Failed[it.RequestID]
 		case rec.Plan.Left[it.RequestID] != "":
 			res.State, res.Note = StateSkipped, rec.Plan.Left[it.RequestID]
+		case interrupted[it.RequestID]:
+			res.Error = "not sent: the start was interrupted while it was being claimed"
 		case !claimed[it.RequestID]:
 			res.Error = "not sent: not claimed"
 		case jobOf[it.RequestID] == "":
@@ -1015,12 +1027,16 @@ func containsID(list []string, s string) bool {
 // release finishes every claim of the run with its item's outcome, best effort (a
 // failure leaves the claim to expire, noted in the report).
 func (s *BatchSession) release(rep *Report) {
-	if s.deps.Leases == nil || len(s.rec.Claimed) == 0 {
+	if s.deps.Leases == nil || len(s.rec.Claimed)+len(s.rec.Interrupted) == 0 {
 		return
 	}
 	claimed := map[string]bool{}
 	for _, id := range s.rec.Claimed {
 		claimed[id] = true
+	}
+	interrupted := map[string]bool{}
+	for _, id := range s.rec.Interrupted {
+		claimed[id], interrupted[id] = true, true
 	}
 	ch := make(chan ItemResult)
 	var wg sync.WaitGroup
@@ -1035,6 +1051,9 @@ func (s *BatchSession) release(rep *Report) {
 				ctx, cancel := context.WithTimeout(context.Background(), finishClaimTimeout)
 				err := s.deps.Leases.Finish(ctx, f)
 				cancel()
+				if interrupted[it.RequestID] && errors.Is(err, awsclient.ErrClaimLost) {
+					err = nil // the interrupted claim was never made
+				}
 				if err != nil {
 					mu.Lock()
 					rep.LeaseWarnings = append(rep.LeaseWarnings, fmt.Sprintf("request %s: the lease table was not told it ended %s: %s",

@@ -155,7 +155,11 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 			return exitf(ExitUsage, "%s", sanitize.Line(err.Error())) // StartBatch audited the refusal
 		}
 		// Claims or a job may exist: finish the record so the claims are released.
-		fmt.Fprintf(r.stderr, "stowage: %s\n", sanitize.Line(err.Error()))
+		if errors.Is(err, context.Canceled) && len(sess.JobIDs()) == 0 {
+			fmt.Fprintln(r.stderr, "stowage: interrupted before any job was created: nothing was sent, and the claims made are released")
+		} else {
+			fmt.Fprintf(r.stderr, "stowage: %s\n", sanitize.Line(err.Error()))
+		}
 		if ids := sess.JobIDs(); len(ids) > 0 {
 			fmt.Fprintf(r.stderr, "Job(s) %s were created but not all confirmed or followed: follow them with %s jobs watch %s\n",
 				sanitize.Line(strings.Join(ids, ", ")), r.commandPrefix(), sanitize.Line(ids[0]))

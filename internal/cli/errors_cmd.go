@@ -276,15 +276,16 @@ func mergeBuckets(c []int) []int {
 
 func writeClassesTable(w io.Writer, classes []failclass.Class, now time.Time, color bool, width int) error {
 	bw := bufio.NewWriter(w)
-	sparkW, sampleW := 0, len("SAMPLE ID")
+	sparkW, sampleW, countW := 0, len("SAMPLE ID"), colCount
 	for _, c := range classes {
+		countW = max(countW, len(fmt.Sprint(c.Count))) // a big outage has classes of 100k and more
 		sparkW = max(sparkW, len(c.Spark))
 		sampleW = max(sampleW, ansi.StringWidth(sanitize.Line(c.SampleID)))
 	}
 	showSample := true
 	if width > 0 {
 		fixed := func() int {
-			n := colKind + colCount + colShare + 2*colSeen + max(sparkW, len("SPARK")) + 6*2
+			n := colKind + countW + colShare + 2*colSeen + max(sparkW, len("SPARK")) + 6*2
 			if showSample {
 				n += sampleW + 2
 			}
@@ -307,7 +308,7 @@ func writeClassesTable(w io.Writer, classes []failclass.Class, now time.Time, co
 		if sgr != "" {
 			reset = "\x1b[0m"
 		}
-		cols := []string{sgr + pad(kind, colKind) + reset, padLeft(count, colCount), padLeft(share, colShare),
+		cols := []string{sgr + pad(kind, colKind) + reset, padLeft(count, countW), padLeft(share, colShare),
 			padLeft(first, colSeen), padLeft(last, colSeen), pad(spark, sparkW)}
 		if showSample {
 			cols = append(cols, pad(sample, sampleW))

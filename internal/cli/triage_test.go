@@ -25,6 +25,7 @@ import (
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/failclass"
 	"github.com/stowage-cli/stowage/internal/inventory"
 	"github.com/stowage-cli/stowage/internal/testenv"
 )
@@ -656,5 +657,27 @@ func TestClipMiddleKeepsClassesApart(t *testing.T) {
 	}
 	if got := clipMiddle("short", 29); got != "short" {
 		t.Fatalf("a class that fits is cut: %q", got)
+	}
+}
+
+// A class of a million failures keeps the columns aligned (COUNT was 5 cells wide).
+func TestErrorsTableHugeCounts(t *testing.T) {
+	t.Parallel()
+	classes := []failclass.Class{
+		{Key: "pricing-service unavailable", Kind: failclass.Transient, Count: 1234567, Share: 0.99, First: demoNow.Add(-time.Hour), Last: demoNow, Spark: []int{1, 2}, SampleID: "a"},
+		{Key: "XML syntax error", Kind: failclass.Permanent, Count: 7, Share: 0.01, First: demoNow.Add(-time.Hour), Last: demoNow, Spark: []int{0, 1}, SampleID: "b"},
+	}
+	var out bytes.Buffer
+	if err := writeClassesTable(&out, classes, demoNow, false, 120); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	cell := func(l, sub string) int { return ansi.StringWidth(l[:strings.Index(l, sub)]) }
+	col := cell(lines[0], "CLASS")
+	if cell(lines[1], "pricing") != col || cell(lines[2], "XML") != col {
+		t.Fatalf("CLASS is not at column %d:\n%s", col, out.String())
+	}
+	if !strings.Contains(lines[len(lines)-2], "1234574 failed requests in 2 classes") {
+		t.Fatalf("total:\n%s", out.String())
 	}
 }

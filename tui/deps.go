@@ -61,6 +61,9 @@ type Session struct {
 type RedriveDeps struct {
 	Plan redrive.PlanDeps
 	Run  redrive.Deps
+	// Batch is what the batch-ops engine calls (redrive.BatchDepsFor); a nil Batch.Jobs,
+	// or an environment without batch_ops, leaves the engine out of the dialog.
+	Batch redrive.BatchDeps
 }
 
 func (d RedriveDeps) enabled() bool { return d.Run.Objects != nil && d.Run.Status != nil }
@@ -80,6 +83,9 @@ type RedriveOptions struct {
 	WatchTimeout     time.Duration
 	WatchInterval    time.Duration
 	WatchMaxInterval time.Duration
+	// BatchPoll is how often a batch-ops job is described while it prepares and runs
+	// (redrive's 2s when 0).
+	BatchPoll time.Duration
 	// CommandPrefix is how the resume and retry hints run stowage again, up to the
 	// environment ("stowage --config /path/config.yaml"), already shell-quoted; "stowage"
 	// when "". The hints add --env with the environment open at the time, since e

@@ -55,6 +55,7 @@ type KeyMap struct {
 	RedriveMore     key.Binding // more requests at a time
 	RedriveFewer    key.Binding
 	RedriveCancel   key.Binding
+	RedriveEngine   key.Binding // local or S3 Batch Operations, where batch_ops is configured
 
 	// Dialogs and the input line.
 	DialogPrev, DialogNext key.Binding
@@ -128,6 +129,7 @@ func DefaultKeyMap() KeyMap {
 		RedriveMore:     b([]string{">"}, ">", "redrive: more in parallel"),
 		RedriveFewer:    b([]string{"<"}, "<", "redrive: fewer in parallel"),
 		RedriveCancel:   b([]string{"c"}, "c", "redrive: cancel"),
+		RedriveEngine:   b([]string{"B"}, "B", "redrive: engine local/batch-ops"),
 
 		DialogPrev:  b([]string{"up", "k", "shift+tab"}, "↑/shift+tab", "dialog: previous"),
 		DialogNext:  b([]string{"down", "j", "tab"}, "↓/tab", "dialog: next"),
@@ -189,7 +191,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Window, k.WindowRange, k.Classes, k.Histogram},
 		{k.Pretty, k.Wrap, k.LoadMore, k.Save, k.Copy, k.Pager, k.Editor, k.HalfPageUp, k.HalfPageDown, k.ScrollLeft, k.ScrollRight},
 		{k.Select, k.SelectAll, k.Redrive, k.RedriveModePrev, k.RedriveModeNext, k.RedriveForce, k.RedriveSkipPerm,
-			k.RedriveFaster, k.RedriveSlower, k.RedriveMore, k.RedriveFewer, k.RedriveCancel},
+			k.RedriveFaster, k.RedriveSlower, k.RedriveMore, k.RedriveFewer, k.RedriveCancel, k.RedriveEngine},
 		{k.DialogPrev, k.DialogNext, k.Accept, k.DialogClose, k.Dismiss, k.Yes, k.No},
 	}
 }

@@ -48,10 +48,17 @@ type redriveState struct {
 	ids           []string    // the selection, in table order
 	// allIDs is the selection before P left the permanent failures out (nil: it did not);
 	// perm is what the plan holds by failure kind.
-	allIDs     []string
-	perm       redrive.Permanence
-	mode       redrive.Mode
-	force      bool
+	allIDs []string
+	perm   redrive.Permanence
+	mode   redrive.Mode
+	force  bool
+	// batchOK: the environment can hand the plan to S3 Batch Operations (B toggles
+	// batchOn); localMode is the local mode to go back to. batch is the batch-ops plan
+	// and run (redrive_batch.go).
+	batchOK    bool
+	batchOn    bool
+	localMode  redrive.Mode
+	batch      *batchState
 	phase      redrivePhase
 	full       bool // the running progress in full over the table (R), not docked
 	cancelPlan context.CancelFunc
@@ -97,8 +104,9 @@ type (
 	redrivePlanMsg struct {
 		seq      int
 		manifest *redrive.Manifest
-		overlaps []string // warnings about unfinished runs holding some of its requests
-		refusal  string   // why it cannot run because of them ("" when it can)
+		batch    *redrive.BatchPlan // the batch-ops plan of manifest (nil: a local run)
+		overlaps []string           // warnings about unfinished runs holding some of its requests
+		refusal  string             // why it cannot run because of them ("" when it can)
 		err      error
 	}
 	redriveStartedMsg struct {
@@ -211,7 +219,7 @@ func (m *Model) openRedrive() tea.Cmd {
 		mode = redrive.ModeS3Copy // the only mode without a gateway
 	}
 	s := &redriveState{envName: env.Name, production: env.Production, env: env, doneName: redrive.DoneStateName(env), ids: ids, mode: mode, demo: m.sess.Operator == "demo",
-		commandPrefix: m.opts.Redrive.CommandPrefix, noLeaseTable: m.sess.Redrive.Run.Leases == nil}
+		commandPrefix: m.opts.Redrive.CommandPrefix, noLeaseTable: m.sess.Redrive.Run.Leases == nil, batchOK: m.batchAvailable()}
 	m.rd = s
 	m.pushDialog(s)
 	return m.plan(s)
@@ -234,12 +242,17 @@ func (m *Model) plan(s *redriveState) tea.Cmd {
 	m.rdSeq++
 	s.seq = m.rdSeq
 	s.phase = rdPlanning
-	s.manifest, s.planErr, s.overlaps, s.refusal = nil, nil, nil, ""
+	s.manifest, s.planErr, s.overlaps, s.refusal, s.batch = nil, nil, nil, "", nil
 	s.typing, s.mismatch = false, ""
 	s.field = lineEdit{prompt: "› "}
 	if s.cancelPlan != nil {
 		s.cancelPlan()
 		s.cancelPlan = nil
+	}
+	if s.batchOn {
+		ctx, cancel := context.WithCancel(m.ctx)
+		s.cancelPlan = cancel
+		return m.planBatch(ctx, cancel, s, redrive.Selection{IDs: s.ids, Source: "tui"})
 	}
 	opts, err := redrive.PlanOptionsFor(m.sess.Env, s.mode)
 	if err != nil {
@@ -313,11 +326,18 @@ func (m *Model) onRedrivePlan(msg redrivePlanMsg) {
 		return ""
 	})
 	s.confirm = redrive.ConfirmationFor(len(msg.manifest.Items), s.production)
+	if msg.batch != nil {
+		s.batch = &batchState{plan: msg.batch}
+		s.confirm = batchConfirmation(msg.batch, s.production)
+	}
 	s.phase = rdPlanned
 }
 
 // canConfirm reports whether the plan can run: it has items and the mode can send some.
 func (s *redriveState) canConfirm() bool {
+	if s.batch != nil {
+		return s.phase == rdPlanned && len(s.batch.plan.Sends) > 0 && s.refusal == ""
+	}
 	return s.phase == rdPlanned && s.summary.Count > 0 && s.summary.TooLarge < s.summary.Count && s.refusal == ""
 }
 
@@ -354,6 +374,9 @@ func (m *Model) closeRedrive(s *redriveState) tea.Cmd {
 // confirmRedrive starts the confirmed run: the journal is created and the engine's
 // goroutines start in a command.
 func (m *Model) confirmRedrive(s *redriveState) tea.Cmd {
+	if s.batch != nil {
+		return m.confirmBatch(s)
+	}
 	s.phase = rdStarting
 	s.typing, s.mismatch = false, ""
 	s.rate, s.conc = s.manifest.Rate, s.manifest.Concurrency
@@ -554,6 +577,9 @@ func (m *Model) changeConcurrency(s *redriveState, more bool) tea.Cmd {
 // flight too, whose outcome is then journaled unknown.
 func (m *Model) cancelRedrive() tea.Cmd {
 	s := m.rd
+	if s != nil && s.batch != nil && s.phase == rdRunning {
+		return m.cancelBatch(s)
+	}
 	if s == nil || s.run == nil || s.phase != rdRunning {
 		return nil
 	}

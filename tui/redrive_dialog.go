@@ -45,6 +45,8 @@ func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 			return false, redriveReplanMsg{s}
 		case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
 			return false, s.switchMode(km, msg)
+		case s.batchOK && key.Matches(msg, km.RedriveEngine):
+			return false, s.toggleEngine()
 		}
 	case rdPlanned:
 		return s.updatePlanned(km, msg)
@@ -96,6 +98,11 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 		return true, redriveClosedMsg{s}
 	case key.Matches(msg, km.RedriveModePrev, km.RedriveModeNext):
 		return false, s.switchMode(km, msg)
+	case s.batchOK && key.Matches(msg, km.RedriveEngine):
+		return false, s.toggleEngine()
+	case key.Matches(msg, km.RedriveForce) && s.batch != nil:
+		s.force = !s.force // the job's manifest leaves out what is processed: plan again
+		return false, redriveReplanMsg{s}
 	case key.Matches(msg, km.RedriveForce):
 		s.force = !s.force
 	case key.Matches(msg, km.RedriveSkipPerm) && (s.allIDs != nil || s.perm.Permanent > 0):
@@ -135,6 +142,18 @@ func (s *redriveState) toggleSkipPermanent() tea.Msg {
 
 // switchMode moves to the previous or next mode; the plan is then made again.
 func (s *redriveState) switchMode(km KeyMap, msg tea.KeyPressMsg) tea.Msg {
+	if s.batchOn {
+		modes := s.batchModes()
+		if len(modes) == 1 {
+			return noteMsg{noteInfo, "the batch-ops engine runs s3-copy here; lambda needs batch_ops.lambda_schema: \"2.0\" (see the README)"}
+		}
+		if s.mode == modes[0] {
+			s.mode = modes[1]
+		} else {
+			s.mode = modes[0]
+		}
+		return redriveReplanMsg{s}
+	}
 	s.mode = cycleMode(s.mode, key.Matches(msg, km.RedriveModeNext), s.env)
 	return redriveReplanMsg{s}
 }
@@ -204,12 +223,24 @@ func (s *redriveState) renderSized(st Styles, w, h int) string {
 	case rdPlanning, rdPlanFailed, rdPlanned:
 		head, middle, tail = s.renderPlan(st, w)
 	case rdStarting, rdRunning:
+		if s.batch != nil {
+			if h > dockMaxLines {
+				head, middle, tail = s.renderBatchProgress(st, w)
+			} else {
+				head = s.renderBatchDock(st, w, h)
+			}
+			break
+		}
 		if h > dockMaxLines {
 			head, middle, tail = s.renderProgress(st, w)
 		} else {
 			head = s.renderDock(st, w, h) // docked, or a very small screen
 		}
 	default:
+		if s.batch != nil && s.batch.watchErr != nil {
+			head, middle, tail = s.renderBatchStopped(st, w)
+			break
+		}
 		head, middle, tail = s.renderSummary(st, w)
 	}
 	lines := fitLines(st, head, middle, tail, h)
@@ -273,6 +304,9 @@ func rateText(rate float64) string {
 
 func (s *redriveState) modeLine(st Styles, w int) string {
 	modes := usableModes(s.env)
+	if s.batchOn {
+		modes = s.batchModes()
+	}
 	var parts []string
 	at := 0
 	for i, md := range modes {
@@ -316,10 +350,17 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	sum := s.summary
 	head = append(head,
 		field(st, "target", sanitize.Line(sum.Target)),
-		field(st, "requests", commas(sum.Count)+" · "+humanBytes(sum.TotalBytes)+st.Faint.Render(" · status now ")+sanitize.Line(sum.StatusCounts())),
-		field(st, "rate", rateText(sum.Rate)+" · "+strconv.Itoa(sum.Concurrency)+" at a time · ETA "+etaText(sum.ETA, sum.Count)),
-		field(st, "manifest", "sha256 "+shortHash(sum.Hash)+st.Faint.Render(" · run "+sanitize.Line(sum.RunID))),
-	)
+		field(st, "requests", commas(sum.Count)+" · "+humanBytes(sum.TotalBytes)+st.Faint.Render(" · status now ")+sanitize.Line(sum.StatusCounts())))
+	if s.batch != nil {
+		head = append(head, s.batchPlanLines(st, w)...)
+	} else {
+		head = append(head,
+			field(st, "rate", rateText(sum.Rate)+" · "+strconv.Itoa(sum.Concurrency)+" at a time · ETA "+etaText(sum.ETA, sum.Count)),
+			field(st, "manifest", "sha256 "+shortHash(sum.Hash)+st.Faint.Render(" · run "+sanitize.Line(sum.RunID))))
+		if s.batchOK {
+			head = append(head, field(st, "engine", st.DialogSel.Render("[local]")+st.Muted.Render(" S3 Batch Operations ")+st.Faint.Render("  B")))
+		}
+	}
 	warn := func(text string) {
 		for i, l := range wrapLines(text, w-2) {
 			mark := st.StatusWarn.Render("! ")
@@ -402,11 +443,11 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		tail = append(tail, "", st.Faint.Render("←/→ mode · esc close"))
 	case s.confirm == redrive.ConfirmYesNo:
 		tail = append(tail, appLines(st, "Send "+s.sendText()+" to "+where+"? What is sent is not undone.", w)...)
-		tail = append(tail, "", st.Prompt.Render("y")+" send   "+st.Prompt.Render("n")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
+		tail = append(tail, "", st.Prompt.Render("y")+" send   "+st.Prompt.Render("n")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"+s.engineHint()))
 	case !s.typing:
 		tail = append(tail, appLines(st, "This sends "+s.sendText()+" to "+where+". What is sent is not undone.", w)...)
 		tail = append(tail, st.App.Render("To confirm, press enter and type the environment name ("+sanitize.Line(s.envName)+")."),
-			"", st.Prompt.Render("enter")+" confirm   "+st.Prompt.Render("esc")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"))
+			"", st.Prompt.Render("enter")+" confirm   "+st.Prompt.Render("esc")+" cancel"+st.Faint.Render("   ←/→ mode · ! force"+s.engineHint()))
 	default:
 		tail = append(tail, appLines(st, "This sends "+s.sendText()+" to "+where+". What is sent is not undone.", w)...)
 		tail = append(tail, st.App.Render("Type the environment name ("+sanitize.Line(s.envName)+") and press enter:"),
@@ -417,6 +458,14 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 		tail = append(tail, "", st.Prompt.Render("enter")+" send   "+st.Prompt.Render("esc")+" back")
 	}
 	return head, middle, tail
+}
+
+// engineHint names B where the engine can be chosen.
+func (s *redriveState) engineHint() string {
+	if s.batchOK {
+		return " · B engine"
+	}
+	return ""
 }
 
 // appLines is text wrapped to w in the dialog's text style.
@@ -430,6 +479,9 @@ func appLines(st Styles, text string, w int) []string {
 
 // sendText is what a confirmed plan sends (redrive.Summary.SendText).
 func (s *redriveState) sendText() string {
+	if s.batch != nil {
+		return s.batchSendText()
+	}
 	sum := s.summary
 	sum.Mode = s.mode
 	return sum.SendText(s.force)

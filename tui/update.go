@@ -87,6 +87,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onHistoryRead(msg)
 	case timelineReadMsg:
 		m.onTimelineRead(msg)
+	case batchStartedMsg:
+		cmds = append(cmds, m.onBatchStarted(msg))
+	case batchProgressMsg:
+		cmds = append(cmds, m.onBatchLook(msg))
+	case batchCancelledMsg:
+		m.onBatchCancelled(msg)
 	case donePageMsg:
 		cmds = append(cmds, m.onDonePage(msg))
 	case failedPageMsg:

@@ -133,7 +133,11 @@ func (m *Model) renderHeader() []string {
 	}
 	if rd := m.rd; rd != nil && (rd.phase == rdRunning || rd.phase == rdStarting) {
 		p := rd.progress
-		l2 = append(l2, headerField{text: st.Prompt.Render("redrive " + commas(p.Counts.Done()) + "/" + commas(p.Total))})
+		text := "redrive " + commas(p.Counts.Done()) + "/" + commas(p.Total)
+		if b := rd.batch; b != nil {
+			text = "batch job " + commas(int(b.prog.Job.Done())) + "/" + commas(int(b.prog.Job.Total))
+		}
+		l2 = append(l2, headerField{text: st.Prompt.Render(text)})
 	} else if m.watch.active() {
 		l2 = append(l2, headerField{text: st.Muted.Render("watching " + commas(m.watch.pending())), drop: 4})
 	}

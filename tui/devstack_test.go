@@ -48,8 +48,12 @@ func openSession(t *testing.T, st *devstack.Stack, env *config.Env) Session {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	return Session{Env: env, Objects: c.Objects, Statuses: c.Statuses, Operator: "demo",
-		Redrive: RedriveDeps{Plan: redrive.PlanDepsFor(c, env), Run: redrive.DepsFor(c)}}
+	sess := Session{Env: env, Objects: c.Objects, Statuses: c.Statuses, Operator: "demo",
+		Redrive: RedriveDeps{Plan: redrive.PlanDepsFor(c, env), Run: redrive.DepsFor(c), Batch: redrive.BatchDepsFor(c)}}
+	if c.Logs != nil {
+		sess.Logs = c.Logs
+	}
+	return sess
 }
 
 // flow runs the TUI in a teatest program over sess. Its probe keeps the latest frame:

@@ -23,7 +23,9 @@ func TestDevstackBatchOpsAndTimeline(t *testing.T) {
 	fl.key("f")
 	fl.waitText("FAILED")
 	fl.key("F")
-	fl.waitFor("the FAILED requests", func(p string) bool { return strings.Contains(p, "view FAILED") && !strings.Contains(p, "reading FAILED") })
+	fl.waitFor("the FAILED requests", func(p string) bool {
+		return strings.Contains(p, "view FAILED") && !strings.Contains(p, "reading FAILED")
+	})
 
 	// The timeline of the first FAILED request.
 	fl.key("enter")

@@ -362,12 +362,12 @@ func clipMiddle(s string, n int) string {
 	headW := (n - 3) * 2 / 5 // " … " takes 3 cells
 	tailW := n - 3 - headW
 	head := ansi.Truncate(s, headW, "")
-	if i := strings.LastIndexByte(head, ' '); i > len(head)/2 {
+	if i := strings.LastIndexAny(head, " -:/"); i > len(head)/2 {
 		head = head[:i]
 	}
 	full := ansi.StringWidth(s)
 	tail := ansi.Cut(s, full-tailW, full)
-	if i := strings.IndexByte(tail, ' '); i >= 0 && i < len(tail)/4 {
+	if i := strings.IndexAny(tail, " /("); i >= 0 && i < len(tail)/3 {
 		tail = tail[i+1:]
 	}
 	return strings.TrimRight(head, " ,:;") + " … " + strings.TrimLeft(tail, " ")

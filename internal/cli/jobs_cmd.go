@@ -174,6 +174,7 @@ func runJobsWatch(ctx context.Context, g *Globals, id string, poll time.Duration
 	if rec.Finished {
 		fmt.Fprintln(stderr, "This run was finished already; its report is beside the record.")
 	}
+	writeFinishing(stderr, sess)
 	rep, fin, auditErr := sess.Finish(context.WithoutCancel(ctx))
 	if rep == nil {
 		return exitForAWS(auditErr)

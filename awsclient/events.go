@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptrace"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -151,6 +152,7 @@ func tooLarge(op, resource string, e EventEntry) error {
 // one after it (no answer) ErrDeliveryUnknown; an answer from the service is neither.
 func sent(err error, wrote bool, c call) error {
 	e := newError(err, c)
+	eventRemedy(e, c)
 	if e.Kind == KindTooLarge {
 		e.Remedy = "the target refused the message as too large; nothing was sent"
 	}
@@ -277,14 +279,48 @@ func entryError(c call, code, msg string, serverFault bool) error {
 		e.Kind = KindInvalid
 	}
 	e.Remedy = remedy(e, c)
-	if code == "NotAuthorizedForSourceException" {
-		e.Remedy = remedyAWSSource
-	}
+	eventRemedy(e, c)
 	return e
 }
 
+// CodeNotAuthorizedForSource is EventBridge's refusal of an "aws." source from PutEvents.
+const CodeNotAuthorizedForSource = "NotAuthorizedForSourceException"
+
 // remedyAWSSource answers EventBridge's refusal of an "aws." source from PutEvents.
 const remedyAWSSource = "AWS reserves sources beginning aws. for its services: set events.event_source to your own (e.g. stowage.s3) and add it to the rule's event pattern"
+
+// eventRemedy corrects what the shared classification says of the event targets' own
+// refusals: an aws. source is the configuration's fault, not the credentials'; a KMS
+// refusal needs KMS actions, not the send's.
+func eventRemedy(e *Error, c call) {
+	switch {
+	case e.Code == CodeNotAuthorizedForSource:
+		e.Kind, e.Remedy = KindInvalid, remedyAWSSource
+	case isKMSCode(e.Code) && e.Kind != KindThrottled:
+		e.Remedy = kmsRemedy(e.Code, c)
+	}
+}
+
+// isKMSCode reports a refusal by the target's KMS key: SQS's KmsAccessDenied,
+// KmsDisabled, KmsNotFound… (KMS.AccessDeniedException in the older protocol), Lambda's
+// KMSAccessDeniedException, KMSDisabledException…
+func isKMSCode(code string) bool {
+	return strings.HasPrefix(code, "Kms") || strings.HasPrefix(code, "KMS")
+}
+
+// kmsRemedy says what a KMS refusal needs.
+func kmsRemedy(code string, c call) string {
+	if c.Op == "invoke" {
+		return "Lambda could not use the KMS key of the function's environment variables: the function's execution role needs kms:Decrypt on it, and the key must be enabled"
+	}
+	need := "the credentials need kms:GenerateDataKey and kms:Decrypt on the queue's KMS key"
+	if strings.Contains(code, "AccessDenied") {
+		need = "the queue is encrypted: " + need
+	} else {
+		need = "the queue's KMS key refused (" + code + "): it must exist and be enabled, and " + need
+	}
+	return need + " (aws sqs get-queue-attributes --queue-url " + c.Resource + " --attribute-names KmsMasterKeyId names it)"
+}
 
 // Invoke invokes the function asynchronously (InvocationType Event) with payload, and
 // expects 202. A throttled invoke (429, TooManyRequestsException) is KindThrottled.

@@ -191,6 +191,11 @@ func TestEventSendErrorsAreClassified(t *testing.T) {
 			KindAccessDenied, "the credentials need sqs:SendMessage on " + testQueue, true},
 		{"throttled", 400, `{"__type":"com.amazonaws.sqs#RequestThrottled","message":"slow down"}`,
 			KindThrottled, "lower the rate", true},
+		// An encrypted queue whose key the caller may not use: KMS actions, not sqs:SendMessage.
+		{"kms denied", 400, `{"__type":"com.amazonaws.sqs#KmsAccessDenied","message":"User is not authorized to perform kms:GenerateDataKey"}`,
+			KindAccessDenied, "kms:GenerateDataKey and kms:Decrypt on the queue's KMS key", true},
+		{"kms disabled", 400, `{"__type":"com.amazonaws.sqs#KmsDisabled","message":"The key is disabled."}`,
+			KindUnknown, "must exist and be enabled", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -198,7 +203,7 @@ func TestEventSendErrorsAreClassified(t *testing.T) {
 			f.answer = func(fakeCall) (int, string) { return c.status, c.body }
 			res, err := s.SendSQS(context.Background(), testQueue, entries(3))
 			var e *Error
-			if !errors.As(err, &e) || e.Kind != c.kind || !strings.Contains(e.Remedy, c.remedy) {
+			if !errors.As(err, &e) || (c.kind != KindUnknown && e.Kind != c.kind) || !strings.Contains(e.Remedy, c.remedy) {
 				t.Fatalf("err = %v, want kind %v with remedy %q", err, c.kind, c.remedy)
 			}
 			if errors.Is(err, ErrDeliveryUnknown) {
@@ -314,7 +319,9 @@ func TestPutEventsFailedEntries(t *testing.T) {
 	if n := len(f.callsOf("PutEvents")); n != 2 {
 		t.Fatalf("%d calls, want 2", n)
 	}
-	if res[0].MessageID != "e0" || !KindOf(res[1].Err).Retryable() || KindOf(res[2].Err) != KindAccessDenied {
+	// An aws. source is the configuration's fault: not access denied (which would say
+	// "fix the credentials").
+	if res[0].MessageID != "e0" || !KindOf(res[1].Err).Retryable() || KindOf(res[2].Err) != KindInvalid {
 		t.Errorf("results: %+v", res[:3])
 	}
 	var e *Error

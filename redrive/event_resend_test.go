@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 )
 
 // killEventRun runs m until the fake target has answered its second call, copies the
@@ -274,5 +275,52 @@ func TestEventBridgeChecksTheBusBeforeSending(t *testing.T) {
 	r, _ := New(d, f.planEvent(t, ModeEventBridge, testSpec(ModeEventBridge)), f.opts())
 	if rep := runToEnd(t, r); rep.Counts.Delivered != 3 || ev.probes != 1 {
 		t.Errorf("counts %+v, %d probes", rep.Counts, ev.probes)
+	}
+}
+
+// AWS refuses PutEvents entries whose source begins "aws." from any caller: on AWS the
+// default source aws.s3 is refused before planning, naming what to set; on the demo's
+// EventBridge (loopback), which takes it as S3's own, it is kept.
+func TestEventSpecRefusesAnAWSSourceOnAWS(t *testing.T) {
+	env := &config.Env{Name: "prod", Region: "eu-west-1", Events: config.Events{EventBus: "ingest", EventSource: config.DefaultEventSource}}
+	_, err := EventSpecFor(env, ModeEventBridge, "")
+	if err == nil || !strings.Contains(err.Error(), "events.event_source") || !strings.Contains(err.Error(), "NotAuthorizedForSourceException") {
+		t.Fatalf("aws.s3 on AWS: %v", err)
+	}
+	if _, err := PlanOptionsFor(env, ModeEventBridge); err == nil {
+		t.Error("PlanOptionsFor planned a source AWS refuses")
+	}
+	env.Endpoints.EventBridge = "http://127.0.0.1:4010"
+	if s, err := EventSpecFor(env, ModeEventBridge, ""); err != nil || s.Source != "aws.s3" {
+		t.Errorf("loopback: %+v %v", s, err)
+	}
+	env.Endpoints.EventBridge = ""
+	env.Events.EventSource = "stowage.s3"
+	if s, err := EventSpecFor(env, ModeEventBridge, ""); err != nil || s.Source != "stowage.s3" {
+		t.Errorf("own source: %+v %v", s, err)
+	}
+}
+
+// A source refusal that reaches a run (a manifest planned before the check) stops it
+// with the configuration's remedy, not "access denied … fix the credentials".
+func TestEventSourceRefusalStopsWithTheConfigRemedy(t *testing.T) {
+	f := newFixture(t, 20)
+	ev := newFakeEvents(f.status)
+	ev.script = func(id string, n int) error {
+		return &awsclient.Error{Kind: awsclient.KindInvalid, Op: "put-events", Code: awsclient.CodeNotAuthorizedForSource,
+			Message: "Not authorized for the source.", Err: awsclient.ErrNotSent}
+	}
+	m := f.planEvent(t, ModeEventBridge, testSpec(ModeEventBridge))
+	m.Concurrency = 1
+	d := f.deps()
+	d.Events = ev
+	r, _ := New(d, m, f.opts())
+	rep := runToEnd(t, r)
+	if rep.Outcome != OutcomeError || strings.Contains(rep.StopReason, "credentials") ||
+		!strings.Contains(rep.StopReason, "events.event_source") || !strings.Contains(rep.StopReason, "plan the redrive again") {
+		t.Fatalf("outcome %s: %s", rep.Outcome, rep.StopReason)
+	}
+	if n := len(ev.callSizes()); n > 1 {
+		t.Errorf("%d calls after the first refusal", n)
 	}
 }

@@ -171,14 +171,30 @@ func (r *Run) attemptEvent(sendCtx context.Context, e awsclient.EventEntry) atte
 	}
 	a := classifyErr(res.Err, res.Status, nil, sendCtx, r.m.Mode)
 	a.gatewayID = res.MessageID
-	if a.class == classPermanent && awsclient.KindOf(res.Err) == awsclient.KindNotFound {
-		a.stop = targetMissing(a.reason)
+	if a.class == classPermanent {
+		a.stop = r.stopFor(res.Err)
 	}
 	return a
 }
 
-// targetMissing is why a run stops when the queue, function or bus is not there: every
-// item would fail the same way.
+// stopFor is why the run stops after err, when every later item would fail the same
+// way: the queue, function or bus is not there, or EventBridge refuses the source ("" when
+// not).
+func (r *Run) stopFor(err error) string {
+	var ae *awsclient.Error
+	switch {
+	case err == nil:
+	case awsclient.KindOf(err) == awsclient.KindNotFound:
+		return targetMissing(reasonOf(err))
+	case errors.As(err, &ae) && ae.Code == awsclient.CodeNotAuthorizedForSource:
+		// The source is frozen in the manifest: a --resume would be refused too.
+		return "EventBridge refuses the events' source " + r.m.Event.Source + ": " + reasonOf(err) +
+			"; nothing more is sent — set events.event_source, add it to the rule's event pattern, and plan the redrive again"
+	}
+	return ""
+}
+
+// targetMissing is why a run stops when the queue, function or bus is not there.
 func targetMissing(reason string) string {
 	return "the target does not exist: " + reason + "; nothing more is sent — fix the events section, then --resume"
 }
@@ -303,9 +319,13 @@ func (b *eventBatcher) call(batch []*batchEntry) {
 	case ModeEventBridge:
 		res, err = b.r.deps.Events.PutEvents(ctx, b.r.m.Event.Bus, entries)
 	}
-	if err != nil && awsclient.KindOf(err) == awsclient.KindNotFound {
-		// Stop before this call's slot frees: the batches behind it are not sent.
-		b.r.stop(OutcomeError, targetMissing(reasonOf(err)))
+	// Stop before this call's slot frees, so that the batches behind it are not sent.
+	stop := b.r.stopFor(err)
+	for i := 0; i < len(res) && stop == ""; i++ {
+		stop = b.r.stopFor(res[i].Err)
+	}
+	if stop != "" {
+		b.r.stop(OutcomeError, stop)
 	}
 	for i, be := range live {
 		switch {

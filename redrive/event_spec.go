@@ -98,6 +98,13 @@ func EventSpecFor(env *config.Env, mode Mode, qualifier string) (*EventSpec, err
 			s.Region = r
 		}
 	case ModeEventBridge:
+		if strings.HasPrefix(s.Source, "aws.") && !config.IsLoopbackURL(env.Endpoints.EventBridge) {
+			// AWS answers every entry NotAuthorizedForSourceException: refuse before the
+			// plan, the confirmation and the claims.
+			return nil, fmt.Errorf("events.event_source of environment %q is %s, but EventBridge refuses sources beginning aws. from callers "+
+				"(NotAuthorizedForSourceException): set events.event_source to your own (e.g. stowage.s3) and add it to the source of the rule's event pattern",
+				env.Name, s.Source)
+		}
 		s.Bus = ev.EventBus
 		if r := regionOfARN(ev.EventBus); r != "" {
 			s.Region = r

@@ -34,7 +34,9 @@ const (
 )
 
 // MaxEventMessage is the largest message stowage sends to a queue, a function
-// (asynchronously) or a bus: 256 KiB, the limit all three have long had. A synthesized S3
+// (asynchronously) or a bus: stowage's own guard of 256 KiB, EventBridge's limit. SQS and
+// Lambda's asynchronous invoke now take up to 1 MiB, but one guard for every mode keeps a
+// redrive's refusals the same whatever the target. A synthesized S3
 // record is about 1 KiB, so only a very long key comes near it; the guard refuses before
 // sending.
 const MaxEventMessage = 256 * 1024
@@ -144,7 +146,7 @@ func (s *EventSender) ReadOnly() bool { return s.readOnly }
 // tooLarge refuses an entry over MaxEventMessage before anything is sent.
 func tooLarge(op, resource string, e EventEntry) error {
 	return &Error{Kind: KindTooLarge, Op: op, Resource: resource, Err: ErrNotSent,
-		Message: fmt.Sprintf("the message is %d bytes; the limit is %d (256 KiB)", e.size(), MaxEventMessage),
+		Message: fmt.Sprintf("the message is %d bytes; stowage refuses events over %d bytes (256 KiB)", e.size(), MaxEventMessage),
 		Remedy:  "nothing was sent; an S3 record this large has a very long key: redrive it with --mode s3-copy"}
 }
 

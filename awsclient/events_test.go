@@ -229,6 +229,10 @@ func TestEventSendTooLargeIsRefusedUnsent(t *testing.T) {
 	if res[0].Err != nil || KindOf(res[1].Err) != KindTooLarge || !errors.Is(res[1].Err, ErrNotSent) {
 		t.Fatalf("results: %+v", res)
 	}
+	// The guard is stowage's own: SQS and Lambda's asynchronous invoke take up to 1 MiB.
+	if msg := res[1].Err.Error(); !strings.Contains(msg, "stowage refuses events over 262144 bytes") {
+		t.Errorf("too large: %s", msg)
+	}
 	if got := len(f.callsOf("SendMessageBatch")[0].Body["Entries"].([]any)); got != 1 {
 		t.Errorf("%d entries sent, want only the small one", got)
 	}

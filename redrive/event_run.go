@@ -54,7 +54,7 @@ func (r *Run) prepareEvent(ctx context.Context, it Item) (awsclient.EventEntry, 
 	}
 	if n := len(e.Body); n > awsclient.MaxEventMessage {
 		return e, &attemptResult{class: classPermanent, reason: fmt.Sprintf(
-			"the event is %d bytes, over the target's limit of %d (256 KiB); nothing was sent — redrive it with --mode s3-copy", n, awsclient.MaxEventMessage)}
+			"the event is %d bytes; stowage refuses events over %d bytes (256 KiB), so nothing was sent — redrive it with --mode s3-copy", n, awsclient.MaxEventMessage)}
 	}
 	return e, nil
 }

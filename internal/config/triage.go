@@ -61,6 +61,11 @@ func checkTriage(e *Env, errf, warnf problemf) {
 			case re.MatchString(""):
 				errf(l.field, "pattern %d %s matches an empty message, so every failure; expected words of the errors it means, e.g. %s",
 					i+1, quote(p), quote("syntax error|malformed"))
+			default:
+				if msg, kind := crossMatch(re, l.field == "status.permanent_errors"); msg != "" {
+					warnf(l.field, "pattern %d %s also matches %s, a typical %s failure: configured patterns come before the defaults, so it would be counted %s; expected words only its errors hold",
+						i+1, quote(p), quote(msg), kind, map[bool]string{true: "permanent (and left out by --skip-permanent)", false: "transient (and redriven again and again)"}[l.field == "status.permanent_errors"])
+				}
 			}
 		}
 	}
@@ -92,4 +97,35 @@ func defaultTriage(e *Env, explicit func(field string) bool) {
 	if e.ReadBudget == 0 && !explicit("read_budget") {
 		e.ReadBudget = DefaultReadBudget
 	}
+}
+
+// Typical messages of each kind, which a configured pattern of the other kind should not
+// match: "error" as a permanent pattern would take every 5xx for permanent.
+var (
+	typicalTransient = []string{
+		"503 Service Unavailable",
+		"context deadline exceeded",
+		"ThrottlingException: Rate exceeded",
+		"dial tcp 10.0.0.1:443: connect: connection refused",
+		"500 Internal Server Error",
+	}
+	typicalPermanent = []string{
+		"XML syntax error on line 3: unexpected EOF",
+		"invalid character 'x' looking for beginning of value",
+		"validation failed: sku is required",
+	}
+)
+
+// crossMatch returns a typical message of the other kind that re matches, and that kind.
+func crossMatch(re *regexp.Regexp, permanent bool) (string, string) {
+	msgs, kind := typicalPermanent, "permanent"
+	if permanent {
+		msgs, kind = typicalTransient, "transient"
+	}
+	for _, m := range msgs {
+		if re.MatchString(m) {
+			return m, kind
+		}
+	}
+	return "", ""
 }

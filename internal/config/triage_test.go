@@ -90,3 +90,36 @@ func TestTriageValidation(t *testing.T) {
 		})
 	}
 }
+
+// A pattern that also takes the other kind's typical failures is warned about: "error" as
+// a permanent pattern counts every 500 Internal Server Error permanent, and
+// --skip-permanent would leave out requests a redrive fixes.
+func TestTriagePatternOfTheWrongKindWarns(t *testing.T) {
+	for _, c := range []struct{ yaml, field, msg string }{
+		{minimal + `      permanent_errors: ["error"]
+`, "status.permanent_errors", `pattern 1 "error" also matches "500 Internal Server Error", a typical transient failure`},
+		{minimal + `      transient_errors: ["unexpected|retry"]
+`, "status.transient_errors", `pattern 1 "unexpected|retry" also matches "XML syntax error on line 3: unexpected EOF", a typical permanent failure`},
+	} {
+		var found bool
+		for _, p := range mustParse(t, c.yaml).Validate() {
+			if p.Field == "environments.prod."+c.field && strings.Contains(p.Message, c.msg) {
+				found = true
+				if !p.Warning {
+					t.Errorf("%v is an error, want a warning", p)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("no warning on %s containing %q", c.field, c.msg)
+		}
+	}
+	// Patterns of their own kind are quiet.
+	for _, p := range mustParse(t, minimal+`      permanent_errors: ["ACCOUNT closed"]
+      transient_errors: ["upstream busy"]
+`).Validate() {
+		if strings.HasPrefix(p.Field, "environments.prod.status.") {
+			t.Fatalf("problem %v", p)
+		}
+	}
+}

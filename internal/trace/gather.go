@@ -117,6 +117,26 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 			in.Runs = append(in.Runs, runDetail(r, id))
 		}
 	}
+	// The status items of the new requests reupload redrives made: how the story ended.
+	for _, nid := range Terms(in)[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, found, err := src.Statuses.Get(ctx, nid)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if found {
+				mu.Lock()
+				if in.NewStatuses == nil {
+					in.NewStatuses = map[string]*awsclient.Status{}
+				}
+				in.NewStatuses[nid] = &st
+				mu.Unlock()
+			}
+		}()
+	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return in, err

@@ -28,13 +28,21 @@ func (f fakeObjects) Versions(context.Context, string) ([]awsclient.ObjectVersio
 	return nil, nil
 }
 
-type fakeStatuses struct{ st *awsclient.Status }
+type fakeStatuses struct {
+	st *awsclient.Status
+	// others are the items of other request IDs (nil: st answers for every ID).
+	others map[string]*awsclient.Status
+}
 
-func (f fakeStatuses) Get(context.Context, string) (awsclient.Status, bool, error) {
-	if f.st == nil {
+func (f fakeStatuses) Get(_ context.Context, rid string) (awsclient.Status, bool, error) {
+	st := f.st
+	if f.others != nil && rid != id {
+		st = f.others[rid]
+	}
+	if st == nil {
 		return awsclient.Status{}, false, nil
 	}
-	return *f.st, true, nil
+	return *st, true, nil
 }
 
 type fakeLogs struct {
@@ -60,7 +68,8 @@ func TestGatherReadsTheLinesOfEveryReupload(t *testing.T) {
 		"new-req": {ev(group, redrove.Add(time.Second), `{"level":"INFO","requestId":"new-req","message":"processed"}`)},
 	}}
 	src := Sources{Env: env, Objects: fakeObjects{&awsclient.Object{Key: id, LastModified: arrived}},
-		Statuses: fakeStatuses{&awsclient.Status{State: "FAILED", UpdatedAt: arrived.Add(time.Second)}}, Logs: logs,
+		Statuses: fakeStatuses{st: &awsclient.Status{State: "FAILED", UpdatedAt: arrived.Add(time.Second)},
+			others: map[string]*awsclient.Status{"new-req": {State: "PROCESSED", Attempts: 1, UpdatedAt: redrove.Add(2 * time.Second)}}}, Logs: logs,
 		MissingObject: func(err error) bool { return errors.Is(err, errMissing) },
 		History: func(env, id string) ([]redrive.HistoryRun, error) {
 			return []redrive.HistoryRun{{RunID: "r1", Mode: "reupload", Outcome: "delivered", NewRequestID: "new-req", At: redrove, Journal: "/nonexistent"}}, nil
@@ -76,9 +85,31 @@ func TestGatherReadsTheLinesOfEveryReupload(t *testing.T) {
 	if len(in.Logs.Events) != 2 || in.Logs.Query != awsclient.InsightsQuery(id) {
 		t.Errorf("merged: %+v", in.Logs)
 	}
+	// The story ends with the new request: its line and its status item, each saying so.
 	tl := Build(in)
-	if last := tl.Entries[len(tl.Entries)-1]; last.Source != SourceProcessor || last.Summary != "INFO processed" {
-		t.Errorf("last entry %+v", last)
+	var tail []string
+	for _, e := range tl.Entries[len(tl.Entries)-2:] {
+		tail = append(tail, string(e.Source)+": "+e.Summary)
+	}
+	if want := []string{"processor: INFO processed [new request new-req]", "status: status PROCESSED (1 attempt) [new request new-req]"}; !slices.Equal(tail, want) {
+		t.Errorf("last entries %q, want %q", tail, want)
+	}
+}
+
+// A reupload leaves the original's status item as the redrive read it: one row says so,
+// not two.
+func TestTimelineShowsAnUnchangedStatusOnce(t *testing.T) {
+	in := failedRedrivenProcessed()
+	b := in.Runs[0].Before
+	in.Status = &awsclient.Status{RequestID: id, State: b.State, Attempts: b.Attempts, UpdatedAt: b.UpdatedAt}
+	n := 0
+	for _, e := range Build(in).Entries {
+		if e.Source == SourceStatus {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d status rows, want 1", n)
 	}
 }
 

@@ -94,6 +94,9 @@ type Inputs struct {
 	// the first arrival (status.received_attr), zero when unknown.
 	Status     *awsclient.Status
 	ReceivedAt time.Time
+	// NewStatuses are the status items of the new requests reupload redrives made of it,
+	// by request ID (a new request missing: no item yet).
+	NewStatuses map[string]*awsclient.Status
 	// Lost is set when the object has no status item and was stored longer than
 	// status.lost_after ago (inventory.IsLost; Gather decides it, Build stays pure).
 	Lost bool
@@ -203,6 +206,9 @@ func Build(in Inputs) Timeline {
 				processorLines++
 			}
 			sum, isErr := summarizeLog(src, ev.Message)
+			if n := newRequestOf(in, ev.Message); n != "" {
+				sum += " [new request " + clip(n, 13) + "]"
+			}
 			add(Entry{At: ev.At, Source: src, Summary: sum, Error: isErr, Message: ev.Message, Group: ev.Group, Raw: ev})
 		}
 		tl.Query = in.Logs.Query
@@ -233,16 +239,7 @@ func Build(in Inputs) Timeline {
 
 	// The status item.
 	if st := in.Status; st != nil {
-		sum := "status " + st.State
-		switch {
-		case st.Attempts == 1:
-			sum += " (1 attempt)"
-		case st.Attempts > 1:
-			sum += fmt.Sprintf(" (%d attempts)", st.Attempts)
-		}
-		if st.Error != "" {
-			sum += ": " + clip(st.Error, 200)
-		}
+		sum := statusSummary(st)
 		at := st.UpdatedAt
 		if at.IsZero() {
 			tl.Notes = append(tl.Notes, "the status item has no updatedAt; it is shown last")
@@ -253,6 +250,14 @@ func Build(in Inputs) Timeline {
 		tl.Notes = append(tl.Notes, "no status item: LOST (stored longer than status.lost_after ago, and no status was ever written)")
 	} else {
 		tl.Notes = append(tl.Notes, "no status item: the processor has not recorded this request (yet)")
+	}
+
+	// The new requests' status items, in the order of their runs.
+	for _, nid := range Terms(in)[1:] {
+		if st := in.NewStatuses[nid]; st != nil && !st.UpdatedAt.IsZero() {
+			add(Entry{At: st.UpdatedAt, Source: SourceStatus, Summary: statusSummary(st) + " [new request " + clip(nid, 13) + "]",
+				Error: strings.EqualFold(st.State, "FAILED"), Raw: st.Item})
+		}
 	}
 
 	// stowage's redrives.
@@ -281,7 +286,7 @@ func Build(in Inputs) Timeline {
 		// Who before the run ID: a narrow row cuts the ID, not the operator.
 		sum += ", by " + clip(shortOperator(who), 80) + " - run " + clip(r.RunID, 60)
 		add(Entry{At: at, Source: SourceStowage, Summary: sum, Error: r.Outcome == string(redrive.StateFailed), Raw: r})
-		if b := r.Before; b != nil && b.Found && !b.UpdatedAt.IsZero() {
+		if b := r.Before; b != nil && b.Found && !b.UpdatedAt.IsZero() && !sameStatus(in.Status, b) {
 			// The status as it stood before the redrive: a change later overwrote it.
 			bs := "status " + b.State
 			if b.Attempts > 0 {
@@ -327,6 +332,41 @@ func storesAfterTheirSenders(es []Entry) []Entry {
 		}
 	}
 	return es
+}
+
+// statusSummary is a status item in a line: state, attempts, error.
+func statusSummary(st *awsclient.Status) string {
+	sum := "status " + st.State
+	switch {
+	case st.Attempts == 1:
+		sum += " (1 attempt)"
+	case st.Attempts > 1:
+		sum += fmt.Sprintf(" (%d attempts)", st.Attempts)
+	}
+	if st.Error != "" {
+		sum += ": " + clip(st.Error, 200)
+	}
+	return sum
+}
+
+// sameStatus reports a status a redrive read that is still the current item (a reupload
+// leaves the original's item as it was): its row would say the same twice.
+func sameStatus(cur *awsclient.Status, b *redrive.StatusRead) bool {
+	return cur != nil && cur.State == b.State && cur.UpdatedAt.Equal(b.UpdatedAt)
+}
+
+// newRequestOf is the new request a log line is about when it names one a reupload made
+// and not the request itself ("" otherwise).
+func newRequestOf(in Inputs, msg string) string {
+	if strings.Contains(msg, in.RequestID) {
+		return ""
+	}
+	for _, n := range Terms(in)[1:] {
+		if strings.Contains(msg, n) {
+			return n
+		}
+	}
+	return ""
 }
 
 // consoleScope is the groups and the time range a console query needs to find what res

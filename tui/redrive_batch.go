@@ -305,6 +305,49 @@ func (s *redriveState) batchPlanLines(st Styles, w int) []string {
 	return out
 }
 
+// modeHelp says what the chosen mode does, on the chosen engine.
+func (s *redriveState) modeHelp() string {
+	if !s.batchOn {
+		return modeHelp(s.mode)
+	}
+	if s.mode == redrive.ModeBatchLambda {
+		return "S3 Batch Operations invokes the processor with its own event (schema 2.0), not an S3 notification"
+	}
+	return "S3 Batch Operations copies each object onto itself (metadata REPLACE): S3 fires its event again"
+}
+
+// batchSummaryTag marks the summary of a batch-ops run.
+func (s *redriveState) batchSummaryTag() string {
+	if s.batch == nil {
+		return ""
+	}
+	return " · S3 Batch Operations"
+}
+
+// batchSummaryLines name the run's jobs in the summary.
+func (s *redriveState) batchSummaryLines(st Styles, w int) []string {
+	if s.batch == nil || s.batch.sess == nil {
+		return nil
+	}
+	ids := s.batch.sess.JobIDs()
+	if len(ids) == 0 {
+		return nil
+	}
+	label := "job"
+	if len(ids) > 1 {
+		label = "jobs"
+	}
+	var out []string
+	for i, l := range wrapLines(sanitize.Line(strings.Join(ids, ", ")), w-11) {
+		if i == 0 {
+			out = append(out, field(st, label, l))
+		} else {
+			out = append(out, field(st, "", l))
+		}
+	}
+	return out
+}
+
 // batchSendText is what a confirmed batch-ops plan does.
 func (s *redriveState) batchSendText() string {
 	p := s.batch.plan

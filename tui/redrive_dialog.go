@@ -332,7 +332,7 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	if s.manifest != nil {
 		what = "Redrive " + plural(s.summary.Count, "request") // the selected ones that are stored
 	}
-	head = append(head, s.title(st, what), s.modeLine(st, w), field(st, "", st.Faint.Render(modeHelp(s.mode))))
+	head = append(head, s.title(st, what), s.modeLine(st, w), field(st, "", st.Faint.Render(s.modeHelp())))
 	switch s.phase {
 	case rdPlanning:
 		head = append(head, "", st.Muted.Render("planning: reading the metadata and status of "+plural(len(s.ids), "request")+"…"))
@@ -691,7 +691,8 @@ func (s *redriveState) renderSummary(st Styles, w int) (head, middle, tail []str
 	}
 	rep := s.report
 	c := rep.Counts
-	head = append(head, s.title(st, "Redrive "+outcomeText(rep))+st.Faint.Render(" · ")+string(man.Mode), "")
+	head = append(head, s.title(st, "Redrive "+outcomeText(rep))+st.Faint.Render(" · ")+string(man.Mode)+s.batchSummaryTag(), "")
+	head = append(head, s.batchSummaryLines(st, w)...)
 	verdict, vo, waiting := s.verdictLine(s.doneName)
 	// ✓ only when the processor took every delivery: delivered is not done.
 	mark := st.StatusOK.Render("✓ ")

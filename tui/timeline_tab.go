@@ -208,8 +208,9 @@ func (m *Model) timelineOpenLines(e trace.Entry, w int) []string {
 	st := m.st
 	head := st.SectionHead.Render("Log line") + st.Muted.Render(" · "+e.At.UTC().Format(trace.TimeLayout)+" · "+sanitize.Line(e.Group))
 	out := []string{ansi.Truncate(head, w, "…"), st.Faint.Render(ansi.Truncate("esc back to the timeline · y copies it", w, "…")), ""}
+	// Whole: long lines wrap, keeping their colours.
 	for _, l := range trace.Highlight(payload.NewHighlighter(m.st.IsDark), e) {
-		out = append(out, ansi.Truncate(l, w, "…"))
+		out = append(out, strings.Split(ansi.Wrap(l, max(10, w), " ,"), "\n")...)
 	}
 	return out
 }

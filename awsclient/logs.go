@@ -204,9 +204,13 @@ func MergeWindows(ws []LogWindow) []LogWindow {
 	return out
 }
 
-// InsightsQuery is the Logs Insights query that finds the lines mentioning term.
-func InsightsQuery(term string) string {
-	return "fields @timestamp, @message, @logStream, @log | filter @message like /" + insightsEscape(term) +
+// InsightsQuery is the Logs Insights query that finds the lines mentioning any of terms.
+func InsightsQuery(terms ...string) string {
+	esc := make([]string, len(terms))
+	for i, t := range terms {
+		esc[i] = insightsEscape(t)
+	}
+	return "fields @timestamp, @message, @logStream, @log | filter @message like /" + strings.Join(esc, "|") +
 		"/ | sort @timestamp asc | limit " + fmt.Sprint(insightsLimit)
 }
 

@@ -173,7 +173,7 @@ func Terms(in Inputs) []string {
 }
 
 // findLogs reads the lines of every term at once and merges them; the query offered for
-// the console is the first term's.
+// the console finds them all.
 func findLogs(ctx context.Context, logs Logs, terms []string, windows []awsclient.LogWindow) (*awsclient.LogResult, error) {
 	results := make([]*awsclient.LogResult, len(terms))
 	errs := make([]error, len(terms))
@@ -216,6 +216,7 @@ func findLogs(ctx context.Context, logs Logs, terms []string, windows []awsclien
 		}
 	}
 	if len(terms) > 1 {
+		out.Query = awsclient.InsightsQuery(terms...)
 		sort.SliceStable(out.Events, func(i, j int) bool { return out.Events[i].At.Before(out.Events[j].At) })
 		seen := map[string]bool{}
 		events := out.Events[:0]

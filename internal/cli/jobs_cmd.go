@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -112,7 +114,10 @@ func runJobsList(ctx context.Context, g *Globals) error {
 		fmt.Fprintln(g.stderr(), "No stowage jobs (S3 lists jobs for 90 days after they end).")
 		return nil
 	}
-	tw := tabwriter.NewWriter(g.Stdout, 2, 4, 2, ' ', 0)
+	// On a terminal each row is cut to its width (-o json has it all); the description
+	// leaves out the "stowage redrive" every listed job's starts with.
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB ID\tSTATUS\tOPERATION\tSUCCEEDED\tFAILED\tTOTAL\tCREATED\tDESCRIPTION")
 	for _, j := range jobs {
 		created := ""
@@ -120,9 +125,23 @@ func runJobsList(ctx context.Context, g *Globals) error {
 			created = j.Created.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", clipOutside(j.ID, maxTableID), sanitize.Line(j.Status), sanitize.Line(j.Operation),
-			j.Succeeded, j.Failed, j.Total, created, clipOutside(j.Description, maxTableText))
+			j.Succeeded, j.Failed, j.Total, created, clipOutside(strings.TrimSpace(strings.TrimPrefix(j.Description, awsclient.JobDescriptionPrefix)), maxTableText))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	width := 0
+	if g.isTerminal(g.Stdout) {
+		width = g.terminalWidth(g.Stdout)
+	}
+	bw := bufio.NewWriter(g.Stdout)
+	for _, line := range strings.SplitAfter(table.String(), "\n") {
+		if width > 0 && ansi.StringWidth(strings.TrimSuffix(line, "\n")) > width {
+			line = ansi.Truncate(strings.TrimSuffix(line, "\n"), width-1, "…") + "\n"
+		}
+		bw.WriteString(line)
+	}
+	return bw.Flush()
 }
 
 func runJobsWatch(ctx context.Context, g *Globals, id string, poll time.Duration) error {

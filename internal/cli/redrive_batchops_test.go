@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -221,6 +223,19 @@ func TestJobsWatchReattaches(t *testing.T) {
 	list := d.run(t, "", "jobs", "-o", "json").must(t, ExitOK)
 	if rows := jsonLines(t, list.stdout); len(rows) != len(sess.JobIDs()) || !strings.Contains(list.stdout, id) {
 		t.Fatalf("jobs -o json:\n%s", list.stdout)
+	}
+	// On an 80-column terminal the table fits it (it wrapped every row into two).
+	var tout, terr bytes.Buffer
+	if code := d.onTerminal(80, &tout).runIn(context.Background(), strings.NewReader(""), &tout, &terr, "jobs"); code != ExitOK {
+		t.Fatalf("jobs: exit %d: %s", code, terr.String())
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(tout.String(), "\n"), "\n") {
+		if w := ansi.StringWidth(line); w > 80 || strings.Contains(line, "stowage redrive run") {
+			t.Fatalf("jobs on 80 columns: a line of %d cells:\n%s", w, tout.String())
+		}
+	}
+	if !strings.Contains(tout.String(), id) {
+		t.Fatalf("jobs on 80 columns:\n%s", tout.String())
 	}
 	r := d.run(t, "", "jobs", "watch", id, "-o", "json", "--batch-poll", "5ms").must(t, ExitOK)
 	if !strings.Contains(r.stderr, "Complete") || !strings.Contains(r.stderr, "finished: ") || len(jsonLines(t, r.stdout)) != len(m.Items) {

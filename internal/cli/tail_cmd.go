@@ -118,7 +118,11 @@ func runTail(ctx context.Context, g *Globals, f tailFlags) error {
 	out := newChangeWriter(format, g.Stdout, g.color(g.Stdout), s)
 	out.width = g.terminalWidth(g.Stdout)
 	if format == outputTable {
-		g.printErr("stowage: following %s (%s) from %s; Ctrl-C stops\n", strings.Join(states, ", "), s.env.Status.Index, cursor.UTC().Format(time.RFC3339))
+		head := fmt.Sprintf("stowage: following %s (%s) from %s; Ctrl-C stops", strings.Join(states, ", "), s.env.Status.Index, cursor.UTC().Format(time.RFC3339))
+		if w := g.terminalWidth(g.Stderr); w > 0 && ansi.StringWidth(head) > w {
+			head = fmt.Sprintf("stowage: following %s from %s; Ctrl-C stops", strings.Join(states, ", "), cursor.UTC().Format(time.RFC3339))
+		}
+		g.printErr("%s\n", sanitize.Line(head))
 	}
 	err = followChanges(ctx, src, states, cursor, f.every, f.maxEvents, out.write)
 	switch {
@@ -171,6 +175,7 @@ func tailStates(ctx context.Context, src tailSource, terminal, asked []string) [
 // where it stopped, not from the newest change of another state.
 func followChanges(ctx context.Context, src tailSource, states []string, cursor time.Time, every time.Duration, max int,
 	emit func(awsclient.Status) error) error {
+	start := cursor
 	cursors := make(map[string]time.Time, len(states))
 	for _, st := range states {
 		cursors[st] = cursor
@@ -218,8 +223,8 @@ func followChanges(ctx context.Context, src tailSource, states []string, cursor 
 		sort.SliceStable(batch, func(i, j int) bool { return batch[i].UpdatedAt.Before(batch[j].UpdatedAt) })
 		for _, it := range batch {
 			k := changeKey{it.RequestID, it.State, it.UpdatedAt}
-			if _, ok := seen[k]; ok {
-				continue
+			if _, ok := seen[k]; ok || !it.UpdatedAt.After(start) {
+				continue // seen, or before the start the header names (the overlap reads back)
 			}
 			seen[k] = it.UpdatedAt
 			if err := emit(it); err != nil {

@@ -681,3 +681,20 @@ func TestErrorsTableHugeCounts(t *testing.T) {
 		t.Fatalf("total:\n%s", out.String())
 	}
 }
+
+// The first poll reads back by the overlap, but a change from before the start (what the
+// header says tail follows from) is not printed.
+func TestFollowChangesNothingBeforeTheStart(t *testing.T) {
+	t.Parallel()
+	before := awsclient.Status{RequestID: "before", State: "FAILED", UpdatedAt: demoNow.Add(-time.Second)}
+	after := awsclient.Status{RequestID: "after", State: "FAILED", UpdatedAt: demoNow.Add(time.Second)}
+	src := &pagedChanges{byState: map[string][]awsclient.Status{"FAILED": {before, after}}, calls: map[string]int{}, maxCalls: 5}
+	var got []string
+	err := followChanges(context.Background(), src, []string{"FAILED"}, demoNow, time.Millisecond, 1, func(s awsclient.Status) error {
+		got = append(got, s.RequestID)
+		return nil
+	})
+	if !errors.Is(err, errEnough) || strings.Join(got, " ") != "after" {
+		t.Fatalf("changes %v, err %v", got, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -337,15 +338,11 @@ func (s *redriveState) batchSummaryLines(st Styles, w int) []string {
 	if len(ids) > 1 {
 		label = "jobs"
 	}
-	var out []string
-	for i, l := range wrapLines(sanitize.Line(strings.Join(ids, ", ")), w-11) {
-		if i == 0 {
-			out = append(out, field(st, label, l))
-		} else {
-			out = append(out, field(st, "", l))
-		}
+	text := sanitize.Line(strings.Join(ids, ", "))
+	if len(ids) > 1 {
+		text = strconv.Itoa(len(ids)) + ": " + text
 	}
-	return out
+	return []string{field(st, label, ansi.Truncate(text, max(10, w-11), "…"))}
 }
 
 // batchSendText is what a confirmed batch-ops plan does.

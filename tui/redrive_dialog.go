@@ -54,6 +54,8 @@ func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 		switch {
 		case key.Matches(msg, km.Back):
 			return true, noteMsg{noteInfo, redriveHiddenNote}
+		case key.Matches(msg, km.Quit) && s.batch != nil:
+			return false, noteMsg{noteWarn, "the job runs in S3 whatever stowage does: c asks S3 to cancel it, esc hides this; stowage jobs watch follows it from any terminal"}
 		case key.Matches(msg, km.Quit):
 			return false, noteMsg{noteWarn, "a redrive is running: c cancels it (the requests in flight finish); q quits once it has stopped"}
 		case key.Matches(msg, km.RedriveFaster, km.RedriveSlower):

@@ -53,7 +53,8 @@ func OverlapRefusal(overlaps []Overlap, command string) string {
 // its report and releases its claims).
 func (o Overlap) batchAdvice(command string) string {
 	if len(o.Jobs) == 0 {
-		return "it created no job yet: check it"
+		return fmt.Sprintf("it created no job yet (if its process ended, none will be: the claims it made expire within %d h); check it",
+			int(BatchLeaseTTL.Hours()))
 	}
 	return fmt.Sprintf("let its job end with %s jobs watch %s", command, o.Jobs[0])
 }

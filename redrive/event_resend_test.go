@@ -324,3 +324,82 @@ func TestEventSourceRefusalStopsWithTheConfigRemedy(t *testing.T) {
 		t.Errorf("%d calls after the first refusal", n)
 	}
 }
+
+// A whole call answered 5xx may have been taken before the service failed: its entries
+// are unknown (and so never sent again automatically), not retried as refused.
+func TestEventWholeCallServerErrorIsUnknown(t *testing.T) {
+	for _, mode := range EventModes {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 8)
+			ev := newFakeEvents(f.status)
+			ev.slow = true
+			ev.callErr = func(call int) error {
+				if call == 1 {
+					return &awsclient.Error{Kind: awsclient.KindServer, Op: "send", Code: "InternalError", Message: "We encountered an internal error."}
+				}
+				return nil
+			}
+			m := f.planEvent(t, mode, testSpec(mode))
+			d := f.deps()
+			d.Events = ev
+			r, _ := New(d, m, f.opts())
+			rep := runToEnd(t, r)
+			ev.mu.Lock()
+			first := len(ev.calls[0])
+			seen := map[string]int{}
+			for _, c := range ev.calls {
+				for _, e := range c {
+					seen[idOf(e)]++
+				}
+			}
+			ev.mu.Unlock()
+			if rep.Counts.Unknown != first || rep.Counts.Delivered+rep.Counts.Unknown != 8 {
+				t.Errorf("counts %+v, want the %d entries of the failed call unknown", rep.Counts, first)
+			}
+			for id, n := range seen {
+				if n > 1 {
+					t.Errorf("%s sent %d times", id, n)
+				}
+			}
+		})
+	}
+}
+
+// The idempotency headers' names become SQS message attribute names in mode sqs: what
+// SQS would refuse is refused before planning.
+func TestEventSpecChecksAttributeNames(t *testing.T) {
+	env := &config.Env{Name: "prod", Events: config.Events{SQSQueueURL: "https://sqs.eu-west-1.amazonaws.com/111122223333/ingest"}}
+	if _, err := EventSpecFor(env, ModeSQS, ""); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for _, bad := range []string{"X Stowage", "X-Stowage:Id", "AWS.Redrive", "amazon.id", ".x", "x.", "a..b", strings.Repeat("x", 257), "X-Ä"} {
+		env.Gateway.RedriveIDHeader = bad
+		if _, err := EventSpecFor(env, ModeSQS, ""); err == nil || !strings.Contains(err.Error(), "gateway.redrive_id_header") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	env.Gateway.RedriveIDHeader = "X-Stowage.Redrive_Id"
+	if _, err := EventSpecFor(env, ModeSQS, ""); err != nil {
+		t.Errorf("valid: %v", err)
+	}
+}
+
+func FuzzCheckAttributeName(f *testing.F) {
+	for _, s := range []string{"X-Stowage-Redrive-Id", "AWS.x", "a..b", "", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if CheckAttributeName(name) != "" {
+			return
+		}
+		if len(name) == 0 || len(name) > 256 || strings.Contains(name, "..") || strings.HasPrefix(strings.ToLower(name), "aws.") {
+			t.Fatalf("%q accepted", name)
+		}
+		for _, c := range name {
+			if c > 0x7e || c == ' ' || c == ':' {
+				t.Fatalf("%q accepted", name)
+			}
+		}
+	})
+}

@@ -73,6 +73,15 @@ func EventSpecFor(env *config.Env, mode Mode, qualifier string) (*EventSpec, err
 			return nil, fmt.Errorf("events.sqs_queue_url of environment %q: %s", env.Name, msg)
 		}
 		s.QueueURL = ev.SQSQueueURL
+		for _, h := range []struct{ field, name string }{
+			{"gateway.original_id_header", env.Gateway.OriginalIDHeader}, {"gateway.redrive_id_header", env.Gateway.RedriveIDHeader},
+		} {
+			// The headers' names become the messages' attribute names, which SQS
+			// restricts more than HTTP does.
+			if msg := CheckAttributeName(h.name); h.name != "" && msg != "" {
+				return nil, fmt.Errorf("%s of environment %q names an SQS message attribute in mode sqs: %s", h.field, env.Name, msg)
+			}
+		}
 		if s.FIFO() {
 			s.MessageGroup = ev.SQSMessageGroup
 		}
@@ -113,6 +122,26 @@ func EventSpecFor(env *config.Env, mode Mode, qualifier string) (*EventSpec, err
 		return nil, fmt.Errorf("mode %s does not send events", mode)
 	}
 	return s, nil
+}
+
+// CheckAttributeName says what SQS would refuse in a message attribute name ("" when
+// nothing): 1-256 of A-Z, a-z, 0-9, '_', '-' and '.', no leading, trailing or doubled
+// '.', and no "AWS." or "Amazon." prefix in any case.
+func CheckAttributeName(name string) string {
+	switch {
+	case name == "" || len(name) > 256:
+		return fmt.Sprintf("%q must be 1 to 256 characters", name)
+	case strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, ".."):
+		return fmt.Sprintf("%q may not begin or end with a period, or hold two in a row", name)
+	case strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon."):
+		return fmt.Sprintf("%q may not begin with AWS. or Amazon. (reserved)", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return fmt.Sprintf("%q holds %q; SQS takes only letters, digits, '_', '-' and '.'", name, c)
+		}
+	}
+	return ""
 }
 
 // regionOfQueue is the region in an AWS queue URL (sqs.REGION.amazonaws.com), or "".

@@ -1154,6 +1154,10 @@ func classifyErr(err error, status int, srcErr error, ctx context.Context, mode 
 		if kind.Retryable() || kind == awsclient.KindUnknown || kind == awsclient.KindCanceled {
 			a.class = classRetry
 		}
+	case kind == awsclient.KindServer && mode.IsEvent():
+		// A whole call answered 5xx: the service may have enqueued, invoked or put it
+		// before failing (an entry's own failure in a batch answer wraps ErrNotSent, above).
+		a.class = classUnknown
 	case kind == awsclient.KindServer && mode == ModeReupload:
 		// A 500 or 502 can come after the integration stored the body (the 504 case is
 		// caught above); a resend to the reupload route would store a second request

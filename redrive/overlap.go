@@ -44,7 +44,8 @@ func OverlapRefusal(overlaps []Overlap, command string) string {
 	msg := fmt.Sprintf("%d of these requests are held by %d unfinished run(s) of this environment (run %s, journal %s): sending them again could deliver them twice. ",
 		n, len(overlaps), first.RunID, first.Journal)
 	if first.Batch {
-		return msg + first.batchAdvice(command) + ", or, if you accept duplicates, pass --allow-overlap"
+		advice := first.batchAdvice(command)
+		return msg + strings.ToUpper(advice[:1]) + advice[1:] + ", or, if you accept duplicates, pass --allow-overlap"
 	}
 	return msg + fmt.Sprintf("Continue that run with %s redrive --resume %s, or check it and, if it is dead and you accept duplicates, pass --allow-overlap", command, first.Journal)
 }

@@ -123,7 +123,7 @@ func TestUnfinishedOverlapsBatchRun(t *testing.T) {
 	if len(got) != 1 || got[0].Count != 1 || len(got[0].Jobs) != 1 {
 		t.Fatalf("after the claims: %+v, want the batch run with 1 request", got)
 	}
-	if r := OverlapRefusal(got, "stowage --env test"); !strings.Contains(r, "stowage --env test jobs watch job-1") || strings.Contains(r, "--resume") {
+	if r := OverlapRefusal(got, "stowage --env test"); !strings.Contains(r, "twice. Let its job end with stowage --env test jobs watch job-1") || strings.Contains(r, "--resume") {
 		t.Errorf("refusal: %s", r)
 	}
 	if got, _ := UnfinishedOverlaps(audit, "prod", ids); len(got) != 0 {

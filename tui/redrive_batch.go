@@ -464,9 +464,15 @@ func (s *redriveState) renderBatchStopped(st Styles, w int) (head, middle, tail 
 		if prefix == "" {
 			prefix = "stowage"
 		}
-		for _, l := range wrapLines("The job runs on in S3: follow it and read its report with "+prefix+" jobs watch "+sanitize.Line(ids[0]), w) {
+		what := "The job runs on in S3: follow it and read its report with"
+		if len(ids) > 1 {
+			what = "The jobs run on in S3: follow them and read their reports with"
+		}
+		for _, l := range wrapLines(what, w) {
 			head = append(head, st.StatusWarn.Render(l))
 		}
+		// The command whole, on its own line, to be copied.
+		head = append(head, "  "+st.Prompt.Render(sanitize.Line(prefix+" jobs watch "+ids[0])))
 	}
 	return head, nil, []string{"", st.Faint.Render("esc close")}
 }

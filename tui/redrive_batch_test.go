@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -27,6 +28,8 @@ type fakeJobs struct {
 	created   int
 	cancels   int
 	confirms  int
+	// describeErr fails every Describe once set (after the jobs are confirmed).
+	describeErr error
 }
 
 func newFakeJobs() *fakeJobs {
@@ -80,6 +83,9 @@ func (j *fakeJobs) Cancel(ctx context.Context, id, reason string) error {
 func (j *fakeJobs) Describe(ctx context.Context, id string) (awsclient.Job, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.describeErr != nil && j.jobs[id].Status == "Active" {
+		return awsclient.Job{}, j.describeErr
+	}
 	return *j.jobs[id], nil
 }
 
@@ -215,5 +221,25 @@ func TestRedriveBatchOps(t *testing.T) {
 	}
 	if len(gw.sentIDs()) != 0 {
 		t.Errorf("the gateway was sent %v: the job does the work", gw.sentIDs())
+	}
+}
+
+// TestRedriveBatchOpsWatchFails: when the job cannot be described any more, the dialog
+// says the job runs on in S3 and how to follow it, rather than claiming an outcome.
+func TestRedriveBatchOpsWatchFails(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	jobs := newFakeJobs()
+	jobs.describeErr = &awsclient.Error{Op: "describe-job", Kind: awsclient.KindAccessDenied, Code: "AccessDenied", Message: "not authorized", Err: errors.New("AccessDenied")}
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw), withBatchOps(jobs, false))
+	f.keys("f", "F", "a", "R", "B", "y")
+	if f.m.rd == nil || f.m.rd.phase != rdFinished || f.m.rd.batch == nil || f.m.rd.batch.watchErr == nil {
+		t.Fatalf("the run did not stop on the watch error: %+v", f.m.rd)
+	}
+	v := plainView(f)
+	for _, want := range []string{"not followed to its end", "AccessDenied", "jobs watch " + jobs.order[0]} {
+		if !strings.Contains(v, want) {
+			t.Errorf("%q missing:\n%s", want, v)
+		}
 	}
 }

@@ -4,7 +4,7 @@
 //
 // Build is pure: it turns Inputs into a Timeline. Gather reads the Inputs (S3 and
 // DynamoDB at once, then every log group and window at once: two round trips); the CLI
-// (stowage trace) calls them, and the TUI's timeline tab is to call the same. Render and
+// (stowage trace) and the TUI (the detail's timeline tab) both call them. Render and
 // Highlight draw a timeline. It must not import tui, internal/cli, internal/devstack or
 // the AWS SDK (internal/archtest keeps the rule).
 package trace

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -452,28 +453,38 @@ func (r *LogReader) insights(ctx context.Context, term string, res *LogResult) e
 			res.Notes = append(res.Notes, fmt.Sprintf("CloudWatch Logs throttled %d call%s; stowage backed off and retried", n, plural(n)))
 		}
 	}()
+	// A group that is missing or denied fails the whole query: it is named, left out, and
+	// the others are queried again, as FilterLogEvents reads the others.
+	groups := append([]string(nil), res.Groups...)
 	var q *cloudwatchlogs.StartQueryOutput
-	err := r.retry(ctx, &throttled, func() error {
-		var err error
-		q, err = r.client.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{
-			LogGroupNames: res.Groups,
-			StartTime:     aws.Int64(start.Unix()),
-			EndTime:       aws.Int64(ceilSecond(end)),
-			QueryString:   aws.String(res.Query),
-			Limit:         aws.Int32(insightsLimit),
+	for {
+		err := r.retry(ctx, &throttled, func() error {
+			var err error
+			q, err = r.client.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{
+				LogGroupNames: groups,
+				StartTime:     aws.Int64(start.Unix()),
+				EndTime:       aws.Int64(ceilSecond(end)),
+				QueryString:   aws.String(res.Query),
+				Limit:         aws.Int32(insightsLimit),
+			})
+			return err
 		})
-		return err
-	})
-	if err != nil {
+		if err == nil {
+			break
+		}
 		group := ""
-		if len(res.Groups) == 1 {
-			group = res.Groups[0]
-		} else if m := regexp.MustCompile(`Log group '([^']+)'`).FindStringSubmatch(errMessage(err)); m != nil {
-			group = m[1]
+		if len(groups) == 1 {
+			group = groups[0]
+		} else {
+			group = groupInMessage(errMessage(err), groups)
 		}
 		e := r.logsCall("start-query", "logs:StartQuery", group, err)
 		res.Errors = append(res.Errors, e)
-		return e
+		k := KindOf(e)
+		if group == "" || len(groups) == 1 || (k != KindNotFound && k != KindAccessDenied) {
+			return e
+		}
+		groups = slices.DeleteFunc(groups, func(g string) bool { return g == group })
 	}
 	deadline := time.NewTimer(r.QueryWait)
 	defer deadline.Stop()
@@ -494,7 +505,7 @@ func (r *LogReader) insights(ctx context.Context, term string, res *LogResult) e
 			r.absorb(res, out)
 			return nil
 		case cwtypes.QueryStatusFailed, cwtypes.QueryStatusCancelled, cwtypes.QueryStatusTimeout:
-			e := &Error{Kind: KindServer, Op: "logs-insights", Resource: strings.Join(res.Groups, ", "),
+			e := &Error{Kind: KindServer, Op: "logs-insights", Resource: strings.Join(groups, ", "),
 				Message: "the Logs Insights query ended " + string(out.Status),
 				Remedy:  "run the query in the CloudWatch console (Logs Insights): " + res.Query}
 			res.Errors = append(res.Errors, e)
@@ -505,11 +516,11 @@ func (r *LogReader) insights(ctx context.Context, term string, res *LogResult) e
 		case <-ctx.Done():
 			t.Stop()
 			r.stop(q.QueryId)
-			return classify(ctx.Err(), call{Op: "logs-insights", Resource: strings.Join(res.Groups, ", ")})
+			return classify(ctx.Err(), call{Op: "logs-insights", Resource: strings.Join(groups, ", ")})
 		case <-deadline.C:
 			t.Stop()
 			r.stop(q.QueryId)
-			e := &Error{Kind: KindTimeout, Op: "logs-insights", Resource: strings.Join(res.Groups, ", "),
+			e := &Error{Kind: KindTimeout, Op: "logs-insights", Resource: strings.Join(groups, ", "),
 				Message: fmt.Sprintf("the Logs Insights query did not finish within %s", r.QueryWait),
 				Remedy:  "run the query in the CloudWatch console (Logs Insights) over " + start.UTC().Format(time.RFC3339) + " to " + time.Unix(ceilSecond(end), 0).UTC().Format(time.RFC3339) + ": " + res.Query}
 			res.Errors = append(res.Errors, e)
@@ -527,6 +538,25 @@ func ceilSecond(t time.Time) int64 {
 	}
 	return t.Unix()
 }
+
+// groupInMessage is the one of groups an error message names: "Log group 'NAME' does not
+// exist", or the group of a denied resource's ARN ("…:log-group:NAME:*"); "" when none.
+func groupInMessage(msg string, groups []string) string {
+	if m := logGroupQuoted.FindStringSubmatch(msg); m != nil && slices.Contains(groups, m[1]) {
+		return m[1]
+	}
+	if m := arnInMessage.FindString(msg); m != "" {
+		if _, g, ok := strings.Cut(m, ":log-group:"); ok {
+			g = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(g, ":*"), ":log-stream:"), ":")
+			if slices.Contains(groups, g) {
+				return g
+			}
+		}
+	}
+	return ""
+}
+
+var logGroupQuoted = regexp.MustCompile(`Log group '([^']+)'`)
 
 // stop cancels a query left running, without waiting long for the answer.
 func (r *LogReader) stop(id *string) {

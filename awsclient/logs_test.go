@@ -328,3 +328,30 @@ func TestLogReaderInsightsRangeCoversTheWindow(t *testing.T) {
 		t.Errorf("range %d..%d, want %d..%d", s, e, logT0.Unix()+1, logT0.Add(15*time.Minute).Unix()+1)
 	}
 }
+
+// Logs Insights fails a whole query on one missing or denied group: that group is named
+// and left out, and the others are still read, as with FilterLogEvents.
+func TestLogReaderInsightsReadsTheOtherGroups(t *testing.T) {
+	st, r := logsOn(t, nil, nil)
+	r.InsightsCalls = 0 // always Logs Insights
+	r.QueryPoll = time.Millisecond
+	st.PutLog(devstack.ProcessorLogGroup, logT0, `{"requestId":"`+logID+`","message":"processed"}`)
+	st.PutLog(devstack.AccessLogGroup, logT0, `{"requestId":"`+logID+`","status":"200"}`)
+
+	res, err := r.Find(context.Background(), logID, []awsclient.LogWindow{window(logT0)}, []string{devstack.ProcessorLogGroup, "/aws/lambda/renamed"})
+	if err != nil || len(res.Events) != 1 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "log group /aws/lambda/renamed does not exist") {
+		t.Errorf("missing group: err %v, events %d, errors %v", err, len(res.Events), res.Errors)
+	}
+
+	st.SetLogsFaults(devstack.LogsFaults{Deny: []string{"logs:StartQuery"}, DenyGroups: []string{devstack.AccessLogGroup}})
+	res, err = r.Find(context.Background(), logID, []awsclient.LogWindow{window(logT0)}, []string{devstack.ProcessorLogGroup, devstack.AccessLogGroup})
+	if err != nil || len(res.Events) != 1 || len(res.Errors) != 1 ||
+		!strings.Contains(res.Errors[0].Error(), "the credentials need logs:StartQuery on arn:aws:logs:"+devstack.Region+":000000000000:log-group:"+devstack.AccessLogGroup) {
+		t.Errorf("denied group: err %v, events %d, errors %v", err, len(res.Events), res.Errors)
+	}
+
+	st.SetLogsFaults(devstack.LogsFaults{Deny: []string{"logs:StartQuery"}})
+	if _, err := r.Find(context.Background(), logID, []awsclient.LogWindow{window(logT0)}, []string{devstack.ProcessorLogGroup, devstack.AccessLogGroup}); awsclient.KindOf(err) != awsclient.KindAccessDenied {
+		t.Errorf("every group denied: %v", err)
+	}
+}

@@ -403,3 +403,19 @@ func FuzzCheckAttributeName(f *testing.F) {
 		}
 	})
 }
+
+func TestModeNotesOnUnknownEvents(t *testing.T) {
+	if got := ModeSQS.ResumeNote(3); !strings.Contains(got, "not sent again") || !strings.Contains(got, "end unknown") {
+		t.Errorf("sqs resume note: %s", got)
+	}
+	if got := ModeInplace.ResumeNote(3); !strings.Contains(got, "re-checked before anything is sent again") {
+		t.Errorf("inplace resume note: %s", got)
+	}
+	if ModeLambda.ResumeNote(0) != "" || ModeInplace.UnknownAdvice(2, "stowage --env prod", "r.jsonl") != "" || ModeSQS.UnknownAdvice(0, "s", "r") != "" {
+		t.Error("a note where none is due")
+	}
+	want := "stowage --env prod redrive --from-report r.jsonl --only unknown --mode eventbridge"
+	if got := ModeEventBridge.UnknownAdvice(2, "stowage --env prod", "r.jsonl"); !strings.Contains(got, want) {
+		t.Errorf("advice %q lacks %q", got, want)
+	}
+}

@@ -120,3 +120,29 @@ func listed(list []string, s string) bool {
 	}
 	return false
 }
+
+// ResumeNote says what a resume does with the n items that may have been delivered
+// already (journaled sending, retrying or unknown), for the CLI and the TUI alike.
+func (m Mode) ResumeNote(n int) string {
+	switch {
+	case n == 0:
+		return ""
+	case m == ModeReupload:
+		return fmt.Sprintf("%d of them may have been delivered already under a new request ID: those in flight or unknown are not sent again, they end unknown for you to check.", n)
+	case m.IsEvent():
+		return fmt.Sprintf("%d of them may be with the target already: their status is re-checked, and those the processor has not written are not sent again "+
+			"(a FIFO queue's within its deduplication window excepted); they end unknown for you to check.", n)
+	}
+	return fmt.Sprintf("%d of them may have been delivered already: their status is re-checked before anything is sent again.", n)
+}
+
+// UnknownAdvice says what to do with a run's n unknown items in an event mode ("" for the
+// other modes, and when there are none). command is how to run stowage on the
+// environment ("stowage --env prod"), reportPath the saved report.
+func (m Mode) UnknownAdvice(n int, command, reportPath string) string {
+	if n == 0 || !m.IsEvent() {
+		return ""
+	}
+	return fmt.Sprintf("%d event(s) may be with the target but not yet consumed, so they were not sent again: check the queue (or the function's or the bus's deliveries) "+
+		"and the processor, then send those still not processed with: %s redrive --from-report %s --only unknown --mode %s", n, command, reportPath, m)
+}

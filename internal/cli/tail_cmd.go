@@ -201,7 +201,9 @@ func followChanges(ctx context.Context, src tailSource, states []string, cursor 
 		for _, st := range states {
 			from := cursors[st].Add(-tailOverlap)
 			if exact[st] {
-				from = cursors[st]
+				// Just before the cursor: changes written at the same instant as the
+				// page's last one are read (and the ones seen dropped).
+				from = cursors[st].Add(-time.Nanosecond)
 			}
 			items, err := src.ChangedSince(ctx, st, from, tailPage)
 			if awsclient.KindOf(err) == awsclient.KindThrottled {

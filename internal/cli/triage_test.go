@@ -610,6 +610,8 @@ func TestFollowChangesMoreThanAPage(t *testing.T) {
 		hist = append(hist, awsclient.Status{RequestID: fmt.Sprintf("r%05d", i), State: "PROCESSED",
 			UpdatedAt: demoNow.Add(time.Duration(i+1) * time.Millisecond)})
 	}
+	// The first change past the page was written in the same millisecond as the page's last.
+	hist[tailPage].UpdatedAt = hist[tailPage-1].UpdatedAt
 	src := &pagedChanges{byState: map[string][]awsclient.Status{"PROCESSED": hist}, calls: map[string]int{}, maxCalls: 10}
 	seen := map[string]bool{}
 	err := followChanges(context.Background(), src, []string{"PROCESSED"}, demoNow, time.Millisecond, len(hist), func(s awsclient.Status) error {

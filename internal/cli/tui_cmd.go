@@ -131,6 +131,12 @@ func (g *Globals) tuiSession(ctx context.Context, env *config.Env, openOpts ...a
 	// R redrives through the same engine, clients and files as stowage redrive; the
 	// clients of a read-only environment refuse every write themselves.
 	sess.Redrive = tui.RedriveDeps{Plan: redrive.PlanDepsFor(c, sess.Env), Run: redrive.DepsFor(c)}
+	if sess.Env.BatchOps.Configured() {
+		sess.Redrive.Batch = redrive.BatchDepsFor(c)
+	}
+	if c.Logs != nil { // not a typed nil: a nil *LogReader must leave Session.Logs nil
+		sess.Logs = c.Logs
+	}
 	if isDemoEnv(env) {
 		sess.Operator = "demo" // the audit log's who, as stowage redrive writes it
 	}

@@ -53,6 +53,10 @@ var rules = []rule{
 		why: "payload rendering is pure: bytes in, sanitized text out"},
 	{pkg: "internal/devstack", forbid: []string{"tui/...", "redrive/...", "internal/cli/...", "awsclient/..."},
 		why: "the demo stack is a server; stowage reaches it over HTTP like real AWS"},
+	{pkg: "internal/failclass", forbid: append(append([]string{"tui/...", "redrive/...", "internal/cli/...", "internal/inventory/...", "awsclient/...", "internal/devstack/..."}, sdk...), terminal...),
+		why: "failure classes are pure: error text in, classes out (of stowage only config)"},
+	{pkg: "internal/s3event", forbid: append(append([]string{"..."}, sdk...), terminal...),
+		why: "the S3 event record is built the same way by redrive and the demo, which share nothing else"},
 	{pkg: "internal/trace", forbid: []string{"tui/...", "internal/cli/...", "internal/devstack/..."},
 		why: "the timeline is built once for the CLI and the TUI, from awsclient's types (the SDK stays in awsclient)"},
 }

@@ -118,13 +118,13 @@ func runJobsList(ctx context.Context, g *Globals) error {
 	// leaves out the "stowage redrive" every listed job's starts with.
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB ID\tSTATUS\tOPERATION\tSUCCEEDED\tFAILED\tTOTAL\tCREATED\tDESCRIPTION")
+	fmt.Fprintln(tw, "JOB ID\tSTATUS\tOP\tSUCCEEDED\tFAILED\tTOTAL\tCREATED\tDESCRIPTION")
 	for _, j := range jobs {
 		created := ""
 		if !j.Created.IsZero() {
 			created = j.Created.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", clipOutside(j.ID, maxTableID), sanitize.Line(j.Status), sanitize.Line(j.Operation),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", clipOutside(j.ID, maxTableID), sanitize.Line(j.Status), shortOperation(j.Operation),
 			j.Succeeded, j.Failed, j.Total, created, clipOutside(strings.TrimSpace(strings.TrimPrefix(j.Description, awsclient.JobDescriptionPrefix)), maxTableText))
 	}
 	if err := tw.Flush(); err != nil {
@@ -301,4 +301,16 @@ func sleepOrDone(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// shortOperation names a job's operation in the table: copy or lambda (-o json has
+// S3's name).
+func shortOperation(op string) string {
+	switch op {
+	case string(awsclient.JobCopy):
+		return "copy"
+	case string(awsclient.JobLambda):
+		return "lambda"
+	}
+	return sanitize.Line(op)
 }

@@ -234,7 +234,7 @@ func TestJobsWatchReattaches(t *testing.T) {
 			t.Fatalf("jobs on 80 columns: a line of %d cells:\n%s", w, tout.String())
 		}
 	}
-	if !strings.Contains(tout.String(), id) {
+	if !strings.Contains(tout.String(), id) || !strings.Contains(tout.String(), "  copy  ") {
 		t.Fatalf("jobs on 80 columns:\n%s", tout.String())
 	}
 	r := d.run(t, "", "jobs", "watch", id, "-o", "json", "--batch-poll", "5ms").must(t, ExitOK)

@@ -104,14 +104,16 @@ func (d *doctor) eventBus(parent context.Context, env *config.Env, s *awsclient.
 	ev := env.Events
 	arn, err := s.ProbeBus(ctx, ev.EventBus)
 	if err != nil {
-		d.eventErr("event bus", err, awsclient.ActionEventsSend)
+		// Redrive describes the bus too, before its first put: PutEvents to a bus that
+		// does not exist succeeds and drops the events.
+		d.eventErr("event bus", err, awsclient.ActionEventsProbe+" (before its first put) and "+awsclient.ActionEventsSend)
 		return
 	}
 	detail := fmt.Sprintf("%s; redrive --mode eventbridge needs %s on it (not tried: doctor puts nothing)",
 		sanitize.Line(orDefault(arn, ev.EventBus)), awsclient.ActionEventsSend)
 	if strings.HasPrefix(ev.EventSource, "aws.") && !config.IsLoopbackURL(env.Endpoints.EventBridge) {
 		d.report(check{Check: "event bus", Result: resultWarn, Detail: detail + "; events.event_source is " + sanitize.Line(ev.EventSource)},
-			"AWS refuses sources beginning aws. from PutEvents (NotAuthorizedForSourceException): set events.event_source to your own, e.g. stowage.s3, and match it in the rule's event pattern")
+			"AWS refuses sources beginning aws. from PutEvents (NotAuthorizedForSourceException), so redrive --mode eventbridge refuses to plan: set events.event_source to your own, e.g. stowage.s3, and match it in the rule's event pattern")
 		return
 	}
 	d.report(check{Check: "event bus", Result: resultPass, Detail: detail}, "")

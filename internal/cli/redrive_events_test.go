@@ -39,4 +39,11 @@ func TestDoctorEventTargets(t *testing.T) {
 		!strings.Contains(r.stdout, "redrive also needs sqs:SendMessage on it") {
 		t.Errorf("doctor with GetQueueAttributes denied:\n%s", r.stdout)
 	}
+	// A redrive to a bus describes it first: doctor says so when it may not.
+	b := startDemo(t, func(o *devstack.Options) { o.Requests = 20; o.Trigger = devstack.TriggerEventBridge })
+	b.stack.SetEventFaults(devstack.EventFaults{Deny: []string{"events:DescribeEventBus"}})
+	r = b.run(t, "", "doctor", "-o", "table").must(t, ExitAWS)
+	if !strings.Contains(r.stdout, "FAIL  event bus") || !strings.Contains(r.stdout, "redrive also needs events:DescribeEventBus (before its first put) and events:PutEvents") {
+		t.Errorf("doctor with DescribeEventBus denied:\n%s", r.stdout)
+	}
 }

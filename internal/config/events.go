@@ -22,9 +22,10 @@ type Events struct {
 	// EventBus is the EventBridge bus S3 sends to: a name ("default") or an ARN.
 	EventBus string `yaml:"event_bus,omitempty"`
 	// EventSource is the Source of the events put on the bus (default aws.s3, what S3
-	// sends). AWS refuses sources beginning "aws." from PutEvents
-	// (NotAuthorizedForSourceException): on AWS give your own, e.g. stowage.s3, and match
-	// it in the rule's event pattern.
+	// sends, which only the demo's loopback bus takes). AWS refuses sources beginning
+	// "aws." from PutEvents (NotAuthorizedForSourceException), so redrive --mode
+	// eventbridge refuses to plan with one on AWS: give your own, e.g. stowage.s3, and
+	// match it in the rule's event pattern.
 	EventSource string `yaml:"event_source,omitempty"`
 	// ConfigurationID is s3.configurationId in the synthesized record (default
 	// stowage-redrive).

@@ -117,12 +117,20 @@ func (m *Model) planBatch(ctx context.Context, cancel context.CancelFunc, s *red
 	bo := redrive.BatchPlanOptions{Lambda: s.mode == redrive.ModeBatchLambda, FunctionARN: env.BatchFunction(), Force: s.force,
 		Cost: env.BatchOps.Cost, ReportLocation: m.batchReportLocation(), MaxFailureRatio: ratio}
 	deps := m.planDeps()
+	objects := m.sess.Objects
 	seq, envName, command := s.seq, env.Name, s.command()
 	return func() tea.Msg {
 		defer cancel()
 		man, err := redrive.Plan(ctx, deps, sel, opts)
 		if err != nil {
 			return redrivePlanMsg{seq: seq, err: err}
+		}
+		if !bo.Lambda && objects != nil {
+			// A copy job sets every object's content headers: those a listing did not
+			// give are read first, or the copies would lose them.
+			if _, err := redrive.DescribeForCopy(ctx, objects, man, 0); err != nil {
+				return redrivePlanMsg{seq: seq, err: err}
+			}
 		}
 		p, err := redrive.PrepareBatch(man, bo)
 		if err != nil {

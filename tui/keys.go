@@ -90,7 +90,7 @@ func DefaultKeyMap() KeyMap {
 
 		Open:       b([]string{"enter"}, "enter", "open"),
 		Back:       b([]string{"esc"}, "esc", "back"),
-		TogglePane: b([]string{"tab"}, "tab", "pane/info"),
+		TogglePane: b([]string{"tab"}, "tab", "pane/tabs"),
 
 		Filter:       b([]string{"/"}, "/", "filter (!not, /re/) or search"),
 		NextMatch:    b([]string{"n"}, "n", "next match"),

@@ -15,8 +15,9 @@ import (
 
 // killEventRun runs m until the fake target has answered its second call, copies the
 // journal as it is on disk at that moment (all a resume after kill -9 sees) and stops
-// the process's sending. It returns the copy, read back.
-func killEventRun(t *testing.T, f *fixture, ev *fakeEvents, m *Manifest, d Deps, o Options) *JournalState {
+// the process's sending. It returns the copy, read back. gathering waits, before the
+// copy, until an item is gathering into the next batch (batched modes).
+func killEventRun(t *testing.T, f *fixture, ev *fakeEvents, m *Manifest, d Deps, o Options, gathering bool) *JournalState {
 	t.Helper()
 	r, err := New(d, m, o)
 	if err != nil {
@@ -30,6 +31,15 @@ func killEventRun(t *testing.T, f *fixture, ev *fakeEvents, m *Manifest, d Deps,
 			return
 		}
 		once.Do(func() {
+			for gathering {
+				r.batcher.mu.Lock()
+				n := len(r.batcher.pending)
+				r.batcher.mu.Unlock()
+				if n > 0 {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
 			raw, err := os.ReadFile(r.JournalPath())
 			if err != nil {
 				t.Error(err)
@@ -93,7 +103,7 @@ func TestEventResumeWithProcessorBehindSendsNoMessageTwice(t *testing.T) {
 			d := f.deps()
 			d.Events = ev
 			o := f.opts()
-			st := killEventRun(t, f, ev, m, d, o)
+			st := killEventRun(t, f, ev, m, d, o, false)
 			o.JournalPath = st.Path
 			r2, err := Resume(d, st, o)
 			if err != nil {
@@ -423,5 +433,38 @@ func TestModeNotesOnUnknownEvents(t *testing.T) {
 	want := "stowage --env prod redrive --from-report r.jsonl --only unknown --mode eventbridge"
 	if got := ModeEventBridge.UnknownAdvice(2, "stowage --env prod", "r.jsonl"); !strings.Contains(got, want) {
 		t.Errorf("advice %q lacks %q", got, want)
+	}
+}
+
+// An item is journaled sending as its batch leaves, not while it gathers into one: a
+// kill -9 then leaves the gathering items pending, and the resume sends them once,
+// rather than leaving them unknown (they cannot be told from items the queue holds).
+func TestEventKillWhileABatchGathersLeavesThoseItemsPending(t *testing.T) {
+	for _, mode := range []Mode{ModeSQS, ModeEventBridge} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 40)
+			ev := newFakeEvents(f.status)
+			m := f.planEvent(t, mode, testSpec(mode))
+			m.Concurrency = 1
+			d := f.deps()
+			d.Events = ev
+			o := f.opts()
+			st := killEventRun(t, f, ev, m, d, o, true)
+			o.JournalPath = st.Path
+			r2, err := Resume(d, st, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := runToEnd(t, r2)
+			if rep.Counts.Delivered != 40 {
+				t.Errorf("after resume: counts %+v, want all 40 delivered", rep.Counts)
+			}
+			for _, id := range f.ids {
+				if n := len(ev.sentTo(id)); n != 1 {
+					t.Errorf("%s: %d messages", id, n)
+				}
+			}
+		})
 	}
 }

@@ -157,14 +157,14 @@ func (r *Run) buildEvent(it Item, obj awsclient.Object) (awsclient.EventEntry, e
 // its own AttemptTimeout from when it leaves (sendCtx ends only on Abort): the item's
 // attempt context was made before the claim and the slot wait, and what is left of it
 // must not cut a call short, which would make its outcome unknown.
-func (r *Run) attemptEvent(sendCtx context.Context, e awsclient.EventEntry) attemptResult {
+func (r *Run) attemptEvent(sendCtx context.Context, e awsclient.EventEntry, journalSending func() error) attemptResult {
 	var res awsclient.EntryResult
 	if r.m.Mode == ModeLambda {
 		ctx, cancel := context.WithTimeout(sendCtx, r.opts.AttemptTimeout)
 		res, _ = r.deps.Events.Invoke(ctx, r.m.Event.Function, r.m.Event.Qualifier, e.Body)
 		cancel()
 	} else {
-		res = r.batcher.send(sendCtx, e)
+		res = r.batcher.send(sendCtx, e, journalSending)
 	}
 	if res.Err == nil {
 		return attemptResult{class: classDelivered, status: res.Status, gatewayID: res.MessageID}
@@ -212,9 +212,10 @@ type eventBatcher struct {
 }
 
 type batchEntry struct {
-	ctx  context.Context
-	e    awsclient.EventEntry
-	done chan awsclient.EntryResult
+	ctx     context.Context
+	e       awsclient.EventEntry
+	journal func() error // journals the item sending (fsynced), just before its batch leaves
+	done    chan awsclient.EntryResult
 }
 
 func newEventBatcher(r *Run, concurrency int) *eventBatcher {
@@ -224,8 +225,8 @@ func newEventBatcher(r *Run, concurrency int) *eventBatcher {
 // send queues e for the next batch and waits for its outcome. ctx is the run's send
 // context, which ends only on Abort: an entry aborted before its batch left is answered
 // as not sent. The batch's call gets its own AttemptTimeout when it leaves.
-func (b *eventBatcher) send(ctx context.Context, e awsclient.EventEntry) awsclient.EntryResult {
-	be := &batchEntry{ctx: ctx, e: e, done: make(chan awsclient.EntryResult, 1)}
+func (b *eventBatcher) send(ctx context.Context, e awsclient.EventEntry, journal func() error) awsclient.EntryResult {
+	be := &batchEntry{ctx: ctx, e: e, journal: journal, done: make(chan awsclient.EntryResult, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, be)
 	switch {
@@ -308,6 +309,27 @@ func (b *eventBatcher) call(batch []*batchEntry) {
 	}
 	if len(live) == 0 {
 		return
+	}
+	// Each item is journaled sending before its batch leaves; the appends share fsyncs.
+	failed := make([]error, len(live))
+	var wg sync.WaitGroup
+	for i, be := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			failed[i] = be.journal()
+		}()
+	}
+	wg.Wait()
+	for i, err := range failed {
+		if err != nil {
+			// The journal failed (the run stops): nothing of this batch leaves.
+			for _, be := range live {
+				be.done <- awsclient.EntryResult{Err: &awsclient.Error{Kind: awsclient.KindCanceled, Op: "send", Resource: b.r.m.Target.URL,
+					Err: fmt.Errorf("%w: the journal could not be written: %w", awsclient.ErrNotSent, failed[i])}}
+			}
+			return
+		}
 	}
 	var res []awsclient.EntryResult
 	var err error

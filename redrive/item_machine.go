@@ -351,12 +351,24 @@ func (r *Run) sendOnce(w *itemWork) step {
 	r.mu.Lock()
 	baseline := r.baseline[it.RequestID]
 	r.mu.Unlock()
-	if err := r.journal.Append(Record{Type: RecSending, At: r.now(), ID: it.RequestID, Attempt: w.attempt, PreSend: baseline}); err != nil {
+	sending := Record{Type: RecSending, ID: it.RequestID, Attempt: w.attempt, PreSend: baseline}
+	journalSending := func() error {
+		sending.At = r.now()
+		err := r.journal.Append(sending)
+		if err != nil {
+			r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+		}
+		return err
+	}
+	if r.m.Mode.Batched() {
+		// The batcher journals the item sending as its batch leaves: an item still
+		// gathering into a batch when the process dies was not sent, and its journal
+		// says so (a resume sends it, rather than leaving it unknown).
+	} else if err := journalSending(); err != nil {
 		if w.body != nil {
 			w.body.Close()
 		}
 		w.abort()
-		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
 		return stepDone
 	}
 	attempt := w.attempt
@@ -368,7 +380,7 @@ func (r *Run) sendOnce(w *itemWork) step {
 
 	var a attemptResult
 	if r.m.Mode.IsEvent() {
-		a = r.attemptEvent(w.sendCtx, w.event)
+		a = r.attemptEvent(w.sendCtx, w.event, journalSending)
 	} else {
 		a = r.attempt(w.actx, it, w.body)
 	}

@@ -17,8 +17,10 @@ import (
 // status check, the rate token, the claim, then prepare reads the object's current
 // description (HEAD) and builds the event, the item takes a slot, journals sending
 // (fsynced), and only then is its event handed to the target. In the batched modes the
-// event joins a batch (eventBatcher): each item of a batch was claimed and journaled
-// sending before the batch left, and each entry's outcome is journaled for its item.
+// event joins a batch (eventBatcher): each item of a batch was claimed before, and is
+// journaled sending as the batch leaves (not while it gathers, so that a kill leaves a
+// gathering item pending), and each entry's outcome is journaled for its item. An item
+// that may already be with the target is not sent again (Run.mayResend).
 
 // eventLinger is how long a batch that is not full waits for more items before it
 // leaves: long enough for the items in the pipeline behind it to join, short against a

@@ -99,7 +99,7 @@ func addListFlags(cmd *cobra.Command, g *Globals, f *listFlags, withStatus bool)
 	fl.StringVar(&f.olderThan, "older-than", "", olderThan)
 	fl.IntVar(&f.limit, "limit", 0, "stop after this many requests (0: no limit)")
 	fl.StringVar(&f.sort, "sort", "", "sort by time, size or status (reads every row before printing)")
-	fl.IntVar(&f.parallel, "parallel", inventory.DefaultParallel, fmt.Sprintf("list this many key ranges concurrently, 1 (one stream) to %d", inventory.MaxParallel))
+	fl.IntVar(&f.parallel, "parallel", inventory.DefaultParallel, fmt.Sprintf("list this many key ranges concurrently: 1 to %d (1 is one stream)", inventory.MaxParallel))
 	_ = cmd.RegisterFlagCompletionFunc("sort", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return sortOrders, cobra.ShellCompDirectiveNoFileComp
 	})

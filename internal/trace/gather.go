@@ -118,7 +118,11 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 		}
 	}
 	// The status items of the new requests reupload redrives made: how the story ended.
-	for _, nid := range Terms(in)[1:] {
+	// Terms reads a copy of in taken under the lock: the reads above are still writing it.
+	mu.Lock()
+	snapshot := in
+	mu.Unlock()
+	for _, nid := range Terms(snapshot)[1:] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

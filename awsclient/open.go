@@ -37,9 +37,12 @@ type Clients struct {
 	Logs *LogReader
 	// Jobs creates and tracks S3 Batch Operations jobs (batchops.go); nil without a
 	// batch_ops section.
-	Jobs    *JobStore
-	Region  string
-	Profile string // "" for the default credential chain
+	Jobs *JobStore
+	// OffMachine names the sections (events, logs, batch_ops) left out of a local stack
+	// because their services have no endpoint on this machine.
+	OffMachine []string
+	Region     string
+	Profile    string // "" for the default credential chain
 	// Local reports a local stack: S3 and DynamoDB, as resolved from the config's endpoints,
 	// AWS_ENDPOINT_URL_* and the shared config, are both on this machine. Without an STS
 	// endpoint of its own, a local stack never asks AWS STS anything.
@@ -239,6 +242,9 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	c.Events = openEvents(cfg, env, profile, sso)
 	c.Logs = openLogs(cfg, env, profile, sso)
 	c.Jobs = openJobs(cfg, env, profile, sso)
+	if c.Local {
+		c.leaveOutOffMachine(env)
+	}
 	c.Notices = notices
 	// A local stack asks only an STS endpoint of its own, and local keys only one on loopback.
 	stsBase := stsClient.Options().BaseEndpoint
@@ -396,4 +402,29 @@ func openError(env *config.Env, err error) error {
 		e.Remedy = "the profile " + missing.Profile + " is not in ~/.aws/config: check profile in the config, --profile or AWS_PROFILE"
 	}
 	return e
+}
+
+// leaveOutOffMachine keeps a local stack on this machine: a section whose service has no
+// endpoint on loopback (events, logs, batch_ops copied from a real environment, say) is
+// left out rather than sent to AWS with keys meant for local servers, as STS is above.
+func (c *Clients) leaveOutOffMachine(env *config.Env) {
+	// The hosts each client resolved (config endpoints, AWS_ENDPOINT_URL_*, shared
+	// config); "" is AWS itself.
+	off := func(host string) bool { return host == "" || !config.IsLoopbackURL("http://"+host) }
+	if e := c.Events; e != nil {
+		ev := env.Events
+		if (ev.SQSQueueURL != "" && off(e.sqsHost)) || (ev.LambdaFunction != "" && off(e.lambdaHost)) ||
+			(ev.EventBus != "" && off(e.eventsHost)) {
+			c.Events = nil
+			c.OffMachine = append(c.OffMachine, "events")
+		}
+	}
+	if c.Logs != nil && off(c.Logs.host) {
+		c.Logs = nil
+		c.OffMachine = append(c.OffMachine, "logs")
+	}
+	if c.Jobs != nil && off(c.Jobs.endpoint) {
+		c.Jobs = nil
+		c.OffMachine = append(c.OffMachine, "batch_ops")
+	}
 }

@@ -426,7 +426,28 @@ type BatchSession struct {
 	// cancel the job (DefaultBreakerMinItems when zero).
 	BreakerMinItems int
 	job             awsclient.Job
-	jobs            map[string]awsclient.Job
+	// jobs is the last description of each job; Watch writes it while Cancel (another
+	// goroutine: the TUI's c, the CLI's Ctrl-C) reads it.
+	jobsMu sync.Mutex
+	jobs   map[string]awsclient.Job
+}
+
+// jobState is the last description of job id read.
+func (s *BatchSession) jobState(id string) (awsclient.Job, bool) {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	j, ok := s.jobs[id]
+	return j, ok
+}
+
+// setJobState records job id's description.
+func (s *BatchSession) setJobState(id string, j awsclient.Job) {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if s.jobs == nil {
+		s.jobs = map[string]awsclient.Job{}
+	}
+	s.jobs[id] = j
 }
 
 // Record is the run's saved record.
@@ -717,20 +738,17 @@ var ErrNoJob = errors.New("no job was created")
 // status the least advanced one's (Complete only when all are; Cancelled or Failed when
 // one ended so and all have ended).
 func (s *BatchSession) describeAll(ctx context.Context) (awsclient.Job, error) {
-	if s.jobs == nil {
-		s.jobs = map[string]awsclient.Job{}
-	}
 	var sum awsclient.Job
 	ended := true
 	worst := ""
 	for i, id := range s.rec.JobIDs() {
-		j, ok := s.jobs[id]
+		j, ok := s.jobState(id)
 		if !ok || !j.Terminal() {
 			var err error
 			if j, err = s.deps.Jobs.Describe(ctx, id); err != nil {
 				return s.job, err
 			}
-			s.jobs[id] = j
+			s.setJobState(id, j)
 		}
 		if i == 0 {
 			sum = j
@@ -856,7 +874,7 @@ func (s *BatchSession) Cancel(ctx context.Context, reason string) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		if j, ok := s.jobs[id]; ok && j.Terminal() {
+		if j, ok := s.jobState(id); ok && j.Terminal() {
 			continue
 		}
 		if err := s.deps.Jobs.Cancel(ctx, id, reason); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
@@ -886,7 +904,7 @@ func (s *BatchSession) Finish(ctx context.Context) (*Report, FinishResult, error
 		}
 		tasks = map[string]awsclient.JobTaskResult{}
 		for _, id := range rec.JobIDs() {
-			if s.jobs[id].Done() == 0 {
+			if j, _ := s.jobState(id); j.Done() == 0 {
 				continue // S3 writes no report for a job that ran no task
 			}
 			r, err := s.deps.Jobs.ReadReport(ctx, id)

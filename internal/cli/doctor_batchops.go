@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
@@ -13,6 +14,10 @@ import (
 
 // batchOps checks S3 Control access, the batch-ops role and the manifest and report prefixes (#15).
 func (d *doctor) batchOps(ctx context.Context, env *config.Env, c *awsclient.Clients) {
+	if slices.Contains(c.OffMachine, "batch_ops") {
+		d.report(check{Check: "batch ops", Result: resultSkip, Detail: offMachineDetail("batch_ops", "s3control")}, "")
+		return
+	}
 	if !env.BatchOps.Configured() || c.Jobs == nil {
 		d.report(check{Check: "batch ops", Result: resultSkip, Detail: "no batch_ops section: redrive --engine batch-ops is off"}, "")
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -20,6 +21,10 @@ func (d *doctor) events(ctx context.Context, env *config.Env, c *awsclient.Clien
 		return
 	}
 	if c.Events == nil {
+		if slices.Contains(c.OffMachine, "events") {
+			d.report(check{Check: "events", Result: resultSkip, Detail: offMachineDetail("events", "sqs, lambda, eventbridge")}, "")
+			return
+		}
 		d.report(check{Check: "events", Result: resultFail, Detail: "the event clients were not built"}, "")
 		return
 	}
@@ -124,4 +129,11 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// offMachineDetail says why a section of a local stack was not checked: its service has no
+// endpoint on this machine, and local keys are never sent to AWS.
+func offMachineDetail(section, endpoints string) string {
+	return "a local stack: " + section + "' services have no endpoint on this machine (endpoints: " + endpoints +
+		"), so stowage leaves " + section + " out rather than call AWS with local keys"
 }

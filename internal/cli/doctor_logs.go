@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
@@ -13,6 +14,10 @@ import (
 // it (a one-line FilterLogEvents over the last minute) (#16).
 func (d *doctor) logs(ctx context.Context, env *config.Env, c *awsclient.Clients) {
 	if !env.Logs.Configured() {
+		return
+	}
+	if c.Logs == nil && slices.Contains(c.OffMachine, "logs") {
+		d.report(check{Check: "logs", Result: resultSkip, Detail: offMachineDetail("logs", "logs")}, "")
 		return
 	}
 	if c.Logs == nil {

@@ -688,10 +688,8 @@ func (r *redriveRun) resume(ctx context.Context) error {
 	fmt.Fprintf(r.stderr, "Resuming run %s on %s (%s → %s), planned %s: %d of %d requests left (%s).\n",
 		sanitize.Line(m.RunID), sanitize.Line(m.Env), sanitize.Line(string(m.Mode)), sanitize.Line(m.Target.String()), m.PlannedAt.Format(time.RFC3339),
 		len(left), len(m.Items), c)
-	if n := c.Unknown + c.Sending + c.Retrying; n > 0 && m.Mode == redrive.ModeReupload {
-		fmt.Fprintf(r.stderr, "%d of them may have been delivered already under a new request ID: those in flight or unknown are not sent again, they end unknown for you to check.\n", n)
-	} else if n > 0 {
-		fmt.Fprintf(r.stderr, "%d of them may have been delivered already: their status is re-checked before anything is sent again.\n", n)
+	if note := m.Mode.ResumeNote(c.Unknown + c.Sending + c.Retrying); note != "" {
+		fmt.Fprintln(r.stderr, sanitize.Line(note))
 	}
 	if r.f.dryRun {
 		r.auditDecision(ctx, m, redrive.OutcomeDryRun, "resume, dry run", true)
@@ -1214,6 +1212,9 @@ func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 		fmt.Fprintf(w, "%d reupload(s) may have been stored under a new request ID: look for them (their %s header names the original) before redriving them again.\n",
 			c.Unknown, sanitize.Line(header))
 	}
+	if adv := rep.Mode.UnknownAdvice(c.Unknown, r.commandPrefix(), shellQuote(reportPath)); adv != "" && reportPath != "" {
+		fmt.Fprintln(w, sanitize.Line(adv))
+	}
 	for i, lw := range rep.LeaseWarnings {
 		if i == 5 {
 			fmt.Fprintf(w, "stowage: warning: … and %d more lease warnings (the report has every request's state)\n", len(rep.LeaseWarnings)-5)
@@ -1224,7 +1225,9 @@ func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 	if isDemoEnv(r.env) {
 		fmt.Fprintln(w, "(The demo's config exists only while the demo runs; the journal and report above stay.)")
 	}
-	if c.Unknown > 0 || anyMaybeDuplicated(rep) {
+	// An event mode never sends an unknown item again on its own: only a real retry may
+	// have delivered twice.
+	if (c.Unknown > 0 && !rep.Mode.IsEvent()) || anyMaybeDuplicated(rep) {
 		fmt.Fprintln(w, "Some requests' delivery was unknown (connection lost after sending): the processor may have received them twice; it can deduplicate on the idempotency headers.")
 	}
 }

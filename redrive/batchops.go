@@ -473,6 +473,9 @@ type BatchStartOptions struct {
 // (ConfirmationRequired, the manifest hash as token), the wait until S3 has prepared it,
 // and UpdateJobStatus Ready. Nothing runs without both confirmations: the operator's,
 // before this call, and this call's. A failure leaves the claims to expire (or to Finish).
+// When ctx ends during it (Ctrl+C), the record holds every job created, confirmed or not:
+// the first ones may already run, so an interrupted start is ended as a cancel mid-job is
+// (Cancel with a fresh context, Watch until the jobs have stopped, Finish).
 func StartBatch(ctx context.Context, deps BatchDeps, p *BatchPlan, o BatchStartOptions, sc SessionConfig) (*BatchSession, error) {
 	m := p.Manifest
 	if deps.Jobs == nil {
@@ -865,8 +868,9 @@ func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) 
 	}
 }
 
-// Cancel asks S3 to cancel every job of the run that has not ended. Tasks already done
-// are not undone.
+// Cancel asks S3 to cancel every job of the run that has not ended: running, or created
+// and not yet confirmed (New, Preparing, Suspended: an interrupted start). Tasks already
+// done are not undone (BatchCancelNote).
 func (s *BatchSession) Cancel(ctx context.Context, reason string) error {
 	ids := s.rec.JobIDs()
 	if len(ids) == 0 {

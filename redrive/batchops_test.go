@@ -151,6 +151,71 @@ func TestBatchOpsCancelMidJob(t *testing.T) {
 	}
 }
 
+// cancelOnConfirm is the job API of a run interrupted (Ctrl+C) right after its first job
+// was confirmed, while the others wait to be.
+type cancelOnConfirm struct {
+	redrive.JobAPI
+	cancel context.CancelFunc
+}
+
+func (c cancelOnConfirm) Confirm(ctx context.Context, id, reason string) error {
+	err := c.JobAPI.Confirm(ctx, id, reason)
+	c.cancel()
+	return err
+}
+
+// A start interrupted during the confirmation returns with every job created in the
+// record, confirmed or not; Cancel (with a fresh context) stops them all, the Suspended
+// ones too, and Watch and Finish end the run as a cancel mid-job does.
+func TestBatchOpsInterruptedDuringConfirmation(t *testing.T) {
+	d := startDev(t, devOptions{stack: devstack.Options{Requests: 600, TransientRatio: 0.5}})
+	d.st.SetBatchTaskDelay(3 * time.Millisecond)
+	m := d.plan(t, redrive.ModeS3Copy, redrive.Selection{Status: devstack.StateFailed})
+	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Cost: d.env.BatchOps.Cost, MaxFailureRatio: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Groups) < 2 {
+		t.Fatalf("%d jobs planned, want several", len(p.Groups))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	deps := redrive.BatchDepsFor(d.clients)
+	s, err := redrive.StartBatch(ctx, redrive.BatchDeps{Jobs: cancelOnConfirm{deps.Jobs, cancel}, Leases: deps.Leases}, p,
+		redrive.BatchStartOptions{Poll: 2 * time.Millisecond}, redrive.SessionConfig{Who: "test"})
+	if !errors.Is(err, context.Canceled) || len(s.JobIDs()) != len(p.Groups) || d.st.BatchJobsConfirmed() != 1 {
+		t.Fatalf("StartBatch = %v with %d of %d jobs, %d confirmed", err, len(s.JobIDs()), len(p.Groups), d.st.BatchJobsConfirmed())
+	}
+	bg := context.Background()
+	if err := s.Cancel(bg, "test"); err != nil {
+		t.Fatal(err)
+	}
+	s.Poll = 2 * time.Millisecond
+	if j, err := s.Watch(bg, nil); err != nil || j.Status != "Cancelled" {
+		t.Fatalf("after cancel: %s, %v", j.Status, err)
+	}
+	for i, st := range d.st.BatchJobStatuses() {
+		if st != "Cancelled" {
+			t.Errorf("job %d is %s", i+1, st)
+		}
+	}
+	rep, _, err := s.Finish(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != redrive.OutcomeCanceled || len(rep.Items) != len(m.Items) || rep.Counts.Pending == 0 ||
+		rep.Counts.Delivered+rep.Counts.Failed+rep.Counts.Pending+rep.Counts.Skipped != len(m.Items) {
+		t.Fatalf("report %s %+v of %d items", rep.Outcome, rep.Counts, len(m.Items))
+	}
+	for _, it := range rep.Items {
+		if it.State == redrive.StatePending {
+			if l, ok := d.st.Lease(it.RequestID); !ok || l.Outcome != "not-sent" {
+				t.Fatalf("the lease of a request not sent: %+v, %v", l, ok)
+			}
+		}
+	}
+}
+
 func hasID(l []string, s string) bool {
 	for _, x := range l {
 		if x == s {

@@ -155,9 +155,20 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 			return exitf(ExitUsage, "%s", sanitize.Line(err.Error())) // StartBatch audited the refusal
 		}
 		// Claims or a job may exist: finish the record so the claims are released.
-		if errors.Is(err, context.Canceled) && len(sess.JobIDs()) == 0 {
+		interrupted := errors.Is(err, context.Canceled) || ctx.Err() != nil
+		switch ids := sess.JobIDs(); {
+		case interrupted && len(ids) == 0:
 			fmt.Fprintln(r.stderr, "stowage: interrupted before any job was created: nothing was sent, and the claims made are released")
-		} else {
+		case interrupted:
+			// Ctrl+C while the jobs were created or confirmed: those confirmed already
+			// run in S3, and the operator wanted the work stopped. Every job is
+			// cancelled (an unconfirmed one too), then the run ends as a cancel
+			// mid-job does: the reports read, the claims released, the report and
+			// the audit written.
+			fmt.Fprintf(r.stderr, "stowage: interrupted while %s being created and confirmed.\n",
+				map[bool]string{true: "the jobs were", false: "the job was"}[len(p.Groups) > 1])
+			return r.followBatch(ctx, sess, m, true)
+		default:
 			fmt.Fprintf(r.stderr, "stowage: %s\n", sanitize.Line(err.Error()))
 		}
 		if ids := sess.JobIDs(); len(ids) > 0 {
@@ -177,14 +188,20 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 	} else {
 		fmt.Fprintf(r.stderr, "%s confirmed (both confirmations given): S3 runs %s now.\n", jobsNamed(ids), itOrThem(ids))
 	}
-	return r.followBatch(ctx, sess, m)
+	return r.followBatch(ctx, sess, m, false)
 }
 
 // followBatch watches the job to its end, cancels it on Ctrl+C, reads its report and
-// says how it went.
-func (r *redriveRun) followBatch(ctx context.Context, sess *redrive.BatchSession, m *redrive.Manifest) error {
+// says how it went. interrupted (Ctrl+C during the start) cancels the jobs at once.
+func (r *redriveRun) followBatch(ctx context.Context, sess *redrive.BatchSession, m *redrive.Manifest, interrupted bool) error {
 	if len(sess.JobIDs()) > 0 {
-		if err := watchBatch(ctx, r.g, r.stderr, sess, r.commandPrefix()); err != nil {
+		var err error
+		if interrupted {
+			err = cancelBatch(ctx, r.g, r.stderr, sess, r.commandPrefix(), newBatchDraw(r.g, r.stderr))
+		} else {
+			err = watchBatch(ctx, r.g, r.stderr, sess, r.commandPrefix())
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -227,24 +244,7 @@ func (r *redriveRun) followBatch(ctx context.Context, sess *redrive.BatchSession
 // second one stops watching and leaves the job to stowage jobs watch.
 func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive.BatchSession, prefix string) error {
 	tty := g.isTerminal(g.Stderr)
-	width := g.terminalWidth(g.Stderr)
-	lastStatus, lastTenth := "", int64(-1)
-	draw := func(p redrive.BatchProgress) {
-		line := batchProgressLine(p, width)
-		if tty {
-			fmt.Fprint(stderr, "\r\x1b[2K"+line)
-			return
-		}
-		// Without a terminal: a line when the status changes and at every tenth.
-		tenth := int64(-1)
-		if p.Job.Total > 0 {
-			tenth = p.Job.Done() * 10 / p.Job.Total
-		}
-		if p.Job.Status != lastStatus || tenth != lastTenth {
-			fmt.Fprintln(stderr, line)
-			lastStatus, lastTenth = p.Job.Status, tenth
-		}
-	}
+	draw := newBatchDraw(g, stderr)
 	// On a terminal, c (and Enter: the terminal is not raw) asks to cancel too.
 	wctx, stopKeys := context.WithCancel(ctx)
 	defer stopKeys()
@@ -276,11 +276,50 @@ func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive
 		return exitForAWS(err)
 	}
 	// c or Ctrl+C: cancel the job, then follow it to its end.
+	return cancelBatch(ctx, g, stderr, sess, prefix, draw)
+}
+
+// batchCancelTimeout bounds the cancel requests of a run whose own context has ended
+// (Ctrl+C): they get a fresh context of their own.
+const batchCancelTimeout = 30 * time.Second
+
+// newBatchDraw is the progress drawer of a watch: the line redrawn on a terminal, else a
+// line when the status changes and at every tenth.
+func newBatchDraw(g *Globals, stderr io.Writer) func(redrive.BatchProgress) {
+	tty := g.isTerminal(g.Stderr)
+	width := g.terminalWidth(g.Stderr)
+	lastStatus, lastTenth := "", int64(-1)
+	return func(p redrive.BatchProgress) {
+		line := batchProgressLine(p, width)
+		if tty {
+			fmt.Fprint(stderr, "\r\x1b[2K"+line)
+			return
+		}
+		tenth := int64(-1)
+		if p.Job.Total > 0 {
+			tenth = p.Job.Done() * 10 / p.Job.Total
+		}
+		if p.Job.Status != lastStatus || tenth != lastTenth {
+			fmt.Fprintln(stderr, line)
+			lastStatus, lastTenth = p.Job.Status, tenth
+		}
+	}
+}
+
+// cancelBatch asks S3 to cancel every job of the run that has not ended (confirmed or
+// still Suspended), with a fresh short context since the run's has ended, says that what
+// ran is not undone, and follows the jobs to their end. Ctrl+C again stops following and
+// leaves the jobs to stowage jobs watch.
+func cancelBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive.BatchSession, prefix string, draw func(redrive.BatchProgress)) error {
+	tty := g.isTerminal(g.Stderr)
 	bg := context.WithoutCancel(ctx)
 	ids := sess.JobIDs()
 	fmt.Fprintf(stderr, "stowage: cancelling %s: S3 stops starting tasks; %s. (Ctrl+C again stops watching; %s on: %s jobs watch %s)\n",
 		strings.ToLower(jobsNamed(ids)[:1])+jobsNamed(ids)[1:], redrive.BatchCancelNote, map[bool]string{true: "the jobs go", false: "the job goes"}[len(ids) > 1], prefix, sanitize.Line(ids[0]))
-	if err := sess.Cancel(bg, "cancelled in stowage by the operator"); err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
+	kctx, kcancel := context.WithTimeout(bg, batchCancelTimeout)
+	err := sess.Cancel(kctx, "cancelled in stowage by the operator")
+	kcancel()
+	if err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {
 		fmt.Fprintf(stderr, "stowage: warning: the job could not be cancelled: %s\n", clipEchoed(err.Error(), maxMessage))
 	}
 	sig, stop := notifyStop()

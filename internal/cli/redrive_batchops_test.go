@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,7 +165,12 @@ func TestRedriveBatchOpsCancelMidJob(t *testing.T) {
 	defer cancel()
 	copies := d.stack.Writes().S3Copies
 	go func() {
-		for d.stack.Writes().S3Copies < copies+20 {
+		// Ctrl+C once every job is confirmed (the run watches them) and 20 copies ran.
+		for {
+			n := d.stack.BatchJobs()
+			if n > 0 && d.stack.BatchJobsConfirmed() == n && d.stack.Writes().S3Copies >= copies+20 {
+				break
+			}
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
@@ -190,6 +196,88 @@ func TestRedriveBatchOpsCancelMidJob(t *testing.T) {
 	}
 	if delivered == 0 || pending == 0 {
 		t.Fatalf("cancelled mid-job: %d delivered, %d pending", delivered, pending)
+	}
+}
+
+// Ctrl+C while the jobs are being confirmed (the first confirmed and running, the others
+// still Suspended): every job is cancelled, confirmed or not, the operator is told that
+// what ran is not undone, and the run ends as a cancel mid-job does: the report has every
+// item (delivered and not sent), the claims are released and the audit says cancelled.
+// (The jobs confirmed kept running in S3, and the report had nothing.)
+func TestRedriveBatchOpsCancelDuringConfirmation(t *testing.T) {
+	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 600; o.TransientRatio = 0.5 })
+	d.stack.SetBatchTaskDelay(3 * time.Millisecond)
+	answer(t, d, "demo\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	copies := d.stack.Writes().S3Copies
+	var once sync.Once
+	d.stack.SetBatchConfirmHook(func(string) {
+		once.Do(func() {
+			// The first job confirmed runs a few tasks; then Ctrl+C, before stowage is
+			// answered and so before the next job is confirmed.
+			for i := 0; i < 10000 && d.stack.Writes().S3Copies < copies+5; i++ {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		})
+	})
+	defer d.stack.SetBatchConfirmHook(nil)
+	var out, errb strings.Builder
+	code := d.runIn(ctx, strings.NewReader(""), &out, &errb, "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "5ms")
+	if code != ExitCancelled {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	statuses := d.stack.BatchJobStatuses()
+	if len(statuses) < 2 || d.stack.BatchJobsConfirmed() != 1 {
+		t.Fatalf("%d jobs, %d confirmed: want several jobs, the first confirmed only", len(statuses), d.stack.BatchJobsConfirmed())
+	}
+	for i, st := range statuses {
+		if st != "Cancelled" {
+			t.Errorf("job %d of %d is %s after Ctrl+C during the confirmation", i+1, len(statuses), st)
+		}
+	}
+	for _, want := range []string{"interrupted while the jobs were being created and confirmed", "cancelling jobs", redrive.BatchCancelNote, "not undone", "cancelled:", "Report:  "} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	if strings.Contains(errb.String(), "not all confirmed or followed") {
+		t.Errorf("the jobs were left to jobs watch:\n%s", errb.String())
+	}
+	items := jsonLines(t, out.String())
+	delivered, pending := 0, 0
+	for _, it := range items {
+		switch it["state"] {
+		case "delivered":
+			delivered++
+		case "pending":
+			pending++
+		}
+	}
+	if delivered == 0 || pending == 0 {
+		t.Fatalf("cancelled during confirmation: %d delivered, %d pending of %d", delivered, pending, len(items))
+	}
+	entries := auditEntries(t)
+	last := entries[len(entries)-1]
+	if last.Outcome != redrive.OutcomeCanceled || last.Counts.Delivered != delivered || last.Counts.Pending != pending {
+		t.Fatalf("audit %+v; report %d delivered, %d pending", last, delivered, pending)
+	}
+	// Every claim is released with its outcome: delivered, or not sent.
+	released := 0
+	for _, it := range items {
+		id, _ := it["id"].(string)
+		want := map[any]string{"delivered": "delivered", "pending": "not-sent"}[it["state"]]
+		if want == "" {
+			continue
+		}
+		if l, ok := d.stack.Lease(id); !ok || l.Outcome != want {
+			t.Fatalf("lease of %s (%s) = %+v, %v", id, it["state"], l, ok)
+		}
+		released++
+	}
+	if released != delivered+pending {
+		t.Fatalf("%d claims released, want %d", released, delivered+pending)
 	}
 }
 

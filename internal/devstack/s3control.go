@@ -74,6 +74,10 @@ type jobServer struct {
 	closed bool
 	wg     sync.WaitGroup
 	writes atomic.Int64
+	// confirmed counts the jobs made Ready; onConfirm, when set, is called with each
+	// one's ID before UpdateJobStatus answers (tests that act during confirmation).
+	confirmed atomic.Int64
+	onConfirm atomic.Pointer[func(id string)]
 }
 
 type batchJob struct {
@@ -246,6 +250,42 @@ func (s *Stack) BatchJobWrites() int64 {
 	return 0
 }
 
+// BatchJobsConfirmed is how many jobs UpdateJobStatus Ready has confirmed.
+func (s *Stack) BatchJobsConfirmed() int {
+	if js := s.jobServer(); js != nil {
+		return int(js.confirmed.Load())
+	}
+	return 0
+}
+
+// BatchJobStatuses are the status of every job the stack holds, in creation order.
+func (s *Stack) BatchJobStatuses() []string {
+	js := s.jobServer()
+	if js == nil {
+		return nil
+	}
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	out := make([]string, 0, len(js.order))
+	for _, id := range js.order {
+		out = append(out, js.jobs[id].status)
+	}
+	return out
+}
+
+// SetBatchConfirmHook has f called with a job's ID each time UpdateJobStatus Ready
+// confirms one, after the job is Ready and before the caller is answered (tests that
+// interrupt a run during confirmation); nil removes it.
+func (s *Stack) SetBatchConfirmHook(f func(id string)) {
+	if js := s.jobServer(); js != nil {
+		if f == nil {
+			js.onConfirm.Store(nil)
+			return
+		}
+		js.onConfirm.Store(&f)
+	}
+}
+
 // BatchJobs is how many jobs the stack holds.
 func (s *Stack) BatchJobs() int {
 	js := s.jobServer()
@@ -407,6 +447,10 @@ func (js *jobServer) updateStatus(w http.ResponseWriter, r *http.Request, id str
 		}
 		js.setStatus(j, "Ready", reason)
 		j.readyOnce.Do(func() { close(j.ready) })
+		js.confirmed.Add(1)
+		if f := js.onConfirm.Load(); f != nil {
+			(*f)(id)
+		}
 	case "Cancelled":
 		if terminal(status) {
 			controlError(w, http.StatusBadRequest, "JobStatusException", "job "+id+" is "+status+" already")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
+	"github.com/stowage-cli/stowage/internal/failclass"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
@@ -94,6 +95,16 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 			return exitForAWS(err)
 		}
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	// The same failure classes as a local run: the plan says how many will fail again,
+	// and --skip-permanent leaves them out before the manifest is frozen.
+	if r.rules, err = failclass.RulesFor(env); err != nil {
+		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	perm := redrive.PermanenceOf(m, r.rules)
+	r.permanence = &perm
+	if r.f.skipPermanent {
+		r.skipped = redrive.SkipPermanent(m, perm)
 	}
 	if !lambda {
 		// A copy job sets every object's content headers: those a listing left unknown

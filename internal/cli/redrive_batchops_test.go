@@ -159,7 +159,7 @@ func TestRedriveBatchOpsFlags(t *testing.T) {
 // rest as not run.
 func TestRedriveBatchOpsCancelMidJob(t *testing.T) {
 	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 600; o.TransientRatio = 0.5 })
-	d.stack.SetBatchTaskDelay(3 * time.Millisecond)
+	d.stack.SetBatchTaskDelay(15 * time.Millisecond)
 	answer(t, d, "demo\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -206,7 +206,7 @@ func TestRedriveBatchOpsCancelMidJob(t *testing.T) {
 // (The jobs confirmed kept running in S3, and the report had nothing.)
 func TestRedriveBatchOpsCancelDuringConfirmation(t *testing.T) {
 	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 600; o.TransientRatio = 0.5 })
-	d.stack.SetBatchTaskDelay(3 * time.Millisecond)
+	d.stack.SetBatchTaskDelay(15 * time.Millisecond)
 	answer(t, d, "demo\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

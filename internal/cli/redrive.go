@@ -572,6 +572,29 @@ func joinStates(states []redrive.ItemState) string {
 }
 
 // planAndRun plans the selection, confirms and runs it.
+// plan freezes the selection into a manifest and weighs its failure classes: the plan
+// says how many will fail again, and --skip-permanent leaves them out before the
+// manifest is hashed and journaled. Both engines plan through it.
+func (r *redriveRun) plan(ctx context.Context, opts redrive.PlanOptions) (*redrive.Manifest, error) {
+	m, err := redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, r.env), r.sel, opts)
+	if err != nil {
+		var ae *awsclient.Error
+		if errors.As(err, &ae) || errors.Is(err, context.Canceled) {
+			return nil, exitForAWS(err)
+		}
+		return nil, exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	if r.rules, err = failclass.RulesFor(r.env); err != nil {
+		return nil, exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
+	}
+	perm := redrive.PermanenceOf(m, r.rules)
+	r.permanence = &perm
+	if r.f.skipPermanent {
+		r.skipped = redrive.SkipPermanent(m, perm)
+	}
+	return m, nil
+}
+
 func (r *redriveRun) planAndRun(ctx context.Context) error {
 	env := r.env
 	if r.mode.UsesGateway() && r.clients.Gateway == nil {
@@ -585,21 +608,9 @@ func (r *redriveRun) planAndRun(ctx context.Context) error {
 	if err := r.applyEventFlags(&opts); err != nil {
 		return err
 	}
-	m, err := redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, env), r.sel, opts)
+	m, err := r.plan(ctx, opts)
 	if err != nil {
-		var ae *awsclient.Error
-		if errors.As(err, &ae) || errors.Is(err, context.Canceled) {
-			return exitForAWS(err)
-		}
-		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
-	}
-	if r.rules, err = failclass.RulesFor(env); err != nil {
-		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
-	}
-	perm := redrive.PermanenceOf(m, r.rules)
-	r.permanence = &perm
-	if r.f.skipPermanent {
-		r.skipped = redrive.SkipPermanent(m, perm) // before the journal: the hash covers it
+		return err
 	}
 	summary := m.Summary()
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
-	"github.com/stowage-cli/stowage/internal/failclass"
 	"github.com/stowage-cli/stowage/internal/sanitize"
 	"github.com/stowage-cli/stowage/redrive"
 )
@@ -88,23 +87,9 @@ func (r *redriveRun) runBatchOps(ctx context.Context) error {
 		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
 	}
 	opts.Rate, opts.Now = 0, r.g.clock()
-	m, err := redrive.Plan(ctx, redrive.PlanDepsFor(r.clients, env), r.sel, opts)
+	m, err := r.plan(ctx, opts)
 	if err != nil {
-		var ae *awsclient.Error
-		if errors.As(err, &ae) || errors.Is(err, context.Canceled) {
-			return exitForAWS(err)
-		}
-		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
-	}
-	// The same failure classes as a local run: the plan says how many will fail again,
-	// and --skip-permanent leaves them out before the manifest is frozen.
-	if r.rules, err = failclass.RulesFor(env); err != nil {
-		return exitf(ExitUsage, "%s", sanitize.Line(err.Error()))
-	}
-	perm := redrive.PermanenceOf(m, r.rules)
-	r.permanence = &perm
-	if r.f.skipPermanent {
-		r.skipped = redrive.SkipPermanent(m, perm)
+		return err
 	}
 	if !lambda {
 		// A copy job sets every object's content headers: those a listing left unknown

@@ -31,55 +31,104 @@ func savedReport(t *testing.T, stderr string) string {
 	return m[1]
 }
 
-// A 5,000-request s3-copy run handed to the devstack's Batch Operations: the plan, the
-// typed confirmation, progress, the report, and the transient failures turning
-// PROCESSED. (Without a lease table: 10,000 claims and releases on the emulator would
-// take most of the test; the smaller tests hold the claims.)
-func TestRedriveBatchOpsCopy5000(t *testing.T) {
-	// Nearly every first delivery fails transiently: some 5,000 FAILED requests, selected
-	// by a status query.
-	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 9100; o.TransientRatio = 0.97; o.LostRatio = -1 })
+// batchDemo5000 is a demo whose some 5,000 FAILED requests (nearly every first delivery
+// fails transiently) a status query selects, without a lease table: 10,000 claims and
+// releases on the emulator would take most of a test; the smaller tests hold the claims.
+// transient says, for each FAILED key, whether its error is transient.
+func batchDemo5000(t *testing.T) (d *demo, transient map[string]bool) {
+	t.Helper()
+	d, _ = redriveDemo(t, func(o *devstack.Options) { o.Requests = 9100; o.TransientRatio = 0.97; o.LostRatio = -1 })
 	d = d.variant(t, func(env *config.Env) { env.Redrive.LeaseTable = "" })
-	transient := map[string]bool{}
-	failed := 0
+	transient = map[string]bool{}
 	for _, r := range d.stack.Seeded() {
 		if st, ok := d.stack.Status(r.Key); ok && st.State == devstack.StateFailed {
-			failed++
 			transient[r.Key] = strings.Contains(st.Error, "timeout") || strings.Contains(st.Error, "throttl") || strings.Contains(st.Error, "unavailable")
 		}
 	}
-	if failed < 5000 {
-		t.Fatalf("the demo has %d FAILED requests, want about 5,000", failed)
+	if len(transient) < 5000 {
+		t.Fatalf("the demo has %d FAILED requests, want about 5,000", len(transient))
 	}
-	prompts, _ := answer(t, d, "demo\n")
-	r := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "10ms").must(t, ExitOK)
+	return d, transient
+}
+
+// checkBatch5000 checks what every 5,000-request run shows: the typed confirmation, the
+// plan, the confirmation to S3, the progress while Active and at the end, the report
+// (stdout and saved, one line per request, with the states counted) and the audit entry.
+func checkBatch5000(t *testing.T, r result, prompts fmt.Stringer, mode, method string, delivered, failed int) []map[string]any {
+	t.Helper()
+	total := delivered + failed
 	if !strings.Contains(prompts.String(), "Type the environment name (demo)") {
 		t.Errorf("prompt: %q", prompts)
 	}
-	for _, want := range []string{"engine       S3 Batch Operations", fmt.Sprintf("jobs         %d requests in ", failed), "cost         ",
+	want := []string{"engine       S3 Batch Operations", fmt.Sprintf("jobs         %d requests in ", total), "cost         ",
 		"report       s3://" + devstack.BatchOpsBucket + "/reports/job-ID/", "confirmed (both confirmations given)",
-		fmt.Sprintf("succeeded %d  failed 0", failed), "Complete", fmt.Sprintf("finished: %d delivered", failed), "Jobs:"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, clip(r.stderr))
+		"] Active  ", fmt.Sprintf("] Complete  %d/%d  succeeded %d  failed %d", total, total, delivered, failed),
+		fmt.Sprintf("finished: %d delivered", delivered), "Jobs:"}
+	if failed > 0 {
+		want = append(want, fmt.Sprintf("%d failed", failed), "--only failed --mode "+mode)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, clip(r.stderr))
 		}
 	}
 	items := jsonLines(t, r.stdout)
-	if len(items) != failed {
-		t.Fatalf("%d report lines, want %d", len(items), failed)
-	}
+	counts := map[any]int{}
 	for _, it := range items {
-		if it["state"] != "delivered" || it["mode"] != "s3-copy" {
+		counts[it["state"]]++
+		if it["mode"] != mode {
 			t.Fatalf("report line %v", it)
 		}
 	}
-	rep := savedReport(t, r.stderr)
-	if back, err := os.ReadFile(rep); err != nil || strings.Count(string(back), "\n") != failed {
+	if len(items) != total || counts["delivered"] != delivered || counts["failed"] != failed {
+		t.Fatalf("%d report lines %v, want %d delivered and %d failed", len(items), counts, delivered, failed)
+	}
+	if back, err := os.ReadFile(savedReport(t, r.stderr)); err != nil || strings.Count(string(back), "\n") != total {
 		t.Fatalf("saved report: %v", err)
 	}
 	e := auditEntries(t)
 	last := e[len(e)-1]
-	if last.Outcome != redrive.OutcomeDelivered || last.Counts.Delivered != failed || !strings.HasPrefix(last.Target, redrive.BatchCopyMethod) {
+	if last.Counts.Delivered != delivered || last.Counts.Failed != failed || !strings.HasPrefix(last.Target, method) {
 		t.Fatalf("audit %+v", last)
+	}
+	return items
+}
+
+// A 5,000-request s3-copy run handed to the devstack's Batch Operations: the plan, the
+// typed confirmation, progress, the report with the tasks S3 failed (throttled), those
+// retried with --from-report --only failed, and the transient failures turning PROCESSED.
+func TestRedriveBatchOpsCopy5000(t *testing.T) {
+	d, transient := batchDemo5000(t)
+	// S3 throttles the copies of 40 requests: their tasks fail (SlowDown).
+	throttled := map[string]bool{}
+	for key := range transient {
+		if len(throttled) < 40 {
+			throttled[key] = true
+		}
+	}
+	d.stack.SetBatchTaskFault(func(key string) (string, bool) { return "SlowDown", throttled[key] })
+	prompts, _ := answer(t, d, "demo\n")
+	r := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "10ms").must(t, ExitNotFound)
+	items := checkBatch5000(t, r, prompts, "s3-copy", redrive.BatchCopyMethod, len(transient)-len(throttled), len(throttled))
+	for _, it := range items {
+		if key, _ := it["key"].(string); throttled[key] != (it["state"] == "failed") ||
+			throttled[key] && !strings.Contains(fmt.Sprint(it["error"]), "SlowDown") {
+			t.Fatalf("report line %v (throttled: %v)", it, throttled[key])
+		}
+	}
+	if last := auditEntries(t); last[len(last)-1].Outcome != redrive.OutcomeFailed {
+		t.Fatalf("audit %+v", last[len(last)-1])
+	}
+	// The throttled ones again, from the report: exactly them, delivered this time.
+	d.stack.SetBatchTaskFault(nil)
+	prompts, _ = answer(t, d, "demo\n")
+	again := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--from-report", savedReport(t, r.stderr), "--only", "failed",
+		"--wait", "0", "-o", "json", "--batch-poll", "10ms").must(t, ExitOK)
+	checkBatch5000(t, again, prompts, "s3-copy", redrive.BatchCopyMethod, len(throttled), 0)
+	for _, it := range jsonLines(t, again.stdout) {
+		if key, _ := it["key"].(string); !throttled[key] {
+			t.Fatalf("--only failed sent %v", it)
+		}
 	}
 	// The transient failures turn PROCESSED.
 	if err := d.stack.Settle(context.Background()); err != nil {
@@ -88,6 +137,43 @@ func TestRedriveBatchOpsCopy5000(t *testing.T) {
 	for key, tr := range transient {
 		if st, _ := d.stack.Status(key); tr && st.State != devstack.StateProcessed {
 			t.Fatalf("transient %s is %s after the job", key, st.State)
+		}
+	}
+}
+
+// The same 5,000 requests handed to the processor with --mode lambda (invocation schema
+// 2.0): the transient failures turn PROCESSED and their tasks succeed; the permanent
+// ones fail again, come back as failed in the report, and --from-report --only failed
+// plans exactly them (saying they failed permanently).
+func TestRedriveBatchOpsLambda5000(t *testing.T) {
+	d, transient := batchDemo5000(t)
+	permanent := 0
+	for _, tr := range transient {
+		if !tr {
+			permanent++
+		}
+	}
+	prompts, _ := answer(t, d, "demo\n")
+	r := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "lambda", "--status", "FAILED", "--wait", "0", "-o", "json", "--batch-poll", "10ms").must(t, ExitNotFound)
+	if !strings.Contains(r.stderr, "operation    LambdaInvoke arn:aws:lambda:") || !strings.Contains(r.stderr, "(invocation schema 2.0)") {
+		t.Errorf("plan:\n%s", clip(r.stderr))
+	}
+	items := checkBatch5000(t, r, prompts, "lambda", redrive.BatchLambdaMethod, len(transient)-permanent, permanent)
+	for _, it := range items {
+		key, _ := it["key"].(string)
+		st, _ := d.stack.Status(key)
+		if transient[key] != (it["state"] == "delivered") || transient[key] != (st.State == devstack.StateProcessed) {
+			t.Fatalf("report line %v, status %s (transient: %v)", it, st.State, transient[key])
+		}
+	}
+	dry := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "lambda", "--from-report", savedReport(t, r.stderr), "--only", "failed", "--dry-run", "-o", "json").must(t, ExitOK)
+	planned := jsonLines(t, dry.stdout)
+	if len(planned) != permanent || !strings.Contains(dry.stderr, fmt.Sprintf("permanent    %d of %d failed with a permanent error", permanent, permanent)) {
+		t.Fatalf("--from-report --only failed planned %d, the report has %d failed:\n%s", len(planned), permanent, dry.stderr)
+	}
+	for _, it := range planned {
+		if key, _ := it["key"].(string); transient[key] {
+			t.Fatalf("--only failed planned %v, a request the job processed", it)
 		}
 	}
 }

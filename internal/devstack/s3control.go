@@ -78,6 +78,8 @@ type jobServer struct {
 	// one's ID before UpdateJobStatus answers (tests that act during confirmation).
 	confirmed atomic.Int64
 	onConfirm atomic.Pointer[func(id string)]
+	// fault, when set, fails the tasks whose key it names (tests of failed tasks).
+	fault atomic.Pointer[func(key string) (code string, fail bool)]
 }
 
 type batchJob struct {
@@ -283,6 +285,19 @@ func (s *Stack) SetBatchConfirmHook(f func(id string)) {
 			return
 		}
 		js.onConfirm.Store(&f)
+	}
+}
+
+// SetBatchTaskFault has every task whose key f names fail as S3 answers a throttled
+// request (code, HTTP 503), without running it: a retry of those tasks succeeds once f
+// is removed (nil).
+func (s *Stack) SetBatchTaskFault(f func(key string) (code string, fail bool)) {
+	if js := s.jobServer(); js != nil {
+		if f == nil {
+			js.fault.Store(nil)
+			return
+		}
+		js.fault.Store(&f)
 	}
 }
 
@@ -728,6 +743,11 @@ func ParseBatchManifest(body []byte, fields []string) ([]batchTask, error) {
 
 // runTask runs the job's operation on one object.
 func (js *jobServer) runTask(j *batchJob, t batchTask) taskResult {
+	if f := js.fault.Load(); f != nil {
+		if code, fail := (*f)(t.key); fail {
+			return taskResult{task: t, code: code, msg: "Please reduce your request rate.", httpStatus: http.StatusServiceUnavailable}
+		}
+	}
 	if c := j.op.S3PutObjectCopy; c != nil {
 		return js.copyTask(c, t)
 	}

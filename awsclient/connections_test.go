@@ -151,3 +151,124 @@ func BenchmarkRedriveCalls(b *testing.B) {
 		}
 	})
 }
+
+// The SDK closes a request's body as soon as the transport returns the response, while
+// net/http may still be finishing the request (after the declared length it reads what is
+// left of the body through WriteTo). A closed SDK body answered WriteTo with an error, the
+// transport closed the connection, and the response being read broke off: `ls --status
+// PROCESSED` on the 100k demo failed with "use of closed network connection" once three
+// attempts of one Query page had. The transport here finishes each request only after the
+// SDK has started reading the response (and closed the request body), every time.
+func TestLateRequestWriteKeepsTheResponse(t *testing.T) {
+	isolateAWS(t)
+	// Larger than the transport's read buffer, so that most of it is still on the
+	// connection when the request's write ends.
+	item := fmt.Sprintf(`{"Item":{"requestId":{"S":"r1"},"status":{"S":"FAILED"},"error":{"S":%q}}}`, strings.Repeat("x", 64<<10))
+	connClosed := make(chan struct{}, 64)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		io.WriteString(w, item)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			connClosed <- struct{}{}
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	env := &config.Env{Name: "late", Endpoints: config.Endpoints{S3: srv.URL, DynamoDB: srv.URL},
+		Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+	env.ApplyDefaults()
+	c, err := awsclient.Open(context.Background(), env, awsclient.WithStaticCredentials("AKIDTEST", "secret"),
+		awsclient.WithHTTPWrap(func(base http.RoundTripper) http.RoundTripper {
+			return lateWriteTransport{base: base, connClosed: connClosed}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 3 {
+		st, found, err := c.Statuses.Get(ctx, "r1")
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if !found || st.State != "FAILED" || len(st.Error) < 64<<10 {
+			t.Fatalf("call %d: found %v, state %q, error of %d bytes", i, found, st.State, len(st.Error))
+		}
+	}
+}
+
+// lateWriteTransport holds the end of each request's write (the transport's WriteTo of
+// the body, after the declared length) until the caller reads the response; when that
+// write failed, the read waits until the server saw the connection close, as it would on
+// a loaded machine.
+type lateWriteTransport struct {
+	base       http.RoundTripper
+	connClosed <-chan struct{}
+}
+
+func (l lateWriteTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil {
+		return l.base.RoundTrip(r)
+	}
+	reading := make(chan struct{})
+	wrote := make(chan error, 1)
+	r = r.Clone(r.Context())
+	r.Body = &lateTail{ReadCloser: r.Body, reading: reading, wrote: wrote}
+	resp, err := l.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &firstReadWaits{ReadCloser: resp.Body, reading: reading, wrote: wrote, connClosed: l.connClosed}
+	return resp, nil
+}
+
+type lateTail struct {
+	io.ReadCloser
+	reading <-chan struct{}
+	wrote   chan<- error
+}
+
+func (b *lateTail) WriteTo(w io.Writer) (int64, error) {
+	select {
+	case <-b.reading:
+	case <-time.After(5 * time.Second):
+	}
+	var n int64
+	var err error
+	if wt, ok := b.ReadCloser.(io.WriterTo); ok {
+		n, err = wt.WriteTo(w)
+	} else {
+		n, err = io.Copy(w, struct{ io.Reader }{b.ReadCloser})
+	}
+	b.wrote <- err
+	return n, err
+}
+
+type firstReadWaits struct {
+	io.ReadCloser
+	once       sync.Once
+	reading    chan<- struct{}
+	wrote      <-chan error
+	connClosed <-chan struct{}
+}
+
+func (b *firstReadWaits) Read(p []byte) (int, error) {
+	b.once.Do(func() {
+		close(b.reading)
+		var err error
+		select {
+		case err = <-b.wrote:
+		case <-time.After(5 * time.Second):
+		}
+		if err != nil {
+			select {
+			case <-b.connClosed:
+			case <-time.After(5 * time.Second):
+			}
+		}
+	})
+	return b.ReadCloser.Read(p)
+}

@@ -97,6 +97,11 @@ type StatusStore struct {
 	formatKnown bool
 }
 
+// ddbCallOptions is every DynamoDB call's options (see KeepConnectionsOnEarlyResponse).
+var ddbCallOptions = []func(*dynamodb.Options){func(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, KeepConnectionsOnEarlyResponse)
+}}
+
 // unprocessedBackoffMax caps the wait before retrying keys BatchGetItem left unprocessed.
 const unprocessedBackoffMax = 2 * time.Second
 
@@ -130,7 +135,7 @@ func (s *StatusStore) key(id string) map[string]ddbtypes.AttributeValue {
 // Get reads the status of one request. A request with no item is not an error: found is
 // false. A missing table is (KindNotFound, with a remedy).
 func (s *StatusStore) Get(ctx context.Context, id string) (Status, bool, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.schema.Table), Key: s.key(id)})
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.schema.Table), Key: s.key(id)}, ddbCallOptions...)
 	if err != nil {
 		return Status{}, false, s.withKeyHint(ctx, classify(err, s.call("get-item", "dynamodb:GetItem")))
 	}
@@ -246,7 +251,7 @@ func (s *StatusStore) batchGetChunk(ctx context.Context, ids []string) ([]Status
 	pending := map[string]ddbtypes.KeysAndAttributes{s.schema.Table: {Keys: keys}}
 	var found []Status
 	for attempt := 0; ; attempt++ {
-		out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending}, ddbCallOptions...)
 		if err != nil {
 			return nil, classify(err, s.call("batch-get", "dynamodb:BatchGetItem"))
 		}
@@ -315,7 +320,7 @@ func (s *StatusStore) QueryByStatus(ctx context.Context, state, next string, lim
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(limit),
 		ExclusiveStartKey:         start,
-	})
+	}, ddbCallOptions...)
 	if err != nil {
 		return StatusPage{}, classify(err, c)
 	}
@@ -350,7 +355,7 @@ func (s *StatusStore) ScanByStatus(ctx context.Context, state, next string, limi
 			ExpressionAttributeNames:  map[string]string{"#s": s.schema.StatusAttr},
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: state}},
 			ExclusiveStartKey:         start,
-		})
+		}, ddbCallOptions...)
 		if err != nil {
 			return StatusPage{}, classify(err, c)
 		}
@@ -422,7 +427,7 @@ func (s *StatusStore) ScanIDs(ctx context.Context, segments int, fn func(ids []s
 					Segment:                  aws.Int32(int32(seg)),
 					TotalSegments:            aws.Int32(int32(segments)),
 					ExclusiveStartKey:        start,
-				})
+				}, ddbCallOptions...)
 				mu.Lock()
 				if firstErr != nil {
 					mu.Unlock()
@@ -472,7 +477,7 @@ func (s *StatusStore) ScanIDs(ctx context.Context, segments int, fn func(ids []s
 
 // Describe reads the table's key schema, indexes and approximate item count.
 func (s *StatusStore) Describe(ctx context.Context) (TableInfo, error) {
-	out, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.schema.Table)})
+	out, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.schema.Table)}, ddbCallOptions...)
 	if err != nil {
 		return TableInfo{}, classify(err, s.call("describe", "dynamodb:DescribeTable"))
 	}
@@ -705,7 +710,7 @@ func (s *StatusStore) SampleStates(ctx context.Context, limit int32) ([]string, 
 	if s.schema.Index != "" {
 		in.IndexName = aws.String(s.schema.Index)
 	}
-	out, err := s.client.Scan(ctx, in)
+	out, err := s.client.Scan(ctx, in, ddbCallOptions...)
 	if err != nil {
 		return nil, classify(err, c)
 	}
@@ -794,7 +799,7 @@ func (s *StatusStore) rangeFormat(ctx context.Context, state string) (updatedAtF
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: state}},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(1),
-	})
+	}, ddbCallOptions...)
 	if err != nil {
 		return f, false, classify(err, s.call("query", "dynamodb:Query"))
 	}
@@ -882,7 +887,7 @@ func (s *StatusStore) queryRange(ctx context.Context, state string, lo, hi ddbty
 		in.ProjectionExpression = aws.String(strings.Join(ps, ", "))
 	}
 	for {
-		out, err := s.client.Query(ctx, in)
+		out, err := s.client.Query(ctx, in, ddbCallOptions...)
 		if err != nil {
 			return classify(err, c)
 		}

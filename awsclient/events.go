@@ -7,6 +7,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -101,6 +102,53 @@ type EventSender struct {
 	region   string
 	// endpoint hosts, for network errors that do not say.
 	sqsHost, lambdaHost, eventsHost string
+
+	// caller answers the STS caller's UserId (SetCaller); principal caches PrincipalID.
+	caller      func(context.Context) (string, error)
+	principal   sync.Once
+	principalID string
+}
+
+// PrincipalTimeout bounds the one identity lookup of PrincipalID.
+const PrincipalTimeout = 5 * time.Second
+
+// SetCaller gives the sender the STS caller's UserId (sts:GetCallerIdentity's UserId:
+// AIDA… for an IAM user, AROA…:session for an assumed role), for the events'
+// userIdentity.principalId. Open sets it from the identity it already asks once.
+func (s *EventSender) SetCaller(userID func(context.Context) (string, error)) { s.caller = userID }
+
+// PrincipalID is what S3 puts in an event's userIdentity.principalId for a request this
+// caller made: "AWS:" and the caller's unique ID ("AWS:AIDAJDPLRKLG7UEXAMPLE"), never an
+// ARN. "" when the ID is not known (no caller set, a local stack without STS, or the
+// lookup failed): the event then says "stowage". Asked once per sender, failure included,
+// so a run does not ask STS once per event.
+func (s *EventSender) PrincipalID(ctx context.Context) string {
+	s.principal.Do(func() {
+		if s.caller == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), PrincipalTimeout)
+		defer cancel()
+		if id, err := s.caller(ctx); err == nil {
+			s.principalID = PrincipalIDOf(id)
+		}
+	})
+	return s.principalID
+}
+
+// PrincipalIDOf is the principalId S3 writes for the caller whose STS UserId is userID
+// ("" for none). UserIds are letters, digits and, for an assumed role, ":" and the session
+// name; anything else (a malformed answer) gives "".
+func PrincipalIDOf(userID string) string {
+	if userID == "" || len(userID) > 256 {
+		return ""
+	}
+	for _, r := range userID {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(":=,.@_-+", r)) {
+			return ""
+		}
+	}
+	return "AWS:" + userID
 }
 
 // openEvents builds the EventSender for env, or returns nil when env does not configure it.

@@ -95,21 +95,12 @@ func TestEventResumeWithProcessorBehindSendsNoMessageTwice(t *testing.T) {
 	for _, mode := range EventModes {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, 40)
-			ev := newFakeEvents(f.status)
+			g := newEventRig(t, 40)
+			ev := g.ev
 			ev.slow = true
-			m := f.planEvent(t, mode, testSpec(mode))
+			m := g.plan(t, mode)
 			m.Concurrency = 1
-			d := f.deps()
-			d.Events = ev
-			o := f.opts()
-			st := killEventRun(t, f, ev, m, d, o, false)
-			o.JournalPath = st.Path
-			r2, err := Resume(d, st, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep := runToEnd(t, r2)
+			st, rep := g.killAndResume(t, m, false)
 			if rep.Counts.Delivered+rep.Counts.Unknown != 40 || rep.Counts.Unknown == 0 {
 				t.Errorf("after resume: counts %+v, want delivered and unknown only, some unknown", rep.Counts)
 			}
@@ -135,8 +126,8 @@ func TestEventUnknownOutcomeIsNotSentAgain(t *testing.T) {
 	for _, mode := range EventModes {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, 12)
-			ev := newFakeEvents(f.status)
+			g := newEventRig(t, 12)
+			ev := g.ev
 			ev.slow = true
 			ev.script = func(id string, n int) error {
 				if id == "req-004" || id == "req-009" {
@@ -144,11 +135,7 @@ func TestEventUnknownOutcomeIsNotSentAgain(t *testing.T) {
 				}
 				return nil
 			}
-			m := f.planEvent(t, mode, testSpec(mode))
-			d := f.deps()
-			d.Events = ev
-			r, _ := New(d, m, f.opts())
-			rep := runToEnd(t, r)
+			_, rep := g.run(t, g.plan(t, mode))
 			if rep.Counts.Delivered != 10 || rep.Counts.Unknown != 2 {
 				t.Fatalf("counts %+v", rep.Counts)
 			}
@@ -164,8 +151,8 @@ func TestEventUnknownOutcomeIsNotSentAgain(t *testing.T) {
 // A FIFO queue drops a second message with the same deduplication ID within five
 // minutes: inside that window an unknown outcome is sent again; past it, it is not.
 func TestEventFIFOResendOnlyInsideTheDedupWindow(t *testing.T) {
-	f := newFixture(t, 12)
-	ev := newFakeEvents(f.status)
+	g := newEventRig(t, 12)
+	ev := g.ev
 	ev.slow = true
 	var mu sync.Mutex
 	skew := time.Duration(0)
@@ -189,17 +176,12 @@ func TestEventFIFOResendOnlyInsideTheDedupWindow(t *testing.T) {
 	}
 	spec := testSpec(ModeSQS)
 	spec.QueueURL += ".fifo"
-	m := f.planEvent(t, ModeSQS, spec)
-	d := f.deps()
-	d.Events = ev
-	o := f.opts()
-	o.Now = func() time.Time {
+	g.o.Now = func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		return base.Add(skew + time.Since(base))
 	}
-	r, _ := New(d, m, o)
-	rep := runToEnd(t, r)
+	_, rep := g.run(t, g.planEvent(t, ModeSQS, spec))
 	if rep.Counts.Unknown != 1 || len(ev.sentTo("req-004")) != 1 {
 		t.Errorf("past the window: counts %+v, %d messages", rep.Counts, len(ev.sentTo("req-004")))
 	}
@@ -210,19 +192,13 @@ func TestEventFIFOResendOnlyInsideTheDedupWindow(t *testing.T) {
 // call slot: behind a slow call that remainder is spent, and the batch was answered not
 // sent (or, cut mid-call, unknown: never sent again, by TestEventUnknownOutcomeIsNotSentAgain).
 func TestEventBatchCallHasItsOwnTimeout(t *testing.T) {
-	f := newFixture(t, 20)
-	ev := newFakeEvents(f.status)
+	g := newEventRig(t, 20)
+	ev, o := g.ev, &g.o
 	ev.hold = make(chan struct{})
-	m := f.planEvent(t, ModeSQS, testSpec(ModeSQS))
+	m := g.plan(t, ModeSQS)
 	m.Concurrency = 1
-	d := f.deps()
-	d.Events = ev
-	o := f.opts()
 	o.AttemptTimeout = 50 * time.Millisecond
-	r, err := New(d, m, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := g.newRun(t, m)
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -265,14 +241,10 @@ func TestEventBridgeChecksTheBusBeforeSending(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, 15)
-			ev := newFakeEvents(f.status) // PutEvents takes everything, as AWS does for a missing bus
+			g := newEventRig(t, 15)
+			ev := g.ev // PutEvents takes everything, as AWS does for a missing bus
 			ev.busErr = c.err
-			m := f.planEvent(t, ModeEventBridge, testSpec(ModeEventBridge))
-			d := f.deps()
-			d.Events = ev
-			r, _ := New(d, m, f.opts())
-			rep := runToEnd(t, r)
+			_, rep := g.run(t, g.plan(t, ModeEventBridge))
 			if rep.Outcome != OutcomeError || len(ev.callSizes()) != 0 || rep.Counts.Pending != 15 {
 				t.Fatalf("outcome %s (%s), %d calls, counts %+v", rep.Outcome, rep.StopReason, len(ev.callSizes()), rep.Counts)
 			}
@@ -284,12 +256,9 @@ func TestEventBridgeChecksTheBusBeforeSending(t *testing.T) {
 		})
 	}
 	// The other modes do not describe anything; a bus that exists is described once.
-	f := newFixture(t, 3)
-	ev := newFakeEvents(f.status)
-	d := f.deps()
-	d.Events = ev
-	r, _ := New(d, f.planEvent(t, ModeEventBridge, testSpec(ModeEventBridge)), f.opts())
-	if rep := runToEnd(t, r); rep.Counts.Delivered != 3 || ev.probes != 1 {
+	g := newEventRig(t, 3)
+	ev := g.ev
+	if _, rep := g.run(t, g.plan(t, ModeEventBridge)); rep.Counts.Delivered != 3 || ev.probes != 1 {
 		t.Errorf("counts %+v, %d probes", rep.Counts, ev.probes)
 	}
 }
@@ -320,18 +289,15 @@ func TestEventSpecRefusesAnAWSSourceOnAWS(t *testing.T) {
 // A source refusal that reaches a run (a manifest planned before the check) stops it
 // with the configuration's remedy, not "access denied … fix the credentials".
 func TestEventSourceRefusalStopsWithTheConfigRemedy(t *testing.T) {
-	f := newFixture(t, 20)
-	ev := newFakeEvents(f.status)
+	g := newEventRig(t, 20)
+	ev := g.ev
 	ev.script = func(id string, n int) error {
 		return &awsclient.Error{Kind: awsclient.KindInvalid, Op: "put-events", Code: awsclient.CodeNotAuthorizedForSource,
 			Message: "Not authorized for the source.", Err: awsclient.ErrNotSent}
 	}
-	m := f.planEvent(t, ModeEventBridge, testSpec(ModeEventBridge))
+	m := g.plan(t, ModeEventBridge)
 	m.Concurrency = 1
-	d := f.deps()
-	d.Events = ev
-	r, _ := New(d, m, f.opts())
-	rep := runToEnd(t, r)
+	_, rep := g.run(t, m)
 	if rep.Outcome != OutcomeError || strings.Contains(rep.StopReason, "credentials") ||
 		!strings.Contains(rep.StopReason, "events.event_source") || !strings.Contains(rep.StopReason, "plan the redrive again") {
 		t.Fatalf("outcome %s: %s", rep.Outcome, rep.StopReason)
@@ -347,8 +313,8 @@ func TestEventWholeCallServerErrorIsUnknown(t *testing.T) {
 	for _, mode := range EventModes {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, 8)
-			ev := newFakeEvents(f.status)
+			g := newEventRig(t, 8)
+			ev := g.ev
 			ev.slow = true
 			ev.callErr = func(call int) error {
 				if call == 1 {
@@ -356,11 +322,7 @@ func TestEventWholeCallServerErrorIsUnknown(t *testing.T) {
 				}
 				return nil
 			}
-			m := f.planEvent(t, mode, testSpec(mode))
-			d := f.deps()
-			d.Events = ev
-			r, _ := New(d, m, f.opts())
-			rep := runToEnd(t, r)
+			_, rep := g.run(t, g.plan(t, mode))
 			ev.mu.Lock()
 			first := len(ev.calls[0])
 			seen := map[string]int{}
@@ -443,25 +405,15 @@ func TestEventKillWhileABatchGathersLeavesThoseItemsPending(t *testing.T) {
 	for _, mode := range []Mode{ModeSQS, ModeEventBridge} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, 40)
-			ev := newFakeEvents(f.status)
-			m := f.planEvent(t, mode, testSpec(mode))
+			g := newEventRig(t, 40)
+			m := g.plan(t, mode)
 			m.Concurrency = 1
-			d := f.deps()
-			d.Events = ev
-			o := f.opts()
-			st := killEventRun(t, f, ev, m, d, o, true)
-			o.JournalPath = st.Path
-			r2, err := Resume(d, st, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep := runToEnd(t, r2)
+			_, rep := g.killAndResume(t, m, true)
 			if rep.Counts.Delivered != 40 {
 				t.Errorf("after resume: counts %+v, want all 40 delivered", rep.Counts)
 			}
-			for _, id := range f.ids {
-				if n := len(ev.sentTo(id)); n != 1 {
+			for _, id := range g.ids {
+				if n := len(g.ev.sentTo(id)); n != 1 {
 					t.Errorf("%s: %d messages", id, n)
 				}
 			}

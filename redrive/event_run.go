@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +49,7 @@ func (r *Run) prepareEvent(ctx context.Context, it Item) (awsclient.EventEntry, 
 		a.reason += "; nothing was sent"
 		return awsclient.EventEntry{}, &a
 	}
-	e, err := r.buildEvent(it, obj)
+	e, err := r.buildEvent(it, obj, r.principalID(ctx))
 	if err != nil {
 		return e, &attemptResult{class: classPermanent, reason: err.Error() + "; nothing was sent"}
 	}
@@ -117,17 +116,30 @@ func (r *Run) headObject(ctx context.Context, it Item) (awsclient.Object, error)
 	return obj, err
 }
 
+// PrincipalSource knows the userIdentity.principalId S3 would write for the operator's
+// requests ("AWS:" and the STS caller's UserId, "" when not known). An event target that
+// does not implement it gives "stowage".
+type PrincipalSource interface {
+	PrincipalID(ctx context.Context) string
+}
+
+// principalID is the events' userIdentity.principalId: the caller's unique ID as S3
+// writes it, or "" (the record then says "stowage"). Never the operator's ARN: S3 puts
+// an ID there, and processors that parse it expect one.
+func (r *Run) principalID(ctx context.Context) string {
+	if p, ok := r.deps.Events.(PrincipalSource); ok {
+		return p.PrincipalID(ctx)
+	}
+	return ""
+}
+
 // buildEvent is the item's event as S3 would have sent it for obj, marked as this
 // redrive's.
-func (r *Run) buildEvent(it Item, obj awsclient.Object) (awsclient.EventEntry, error) {
+func (r *Run) buildEvent(it Item, obj awsclient.Object, principal string) (awsclient.EventEntry, error) {
 	spec := r.m.Event
 	region := spec.Region
 	if region == "" {
 		region = r.deps.Events.Region()
-	}
-	principal := "stowage"
-	if strings.HasPrefix(r.opts.Operator, "arn:") {
-		principal = r.opts.Operator
 	}
 	at := r.now()
 	o := s3event.Object{Bucket: r.m.Bucket, Key: it.Key, Size: obj.Size, ETag: obj.ETag, VersionID: obj.VersionID}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +36,8 @@ type fakeEvents struct {
 	// busErr is DescribeEventBus's answer (nil: the bus exists); probes counts the calls.
 	busErr error
 	probes int
+	// principal is PrincipalID's answer ("" = not known).
+	principal string
 }
 
 func newFakeEvents(status *fakeStatus) *fakeEvents {
@@ -45,6 +45,8 @@ func newFakeEvents(status *fakeStatus) *fakeEvents {
 }
 
 func (f *fakeEvents) Region() string { return "eu-west-1" }
+
+func (f *fakeEvents) PrincipalID(context.Context) string { return f.principal }
 
 func (f *fakeEvents) ProbeBus(ctx context.Context, bus string) (string, error) {
 	f.mu.Lock()
@@ -181,9 +183,9 @@ func TestEventModesDeliverWithoutWritingTheBucket(t *testing.T) {
 	for _, mode := range []Mode{ModeSQS, ModeLambda, ModeEventBridge} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, 25)
+			g := newEventRig(t, 25)
+			f, ev := g.fixture, g.ev
 			f.store.objects["req-007"].version = "v7"
-			ev := newFakeEvents(f.status)
 			before := map[string]fakeObject{}
 			for k, o := range f.store.objects {
 				before[k] = *o
@@ -192,13 +194,7 @@ func TestEventModesDeliverWithoutWritingTheBucket(t *testing.T) {
 			if got := m.Target.String(); !strings.Contains(got, map[Mode]string{ModeSQS: "SendMessageBatch https://sqs.", ModeLambda: "lambda://product-ingest:live", ModeEventBridge: "PutEvents events://default"}[mode]) {
 				t.Errorf("target %s", got)
 			}
-			d := f.deps()
-			d.Sender, d.Events = nil, ev
-			r, err := New(d, m, f.opts())
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep := runToEnd(t, r)
+			r, rep := g.run(t, m)
 			if rep.Counts.Delivered != 25 || rep.Outcome != OutcomeDelivered {
 				t.Fatalf("counts %+v outcome %s", rep.Counts, rep.Outcome)
 			}
@@ -269,17 +265,12 @@ func checkEvent(t *testing.T, mode Mode, store *fakeStore, id string, e awsclien
 }
 
 func TestEventBatchesFillWhileCallsAreInFlight(t *testing.T) {
-	f := newFixture(t, 45)
-	ev := newFakeEvents(f.status)
+	g := newEventRig(t, 45)
+	ev := g.ev
 	ev.hold = make(chan struct{})
-	m := f.planEvent(t, ModeSQS, testSpec(ModeSQS))
+	m := g.plan(t, ModeSQS)
 	m.Concurrency = 1
-	d := f.deps()
-	d.Events = ev
-	r, err := New(d, m, f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := g.newRun(t, m)
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -314,8 +305,8 @@ func TestEventPartialBatchFailureRetriesOnlyTheFailedEntries(t *testing.T) {
 	for _, mode := range []Mode{ModeSQS, ModeEventBridge} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, 20)
-			ev := newFakeEvents(f.status)
+			g := newEventRig(t, 20)
+			ev := g.ev
 			ev.script = func(id string, n int) error {
 				if n == 1 && (id == "req-003" || id == "req-011") {
 					return &awsclient.Error{Kind: awsclient.KindServer, Op: "send-message-batch", Code: "InternalError", Err: awsclient.ErrNotSent}
@@ -325,15 +316,11 @@ func TestEventPartialBatchFailureRetriesOnlyTheFailedEntries(t *testing.T) {
 				}
 				return nil
 			}
-			m := f.planEvent(t, mode, testSpec(mode))
-			d := f.deps()
-			d.Events = ev
-			r, _ := New(d, m, f.opts())
-			rep := runToEnd(t, r)
+			_, rep := g.run(t, g.plan(t, mode))
 			if rep.Counts.Delivered != 20 {
 				t.Fatalf("counts %+v: %+v", rep.Counts, rep.Items)
 			}
-			for _, id := range f.ids {
+			for _, id := range g.ids {
 				want := 1
 				if id == "req-003" || id == "req-011" || id == "req-015" {
 					want = 2
@@ -347,8 +334,8 @@ func TestEventPartialBatchFailureRetriesOnlyTheFailedEntries(t *testing.T) {
 }
 
 func TestEventFIFODedupIDIsStableAcrossRetries(t *testing.T) {
-	f := newFixture(t, 12)
-	ev := newFakeEvents(f.status)
+	g := newEventRig(t, 12)
+	ev := g.ev
 	// The first call's answer is lost: every entry of it may have been enqueued.
 	ev.callErr = func(call int) error {
 		if call == 1 {
@@ -358,11 +345,8 @@ func TestEventFIFODedupIDIsStableAcrossRetries(t *testing.T) {
 	}
 	spec := testSpec(ModeSQS)
 	spec.QueueURL += ".fifo"
-	m := f.planEvent(t, ModeSQS, spec)
-	d := f.deps()
-	d.Events = ev
-	r, _ := New(d, m, f.opts())
-	rep := runToEnd(t, r)
+	m := g.planEvent(t, ModeSQS, spec)
+	_, rep := g.run(t, m)
 	if rep.Counts.Delivered != 12 {
 		t.Fatalf("counts %+v", rep.Counts)
 	}
@@ -380,17 +364,14 @@ func TestEventFIFODedupIDIsStableAcrossRetries(t *testing.T) {
 }
 
 func TestEventMissingTargetStopsTheRun(t *testing.T) {
-	f := newFixture(t, 30)
-	ev := newFakeEvents(f.status)
+	g := newEventRig(t, 30)
+	ev := g.ev
 	ev.callErr = func(int) error {
 		return &awsclient.Error{Kind: awsclient.KindNotFound, Op: "send-message-batch", Code: "QueueDoesNotExist", Message: "The specified queue does not exist."}
 	}
-	m := f.planEvent(t, ModeSQS, testSpec(ModeSQS))
+	m := g.plan(t, ModeSQS)
 	m.Concurrency = 1
-	d := f.deps()
-	d.Events = ev
-	r, _ := New(d, m, f.opts())
-	rep := runToEnd(t, r)
+	_, rep := g.run(t, m)
 	if rep.Outcome != OutcomeError || !strings.Contains(rep.StopReason, "does not exist") {
 		t.Fatalf("outcome %s: %s", rep.Outcome, rep.StopReason)
 	}
@@ -423,74 +404,11 @@ func TestEventModeNeedsItsTarget(t *testing.T) {
 // sending behind it) is resumed: the batch's items are found processed and not sent
 // again, the items never journaled are sent once. No request gets two messages.
 func TestEventResumeAfterKillSendsNoMessageTwice(t *testing.T) {
-	f := newFixture(t, 40)
-	ev := newFakeEvents(f.status)
-	m := f.planEvent(t, ModeSQS, testSpec(ModeSQS))
+	g := newEventRig(t, 40)
+	ev := g.ev
+	m := g.plan(t, ModeSQS)
 	m.Concurrency = 1
-	d := f.deps()
-	d.Events = ev
-	o := f.opts()
-	r, err := New(d, m, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	killed := filepath.Join(f.dir, "killed.journal.jsonl")
-	release := make(chan struct{})
-	ev.afterCall = func(call int) {
-		if call != 2 {
-			return
-		}
-		// The kill: the journal as it is now on disk is all a resume will see, and
-		// this process sends nothing more.
-		raw, err := os.ReadFile(r.JournalPath())
-		if err != nil {
-			t.Error(err)
-		}
-		if err := os.WriteFile(killed, raw, 0o600); err != nil {
-			t.Error(err)
-		}
-		ev.mu.Lock()
-		ev.dead = true
-		ev.mu.Unlock()
-		<-release
-	}
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.After(10 * time.Second)
-	for {
-		ev.mu.Lock()
-		dead := ev.dead
-		ev.mu.Unlock()
-		if dead {
-			break
-		}
-		select {
-		case <-deadline:
-			t.Fatal("the second batch never left")
-		case <-time.After(time.Millisecond):
-		}
-	}
-	r.Abort()
-	close(release)
-	r.Wait()
-
-	st, err := LoadJournal(killed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := st.Counts(); c.Sending == 0 {
-		t.Fatalf("the killed journal has no item in flight: %+v", c)
-	}
-	ev.mu.Lock()
-	ev.dead = false
-	ev.mu.Unlock()
-	o.JournalPath = killed
-	r2, err := Resume(d, st, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := runToEnd(t, r2)
+	_, rep := g.killAndResume(t, m, false)
 	if rep.Counts.Delivered+rep.Counts.Unknown != 40 {
 		t.Fatalf("after resume: counts %+v", rep.Counts)
 	}

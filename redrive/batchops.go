@@ -888,6 +888,24 @@ func (s *BatchSession) Cancel(ctx context.Context, reason string) error {
 	return errors.Join(errs...)
 }
 
+// BatchCancelTimeout bounds the cancel requests of a run whose own context has ended
+// (Ctrl+C, the TUI closing): they get a fresh context of their own.
+const BatchCancelTimeout = 30 * time.Second
+
+// CancelInterrupted cancels every job an interrupted start created (its ctx ended during
+// StartBatch), confirmed or still Suspended: the first ones may already run, and the
+// others would wait for a confirmation no one gives. The requests get a fresh context
+// (ctx has ended), bounded by BatchCancelTimeout; a job that had ended is no error.
+func (s *BatchSession) CancelInterrupted(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), BatchCancelTimeout)
+	defer cancel()
+	err := s.Cancel(cctx, "cancelled in stowage by the operator: the start was interrupted")
+	if errors.Is(err, ErrNoJob) || awsclient.KindOf(err) == awsclient.KindInvalid {
+		return nil
+	}
+	return err
+}
+
 // BatchCancelNote is what an operator is told when a job is cancelled.
 const BatchCancelNote = "tasks S3 has already run are not undone: those requests were redriven"
 

@@ -92,6 +92,8 @@ func (m *Model) onDialogAction(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		return m.changeConcurrency(msg.s, msg.more), true
 	case redriveCancelMsg:
 		return m.cancelRedrive(), true
+	case batchStopStartMsg:
+		return m.stopBatchStart(msg.s, msg.quit), true
 	case redriveSummaryClosedMsg:
 		if m.watch.active() {
 			m.setNote(noteInfo, "watching the redriven requests: the table updates as their statuses change")

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -33,7 +35,20 @@ type batchState struct {
 	looked    bool  // a look at the job came back
 	watchErr  error // watching stopped before the job ended (the job goes on)
 	cancelErr error
+	// The start (claims, CreateJob, confirmation) runs in a command: stopStart ends it,
+	// startDone closes once it has returned (with the jobs it created cancelled when it
+	// was stopped), quitAsked is the first q during it and quit the second.
+	stopStart context.CancelFunc
+	startDone chan struct{}
+	stopAsked bool
+	quitAsked bool
+	quit      atomic.Bool
 }
+
+// batchQuitWait bounds how long quitting during a start follows the jobs it cancelled
+// to their end, so that their reports are read and their claims released before stowage
+// quits; past it, stowage jobs watch finishes the run.
+const batchQuitWait = 10 * time.Second
 
 // batchWatcher carries Watch's looks from its goroutine to Update: the latest one only,
 // so a slow screen never holds the watch up.
@@ -48,6 +63,11 @@ type (
 		sess *redrive.BatchSession
 		w    *batchWatcher
 		err  error
+		// interrupted: the start was stopped; the jobs created were asked to cancel
+		// (cancelErr says how that went). quit: the operator is quitting; finished:
+		// the run was followed to its end and finished before.
+		interrupted, quit, finished bool
+		cancelErr                   error
 	}
 	batchProgressMsg struct {
 		seq    int
@@ -59,7 +79,16 @@ type (
 		seq int
 		err error
 	}
+	// batchStopStartMsg is c (or q twice) while the jobs are created and confirmed.
+	batchStopStartMsg struct {
+		s    *redriveState
+		quit bool
+	}
 )
+
+// batchStartingQuitNote answers the first q while the jobs are created and confirmed.
+const batchStartingQuitNote = "the job is being created and confirmed: q again cancels every job created and quits (" +
+	redrive.BatchCancelNote + "); c cancels and stays; esc hides this"
 
 // batchAvailable reports whether the open environment can hand a redrive to S3 Batch
 // Operations: it has a batch_ops section and the session the S3 Control client.
@@ -151,24 +180,95 @@ func batchConfirmation(p *redrive.BatchPlan, production bool) redrive.Confirmati
 }
 
 // confirmBatch starts the confirmed batch-ops run in a command: claims, the manifest,
-// CreateJob, and S3's confirmation (UpdateJobStatus Ready); then the watch starts.
+// CreateJob, and S3's confirmation (UpdateJobStatus Ready); then the watch starts. When
+// the start is stopped (c, ctrl+c, q twice) or the TUI's context ends (the terminal
+// closed) once a job exists, every job created is cancelled, confirmed or still
+// Suspended, as the CLI does on Ctrl+C: the first may already run, and the others would
+// wait forever for a confirmation no one gives.
 func (m *Model) confirmBatch(s *redriveState) tea.Cmd {
 	s.phase = rdStarting
 	s.typing, s.mismatch = false, ""
-	deps, p, seq, ctx := m.sess.Redrive.Batch, s.batch.plan, s.seq, m.ctx
+	b := s.batch
+	deps, p, seq := m.sess.Redrive.Batch, b.plan, s.seq
+	tuiCtx := m.ctx
+	ctx, stop := context.WithCancel(tuiCtx)
+	b.stopStart, b.startDone = stop, make(chan struct{})
+	done, quit := b.startDone, &b.quit
 	force := s.force
 	who, now := m.whoFunc(), m.opts.Now
 	poll := m.opts.Redrive.BatchPoll
 	return func() tea.Msg {
+		defer close(done)
+		defer stop()
 		sess, err := redrive.StartBatch(ctx, deps, p, redrive.BatchStartOptions{Force: force, Poll: poll},
 			redrive.SessionConfig{Who: who(ctx), Now: now})
+		if sess != nil && poll > 0 {
+			sess.Poll = poll
+		}
+		if sess != nil && ctx.Err() != nil {
+			msg := batchStartedMsg{seq: seq, sess: sess, err: err, interrupted: true}
+			if len(sess.JobIDs()) > 0 {
+				msg.cancelErr = sess.CancelInterrupted(ctx)
+			}
+			if quit.Load() {
+				msg.quit, msg.finished = true, finishQuitting(ctx, sess)
+			}
+			return msg
+		}
 		if err != nil || len(sess.JobIDs()) == 0 {
 			return batchStartedMsg{seq: seq, sess: sess, err: err}
 		}
-		if poll > 0 {
-			sess.Poll = poll
+		return batchStartedMsg{seq: seq, sess: sess, w: startBatchWatch(tuiCtx, sess)}
+	}
+}
+
+// finishQuitting follows the jobs of a start stopped to quit until they have stopped (at
+// most batchQuitWait), then reads their reports, releases the claims and audits; it
+// reports whether the run was finished.
+func finishQuitting(ctx context.Context, sess *redrive.BatchSession) bool {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchQuitWait)
+	defer cancel()
+	if len(sess.JobIDs()) > 0 {
+		if _, err := sess.Watch(wctx, nil); err != nil {
+			return false
 		}
-		return batchStartedMsg{seq: seq, sess: sess, w: startBatchWatch(ctx, sess)}
+	}
+	_, _, err := sess.Finish(wctx)
+	return err == nil
+}
+
+// stopBatchStart answers c, ctrl+c and a second q while the jobs are created and
+// confirmed: the start stops and its command cancels every job created.
+func (m *Model) stopBatchStart(s *redriveState, quit bool) tea.Cmd {
+	b := s.batch
+	if s != m.rd || s.phase != rdStarting || b == nil || b.stopStart == nil {
+		return nil
+	}
+	b.stopAsked = true
+	if quit {
+		b.quit.Store(true)
+		m.setNote(noteWarn, "cancelling every job created, then quitting: "+redrive.BatchCancelNote)
+	} else {
+		m.setNote(noteWarn, "cancelling every job created: S3 stops starting tasks; "+redrive.BatchCancelNote)
+	}
+	b.stopStart()
+	return nil
+}
+
+// waitForBatchStart is called once the program has stopped: a start still in its
+// command is given the time to cancel the jobs it created (the TUI's context has ended,
+// so it stops at once), so leaving the TUI never leaves a job confirmed by half a start.
+func (m *Model) waitForBatchStart() {
+	s := m.rd
+	if s == nil || s.batch == nil || s.batch.startDone == nil {
+		return
+	}
+	if stop := s.batch.stopStart; stop != nil {
+		stop()
+	}
+	select {
+	case <-s.batch.startDone:
+	case <-time.After(redrive.BatchCancelTimeout + time.Second):
 	}
 }
 
@@ -205,11 +305,22 @@ func (m *Model) onBatchStarted(msg batchStartedMsg) tea.Cmd {
 		return nil
 	}
 	b := s.batch
-	b.sess = msg.sess
+	b.sess, b.stopStart = msg.sess, nil
 	switch {
+	case msg.quit:
+		m.quitting = true
+		return tea.Quit
 	case msg.sess == nil:
 		s.phase, s.startErr = rdFinished, msg.err // StartBatch audited the refusal
 		return nil
+	case msg.interrupted:
+		// Stopped during the start: the jobs created were asked to cancel; they are
+		// followed to their end and the run finished as a cancel mid-job is.
+		s.cancelling = true
+		if msg.cancelErr != nil {
+			b.cancelErr = msg.cancelErr
+			m.setErr("cancel the job", msg.cancelErr)
+		}
 	case msg.err != nil && len(msg.sess.JobIDs()) > 0:
 		// Jobs exist but were not all confirmed or followed: the record lets jobs watch
 		// take them over.
@@ -219,10 +330,22 @@ func (m *Model) onBatchStarted(msg batchStartedMsg) tea.Cmd {
 	s.phase = rdRunning
 	s.journal = msg.sess.Record().Path()
 	b.prog = redrive.BatchProgress{Job: awsclient.Job{Status: "Ready", Total: int64(len(b.plan.Sends))}}
+	if msg.interrupted && len(msg.sess.JobIDs()) > 0 {
+		msg.w = startBatchWatch(context.WithoutCancel(m.ctx), msg.sess)
+	}
 	if msg.w == nil {
-		return m.finishBatch(s) // nothing could be claimed: no job; Finish releases and audits
+		return m.finishBatch(s) // no job (nothing claimed, or stopped before CreateJob): Finish releases and audits
 	}
 	b.w = msg.w
+	if b.stopAsked && !msg.interrupted {
+		// The start had ended when the stop was asked: the jobs are cancelled now.
+		cancel := m.cancelBatch(s)
+		if b.quit.Load() {
+			m.quitting = true
+			return tea.Sequence(cancel, tea.Quit)
+		}
+		return tea.Batch(waitBatch(s.seq, msg.w), cancel)
+	}
 	return waitBatch(s.seq, msg.w)
 }
 
@@ -408,13 +531,21 @@ func (s *redriveState) batchStateLine(st Styles) string {
 	return line
 }
 
+// startingKeys are the keys while the jobs are created and confirmed.
+func (s *redriveState) startingKeys(st Styles) string {
+	if s.batch.stopAsked {
+		return st.StatusWarn.Render("cancelling every job created…")
+	}
+	return st.Prompt.Render("c") + " stop and cancel the jobs created   " + st.Prompt.Render("esc") + " hide"
+}
+
 // renderBatchProgress is the job's progress in full (R).
 func (s *redriveState) renderBatchProgress(st Styles, w int) (head, middle, tail []string) {
 	b := s.batch
 	if s.phase == rdStarting || b.sess == nil {
 		head = append(head, s.title(st, "Creating a Batch Operations job for "+plural(len(b.plan.Sends), "request")), "",
 			st.Muted.Render("claiming the requests, uploading the manifest, CreateJob, then confirming it to S3…"))
-		return head, nil, nil
+		return head, nil, []string{"", s.startingKeys(st)}
 	}
 	p := b.prog
 	head = append(head, s.batchTitle(st)+st.Faint.Render(" · "+string(s.mode)), st.Muted.Render(sanitize.Line(s.summary.Target)), "")
@@ -435,8 +566,9 @@ func (s *redriveState) renderBatchProgress(st Styles, w int) (head, middle, tail
 func (s *redriveState) renderBatchDock(st Styles, w, h int) []string {
 	b := s.batch
 	if s.phase == rdStarting || b.sess == nil {
-		return []string{s.title(st, "Creating a Batch Operations job for "+plural(len(b.plan.Sends), "request")),
-			st.Muted.Render("claiming, uploading the manifest, CreateJob, confirming…")}
+		lines := []string{s.title(st, "Creating a Batch Operations job for "+plural(len(b.plan.Sends), "request")),
+			st.Muted.Render("claiming, uploading the manifest, CreateJob, confirming…"), s.startingKeys(st)}
+		return lines[:min(len(lines), max(1, h))]
 	}
 	p := b.prog
 	bar := st.Progress

@@ -30,6 +30,9 @@ type fakeJobs struct {
 	confirms  int
 	// describeErr fails every Describe once set (after the jobs are confirmed).
 	describeErr error
+	// confirmHook, when set, is called (unlocked) after each job is confirmed, before
+	// Confirm answers; its error is Confirm's.
+	confirmHook func(ctx context.Context, id string) error
 }
 
 func newFakeJobs() *fakeJobs {
@@ -66,15 +69,33 @@ func (j *fakeJobs) CreateJob(ctx context.Context, spec awsclient.JobSpec) (strin
 
 func (j *fakeJobs) Confirm(ctx context.Context, id, reason string) error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	j.confirms++
 	j.jobs[id].Status = "Active"
+	hook := j.confirmHook
+	j.mu.Unlock()
+	if hook != nil {
+		return hook(ctx, id)
+	}
 	return nil
+}
+
+// statuses are the jobs' statuses in creation order.
+func (j *fakeJobs) statuses() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []string
+	for _, id := range j.order {
+		out = append(out, j.jobs[id].Status)
+	}
+	return out
 }
 
 func (j *fakeJobs) Cancel(ctx context.Context, id, reason string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if ctx.Err() != nil {
+		return ctx.Err() // as the SDK: a request on an ended context is not sent
+	}
 	j.cancels++
 	j.jobs[id].Status = "Cancelled"
 	return nil

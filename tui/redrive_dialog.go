@@ -54,6 +54,17 @@ func (s *redriveState) update(km KeyMap, msg tea.KeyPressMsg) (bool, tea.Msg) {
 		switch {
 		case key.Matches(msg, km.Back):
 			return true, noteMsg{noteInfo, redriveHiddenNote}
+		case s.phase == rdStarting && s.batch != nil && key.Matches(msg, km.Quit):
+			// Mid-start some jobs may run and others wait for stowage's confirmation:
+			// quitting leaves neither half behind. The first q says so, the second
+			// cancels every job created and quits.
+			if s.batch.quitAsked {
+				return false, batchStopStartMsg{s: s, quit: true}
+			}
+			s.batch.quitAsked = true
+			return false, noteMsg{noteWarn, batchStartingQuitNote}
+		case s.phase == rdStarting && s.batch != nil && key.Matches(msg, km.RedriveCancel):
+			return false, batchStopStartMsg{s: s}
 		case key.Matches(msg, km.Quit) && s.batch != nil:
 			return false, noteMsg{noteWarn, "the job runs in S3 whatever stowage does: c asks S3 to cancel it, esc hides this; stowage jobs watch follows it from any terminal"}
 		case key.Matches(msg, km.Quit):

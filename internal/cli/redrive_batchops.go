@@ -275,10 +275,6 @@ func watchBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redrive
 	return cancelBatch(ctx, g, stderr, sess, prefix, draw)
 }
 
-// batchCancelTimeout bounds the cancel requests of a run whose own context has ended
-// (Ctrl+C): they get a fresh context of their own.
-const batchCancelTimeout = 30 * time.Second
-
 // newBatchDraw is the progress drawer of a watch: the line redrawn on a terminal, else a
 // line when the status changes and at every tenth.
 func newBatchDraw(g *Globals, stderr io.Writer) func(redrive.BatchProgress) {
@@ -312,7 +308,7 @@ func cancelBatch(ctx context.Context, g *Globals, stderr io.Writer, sess *redriv
 	ids := sess.JobIDs()
 	fmt.Fprintf(stderr, "stowage: cancelling %s: S3 stops starting tasks; %s. (Ctrl+C again stops watching; %s on: %s jobs watch %s)\n",
 		strings.ToLower(jobsNamed(ids)[:1])+jobsNamed(ids)[1:], redrive.BatchCancelNote, map[bool]string{true: "the jobs go", false: "the job goes"}[len(ids) > 1], prefix, sanitize.Line(ids[0]))
-	kctx, kcancel := context.WithTimeout(bg, batchCancelTimeout)
+	kctx, kcancel := context.WithTimeout(bg, redrive.BatchCancelTimeout)
 	err := sess.Cancel(kctx, "cancelled in stowage by the operator")
 	kcancel()
 	if err != nil && awsclient.KindOf(err) != awsclient.KindInvalid {

@@ -143,7 +143,12 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	// The SDK logs to stderr by default (e.g. "Response has no supported checksum"); in the
 	// TUI that would write over the screen, and stowage reports errors itself.
 	cfg.Logger = logging.Nop{}
-	// The SDK's transport, captured before any wrap: the gateway reuses it.
+	// The SDK's transport, captured before any wrap: the gateway reuses it. Without a CA
+	// bundle the SDK leaves the client for each service to build, with its own transport's
+	// 10 idle connections: built here instead, so that keepConnections applies to every one.
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
 	var sdkTransport http.RoundTripper
 	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
 		bc = bc.WithTransportOptions(keepConnections)

@@ -742,4 +742,3 @@ func TestOpenWorkingCredentialProcess(t *testing.T) {
 		t.Fatalf("signed with the process's keys: %v", err)
 	}
 }
-

@@ -444,21 +444,84 @@ func (s *JobStore) CheckAccess(ctx context.Context) error {
 	return s.classifyJob(err, "list-jobs", "s3control jobs", "s3:ListJobs")
 }
 
-// CheckWrite puts a small probe object under prefix (manifest or report): doctor's check
-// that the operator (manifest) and the role's bucket (report) take writes. Read-only
-// refuses it.
-func (s *JobStore) CheckWrite(ctx context.Context, report bool) error {
-	bucket, key := s.opts.ManifestBucket, s.opts.ManifestPrefix+".stowage-doctor-probe"
+// PrefixCheck is doctor's look at the manifest or the report prefix.
+type PrefixCheck struct {
+	// Probe is the probe object (s3://…) and ARN its object ARN, as IAM names it.
+	Probe, ARN string
+	// Resource is what a policy must allow: the prefix's objects (arn:aws:s3:::bucket/prefix*).
+	Resource string
+	// LeftErr says the probe was written but could not be deleted: it stays there.
+	LeftErr error
+}
+
+// ProbeName is the object doctor's write check puts under a prefix, then deletes.
+const ProbeName = ".stowage-doctor-probe"
+
+// prefixCheck names the probe of the manifest (or report) prefix.
+func (s *JobStore) prefixCheck(report bool) (pc PrefixCheck, bucket, prefix string) {
+	bucket, prefix = s.opts.ManifestBucket, s.opts.ManifestPrefix
 	if report {
-		bucket, key = s.opts.ReportBucket, s.opts.ReportPrefix+".stowage-doctor-probe"
+		bucket, prefix = s.opts.ReportBucket, s.opts.ReportPrefix
 	}
-	res := "s3://" + bucket + "/" + key
+	return PrefixCheck{Probe: "s3://" + bucket + "/" + prefix + ProbeName, ARN: "arn:aws:s3:::" + bucket + "/" + prefix + ProbeName,
+		Resource: "arn:aws:s3:::" + bucket + "/" + prefix + "*"}, bucket, prefix
+}
+
+// CheckWrite puts a small probe object under the prefix (manifest or report), then
+// deletes it (the version it wrote, on a versioned bucket): doctor's check that the
+// operator's credentials take writes there. A put refused names s3:PutObject and the
+// ARN a policy must allow; a probe that could not be deleted is LeftErr (it stays).
+// Read-only refuses it: CheckList looks without writing.
+func (s *JobStore) CheckWrite(ctx context.Context, report bool) (PrefixCheck, error) {
+	pc, bucket, prefix := s.prefixCheck(report)
+	key := prefix + ProbeName
 	if s.opts.ReadOnly {
-		return readOnlyError("put", res)
+		return pc, readOnlyError("put", pc.Probe)
 	}
-	_, err := s.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("stowage doctor\n")})
-	return classify(err, call{Op: "put", Resource: res, Action: "s3:PutObject", Profile: s.opts.Profile, SSO: s.opts.SSO,
-		NotFound: "check batch_ops.manifest_prefix and batch_ops.report_prefix: their buckets must exist"})
+	out, err := s.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("stowage doctor\n")})
+	if err != nil {
+		err = classify(err, call{Op: "put", Resource: pc.Probe, Action: "s3:PutObject", Profile: s.opts.Profile, SSO: s.opts.SSO,
+			NotFound: "check batch_ops.manifest_prefix and batch_ops.report_prefix: their buckets must exist"})
+		if e, ok := err.(*Error); ok && e.Kind == KindAccessDenied {
+			e.Remedy = "the credentials need s3:PutObject on " + pc.Resource
+			if report {
+				e.Remedy += " (S3 writes the completion reports there with the role batch_ops.role_arn, which needs it too)"
+			}
+		}
+		return pc, err
+	}
+	del := &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+	action := "s3:DeleteObject"
+	if v := aws.ToString(out.VersionId); v != "" && v != "null" {
+		// A versioned bucket keeps a deleted object's versions: the one written goes.
+		del.VersionId, action = out.VersionId, "s3:DeleteObjectVersion"
+	}
+	if _, err := s.s3.DeleteObject(ctx, del); err != nil {
+		err = classify(err, call{Op: "delete", Resource: pc.Probe, Action: action, Profile: s.opts.Profile, SSO: s.opts.SSO})
+		if e, ok := err.(*Error); ok {
+			e.Remedy = "delete " + pc.Probe + " yourself"
+			if e.Kind == KindAccessDenied {
+				e.Remedy += ", and allow " + action + " on " + pc.ARN + " for doctor to clean up after itself"
+			}
+		}
+		pc.LeftErr = err
+	}
+	return pc, nil
+}
+
+// CheckList lists one object under the prefix (s3:ListBucket): read-only doctor's check
+// that the bucket exists and answers, without writing.
+func (s *JobStore) CheckList(ctx context.Context, report bool) (PrefixCheck, error) {
+	pc, bucket, prefix := s.prefixCheck(report)
+	_, err := s.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1)})
+	if err != nil {
+		err = classify(err, call{Op: "list", Resource: "s3://" + bucket + "/" + prefix, Action: "s3:ListBucket on arn:aws:s3:::" + bucket,
+			Profile: s.opts.Profile, SSO: s.opts.SSO, NotFound: "check batch_ops.manifest_prefix and batch_ops.report_prefix: their buckets must exist"})
+		if e, ok := err.(*Error); ok && e.Kind == KindAccessDenied {
+			e.Remedy = "the credentials need s3:ListBucket on arn:aws:s3:::" + bucket
+		}
+	}
+	return pc, err
 }
 
 // classifyJob classifies an S3 Control failure with the remedies of this API.

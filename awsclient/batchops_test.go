@@ -120,7 +120,7 @@ func TestJobStoreReadOnlyRefusesEveryWrite(t *testing.T) {
 	_, err2 := c.Jobs.CreateJob(ctx, awsclient.JobSpec{Token: "t", Operation: awsclient.JobCopy})
 	err3 := c.Jobs.Confirm(ctx, "x", "")
 	err4 := c.Jobs.Cancel(ctx, "x", "")
-	err5 := c.Jobs.CheckWrite(ctx, true)
+	_, err5 := c.Jobs.CheckWrite(ctx, true)
 	for i, err := range []error{err1, err2, err3, err4, err5} {
 		if !errors.Is(err, awsclient.ErrReadOnly) {
 			t.Errorf("write %d in read-only: %v", i+1, err)

@@ -31,22 +31,41 @@ func (d *doctor) batchOps(ctx context.Context, env *config.Env, c *awsclient.Cli
 	}
 	d.batchRole(ctx, env, c)
 	for _, report := range []bool{false, true} {
-		name, field := "batch csv", "batch_ops.manifest_prefix"
-		if report {
-			name, field = "batch report", "batch_ops.report_prefix"
-		}
-		if c.Jobs.ReadOnly() {
-			d.report(check{Check: name, Result: resultSkip, Detail: field + ": read-only, writes not checked"}, "")
-			continue
-		}
-		wctx, cancel := d.ctx(ctx)
-		err := c.Jobs.CheckWrite(wctx, report)
-		cancel()
-		if err != nil {
+		d.batchPrefix(ctx, c, report)
+	}
+}
+
+// batchPrefix checks the manifest (or report) prefix: a probe object put and deleted; in
+// read-only, nothing is written and the prefix is listed instead.
+func (d *doctor) batchPrefix(ctx context.Context, c *awsclient.Clients, report bool) {
+	name, field := "batch csv", "batch_ops.manifest_prefix"
+	if report {
+		name, field = "batch report", "batch_ops.report_prefix"
+	}
+	wctx, cancel := d.ctx(ctx)
+	defer cancel()
+	if c.Jobs.ReadOnly() {
+		if _, err := c.Jobs.CheckList(wctx, report); err != nil {
 			d.reportErr(name, err)
-			continue
+			return
 		}
-		d.report(check{Check: name, Result: resultPass, Detail: field + " takes writes (a small .stowage-doctor-probe object)"}, "")
+		d.report(check{Check: name, Result: resultSkip, Detail: field + ": read-only, so no probe is written (writes not checked); the prefix lists (s3:ListBucket)"}, "")
+		return
+	}
+	pc, err := c.Jobs.CheckWrite(wctx, report)
+	switch {
+	case err != nil:
+		d.reportErr(name, err)
+	case pc.LeftErr != nil:
+		var remedy string
+		var ae *awsclient.Error
+		if errors.As(pc.LeftErr, &ae) {
+			remedy = ae.Remedy
+		}
+		d.report(check{Check: name, Result: resultWarn, Detail: field + " takes writes (s3:PutObject), but the probe " + sanitize.Line(pc.Probe) +
+			" could not be deleted and stays: " + sanitize.Line(reasonText(pc.LeftErr))}, sanitize.Line(remedy))
+	default:
+		d.report(check{Check: name, Result: resultPass, Detail: field + " takes writes (a probe object put and deleted: s3:PutObject, s3:DeleteObject)"}, "")
 	}
 }
 

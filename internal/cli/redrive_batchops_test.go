@@ -448,19 +448,31 @@ func TestDoctorChecksBatchOps(t *testing.T) {
 		}
 		return out
 	}
+	before := d.stack.Writes()
 	got := checks(d.run(t, "", "doctor", "-o", "json"))
 	for _, c := range []string{"batch ops", "batch csv", "batch report"} {
 		if got[c] != "pass" {
 			t.Errorf("%s: %q (%v)", c, got[c], got)
 		}
 	}
+	// Each probe written is deleted: doctor leaves nothing in the prefixes.
+	if w := d.stack.Writes(); w.S3Puts-before.S3Puts != 2 || w.S3Deletes-before.S3Deletes != 2 {
+		t.Errorf("doctor put %d objects and deleted %d, want 2 and 2", w.S3Puts-before.S3Puts, w.S3Deletes-before.S3Deletes)
+	}
 	// The demo's S3 Control is local: no IAM to ask, and doctor says so (it does not ask AWS).
 	if got["batch role"] != "skip" {
 		t.Errorf("batch role on a local stack: %q", got["batch role"])
 	}
-	got = checks(d.run(t, "", "--read-only", "doctor", "-o", "json"))
-	if got["batch csv"] != "skip" || got["batch report"] != "skip" || got["batch ops"] != "pass" {
-		t.Errorf("read-only: %v", got)
+	// Read-only writes nothing: the probes are skipped, saying why, and the prefixes listed.
+	before = d.stack.Writes()
+	r := d.run(t, "", "--read-only", "doctor", "-o", "json")
+	got = checks(r)
+	if got["batch csv"] != "skip" || got["batch report"] != "skip" || got["batch ops"] != "pass" ||
+		!strings.Contains(r.stdout, "read-only, so no probe is written") {
+		t.Errorf("read-only: %v\n%s", got, r.stdout)
+	}
+	if w := d.stack.Writes(); w.S3Puts != before.S3Puts || w.S3Deletes != before.S3Deletes {
+		t.Errorf("read-only doctor wrote to S3: %+v, before %+v", w, before)
 	}
 	bad := d.variant(t, func(env *config.Env) { env.BatchOps.ReportPrefix = "s3://no-such-bucket-here/x/" })
 	got = checks(bad.run(t, "", "doctor", "-o", "json"))

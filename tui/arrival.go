@@ -34,6 +34,15 @@ func (m *Model) arrival(r *row) (received, redriven time.Time) {
 	return rows[0].ReceivedAt(), received
 }
 
+// arrivalOf is a listed row's original arrival when a redrive in place stored it again
+// since (unix ns), 0 otherwise: the received sort orders by the arrival.
+func (m *Model) arrivalOf(r *row) int64 {
+	if at, redriven := m.arrival(r); !redriven.IsZero() {
+		return at.UnixNano()
+	}
+	return 0
+}
+
 // anyRedrivenShown reports whether a row on screen was stored again by a redrive in place,
 // so that the REDRIVE column is shown for it as for this session's redrives.
 func (m *Model) anyRedrivenShown() bool {

@@ -276,10 +276,7 @@ func (m *Model) absorbAuto(msg autoReadMsg) {
 			r := m.rowOf(st.RequestID)
 			if h, ok := msg.heads[st.RequestID]; ok {
 				r = rowFromObject(h)
-				if r.ID != st.RequestID {
-					r.ID = st.RequestID
-					r.hay = lowerHay(r.Key, r.ID)
-				}
+				r.ID = st.RequestID
 			}
 			fresh = append(fresh, r)
 		}
@@ -290,7 +287,7 @@ func (m *Model) absorbAuto(msg autoReadMsg) {
 	if len(fresh) > 0 {
 		before := m.all.Len()
 		m.keepingCursor(func() { m.all.Add(fresh) })
-		m.statuses.listedAdded(m.all.rows[before:])
+		m.statuses.listedAdded(before)
 	}
 	if pinned > 0 {
 		m.resortPinned()

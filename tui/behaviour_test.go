@@ -31,7 +31,7 @@ func TestStaleResultsAreDropped(t *testing.T) {
 	d := f.m.detail
 	// A body for an older detail sequence, and a page for an older generation.
 	f.send(detailBodyMsg{gen: f.m.gen, seq: d.seq - 1, data: []byte("STALE"), obj: d.obj})
-	f.send(listPageMsg{gen: f.m.gen - 1, seq: f.m.list.seq, page: awsclient.Page{Objects: []awsclient.Object{{Key: "stale", RequestID: "stale"}}}})
+	f.send(listChunkMsg{gen: f.m.gen - 1, seq: f.m.list.seq, objs: []awsclient.Object{{Key: "stale", RequestID: "stale"}}})
 	if strings.Contains(plainView(f), "STALE") || f.m.all.Has("stale") {
 		t.Fatal("a stale result reached the screen")
 	}

@@ -2,6 +2,10 @@ package tui
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,17 +17,25 @@ import (
 // millionRows builds n rows with UUID-shaped ids, received over the last n seconds.
 func millionRows(n int) []row {
 	rs := make([]row, n)
-	x := uint64(0x9e3779b97f4a7c15)
+	next := uuids()
 	for i := range rs {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		y := x * 0x2545f4914f6cdd1d
-		id := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(x), uint16(y), uint16(y>>16)&0xfff, uint16(y>>28)&0xfff, (x^y)&0xffffffffffff)
+		id := next()
 		rs[i] = rowFromObject(awsclient.Object{Key: id, RequestID: id, Size: int64(i%5000 + 100),
 			LastModified: testNow.Add(-time.Duration(i) * time.Second)})
 	}
 	return rs
+}
+
+// uuids returns a generator of the same pseudo-random UUID-shaped ids every time.
+func uuids() func() string {
+	x := uint64(0x9e3779b97f4a7c15)
+	return func() string {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		y := x * 0x2545f4914f6cdd1d
+		return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(x), uint16(y), uint16(y>>16)&0xfff, uint16(y>>28)&0xfff, (x^y)&0xffffffffffff)
+	}
 }
 
 // BenchmarkViewMillionRows measures one frame with a million rows loaded: only the
@@ -111,7 +123,8 @@ func BenchmarkWindowMillionRows(b *testing.B) {
 	}
 }
 
-// BenchmarkHistogramMillionRows measures building the chart over a million listed rows.
+// BenchmarkHistogramMillionRows measures building the chart over a million listed rows
+// (in a command: Update only gathers histInput, whose cost is the statuses read).
 func BenchmarkHistogramMillionRows(b *testing.B) {
 	f := newFixture(b, nil)
 	f.m.all.Add(millionRows(1_000_000))
@@ -119,6 +132,94 @@ func BenchmarkHistogramMillionRows(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		f.m.buildHistogram(36)
+		buildHistogram(f.m.histInputOf(true), 36)
+	}
+}
+
+// listedPages returns the pages of n listed objects in turn (nil past the end), made on
+// demand as the listing delivers them (the rows of millionRows), keyed as the demo keys
+// them (prefix, then the id).
+func listedPages(n, size int) func() []awsclient.Object {
+	next, i := uuids(), 0
+	return func() []awsclient.Object {
+		if i >= n {
+			return nil
+		}
+		objs := make([]awsclient.Object, 0, size)
+		for ; i < n && len(objs) < size; i++ {
+			id := next()
+			objs = append(objs, awsclient.Object{Key: "requests/" + id + ".json", RequestID: id, Size: int64(i%5000 + 100),
+				LastModified: testNow.Add(-time.Duration(i) * time.Second), ETag: fmt.Sprintf("%032x", i)})
+		}
+		return objs
+	}
+}
+
+// loadListing feeds the pages to the model as the listing does (listChunkMsg), and ends it.
+func loadListing(f *fixture, page func() []awsclient.Object) {
+	for {
+		objs := page()
+		if objs == nil {
+			f.step(listChunkMsg{gen: f.m.gen, seq: f.m.list.seq, done: true})
+			return
+		}
+		f.step(listChunkMsg{gen: f.m.gen, seq: f.m.list.seq, objs: objs})
+	}
+}
+
+// BenchmarkRowsMemoryMillion loads a million rows through the listing's own path (the
+// chunks the listing sends to Update, made one at a time as the listing makes them) and
+// reports the heap the model holds after a GC, per row, and the process's resident set
+// (the whole test process).
+func BenchmarkRowsMemoryMillion(b *testing.B) {
+	const n = 1_000_000
+	for b.Loop() {
+		page := listedPages(n, 1000)
+		f := newFixture(b, nil)
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		loadListing(f, page)
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if f.m.all.Len() != n {
+			b.Fatalf("loaded %d rows", f.m.all.Len())
+		}
+		b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/n, "heapB/row")
+		b.ReportMetric(float64(rssBytes())/(1<<20), "RSS-MiB")
+		runtime.KeepAlive(f)
+		runtime.KeepAlive(page)
+	}
+}
+
+// rssBytes is the resident set of this process (Linux; 0 elsewhere).
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// BenchmarkFilterKeystrokeMillion types a filter into the / prompt over a million listed
+// rows, through Update as a key press does (some rows with a status read, as on screen),
+// then deletes it: each op is one keystroke. The first character and each backspace
+// search every row; the others narrow what the previous one kept.
+func BenchmarkFilterKeystrokeMillion(b *testing.B) {
+	f := newFixture(b, nil)
+	loadListing(f, listedPages(1_000_000, 5000))
+	f.keys("/")
+	keys := []string{"4", "a", "b", "backspace", "backspace", "backspace"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		f.step(keyPress(keys[i%len(keys)]))
 	}
 }

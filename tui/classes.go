@@ -396,7 +396,6 @@ func (m *Model) rowOf(id string) row {
 		k = m.sess.Env.Key(id)
 	}
 	r := row{Key: k, ID: id, Size: -1}
-	r.hay = lowerHay(r.Key, r.ID)
 	if h, ok := m.heads[k]; ok && h.Size >= 0 {
 		r.Size = h.Size
 		r.Modified = h.LastModified.UnixNano()

@@ -15,8 +15,9 @@ import (
 // window, from what the TUI has read: arrivals and LOST from the listing, processed and
 // failed from the statuses read (the failed items of the classes view, read through the
 // status index, and the statuses of the rows shown). The chart and its table are drawn
-// from the same buckets, so they always agree. Built in Update when it is asked for (H,
-// a window change, r, new data while it shows): one pass over the rows, no I/O.
+// from the same buckets, so they always agree. Counting is a pass over every listed row,
+// so it runs in a command (histInput holds what it reads), asked for when the chart is
+// wanted (H, a window change, r, new data while it shows); so does the header's sparkline.
 
 // histBucket is one bucket of the chart.
 type histBucket struct {
@@ -35,45 +36,24 @@ type histView struct {
 	known, listed int
 	failedFrom    string // where the failed counts come from
 	processedFrom string // and the processed counts
-	stale         bool   // data changed since it was built
-	spark         string // the header's one-line sparkline of arrivals
-	sparkFor      winBounds
-	sparkRows     int
+}
+
+// histState is the chart and the header's sparkline, and the commands that build them.
+type histState struct {
+	histView
+	spark     string // the header's one-line sparkline of arrivals
+	sparkFor  winBounds
+	sparkRows int
+
+	chartSeq, sparkSeq int  // bump with each build asked; older answers are dropped
+	chartDue, sparkDue bool // asked during this Update: built at its end (flushHist)
+	building           bool // a chart build is in flight
 }
 
 // histSteps are the bucket sizes the chart picks from: the smallest that gives at most
 // maxBuckets buckets over the window.
 var histSteps = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour,
 	6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
-
-// histSpan is the window the chart spans at now: the window, or for "all time" the
-// listed rows' first arrival until now.
-func (m *Model) histSpan() (since, until time.Time) {
-	since, until = m.win.span(m.now)
-	if until.IsZero() {
-		until = m.now
-	}
-	if since.IsZero() {
-		var first int64
-		for i := range m.all.rows {
-			if t := m.all.rows[i].arrived(); t != 0 && (first == 0 || t < first) {
-				first = t
-			}
-		}
-		if m.cls != nil {
-			for _, f := range m.cls.failures {
-				if t := f.At.UnixNano(); !f.At.IsZero() && (first == 0 || t < first) {
-					first = t
-				}
-			}
-		}
-		since = until.Add(-time.Hour)
-		if first != 0 && first < since.UnixNano() {
-			since = time.Unix(0, first).UTC()
-		}
-	}
-	return since, until
-}
 
 // histStep is the smallest step that gives at most maxBuckets buckets over d.
 func histStep(d time.Duration, maxBuckets int) time.Duration {
@@ -85,9 +65,105 @@ func histStep(d time.Duration, maxBuckets int) time.Duration {
 	return histSteps[len(histSteps)-1]
 }
 
+// histInput is what a chart or a sparkline is counted from. rows is a prefix of the
+// listing's records, which never change once added; the rest is copied, so the command
+// reads it while Update goes on.
+type histInput struct {
+	since, until time.Time // the window's span; a zero since: from the first arrival on
+	rows         []rec
+	statuses     []histStatus // the statuses read of listed rows
+	failures     []int64      // when each failure read through the index failed (unix ns)
+	withFailures bool         // the classes view read the failures
+	done         []int64      // processed times read through the index
+	fromIndex    bool         // done is complete
+	doneReading  bool         // the index is being read
+}
+
+// histStatus is a listed row's status as the chart counts it.
+type histStatus struct {
+	arrived    int64
+	lost       bool // no item, and old enough
+	found      bool
+	class      inventory.Class
+	at         int64 // updatedAt, unix ns
+	failedSeen bool  // among the failures read through the index
+}
+
+// histInputOf gathers what the chart counts: its cost is the statuses read, not the rows.
+func (m *Model) histInputOf(withStatuses bool) histInput {
+	in := histInput{rows: m.all.rows[:len(m.all.rows):len(m.all.rows)]}
+	in.since, in.until = m.win.span(m.now)
+	if in.until.IsZero() {
+		in.until = m.now
+	}
+	if c := m.cls; c != nil {
+		in.withFailures = true
+		in.failures = make([]int64, 0, len(c.failures))
+		for _, f := range c.failures {
+			if !f.At.IsZero() {
+				in.failures = append(in.failures, f.At.UnixNano())
+			}
+		}
+	}
+	if !withStatuses {
+		return in
+	}
+	if d := m.done; d != nil {
+		in.fromIndex = d.done
+		in.doneReading = d.err == nil
+		in.done = d.times[:len(d.times):len(d.times)]
+	}
+	for id, e := range m.statuses.entries {
+		i, ok := m.all.lookup(id)
+		if !ok {
+			continue
+		}
+		r := &m.all.rows[i]
+		hs := histStatus{arrived: r.arrived(), found: e.found}
+		if e.found {
+			hs.class = m.class(e.st.State)
+			if !e.st.UpdatedAt.IsZero() {
+				hs.at = e.st.UpdatedAt.UnixNano()
+			}
+			if m.cls != nil {
+				_, hs.failedSeen = m.cls.ids[id]
+			}
+		} else {
+			hs.lost = m.isLostModified(r.modified)
+		}
+		in.statuses = append(in.statuses, hs)
+	}
+	return in
+}
+
+// span is the chart's span: the window, or for "all time" the first arrival (listed or
+// failed) until now.
+func (in *histInput) span() (since, until time.Time) {
+	since, until = in.since, in.until
+	if !since.IsZero() {
+		return since, until
+	}
+	var first int64
+	for i := range in.rows {
+		if t := in.rows[i].arrived(); t != 0 && (first == 0 || t < first) {
+			first = t
+		}
+	}
+	for _, t := range in.failures {
+		if first == 0 || t < first {
+			first = t
+		}
+	}
+	since = until.Add(-time.Hour)
+	if first != 0 && first < since.UnixNano() {
+		since = time.Unix(0, first).UTC()
+	}
+	return since, until
+}
+
 // buildHistogram counts the buckets; maxBuckets is what the screen has room for.
-func (m *Model) buildHistogram(maxBuckets int) {
-	since, until := m.histSpan()
+func buildHistogram(in histInput, maxBuckets int) histView {
+	since, until := in.span()
 	step := histStep(until.Sub(since), maxBuckets)
 	start := since.Truncate(step)
 	n := int(until.Sub(start)/step) + 1
@@ -96,64 +172,55 @@ func (m *Model) buildHistogram(maxBuckets int) {
 		bs[i].Start = start.Add(time.Duration(i) * step)
 		bs[i].End = bs[i].Start.Add(step)
 	}
-	at := func(t time.Time) *histBucket {
-		if t.IsZero() || t.Before(since) || !t.Before(until) && !t.Equal(until) {
+	lo, hi, origin := since.UnixNano(), until.UnixNano(), start.UnixNano()
+	at := func(t int64) *histBucket {
+		if t == 0 || t < lo || t > hi {
 			return nil
 		}
-		i := int(t.Sub(start) / step)
+		i := int((t - origin) / int64(step))
 		if i < 0 || i >= n {
 			return nil
 		}
 		return &bs[i]
 	}
-	h := histView{step: step, since: since, until: until, sparkFor: m.hist.sparkFor, spark: m.hist.spark, sparkRows: m.hist.sparkRows}
-	fromIndex := m.done != nil && m.done.done
-	if fromIndex {
-		for _, t := range m.done.times {
-			if b := at(time.Unix(0, t).UTC()); b != nil {
+	h := histView{step: step, since: since, until: until}
+	if in.fromIndex {
+		for _, t := range in.done {
+			if b := at(t); b != nil {
 				b.Processed++
 			}
 		}
 	}
-	failedSeen := map[string]bool{}
-	if c := m.cls; c != nil {
+	if in.withFailures {
 		h.failedFrom = "the index"
-		for _, f := range c.failures {
-			failedSeen[f.ID] = true
-			if b := at(f.At); b != nil {
+		for _, t := range in.failures {
+			if b := at(t); b != nil {
 				b.Failed++
 			}
 		}
 	}
-	for i := range m.all.rows {
-		r := &m.all.rows[i]
-		arrived := time.Unix(0, r.arrived()).UTC()
-		b := at(arrived)
-		if b != nil {
+	for i := range in.rows {
+		if b := at(in.rows[i].arrived()); b != nil {
 			b.Arrivals++
 			h.listed++
 		}
-		e, ok := m.statuses.get(r.ID)
-		if !ok {
-			continue
-		}
+	}
+	for _, s := range in.statuses {
+		b := at(s.arrived)
 		if b != nil {
 			h.known++
 		}
 		switch {
-		case !e.found:
-			if b != nil && m.isLostCandidate(r) {
+		case !s.found:
+			if b != nil && s.lost {
 				b.Lost++
 			}
-		case m.class(e.st.State) == inventory.ClassDone:
-			if fromIndex {
-				break
-			}
-			if ub := at(e.st.UpdatedAt); ub != nil {
+		case s.class == inventory.ClassDone:
+			if ub := at(s.at); ub != nil && !in.fromIndex {
 				ub.Processed++
 			}
-		case m.class(e.st.State) == inventory.ClassFailed && !failedSeen[r.ID]:
-			if ub := at(e.st.UpdatedAt); ub != nil {
+		case s.class == inventory.ClassFailed && !s.failedSeen:
+			if ub := at(s.at); ub != nil {
 				ub.Failed++
 			}
 		}
@@ -162,9 +229,9 @@ func (m *Model) buildHistogram(maxBuckets int) {
 		h.failedFrom = "the statuses read"
 	}
 	switch {
-	case fromIndex:
+	case in.fromIndex:
 		h.processedFrom = "the index"
-	case m.done != nil && m.done.err == nil:
+	case in.doneReading:
 		h.processedFrom = "reading the index…"
 	case h.known < h.listed:
 		h.processedFrom = "statuses read for " + commas(h.known) + " of " + commas(h.listed)
@@ -172,7 +239,51 @@ func (m *Model) buildHistogram(maxBuckets int) {
 		h.processedFrom = "the statuses read"
 	}
 	h.buckets = bs
-	m.hist = h
+	return h
+}
+
+// histBuiltMsg is a chart or a sparkline counted by a command.
+type histBuiltMsg struct {
+	gen, seq int
+	spark    bool // a sparkline (spark, sparkFor, rows), else a chart
+	chart    histView
+	line     string
+	sparkFor winBounds
+	rows     int
+}
+
+// flushHist starts the builds asked for during this Update: one each, however often
+// they were asked.
+func (m *Model) flushHist() tea.Cmd {
+	h := &m.hist
+	var cmds []tea.Cmd
+	if h.chartDue {
+		h.chartDue = false
+		if m.mode == modeHistogram {
+			h.chartSeq++
+			h.building = true
+			in, gen, seq, maxBuckets := m.histInputOf(true), m.gen, h.chartSeq, m.histMaxBuckets()
+			cmds = append(cmds, func() tea.Msg {
+				return histBuiltMsg{gen: gen, seq: seq, chart: buildHistogram(in, maxBuckets)}
+			})
+		}
+	}
+	if h.sparkDue {
+		h.sparkDue = false
+		cmds = append(cmds, m.sparkCmd())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) onHistBuilt(msg histBuiltMsg) {
+	h := &m.hist
+	switch {
+	case msg.gen != m.gen:
+	case msg.spark && msg.seq == h.sparkSeq:
+		h.spark, h.sparkFor, h.sparkRows = msg.line, msg.sparkFor, msg.rows
+	case !msg.spark && msg.seq == h.chartSeq:
+		h.histView, h.building = msg.chart, false
+	}
 }
 
 // openHistogram answers H: the chart, built now; the failed items are read through the
@@ -191,7 +302,7 @@ func (m *Model) openHistogram() tea.Cmd {
 	if m.cls == nil {
 		cmds = append(cmds, m.startClasses())
 	}
-	m.buildHistogram(m.histMaxBuckets())
+	m.refreshHistogram()
 	return tea.Batch(cmds...)
 }
 
@@ -211,16 +322,17 @@ func (m *Model) onHistogramKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, km.Refresh):
 		m.note = note{}
 		cmd := m.startDoneReader()
-		m.buildHistogram(m.histMaxBuckets())
+		m.refreshHistogram()
 		return cmd
 	}
 	return nil
 }
 
-// refreshHistogram builds the chart again when it shows and what it counts changed.
+// refreshHistogram builds the chart again, at the end of this Update, when it shows and
+// what it counts changed.
 func (m *Model) refreshHistogram() {
 	if m.mode == modeHistogram {
-		m.buildHistogram(m.histMaxBuckets())
+		m.hist.chartDue = true
 	}
 }
 
@@ -229,32 +341,46 @@ const headerSparkBuckets = 12
 
 // updateHeaderSpark counts the arrivals of the listed rows over the window for the
 // header's sparkline, once the listing is complete (again when the window or the rows
-// change): one pass over the rows, not one per page.
+// change): one pass over the rows in a command, not one per page.
 func (m *Model) updateHeaderSpark() {
+	m.hist.sparkDue = true
+}
+
+func (m *Model) sparkCmd() tea.Cmd {
+	h := &m.hist
 	if !m.list.done || m.all.Len() == 0 {
-		m.hist.spark = ""
-		return
+		h.spark = ""
+		return nil
 	}
 	b := m.win.bounds(m.now)
-	if b == m.hist.sparkFor && m.all.Len() == m.hist.sparkRows && m.hist.spark != "" {
-		return
+	if b == h.sparkFor && m.all.Len() == h.sparkRows && h.spark != "" {
+		return nil
 	}
-	since, until := m.histSpan()
+	h.sparkSeq++
+	in, gen, seq := m.histInputOf(false), m.gen, h.sparkSeq
+	return func() tea.Msg {
+		return histBuiltMsg{gen: gen, seq: seq, spark: true, line: headerSpark(in), sparkFor: b, rows: len(in.rows)}
+	}
+}
+
+// headerSpark is the sparkline of the arrivals over the chart's span.
+func headerSpark(in histInput) string {
+	since, until := in.span()
 	span := until.Sub(since)
 	if span <= 0 {
-		m.hist.spark = ""
-		return
+		return ""
 	}
 	counts := make([]int, headerSparkBuckets)
-	for i := range m.all.rows {
-		t := m.all.rows[i].arrived()
-		if t == 0 || t < since.UnixNano() || t > until.UnixNano() {
+	lo, hi := since.UnixNano(), until.UnixNano()
+	for i := range in.rows {
+		t := in.rows[i].arrived()
+		if t == 0 || t < lo || t > hi {
 			continue
 		}
-		k := int(int64(headerSparkBuckets) * (t - since.UnixNano()) / int64(span))
+		k := int(int64(headerSparkBuckets) * (t - lo) / int64(span))
 		counts[max(0, min(k, headerSparkBuckets-1))]++
 	}
-	m.hist.spark, m.hist.sparkFor, m.hist.sparkRows = sparkline(counts), b, m.all.Len()
+	return sparkline(counts)
 }
 
 // doneReader reads the processed requests' times through the status index, for the

@@ -11,12 +11,6 @@ import (
 // Messages of the listing and the status join. Each carries the generation (and, for
 // pagers, the sequence) of the request that asked, so Update drops stale answers.
 type (
-	listPageMsg struct {
-		gen, seq int
-		token    string // the token that was asked for
-		page     awsclient.Page
-		err      error
-	}
 	statusBatchMsg struct {
 		gen   int
 		ids   []string
@@ -47,21 +41,6 @@ const (
 	lookAhead        = 100 // rows past the screen whose status is fetched too
 )
 
-// startListing asks for the next page of the listing.
-func (m *Model) startListing() tea.Cmd {
-	if m.sess.Objects == nil || m.list.loading || m.list.done {
-		return nil
-	}
-	m.list.loading = true
-	m.list.err = nil
-	gen, seq, token := m.gen, m.list.seq, m.list.token
-	objects, prefix, size := m.sess.Objects, m.prefix(), m.opts.PageSize
-	return m.call(func(ctx context.Context) tea.Msg {
-		page, err := objects.ListPage(ctx, prefix, token, size)
-		return listPageMsg{gen: gen, seq: seq, token: token, page: page, err: err}
-	})
-}
-
 func (m *Model) prefix() string {
 	if m.sess.Env == nil {
 		return ""
@@ -76,53 +55,56 @@ func (m *Model) bucket() string {
 	return m.sess.Env.Storage.Bucket
 }
 
-// onListPage adds a page and asks for the next one at once: paging goes on in the
-// background while the operator works.
-func (m *Model) onListPage(msg listPageMsg) tea.Cmd {
-	if msg.gen != m.gen || msg.seq != m.list.seq || msg.token != m.list.token {
+// onListChunk adds what the listing brought and waits for more: the listing goes on
+// in the background while the operator works.
+func (m *Model) onListChunk(msg listChunkMsg) tea.Cmd {
+	if msg.gen != m.gen || msg.seq != m.list.seq {
 		return nil
 	}
-	m.list.loading = false
-	if msg.err != nil {
-		m.list.err = msg.err
-		m.setErr("listing stopped after "+plural(m.all.Len(), "object"), msg.err)
-		return nil
+	m.addListed(msg.objs)
+	if msg.done {
+		m.list.loading = false
+		if msg.err != nil {
+			m.list.err = msg.err
+			m.setErr("listing stopped after "+plural(m.all.Len(), "object"), msg.err)
+			return nil
+		}
+		m.list.done = true
+		m.updateHeaderSpark()
 	}
-	if m.note.level == noteError && m.note.retry {
+	if m.note.level == noteError && m.note.retry && msg.err == nil && len(msg.objs) > 0 {
 		m.note = note{}
 	}
-	rs := make([]row, len(msg.page.Objects))
-	for i, o := range msg.page.Objects {
-		rs[i] = rowFromObject(o)
-		if at, redriven := m.arrival(&rs[i]); !redriven.IsZero() {
-			rs[i].Received = at.UnixNano() // the received sort orders by the arrival
-		}
+	var cmds []tea.Cmd
+	if !msg.done {
+		cmds = append(cmds, m.waitListChunk())
 	}
+	if m.src == sourceLost {
+		cmds = append(cmds, m.pumpLost())
+	}
+	if m.src == sourceAll && m.mode == modeList && m.detail == nil {
+		cmds = append(cmds, m.schedulePreview())
+	}
+	return tea.Batch(cmds...)
+}
+
+// addListed merges listed objects into the listing's rows.
+func (m *Model) addListed(objs []awsclient.Object) {
+	if len(objs) == 0 {
+		return
+	}
+	m.list.last = objs[len(objs)-1].Key
+	m.list.pages++
 	var keepID string
 	if r, ok := m.selected(); ok && m.src == sourceAll {
 		keepID = r.ID
 	}
 	before := m.all.Len()
-	m.all.Add(rs)
-	m.statuses.listedAdded(m.all.rows[before:])
-	m.list.pages++
+	m.all.AddObjects(objs, m.arrivalOf)
+	m.statuses.listedAdded(before)
 	if keepID != "" {
 		m.keepCursorOn(keepID)
 	}
-	m.list.token = msg.page.NextToken
-	if m.list.token == "" {
-		m.list.done = true
-		m.updateHeaderSpark()
-	}
-	var cmds []tea.Cmd
-	if m.src == sourceLost {
-		cmds = append(cmds, m.pumpLost())
-	}
-	cmds = append(cmds, m.startListing())
-	if m.src == sourceAll && m.mode == modeList && m.detail == nil {
-		cmds = append(cmds, m.schedulePreview())
-	}
-	return tea.Batch(cmds...)
 }
 
 // keepCursorOn keeps the selected request selected while rows are merged above it.
@@ -271,12 +253,11 @@ func (m *Model) onHeadRow(msg headRowMsg) {
 	}
 	// A row known only from the status table learns its size and age here.
 	if m.byState != nil {
-		if r, ok := m.byState.Get(msg.obj.RequestID); ok && r.Size < 0 {
-			r.Size = msg.obj.Size
-			if !msg.obj.LastModified.IsZero() {
-				r.Modified = msg.obj.LastModified.UnixNano()
-			}
+		var mod int64
+		if !msg.obj.LastModified.IsZero() {
+			mod = msg.obj.LastModified.UnixNano()
 		}
+		m.byState.SetSizeAge(msg.obj.RequestID, msg.obj.Size, mod)
 	}
 }
 
@@ -330,7 +311,6 @@ func (m *Model) onStatePage(msg statePageMsg) tea.Cmd {
 			key = m.sess.Env.Key(st.RequestID)
 		}
 		r := row{Key: key, ID: st.RequestID, Size: -1}
-		r.hay = lowerHay(r.Key, r.ID)
 		if h, ok := m.heads[key]; ok && h.Size >= 0 {
 			r.Size = h.Size
 			r.Modified = h.LastModified.UnixNano()

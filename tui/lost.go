@@ -25,8 +25,7 @@ func (m *Model) pumpLost() tea.Cmd {
 		return nil
 	}
 	for ; m.lost.next < len(m.all.rows); m.lost.next++ {
-		r := &m.all.rows[m.lost.next]
-		if !m.isLostCandidate(r) {
+		if !m.isLostModified(m.all.rows[m.lost.next].modified) {
 			continue
 		}
 		m.lost.candidates++
@@ -39,16 +38,17 @@ func (m *Model) pumpLost() tea.Cmd {
 	var ids []string
 	var found []row
 	for len(m.lost.queue) > 0 && len(ids) < batchGetMax {
-		r := m.all.rows[m.lost.queue[0]]
+		i := m.lost.queue[0]
 		m.lost.queue = m.lost.queue[1:]
-		if e, ok := m.statuses.get(r.ID); ok {
+		id := m.all.idOf(i)
+		if e, ok := m.statuses.get(id); ok {
 			m.lost.checked++
 			if !e.found {
-				found = append(found, r)
+				found = append(found, *m.all.rowAt(i))
 			}
 			continue
 		}
-		ids = append(ids, r.ID)
+		ids = append(ids, id)
 	}
 	m.addLost(found)
 	if len(ids) == 0 {
@@ -92,7 +92,7 @@ func (m *Model) onLostBatch(msg statusBatchMsg) tea.Cmd {
 		// Put the batch back so r resumes exactly where it stopped.
 		back := make([]int32, 0, len(msg.ids))
 		for _, id := range msg.ids {
-			if i, ok := m.all.byID[id]; ok {
+			if i, ok := m.all.lookup(id); ok {
 				back = append(back, i)
 			}
 		}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -40,6 +41,8 @@ type listState struct {
 	done    bool
 	pages   int
 	err     error
+	last    string      // the last key listed, for the progress of an in-order listing
+	stream  *listStream // the objects listing running in the background (listing_stream.go)
 }
 
 // lostState is the reconciliation of the listing against the status table.
@@ -135,7 +138,7 @@ type Model struct {
 
 	win  timeWindow    // the time window (window.go)
 	cls  *classesState // the failure classes and the failed items they group (classes.go)
-	hist histView      // the chart's step and what it was built from (histogram.go)
+	hist histState     // the chart, the header's sparkline and their builds (histogram.go)
 	done *doneReader   // the processed times read through the index for the chart
 	auto autoRefresh   // the k9s-style refresh (autorefresh.go)
 
@@ -202,6 +205,7 @@ func (m *Model) resetSession(sess Session) {
 	m.byState, m.lostSet, m.classSet = nil, nil, nil
 	m.src = sourceAll
 	m.stateFilter = ""
+	m.list.stream.stop()
 	m.list = listState{seq: m.list.seq + 1}
 	m.stateList = listState{}
 	m.lost = lostState{seq: m.lost.seq + 1}
@@ -213,8 +217,10 @@ func (m *Model) resetSession(sess Session) {
 	m.input = inputLine{}
 }
 
-// Init asks for the background colour, the first page and who the credentials are.
+// Init asks for the background colour and who the credentials are, starts the listing,
+// and sets the garbage collector for a heap of rows (gc.go).
 func (m *Model) Init() tea.Cmd {
+	tuneGC(os.Getenv)
 	cmds := []tea.Cmd{m.startListing(), m.identity(), m.startSpinner(), m.clockTick(), m.startAutoRefresh()}
 	if !m.stylesKnown {
 		cmds = append(cmds, tea.RequestBackgroundColor)
@@ -255,6 +261,7 @@ func (m *Model) selected() (*row, bool) {
 func (m *Model) newRows() *rowSet {
 	s := newRowSet(m.rankOf)
 	s.text = m.rowText
+	s.texted = m.textedIDs
 	s.timeOf = m.rowTime
 	s.pinned = m.isFresh
 	s.win = m.win.bounds(m.now)
@@ -301,8 +308,11 @@ func (m *Model) ageStatuses() {
 }
 
 // isLostCandidate reports whether a row is old enough that no status item means LOST.
-func (m *Model) isLostCandidate(r *row) bool {
-	return inventory.IsLost(awsclient.Object{LastModified: r.modified()}, m.lostAfter(), m.now)
+func (m *Model) isLostCandidate(r *row) bool { return m.isLostModified(r.Modified) }
+
+// isLostModified is isLostCandidate of a row modified at mod (unix ns, 0 unknown).
+func (m *Model) isLostModified(mod int64) bool {
+	return inventory.IsLost(awsclient.Object{LastModified: unixTime(mod)}, m.lostAfter(), m.now)
 }
 
 // busy reports whether any I/O is in flight, for the spinner.

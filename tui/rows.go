@@ -4,60 +4,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
 )
-
-// row is one request in a listing, kept small because a listing may hold millions.
-type row struct {
-	Key      string
-	ID       string
-	ETag     string
-	hay      string // lower-case key and id, one per line: the part of the / filter's text that never changes
-	Size     int64  // -1 when unknown (a row known only from the status table)
-	Modified int64  // unix nanoseconds; 0 when unknown
-	// Received is the original arrival (unix nanoseconds) when the redrive history says a
-	// redrive in place stored the object again since; 0: Modified is the arrival.
-	Received int64
-}
-
-// arrived is what the received sort orders by: the original arrival when known.
-func (r *row) arrived() int64 {
-	if r.Received != 0 {
-		return r.Received
-	}
-	return r.Modified
-}
-
-func rowFromObject(o awsclient.Object) row {
-	r := row{Key: o.Key, ID: o.RequestID, ETag: o.ETag, Size: o.Size}
-	if !o.LastModified.IsZero() {
-		r.Modified = o.LastModified.UnixNano()
-	}
-	if r.ID == "" {
-		r.ID = o.Key
-	}
-	r.hay = lowerHay(r.Key, r.ID)
-	return r
-}
-
-// lowerHay is the fixed part of what the filter searches: the lower-case key, plus the id
-// on a line of its own when the key does not contain it.
-func lowerHay(key, id string) string {
-	hay := strings.ToLower(key)
-	if lid := strings.ToLower(id); !strings.Contains(hay, lid) {
-		hay += "\n" + lid
-	}
-	return hay
-}
-
-func (r row) modified() time.Time {
-	if r.Modified == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, r.Modified).UTC()
-}
 
 // sortField is what the table is ordered by.
 type sortField int
@@ -79,12 +28,12 @@ func (f sortField) String() string {
 	return "received"
 }
 
-// rowSet is an ordered, filterable set of rows. Rows are only ever appended; order and
-// view are index slices into rows, merged in place as pages arrive. It belongs to the
-// model: only Update touches it.
+// rowSet is an ordered, filterable set of rows, kept compact because a listing may hold
+// millions (rowstore.go holds the records, their text and the index by id). Rows are only
+// ever appended; order and view are index slices into the records, merged in place as
+// pages arrive. It belongs to the model: only Update touches it.
 type rowSet struct {
-	rows  []row
-	byID  map[string]int32
+	rowStore
 	order []int32 // all rows, sorted
 	view  []int32 // order filtered by query; the same slice as order when no query
 
@@ -96,12 +45,16 @@ type rowSet struct {
 	// text is a row's lower-case text for the / filter beyond its key and id (status,
 	// error, type, ...: what the model knows of it, one column per line); nil: key and id.
 	text func(r *row) string
+	// texted calls fn with the id of every row text may say something of (those with a
+	// status, a type or a redrive read), so that a filter over every row needs text for
+	// those only; nil: text is asked of every row.
+	texted func(fn func(id string))
 	// rankOf ranks a row's status for sorting by status (higher is worse); nil sorts by key.
 	rankOf func(id string) int
 
 	// win is the time window (window.go): a row shows when its time is in [since, until);
-	// 0 leaves that end open. timeOf is a row's time for it (nil: its arrival); a row
-	// whose time is not known (0) shows, since nothing says it is outside.
+	// 0 leaves that end open. timeOf is the time of a row whose arrival is unknown (nil:
+	// unknown); a row whose time is not known (0) shows, since nothing says it is outside.
 	win    winBounds
 	timeOf func(r *row) int64
 	// pinned rows sort before every other, whatever the sort (the new failures the
@@ -131,20 +84,20 @@ func (s *rowSet) SetWindow(w winBounds) {
 	s.Refilter()
 }
 
-// inWindow reports whether row i is in the time window.
-func (s *rowSet) inWindow(r *row) bool {
+// inWindow reports whether record i is in the time window.
+func (s *rowSet) inWindow(i int32) bool {
 	if s.win.open() {
 		return true
 	}
-	t := r.arrived()
-	if s.timeOf != nil {
-		t = s.timeOf(r)
+	t := s.rows[i].arrived()
+	if t == 0 && s.timeOf != nil {
+		t = s.timeOf(s.rowAt(i))
 	}
 	return s.win.holds(t)
 }
 
 func newRowSet(rankOf func(string) int) *rowSet {
-	return &rowSet{byID: map[string]int32{}, rankOf: rankOf}
+	return &rowSet{rankOf: rankOf}
 }
 
 func (s *rowSet) Len() int      { return len(s.rows) }
@@ -152,49 +105,71 @@ func (s *rowSet) ViewLen() int  { return len(s.view) }
 func (s *rowSet) Query() string { return s.query }
 
 // At returns the i-th row of the filtered, sorted view.
-func (s *rowSet) At(i int) *row { return &s.rows[s.view[i]] }
+func (s *rowSet) At(i int) *row { return s.rowAt(s.view[i]) }
 
 // IndexOfID returns the view position of a request id, or -1.
 func (s *rowSet) IndexOfID(id string) int {
-	ri, ok := s.byID[id]
+	ri, ok := s.lookup(id)
 	if !ok {
 		return -1
 	}
-	for i, v := range s.view {
-		if v == ri {
-			return i
-		}
+	// The view is sorted by cmp, a total order: a binary search finds the row unless
+	// what cmp reads (statuses, pins) changed since the last sort.
+	if p, found := slices.BinarySearchFunc(s.view, ri, s.cmp); found && s.view[p] == ri {
+		return p
 	}
-	return -1
+	return slices.Index(s.view, ri)
 }
 
 // Has reports whether the set holds the request id.
-func (s *rowSet) Has(id string) bool { _, ok := s.byID[id]; return ok }
+func (s *rowSet) Has(id string) bool { _, ok := s.lookup(id); return ok }
 
-// Get returns the row of a request id.
+// Get returns the row of a request id: a copy; SetSizeAge changes the set's.
 func (s *rowSet) Get(id string) (*row, bool) {
-	i, ok := s.byID[id]
+	i, ok := s.lookup(id)
 	if !ok {
 		return nil, false
 	}
-	return &s.rows[i], true
+	return s.rowAt(i), true
+}
+
+// SetSizeAge fills in the size and age of a row known only from the status table, once
+// HEAD gave them. The order is left as it is, as it was when rows were changed in place.
+func (s *rowSet) SetSizeAge(id string, size, modified int64) {
+	if i, ok := s.lookup(id); ok && s.rows[i].size < 0 {
+		s.rows[i].size, s.rows[i].modified = size, modified
+	}
 }
 
 // Add appends rows (skipping ids already present) and merges them into the order and
 // the filtered view in O(n + k log k).
 func (s *rowSet) Add(rs []row) {
-	if len(rs) == 0 {
+	s.addEach(len(rs), func(i int) row { return rs[i] })
+}
+
+// AddObjects adds listed objects; received, when set, gives an object's original arrival
+// (0: its LastModified is).
+func (s *rowSet) AddObjects(objs []awsclient.Object, received func(r *row) int64) {
+	s.addEach(len(objs), func(i int) row {
+		r := rowFromObject(objs[i])
+		if received != nil {
+			r.Received = received(&r)
+		}
+		return r
+	})
+}
+
+func (s *rowSet) addEach(n int, rowOf func(i int) row) {
+	if n == 0 {
 		return
 	}
-	fresh := make([]int32, 0, len(rs))
-	for _, r := range rs {
-		if _, dup := s.byID[r.ID]; dup {
+	fresh := make([]int32, 0, n)
+	for i := range n {
+		r := rowOf(i)
+		if _, dup := s.lookup(r.ID); dup {
 			continue
 		}
-		i := int32(len(s.rows))
-		s.rows = append(s.rows, r)
-		s.byID[r.ID] = i
-		fresh = append(fresh, i)
+		fresh = append(fresh, s.push(&r))
 	}
 	slices.SortFunc(fresh, s.cmp)
 	s.order = mergeSorted(s.order, fresh, s.cmp)
@@ -232,6 +207,8 @@ func (s *rowSet) SetQuery(q string) error {
 	switch {
 	case s.unfiltered():
 		s.view = s.order
+	case narrowing && len(s.view) > 0 && &s.view[0] != &s.order[0]:
+		s.view = s.filterInPlace(s.view) // the view is its own slice: no copy
 	case narrowing:
 		s.view = s.filterRows(s.view)
 	default:
@@ -257,7 +234,7 @@ func (s *rowSet) Recheck(ids []string) {
 		return
 	}
 	for _, id := range ids {
-		ri, ok := s.byID[id]
+		ri, ok := s.lookup(id)
 		if !ok {
 			continue
 		}
@@ -274,27 +251,92 @@ func (s *rowSet) Recheck(ids []string) {
 
 // filterRows returns the members of idx that pass the filter.
 func (s *rowSet) filterRows(idx []int32) []int32 {
-	out := make([]int32, 0, len(idx)/8+1)
+	if s.perRow(idx) {
+		out := make([]int32, 0, len(idx)/8+1)
+		for _, i := range idx {
+			if s.passes(i) {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	pass := s.decide(idx)
+	n := 0
 	for _, i := range idx {
-		if s.passes(i) {
+		n += int(pass[i>>6] >> (i & 63) & 1)
+	}
+	return s.keep(make([]int32, 0, n), idx, pass)
+}
+
+// filterInPlace keeps the members of idx that pass the filter, in idx's own array.
+func (s *rowSet) filterInPlace(idx []int32) []int32 {
+	if s.perRow(idx) {
+		return slices.DeleteFunc(idx, func(i int32) bool { return !s.passes(i) })
+	}
+	return s.keep(idx[:0], idx, s.decide(idx))
+}
+
+// perRow reports whether idx is few enough rows to decide one by one (passes) rather
+// than all at once (decide).
+func (s *rowSet) perRow(idx []int32) bool {
+	return len(idx) < len(s.rows)/16 || s.text != nil && s.texted == nil
+}
+
+// keep appends to out the members of idx whose bit is set in pass, in idx's order.
+func (s *rowSet) keep(out, idx []int32, pass []uint64) []int32 {
+	for _, i := range idx {
+		if pass[i>>6]>>(i&63)&1 != 0 {
 			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// passes reports whether row i passes the filter.
+// decide decides the members of idx at once: bit i of the result is whether record i
+// passes. The records are walked in the order they are stored, so that their text is
+// read front to back; only the few rows with more text (texted) are asked for it.
+func (s *rowSet) decide(idx []int32) []uint64 {
+	words := (len(s.rows) + 63) / 64
+	var member []uint64 // nil: idx is every row
+	if len(idx) < len(s.rows) {
+		member = make([]uint64, words)
+		for _, i := range idx {
+			member[i>>6] |= 1 << (i & 63)
+		}
+	}
+	in := func(i int32) bool { return member == nil || member[i>>6]>>(i&63)&1 != 0 }
+	pass := make([]uint64, words)
+	for i := range s.rows {
+		i := int32(i)
+		if in(i) && s.inWindow(i) && s.flt.matches(s.hayOf(i)) {
+			pass[i>>6] |= 1 << (i & 63)
+		}
+	}
+	if s.text != nil {
+		s.texted(func(id string) {
+			if i, ok := s.lookup(id); ok && in(i) {
+				if s.passes(i) {
+					pass[i>>6] |= 1 << (i & 63)
+				} else {
+					pass[i>>6] &^= 1 << (i & 63)
+				}
+			}
+		})
+	}
+	return pass
+}
+
+// passes reports whether record i passes the filter.
 func (s *rowSet) passes(i int32) bool {
-	r := &s.rows[i]
-	if !s.inWindow(r) {
+	if !s.inWindow(i) {
 		return false
 	}
 	if s.flt.all() {
 		return true
 	}
-	text := r.hay
+	text := s.hayOf(i)
 	if s.text != nil {
-		if t := s.text(r); t != "" {
+		if t := s.text(s.rowAt(i)); t != "" {
 			text += "\n" + t
 		}
 	}
@@ -305,7 +347,7 @@ func (s *rowSet) passes(i int32) bool {
 func (s *rowSet) cmp(a, b int32) int {
 	ra, rb := &s.rows[a], &s.rows[b]
 	if s.pinned != nil {
-		if pa, pb := s.pinned(ra.ID), s.pinned(rb.ID); pa != pb {
+		if pa, pb := s.pinned(s.idOf(a)), s.pinned(s.idOf(b)); pa != pb {
 			if pa {
 				return -1
 			}
@@ -317,17 +359,17 @@ func (s *rowSet) cmp(a, b int32) int {
 	case sortReceived:
 		c = cmpInt(ra.arrived(), rb.arrived())
 	case sortSize:
-		c = cmpInt(ra.Size, rb.Size)
+		c = cmpInt(ra.size, rb.size)
 	case sortStatus:
 		if s.rankOf != nil {
-			c = cmpInt(int64(s.rankOf(ra.ID)), int64(s.rankOf(rb.ID)))
+			c = cmpInt(int64(s.rankOf(s.idOf(a))), int64(s.rankOf(s.idOf(b))))
 		}
 	}
 	if !s.asc {
 		c = -c
 	}
 	if c == 0 {
-		c = strings.Compare(ra.Key, rb.Key)
+		c = strings.Compare(s.keyOf(a), s.keyOf(b))
 	}
 	return c
 }

@@ -54,11 +54,22 @@ func (c *statusCache) put(id string, e statusEntry) {
 	}
 }
 
-// listedAdded counts the rows just added to the listing whose status is already known.
-func (c *statusCache) listedAdded(rs []row) {
-	for i := range rs {
-		if e, ok := c.entries[rs[i].ID]; ok && c.win.holds(rs[i].arrived()) {
-			c.count(rs[i].ID, rs[i].Modified, e, +1)
+// listedAdded counts the rows added to the listing from record from on whose status is
+// already known.
+func (c *statusCache) listedAdded(from int) {
+	if len(c.entries) == 0 {
+		return
+	}
+	l := c.listed
+	for i := int32(from); int(i) < len(l.rows); i++ {
+		r := &l.rows[i]
+		if !c.win.holds(r.arrived()) {
+			continue
+		}
+		if id := l.idOf(i); len(c.entries) > 0 {
+			if e, ok := c.entries[id]; ok {
+				c.count(id, r.modified, e, +1)
+			}
 		}
 	}
 }
@@ -119,5 +130,5 @@ func (c *statusCache) setWindow(w winBounds) {
 	}
 	c.win = w
 	c.counts, c.young, c.lost = map[string]int{}, map[string]int64{}, 0
-	c.listedAdded(c.listed.rows)
+	c.listedAdded(0)
 }

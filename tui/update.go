@@ -39,8 +39,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !m.win.all() {
 			m.applyWindow() // a preset moves with the clock
 		}
-	case listPageMsg:
-		cmds = append(cmds, m.onListPage(msg))
+	case listChunkMsg:
+		cmds = append(cmds, m.onListChunk(msg))
 	case statusBatchMsg:
 		cmds = append(cmds, m.onStatusBatch(msg))
 	case headRowMsg:
@@ -97,6 +97,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.onDonePage(msg))
 	case failedPageMsg:
 		cmds = append(cmds, m.onFailedPage(msg))
+	case histBuiltMsg:
+		m.onHistBuilt(msg)
 	case classesGroupedMsg:
 		m.onClassesGrouped(msg)
 	case autoTickMsg:
@@ -110,6 +112,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd, quit := m.onKey(msg)
 		if quit {
 			m.quitting = true
+			m.list.stream.stop()
 			return m, tea.Quit
 		}
 		cmds = append(cmds, cmd)
@@ -124,7 +127,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 	m.ensureInfo()
-	cmds = append(cmds, m.flushRegroup(), m.joinVisible(), m.startSpinner())
+	cmds = append(cmds, m.flushRegroup(), m.flushHist(), m.joinVisible(), m.startSpinner())
 	return m, tea.Batch(cmds...)
 }
 

@@ -22,6 +22,9 @@ func (m *Model) renderHistogram(w, h int) []string {
 	if c := m.cls; c != nil && !c.done {
 		src += " · reading the failures…"
 	}
+	if m.hist.building {
+		src += " · counting…"
+	}
 	out = append(out, st.Muted.Render(ansi.Truncate(src, w, "…")))
 
 	const numW = 8

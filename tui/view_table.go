@@ -428,6 +428,7 @@ func (m *Model) noMatchText(s *rowSet) string {
 // and redrive columns as the table shows them, lower-case, one per line. It is "" for a
 // row the model knows nothing more about, which most rows of a large listing are.
 func (m *Model) rowText(r *row) string {
+	// textedIDs names every row this says something of: keep the two together.
 	var parts []string
 	if h, ok := m.heads[r.Key]; ok {
 		ct := h.ContentType
@@ -454,4 +455,25 @@ func (m *Model) rowText(r *row) string {
 		parts[i] = sanitize.Line(p) // as shown, so a search for what is on screen finds it
 	}
 	return strings.ToLower(strings.Join(parts, "\n"))
+}
+
+// textedIDs calls fn with the id of every request rowText has more than its key and id
+// for: those with a status read, a HEAD answer or a redrive this session.
+func (m *Model) textedIDs(fn func(id string)) {
+	for id := range m.statuses.entries {
+		fn(id)
+	}
+	for key, h := range m.heads {
+		id := h.RequestID
+		if id == "" && m.sess.Env != nil {
+			id = m.sess.Env.RequestID(key)
+		}
+		if id == "" {
+			id = key
+		}
+		fn(id)
+	}
+	for id := range m.history {
+		fn(id)
+	}
 }

@@ -22,7 +22,9 @@ import (
 // The timeline tab of the detail: what happened to the request, oldest first, from S3,
 // the status item, the processor's and the gateway's log lines and the redrive journals
 // (internal/trace, as stowage trace prints it). Gathered in a command when the tab opens
-// (two round trips, bounded by timelineTimeout), again with r. The cursor picks an entry;
+// (bounded by timelineTimeout), again with r: the log lines around what the detail read
+// come with the fresh S3 and DynamoDB reads, so it takes two round trips (the second
+// reads the invocations' platform lines), not three. The cursor picks an entry;
 // a log line's message shows under it, and enter opens it whole.
 
 // timelineTimeout bounds the gathering: a Logs Insights query over a wide window may
@@ -94,6 +96,7 @@ func (m *Model) readTimeline(d *detail) tea.Cmd {
 		return nil
 	}
 	src := m.timelineSources()
+	src.Known = detailKnown(d)
 	gen, seq, id, key := m.gen, m.tlSeq, d.id, d.key
 	parent, timeout := m.ctx, max(timelineTimeout, m.opts.CallTimeout)
 	return func() tea.Msg {
@@ -108,6 +111,24 @@ func (m *Model) readTimeline(d *detail) tea.Cmd {
 		}
 		return timelineReadMsg{gen: gen, seq: seq, id: id, tl: trace.Build(in)}
 	}
+}
+
+// detailKnown is what the detail has read of its request: Gather reads the log lines
+// around it at once, beside its own fresh reads, instead of after them.
+func detailKnown(d *detail) *trace.Known {
+	var k trace.Known
+	if d.headDone && d.headErr == nil && !d.missing {
+		obj := d.obj
+		k.Object = &obj
+	}
+	if d.stDone && d.stErr == nil && d.stFound {
+		st := d.st
+		k.Status = &st
+	}
+	if k.Object == nil && k.Status == nil {
+		return nil
+	}
+	return &k
 }
 
 // onTimelineRead keeps a timeline only for the request and reading that asked for it.
@@ -203,10 +224,15 @@ func (m *Model) timelineRows(d *detail, w int) (lines []string, at []int) {
 	return lines, at
 }
 
-// timelineOpenLines are a log line whole: pretty and coloured when it is JSON.
+// timelineOpenLines are a log line whole: pretty and coloured when it is JSON; an
+// invocation's platform lines, one a line.
 func (m *Model) timelineOpenLines(e trace.Entry, w int) []string {
 	st := m.st
-	head := st.SectionHead.Render("Log line") + st.Muted.Render(" · "+e.At.UTC().Format(trace.TimeLayout)+" · "+sanitize.Line(e.Group))
+	what := "Log line"
+	if e.Invocation != "" {
+		what = "Lambda invocation " + sanitize.Line(e.Invocation) // its START, END and REPORT lines
+	}
+	head := st.SectionHead.Render(what) + st.Muted.Render(" · "+e.At.UTC().Format(trace.TimeLayout)+" · "+sanitize.Line(e.Group))
 	out := []string{ansi.Truncate(head, w, "…"), st.Faint.Render(ansi.Truncate("esc back to the timeline · y copies it", w, "…")), ""}
 	// Whole: long lines wrap, keeping their colours.
 	for _, l := range trace.Highlight(payload.NewHighlighter(m.st.IsDark), e) {

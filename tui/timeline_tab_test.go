@@ -3,89 +3,52 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/stowage-cli/stowage/awsclient"
-	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/trace"
-	"github.com/stowage-cli/stowage/redrive"
+	"github.com/stowage-cli/stowage/internal/trace/tracetest"
 )
 
-// The timeline tab's fixtures have the shapes of internal/trace's timeline tests: a
-// request that failed, was redriven and processed; a LOST one; one without logs:.
-var (
-	tlArrived = time.Date(2026, 3, 2, 9, 14, 7, 120_000_000, time.UTC)
-	tlRedrove = time.Date(2026, 3, 2, 11, 2, 41, 500_000_000, time.UTC)
-)
-
-const (
-	tlLambda = "6f1d2b7a-93c4-4e1e-8d2f-5b1a9c3e7f00"
-	tlGroup  = "/aws/lambda/product-ingest"
-	tlAccess = "/aws/apigateway/stowage-demo/access"
-)
-
-var tlLogsConfig = config.Logs{ProcessorGroups: []string{tlGroup}, AccessLogGroup: tlAccess,
-	WindowBefore: config.Duration{Duration: time.Minute}, WindowAfter: config.Duration{Duration: 15 * time.Minute}}
-
-func tlEvent(g string, at time.Time, msg string) awsclient.LogEvent {
-	return awsclient.LogEvent{Group: g, At: at, Message: msg, EventID: fmt.Sprint(at.UnixNano())}
-}
-
+// The timeline tab's fixtures are internal/trace's timeline tests' (tracetest): a request
+// that failed, was redriven and processed; a LOST one; one without logs:.
 func tlFailedRedrivenProcessed(id string) trace.Inputs {
-	ms := time.Millisecond
-	return trace.Inputs{
-		Env: "test", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: tlLogsConfig,
-		Object: &awsclient.Object{Key: id, Size: 1834, LastModified: tlRedrove.Add(30 * ms), ContentType: "application/json"},
-		Status: &awsclient.Status{RequestID: id, State: "PROCESSED", Attempts: 2, UpdatedAt: tlRedrove.Add(90 * ms),
-			Item: map[string]any{"requestId": id, "status": "PROCESSED"}},
-		Runs: []trace.Run{{
-			HistoryRun: redrive.HistoryRun{RunID: "20260302T110241Z-7e57e57e", Env: "test", Operator: "arn:aws:iam::123456789012:user/alice",
-				Mode: "inplace", Outcome: "delivered", Started: tlRedrove.Add(-20 * time.Second), At: tlRedrove.Add(45 * ms), Attempts: 1},
-			PlannedLastModified: tlArrived,
-			Before:              &redrive.StatusRead{Found: true, State: "FAILED", Attempts: 1, UpdatedAt: tlArrived.Add(80 * ms)},
-		}},
-		Logs: &awsclient.LogResult{Query: awsclient.InsightsQuery(id), Events: []awsclient.LogEvent{
-			tlEvent(tlAccess, tlArrived, `{"requestId":"`+id+`","ip":"203.0.113.7","requestTime":"02/Mar/2026:09:14:07 +0000","httpMethod":"PUT","resourcePath":"/product","status":"200","responseLength":"0","key":"`+id+`"}`),
-			tlEvent(tlGroup, tlArrived.Add(40*ms), `{"timestamp":"2026-03-02T09:14:07.160Z","level":"INFO","requestId":"`+id+`","awsRequestId":"`+tlLambda+`","message":"processing","bucket":"stowage-demo","key":"`+id+`","redelivery":false}`),
-			tlEvent(tlGroup, tlArrived.Add(75*ms), `{"timestamp":"2026-03-02T09:14:07.195Z","level":"ERROR","requestId":"`+id+`","awsRequestId":"`+tlLambda+`","errorType":"parse","message":"malformed JSON at line 1, column 9: invalid character '}'"}`),
-			tlEvent(tlAccess, tlRedrove, `{"requestId":"c0ffee00-1111-4222-8333-444455556666","ip":"198.51.100.4","requestTime":"02/Mar/2026:11:02:41 +0000","httpMethod":"PUT","resourcePath":"/product/{bucket}/{key}","status":"200","responseLength":"0","key":"`+id+`"}`),
-			tlEvent(tlGroup, tlRedrove.Add(50*ms), `{"timestamp":"2026-03-02T11:02:41.550Z","level":"INFO","requestId":"`+id+`","awsRequestId":"9a8b7c6d-0000-4000-8000-000000000001","message":"processing","bucket":"stowage-demo","key":"`+id+`","redelivery":true}`),
-			tlEvent(tlGroup, tlRedrove.Add(85*ms), `{"timestamp":"2026-03-02T11:02:41.585Z","level":"INFO","requestId":"`+id+`","awsRequestId":"9a8b7c6d-0000-4000-8000-000000000001","message":"processed","status":"PROCESSED"}`),
-		}},
-	}
+	return tracetest.FailedRedrivenProcessed("test", id)
+}
+func tlLost(id string) trace.Inputs   { return tracetest.Lost("test", id) }
+func tlNoLogs(id string) trace.Inputs { return tracetest.NoLogs("test", id) }
+
+// gatherings counts the tab's gatherings and keeps the sources of the last.
+type gatherings struct {
+	n   int
+	src trace.Sources
 }
 
-func tlLost(id string) trace.Inputs {
-	return trace.Inputs{
-		Env: "test", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: tlLogsConfig, Lost: true,
-		Object: &awsclient.Object{Key: id, Size: 912, LastModified: tlArrived, ContentType: "application/xml"},
-		Logs: &awsclient.LogResult{Query: awsclient.InsightsQuery(id), Events: []awsclient.LogEvent{
-			tlEvent(tlAccess, tlArrived, `{"requestId":"`+id+`","httpMethod":"PUT","resourcePath":"/product","status":"200","key":"`+id+`"}`),
-		}},
-	}
-}
-
-func tlNoLogs(id string) trace.Inputs {
-	in := tlFailedRedrivenProcessed(id)
-	in.Logs, in.LogsConfig = nil, config.Logs{}
-	return in
-}
-
-// withTimeline makes the tab gather in, counting the gatherings.
-func withTimeline(t *testing.T, in func(id string) trace.Inputs, calls *int) {
+// withTimeline makes the tab gather in, counting the gatherings (rec nil: not counted).
+func withTimeline(t *testing.T, in func(id string) trace.Inputs, rec *gatherings) {
 	t.Helper()
 	old := gatherTimeline
 	gatherTimeline = func(ctx context.Context, src trace.Sources, id, key string) (trace.Inputs, error) {
-		if calls != nil {
-			*calls++
+		if rec != nil {
+			rec.n++
+			rec.src = src
 		}
 		return in(id), nil
 	}
 	t.Cleanup(func() { gatherTimeline = old })
+}
+
+// timelineOf opens the timeline tab of idJSON, gathered as in, on a 120x40 screen.
+func timelineOf(t *testing.T, in func(id string) trace.Inputs) (*fixture, *timelineState) {
+	t.Helper()
+	withTimeline(t, in, nil)
+	f := newFixture(t, seedRequests)
+	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	openTimeline(f, idJSON)
+	return f, f.m.detail.tl
 }
 
 // openTimeline opens the request full screen and tabs to the timeline.
@@ -135,11 +98,7 @@ func TestTimelineTabGoldens(t *testing.T) {
 // error opens it whole and pretty; y offers it and the Logs Insights query; esc goes back
 // to the timeline, then to the list.
 func TestTimelineTabOpensALogLine(t *testing.T) {
-	withTimeline(t, tlFailedRedrivenProcessed, nil)
-	f := newFixture(t, seedRequests)
-	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
-	openTimeline(f, idJSON)
-	tl := f.m.detail.tl
+	f, tl := timelineOf(t, tlFailedRedrivenProcessed)
 	errAt := -1
 	for i, e := range tl.tl.Entries {
 		if e.Error && e.Message != "" {
@@ -183,20 +142,62 @@ func TestTimelineTabOpensALogLine(t *testing.T) {
 	}
 }
 
+// TestTimelineTabGathersWithWhatTheDetailRead: the tab hands Gather the object and the
+// status item the detail read, so that the log lines are read beside the fresh reads
+// (two round trips, as BenchmarkTimeline20ms/detail), not after them.
+func TestTimelineTabGathersWithWhatTheDetailRead(t *testing.T) {
+	var calls gatherings
+	withTimeline(t, tlFailedRedrivenProcessed, &calls)
+	f := newFixture(t, seedRequests)
+	openTimeline(f, idJSON)
+	d := f.m.detail
+	k := calls.src.Known
+	if k == nil || k.Object == nil || k.Object.ETag != d.obj.ETag || !k.Object.LastModified.Equal(d.obj.LastModified) {
+		t.Fatalf("the detail's object was not handed on: %+v (the detail's: %+v)", k, d.obj)
+	}
+	if k.Status == nil || k.Status.State != d.st.State || !d.stFound {
+		t.Errorf("the detail's status item was not handed on: %+v (found %v: %+v)", k.Status, d.stFound, d.st)
+	}
+}
+
+// TestTimelineTabOpensAnInvocation: an invocation's entry (its START, END and REPORT
+// joined) opens to those lines whole.
+func TestTimelineTabOpensAnInvocation(t *testing.T) {
+	f, tl := timelineOf(t, tlFailedRedrivenProcessed)
+	at := slices.IndexFunc(tl.tl.Entries, func(e trace.Entry) bool { return e.Invocation != "" })
+	if at < 0 {
+		t.Fatal("no invocation in the fixture's timeline")
+	}
+	for range at {
+		f.keys("down")
+	}
+	if v := plainView(f); !strings.Contains(v, "invocation 6f1d2b7a…: 37.52 ms, 87/512 MB") || !strings.Contains(v, "│ REPORT RequestId: ") {
+		t.Errorf("the invocation's row and its REPORT under the cursor:\n%s", v)
+	}
+	f.keys("enter")
+	v := plainView(f)
+	for _, want := range []string{"START RequestId: " + tracetest.Lambda, "END RequestId: ", "Max Memory Used: 87 MB"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("%q missing from the opened invocation:\n%s", want, v)
+		}
+	}
+	t.Run("Opened", func(t *testing.T) { requireGolden(t, f.view()) })
+}
+
 // TestTimelineTabGathersOnceAndDropsStale: the tab gathers when it first opens and on r,
 // not on every visit; an answer for an earlier gathering or another request is dropped.
 func TestTimelineTabGathersOnceAndDropsStale(t *testing.T) {
-	calls := 0
+	var calls gatherings
 	withTimeline(t, tlLost, &calls)
 	f := newFixture(t, seedRequests)
 	openTimeline(f, idJSON)
 	f.keys("tab", "tab", "tab", "tab")
-	if calls != 1 {
-		t.Fatalf("gathered %d times for two visits, want 1", calls)
+	if calls.n != 1 {
+		t.Fatalf("gathered %d times for two visits, want 1", calls.n)
 	}
 	f.keys("r")
-	if calls != 2 {
-		t.Fatalf("r gathered %d times, want 2", calls)
+	if calls.n != 2 {
+		t.Fatalf("r gathered %d times, want 2", calls.n)
 	}
 	d := f.m.detail
 	before := len(d.tl.tl.Entries)

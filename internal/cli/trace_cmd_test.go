@@ -68,7 +68,8 @@ func TestTraceFailedRedrivenProcessedInOrder(t *testing.T) {
 	}
 	plain := ansi.Strip(d.traceOnTerminal(t, 120, id).must(t, ExitOK).stdout)
 	at := 0
-	for _, want := range []string{"s3         arrived", "processor  ERROR transient:", "stowage    redrive inplace: delivered", "processor  INFO processed (PROCESSED)"} {
+	for _, want := range []string{"s3         arrived", "processor  invocation ", "processor  ERROR transient:", "stowage    redrive inplace: delivered",
+		"processor  invocation ", "processor  INFO processed (PROCESSED)"} {
 		i := strings.Index(plain[at:], want)
 		if i < 0 {
 			t.Fatalf("no %q after position %d:\n%s", want, at, plain)
@@ -105,23 +106,39 @@ func TestTraceFailedRedrivenProcessed(t *testing.T) {
 	var doc struct {
 		ID      string `json:"id"`
 		Entries []struct {
-			Source  string         `json:"source"`
-			Message string         `json:"message"`
-			Raw     map[string]any `json:"raw"`
+			Source     string          `json:"source"`
+			Message    string          `json:"message"`
+			Invocation string          `json:"invocation"`
+			Raw        json.RawMessage `json:"raw"`
 		} `json:"entries"`
 		Query string `json:"insightsQuery"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	raw := 0
+	// A log line keeps its event; an invocation its START, END and REPORT events.
+	raw, invocations := 0, 0
 	for _, e := range doc.Entries {
-		if e.Source == "processor" && e.Message != "" && e.Raw["message"] == e.Message {
+		if e.Source != "processor" || e.Message == "" {
+			continue
+		}
+		if e.Invocation != "" {
+			var evs []struct {
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(e.Raw, &evs) == nil && len(evs) == 3 && strings.HasPrefix(evs[0].Message, "START RequestId: "+e.Invocation) &&
+				strings.HasPrefix(evs[2].Message, "REPORT RequestId: "+e.Invocation) {
+				invocations++
+			}
+			continue
+		}
+		var ev map[string]any
+		if json.Unmarshal(e.Raw, &ev) == nil && ev["message"] == e.Message {
 			raw++
 		}
 	}
-	if doc.ID != id || raw < 3 || !strings.Contains(doc.Query, "filter @message like /"+id+"/") {
-		t.Errorf("JSON: id %s, %d raw processor events, query %q", doc.ID, raw, doc.Query)
+	if doc.ID != id || raw < 3 || invocations < 2 || !strings.Contains(doc.Query, "filter @message like /"+id+"/") {
+		t.Errorf("JSON: id %s, %d raw processor events, %d invocations, query %q", doc.ID, raw, invocations, doc.Query)
 	}
 }
 

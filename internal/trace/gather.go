@@ -46,13 +46,27 @@ type Sources struct {
 	MissingObject func(error) bool
 	// Now is the time LOST is judged at (nil: time.Now).
 	Now func() time.Time
+	// Known is what the caller has read of the request already (the TUI's detail: its
+	// HEAD and status item); nil: nothing. Gather reads the log lines in the windows it
+	// dates at once, beside the S3 and DynamoDB reads, instead of after them.
+	Known *Known
 }
 
-// Gather reads what the timeline of request id (stored at key) is built from, in two
-// round trips: the object, its versions (when storage.received_from_versions says the
-// bucket is versioned), the status item and the local redrive history at once; then the
-// log lines of every group in the windows around each store and redrive at once. A
-// source that fails is named in Inputs.Errors; only a cancelled ctx fails Gather.
+// Known is what was read of a request before its timeline was asked for.
+type Known struct {
+	Object *awsclient.Object
+	Status *awsclient.Status
+}
+
+// Gather reads what the timeline of request id (stored at key) is built from. First, at
+// once: the object, its versions (when storage.received_from_versions says the bucket is
+// versioned), the status item, the local redrive history and, when src.Known dates the
+// request, the log lines of every group in the windows around what it knows. Then the
+// log lines in the windows only the fresh reads date, beside the Lambda platform lines
+// (START, END, REPORT) of each invocation the first lines named; then the platform lines
+// of invocations only the second read named. With Known that is two round trips; without
+// it, three (the windows wait for the first). A source that fails is named in
+// Inputs.Errors; only a cancelled ctx fails Gather.
 func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 	env := src.Env
 	in := Inputs{Env: env.Name, RequestID: id, Bucket: env.Storage.Bucket, Key: key, LogsConfig: env.Logs}
@@ -88,9 +102,7 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 		if found {
 			mu.Lock()
 			in.Status = &st
-			if a := env.Status.ReceivedAttr; a != "" {
-				in.ReceivedAt = awsclient.StatusTime(st.Item[a])
-			}
+			in.ReceivedAt = receivedAt(env, &st)
 			mu.Unlock()
 		}
 	}()
@@ -122,7 +134,8 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 	mu.Lock()
 	snapshot := in
 	mu.Unlock()
-	for _, nid := range Terms(snapshot)[1:] {
+	terms := Terms(snapshot)
+	for _, nid := range terms[1:] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -141,6 +154,21 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 			}
 		}()
 	}
+	logsOn := src.Logs != nil && env.Logs.Configured()
+	// What the caller knew dates windows now: their lines come with the reads above.
+	var known []awsclient.LogWindow
+	var first logRound
+	if logsOn && src.Known != nil {
+		k := Inputs{Object: src.Known.Object, Status: src.Known.Status, Runs: snapshot.Runs}
+		k.ReceivedAt = receivedAt(env, src.Known.Status)
+		if known = Windows(k, env.Logs); len(known) > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				first.res, first.err = findLogs(ctx, src.Logs, terms, known)
+			}()
+		}
+	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return in, err
@@ -150,14 +178,151 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 		now = src.Now
 	}
 	in.Lost = in.Object != nil && in.Status == nil && inventory.IsLost(*in.Object, inventory.LostAfter(env), now())
-	if src.Logs == nil || !env.Logs.Configured() {
+	if !logsOn {
 		return in, nil
 	}
-	in.Logs, in.LogsErr = findLogs(ctx, src.Logs, Terms(in), Windows(in, env.Logs))
+	in.Logs, in.LogsErr = readRest(ctx, src.Logs, env.Logs, terms, first, Subtract(Windows(in, env.Logs), known))
 	if ctx.Err() != nil {
 		return in, ctx.Err()
 	}
 	return in, nil
+}
+
+// receivedAt is the processor's record of the first arrival in st (zero: none).
+func receivedAt(env *config.Env, st *awsclient.Status) time.Time {
+	if a := env.Status.ReceivedAttr; a != "" && st != nil {
+		return awsclient.StatusTime(st.Item[a])
+	}
+	return time.Time{}
+}
+
+// logRound is what one round of log reads found.
+type logRound struct {
+	res *awsclient.LogResult
+	err error
+}
+
+// readRest reads what the first round (first: lines in the windows the caller knew of;
+// none when it knew nothing) left: the lines in the windows rest, beside the platform lines
+// of the invocations first found; then the platform lines of the invocations only rest
+// found. It merges every round.
+func readRest(ctx context.Context, logs Logs, cfg config.Logs, terms []string, first logRound, rest []awsclient.LogWindow) (*awsclient.LogResult, error) {
+	rounds := []logRound{}
+	if first.res != nil || first.err != nil {
+		rounds = append(rounds, first)
+	}
+	var second, invFirst logRound
+	var wg sync.WaitGroup
+	// Lines past logs.max_bytes are not read: the note says more exist.
+	capped := first.res != nil && first.res.Capped
+	if (len(rest) > 0 || len(rounds) == 0) && !capped {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			second.res, second.err = findLogs(ctx, logs, terms, rest)
+		}()
+	}
+	seen := map[string]bool{}
+	if first.res != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			invFirst.res = invocationLines(ctx, logs, cfg, first.res.Events, seen)
+		}()
+	}
+	wg.Wait()
+	rounds = append(rounds, second, invFirst)
+	if second.res != nil {
+		rounds = append(rounds, logRound{res: invocationLines(ctx, logs, cfg, second.res.Events, seen)})
+	}
+	return mergeRounds(terms, rounds)
+}
+
+// maxInvocations bounds the invocations whose platform lines are read (each is one more
+// FilterLogEvents call, and the account has five a second).
+const maxInvocations = 8
+
+// invocationLines reads the Lambda platform lines (START, END, REPORT) of each
+// invocation events name that seen does not hold yet, all at once: they name the
+// invocation's own request ID (awsRequestId), not the request's. Each is read in its
+// group, from the longest a Lambda runs (15 minutes) before its first line to as long
+// after its last. nil when there is none to read.
+func invocationLines(ctx context.Context, logs Logs, cfg config.Logs, events []awsclient.LogEvent, seen map[string]bool) *awsclient.LogResult {
+	type span struct {
+		group    string
+		from, to time.Time
+	}
+	gateway := map[string]bool{cfg.AccessLogGroup: true, cfg.ExecutionLogGroup: true}
+	spans := map[string]*span{}
+	var order []string
+	for _, e := range events {
+		inv := InvocationOf(e.Message)
+		if inv == "" || gateway[e.Group] || seen[inv] {
+			continue
+		}
+		sp := spans[inv]
+		if sp == nil {
+			if len(spans) == maxInvocations {
+				continue
+			}
+			sp = &span{group: e.Group, from: e.At, to: e.At}
+			spans[inv] = sp
+			order = append(order, inv)
+		}
+		sp.from, sp.to = minTime(sp.from, e.At), maxTime(sp.to, e.At)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	for _, inv := range order {
+		seen[inv] = true
+	}
+	results := make([]*awsclient.LogResult, len(order))
+	var wg sync.WaitGroup
+	for i, inv := range order {
+		sp := spans[inv]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := []awsclient.LogWindow{{Start: sp.from.Add(-lambdaMaxRun), End: sp.to.Add(lambdaMaxRun)}}
+			results[i], _ = logs.Find(ctx, inv, w, []string{sp.group}) // a failure is in the result's Errors
+		}()
+	}
+	wg.Wait()
+	out := &awsclient.LogResult{}
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		// Only the platform lines: the request's own lines were read with its ID.
+		for _, e := range r.Events {
+			if platformLine(e.Message) {
+				out.Events = append(out.Events, e)
+			}
+		}
+		out.Capped = out.Capped || r.Capped
+		out.Bytes += r.Bytes
+		out.Errors = append(out.Errors, r.Errors...)
+		out.Notes = append(out.Notes, r.Notes...)
+	}
+	return out
+}
+
+// lambdaMaxRun is the longest a Lambda function runs.
+const lambdaMaxRun = 15 * time.Minute
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // maxTerms bounds the request IDs whose lines are read: the request's own and those a
@@ -177,63 +342,106 @@ func Terms(in Inputs) []string {
 }
 
 // findLogs reads the lines of every term at once and merges them; the query offered for
-// the console finds them all.
+// the console finds them all. Its error is the request's own term's: nothing could be read.
 func findLogs(ctx context.Context, logs Logs, terms []string, windows []awsclient.LogWindow) (*awsclient.LogResult, error) {
-	results := make([]*awsclient.LogResult, len(terms))
-	errs := make([]error, len(terms))
+	rounds := make([]logRound, len(terms))
 	var wg sync.WaitGroup
 	for i, t := range terms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = logs.Find(ctx, t, windows, nil)
+			rounds[i].res, rounds[i].err = logs.Find(ctx, t, windows, nil)
 		}()
 	}
 	wg.Wait()
-	out := results[0]
-	if out == nil {
-		out = &awsclient.LogResult{Query: awsclient.InsightsQuery(terms[0]), Windows: windows}
+	out, _ := mergeRounds(terms, rounds)
+	if out.Windows == nil {
+		out.Windows = windows
 	}
+	return out, rounds[0].err
+}
+
+// mergeRounds joins what several reads found: the events oldest first and each once, the
+// windows, the errors and notes each once. Its error is the first failed round's when
+// every round that ran failed: nothing could be read.
+func mergeRounds(terms []string, rounds []logRound) (*awsclient.LogResult, error) {
+	out := &awsclient.LogResult{Query: awsclient.InsightsQuery(terms...)}
 	seenErr := map[string]bool{}
-	for _, e := range out.Errors {
-		seenErr[e.Error()] = true
-	}
-	for i := 1; i < len(terms); i++ {
-		r := results[i]
-		if r == nil {
+	var firstErr error
+	ran, failed := 0, 0
+	for _, r := range rounds {
+		if r.res != nil || r.err != nil {
+			ran++
+		}
+		if r.err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr = r.err
+			}
+		}
+		if r.res == nil {
 			continue
 		}
-		out.Events = append(out.Events, r.Events...)
-		out.Capped = out.Capped || r.Capped
-		out.Insights = out.Insights || r.Insights
-		out.Bytes += r.Bytes
-		for _, e := range r.Errors {
+		if out.Groups == nil {
+			out.Groups = r.res.Groups
+		}
+		out.Windows = append(out.Windows, r.res.Windows...)
+		out.Events = append(out.Events, r.res.Events...)
+		out.Capped = out.Capped || r.res.Capped
+		out.Insights = out.Insights || r.res.Insights
+		out.Bytes += r.res.Bytes
+		for _, e := range r.res.Errors {
 			if !seenErr[e.Error()] {
 				seenErr[e.Error()] = true
 				out.Errors = append(out.Errors, e)
 			}
 		}
-		for _, n := range r.Notes {
+		for _, n := range r.res.Notes {
 			if !slices.Contains(out.Notes, n) {
 				out.Notes = append(out.Notes, n)
 			}
 		}
 	}
-	if len(terms) > 1 {
-		out.Query = awsclient.InsightsQuery(terms...)
-		sort.SliceStable(out.Events, func(i, j int) bool { return out.Events[i].At.Before(out.Events[j].At) })
-		seen := map[string]bool{}
-		events := out.Events[:0]
-		for _, e := range out.Events {
-			k := e.Group + "\x00" + e.EventID + "\x00" + e.At.String() + e.Message
-			if !seen[k] {
-				seen[k] = true
-				events = append(events, e)
-			}
-		}
-		out.Events = events
+	if out.Windows != nil {
+		out.Windows = awsclient.MergeWindows(out.Windows)
 	}
-	return out, errs[0]
+	sort.SliceStable(out.Events, func(i, j int) bool { return out.Events[i].At.Before(out.Events[j].At) })
+	seen := map[string]bool{}
+	events := out.Events[:0]
+	for _, e := range out.Events {
+		k := e.Group + "\x00" + e.EventID + "\x00" + e.At.String() + e.Message
+		if !seen[k] {
+			seen[k] = true
+			events = append(events, e)
+		}
+	}
+	out.Events = events
+	if failed > 0 && failed == ran {
+		return out, firstErr
+	}
+	return out, nil
+}
+
+// Subtract is the parts of windows that none of cover covers.
+func Subtract(windows, cover []awsclient.LogWindow) []awsclient.LogWindow {
+	cover = awsclient.MergeWindows(cover)
+	var out []awsclient.LogWindow
+	for _, w := range awsclient.MergeWindows(windows) {
+		start := w.Start
+		for _, c := range cover {
+			if !c.End.After(start) || !c.Start.Before(w.End) {
+				continue
+			}
+			if c.Start.After(start) {
+				out = append(out, awsclient.LogWindow{Start: start, End: c.Start})
+			}
+			start = maxTime(start, c.End)
+		}
+		if w.End.After(start) {
+			out = append(out, awsclient.LogWindow{Start: start, End: w.End})
+		}
+	}
+	return out
 }
 
 // Windows are the time ranges to read the logs in: around the arrival and every later

@@ -148,9 +148,12 @@ func Highlight(h *payload.Highlighter, e Entry) []string {
 }
 
 // HighlightLine is a log entry's message on one line, coloured when it is JSON: the row
-// of a log line in the TUI's timeline tab.
+// of a log line in the TUI's timeline tab. An invocation's is its last line (REPORT).
 func HighlightLine(h *payload.Highlighter, e Entry, width int) string {
 	msg := strings.TrimSpace(e.Message)
+	if i := strings.LastIndexByte(msg, '\n'); i >= 0 && e.Invocation != "" {
+		msg = msg[i+1:] // an invocation's REPORT line says the most
+	}
 	if h != nil && e.IsJSON() {
 		msg = h.Lines(payload.JSON, []string{msg}, 0, 1)[0] // sanitizes
 	} else {

@@ -50,9 +50,15 @@ type Entry struct {
 	Message string `json:"message,omitempty"`
 	// Group is the log group of a log line.
 	Group string `json:"group,omitempty"`
-	// Raw is the event as read: the log event, the object or version, the status item,
-	// the redrive run. Kept for -o json.
+	// Invocation is the Lambda request ID of an entry that joins one invocation's
+	// platform lines (START, END, REPORT); Message holds them, one a line.
+	Invocation string `json:"invocation,omitempty"`
+	// Raw is the event as read: the log event (an invocation's: its platform lines), the
+	// object or version, the status item, the redrive run. Kept for -o json.
 	Raw any `json:"raw,omitempty"`
+	// rank orders entries of one source at one instant: an invocation before the
+	// function's lines it ran.
+	rank int
 }
 
 // IsJSON reports a log line that is a JSON object (a structured Lambda log line).
@@ -198,10 +204,40 @@ func Build(in Inputs) Timeline {
 	if in.Logs != nil {
 		gw := map[string]bool{in.LogsConfig.AccessLogGroup: in.LogsConfig.AccessLogGroup != "",
 			in.LogsConfig.ExecutionLogGroup: in.LogsConfig.ExecutionLogGroup != ""}
+		// Each invocation's platform lines make one entry; the function's lines name the
+		// request (a reupload's new one) the invocation ran for.
+		invs := map[string][]awsclient.LogEvent{}
+		var invOrder []string
+		invFor := map[string]string{}
+		for _, ev := range in.Logs.Events {
+			if gw[ev.Group] {
+				continue
+			}
+			inv := InvocationOf(ev.Message)
+			switch {
+			case inv == "":
+			case platformLine(ev.Message):
+				if invs[inv] == nil {
+					invOrder = append(invOrder, inv)
+				}
+				invs[inv] = append(invs[inv], ev)
+			case invFor[inv] == "":
+				invFor[inv] = newRequestOf(in, ev.Message)
+			}
+		}
+		for _, inv := range invOrder {
+			e := invocationEntry(inv, invs[inv])
+			if n := invFor[inv]; n != "" {
+				e.Summary += " [new request " + clip(n, 13) + "]"
+			}
+			add(e)
+		}
 		for _, ev := range in.Logs.Events {
 			src := SourceProcessor
 			if gw[ev.Group] {
 				src = SourceGateway
+			} else if platformLine(ev.Message) {
+				continue
 			} else {
 				processorLines++
 			}
@@ -305,7 +341,10 @@ func Build(in Inputs) Timeline {
 		if !a.At.Equal(b.At) {
 			return a.At.Before(b.At)
 		}
-		return order[a.Source] < order[b.Source]
+		if a.Source != b.Source {
+			return order[a.Source] < order[b.Source]
+		}
+		return a.rank < b.rank
 	})
 	tl.Entries = storesAfterTheirSenders(tl.Entries)
 	return tl

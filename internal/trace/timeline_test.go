@@ -1,4 +1,4 @@
-package trace
+package trace_test
 
 import (
 	"encoding/json"
@@ -14,89 +14,45 @@ import (
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/payload"
-	"github.com/stowage-cli/stowage/redrive"
+	"github.com/stowage-cli/stowage/internal/trace"
+	"github.com/stowage-cli/stowage/internal/trace/tracetest"
+)
+
+// The fixtures are tracetest's (the TUI's timeline tab tests draw the same).
+const (
+	id     = "0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11"
+	group  = tracetest.Group
+	access = tracetest.Access
 )
 
 var (
-	arrived = time.Date(2026, 3, 2, 9, 14, 7, 120_000_000, time.UTC)
-	redrove = time.Date(2026, 3, 2, 11, 2, 41, 500_000_000, time.UTC)
+	arrived    = tracetest.Arrived
+	redrove    = tracetest.Redrove
+	logsConfig = tracetest.LogsConfig
+	ev         = tracetest.Event
 )
 
-const (
-	id     = "0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11"
-	lambda = "6f1d2b7a-93c4-4e1e-8d2f-5b1a9c3e7f00"
-	group  = "/aws/lambda/product-ingest"
-	access = "/aws/apigateway/stowage-demo/access"
-)
-
-var logsConfig = config.Logs{ProcessorGroups: []string{group}, AccessLogGroup: access,
-	WindowBefore: config.Duration{Duration: time.Minute}, WindowAfter: config.Duration{Duration: 15 * time.Minute}}
-
-func ev(g string, at time.Time, msg string) awsclient.LogEvent {
-	return awsclient.LogEvent{Group: g, At: at, Message: msg, EventID: fmt.Sprint(at.UnixNano())}
-}
-
-// failedRedrivenProcessed: a request that failed to parse, was redriven in place by an
-// operator and then processed.
-func failedRedrivenProcessed() Inputs {
-	ms := time.Millisecond
-	return Inputs{
-		Env: "demo", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: logsConfig,
-		Object: &awsclient.Object{Key: id, Size: 1834, LastModified: redrove.Add(30 * ms), ContentType: "application/json"},
-		Status: &awsclient.Status{RequestID: id, State: "PROCESSED", Attempts: 2, UpdatedAt: redrove.Add(90 * ms),
-			Item: map[string]any{"requestId": id, "status": "PROCESSED"}},
-		Runs: []Run{{
-			HistoryRun: redrive.HistoryRun{RunID: "20260302T110241Z-7e57e57e", Env: "demo", Operator: "arn:aws:iam::123456789012:user/alice",
-				Mode: "inplace", Outcome: "delivered", Started: redrove.Add(-20 * time.Second), At: redrove.Add(45 * ms), Attempts: 1},
-			PlannedLastModified: arrived,
-			Before:              &redrive.StatusRead{Found: true, State: "FAILED", Attempts: 1, UpdatedAt: arrived.Add(80 * ms)},
-		}},
-		Logs: &awsclient.LogResult{Query: awsclient.InsightsQuery(id), Events: []awsclient.LogEvent{
-			ev(access, arrived, `{"requestId":"`+id+`","ip":"203.0.113.7","requestTime":"02/Mar/2026:09:14:07 +0000","httpMethod":"PUT","resourcePath":"/product","status":"200","responseLength":"0","key":"`+id+`"}`),
-			ev(group, arrived.Add(40*ms), `{"timestamp":"2026-03-02T09:14:07.160Z","level":"INFO","requestId":"`+id+`","awsRequestId":"`+lambda+`","message":"processing","bucket":"stowage-demo","key":"`+id+`","redelivery":false}`),
-			ev(group, arrived.Add(75*ms), `{"timestamp":"2026-03-02T09:14:07.195Z","level":"ERROR","requestId":"`+id+`","awsRequestId":"`+lambda+`","errorType":"parse","message":"malformed JSON at line 1, column 9: invalid character '}'"}`),
-			ev(access, redrove, `{"requestId":"c0ffee00-1111-4222-8333-444455556666","ip":"198.51.100.4","requestTime":"02/Mar/2026:11:02:41 +0000","httpMethod":"PUT","resourcePath":"/product/{bucket}/{key}","status":"200","responseLength":"0","key":"`+id+`"}`),
-			ev(group, redrove.Add(50*ms), `{"timestamp":"2026-03-02T11:02:41.550Z","level":"INFO","requestId":"`+id+`","awsRequestId":"9a8b7c6d-0000-4000-8000-000000000001","message":"processing","bucket":"stowage-demo","key":"`+id+`","redelivery":true}`),
-			ev(group, redrove.Add(85*ms), `{"timestamp":"2026-03-02T11:02:41.585Z","level":"INFO","requestId":"`+id+`","awsRequestId":"9a8b7c6d-0000-4000-8000-000000000001","message":"processed","status":"PROCESSED"}`),
-		}},
-	}
-}
-
-// lost: stored, never processed: no status item and no processor line.
-func lost() Inputs {
-	return Inputs{
-		Env: "demo", RequestID: id, Bucket: "stowage-demo", Key: id, LogsConfig: logsConfig, Lost: true,
-		Object: &awsclient.Object{Key: id, Size: 912, LastModified: arrived, ContentType: "application/xml"},
-		Logs: &awsclient.LogResult{Query: awsclient.InsightsQuery(id), Events: []awsclient.LogEvent{
-			ev(access, arrived, `{"requestId":"`+id+`","httpMethod":"PUT","resourcePath":"/product","status":"200","key":"`+id+`"}`),
-		}},
-	}
-}
-
-// noLogs: an environment without logs:.
-func noLogs() Inputs {
-	in := failedRedrivenProcessed()
-	in.Logs, in.LogsConfig = nil, config.Logs{}
-	return in
-}
+func failedRedrivenProcessed() trace.Inputs { return tracetest.FailedRedrivenProcessed("demo", id) }
+func lost() trace.Inputs                    { return tracetest.Lost("demo", id) }
+func noLogs() trace.Inputs                  { return tracetest.NoLogs("demo", id) }
 
 // ansiPainter is the styled rendering of the goldens.
-var ansiPainter = Painter{
+var ansiPainter = trace.Painter{
 	Time:   func(s string) string { return "\x1b[2m" + s + "\x1b[0m" },
-	Source: func(src Source, s string) string { return "\x1b[36m" + s + "\x1b[0m" },
+	Source: func(src trace.Source, s string) string { return "\x1b[36m" + s + "\x1b[0m" },
 	Error:  func(s string) string { return "\x1b[31m" + s + "\x1b[0m" },
 	Note:   func(s string) string { return "\x1b[33m" + s + "\x1b[0m" },
 }
 
 func TestTimelineGoldens(t *testing.T) {
-	for name, in := range map[string]Inputs{"FailedRedrivenProcessed": failedRedrivenProcessed(), "Lost": lost(), "NoLogsConfig": noLogs()} {
+	for name, in := range map[string]trace.Inputs{"FailedRedrivenProcessed": failedRedrivenProcessed(), "Lost": lost(), "NoLogsConfig": noLogs()} {
 		for _, width := range []int{80, 120, 200} {
 			t.Run(fmt.Sprintf("%s/%d", name, width), func(t *testing.T) {
-				tl := Build(in)
-				styled := strings.Join(Lines(tl, width, ansiPainter), "\n") + "\n"
+				tl := trace.Build(in)
+				styled := strings.Join(trace.Lines(tl, width, ansiPainter), "\n") + "\n"
 				t.Run("Styled", func(t *testing.T) { golden.RequireEqual(t, styled) })
 				t.Run("Plain", func(t *testing.T) { golden.RequireEqual(t, ansi.Strip(styled)) })
-				for _, l := range Lines(tl, width, Painter{}) {
+				for _, l := range trace.Lines(tl, width, trace.Painter{}) {
 					if w := ansi.StringWidth(l); w > width && !strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "- ") {
 						t.Errorf("row %d cells wide, want <= %d: %s", w, width, l)
 					}
@@ -108,7 +64,7 @@ func TestTimelineGoldens(t *testing.T) {
 
 // The done-when of #16: arrival, the processor's error, the redrive, the success, in order.
 func TestTimelineTellsTheFailedRedrivenStoryInOrder(t *testing.T) {
-	tl := Build(failedRedrivenProcessed())
+	tl := trace.Build(failedRedrivenProcessed())
 	var got []string
 	for _, e := range tl.Entries {
 		got = append(got, string(e.Source)+": "+e.Summary)
@@ -127,18 +83,18 @@ func TestTimelineTellsTheFailedRedrivenStoryInOrder(t *testing.T) {
 }
 
 func TestTimelineNotes(t *testing.T) {
-	tl := Build(lost())
+	tl := trace.Build(lost())
 	if !strings.Contains(strings.Join(tl.Notes, "\n"), "LOST") {
 		t.Errorf("a LOST request without processor lines: %q", tl.Notes)
 	}
-	tl = Build(noLogs())
+	tl = trace.Build(noLogs())
 	if !strings.Contains(strings.Join(tl.Notes, "\n"), "processor_groups: [/aws/lambda/YOUR-FUNCTION]") {
 		t.Errorf("no logs: %q", tl.Notes)
 	}
 	in := lost()
 	in.Logs.Capped, in.Logs.Bytes = true, 8<<20
 	in.Logs.Errors = []error{errors.New("filter-log-events arn:aws:logs:eu-west-1:*:log-group:/x: AccessDeniedException: \x1b[31mno\x1b[0m (the credentials need logs:FilterLogEvents on arn:aws:logs:eu-west-1:*:log-group:/x)")}
-	tl = Build(in)
+	tl = trace.Build(in)
 	notes := strings.Join(tl.Notes, "\n")
 	if !strings.Contains(notes, "only the first 8.0 MiB") || !strings.Contains(notes, "filter @message like /"+id+"/") ||
 		!strings.Contains(notes, "the credentials need logs:FilterLogEvents") || strings.Contains(notes, "\x1b") {
@@ -154,8 +110,8 @@ func TestTimelineSanitizesAndKeepsRawEvents(t *testing.T) {
 	in := lost()
 	evil := "\x1b]0;pwned\x07 crashed \u202e" + id
 	in.Logs.Events = append(in.Logs.Events, ev(group, arrived.Add(time.Second), evil))
-	tl := Build(in)
-	for _, l := range Lines(tl, 120, Painter{}) {
+	tl := trace.Build(in)
+	for _, l := range trace.Lines(tl, 120, trace.Painter{}) {
 		if strings.ContainsAny(l, "\x1b\x07\u202e") {
 			t.Errorf("unsanitized: %q", l)
 		}
@@ -165,24 +121,29 @@ func TestTimelineSanitizesAndKeepsRawEvents(t *testing.T) {
 		t.Errorf("JSON lost the raw message: %s %v", b, err)
 	}
 	last := tl.Entries[len(tl.Entries)-1]
-	for _, l := range append(Highlight(payload.NewHighlighter(true), last), HighlightLine(nil, last, 40)) {
+	for _, l := range append(trace.Highlight(payload.NewHighlighter(true), last), trace.HighlightLine(nil, last, 40)) {
 		if strings.ContainsAny(l, "\x07\u202e") {
 			t.Errorf("highlight unsanitized: %q", l)
 		}
 	}
-	jsonEntry := Build(failedRedrivenProcessed()).Entries[2]
-	if !jsonEntry.IsJSON() || len(Highlight(payload.NewHighlighter(true), jsonEntry)) < 5 {
-		t.Errorf("a JSON line opens pretty: %q", Highlight(nil, jsonEntry))
+	var jsonEntry trace.Entry
+	for _, e := range trace.Build(failedRedrivenProcessed()).Entries {
+		if strings.HasPrefix(e.Summary, "ERROR parse") {
+			jsonEntry = e
+		}
+	}
+	if !jsonEntry.IsJSON() || len(trace.Highlight(payload.NewHighlighter(true), jsonEntry)) < 5 {
+		t.Errorf("a JSON line opens pretty: %q", trace.Highlight(nil, jsonEntry))
 	}
 }
 
 func TestWindowsAroundEveryStoreAndRedrive(t *testing.T) {
-	ws := Windows(failedRedrivenProcessed(), logsConfig)
+	ws := trace.Windows(failedRedrivenProcessed(), logsConfig)
 	if len(ws) != 2 || !ws[0].Start.Equal(arrived.Add(-time.Minute)) || !ws[1].End.Equal(redrove.Add(45*time.Millisecond+15*time.Minute)) {
 		t.Errorf("%+v", ws)
 	}
-	only := Inputs{Status: &awsclient.Status{UpdatedAt: arrived}}
-	if ws := Windows(only, config.Logs{}); len(ws) != 1 || !ws[0].End.Equal(arrived.Add(15*time.Minute)) {
+	only := trace.Inputs{Status: &awsclient.Status{UpdatedAt: arrived}}
+	if ws := trace.Windows(only, config.Logs{}); len(ws) != 1 || !ws[0].End.Equal(arrived.Add(15*time.Minute)) {
 		t.Errorf("status only: %+v", ws)
 	}
 }
@@ -196,8 +157,8 @@ func TestTimelineFromVersions(t *testing.T) {
 		{VersionID: "v3", LastModified: redrove, Size: 915, Latest: true},
 	}
 	var got []string
-	for _, e := range Build(in).Entries {
-		if e.Source == SourceS3 {
+	for _, e := range trace.Build(in).Entries {
+		if e.Source == trace.SourceS3 {
 			got = append(got, e.Summary)
 		}
 	}
@@ -205,27 +166,8 @@ func TestTimelineFromVersions(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if ws := Windows(in, logsConfig); len(ws) != 3 {
+	if ws := trace.Windows(in, logsConfig); len(ws) != 3 {
 		t.Errorf("windows %+v", ws)
-	}
-}
-
-// S3 dates a store to the second: the redrive and the gateway line of that second come
-// first, as they happened.
-func TestStoreComesAfterItsSender(t *testing.T) {
-	sec := redrove.Truncate(time.Second)
-	es := storesAfterTheirSenders([]Entry{
-		{At: sec, Source: SourceS3, Summary: "stored again"},
-		{At: sec.Add(595 * time.Millisecond), Source: SourceStowage, Summary: "redrive"},
-		{At: sec.Add(602 * time.Millisecond), Source: SourceGateway, Summary: "PUT"},
-		{At: sec.Add(602 * time.Millisecond), Source: SourceProcessor, Summary: "processing"},
-	})
-	var got []string
-	for _, e := range es {
-		got = append(got, e.Summary)
-	}
-	if strings.Join(got, ",") != "redrive,PUT,stored again,processing" {
-		t.Errorf("order %v", got)
 	}
 }
 
@@ -234,12 +176,12 @@ func TestStoreComesAfterItsSender(t *testing.T) {
 func TestTimelineDoesNotCallAFreshRequestLost(t *testing.T) {
 	in := lost()
 	in.Lost = false
-	notes := strings.Join(Build(in).Notes, "\n")
+	notes := strings.Join(trace.Build(in).Notes, "\n")
 	if strings.Contains(notes, "LOST") || !strings.Contains(notes, "has not recorded this request (yet)") {
 		t.Errorf("notes:\n%s", notes)
 	}
 	in.Lost = true
-	if notes := strings.Join(Build(in).Notes, "\n"); !strings.Contains(notes, "no status item: LOST (stored longer than status.lost_after ago, and no status") {
+	if notes := strings.Join(trace.Build(in).Notes, "\n"); !strings.Contains(notes, "no status item: LOST (stored longer than status.lost_after ago, and no status") {
 		t.Errorf("notes:\n%s", notes)
 	}
 }
@@ -253,7 +195,7 @@ func TestGatherJudgesLostByLostAfter(t *testing.T) {
 		now  time.Time
 		lost bool
 	}{{arrived.Add(time.Minute), false}, {arrived.Add(16 * time.Minute), true}} {
-		in, err := Gather(t.Context(), Sources{Env: env, Objects: fakeObjects{obj}, Statuses: fakeStatuses{},
+		in, err := trace.Gather(t.Context(), trace.Sources{Env: env, Objects: fakeObjects{obj: obj}, Statuses: fakeStatuses{},
 			Now: func() time.Time { return c.now }}, id, id)
 		if err != nil || in.Lost != c.lost {
 			t.Errorf("at %s: lost %v, want %v (%v)", c.now.Sub(arrived), in.Lost, c.lost, err)
@@ -269,7 +211,7 @@ func TestTimelineCappedNoteNamesGroupsAndRange(t *testing.T) {
 	in.Logs.Groups = []string{group, access}
 	in.Logs.Windows = []awsclient.LogWindow{{Start: arrived.Add(-time.Minute), End: arrived.Add(15 * time.Minute)},
 		{Start: redrove.Add(-time.Minute), End: redrove.Add(15 * time.Minute)}}
-	notes := strings.Join(Build(in).Notes, "\n")
+	notes := strings.Join(trace.Build(in).Notes, "\n")
 	want := "run this query in CloudWatch Logs Insights on " + group + ", " + access + " from 2026-03-02T09:13:07Z to 2026-03-02T11:17:42Z:\n  fields @timestamp"
 	if !strings.Contains(notes, want) {
 		t.Errorf("no %q in:\n%s", want, notes)
@@ -280,11 +222,11 @@ func TestTimelineCappedNoteNamesGroupsAndRange(t *testing.T) {
 func TestStoreTimeHasNoMilliseconds(t *testing.T) {
 	sec := redrove.Truncate(time.Second)
 	for width, want := range map[int]string{80: "03-02 11:02:41      s3 ", 120: "2026-03-02T11:02:41       s3 "} {
-		if got := Line(Entry{At: sec, Source: SourceS3, Summary: "stored again"}, width, Painter{}); !strings.HasPrefix(got, want) {
+		if got := trace.Line(trace.Entry{At: sec, Source: trace.SourceS3, Summary: "stored again"}, width, trace.Painter{}); !strings.HasPrefix(got, want) {
 			t.Errorf("at %d: %q, want the prefix %q", width, got, want)
 		}
 	}
-	if got := Line(Entry{At: sec, Source: SourceProcessor, Summary: "x"}, 120, Painter{}); !strings.HasPrefix(got, "2026-03-02T11:02:41.000Z  processor") {
+	if got := trace.Line(trace.Entry{At: sec, Source: trace.SourceProcessor, Summary: "x"}, 120, trace.Painter{}); !strings.HasPrefix(got, "2026-03-02T11:02:41.000Z  processor") {
 		t.Errorf("a log line keeps its milliseconds: %q", got)
 	}
 }
@@ -293,25 +235,13 @@ func TestStoreTimeHasNoMilliseconds(t *testing.T) {
 func TestNotesWrapAtTheWidth(t *testing.T) {
 	in := noLogs()
 	in.Errors = []error{errors.New("get-item arn:aws:dynamodb:eu-west-1:123456789012:table/stowage-demo-status-with-a-long-name: AccessDeniedException: the credentials need dynamodb:GetItem on it")}
-	for _, l := range Lines(Build(in), 80, Painter{}) {
+	for _, l := range trace.Lines(trace.Build(in), 80, trace.Painter{}) {
 		if ansi.StringWidth(l) > 80 && !strings.Contains(l, "arn:aws:dynamodb") {
 			t.Errorf("row wider than 80: %q", l)
 		}
 	}
-	joined := strings.Join(Lines(Build(in), 80, Painter{}), "\n")
+	joined := strings.Join(trace.Lines(trace.Build(in), 80, trace.Painter{}), "\n")
 	if !strings.Contains(joined, "arn:aws:dynamodb:eu-west-1:123456789012:table/stowage-demo-status-with-a-long-name:") {
 		t.Errorf("the ARN was broken:\n%s", joined)
-	}
-}
-
-func TestShortOperator(t *testing.T) {
-	for in, want := range map[string]string{
-		"arn:aws:iam::123456789012:user/alice":                     "user/alice",
-		"arn:aws:sts::123456789012:assumed-role/OnCall/alice@corp": "assumed-role/OnCall/alice@corp",
-		"demo": "demo", "arn:broken": "arn:broken",
-	} {
-		if got := shortOperator(in); got != want {
-			t.Errorf("shortOperator(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

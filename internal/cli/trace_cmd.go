@@ -42,9 +42,17 @@ most logs.max_bytes are read; past that the output says so and prints the Logs I
 query to run in the console. Without a logs: section the timeline has the S3, status and
 redrive entries, and a note on how to add one.
 
+Lambda's START, END and REPORT lines name only the invocation's own request ID (the
+awsRequestId), not the request's: trace reads them by the awsRequestId the function's
+lines carry (awsRequestId, function_request_id, aws_request_id, or the runtime's
+tab-separated text format) and joins each invocation's into one entry: how long it ran,
+the memory it used, a cold start's init time, and its status when it did not succeed.
+The function's own lines stay entries of their own.
+
 With -o json (the default when stdout is not a terminal) the timeline is one JSON object:
-id, key, entries (time, source, summary, error, message, group, and raw: the event as
-read), notes, insightsQuery and capped.
+id, key, entries (time, source, summary, error, message, group, invocation, and raw: the
+event as read; an invocation's: its platform lines' events), notes, insightsQuery and
+capped.
 ` + exitCodesHelp + `
   trace exits 1 when nothing at all is known of the request, and 3 when a source (S3,
   the table or a log group) could not be read; what could be read is printed first.`,

@@ -38,6 +38,8 @@ type fakeEvents struct {
 	probes int
 	// principal is PrincipalID's answer ("" = not known).
 	principal string
+	// latency delays every call (the pipeline benchmark's 20 ms).
+	latency time.Duration
 }
 
 func newFakeEvents(status *fakeStatus) *fakeEvents {
@@ -71,6 +73,9 @@ func idOf(e awsclient.EventEntry) string {
 func (f *fakeEvents) batch(ctx context.Context, entries []awsclient.EventEntry) ([]awsclient.EntryResult, error) {
 	if f.hold != nil {
 		<-f.hold
+	}
+	if f.latency > 0 {
+		time.Sleep(f.latency)
 	}
 	f.mu.Lock()
 	if f.dead {

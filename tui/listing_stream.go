@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -209,4 +210,18 @@ func hexDigit(c byte) (int, bool) {
 		return int(c-'a') + 10, true
 	}
 	return 0, false
+}
+
+// listingProgress is the footer's word on a listing under way: how many objects so far,
+// how many key ranges at once, and how far through the key space when the keys are
+// UUIDs (the ranges are concatenated in key order).
+func (m *Model) listingProgress() string {
+	text := "listing: " + commas(m.all.Len()) + " objects"
+	if s := m.list.stream; s != nil && s.shards > 1 {
+		text += " · " + strconv.Itoa(s.shards) + " key ranges at once"
+	}
+	if share, ok := listedShare(m.prefix(), m.list.last); ok {
+		text += " · ~" + strconv.Itoa(int(share*100)) + "% of the key space"
+	}
+	return text + "…"
 }

@@ -82,7 +82,7 @@ func (m *Model) activity() string {
 	case m.list.loading && m.all.Len() == 0:
 		parts = append(parts, "listing "+reqid.S3URI(m.bucket(), m.prefix())+"…")
 	case m.list.loading:
-		parts = append(parts, "listing: "+commas(m.all.Len())+" objects, page "+strconv.Itoa(m.list.pages+1)+"…")
+		parts = append(parts, m.listingProgress())
 	case m.list.done:
 		parts = append(parts, "listed "+plural(m.all.Len(), "object"))
 	}

@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"cmp"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +78,28 @@ type cwEvent struct {
 	msg    string
 }
 
+// cwPos is a place in a group's (time, sequence) order: the last event of a page.
+type cwPos struct {
+	at  int64
+	seq uint64
+	set bool
+}
+
+// before reports whether e comes after the position (every event does when it is unset).
+func (p cwPos) before(e cwEvent) bool {
+	return !p.set || e.at > p.at || e.at == p.at && e.seq > p.seq
+}
+
+// cwCompare orders events by time, then sequence.
+func cwCompare(a, b cwEvent) int {
+	switch {
+	case a.at != b.at:
+		return cmp.Compare(a.at, b.at)
+	default:
+		return cmp.Compare(a.seq, b.seq)
+	}
+}
+
 // cwGroup is one log group: a ring of its newest lines in arrival order.
 type cwGroup struct {
 	name    string
@@ -133,11 +157,14 @@ type cwLogs struct {
 	queries map[string]*cwQuery
 	qorder  []string
 	calls   map[string]int // by operation, for tests
+	// seeded derives the seeded week's lines (seeded_logs.go); nil when not seeded. It is
+	// set before the server starts and never changes.
+	seeded *seededLogs
 }
 
 func newCWLogs(region string, groups ...string) *cwLogs {
 	l := &cwLogs{region: region, account: "000000000000", groups: map[string]*cwGroup{},
-		queries: map[string]*cwQuery{}, calls: map[string]int{}}
+		queries: map[string]*cwQuery{}, calls: map[string]int{}, seq: storedSeq}
 	for _, g := range groups {
 		l.createGroup(g, time.Time{})
 	}
@@ -440,14 +467,14 @@ func (l *cwLogs) filterLogEvents(body []byte, f LogsFaults) (any, error) {
 		return nil, cwErr("InvalidParameterException", "%v", err)
 	}
 	query := fmt.Sprintf("%s|%d|%d|%s", name, start, end, in.FilterPattern)
-	var after *filterToken
+	var after cwPos
 	if in.NextToken != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(in.NextToken)
 		var tok filterToken
 		if err != nil || json.Unmarshal(raw, &tok) != nil || tok.Query != hashQuery(query) {
 			return nil, cwErr("InvalidParameterException", "The specified nextToken is invalid.")
 		}
-		after = &tok
+		after = cwPos{at: tok.At, seq: tok.Seq, set: true}
 	}
 
 	l.mu.Lock()
@@ -458,23 +485,23 @@ func (l *cwLogs) filterLogEvents(body []byte, f LogsFaults) (any, error) {
 	}
 	var hits []cwEvent
 	for _, e := range g.events {
-		if e.at < start || e.at > end {
-			continue
-		}
-		if after != nil && (e.at < after.At || e.at == after.At && e.seq <= after.Seq) {
-			continue
-		}
-		if pat.match(e.msg) {
+		if e.at >= start && e.at <= end && after.before(e) && pat.match(e.msg) {
 			hits = append(hits, e)
 		}
 	}
 	l.mu.Unlock()
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].at != hits[j].at {
-			return hits[i].at < hits[j].at
-		}
-		return hits[i].seq < hits[j].seq
-	})
+	if l.seeded != nil {
+		// The page needs at most limit+1 of the derived lines, read in order.
+		n := 0
+		l.seeded.each(name, start, end, after, pat.need, pat.any, func(e cwEvent) bool {
+			if pat.match(e.msg) {
+				hits = append(hits, e)
+				n++
+			}
+			return n <= limit
+		})
+	}
+	slices.SortFunc(hits, cwCompare)
 	out := struct {
 		Events             []filteredEvent `json:"events"`
 		SearchedLogStreams []any           `json:"searchedLogStreams"`

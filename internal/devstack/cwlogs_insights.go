@@ -120,6 +120,27 @@ func parseInsights(q string) (*insightsQuery, error) {
 	return out, nil
 }
 
+// literals is the texts one of which every line the query matches contains, when its
+// filters are plain texts (like "text", or /a|b/ with no other special character); nil
+// otherwise.
+func (q *insightsQuery) literals() []string {
+	var out []string
+	for _, re := range q.likes {
+		for _, alt := range strings.Split(re.String(), "|") {
+			re, err := regexp.Compile(alt) // a | inside (...) or escaped splits wrongly: no literal
+			if err != nil {
+				return nil
+			}
+			lit, complete := re.LiteralPrefix()
+			if !complete || lit == "" {
+				return nil
+			}
+			out = append(out, lit)
+		}
+	}
+	return out
+}
+
 // splitPipes splits on | outside /regexp/ and quotes.
 func splitPipes(q string) []string {
 	var parts []string
@@ -188,19 +209,26 @@ func (l *cwLogs) startQuery(body []byte, f LogsFaults) (any, error) {
 		}
 	}
 	start, end := *in.StartTime*1000, (*in.EndTime+1)*1000 // seconds, end inclusive
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, n := range names {
-		if l.groups[n] == nil {
-			return nil, cwErr("ResourceNotFoundException", "Log group '%s' does not exist for account ID '%s'", n, l.account)
-		}
-	}
 	type hit struct {
 		e     cwEvent
 		group string
 	}
 	var hits []hit
 	cq := &cwQuery{status: "Running"}
+	match := func(msg string) bool {
+		ok := len(q.likes) == 0
+		for _, re := range q.likes {
+			ok = ok || re.MatchString(msg)
+		}
+		return ok
+	}
+	l.mu.Lock()
+	for _, n := range names {
+		if l.groups[n] == nil {
+			l.mu.Unlock()
+			return nil, cwErr("ResourceNotFoundException", "Log group '%s' does not exist for account ID '%s'", n, l.account)
+		}
+	}
 	for _, n := range names {
 		for _, e := range l.groups[n].events {
 			if e.at < start || e.at >= end {
@@ -208,13 +236,35 @@ func (l *cwLogs) startQuery(body []byte, f LogsFaults) (any, error) {
 			}
 			cq.scanned++
 			cq.bytes += int64(len(e.msg))
-			ok := len(q.likes) == 0
-			for _, re := range q.likes {
-				ok = ok || re.MatchString(e.msg)
-			}
-			if ok {
+			if match(e.msg) {
 				hits = append(hits, hit{e, n})
 			}
+		}
+	}
+	l.mu.Unlock()
+	cq.matched = len(hits)
+	if l.seeded != nil {
+		// Derived lines come in time order: a group needs its first limit matches (its
+		// last when sorted descending), counting the rest.
+		anyOf := q.literals()
+		for _, n := range names {
+			var kept []hit
+			l.seeded.each(n, start, end-1, cwPos{}, nil, anyOf, func(e cwEvent) bool {
+				cq.scanned++
+				cq.bytes += int64(len(e.msg))
+				if !match(e.msg) {
+					return true
+				}
+				cq.matched++
+				switch {
+				case len(kept) < q.limit:
+					kept = append(kept, hit{e, n})
+				case q.desc:
+					kept = append(kept[1:], hit{e, n})
+				}
+				return true
+			})
+			hits = append(hits, kept...)
 		}
 	}
 	sort.Slice(hits, func(i, j int) bool {
@@ -224,7 +274,7 @@ func (l *cwLogs) startQuery(body []byte, f LogsFaults) (any, error) {
 		}
 		return (a.seq < b.seq) != q.desc
 	})
-	cq.matched = len(hits)
+
 	for i, h := range hits {
 		if i == q.limit {
 			break
@@ -248,6 +298,8 @@ func (l *cwLogs) startQuery(body []byte, f LogsFaults) (any, error) {
 		cq.results = append(cq.results, row)
 	}
 	id := cwUUID()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.queries[id] = cq
 	l.qorder = append(l.qorder, id)
 	if len(l.qorder) > maxQueries { // CloudWatch forgets old queries too

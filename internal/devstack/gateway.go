@@ -300,21 +300,27 @@ func (g *gateway) accessLog(r *http.Request, rec ReceivedRequest) {
 	if _, off := g.access.(nopSink); off {
 		return
 	}
-	resource := rec.Path
-	if rest, ok := strings.CutPrefix(rec.Path, GatewayStage); ok {
+	ip, _, _ := strings.Cut(r.RemoteAddr, ":")
+	at := g.now()
+	g.access.put(AccessLogGroup, at, accessLogLine(rec.RequestID, ip, at, rec.Method, rec.Path, rec.Status, rec.Key))
+}
+
+// accessLogLine is the access-log line of a request to path (escaped, stage included)
+// answered status at time at: the live gateway's and the seeded requests' (seeded_logs.go).
+func accessLogLine(requestID, ip string, at time.Time, method, path string, status int, key string) string {
+	resource := path
+	if rest, ok := strings.CutPrefix(path, GatewayStage); ok {
 		resource = rest
 		if strings.HasPrefix(rest, "/product/") {
 			resource = "/product/{bucket}/{key}"
 		}
 	}
-	ip, _, _ := strings.Cut(r.RemoteAddr, ":")
-	at := g.now()
 	line, _ := json.Marshal(accessLine{
-		RequestID: rec.RequestID, IP: ip, RequestTime: at.UTC().Format("02/Jan/2006:15:04:05 -0700"),
-		HTTPMethod: rec.Method, ResourcePath: resource, Status: strconv.Itoa(rec.Status),
-		ResponseLength: "0", Key: rec.Key,
+		RequestID: requestID, IP: ip, RequestTime: at.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+		HTTPMethod: method, ResourcePath: resource, Status: strconv.Itoa(status),
+		ResponseLength: "0", Key: key,
 	})
-	g.access.put(AccessLogGroup, at, string(line))
+	return string(line)
 }
 
 // accessLine is one access-log line.

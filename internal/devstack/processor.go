@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"io"
 	"math"
 	"mime"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,8 +136,6 @@ type processor struct {
 	closed     bool
 	deliveries map[string]int
 	done       chan struct{}
-	// checks holds payload checks done ahead of time (seeding checks in parallel).
-	checks map[string]checked
 	// forced holds the failure class forced on a key's next first delivery (Arrive).
 	forced map[string]string
 	// live makes the payloads of live arrivals (live.go).
@@ -151,45 +147,6 @@ type checked struct {
 	result map[string]any
 	kind   string
 	err    error
-}
-
-func checkKey(hash []byte, contentType, contentEncoding string) string {
-	return string(hash) + "\x00" + contentType + "\x00" + contentEncoding
-}
-
-// precheck runs checkPayload on bodies in parallel and remembers the results for handle.
-func (p *processor) precheck(bodies []seedRequest) {
-	results := make([]checked, len(bodies))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r := bodies[i]
-				results[i].result, results[i].kind, results[i].err = checkPayload(r.ContentType, r.ContentEncoding, r.body)
-			}
-		}()
-	}
-	for i := range bodies {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.checks = make(map[string]checked, len(bodies))
-	for i, r := range bodies {
-		sum := md5.Sum(r.body)
-		p.checks[checkKey(sum[:], r.ContentType, r.ContentEncoding)] = results[i]
-	}
-}
-
-func (p *processor) forgetChecks() {
-	p.mu.Lock()
-	p.checks = nil
-	p.mu.Unlock()
 }
 
 func newProcessor(p *processor) *processor {
@@ -313,6 +270,12 @@ type outcome struct {
 // parse fails first; then an outage fails every delivery; then first deliveries fail at
 // the trickle's rate.
 func (p *processor) decide(key string, at time.Time, delivery int, forced string, check func() checked, redelivery bool) outcome {
+	return p.decideIn(key, delivery, forced, check, redelivery, p.inOutage(at))
+}
+
+// decideIn is decide with whether pricing-service is down given: the seed's log lines are
+// derived later (seeded_logs.go) with the seeded outage alone, whatever live outage is on.
+func (p *processor) decideIn(key string, delivery int, forced string, check func() checked, redelivery, outage bool) outcome {
 	if !redelivery && (forced == FailLost || forced == FailNatural && chance(p.seed, key, "lost") < p.lost) {
 		return outcome{lost: true}
 	}
@@ -324,7 +287,7 @@ func (p *processor) decide(key string, at time.Time, delivery int, forced string
 	if forced == FailNone {
 		return outcome{state: StateProcessed, result: result}
 	}
-	if forced == FailOutage || p.inOutage(at) {
+	if forced == FailOutage || outage {
 		return outcome{state: StateFailed, err: outageError(p.seed, key, delivery), kind: "transient"}
 	}
 	if forced == FailTransient || !redelivery && forced == FailNatural && chance(p.seed, key, "transient") < p.transient {
@@ -361,13 +324,8 @@ func (p *processor) handle(ev objectEvent, at time.Time) {
 	delivery := p.deliveryNumber(ev.Key, before, hasItem)
 
 	o := p.decide(ev.Key, at, delivery, forced, func() checked {
-		ck := checkKey(obj.Hash, meta["Content-Type"], meta["Content-Encoding"])
-		p.mu.Lock()
-		c, ok := p.checks[ck]
-		p.mu.Unlock()
-		if !ok {
-			c.result, c.kind, c.err = checkPayload(meta["Content-Type"], meta["Content-Encoding"], body)
-		}
+		var c checked
+		c.result, c.kind, c.err = checkPayload(meta["Content-Type"], meta["Content-Encoding"], body)
 		return c
 	}, redelivery)
 	if _, nop := p.logs.(nopSink); !nop {
@@ -397,47 +355,56 @@ func (p *processor) deliveryNumber(key string, before int, hasItem bool) int {
 
 // writeStatus records outcome o of a delivery of ev at time at in the status table.
 func (p *processor) writeStatus(ev objectEvent, at time.Time, hash []byte, size int, contentType string, o outcome) error {
-	updated := at.UTC().Format(updatedAtLayout)
 	return p.table.update(ev.Key, func(cur item, ok bool) (item, error) {
-		n := item{}
-		if ok {
-			n = cur.clone()
-		}
-		n[attrKey] = stringValue(ev.Key)
-		n[attrStatus] = stringValue(o.state)
-		n[attrUpdatedAt] = stringValue(updated)
-		attempts := 1
-		if a, ok := n[attrAttempts]; ok && a.kind == "N" {
-			if v, err := strconv.Atoi(a.str); err == nil {
-				attempts = v + 1
-			}
-		}
-		n[attrAttempts] = numberValue(strconv.Itoa(attempts))
-		if _, ok := n["receivedAt"]; !ok {
-			n["receivedAt"] = stringValue(ev.At.UTC().Format(updatedAtLayout))
-		}
-		n["bucket"] = stringValue(ev.Bucket)
-		n["objectKey"] = stringValue(ev.Key)
-		n["etag"] = stringValue(hex.EncodeToString(hash))
-		n["size"] = numberValue(strconv.Itoa(size))
-		n["contentType"] = stringValue(contentType)
-		n["processor"] = attrValue{kind: "M", m: map[string]attrValue{
-			"function": stringValue("product-ingest"),
-			"version":  stringValue("2025.06.2"),
-			"memoryMb": numberValue("512"),
-		}}
-		if o.state == StateFailed {
-			n[attrError] = stringValue(o.err)
-			n["errorKind"] = stringValue(o.kind)
-			delete(n, "result")
-		} else {
-			delete(n, attrError)
-			delete(n, "errorKind")
-			n["result"] = toAttr(o.result)
-		}
-		return n, nil
+		return deliveryItem(cur, ok, ev, at, hash, size, contentType, o), nil
 	})
 }
+
+// deliveryItem is the status item a delivery of ev at time at with outcome o leaves, over
+// cur (ok when there was one): the processor's and the seed's one definition of it.
+func deliveryItem(cur item, ok bool, ev objectEvent, at time.Time, hash []byte, size int, contentType string, o outcome) item {
+	n := item{}
+	if ok {
+		n = cur.clone()
+	}
+	n[attrKey] = stringValue(ev.Key)
+	n[attrStatus] = stringValue(o.state)
+	n[attrUpdatedAt] = stringValue(at.UTC().Format(updatedAtLayout))
+	attempts := 1
+	if a, ok := n[attrAttempts]; ok && a.kind == "N" {
+		if v, err := strconv.Atoi(a.str); err == nil {
+			attempts = v + 1
+		}
+	}
+	n[attrAttempts] = numberValue(strconv.Itoa(attempts))
+	if _, ok := n["receivedAt"]; !ok {
+		n["receivedAt"] = stringValue(ev.At.UTC().Format(updatedAtLayout))
+	}
+	n["bucket"] = stringValue(ev.Bucket)
+	n["objectKey"] = stringValue(ev.Key)
+	n["etag"] = stringValue(hex.EncodeToString(hash))
+	n["size"] = numberValue(strconv.Itoa(size))
+	n["contentType"] = stringValue(contentType)
+	n["processor"] = processorAttr
+	if o.state == StateFailed {
+		n[attrError] = stringValue(o.err)
+		n["errorKind"] = stringValue(o.kind)
+		delete(n, "result")
+	} else {
+		delete(n, attrError)
+		delete(n, "errorKind")
+		n["result"] = toAttr(o.result)
+	}
+	return n
+}
+
+// processorAttr is the function's description every status item carries; items are
+// replaced, never changed, so one value serves them all.
+var processorAttr = attrValue{kind: "M", m: map[string]attrValue{
+	"function": stringValue("product-ingest"),
+	"version":  stringValue("2025.06.2"),
+	"memoryMb": numberValue("512"),
+}}
 
 // The function's log lines, as a Node or Python Lambda with structured JSON logging
 // writes them to CloudWatch Logs (ProcessorLogGroup), all at the delivery's time:
@@ -453,15 +420,32 @@ func (p *processor) writeStatus(ev objectEvent, at time.Time, hash []byte, size 
 // The awsRequestId is a UUID drawn from the seed, the key and the delivery number.
 
 // logDelivery writes the lines of one delivery. They are built in one buffer and made
-// one string (seeding a million requests writes five million lines).
+// one string.
 func (p *processor) logDelivery(ev objectEvent, at time.Time, delivery int, redelivery bool, size int, o outcome) {
 	at = at.Truncate(time.Millisecond) // CloudWatch Logs keeps milliseconds, as updatedAt does
-	idArr, r := lambdaID(p.seed, ev.Key, delivery)
+	var ends [deliveryLines]int
+	all := string(appendDeliveryLines(nil, &ends, p.seed, ev.Bucket, ev.Key, at, delivery, redelivery, size, o))
+	from := 0
+	for _, end := range ends {
+		p.logs.put(ProcessorLogGroup, at, all[from:end])
+		from = end
+	}
+}
+
+// deliveryLines is how many lines a delivery writes.
+const deliveryLines = 5
+
+// appendDeliveryLines appends the lines of one delivery at time at (whole milliseconds)
+// to b, one after another, and sets ends to where each ends: the live processor and the
+// seed's derived lines (seeded_logs.go) both write them here.
+func appendDeliveryLines(b []byte, ends *[deliveryLines]int, seed int64, bucket, key string, at time.Time, delivery int, redelivery bool, size int, o outcome) []byte {
+	idArr, r := lambdaID(seed, key, delivery)
 	id := idArr[:]
 	var ts [32]byte
 	stamp := at.UTC().AppendFormat(ts[:0], updatedAtLayout)
-	b := make([]byte, 0, 720+3*len(ev.Key)+2*len(o.err))
-	var ends [5]int
+	if b == nil {
+		b = make([]byte, 0, 720+3*len(key)+2*len(o.err))
+	}
 
 	b = append(append(append(b, "START RequestId: "...), id...), " Version: $LATEST"...)
 	ends[0] = len(b)
@@ -472,16 +456,16 @@ func (p *processor) logDelivery(ev objectEvent, at time.Time, delivery int, rede
 		b = append(b, `","level":"`...)
 		b = append(b, level...)
 		b = append(b, `","requestId":`...)
-		b = appendJSONString(b, ev.Key)
+		b = appendJSONString(b, key)
 		b = append(b, `,"awsRequestId":"`...)
 		b = append(b, id...)
 		return append(b, '"')
 	}
 	b = head(b, "INFO")
 	b = append(b, `,"message":"processing","bucket":`...)
-	b = appendJSONString(b, ev.Bucket)
+	b = appendJSONString(b, bucket)
 	b = append(b, `,"key":`...)
-	b = appendJSONString(b, ev.Key)
+	b = appendJSONString(b, key)
 	b = append(b, `,"redelivery":`...)
 	b = strconv.AppendBool(b, redelivery)
 	b = append(b, '}')
@@ -517,13 +501,7 @@ func (p *processor) logDelivery(ev objectEvent, at time.Time, delivery int, rede
 	b = strconv.AppendInt(b, int64(mem), 10)
 	b = append(b, " MB"...)
 	ends[4] = len(b)
-
-	all := string(b)
-	from := 0
-	for _, end := range ends {
-		p.logs.put(ProcessorLogGroup, at, all[from:end])
-		from = end
-	}
+	return b
 }
 
 // cost is a delivery's duration in ms and its memory use in MB, as its REPORT line says,
@@ -634,7 +612,7 @@ func toAttr(v any) attrValue {
 	case bool:
 		return attrValue{kind: "BOOL", bool: v}
 	case map[string]any:
-		m := map[string]attrValue{}
+		m := make(map[string]attrValue, len(v))
 		for k, e := range v {
 			m[k] = toAttr(e)
 		}

@@ -301,26 +301,13 @@ func (m *memStore) PutObject(bucket, key string, meta map[string]string, input i
 		return res, err
 	}
 	o.lastModified = meta["Last-Modified"] == o.modifiedAt().Format(http.TimeFormat)
-	names := make([]string, 0, len(meta))
-	for k := range meta {
-		if k != "Last-Modified" || !o.lastModified {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
-	pairs := make([]string, 0, 2*len(names))
-	for _, k := range names {
-		pairs = append(pairs, k, meta[k])
+	skip := ""
+	if o.lastModified {
+		skip = "Last-Modified"
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	id := strings.Join(pairs, "\x00")
-	if shared, ok := m.metas[id]; ok {
-		o.meta = shared
-	} else {
-		o.meta = pairs
-		m.metas[id] = pairs
-	}
+	o.meta = m.sharedMeta(meta, skip)
 	b := m.buckets[bucket]
 	if b == nil {
 		return res, gofakes3.BucketNotFound(bucket)
@@ -384,4 +371,105 @@ func (m *memStore) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDel
 		res.Deleted = append(res.Deleted, gofakes3.ObjectID{Key: k})
 	}
 	return res, nil
+}
+
+// seedObject is one seeded object for seedPut: the body, its MD5 and when it was stored.
+type seedObject struct {
+	key      string
+	body     []byte
+	hash     [md5.Size]byte
+	modified time.Time
+	meta     map[string]string // without Last-Modified, which is modified's
+}
+
+// seedPut stores objects as PutObject of a new key at their time would, without keeping
+// the listing order (seedDone builds it once, sorted): the bodies of the batch go to the
+// spill file in one write. The bucket must not be listed in between (the seed runs before
+// any server).
+func (m *memStore) seedPut(bucket string, objs []seedObject) error {
+	var all []byte
+	offs := make([]int64, len(objs))
+	if m.spill != nil {
+		total := 0
+		for _, o := range objs {
+			total += len(o.body)
+		}
+		all = make([]byte, 0, total)
+		base := m.spillEnd.Add(int64(total)) - int64(total)
+		for i, o := range objs {
+			offs[i] = base + int64(len(all))
+			all = append(all, o.body...)
+		}
+		if _, err := m.spill.WriteAt(all, base); err != nil {
+			return fmt.Errorf("store the seeded bodies in %s: %w; free space in the temporary directory or seed fewer requests", m.spill.Name(), err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.buckets[bucket]
+	if b == nil {
+		return gofakes3.BucketNotFound(bucket)
+	}
+	for i, s := range objs {
+		o := &memObject{key: s.key, hash: s.hash, modified: s.modified.UnixNano(), size: int64(len(s.body)),
+			off: offs[i], lastModified: true, meta: m.sharedMeta(s.meta, "")}
+		if m.spill == nil {
+			o.body = s.body
+		}
+		b.objects[s.key] = o
+	}
+	return nil
+}
+
+// seedRestore stores key again at modified with meta and the same body, as a copy in
+// place does: the body is not written twice.
+func (m *memStore) seedRestore(bucket, key string, meta map[string]string, modified time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, err := m.object(bucket, key)
+	if err != nil {
+		return err
+	}
+	n := *o
+	n.modified, n.meta, n.lastModified = modified.UnixNano(), m.sharedMeta(meta, ""), true
+	m.buckets[bucket].objects[key] = &n
+	return nil
+}
+
+// sharedMeta is meta as sorted name, value pairs, shared with every object that has the
+// same, leaving skip out. The caller holds mu.
+func (m *memStore) sharedMeta(meta map[string]string, skip string) []string {
+	names := make([]string, 0, len(meta))
+	for k := range meta {
+		if k != skip {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	pairs := make([]string, 0, 2*len(names))
+	for _, k := range names {
+		pairs = append(pairs, k, meta[k])
+	}
+	id := strings.Join(pairs, "\x00")
+	if shared, ok := m.metas[id]; ok {
+		return shared
+	}
+	m.metas[id] = pairs
+	return pairs
+}
+
+// seedDone builds bucket's listing order from its objects, sorted once.
+func (m *memStore) seedDone(bucket string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.buckets[bucket]
+	if b == nil {
+		return
+	}
+	all := make([]*memObject, 0, len(b.objects))
+	for _, o := range b.objects {
+		all = append(all, o)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].key < all[j].key })
+	b.sorted = orderedList[*memObject]{less: memObjectLess, chunks: chunked(all)}
 }

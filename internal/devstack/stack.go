@@ -241,11 +241,6 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	s.gw = newGateway(opts.Bucket, opts.APIKey, opts.Seed, opts.Gateway, s.storeRequest, s.logf)
 	sink := s.logSink()
 	s.proc.logs, s.gw.access = sink, sink
-	if opts.Requests >= spillFrom {
-		// A big seed keeps its speed and memory: its week has no processor log lines
-		// (only what happens after it starts is logged).
-		s.proc.logs = nopSink{}
-	}
 
 	if opts.Requests > 0 {
 		empty, err := s.bucketEmpty()
@@ -258,7 +253,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			}
 		}
 	}
-	s.proc.logs = sink
+	if len(s.seeded.recs) > 0 {
+		// The seeded week's log lines are derived from the records (seeded_logs.go); their
+		// indexes are sorted in the background, or by the first read that needs them.
+		l := s.logs()
+		l.seeded = newSeededLogs(&s.seeded, s.proc, opts.Bucket)
+		go l.seeded.index()
+	}
 	s.backend.onCreate = s.trigger()
 	go s.proc.run()
 	s.procStarted = true
@@ -414,101 +415,6 @@ func (s *Stack) seedStore(n int) error {
 		return fmt.Errorf("devstack: seed: sync %s: %w; check the disk of --data", s.db.Path(), err)
 	}
 	return nil
-}
-
-// seed stores the seeded requests through the gateway's integration at their own times
-// and runs the processor on each right away, at that time plus a realistic latency, so
-// every status is exactly what the live processor would have written. It works through
-// the requests a batch at a time (the payload checks of a batch run in parallel) and
-// keeps no body past its batch but those it will redeliver.
-func (s *Stack) seed(n int) error {
-	now := s.opts.Now()
-	var pending []objectEvent
-	s.backend.onCreate = func(ev objectEvent) { pending = append(pending, ev) }
-	deliver := func(at time.Time, key string, body []byte, meta map[string]string) error {
-		s.clock.pin(at)
-		pending = pending[:0]
-		if err := s.storeRequest(key, body, meta); err != nil {
-			return fmt.Errorf("devstack: seed %s: %w", key, err)
-		}
-		latency := 150*time.Millisecond + time.Duration(chance(s.opts.Seed, key, "latency")*float64(3800*time.Millisecond))
-		for _, ev := range pending {
-			s.proc.handle(ev, at.Add(latency))
-		}
-		return nil
-	}
-	defer s.clock.pin(time.Time{})
-	defer s.proc.forgetChecks()
-	// Redeliveries happen after every first delivery, as an operator's redrive would.
-	type redelivery struct {
-		seeded int // index in s.seeded
-		r      seedRequest
-		at     time.Time
-	}
-	var redrives []redelivery
-	s.seeded = seededList{loc: now.Location(), recs: make([]seededRecord, 0, n)}
-	gen := newSeedGen(s.opts.Seed, n, now)
-	batch := make([]seedRequest, 0, seedBatch)
-	for done := false; !done; {
-		batch = batch[:0]
-		for len(batch) < seedBatch {
-			r, ok := gen.next()
-			if !ok {
-				done = true
-				break
-			}
-			batch = append(batch, r)
-		}
-		s.proc.precheck(batch)
-		for _, r := range batch {
-			if err := deliver(r.Created, r.Key, r.body, r.meta); err != nil {
-				return err
-			}
-			s.seeded.add(r.SeedRequest)
-			// Redrive some failures in place, the way stowage does, so the demo shows
-			// history: transient ones now PROCESSED, permanent ones FAILED again with
-			// attempts 2.
-			if at, ok := s.seedRedriveAt(r, now); ok {
-				redrives = append(redrives, redelivery{len(s.seeded.recs) - 1, r, at})
-			}
-		}
-	}
-	for _, d := range redrives {
-		meta := map[string]string{metaRedrivenAt: d.at.UTC().Format(time.RFC3339)}
-		for k, v := range d.r.meta {
-			meta[k] = v
-		}
-		if err := deliver(d.at, d.r.Key, d.r.body, meta); err != nil {
-			return err
-		}
-		s.seeded.recs[d.seeded].redriven = d.at.UnixNano()
-	}
-	return nil
-}
-
-// seedBatch is how many seeded requests are in memory at once.
-const seedBatch = 4096
-
-// seedRedriveAt decides whether the seed redelivers r, just after its first delivery,
-// and when.
-func (s *Stack) seedRedriveAt(r seedRequest, now time.Time) (time.Time, bool) {
-	// Most requests did not fail: the status is read without decoding their item.
-	if st, ok := s.table.indexHash(r.Key); !ok || st != StateFailed {
-		return time.Time{}, false
-	}
-	it, _ := s.table.get(r.Key)
-	share := 0.25
-	if it["errorKind"].str == "transient" {
-		share = 0.5
-	}
-	if chance(s.opts.Seed, r.Key, "seed-redrive") >= share {
-		return time.Time{}, false
-	}
-	later := r.Created.Add(10*time.Minute + time.Duration(chance(s.opts.Seed, r.Key, "redrive-at")*float64(24*time.Hour)))
-	if later.After(now.Add(-time.Minute)) {
-		return time.Time{}, false
-	}
-	return later, true
 }
 
 // Seeded lists the seeded requests in creation order (empty when the stack was not

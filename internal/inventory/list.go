@@ -123,9 +123,10 @@ func joinListing(ctx context.Context, src Source, opts Options, j join, emit fun
 	defer func() { cancel(); wg.Wait() }()
 
 	// The queue holds lookups in listing order; its capacity is how far the listing may
-	// run ahead of the output.
-	queue := make(chan *lookup, 4*opts.Concurrency)
-	sem := make(chan struct{}, opts.Concurrency)
+	// run ahead of the output: the lookups in flight and a few rounds more.
+	inFlight := opts.joinConcurrency()
+	queue := make(chan *lookup, inFlight+4*opts.Concurrency)
+	sem := make(chan struct{}, inFlight)
 	var listErr error
 	prefix := ResolvePrefix(src.Prefix, opts.Prefix)
 

@@ -1,14 +1,12 @@
 package tui
 
 import (
-	"context"
 	"sort"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
@@ -22,14 +20,7 @@ const sparkBuckets = 16
 
 // classesState is the failed items read and their classes.
 type classesState struct {
-	seq    int      // bumps when the reading starts over; older pages are dropped
-	states []string // the failure states to read, in order
-	at     int      // the state being read
-	token  string
-	pages  int
-	loading,
-	done bool
-	err error
+	statePager // the failure states
 
 	failures []failure // append-only: a grouping command reads a prefix of it
 	ids      map[string]int
@@ -47,12 +38,7 @@ type classesState struct {
 }
 
 type (
-	failedPageMsg struct {
-		gen, seq int
-		state    string
-		page     awsclient.StatusPage
-		err      error
-	}
+	failedPageMsg     struct{ statesPage }
 	classesGroupedMsg struct {
 		gen, seq     int
 		n            int
@@ -97,49 +83,19 @@ func (m *Model) openClasses() tea.Cmd {
 
 // startClasses reads the failed items again from the start.
 func (m *Model) startClasses() tea.Cmd {
-	seq := 1
-	if m.cls != nil {
-		seq = m.cls.seq + 1
-	}
-	m.cls = &classesState{seq: seq, states: m.failureStates(), ids: map[string]int{}}
-	return m.nextFailedPage()
-}
-
-func (m *Model) nextFailedPage() tea.Cmd {
-	c := m.cls
-	if c == nil || c.loading || c.done || m.sess.Statuses == nil {
-		return nil
-	}
-	c.loading, c.err = true, nil
-	gen, seq, state, token, statuses, size := m.gen, c.seq, c.states[c.at], c.token, m.sess.Statuses, m.opts.PageSize
-	return m.call(func(ctx context.Context) tea.Msg {
-		page, err := statuses.ListByStatus(ctx, state, token, size)
-		return failedPageMsg{gen: gen, seq: seq, state: state, page: page, err: err}
-	})
+	wrap := func(pg statesPage) tea.Msg { return failedPageMsg{pg} }
+	m.cls = &classesState{statePager: m.newStatePager(m.failureStates(), wrap), ids: map[string]int{}}
+	return m.cls.next(m)
 }
 
 func (m *Model) onFailedPage(msg failedPageMsg) tea.Cmd {
 	c := m.cls
-	if msg.gen != m.gen || c == nil || msg.seq != c.seq {
-		return nil
-	}
-	c.loading = false
-	if msg.err != nil {
-		c.err = msg.err
-		m.setErr("failure classes: reading "+msg.state, msg.err)
+	if c == nil || !c.took(m, msg.statesPage, "failure classes") {
 		return nil
 	}
 	for _, st := range msg.page.Items {
 		m.statuses.put(st.RequestID, statusEntry{st: st, found: true})
 		c.add(failure{ID: st.RequestID, Error: st.Error, At: st.UpdatedAt})
-	}
-	c.pages++
-	c.token = msg.page.NextToken
-	if c.token == "" {
-		c.at++
-		if c.at == len(c.states) {
-			c.done = true
-		}
 	}
 	// Group after the first page, then every tenth, then at the end: grouping is not free
 	// at 100k items, and the view is useful long before the last page.
@@ -150,7 +106,7 @@ func (m *Model) onFailedPage(msg failedPageMsg) tea.Cmd {
 	if c.done {
 		m.refreshHistogram() // its failed counts come from these items
 	}
-	return tea.Batch(group, m.nextFailedPage())
+	return tea.Batch(group, c.next(m))
 }
 
 // add records a failure, replacing an older answer for the same request (the auto-refresh
@@ -272,20 +228,10 @@ func (m *Model) onClassesKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.clampClasses()
 		return nil
 	}
-	rows := m.classRows()
+	if to, ok := cursorMove(km, msg, c.cursor, len(c.classes), m.classRows()); ok {
+		return move(to)
+	}
 	switch {
-	case key.Matches(msg, km.Up):
-		return move(c.cursor - 1)
-	case key.Matches(msg, km.Down):
-		return move(c.cursor + 1)
-	case key.Matches(msg, km.PageUp):
-		return move(c.cursor - rows)
-	case key.Matches(msg, km.PageDown):
-		return move(c.cursor + rows)
-	case key.Matches(msg, km.Top):
-		return move(0)
-	case key.Matches(msg, km.Bottom):
-		return move(len(c.classes) - 1)
 	case key.Matches(msg, km.Back):
 		if m.note.text != "" {
 			m.note = note{}
@@ -307,7 +253,7 @@ func (m *Model) onClassesKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, km.Refresh):
 		m.note = note{}
 		if c.err != nil {
-			return m.nextFailedPage() // resumes from the page that failed
+			return c.next(m) // resumes from the page that failed
 		}
 		return m.startClasses()
 	}

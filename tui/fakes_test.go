@@ -46,9 +46,17 @@ func (f *fakeObjects) ListPage(ctx context.Context, prefix, token string, max in
 	if f.listErr != nil {
 		return awsclient.Page{}, f.listErr
 	}
+	return f.pageOf(func(string) bool { return true }, token, max), nil
+}
+
+// pageOf is the page at token (an offset) of the keys keep keeps, in key order. The
+// caller holds f.mu.
+func (f *fakeObjects) pageOf(keep func(key string) bool, token string, max int32) awsclient.Page {
 	keys := make([]string, 0, len(f.objs))
 	for k := range f.objs {
-		keys = append(keys, k)
+		if keep(k) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	start := 0
@@ -65,7 +73,7 @@ func (f *fakeObjects) ListPage(ctx context.Context, prefix, token string, max in
 	if end < len(keys) {
 		p.NextToken = strconv.Itoa(end)
 	}
-	return p, nil
+	return p
 }
 
 func (f *fakeObjects) Head(ctx context.Context, key string) (awsclient.Object, error) {

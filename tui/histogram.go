@@ -1,13 +1,11 @@
 package tui
 
 import (
-	"context"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/inventory"
 )
 
@@ -387,23 +385,11 @@ func headerSpark(in histInput) string {
 // histogram's processed counts, where status.index is set: the statuses the table read
 // cover only the rows shown. Only the times are kept (8 bytes a request).
 type doneReader struct {
-	seq    int
-	states []string
-	at     int
-	token  string
-	pages  int
-	loading,
-	done bool
-	err   error
-	times []int64 // updatedAt, unix ns
+	statePager         // the terminal states
+	times      []int64 // updatedAt, unix ns
 }
 
-type donePageMsg struct {
-	gen, seq int
-	state    string
-	page     awsclient.StatusPage
-	err      error
-}
+type donePageMsg struct{ statesPage }
 
 // startDoneReader reads the processed times again from the start (H, r in the chart).
 func (m *Model) startDoneReader() tea.Cmd {
@@ -412,36 +398,14 @@ func (m *Model) startDoneReader() tea.Cmd {
 		m.done = nil
 		return nil
 	}
-	seq := 1
-	if m.done != nil {
-		seq = m.done.seq + 1
-	}
-	m.done = &doneReader{seq: seq, states: append([]string(nil), env.Status.TerminalStates...)}
-	return m.nextDonePage()
-}
-
-func (m *Model) nextDonePage() tea.Cmd {
-	d := m.done
-	if d == nil || d.loading || d.done {
-		return nil
-	}
-	d.loading = true
-	gen, seq, state, token, statuses, size := m.gen, d.seq, d.states[d.at], d.token, m.sess.Statuses, m.opts.PageSize
-	return m.call(func(ctx context.Context) tea.Msg {
-		page, err := statuses.ListByStatus(ctx, state, token, size)
-		return donePageMsg{gen: gen, seq: seq, state: state, page: page, err: err}
-	})
+	wrap := func(pg statesPage) tea.Msg { return donePageMsg{pg} }
+	m.done = &doneReader{statePager: m.newStatePager(append([]string(nil), env.Status.TerminalStates...), wrap)}
+	return m.done.next(m)
 }
 
 func (m *Model) onDonePage(msg donePageMsg) tea.Cmd {
 	d := m.done
-	if msg.gen != m.gen || d == nil || msg.seq != d.seq {
-		return nil
-	}
-	d.loading = false
-	if msg.err != nil {
-		d.err = msg.err
-		m.setErr("histogram: reading "+msg.state, msg.err)
+	if d == nil || !d.took(m, msg.statesPage, "histogram") {
 		return nil
 	}
 	for _, st := range msg.page.Items {
@@ -449,15 +413,9 @@ func (m *Model) onDonePage(msg donePageMsg) tea.Cmd {
 			d.times = append(d.times, st.UpdatedAt.UnixNano())
 		}
 	}
-	d.pages++
-	d.token = msg.page.NextToken
-	if d.token == "" {
-		d.at++
-		if d.at == len(d.states) {
-			d.done = true
-			m.refreshHistogram()
-			return nil
-		}
+	if d.done {
+		m.refreshHistogram()
+		return nil
 	}
-	return m.nextDonePage()
+	return d.next(m)
 }

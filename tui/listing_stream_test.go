@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,27 +28,7 @@ func (r *rangeObjects) ListPageAfter(ctx context.Context, prefix, startAfter, to
 		return awsclient.Page{}, err
 	}
 	r.after = append(r.after, startAfter)
-	var keys []string
-	for k := range r.objs {
-		if strings.HasPrefix(k, prefix) && k > startAfter {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	start := 0
-	if token != "" {
-		start, _ = strconv.Atoi(token)
-	}
-	end := min(len(keys), start+int(max))
-	var p awsclient.Page
-	for _, k := range keys[start:end] {
-		o := r.objs[k]
-		p.Objects = append(p.Objects, awsclient.Object{Key: o.Key, RequestID: o.RequestID, Size: o.Size, LastModified: o.LastModified, ETag: o.ETag})
-	}
-	if end < len(keys) {
-		p.NextToken = strconv.Itoa(end)
-	}
-	return p, nil
+	return r.pageOf(func(k string) bool { return strings.HasPrefix(k, prefix) && k > startAfter }, token, max), nil
 }
 
 // withRangeObjects makes the fixture's store list by ranges.

@@ -148,6 +148,7 @@ type Model struct {
 	fullHelp   bool     // the full help replaces the body
 	helpScroll int
 	envSeq     int
+	pagerSeq   int // bumps with each reading of states (state_pager.go)
 	quitting   bool
 }
 

@@ -271,24 +271,12 @@ func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
 	km := m.km
 	s := m.active()
 	rows := m.tableRows()
-	move := func(to int) tea.Cmd {
+	if to, ok := cursorMove(km, msg, m.cursor, s.ViewLen(), rows); ok {
 		m.cursor = to
 		m.clampScroll()
 		return m.schedulePreview()
 	}
 	switch {
-	case key.Matches(msg, km.Up):
-		return move(m.cursor - 1)
-	case key.Matches(msg, km.Down):
-		return move(m.cursor + 1)
-	case key.Matches(msg, km.PageUp):
-		return move(m.cursor - rows)
-	case key.Matches(msg, km.PageDown):
-		return move(m.cursor + rows)
-	case key.Matches(msg, km.Top):
-		return move(0)
-	case key.Matches(msg, km.Bottom):
-		return move(s.ViewLen() - 1)
 	case key.Matches(msg, km.Open):
 		if _, ok := m.selected(); !ok {
 			return nil
@@ -345,6 +333,26 @@ func (m *Model) onListKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.onPayloadKey(msg)
 	}
 	return nil
+}
+
+// cursorMove is where a key of the list's movement moves a cursor at cur, over n items
+// shown rows at a time; ok is false for any other key. The caller clamps.
+func cursorMove(km KeyMap, msg tea.KeyPressMsg, cur, n, rows int) (to int, ok bool) {
+	switch {
+	case key.Matches(msg, km.Up):
+		return cur - 1, true
+	case key.Matches(msg, km.Down):
+		return cur + 1, true
+	case key.Matches(msg, km.PageUp):
+		return cur - rows, true
+	case key.Matches(msg, km.PageDown):
+		return cur + rows, true
+	case key.Matches(msg, km.Top):
+		return 0, true
+	case key.Matches(msg, km.Bottom):
+		return n - 1, true
+	}
+	return cur, false
 }
 
 // setSort orders the rows and shows the first: after "worst first" the worst is on screen.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -333,13 +334,17 @@ type BatchRecord struct {
 	// may not have been made, so Finish releases them too (none is sent).
 	Interrupted []string `json:"interrupted,omitempty"`
 	// Jobs are the jobs created, in the plan's group order.
-	Jobs     []BatchJobRef `json:"jobs,omitempty"`
-	Tripped  string        `json:"tripped,omitempty"` // why stowage cancelled the job
-	Finished bool          `json:"finished,omitempty"`
-	Force    bool          `json:"force,omitempty"`
-	NoLease  bool          `json:"noLeaseTable,omitempty"`
-	path     string
-	mu       sync.Mutex
+	Jobs    []BatchJobRef `json:"jobs,omitempty"`
+	Tripped string        `json:"tripped,omitempty"` // why stowage cancelled the job
+	// ClaimsUntil is when the claims lapse unless renewed (a watch renews them);
+	// Lost are the claims another run took after they lapsed, with who holds them.
+	ClaimsUntil time.Time         `json:"claimsUntil,omitzero"`
+	Lost        map[string]string `json:"lostClaims,omitempty"`
+	Finished    bool              `json:"finished,omitempty"`
+	Force       bool              `json:"force,omitempty"`
+	NoLease     bool              `json:"noLeaseTable,omitempty"`
+	path        string
+	mu          sync.Mutex
 }
 
 // BatchJobRef is one job of a run.
@@ -430,6 +435,12 @@ type BatchSession struct {
 	// goroutine: the TUI's c, the CLI's Ctrl-C) reads it.
 	jobsMu sync.Mutex
 	jobs   map[string]awsclient.Job
+	// RenewRate paces the renewal of the claims, in claims a second
+	// (DefaultBatchRenewRate when zero); renewing is a round in flight, renewAfter
+	// when the next may start after a round that failed (batchops_renew.go).
+	RenewRate  int
+	renewing   atomic.Bool
+	renewAfter time.Time
 }
 
 // jobState is the last description of job id read.
@@ -504,6 +515,7 @@ func StartBatch(ctx context.Context, deps BatchDeps, p *BatchPlan, o BatchStartO
 		return nil, fmt.Errorf("%w; nothing was sent", err)
 	}
 	s := &BatchSession{deps: deps, rec: rec, cfg: sc, Poll: o.Poll}
+	claimedAt := now(sc)
 	if err := s.claimAll(ctx, o); err != nil {
 		rec.save()
 		return s, err
@@ -513,6 +525,9 @@ func StartBatch(ctx context.Context, deps BatchDeps, p *BatchPlan, o BatchStartO
 	}
 	if len(rec.Claimed) == 0 {
 		return s, nil // nothing to hand over: Finish reports why
+	}
+	if deps.Leases != nil {
+		rec.ClaimsUntil = claimedAt.Add(BatchLeaseTTL) // the first claim's expiry: the earliest
 	}
 	claimed := map[string]bool{}
 	for _, id := range rec.Claimed {
@@ -615,9 +630,20 @@ func (s *BatchSession) poll() time.Duration {
 	return 2 * time.Second
 }
 
+// claimRequest is the run's claim of request id, at the start and at each renewal: held
+// BatchLeaseTTL, and refused when another run sent it since planning (without --force).
+func (s *BatchSession) claimRequest(id string) awsclient.ClaimRequest {
+	rec, m := s.rec, s.rec.Plan.Manifest
+	req := awsclient.ClaimRequest{RequestID: id, RunID: m.RunID, Operator: rec.Operator, Env: m.Env, Now: now(s.cfg), TTL: BatchLeaseTTL}
+	if !rec.Force {
+		req.RedrivenSince = m.PlannedAt
+	}
+	return req
+}
+
 // claimAll claims every request to send, in parallel, before the job exists.
 func (s *BatchSession) claimAll(ctx context.Context, o BatchStartOptions) error {
-	rec, m := s.rec, s.rec.Plan.Manifest
+	rec := s.rec
 	if s.deps.Leases == nil {
 		rec.Claimed = append([]string(nil), rec.Plan.Sends...)
 		return nil
@@ -635,10 +661,7 @@ func (s *BatchSession) claimAll(ctx context.Context, o BatchStartOptions) error 
 		go func() {
 			defer wg.Done()
 			for id := range ids {
-				req := awsclient.ClaimRequest{RequestID: id, RunID: m.RunID, Operator: rec.Operator, Env: m.Env, Now: now(s.cfg), TTL: BatchLeaseTTL}
-				if !o.Force {
-					req.RedrivenSince = m.PlannedAt
-				}
+				req := s.claimRequest(id)
 				var res awsclient.ClaimResult
 				var err error
 				for try := 1; try <= claimTries; try++ {
@@ -827,6 +850,12 @@ func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) 
 		done int64
 	}
 	var first *look
+	// The claims are renewed in the background while the jobs run; Watch waits for a
+	// round to stop before it returns.
+	rctx, stopRenew := context.WithCancel(ctx)
+	var renewals sync.WaitGroup
+	defer renewals.Wait()
+	defer stopRenew()
 	for {
 		j, err := s.describeAll(ctx)
 		if err != nil {
@@ -862,6 +891,7 @@ func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) 
 		if j.Terminal() {
 			return j, nil
 		}
+		s.startRenewal(rctx, &renewals)
 		if !sleepCtx(ctx, s.poll()) {
 			return j, ctx.Err()
 		}

@@ -558,6 +558,10 @@ func (s *redriveState) renderBatchProgress(st Styles, w int) (head, middle, tail
 	// The record's name: the state directory is in the summary.
 	tail = append(tail, "", field(st, "record", middleTruncate(sanitize.Line(filepath.Base(s.journal)), max(10, w-11))),
 		field(st, "report", sanitize.Line(strings.TrimSuffix(b.plan.ReportLocation, "/"))+"/job-ID/"))
+	if until := b.sess.ClaimsUntil(); !until.IsZero() {
+		tail = append(tail, field(st, "claims", "held until "+until.UTC().Format("Jan 2 15:04")+" UTC"+
+			st.Faint.Render(" · renewed while stowage watches; unwatched, they lapse")))
+	}
 	tail = append(tail, "", st.Prompt.Render("c")+" cancel the job   "+st.Prompt.Render("esc")+" hide (S3 runs it on)")
 	return head, nil, tail
 }

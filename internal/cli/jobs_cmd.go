@@ -178,6 +178,7 @@ func runJobsWatch(ctx context.Context, g *Globals, id string, poll time.Duration
 	fmt.Fprintf(stderr, "Job %s: run %s on %s, %d requests (record %s).\n", sanitize.Line(id), sanitize.Line(rec.Plan.Manifest.RunID),
 		sanitize.Line(env.Name), len(rec.Claimed), path)
 	if !rec.Finished {
+		writeClaimsState(stderr, sess, g.now())
 		// The operator confirmed this plan; its process ended before confirming every job.
 		confirmed, err := sess.ConfirmSuspended(ctx)
 		if err != nil {

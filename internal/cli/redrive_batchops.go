@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -466,9 +467,38 @@ func (r *redriveRun) writeBatchPlan(w io.Writer, p *redrive.BatchPlan) {
 		fmt.Fprintf(w, "               (the job manifest, uploaded after your confirmation)\n")
 	}
 	fmt.Fprintf(w, "  report       %s/job-ID/ (all tasks)\n", sanitize.Line(strings.TrimSuffix(p.ReportLocation, "/")))
+	if r.clients.Leases != nil {
+		for i, line := range wrapWords(redrive.BatchClaimsNote, 62) {
+			fmt.Fprintf(w, "  %-12s %s\n", map[bool]string{true: "claims", false: ""}[i == 0], line)
+		}
+	}
 	if p.MaxFailureRatio < 1 {
 		fmt.Fprintf(w, "  threshold    stowage cancels once over %g%% of the finished tasks failed\n", p.MaxFailureRatio*100)
 		fmt.Fprintf(w, "               (and S3 fails a job over 50%% failed after 1,000 tasks)\n")
+	}
+}
+
+// firstLost names one lost claim: "req-1: claimed by …".
+func firstLost(lost map[string]string) string {
+	ids := make([]string, 0, len(lost))
+	for id := range lost {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids[0] + ": " + lost[ids[0]]
+}
+
+// writeClaimsState says, as a watch reattaches, until when the run's claims hold, or
+// that they lapsed and when.
+func writeClaimsState(w io.Writer, sess *redrive.BatchSession, now time.Time) {
+	until := sess.ClaimsUntil()
+	switch {
+	case until.IsZero():
+	case now.After(until):
+		fmt.Fprintf(w, "stowage: warning: this run's claims lapsed at %s, %s ago (held 24 h; no stowage watched the job to renew them): another run may have redriven some of its requests since; while this watch runs they are claimed again, and those taken are named at the end\n",
+			until.UTC().Format(time.RFC3339), now.Sub(until).Round(time.Minute))
+	default:
+		fmt.Fprintf(w, "Claims held until %s (in %s); renewed while this watch runs.\n", until.UTC().Format(time.RFC3339), until.Sub(now).Round(time.Minute))
 	}
 }
 
@@ -478,6 +508,10 @@ func (r *redriveRun) writeBatchOutcome(rep *redrive.Report, reportPath string, s
 }
 
 func writeBatchOutcome(w io.Writer, rep *redrive.Report, reportPath string, sess *redrive.BatchSession, prefix string, env *config.Env) {
+	if lost := sess.LostClaims(); len(lost) > 0 {
+		fmt.Fprintf(w, "stowage: warning: %d claim(s) lapsed while no stowage watched the job and were taken by other runs (%s): those requests may have been sent twice\n",
+			len(lost), sanitize.Line(firstLost(lost)))
+	}
 	c := rep.Counts
 	fmt.Fprintf(w, "Run %s %s.\n", sanitize.Line(rep.RunID), rep.Headline())
 	if ids := sess.JobIDs(); len(ids) > 0 {
@@ -579,4 +613,24 @@ func writeFinishing(w io.Writer, sess *redrive.BatchSession) {
 	default:
 		fmt.Fprintf(w, "Reading %s and releasing the claims of %d requests…\n", reports, n)
 	}
+}
+
+// wrapWords breaks text into lines of at most width cells, at spaces.
+func wrapWords(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = w
+		case ansi.StringWidth(line)+1+ansi.StringWidth(w) > width:
+			lines, line = append(lines, line), w
+		default:
+			line += " " + w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -371,27 +371,7 @@ func TestRedriveBatchOpsCancelDuringConfirmation(t *testing.T) {
 // jobs watch: followed to its end, its report made and its claims released here.
 func TestJobsWatchReattaches(t *testing.T) {
 	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests = 300 })
-	env := d.stack.Config().Environments[devstack.EnvName]
-	env.Name = devstack.EnvName
-	c, err := openForTest(t, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, _ := redrive.PlanOptionsFor(env, redrive.ModeS3Copy)
-	opts.Now = fixedClock(demoNow)
-	m, err := redrive.Plan(context.Background(), redrive.PlanDepsFor(c, env), redrive.Selection{Status: devstack.StateFailed}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Cost: env.BatchOps.Cost, MaxFailureRatio: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := redrive.StartBatch(context.Background(), redrive.BatchDepsFor(c), p, redrive.BatchStartOptions{Poll: 5 * time.Millisecond},
-		redrive.SessionConfig{Who: "other-terminal", Now: fixedClock(demoNow)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, m := startElsewhere(t, d)
 	id := sess.JobIDs()[0]
 
 	list := d.run(t, "", "jobs", "-o", "json").must(t, ExitOK)
@@ -427,6 +407,34 @@ func TestJobsWatchReattaches(t *testing.T) {
 	if !strings.Contains(r.stderr, "no record of its run") || !strings.Contains(r.stderr, "Completion report: s3://") {
 		t.Fatalf("foreign watch:\n%s", r.stderr)
 	}
+}
+
+// startElsewhere starts a batch-ops run of the demo's FAILED requests as another
+// process would (at demoNow, by other-terminal), and returns it and its manifest.
+func startElsewhere(t *testing.T, d *demo) (*redrive.BatchSession, *redrive.Manifest) {
+	t.Helper()
+	env := d.stack.Config().Environments[devstack.EnvName]
+	env.Name = devstack.EnvName
+	c, err := openForTest(t, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := redrive.PlanOptionsFor(env, redrive.ModeS3Copy)
+	opts.Now = fixedClock(demoNow)
+	m, err := redrive.Plan(context.Background(), redrive.PlanDepsFor(c, env), redrive.Selection{Status: devstack.StateFailed}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := redrive.PrepareBatch(m, redrive.BatchPlanOptions{Cost: env.BatchOps.Cost, MaxFailureRatio: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := redrive.StartBatch(context.Background(), redrive.BatchDepsFor(c), p, redrive.BatchStartOptions{Poll: 5 * time.Millisecond},
+		redrive.SessionConfig{Who: "other-terminal", Now: fixedClock(demoNow)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess, m
 }
 
 // openForTest opens the demo environment's clients as another process would.

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
@@ -421,12 +422,9 @@ func darkBackground() bool {
 // status item remains, or never there.
 func (s *session) missingObject(ctx context.Context, t target) error {
 	uri := clipEchoed(reqid.S3URI(s.env.Storage.Bucket, t.key), maxEchoed)
-	if err := s.checkBucket(ctx, t.key); err != nil {
-		return err
-	}
-	st, found, err := s.clients.Statuses.Get(ctx, t.id)
+	st, found, err := s.alongsideStatus(ctx, t.id, func() error { return s.checkBucket(ctx, t.key) })
 	if err != nil {
-		return exitForAWS(err)
+		return err
 	}
 	if !found && t.words != nil {
 		return wordsError(t.words)
@@ -436,6 +434,31 @@ func (s *session) missingObject(ctx context.Context, t target) error {
 	}
 	return exitf(ExitNotFound, "request %s has a status item (%s) but no object at %s: the body was deleted or expired by a lifecycle rule, so it cannot be shown or redriven in place",
 		clipEchoed(t.id, maxEchoed), describeStatus(st), uri)
+}
+
+// alongsideStatus reads the status item of id while first runs: one round trip, not two.
+// first's error comes first; a failed read of the item is an AWS error.
+func (s *session) alongsideStatus(ctx context.Context, id string, first func() error) (awsclient.Status, bool, error) {
+	var (
+		st    awsclient.Status
+		found bool
+		stErr error
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		st, found, stErr = s.clients.Statuses.Get(ctx, id)
+	}()
+	err := first()
+	wg.Wait()
+	if err != nil {
+		return st, found, err
+	}
+	if stErr != nil {
+		return st, found, exitForAWS(stErr)
+	}
+	return st, found, nil
 }
 
 // checkBucket lists one key to tell a missing bucket from a missing key: a HEAD of
@@ -495,26 +518,26 @@ func nullable(s string) *string {
 // showMeta prints the S3 metadata and the status item as JSON.
 func (s *session) showMeta(ctx context.Context, g *Globals, t target) error {
 	doc := metaDoc{ID: t.id, Bucket: s.env.Storage.Bucket, Key: t.key}
-	obj, err := s.clients.Objects.Head(ctx, t.key)
-	switch {
-	case err == nil:
-		meta := obj.Metadata
-		if meta == nil {
-			meta = map[string]string{}
+	// The HEAD and the status item at once, as the detail reads them.
+	st, found, err := s.alongsideStatus(ctx, t.id, func() error {
+		obj, err := s.clients.Objects.Head(ctx, t.key)
+		switch {
+		case err == nil:
+			meta := obj.Metadata
+			if meta == nil {
+				meta = map[string]string{}
+			}
+			doc.Object = &metaObject{Size: obj.Size, LastModified: rfc3339(obj.LastModified), ETag: nullable(obj.ETag),
+				ContentType: nullable(obj.ContentType), ContentEncoding: nullable(obj.ContentEncoding),
+				VersionID: nullable(obj.VersionID), StorageClass: nullable(obj.StorageClass), Metadata: meta}
+			return nil
+		case !inventory.IsMissingObject(err):
+			return exitForAWS(err)
 		}
-		doc.Object = &metaObject{Size: obj.Size, LastModified: rfc3339(obj.LastModified), ETag: nullable(obj.ETag),
-			ContentType: nullable(obj.ContentType), ContentEncoding: nullable(obj.ContentEncoding),
-			VersionID: nullable(obj.VersionID), StorageClass: nullable(obj.StorageClass), Metadata: meta}
-	case !inventory.IsMissingObject(err):
-		return exitForAWS(err)
-	default:
-		if err := s.checkBucket(ctx, t.key); err != nil {
-			return err
-		}
-	}
-	st, found, err := s.clients.Statuses.Get(ctx, t.id)
+		return s.checkBucket(ctx, t.key)
+	})
 	if err != nil {
-		return exitForAWS(err)
+		return err
 	}
 	if found {
 		doc.Status = st.Item

@@ -7,14 +7,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
 	"github.com/stowage-cli/stowage/internal/payload"
 	"github.com/stowage-cli/stowage/internal/testenv"
@@ -150,6 +156,35 @@ func TestShow(t *testing.T) {
 			}
 		}
 		golden.RequireEqual(t, r.stdout)
+	})
+	t.Run("MetaReadsTheObjectAndTheStatusAtOnce", func(t *testing.T) {
+		// Each HEAD waits (a few seconds at most) for a GetItem to start: read one after
+		// the other, as --meta did, they never meet.
+		getItem, met := make(chan struct{}), &atomic.Bool{}
+		var once sync.Once
+		c := *d
+		c.seams.openClients = func(ctx context.Context, env *config.Env, opts ...awsclient.OpenOption) (*awsclient.Clients, error) {
+			opts = append(opts, awsclient.WithHTTPWrap(func(next http.RoundTripper) http.RoundTripper {
+				return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".GetItem") {
+						once.Do(func() { close(getItem) })
+					}
+					if r.Method == http.MethodHead {
+						select {
+						case <-getItem:
+							met.Store(true)
+						case <-time.After(5 * time.Second):
+						}
+					}
+					return next.RoundTrip(r)
+				})
+			}))
+			return awsclient.Open(ctx, env, opts...)
+		}
+		c.run(t, "", "show", "--meta", "758c5d83-670c-44a8-bc2c-e34cb438ace8").must(t, ExitOK)
+		if !met.Load() {
+			t.Error("the HEAD and the GetItem were read one after the other")
+		}
 	})
 	t.Run("MalformedNoteComesBeforeThePayload", func(t *testing.T) {
 		key := d.firstOfKind(t, devstack.KindMalformedXML)
@@ -325,3 +360,8 @@ func TestShowHighlightedInOrder(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// roundTripFunc is an http.RoundTripper made of a func.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

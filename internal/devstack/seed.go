@@ -131,6 +131,9 @@ type seedRequest struct {
 	SeedRequest
 	body []byte
 	meta map[string]string
+	// known is what the processor extracts from body, when the generator knows it
+	// (payloads.known); nil: parse it.
+	known map[string]any
 }
 
 // rngReader feeds uuid.NewRandomFromReader from the seeded generator.
@@ -332,6 +335,7 @@ func (sg *seedGen) next() (seedRequest, bool) {
 		id, _ := uuid.NewRandomFromReader(rngReader{rng})
 		r.Key = id.String()
 		r.body, r.ContentType, r.ContentEncoding = sg.g.make(kind)
+		r.known = sg.g.known(kind)
 		small := kind == KindProductXML || kind == KindProfileJSON || kind == KindMalformedJSON || kind == KindMalformedXML
 		if small && rng.IntN(100) < 12 {
 			r.Route = "inplace"
@@ -375,7 +379,27 @@ func (sg *seedGen) finish(r seedRequest) seedRequest {
 }
 
 // payloads makes seeded request bodies.
-type payloads struct{ rng *rand.Rand }
+type payloads struct {
+	rng *rand.Rand
+	// What the last product and profile documents hold that the processor extracts.
+	sku, clientID, documentID string
+	assets, holdings          int
+}
+
+// known is what checkPayload finds in the document make just made of kind, when the
+// generator knows it without parsing (the valid products and profiles, nine in ten
+// requests): seeding a million no longer parses them. nil for every other kind.
+// TestKnownResultsAreTheParsersOwn holds it to checkPayload's answer.
+func (g *payloads) known(kind string) map[string]any {
+	switch kind {
+	case KindProductXML:
+		return map[string]any{"format": "xml", "kind": "product", "sku": g.sku, "assets": g.assets}
+	case KindProfileJSON:
+		return map[string]any{"format": "json", "kind": "investment-profile", "clientId": g.clientID,
+			"holdings": g.holdings, "documentId": g.documentID}
+	}
+	return nil
+}
 
 func (g *payloads) pick(xs ...string) string { return xs[g.rng.IntN(len(xs))] }
 
@@ -439,7 +463,8 @@ func (g *payloads) productXML() []byte {
 	var b bytes.Buffer
 	b.Grow(1024) // most are 600 to 900 bytes: one allocation rather than a doubling series
 	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Product id=\"P-%d\" xmlns=\"urn:acme:product:v3\">\n", id)
-	fmt.Fprintf(&b, "  <SKU>ACME-%d-%s</SKU>\n", id, strings.ToUpper(g.pick(colors...)[:3]))
+	g.sku = "ACME-" + strconv.Itoa(id) + "-" + strings.ToUpper(g.pick(colors...)[:3])
+	fmt.Fprintf(&b, "  <SKU>%s</SKU>\n", g.sku)
 	fmt.Fprintf(&b, "  <Name>%s %d — %s</Name>\n", g.pick(nouns...), 1+g.rng.IntN(5), g.pick(colors...))
 	fmt.Fprintf(&b, "  <Brand>%s</Brand>\n", xmlEscape(g.pick(brands...)))
 	fmt.Fprintf(&b, "  <Price currency=\"%s\">%d.%02d</Price>\n", g.pick("EUR", "USD", "GBP"), 5+g.rng.IntN(900), g.rng.IntN(100))
@@ -449,7 +474,9 @@ func (g *payloads) productXML() []byte {
 	}
 	b.WriteString("  </Attributes>\n")
 	fmt.Fprintf(&b, "  <AssetCrossReference Type=\"Primary Image\" AssetID=\"A-%d-0\"/>\n", id)
-	for i := range g.rng.IntN(4) {
+	more := g.rng.IntN(4)
+	g.assets = 1 + more
+	for i := range more {
 		fmt.Fprintf(&b, "  <AssetCrossReference Type=\"%s\" AssetID=\"A-%d-%d\"/>\n", g.pick(assetType[1:]...), id, i+1)
 	}
 	fmt.Fprintf(&b, "  <ClassificationReference ClassificationID=\"%s\"/>\n", g.pick("footwear/running", "apparel/outerwear", "home/kitchen", "home/lighting"))
@@ -468,13 +495,15 @@ func (g *payloads) profileJSON() []byte {
 	day := func() string {
 		return time.Date(2020+g.rng.IntN(5), time.Month(1+g.rng.IntN(12)), 1+g.rng.IntN(28), g.rng.IntN(24), g.rng.IntN(60), 0, 0, time.UTC).Format(time.RFC3339)
 	}
-	fmt.Fprintf(&b, "{\n  \"documentId\": \"DOC-%08d\",\n  \"clientId\": \"C-%07d\",\n  \"profileVersion\": %d,\n",
-		g.rng.IntN(100000000), g.rng.IntN(10000000), 1+g.rng.IntN(9))
+	g.documentID, g.clientID = fmt.Sprintf("DOC-%08d", g.rng.IntN(100000000)), fmt.Sprintf("C-%07d", g.rng.IntN(10000000))
+	fmt.Fprintf(&b, "{\n  \"documentId\": \"%s\",\n  \"clientId\": \"%s\",\n  \"profileVersion\": %d,\n",
+		g.documentID, g.clientID, 1+g.rng.IntN(9))
 	fmt.Fprintf(&b, "  \"name\": {\"given\": %q, \"family\": %q},\n", g.pick(givenName...), g.pick(family...))
 	fmt.Fprintf(&b, "  \"riskProfile\": {\n    \"score\": %d,\n    \"category\": %q,\n    \"assessedAt\": %q\n  },\n",
 		1+g.rng.IntN(10), g.pick(risks...), day())
 	b.WriteString("  \"holdings\": [")
-	for i := range 1 + g.rng.IntN(5) {
+	g.holdings = 1 + g.rng.IntN(5)
+	for i := range g.holdings {
 		if i > 0 {
 			b.WriteString(",")
 		}

@@ -67,7 +67,11 @@ func (p *processor) prepare(j *seedJob, now time.Time) {
 	j.hash = md5.Sum(j.body)
 	j.hp = prefix24(j.Key)
 	ct := storedContentType(j.ContentType)
-	j.check.result, j.check.kind, j.check.err = checkPayload(ct, j.ContentEncoding, j.body)
+	if j.known != nil {
+		j.check.result = j.known
+	} else {
+		j.check.result, j.check.kind, j.check.err = checkPayload(ct, j.ContentEncoding, j.body)
+	}
 	at := j.Created.Add(seedLatency(p.seed, j.Key))
 	// A key the table already knows (a DataDir whose objects were deleted) is a redelivery.
 	cur, hasItem := p.table.get(j.Key)

@@ -144,3 +144,26 @@ func TestBulkSeedIsTheLivePath(t *testing.T) {
 		}
 	}
 }
+
+// The results the generator knows without parsing are the parser's own: the seed takes
+// them instead of parsing nine requests in ten.
+func TestKnownResultsAreTheParsersOwn(t *testing.T) {
+	n := 0
+	for g := newSeedGen(11, 3000, testNow); ; {
+		r, ok := g.next()
+		if !ok {
+			break
+		}
+		if r.known == nil {
+			continue
+		}
+		n++
+		res, kind, err := checkPayload(storedContentType(r.ContentType), r.ContentEncoding, r.body)
+		if err != nil || kind != "" || !reflect.DeepEqual(res, r.known) {
+			t.Fatalf("%s (%s): known %v, the parser finds %v %q %v", r.Key, r.Kind, r.known, res, kind, err)
+		}
+	}
+	if n < 2000 {
+		t.Fatalf("only %d of 3000 requests had a known result", n)
+	}
+}

@@ -95,8 +95,11 @@ func (m *Model) addListed(objs []awsclient.Object) {
 	}
 	m.list.last = objs[len(objs)-1].Key
 	m.list.pages++
+	// The selected request stays selected as rows merge above it, unless it is the first:
+	// the top follows what sorts first (the newest, by default), since the ranges arrive
+	// in key order, not in the table's.
 	var keepID string
-	if r, ok := m.selected(); ok && m.src == sourceAll {
+	if r, ok := m.selected(); ok && m.src == sourceAll && m.cursor > 0 {
 		keepID = r.ID
 	}
 	before := m.all.Len()

@@ -173,3 +173,27 @@ func TestListedShare(t *testing.T) {
 }
 
 var _ tea.Msg = listChunkMsg{}
+
+// TestListingKeepsTheTopOnTheFirstRow: as the key ranges arrive, a cursor on the first row
+// stays on the first row (the newest), while a cursor the operator moved down stays on its
+// request. Before, the first row selected was followed down as newer rows sorted above it.
+func TestListingKeepsTheTopOnTheFirstRow(t *testing.T) {
+	f := newFixture(t, nil)
+	f.m.list.done, f.m.list.loading = false, true
+	obj := func(key string, age time.Duration) awsclient.Object {
+		return awsclient.Object{Key: key, RequestID: key, LastModified: testNow.Add(-age)}
+	}
+	chunk := func(objs ...awsclient.Object) {
+		f.send(listChunkMsg{gen: f.m.gen, seq: f.m.list.seq, objs: objs})
+	}
+	chunk(obj("0a", 3*time.Hour), obj("0b", 4*time.Hour), obj("0c", 5*time.Hour))
+	chunk(obj("8a", time.Hour))
+	if r, _ := f.m.selected(); f.m.cursor != 0 || r.ID != "8a" {
+		t.Fatalf("cursor %d on %s, want the newest on top", f.m.cursor, r.ID)
+	}
+	f.keys("j") // on 0a
+	chunk(obj("fa", time.Minute))
+	if r, _ := f.m.selected(); r.ID != "0a" {
+		t.Fatalf("the moved cursor left its request for %s", r.ID)
+	}
+}

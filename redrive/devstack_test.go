@@ -157,7 +157,11 @@ func TestFaultsEveryItemEndsDeliveredOrFailedAndArrivesOnce(t *testing.T) {
 	st := startDev(t, devOptions{stack: devstack.Options{Seed: 11, Requests: 300, TransientRatio: 1, LostRatio: -1,
 		Gateway: devstack.GatewayFaults{ThrottleRPS: 10, Error5xxRatio: 0.1, Latency: 3 * time.Millisecond}}}).st
 	proxy, proxied := toxicGateway(t, st.GatewayURL)
-	d := attachDev(t, st, devOptions{edit: func(env *config.Env) { env.Gateway.URL = proxied }})
+	// A connection per request: toxiproxy resets a share of connections, and the client
+	// keeps its connections for the next requests (one reset would be all a run saw).
+	oneShot := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	d := attachDev(t, st, devOptions{edit: func(env *config.Env) { env.Gateway.URL = proxied },
+		open: []awsclient.OpenOption{awsclient.WithGatewayHTTPClient(oneShot)}})
 	// A share of connections is reset right after the answer starts (the gateway stored
 	// the request, the client cannot know), another before the request gets through.
 	addToxic(t, proxy, `{"name":"reset_after","type":"reset_peer","stream":"downstream","toxicity":0.12,"attributes":{"timeout":0}}`)

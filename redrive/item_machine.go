@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
@@ -91,16 +92,21 @@ type itemWork struct {
 	// the pinned GET is read-only, so it need not wait for the claim's round trip.
 	opening chan prepared
 	slot    bool // holds a concurrency slot (slot → send)
+	// worker is the goroutine running the item (nil in tests that drive steps by hand):
+	// its opener runs prepare beside the claim.
+	worker *itemWorker
 
 	last attemptResult // the latest attempt, for giving up
 }
 
 // work takes one item to a final state, or leaves it unfinished when the run stops, then
-// releases its place in the dispatcher's window. The lease table is told how the item
-// ended after that: the write is bookkeeping, not a request to the target, and holding
-// the place for it would cost every item one more round trip of the send rate.
-func (r *Run) work(ctx, sendCtx context.Context, it Item, release func()) {
-	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1}
+// releases its place in the dispatcher's window. Its last record is on disk before the
+// lease table is told how the item ended (final writes it without waiting, so that the
+// slot is not held for an fsync); the lease write comes after the window place is
+// released: it is bookkeeping, not a request to the target, and holding the place for it
+// would cost every item one more round trip of the send rate.
+func (r *Run) work(ctx, sendCtx context.Context, it Item, wk *itemWorker, release func()) {
+	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1, worker: wk}
 	r.mu.Lock()
 	w.firstSend = r.firstSend[it.RequestID]
 	r.mu.Unlock()
@@ -109,6 +115,9 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item, release func()) {
 	}
 	w.releaseSlot(r)
 	release()
+	if err := r.journal.Sync(); err != nil {
+		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+	}
 	if r.deps.Leases == nil {
 		return
 	}
@@ -118,6 +127,82 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item, release func()) {
 	if claimed {
 		r.finishClaim(it)
 	}
+}
+
+// itemWorker is one of the dispatcher's long-lived goroutines (itemPool): it runs one
+// item at a time, and its opener runs each item's prepare beside the claim. Goroutines
+// that live for the run keep the stacks the SDK's deep call chains grew, where a
+// goroutine per item and step started small and grew them again each time.
+type itemWorker struct {
+	jobs   chan openJob // to the opener, started on first use
+	opened chan prepared
+}
+
+type openJob struct {
+	ctx context.Context
+	it  Item
+}
+
+// open starts prepare for it on the worker's opener and returns where its result comes
+// (exactly one, which the item must receive).
+func (wk *itemWorker) open(r *Run, ctx context.Context, it Item) chan prepared {
+	if wk.jobs == nil {
+		wk.jobs, wk.opened = make(chan openJob), make(chan prepared, 1)
+		go func() {
+			for j := range wk.jobs {
+				wk.opened <- r.prepareItem(j.ctx, j.it)
+			}
+		}()
+	}
+	wk.jobs <- openJob{ctx: ctx, it: it}
+	return wk.opened
+}
+
+// close ends the opener.
+func (wk *itemWorker) close() {
+	if wk.jobs != nil {
+		close(wk.jobs)
+	}
+}
+
+// itemPool hands the items the dispatcher lets through to idle workers, and starts a new
+// worker only when none is idle: the window bounds the items under way, so the pool
+// grows to the window (and the workers still telling the lease table how their last item
+// ended), then stays.
+type itemPool struct {
+	r            *Run
+	ctx, sendCtx context.Context
+	jobs         chan Item
+	wg           sync.WaitGroup
+}
+
+func (r *Run) newItemPool(ctx, sendCtx context.Context) *itemPool {
+	return &itemPool{r: r, ctx: ctx, sendCtx: sendCtx, jobs: make(chan Item)}
+}
+
+// run starts it on an idle worker, or on a new one.
+func (p *itemPool) run(it Item) {
+	select {
+	case p.jobs <- it:
+	default:
+		p.wg.Add(1)
+		go p.worker(it)
+	}
+}
+
+func (p *itemPool) worker(it Item) {
+	defer p.wg.Done()
+	wk := &itemWorker{}
+	defer wk.close()
+	for ok := true; ok; it, ok = <-p.jobs {
+		p.r.work(p.ctx, p.sendCtx, it, wk, p.r.window.Release)
+	}
+}
+
+// wait returns once every item handed out is done and every worker has ended.
+func (p *itemPool) wait() {
+	close(p.jobs)
+	p.wg.Wait()
 }
 
 func (r *Run) onStart(w *itemWork) step {
@@ -218,8 +303,12 @@ func (r *Run) onToken(w *itemWork) step {
 func (r *Run) onClaim(w *itemWork) step {
 	if r.deps.Leases != nil && (r.m.Mode.UsesGateway() || r.m.Mode.IsEvent()) {
 		w.actx, w.abort = context.WithTimeout(w.sendCtx, r.opts.AttemptTimeout)
-		w.opening = make(chan prepared, 1)
-		go func() { w.opening <- r.prepareItem(w.actx, w.it) }()
+		if w.worker != nil {
+			w.opening = w.worker.open(r, w.actx, w.it)
+		} else {
+			w.opening = make(chan prepared, 1)
+			go func() { w.opening <- r.prepareItem(w.actx, w.it) }()
+		}
 	}
 	if done, ok := r.claim(w.ctx, w.it, w.first, w.attempt > 0 || w.maybeSent); !ok || done {
 		if w.opening != nil {

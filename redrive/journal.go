@@ -65,16 +65,21 @@ type Record struct {
 
 // Journal is an append-only JSON Lines file (mode 0600). Every Append is on disk (fsynced)
 // before it returns, so a kill -9 at any moment loses nothing that was journaled. Appends
-// from concurrent workers share fsyncs.
+// from concurrent workers share fsyncs (group commit: one fsync covers every record
+// written before it started). An item's outcome is written with write, which does not
+// wait: the next sending record's fsync, or the item's own Sync before it ends, makes it
+// durable. The file is a sequence of lines written in order, so whatever a crash leaves
+// on disk is a prefix of it: a durable sending record means every outcome before it is.
 type Journal struct {
 	path   string
 	f      *os.File
 	unlock func()
 
-	mu      sync.Mutex // guards the writes, written, seq, lastByID and err
+	mu      sync.Mutex // guards the writes, written, seq, lastByID, buf and err
 	written uint64
 	seq     uint64            // the last record's sequence number
 	byID    map[string]uint64 // request ID → sequence number of its last record
+	buf     []byte            // the line being written, reused
 	err     error             // sticky: after a failed write nothing more is written
 
 	syncMu sync.Mutex // one fsync at a time; guards synced
@@ -156,33 +161,48 @@ func openJournalForAppend(st *JournalState) (*Journal, error) {
 // Append writes one record and returns once it is on disk. After a failed write every
 // later Append fails too: a run must stop rather than send what it cannot journal.
 func (j *Journal) Append(r Record) error {
-	j.mu.Lock()
-	if j.err != nil {
-		err := j.err
-		j.mu.Unlock()
+	n, err := j.write(&r)
+	if err != nil {
 		return err
 	}
+	return j.syncThrough(n)
+}
+
+// write writes one record without waiting for it to reach the disk, and returns how many
+// records were written through it (for syncThrough).
+func (j *Journal) write(r *Record) (uint64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return 0, j.err
+	}
 	// Numbered under the lock, so the sequence follows the order of the lines.
-	r.Seq, r.Sum = j.seq+1, ""
-	line, err := sealRecord(r)
+	r.Seq = j.seq + 1
+	line, err := appendSealed(j.buf[:0], r)
 	if err != nil {
-		j.mu.Unlock()
-		return fmt.Errorf("journal %s: encode record: %w", j.path, err)
+		return 0, fmt.Errorf("journal %s: encode record: %w", j.path, err)
+	}
+	if cap(line) <= 64<<10 {
+		j.buf = line // a header's manifest is not kept
 	}
 	if _, err := j.f.Write(line); err != nil {
 		j.err = fmt.Errorf("write journal %s: %w", j.path, err)
-		err := j.err
-		j.mu.Unlock()
-		return err
+		return 0, j.err
 	}
 	j.written++
 	j.seq = r.Seq
 	if r.ID != "" {
 		j.byID[r.ID] = r.Seq
 	}
-	seq := j.written
+	return j.written, nil
+}
+
+// Sync returns once every record written so far is on disk.
+func (j *Journal) Sync() error {
+	j.mu.Lock()
+	n := j.written
 	j.mu.Unlock()
-	return j.syncThrough(seq)
+	return j.syncThrough(n)
 }
 
 // syncThrough returns once record seq is on disk; one fsync covers every record written

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"strconv"
+	"time"
 )
 
 // A journal proves its own integrity: each record carries its line number (Seq) and a
@@ -27,16 +29,137 @@ const (
 // without that field. The checksum covers the exact bytes written, so reading it back needs
 // no canonical re-encoding.
 func sealRecord(r Record) ([]byte, error) {
-	r.Sum = ""
-	b, err := json.Marshal(r)
+	return appendSealed(nil, &r)
+}
+
+// appendSealed appends r's sealed line to b (r.Sum is ignored).
+func appendSealed(b []byte, r *Record) ([]byte, error) {
+	start := len(b)
+	b, err := appendRecordJSON(b, r)
 	if err != nil {
-		return nil, err
+		return b[:start], err
 	}
-	sum := crc32.Checksum(b, castagnoli)
-	out := make([]byte, 0, len(b)+sumLen+1)
-	out = append(out, b[:len(b)-1]...)
-	out = fmt.Appendf(out, `%s%08x"}`, sumPrefix, sum)
-	return append(out, '\n'), nil
+	sum := crc32.Checksum(b[start:], castagnoli)
+	b = append(b[:len(b)-1], sumPrefix...) // in place of the closing brace
+	b = appendHex8(b, sum)
+	return append(b, '"', '}', '\n'), nil
+}
+
+func appendHex8(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[(v>>uint(shift))&0xf])
+	}
+	return b
+}
+
+// appendRecordJSON appends what json.Marshal makes of r without its Sum, byte for byte:
+// the records a run writes for every item (sending and its outcome) are encoded by hand,
+// since encoding/json's reflection was a visible part of a redrive's CPU per request. The
+// header and end records (a manifest, counts), and anything the hand encoder does not
+// cover exactly, go through encoding/json. FuzzRecordEncoding holds the two together.
+func appendRecordJSON(b []byte, r *Record) ([]byte, error) {
+	if r.Manifest != nil || r.Counts != nil || !jsonTimeOK(r.At) || (r.PreSend != nil && !jsonTimeOK(r.PreSend.UpdatedAt)) ||
+		math.IsNaN(r.DurationMS) || math.IsInf(r.DurationMS, 0) {
+		c := *r
+		c.Sum = ""
+		j, err := json.Marshal(c)
+		return append(b, j...), err
+	}
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, string(r.Type))
+	if r.Seq != 0 {
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, r.Seq, 10)
+	}
+	b = append(b, `,"at":`...)
+	b = appendJSONTime(b, r.At)
+	b = appendStringField(b, `,"id":`, r.ID)
+	b = appendIntField(b, `,"attempt":`, r.Attempt)
+	b = appendIntField(b, `,"httpStatus":`, r.HTTPStatus)
+	b = appendStringField(b, `,"newRequestId":`, r.NewRequestID)
+	b = appendStringField(b, `,"gatewayRequestId":`, r.GatewayRequestID)
+	b = appendStringField(b, `,"reason":`, r.Reason)
+	if r.DurationMS != 0 {
+		b = append(b, `,"durationMs":`...)
+		b = appendJSONFloat(b, r.DurationMS)
+	}
+	if p := r.PreSend; p != nil {
+		b = append(b, `,"preSend":{"found":`...)
+		b = strconv.AppendBool(b, p.Found)
+		b = appendStringField(b, `,"status":`, p.State)
+		b = appendIntField(b, `,"attempts":`, p.Attempts)
+		if !p.UpdatedAt.IsZero() {
+			b = append(b, `,"updatedAt":`...)
+			b = appendJSONTime(b, p.UpdatedAt)
+		}
+		b = append(b, '}')
+	}
+	b = appendStringField(b, `,"manifestHash":`, r.ManifestHash)
+	b = appendStringField(b, `,"outcome":`, string(r.Outcome))
+	return append(b, '}'), nil
+}
+
+func appendStringField(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendJSONString(append(b, name...), v)
+}
+
+func appendIntField(b []byte, name string, v int) []byte {
+	if v == 0 {
+		return b
+	}
+	return strconv.AppendInt(append(b, name...), int64(v), 10)
+}
+
+// appendJSONString appends s as encoding/json quotes it: plain ASCII as it is, anything
+// that needs escaping (quotes, control bytes, <, > and &, invalid UTF-8, U+2028) through
+// encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			j, _ := json.Marshal(s) // a string always encodes
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// jsonTimeOK reports whether t encodes as time.Time.MarshalJSON does it with
+// RFC3339Nano (a year of four digits, an offset within a day).
+func jsonTimeOK(t time.Time) bool {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return false
+	}
+	_, off := t.Zone()
+	return off > -24*3600 && off < 24*3600 && off%60 == 0
+}
+
+func appendJSONTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendJSONFloat formats f as encoding/json does a float64.
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 to e-9, as encoding/json does
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // checkSeal checks one complete line's sequence number and checksum.

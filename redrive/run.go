@@ -456,7 +456,7 @@ func (r *Run) dispatch(ctx, sendCtx context.Context) {
 		}
 	}()
 
-	var wg sync.WaitGroup
+	pool := r.newItemPool(ctx, sendCtx)
 	r.checkBus(ctx) // a missing bus stops the run: the loop sends nothing
 	for i, it := range r.m.Items {
 		if r.state(it.RequestID).Final() {
@@ -472,13 +472,9 @@ func (r *Run) dispatch(ctx, sendCtx context.Context) {
 			r.window.Release()
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.work(ctx, sendCtx, it, r.window.Release)
-		}()
+		pool.run(it)
 	}
-	wg.Wait()
+	pool.wait()
 	if ctx.Err() != nil {
 		// The caller's context ended; say so even if Start's watcher has not run yet.
 		r.stop(OutcomeCanceled, "cancelled by the operator")
@@ -795,6 +791,9 @@ func (r *Run) journalOK() bool {
 	return r.outcome != OutcomeError
 }
 
+// finalStates is the item state of each final record.
+var finalStates = map[RecordType]ItemState{RecDelivered: StateDelivered, RecFailed: StateFailed, RecSkipped: StateSkipped}
+
 // final journals an item's last record and updates the counts; a journal failure stops
 // the run. unsent marks a failure refused before anything left, which the circuit breaker
 // does not count: it says nothing about the target.
@@ -806,11 +805,13 @@ func (r *Run) final(it Item, rec Record, first time.Time, unsent bool) {
 	if !first.IsZero() && rec.DurationMS == 0 {
 		rec.DurationMS = ms(r.now().Sub(first))
 	}
-	if err := r.journal.Append(rec); err != nil {
+	// Written, not waited for: the item's worker syncs before it ends (work), and every
+	// later sending record's fsync covers it; the slot need not be held for the disk.
+	if _, err := r.journal.write(&rec); err != nil {
 		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
 		return
 	}
-	state := map[RecordType]ItemState{RecDelivered: StateDelivered, RecFailed: StateFailed, RecSkipped: StateSkipped}[rec.Type]
+	state := finalStates[rec.Type]
 	r.setState(it.RequestID, state, func(res *ItemResult) {
 		res.HTTPStatus = rec.HTTPStatus
 		res.Error = rec.Reason

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
 )
 
 // S3 dates a store to the second: the redrive and the gateway line of that second come
@@ -34,5 +36,24 @@ func TestShortOperator(t *testing.T) {
 		if got := shortOperator(in); got != want {
 			t.Errorf("shortOperator(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A redrive is journaled to the nanosecond, the processor's line it caused to the
+// millisecond: within one millisecond the redrive still comes first (it came last when
+// both fell in the same millisecond).
+func TestEntriesOfOneMillisecondInTheOrderThingsHappen(t *testing.T) {
+	ms := time.Date(2026, 12, 7, 17, 20, 16, 891_000_000, time.UTC)
+	in := Inputs{RequestID: "r", Key: "r", Bucket: "b",
+		Runs: []Run{{SentAt: ms.Add(500 * time.Microsecond)}},
+		Logs: &awsclient.LogResult{Events: []awsclient.LogEvent{{Group: "g", At: ms, Message: "INFO processed"}}},
+	}
+	in.Runs[0].Mode, in.Runs[0].Outcome = "inplace", "delivered"
+	var got []Source
+	for _, e := range Build(in).Entries {
+		got = append(got, e.Source)
+	}
+	if len(got) != 2 || got[0] != SourceStowage || got[1] != SourceProcessor {
+		t.Errorf("order %v, want the redrive then the processor", got)
 	}
 }

@@ -336,10 +336,12 @@ func Build(in Inputs) Timeline {
 		tl.Notes = append(tl.Notes, sanitize.Line(err.Error()))
 	}
 
+	// CloudWatch Logs keeps milliseconds: within one, the order things happen decides (a
+	// redrive journaled at .891500 came before the processor's line at .891).
 	sort.SliceStable(tl.Entries, func(i, j int) bool {
 		a, b := tl.Entries[i], tl.Entries[j]
-		if !a.At.Equal(b.At) {
-			return a.At.Before(b.At)
+		if am, bm := a.At.Truncate(time.Millisecond), b.At.Truncate(time.Millisecond); !am.Equal(bm) {
+			return am.Before(bm)
 		}
 		if a.Source != b.Source {
 			return order[a.Source] < order[b.Source]

@@ -338,13 +338,16 @@ type BatchRecord struct {
 	Tripped string        `json:"tripped,omitempty"` // why stowage cancelled the job
 	// ClaimsUntil is when the claims lapse unless renewed (a watch renews them);
 	// Lost are the claims another run took after they lapsed, with who holds them.
-	ClaimsUntil time.Time         `json:"claimsUntil,omitzero"`
-	Lost        map[string]string `json:"lostClaims,omitempty"`
-	Finished    bool              `json:"finished,omitempty"`
-	Force       bool              `json:"force,omitempty"`
-	NoLease     bool              `json:"noLeaseTable,omitempty"`
-	path        string
-	mu          sync.Mutex
+	ClaimsUntil time.Time `json:"claimsUntil,omitzero"`
+	// Started is when the confirmed start began (the report's start; a record
+	// without it starts at the plan).
+	Started  time.Time         `json:"started,omitzero"`
+	Lost     map[string]string `json:"lostClaims,omitempty"`
+	Finished bool              `json:"finished,omitempty"`
+	Force    bool              `json:"force,omitempty"`
+	NoLease  bool              `json:"noLeaseTable,omitempty"`
+	path     string
+	mu       sync.Mutex
 }
 
 // BatchJobRef is one job of a run.
@@ -504,7 +507,7 @@ func StartBatch(ctx context.Context, deps BatchDeps, p *BatchPlan, o BatchStartO
 		}
 	}
 	rec := &BatchRecord{Version: 1, Plan: p, Operator: sc.Who, Refused: map[string]string{}, Failed: map[string]string{},
-		Force: o.Force, NoLease: deps.Leases == nil, path: path}
+		Force: o.Force, NoLease: deps.Leases == nil, Started: now(sc).UTC(), path: path}
 	if rec.Operator == "" {
 		rec.Operator = "unknown"
 	}
@@ -996,6 +999,9 @@ func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, rea
 	rec, m, j := s.rec, s.rec.Plan.Manifest, s.job
 	rep := &Report{RunID: m.RunID, Env: m.Env, Mode: m.Mode, Target: m.Target.String(), ManifestHash: m.Hash(),
 		JournalPath: rec.path, Started: m.PlannedAt, Finished: now(s.cfg).UTC(), NoLeaseTable: rec.NoLease}
+	if !rec.Started.IsZero() {
+		rep.Started = rec.Started // the plan may have waited on the operator's confirmation
+	}
 	if !j.Terminated.IsZero() {
 		rep.Finished = j.Terminated
 	}

@@ -154,6 +154,12 @@ func TestBatchWatchRenewsClaims(t *testing.T) {
 	if err != nil || !back.ClaimsUntil.Equal(s.ClaimsUntil()) {
 		t.Fatalf("the record keeps ClaimsUntil %v: %v", back, err)
 	}
+	// The report starts when the start did, not at the plan (which waited for the
+	// operator: the TUI's summary said the job "took" that wait too).
+	rep, _, err := s.Finish(context.Background())
+	if err != nil || !rep.Started.Equal(start) || rep.Started.Equal(p.Manifest.PlannedAt) {
+		t.Fatalf("report started %s (plan %s, start %s): %v", rep.Started, p.Manifest.PlannedAt, start, err)
+	}
 }
 
 // A claim another run took after this one's lapsed (no watcher renewed it) is not

@@ -189,6 +189,7 @@ func (m *Model) confirmBatch(s *redriveState) tea.Cmd {
 	s.phase = rdStarting
 	s.typing, s.mismatch = false, ""
 	b := s.batch
+	b.prog = redrive.BatchProgress{Job: awsclient.Job{Status: "New", Total: int64(len(b.plan.Sends))}}
 	deps, p, seq := m.sess.Redrive.Batch, b.plan, s.seq
 	tuiCtx := m.ctx
 	ctx, stop := context.WithCancel(tuiCtx)
@@ -421,7 +422,7 @@ func (s *redriveState) batchPlanLines(st Styles, w int) []string {
 	p := s.batch.plan
 	jobs := "1 job"
 	if len(p.Groups) > 1 {
-		jobs = strconv.Itoa(len(p.Groups)) + " jobs (one per set of content headers)"
+		jobs = strconv.Itoa(len(p.Groups)) + " jobs (by content type)"
 	}
 	out := []string{
 		field(st, "engine", st.DialogSel.Render("[S3 Batch Operations]")+st.Muted.Render(" local ")+st.Faint.Render("  B")),
@@ -443,9 +444,9 @@ func (s *redriveState) modeHelp() string {
 		return modeHelp(s.mode)
 	}
 	if s.mode == redrive.ModeBatchLambda {
-		return "S3 Batch Operations invokes the processor with its own event (schema 2.0), not an S3 notification"
+		return "S3 invokes the processor with its job event (schema 2.0)"
 	}
-	return "S3 Batch Operations copies each object onto itself (metadata REPLACE): S3 fires its event again"
+	return "S3 copies each object onto itself: its event fires again"
 }
 
 // batchSummaryTag marks the summary of a batch-ops run.

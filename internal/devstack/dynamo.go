@@ -674,6 +674,13 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]
 			matched++ // counting needs no attribute
 			continue
 		}
+		if p.filter == nil && !p.count {
+			if it, ok := s.keysOnly(e, p.proj); ok {
+				matched++
+				items = append(items, it)
+				continue
+			}
+		}
 		it := e.decode(s.table.dict.strs)
 		if p.filter == nil || p.filter.eval(it) {
 			matched++
@@ -702,6 +709,30 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]
 		out["LastEvaluatedKey"] = lek
 	}
 	return out
+}
+
+// keysOnly is the projection of e when it names only attributes the entry keeps beside
+// its encoded item (the key, and the index's hash and range values when it is in the
+// index): a Scan for the request IDs alone (LOST's) then decodes no item.
+func (s *dynamoServer) keysOnly(e *entry, proj []string) (item, bool) {
+	if len(proj) == 0 {
+		return nil, false
+	}
+	sc := s.table.schema
+	out := make(item, len(proj))
+	for _, n := range proj {
+		switch {
+		case n == sc.KeyAttr:
+			out[n] = stringValue(e.key)
+		case e.idx && n == sc.IndexHash:
+			out[n] = stringValue(e.hashv)
+		case e.idx && n == sc.IndexSort:
+			out[n] = stringValue(e.sortv)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 func (s *dynamoServer) query(in *queryInput) (any, error) {

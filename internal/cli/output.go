@@ -13,7 +13,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
@@ -184,18 +184,115 @@ type jsonRowWriter struct {
 	w            *bufio.Writer
 	attemptsAttr string
 	n            int
+	buf          []byte
 }
 
 func (j *jsonRowWriter) Write(rows []inventory.Row) error {
-	enc := json.NewEncoder(j.w)
-	enc.SetEscapeHTML(false) // keys with & < > stay readable for jq
 	for _, r := range rows {
-		if err := enc.Encode(toJSONRow(r, j.attemptsAttr)); err != nil {
+		j.buf = toJSONRow(r, j.attemptsAttr).appendJSON(j.buf[:0])
+		if _, err := j.w.Write(j.buf); err != nil {
 			return err
 		}
 		j.n++
 	}
 	return j.w.Flush()
+}
+
+// appendJSON is what a json.Encoder with SetEscapeHTML(false) writes for r, newline
+// included (TestJSONRowAppendIsTheEncoders, FuzzJSONRowAppend), without reflection: at
+// 100k rows the encoder was a tenth of ls's CPU.
+func (r jsonRow) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, r.ID)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, r.Key)
+	b = append(b, `,"size":`...)
+	if r.Size == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, *r.Size, 10)
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{`,"lastModified":`, r.LastModified}, {`,"receivedAt":`, r.ReceivedAt}, {`,"contentType":`, r.ContentType}, {`,"status":`, r.Status}} {
+		b = append(b, f.name...)
+		b = appendJSONStringPtr(b, f.v)
+	}
+	b = append(b, `,"attempts":`...)
+	if r.Attempts == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, int64(*r.Attempts), 10)
+	}
+	b = append(b, `,"error":`...)
+	b = appendJSONStringPtr(b, r.Error)
+	b = append(b, `,"updatedAt":`...)
+	b = appendJSONStringPtr(b, r.UpdatedAt)
+	return append(b, "}\n"...)
+}
+
+func appendJSONStringPtr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, *s)
+}
+
+// appendJSONString quotes s as encoding/json does without HTML escaping: \" \\ and the
+// short escapes \b \f \n \r \t, other control bytes as \u00XX, invalid UTF-8 as \ufffd,
+// and U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func (j *jsonRowWriter) Count() int { return j.n }

@@ -192,7 +192,14 @@ func TestEventRedriveChild(t *testing.T) {
 	m.Concurrency = 1
 	o := redrive.OptionsFor(env)
 	o.JournalPath = spec.Journal
-	r, err := redrive.New(eventDeps(c), m, o)
+	runUntilKilled(t, eventDeps(c), m, o)
+}
+
+// runUntilKilled runs m in a child process whose parent kills it mid-run: a run that
+// finishes fails the child.
+func runUntilKilled(t *testing.T, deps redrive.Deps, m *redrive.Manifest, o redrive.Options) {
+	t.Helper()
+	r, err := redrive.New(deps, m, o)
 	if err != nil {
 		t.Fatal(err)
 	}

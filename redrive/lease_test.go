@@ -111,15 +111,9 @@ func TestClaimRefusalsSkipWithTheHolderAndForceSendsRedriven(t *testing.T) {
 				Sent: true, LastSentAt: planned.Add(time.Second), LastSentRun: "run-done"}
 			leases.claims[f.ids[2]] = awsclient.Claim{RequestID: f.ids[2], RunID: "run-dead", Operator: "carol",
 				ClaimedAt: planned.Add(-time.Hour), Expires: planned.Add(-time.Minute)}
-			deps := f.deps()
-			deps.Leases = leases
 			o := f.opts()
 			o.Force = force
-			r, err := New(deps, m, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep := runToEnd(t, r)
+			rep := runToEnd(t, newLeaseRun(t, f, m, leases, o))
 			byID := map[string]ItemResult{}
 			for _, it := range rep.Items {
 				byID[it.RequestID] = it
@@ -153,13 +147,7 @@ func TestAFailingLeaseTableSendsNothing(t *testing.T) {
 	m := f.plan(t, ModeInplace)
 	leases := newMemLeases()
 	leases.claimErr = &awsclient.Error{Kind: awsclient.KindThrottled, Op: "claim", Message: "slow down"}
-	deps := f.deps()
-	deps.Leases = leases
-	r, err := New(deps, m, f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := runToEnd(t, r)
+	rep := runToEnd(t, newLeaseRun(t, f, m, leases, f.opts()))
 	for _, it := range rep.Items {
 		if it.State != StateFailed || !strings.Contains(it.Error, "could not claim the request in the lease table, so nothing was sent") ||
 			!strings.Contains(it.Error, "stowage doctor") || f.sender.attemptsOf(it.RequestID) != 0 {
@@ -174,13 +162,7 @@ func TestAFailedClaimFinishIsAWarningNotALostItem(t *testing.T) {
 	m := f.plan(t, ModeInplace)
 	leases := newMemLeases()
 	leases.finErr = &awsclient.Error{Kind: awsclient.KindServer, Op: "finish-claim", Message: "boom"}
-	deps := f.deps()
-	deps.Leases = leases
-	r, err := New(deps, m, f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, last := finalProgress(t, r)
+	rep, last := finalProgress(t, newLeaseRun(t, f, m, leases, f.opts()))
 	if rep.Counts.Delivered != 2 || rep.Outcome != OutcomeDelivered {
 		t.Fatalf("report %+v", rep.Counts)
 	}
@@ -237,15 +219,21 @@ func TestAClaimLostBetweenAttemptsIsNotSentAgain(t *testing.T) {
 		leases.mu.Unlock()
 		return 0, lostConnection()
 	}
-	deps := f.deps()
-	deps.Leases = leases
-	r, err := New(deps, m, f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := runToEnd(t, r)
+	rep := runToEnd(t, newLeaseRun(t, f, m, leases, f.opts()))
 	got := rep.Items[0]
 	if got.State != StateFailed || !strings.Contains(got.Error, "the claim was lost to run thief (eve, started") || f.sender.attemptsOf(f.ids[0]) != 1 {
 		t.Errorf("%s %q after %d attempts", got.State, got.Error, f.sender.attemptsOf(f.ids[0]))
 	}
+}
+
+// newLeaseRun is a run of m on the fixture with leases as its lease table.
+func newLeaseRun(t *testing.T, f *fixture, m *Manifest, leases *memLeases, o Options) *Run {
+	t.Helper()
+	deps := f.deps()
+	deps.Leases = leases
+	r, err := New(deps, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

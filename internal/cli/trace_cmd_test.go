@@ -56,8 +56,9 @@ func requireTraceGolden(t *testing.T, styled, id string) {
 	t.Run("Plain", func(t *testing.T) { golden.RequireEqual(t, ansi.Strip(styled)) })
 }
 
-// The done-when of #16: a FAILED request, redriven, then processed — its arrival, the
-// processor's error line, the redrive and the processor's success line, in order. The
+// The done-when of #16: a FAILED request, redriven, then processed — its access-log line
+// and arrival, the invocation and the processor's error line, the redrive (and its
+// access-log line), the invocation and the processor's success line, in order. The
 // stack runs on the wall clock here, as the redrive's journal does.
 func TestTraceFailedRedrivenProcessedInOrder(t *testing.T) {
 	d, _ := redriveDemo(t, func(o *devstack.Options) { o.Requests, o.Now = 200, nil })
@@ -68,8 +69,8 @@ func TestTraceFailedRedrivenProcessedInOrder(t *testing.T) {
 	}
 	plain := ansi.Strip(d.traceOnTerminal(t, 120, id).must(t, ExitOK).stdout)
 	at := 0
-	for _, want := range []string{"s3         arrived", "processor  invocation ", "processor  ERROR transient:", "stowage    redrive inplace: delivered",
-		"processor  invocation ", "processor  INFO processed (PROCESSED)"} {
+	for _, want := range []string{"gateway    PUT /product", "s3         arrived", "processor  invocation ", "processor  ERROR transient:",
+		"stowage    redrive inplace: delivered", "gateway    PUT /product", "processor  invocation ", "processor  INFO processed (PROCESSED)"} {
 		i := strings.Index(plain[at:], want)
 		if i < 0 {
 			t.Fatalf("no %q after position %d:\n%s", want, at, plain)

@@ -527,7 +527,9 @@ func writeBatchOutcome(w io.Writer, rep *redrive.Report, reportPath string, sess
 		fmt.Fprintf(w, "What S3 ran is not undone: %d request(s) were redriven and stay so.\n", c.Delivered+c.Failed)
 	}
 	if c.Failed > 0 && reportPath != "" {
-		fmt.Fprintf(w, "Retry the failures with: %s redrive --from-report %s --only failed --mode %s\n", prefix, sanitize.Line(shellQuote(reportPath)), rep.Mode)
+		// On the same engine: --mode lambda alone is the local event mode (an S3
+		// notification, not the job's schema 2.0 event).
+		fmt.Fprintf(w, "Retry the failures with: %s redrive --from-report %s --only failed --engine batch-ops --mode %s\n", prefix, sanitize.Line(shellQuote(reportPath)), rep.Mode)
 	}
 	if c.Pending > 0 && reportPath != "" {
 		fmt.Fprintf(w, "Send the %d not sent with: %s redrive --from-report %s --only pending --mode s3-copy (add --engine batch-ops for another job)\n",

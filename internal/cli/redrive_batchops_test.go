@@ -65,7 +65,8 @@ func checkBatch5000(t *testing.T, r result, prompts fmt.Stringer, mode, method s
 		"] Active  ", fmt.Sprintf("] Complete  %d/%d  succeeded %d  failed %d", total, total, delivered, failed),
 		fmt.Sprintf("finished: %d delivered", delivered), "Jobs:"}
 	if failed > 0 {
-		want = append(want, fmt.Sprintf("%d failed", failed), "--only failed --mode "+mode)
+		// The retry runs on the same engine (--mode lambda alone is the local event mode).
+		want = append(want, fmt.Sprintf("%d failed", failed), "--only failed --engine batch-ops --mode "+mode)
 	}
 	for _, w := range want {
 		if !strings.Contains(r.stderr, w) {
@@ -205,7 +206,7 @@ func TestRedriveBatchOpsLambdaFromReport(t *testing.T) {
 			failed++
 		}
 	}
-	if failed == 0 || !strings.Contains(r.stderr, "--only failed --mode lambda") {
+	if failed == 0 || !strings.Contains(r.stderr, "--only failed --engine batch-ops --mode lambda") {
 		t.Fatalf("%d failed; stderr:\n%s", failed, r.stderr)
 	}
 	rep := savedReport(t, r.stderr)

@@ -136,8 +136,9 @@ func (s *rowSet) Get(id string) (*row, bool) {
 // SetSizeAge fills in the size and age of a row known only from the status table, once
 // HEAD gave them. The order is left as it is, as it was when rows were changed in place.
 func (s *rowSet) SetSizeAge(id string, size, modified int64) {
-	if i, ok := s.lookup(id); ok && s.rows[i].size < 0 {
-		s.rows[i].size, s.rows[i].modified = size, modified
+	if i, ok := s.lookup(id); ok && s.sizeOf(i) < 0 {
+		s.setSize(i, size)
+		s.rows[i].modified = modified
 	}
 }
 
@@ -359,7 +360,7 @@ func (s *rowSet) cmp(a, b int32) int {
 	case sortReceived:
 		c = cmpInt(ra.arrived(), rb.arrived())
 	case sortSize:
-		c = cmpInt(ra.size, rb.size)
+		c = cmpInt(s.sizeOf(a), s.sizeOf(b))
 	case sortStatus:
 		if s.rankOf != nil {
 			c = cmpInt(int64(s.rankOf(s.idOf(a))), int64(s.rankOf(s.idOf(b))))

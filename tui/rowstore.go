@@ -2,6 +2,7 @@ package tui
 
 import (
 	"hash/maphash"
+	"math"
 	"strings"
 	"time"
 	"unsafe"
@@ -50,21 +51,38 @@ func rowFromObject(o awsclient.Object) row {
 	return r
 }
 
-// rec is a row as a set keeps it: 40 bytes and no pointers, so that a million rows cost
+// rec is a row as a set keeps it: 32 bytes and no pointers, so that a million rows cost
 // the garbage collector nothing to scan. Its strings live in the set's text arena, one
 // record after the other: the key, the id when the key does not hold it, the lower-case
-// text the filter searches when it differs from those, and a newline.
+// text the filter searches when it differs from those (hayStored), and a newline.
 type rec struct {
 	text     uint32 // offset of the record's text in the arena
+	size     uint32 // bigSize: in rowStore.big (unknown, or 4 GiB and more)
 	keyLen   uint16
-	idOff    uint16 // from text
+	idOff    uint16 // from text; hayStored is a flag
 	idLen    uint16
-	hayOff   uint16 // the filter's text, from text
 	hayLen   uint16
-	_        uint16
-	size     int64
 	modified int64
 	received int64
+}
+
+const (
+	bigSize   = math.MaxUint32
+	hayStored = 1 << 15 // in idOff: the hay follows the key (and the id), after a newline
+)
+
+// idFrom is the id's offset from the record's text.
+func (r *rec) idFrom() int { return int(r.idOff &^ hayStored) }
+
+// hayFrom is the hay's offset from the record's text.
+func (r *rec) hayFrom() int {
+	switch {
+	case r.idOff&hayStored == 0:
+		return 0
+	case r.idFrom() > int(r.keyLen): // the id follows the key
+		return r.idFrom() + int(r.idLen) + 1
+	}
+	return int(r.keyLen) + 1
 }
 
 // arrived is what the received sort orders by: the original arrival when known.
@@ -85,8 +103,9 @@ const (
 // rowStore holds a set's records, their text and the index from id to record.
 type rowStore struct {
 	rows   []rec
-	chunks [][]byte // the text arena
-	index  []int32  // open addressing by id hash: record index + 1; 0 empty
+	big    map[int32]int64 // the sizes a rec does not hold (bigSize)
+	chunks [][]byte        // the text arena
+	index  []int32         // open addressing by id hash: record index + 1; 0 empty
 	seed   maphash.Seed
 }
 
@@ -107,20 +126,41 @@ func (s *rowStore) keyOf(i int32) string {
 
 func (s *rowStore) idOf(i int32) string {
 	r := &s.rows[i]
-	return s.textOf(r.text+uint32(r.idOff), int(r.idLen))
+	return s.textOf(r.text+uint32(r.idFrom()), int(r.idLen))
 }
 
 // hayOf is the fixed part of what the filter searches: the lower-case key, plus the id
 // on a line of its own when the key does not contain it.
 func (s *rowStore) hayOf(i int32) string {
 	r := &s.rows[i]
-	return s.textOf(r.text+uint32(r.hayOff), int(r.hayLen))
+	return s.textOf(r.text+uint32(r.hayFrom()), int(r.hayLen))
 }
 
 // rowAt builds the row of record i.
 func (s *rowStore) rowAt(i int32) *row {
 	r := &s.rows[i]
-	return &row{Key: s.keyOf(i), ID: s.idOf(i), Size: r.size, Modified: r.modified, Received: r.received}
+	return &row{Key: s.keyOf(i), ID: s.idOf(i), Size: s.sizeOf(i), Modified: r.modified, Received: r.received}
+}
+
+// sizeOf is record i's size, -1 when unknown.
+func (s *rowStore) sizeOf(i int32) int64 {
+	if n := s.rows[i].size; n != bigSize {
+		return int64(n)
+	}
+	return s.big[i]
+}
+
+// setSize sets record i's size (-1: unknown).
+func (s *rowStore) setSize(i int32, n int64) {
+	if n >= 0 && n < bigSize {
+		s.rows[i].size = uint32(n)
+		delete(s.big, i)
+		return
+	}
+	if s.big == nil {
+		s.big = map[int32]int64{}
+	}
+	s.rows[i].size, s.big[i] = bigSize, n
 }
 
 // reserve returns n bytes of arena to write a record into, and their offset.
@@ -160,18 +200,18 @@ func (s *rowStore) push(r *row) int32 {
 		n += 1 + len(id)
 	}
 	// The hay is stored only when it differs from the key (and the id after it).
-	hayLen, hayStored := -1, false
+	hayLen, stored := -1, false
 	switch {
 	case hay == key:
 		hayLen = len(key)
 	case idIn < 0 && len(hay) == n && hay[:len(key)] == key && hay[len(key)+1:] == id:
 		hayLen = n
 	default:
-		hayStored = true
+		stored = true
 		n += 1 + len(hay)
 	}
 	buf, off := s.reserve(n + 1)
-	rc := rec{text: off, keyLen: uint16(len(key)), size: r.Size, modified: r.Modified, received: r.Received}
+	rc := rec{text: off, keyLen: uint16(len(key)), modified: r.Modified, received: r.Received}
 	w := copy(buf, key)
 	if idIn >= 0 {
 		rc.idOff, rc.idLen = uint16(idIn), uint16(len(id))
@@ -180,9 +220,10 @@ func (s *rowStore) push(r *row) int32 {
 		rc.idOff, rc.idLen = uint16(w+1), uint16(len(id))
 		w += 1 + copy(buf[w+1:], id)
 	}
-	if hayStored {
+	if stored {
 		buf[w] = '\n'
-		rc.hayOff, rc.hayLen = uint16(w+1), uint16(len(hay))
+		rc.idOff |= hayStored
+		rc.hayLen = uint16(len(hay))
 		w += 1 + copy(buf[w+1:], hay)
 	} else {
 		rc.hayLen = uint16(hayLen)
@@ -190,6 +231,7 @@ func (s *rowStore) push(r *row) int32 {
 	buf[w] = '\n'
 	i := int32(len(s.rows))
 	s.rows = append(s.rows, rc)
+	s.setSize(i, r.Size)
 	s.indexAdd(i)
 	return i
 }

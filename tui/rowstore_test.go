@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // TestRowStoreKeepsEveryRow: what goes into the compact store comes back out, whatever
@@ -17,6 +18,8 @@ func TestRowStoreKeepsEveryRow(t *testing.T) {
 		{Key: "", ID: "", Size: 1},
 		{Key: "dup", ID: "dup"},
 		{Key: "émoji-Ü", ID: "ü"},
+		{Key: "big", ID: "BIG", Size: 5 << 30},
+		{Key: "Mixed/Case", ID: "x", Size: 1<<32 - 1},
 	}
 	var s rowStore
 	for i := range rows {
@@ -36,6 +39,13 @@ func TestRowStoreKeepsEveryRow(t *testing.T) {
 	}
 	if _, ok := s.lookup("missing"); ok {
 		t.Error("found an id never added")
+	}
+}
+
+// TestRecIsSmall pins a record's size: a million rows hold a million of them.
+func TestRecIsSmall(t *testing.T) {
+	if n := unsafe.Sizeof(rec{}); n != 32 {
+		t.Fatalf("a record is %d bytes", n)
 	}
 }
 

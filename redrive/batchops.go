@@ -881,7 +881,9 @@ func (s *BatchSession) Watch(ctx context.Context, progress func(BatchProgress)) 
 		if s.rec.Tripped == "" && !j.Terminal() && ratio > 0 && ratio < 1 && j.Done() >= int64(minItems) &&
 			float64(j.Failed) > ratio*float64(j.Done()) {
 			reason := fmt.Sprintf("%d of %d tasks failed, over --max-failure-ratio %g%%", j.Failed, j.Done(), ratio*100)
+			s.rec.mu.Lock() // a renewal round may be saving the record
 			s.rec.Tripped = reason
+			s.rec.mu.Unlock()
 			s.rec.save()
 			p.Stopping = reason
 			if err := s.Cancel(ctx, "stowage: "+reason); err != nil {

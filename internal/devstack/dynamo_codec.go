@@ -193,6 +193,9 @@ type dictionary struct {
 	strs  []string // id -> attribute name, or an encoded value
 	names map[string]uint32
 	attrs map[string]*attrValues
+	// buf and scratch are encode's working buffers, used again by the next encode (under
+	// the table's lock): a million seeded items made a buffer each.
+	buf, scratch []byte
 }
 
 type attrValues struct {
@@ -228,9 +231,8 @@ func (d *dictionary) encode(it item) []byte {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	b := make([]byte, 0, 256)
-	b = binary.AppendUvarint(b, uint64(len(names)))
-	var scratch []byte
+	b := binary.AppendUvarint(d.buf[:0], uint64(len(names)))
+	scratch := d.scratch
 	for _, k := range names {
 		id, ok := d.names[k]
 		if !ok && len(d.names) < dictMaxNames && len(k) <= dictMaxValue {
@@ -251,6 +253,7 @@ func (d *dictionary) encode(it item) []byte {
 			b = append(b, scratch...)
 		}
 	}
+	d.buf, d.scratch = b, scratch
 	return append(make([]byte, 0, len(b)), b...) // exact size: a million of these stay
 }
 

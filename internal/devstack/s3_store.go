@@ -30,6 +30,7 @@ type memStore struct {
 	spill     *os.File
 	spillEnd  atomic.Int64
 	spillName string // still to remove on Close (where an open file cannot be removed)
+	seedBuf   []byte // seedPut's batch of bodies, used again by the next batch
 
 	mu      sync.RWMutex
 	buckets map[string]*memBucket
@@ -394,7 +395,7 @@ func (m *memStore) seedPut(bucket string, objs []seedObject) error {
 		for _, o := range objs {
 			total += len(o.body)
 		}
-		all = make([]byte, 0, total)
+		all = m.seedBuf[:0]
 		base := m.spillEnd.Add(int64(total)) - int64(total)
 		for i, o := range objs {
 			offs[i] = base + int64(len(all))
@@ -403,6 +404,7 @@ func (m *memStore) seedPut(bucket string, objs []seedObject) error {
 		if _, err := m.spill.WriteAt(all, base); err != nil {
 			return fmt.Errorf("store the seeded bodies in %s: %w; free space in the temporary directory or seed fewer requests", m.spill.Name(), err)
 		}
+		m.seedBuf = all // the next batch writes from it again
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -43,6 +43,10 @@ type seedJob struct {
 	redrive time.Time
 }
 
+// seedItems are the maps the seed builds its status items in: each is encoded at once
+// and the map used again.
+var seedItems = sync.Pool{New: func() any { return item{} }}
+
 // seedLatency is how long after its arrival the processor handled a seeded request.
 func seedLatency(seed int64, key string) time.Duration {
 	return 150*time.Millisecond + time.Duration(chance(seed, key, "latency")*float64(3800*time.Millisecond))
@@ -79,7 +83,15 @@ func (p *processor) prepare(j *seedJob, now time.Time) {
 	j.o = p.decideIn(j.Key, delivery, FailNatural, func() checked { return j.check }, hasItem, p.inSeededOutage(at))
 	if !j.o.lost {
 		ev := objectEvent{Bucket: p.bucket, Key: j.Key, At: j.Created.In(gmt)}
-		j.st = p.table.seedEncode(deliveryItem(cur, hasItem, ev, at, j.hash[:], len(j.body), ct, j.o))
+		if hasItem {
+			j.st = p.table.seedEncode(deliveryItem(cur, hasItem, ev, at, j.hash[:], len(j.body), ct, j.o))
+		} else {
+			it := seedItems.Get().(item)
+			clear(it)
+			setDelivery(it, ev, at, j.hash[:], len(j.body), ct, j.o)
+			j.st = p.table.seedEncode(it)
+			seedItems.Put(it)
+		}
 	}
 	// Redrive some failures in place, the way stowage does, so the demo shows history:
 	// transient ones now PROCESSED, permanent ones FAILED again with attempts 2.

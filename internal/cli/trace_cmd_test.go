@@ -196,9 +196,10 @@ func TestTraceNamesAMissingGroup(t *testing.T) {
 	}
 }
 
-// A request with 50,000 log lines: trace reads up to logs.max_bytes, says so and prints
-// the Logs Insights query for the console.
-func TestTraceCapsALoudRequest(t *testing.T) {
+// tracedFailure is a small demo, a FAILED request of it, and the time of the first entry of
+// its timeline (to put more log lines after).
+func tracedFailure(t *testing.T) (*demo, string, time.Time) {
+	t.Helper()
 	d := traceDemo(t)
 	id := transientFailed(t, d, 1)[0]
 	r := d.run(t, "", "trace", id, "-o", "json").must(t, ExitOK)
@@ -210,7 +211,14 @@ func TestTraceCapsALoudRequest(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Entries) == 0 {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	at := doc.Entries[0].At
+	return d, id, doc.Entries[0].At
+}
+
+// A request with 50,000 log lines: trace reads up to logs.max_bytes, says so and prints
+// the Logs Insights query for the console.
+func TestTraceCapsALoudRequest(t *testing.T) {
+	d, id, first := tracedFailure(t)
+	at := first
 	for i := range 50000 {
 		d.stack.PutLog(devstack.ProcessorLogGroup, at.Add(time.Duration(i)*time.Millisecond),
 			fmt.Sprintf(`{"level":"INFO","requestId":"%s","message":"retrying downstream call","attempt":%d}`, id, i))
@@ -275,20 +283,10 @@ func TestTraceMessages(t *testing.T) {
 // A log line from outside reaches the terminal sanitized, in the row and whole under it
 // (--messages); -o json keeps it as CloudWatch stored it.
 func TestTraceSanitizesLogLines(t *testing.T) {
-	d := traceDemo(t)
-	id := transientFailed(t, d, 1)[0]
-	r := d.run(t, "", "trace", id, "-o", "json").must(t, ExitOK)
-	var doc struct {
-		Entries []struct {
-			At time.Time `json:"time"`
-		} `json:"entries"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Entries) == 0 {
-		t.Fatalf("%v\n%s", err, r.stdout)
-	}
+	d, id, first := tracedFailure(t)
 	evil := "ERROR \x1b]0;pwned\x07 \x1b[2J crashed \u202e" + id + "\u202c"
-	d.stack.PutLog(devstack.ProcessorLogGroup, doc.Entries[0].At.Add(time.Second), evil)
-	d.stack.PutLog(devstack.ProcessorLogGroup, doc.Entries[0].At.Add(2*time.Second), `{"level":"ERROR","requestId":"`+id+`","message":"\u001b]0;pwned\u0007 \u202e gone"}`)
+	d.stack.PutLog(devstack.ProcessorLogGroup, first.Add(time.Second), evil)
+	d.stack.PutLog(devstack.ProcessorLogGroup, first.Add(2*time.Second), `{"level":"ERROR","requestId":"`+id+`","message":"\u001b]0;pwned\u0007 \u202e gone"}`)
 	for _, args := range [][]string{{id}, {id, "--messages"}} {
 		out := d.traceOnTerminal(t, 120, args...).must(t, ExitOK).stdout
 		if strings.Contains(out, "\x1b]") || strings.Contains(out, "\x1b[2J") || strings.ContainsAny(out, "\x07\u202e\u202c") {

@@ -17,6 +17,9 @@ import (
 //
 //	STOWAGE_SEED_SCALE=100000 go test ./internal/devstack/ -run TestSeedScale -v
 //
+// From 200,000 requests `stowage demo` runs under a soft memory limit (internal/cli
+// demo.go): GOMEMLIMIT=1300MiB measures what the demo's server does.
+//
 // STOWAGE_SEED_DATA=1 seeds into a DataDir; STOWAGE_SEED_HEAPPROFILE=FILE writes a heap
 // profile once seeded.
 func TestSeedScale(t *testing.T) {

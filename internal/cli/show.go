@@ -128,13 +128,13 @@ cannot start, the payload is written straight to the terminal.
 	return cmd
 }
 
-// oneRequest checks that show was given exactly one request.
+// oneRequest checks that the command (show, trace) was given exactly one request.
 func oneRequest(cmd *cobra.Command, args []string) error {
 	switch {
 	case len(args) == 0:
-		return exitf(ExitUsage, "show needs a request: a request ID, an s3:// URI, a console URL or a log line with a request ID; see %s --help", cmd.CommandPath())
+		return exitf(ExitUsage, "%s needs a request: a request ID, an s3:// URI, a console URL or a log line with a request ID; see %s --help", cmd.Name(), cmd.CommandPath())
 	case len(args) > 1:
-		return exitf(ExitUsage, "show takes one request, got %d arguments; quote a pasted log line so it is one argument ('…'); see %s --help", len(args), cmd.CommandPath())
+		return exitf(ExitUsage, "%s takes one request, got %d arguments; quote a pasted log line so it is one argument ('…'); see %s --help", cmd.Name(), len(args), cmd.CommandPath())
 	}
 	return nil
 }

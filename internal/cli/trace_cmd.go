@@ -64,15 +64,7 @@ capped.
 
   # For a ticket
   stowage --env prod trace s3://prod-requests/0b7c1b9e-4d6f-4c3a-9a57-2f1f0c8e7d11 -o json`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case len(args) == 0:
-				return exitf(ExitUsage, "trace needs a request: a request ID, an s3:// URI, a console URL or a log line with a request ID; see %s --help", cmd.CommandPath())
-			case len(args) > 1:
-				return exitf(ExitUsage, "trace takes one request, got %d arguments; quote a pasted log line so it is one argument ('…'); see %s --help", len(args), cmd.CommandPath())
-			}
-			return nil
-		},
+		Args: oneRequest,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTrace(cmd.Context(), g, args[0], f)
 		},

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
@@ -62,85 +63,92 @@ func replaySeed(t *testing.T, ref *Stack, n int) *captureSink {
 // leaves: the same objects (bytes, metadata, times, listing), the same status items in
 // the same scan and index order, and the same processor lines, derived on demand.
 func TestBulkSeedIsTheLivePath(t *testing.T) {
-	const n = 400
 	for _, spill := range []bool{false, true} {
-		st := startStack(t, Options{Seed: 9, Requests: n, spillBodies: spill})
-		ref := startStack(t, Options{Seed: 9, Requests: -1, spillBodies: spill})
-		sink := replaySeed(t, ref, n)
-
-		list := func(s *Stack) []string {
-			l, err := s.backend.ListBucket(s.Bucket, nil, gofakes3.ListBucketPage{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []string
-			for _, c := range l.Contents {
-				out = append(out, c.Key+" "+c.ETag+" "+c.LastModified.Format(time.RFC3339Nano))
-			}
-			return out
-		}
-		if a, b := list(st), list(ref); !slices.Equal(a, b) || len(a) != len(st.Seeded()) {
-			t.Fatalf("listing: %d objects, the live path's %d", len(a), len(b))
-		}
-		var redriven int
-		for _, r := range st.Seeded() {
-			if !r.Redriven.IsZero() {
-				redriven++
-			}
-			a, err1 := st.backend.GetObject(st.Bucket, r.Key, nil)
-			b, err2 := ref.backend.GetObject(ref.Bucket, r.Key, nil)
-			if err1 != nil || err2 != nil {
-				t.Fatal(err1, err2)
-			}
-			ab, _ := io.ReadAll(a.Contents)
-			bb, _ := io.ReadAll(b.Contents)
-			if !bytes.Equal(ab, bb) || !reflect.DeepEqual(a.Metadata, b.Metadata) || !bytes.Equal(a.Hash, b.Hash) {
-				t.Errorf("%s: object %v %x, the live path's %v %x", r.Key, a.Metadata, a.Hash, b.Metadata, b.Hash)
-			}
-			x, ok1 := st.table.get(r.Key)
-			y, ok2 := ref.table.get(r.Key)
-			if ok1 != ok2 || !reflect.DeepEqual(x, y) {
-				t.Errorf("%s: status %v, the live path's %v", r.Key, x, y)
-			}
-		}
-		if redriven == 0 {
-			t.Fatal("the seed redrove nothing: the test needs redeliveries")
-		}
-		for _, read := range []string{
-			`{"TableName":"` + st.Table + `"}`,
-			`{"TableName":"` + st.Table + `","IndexName":"` + st.Index + `"}`,
-		} {
-			a, err1 := st.dynamo.dispatch("Scan", []byte(read))
-			b, err2 := ref.dynamo.dispatch("Scan", []byte(read))
-			if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) {
-				t.Errorf("Scan %s differs from the live path's (%v, %v)", read, err1, err2)
-			}
-		}
-		a, _ := st.dynamo.dispatch("DescribeTable", []byte(`{"TableName":"`+st.Table+`"}`))
-		b, _ := ref.dynamo.dispatch("DescribeTable", []byte(`{"TableName":"`+st.Table+`"}`))
-		ta, tb := a.(map[string]any)["Table"].(map[string]any), b.(map[string]any)["Table"].(map[string]any)
-		delete(ta, "TableId")
-		delete(tb, "TableId")
-		delete(ta, "CreationDateTime")
-		delete(tb, "CreationDateTime")
-		if !reflect.DeepEqual(ta, tb) {
-			t.Errorf("DescribeTable %v, the live path's %v", ta, tb)
-		}
-
-		var derived []logLine
-		st.logs().seeded.each(ProcessorLogGroup, 0, 1<<62, cwPos{}, nil, nil, func(e cwEvent) bool {
-			derived = append(derived, logLine{ProcessorLogGroup, time.UnixMilli(e.at), e.msg})
-			return true
+		t.Run(fmt.Sprintf("spill=%t", spill), func(t *testing.T) {
+			t.Parallel()
+			bulkSeedIsTheLivePath(t, spill)
 		})
-		want := slices.Clone(sink.lines)
-		slices.SortStableFunc(want, func(a, b logLine) int { return a.at.Compare(b.at) })
-		if len(derived) != len(want) {
-			t.Fatalf("%d derived lines, the live path wrote %d", len(derived), len(want))
+	}
+}
+
+func bulkSeedIsTheLivePath(t *testing.T, spill bool) {
+	const n = 400
+	st := startStack(t, Options{Seed: 9, Requests: n, spillBodies: spill})
+	ref := startStack(t, Options{Seed: 9, Requests: -1, spillBodies: spill})
+	sink := replaySeed(t, ref, n)
+
+	list := func(s *Stack) []string {
+		l, err := s.backend.ListBucket(s.Bucket, nil, gofakes3.ListBucketPage{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i := range want {
-			if !derived[i].at.Equal(want[i].at) || derived[i].msg != want[i].msg || derived[i].group != want[i].group {
-				t.Fatalf("line %d: derived %v %s\nthe live path's %v %s", i, derived[i].at, derived[i].msg, want[i].at, want[i].msg)
-			}
+		var out []string
+		for _, c := range l.Contents {
+			out = append(out, c.Key+" "+c.ETag+" "+c.LastModified.Format(time.RFC3339Nano))
+		}
+		return out
+	}
+	if a, b := list(st), list(ref); !slices.Equal(a, b) || len(a) != len(st.Seeded()) {
+		t.Fatalf("listing: %d objects, the live path's %d", len(a), len(b))
+	}
+	var redriven int
+	for _, r := range st.Seeded() {
+		if !r.Redriven.IsZero() {
+			redriven++
+		}
+		a, err1 := st.backend.GetObject(st.Bucket, r.Key, nil)
+		b, err2 := ref.backend.GetObject(ref.Bucket, r.Key, nil)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		ab, _ := io.ReadAll(a.Contents)
+		bb, _ := io.ReadAll(b.Contents)
+		if !bytes.Equal(ab, bb) || !reflect.DeepEqual(a.Metadata, b.Metadata) || !bytes.Equal(a.Hash, b.Hash) {
+			t.Errorf("%s: object %v %x, the live path's %v %x", r.Key, a.Metadata, a.Hash, b.Metadata, b.Hash)
+		}
+		x, ok1 := st.table.get(r.Key)
+		y, ok2 := ref.table.get(r.Key)
+		if ok1 != ok2 || !reflect.DeepEqual(x, y) {
+			t.Errorf("%s: status %v, the live path's %v", r.Key, x, y)
+		}
+	}
+	if redriven == 0 {
+		t.Fatal("the seed redrove nothing: the test needs redeliveries")
+	}
+	for _, read := range []string{
+		`{"TableName":"` + st.Table + `"}`,
+		`{"TableName":"` + st.Table + `","IndexName":"` + st.Index + `"}`,
+	} {
+		a, err1 := st.dynamo.dispatch("Scan", []byte(read))
+		b, err2 := ref.dynamo.dispatch("Scan", []byte(read))
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("Scan %s differs from the live path's (%v, %v)", read, err1, err2)
+		}
+	}
+	a, _ := st.dynamo.dispatch("DescribeTable", []byte(`{"TableName":"`+st.Table+`"}`))
+	b, _ := ref.dynamo.dispatch("DescribeTable", []byte(`{"TableName":"`+st.Table+`"}`))
+	ta, tb := a.(map[string]any)["Table"].(map[string]any), b.(map[string]any)["Table"].(map[string]any)
+	delete(ta, "TableId")
+	delete(tb, "TableId")
+	delete(ta, "CreationDateTime")
+	delete(tb, "CreationDateTime")
+	if !reflect.DeepEqual(ta, tb) {
+		t.Errorf("DescribeTable %v, the live path's %v", ta, tb)
+	}
+
+	var derived []logLine
+	st.logs().seeded.each(ProcessorLogGroup, 0, 1<<62, cwPos{}, nil, nil, func(e cwEvent) bool {
+		derived = append(derived, logLine{ProcessorLogGroup, time.UnixMilli(e.at), e.msg})
+		return true
+	})
+	want := slices.Clone(sink.lines)
+	slices.SortStableFunc(want, func(a, b logLine) int { return a.at.Compare(b.at) })
+	if len(derived) != len(want) {
+		t.Fatalf("%d derived lines, the live path wrote %d", len(derived), len(want))
+	}
+	for i := range want {
+		if !derived[i].at.Equal(want[i].at) || derived[i].msg != want[i].msg || derived[i].group != want[i].group {
+			t.Fatalf("line %d: derived %v %s\nthe live path's %v %s", i, derived[i].at, derived[i].msg, want[i].at, want[i].msg)
 		}
 	}
 }

@@ -2,9 +2,12 @@
 // the stored object (and its versions), the gateway's access log, the processor's log
 // lines, the status item and stowage's own redrive history.
 //
-// Build is pure: it turns Inputs into a Timeline. Gather reads the Inputs (S3 and
-// DynamoDB at once, then every log group and window at once: two round trips); the CLI
-// (stowage trace) and the TUI (the detail's timeline tab) both call them. Render and
+// Build is pure: it turns Inputs into a Timeline; it joins each Lambda invocation's START,
+// END and REPORT lines into one entry (invocation.go). Gather reads the Inputs: S3,
+// DynamoDB and, in the windows around what the caller already knows (Known: the TUI's
+// detail), the log lines at once; then the windows only the fresh reads date, beside the
+// invocations' platform lines. The TUI's tab takes two round trips, stowage trace three.
+// The CLI (stowage trace) and the TUI (the detail's timeline tab) both call them. Render and
 // Highlight draw a timeline. It must not import tui, internal/cli, internal/devstack or
 // the AWS SDK (internal/archtest keeps the rule).
 package trace

@@ -50,18 +50,8 @@ func (*fastList) ID() string { return "stowage.FastListObjectsV2" }
 func (m *fastList) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 	out, md, err := next.HandleDeserialize(ctx, in)
 	*m.ok = false
-	resp, isHTTP := out.RawResponse.(*smithyhttp.Response)
-	if err != nil || !isHTTP || resp.StatusCode != 200 || resp.Body == nil {
-		return out, md, err
-	}
-	buf := listBodyPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	_, rerr := buf.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if rerr != nil {
-		// The SDK's decoder reports the broken body as it would have.
-		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(bytes.Clone(buf.Bytes())), errReader{rerr}))
-		listBodyPool.Put(buf)
+	resp, buf, ok := takeBody(out, err)
+	if !ok {
 		return out, md, err
 	}
 	if page, ok := parseListObjectsV2(buf.Bytes(), m.requestID); ok {
@@ -72,6 +62,26 @@ func (m *fastList) HandleDeserialize(ctx context.Context, in middleware.Deserial
 		resp.Body = io.NopCloser(bytes.NewReader(buf.Bytes())) // buf is not returned to the pool
 	}
 	return out, md, err
+}
+
+// takeBody reads a successful response's body into a pooled buffer. ok is false when
+// there is none, or reading it failed: the response then replays what was read and the
+// error, for the SDK's decoder to report as it would have.
+func takeBody(out middleware.DeserializeOutput, err error) (*smithyhttp.Response, *bytes.Buffer, bool) {
+	resp, isHTTP := out.RawResponse.(*smithyhttp.Response)
+	if err != nil || !isHTTP || resp.StatusCode != 200 || resp.Body == nil {
+		return nil, nil, false
+	}
+	buf := listBodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, rerr := buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if rerr != nil {
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(bytes.Clone(buf.Bytes())), errReader{rerr}))
+		listBodyPool.Put(buf)
+		return nil, nil, false
+	}
+	return resp, buf, true
 }
 
 type errReader struct{ err error }

@@ -114,7 +114,7 @@ func (t *statusTable) update(key string, fn func(old item, exists bool) (item, e
 // put stores next under key, replacing old (nil when there was none), and keeps the scan
 // order, the index and the totals. The caller holds mu for writing.
 func (t *statusTable) put(key string, old *entry, next item) {
-	n := &entry{enc: t.dict.encode(next), key: key, size: next.size()}
+	n := &entry{enc: t.dict.encode(next, key), key: key, size: next.size()}
 	if old != nil {
 		n.hp = old.hp
 		t.size -= old.size

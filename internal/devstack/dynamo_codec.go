@@ -176,7 +176,7 @@ func (d *itemDecoder) value() attrValue {
 // failure is a bug in the codec, not bad input. The caller holds the table's lock, or
 // passes strs copied under it.
 func (e *entry) decode(strs []string) item {
-	it, err := decodeShared(strs, e.enc)
+	it, err := decodeShared(strs, e.key, e.enc)
 	if err != nil {
 		panic(fmt.Sprintf("devstack: stored item %q does not decode: %v", e.key, err))
 	}
@@ -208,6 +208,9 @@ const (
 	dictMaxValues = 256
 	dictMaxValue  = 64 // bytes of an encoded value worth sharing
 	dictValueRef  = 0xfe
+	// keyValueRef stands for a string value equal to the item's key (the status item
+	// names its request ID twice, as requestId and objectKey: 74 bytes an item).
+	keyValueRef = 0xfd
 )
 
 func newDictionary() *dictionary {
@@ -224,8 +227,8 @@ func (d *dictionary) add(s string) uint32 {
 //
 // item  = uvarint(count) { name value }
 // name  = uvarint(id<<1 | 1) | uvarint(len<<1) bytes
-// value = 0xfe uvarint(id) | value as in appendValue
-func (d *dictionary) encode(it item) []byte {
+// value = 0xfe uvarint(id) | 0xfd (the string key) | value as in appendValue
+func (d *dictionary) encode(it item, key string) []byte {
 	names := make([]string, 0, len(it))
 	for k := range it {
 		names = append(names, k)
@@ -244,6 +247,10 @@ func (d *dictionary) encode(it item) []byte {
 		} else {
 			b = binary.AppendUvarint(b, uint64(len(k))<<1)
 			b = append(b, k...)
+		}
+		if v := it[k]; key != "" && v.kind == "S" && v.str == key {
+			b = append(b, keyValueRef)
+			continue
 		}
 		scratch = appendValue(scratch[:0], it[k])
 		if id, ok := d.value(k, scratch); ok {
@@ -281,8 +288,8 @@ func (d *dictionary) value(attr string, enc []byte) (uint32, bool) {
 	return id, true
 }
 
-// decodeShared reads what dictionary.encode wrote, with strs from that dictionary.
-func decodeShared(strs []string, b []byte) (item, error) {
+// decodeShared reads what dictionary.encode wrote for key, with strs from that dictionary.
+func decodeShared(strs []string, key string, b []byte) (item, error) {
 	d := &itemDecoder{b: b}
 	n := d.uvarint()
 	it := make(item, n)
@@ -305,6 +312,11 @@ func decodeShared(strs []string, b []byte) (item, error) {
 				break
 			}
 			name, d.b = string(d.b[:l]), d.b[l:]
+		}
+		if len(d.b) > 0 && d.b[0] == keyValueRef {
+			d.b = d.b[1:]
+			it[name] = stringValue(key)
+			continue
 		}
 		if len(d.b) > 0 && d.b[0] == dictValueRef {
 			d.b = d.b[1:]

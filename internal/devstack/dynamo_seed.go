@@ -25,8 +25,9 @@ func (t *statusTable) seedEncode(it item) seedItem {
 			out.idx, out.hashv, out.sortv = true, h.str, s.str
 		}
 	}
+	key := it[t.schema.KeyAttr].str
 	t.mu.Lock()
-	out.enc = t.dict.encode(it)
+	out.enc = t.dict.encode(it, key)
 	t.mu.Unlock()
 	return out
 }

@@ -39,9 +39,16 @@ import (
 // there is no contract suite against a reference: the shapes follow the API reference and
 // the SDK's own deserializers (the tests use the SDK client).
 //
-// Memory is bounded: each group keeps its newest maxGroupEvents lines and at most
+// The seeded week's lines are not stored: seeded_logs.go derives them from the seeded
+// requests when a read asks (a million requests would be six million lines), and every
+// read merges them, in (time, sequence) order, with the lines stored since. A filter that
+// names a seeded request's ID reads that request's lines alone; any other pattern reads
+// the window's lines in time order, a page's worth at a time.
+//
+// Memory is bounded: each group keeps its newest maxGroupEvents stored lines and at most
 // maxGroupBytes of messages; older lines are dropped (counted in the group's dropped
-// count), as a retention period would. A 1M-request demo keeps only its newest lines.
+// count), as a retention period would. DescribeLogGroups' storedBytes counts the stored
+// lines only.
 
 const (
 	maxGroupEvents = 250000

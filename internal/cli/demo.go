@@ -270,8 +270,8 @@ func printDemo(w io.Writer, st *devstack.Stack, f demoFlags, configPath string, 
 	if f.data != "" {
 		where = "kept in " + f.data
 	}
-	seeded := fmt.Sprintf("%d requests seeded over the last 7 days", len(st.Seeded()))
-	if len(st.Seeded()) == 0 {
+	seeded := fmt.Sprintf("%d requests seeded over the last 7 days", st.SeededCount())
+	if st.SeededCount() == 0 {
 		seeded = "not seeded (it already held data)"
 		if f.data == "" {
 			seeded = "not seeded"

@@ -421,6 +421,9 @@ func (s *Stack) seedStore(n int) error {
 // seeded, for example on restart with a DataDir).
 func (s *Stack) Seeded() []SeedRequest { return s.seeded.list() }
 
+// SeededCount is len(Seeded()) without building the list (136 MB for a million).
+func (s *Stack) SeededCount() int { return len(s.seeded.recs) }
+
 // StatusItem is the status the processor recorded for a request.
 type StatusItem struct {
 	State     string

@@ -92,7 +92,7 @@ const (
 	batchGetSize = 100
 	// joinPerStream and maxJoin size the status join of a sharded listing (see
 	// Options.joinConcurrency).
-	joinPerStream = 4
+	joinPerStream = 8
 	maxJoin       = 128
 )
 
@@ -153,7 +153,8 @@ func (o Options) withDefaults() Options {
 // listing, set the pace once the listing was sharded: at 20 ms a round trip, 100k keys
 // took 125 rounds of 8 lookups (2.5 s) against 7 pages per range. joinPerStream lookups
 // per listing range keep up with the ranges, within maxJoin (the connections awsclient
-// keeps per endpoint).
+// keeps per endpoint): at the default 16 ranges, a million keys take about 79 rounds of
+// lookups against 63 pages per range.
 func (o Options) joinConcurrency() int {
 	return min(max(o.Concurrency, joinPerStream*o.Parallel), maxJoin)
 }

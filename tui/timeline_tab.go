@@ -36,6 +36,7 @@ type timelineState struct {
 	seq     int
 	id      string
 	loading bool
+	partial bool // tl is the first round's: the rest is on its way
 	tl      trace.Timeline
 	err     error
 	cursor  int // the entry the cursor is on
@@ -48,6 +49,9 @@ type timelineReadMsg struct {
 	id       string
 	tl       trace.Timeline
 	err      error
+	// partial marks the first round's timeline (trace.Sources.First); the whole one
+	// follows in another message.
+	partial bool
 }
 
 // gatherTimeline reads a timeline's inputs; a variable so tests can give fixed inputs.
@@ -100,16 +104,30 @@ func (m *Model) readTimeline(d *detail) tea.Cmd {
 	gen, seq, id, key := m.gen, m.tlSeq, d.id, d.key
 	parent, timeout := m.ctx, max(timelineTimeout, m.opts.CallTimeout)
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, timeout)
-		defer cancel()
-		in, err := gatherTimeline(ctx, src, id, key)
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = errors.New("the timeline took longer than " + timeout.String() + " to gather (press r to try again)")
+		// What the first round read is shown as soon as it is in (a round trip before
+		// the invocations' lines); the whole timeline follows.
+		first, done := make(chan trace.Inputs, 1), make(chan tea.Msg, 1)
+		src.First = func(in trace.Inputs) { first <- in }
+		go func() {
+			ctx, cancel := context.WithTimeout(parent, timeout)
+			defer cancel()
+			in, err := gatherTimeline(ctx, src, id, key)
+			if err != nil {
+				if errors.Is(err, context.DeadlineExceeded) {
+					err = errors.New("the timeline took longer than " + timeout.String() + " to gather (press r to try again)")
+				}
+				done <- timelineReadMsg{gen: gen, seq: seq, id: id, err: err}
+				return
 			}
-			return timelineReadMsg{gen: gen, seq: seq, id: id, err: err}
+			done <- timelineReadMsg{gen: gen, seq: seq, id: id, tl: trace.Build(in)}
+		}()
+		select {
+		case in := <-first:
+			early := timelineReadMsg{gen: gen, seq: seq, id: id, tl: trace.Build(in), partial: true}
+			return tea.BatchMsg{func() tea.Msg { return early }, func() tea.Msg { return <-done }}
+		case msg := <-done:
+			return msg
 		}
-		return timelineReadMsg{gen: gen, seq: seq, id: id, tl: trace.Build(in)}
 	}
 }
 
@@ -138,8 +156,35 @@ func (m *Model) onTimelineRead(msg timelineReadMsg) {
 		return
 	}
 	t := d.tl
-	t.loading, t.tl, t.err = false, msg.tl, msg.err
+	if msg.partial && !t.loading && !t.partial {
+		return // the whole timeline came first
+	}
+	// The cursor and an opened line stay on their entries: the whole timeline adds
+	// entries before them.
+	before := t.tl.Entries
+	wasPartial := t.partial
+	t.loading, t.partial, t.tl, t.err = false, msg.partial, msg.tl, msg.err
+	if wasPartial {
+		t.cursor = sameEntry(before, t.cursor, t.tl.Entries)
+		if t.open >= 0 {
+			t.open = sameEntry(before, t.open, t.tl.Entries)
+		}
+	}
 	t.cursor = max(0, min(t.cursor, len(t.tl.Entries)-1))
+}
+
+// sameEntry is where entry i of before is in after (i itself when it is not there).
+func sameEntry(before []trace.Entry, i int, after []trace.Entry) int {
+	if i < 0 || i >= len(before) {
+		return i
+	}
+	on := before[i]
+	for j, e := range after {
+		if e.At.Equal(on.At) && e.Source == on.Source && e.Summary == on.Summary {
+			return j
+		}
+	}
+	return i
 }
 
 // timelinePainter colours a timeline with the Styles.

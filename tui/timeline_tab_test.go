@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/trace"
 	"github.com/stowage-cli/stowage/internal/trace/tracetest"
 )
@@ -182,6 +183,59 @@ func TestTimelineTabOpensAnInvocation(t *testing.T) {
 		}
 	}
 	t.Run("Opened", func(t *testing.T) { requireGolden(t, f.view()) })
+}
+
+// TestTimelineTabShowsTheFirstRoundFirst: what the first round read shows at once, with
+// a note that more is coming; the whole timeline replaces it, keeping the cursor on its
+// entry; a first round arriving after the whole timeline is dropped.
+func TestTimelineTabShowsTheFirstRoundFirst(t *testing.T) {
+	var early trace.Timeline
+	old := gatherTimeline
+	t.Cleanup(func() { gatherTimeline = old })
+	gatherTimeline = func(ctx context.Context, src trace.Sources, id, key string) (trace.Inputs, error) {
+		in := tlFailedRedrivenProcessed(id)
+		first := in
+		first.Partial = true
+		first.Logs = &awsclient.LogResult{Query: in.Logs.Query}
+		for _, e := range in.Logs.Events {
+			if trace.InvocationOf(e.Message) == "" || !strings.Contains(e.Message, "RequestId: ") {
+				first.Logs.Events = append(first.Logs.Events, e)
+			}
+		}
+		early = trace.Build(first)
+		src.First(first)
+		return in, nil
+	}
+	f := newFixture(t, seedRequests)
+	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	f.openRow(idJSON)
+	f.keys("tab", "tab")
+	d := f.m.detail
+	// The first round alone: its entries and the note, and the cursor moved onto the error.
+	cmd := f.step(tea.KeyPressMsg{Code: tea.KeyTab})
+	msgs := run(cmd)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want the first round's and the whole timeline's", len(msgs))
+	}
+	f.send(msgs[0])
+	if !d.tl.partial || !strings.Contains(plainView(f), trace.PartialNote[:40]) || strings.Contains(plainView(f), "invocation ") {
+		t.Fatalf("the first round is not shown alone:\n%s", plainView(f))
+	}
+	errAt := slices.IndexFunc(early.Entries, func(e trace.Entry) bool { return e.Error && e.Message != "" })
+	for range errAt {
+		f.keys("down")
+	}
+	f.send(msgs[1])
+	if d.tl.partial || strings.Contains(plainView(f), trace.PartialNote[:40]) || !strings.Contains(plainView(f), "invocation 6f1d2b7a") {
+		t.Fatalf("the whole timeline did not replace the first round's:\n%s", plainView(f))
+	}
+	if e := d.tl.tl.Entries[d.tl.cursor]; !strings.HasPrefix(e.Summary, "ERROR parse") {
+		t.Errorf("the cursor moved off its entry to %q", e.Summary)
+	}
+	f.send(msgs[0])
+	if d.tl.partial {
+		t.Error("a first round arriving after the whole timeline replaced it")
+	}
 }
 
 // TestTimelineTabGathersOnceAndDropsStale: the tab gathers when it first opens and on r,

@@ -50,6 +50,10 @@ type Sources struct {
 	// HEAD and status item); nil: nothing. Gather reads the log lines in the windows it
 	// dates at once, beside the S3 and DynamoDB reads, instead of after them.
 	Known *Known
+	// First, when set, is called with what the first round read (S3, DynamoDB, the
+	// history and the lines in Known's windows; Inputs.Partial set) before the rest is
+	// read, when Known dated any window: a caller can show that much a round trip early.
+	First func(Inputs)
 }
 
 // Known is what was read of a request before its timeline was asked for.
@@ -180,6 +184,11 @@ func Gather(ctx context.Context, src Sources, id, key string) (Inputs, error) {
 	in.Lost = in.Object != nil && in.Status == nil && inventory.IsLost(*in.Object, inventory.LostAfter(env), now())
 	if !logsOn {
 		return in, nil
+	}
+	if src.First != nil && (first.res != nil || first.err != nil) {
+		early := in
+		early.Logs, early.LogsErr, early.Partial = first.res, first.err, true
+		src.First(early)
 	}
 	in.Logs, in.LogsErr = readRest(ctx, src.Logs, env.Logs, terms, first, Subtract(Windows(in, env.Logs), known))
 	if ctx.Err() != nil {

@@ -146,11 +146,26 @@ func TestGatherReadsTheKnownWindowsBesideTheReads(t *testing.T) {
 	src.Objects = fakeObjects{obj: obj, wait: logs.found}
 	st, _, _ := src.Statuses.Get(t.Context(), id)
 	src.Known = &trace.Known{Object: obj, Status: &st}
+	var firsts []trace.Inputs
+	src.First = func(in trace.Inputs) { firsts = append(firsts, in) }
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	in, err := trace.Gather(ctx, src, id, id)
 	if err != nil || in.Object == nil {
 		t.Fatalf("gather: %v (object %v)", err, in.Object)
+	}
+	// The first round is handed on before the rest is read: the request's lines, not yet
+	// the invocations' platform lines, and a note that says so.
+	if len(firsts) != 1 || !firsts[0].Partial || firsts[0].Logs == nil || in.Partial {
+		t.Fatalf("first rounds %+v", firsts)
+	}
+	for _, e := range firsts[0].Logs.Events {
+		if strings.HasPrefix(e.Message, "START ") {
+			t.Errorf("the first round has a platform line: %q", e.Message)
+		}
+	}
+	if notes := strings.Join(trace.Build(firsts[0]).Notes, "\n"); !strings.Contains(notes, trace.PartialNote) || strings.Contains(notes, "no processor line") {
+		t.Errorf("first round's notes:\n%s", notes)
 	}
 	// The fresh reads date nothing new: the request's lines are read once.
 	if c := logs.calls(id); len(c) != 1 {
@@ -167,6 +182,7 @@ func TestGatherReadsOnlyTheWindowsTheFreshReadsAdd(t *testing.T) {
 	stale := *failedRedrivenProcessed().Object
 	stale.LastModified = arrived
 	src.Known = &trace.Known{Object: &stale}
+	src.First = func(trace.Inputs) {}
 	if _, err := trace.Gather(t.Context(), src, id, id); err != nil {
 		t.Fatal(err)
 	}

@@ -117,6 +117,9 @@ type Inputs struct {
 	LogsErr error
 	// Logs configuration, to tell processor lines from gateway lines.
 	LogsConfig config.Logs
+	// Partial is set on what Gather's first round read (Sources.First): more log lines
+	// are on their way.
+	Partial bool
 	// Errors are failures to read a source other than the logs (sanitized at display).
 	Errors []error
 }
@@ -268,6 +271,8 @@ func Build(in Inputs) Timeline {
 	}
 	if !in.LogsConfig.Configured() {
 		tl.Notes = append(tl.Notes, NoLogsNote(in.Env))
+	} else if in.Partial {
+		tl.Notes = append(tl.Notes, PartialNote)
 	} else if len(in.LogsConfig.ProcessorGroups) > 0 && processorLines == 0 && in.LogsErr == nil && in.Logs != nil && len(in.Logs.Errors) == 0 {
 		note := "no processor line mentions this request in the windows read"
 		if in.Lost {
@@ -442,6 +447,9 @@ func shortOperator(who string) string {
 	}
 	return who
 }
+
+// PartialNote is the note of a timeline whose first round alone is read.
+const PartialNote = "reading the rest of the log lines: the windows the fresh reads add and each invocation's START, END and REPORT…"
 
 // NoLogsNote says how to add a logs: section.
 func NoLogsNote(env string) string {

@@ -38,7 +38,7 @@ func main() {
 	table := fs.String("table", "", "status table")
 	keyAttr := fs.String("key", "requestId", "the table's key attribute")
 	id := fs.String("id", "", "request ID (show)")
-	joins := fs.Int("joins", 64, "BatchGetItem calls in flight (list); stowage's ls keeps 64 in flight at its default 16 key ranges")
+	joins := fs.Int("joins", 128, "BatchGetItem calls in flight (list); stowage's ls keeps 128 in flight at its default 16 key ranges")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

@@ -149,7 +149,7 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
-	var sdkTransport http.RoundTripper
+	var sdkTransport *http.Transport
 	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
 		bc = bc.WithTransportOptions(keepConnections)
 		cfg.HTTPClient = bc
@@ -280,7 +280,9 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 		httpClient := o.gatewayHTTP
 		if httpClient == nil && sdkTransport != nil {
 			// The SDK's transport carries AWS_CA_BUNDLE and proxy settings: the gateway
-			// sits behind the same corporate proxy as the AWS APIs.
+			// sits behind the same corporate proxy as the AWS APIs. GetTransport gave
+			// this copy to the gateway alone: its requests carry the bodies.
+			sdkTransport.WriteBufferSize = gatewayWriteBuffer
 			httpClient = &http.Client{Transport: sdkTransport}
 		}
 		if o.httpWrap != nil {
@@ -330,6 +332,11 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 // flight spent about a twentieth of its CPU dialling, and each new connection costs a
 // round trip more). 128 covers inventory.MaxParallel shards twice over.
 const maxIdleConnsPerHost = 128
+
+// gatewayWriteBuffer is the gateway connections' write buffer: a redrive's body streams
+// from its GET into the PUT through it, and the transport's 4 KiB default wrote a 10 KB
+// body in three or four system calls.
+const gatewayWriteBuffer = 64 << 10
 
 func keepConnections(t *http.Transport) {
 	t.MaxIdleConnsPerHost = maxIdleConnsPerHost

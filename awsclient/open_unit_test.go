@@ -47,4 +47,7 @@ func TestOpenKeepsIdleConnectionsWithoutCABundle(t *testing.T) {
 		idle(name, bc.GetTransport())
 	}
 	idle("the gateway", c.Gateway.opts.HTTPClient.Transport)
+	if tr := c.Gateway.opts.HTTPClient.Transport.(*http.Transport); tr.WriteBufferSize != gatewayWriteBuffer {
+		t.Errorf("the gateway writes through a %d-byte buffer, want %d", tr.WriteBufferSize, gatewayWriteBuffer)
+	}
 }

@@ -189,6 +189,7 @@ type Run struct {
 
 	stopDispatch context.CancelFunc
 	abortSends   context.CancelFunc
+	unpaceGC     func() // restores the collector's pace (paceGC) when the run ends
 	updates      chan Progress
 	done         chan struct{}
 	report       *Report
@@ -414,6 +415,7 @@ func (r *Run) Start(ctx context.Context) error {
 		<-dispatchCtx.Done()
 		r.stop(OutcomeCanceled, "cancelled by the operator") // a no-op if already stopping
 	}()
+	r.unpaceGC = paceGC()
 	go r.dispatch(dispatchCtx, sendCtx)
 	return nil
 }
@@ -501,6 +503,7 @@ func (r *Run) finish() {
 		r.stop(OutcomeError, err.Error())
 	}
 	r.journal.Close()
+	r.unpaceGC()
 
 	final := r.Snapshot()
 	final.Done = true

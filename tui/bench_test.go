@@ -238,3 +238,26 @@ func BenchmarkFilterKeystrokeMillion(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStatusBatchStatusSortMillion measures one status batch (100 statuses read, as
+// for the rows on screen) arriving while a million rows are sorted by status.
+func BenchmarkStatusBatchStatusSortMillion(b *testing.B) {
+	f := newFixture(b, nil)
+	rs := millionRows(1_000_000)
+	f.m.all.Add(rs)
+	f.m.list.done = true
+	f.m.all.SetSort(sortStatus, false)
+	states := []string{"PROCESSED", "FAILED", "PROCESSING"}
+	b.ReportAllocs()
+	cpu := processCPU()
+	for i := 0; b.Loop(); i++ {
+		ids := make([]string, 100)
+		found := map[string]awsclient.Status{}
+		for k := range ids {
+			ids[k] = rs[(i*100+k)*7919%len(rs)].ID
+			found[ids[k]] = awsclient.Status{RequestID: ids[k], State: states[(i+k)%len(states)]}
+		}
+		f.m.absorbStatuses(ids, found)
+	}
+	reportCPU(b, cpu)
+}

@@ -203,20 +203,28 @@ func (m *Model) onStatusBatch(msg statusBatchMsg) tea.Cmd {
 
 // absorbStatuses caches a BatchGet answer: ids missing from found have no item.
 func (m *Model) absorbStatuses(ids []string, found map[string]awsclient.Status) {
-	for _, id := range ids {
-		st, ok := found[id]
-		m.statuses.put(id, statusEntry{st: st, found: ok})
+	put := func() {
+		for _, id := range ids {
+			st, ok := found[id]
+			m.statuses.put(id, statusEntry{st: st, found: ok})
+		}
+	}
+	s := m.active()
+	switch {
+	case s.field == sortStatus:
+		// Their rank changes: they move (and the filter decides them again).
+		m.keepingCursor(func() { s.Reposition(ids, put) })
+	case s.Query() != "":
+		// The filter searches the status and error columns.
+		put()
+		m.keepingCursor(func() { s.Recheck(ids) })
+	default:
+		put()
 	}
 	if len(m.auto.fresh) > 0 {
 		m.unpinSettled(ids)
 	}
 	m.failuresSettled(ids)
-	if s := m.active(); s.field == sortStatus {
-		m.keepingCursor(s.Resort)
-	} else if s.Query() != "" {
-		// The filter searches the status and error columns.
-		m.keepingCursor(func() { s.Recheck(ids) })
-	}
 }
 
 // keepingCursor runs change on the active rows and keeps the selected request selected

@@ -121,3 +121,34 @@ func FuzzRowStore(f *testing.F) {
 		}
 	})
 }
+
+// TestRepositionMatchesAResort: moving the rows whose rank changed gives the order (and
+// the filtered view) a sort of every row gives.
+func TestRepositionMatchesAResort(t *testing.T) {
+	rows := millionRows(3000)
+	rank := map[string]int{}
+	for _, q := range []string{"", "4a"} {
+		s := newRowSet(func(id string) int { return rank[id] })
+		s.Add(rows)
+		s.SetSort(sortStatus, false)
+		if err := s.SetQuery(q); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 30 {
+			var ids []string
+			for k := range 40 {
+				ids = append(ids, rows[(round*97+k*31)%len(rows)].ID)
+			}
+			s.Reposition(ids, func() {
+				for k, id := range ids {
+					rank[id] = (round + k) % 5
+				}
+			})
+			order, view := slices.Clone(s.order), slices.Clone(s.view)
+			s.Resort()
+			if !slices.Equal(order, s.order) || !slices.Equal(view, s.view) {
+				t.Fatalf("query %q, round %d: repositioned order differs from a resort", q, round)
+			}
+		}
+	}
+}

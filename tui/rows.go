@@ -107,6 +107,9 @@ func (s *rowSet) Query() string { return s.query }
 // At returns the i-th row of the filtered, sorted view.
 func (s *rowSet) At(i int) *row { return s.rowAt(s.view[i]) }
 
+// IDAt returns the id of the i-th row of the view, without building the row.
+func (s *rowSet) IDAt(i int) string { return s.idOf(s.view[i]) }
+
 // IndexOfID returns the view position of a request id, or -1.
 func (s *rowSet) IndexOfID(id string) int {
 	ri, ok := s.lookup(id)

@@ -44,20 +44,20 @@ func (m *Model) markAll() {
 	}
 	all := true
 	for i := range n {
-		if !m.marked.has(s.At(i).ID) {
+		if !m.marked.has(s.IDAt(i)) {
 			all = false
 			break
 		}
 	}
 	if all {
 		for i := range n {
-			delete(m.marked, s.At(i).ID)
+			delete(m.marked, s.IDAt(i))
 		}
 		m.setNote(noteInfo, "unselected "+plural(n, "request")+" ("+commas(len(m.marked))+" still selected)")
 		return
 	}
 	for i := range n {
-		m.marked[s.At(i).ID] = struct{}{}
+		m.marked[s.IDAt(i)] = struct{}{}
 	}
 	text := "selected " + plural(n, "request") + " shown"
 	if m.src == sourceAll && !m.list.done || m.src == sourceStatus && !m.stateList.done {
@@ -74,7 +74,7 @@ func (m *Model) markedIDs() []string {
 	seen := make(map[string]bool, len(m.marked))
 	s := m.active()
 	for i := 0; i < s.ViewLen() && len(out) < len(m.marked); i++ {
-		id := s.At(i).ID
+		id := s.IDAt(i)
 		if m.marked.has(id) {
 			out = append(out, id)
 			seen[id] = true

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -94,9 +93,9 @@ func SplitS3URI(uri string) (bucket, prefix string, ok bool) {
 }
 
 var (
-	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
-	accountID  = regexp.MustCompile(`^[0-9]{12}$`)
+	bucketName = lazy(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	roleARN    = lazy(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+	accountID  = lazy(`^[0-9]{12}$`)
 )
 
 // checkBatchOps validates the batch_ops section.

@@ -2,7 +2,6 @@ package config
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -47,14 +46,14 @@ func (ev Events) Configured() bool {
 func (ev Events) FIFO() bool { return strings.HasSuffix(ev.SQSQueueURL, ".fifo") }
 
 var (
-	queueNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+	queueNameRe = lazy(`^[A-Za-z0-9_-]{1,80}$`)
 	// AWS's pattern for Invoke's FunctionName, with the qualifier split off.
-	functionRe  = regexp.MustCompile(`^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?(-iso[a-z]*)?-[a-z]+-\d:\d{12}:function:|\d{12}:function:)?([a-zA-Z0-9_-]{1,64})(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
-	qualifierRe = regexp.MustCompile(`^(\$LATEST|[a-zA-Z0-9_-]{1,128})$`)
-	busNameRe   = regexp.MustCompile(`^[/.\-_A-Za-z0-9]{1,256}$`)
-	busARNRe    = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256}$`)
-	groupRe     = regexp.MustCompile("^[!-~]{1,128}$") // alphanumeric and punctuation
-	sourceRe    = regexp.MustCompile("^[!-~]{1,256}$")
+	functionRe  = lazy(`^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?(-iso[a-z]*)?-[a-z]+-\d:\d{12}:function:|\d{12}:function:)?([a-zA-Z0-9_-]{1,64})(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
+	qualifierRe = lazy(`^(\$LATEST|[a-zA-Z0-9_-]{1,128})$`)
+	busNameRe   = lazy(`^[/.\-_A-Za-z0-9]{1,256}$`)
+	busARNRe    = lazy(`^arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256}$`)
+	groupRe     = lazy("^[!-~]{1,128}$") // alphanumeric and punctuation
+	sourceRe    = lazy("^[!-~]{1,256}$")
 )
 
 // CheckQueueURL says what is wrong with an SQS queue URL ("" when nothing).

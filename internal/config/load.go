@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,7 +170,7 @@ func isEmptyDocument(n *yaml.Node) bool {
 	return n.Kind == yaml.DocumentNode && (len(n.Content) == 0 || isNull(n.Content[0]))
 }
 
-var yamlLineError = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+var yamlLineError = lazy(`^yaml: (?:line (\d+): )?(.*)$`)
 
 // syntaxProblem turns a yaml.v3 error into a Problem with the line split out.
 func syntaxProblem(name string, err error) Problem {

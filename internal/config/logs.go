@@ -1,7 +1,6 @@
 package config
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -61,7 +60,7 @@ func (l Logs) Groups() []string {
 }
 
 // logGroupRe is CloudWatch Logs' rule for a log group name.
-var logGroupRe = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
+var logGroupRe = lazy(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
 
 // checkLogGroup says what is wrong with a log group name, or "".
 func checkLogGroup(g string) string {

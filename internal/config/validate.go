@@ -5,7 +5,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -104,17 +103,17 @@ func (f *File) lineOf(field string) int {
 }
 
 var (
-	envNameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	regionRe    = regexp.MustCompile(`^[a-z]{2,3}(-[a-z]+){1,3}-[0-9]{1,2}$`)
-	tableRe     = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
-	tableARNRe  = regexp.MustCompile(`^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$`)
-	envVarRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	ssmNameRe   = regexp.MustCompile(`^(arn:[A-Za-z0-9:_./-]+|[A-Za-z0-9_./-]+)$`)
-	secretIDRe  = regexp.MustCompile(`^[A-Za-z0-9/_+=.@:-]+$`)
-	headerRe    = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	hexColorRe  = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-	bucketRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	legacyBktRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$`)
+	envNameRe   = lazy(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	regionRe    = lazy(`^[a-z]{2,3}(-[a-z]+){1,3}-[0-9]{1,2}$`)
+	tableRe     = lazy(`^[A-Za-z0-9_.-]{3,255}$`)
+	tableARNRe  = lazy(`^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$`)
+	envVarRe    = lazy(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	ssmNameRe   = lazy(`^(arn:[A-Za-z0-9:_./-]+|[A-Za-z0-9_./-]+)$`)
+	secretIDRe  = lazy(`^[A-Za-z0-9/_+=.@:-]+$`)
+	headerRe    = lazy("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	hexColorRe  = lazy(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+	bucketRe    = lazy(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	legacyBktRe = lazy(`^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$`)
 )
 
 func (c *checker) env(name string, e *Env) {

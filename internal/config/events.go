@@ -50,10 +50,10 @@ var (
 	// AWS's pattern for Invoke's FunctionName, with the qualifier split off.
 	functionRe  = lazy(`^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?(-iso[a-z]*)?-[a-z]+-\d:\d{12}:function:|\d{12}:function:)?([a-zA-Z0-9_-]{1,64})(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
 	qualifierRe = lazy(`^(\$LATEST|[a-zA-Z0-9_-]{1,128})$`)
-	busNameRe   = lazy(`^[/.\-_A-Za-z0-9]{1,256}$`)
-	busARNRe    = lazy(`^arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256}$`)
-	groupRe     = lazy("^[!-~]{1,128}$") // alphanumeric and punctuation
-	sourceRe    = lazy("^[!-~]{1,256}$")
+	busNameRe   = boundedLast(`^([/.\-_A-Za-z0-9]+)$`, 1, 256)
+	busARNRe    = boundedLast(`^arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:\d{12}:event-bus/([/.\-_A-Za-z0-9]+)$`, 1, 256)
+	groupRe     = boundedLast("^([!-~]+)$", 1, 128) // alphanumeric and punctuation
+	sourceRe    = boundedLast("^([!-~]+)$", 1, 256)
 )
 
 // CheckQueueURL says what is wrong with an SQS queue URL ("" when nothing).

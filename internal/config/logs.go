@@ -60,7 +60,7 @@ func (l Logs) Groups() []string {
 }
 
 // logGroupRe is CloudWatch Logs' rule for a log group name.
-var logGroupRe = lazy(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
+var logGroupRe = boundedLast(`^([\.\-_/#A-Za-z0-9]+)$`, 1, 512)
 
 // checkLogGroup says what is wrong with a log group name, or "".
 func checkLogGroup(g string) string {

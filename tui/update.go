@@ -370,7 +370,7 @@ func (m *Model) refresh() tea.Cmd {
 	switch {
 	case m.list.err != nil || m.statusErr != nil:
 		m.statusErr = nil
-		return m.startListing() // resumes from the page that failed
+		return m.startListing() // lists again; the rows already listed stay
 	case m.src == sourceStatus && m.stateList.err != nil:
 		return m.nextStatePage()
 	case m.src == sourceLost && m.lost.err != nil:

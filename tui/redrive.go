@@ -577,6 +577,9 @@ func (m *Model) changeConcurrency(s *redriveState, more bool) tea.Cmd {
 // flight too, whose outcome is then journaled unknown.
 func (m *Model) cancelRedrive() tea.Cmd {
 	s := m.rd
+	if s != nil && s.batch != nil && s.phase == rdStarting {
+		return m.stopBatchStart(s, false) // cancels every job created so far
+	}
 	if s != nil && s.batch != nil && s.phase == rdRunning {
 		return m.cancelBatch(s)
 	}
@@ -601,6 +604,7 @@ func (m *Model) cancelRedrive() tea.Cmd {
 // and waited for, and its report and audit entry written, so leaving the TUI never
 // leaves a run half recorded.
 func (m *Model) waitForRedrive() {
+	m.waitForBatchStart() // a batch start interrupted by the exit cancels its jobs first
 	s := m.rd
 	if s == nil || s.run == nil || s.phase != rdRunning {
 		return

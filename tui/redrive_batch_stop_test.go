@@ -144,3 +144,21 @@ func TestRedriveBatchOpsClosedDuringStart(t *testing.T) {
 		}
 	}
 }
+
+// ctrl+c during the start stops it as c does: every job created is cancelled, and the
+// TUI stays open (it did nothing before).
+func TestRedriveBatchOpsCtrlCDuringStart(t *testing.T) {
+	f, jobs, out := startStalled(t)
+	f.send(keyPress("ctrl+c"))
+	if f.m.quitting {
+		t.Fatal("ctrl+c quit")
+	}
+	if s := startedMsg(t, <-out); !s.interrupted {
+		t.Fatalf("%+v", s)
+	}
+	for i, st := range jobs.statuses() {
+		if st != "Cancelled" {
+			t.Errorf("job %d is %s", i+1, st)
+		}
+	}
+}

@@ -214,18 +214,9 @@ func usableModes(env *config.Env) []redrive.Mode {
 	return out
 }
 
-// modeHelp says what a mode does, for the plan.
-func modeHelp(md redrive.Mode) string {
-	switch md {
-	case redrive.ModeReupload:
-		return "sends the stored bytes to the reupload route; the gateway assigns each a new request ID"
-	case redrive.ModeInplace:
-		return "sends the stored bytes to the {bucket}/{key} route: same key, the request keeps its ID"
-	case redrive.ModeS3Copy:
-		return "copies each object onto itself so S3 fires its event again: no gateway, no 10 MiB limit"
-	}
-	return ""
-}
+// modeHelp says what a mode does, for the plan: redrive says it, for every mode (the
+// event modes had no line here).
+func modeHelp(md redrive.Mode) string { return md.Help() }
 
 // render draws the dialog in w cells; renderSized also keeps it within h lines.
 func (s *redriveState) render(st Styles, w int) string { return s.renderSized(st, w, 1000) }
@@ -911,6 +902,10 @@ func (s *redriveState) retryHint() string {
 	mode := ""
 	if s.manifest != nil {
 		mode = " --mode " + string(s.manifest.Mode)
+		if s.batch != nil {
+			// --mode lambda alone is the local event mode: another event than the job's.
+			mode = " --engine batch-ops" + mode
+		}
 	}
 	if s.demo {
 		return "retry the failures (while the demo runs): " + s.command() + " redrive --from-report " + shellWord(s.reportPath) + " --only failed" + mode

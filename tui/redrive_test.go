@@ -1124,3 +1124,19 @@ func TestRedriveDock(t *testing.T) {
 		t.Error("the summary is docked: it should ask for attention as a dialog")
 	}
 }
+
+// Every mode has its line under the mode in the plan (the event modes had none), and a
+// batch-ops run's retry line names the engine: --mode lambda alone is the local event
+// mode, which sends the processor another event than the job's.
+func TestRedriveModeHelpAndBatchRetryHint(t *testing.T) {
+	for _, md := range redrive.Modes {
+		if modeHelp(md) == "" {
+			t.Errorf("%s has no help line", md)
+		}
+	}
+	s := &redriveState{envName: "prod-eu", reportPath: "/r.jsonl", manifest: &redrive.Manifest{Mode: redrive.ModeLambda},
+		batch: &batchState{}}
+	if got := s.retryHint(); !strings.HasSuffix(got, "--only failed --engine batch-ops --mode lambda") {
+		t.Errorf("batch retry hint: %s", got)
+	}
+}

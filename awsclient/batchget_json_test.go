@@ -79,6 +79,7 @@ func TestBatchGetFastDecoderMatchesTheSDK(t *testing.T) {
 		{"two types", `{"Responses":{"status":[{"requestId":{"S":"r1","N":"1"}}]}}`, true, false},
 		{"lone surrogate", `{"Responses":{"status":[{"requestId":{"S":"\ud800"}}]}}`, true, false},
 		{"trailing garbage", `{"Responses":{"status":[]}} x`, true, false},
+		{"escaped quote in a name seen before", `{"Responses":{"status":[{"a\\":{"S":"x"},"a\":{"S":"y"}}]}}`, true, false},
 	}
 	// Broken JSON is refused; the SDK's decoder panicked on this one, or read it as empty.
 	for _, body := range []string{`{"Responses":{"000000":[,0`, `{"Responses":{"status":[,0`} {

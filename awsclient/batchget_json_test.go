@@ -2,6 +2,7 @@ package awsclient
 
 import (
 	"context"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"net/http"
@@ -149,4 +150,39 @@ func FuzzBatchGetJSON(f *testing.F) {
 			t.Fatalf("fast path %v:\n%#v\nSDK:\n%#v", tookFast, fast, sdk)
 		}
 	})
+}
+
+// BenchmarkBatchGetDecode compares the two decoders on a BatchGetItem of 100 status items,
+// through the client (signing and middleware included).
+func BenchmarkBatchGetDecode(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"Responses":{"status":[`)
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-64ed-4c41-acd9-d08b6a619f87", i)
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, `{"requestId":{"S":%q},"status":{"S":"FAILED"},"attempts":{"N":"1"},"updatedAt":{"S":"2026-12-04T14:59:00Z"},`+
+			`"receivedAt":{"S":"2026-12-04T14:58:58Z"},"error":{"S":"downstream timeout: inventory-service did not answer within 3000 ms"}}`, ids[i])
+	}
+	sb.WriteString(`]},"UnprocessedKeys":{}}`)
+	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:9"),
+		Credentials: aws.AnonymousCredentials{}, HTTPClient: cannedDynamoDB{sb.String(), true}, Retryer: aws.NopRetryer{}})
+	for _, sdkOnly := range []bool{false, true} {
+		name := "fast"
+		if sdkOnly {
+			name = "sdk"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := NewStatusStore(client, StatusSchema{Table: "status"})
+			s.sdkDecoders = sdkOnly
+			b.ReportAllocs()
+			for b.Loop() {
+				if got, err := s.batchGetChunk(context.Background(), ids); err != nil || len(got) != 100 {
+					b.Fatal(err, len(got))
+				}
+			}
+		})
+	}
 }

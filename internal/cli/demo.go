@@ -25,7 +25,7 @@ const maxLiveRate = 1000
 // A demo of bigDemo requests or more runs under a soft memory limit (GOMEMLIMIT wins).
 const (
 	bigDemo            = 200_000
-	bigDemoMemoryLimit = 1300 << 20
+	bigDemoMemoryLimit = 1200 << 20
 )
 
 type demoFlags struct {
@@ -135,9 +135,10 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 		opts.Logger = g.Stderr
 	}
 	if f.requests >= bigDemo && os.Getenv("GOMEMLIMIT") == "" {
-		// A big demo holds about 750 bytes per request live; without a soft limit Go's GC
-		// lets the process grow to about three times that (1M requests: 2.14 GB peak, and
-		// 1.33 GB with this limit, for about a fifth more CPU while seeding).
+		// A big demo holds about 850 bytes per request live; without a soft limit Go's GC
+		// lets the process grow to over twice that (1M requests: 2.2 GB peak; with 1300
+		// MiB 1.50 GB, the bound, so 1200 MiB). The GC then runs more often near
+		// the end of the seed: some CPU for the memory.
 		debug.SetMemoryLimit(bigDemoMemoryLimit)
 	}
 	st, err := devstack.Start(ctx, opts)

@@ -43,6 +43,31 @@ type batchState struct {
 	stopAsked bool
 	quitAsked bool
 	quit      atomic.Bool
+	// leaveAsked is a first q while the job runs: a second one quits and leaves the job
+	// running in S3.
+	leaveAsked bool
+}
+
+// leaveRunningJob answers q while a batch-ops job runs: the job runs in S3 whether
+// stowage watches it or not, so stowage may quit, but only on a second q, after saying
+// how to follow the job and finish the run (its report, its claims). quit reports
+// whether to quit now; handled is false when no batch job runs.
+func (m *Model) leaveRunningJob() (quit, handled bool) {
+	s := m.rd
+	if s == nil || s.batch == nil || s.batch.sess == nil || s.phase != rdRunning {
+		return false, false
+	}
+	if s.batch.leaveAsked {
+		return true, true
+	}
+	s.batch.leaveAsked = true
+	watch := "stowage jobs watch"
+	if ids := s.batch.sess.JobIDs(); len(ids) > 0 {
+		watch = s.command() + " jobs watch " + ids[0]
+	}
+	m.setNote(noteWarn, sanitize.Line("the job runs on in S3 after stowage quits; "+watch+
+		" follows it, reads its report and releases its claims. q again quits, c in the redrive (R) cancels the job"))
+	return false, true
 }
 
 // batchQuitWait bounds how long quitting during a start follows the jobs it cancelled

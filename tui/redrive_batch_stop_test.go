@@ -162,3 +162,32 @@ func TestRedriveBatchOpsCtrlCDuringStart(t *testing.T) {
 		}
 	}
 }
+
+// q while a batch job runs: the job runs in S3 whether stowage watches it or not, so q
+// may quit, but a first q only says how to follow the job (jobs watch) and a second one
+// quits; nothing is cancelled. (q refused to quit until the job ended, which can be hours.)
+func TestRedriveBatchOpsQuitWhileTheJobRuns(t *testing.T) {
+	stateHome(t)
+	var gw *fakeGateway
+	jobs := newFakeJobs()
+	f := newFixture(t, seedRequests, redriveEnv(), withGateway(&gw), withBatchOps(jobs, false))
+	f.keys("f", "F", "a", "R", "B")
+	started := startedMsg(t, run(f.step(keyPress("y"))))
+	if started.err != nil || started.sess == nil {
+		t.Fatalf("start: %+v", started)
+	}
+	f.step(started)
+	f.keys("esc")
+	if _, quit := f.m.onKey(keyPress("q")); quit {
+		t.Fatal("the first q quit")
+	}
+	if !strings.Contains(f.m.note.text, "jobs watch "+jobs.order[0]) || !strings.Contains(f.m.note.text, "q again quits") {
+		t.Fatalf("the first q does not say how to follow the job: %q", f.m.note.text)
+	}
+	if _, quit := f.m.onKey(keyPress("q")); !quit {
+		t.Fatal("the second q did not quit")
+	}
+	if jobs.cancels != 0 {
+		t.Errorf("quitting cancelled %d jobs", jobs.cancels)
+	}
+}

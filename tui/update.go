@@ -194,6 +194,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (cmd tea.Cmd, quit bool) {
 	km := m.km
 	switch {
 	case key.Matches(msg, km.Quit):
+		if quit, ok := m.leaveRunningJob(); ok {
+			return nil, quit
+		}
 		if m.redriveActive() {
 			m.setNote(noteWarn, "a redrive is running: R shows it, c there cancels it; q quits once it has stopped")
 			return nil, false

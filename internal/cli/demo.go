@@ -19,6 +19,9 @@ import (
 	"github.com/stowage-cli/stowage/redrive"
 )
 
+// demoBatchTaskDelay paces each of the demo's Batch Operations tasks (8 run at once).
+const demoBatchTaskDelay = 300 * time.Millisecond
+
 // maxLiveRate bounds demo --live-rate: past it the demo measures the machine, not stowage.
 const maxLiveRate = 1000
 
@@ -153,6 +156,10 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 			g.printErr("stowage: demo: %v\n", err)
 		}
 	}()
+	// The demo's Batch Operations tasks take the time a real task's copy or invocation
+	// takes, so that a job's progress can be watched: unpaced, the demo's few dozen
+	// tasks ended within the first look at the job.
+	st.SetBatchTaskDelay(demoBatchTaskDelay)
 
 	// The demo's redrives (its terminal UI runs in this process) keep their audit log,
 	// journals and reports apart from the operator's real ones.

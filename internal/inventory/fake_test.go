@@ -101,6 +101,7 @@ type fakeTable struct {
 	listCalls  atomic.Int64
 	scanCalls  atomic.Int64
 	hideInScan map[string]bool // items the scan does not see (written while it ran)
+	limits     []int32         // the limit of each ListByStatus call
 	size       TableSize
 }
 
@@ -139,6 +140,7 @@ func (t *fakeTable) BatchGet(ctx context.Context, ids []string) (map[string]awsc
 func (t *fakeTable) ListByStatus(ctx context.Context, state, next string, limit int32) (awsclient.StatusPage, error) {
 	t.listCalls.Add(1)
 	t.mu.Lock()
+	t.limits = append(t.limits, limit)
 	var match []awsclient.Status
 	for _, s := range t.items {
 		if s.State == state {

@@ -66,3 +66,26 @@ func TestShardedJoinKeepsLookupsInFlightForEveryRange(t *testing.T) {
 		t.Fatalf("listed %d of %d rows, at most %d lookups in flight, want %d", n, len(objs), table.peak, table.want)
 	}
 }
+
+// Once the first matches of a status listing are joined with HEAD, the rest wait for the
+// bucket listing, so the status pages ask for as many items as they can: in pages of 100,
+// 82k PROCESSED items took 826 round trips in series.
+func TestStatusListingAsksForBigPagesPastTheHeadBudget(t *testing.T) {
+	var objs []awsclient.Object
+	var items []awsclient.Status
+	for i := range 60 {
+		id := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		objs = append(objs, obj(id, time.Hour))
+		items = append(items, status(id, "FAILED", time.Duration(i)*time.Minute))
+	}
+	table := newFakeTable(items...)
+	rows, err := collect(func(fn func([]Row) error) error {
+		return List(context.Background(), Source{Objects: newFakeBucket(objs...), Statuses: table}, Options{Status: "FAILED", HeadBudget: 10}, fn)
+	})
+	if err != nil || len(rows) != len(items) {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	if first, last := table.limits[0], table.limits[len(table.limits)-1]; first > 100 || last < 1000 {
+		t.Fatalf("status pages asked for %v items, want at most 100 while HEADing and at least 1000 after", table.limits)
+	}
+}

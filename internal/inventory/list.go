@@ -274,7 +274,13 @@ func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) 
 	headed := 0
 	var rest map[string]awsclient.Status // matches joined by the listing
 	var order []string                   // rest's IDs in the table's order
-	err := eachStatusPage(ctx, src.Statuses, opts.Status, func(p awsclient.StatusPage) error {
+	pageSize := func() int32 {
+		if rest != nil {
+			return bulkStatusPageSize
+		}
+		return statusPageSize
+	}
+	err := eachStatusPage(ctx, src.Statuses, opts.Status, pageSize, func(p awsclient.StatusPage) error {
 		items := make([]awsclient.Status, 0, len(p.Items))
 		for _, s := range p.Items {
 			if s.State == opts.Status && s.RequestID != "" {
@@ -331,14 +337,21 @@ func listByStatus(ctx context.Context, src Source, opts Options, fn func([]Row) 
 	return lim.result(emit(keepRows(rows, inScope)))
 }
 
-// statusPageSize is how many items a status page asks for.
-const statusPageSize = 100
+// statusPageSize is how many items a status page asks for while the first matches are
+// joined with HEAD, so that they come at once; bulkStatusPageSize once the rest wait for
+// the bucket listing (at 20 ms a round trip, 82k PROCESSED items in pages of 100 took 826
+// round trips in series, 25 s).
+const (
+	statusPageSize     = 100
+	bulkStatusPageSize = 1000
+)
 
-// eachStatusPage hands every page of the items in state to fn.
-func eachStatusPage(ctx context.Context, st Statuses, state string, fn func(awsclient.StatusPage) error) error {
+// eachStatusPage hands every page of the items in state to fn, each page asking for
+// size() items.
+func eachStatusPage(ctx context.Context, st Statuses, state string, size func() int32, fn func(awsclient.StatusPage) error) error {
 	token := ""
 	for {
-		page, err := st.ListByStatus(ctx, state, token, statusPageSize)
+		page, err := st.ListByStatus(ctx, state, token, size())
 		if err != nil {
 			return err
 		}

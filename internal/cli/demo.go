@@ -147,7 +147,7 @@ func runDemo(ctx context.Context, g *Globals, f demoFlags) error {
 	st, err := devstack.Start(ctx, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return err
+			return exitf(ExitCancelled, "demo: %v", err)
 		}
 		return exitf(ExitUsage, "demo: %v", err)
 	}

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"fmt"
 	"net/http"
@@ -113,7 +114,10 @@ func seedMeta(r SeedRequest) map[string]string {
 
 // seed stores n seeded requests and their statuses (see the top of this file). Every
 // status is exactly what the live processor would have written.
-func (s *Stack) seed(n int) error {
+func (s *Stack) seed(ctx context.Context, n int) error {
+	if s.db != nil {
+		s.db.NoSync = true // seedStore syncs once at the end
+	}
 	now := s.opts.Now()
 	p := s.proc
 	s.seeded = seededList{loc: now.Location(), recs: make([]seededRecord, 0, n)}
@@ -132,8 +136,13 @@ func (s *Stack) seed(n int) error {
 				}
 				batch = append(batch, seedJob{seedRequest: r})
 			}
-			if len(batch) > 0 {
-				batches <- batch
+			if len(batch) == 0 {
+				continue
+			}
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return // interrupted: the consumer drains what was sent
 			}
 		}
 	}()
@@ -154,6 +163,9 @@ func (s *Stack) seed(n int) error {
 	var redrives []redelivery
 	var err error
 	for batch := range prepared {
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err != nil {
 			continue // drain
 		}
@@ -183,6 +195,9 @@ func (s *Stack) seed(n int) error {
 				redrives = append(redrives, redelivery{rec, k, j.redrive})
 			}
 		}
+	}
+	if err == nil {
+		err = ctx.Err() // interrupted before a batch came through
 	}
 	if err != nil {
 		return err

@@ -248,7 +248,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return nil, err
 		}
 		if empty {
-			if err := s.seedStore(opts.Requests); err != nil {
+			if err := s.seedStore(ctx, opts.Requests); err != nil {
 				return nil, err
 			}
 		}
@@ -401,14 +401,19 @@ func (s *Stack) storeRequest(key string, body []byte, meta map[string]string) er
 // (bolt would sync every put: 10k took 13 s instead of 2) and syncs once at the end. A
 // machine crash while seeding may leave objects.bolt damaged; a crash there already
 // left a half-seeded demo, and the remedy is the same: delete the --data directory.
-func (s *Stack) seedStore(n int) error {
-	if s.db == nil {
-		return s.seed(n)
+// An interrupted seed (ctx) stops within a batch and says what it leaves behind.
+func (s *Stack) seedStore(ctx context.Context, n int) error {
+	err := s.seed(ctx, n)
+	if s.db != nil {
+		s.db.NoSync = false
 	}
-	s.db.NoSync = true
-	err := s.seed(n)
-	s.db.NoSync = false
-	if err != nil {
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("devstack: seeding interrupted after %d of %d requests: %w", len(s.seeded.recs), n, ctx.Err())
+		if s.opts.DataDir != "" {
+			err = fmt.Errorf("%w; %s now holds a part of the seed: delete it before starting the demo on it again", err, s.opts.DataDir)
+		}
+	}
+	if err != nil || s.db == nil {
 		return err
 	}
 	if err := s.db.Sync(); err != nil {

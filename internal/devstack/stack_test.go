@@ -418,3 +418,20 @@ func TestWritesCountsWriteRequestsPerService(t *testing.T) {
 		t.Fatalf("writes = %+v, want %+v", got, want)
 	}
 }
+
+// An interrupted seed stops within a batch and says so, naming how far it got and what
+// a --data directory now holds (it seeded to the end, then answered "context canceled").
+func TestSeedInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	st, err := Start(ctx, Options{Seed: 1, Requests: 200000, DataDir: dir})
+	if err == nil {
+		st.Close()
+		t.Fatal("an interrupted seed started the stack")
+	}
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "seeding interrupted after 0 of 200000 requests") ||
+		!strings.Contains(err.Error(), dir+" now holds a part of the seed: delete it") {
+		t.Fatalf("error: %v", err)
+	}
+}

@@ -143,6 +143,9 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	// The SDK logs to stderr by default (e.g. "Response has no supported checksum"); in the
 	// TUI that would write over the screen, and stowage reports errors itself.
 	cfg.Logger = logging.Nop{}
+	// Every client's requests keep their connection when the answer comes before the
+	// request's body was written to its end (request_body.go).
+	cfg.APIOptions = append(cfg.APIOptions, KeepConnectionsOnEarlyResponse)
 	// The SDK's transport, captured before any wrap: the gateway reuses it. Without a CA
 	// bundle the SDK leaves the client for each service to build, with its own transport's
 	// 10 idle connections: built here instead, so that keepConnections applies to every one.
@@ -265,7 +268,7 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 			return callerIdentity{}, classify(err, call{Op: "identity", Resource: "sts", Profile: profile, SSO: sso,
 				Action: "sts:GetCallerIdentity"})
 		}
-		return callerIdentity{arn: aws.ToString(out.Arn), account: aws.ToString(out.Account)}, nil
+		return callerIdentity{arn: aws.ToString(out.Arn), account: aws.ToString(out.Account), userID: aws.ToString(out.UserId)}, nil
 	}}
 	c.Identity = func(ctx context.Context) (string, error) {
 		id, err := caller.lookup(ctx)
@@ -274,6 +277,13 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	c.Account = func(ctx context.Context) (string, error) {
 		id, err := caller.lookup(ctx)
 		return id.account, err
+	}
+	if c.Events != nil {
+		// The events' userIdentity.principalId is the caller's unique ID, as S3 writes it.
+		c.Events.SetCaller(func(ctx context.Context) (string, error) {
+			id, err := caller.lookup(ctx)
+			return id.userID, err
+		})
 	}
 
 	if gatewayURL := env.GatewayURL(); gatewayURL != "" {
@@ -346,7 +356,7 @@ func keepConnections(t *http.Transport) {
 // isLocal reports whether a client's resolved base endpoint is on this machine (nil: AWS).
 func isLocal(base *string) bool { return base != nil && config.IsLoopbackURL(*base) }
 
-type callerIdentity struct{ arn, account string }
+type callerIdentity struct{ arn, account, userID string }
 
 // callerCache asks who the caller is once; a failure is not cached, so a later call
 // (after aws sso login) may succeed.

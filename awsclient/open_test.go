@@ -146,7 +146,8 @@ func TestOpenIdentity(t *testing.T) {
 	}))
 	t.Cleanup(sts.Close)
 	env := &config.Env{Name: "id", Region: "eu-west-1", Endpoints: config.Endpoints{STS: sts.URL},
-		Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"}}
+		Storage: config.Storage{Bucket: "b"}, Status: config.Status{Table: "t"},
+		Events: config.Events{SQSQueueURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/processor"}}
 	env.ApplyDefaults()
 	c, err := awsclient.Open(ctxT(t), env, awsclient.WithStaticCredentials("a", "b"))
 	if err != nil {
@@ -155,6 +156,14 @@ func TestOpenIdentity(t *testing.T) {
 	arn, err := c.Identity(ctxT(t))
 	if err != nil || arn != "arn:aws:iam::123456789012:user/operator" {
 		t.Fatalf("identity = %q, %v", arn, err)
+	}
+	// The events name the caller by its unique ID, as S3 does (it was left "stowage":
+	// nothing told the sender who calls).
+	if c.Events == nil {
+		t.Fatal("no event sender for the events section")
+	}
+	if got := c.Events.PrincipalID(ctxT(t)); got != "AWS:AIDA" {
+		t.Errorf("principalId = %q, want AWS:AIDA", got)
 	}
 	if c.Region != "eu-west-1" {
 		t.Errorf("region = %q", c.Region)

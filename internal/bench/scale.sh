@@ -296,8 +296,11 @@ if has redrive; then
 	KEY=$(jq -rs '[.[] | select(.type == "header")][0].manifest.items[0].key // empty' "$JOURNAL")
 	[[ -n $KEY ]] || KEY=${ID:-}
 	"$STOWAGE" --config "$WORK/direct.yaml" --env demo show "$KEY" --raw >"$WORK/body" 2>/dev/null || echo '{}' >"$WORK/body"
+	# The key goes into the path escaped, as stowage sends it: a raw / splits the {key}
+	# segment and the gateway answers 403.
+	KEY_PATH=$(jq -rn --arg k "$KEY" '$k | @uri')
 	printf 'PUT %s/product/%s/%s\nx-api-key: %s\nContent-Type: application/json\n@%s\n' \
-		"$GWURL" "$BUCKET" "$KEY" "$APIKEY" "$WORK/body" >"$WORK/targets"
+		"$GWURL" "$BUCKET" "$KEY_PATH" "$APIKEY" "$WORK/body" >"$WORK/targets"
 	VEG_DUR=$(awk -v s="$RUN_S" 'BEGIN { d = int(s + 0.5); if (d < 5) d = 5; if (d > 60) d = 60; print d }')
 	timed "$VEGETA" attack -targets "$WORK/targets" -rate 0 -max-workers "$CONC" -workers "$CONC" -duration "${VEG_DUR}s" -output "$WORK/veg.bin"
 	VEG_CPU=$CPU

@@ -996,6 +996,16 @@ func (s *BatchSession) Finish(ctx context.Context) (*Report, FinishResult, error
 	return rep, fin, err
 }
 
+// finishedAt is when a batch-ops run ended: the jobs' last termination time, unless it
+// is not after the start (S3 may give it to the second, which a run shorter than a
+// second falls before its start: the report said it took 0 s or less), then read.
+func finishedAt(started, terminated, read time.Time) time.Time {
+	if terminated.After(started) {
+		return terminated
+	}
+	return read
+}
+
 // buildReport makes one line per manifest item from the jobs' tasks and the plan.
 func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, readErr error) *Report {
 	rec, m, j := s.rec, s.rec.Plan.Manifest, s.job
@@ -1004,9 +1014,7 @@ func (s *BatchSession) buildReport(tasks map[string]awsclient.JobTaskResult, rea
 	if !rec.Started.IsZero() {
 		rep.Started = rec.Started // the plan may have waited on the operator's confirmation
 	}
-	if !j.Terminated.IsZero() {
-		rep.Finished = j.Terminated
-	}
+	rep.Finished = finishedAt(rep.Started, j.Terminated, rep.Finished)
 	claimed := map[string]bool{}
 	for _, id := range rec.Claimed {
 		claimed[id] = true

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
 )
@@ -97,5 +98,21 @@ func TestStartBatchInterruptedWhileClaiming(t *testing.T) {
 		if containsID(rec.Interrupted, it.RequestID) && !strings.Contains(it.Error, "interrupted") {
 			t.Errorf("%s: %s %q", it.RequestID, it.State, it.Error)
 		}
+	}
+}
+
+// A run's end is its jobs' last termination, unless that (to the second) falls before
+// its start; then it is when the report was read.
+func TestBatchFinishedAt(t *testing.T) {
+	started := time.Date(2026, 12, 7, 18, 28, 29, 700_000_000, time.UTC)
+	read := started.Add(2 * time.Second)
+	if got := finishedAt(started, started.Add(-700*time.Millisecond), read); !got.Equal(read) {
+		t.Errorf("a termination to the second before the start: %v, want %v", got, read)
+	}
+	if got := finishedAt(started, started.Add(time.Second), read); !got.Equal(started.Add(time.Second)) {
+		t.Errorf("a termination after the start: %v", got)
+	}
+	if got := finishedAt(started, time.Time{}, read); !got.Equal(read) {
+		t.Errorf("no termination: %v", got)
 	}
 }

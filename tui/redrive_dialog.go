@@ -118,7 +118,7 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 		return false, redriveReplanMsg{s}
 	case key.Matches(msg, km.RedriveForce):
 		s.force = !s.force
-	case key.Matches(msg, km.RedriveSkipPerm) && (s.allIDs != nil || s.perm.Permanent > 0):
+	case key.Matches(msg, km.RedriveSkipPerm) && s.canSkipPermanent():
 		return false, s.toggleSkipPermanent()
 	case key.Matches(msg, km.Yes) && s.canConfirm() && s.confirm == redrive.ConfirmYesNo:
 		return false, redriveConfirmedMsg{s}
@@ -127,6 +127,10 @@ func (s *redriveState) updatePlanned(km KeyMap, msg tea.KeyPressMsg) (bool, tea.
 	}
 	return false, nil
 }
+
+// canSkipPermanent reports whether P means something: some planned requests failed
+// with a permanent error, or they were left out (allIDs keeps the selection).
+func (s *redriveState) canSkipPermanent() bool { return s.allIDs != nil || s.perm.Permanent > 0 }
 
 // toggleSkipPermanent leaves the requests that failed with a permanent error out of the
 // selection, or puts them back; the plan is then made again, so what is confirmed is a
@@ -336,7 +340,10 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 	if s.manifest != nil {
 		what = "Redrive " + plural(s.summary.Count, "request") // the selected ones that are stored
 	}
-	head = append(head, s.title(st, what), s.modeLine(st, w), field(st, "", st.Faint.Render(s.modeHelp())))
+	head = append(head, s.title(st, what), s.modeLine(st, w))
+	for _, l := range wrapLines(s.modeHelp(), w-11) { // wrapped: the event modes' lines are long
+		head = append(head, field(st, "", st.Faint.Render(l)))
+	}
 	switch s.phase {
 	case rdPlanning:
 		head = append(head, "", st.Muted.Render("planning: reading the metadata and status of "+plural(len(s.ids), "request")+"…"))
@@ -466,10 +473,15 @@ func (s *redriveState) renderPlan(st Styles, w int) (head, middle, tail []string
 
 // engineHint names B where the engine can be chosen.
 func (s *redriveState) engineHint() string {
-	if s.batchOK {
-		return " · B engine"
+	hint := ""
+	if s.canSkipPermanent() {
+		// Also in the plan's permanence line, which a short screen may cut.
+		hint = " · P permanent"
 	}
-	return ""
+	if s.batchOK {
+		hint += " · B engine"
+	}
+	return hint
 }
 
 // appLines is text wrapped to w in the dialog's text style.

@@ -122,6 +122,9 @@ func TestRedriveBatchOpsCopy5000(t *testing.T) {
 	}
 	// The throttled ones again, from the report: exactly them, delivered this time.
 	d.stack.SetBatchTaskFault(nil)
+	// 40 tasks, 8 at a time, end within a poll unless paced: the progress check wants
+	// the job seen Active (CI caught it Complete at the first look).
+	d.stack.SetBatchTaskDelay(50 * time.Millisecond)
 	prompts, _ = answer(t, d, "demo\n")
 	again := d.run(t, "", "redrive", "--engine", "batch-ops", "--mode", "s3-copy", "--from-report", savedReport(t, r.stderr), "--only", "failed",
 		"--wait", "0", "-o", "json", "--batch-poll", "10ms").must(t, ExitOK)

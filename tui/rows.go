@@ -137,11 +137,15 @@ func (s *rowSet) Get(id string) (*row, bool) {
 }
 
 // SetSizeAge fills in the size and age of a row known only from the status table, once
-// HEAD gave them. The order is left as it is, as it was when rows were changed in place.
+// HEAD gave them. They are what the size sort and the time window read: the row moves to its
+// place (Reposition), so the order and the view stay sorted. Changed in place, a later
+// Recheck's binary search missed the row and put it in the view a second time.
 func (s *rowSet) SetSizeAge(id string, size, modified int64) {
 	if i, ok := s.lookup(id); ok && s.sizeOf(i) < 0 {
-		s.setSize(i, size)
-		s.rows[i].modified = modified
+		s.Reposition([]string{id}, func() {
+			s.setSize(i, size)
+			s.rows[i].modified = modified
+		})
 	}
 }
 

@@ -152,3 +152,25 @@ func TestRepositionMatchesAResort(t *testing.T) {
 		}
 	}
 }
+
+// A row known only from the status table, whose HEAD then gives it a size and an age,
+// stays once in a filtered view (a time window): SetSizeAge changed what the sort and
+// the window read without moving the row, and the Recheck after it inserted the row a
+// second time (the view read [a c b c]).
+func TestSetSizeAgeKeepsTheViewSorted(t *testing.T) {
+	s := newRowSet(nil)
+	s.Add([]row{{Key: "a", ID: "a", Size: 1, Modified: 300}, {Key: "b", ID: "b", Size: 1, Modified: 200}, {Key: "c", ID: "c", Size: -1}})
+	s.SetWindow(winBounds{since: 100})
+	if s.ViewLen() != 3 {
+		t.Fatalf("view %d", s.ViewLen())
+	}
+	s.SetSizeAge("c", 10, 250)
+	s.Recheck([]string{"c"})
+	var ids []string
+	for i := range s.ViewLen() {
+		ids = append(ids, s.IDAt(i))
+	}
+	if !slices.Equal(ids, []string{"a", "c", "b"}) {
+		t.Errorf("view after HEAD filled in c's age: %v, want [a c b]", ids)
+	}
+}

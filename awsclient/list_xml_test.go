@@ -2,6 +2,7 @@ package awsclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -163,4 +164,21 @@ func FuzzParseListTime(f *testing.F) {
 			t.Fatalf("%q: %v, the SDK reads %v", s, got, want)
 		}
 	})
+}
+
+// A page that says more keys follow but gives no continuation token is an error, on both
+// decoders: the listing ended there without one, and every key after it was missing.
+func TestListTruncatedWithoutToken(t *testing.T) {
+	body := `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><IsTruncated>true</IsTruncated><KeyCount>1</KeyCount><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResult>`
+	for _, sdk := range []bool{false, true} {
+		client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:9"), UsePathStyle: true,
+			Credentials: aws.AnonymousCredentials{}, HTTPClient: cannedS3{body}, Retryer: aws.NopRetryer{}})
+		s := NewObjectStore(client, "b", ObjectStoreOptions{sdkListDecoder: sdk})
+		pages := 0
+		err := s.List(context.Background(), "", func(p Page) error { pages++; return nil })
+		var e *Error
+		if !errors.As(err, &e) || e.Code != "TruncatedWithoutToken" || pages != 0 {
+			t.Errorf("sdk decoder %v: %d page(s), err %v", sdk, pages, err)
+		}
+	}
 }

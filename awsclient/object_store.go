@@ -123,6 +123,9 @@ func (s *ObjectStore) ListPageAfter(ctx context.Context, prefix, startAfter, con
 		page := Page{Objects: fast.objects}
 		if fast.truncated {
 			page.NextToken = fast.next
+			if page.NextToken == "" {
+				return Page{}, truncatedWithoutToken(s.call("list", prefix, "s3:ListBucket"))
+			}
 		}
 		return page, nil
 	}
@@ -140,8 +143,19 @@ func (s *ObjectStore) ListPageAfter(ctx context.Context, prefix, startAfter, con
 	}
 	if aws.ToBool(out.IsTruncated) {
 		page.NextToken = aws.ToString(out.NextContinuationToken)
+		if page.NextToken == "" {
+			return Page{}, truncatedWithoutToken(s.call("list", prefix, "s3:ListBucket"))
+		}
 	}
 	return page, nil
+}
+
+// truncatedWithoutToken is the error of a page that says more keys follow but gives no
+// continuation token: ending the listing there would drop every key after it unseen.
+func truncatedWithoutToken(c call) error {
+	return &Error{Kind: KindServer, Op: c.Op, Resource: c.Resource, Code: "TruncatedWithoutToken",
+		Message: "the listing page says more keys follow (IsTruncated) but gives no continuation token, so the rest cannot be listed",
+		Remedy:  "the S3 endpoint or a proxy in front of it answered an incomplete page: retry, and check the endpoint"}
 }
 
 // List streams every page under prefix to fn as it arrives. It stops at the first error

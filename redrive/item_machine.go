@@ -116,7 +116,10 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item, wk *itemWorker, releas
 	w.releaseSlot(r)
 	release()
 	if err := r.journal.Sync(); err != nil {
+		// The item's outcome may not be on disk: the lease table is not told it either
+		// (the claim lapses), so the two never disagree with the journal the other way.
 		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
+		return
 	}
 	if r.deps.Leases == nil {
 		return

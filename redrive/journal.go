@@ -86,6 +86,10 @@ type Journal struct {
 	synced uint64
 }
 
+// fsyncFile is how the records written are put on disk (a seam for tests of a disk
+// that fails).
+var fsyncFile = (*os.File).Sync
+
 // Path is where the journal is.
 func (j *Journal) Path() string { return j.path }
 
@@ -219,7 +223,7 @@ func (j *Journal) syncThrough(seq uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := j.f.Sync(); err != nil {
+	if err := fsyncFile(j.f); err != nil {
 		j.mu.Lock()
 		j.err = fmt.Errorf("sync journal %s: %w", j.path, err)
 		err = j.err

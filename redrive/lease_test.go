@@ -2,6 +2,8 @@ package redrive
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -236,4 +238,33 @@ func newLeaseRun(t *testing.T, f *fixture, m *Manifest, leases *memLeases, o Opt
 		t.Fatal(err)
 	}
 	return r
+}
+
+// An item whose outcome could not be put on disk (fsync failed) does not tell the lease
+// table how it ended: the claim lapses, and the lease never says more than the journal
+// holds. (It was told "delivered" while the journal's last durable word was "sending".)
+func TestAFailedSyncDoesNotFinishTheClaim(t *testing.T) {
+	f := newFixture(t, 1)
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	o := f.opts()
+	fsyncFile = func(file *os.File) error {
+		// Every fsync up to the send passes (the sending record is durable); the one
+		// after it, the outcome's, fails.
+		if file.Name() == o.JournalPath && f.sender.attemptsOf(f.ids[0]) > 0 {
+			return errors.New("input/output error")
+		}
+		return file.Sync()
+	}
+	t.Cleanup(func() { fsyncFile = (*os.File).Sync })
+	rep := runToEnd(t, newLeaseRun(t, f, m, leases, o))
+	if rep.Outcome != OutcomeError || !strings.Contains(rep.StopReason, "the journal could not be written") {
+		t.Errorf("outcome %s: %s", rep.Outcome, rep.StopReason)
+	}
+	if f.sender.attemptsOf(f.ids[0]) != 1 {
+		t.Fatalf("%d attempts", f.sender.attemptsOf(f.ids[0]))
+	}
+	if c := leases.get(f.ids[0]); c.Outcome != "" || leases.finishes != 0 {
+		t.Errorf("the lease table was told %q (%d finishes) after the outcome's fsync failed", c.Outcome, leases.finishes)
+	}
 }

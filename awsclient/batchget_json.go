@@ -12,27 +12,29 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 )
 
 // A joined listing spent about a quarter of its CPU in the SDK's schema-driven decoding
 // of BatchGetItem responses. fastBatchGet reads a successful response's items itself, in
-// one pass, into the SDK's own attribute values (so that toStatus stays the one reading of
-// an item), and hands the SDK's decoder an empty result. It knows the shape DynamoDB sends
-// for a status table: Responses of this table, an empty UnprocessedKeys, and S, N, BOOL,
-// NULL, SS, NS, L and M values. Anything else (binary values, empty collections,
-// unprocessed keys, consumed capacity, duplicate names, nulls, a checksum that does not
-// match) goes to the SDK's decoder untouched, unless it is not JSON at all: that is
-// refused here, since the SDK's decoder may panic on it. FuzzBatchGetJSON compares the two.
+// one pass, straight into the plain values of Status.Item (statusOf is then the one
+// reading of an item, as for the SDK's attribute values through toStatus), and hands the
+// SDK's decoder an empty result. Short strings (attribute names, states, times) are shared
+// within a response, so that a listing does not hold a copy of "status" per row. It knows
+// the shape DynamoDB sends for a status table: Responses of this table, an empty
+// UnprocessedKeys, and S, N, BOOL, NULL, SS, NS, L and M values. Anything else (binary
+// values, empty collections, unprocessed keys, consumed capacity, duplicate names, nulls,
+// a checksum that does not match) goes to the SDK's decoder untouched, unless it is not
+// JSON at all: that is refused here, since the SDK's decoder may panic on it.
+// FuzzBatchGetJSON compares the two.
 
 // emptyBatchGetResult stands in for a body fastBatchGet has read.
 const emptyBatchGetResult = `{}`
 
 type fastBatchGet struct {
 	table string
-	dst   *[]map[string]ddbtypes.AttributeValue
+	dst   *[]map[string]any
 	ok    *bool
 }
 
@@ -75,10 +77,10 @@ func checksumMatches(header string, body []byte) bool {
 	return err == nil && crc32.ChecksumIEEE(body) == uint32(want)
 }
 
-// parseBatchGet reads the items of table from a BatchGetItem response; ok is false
-// outside the subset described above.
-func parseBatchGet(b []byte, table string) (items []map[string]ddbtypes.AttributeValue, ok bool) {
-	p := jsonScanner{b: b}
+// parseBatchGet reads the items of table from a BatchGetItem response, as plain values
+// (plainValue's); ok is false outside the subset described above.
+func parseBatchGet(b []byte, table string) (items []map[string]any, ok bool) {
+	p := jsonScanner{b: b, shared: make(map[string]string, 32)}
 	seen := 0
 	if !p.object(func(key string) bool {
 		switch key {
@@ -93,9 +95,9 @@ func parseBatchGet(b []byte, table string) (items []map[string]ddbtypes.Attribut
 				if name != table || tables > 1 {
 					return false
 				}
-				items = make([]map[string]ddbtypes.AttributeValue, 0, 100)
+				items = make([]map[string]any, 0, 100)
 				return p.array(func() bool {
-					item, ok := p.attributeMap()
+					item, ok := p.plainMap()
 					items = append(items, item)
 					return ok
 				})
@@ -116,7 +118,7 @@ func parseBatchGet(b []byte, table string) (items []map[string]ddbtypes.Attribut
 		return nil, false
 	}
 	if items == nil { // none of the keys has an item
-		items = []map[string]ddbtypes.AttributeValue{}
+		items = []map[string]any{}
 	}
 	return items, true
 }
@@ -126,7 +128,15 @@ type jsonScanner struct {
 	b     []byte
 	pos   int
 	depth int // of nested attribute values
+	// shared (optional) holds the short strings read so far, so that each is allocated
+	// once; at most maxShared of them, of at most maxSharedLen bytes.
+	shared map[string]string
 }
+
+const (
+	maxShared    = 256
+	maxSharedLen = 32 // below a UUID's 36: request IDs are unique
+)
 
 // maxAttributeDepth bounds the nesting of L and M values this subset reads (DynamoDB
 // allows 32 levels).
@@ -214,10 +224,19 @@ func (p *jsonScanner) str() (string, bool) {
 		case c == '"':
 			s := p.b[start:p.pos]
 			p.pos++
+			if p.shared != nil && len(s) <= maxSharedLen {
+				if v, ok := p.shared[string(s)]; ok {
+					return v, true // valid: it was when it was stored
+				}
+			}
 			if !utf8.Valid(s) {
 				return "", false
 			}
-			return string(s), true
+			v := string(s)
+			if p.shared != nil && len(s) <= maxSharedLen && len(p.shared) < maxShared {
+				p.shared[v] = v
+			}
+			return v, true
 		case c == '\\':
 			return p.escaped(start)
 		case c < 0x20:
@@ -321,28 +340,30 @@ func (p *jsonScanner) literal(word string) bool {
 	return true
 }
 
-// attributeMap reads an item (or an M value): attribute names, each once, to values.
-func (p *jsonScanner) attributeMap() (map[string]ddbtypes.AttributeValue, bool) {
-	m := make(map[string]ddbtypes.AttributeValue, 8)
+// plainMap reads an item (or an M value): attribute names, each once, to plain values.
+func (p *jsonScanner) plainMap() (map[string]any, bool) {
+	m := make(map[string]any, 8)
 	ok := p.object(func(name string) bool {
 		if _, dup := m[name]; dup {
 			return false
 		}
-		v, ok := p.attributeValue()
+		v, ok := p.plainAttribute()
 		m[name] = v
 		return ok
 	})
 	return m, ok && len(m) > 0
 }
 
-// attributeValue reads {"S": ...} and the other types this subset knows, one member each.
-func (p *jsonScanner) attributeValue() (ddbtypes.AttributeValue, bool) {
+// plainAttribute reads {"S": ...} and the other types this subset knows, one member each,
+// as plainValue gives them: S → string, N → json.Number, BOOL → bool, NULL → nil, SS, NS
+// and L → []any, M → map[string]any.
+func (p *jsonScanner) plainAttribute() (any, bool) {
 	if p.depth >= maxAttributeDepth {
 		return nil, false
 	}
 	p.depth++
 	defer func() { p.depth-- }()
-	var v ddbtypes.AttributeValue
+	var v any
 	members := 0
 	ok := p.object(func(typ string) bool {
 		members++
@@ -352,54 +373,54 @@ func (p *jsonScanner) attributeValue() (ddbtypes.AttributeValue, bool) {
 		switch typ {
 		case "S":
 			s, ok := p.str()
-			v = &ddbtypes.AttributeValueMemberS{Value: s}
+			v = s
 			return ok
 		case "N":
 			s, ok := p.str()
-			v = &ddbtypes.AttributeValueMemberN{Value: s}
+			v = json.Number(s)
 			return ok
 		case "BOOL":
 			switch {
 			case p.literal("true"):
-				v = &ddbtypes.AttributeValueMemberBOOL{Value: true}
+				v = true
 			case p.literal("false"):
-				v = &ddbtypes.AttributeValueMemberBOOL{Value: false}
+				v = false
 			default:
 				return false
 			}
 			return true
 		case "NULL":
-			v = &ddbtypes.AttributeValueMemberNULL{Value: true}
+			v = nil
 			return p.literal("true")
 		case "SS", "NS":
-			var list []string
+			var list []any
 			if !p.array(func() bool {
 				s, ok := p.str()
-				list = append(list, s)
+				if typ == "NS" {
+					list = append(list, json.Number(s))
+				} else {
+					list = append(list, s)
+				}
 				return ok
 			}) || len(list) == 0 {
 				return false
 			}
-			if typ == "SS" {
-				v = &ddbtypes.AttributeValueMemberSS{Value: list}
-			} else {
-				v = &ddbtypes.AttributeValueMemberNS{Value: list}
-			}
+			v = list
 			return true
 		case "L":
-			var list []ddbtypes.AttributeValue
+			var list []any
 			if !p.array(func() bool {
-				e, ok := p.attributeValue()
+				e, ok := p.plainAttribute()
 				list = append(list, e)
 				return ok
 			}) || len(list) == 0 {
 				return false
 			}
-			v = &ddbtypes.AttributeValueMemberL{Value: list}
+			v = list
 			return true
 		case "M":
-			m, ok := p.attributeMap()
-			v = &ddbtypes.AttributeValueMemberM{Value: m}
+			m, ok := p.plainMap()
+			v = m
 			return ok
 		}
 		return false

@@ -255,7 +255,7 @@ func (s *StatusStore) batchGetChunk(ctx context.Context, ids []string) ([]Status
 	pending := map[string]ddbtypes.KeysAndAttributes{s.schema.Table: {Keys: keys}}
 	var found []Status
 	for attempt := 0; ; attempt++ {
-		var fast []map[string]ddbtypes.AttributeValue
+		var fast []map[string]any
 		var fastOK bool
 		opts := ddbCallOptions
 		if !s.sdkDecoders {
@@ -268,11 +268,12 @@ func (s *StatusStore) batchGetChunk(ctx context.Context, ids []string) ([]Status
 		if err != nil {
 			return nil, classify(err, s.call("batch-get", "dynamodb:BatchGetItem"))
 		}
-		items := out.Responses[s.schema.Table]
-		if fastOK {
-			items = fast // and nothing was left unprocessed
+		if fastOK { // and nothing was left unprocessed
+			for _, item := range fast {
+				found = append(found, s.statusOf(item))
+			}
 		}
-		for _, item := range items {
+		for _, item := range out.Responses[s.schema.Table] {
 			found = append(found, s.toStatus(item))
 		}
 		left, ok := out.UnprocessedKeys[s.schema.Table]
@@ -527,23 +528,67 @@ func (s *StatusStore) Describe(ctx context.Context) (TableInfo, error) {
 	return info, nil
 }
 
-// toStatus maps an item to a Status. Unreadable attempts or timestamps are left zero;
-// the raw values stay visible in Item.
+// toStatus maps an item to a Status (statusOf, on its plain values).
 func (s *StatusStore) toStatus(item map[string]ddbtypes.AttributeValue) Status {
-	st := Status{
-		RequestID: stringAttr(item[s.schema.KeyAttr]),
-		State:     stringAttr(item[s.schema.StatusAttr]),
-		Error:     stringAttr(item[s.schema.ErrorAttr]),
-		Item:      make(map[string]any, len(item)),
+	plain := make(map[string]any, len(item))
+	for k, v := range item {
+		plain[k] = plainValue(v)
 	}
-	if n, ok := numberAttr(item[s.schema.AttemptsAttr]); ok && n >= 0 && n < math.MaxInt32 {
+	return s.statusOf(plain)
+}
+
+// statusOf reads a Status from an item's plain values (plainValue's: a string is S, a
+// json.Number is N), which become its Item. Unreadable attempts or timestamps are left
+// zero; the raw values stay visible in Item. It is the one reading of a status item: the
+// SDK's attribute values (toStatus) and the fast BatchGetItem decoder both come here.
+func (s *StatusStore) statusOf(item map[string]any) Status {
+	st := Status{
+		RequestID: plainString(item[s.schema.KeyAttr]),
+		State:     plainString(item[s.schema.StatusAttr]),
+		Error:     plainString(item[s.schema.ErrorAttr]),
+		Item:      item,
+	}
+	if n, ok := plainNumber(item[s.schema.AttemptsAttr]); ok && n >= 0 && n < math.MaxInt32 {
 		st.Attempts = int(n)
 	}
-	st.UpdatedAt = timeAttr(item[s.schema.UpdatedAtAttr])
-	for k, v := range item {
-		st.Item[k] = plainValue(v)
-	}
+	st.UpdatedAt = plainTime(item[s.schema.UpdatedAtAttr])
 	return st
+}
+
+// plainString reads S, or the text of N; anything else is "".
+func plainString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return string(v)
+	}
+	return ""
+}
+
+// plainNumber reads N, or S holding a number.
+func plainNumber(v any) (float64, bool) {
+	var text string
+	switch v := v.(type) {
+	case json.Number:
+		text = string(v)
+	case string:
+		text = strings.TrimSpace(v)
+	default:
+		return 0, false
+	}
+	return parseNumber(text)
+}
+
+// plainTime reads an RFC 3339/ISO 8601 string, or epoch seconds or milliseconds (N or S).
+func plainTime(v any) time.Time {
+	if s, ok := v.(string); ok {
+		if t, ok := parseTimeText(s); ok {
+			return t
+		}
+	}
+	f, ok := plainNumber(v)
+	return epochTime(f, ok)
 }
 
 // stringAttr reads S, or the text of N; anything else is "".
@@ -568,6 +613,10 @@ func numberAttr(v ddbtypes.AttributeValue) (float64, bool) {
 	default:
 		return 0, false
 	}
+	return parseNumber(text)
+}
+
+func parseNumber(text string) (float64, bool) {
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, false
@@ -587,17 +636,29 @@ var timeLayouts = []string{
 // timeAttr reads an RFC 3339/ISO 8601 string, or epoch seconds or milliseconds (N or S).
 func timeAttr(v ddbtypes.AttributeValue) time.Time {
 	if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
-		for _, layout := range timeLayouts {
-			if t, err := time.Parse(layout, strings.TrimSpace(s.Value)); err == nil {
-				return t.UTC()
-			}
+		if t, ok := parseTimeText(s.Value); ok {
+			return t
 		}
 	}
-	f, ok := numberAttr(v)
+	return epochTime(numberAttr(v))
+}
+
+func parseTimeText(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// epochTime reads epoch seconds, or milliseconds beyond the year 5000 in seconds.
+func epochTime(f float64, ok bool) time.Time {
 	if !ok || f <= 0 {
 		return time.Time{}
 	}
-	if f >= 1e11 { // beyond the year 5000 in seconds: these are milliseconds
+	if f >= 1e11 {
 		return time.UnixMilli(int64(f)).UTC()
 	}
 	sec, frac := math.Modf(f)
@@ -747,12 +808,10 @@ func (s *StatusStore) SampleStates(ctx context.Context, limit int32) ([]string, 
 // seconds or milliseconds) by the rule updatedAt is read with; zero when it holds none.
 func StatusTime(v any) time.Time {
 	switch v := v.(type) {
-	case string:
-		return timeAttr(&ddbtypes.AttributeValueMemberS{Value: v})
-	case json.Number:
-		return timeAttr(&ddbtypes.AttributeValueMemberN{Value: string(v)})
+	case string, json.Number:
+		return plainTime(v)
 	case float64:
-		return timeAttr(&ddbtypes.AttributeValueMemberN{Value: strconv.FormatFloat(v, 'f', -1, 64)})
+		return plainTime(json.Number(strconv.FormatFloat(v, 'f', -1, 64)))
 	}
 	return time.Time{}
 }

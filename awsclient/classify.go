@@ -196,6 +196,10 @@ func kindOf(err error, endpoint string) (Kind, string, string) {
 	if isSSOError(err) {
 		return KindExpiredCredentials, "", "the SSO session has expired or is invalid"
 	}
+	var answer *AnswerError
+	if errors.As(err, &answer) {
+		return KindServer, "", answer.Error()
+	}
 	var process *CredentialProcessError
 	if errors.As(err, &process) {
 		// Before credentialsFailure, whose message would quote the process's output.
@@ -454,6 +458,10 @@ func remedy(e *Error, c call) string {
 	case KindTimeout:
 		return remedyTimeout
 	case KindServer:
+		var answer *AnswerError
+		if errors.As(e.Err, &answer) {
+			return answer.remedy()
+		}
 		return remedyServer
 	case KindNetwork:
 		return remedyNetwork

@@ -145,7 +145,9 @@ func Open(ctx context.Context, env *config.Env, opts ...OpenOption) (*Clients, e
 	cfg.Logger = logging.Nop{}
 	// Every client's requests keep their connection when the answer comes before the
 	// request's body was written to its end (request_body.go).
-	cfg.APIOptions = append(cfg.APIOptions, KeepConnectionsOnEarlyResponse)
+	// An answer the SDK cannot handle (it panics on some) is an error, not a crash
+	// (decode_guard.go).
+	cfg.APIOptions = append(cfg.APIOptions, KeepConnectionsOnEarlyResponse, GuardAnswers)
 	// The SDK's transport, captured before any wrap: the gateway reuses it. Without a CA
 	// bundle the SDK leaves the client for each service to build, with its own transport's
 	// 10 idle connections: built here instead, so that keepConnections applies to every one.

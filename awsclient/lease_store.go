@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stowage-cli/stowage/internal/sanitize"
@@ -58,6 +59,9 @@ type LeaseStore struct {
 	profile  string
 	sso      bool
 	endpoint string
+	// singles is set once the server refused TransactWriteItems: ClaimBatch and
+	// FinishBatch then make the single calls for the rest of the store's life.
+	singles atomic.Bool
 }
 
 // NewLeaseStore returns a LeaseStore on table. In read-only mode Claim, Finish and the
@@ -156,29 +160,9 @@ func (s *LeaseStore) Claim(ctx context.Context, req ClaimRequest) (ClaimResult, 
 	if req.RequestID == "" || req.RunID == "" || req.TTL <= 0 {
 		return ClaimResult{}, invalid("claim", s.call("claim").Resource, "a claim needs a request ID, a run ID and a positive TTL")
 	}
-	// Empty strings would be refused by servers older than DynamoDB's 2020 change.
-	op, env := req.Operator, req.Env
-	if op == "" {
-		op = "unknown"
-	}
-	if env == "" {
-		env = "unknown"
-	}
 	now := req.Now
-	exp := now.Add(req.TTL)
-	update := "SET #run = :run, #op = :op, #env = :env, #claimed = :now, #exp = :exp, #ttl = :ttl REMOVE #outcome, #fin, #sent"
-	// Not live: finished, or expired. AND binds tighter than OR, and DynamoDB refuses
-	// redundant parentheses, so only the OR groups inside an AND carry them.
-	free := "attribute_exists(#outcome) OR #exp <= :now"
-	values := map[string]ddbtypes.AttributeValue{
-		":run": str(req.RunID), ":op": str(op), ":env": str(env), ":now": ms(now), ":exp": ms(exp),
-		":ttl": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(exp.Add(LeaseRetention).Unix(), 10)},
-	}
-	if !req.RedrivenSince.IsZero() {
-		free = "(" + free + ") AND (attribute_not_exists(#sentAt) OR #sentAt <= :since) AND (attribute_exists(#outcome) OR #claimed <= :since)"
-		values[":since"] = ms(req.RedrivenSince)
-	}
-	cond := "attribute_not_exists(#id) OR #run = :run OR " + free
+	update, values := claimWrite(req)
+	cond := "attribute_not_exists(#id) OR #run = :run OR " + claimFree(req, values)
 	for attempt := 0; ; attempt++ {
 		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: s.key(req.RequestID),
@@ -213,6 +197,43 @@ func (s *LeaseStore) Claim(ctx context.Context, req ClaimRequest) (ClaimResult, 
 	}
 }
 
+// claimUpdate is a claim's write: the claim's attributes, and no outcome yet.
+const claimUpdate = "SET #run = :run, #op = :op, #env = :env, #claimed = :now, #exp = :exp, #ttl = :ttl REMOVE #outcome, #fin, #sent"
+
+// claimWrite is a claim's update expression and its values.
+func claimWrite(req ClaimRequest) (string, map[string]ddbtypes.AttributeValue) {
+	// Empty strings would be refused by servers older than DynamoDB's 2020 change.
+	op, env := req.Operator, req.Env
+	if op == "" {
+		op = "unknown"
+	}
+	if env == "" {
+		env = "unknown"
+	}
+	exp := req.Now.Add(req.TTL)
+	return claimUpdate, map[string]ddbtypes.AttributeValue{
+		":run": str(req.RunID), ":op": str(op), ":env": str(env), ":now": ms(req.Now), ":exp": ms(exp),
+		":ttl": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(exp.Add(LeaseRetention).Unix(), 10)},
+	}
+}
+
+// claimFree is the condition of a claim on another run's item: it is not live (finished,
+// or expired) and, unless req.RedrivenSince is zero, no run sent the request since. It
+// adds :since to values when it uses it.
+func claimFree(req ClaimRequest, values map[string]ddbtypes.AttributeValue) string {
+	// AND binds tighter than OR, and DynamoDB refuses redundant parentheses, so only the
+	// OR groups inside an AND carry them.
+	free := "attribute_exists(#outcome) OR #exp <= :now"
+	if req.RedrivenSince.IsZero() {
+		return free
+	}
+	values[":since"] = ms(req.RedrivenSince)
+	return "(" + free + ") AND " + notSentSince + " AND (attribute_exists(#outcome) OR #claimed <= :since)"
+}
+
+// notSentSince holds when no run sent the request after :since.
+const notSentSince = "(attribute_not_exists(#sentAt) OR #sentAt <= :since)"
+
 // Finish records how this run finished a request it claimed. When another run has taken
 // the claim over, a send is still recorded (sentAt) and the error wraps ErrClaimLost.
 func (s *LeaseStore) Finish(ctx context.Context, f ClaimFinish) error {
@@ -223,15 +244,7 @@ func (s *LeaseStore) Finish(ctx context.Context, f ClaimFinish) error {
 	if f.Outcome == "" {
 		return invalid("finish-claim", res, "an outcome is required")
 	}
-	ttl := &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(f.At.Add(LeaseRetention).Unix(), 10)}
-	values := map[string]ddbtypes.AttributeValue{
-		":run": str(f.RunID), ":outcome": str(f.Outcome), ":at": ms(f.At),
-		":sent": &ddbtypes.AttributeValueMemberBOOL{Value: f.Sent}, ":ttl": ttl,
-	}
-	update := "SET #outcome = :outcome, #fin = :at, #sent = :sent, #ttl = :ttl"
-	if f.Sent {
-		update += ", #sentAt = :at, #sentBy = :run"
-	}
+	update, values := finishWrite(f)
 	cond := "#run = :run"
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.key(f.RequestID),
@@ -260,6 +273,21 @@ func (s *LeaseStore) Finish(ctx context.Context, f ClaimFinish) error {
 		return s.classify(err, "finish-claim")
 	}
 	return lost
+}
+
+// finishWrite is a finish's update expression and its values; its condition is that the
+// claim is still this run's (#run = :run).
+func finishWrite(f ClaimFinish) (string, map[string]ddbtypes.AttributeValue) {
+	ttl := &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(f.At.Add(LeaseRetention).Unix(), 10)}
+	values := map[string]ddbtypes.AttributeValue{
+		":run": str(f.RunID), ":outcome": str(f.Outcome), ":at": ms(f.At),
+		":sent": &ddbtypes.AttributeValueMemberBOOL{Value: f.Sent}, ":ttl": ttl,
+	}
+	update := "SET #outcome = :outcome, #fin = :at, #sent = :sent, #ttl = :ttl"
+	if f.Sent {
+		update += ", #sentAt = :at, #sentBy = :run"
+	}
+	return update, values
 }
 
 // Get reads the claim on id with a consistent read; found is false when there is none.

@@ -80,7 +80,7 @@ func checksumMatches(header string, body []byte) bool {
 // parseBatchGet reads the items of table from a BatchGetItem response, as plain values
 // (plainValue's); ok is false outside the subset described above.
 func parseBatchGet(b []byte, table string) (items []map[string]any, ok bool) {
-	p := jsonScanner{b: b, shared: make(map[string]string, 32)}
+	p := jsonScanner{b: b, shared: new(sharedStrings)}
 	seen := 0
 	if !p.object(func(key string) bool {
 		switch key {
@@ -128,15 +128,22 @@ type jsonScanner struct {
 	b     []byte
 	pos   int
 	depth int // of nested attribute values
-	// shared (optional) holds the short strings read so far, so that each is allocated
-	// once; at most maxShared of them, of at most maxSharedLen bytes.
-	shared map[string]string
+	// shared (optional) remembers short strings read (attribute names, states), so that
+	// each is allocated once a response.
+	shared *sharedStrings
 }
 
-const (
-	maxShared    = 256
-	maxSharedLen = 32 // below a UUID's 36: request IDs are unique
-)
+// sharedStrings is a direct-mapped cache of strings of at most maxSharedLen bytes: a
+// slot holds the last string that hashed to it. Cheaper than a map, whose hashing cost
+// as much as the allocations it saved.
+type sharedStrings [64]string
+
+const maxSharedLen = 16 // names and states; times and request IDs are mostly unique
+
+func (c *sharedStrings) slot(b []byte) *string {
+	h := uint(len(b))*31 + uint(b[0])*7 + uint(b[len(b)-1]) + uint(b[len(b)/2])*3
+	return &c[h%uint(len(c))]
+}
 
 // maxAttributeDepth bounds the nesting of L and M values this subset reads (DynamoDB
 // allows 32 levels).
@@ -224,17 +231,19 @@ func (p *jsonScanner) str() (string, bool) {
 		case c == '"':
 			s := p.b[start:p.pos]
 			p.pos++
-			if p.shared != nil && len(s) <= maxSharedLen {
-				if v, ok := p.shared[string(s)]; ok {
-					return v, true // valid: it was when it was stored
+			var slot *string
+			if p.shared != nil && len(s) > 0 && len(s) <= maxSharedLen {
+				slot = p.shared.slot(s)
+				if *slot == string(s) {
+					return *slot, true // valid: it was when it was stored
 				}
 			}
 			if !utf8.Valid(s) {
 				return "", false
 			}
 			v := string(s)
-			if p.shared != nil && len(s) <= maxSharedLen && len(p.shared) < maxShared {
-				p.shared[v] = v
+			if slot != nil {
+				*slot = v
 			}
 			return v, true
 		case c == '\\':

@@ -163,8 +163,9 @@ func BenchmarkBatchGetDecode(b *testing.B) {
 		if i > 0 {
 			sb.WriteString(",")
 		}
-		fmt.Fprintf(&sb, `{"requestId":{"S":%q},"status":{"S":"FAILED"},"attempts":{"N":"1"},"updatedAt":{"S":"2026-12-04T14:59:00Z"},`+
-			`"receivedAt":{"S":"2026-12-04T14:58:58Z"},"error":{"S":"downstream timeout: inventory-service did not answer within 3000 ms"}}`, ids[i])
+		fmt.Fprintf(&sb, `{"requestId":{"S":%q},"status":{"S":"FAILED"},"attempts":{"N":"1"},"updatedAt":{"S":"2026-12-04T14:%02d:%02dZ"},`+
+			`"receivedAt":{"S":"2026-12-04T14:%02d:%02dZ"},"error":{"S":"downstream timeout: inventory-service did not answer within 3000 ms"}}`,
+			ids[i], i/60, i%60, i/60, (i+58)%60)
 	}
 	sb.WriteString(`]},"UnprocessedKeys":{}}`)
 	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:9"),

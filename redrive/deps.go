@@ -43,6 +43,15 @@ type Claimer interface {
 	Finish(ctx context.Context, f awsclient.ClaimFinish) error
 }
 
+// LeaseBatcher claims and finishes many requests in one call, each with the answer Claim
+// or Finish would give it alone (results and errors by index). A run whose Claimer also
+// implements it gathers its claims and finishes into batches. awsclient's LeaseStore
+// implements it (TransactWriteItems, or single calls where the server has none).
+type LeaseBatcher interface {
+	ClaimBatch(ctx context.Context, reqs []awsclient.ClaimRequest) ([]awsclient.ClaimResult, []error)
+	FinishBatch(ctx context.Context, fs []awsclient.ClaimFinish) []error
+}
+
 // EventSender sends synthesized S3 events to the processor's trigger (the event modes).
 // awsclient's EventSender implements it. Each result is one entry's outcome, in order;
 // the error is the failure of a whole call (its entries' results carry it too).

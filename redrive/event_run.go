@@ -216,13 +216,8 @@ func targetMissing(reason string) string {
 // eventBatcher gathers the entries of items ready to send into calls of up to
 // EventBatchSize, at most calls.Limit() calls in flight.
 type eventBatcher struct {
-	r     *Run
-	calls *gate
-
-	mu      sync.Mutex
-	pending []*batchEntry
-	timer   *time.Timer
-	running bool // a flusher is taking pending entries
+	r *Run
+	*gatherer[*batchEntry]
 }
 
 type batchEntry struct {
@@ -233,7 +228,9 @@ type batchEntry struct {
 }
 
 func newEventBatcher(r *Run, concurrency int) *eventBatcher {
-	return &eventBatcher{r: r, calls: newGate(max(1, concurrency))}
+	b := &eventBatcher{r: r}
+	b.gatherer = newGatherer(EventBatchSize, eventLinger, concurrency, b.call)
+	return b
 }
 
 // send queues e for the next batch and waits for its outcome. ctx is the run's send
@@ -241,58 +238,8 @@ func newEventBatcher(r *Run, concurrency int) *eventBatcher {
 // as not sent. The batch's call gets its own AttemptTimeout when it leaves.
 func (b *eventBatcher) send(ctx context.Context, e awsclient.EventEntry, journal func() error) awsclient.EntryResult {
 	be := &batchEntry{ctx: ctx, e: e, journal: journal, done: make(chan awsclient.EntryResult, 1)}
-	b.mu.Lock()
-	b.pending = append(b.pending, be)
-	switch {
-	case len(b.pending) >= EventBatchSize:
-		b.kick()
-	case b.timer == nil:
-		b.timer = time.AfterFunc(eventLinger, func() {
-			b.mu.Lock()
-			b.timer = nil
-			b.kick()
-			b.mu.Unlock()
-		})
-	}
-	b.mu.Unlock()
+	b.add(be)
 	return <-be.done
-}
-
-// kick starts a flusher unless one runs (b.mu held).
-func (b *eventBatcher) kick() {
-	if b.running || len(b.pending) == 0 {
-		return
-	}
-	b.running = true
-	go b.flush()
-}
-
-// flush sends the pending entries, a batch per free call slot, until none is pending.
-// A batch is taken when a slot is free, so while every slot is busy the entries behind
-// gather into full batches.
-func (b *eventBatcher) flush() {
-	for {
-		_ = b.calls.Acquire(context.Background())
-		b.mu.Lock()
-		n := min(EventBatchSize, len(b.pending))
-		if n == 0 {
-			b.running = false
-			b.mu.Unlock()
-			b.calls.Release()
-			return
-		}
-		batch := append([]*batchEntry(nil), b.pending[:n]...)
-		b.pending = append(b.pending[:0], b.pending[n:]...)
-		if len(b.pending) == 0 && b.timer != nil {
-			b.timer.Stop()
-			b.timer = nil
-		}
-		b.mu.Unlock()
-		go func() {
-			defer b.calls.Release()
-			b.call(batch)
-		}()
-	}
 }
 
 // call sends one batch and hands each entry its outcome.

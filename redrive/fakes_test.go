@@ -334,11 +334,26 @@ func lostConnection() error {
 // sent the request after RedrivenSince (an expired unfinished claim counts as sent at
 // its claim time).
 type memLeases struct {
-	mu       sync.Mutex
-	claims   map[string]awsclient.Claim
-	claimErr error // every Claim fails with it
-	finErr   error // every Finish fails with it
-	finishes int
+	mu         sync.Mutex
+	claims     map[string]awsclient.Claim
+	claimErr   error // every Claim fails with it
+	finErr     error // every Finish fails with it
+	finishes   int
+	claimCalls int
+	// batched: a run is given the table as a LeaseBatcher (batch), not a Claimer alone.
+	batched bool
+	batch   *batchLeases
+}
+
+// claimer is the table as a run's Deps.Leases.
+func (l *memLeases) claimer() Claimer {
+	if !l.batched {
+		return l
+	}
+	if l.batch == nil {
+		l.batch = &batchLeases{memLeases: l}
+	}
+	return l.batch
 }
 
 func newMemLeases() *memLeases { return &memLeases{claims: map[string]awsclient.Claim{}} }
@@ -346,6 +361,7 @@ func newMemLeases() *memLeases { return &memLeases{claims: map[string]awsclient.
 func (l *memLeases) Claim(ctx context.Context, req awsclient.ClaimRequest) (awsclient.ClaimResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.claimCalls++
 	if l.claimErr != nil {
 		return awsclient.ClaimResult{}, l.claimErr
 	}
@@ -389,4 +405,54 @@ func (l *memLeases) get(id string) awsclient.Claim {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.claims[id]
+}
+
+// batchLeases is memLeases as a LeaseBatcher: each batch answers every item as Claim or
+// Finish alone (LeaseStore's contract), and counts its calls and their sizes.
+type batchLeases struct {
+	*memLeases
+	bmu     sync.Mutex
+	claimed []int // the size of each ClaimBatch
+	fins    []int // the size of each FinishBatch
+	// finishGate, when set, holds every FinishBatch until it is closed.
+	finishGate chan struct{}
+}
+
+func (l *batchLeases) ClaimBatch(ctx context.Context, reqs []awsclient.ClaimRequest) ([]awsclient.ClaimResult, []error) {
+	l.bmu.Lock()
+	l.claimed = append(l.claimed, len(reqs))
+	l.bmu.Unlock()
+	res, errs := make([]awsclient.ClaimResult, len(reqs)), make([]error, len(reqs))
+	for i, r := range reqs {
+		res[i], errs[i] = l.Claim(ctx, r)
+	}
+	return res, errs
+}
+
+func (l *batchLeases) FinishBatch(ctx context.Context, fs []awsclient.ClaimFinish) []error {
+	if l.finishGate != nil {
+		<-l.finishGate
+	}
+	l.bmu.Lock()
+	l.fins = append(l.fins, len(fs))
+	l.bmu.Unlock()
+	errs := make([]error, len(fs))
+	for i, f := range fs {
+		errs[i] = l.Finish(ctx, f)
+	}
+	return errs
+}
+
+// calls is how many ClaimBatch and FinishBatch calls were made, and how many items they
+// carried.
+func (l *batchLeases) calls() (claims, claimed, finishes, finished int) {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	for _, n := range l.claimed {
+		claimed += n
+	}
+	for _, n := range l.fins {
+		finished += n
+	}
+	return len(l.claimed), claimed, len(l.fins), finished
 }

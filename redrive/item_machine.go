@@ -24,7 +24,10 @@ import (
 // claims and opens its object while earlier items' requests are in flight (the
 // dispatcher lets twice the cap through that far). In the batched event modes a slot is
 // one item of a batch: Concurrency calls of EventBatchSize items, and as many items
-// again gathering into the next batches (event_run.go).
+// again gathering into the next batches (event_run.go). With a lease table that batches
+// (LeaseBatcher), claim waits for its item's answer from a batch of claims, and done
+// queues the item's finish for a batch without waiting for it (lease_batch.go); the run
+// waits for the queued finishes before it ends.
 type step int
 
 const (
@@ -104,7 +107,8 @@ type itemWork struct {
 // lease table is told how the item ended (final writes it without waiting, so that the
 // slot is not held for an fsync); the lease write comes after the window place is
 // released: it is bookkeeping, not a request to the target, and holding the place for it
-// would cost every item one more round trip of the send rate.
+// would cost every item one more round trip of the send rate. With a LeaseBatcher the
+// finish is queued (only now, after the sync) and the worker takes its next item at once.
 func (r *Run) work(ctx, sendCtx context.Context, it Item, wk *itemWorker, release func()) {
 	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1, worker: wk}
 	r.mu.Lock()

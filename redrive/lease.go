@@ -2,7 +2,6 @@ package redrive
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -41,7 +40,11 @@ func (r *Run) claim(ctx context.Context, it Item, first time.Time, sent bool) (d
 	var res awsclient.ClaimResult
 	var err error
 	for try := 1; try <= claimTries; try++ {
-		res, err = r.deps.Leases.Claim(ctx, req)
+		if r.leases != nil {
+			res, err = r.leases.claim(ctx, req)
+		} else {
+			res, err = r.deps.Leases.Claim(ctx, req)
+		}
 		if err == nil || ctx.Err() != nil || !awsclient.KindOf(err).Retryable() {
 			break
 		}
@@ -98,28 +101,30 @@ func (r *Run) claim(ctx context.Context, it Item, first time.Time, sent bool) (d
 }
 
 // finishClaim records in the lease table how the item ended, best effort: a failure is a
-// warning in the progress and the report, never a lost item (the claim expires).
+// warning in the progress and the report, never a lost item (the claim expires). With a
+// LeaseBatcher the finish is queued for the next batch, and the item does not wait.
 func (r *Run) finishClaim(it Item) {
 	r.mu.Lock()
 	res := r.items[it.RequestID]
 	f := awsclient.ClaimFinish{RequestID: it.RequestID, RunID: r.m.RunID, At: r.now(),
 		Sent: res.Attempts > 0 || r.everMaybe[it.RequestID], Outcome: claimOutcome(res.State, res.Attempts > 0)}
 	r.mu.Unlock()
+	if r.leases != nil {
+		r.leases.finish(f)
+		return
+	}
 	var err error
 	for try := 1; try <= claimTries; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), finishClaimTimeout)
 		err = r.deps.Leases.Finish(ctx, f)
 		cancel()
-		if err == nil || !awsclient.KindOf(err).Retryable() || errors.Is(err, awsclient.ErrClaimLost) {
+		if err == nil || !finishRetryable(err) {
 			break
 		}
 		time.Sleep(r.backoff.delay(try))
 	}
 	if err != nil {
-		r.mu.Lock()
-		r.leaseWarnings = append(r.leaseWarnings, fmt.Sprintf("request %s: the lease table was not told it ended %s: %s",
-			sanitize.Line(it.RequestID), f.Outcome, reasonOf(err)))
-		r.mu.Unlock()
+		r.leaseWarning(f, err)
 	}
 }
 

@@ -151,6 +151,7 @@ type Run struct {
 	backoff  backoff
 	prefetch *prefetch     // nil without Deps.StatusBatch
 	batcher  *eventBatcher // the batched event modes' calls
+	leases   *leaseBatcher // nil unless Deps.Leases is a LeaseBatcher
 
 	journal *Journal
 
@@ -261,6 +262,9 @@ func newRun(deps Deps, m *Manifest, st *JournalState, opts Options) (*Run, error
 	}
 	if m.Mode.Batched() {
 		r.batcher = newEventBatcher(r, m.Concurrency)
+	}
+	if lb, ok := deps.Leases.(LeaseBatcher); ok {
+		r.leases = newLeaseBatcher(r, lb)
 	}
 	if st != nil {
 		r.settleFrom = journaledAt(st, r.now())
@@ -477,6 +481,9 @@ func (r *Run) dispatch(ctx, sendCtx context.Context) {
 		pool.run(it)
 	}
 	pool.wait()
+	if r.leases != nil {
+		r.leases.wait() // the finishes the items queued
+	}
 	if ctx.Err() != nil {
 		// The caller's context ended; say so even if Start's watcher has not run yet.
 		r.stop(OutcomeCanceled, "cancelled by the operator")

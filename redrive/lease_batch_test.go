@@ -1,0 +1,71 @@
+package redrive
+
+import (
+	"testing"
+	"time"
+)
+
+// A run given a LeaseBatcher claims and finishes every item through it, none alone.
+func TestBatchedLeasesCarryEveryClaimAndFinish(t *testing.T) {
+	f := newFixture(t, 40)
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	leases.batched = true
+	rep := runToEnd(t, newLeaseRun(t, f, m, leases, f.opts()))
+	if rep.Counts.Delivered != 40 {
+		t.Fatalf("counts %+v", rep.Counts)
+	}
+	calls, claimed, fcalls, finished := leases.batch.calls()
+	if claimed != 40 || leases.claimCalls != 40 || finished != 40 || leases.finishes != 40 || calls == 0 || fcalls == 0 {
+		t.Errorf("%d claims in %d batches of %d Claim answers; %d finishes in %d batches of %d Finish answers; want 40 each, in batches",
+			claimed, calls, leases.claimCalls, finished, fcalls, leases.finishes)
+	}
+	for _, id := range f.ids {
+		if c := leases.get(id); c.Outcome != "delivered" || !c.Sent {
+			t.Errorf("%s: %+v", id, c)
+		}
+	}
+}
+
+// An item's worker does not wait for its finish: every item is sent while the lease
+// table holds every finish, and the run ends only once they are answered.
+func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
+	f := newFixture(t, 30) // more than the window (8 at concurrency 4)
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	leases.batched = true
+	hold := make(chan struct{})
+	leases.claimer()
+	leases.batch.finishGate = hold
+	r := newLeaseRun(t, f, m, leases, f.opts())
+	if err := r.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for sent := 0; sent < 30; {
+		sent = 0
+		for _, id := range f.ids {
+			sent += f.sender.receivedOf(id)
+		}
+		if time.Now().After(deadline) {
+			close(hold)
+			t.Fatalf("%d of 30 sent while the finishes were held: the items wait for them", sent)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-r.Done():
+		t.Fatal("the run ended before its finishes were answered")
+	default:
+	}
+	close(hold)
+	rep := r.Wait()
+	if rep.Counts.Delivered != 30 {
+		t.Fatalf("counts %+v", rep.Counts)
+	}
+	for _, id := range f.ids {
+		if c := leases.get(id); c.Outcome != "delivered" {
+			t.Errorf("%s: %+v: the run ended before its finish", id, c)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package awsclient_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -181,5 +182,78 @@ func TestLeaseBatchReadOnlySendsNothing(t *testing.T) {
 	}
 	if len(ops.ops) != 0 {
 		t.Errorf("sent %v", ops.ops)
+	}
+}
+
+// scriptedDynamo answers each operation with the next of its scripted replies (status,
+// body), repeating the last; it counts the calls.
+type scriptedDynamo struct {
+	opCounter
+	replies map[string][][2]string
+}
+
+func (d *scriptedDynamo) Do(r *http.Request) (*http.Response, error) {
+	op := r.Header.Get("X-Amz-Target")
+	op = op[strings.LastIndex(op, ".")+1:]
+	d.mu.Lock()
+	n := d.ops[op]
+	d.ops[op]++
+	rs := d.replies[op]
+	d.mu.Unlock()
+	reply := [2]string{"200", "{}"}
+	if len(rs) > 0 {
+		reply = rs[min(n, len(rs)-1)]
+	}
+	code := http.StatusOK
+	if reply[0] != "200" {
+		code = http.StatusBadRequest
+	}
+	return &http.Response{StatusCode: code, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Body: io.NopCloser(strings.NewReader(reply[1])), Request: r}, nil
+}
+
+func scriptedStore(t *testing.T, replies map[string][][2]string) (*awsclient.LeaseStore, *scriptedDynamo) {
+	d := &scriptedDynamo{opCounter: opCounter{ops: map[string]int{}}, replies: replies}
+	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), HTTPClient: d,
+		RetryMaxAttempts: 1})
+	return awsclient.NewLeaseStore(client, "leases", false), d
+}
+
+const ddbErr = `{"__type":"com.amazonaws.dynamodb.v20120810#`
+
+// A transaction that conflicts with another writer is sent again, not claimed alone.
+func TestLeaseBatchRetriesAConflict(t *testing.T) {
+	s, d := scriptedStore(t, map[string][][2]string{"TransactWriteItems": {
+		{"400", ddbErr + `TransactionCanceledException","Message":"Transaction cancelled [TransactionConflict, None]","CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"}]}`},
+		{"200", "{}"},
+	}})
+	res, errs := s.ClaimBatch(ctxT(t), []awsclient.ClaimRequest{claimReq("a", "r", bt0), claimReq("b", "r", bt0)})
+	for i := range res {
+		if errs[i] != nil || res[i].Refused != awsclient.ClaimGranted {
+			t.Errorf("%d: %+v %v", i, res[i], errs[i])
+		}
+	}
+	if d.count("TransactWriteItems") != 2 || d.count("UpdateItem") != 0 {
+		t.Errorf("calls %v, want two transactions and no single claim", d.ops)
+	}
+}
+
+// Credentials a policy refuses transactions get single claims and finishes, from then on.
+func TestLeaseBatchFallsBackWhenTransactionsAreDenied(t *testing.T) {
+	s, d := scriptedStore(t, map[string][][2]string{
+		"TransactWriteItems": {{"400", ddbErr + `AccessDeniedException","Message":"not authorized to perform: dynamodb:UpdateItem with an explicit deny"}`}},
+	})
+	for range 2 {
+		_, errs := s.ClaimBatch(ctxT(t), []awsclient.ClaimRequest{claimReq("a", "r", bt0), claimReq("b", "r", bt0)})
+		ferrs := s.FinishBatch(ctxT(t), []awsclient.ClaimFinish{{RequestID: "a", RunID: "r", Outcome: "delivered", At: bt0}})
+		for _, err := range append(errs, ferrs...) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if d.count("TransactWriteItems") != 1 || d.count("UpdateItem") != 6 {
+		t.Errorf("calls %v, want one refused transaction, then six single updates", d.ops)
 	}
 }

@@ -129,12 +129,7 @@ func (t *statusTable) put(key string, old *entry, next item) {
 	}
 	t.items[key] = n
 	t.size += n.size
-	if t.persist {
-		if t.disk.changed == nil {
-			t.disk.changed = map[string]bool{}
-		}
-		t.disk.changed[key] = true
-	}
+	t.changedKey(key)
 	if t.schema.IndexName != "" {
 		h, ok1 := next[t.schema.IndexHash]
 		s, ok2 := next[t.schema.IndexSort]
@@ -152,6 +147,27 @@ func (t *statusTable) put(key string, old *entry, next item) {
 			t.indexCount++
 			t.indexSize += n.size
 		}
+	}
+}
+
+// remove deletes key's item, whose entry is old, and keeps the scan order, the index and
+// the totals. The caller holds mu for writing.
+func (t *statusTable) remove(key string, old *entry) {
+	t.size -= old.size
+	t.unindex(old)
+	t.scan.remove(old)
+	delete(t.items, key)
+	t.changedKey(key)
+}
+
+// changedKey records that key's item changed (or went), for the next save with a DataDir.
+// The caller holds mu for writing.
+func (t *statusTable) changedKey(key string) {
+	if t.persist {
+		if t.disk.changed == nil {
+			t.disk.changed = map[string]bool{}
+		}
+		t.disk.changed[key] = true
 	}
 }
 
@@ -219,6 +235,31 @@ func (t *statusTable) validateItem(it item) error {
 	return nil
 }
 
+// validateUpdate checks an update's key and that its actions leave the key alone; it
+// returns the key.
+func (t *statusTable) validateUpdate(k map[string]attrValue, actions []updateAction) (string, error) {
+	key, err := t.validateKey(k)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range actions {
+		if a.attr == t.schema.KeyAttr {
+			return "", validation("One or more parameter values were invalid: Cannot update attribute " + a.attr + ". This attribute is part of the key")
+		}
+	}
+	return key, nil
+}
+
+// updated is the item actions make of old (exists says whether there was one: an update
+// of a missing item creates it from its key).
+func (t *statusTable) updated(key string, old item, exists bool, actions []updateAction) (item, error) {
+	base := old
+	if !exists {
+		base = item{t.schema.KeyAttr: stringValue(key)}
+	}
+	return applyUpdate(base, actions)
+}
+
 // dynamoServer serves the status table, and any further tables (the lease table),
 // through the DynamoDB JSON protocol. Every table has one string hash key; only the
 // status table has an index.
@@ -229,14 +270,23 @@ func (t *statusTable) validateItem(it item) error {
 // AND/OR/NOT, attribute_exists/attribute_not_exists, begins_with, contains, IN, BETWEEN),
 // ReturnValues ALL_OLD (and ALL_NEW for UpdateItem), ReturnValuesOnConditionCheckFailure,
 // SET/REMOVE/ADD updates, and DescribeTable. Every write is atomic per item, which is
-// what the lease store's claims rely on. Not modelled: transactions, TTL deletion (items
-// stay), capacity, streams; anything else is refused by name.
+// what the lease store's claims rely on; TransactWriteItems (dynamo_transact.go, which says
+// what it models) is atomic across items and tables. Not modelled: TransactGetItems,
+// DeleteItem, TTL deletion (items stay), capacity, streams; anything else is refused by
+// name.
 type dynamoServer struct {
 	table *statusTable
 	more  []*statusTable
 	reqs  atomic.Uint64
 	// writes counts the write requests received, whatever their answer, for tests.
 	writes atomic.Int64
+	// txMu serializes the transactions that carry a ClientRequestToken; txTokens are the
+	// tokens of the last transactTokenTTL's successes, oldest first, and txByToken the
+	// same by token (dynamo_transact.go).
+	txMu      sync.Mutex
+	txTokens  []txToken
+	txByToken map[string]txToken
+	clock     func() time.Time // nil: time.Now
 }
 
 const maxDynamoRequest = 16 << 20
@@ -290,11 +340,21 @@ func (s *dynamoServer) writeError(w http.ResponseWriter, err error) {
 	if !errors.As(err, &de) {
 		de = &dynamoError{status: 500, typ: "InternalServerError", msg: err.Error()}
 	}
-	body := map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + de.typ, "message": de.msg}
-	if de.item != nil {
-		body["Item"] = de.item
+	var data []byte
+	if de.reasons != nil {
+		// As DynamoDB sends it: the reasons, then "Message" (capitalized, unlike the others').
+		data, _ = json.Marshal(struct {
+			Type    string         `json:"__type"`
+			Reasons []cancelReason `json:"CancellationReasons"`
+			Message string
+		}{"com.amazonaws.dynamodb.v20120810#" + de.typ, de.reasons, de.msg})
+	} else {
+		body := map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + de.typ, "message": de.msg}
+		if de.item != nil {
+			body["Item"] = de.item
+		}
+		data, _ = json.Marshal(body)
 	}
-	data, _ := json.Marshal(body)
 	s.write(w, de.status, data)
 }
 
@@ -307,6 +367,9 @@ func (s *dynamoServer) dispatch(op string, body []byte) (any, error) {
 		// Every other operation counts as a write attempt, refused or not (an unknown one
 		// too): a read-only test must see none.
 		s.writes.Add(1)
+	}
+	if op == "TransactWriteItems" { // its actions name their tables
+		return serve(op, body, s.transactWrite)
 	}
 	if t := s.routed(body); t != nil {
 		return (&dynamoServer{table: t}).dispatchTable(op, body)
@@ -1054,22 +1117,32 @@ func (w writeOptions) check() error {
 	if err := w.commonOptions.check(); err != nil {
 		return err
 	}
-	switch w.ReturnValuesOnConditionCheckFailure {
+	return checkReturnOnFailure(w.ReturnValuesOnConditionCheckFailure)
+}
+
+// checkReturnOnFailure checks a ReturnValuesOnConditionCheckFailure.
+func checkReturnOnFailure(rv string) error {
+	switch rv {
 	case "", "NONE", "ALL_OLD":
-	default:
-		return validation("1 validation error detected: Value '" + w.ReturnValuesOnConditionCheckFailure + "' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]")
+		return nil
 	}
-	return nil
+	return validation("1 validation error detected: Value '" + rv + "' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]")
+}
+
+// writeExpressions are the expression members of every write (and of each action of a
+// transaction).
+type writeExpressions struct {
+	ConditionExpression       *string
+	ExpressionAttributeNames  map[string]string
+	ExpressionAttributeValues map[string]attrValue
 }
 
 type putItemInput struct {
 	writeOptions
-	TableName                 string
-	Item                      map[string]attrValue
-	ConditionExpression       *string
-	ExpressionAttributeNames  map[string]string
-	ExpressionAttributeValues map[string]attrValue
-	ReturnValues              string
+	TableName string
+	Item      map[string]attrValue
+	writeExpressions
+	ReturnValues string
 }
 
 // condition parses an optional ConditionExpression.
@@ -1084,6 +1157,31 @@ func condition(expr *string, ctx *exprContext) (*condNode, error) {
 	return p.parseCondition()
 }
 
+// writeExprs parses the expressions of one write (PutItem, UpdateItem and the actions of
+// a transaction): the UpdateExpression when there is one, then the ConditionExpression,
+// and refuses placeholders that none of them used, as DynamoDB does.
+func writeExprs(update, cond *string, names map[string]string, values map[string]attrValue) ([]updateAction, *condNode, error) {
+	ctx := newExprContext(names, values)
+	var actions []updateAction
+	if update != nil {
+		var err error
+		if actions, err = parseUpdate(*update, ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	c, err := condition(cond, ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if update == nil && cond == nil && (names != nil || values != nil) {
+		return nil, nil, validation("ExpressionAttributeNames can only be specified when using expressions")
+	}
+	if err := ctx.checkUnused(); err != nil {
+		return nil, nil, err
+	}
+	return actions, c, nil
+}
+
 func (s *dynamoServer) putItem(in *putItemInput) (any, error) {
 	if err := s.checkTable(in.TableName); err != nil {
 		return nil, err
@@ -1096,15 +1194,8 @@ func (s *dynamoServer) putItem(in *putItemInput) (any, error) {
 	default:
 		return nil, validation("ReturnValues can only be ALL_OLD or NONE")
 	}
-	ctx := newExprContext(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
-	cond, err := condition(in.ConditionExpression, ctx)
+	_, cond, err := writeExprs(nil, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	if err != nil {
-		return nil, err
-	}
-	if in.ConditionExpression == nil && (in.ExpressionAttributeNames != nil || in.ExpressionAttributeValues != nil) {
-		return nil, validation("ExpressionAttributeNames can only be specified when using expressions")
-	}
-	if err := ctx.checkUnused(); err != nil {
 		return nil, err
 	}
 	next := item(in.Item)
@@ -1139,13 +1230,11 @@ func (s *dynamoServer) condFailed(old item, rv string) error {
 
 type updateItemInput struct {
 	writeOptions
-	TableName                 string
-	Key                       map[string]attrValue
-	UpdateExpression          *string
-	ConditionExpression       *string
-	ExpressionAttributeNames  map[string]string
-	ExpressionAttributeValues map[string]attrValue
-	ReturnValues              string
+	TableName        string
+	Key              map[string]attrValue
+	UpdateExpression *string
+	writeExpressions
+	ReturnValues string
 }
 
 func (s *dynamoServer) updateItem(in *updateItemInput) (any, error) {
@@ -1165,37 +1254,20 @@ func (s *dynamoServer) updateItem(in *updateItemInput) (any, error) {
 	if in.UpdateExpression == nil {
 		return nil, unsupported("UpdateItem without UpdateExpression")
 	}
-	ctx := newExprContext(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
-	actions, err := parseUpdate(*in.UpdateExpression, ctx)
+	actions, cond, err := writeExprs(in.UpdateExpression, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
 	}
-	cond, err := condition(in.ConditionExpression, ctx)
+	key, err := s.table.validateUpdate(in.Key, actions)
 	if err != nil {
 		return nil, err
-	}
-	if err := ctx.checkUnused(); err != nil {
-		return nil, err
-	}
-	key, err := s.table.validateKey(in.Key)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range actions {
-		if a.attr == s.table.schema.KeyAttr {
-			return nil, validation("One or more parameter values were invalid: Cannot update attribute " + a.attr + ". This attribute is part of the key")
-		}
 	}
 	var old, next item
 	err = s.table.update(key, func(o item, ok bool) (item, error) {
 		if cond != nil && !cond.eval(o) {
 			return nil, s.condFailed(o, in.ReturnValuesOnConditionCheckFailure)
 		}
-		base := o
-		if !ok {
-			base = item{s.table.schema.KeyAttr: stringValue(key)}
-		}
-		n, err := applyUpdate(base, actions)
+		n, err := s.table.updated(key, o, ok, actions)
 		if err != nil {
 			return nil, err
 		}

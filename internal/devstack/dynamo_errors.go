@@ -8,6 +8,8 @@ type dynamoError struct {
 	typ    string // ValidationException, ResourceNotFoundException, ...
 	msg    string
 	item   item // ConditionalCheckFailedException with ReturnValuesOnConditionCheckFailure=ALL_OLD
+	// reasons are a TransactionCanceledException's CancellationReasons.
+	reasons []cancelReason
 }
 
 func (e *dynamoError) Error() string { return e.typ + ": " + e.msg }
@@ -29,4 +31,12 @@ func tableNotFound() error {
 
 func conditionFailed(old item) error {
 	return &dynamoError{status: 400, typ: "ConditionalCheckFailedException", msg: "The conditional request failed", item: old}
+}
+
+// errorMessage is the message DynamoDB would give for err.
+func errorMessage(err error) string {
+	if de, ok := err.(*dynamoError); ok {
+		return de.msg
+	}
+	return err.Error()
 }

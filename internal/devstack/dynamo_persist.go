@@ -23,7 +23,7 @@ import (
 // it. The snapshot names its generation G and only the log of generation G applies to
 // it, so a crash between writing a new snapshot and removing the old log loses nothing.
 // A crash can tear the log's last record: load stops at the first record whose checksum
-// fails.
+// fails. A deleted item (a transaction's Delete) is logged as its key with an empty item.
 
 // tableFiles are where one table lives in the DataDir.
 type tableFiles struct {
@@ -110,9 +110,8 @@ func (t *statusTable) save(f tableFiles) error {
 		}
 	} else {
 		for k := range t.disk.changed {
-			if e, ok := t.items[k]; ok {
-				keys, entries = append(keys, k), append(entries, e)
-			}
+			// A deleted item's record is a tombstone: its key with no item.
+			keys, entries = append(keys, k), append(entries, t.items[k])
 		}
 	}
 	changed := t.disk.changed
@@ -177,10 +176,16 @@ func writeSnapshot(f tableFiles, gen uint64, keys []string, entries []*entry, st
 	return n, nil
 }
 
+// appendLog appends a record for each entry; a nil entry (a deleted item) is a tombstone,
+// a record with an empty item.
 func appendLog(path string, keys []string, entries []*entry, strs []string) (int64, error) {
 	var buf []byte
 	for i, e := range entries {
-		buf = appendRecord(buf, keys[i], encodeItem(e.decode(strs)))
+		var enc []byte
+		if e != nil {
+			enc = encodeItem(e.decode(strs))
+		}
+		buf = appendRecord(buf, keys[i], enc)
 	}
 	lf, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err == nil {
@@ -254,6 +259,13 @@ func (t *statusTable) replay(r *bufio.Reader, torn bool) (int64, error) {
 		}
 		if err != nil {
 			return n, err
+		}
+		if len(enc) == 0 { // a tombstone (an encoded item is at least its count)
+			if e, ok := t.items[key]; ok {
+				t.remove(key, e)
+			}
+			n += int64(len(key) + 8)
+			continue
 		}
 		it, err := decodeItem(enc)
 		if err != nil {

@@ -38,12 +38,7 @@ func (t *statusTable) seedPut(key string, hp uint32, it seedItem) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.items[key] = &entry{enc: it.enc, key: key, size: it.size, hp: hp, idx: it.idx, hashv: it.hashv, sortv: it.sortv}
-	if t.persist {
-		if t.disk.changed == nil {
-			t.disk.changed = map[string]bool{}
-		}
-		t.disk.changed[key] = true
-	}
+	t.changedKey(key)
 	t.dirty.Store(true)
 }
 

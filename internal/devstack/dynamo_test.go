@@ -88,17 +88,27 @@ func TestDynamoRefusesWhatItDoesNotSupport(t *testing.T) {
 	}
 }
 
-func TestDynamoErrorShape(t *testing.T) {
-	st := startStack(t, Options{Requests: -1})
-	req, _ := http.NewRequest("POST", st.DynamoDBURL, strings.NewReader(`{}`))
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.CreateTable")
+// postDynamo sends body to the DynamoDB emulator at url as operation op, without the SDK.
+func postDynamo(t *testing.T, url, op, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, data
+}
+
+func TestDynamoErrorShape(t *testing.T) {
+	st := startStack(t, Options{Requests: -1})
+	resp, body := postDynamo(t, st.DynamoDBURL, "CreateTable", `{}`)
 	want := `{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"stowage devstack: unsupported operation CreateTable`
 	if resp.StatusCode != 400 || !strings.HasPrefix(string(body), want) || resp.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
 		t.Errorf("got %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
@@ -354,7 +364,7 @@ func FuzzAttrValueRoundTrip(f *testing.F) {
 // Every operation decodes its request strictly from outside bytes: no panic, only
 // DynamoDB-shaped client errors, and an answer that marshals.
 func FuzzDynamoRequest(f *testing.F) {
-	ops := []string{"GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DescribeTable", "DeleteItem"}
+	ops := []string{"GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DescribeTable", "DeleteItem", "TransactWriteItems"}
 	seeds := []string{
 		`{"TableName":"t","Key":{"requestId":{"S":"a"}}}`,
 		`{"RequestItems":{"t":{"Keys":[{"requestId":{"S":"a"}}],"ProjectionExpression":"#s","ExpressionAttributeNames":{"#s":"status"}}}}`,
@@ -369,6 +379,7 @@ func FuzzDynamoRequest(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))
 	}
+	f.Add(uint8(len(ops)-1), []byte(`{"TransactItems":[{"Update":{"TableName":"t","Key":{"requestId":{"S":"a"}},"UpdateExpression":"SET #s = :s","ExpressionAttributeNames":{"#s":"status"},"ExpressionAttributeValues":{":s":{"S":"PROCESSED"}}}},{"ConditionCheck":{"TableName":"leases","Key":{"requestId":{"S":"a"}},"ConditionExpression":"attribute_not_exists(requestId)"}}]}`))
 	f.Fuzz(func(t *testing.T, opIndex uint8, body []byte) {
 		srv := &dynamoServer{table: newStatusTable(tableSchema{Name: "t", KeyAttr: "requestId", IndexName: "i",
 			IndexHash: "status", IndexSort: "updatedAt", Region: Region}, testNow),

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/stowage-cli/stowage/internal/jsonstr"
 )
 
 // A journal proves its own integrity: each record carries its line number (Seq) and a
@@ -114,19 +116,10 @@ func appendIntField(b []byte, name string, v int) []byte {
 	return strconv.AppendInt(append(b, name...), int64(v), 10)
 }
 
-// appendJSONString appends s as encoding/json quotes it: plain ASCII as it is, anything
-// that needs escaping (quotes, control bytes, <, > and &, invalid UTF-8, U+2028) through
-// encoding/json itself.
+// appendJSONString appends s as encoding/json quotes it (HTML escaping included): the
+// bytes every journal was written with, so journals from older versions keep verifying.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			j, _ := json.Marshal(s) // a string always encodes
-			return append(b, j...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return jsonstr.Append(b, s, jsonstr.Options{HTMLEscape: true})
 }
 
 // jsonTimeOK reports whether t encodes as time.Time.MarshalJSON does it with

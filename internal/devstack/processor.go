@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stowage-cli/stowage/internal/jsonstr"
 )
 
 // The processor plays the Lambda function that an S3 ObjectCreated event triggers: it
@@ -566,47 +568,10 @@ func lambdaID(seed int64, key string, delivery int) ([36]byte, float64) {
 	return out, r
 }
 
-// appendJSONString appends s as a JSON string. Control characters, C1 controls, the
-// line separators and invalid UTF-8 are escaped, so that no byte of a key or an error
-// can drive the terminal that shows a log line.
+// appendJSONString appends s as a JSON string safe in a terminal: no byte of a key or an
+// error can drive the terminal that shows a log line (jsonstr.Options.Terminal).
 func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x7f {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r < 0xa0 || r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
-			b = append(b, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
+	return jsonstr.Append(b, s, jsonstr.Options{Terminal: true})
 }
 
 // toAttr converts plain values to an attribute value.

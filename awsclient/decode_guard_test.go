@@ -35,15 +35,21 @@ type hostileServer struct {
 	mu     sync.Mutex
 	status int
 	body   []byte
+	// errorType, when set, is sent as X-Amzn-ErrorType and X-Amzn-Query-Error.
+	errorType string
 }
 
 func newHostileServer(t testing.TB) *hostileServer {
 	h := &hostileServer{status: 200}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
-		status, body := h.status, h.body
+		status, body, errorType := h.status, h.body, h.errorType
 		h.mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		if errorType != "" {
+			w.Header().Set("X-Amzn-ErrorType", errorType)
+			w.Header().Set("X-Amzn-Query-Error", errorType)
+		}
 		w.WriteHeader(status)
 		_, _ = w.Write(body)
 	}))
@@ -255,16 +261,25 @@ func checkHostileError(t testing.TB, what string, err error) {
 // panic.
 func FuzzHostileAnswers(f *testing.F) {
 	for _, b := range hostileBodies() {
-		f.Add(false, []byte(b))
+		f.Add(false, "", []byte(b))
 	}
-	f.Add(true, []byte(`{"__type":"ThrottlingException"}`))
+	f.Add(true, "AWS.SimpleQueueService.NonExistentQueue;Sender", []byte(`{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"x"}`))
+	f.Add(true, "ConditionalCheckFailedException:http://x#y", []byte(`{"Item":{"a":{"L":[{"NULL":true}]}},"message":7}`))
 	srv := newHostileServer(f)
 	_, ops := openHostile(f, srv.URL)
-	f.Fuzz(func(t *testing.T, failed bool, body []byte) {
+	f.Fuzz(func(t *testing.T, failed bool, errorType string, body []byte) {
 		status := 200
 		if failed {
 			status = 400
 		}
+		srv.mu.Lock()
+		srv.errorType = strings.Map(func(r rune) rune { // a header value has no line breaks
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, errorType)
+		srv.mu.Unlock()
 		srv.answer(status, body)
 		for _, op := range ops {
 			if _, p := callGuarded(op); p != nil {

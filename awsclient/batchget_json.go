@@ -133,16 +133,30 @@ type jsonScanner struct {
 	shared *sharedStrings
 }
 
-// sharedStrings is a direct-mapped cache of strings of at most maxSharedLen bytes: a
-// slot holds the last string that hashed to it. Cheaper than a map, whose hashing cost
-// as much as the allocations it saved.
-type sharedStrings [64]string
+// sharedStrings is a small cache of strings of 1 to maxSharedLen bytes, two slots a hash
+// (a string evicts the one in its first slot only when both are taken). Cheaper than a
+// map, whose hashing cost as much as the allocations it saved.
+type sharedStrings [256]string
 
 const maxSharedLen = 16 // names and states; times and request IDs are mostly unique
 
-func (c *sharedStrings) slot(b []byte) *string {
-	h := uint(len(b))*31 + uint(b[0])*7 + uint(b[len(b)-1]) + uint(b[len(b)/2])*3
-	return &c[h%uint(len(c))]
+// find returns the string of b if it is cached, else the slot to keep it in.
+func (c *sharedStrings) find(b []byte) (s string, ok bool, slot *string) {
+	h := uint32(2166136261) // FNV-1a
+	for _, x := range b {
+		h = (h ^ uint32(x)) * 16777619
+	}
+	i := (h ^ h>>16) % uint32(len(c))
+	first, second := &c[i], &c[i^1]
+	switch {
+	case *first == string(b):
+		return *first, true, nil
+	case *second == string(b):
+		return *second, true, nil
+	case *first != "" && *second == "":
+		return "", false, second
+	}
+	return "", false, first
 }
 
 // maxAttributeDepth bounds the nesting of L and M values this subset reads (DynamoDB
@@ -233,9 +247,10 @@ func (p *jsonScanner) str() (string, bool) {
 			p.pos++
 			var slot *string
 			if p.shared != nil && len(s) > 0 && len(s) <= maxSharedLen {
-				slot = p.shared.slot(s)
-				if *slot == string(s) {
-					return *slot, true // valid: it was when it was stored
+				var v string
+				var ok bool
+				if v, ok, slot = p.shared.find(s); ok {
+					return v, true // valid: it was when it was kept
 				}
 			}
 			if !utf8.Valid(s) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -185,5 +186,33 @@ func BenchmarkBatchGetDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A joined listing holds a status per row: the names and states the fast decoder reads
+// are one string each per response, not a copy per item.
+func TestBatchGetSharesShortStrings(t *testing.T) {
+	// "processor" and "PROCESSED" have the same hash: both are kept.
+	body := `{"Responses":{"status":[` +
+		`{"requestId":{"S":"00000000-64ed-4c41-acd9-d08b6a619f87"},"status":{"S":"PROCESSED"},"updatedAt":{"S":"2026-12-04T14:00:01Z"},"processor":{"S":"v1"}},` +
+		`{"requestId":{"S":"00000001-64ed-4c41-acd9-d08b6a619f87"},"status":{"S":"PROCESSED"},"updatedAt":{"S":"2026-12-04T14:00:02Z"},"processor":{"S":"v1"}}` +
+		`]},"UnprocessedKeys":{}}`
+	items, ok := parseBatchGet([]byte(body), "status")
+	if !ok || len(items) != 2 {
+		t.Fatalf("parsed %v, %v", items, ok)
+	}
+	data := func(s any) *byte { return unsafe.StringData(s.(string)) }
+	if data(items[0]["status"]) != data(items[1]["status"]) {
+		t.Error("the state is read into two strings")
+	}
+	for name := range items[1] {
+		for other := range items[0] {
+			if name == other && unsafe.StringData(name) != unsafe.StringData(other) {
+				t.Errorf("the name %q is read into two strings", name)
+			}
+		}
+	}
+	if items[0]["requestId"] == items[1]["requestId"] || items[0]["updatedAt"] == items[1]["updatedAt"] {
+		t.Error("distinct values were confused")
 	}
 }

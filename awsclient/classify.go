@@ -198,7 +198,7 @@ func kindOf(err error, endpoint string) (Kind, string, string) {
 	}
 	var answer *AnswerError
 	if errors.As(err, &answer) {
-		return KindServer, "", answer.Error()
+		return answer.kind(), "", answer.Error()
 	}
 	var process *CredentialProcessError
 	if errors.As(err, &process) {
@@ -458,19 +458,27 @@ func remedy(e *Error, c call) string {
 	case KindTimeout:
 		return remedyTimeout
 	case KindServer:
-		var answer *AnswerError
-		if errors.As(e.Err, &answer) {
-			return answer.remedy()
-		}
-		return remedyServer
+		return answerRemedy(e, remedyServer)
 	case KindNetwork:
 		return remedyNetwork
 	case KindChanged:
 		return remedyChanged
 	case KindReadOnly:
 		return remedyReadOnly
+	case KindUnknown:
+		return answerRemedy(e, "")
 	}
 	return ""
+}
+
+// answerRemedy is the remedy of an operation the SDK failed on (decode_guard.go), or
+// otherwise.
+func answerRemedy(e *Error, otherwise string) string {
+	var answer *AnswerError
+	if errors.As(e.Err, &answer) {
+		return answer.remedy()
+	}
+	return otherwise
 }
 
 // validationRemedy recognises DynamoDB's answers to a status section that does not fit the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/smithy-go/middleware"
 
@@ -16,27 +17,51 @@ import (
 // a broken emulator, is a nil pointer; TestHostileAnswersDoNotPanic). That check runs in
 // the Initialize step, after the answer was decoded, so the guard wraps the whole
 // operation rather than the deserializer alone: it is the first Initialize middleware of
-// every operation of every client Open builds (cfg.APIOptions).
+// every operation of every client Open builds (cfg.APIOptions). A mark right around the
+// transport tells it whether an answer had come, so that only then is the endpoint blamed.
 
-// guardAnswersID is the guard's middleware ID.
-const guardAnswersID = "StowageGuardAnswers"
+// Middleware IDs of the guard: the recover, and the mark that an answer came.
+const (
+	guardAnswersID = "StowageGuardAnswers"
+	markAnsweredID = "StowageMarkAnswered"
+)
 
 // GuardAnswers adds the guard to a client's stack: a panic anywhere in the operation
-// becomes an *AnswerError, classified KindServer with a remedy naming the endpoint.
+// becomes an *AnswerError, classified KindServer with a remedy naming the endpoint when an
+// answer had come (KindUnknown, a bug to report, when none had).
 func GuardAnswers(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc(guardAnswersID, guardAnswers), middleware.Before)
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc(guardAnswersID, guardAnswers), middleware.Before); err != nil {
+		return err
+	}
+	// Last of the Deserialize step: right around the transport, before any decoding.
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc(markAnsweredID, markAnswered), middleware.After)
 }
+
+// answeredKey holds the operation's *atomic.Bool, set once an HTTP answer came.
+type answeredKey struct{}
 
 func guardAnswers(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
 	out middleware.InitializeOutput, md middleware.Metadata, err error,
 ) {
+	answered := new(atomic.Bool)
+	ctx = middleware.WithStackValue(ctx, answeredKey{}, answered)
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = middleware.InitializeOutput{}, &AnswerError{Service: middleware.GetServiceID(ctx),
-				Operation: middleware.GetOperationName(ctx), Detail: panicDetail(p)}
+				Operation: middleware.GetOperationName(ctx), Detail: panicDetail(p), Answered: answered.Load()}
 		}
 	}()
 	return next.HandleInitialize(ctx, in)
+}
+
+func markAnswered(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
+	middleware.DeserializeOutput, middleware.Metadata, error,
+) {
+	out, md, err := next.HandleDeserialize(ctx, in)
+	if answered, ok := middleware.GetStackValue(ctx, answeredKey{}).(*atomic.Bool); ok && out.RawResponse != nil {
+		answered.Store(true)
+	}
+	return out, md, err
 }
 
 // maxPanicDetail caps the panic's text kept in the error: it may quote the answer.
@@ -59,14 +84,31 @@ type AnswerError struct {
 	Service   string // the SDK's service ID: DynamoDB, SQS, ...
 	Operation string // Query, SendMessageBatch, ...
 	Detail    string // the panic, sanitized
+	// Answered reports that an HTTP answer had come: without one the panic is not the
+	// endpoint's doing.
+	Answered bool
 }
 
 func (e *AnswerError) Error() string {
+	if !e.Answered {
+		return "the SDK failed calling " + e.Service + " " + e.Operation + " before any answer (" + e.Detail + ")"
+	}
 	return "the SDK failed on the " + e.Service + " answer to " + e.Operation + " (" + e.Detail + ")"
+}
+
+// kind is the server's fault when an answer came, else unknown.
+func (e *AnswerError) kind() Kind {
+	if e.Answered {
+		return KindServer
+	}
+	return KindUnknown
 }
 
 // remedy names the endpoint setting to check.
 func (e *AnswerError) remedy() string {
+	if !e.Answered {
+		return "this is a bug in stowage or the AWS SDK: report it with the command line and --debug output"
+	}
 	format, key := "JSON", strings.ToLower(strings.ReplaceAll(e.Service, " ", ""))
 	switch e.Service {
 	case "S3", "S3 Control", "STS", "IAM":

@@ -321,14 +321,14 @@ func TestGuardWrapsTheDeserializer(t *testing.T) {
 	c, _ := openHostile(t, srv.URL)
 	srv.answer(200, []byte(`{}`))
 	boom := func(s *middleware.Stack) error {
-		return s.Deserialize.Add(middleware.DeserializeMiddlewareFunc("boom", func(ctx context.Context, in middleware.DeserializeInput,
+		return s.Deserialize.Insert(middleware.DeserializeMiddlewareFunc("boom", func(ctx context.Context, in middleware.DeserializeInput,
 			next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleDeserialize(ctx, in)
 			if err == nil {
 				panic("invalid token \x1b]0;owned\x07 in answer")
 			}
 			return out, md, err
-		}), middleware.After)
+		}), markAnsweredID, middleware.Before)
 	}
 	_, err := c.Statuses.client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("t"),
 		Key: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "x"}}},
@@ -339,5 +339,27 @@ func TestGuardWrapsTheDeserializer(t *testing.T) {
 	}
 	if msg := e.Error(); strings.ContainsAny(msg, "\x1b\x07") || !strings.Contains(msg, "GetItem") {
 		t.Errorf("error %q: want GetItem named and no raw control bytes", msg)
+	}
+}
+
+// A panic before any answer came (here in the Serialize step) is not the endpoint's doing:
+// unknown, with a remedy that says to report it, not one that blames the endpoint.
+func TestGuardWithoutAnAnswerIsNotTheEndpoints(t *testing.T) {
+	srv := newHostileServer(t)
+	c, _ := openHostile(t, srv.URL)
+	boom := func(s *middleware.Stack) error {
+		return s.Serialize.Add(middleware.SerializeMiddlewareFunc("boom", func(ctx context.Context, in middleware.SerializeInput,
+			next middleware.SerializeHandler) (middleware.SerializeOutput, middleware.Metadata, error) {
+			panic("nil map")
+		}), middleware.After)
+	}
+	_, err := c.Statuses.client.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("t")},
+		func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, boom) })
+	e := classify(err, call{Op: "describe", Resource: "dynamodb://t"}).(*Error)
+	if e.Kind != KindUnknown || !strings.Contains(e.Remedy, "report it") || strings.Contains(e.Remedy, "endpoint") {
+		t.Errorf("kind %v, remedy %q: want unknown, a bug to report", e.Kind, e.Remedy)
+	}
+	if !strings.Contains(e.Error(), "DescribeTable before any answer") {
+		t.Errorf("error %q", e.Error())
 	}
 }

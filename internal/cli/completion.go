@@ -2,13 +2,17 @@ package cli
 
 import (
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 )
 
 // completionShells are the shells `stowage completion` writes scripts for, in the order
-// the help lists them; the release ships one script for each (release_assets.go).
+// the help lists them; the release ships one script for each (internal/release/assets).
 var completionShells = []string{"bash", "zsh", "fish", "powershell"}
+
+// CompletionShells are the shells `stowage completion` writes scripts for.
+func CompletionShells() []string { return slices.Clone(completionShells) }
 
 func newCompletionCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{

@@ -133,7 +133,7 @@ Exit codes:
 
 	for _, add := range []func(*Globals) *cobra.Command{
 		newAuditCmd, newCompletionCmd, newConfigCmd, newDemoCmd, newDoctorCmd, newLostCmd,
-		newLsCmd, newRedriveCmd, newReleaseAssetsCmd, newShowCmd, newStatusCmd, newVersionCmd,
+		newLsCmd, newRedriveCmd, newShowCmd, newStatusCmd, newVersionCmd,
 		newErrorsCmd, newStatsCmd, newTailCmd, newTraceCmd, newJobsCmd,
 	} {
 		root.AddCommand(add(g))

@@ -85,7 +85,7 @@ func TestNewRootAddsEachCommandOnce(t *testing.T) {
 	for _, c := range NewRoot(&Globals{}).Commands() {
 		seen[c.Name()]++
 	}
-	for _, name := range []string{"audit", "completion", "config", "demo", "doctor", "lost", "ls", "redrive", "release-assets", "show", "status", "version"} {
+	for _, name := range []string{"audit", "completion", "config", "demo", "doctor", "lost", "ls", "redrive", "show", "status", "version"} {
 		if seen[name] != 1 {
 			t.Errorf("%s is added %d times, want once", name, seen[name])
 		}

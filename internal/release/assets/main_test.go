@@ -1,8 +1,9 @@
-package cli
+package main
 
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,20 +13,20 @@ import (
 	"time"
 )
 
-// releaseAssets runs the hidden generator into a new directory and returns it.
-func releaseAssets(t *testing.T, args ...string) string {
+// releaseAssets runs the generator into a new directory and returns it.
+func releaseAssets(t *testing.T, sourceDate string, args ...string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "assets")
-	code, _, errOut := execStowage(t, append([]string{"release-assets", "--out", dir}, args...)...)
-	if code != ExitOK {
-		t.Fatalf("release-assets: exit %d: %s", code, errOut)
+	var errOut bytes.Buffer
+	if err := run(append([]string{"--out", dir}, args...), sourceDate, &errOut); err != nil {
+		t.Fatalf("assets: %v\n%s", err, errOut.String())
 	}
 	return dir
 }
 
 func TestReleaseAssetsShipEveryShellAndAManPagePerCommand(t *testing.T) {
 	t.Parallel()
-	dir := releaseAssets(t, "--date", "1767225600")
+	dir := releaseAssets(t, "", "--date", "1767225600")
 	for _, name := range []string{"stowage.bash", "_stowage", "stowage.fish", "stowage.ps1"} {
 		if fi, err := os.Stat(filepath.Join(dir, "completions", name)); err != nil || fi.Size() == 0 {
 			t.Errorf("completions/%s: %v", name, err)
@@ -44,8 +45,10 @@ func TestReleaseAssetsShipEveryShellAndAManPagePerCommand(t *testing.T) {
 			t.Errorf("no %s among %v", want, pages)
 		}
 	}
-	if slices.Contains(pages, "stowage-release-assets.1.gz") {
-		t.Errorf("the hidden generator has a man page: %v", pages)
+	for _, page := range pages {
+		if strings.Contains(page, "release-assets") || strings.HasPrefix(page, "stowage-help") {
+			t.Errorf("a page for a command the help does not list: %s", page)
+		}
 	}
 
 	f, err := os.Open(filepath.Join(dir, "manpages", "stowage.1.gz"))
@@ -72,11 +75,10 @@ func TestReleaseAssetsShipEveryShellAndAManPagePerCommand(t *testing.T) {
 }
 
 func TestReleaseAssetsAreTheSameOnEveryRun(t *testing.T) {
-	a := releaseAssets(t, "--date", "1767225600")
+	a := releaseAssets(t, "", "--date", "1767225600")
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv("SOURCE_DATE_EPOCH", "1767225600")
-	b := releaseAssets(t)
+	b := releaseAssets(t, "1767225600")
 	err := filepath.WalkDir(a, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -95,15 +97,17 @@ func TestReleaseAssetsAreTheSameOnEveryRun(t *testing.T) {
 }
 
 func TestReleaseAssetsNeedTheCommitTime(t *testing.T) {
-	t.Setenv("SOURCE_DATE_EPOCH", "")
+	t.Parallel()
 	for _, args := range [][]string{
-		{"release-assets", "--out", t.TempDir()},
-		{"release-assets", "--out", t.TempDir(), "--date", "2026-01-01"},
-		{"release-assets", "--date", "1767225600"},
+		{"--out", t.TempDir()},
+		{"--out", t.TempDir(), "--date", "2026-01-01"},
+		{"--date", "1767225600"},
+		{"--out", t.TempDir(), "--bogus"},
+		{"--out", t.TempDir(), "--date", "1767225600", "extra"},
 	} {
-		code, _, errOut := execStowage(t, args...)
-		if code != ExitUsage || !strings.Contains(errOut, "release-assets") {
-			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		err := run(args, "", io.Discard)
+		if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "release-assets") {
+			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
 }

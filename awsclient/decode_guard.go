@@ -78,8 +78,8 @@ func panicDetail(p any) string {
 }
 
 // AnswerError is an operation the SDK failed on (a panic in its code, recovered): in
-// practice an answer that is not what the service sends. Whether a write was applied is
-// unknown: the request was sent.
+// practice an answer that is not what the service sends. When one came, whether a write
+// was applied is unknown: the request was sent.
 type AnswerError struct {
 	Service   string // the SDK's service ID: DynamoDB, SQS, ...
 	Operation string // Query, SendMessageBatch, ...
@@ -109,13 +109,15 @@ func (e *AnswerError) remedy() string {
 	if !e.Answered {
 		return "this is a bug in stowage or the AWS SDK: report it with the command line and --debug output"
 	}
-	format, key := "JSON", strings.ToLower(strings.ReplaceAll(e.Service, " ", ""))
+	format, setting := "JSON", "endpoints."+strings.ToLower(strings.ReplaceAll(e.Service, " ", ""))+" in the config"
 	switch e.Service {
-	case "S3", "S3 Control", "STS", "IAM":
+	case "S3", "S3 Control", "STS":
 		format = "XML"
+	case "IAM": // no config endpoint
+		format, setting = "XML", "AWS_ENDPOINT_URL_IAM"
 	case "CloudWatch Logs":
-		key = "logs"
+		setting = "endpoints.logs in the config"
 	}
 	return "the endpoint answered something that is not " + e.Service + " " + format +
-		": check endpoints." + key + " in the config (and AWS_ENDPOINT_URL_*), or a proxy in between"
+		": check " + setting + " (and AWS_ENDPOINT_URL_*), or a proxy in between"
 }

@@ -363,3 +363,16 @@ func TestGuardWithoutAnAnswerIsNotTheEndpoints(t *testing.T) {
 		t.Errorf("error %q", e.Error())
 	}
 }
+
+// The remedy names the setting of each client's endpoint.
+func TestAnswerErrorRemedyNamesTheSetting(t *testing.T) {
+	for service, want := range map[string]string{
+		"DynamoDB": "not DynamoDB JSON: check endpoints.dynamodb in the config", "SQS": "endpoints.sqs",
+		"CloudWatch Logs": "not CloudWatch Logs JSON: check endpoints.logs", "S3 Control": "not S3 Control XML: check endpoints.s3control",
+		"EventBridge": "endpoints.eventbridge", "Lambda": "endpoints.lambda", "IAM": "AWS_ENDPOINT_URL_IAM", "S3": "not S3 XML",
+	} {
+		if got := (&AnswerError{Service: service, Answered: true}).remedy(); !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q in it", service, got, want)
+		}
+	}
+}

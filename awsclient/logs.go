@@ -339,7 +339,8 @@ func (r *LogReader) GroupARN(group, account string) string {
 }
 
 // arnInMessage finds the resource ARN an AccessDenied message names.
-var arnInMessage = regexp.MustCompile(`arn:aws[a-z-]*:logs:[^ ]+`)
+// Compiled on first use, not at start-up (#13).
+var arnInMessage = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`arn:aws[a-z-]*:logs:[^ ]+`) })
 
 // logsCall describes a call on group for classify. group "" is a call on no one group
 // (GetQueryResults, DescribeLogGroups' listing).
@@ -348,7 +349,7 @@ func (r *LogReader) logsCall(op, action, group string, err error) error {
 	if group == "" {
 		resource = "CloudWatch Logs"
 	}
-	if m := arnInMessage.FindString(errMessage(err)); m != "" {
+	if m := arnInMessage().FindString(errMessage(err)); m != "" {
 		resource = strings.TrimSuffix(strings.TrimSuffix(m, ":*"), ":log-stream:")
 		// An action on no group (DescribeLogGroups, GetQueryResults) is denied on
 		// "log-group::log-stream:": its policy's resource must be *.
@@ -542,10 +543,10 @@ func ceilSecond(t time.Time) int64 {
 // groupInMessage is the one of groups an error message names: "Log group 'NAME' does not
 // exist", or the group of a denied resource's ARN ("…:log-group:NAME:*"); "" when none.
 func groupInMessage(msg string, groups []string) string {
-	if m := logGroupQuoted.FindStringSubmatch(msg); m != nil && slices.Contains(groups, m[1]) {
+	if m := logGroupQuoted().FindStringSubmatch(msg); m != nil && slices.Contains(groups, m[1]) {
 		return m[1]
 	}
-	if m := arnInMessage.FindString(msg); m != "" {
+	if m := arnInMessage().FindString(msg); m != "" {
 		if _, g, ok := strings.Cut(m, ":log-group:"); ok {
 			g = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(g, ":*"), ":log-stream:"), ":")
 			if slices.Contains(groups, g) {
@@ -556,7 +557,7 @@ func groupInMessage(msg string, groups []string) string {
 	return ""
 }
 
-var logGroupQuoted = regexp.MustCompile(`Log group '([^']+)'`)
+var logGroupQuoted = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Log group '([^']+)'`) })
 
 // stop cancels a query left running, without waiting long for the answer.
 func (r *LogReader) stop(id *string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
@@ -69,7 +70,8 @@ func (d *doctor) batchPrefix(ctx context.Context, c *awsclient.Clients, report b
 	}
 }
 
-var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/(.+)$`)
+// roleARN is compiled on first use, by doctor only (#13: every command paid for it).
+var roleARN = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/(.+)$`) })
 
 // batchRole checks the role: its ARN, its account, and through IAM that it exists and
 // trusts S3 Batch Operations (iam:GetRole), and that the caller may pass it
@@ -77,7 +79,7 @@ var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/(.+)$`)
 // names the action; a local stack has no IAM, and says so.
 func (d *doctor) batchRole(ctx context.Context, env *config.Env, c *awsclient.Clients) {
 	role := env.BatchOps.RoleARN
-	m := roleARN.FindStringSubmatch(role)
+	m := roleARN().FindStringSubmatch(role)
 	if m == nil {
 		d.report(check{Check: "batch role", Result: resultFail, Detail: sanitize.Line(role) + " is not an IAM role ARN"}, "set batch_ops.role_arn to arn:aws:iam::ACCOUNT:role/NAME")
 		return

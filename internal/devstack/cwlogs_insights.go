@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,9 +51,12 @@ const maxInsightsLimit = 10000
 // maxQueries bounds the queries remembered for GetQueryResults.
 const maxQueries = 1000
 
+// Compiled on first use: every stowage command links the demo (#13).
 var (
-	likeRe  = regexp.MustCompile(`^@message\s+like\s+(/(?:[^/\\]|\\.)*/|"[^"]*"|'[^']*')$`)
-	fieldRe = regexp.MustCompile(`^@?[A-Za-z_][A-Za-z0-9_.]*$`)
+	likeRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^@message\s+like\s+(/(?:[^/\\]|\\.)*/|"[^"]*"|'[^']*')$`)
+	})
+	fieldRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^@?[A-Za-z_][A-Za-z0-9_.]*$`) })
 )
 
 func parseInsights(q string) (*insightsQuery, error) {
@@ -71,14 +75,14 @@ func parseInsights(q string) (*insightsQuery, error) {
 		case "fields":
 			for _, f := range strings.Split(rest, ",") {
 				f = strings.TrimSpace(f)
-				if !fieldRe.MatchString(f) {
+				if !fieldRe().MatchString(f) {
 					return nil, bad("unexpected field " + strconv.Quote(f) + " in fields")
 				}
 				out.fields = append(out.fields, f)
 			}
 		case "filter":
 			for _, alt := range strings.Split(rest, " or ") {
-				m := likeRe.FindStringSubmatch(strings.TrimSpace(alt))
+				m := likeRe().FindStringSubmatch(strings.TrimSpace(alt))
 				if m == nil {
 					return nil, bad("this emulator understands only filter @message like /regexp/ or \"text\"")
 				}

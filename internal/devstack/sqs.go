@@ -293,13 +293,14 @@ func parseQueueURL(u string) (name string, ok bool) {
 		return "", false
 	}
 	parts := strings.Split(strings.Trim(rest[j:], "/"), "/")
-	if len(parts) != 2 || parts[0] != sqsAccount || !queueNameRe.MatchString(parts[1]) {
+	if len(parts) != 2 || parts[0] != sqsAccount || !queueNameRe().MatchString(parts[1]) {
 		return "", false
 	}
 	return parts[1], true
 }
 
-var queueNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
+// queueNameRe is compiled on first use: every stowage command links the demo (#13).
+var queueNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}(\.fifo)?$`) })
 
 // call runs one operation.
 func (s *sqsServer) call(ctx context.Context, op string, body []byte, host string) (any, *sqsErr) {
@@ -502,7 +503,7 @@ func (s *sqsServer) createQueue(host, name string, attrs map[string]string) (str
 		return "", sqsMissing("QueueName")
 	}
 	fifo := strings.HasSuffix(name, ".fifo")
-	if !queueNameRe.MatchString(name) || len(name) > 80 {
+	if !queueNameRe().MatchString(name) || len(name) > 80 {
 		return "", sqsInvalid("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
 	}
 	a := map[string]string{"VisibilityTimeout": "30", "DelaySeconds": "0", "MaximumMessageSize": strconv.Itoa(sqsDefaultMaxSize),

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -48,7 +49,8 @@ type sqsSendBatchOutput struct {
 	Failed     []sqsBatchFailure
 }
 
-var batchIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+// batchIDRe is compiled on first use: every stowage command links the demo (#13).
+var batchIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`) })
 
 func checkBatchIDs(ids []string) *sqsErr {
 	if len(ids) == 0 {
@@ -61,7 +63,7 @@ func checkBatchIDs(ids []string) *sqsErr {
 	}
 	seen := map[string]bool{}
 	for _, id := range ids {
-		if !batchIDRe.MatchString(id) {
+		if !batchIDRe().MatchString(id) {
 			return sqsErrCode("InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId",
 				"A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
 		}

@@ -3,6 +3,7 @@ package failclass
 import (
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/stowage-cli/stowage/internal/config"
 )
@@ -64,7 +65,9 @@ func compile(what string, patterns []string) ([]*regexp.Regexp, error) {
 	return out, nil
 }
 
-var defaultRules = func() *Rules {
+// defaultRules are compiled on first use, not at package init: every stowage command
+// paid for them before its first request (#13).
+var defaultRules = sync.OnceValue(func() *Rules {
 	t, err := compile("transient defaults", DefaultTransientErrors)
 	if err != nil {
 		panic(err)
@@ -74,16 +77,16 @@ var defaultRules = func() *Rules {
 		panic(err)
 	}
 	return &Rules{tiers: []tier{{transient: t, permanent: p}}}
-}()
+})
 
 // DefaultRules are the documented defaults only.
-func DefaultRules() *Rules { return defaultRules }
+func DefaultRules() *Rules { return defaultRules() }
 
 // RulesFor returns the environment's rules: its status.transient_errors and
 // status.permanent_errors first, then the defaults. env may be nil.
 func RulesFor(env *config.Env) (*Rules, error) {
 	if env == nil || (len(env.Status.PermanentErrors) == 0 && len(env.Status.TransientErrors) == 0) {
-		return defaultRules, nil
+		return defaultRules(), nil
 	}
 	t, err := compile("status.transient_errors", env.Status.TransientErrors)
 	if err != nil {
@@ -93,7 +96,7 @@ func RulesFor(env *config.Env) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Rules{tiers: append([]tier{{transient: t, permanent: p}}, defaultRules.tiers...)}, nil
+	return &Rules{tiers: append([]tier{{transient: t, permanent: p}}, defaultRules().tiers...)}, nil
 }
 
 // Kind classifies one error message.

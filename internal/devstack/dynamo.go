@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -319,10 +320,12 @@ func (s *dynamoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		s.writeError(w, &dynamoError{status: 500, typ: "InternalServerError", msg: err.Error()})
-		return
+	data, raw := out.(rawAnswer)
+	if !raw {
+		if data, err = json.Marshal(out); err != nil {
+			s.writeError(w, &dynamoError{status: 500, typ: "InternalServerError", msg: err.Error()})
+			return
+		}
 	}
 	s.write(w, 200, data)
 }
@@ -563,33 +566,50 @@ func (s *dynamoServer) batchGet(in *batchGetInput) (any, error) {
 	if total > 100 {
 		return nil, validation("Too many items requested for the BatchGetItem call")
 	}
-	responses := map[string][]item{}
-	for name, req := range in.RequestItems {
+	// One table (a second is refused as unknown): its answer is written as
+	// {"Responses":{"<table>":[items]},"UnprocessedKeys":{}}, what json.Marshal wrote.
+	var name string
+	var req *batchGetTable
+	for name, req = range in.RequestItems {
 		if err := s.checkTable(name); err != nil {
 			return nil, err
 		}
-		proj, err := projectionOnly(req.ProjectionExpression, req.ExpressionAttributeNames)
+	}
+	proj, err := projectionOnly(req.ProjectionExpression, req.ExpressionAttributeNames)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(req.Keys))
+	seen := make(map[string]bool, len(req.Keys))
+	for i, k := range req.Keys {
+		key, err := s.table.validateKey(k)
 		if err != nil {
 			return nil, err
 		}
-		seen := map[string]bool{}
-		found := []item{}
-		for _, k := range req.Keys {
-			key, err := s.table.validateKey(k)
-			if err != nil {
-				return nil, err
-			}
-			if seen[key] {
-				return nil, validation("Provided list of item keys contains duplicates")
-			}
-			seen[key] = true
-			if it, ok := s.table.get(key); ok {
-				found = append(found, project(it, proj))
-			}
+		if seen[key] {
+			return nil, validation("Provided list of item keys contains duplicates")
 		}
-		responses[name] = found
+		seen[key] = true
+		keys[i] = key
 	}
-	return map[string]any{"Responses": responses, "UnprocessedKeys": map[string]any{}}, nil
+	b := make([]byte, 0, 64+len(keys)*512)
+	b = append(b, `{"Responses":{`...)
+	b = appendJSONQuoted(b, name)
+	b = append(b, `:[`...)
+	s.table.mu.RLock()
+	w := newEntryJSON(s.table.dict.strs, proj)
+	first := true
+	for _, key := range keys {
+		if e, ok := s.table.items[key]; ok {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = w.appendEntry(b, e)
+		}
+	}
+	s.table.mu.RUnlock()
+	return rawAnswer(append(b, `]},"UnprocessedKeys":{}}`...)), nil
 }
 
 type queryInput struct {
@@ -715,8 +735,8 @@ func (s *dynamoServer) startKey(esk map[string]attrValue, index bool) (*entry, e
 // read pages through candidates (in order and past the start key) the way DynamoDB
 // does: Limit and the 1 MB cap count evaluated items, before the filter. It pulls only
 // the candidates it evaluates, plus one to know whether the page is the last.
-func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]any {
-	var items []item
+func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) rawAnswer {
+	var items []*entry
 	scanned, size := 0, 0
 	var last *entry
 	matched := 0
@@ -733,34 +753,44 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]
 		scanned++
 		size += e.size
 		last = e
-		if p.count && p.filter == nil {
-			matched++ // counting needs no attribute
-			continue
-		}
-		if p.filter == nil && !p.count {
-			if it, ok := s.keysOnly(e, p.proj); ok {
-				matched++
-				items = append(items, it)
-				continue
-			}
-		}
-		it := e.decode(s.table.dict.strs)
-		if p.filter == nil || p.filter.eval(it) {
+		// Only a filter needs the item decoded: the answer is written from the entry.
+		if p.filter == nil || p.filter.eval(e.decode(s.table.dict.strs)) {
 			matched++
 			if !p.count {
-				items = append(items, project(it, p.proj))
+				items = append(items, e)
 			}
 		}
 	}
 	if (p.limit > 0 && scanned >= p.limit) || size >= 1<<20 {
 		stopped = true
 	}
-	out := map[string]any{"Count": matched, "ScannedCount": scanned}
+	// What json.Marshal wrote for the map {Count, Items, LastEvaluatedKey, ScannedCount}:
+	// its keys in sorted order.
+	b := make([]byte, 0, 64+len(items)*s.itemBytes(p))
+	b = append(b, `{"Count":`...)
+	b = strconv.AppendInt(b, int64(matched), 10)
 	if !p.count {
-		if items == nil {
-			items = []item{}
+		b = append(b, `,"Items":[`...)
+		w := newEntryJSON(s.table.dict.strs, p.proj)
+		var kw *keysJSON
+		needIdx := false
+		if s.keysOnly(p.proj) {
+			kw = newKeysJSON(s.table.schema, p.proj)
+			for _, n := range p.proj {
+				needIdx = needIdx || n != s.table.schema.KeyAttr
+			}
 		}
-		out["Items"] = items
+		for i, e := range items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if kw != nil && (e.idx || !needIdx) {
+				b = kw.appendEntry(b, e)
+			} else {
+				b = w.appendEntry(b, e)
+			}
+		}
+		b = append(b, ']')
 	}
 	if stopped && last != nil {
 		sc := s.table.schema
@@ -769,33 +799,79 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) map[string]
 			lek[sc.IndexHash] = stringValue(last.hashv)
 			lek[sc.IndexSort] = stringValue(last.sortv)
 		}
-		out["LastEvaluatedKey"] = lek
+		b = append(b, `,"LastEvaluatedKey":`...)
+		b = appendItemJSON(b, lek)
 	}
-	return out
+	b = append(b, `,"ScannedCount":`...)
+	b = strconv.AppendInt(b, int64(scanned), 10)
+	return rawAnswer(append(b, '}'))
 }
 
-// keysOnly is the projection of e when it names only attributes the entry keeps beside
-// its encoded item (the key, and the index's hash and range values when it is in the
-// index): a Scan for the request IDs alone (LOST's) then decodes no item.
-func (s *dynamoServer) keysOnly(e *entry, proj []string) (item, bool) {
+// itemBytes is about how many bytes an item of a read's answer takes, to size its buffer.
+func (s *dynamoServer) itemBytes(p *readPlan) int {
+	if s.keysOnly(p.proj) {
+		return 24 + 40*len(p.proj)
+	}
+	return 512
+}
+
+// keysOnly reports whether proj names only attributes an entry keeps beside its encoded
+// item (the key, and the index's hash and range values when it is in the index): a Scan
+// for the request IDs alone (LOST's) then reads no item.
+func (s *dynamoServer) keysOnly(proj []string) bool {
 	if len(proj) == 0 {
-		return nil, false
+		return false
 	}
 	sc := s.table.schema
-	out := make(item, len(proj))
 	for _, n := range proj {
-		switch {
-		case n == sc.KeyAttr:
-			out[n] = stringValue(e.key)
-		case e.idx && n == sc.IndexHash:
-			out[n] = stringValue(e.hashv)
-		case e.idx && n == sc.IndexSort:
-			out[n] = stringValue(e.sortv)
-		default:
-			return nil, false
+		if n != sc.KeyAttr && (sc.IndexName == "" || (n != sc.IndexHash && n != sc.IndexSort)) {
+			return false
 		}
 	}
-	return out, true
+	return true
+}
+
+// keysJSON writes the projection of entries on proj, which keysOnly accepted (and each
+// entry is in the index if proj names its attributes), as appendItemJSON would, from
+// what the entry keeps beside its item.
+type keysJSON struct {
+	schema tableSchema
+	names  []string // proj, sorted, without duplicates
+	heads  [][]byte // ,"name":{"S": for each (the first without its comma)
+}
+
+func newKeysJSON(schema tableSchema, proj []string) *keysJSON {
+	w := &keysJSON{schema: schema}
+	w.names = append([]string(nil), proj...)
+	sort.Strings(w.names)
+	w.names = slices.Compact(w.names)
+	for i, n := range w.names {
+		h := []byte{}
+		if i > 0 {
+			h = append(h, ',')
+		}
+		h = appendJSONQuoted(h, n)
+		w.heads = append(w.heads, append(h, `:{"S":`...))
+	}
+	return w
+}
+
+func (w *keysJSON) appendEntry(b []byte, e *entry) []byte {
+	b = append(b, '{')
+	for i, n := range w.names {
+		v := e.key
+		switch n {
+		case w.schema.KeyAttr:
+		case w.schema.IndexHash:
+			v = e.hashv
+		default:
+			v = e.sortv
+		}
+		b = append(b, w.heads[i]...)
+		b = appendJSONQuoted(b, v)
+		b = append(b, '}')
+	}
+	return append(b, '}')
 }
 
 func (s *dynamoServer) query(in *queryInput) (any, error) {

@@ -297,21 +297,9 @@ func decodeShared(strs []string, key string, b []byte) (item, error) {
 		if d.err != nil {
 			break
 		}
-		ref := d.uvarint64()
-		var name string
-		if ref&1 == 1 {
-			if ref>>1 >= uint64(len(strs)) {
-				d.err = errCorrupt
-				break
-			}
-			name = strs[ref>>1]
-		} else {
-			l := int(ref >> 1)
-			if l > len(d.b) {
-				d.err = errCorrupt
-				break
-			}
-			name, d.b = string(d.b[:l]), d.b[l:]
+		name := d.sharedName(strs)
+		if d.err != nil {
+			break
 		}
 		if len(d.b) > 0 && d.b[0] == keyValueRef {
 			d.b = d.b[1:]
@@ -338,6 +326,27 @@ func decodeShared(strs []string, key string, b []byte) (item, error) {
 		d.err = errCorrupt
 	}
 	return it, d.err
+}
+
+// sharedName reads an attribute name dictionary.encode wrote: a reference into strs or
+// the name itself.
+func (d *itemDecoder) sharedName(strs []string) string {
+	ref := d.uvarint64()
+	if ref&1 == 1 {
+		if ref>>1 >= uint64(len(strs)) {
+			d.err, d.b = errCorrupt, nil
+			return ""
+		}
+		return strs[ref>>1]
+	}
+	l := ref >> 1
+	if l > uint64(len(d.b)) {
+		d.err, d.b = errCorrupt, nil
+		return ""
+	}
+	name := string(d.b[:l])
+	d.b = d.b[l:]
+	return name
 }
 
 func (d *itemDecoder) uvarint64() uint64 {

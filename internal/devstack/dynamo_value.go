@@ -1,12 +1,8 @@
 package devstack
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math/big"
-	"sort"
 	"strings"
 )
 
@@ -111,78 +107,9 @@ func (v *attrValue) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func (v attrValue) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	v.writeJSON(&buf)
-	return buf.Bytes(), nil
-}
+func (v attrValue) MarshalJSON() ([]byte, error) { return appendValueJSON(nil, v), nil }
 
-func (v attrValue) writeJSON(buf *bytes.Buffer) {
-	quote := func(s string) {
-		b, _ := json.Marshal(s)
-		buf.Write(b)
-	}
-	buf.WriteString(`{"` + v.kind + `":`)
-	switch v.kind {
-	case "S", "N":
-		quote(v.str)
-	case "B":
-		quote(base64.StdEncoding.EncodeToString([]byte(v.str)))
-	case "BOOL":
-		fmt.Fprint(buf, v.bool)
-	case "NULL":
-		buf.WriteString("true")
-	case "SS", "NS", "BS":
-		buf.WriteByte('[')
-		for i, s := range v.set {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if v.kind == "BS" {
-				s = base64.StdEncoding.EncodeToString([]byte(s))
-			}
-			quote(s)
-		}
-		buf.WriteByte(']')
-	case "L":
-		buf.WriteByte('[')
-		for i, e := range v.list {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			e.writeJSON(buf)
-		}
-		buf.WriteByte(']')
-	case "M":
-		writeItemJSON(buf, v.m)
-	}
-	buf.WriteByte('}')
-}
-
-func writeItemJSON(buf *bytes.Buffer, m map[string]attrValue) {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	buf.WriteByte('{')
-	for i, k := range names {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		b, _ := json.Marshal(k)
-		buf.Write(b)
-		buf.WriteByte(':')
-		m[k].writeJSON(buf)
-	}
-	buf.WriteByte('}')
-}
-
-func (it item) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	writeItemJSON(&buf, it)
-	return buf.Bytes(), nil
-}
+func (it item) MarshalJSON() ([]byte, error) { return appendItemJSON(nil, it), nil }
 
 func (v attrValue) isSet() bool { return v.kind == "SS" || v.kind == "NS" || v.kind == "BS" }
 

@@ -74,9 +74,7 @@ func openHostile(t testing.TB, url string) (*Clients, []hostileOp) {
 	t.Helper()
 	for k, v := range map[string]string{"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": ""} {
-		if err := os.Setenv(k, v); err != nil {
-			t.Fatal(err)
-		}
+		t.Setenv(k, v)
 	}
 	env := &config.Env{Name: "hostile", Region: "eu-west-1",
 		Endpoints: config.Endpoints{S3: url, DynamoDB: url, STS: url, SQS: url, Lambda: url, EventBridge: url,

@@ -121,14 +121,17 @@ func (s *LeaseStore) batch(ctx context.Context, ids []string, single func(int), 
 		n := min(leaseBatchSize, len(batched))
 		idx := batched[:n:n]
 		batched = batched[n:]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		send := func() {
 			_, back := chunk(ctx, idx)
 			mu.Lock()
 			alone = append(alone, back...)
 			mu.Unlock()
-		}()
+		}
+		if len(batched) == 0 {
+			send() // the last (usually the only) one on the caller's goroutine and stack
+			break
+		}
+		wg.Go(send)
 	}
 	wg.Wait()
 	parallel(len(alone), leaseSingles, func(k int) { single(alone[k]) })

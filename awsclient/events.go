@@ -199,15 +199,16 @@ func tooLarge(op, resource string, e EventEntry) error {
 }
 
 // sent wraps a failed call: a failure before the request was written wraps ErrNotSent,
-// one after it (no answer) ErrDeliveryUnknown; an answer from the service is neither.
+// one after it (no answer, or a success answer that could not be read) ErrDeliveryUnknown;
+// a refusal from the service is neither.
 func sent(err error, wrote bool, c call) error {
 	e := newError(err, c)
 	eventRemedy(e, c)
 	if e.Kind == KindTooLarge {
 		e.Remedy = "the target refused the message as too large; nothing was sent"
 	}
-	if httpStatus(err) != 0 {
-		return e // the service answered: nothing of the call was taken
+	if s := httpStatus(err); s != 0 && (s < 200 || s > 299) {
+		return e // the service refused the call: nothing of it was taken
 	}
 	var api interface{ ErrorCode() string }
 	if errors.As(err, &api) {

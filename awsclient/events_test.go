@@ -361,3 +361,23 @@ func TestEventSendUnknownWithoutAnAnswer(t *testing.T) {
 		t.Fatalf("err = %v, want not sent", err)
 	}
 }
+
+func TestEventSendUnknownWhenTheAnswerIsUnreadable(t *testing.T) {
+	// A 200 whose body is not the service's JSON: the call reached a server that answered
+	// success, so the messages may have been taken; it is not "refused, nothing taken".
+	for _, body := range []string{`{"Successful":[`, `not json`} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.ReadAll(r.Body)
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			_, _ = io.WriteString(w, body)
+		}))
+		cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+			HTTPClient: &http.Client{Transport: testenv.LoopbackOnlyTransport(t)}}
+		s := NewEventSender(cfg, config.Endpoints{SQS: srv.URL}, false, "", false)
+		_, err := s.SendSQS(context.Background(), testQueue, entries(1))
+		srv.Close()
+		if !errors.Is(err, ErrDeliveryUnknown) {
+			t.Errorf("body %q: err = %v, want delivery unknown", body, err)
+		}
+	}
+}

@@ -597,7 +597,7 @@ func (s *dynamoServer) batchGet(in *batchGetInput) (any, error) {
 	b = appendJSONQuoted(b, name)
 	b = append(b, `:[`...)
 	s.table.mu.RLock()
-	w := newEntryJSON(s.table.dict.strs, proj)
+	w := newEntryJSON(s.table.dict, proj)
 	first := true
 	for _, key := range keys {
 		if e, ok := s.table.items[key]; ok {
@@ -771,7 +771,7 @@ func (s *dynamoServer) read(next func() (*entry, bool), p *readPlan) rawAnswer {
 	b = strconv.AppendInt(b, int64(matched), 10)
 	if !p.count {
 		b = append(b, `,"Items":[`...)
-		w := newEntryJSON(s.table.dict.strs, p.proj)
+		w := newEntryJSON(s.table.dict, p.proj)
 		var kw *keysJSON
 		needIdx := false
 		if s.keysOnly(p.proj) {

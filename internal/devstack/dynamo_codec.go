@@ -190,7 +190,10 @@ func (e *entry) decode(strs []string) item {
 // only ever appended, so a copy of strs taken under the table's lock decodes every item
 // that existed then, without the lock.
 type dictionary struct {
-	strs  []string // id -> attribute name, or an encoded value
+	strs []string // id -> attribute name, or an encoded value
+	// json is each of strs as the answers write it (dynamo_json.go): a name quoted, with
+	// its colon; a value as JSON. Appended with strs, read the same way.
+	json  [][]byte
 	names map[string]uint32
 	attrs map[string]*attrValues
 	// buf and scratch are encode's working buffers, used again by the next encode (under
@@ -217,8 +220,9 @@ func newDictionary() *dictionary {
 	return &dictionary{names: map[string]uint32{}, attrs: map[string]*attrValues{}}
 }
 
-func (d *dictionary) add(s string) uint32 {
+func (d *dictionary) add(s string, json []byte) uint32 {
 	d.strs = append(d.strs, s)
+	d.json = append(d.json, json)
 	return uint32(len(d.strs) - 1)
 }
 
@@ -239,7 +243,7 @@ func (d *dictionary) encode(it item, key string) []byte {
 	for _, k := range names {
 		id, ok := d.names[k]
 		if !ok && len(d.names) < dictMaxNames && len(k) <= dictMaxValue {
-			id, ok = d.add(k), true
+			id, ok = d.add(k, append(appendJSONQuoted(nil, k), ':')), true
 			d.names[k] = id
 		}
 		if ok {
@@ -283,7 +287,12 @@ func (d *dictionary) value(attr string, enc []byte) (uint32, bool) {
 		a.closed = true
 		return 0, false
 	}
-	id := d.add(string(enc))
+	sub := &itemDecoder{b: enc}
+	js := sub.appendValueJSON(nil)
+	if sub.err != nil || len(sub.b) != 0 {
+		panic("devstack: a value the dictionary encoded does not decode")
+	}
+	id := d.add(string(enc), js)
 	a.ids[string(enc)] = id
 	return id, true
 }

@@ -92,11 +92,12 @@ func appendItemJSON(b []byte, it map[string]attrValue) []byte {
 // entryJSON writes stored entries as JSON, straight from their encoded form.
 type entryJSON struct {
 	strs []string        // the table's dictionary, copied under its lock
+	json [][]byte        // its JSON forms, copied with it
 	proj map[string]bool // the projection's attributes; nil for all
 }
 
-func newEntryJSON(strs []string, proj []string) *entryJSON {
-	w := &entryJSON{strs: strs}
+func newEntryJSON(dict *dictionary, proj []string) *entryJSON {
+	w := &entryJSON{strs: dict.strs, json: dict.json}
 	if proj != nil {
 		w.proj = make(map[string]bool, len(proj))
 		for _, n := range proj {
@@ -117,18 +118,33 @@ func (w *entryJSON) appendEntry(b []byte, e *entry) []byte {
 		if d.err != nil {
 			break
 		}
-		name := d.sharedName(w.strs)
-		if d.err != nil {
-			break
+		var head []byte // the name, quoted, with its colon: the dictionary's when it has it
+		if len(d.b) > 0 && d.b[0]&1 == 1 {
+			if ref := d.uvarint64(); ref>>1 < uint64(len(w.json)) && d.err == nil {
+				head = w.json[ref>>1]
+				if w.proj != nil && !w.proj[w.strs[ref>>1]] {
+					head = nil
+				}
+			} else {
+				d.err = errCorrupt
+				break
+			}
+		} else {
+			name := d.sharedName(w.strs)
+			if d.err != nil {
+				break
+			}
+			if w.proj == nil || w.proj[name] {
+				head = append(appendJSONQuoted(nil, name), ':')
+			}
 		}
-		keep := w.proj == nil || w.proj[name]
+		keep := head != nil
 		if keep {
 			if !first {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendJSONQuoted(b, name)
-			b = append(b, ':')
+			b = append(b, head...)
 		}
 		switch {
 		case len(d.b) > 0 && d.b[0] == keyValueRef:
@@ -141,16 +157,12 @@ func (w *entryJSON) appendEntry(b []byte, e *entry) []byte {
 		case len(d.b) > 0 && d.b[0] == dictValueRef:
 			d.b = d.b[1:]
 			id := d.uvarint64()
-			if id >= uint64(len(w.strs)) {
+			if id >= uint64(len(w.json)) {
 				d.err = errCorrupt
 				break
 			}
 			if keep {
-				sub := &itemDecoder{b: []byte(w.strs[id])}
-				b = sub.appendValueJSON(b)
-				if sub.err != nil {
-					d.err = sub.err
-				}
+				b = append(b, w.json[id]...)
 			}
 		case keep:
 			b = d.appendValueJSON(b)

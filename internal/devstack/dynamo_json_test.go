@@ -215,7 +215,7 @@ func FuzzEntryJSON(f *testing.F) {
 			e := tb.items[k]
 			stored := project(e.decode(tb.dict.strs), proj)
 			want, _ := json.Marshal(oracleItem(stored))
-			if got := newEntryJSON(tb.dict.strs, proj).appendEntry(nil, e); string(got) != string(want) {
+			if got := newEntryJSON(tb.dict, proj).appendEntry(nil, e); string(got) != string(want) {
 				t.Fatalf("%s (projection %q):\n got %s\nwant %s", k, proj, got, want)
 			}
 			if srv.keysOnly(proj) && e.idx {

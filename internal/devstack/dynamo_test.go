@@ -341,7 +341,16 @@ func FuzzAttrValueRoundTrip(f *testing.F) {
 		`{"NS":["1","01"]}`, `{"BS":["AA=="]}`, `{"L":[{"S":"x"},{"M":{}}]}`, `{"M":{"k":{"L":null}}}`, `{"S":"\u001b[2J"}`, `{}`, `null`, `{"S":1}`} {
 		f.Add([]byte(v))
 	}
+	for _, v := range []string{`{"S":"req-0001"}`, `{"S":""}`, `{"S":"caf\u00e9"}`, `{"S":"café"}`, "{\"S\":\"\xff\"}", `{"S":"a\"b"}`, ` {"S":"a"}`} {
+		f.Add([]byte(v))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if s, ok := plainString(data); ok { // the fast path reads what the general one does
+			var w attrValue
+			if err := w.unmarshalGeneral(data); err != nil || w.kind != "S" || w.str != s {
+				t.Fatalf("%q: the fast path reads %q, the general one %#v, %v", data, s, w, err)
+			}
+		}
 		var v attrValue
 		if err := json.Unmarshal(data, &v); err != nil {
 			return

@@ -93,7 +93,7 @@ func SplitS3URI(uri string) (bucket, prefix string, ok bool) {
 }
 
 var (
-	bucketName = lazy(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	bucketName = boundedLast(`^([a-z0-9][a-z0-9.-]*[a-z0-9])$`, 3, 63)
 	roleARN    = boundedLast(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/([\w+=,.@/-]+)$`, 1, 512)
 	accountID  = lazy(`^[0-9]{12}$`)
 )

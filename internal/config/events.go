@@ -46,10 +46,12 @@ func (ev Events) Configured() bool {
 func (ev Events) FIFO() bool { return strings.HasSuffix(ev.SQSQueueURL, ".fifo") }
 
 var (
-	queueNameRe = lazy(`^[A-Za-z0-9_-]{1,80}$`)
-	// AWS's pattern for Invoke's FunctionName, with the qualifier split off.
-	functionRe  = lazy(`^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?(-iso[a-z]*)?-[a-z]+-\d:\d{12}:function:|\d{12}:function:)?([a-zA-Z0-9_-]{1,64})(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
-	qualifierRe = lazy(`^(\$LATEST|[a-zA-Z0-9_-]{1,128})$`)
+	queueNameRe = boundedLast(`^([A-Za-z0-9_-]+)$`, 1, 80)
+	// AWS's pattern for Invoke's FunctionName, with the qualifier split off; SplitFunction
+	// checks the name's 1 to 64 bytes and the qualifier's 1 to 128 (counted, they made
+	// the costliest program of every start's validation: #13).
+	functionRe  = lazy(`^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?(-iso[a-z]*)?-[a-z]+-\d:\d{12}:function:|\d{12}:function:)?([a-zA-Z0-9_-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$`)
+	qualifierRe = boundedLast(`^(\$LATEST|[a-zA-Z0-9_-]+)$`, 1, 128)
 	busNameRe   = boundedLast(`^([/.\-_A-Za-z0-9]+)$`, 1, 256)
 	busARNRe    = boundedLast(`^arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:\d{12}:event-bus/([/.\-_A-Za-z0-9]+)$`, 1, 256)
 	groupRe     = boundedLast("^([!-~]+)$", 1, 128) // alphanumeric and punctuation
@@ -76,7 +78,7 @@ func CheckQueueURL(s string) string {
 // SplitFunction splits a function (name or ARN) from a qualifier it carries.
 func SplitFunction(fn string) (function, qualifier string, ok bool) {
 	m := functionRe.FindStringSubmatch(fn)
-	if m == nil {
+	if m == nil || len(m[4]) > 64 || len(m[6]) > 128 {
 		return "", "", false
 	}
 	return strings.TrimSuffix(fn, m[5]), m[6], true

@@ -103,7 +103,7 @@ func (f *File) lineOf(field string) int {
 }
 
 var (
-	envNameRe   = lazy(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	envNameRe   = boundedLast(`^([A-Za-z0-9][A-Za-z0-9_-]*)$`, 1, 64)
 	regionRe    = lazy(`^[a-z]{2,3}(-[a-z]+){1,3}-[0-9]{1,2}$`)
 	tableRe     = boundedLast(`^([A-Za-z0-9_.-]+)$`, 3, 255)
 	tableARNRe  = boundedLast(`^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/([A-Za-z0-9_.-]+)$`, 3, 255)
@@ -112,7 +112,7 @@ var (
 	secretIDRe  = lazy(`^[A-Za-z0-9/_+=.@:-]+$`)
 	headerRe    = lazy("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 	hexColorRe  = lazy(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-	bucketRe    = lazy(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	bucketRe    = boundedLast(`^([a-z0-9][a-z0-9.-]*[a-z0-9])$`, 3, 63)
 	legacyBktRe = boundedLast(`^([A-Za-z0-9][A-Za-z0-9._-]+[A-Za-z0-9])$`, 3, 255)
 )
 

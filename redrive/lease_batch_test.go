@@ -1,6 +1,7 @@
 package redrive
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -28,9 +29,11 @@ func TestBatchedLeasesCarryEveryClaimAndFinish(t *testing.T) {
 }
 
 // An item's worker does not wait for its finish: every item is sent while the lease
-// table holds every finish, and the run ends only once they are answered.
+// table holds every finish, on a pool of workers that did not grow by one per held
+// finish, and the run ends only once they are answered.
 func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
-	f := newFixture(t, 30) // more than the window (8 at concurrency 4)
+	const n = 60 // well past the window (8 at concurrency 4)
+	f := newFixture(t, n)
 	m := f.plan(t, ModeInplace)
 	leases := newMemLeases()
 	leases.batched = true
@@ -38,20 +41,29 @@ func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
 	leases.claimer()
 	leases.batch.finishGate = hold
 	r := newLeaseRun(t, f, m, leases, f.opts())
+	base := runtime.NumGoroutine()
 	if err := r.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for sent := 0; sent < 30; {
+	for sent := 0; sent < n; {
 		sent = 0
 		for _, id := range f.ids {
 			sent += f.sender.receivedOf(id)
 		}
 		if time.Now().After(deadline) {
 			close(hold)
-			t.Fatalf("%d of 30 sent while the finishes were held: the items wait for them", sent)
+			t.Fatalf("%d of %d sent while the finishes were held", sent, n)
 		}
 		time.Sleep(time.Millisecond)
+	}
+	// A worker waiting for its finish would hold its goroutine (and its opener's): the
+	// pool would grow by one per item sent.
+	grown := runtime.NumGoroutine() - base
+	t.Logf("%d more goroutines with %d finishes held", grown, n)
+	if grown >= n {
+		close(hold)
+		t.Fatalf("%d more goroutines once %d items were sent with their finishes held: the workers wait for them", grown, n)
 	}
 	select {
 	case <-r.Done():
@@ -60,7 +72,7 @@ func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
 	}
 	close(hold)
 	rep := r.Wait()
-	if rep.Counts.Delivered != 30 {
+	if rep.Counts.Delivered != n {
 		t.Fatalf("counts %+v", rep.Counts)
 	}
 	for _, id := range f.ids {

@@ -371,8 +371,16 @@ func (s *dynamoServer) dispatch(op string, body []byte) (any, error) {
 		// too): a read-only test must see none.
 		s.writes.Add(1)
 	}
-	if op == "TransactWriteItems" { // its actions name their tables
+	switch op {
+	case "TransactWriteItems": // its actions name their tables
 		return serve(op, body, s.transactWrite)
+	case "BatchGetItem":
+		if in, table, ok := fastBatchGet(body); ok {
+			if t := s.tableNamed(table); t != nil && t != s.table {
+				return (&dynamoServer{table: t}).batchGet(in)
+			}
+			return s.batchGet(in) // the status table's, or a name it refuses
+		}
 	}
 	if t := s.routed(body); t != nil {
 		return (&dynamoServer{table: t}).dispatchTable(op, body)

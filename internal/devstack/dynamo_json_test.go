@@ -226,3 +226,34 @@ func FuzzEntryJSON(f *testing.F) {
 		}
 	})
 }
+
+// What the fast reader of BatchGetItem requests reads is what the strict decoder reads.
+func FuzzFastBatchGet(f *testing.F) {
+	for _, s := range []string{
+		`{"RequestItems":{"t":{"Keys":[{"requestId":{"S":"a"}},{"requestId":{"S":"b"}}]}}}`,
+		`{"RequestItems":{"t":{"Keys":[{"requestId":{"S":"caf\u00e9"}}]}}}`,
+		`{"RequestItems":{"t":{"Keys":[{"requestId":{"S":"a"}}],"ConsistentRead":true}}}`,
+		`{"RequestItems":{"t":{"Keys":[]}}}`, `{"RequestItems":{"t":{"Keys":[{"requestId":{"S":"a"}}]}}} `,
+		"{\"RequestItems\":{\"t\":{\"Keys\":[{\"requestId\":{\"S\":\"\xff\"}}]}}}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, table, ok := fastBatchGet(body)
+		if !ok {
+			return
+		}
+		var strict batchGetInput
+		if err := decodeRequest("BatchGetItem", body, &strict); err != nil {
+			t.Fatalf("%q: the fast reader reads it, the strict decoder refuses it: %v", body, err)
+		}
+		if _, ok := strict.RequestItems[table]; !ok || len(strict.RequestItems) != 1 {
+			t.Fatalf("%q: the fast reader reads table %q", body, table)
+		}
+		a, _ := json.Marshal(fast)
+		b, _ := json.Marshal(&strict)
+		if string(a) != string(b) {
+			t.Fatalf("%q:\nfast   %s\nstrict %s", body, a, b)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"unsafe"
 
 	"github.com/stowage-cli/stowage/internal/jsonstr"
 )
@@ -192,9 +193,9 @@ func (d *itemDecoder) appendValueJSON(b []byte) []byte {
 	b = append(b, `":`...)
 	switch kind {
 	case "S", "N":
-		b = appendJSONQuoted(b, d.string())
+		b = appendJSONQuoted(b, d.view())
 	case "B":
-		b = appendBase64(b, d.string())
+		b = appendBase64(b, d.view())
 	case "BOOL":
 		if len(d.b) == 0 {
 			d.err = errCorrupt
@@ -212,9 +213,9 @@ func (d *itemDecoder) appendValueJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			if kind == "BS" {
-				b = appendBase64(b, d.string())
+				b = appendBase64(b, d.view())
 			} else {
-				b = appendJSONQuoted(b, d.string())
+				b = appendJSONQuoted(b, d.view())
 			}
 		}
 		b = append(b, ']')
@@ -235,13 +236,30 @@ func (d *itemDecoder) appendValueJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONQuoted(b, d.string())
+			b = appendJSONQuoted(b, d.view())
 			b = append(b, ':')
 			b = d.appendValueJSON(b)
 		}
 		b = append(b, '}')
 	}
 	return append(b, '}')
+}
+
+// view reads a string as string does, without copying it: the string shares the
+// decoder's bytes, so it is only for what is written out at once (the answers), never
+// kept. The bytes are a stored item's, which are never changed once written.
+func (d *itemDecoder) view() string {
+	n := d.uvarint()
+	if n > len(d.b) {
+		d.err, d.b = errCorrupt, nil
+		return ""
+	}
+	if n == 0 {
+		return ""
+	}
+	s := unsafe.String(&d.b[0], n)
+	d.b = d.b[n:]
+	return s
 }
 
 // skipValue passes over the value appendValue wrote.

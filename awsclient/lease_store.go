@@ -124,7 +124,7 @@ var leaseNames = map[string]string{
 	"#sentAt": leaseSentAt, "#sentBy": leaseSentBy, "#ttl": LeaseTTLAttr,
 }
 
-var placeholderRe = regexp.MustCompile(`#[A-Za-z]+`)
+var placeholderRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#[A-Za-z]+`) })
 
 // usedNames remembers names' answer for each set of expressions: a run asks for the same
 // few on every claim and finish, and the regexp was about 1% of a redrive's CPU.
@@ -139,7 +139,7 @@ func names(exprs ...string) map[string]string {
 	}
 	out := map[string]string{}
 	for _, e := range exprs {
-		for _, p := range placeholderRe.FindAllString(e, -1) {
+		for _, p := range placeholderRe().FindAllString(e, -1) {
 			out[p] = leaseNames[p]
 		}
 	}

@@ -183,7 +183,7 @@ func (p *exprParser) path() (operand, error) {
 		p.ctx.usedNames[t.text] = true
 		name = n
 	case "ident":
-		if dynamoReserved[strings.ToUpper(t.text)] {
+		if dynamoReserved()[strings.ToUpper(t.text)] {
 			return operand{}, validation(fmt.Sprintf("Invalid %s: Attribute name is a reserved keyword; reserved keyword: %s", p.what, t.text))
 		}
 		name = t.text

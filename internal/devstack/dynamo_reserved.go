@@ -1,16 +1,20 @@
 package devstack
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // dynamoReserved are DynamoDB's reserved words (AWS developer guide, "Reserved words in
-// DynamoDB"): a plain attribute name that is one of them must be a #placeholder.
-var dynamoReserved = func() map[string]bool {
+// DynamoDB"): a plain attribute name that is one of them must be a #placeholder. Built on
+// first use: every stowage command links the devstack, and only the demo needs it.
+var dynamoReserved = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(reservedWords) {
 		m[w] = true
 	}
 	return m
-}()
+})
 
 const reservedWords = `
 ABORT ABSOLUTE ACTION ADD AFTER AGENT AGGREGATE ALL ALLOCATE ALTER ANALYZE AND ANY ARCHIVE ARE

@@ -55,6 +55,8 @@ var rules = []rule{
 		why: "the demo stack is a server; stowage reaches it over HTTP like real AWS"},
 	{pkg: "internal/failclass", forbid: append(append([]string{"tui/...", "redrive/...", "internal/cli/...", "internal/inventory/...", "awsclient/...", "internal/devstack/..."}, sdk...), terminal...),
 		why: "failure classes are pure: error text in, classes out (of stowage only config)"},
+	{pkg: "internal/jsonstr", forbid: append(append([]string{"..."}, sdk...), terminal...),
+		why: "quoting a JSON string is pure: it depends on nothing of stowage, the SDK or a terminal library"},
 	{pkg: "internal/s3event", forbid: append(append([]string{"..."}, sdk...), terminal...),
 		why: "the S3 event record is built the same way by redrive and the demo, which share nothing else"},
 	{pkg: "internal/trace", forbid: []string{"tui/...", "internal/cli/...", "internal/devstack/..."},

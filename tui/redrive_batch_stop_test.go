@@ -131,12 +131,14 @@ func TestRedriveBatchOpsClosedDuringStart(t *testing.T) {
 	f, jobs, out := startStalled(t)
 	f.m.waitForBatchStart()
 	select {
-	case msgs := <-out:
-		if started := startedMsg(t, msgs); !started.interrupted {
-			t.Fatalf("start: %+v", started)
-		}
+	case <-f.m.rd.batch.startDone:
 	default:
 		t.Fatal("waitForBatchStart returned before the start did")
+	}
+	// The start's message is handed over just after startDone closes (the command returns
+	// it): waiting for it here, not polling, is what the TUI's runtime does too.
+	if started := startedMsg(t, <-out); !started.interrupted {
+		t.Fatalf("start: %+v", started)
 	}
 	for i, st := range jobs.statuses() {
 		if st != "Cancelled" {

@@ -104,6 +104,9 @@ var codeKinds = map[string]Kind{
 	"ServiceUnavailableException":    KindServer,
 	"ServiceException":               KindServer,
 	"TransactionInProgressException": KindServer,
+	// Another writer's transaction holds the item (a single write during it, or a batch
+	// that lost to one): it ends within milliseconds, so the write is retried.
+	"TransactionConflictException": KindServer,
 
 	"PreconditionFailed": KindChanged,
 

@@ -189,10 +189,12 @@ func (s *LeaseStore) transact(ctx context.Context, op string, items []ddbtypes.T
 		}
 		var keepItems []ddbtypes.TransactWriteItem
 		var keep []int
+		conflicted := false
 		for k, i := range idx {
 			r := tce.CancellationReasons[k]
-			switch aws.ToString(r.Code) {
+			switch code := aws.ToString(r.Code); code {
 			case "None", "", "TransactionConflict":
+				conflicted = conflicted || code == "TransactionConflict"
 				keep, keepItems = append(keep, i), append(keepItems, items[k])
 			case "ConditionalCheckFailed":
 				if answered == nil || !answered(i, r.Item) {
@@ -205,8 +207,9 @@ func (s *LeaseStore) transact(ctx context.Context, op string, items []ddbtypes.T
 		if round >= leaseBatchRounds {
 			return nil, append(alone, keep...)
 		}
-		if len(keep) == len(idx) {
-			// Only conflicts with other writers: let them finish first.
+		if conflicted {
+			// Another writer's transaction holds one of the items: let it finish first,
+			// or the rounds are spent before it has.
 			if sleepCtx(ctx, time.Duration(round)*10*time.Millisecond) != nil {
 				return nil, append(alone, keep...)
 			}

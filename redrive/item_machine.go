@@ -118,19 +118,25 @@ func (r *Run) work(ctx, sendCtx context.Context, it Item, wk *itemWorker, releas
 		s = itemSteps[s](r, w)
 	}
 	w.releaseSlot(r)
+	r.mu.Lock()
+	claimed := r.deps.Leases != nil && r.claimed[it.RequestID]
+	r.mu.Unlock()
+	if claimed && r.leases != nil {
+		// A place in the finish backlog is taken before the window place is given back:
+		// while the lease table lags, the items wait here, not in an unbounded queue
+		// whose finishes a kill would lose (leaseBatcher.reserve).
+		r.leases.reserve()
+	}
 	release()
 	if err := r.journal.Sync(); err != nil {
 		// The item's outcome may not be on disk: the lease table is not told it either
 		// (the claim lapses), so the two never disagree with the journal the other way.
+		if claimed && r.leases != nil {
+			r.leases.unreserve()
+		}
 		r.stop(OutcomeError, "the journal could not be written, so nothing more is sent: "+err.Error())
 		return
 	}
-	if r.deps.Leases == nil {
-		return
-	}
-	r.mu.Lock()
-	claimed := r.claimed[it.RequestID]
-	r.mu.Unlock()
 	if claimed {
 		r.finishClaim(it)
 	}

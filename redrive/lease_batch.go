@@ -26,6 +26,10 @@ const (
 	leaseLinger = 2 * time.Millisecond
 	// leaseCalls is how many claim calls (and as many finish calls) may be in flight.
 	leaseCalls = 4
+	// finishBacklog bounds the finishes queued and not yet answered (retries included):
+	// two rounds of calls. A kill loses those the lease table was not told (their claims
+	// lapse at the TTL), as the single path loses the one each worker is making.
+	finishBacklog = 2 * leaseBatchSize * leaseCalls
 )
 
 // leaseBatcher is a run's claim and finish batches.
@@ -35,6 +39,7 @@ type leaseBatcher struct {
 	claims   *gatherer[*claimEntry]
 	finishes *gatherer[*finishEntry]
 	queued   sync.WaitGroup // finishes not yet answered
+	room     chan struct{}  // a place in the backlog for each finish reserved and not answered
 }
 
 type claimEntry struct {
@@ -54,7 +59,7 @@ type finishEntry struct {
 }
 
 func newLeaseBatcher(r *Run, lb LeaseBatcher) *leaseBatcher {
-	b := &leaseBatcher{r: r, lb: lb}
+	b := &leaseBatcher{r: r, lb: lb, room: make(chan struct{}, finishBacklog)}
 	b.claims = newGatherer(leaseBatchSize, leaseLinger, leaseCalls, b.claimBatch)
 	b.finishes = newGatherer(leaseBatchSize, leaseLinger, leaseCalls, b.finishBatch)
 	return b
@@ -89,7 +94,14 @@ func (b *leaseBatcher) claimBatch(batch []*claimEntry) {
 	}
 }
 
-// finish queues f; the run's end waits for it (wait).
+// reserve takes a place in the finish backlog for an item about to finish, waiting while
+// the backlog is full; finish uses it, and its answer gives it back.
+func (b *leaseBatcher) reserve() { b.room <- struct{}{} }
+
+// unreserve gives back a place that finish will not use.
+func (b *leaseBatcher) unreserve() { <-b.room }
+
+// finish queues f, in a place reserve took; the run's end waits for it (wait).
 func (b *leaseBatcher) finish(f awsclient.ClaimFinish) {
 	b.queued.Add(1)
 	b.finishes.add(&finishEntry{f: f, try: 1})
@@ -113,6 +125,7 @@ func (b *leaseBatcher) finishBatch(batch []*finishEntry) {
 		} else if err != nil {
 			b.r.leaseWarning(e.f, err)
 		}
+		b.unreserve()
 		b.queued.Done()
 	}
 	if len(again) > 0 {

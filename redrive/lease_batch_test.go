@@ -81,3 +81,52 @@ func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// While the lease table does not answer the finishes, at most finishBacklog of them wait:
+// the items behind wait for a place before they give theirs back in the window, so the
+// sends stop there instead of the queue (which a kill would lose) growing with the run.
+func TestBatchedFinishBacklogIsBounded(t *testing.T) {
+	const n = finishBacklog + 40
+	f := newFixture(t, n)
+	m := f.plan(t, ModeInplace)
+	leases := newMemLeases()
+	leases.batched = true
+	hold := make(chan struct{})
+	leases.claimer()
+	leases.batch.finishGate = hold
+	opts := f.opts()
+	r := newLeaseRun(t, f, m, leases, opts)
+	if err := r.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sent := func() (s int) {
+		for _, id := range f.ids {
+			s += f.sender.receivedOf(id)
+		}
+		return s
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for sent() < finishBacklog {
+		if time.Now().After(deadline) {
+			close(hold)
+			t.Fatalf("%d sent, want at least %d before the backlog fills", sent(), finishBacklog)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // a bound that holds at any moment: more time can only show more sends
+	limit := finishBacklog + windowFor(itemsInFlight(m.Mode, m.Concurrency))
+	if s := sent(); s > limit {
+		close(hold)
+		t.Fatalf("%d of %d sent while no finish was answered, want at most %d (the backlog and the window)", s, n, limit)
+	}
+	close(hold)
+	rep := r.Wait()
+	if rep.Counts.Delivered != n {
+		t.Fatalf("counts %+v", rep.Counts)
+	}
+	for _, id := range f.ids {
+		if c := leases.get(id); c.Outcome != "delivered" {
+			t.Errorf("%s: %+v", id, c)
+		}
+	}
+}

@@ -114,7 +114,10 @@ func (b *leaseBatcher) finishBatch(batch []*finishEntry) {
 	for i, e := range batch {
 		fs[i] = e.f
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), finishClaimTimeout)
+	// One finishClaimTimeout for the transaction and for each round of the items that go
+	// alone (8 at a time: awsclient's leaseSingles), so that an item is not timed out for
+	// waiting behind others.
+	ctx, cancel := context.WithTimeout(context.Background(), finishClaimTimeout*time.Duration(1+(len(fs)+7)/8))
 	errs := b.lb.FinishBatch(ctx, fs)
 	cancel()
 	var again []*finishEntry

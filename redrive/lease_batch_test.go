@@ -33,27 +33,15 @@ func TestBatchedLeasesCarryEveryClaimAndFinish(t *testing.T) {
 // finish, and the run ends only once they are answered.
 func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
 	const n = 60 // well past the window (8 at concurrency 4)
-	f := newFixture(t, n)
-	m := f.plan(t, ModeInplace)
-	leases := newMemLeases()
-	leases.batched = true
-	hold := make(chan struct{})
-	leases.claimer()
-	leases.batch.finishGate = hold
-	r := newLeaseRun(t, f, m, leases, f.opts())
+	h := startWithFinishesHeld(t, n)
 	base := runtime.NumGoroutine()
-	if err := r.Start(t.Context()); err != nil {
+	if err := h.r.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for sent := 0; sent < n; {
-		sent = 0
-		for _, id := range f.ids {
-			sent += f.sender.receivedOf(id)
-		}
+	for h.sent() < n {
 		if time.Now().After(deadline) {
-			close(hold)
-			t.Fatalf("%d of %d sent while the finishes were held", sent, n)
+			h.fatal(t, "%d of %d sent while the finishes were held", h.sent(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -62,24 +50,14 @@ func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
 	grown := runtime.NumGoroutine() - base
 	t.Logf("%d more goroutines with %d finishes held", grown, n)
 	if grown >= n {
-		close(hold)
-		t.Fatalf("%d more goroutines once %d items were sent with their finishes held: the workers wait for them", grown, n)
+		h.fatal(t, "%d more goroutines once %d items were sent with their finishes held: the workers wait for them", grown, n)
 	}
 	select {
-	case <-r.Done():
-		t.Fatal("the run ended before its finishes were answered")
+	case <-h.r.Done():
+		h.fatal(t, "the run ended before its finishes were answered")
 	default:
 	}
-	close(hold)
-	rep := r.Wait()
-	if rep.Counts.Delivered != n {
-		t.Fatalf("counts %+v", rep.Counts)
-	}
-	for _, id := range f.ids {
-		if c := leases.get(id); c.Outcome != "delivered" {
-			t.Errorf("%s: %+v: the run ended before its finish", id, c)
-		}
-	}
+	h.endDelivered(t)
 }
 
 // While the lease table does not answer the finishes, at most finishBacklog of them wait:
@@ -87,46 +65,73 @@ func TestBatchedFinishesDoNotHoldTheItemsButTheEnd(t *testing.T) {
 // sends stop there instead of the queue (which a kill would lose) growing with the run.
 func TestBatchedFinishBacklogIsBounded(t *testing.T) {
 	const n = finishBacklog + 40
-	f := newFixture(t, n)
-	m := f.plan(t, ModeInplace)
-	leases := newMemLeases()
-	leases.batched = true
-	hold := make(chan struct{})
-	leases.claimer()
-	leases.batch.finishGate = hold
-	opts := f.opts()
-	r := newLeaseRun(t, f, m, leases, opts)
-	if err := r.Start(t.Context()); err != nil {
+	h := startWithFinishesHeld(t, n)
+	if err := h.r.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	sent := func() (s int) {
-		for _, id := range f.ids {
-			s += f.sender.receivedOf(id)
-		}
-		return s
-	}
 	deadline := time.Now().Add(20 * time.Second)
-	for sent() < finishBacklog {
+	for h.sent() < finishBacklog {
 		if time.Now().After(deadline) {
-			close(hold)
-			t.Fatalf("%d sent, want at least %d before the backlog fills", sent(), finishBacklog)
+			h.fatal(t, "%d sent, want at least %d before the backlog fills", h.sent(), finishBacklog)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // a bound that holds at any moment: more time can only show more sends
-	limit := finishBacklog + windowFor(itemsInFlight(m.Mode, m.Concurrency))
-	if s := sent(); s > limit {
-		close(hold)
-		t.Fatalf("%d of %d sent while no finish was answered, want at most %d (the backlog and the window)", s, n, limit)
+	limit := finishBacklog + windowFor(itemsInFlight(h.m.Mode, h.m.Concurrency))
+	if s := h.sent(); s > limit {
+		h.fatal(t, "%d of %d sent while no finish was answered, want at most %d (the backlog and the window)", s, n, limit)
 	}
-	close(hold)
-	rep := r.Wait()
-	if rep.Counts.Delivered != n {
+	h.endDelivered(t)
+}
+
+// heldFinishes is an in-place run of n items whose lease table answers no finish until
+// hold is closed.
+type heldFinishes struct {
+	f      *fixture
+	m      *Manifest
+	r      *Run
+	leases *memLeases
+	hold   chan struct{}
+}
+
+func startWithFinishesHeld(t *testing.T, n int) *heldFinishes {
+	t.Helper()
+	h := &heldFinishes{f: newFixture(t, n), leases: newMemLeases(), hold: make(chan struct{})}
+	h.m = h.f.plan(t, ModeInplace)
+	h.leases.batched = true
+	h.leases.claimer()
+	h.leases.batch.finishGate = h.hold
+	h.r = newLeaseRun(t, h.f, h.m, h.leases, h.f.opts())
+	return h
+}
+
+// sent is how many requests the target received.
+func (h *heldFinishes) sent() (s int) {
+	for _, id := range h.f.ids {
+		s += h.f.sender.receivedOf(id)
+	}
+	return s
+}
+
+// fatal releases the finishes (so the run can end) and fails the test.
+func (h *heldFinishes) fatal(t *testing.T, format string, args ...any) {
+	t.Helper()
+	close(h.hold)
+	t.Fatalf(format, args...)
+}
+
+// endDelivered releases the finishes, waits for the run and checks every item ended
+// delivered, in the lease table too.
+func (h *heldFinishes) endDelivered(t *testing.T) {
+	t.Helper()
+	close(h.hold)
+	rep := h.r.Wait()
+	if rep.Counts.Delivered != len(h.f.ids) {
 		t.Fatalf("counts %+v", rep.Counts)
 	}
-	for _, id := range f.ids {
-		if c := leases.get(id); c.Outcome != "delivered" {
-			t.Errorf("%s: %+v", id, c)
+	for _, id := range h.f.ids {
+		if c := h.leases.get(id); c.Outcome != "delivered" {
+			t.Errorf("%s: %+v: the run ended before its finish", id, c)
 		}
 	}
 }

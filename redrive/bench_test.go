@@ -12,13 +12,13 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/config"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/testenv"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -91,14 +91,6 @@ func serveDevstack(b *testing.B) *config.Env {
 	return nil
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkRedriveThroughput redrives b.N stored 10 KB requests through the devstack (in
 // another process), unlimited rate, 16 in flight, journal fsynced, in each mode that writes:
 // in place and reupload through the gateway, and s3-copy. It reports requests per second,
@@ -130,12 +122,12 @@ func BenchmarkRedriveThroughput(b *testing.B) {
 			b.ResetTimer()
 			var ms0, ms1 runtime.MemStats
 			runtime.ReadMemStats(&ms0)
-			cpu0, t0 := cpuTime(), time.Now()
+			cpu0, t0 := testenv.ProcessCPU(), time.Now()
 			if err := r.Start(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			rep := r.Wait()
-			cpu, wall := cpuTime()-cpu0, time.Since(t0)
+			cpu, wall := testenv.ProcessCPU()-cpu0, time.Since(t0)
 			runtime.ReadMemStats(&ms1)
 			b.StopTimer()
 			stopProfile()

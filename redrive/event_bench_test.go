@@ -9,6 +9,7 @@ import (
 
 	"github.com/stowage-cli/stowage/awsclient"
 	"github.com/stowage-cli/stowage/internal/devstack"
+	"github.com/stowage-cli/stowage/internal/testenv"
 	"github.com/stowage-cli/stowage/redrive"
 )
 
@@ -60,12 +61,12 @@ func sqsBenchRate(b *testing.B, m *redrive.Manifest, deps redrive.Deps, d *dev, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	cpu0, start := cpuTime(), time.Now()
+	cpu0, start := testenv.ProcessCPU(), time.Now()
 	if err := r.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	rep := r.Wait()
-	el, cpu := time.Since(start), cpuTime()-cpu0
+	el, cpu := time.Since(start), testenv.ProcessCPU()-cpu0
 	if rep.Counts.Delivered != len(m.Items) {
 		b.Fatalf("%s: %s", name, rep.Counts)
 	}

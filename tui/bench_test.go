@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stowage-cli/stowage/awsclient"
+	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
 // millionRows builds n rows with UUID-shaped ids, received over the last n seconds.
@@ -52,7 +53,7 @@ func BenchmarkViewMillionRows(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testenv.ProcessCPU()
 	for b.Loop() {
 		_ = f.m.View()
 	}
@@ -133,7 +134,7 @@ func BenchmarkHistogramMillionRows(b *testing.B) {
 	f.m.list.done = true
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testenv.ProcessCPU()
 	for b.Loop() {
 		buildHistogram(f.m.histInputOf(true), 36)
 	}
@@ -230,7 +231,7 @@ func BenchmarkFilterKeystrokeMillion(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := testenv.ProcessCPU()
 			for i := 0; b.Loop(); i++ {
 				f.step(keyPress(tc.keys[i%len(tc.keys)]))
 			}
@@ -249,7 +250,7 @@ func BenchmarkStatusBatchStatusSortMillion(b *testing.B) {
 	f.m.all.SetSort(sortStatus, false)
 	states := []string{"PROCESSED", "FAILED", "PROCESSING"}
 	b.ReportAllocs()
-	cpu := processCPU()
+	cpu := testenv.ProcessCPU()
 	for i := 0; b.Loop(); i++ {
 		ids := make([]string, 100)
 		found := map[string]awsclient.Status{}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/stowage-cli/stowage/internal/testenv"
 )
 
 // The read paths of `stowage ls` (BatchGetItem of 100 keys, Query on the status index)
@@ -68,7 +70,7 @@ func serveBench(b *testing.B, srv *dynamoServer, op string, bodies [][]byte, ite
 	runtime.GC() // the table's building is not the reads' garbage
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := testenv.ProcessCPU()
 	total := 0
 	for i := range b.N {
 		j := i % len(bodies)
@@ -76,7 +78,7 @@ func serveBench(b *testing.B, srv *dynamoServer, op string, bodies [][]byte, ite
 		srv.ServeHTTP(rec, dynamoRequest(op, bodies[j]))
 		total += per[j]
 	}
-	cpu := processCPU() - cpu0
+	cpu := testenv.ProcessCPU() - cpu0
 	b.StopTimer()
 	if total > 0 {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total), "ns/item")

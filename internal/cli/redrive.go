@@ -1234,7 +1234,7 @@ func (r *redriveRun) writeOutcome(rep *redrive.Report, reportPath string) {
 		fmt.Fprintf(w, "stowage: warning: lease: %s\n", clipEchoed(lw, maxMessage))
 	}
 	if isDemoEnv(r.env) {
-		fmt.Fprintln(w, "(The demo's config exists only while the demo runs; the journal and report above stay.)")
+		fmt.Fprintln(w, "(The demo's stack, and its config unless --config-out kept it, go when the demo stops; the journal and report above stay.)")
 	}
 	// An event mode never sends an unknown item again on its own: only a real retry may
 	// have delivered twice.

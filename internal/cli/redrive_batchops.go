@@ -543,7 +543,7 @@ func writeBatchOutcome(w io.Writer, rep *redrive.Report, reportPath string, sess
 		fmt.Fprintf(w, "stowage: warning: lease: %s\n", clipEchoed(lw, maxMessage))
 	}
 	if env != nil && isDemoEnv(env) {
-		fmt.Fprintln(w, "(The demo's config exists only while the demo runs; the record and report above stay.)")
+		fmt.Fprintln(w, "(The demo's stack, and its config unless --config-out kept it, go when the demo stops; the record and report above stay.)")
 	}
 }
 

@@ -75,11 +75,7 @@ func TestRedriveBatchOpsStopDuringStart(t *testing.T) {
 	if !started.interrupted || jobs.created != 2 {
 		t.Fatalf("start: interrupted %v, %d jobs created", started.interrupted, jobs.created)
 	}
-	for i, st := range jobs.statuses() {
-		if st != "Cancelled" {
-			t.Errorf("job %d is %s after c during the start", i+1, st)
-		}
-	}
+	jobsCancelled(t, jobs, "after c during the start")
 	f.send(started)
 	if f.m.rd.phase != rdFinished || f.m.rd.report == nil {
 		t.Fatalf("the stopped start did not end as a cancel: phase %v, report %v", f.m.rd.phase, f.m.rd.report)
@@ -110,11 +106,7 @@ func TestRedriveBatchOpsQuitDuringStart(t *testing.T) {
 	if !started.quit || !started.finished {
 		t.Fatalf("second q: quit %v, finished %v", started.quit, started.finished)
 	}
-	for i, st := range jobs.statuses() {
-		if st != "Cancelled" {
-			t.Errorf("job %d is %s after q q during the start", i+1, st)
-		}
-	}
+	jobsCancelled(t, jobs, "after q q during the start")
 	cmd := f.step(started)
 	if msgs := run(cmd); len(msgs) != 1 || msgs[0] != (tea.QuitMsg{}) || !f.m.quitting {
 		t.Fatalf("after the cancel: %v, quitting %v", msgs, f.m.quitting)
@@ -137,12 +129,25 @@ func TestRedriveBatchOpsClosedDuringStart(t *testing.T) {
 	}
 	// The start's message is handed over just after startDone closes (the command returns
 	// it): waiting for it here, not polling, is what the TUI's runtime does too.
-	if started := startedMsg(t, <-out); !started.interrupted {
+	interruptedAndCancelled(t, <-out, jobs)
+}
+
+// interruptedAndCancelled checks a start was answered as interrupted, with every job it
+// created cancelled.
+func interruptedAndCancelled(t *testing.T, msgs []tea.Msg, jobs *fakeJobs) {
+	t.Helper()
+	if started := startedMsg(t, msgs); !started.interrupted {
 		t.Fatalf("start: %+v", started)
 	}
+	jobsCancelled(t, jobs, "after the start was stopped")
+}
+
+// jobsCancelled checks every job created is cancelled.
+func jobsCancelled(t *testing.T, jobs *fakeJobs, when string) {
+	t.Helper()
 	for i, st := range jobs.statuses() {
 		if st != "Cancelled" {
-			t.Errorf("job %d is %s after the TUI closed during the start", i+1, st)
+			t.Errorf("job %d is %s %s", i+1, st, when)
 		}
 	}
 }
@@ -155,14 +160,7 @@ func TestRedriveBatchOpsCtrlCDuringStart(t *testing.T) {
 	if f.m.quitting {
 		t.Fatal("ctrl+c quit")
 	}
-	if s := startedMsg(t, <-out); !s.interrupted {
-		t.Fatalf("%+v", s)
-	}
-	for i, st := range jobs.statuses() {
-		if st != "Cancelled" {
-			t.Errorf("job %d is %s", i+1, st)
-		}
-	}
+	interruptedAndCancelled(t, <-out, jobs)
 }
 
 // q while a batch job runs: the job runs in S3 whether stowage watches it or not, so q

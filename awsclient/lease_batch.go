@@ -183,8 +183,19 @@ func (s *LeaseStore) transact(ctx context.Context, op string, items []ddbtypes.T
 				fail(i, s.classify(err, op))
 			}
 			return nil, alone
-		case !errors.As(err, &tce) || len(tce.CancellationReasons) != len(idx):
+		case !errors.As(err, &tce):
 			s.refused(err)
+			if e := s.classify(err, op); !s.singles.Load() && KindOf(e).Retryable() {
+				// Throttled, or the service or the network failing: the caller's retries
+				// send the batch again after their backoff. Going alone would send a
+				// struggling table 25 single writes for the one that failed.
+				for _, i := range idx {
+					fail(i, e)
+				}
+				return nil, alone
+			}
+			return nil, append(alone, idx...)
+		case len(tce.CancellationReasons) != len(idx):
 			return nil, append(alone, idx...)
 		}
 		var keepItems []ddbtypes.TransactWriteItem

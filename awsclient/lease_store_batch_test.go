@@ -257,3 +257,24 @@ func TestLeaseBatchFallsBackWhenTransactionsAreDenied(t *testing.T) {
 		t.Errorf("calls %v, want one refused transaction, then six single updates", d.ops)
 	}
 }
+
+// A throttled transaction fails its items with a retryable error (the caller backs off
+// and sends the batch again), and does not send each alone: that would give a throttled
+// table 25 writes for one. The store keeps batching.
+func TestLeaseBatchThrottledIsRetriedNotSentAlone(t *testing.T) {
+	throttled := [2]string{"400", ddbErr + `ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded"}`}
+	s, d := scriptedStore(t, map[string][][2]string{"TransactWriteItems": {throttled, throttled, {"200", "{}"}}})
+	_, errs := s.ClaimBatch(ctxT(t), []awsclient.ClaimRequest{claimReq("a", "r", bt0), claimReq("b", "r", bt0)})
+	ferrs := s.FinishBatch(ctxT(t), []awsclient.ClaimFinish{{RequestID: "a", RunID: "r", Outcome: "delivered", At: bt0}})
+	for _, err := range append(errs, ferrs...) {
+		if err == nil || !awsclient.KindOf(err).Retryable() {
+			t.Errorf("err %v (kind %v), want a retryable error", err, awsclient.KindOf(err))
+		}
+	}
+	if d.count("UpdateItem") != 0 {
+		t.Errorf("calls %v: a throttled batch went alone", d.ops)
+	}
+	if _, errs = s.ClaimBatch(ctxT(t), []awsclient.ClaimRequest{claimReq("c", "r", bt0)}); errs[0] != nil || d.count("TransactWriteItems") != 3 {
+		t.Errorf("after the throttling: %v, calls %v; want the store still batching", errs[0], d.ops)
+	}
+}

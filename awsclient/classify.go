@@ -461,6 +461,9 @@ func remedy(e *Error, c call) string {
 	case KindTimeout:
 		return remedyTimeout
 	case KindServer:
+		if e.Code == "TransactionConflictException" {
+			return "another stowage run is writing this request's claim at the same moment; it is retried, and if it still fails, --resume once that run has ended"
+		}
 		return answerRemedy(e, remedyServer)
 	case KindNetwork:
 		return remedyNetwork

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// Batched claims and finishes: one TransactWriteItems carries up to leaseBatchSize
+// Batched claims and finishes: one TransactWriteItems carries up to LeaseBatchSize
 // conditional updates, each the one Claim or Finish would make, where a run made one
 // UpdateItem per item and step (the SDK's per-call work was most of a redrive's CPU).
 // A transactional write costs twice the write units of the single write on AWS (two per
@@ -24,16 +24,16 @@ import (
 // item and decide (an expired claim taken over, a holder, a redrive since planning, a
 // claim lost), so the answers are those of the single calls.
 
-// leaseBatchSize is how many updates one transaction carries (the API takes 100; a
+// LeaseBatchSize is how many updates one transaction carries (the API takes 100; a
 // failed condition cancels the whole transaction, so the rest are sent again).
-const leaseBatchSize = 25
+const LeaseBatchSize = 25
 
 // leaseBatchRounds bounds the transactions of one chunk: after a cancellation the items
 // that did not fail are sent again; after leaseBatchRounds they go alone.
 const leaseBatchRounds = 4
 
-// leaseSingles is how many single calls one batch's fallback makes at once.
-const leaseSingles = 8
+// LeaseSingles is how many single calls one batch's fallback makes at once.
+const LeaseSingles = 8
 
 // ClaimBatch claims every request, as Claim would one by one (results and errors by
 // index). A granted claim's Holder is the replaced claim when Claim made it (a takeover,
@@ -100,7 +100,7 @@ func (s *LeaseStore) FinishBatch(ctx context.Context, fs []ClaimFinish) []error 
 	return errs
 }
 
-// batch sends the items with a usable ID in transactions of up to leaseBatchSize (at
+// batch sends the items with a usable ID in transactions of up to LeaseBatchSize (at
 // once), and the rest, and those a transaction sends back, alone with single.
 func (s *LeaseStore) batch(ctx context.Context, ids []string, single func(int), chunk func(context.Context, []int) (done, alone []int)) {
 	var alone, batched []int
@@ -118,7 +118,7 @@ func (s *LeaseStore) batch(ctx context.Context, ids []string, single func(int), 
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for len(batched) > 0 {
-		n := min(leaseBatchSize, len(batched))
+		n := min(LeaseBatchSize, len(batched))
 		idx := batched[:n:n]
 		batched = batched[n:]
 		send := func() {
@@ -134,7 +134,7 @@ func (s *LeaseStore) batch(ctx context.Context, ids []string, single func(int), 
 		wg.Go(send)
 	}
 	wg.Wait()
-	parallel(len(alone), leaseSingles, func(k int) { single(alone[k]) })
+	parallel(len(alone), LeaseSingles, func(k int) { single(alone[k]) })
 }
 
 // parallel calls f(0) to f(n-1), at most limit at once.

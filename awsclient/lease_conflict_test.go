@@ -1,6 +1,7 @@
 package awsclient_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ func TestTransactionConflictOnASingleWriteIsRetryable(t *testing.T) {
 		_, err := s.Claim(ctxT(t), claimReq("a", "r", bt0))
 		if err == nil || !awsclient.KindOf(err).Retryable() {
 			t.Errorf("Claim during another run's transaction on the item: %v (kind %v), want a retryable error", err, awsclient.KindOf(err))
+		}
+		if !strings.Contains(err.Error(), "another stowage run is writing this request's claim") {
+			t.Errorf("the error does not say another run holds the item: %v", err)
 		}
 	})
 	t.Run("claim-batch-alone", func(t *testing.T) {

@@ -16,9 +16,9 @@ import (
 // is the run's), paced at RenewRate claims a second, in the background. Without a
 // watcher the claims lapse at ClaimsUntil, which the plan and jobs watch say plainly.
 //
-// The lease table is used through the existing Claimer only (a claim by the same run
-// extends it); a batched renew there (TransactWriteItems of 100 conditional updates)
-// would cut the calls a hundredfold, and is left to the lease store's owner.
+// Renewals go through the Claimer one claim at a time (a claim by the same run extends
+// it). The local engine batches its claims (LeaseBatcher, 25 a TransactWriteItems); the
+// renewals, the claims before the job and their release do not yet.
 
 // BatchClaimsNote says how long a batch-ops run's claims hold, for the plan.
 const BatchClaimsNote = "held 24 h, renewed while a stowage watches the job (this run, jobs watch, the TUI); unwatched, they lapse and other runs may redrive them"

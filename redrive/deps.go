@@ -44,7 +44,9 @@ type Claimer interface {
 }
 
 // LeaseBatcher claims and finishes many requests in one call, each with the answer Claim
-// or Finish would give it alone (results and errors by index). A run whose Claimer also
+// or Finish would give it alone (results and errors by index), except that a claim the
+// batch grants has no Holder (it reads no old item; it never grants a takeover, the one
+// grant whose Holder a run reads). A run whose Claimer also
 // implements it gathers its claims and finishes into batches. awsclient's LeaseStore
 // implements it (TransactWriteItems, or single calls where the server has none).
 type LeaseBatcher interface {

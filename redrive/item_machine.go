@@ -108,7 +108,10 @@ type itemWork struct {
 // slot is not held for an fsync); the lease write comes after the window place is
 // released: it is bookkeeping, not a request to the target, and holding the place for it
 // would cost every item one more round trip of the send rate. With a LeaseBatcher the
-// finish is queued (only now, after the sync) and the worker takes its next item at once.
+// finish is queued (only now, after the sync) and the worker takes its next item at once;
+// but an item takes its place in the finish backlog before it gives back its window
+// place, so while the backlog is full (the lease table lags) it holds the window place
+// (leaseBatcher.reserve).
 func (r *Run) work(ctx, sendCtx context.Context, it Item, wk *itemWorker, release func()) {
 	w := &itemWork{it: it, ctx: ctx, sendCtx: sendCtx, try: 1, worker: wk}
 	r.mu.Lock()

@@ -19,8 +19,9 @@ import (
 // finish before it ends.
 
 const (
-	// leaseBatchSize is how many claims or finishes one call carries.
-	leaseBatchSize = 25
+	// leaseBatchSize is how many claims or finishes one call carries: a gathered batch is
+	// one transaction of the lease store.
+	leaseBatchSize = awsclient.LeaseBatchSize
 	// leaseLinger is how long a batch that is not full waits for more: the claim runs
 	// beside the object's GET or HEAD, which takes a round trip, so a short wait is hidden.
 	leaseLinger = 2 * time.Millisecond
@@ -115,9 +116,10 @@ func (b *leaseBatcher) finishBatch(batch []*finishEntry) {
 		fs[i] = e.f
 	}
 	// One finishClaimTimeout for the transaction and for each round of the items that go
-	// alone (8 at a time: awsclient's leaseSingles), so that an item is not timed out for
+	// alone (awsclient.LeaseSingles at a time), so that an item is not timed out for
 	// waiting behind others.
-	ctx, cancel := context.WithTimeout(context.Background(), finishClaimTimeout*time.Duration(1+(len(fs)+7)/8))
+	rounds := (len(fs) + awsclient.LeaseSingles - 1) / awsclient.LeaseSingles
+	ctx, cancel := context.WithTimeout(context.Background(), finishClaimTimeout*time.Duration(1+rounds))
 	errs := b.lb.FinishBatch(ctx, fs)
 	cancel()
 	var again []*finishEntry

@@ -1,9 +1,13 @@
 package redrive
 
 import (
+	"context"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/stowage-cli/stowage/awsclient"
 )
 
 // A run given a LeaseBatcher claims and finishes every item through it, none alone.
@@ -132,6 +136,43 @@ func (h *heldFinishes) endDelivered(t *testing.T) {
 	for _, id := range h.f.ids {
 		if c := h.leases.get(id); c.Outcome != "delivered" {
 			t.Errorf("%s: %+v: the run ended before its finish", id, c)
+		}
+	}
+}
+
+// deadlineLeases records the time each FinishBatch was given.
+type deadlineLeases struct {
+	LeaseBatcher
+	given []time.Duration
+}
+
+func (d *deadlineLeases) FinishBatch(ctx context.Context, fs []awsclient.ClaimFinish) []error {
+	dl, _ := ctx.Deadline()
+	d.given = append(d.given, time.Until(dl))
+	return make([]error, len(fs))
+}
+
+// A batch of finishes has one finishClaimTimeout for its transaction and one for each
+// round of the items the store may send alone, so that an item alone is not timed out for
+// waiting behind the others.
+func TestFinishBatchTimeoutCoversItsRounds(t *testing.T) {
+	for _, n := range []int{1, awsclient.LeaseSingles, awsclient.LeaseSingles + 1, leaseBatchSize} {
+		d := &deadlineLeases{}
+		b := &leaseBatcher{lb: d, room: make(chan struct{}, finishBacklog)}
+		batch := make([]*finishEntry, n)
+		for i := range batch {
+			b.reserve()
+			b.queued.Add(1)
+			batch[i] = &finishEntry{f: awsclient.ClaimFinish{RequestID: fmt.Sprint("r", i)}, try: 1}
+		}
+		b.finishBatch(batch)
+		rounds := (n + awsclient.LeaseSingles - 1) / awsclient.LeaseSingles
+		want := finishClaimTimeout * time.Duration(1+rounds)
+		if len(d.given) != 1 || d.given[0] > want || d.given[0] < want-finishClaimTimeout/2 {
+			t.Errorf("%d finishes: given %v, want about %v", n, d.given, want)
+		}
+		if len(b.room) != 0 {
+			t.Errorf("%d finishes: %d places still taken once they were answered", n, len(b.room))
 		}
 	}
 }

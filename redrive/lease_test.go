@@ -272,7 +272,11 @@ func TestAFailedSyncDoesNotFinishTheClaim(t *testing.T) {
 			return file.Sync()
 		}
 		t.Cleanup(func() { fsyncFile = (*os.File).Sync })
-		rep := runToEnd(t, newLeaseRun(t, f, m, leases, o))
+		r := newLeaseRun(t, f, m, leases, o)
+		rep := runToEnd(t, r)
+		if r.leases != nil && len(r.leases.room) != 0 {
+			t.Errorf("%d places of the finish backlog still taken: the unsynced item's was not given back", len(r.leases.room))
+		}
 		if rep.Outcome != OutcomeError || !strings.Contains(rep.StopReason, "the journal could not be written") {
 			t.Errorf("outcome %s: %s", rep.Outcome, rep.StopReason)
 		}

@@ -348,6 +348,7 @@ type BatchRecord struct {
 	NoLease  bool              `json:"noLeaseTable,omitempty"`
 	path     string
 	mu       sync.Mutex
+	saveMu   sync.Mutex // one save at a time (save)
 }
 
 // BatchJobRef is one job of a run.
@@ -380,16 +381,24 @@ func BatchRecordPath(m *Manifest) (string, error) {
 // Path is where the record is saved.
 func (r *BatchRecord) Path() string { return r.path }
 
+// save writes the record. It is encoded under mu and written after mu is released, so
+// that readers of the record (the TUI's frame asks ClaimsUntil) never wait for the disk;
+// saveMu keeps the writes in the order of their snapshots.
 func (r *BatchRecord) save() error {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	b, err := json.MarshalIndent(r, "", " ")
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("save the batch-ops record: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
 		return fmt.Errorf("save the batch-ops record: %w", err)
 	}
 	return atomicfile.Write(r.path, atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", " ")
-		return enc.Encode(r)
+		_, err := w.Write(append(b, '\n'))
+		return err
 	})
 }
 
